@@ -1,0 +1,129 @@
+// Workgroup memory for dot operands: each operand tile gets a region of its dtype's pool, live
+// from its definition to the last dot that reads it (to the end of a loop, when it is defined
+// outside the loop and read inside). Regions with disjoint lives share memory: the K tile's
+// space serves the V tile once the scores are computed.
+import type { Block, Inst, Value } from "../../ir/ir.ts";
+import { operands } from "../../ir/ir.ts";
+
+export interface Region {
+  pool: "f32" | "f16";
+  offset: number;
+  /** Elements between consecutive rows (padded by one to spread banks). */
+  stride: number;
+}
+
+export interface SharedLayout {
+  regions: Map<Value, Region>;
+  poolSize: { f32: number; f16: number };
+  bytes: number;
+  /** Operands filled just before an instruction rather than at their definition. */
+  fillBefore: Map<Inst, Value[]>;
+}
+
+/**
+ * Where to fill each operand that is only an expression of loads (no code at its definition):
+ * just before the instruction of its own block that first uses it. The K tile is then loaded
+ * right before the scores and the V tile right before P·V, so V can take K's memory.
+ */
+export function fillAnchors(body: Block, deferred: Set<Value>): Map<Inst, Value[]> {
+  const anchors = new Map<Inst, Value[]>();
+  const placed = new Set<Value>();
+  const usesIn = (inst: Inst): Value[] => {
+    const out: Value[] = [];
+    const visit = (i: Inst) => {
+      if (i.kind === "def") {
+        for (const o of operands(i.value.op)) out.push(o.op.kind === "transpose" ? o.op.a : o);
+      } else if (i.kind === "for") i.body.insts.forEach(visit);
+      else if (i.kind === "if") [...i.then.insts, ...i.else.insts].forEach(visit);
+    };
+    visit(inst);
+    return out;
+  };
+  const visitBlock = (b: Block) => {
+    const defined = new Set<Value>();
+    for (const inst of b.insts) {
+      for (const u of usesIn(inst)) {
+        if (deferred.has(u) && defined.has(u) && !placed.has(u)) {
+          placed.add(u);
+          anchors.set(inst, [...(anchors.get(inst) ?? []), u]);
+        }
+      }
+      if (inst.kind === "def") defined.add(inst.value);
+      if (inst.kind === "for") visitBlock(inst.body);
+      if (inst.kind === "if") {
+        visitBlock(inst.then);
+        visitBlock(inst.else);
+      }
+    }
+  };
+  visitBlock(body);
+  return anchors;
+}
+
+export function allocateShared(body: Block, operandsNeeded: Set<Value>, deferred: Set<Value>): SharedLayout {
+  const fillBefore = fillAnchors(body, deferred);
+  const anchorOf = new Map<Value, Inst>();
+  for (const [inst, vs] of fillBefore) vs.forEach((v) => anchorOf.set(v, inst));
+  const def = new Map<Value, number>();
+  const last = new Map<Value, number>();
+  let pos = 0;
+  const loopStack: { start: number; defs: Set<Value> }[] = [];
+  // First pass: positions; uses inside loops are extended to the loop end afterwards.
+  const pendingUses: { v: Value; at: number; loops: { start: number; defs: Set<Value> }[] }[] = [];
+  const anchorPos = new Map<Inst, number>();
+  const visit = (b: Block) => {
+    for (const inst of b.insts) {
+      pos++;
+      anchorPos.set(inst, pos);
+      for (const v of fillBefore.get(inst) ?? []) def.set(v, pos);
+      if (inst.kind === "def") {
+        if (!anchorOf.has(inst.value)) def.set(inst.value, pos);
+        loopStack.forEach((l) => l.defs.add(inst.value));
+        if (inst.value.op.kind === "dot") {
+          for (const o of operands(inst.value.op)) {
+            const base = o.op.kind === "transpose" ? o.op.a : o;
+            pendingUses.push({ v: base, at: pos, loops: [...loopStack] });
+          }
+        }
+      } else if (inst.kind === "for") {
+        const frame = { start: pos, defs: new Set<Value>(), end: 0 };
+        loopStack.push(frame);
+        visit(inst.body);
+        loopStack.pop();
+        pos++;
+        (frame as { end: number }).end = pos;
+      } else if (inst.kind === "if") {
+        visit(inst.then);
+        visit(inst.else);
+      }
+    }
+  };
+  visit(body);
+  for (const u of pendingUses) {
+    let at = u.at;
+    for (const l of u.loops) if (!l.defs.has(u.v)) at = Math.max(at, (l as unknown as { end: number }).end);
+    last.set(u.v, Math.max(last.get(u.v) ?? 0, at));
+  }
+  const regions = new Map<Value, Region>();
+  const live: { from: number; to: number; pool: "f32" | "f16"; offset: number; size: number }[] = [];
+  const poolSize = { f32: 0, f16: 0 };
+  const ordered = [...operandsNeeded].filter((v) => def.has(v)).sort((a, b) => def.get(a)! - def.get(b)!);
+  for (const v of ordered) {
+    const pool = v.type.dtype === "f16" ? "f16" : "f32";
+    const stride = v.type.shape[1] + (pool === "f16" ? 2 : 1);
+    const size = v.type.shape[0] * stride;
+    const from = def.get(v)!;
+    const to = last.get(v) ?? from;
+    // First fit among regions of the same pool whose lives overlap this one.
+    const busy = live.filter((r) => r.pool === pool && r.from <= to && from <= r.to).sort((a, b) => a.offset - b.offset);
+    let offset = 0;
+    for (const r of busy) {
+      if (offset + size <= r.offset) break;
+      offset = Math.max(offset, r.offset + r.size);
+    }
+    live.push({ from, to, pool, offset, size });
+    poolSize[pool] = Math.max(poolSize[pool], offset + size);
+    regions.set(v, { pool, offset, stride });
+  }
+  return { regions, poolSize, bytes: poolSize.f32 * 4 + poolSize.f16 * 2, fillBefore };
+}

@@ -1,0 +1,91 @@
+// Specialization binds a kernel's compile-time parameters for one configuration: defaults in
+// order (a default may use earlier parameters), then the instance and tuning choices, then
+// every `require` clause is checked against the result.
+import type { Diagnostics } from "../diagnostics/diagnostic.ts";
+import type { KernelDecl } from "../frontend/ast.ts";
+import { type CtValue, evalConst, showCt } from "./const-eval.ts";
+
+export interface Config {
+  /** Every compile-time parameter's value. */
+  values: Map<string, CtValue>;
+  /** Values chosen by an instance or tuning choice, by name. */
+  chosen: Record<string, CtValue>;
+  /** Which of the chosen values came from the tune space. */
+  tuned: string[];
+}
+
+const KINDS = new Set(["int", "float", "bool", "dtype"]);
+
+function kindOf(v: CtValue): string {
+  if (typeof v === "object") return "dtype";
+  if (typeof v === "boolean") return "bool";
+  return Number.isInteger(v) ? "int" : "float";
+}
+
+/**
+ * Bind parameters for one configuration. Returns undefined (with diagnostics) when a parameter
+ * cannot be evaluated or a requirement fails.
+ */
+export function specialize(k: KernelDecl, chosen: Record<string, CtValue>, tuned: string[], diags: Diagnostics): Config | undefined {
+  const values = new Map<string, CtValue>();
+  const before = diags.errorCount;
+  const where = Object.keys(chosen).length
+    ? ` (with ${Object.entries(chosen).map(([n, v]) => `${n} = ${showCt(v)}`).join(", ")})`
+    : "";
+  for (const p of k.ctParams) {
+    let v = chosen[p.name] ?? evalConst(p.default, values, diags);
+    if (v === undefined) continue;
+    if (p.annotation) {
+      if (!KINDS.has(p.annotation.name)) {
+        diags.error(`unknown parameter kind '${p.annotation.name}'`, p.annotation.span, "use int, float, bool or dtype");
+      } else if (p.annotation.name === "float" && typeof v === "number") {
+        // an int literal is a fine float
+      } else if (kindOf(v) !== p.annotation.name) {
+        diags.error(`parameter '${p.name}' is declared ${p.annotation.name} but its value ${showCt(v)} is ${kindOf(v)}${where}`, p.span);
+        continue;
+      }
+    }
+    values.set(p.name, v);
+    v = values.get(p.name)!;
+  }
+  for (const r of k.requires) {
+    const ok = evalConst(r.cond, values, diags);
+    if (ok === undefined) continue;
+    if (typeof ok !== "boolean") {
+      diags.error("a requirement must be a boolean condition", r.cond.span);
+    } else if (!ok) {
+      const used = [...values.entries()].filter(([n]) => mentions(r.cond, n)).map(([n, v]) => `${n} = ${showCt(v)}`);
+      const detail = used.length ? ` (${used.join(", ")})` : "";
+      diags.error(r.message ? `${r.message}${detail}` : `requirement not met${detail}`, r.cond.span, r.message ? undefined : "change the parameter values or relax the require clause");
+    }
+  }
+  if (diags.errorCount > before) return undefined;
+  return { values, chosen, tuned };
+}
+
+function mentions(e: import("../frontend/ast.ts").Expr, name: string): boolean {
+  switch (e.kind) {
+    case "name": return e.name === name;
+    case "binary": return mentions(e.left, name) || mentions(e.right, name);
+    case "unary": return mentions(e.operand, name);
+    case "ternary": return mentions(e.cond, name) || mentions(e.then, name) || mentions(e.else, name);
+    case "call": return e.args.some((a) => mentions(a, name));
+    default: return false;
+  }
+}
+
+/** The cartesian product of a kernel's `instances` choices (one empty instance when none). */
+export function instanceChoices(k: KernelDecl, diags: Diagnostics): Record<string, CtValue>[] {
+  let out: Record<string, CtValue>[] = [{}];
+  const known = new Set(k.ctParams.map((p) => p.name));
+  const env = new Map<string, CtValue>();
+  for (const c of k.instances) {
+    if (!known.has(c.name)) {
+      diags.error(`'${c.name}' is not a compile-time parameter of '${k.name}'`, c.span);
+      continue;
+    }
+    const vals = c.values.map((v) => evalConst(v, env, diags)).filter((v): v is CtValue => v !== undefined);
+    out = out.flatMap((o) => vals.map((v) => ({ ...o, [c.name]: v })));
+  }
+  return out;
+}

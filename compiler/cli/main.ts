@@ -1,0 +1,102 @@
+// `flashtile compile` and `flashtile check`: the kernel author's commands.
+import fs from "node:fs";
+import path from "node:path";
+import { Diagnostics } from "../diagnostics/diagnostic.ts";
+import { formatDiagnostics } from "../diagnostics/format.ts";
+import { compileKernels, generatedFiles } from "../generate.ts";
+
+const HELP = `flashtile — write attention kernels once as tile-DSL specs; compile them to WGSL.
+
+Usage:
+  flashtile compile [files|dirs...] [--out DIR]   compile specs (default kernels-src/) into DIR (default generated/)
+  flashtile check [files|dirs...]                 report diagnostics only; exit 1 on any error
+  flashtile --help                                this text
+
+A spec is a .ts file with kernel\`...\` templates (import { kernel } from "flashtile").
+Diagnostics are printed as file:line:col: error: message, with the offending line.`;
+
+interface Parsed {
+  command?: string;
+  inputs: string[];
+  out: string;
+  help: boolean;
+  errors: string[];
+}
+
+function parseArgs(argv: string[]): Parsed {
+  const p: Parsed = { inputs: [], out: "generated", help: false, errors: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--help" || a === "-h") p.help = true;
+    else if (a === "--out" || a === "-o") {
+      const v = argv[++i];
+      if (!v) p.errors.push(`${a} needs a directory`);
+      else p.out = v;
+    } else if (a.startsWith("--out=")) p.out = a.slice(6);
+    else if (a.startsWith("-")) p.errors.push(`unknown option '${a}'`);
+    else if (!p.command) p.command = a;
+    else p.inputs.push(a);
+  }
+  if (p.inputs.length === 0) p.inputs.push("kernels-src");
+  return p;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.help || !args.command) {
+    console.log(HELP);
+    return args.help ? 0 : 1;
+  }
+  if (args.errors.length) {
+    console.error(args.errors.map((e) => `error: ${e}`).join("\n"));
+    console.error("run 'flashtile --help' for usage");
+    return 2;
+  }
+  const missing = args.inputs.filter((i) => !fs.existsSync(i));
+  if (missing.length) {
+    console.error(missing.map((m) => `error: no such file or directory: ${m}`).join("\n"));
+    return 2;
+  }
+  const diags = new Diagnostics();
+  const t0 = performance.now();
+  switch (args.command) {
+    case "check": {
+      const kernels = compileKernels(args.inputs, diags);
+      report(diags);
+      if (!diags.hasErrors()) console.log(`ok: ${kernels.length} kernel instance${kernels.length === 1 ? "" : "s"} (${(performance.now() - t0).toFixed(0)} ms)`);
+      return diags.hasErrors() ? 1 : 0;
+    }
+    case "compile": {
+      const kernels = compileKernels(args.inputs, diags);
+      report(diags);
+      if (diags.hasErrors()) return 1;
+      const files = generatedFiles(kernels);
+      writeTree(args.out, files);
+      console.log(`wrote ${files.size} files for ${kernels.length} kernel instances to ${args.out}/ (${(performance.now() - t0).toFixed(0)} ms)`);
+      return 0;
+    }
+    default:
+      console.error(`error: unknown command '${args.command}'\nrun 'flashtile --help' for usage`);
+      return 2;
+  }
+}
+
+function report(diags: Diagnostics): void {
+  if (diags.list.length) console.error(formatDiagnostics(diags.list));
+  const n = diags.errorCount;
+  if (n) console.error(`\n${n} error${n === 1 ? "" : "s"}`);
+}
+
+/** Write the files and remove stale ones from the directories we own (wgsl/). */
+function writeTree(out: string, files: Map<string, string>): void {
+  const owned = new Set([...files.keys()].map((f) => path.dirname(f)).filter((d) => d !== "."));
+  for (const d of owned) {
+    const dir = path.join(out, d);
+    if (fs.existsSync(dir)) for (const f of fs.readdirSync(dir)) if (!files.has(path.join(d, f))) fs.rmSync(path.join(dir, f));
+  }
+  for (const [rel, text] of files) {
+    const p = path.join(out, rel);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    if (!fs.existsSync(p) || fs.readFileSync(p, "utf8") !== text) fs.writeFileSync(p, text);
+  }
+}

@@ -1,0 +1,60 @@
+// Compile spec files into the contents of generated/: for every kernel instance, its WGSL
+// variants and its manifest. Returns the files as a map so the CLI can write them and tests can
+// compare them with what is committed.
+import path from "node:path";
+import type { KernelManifest } from "../runtime/manifest.ts";
+import type { Diagnostics } from "./diagnostics/diagnostic.ts";
+import { BackendError, baseManifest, compileWgsl, type WgslVariantOptions } from "./backends/wgsl/index.ts";
+import { instanceChoices } from "./check/specialize.ts";
+import { compileInstance, frontend } from "./pipeline.ts";
+import { specFiles } from "./program.ts";
+
+export interface GeneratedKernel {
+  name: string;
+  kernel: string;
+  /** Variants, best first: the runtime picks the first the device supports. */
+  variants: { manifest: KernelManifest; code: string }[];
+}
+
+/** WGSL variants built for every instance: subgroup reductions, then a portable fallback. */
+const WGSL_VARIANTS: WgslVariantOptions[] = [{ subgroupReduce: true }, { subgroupReduce: false }];
+
+export function compileKernels(inputs: string[], diags: Diagnostics, cwd = process.cwd()): GeneratedKernel[] {
+  const { units } = frontend(specFiles(inputs), diags, cwd);
+  const out: GeneratedKernel[] = [];
+  for (const unit of units) {
+    for (const chosen of instanceChoices(unit.decl, diags)) {
+      const ir = compileInstance(unit, chosen, [], diags);
+      if (!ir) continue;
+      const variants: GeneratedKernel["variants"] = [];
+      const seen = new Set<string>();
+      for (const opts of WGSL_VARIANTS) {
+        try {
+          const w = compileWgsl(ir, opts, "");
+          if (seen.has(w.variant)) continue;
+          seen.add(w.variant);
+          const file = `wgsl/${ir.name}${w.variant}.wgsl`;
+          variants.push({ manifest: { ...baseManifest(ir), wgsl: { ...w.target, file: path.basename(file) } }, code: w.code });
+        } catch (e) {
+          if (!(e instanceof BackendError)) throw e;
+          diags.error(`${ir.name}: ${e.message}`, e.span, e.hint);
+          break;
+        }
+      }
+      if (variants.length) out.push({ name: ir.name, kernel: ir.kernel, variants });
+    }
+  }
+  return out;
+}
+
+/** The files of generated/ for these kernels, by path relative to the output directory. */
+export function generatedFiles(kernels: GeneratedKernel[]): Map<string, string> {
+  const files = new Map<string, string>();
+  const manifest: Record<string, KernelManifest[]> = {};
+  for (const k of kernels) {
+    manifest[k.name] = k.variants.map((v) => v.manifest);
+    for (const v of k.variants) files.set(`wgsl/${v.manifest.wgsl!.file}`, v.code);
+  }
+  files.set("manifest.json", `${JSON.stringify({ kernels: manifest }, null, 2)}\n`);
+  return files;
+}

@@ -1,0 +1,145 @@
+// The contract between the compiler and every runtime: what a generated kernel needs to be
+// loaded and launched. The compiler writes one manifest per kernel instance (JSON, next to the
+// WGSL/CUDA source); runtimes read it and never import the compiler. Keep this file free of
+// imports so it can be bundled into the generated package as is.
+
+/** Element types a tensor argument may have. */
+export type DType = "f32" | "f16" | "bf16" | "i32" | "u32";
+
+/**
+ * A symbolic size: a number, a runtime dimension or scalar argument by name, or arithmetic on
+ * those. Used for tensor shapes (`i32[batch + 1]`) and for the launch grid (`tiles(max_seqlen_q, 64)`).
+ */
+export type SymExpr =
+  | number
+  | string
+  | { op: "add" | "sub" | "mul" | "div" | "ceil_div" | "max" | "min"; args: [SymExpr, SymExpr] };
+
+export interface TensorArg {
+  name: string;
+  /** Binding index in bind group 0. */
+  binding: number;
+  dtype: DType;
+  /** Symbolic shape, outermost dimension first; row-major and contiguous. */
+  shape: SymExpr[];
+  /** "read" for inputs, "read_write" for tensors the kernel stores to. */
+  access: "read" | "read_write";
+  /** True for small i32 metadata (seqlens, page tables) that changes every step. */
+  perStep: boolean;
+}
+
+export interface ScalarArg {
+  name: string;
+  dtype: "f32" | "i32" | "u32";
+  /** True for values that change every step (max_seqlen_q); never baked into a launch plan. */
+  perStep: boolean;
+}
+
+/** One 4-byte field of the uniform block: a runtime dimension or a scalar argument. */
+export interface UniformField {
+  name: string;
+  type: "f32" | "i32" | "u32";
+  /** Byte offset in the uniform buffer. */
+  offset: number;
+  from: "dim" | "scalar";
+}
+
+export interface WgslTarget {
+  /** File name of the WGSL source, relative to the manifest. */
+  file: string;
+  entryPoint: string;
+  workgroupSize: [number, number, number];
+  /** What the device must offer for this variant to run. */
+  requires: {
+    features: string[];
+    /** Subgroup operations assume at least this many lanes per subgroup (adapter's subgroupMinSize). */
+    minSubgroupSize?: number;
+    workgroupStorageBytes: number;
+    invocations: number;
+  };
+  uniforms: { binding: number; size: number; fields: UniformField[] };
+}
+
+export interface KernelManifest {
+  /** Unique name of this instance, e.g. "mha_prefill.hd128.f32". */
+  name: string;
+  /** The kernel's name in its spec. */
+  kernel: string;
+  /** Where the spec lives, for people reading generated code. */
+  source: { file: string; line: number };
+  /** Every compile-time parameter in force (tuned ones included). */
+  params: Record<string, number | boolean | string>;
+  /** Names of the parameters that came from the spec's tune space. */
+  tuned: string[];
+  tensors: TensorArg[];
+  scalars: ScalarArg[];
+  /** Runtime dimensions, inferred at launch from tensor shapes. */
+  dims: string[];
+  /** Launch grid, one entry per grid axis in spec order (x, y, z). */
+  grid: SymExpr[];
+  /** The grid axis names, in spec order. */
+  gridAxes: string[];
+  wgsl?: WgslTarget;
+}
+
+/** Evaluate a symbolic size given values for the names it mentions. */
+export function evalSym(e: SymExpr, env: Record<string, number>): number {
+  if (typeof e === "number") return e;
+  if (typeof e === "string") {
+    const v = env[e];
+    if (v === undefined) throw new Error(`no value for '${e}'`);
+    return v;
+  }
+  const a = evalSym(e.args[0], env);
+  const b = evalSym(e.args[1], env);
+  switch (e.op) {
+    case "add":
+      return a + b;
+    case "sub":
+      return a - b;
+    case "mul":
+      return a * b;
+    case "div":
+      return Math.trunc(a / b);
+    case "ceil_div":
+      return Math.ceil(a / b);
+    case "max":
+      return Math.max(a, b);
+    case "min":
+      return Math.min(a, b);
+  }
+}
+
+/** Render a symbolic size as text, for error messages and generated docs. */
+export function showSym(e: SymExpr): string {
+  if (typeof e === "number" || typeof e === "string") return String(e);
+  const [a, b] = e.args.map(showSym);
+  const infix: Record<string, string> = { add: "+", sub: "-", mul: "*", div: "/" };
+  return e.op in infix ? `(${a} ${infix[e.op]} ${b})` : `${e.op}(${a}, ${b})`;
+}
+
+/**
+ * Solve a shape entry of the form `sym + c`, `sym - c`, `c * sym` or `sym * c` for `sym`, given
+ * the entry's actual size: how a dimension seen only as `batch + 1` is inferred at launch.
+ */
+export function solveLinear(e: SymExpr, size: number): { name: string; value: number } | undefined {
+  if (typeof e !== "object") return undefined;
+  const [a, b] = e.args;
+  const sym =
+    typeof a === "string" && typeof b === "number"
+      ? { name: a, c: b, left: true }
+      : typeof b === "string" && typeof a === "number"
+        ? { name: b, c: a, left: false }
+        : undefined;
+  if (!sym) return undefined;
+  let value: number | undefined;
+  if (e.op === "add") value = size - sym.c;
+  else if (e.op === "sub" && sym.left) value = size + sym.c;
+  else if (e.op === "mul" && sym.c !== 0 && size % sym.c === 0) value = size / sym.c;
+  return value !== undefined && value >= 0 ? { name: sym.name, value } : undefined;
+}
+
+/** Whether a runtime dimension can be inferred from tensor shapes (bare, or in a linear entry). */
+export function dimInferable(m: Pick<KernelManifest, "tensors">, dim: string): boolean {
+  return m.tensors.some((t) => t.shape.some((e) => e === dim || solveLinear(e, 1 << 20)?.name === dim));
+}
