@@ -3,7 +3,7 @@
 // compare them with what is committed.
 import path from "node:path";
 import type { KernelManifest } from "../runtime/manifest.ts";
-import type { Diagnostics } from "./diagnostics/diagnostic.ts";
+import { Diagnostics } from "./diagnostics/diagnostic.ts";
 import { BackendError, baseManifest, compileWgsl, type WgslVariantOptions } from "./backends/wgsl/index.ts";
 import { instanceChoices } from "./check/specialize.ts";
 import { compileInstance, frontend } from "./pipeline.ts";
@@ -19,8 +19,9 @@ export interface GeneratedKernel {
 /** WGSL variants built for every instance: subgroup reductions, then a portable fallback. */
 const WGSL_VARIANTS: WgslVariantOptions[] = [{ subgroupReduce: true }, { subgroupReduce: false }];
 
-export function compileKernels(inputs: string[], diags: Diagnostics, cwd = process.cwd()): GeneratedKernel[] {
-  const { units } = frontend(specFiles(inputs), diags, cwd);
+export function compileKernels(inputs: string[], diags: Diagnostics, cwd = process.cwd(), sources?: Map<string, string>): GeneratedKernel[] {
+  const files = sources ? inputs.map((i) => path.resolve(cwd, i)) : specFiles(inputs);
+  const { units } = frontend(files, diags, cwd, sources);
   const out: GeneratedKernel[] = [];
   for (const unit of units) {
     for (const chosen of instanceChoices(unit.decl, diags)) {
@@ -57,4 +58,15 @@ export function generatedFiles(kernels: GeneratedKernel[]): Map<string, string> 
   }
   files.set("manifest.json", `${JSON.stringify({ kernels: manifest }, null, 2)}\n`);
   return files;
+}
+
+/**
+ * Compile spec sources given as text (path → contents), as `flashtile check` would: for tests,
+ * the fuzzer and editors. Files a spec imports are read from disk unless given here too.
+ */
+export function compileSources(sources: Record<string, string>, cwd = process.cwd()): { kernels: GeneratedKernel[]; diags: Diagnostics } {
+  const diags = new Diagnostics();
+  const map = new Map(Object.entries(sources).map(([p, t]) => [path.resolve(cwd, p), t]));
+  const kernels = compileKernels([...map.keys()], diags, cwd, map);
+  return { kernels, diags };
 }

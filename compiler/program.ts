@@ -37,8 +37,15 @@ export function specFiles(inputs: string[]): string[] {
   return out;
 }
 
-export function loadProgram(files: string[], diags: Diagnostics, cwd = process.cwd()): { units: KernelUnit[]; modules: ParsedModule[] } {
+export function loadProgram(
+  files: string[],
+  diags: Diagnostics,
+  cwd = process.cwd(),
+  /** In-memory file contents by absolute path, used instead of the disk. */
+  sources?: Map<string, string>,
+): { units: KernelUnit[]; modules: ParsedModule[] } {
   const extractor = new Extractor(diags, cwd);
+  for (const [p, text] of sources ?? []) extractor.setFile(p, text);
   const parsed = new Map<Template, ParsedModule>();
   const parse = (t: Template): ParsedModule => {
     let m = parsed.get(t);
@@ -53,7 +60,7 @@ export function loadProgram(files: string[], diags: Diagnostics, cwd = process.c
   };
   const roots: ParsedModule[] = [];
   for (const f of files) {
-    if (!fs.existsSync(f)) {
+    if (!sources?.has(f) && !fs.existsSync(f)) {
       diags.error(`no such file: ${path.relative(cwd, f) || f}`);
       continue;
     }

@@ -37,6 +37,12 @@ export class Extractor {
     private cwd = process.cwd(),
   ) {}
 
+  /** Serve `text` as the contents of `absPath` (tests, editors, the fuzzer): nothing is read from disk. */
+  setFile(absPath: string, text: string): void {
+    this.project.createSourceFile(absPath, text, { overwrite: true });
+    this.files.delete(absPath);
+  }
+
   /** All kernel templates declared in the given file, in source order. */
   templatesIn(absPath: string): Template[] {
     const sf = this.tsFile(absPath);
