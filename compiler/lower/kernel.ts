@@ -82,25 +82,58 @@ function toSym(e: Expr, config: Config, L: { error(m: string, s: Expr["span"], h
   }
 }
 
-/** Tensors a kernel may store to: direct stores, plus every tensor when a function stores through a parameter. */
-function storedTensors(k: KernelDecl, fns: Map<string, FnDecl>): Set<string> | "all" {
+/**
+ * Tensors a kernel stores to, following tensors passed to functions by name (so loads from
+ * every other tensor are pure and may be shared, and WGSL can bind them read-only).
+ */
+function storedTensors(k: KernelDecl, fns: Map<string, FnDecl>): Set<string> {
   const out = new Set<string>();
-  let viaParam = false;
-  const walk = (stmts: Stmt[], inFn: Set<string> | null) => {
-    for (const s of stmts) {
-      if (s.kind === "store") {
-        if (inFn?.has(s.tensor)) viaParam = true;
-        else out.add(s.tensor);
-      } else if (s.kind === "for") walk(s.body.stmts, inFn);
-      else if (s.kind === "if") {
-        walk(s.then.stmts, inFn);
-        if (s.else) walk(s.else.stmts, inFn);
+  const active = new Set<FnDecl>();
+  const walkExpr = (e: Expr, alias: Map<string, string>): void => {
+    switch (e.kind) {
+      case "call": {
+        e.args.forEach((a) => walkExpr(a, alias));
+        const f = fns.get(e.callee);
+        if (!f || active.has(f)) return;
+        const inner = new Map<string, string>();
+        f.params.forEach((p, i) => {
+          const a = e.args[i];
+          if (a?.kind === "name") inner.set(p.name, alias.get(a.name) ?? a.name);
+        });
+        active.add(f);
+        walk(f.body.stmts, inner);
+        active.delete(f);
+        return;
       }
+      case "binary": walkExpr(e.left, alias); walkExpr(e.right, alias); return;
+      case "unary": walkExpr(e.operand, alias); return;
+      case "ternary": walkExpr(e.cond, alias); walkExpr(e.then, alias); walkExpr(e.else, alias); return;
+      case "tuple": e.elems.forEach((x) => walkExpr(x, alias)); return;
+      case "transpose": walkExpr(e.operand, alias); return;
+      case "index": walkExpr(e.base, alias); return;
+      default: return;
     }
   };
-  walk(k.body.stmts, null);
-  for (const f of fns.values()) walk(f.body.stmts, new Set(f.params.map((p) => p.name)));
-  return viaParam ? "all" : out;
+  const walk = (stmts: Stmt[], alias: Map<string, string>): void => {
+    for (const s of stmts) {
+      if (s.kind === "store") {
+        out.add(alias.get(s.tensor) ?? s.tensor);
+        walkExpr(s.value, alias);
+      } else if (s.kind === "for") {
+        walkExpr(s.iter, alias);
+        walk(s.body.stmts, alias);
+      } else if (s.kind === "if") {
+        walkExpr(s.cond, alias);
+        walk(s.then.stmts, alias);
+        if (s.else) walk(s.else.stmts, alias);
+      } else if (s.kind === "let") walkExpr(s.init, alias);
+      else if (s.kind === "assign") walkExpr(s.value, alias);
+      else if (s.kind === "expr") walkExpr(s.expr, alias);
+      else if (s.kind === "return") s.values.forEach((v) => walkExpr(v, alias));
+    }
+  };
+  walk(k.body.stmts, new Map());
+  return out;
 }
 
 export function lowerKernel(k: KernelDecl, config: Config, fns: Map<string, FnDecl>, diags: Diagnostics): LoweredKernel | undefined {
@@ -141,7 +174,7 @@ export function lowerKernel(k: KernelDecl, config: Config, fns: Map<string, FnDe
       shape.push(s);
       collectDims(s, dims);
     }
-    const written = stored === "all" || stored.has(p.name);
+    const written = stored.has(p.name);
     tensors.set(p.name, { name: p.name, dtype: dt, shape, written, span: p.span });
   }
 

@@ -224,10 +224,14 @@ class MaskAnalysis extends Rebuilder {
           case "sub": return { lo: b.binary("sub", x.lo, y.hi), hi: b.binary("sub", x.hi, y.lo) };
           case "min": case "max": return { lo: b.binary(op.op, x.lo, y.lo), hi: b.binary(op.op, x.hi, y.hi) };
           case "mul": case "div": {
-            // Monotone for a positive constant right operand (division truncates, still monotone).
+            // Multiplying or dividing by one scalar is monotone (either direction, and truncating
+            // division too), so the extremes are among the endpoint results.
+            if (op.b.type.shape.length !== 0) return null;
             const k = constOf(op.b);
-            if (k === undefined || k <= 0) return null;
-            return { lo: b.binary(op.op, x.lo, y.lo), hi: b.binary(op.op, x.hi, y.hi) };
+            if (k !== undefined && k > 0) return { lo: b.binary(op.op, x.lo, y.lo), hi: b.binary(op.op, x.hi, y.hi) };
+            const p = b.binary(op.op, x.lo, y.lo);
+            const q = b.binary(op.op, x.hi, y.lo);
+            return { lo: b.binary("min", p, q), hi: b.binary("max", p, q) };
           }
         }
         return null;

@@ -14,8 +14,11 @@ export interface KernelCase {
   label: string;
   /** Tensor inputs with data, and scalar arguments. */
   inputs: Record<string, HostTensor | number>;
-  /** Output tensors: poisoned with NaN before the launch, compared after. */
-  outputs: Record<string, { dtype: DType; shape: number[] }>;
+  /**
+   * Output tensors, compared after the launch: poisoned with NaN before it, or, for tensors the
+   * kernel updates in place (a KV pool), uploaded with `data`.
+   */
+  outputs: Record<string, { dtype: DType; shape: number[]; data?: ArrayLike<number> }>;
   expected: Record<string, ArrayLike<number>>;
   /** Largest acceptable ||out - ref|| / ||ref|| for each output. */
   tolerance: Record<string, number>;

@@ -29,6 +29,8 @@ export interface Plan {
   depth: Map<Value, number>;
   /** Largest per-invocation row count of a reduced tile (sizes the reduction scratch). */
   maxReduceRows: number;
+  /** Memo of anywhere(). */
+  anywhere: Map<Value, boolean>;
 }
 
 export class PlanError extends Error {}
@@ -38,10 +40,12 @@ export class PlanError extends Error {}
  * scalars and loads; false once a register tile is involved (only its owner can read it).
  */
 export function anywhere(plan: Plan, v: Value): boolean {
+  const hit = plan.anywhere.get(v);
+  if (hit !== undefined) return hit;
   const l = plan.layout.get(v);
-  if (l === "uniform" || v.type.shape.length === 0) return true;
-  if (l !== "expr") return false;
-  return operands(v.op).every((o) => anywhere(plan, o));
+  const r = l === "uniform" || v.type.shape.length === 0 || (l === "expr" && operands(v.op).every((o) => anywhere(plan, o)));
+  plan.anywhere.set(v, r);
+  return r;
 }
 
 function forEachUse(inst: Inst, f: (v: Value, depth: number) => void, depth: number): void {
@@ -121,7 +125,9 @@ export function planKernel(ir: KernelIR, opts: { maxThreads: number; preferTC: n
     const op = v.op;
     let l: Layout;
     if (op.kind === "transpose") l = "view";
-    else if (op.kind === "load") l = dotOperands.has(v) && !nonDotUses.has(v) ? "expr" : "regs";
+    // Integer loads are index math (page tables): recomputed where used, so tiles gathered
+    // through them can still be filled cooperatively by any invocation.
+    else if (op.kind === "load") l = (dotOperands.has(v) && !nonDotUses.has(v)) || !isFloat(v.type.dtype) ? "expr" : "regs";
     else if (op.kind === "dot" || op.kind === "reduce" || op.kind === "loop_var" || op.kind === "result") l = "regs";
     else if (op.kind === "const" || op.kind === "iota") l = "expr";
     else {
@@ -144,5 +150,5 @@ export function planKernel(ir: KernelIR, opts: { maxThreads: number; preferTC: n
   const TR = pow2Divisor(rowG, Math.max(1, Math.floor(opts.maxThreads / TC)));
   const grid = { TR, TC, threads: TR * TC };
   const sharedOperands = new Set(dotOperands);
-  return { grid, layout, sharedOperands, uses, depth, maxReduceRows: Math.ceil(maxReduceRows / TR) };
+  return { grid, layout, sharedOperands, uses, depth, maxReduceRows: Math.ceil(maxReduceRows / TR), anywhere: new Map() };
 }

@@ -38,6 +38,8 @@ export function unary(op: UnOp, a: string): string {
     case "neg": return `(-${a})`;
     case "not": return `(!${a})`;
     case "rsqrt": return `inverseSqrt(${a})`;
+    // Some drivers compute tanh through exp and return NaN for large |x|; tanh is ±1 there anyway.
+    case "tanh": return `tanh(clamp(${a}, -15.0, 15.0))`;
     default: return `${op}(${a})`;
   }
 }

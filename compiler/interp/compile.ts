@@ -1,0 +1,44 @@
+// The tile IR of every kernel instance, straight from the pipeline, for the interpreter. This is
+// compileKernels without the WGSL backend: the same frontend, instances and passes, so the
+// interpreter runs exactly the IR the backends consume, and also instances no backend can
+// emit yet (bf16 for WebGPU).
+import path from "node:path";
+import type { Diagnostics } from "../diagnostics/diagnostic.ts";
+import type { KernelIR } from "../ir/ir.ts";
+import { instanceChoices } from "../check/specialize.ts";
+import { compileInstance, frontend } from "../pipeline.ts";
+import { specFiles } from "../program.ts";
+
+export interface CompileIROptions {
+  cwd?: string;
+  /** Spec contents by path (relative to cwd or absolute), used instead of the disk. */
+  sources?: Record<string, string>;
+}
+
+/** Final IR of every instance of every kernel in `inputs` (files or directories). */
+export function compileIR(inputs: string[], diags: Diagnostics, opts: CompileIROptions = {}): KernelIR[] {
+  const cwd = opts.cwd ?? process.cwd();
+  const sources = opts.sources && new Map(Object.entries(opts.sources).map(([p, t]) => [path.resolve(cwd, p), t]));
+  const files = sources ? inputs.map((i) => path.resolve(cwd, i)) : specFiles(inputs);
+  const { units } = frontend(files, diags, cwd, sources);
+  const out: KernelIR[] = [];
+  for (const unit of units) {
+    for (const chosen of instanceChoices(unit.decl, diags)) {
+      const ir = compileInstance(unit, chosen, [], diags);
+      if (ir) out.push(ir);
+    }
+  }
+  return out;
+}
+
+/** Compile spec sources given as text (path → contents), as compileSources does, to IR. */
+export function compileSourcesIR(sources: Record<string, string>, diags: Diagnostics, cwd = process.cwd()): KernelIR[] {
+  return compileIR(Object.keys(sources), diags, { cwd, sources });
+}
+
+/** The IR of the instance called `name` ("mha_prefill.f32.hd64.causal"), with the known names when missing. */
+export function findInstance(irs: KernelIR[], name: string): KernelIR {
+  const ir = irs.find((k) => k.name === name);
+  if (!ir) throw new Error(`no kernel instance '${name}' (instances: ${irs.map((k) => k.name).join(", ") || "none"})`);
+  return ir;
+}

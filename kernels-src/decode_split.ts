@@ -1,0 +1,34 @@
+import { kernel } from "flashtile";
+import { attend } from "./lib/attend.ts";
+
+// Split-KV decode for long contexts and small batches: split s of request b attends keys
+// [s * split_len, (s + 1) * split_len) and writes a partial output with its log-sum-exp; the
+// merge_states kernel (merge_states.ts) combines the splits. One query per request; the GROUP
+// query heads of a kv head share the tile's rows.
+export const decodeSplit = kernel`${attend}
+kernel gqa_decode_split<T: dtype = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = (GROUP > 8 ? GROUP : 8), BLOCK_N = 32>
+  require HEAD_DIM % 16 == 0 "HEAD_DIM must be a multiple of 16"
+  require BLOCK_M >= GROUP "a tile must hold all query heads of a kv head"
+  require PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0 "a key tile must hold whole pages or lie inside one page"
+  tune BLOCK_N in [16, 32, 64]
+  instances T in [f32, f16], GROUP in [1, 4], PAGE in [1, 16, 64]
+(q: T[batch, q_heads, HEAD_DIM], k_cache: T[slots, kv_heads, HEAD_DIM], v_cache: T[slots, kv_heads, HEAD_DIM],
+ page_table: i32[batch, max_pages], cache_seqlens: i32[batch],
+ out_partial: f32[splits, batch, q_heads, HEAD_DIM], lse_partial: f32[splits, batch, q_heads],
+ softmax_scale: f32, split_len: i32)
+grid (s in splits, kvh in kv_heads, b in batch) {
+  let k_len = cache_seqlens[b]
+  let lo = s * split_len
+  let hi = min(k_len, lo + split_len)
+  let g = rows(0, BLOCK_M)
+  let head = kvh * GROUP + g
+  let Q = load q[b, head, :] where g < GROUP
+  let state = softmax_init(BLOCK_M, HEAD_DIM)
+  for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let (K, V) = paged_kv(k_cache, v_cache, page_table, b, kvh, n, BLOCK_N, PAGE, k_len)
+    state = softmax_step(state, scores(Q, K, live, base2(softmax_scale)), V)
+  }
+  store out_partial[s, b, head, :] = softmax_finish(state) where g < GROUP
+  store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+}
+`;

@@ -1,0 +1,32 @@
+import { kernel } from "flashtile";
+import { attend } from "./lib/attend.ts";
+import { masks } from "./lib/masks.ts";
+
+// Paged attention over a ragged batch of queries: prefill, extend (new tokens after a cached
+// prefix), decode (one query per request) and target-verify (a few draft tokens per request) are
+// all this kernel with different query lengths. The GROUP query heads of a kv head share one
+// tile (pack_gqa). GROUP = 1 is MHA; one kv head with GROUP = q_heads is MQA.
+export const gqaPaged = kernel`${attend} ${masks}
+kernel gqa_paged<T: dtype = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32>
+  require HEAD_DIM % 16 == 0 "HEAD_DIM must be a multiple of 16"
+  require PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0 "a key tile must hold whole pages or lie inside one page"
+  tune BLOCK_M in [16, 32, 64], BLOCK_N in [16, 32, 64]
+  instances T in [f32, f16], GROUP in [1, 4], PAGE in [1, 16, 64]
+(q: T[tokens, q_heads, HEAD_DIM], k_cache: T[slots, kv_heads, HEAD_DIM], v_cache: T[slots, kv_heads, HEAD_DIM],
+ page_table: i32[batch, max_pages], cache_seqlens: i32[batch], cu_seqlens_q: i32[batch + 1],
+ out: T[tokens, q_heads, HEAD_DIM], lse: f32[tokens, q_heads],
+ max_seqlen_q: i32, softmax_scale: f32, is_causal: i32)
+grid (m in tiles(max_seqlen_q * GROUP, BLOCK_M), kvh in kv_heads, b in batch) {
+  let q0 = cu_seqlens_q[b]
+  let q_len = cu_seqlens_q[b + 1] - q0
+  if m * BLOCK_M >= q_len * GROUP { return }
+  let k_len = cache_seqlens[b]
+  let (Q, tok, head) = packed_q(q, q0, q_len, m, BLOCK_M, GROUP, kvh)
+  let state = softmax_init(BLOCK_M, HEAD_DIM)
+  for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let (K, V) = paged_kv(k_cache, v_cache, page_table, b, kvh, n, BLOCK_N, PAGE, k_len)
+    state = softmax_step(state, scores(Q, K, live, base2(softmax_scale)), V)
+  }
+  store_attention(out, lse, state, q0 + tok, head, tok < q_len, T)
+}
+`;

@@ -1,0 +1,41 @@
+import { kernel } from "flashtile";
+import { attend } from "./lib/attend.ts";
+import { masks } from "./lib/masks.ts";
+
+// Multi-head latent attention (DeepSeek), absorbed form, over a paged latent cache: one cache row
+// per token holds the compressed latent c (LATENT wide) then the rope key (ROPE wide).
+// scores = q_nope . c + q_rope . k_rope, output = P . c. Every query head reads the same latent,
+// so the heads of a token share one tile (row r is token r / heads, head r % heads). The scale is
+// the caller's (DeepSeek uses the pre-absorption head size, (128 + 64)^-0.5).
+export const mla = kernel`${attend} ${masks}
+kernel mla_paged<T: dtype = f32, LATENT = 512, ROPE = 64, PAGE = 16, BLOCK_M = (T == f16 ? 16 : 8), BLOCK_N = (T == f16 ? 8 : 4)>
+  require LATENT % 16 == 0 && ROPE % 16 == 0 "LATENT and ROPE must be multiples of 16"
+  require PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0 "a key tile must hold whole pages or lie inside one page"
+  tune BLOCK_M in [8, 16, 32], BLOCK_N in [4, 8, 16, 32]
+  instances T in [f32, f16], PAGE in [1, 16, 64]
+(q_nope: T[tokens, heads, LATENT], q_rope: T[tokens, heads, ROPE], c_kv: T[slots, 1, LATENT + ROPE],
+ page_table: i32[batch, max_pages], cache_seqlens: i32[batch], cu_seqlens_q: i32[batch + 1],
+ out: T[tokens, heads, LATENT], lse: f32[tokens, heads],
+ max_seqlen_q: i32, softmax_scale: f32, is_causal: i32)
+grid (m in tiles(max_seqlen_q * heads, BLOCK_M), b in batch) {
+  let q0 = cu_seqlens_q[b]
+  let q_len = cu_seqlens_q[b + 1] - q0
+  if m * BLOCK_M >= q_len * heads { return }
+  let k_len = cache_seqlens[b]
+  let qi = rows(m, BLOCK_M)
+  let tok = qi / heads
+  let head = qi % heads
+  let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  let state = softmax_init(BLOCK_M, LATENT)
+  for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let kr = rows(n, BLOCK_N)
+    let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
+    let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+    let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
+    state = softmax_step(state, S, C)
+  }
+  store_attention(out, lse, state, q0 + tok, head, tok < q_len, T)
+}
+`;

@@ -1,0 +1,119 @@
+// Cases for split-KV decode (partial outputs per split vs the reference restricted to each
+// split's keys), merge_states (vs the reference merge), and the KV-pool write kernels.
+import type { DType, KernelManifest } from "../../runtime/manifest.ts";
+import { attention } from "../reference/attention.ts";
+import { mergeStates } from "../reference/merge.ts";
+import { makePagedCache, makeVarlenBatch, randInt, randn, type Rng } from "../reference/numeric.ts";
+import { type KernelCase, toleranceFor } from "./case.ts";
+import { roundTo } from "./mha.ts";
+
+export interface SplitSpec {
+  kLens: number[];
+  kvHeads: number;
+  splitLen: number;
+}
+
+export function decodeSplitCase(m: KernelManifest, spec: SplitSpec, rng: Rng): KernelCase {
+  const dtype = m.params.T as DType;
+  const D = m.params.HEAD_DIM as number;
+  const G = m.params.GROUP as number;
+  const P = m.params.PAGE as number;
+  const H = spec.kvHeads * G;
+  const B = spec.kLens.length;
+  const S = Math.max(1, Math.ceil(Math.max(...spec.kLens) / spec.splitLen));
+  const cache = makePagedCache({ kLens: spec.kLens, pageSize: P, kvHeads: spec.kvHeads, headDim: D, rng });
+  const kCache = roundTo(dtype, cache.kCache);
+  const vCache = roundTo(dtype, cache.vCache);
+  const q = roundTo(dtype, randn(B * H * D, rng));
+  const scale = 1 / Math.sqrt(D);
+  const cuQ = makeVarlenBatch(spec.kLens.map(() => 1));
+  const outP = new Float64Array(S * B * H * D);
+  const lseP = new Float64Array(S * B * H);
+  for (let s = 0; s < S; s++) {
+    const r = attention({
+      q, cuSeqlensQ: cuQ, k: kCache, v: vCache, layout: cache.paged, qHeads: H, kvHeads: spec.kvHeads, headDim: D, scale,
+      keyRange: (_b: number, kLen: number) => [Math.min(kLen, s * spec.splitLen), Math.min(kLen, (s + 1) * spec.splitLen)],
+    });
+    outP.set(r.out, s * B * H * D);
+    lseP.set(r.lse, s * B * H);
+  }
+  const slots = kCache.length / (spec.kvHeads * D);
+  return {
+    label: `k=[${spec.kLens}] kvh=${spec.kvHeads} split=${spec.splitLen} (${S} splits)`,
+    inputs: {
+      q: { dtype, shape: [B, H, D], data: q },
+      k_cache: { dtype, shape: [slots, spec.kvHeads, D], data: kCache },
+      v_cache: { dtype, shape: [slots, spec.kvHeads, D], data: vCache },
+      page_table: { dtype: "i32", shape: [B, cache.paged.maxPages], data: cache.paged.pageTable },
+      cache_seqlens: { dtype: "i32", shape: [B], data: cache.paged.cacheSeqlens },
+      softmax_scale: scale,
+      split_len: spec.splitLen,
+    },
+    outputs: { out_partial: { dtype: "f32", shape: [S, B, H, D] }, lse_partial: { dtype: "f32", shape: [S, B, H] } },
+    expected: { out_partial: outP, lse_partial: lseP },
+    tolerance: { out_partial: toleranceFor(dtype), lse_partial: toleranceFor(dtype) },
+  };
+}
+
+/** Partial states (some rows empty in some splits, lse = -inf) merged by the kernel vs the reference. */
+export function mergeCase(m: KernelManifest, spec: { splits: number; rows: number }, rng: Rng): KernelCase {
+  const dtype = m.params.T as DType;
+  const D = m.params.HEAD_DIM as number;
+  const { splits: S, rows: N } = spec;
+  const outP = randn(S * N * D, rng);
+  const lseP = new Float32Array(S * N);
+  for (let i = 0; i < S * N; i++) lseP[i] = rng() < 0.15 ? -Infinity : (rng() - 0.5) * 20;
+  // A row that no split saw at all.
+  for (let s = 0; s < S; s++) lseP[s * N + (N - 1)] = -Infinity;
+  const parts = Array.from({ length: S }, (_, s) => ({ out: outP.subarray(s * N * D, (s + 1) * N * D), lse: lseP.subarray(s * N, (s + 1) * N) }));
+  const ref = mergeStates(parts);
+  return {
+    label: `${S} splits x ${N} rows`,
+    inputs: {
+      out_partial: { dtype: "f32", shape: [S, N, D], data: outP },
+      lse_partial: { dtype: "f32", shape: [S, N], data: lseP },
+    },
+    outputs: { out: { dtype, shape: [N, D] }, lse: { dtype: "f32", shape: [N] } },
+    expected: { out: ref.out, lse: ref.lse },
+    tolerance: { out: toleranceFor(dtype), lse: toleranceFor(dtype) },
+  };
+}
+
+/** set_kv_buffer / set_latent_buffer: scattered rows must land exactly, the rest of the pool untouched. */
+export function kvWriteCase(m: KernelManifest, spec: { tokens: number; kvHeads: number; headDim: number; slots: number }, rng: Rng): KernelCase {
+  const dtype = m.params.T as DType;
+  const { tokens: T, kvHeads: Hk, headDim: D, slots } = spec;
+  const loc = new Int32Array(T);
+  const free = Array.from({ length: slots - 1 }, (_, i) => i + 1);
+  for (let t = 0; t < T; t++) loc[t] = free.splice(randInt(rng, 0, free.length - 1), 1)[0];
+  const latent = m.kernel === "set_latent_buffer";
+  const heads = latent ? 1 : Hk;
+  const k = roundTo(dtype, randn(T * heads * D, rng));
+  const v = roundTo(dtype, randn(T * heads * D, rng));
+  const kc = roundTo(dtype, randn(slots * heads * D, rng));
+  const vc = roundTo(dtype, randn(slots * heads * D, rng));
+  const ek = Float64Array.from(kc);
+  const ev = Float64Array.from(vc);
+  for (let t = 0; t < T; t++) {
+    ek.set(k.subarray(t * heads * D, (t + 1) * heads * D), loc[t] * heads * D);
+    ev.set(v.subarray(t * heads * D, (t + 1) * heads * D), loc[t] * heads * D);
+  }
+  const row = [heads, D];
+  const loc_ = { dtype: "i32" as DType, shape: [T], data: loc };
+  if (latent) {
+    return {
+      label: `${T} tokens, width ${D}`,
+      inputs: { latent: { dtype, shape: [T, ...row], data: k }, out_cache_loc: loc_ },
+      outputs: { c_kv: { dtype, shape: [slots, ...row], data: kc } },
+      expected: { c_kv: ek },
+      tolerance: { c_kv: 0 },
+    };
+  }
+  return {
+    label: `${T} tokens x ${Hk} kv heads x ${D}`,
+    inputs: { k: { dtype, shape: [T, ...row], data: k }, v: { dtype, shape: [T, ...row], data: v }, out_cache_loc: loc_ },
+    outputs: { k_cache: { dtype, shape: [slots, ...row], data: kc }, v_cache: { dtype, shape: [slots, ...row], data: vc } },
+    expected: { k_cache: ek, v_cache: ev },
+    tolerance: { k_cache: 0, v_cache: 0 },
+  };
+}
