@@ -48,18 +48,6 @@ export function compileKernels(inputs: string[], diags: Diagnostics, cwd = proce
   return out;
 }
 
-/** The files of generated/ for these kernels, by path relative to the output directory. */
-export function generatedFiles(kernels: GeneratedKernel[]): Map<string, string> {
-  const files = new Map<string, string>();
-  const manifest: Record<string, KernelManifest[]> = {};
-  for (const k of kernels) {
-    manifest[k.name] = k.variants.map((v) => v.manifest);
-    for (const v of k.variants) files.set(`wgsl/${v.manifest.wgsl!.file}`, v.code);
-  }
-  files.set("manifest.json", `${JSON.stringify({ kernels: manifest }, null, 2)}\n`);
-  return files;
-}
-
 /**
  * Compile spec sources given as text (path → contents), as `flashtile check` would: for tests,
  * the fuzzer and editors. Files a spec imports are read from disk unless given here too.

@@ -27,7 +27,7 @@ for (const [name, variants] of Object.entries(set.kernels)) {
   }
   try {
     const k = await loadBest(device, info, set, name);
-    const c = build(k.manifest.params, rng);
+    const c = build(k.manifest, rng);
     const r = await runCase(device, k, c);
     const worst = Math.max(...Object.values(r.errors));
     const tol = Math.min(...Object.values(c.tolerance));

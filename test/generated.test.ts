@@ -5,13 +5,15 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { Diagnostics } from "../compiler/diagnostics/diagnostic.ts";
 import { formatDiagnostics } from "../compiler/diagnostics/format.ts";
-import { compileKernels, generatedFiles } from "../compiler/generate.ts";
+import { compileKernels } from "../compiler/generate.ts";
+import { packageFiles } from "../compiler/package/index.ts";
 
-function compileAll() {
+async function compileAll() {
   const diags = new Diagnostics();
   const kernels = compileKernels(["kernels-src"], diags);
   expect(diags.list.map((d) => formatDiagnostics([d]))).toEqual([]);
-  return { kernels, files: generatedFiles(kernels) };
+  const version = JSON.parse(fs.readFileSync("package.json", "utf8")).version;
+  return { kernels, files: await packageFiles(kernels, version) };
 }
 
 function listFiles(dir: string, base = dir): string[] {
@@ -22,15 +24,15 @@ function listFiles(dir: string, base = dir): string[] {
 }
 
 describe("generated/", () => {
-  it("is up to date with kernels-src/ (run `npm run compile` after changing a spec or the compiler)", () => {
-    const { files } = compileAll();
-    const onDisk = listFiles("generated").filter((f) => f === "manifest.json" || f.startsWith("wgsl/"));
+  it("is up to date with kernels-src/ (run `npm run compile` after changing a spec or the compiler)", async () => {
+    const { files } = await compileAll();
+    const onDisk = listFiles("generated");
     expect(onDisk.sort()).toEqual([...files.keys()].sort());
     for (const [rel, text] of files) expect(fs.readFileSync(path.join("generated", rel), "utf8"), rel).toBe(text);
   });
 
   it("matches the golden WGSL and manifest of the causal f32 MHA prefill", async () => {
-    const { kernels } = compileAll();
+    const { kernels } = await compileAll();
     const k = kernels.find((x) => x.name === "mha_prefill.f32.hd64.causal")!;
     for (const v of k.variants) await expect(v.code).toMatchFileSnapshot(`golden/${v.manifest.wgsl!.file}`);
     await expect(`${JSON.stringify(k.variants.map((v) => v.manifest), null, 2)}\n`).toMatchFileSnapshot("golden/mha_prefill.f32.hd64.causal.json");

@@ -3,7 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { Diagnostics } from "../diagnostics/diagnostic.ts";
 import { formatDiagnostics } from "../diagnostics/format.ts";
-import { compileKernels, generatedFiles } from "../generate.ts";
+import { compileKernels } from "../generate.ts";
+import { packageFiles } from "../package/index.ts";
 
 const HELP = `flashtile — write attention kernels once as tile-DSL specs; compile them to WGSL.
 
@@ -70,9 +71,11 @@ export async function main(argv: string[]): Promise<number> {
       const kernels = compileKernels(args.inputs, diags);
       report(diags);
       if (diags.hasErrors()) return 1;
-      const files = generatedFiles(kernels);
+      const compiled = performance.now();
+      const files = await packageFiles(kernels, await ownVersion());
       writeTree(args.out, files);
-      console.log(`wrote ${files.size} files for ${kernels.length} kernel instances to ${args.out}/ (${(performance.now() - t0).toFixed(0)} ms)`);
+      const t = (a: number, b: number) => `${(b - a).toFixed(0)} ms`;
+      console.log(`compiled ${kernels.length} kernel instances in ${t(t0, compiled)}; wrote the package (${files.size} files) to ${args.out}/ in ${t(compiled, performance.now())}`);
       return 0;
     }
     default:
@@ -87,12 +90,21 @@ function report(diags: Diagnostics): void {
   if (n) console.error(`\n${n} error${n === 1 ? "" : "s"}`);
 }
 
-/** Write the files and remove stale ones from the directories we own (wgsl/). */
+async function ownVersion(): Promise<string> {
+  const pkg = JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+/** Write the files and remove stale ones from the directories we own (wgsl/, kernels/, runtime/). */
 function writeTree(out: string, files: Map<string, string>): void {
-  const owned = new Set([...files.keys()].map((f) => path.dirname(f)).filter((d) => d !== "."));
+  const owned = new Set([...files.keys()].map((f) => f.split("/")[0]).filter((d, _, all) => all.length && !d.includes(".")));
   for (const d of owned) {
     const dir = path.join(out, d);
-    if (fs.existsSync(dir)) for (const f of fs.readdirSync(dir)) if (!files.has(path.join(d, f))) fs.rmSync(path.join(dir, f));
+    if (!fs.existsSync(dir)) continue;
+    for (const f of fs.readdirSync(dir, { recursive: true, encoding: "utf8" })) {
+      const rel = path.join(d, f);
+      if (fs.statSync(path.join(out, rel)).isFile() && !files.has(rel)) fs.rmSync(path.join(out, rel));
+    }
   }
   for (const [rel, text] of files) {
     const p = path.join(out, rel);

@@ -11,6 +11,9 @@ import {
   type Tile, binaryTile, castTile, dimsOf, filledTile, iotaTile, scalarTile, selectTile, transposeTile, unaryTile,
 } from "./tile.ts";
 
+/** Called as each loop starts, with its bounds: shows which tiles the mask analysis visits. */
+export type LoopTrace = (e: { loop: ForInst; lo: number; hi: number; program: number[] }) => void;
+
 /** The state of one program (one grid point). */
 export class Program {
   private readonly env: (Tile | undefined)[] = [];
@@ -21,6 +24,7 @@ export class Program {
     private readonly bound: Bound,
     private readonly tensors: Map<string, BoundTensor>,
     private readonly pid: number[],
+    private readonly trace?: LoopTrace,
   ) {
     this.site = { kernel: ir.name, program: ir.grid.map((g, i) => `${g.name}=${pid[i]}`).join(", ") };
   }
@@ -55,6 +59,7 @@ export class Program {
   private loop(f: ForInst): boolean {
     const lo = this.scalar(f.lo);
     const hi = this.scalar(f.hi);
+    this.trace?.({ loop: f, lo, hi, program: this.pid });
     let carried = f.inits.map((v) => this.get(v));
     // `f.mask` and `f.status` are facts for the backends (which tiles need predicates); the body
     // already applies the mask with `where`, so running every iteration as written is exact.
@@ -163,7 +168,7 @@ export class Program {
 }
 
 /** Run every program of the grid, axis 0 fastest (like a GPU's x). Returns the program count. */
-export function runGrid(ir: KernelIR, bound: Bound): number {
+export function runGrid(ir: KernelIR, bound: Bound, trace?: LoopTrace): number {
   const tensors = new Map(bound.tensors.map((t) => [t.param.name, t]));
   const total = bound.grid.reduce((a, b) => a * b, 1);
   const pid = bound.grid.map(() => 0);
@@ -173,7 +178,7 @@ export function runGrid(ir: KernelIR, bound: Bound): number {
       pid[a] = rest % bound.grid[a];
       rest = Math.floor(rest / bound.grid[a]);
     }
-    new Program(ir, bound, tensors, [...pid]).run();
+    new Program(ir, bound, tensors, [...pid], trace).run();
   }
   return total;
 }

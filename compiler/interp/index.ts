@@ -15,11 +15,12 @@
 import type { DType } from "../../runtime/manifest.ts";
 import type { KernelIR } from "../ir/ir.ts";
 import { bindArgs, type HostTensor, type InterpretArgs } from "./args.ts";
-import { runGrid } from "./exec.ts";
+import { type LoopTrace, runGrid } from "./exec.ts";
 
 export type { HostData, HostTensor, InterpretArgs } from "./args.ts";
 export { compileIR, compileSourcesIR, findInstance, type CompileIROptions } from "./compile.ts";
 export { roundBf16, roundF16 } from "./numeric.ts";
+export type { LoopTrace } from "./exec.ts";
 
 export interface InterpretStats {
   /** Runtime dimensions inferred from the tensor shapes. */
@@ -37,10 +38,10 @@ export interface InterpretStats {
  * ran (converted to the tensor's dtype first, as a GPU buffer would hold it). Throws, naming the
  * kernel, on bad arguments (same messages as the WebGPU runtime) and on out-of-range accesses.
  */
-export function interpret(ir: KernelIR, args: InterpretArgs): InterpretStats {
+export function interpret(ir: KernelIR, args: InterpretArgs, opts: { trace?: LoopTrace } = {}): InterpretStats {
   const t0 = performance.now();
   const bound = bindArgs(ir, args);
-  const programs = runGrid(ir, bound);
+  const programs = runGrid(ir, bound, opts.trace);
   // Tensors are copied in by bindArgs, so programs read what earlier programs stored exactly as
   // on a GPU buffer. Only the elements some store reached go back: the rest keep the caller's
   // values untouched (a NaN poison stays NaN even in an i32 output).

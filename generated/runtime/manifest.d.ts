@@ -1,0 +1,102 @@
+/// <reference types="@webgpu/types" />
+/** Element types a tensor argument may have. */
+export type DType = "f32" | "f16" | "bf16" | "i32" | "u32";
+/**
+ * A symbolic size: a number, a runtime dimension or scalar argument by name, or arithmetic on
+ * those. Used for tensor shapes (`i32[batch + 1]`) and for the launch grid (`tiles(max_seqlen_q, 64)`).
+ */
+export type SymExpr =
+  | number
+  | string
+  | {
+      op: "add" | "sub" | "mul" | "div" | "ceil_div" | "max" | "min";
+      args: [SymExpr, SymExpr];
+    };
+export interface TensorArg {
+  name: string;
+  /** Binding index in bind group 0. */
+  binding: number;
+  dtype: DType;
+  /** Symbolic shape, outermost dimension first; row-major and contiguous. */
+  shape: SymExpr[];
+  /** "read" for inputs, "read_write" for tensors the kernel stores to. */
+  access: "read" | "read_write";
+  /** True for small i32 metadata (seqlens, page tables) that changes every step. */
+  perStep: boolean;
+}
+export interface ScalarArg {
+  name: string;
+  dtype: "f32" | "i32" | "u32";
+  /** True for values that change every step (max_seqlen_q); never baked into a launch plan. */
+  perStep: boolean;
+}
+/** One 4-byte field of the uniform block: a runtime dimension or a scalar argument. */
+export interface UniformField {
+  name: string;
+  type: "f32" | "i32" | "u32";
+  /** Byte offset in the uniform buffer. */
+  offset: number;
+  from: "dim" | "scalar";
+}
+export interface WgslTarget {
+  /** File name of the WGSL source, relative to the manifest. */
+  file: string;
+  entryPoint: string;
+  workgroupSize: [number, number, number];
+  /** What the device must offer for this variant to run. */
+  requires: {
+    features: string[];
+    /** Subgroup operations assume at least this many lanes per subgroup (adapter's subgroupMinSize). */
+    minSubgroupSize?: number;
+    workgroupStorageBytes: number;
+    invocations: number;
+  };
+  uniforms: {
+    binding: number;
+    size: number;
+    fields: UniformField[];
+  };
+}
+export interface KernelManifest {
+  /** Unique name of this instance, e.g. "mha_prefill.hd128.f32". */
+  name: string;
+  /** The kernel's name in its spec. */
+  kernel: string;
+  /** Where the spec lives, for people reading generated code. */
+  source: {
+    file: string;
+    line: number;
+  };
+  /** Every compile-time parameter in force (tuned ones included). */
+  params: Record<string, number | boolean | string>;
+  /** Names of the parameters that came from the spec's tune space. */
+  tuned: string[];
+  tensors: TensorArg[];
+  scalars: ScalarArg[];
+  /** Runtime dimensions, inferred at launch from tensor shapes. */
+  dims: string[];
+  /** Launch grid, one entry per grid axis in spec order (x, y, z). */
+  grid: SymExpr[];
+  /** The grid axis names, in spec order. */
+  gridAxes: string[];
+  wgsl?: WgslTarget;
+}
+/** Evaluate a symbolic size given values for the names it mentions. */
+export declare function evalSym(e: SymExpr, env: Record<string, number>): number;
+/** Render a symbolic size as text, for error messages and generated docs. */
+export declare function showSym(e: SymExpr): string;
+/**
+ * Solve a shape entry of the form `sym + c`, `sym - c`, `c * sym` or `sym * c` for `sym`, given
+ * the entry's actual size: how a dimension seen only as `batch + 1` is inferred at launch.
+ */
+export declare function solveLinear(
+  e: SymExpr,
+  size: number,
+):
+  | {
+      name: string;
+      value: number;
+    }
+  | undefined;
+/** Whether a runtime dimension can be inferred from tensor shapes (bare, or in a linear entry). */
+export declare function dimInferable(m: Pick<KernelManifest, "tensors">, dim: string): boolean;
