@@ -67,14 +67,23 @@ export function loadProgram(
     for (const t of extractor.templatesIn(f)) roots.push(parse(t));
   }
   const units: KernelUnit[] = [];
+  const kernelNames = new Map<string, KernelDecl>();
   for (const m of roots) {
     const { fns, broken } = functionTable(m, parsed, diags);
     if (broken) continue;
     const resolver = new Resolver(diags, fns);
-    for (const f of m.ast.fns) resolver.fn(f);
+    // Every function the module can call is checked, included ones too, even if unused.
+    const before = diags.errorReports;
+    for (const f of fns.values()) resolver.fn(f);
+    const fnErrors = diags.errorReports > before;
     for (const k of m.ast.kernels) {
+      const b = diags.errorReports;
       resolver.kernel(k);
-      units.push({ decl: k, module: m, fns });
+      const prev = kernelNames.get(k.name);
+      if (prev) diags.add({ severity: "error", message: `kernel '${k.name}' is declared twice`, span: k.nameSpan, notes: [{ message: "first declared here", span: prev.nameSpan }] });
+      else kernelNames.set(k.name, k);
+      // With names already wrong, lowering would only report the same mistakes again.
+      if (!fnErrors && diags.errorReports === b) units.push({ decl: k, module: m, fns });
     }
   }
   return { units, modules: roots };
@@ -96,6 +105,11 @@ function functionTable(root: ParsedModule, parsed: Map<Template, ParsedModule>, 
       } else fns.set(f.name, f);
     }
     for (const inc of m.ast.includes) {
+      if (!m.template.interps[inc.index]) {
+        diags.error(`'@${inc.index}' is not an interpolation`, inc.span, "'@' has no meaning in the DSL; include a module with ${name}");
+        broken = true;
+        continue;
+      }
       const target = m.template.interps[inc.index]?.target;
       const tm = target && parsed.get(target);
       if (tm) visit(tm);

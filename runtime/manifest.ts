@@ -140,6 +140,6 @@ export function solveLinear(e: SymExpr, size: number): { name: string; value: nu
 }
 
 /** Whether a runtime dimension can be inferred from tensor shapes (bare, or in a linear entry). */
-export function dimInferable(m: Pick<KernelManifest, "tensors">, dim: string): boolean {
+export function dimInferable(m: { tensors: { shape: SymExpr[] }[] }, dim: string): boolean {
   return m.tensors.some((t) => t.shape.some((e) => e === dim || solveLinear(e, 1 << 20)?.name === dim));
 }

@@ -11,7 +11,12 @@ export const BUILTINS = [
   "max", "min", "where", "rowmax", "rowmin", "rowsum", "zeros", "full", "cdiv",
 ];
 
-type Kind = "value" | "tensor" | "fn" | "dtype" | "param";
+type Kind = "value" | "tensor" | "fn" | "dtype" | "param" | "scalar" | "dim" | "axis" | "loopvar";
+
+const KIND_TEXT: Record<Kind, string> = {
+  value: "variable", tensor: "tensor", fn: "function", dtype: "dtype", param: "compile-time parameter",
+  scalar: "scalar argument", dim: "runtime dimension", axis: "grid axis", loopvar: "loop variable",
+};
 
 class Scope {
   private names = new Map<string, Kind>();
@@ -22,8 +27,9 @@ class Scope {
   set(n: string, k: Kind): void {
     this.names.set(n, k);
   }
-  all(): string[] {
-    return [...this.names.keys(), ...(this.parent?.all() ?? [])];
+  all(kinds?: Kind[]): string[] {
+    const own = [...this.names].filter(([, k]) => !kinds || kinds.includes(k)).map(([n]) => n);
+    return [...own, ...(this.parent?.all(kinds) ?? [])];
   }
 }
 
@@ -62,8 +68,12 @@ export class Resolver {
     return g;
   }
 
-  private unknown(name: string, span: Span, scope: Scope, what = "name"): void {
-    this.diags.error(`unknown ${what} '${name}'`, span, suggest(name, scope.all()));
+  private unknown(name: string, span: Span, scope: Scope, what: "name" | "tensor" | "function" | "dtype" | "parameter" = "name"): void {
+    // Suggest only names of the kind wanted: a tensor for `load z[...]`, a function for `f(...)`.
+    const kinds: Record<typeof what, Kind[] | undefined> = {
+      name: ["value", "param", "scalar", "dim", "axis", "loopvar"], tensor: ["tensor"], function: ["fn", "dtype"], dtype: ["dtype", "param"], parameter: ["param"],
+    };
+    this.diags.error(`unknown ${what} '${name}'`, span, suggest(name, scope.all(kinds[what])));
   }
 
   kernel(k: KernelDecl): void {
@@ -82,14 +92,22 @@ export class Resolver {
       if (!s.get(p.type.dtype)) this.unknown(p.type.dtype, p.type.dtypeSpan, s, "dtype");
       for (const d of p.type.dims ?? []) this.declareDims(d, s);
     }
-    for (const p of k.params) s.set(p.name, p.type.dims ? "tensor" : "value");
+    for (const p of k.params) {
+      if (s.get(p.name) === "tensor" || s.get(p.name) === "scalar") this.diags.error(`parameter '${p.name}' is declared twice`, p.span);
+      s.set(p.name, p.type.dims ? "tensor" : "scalar");
+    }
     for (const g of k.grid) this.expr(g.extent, s);
-    for (const g of k.grid) s.set(g.name, "value");
+    const axes = new Set<string>();
+    for (const g of k.grid) {
+      if (axes.has(g.name)) this.diags.error(`grid axis '${g.name}' is declared twice`, g.span);
+      axes.add(g.name);
+      s.set(g.name, "axis");
+    }
     this.block(k.body, new Scope(s));
   }
 
   private declareDims(e: Expr, s: Scope): void {
-    if (e.kind === "name" && !s.get(e.name)) s.set(e.name, "value");
+    if (e.kind === "name" && !s.get(e.name)) s.set(e.name, "dim");
     else if (e.kind === "binary") {
       this.declareDims(e.left, s);
       this.declareDims(e.right, s);
@@ -120,13 +138,13 @@ export class Resolver {
         this.expr(st.value, s);
         const k = s.get(st.name);
         if (!k) this.diags.error(`cannot assign to '${st.name}': it is not declared`, st.nameSpan, suggest(st.name, s.all()) ?? `declare it first: let ${st.name} = ...`);
-        else if (k !== "value") this.diags.error(`cannot assign to '${st.name}': it is a ${k === "param" ? "compile-time parameter" : k}`, st.nameSpan);
+        else if (k !== "value") this.diags.error(`cannot assign to '${st.name}': it is a ${KIND_TEXT[k]}`, st.nameSpan, `copy it into a variable first: let v = ${st.name}`);
         return;
       }
       case "for": {
         this.expr(st.iter, s);
         const inner = new Scope(s);
-        inner.set(st.var, "value");
+        inner.set(st.var, "loopvar");
         if (st.mask) {
           this.expr(st.mask.pred, inner);
           inner.set(st.mask.name, "value");

@@ -3,7 +3,7 @@
 // every `require` clause is checked against the result.
 import type { Diagnostics } from "../diagnostics/diagnostic.ts";
 import type { KernelDecl } from "../frontend/ast.ts";
-import { type CtValue, evalConst, showCt } from "./const-eval.ts";
+import { type CtValue, ctFloat, evalConst, showCt } from "./const-eval.ts";
 
 export interface Config {
   /** Every compile-time parameter's value. */
@@ -17,9 +17,14 @@ export interface Config {
 const KINDS = new Set(["int", "float", "bool", "dtype"]);
 
 function kindOf(v: CtValue): string {
+  if (ctFloat(v)) return "float";
   if (typeof v === "object") return "dtype";
-  if (typeof v === "boolean") return "bool";
-  return Number.isInteger(v) ? "int" : "float";
+  return typeof v === "boolean" ? "bool" : "int";
+}
+
+/** Values fit the run-time types they become (tile sizes and indices are i32). */
+function outOfRange(v: CtValue): boolean {
+  return typeof v === "number" && (!Number.isSafeInteger(v) || v > 2 ** 31 - 1 || v < -(2 ** 31));
 }
 
 /**
@@ -28,7 +33,7 @@ function kindOf(v: CtValue): string {
  */
 export function specialize(k: KernelDecl, chosen: Record<string, CtValue>, tuned: string[], diags: Diagnostics): Config | undefined {
   const values = new Map<string, CtValue>();
-  const before = diags.errorCount;
+  const before = diags.errorReports;
   const where = Object.keys(chosen).length
     ? ` (with ${Object.entries(chosen).map(([n, v]) => `${n} = ${showCt(v)}`).join(", ")})`
     : "";
@@ -39,14 +44,17 @@ export function specialize(k: KernelDecl, chosen: Record<string, CtValue>, tuned
       if (!KINDS.has(p.annotation.name)) {
         diags.error(`unknown parameter kind '${p.annotation.name}'`, p.annotation.span, "use int, float, bool or dtype");
       } else if (p.annotation.name === "float" && typeof v === "number") {
-        // an int literal is a fine float
+        v = { float: v }; // an int literal is a fine float
       } else if (kindOf(v) !== p.annotation.name) {
         diags.error(`parameter '${p.name}' is declared ${p.annotation.name} but its value ${showCt(v)} is ${kindOf(v)}${where}`, p.span);
         continue;
       }
     }
+    if (outOfRange(v)) {
+      diags.error(`parameter '${p.name}' = ${showCt(v)} is out of the i32 range${where}`, p.span);
+      continue;
+    }
     values.set(p.name, v);
-    v = values.get(p.name)!;
   }
   for (const r of k.requires) {
     const ok = evalConst(r.cond, values, diags);
@@ -59,7 +67,7 @@ export function specialize(k: KernelDecl, chosen: Record<string, CtValue>, tuned
       diags.error(r.message ? `${r.message}${detail}` : `requirement not met${detail}`, r.cond.span, r.message ? undefined : "change the parameter values or relax the require clause");
     }
   }
-  if (diags.errorCount > before) return undefined;
+  if (diags.errorReports > before) return undefined;
   return { values, chosen, tuned };
 }
 

@@ -24,8 +24,11 @@ export class CompileAbort extends Error {
 export class Diagnostics {
   readonly list: Diagnostic[] = [];
   private seen = new Set<string>();
+  /** Errors reported, duplicates included: a pass compares it before and after to know it failed. */
+  errorReports = 0;
 
   add(d: Diagnostic): void {
+    if (d.severity === "error") this.errorReports++;
     // The same function inlined twice reports the same mistake twice; keep one.
     const key = `${d.severity}|${d.message}|${d.span?.file.path}|${d.span?.start}`;
     if (this.seen.has(key)) return;

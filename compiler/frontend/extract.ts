@@ -4,7 +4,7 @@
 // template they name, in the same file or through an import. No type checker is needed, which
 // keeps extraction fast.
 import path from "node:path";
-import { Node, Project, SyntaxKind, type SourceFile as TsSourceFile, type TaggedTemplateExpression } from "ts-morph";
+import { type ImportDeclaration, Node, Project, SyntaxKind, ts, type SourceFile as TsSourceFile, type TaggedTemplateExpression } from "ts-morph";
 import type { Diagnostics } from "../diagnostics/diagnostic.ts";
 import { makeSourceFile, type SourceFile, type Span } from "../diagnostics/source.ts";
 
@@ -19,6 +19,12 @@ export interface Template {
   text: string;
   /** What each interpolation refers to (undefined when it could not be resolved). */
   interps: { index: number; span: Span; target?: Template }[];
+}
+
+/** An import's module specifier, or undefined when it is not a string (a syntax error). */
+function specifierOf(imp: ImportDeclaration): string | undefined {
+  const node = imp.compilerNode.moduleSpecifier;
+  return ts.isStringLiteral(node) ? node.text : undefined;
 }
 
 const TAG_MODULE = /(^|[\\/])compiler[\\/]frontend[\\/]tag(\.ts|\.js)?$/;
@@ -47,6 +53,7 @@ export class Extractor {
   templatesIn(absPath: string): Template[] {
     const sf = this.tsFile(absPath);
     if (!sf) return [];
+    this.reportSyntaxErrors(sf);
     const out: Template[] = [];
     sf.forEachDescendant((node) => {
       if (Node.isTaggedTemplateExpression(node) && this.isKernelTag(node)) {
@@ -63,6 +70,17 @@ export class Extractor {
     } catch (e) {
       this.diags.error(`cannot read ${this.rel(absPath)}: ${(e as Error).message}`);
       return undefined;
+    }
+  }
+
+  /** TypeScript's own syntax errors: a broken file could otherwise hide its templates silently. */
+  private reportSyntaxErrors(sf: TsSourceFile): void {
+    const parse = (sf.compilerNode as unknown as { parseDiagnostics?: { start?: number; length?: number; messageText: unknown }[] }).parseDiagnostics ?? [];
+    const file = this.sourceOf(sf);
+    for (const d of parse) {
+      const start = Math.min(d.start ?? 0, file.text.length);
+      const text = typeof d.messageText === "string" ? d.messageText : (d.messageText as { messageText: string }).messageText;
+      this.diags.error(`TypeScript: ${text}`, { file, start, end: Math.min(file.text.length, start + Math.max(1, d.length ?? 1)) });
     }
   }
 
@@ -96,7 +114,8 @@ export class Extractor {
   /** The import that binds `local` in `sf`, if it comes from the flashtile tag module. */
   private importOf(sf: TsSourceFile, local: string): { imported: string } | undefined {
     for (const imp of sf.getImportDeclarations()) {
-      const spec = imp.getModuleSpecifierValue();
+      const spec = specifierOf(imp);
+      if (spec === undefined) continue; // broken import: TypeScript reports it
       const fromTag = spec === "flashtile" || TAG_MODULE.test(path.resolve(path.dirname(sf.getFilePath()), spec));
       if (!fromTag) continue;
       if (imp.getNamespaceImport()?.getText() === local) return { imported: "*" };
@@ -150,8 +169,8 @@ export class Extractor {
     if (local) return this.templateOfDecl(local.getInitializer(), name, span);
     for (const imp of sf.getImportDeclarations()) {
       const named = imp.getNamedImports().find((n) => (n.getAliasNode()?.getText() ?? n.getName()) === name);
-      if (!named) continue;
-      const spec = imp.getModuleSpecifierValue();
+      const spec = specifierOf(imp);
+      if (!named || spec === undefined) continue;
       if (!spec.startsWith(".")) break;
       const target = this.resolveModulePath(path.resolve(path.dirname(sf.getFilePath()), spec));
       const other = target ? this.tsFile(target) : undefined;

@@ -110,4 +110,4 @@ export const allTokens: TokenType[] = [
   RBrace,
 ];
 
-export const dslLexer = new Lexer(allTokens, { positionTracking: "onlyOffset", ensureOptimizations: false });
+export const dslLexer = new Lexer(allTokens, { positionTracking: "full", ensureOptimizations: false });

@@ -14,6 +14,7 @@ const TOKEN_TEXT: Record<string, string> = {
   Lt: "'<'", Gt: "'>'", Assign: "'='", Plus: "'+'", Minus: "'-'", Star: "'*'", Slash: "'/'", Percent: "'%'", Bang: "'!'",
   Question: "'?'", Colon: "':'", Comma: "','", Semi: "';'", LParen: "'('", RParen: "')'", LBracket: "'['", RBracket: "']'",
   LBrace: "'{'", RBrace: "'}'", EOF: "the end of the template",
+
 };
 
 function tokenText(name: string): string {
@@ -27,7 +28,8 @@ const RULE_TEXT: Record<string, string> = {
 };
 
 function describeFound(t: IToken): string {
-  if (t.tokenType?.name === "EOF") return "the end of the template";
+  if (t.tokenType?.name === "EOF") return "end of the template";
+  if (t.tokenType?.name === "Interp") return "an interpolation ${...}";
   return `'${t.image}'`;
 }
 
@@ -47,11 +49,12 @@ function describe(e: IRecognitionException): { message: string; hint?: string } 
   if (e.name === "MismatchedTokenException" && expected) {
     const want = tokenText(expected[1]);
     const hint = expected[1] === "RParen" || expected[1] === "RBracket" || expected[1] === "RBrace" ? `is a ${want} missing?` : undefined;
-    return { message: `expected ${want} but found ${found}`, hint };
+    return { message: `expected ${want} but found ${found === "end of the template" ? "the end of the template" : found}`, hint };
   }
   const rule = e.context?.ruleStack?.[e.context.ruleStack.length - 1] ?? "";
-  if (e.name === "NotAllInputParsedException") return { message: `unexpected ${found}: expected 'kernel' or 'fn'` };
-  return { message: `unexpected ${found}: expected ${RULE_TEXT[rule] ?? "something else"}` };
+  const hint = e.token.tokenType?.name === "Interp" ? "${module} may only stand between declarations, at the template's top level" : undefined;
+  if (e.name === "NotAllInputParsedException") return { message: `unexpected ${found}: expected 'kernel' or 'fn'`, hint };
+  return { message: `unexpected ${found}: expected ${RULE_TEXT[rule] ?? "something else"}`, hint };
 }
 
 /**

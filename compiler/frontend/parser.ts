@@ -7,7 +7,7 @@ import * as T from "./lexer.ts";
 
 export class DslParser extends CstParser {
   constructor() {
-    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, nodeLocationTracking: "onlyOffset" });
+    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, nodeLocationTracking: "full" });
     this.performSelfAnalysis();
   }
 
@@ -335,10 +335,15 @@ export class DslParser extends CstParser {
 
   callOrName = this.RULE("callOrName", () => {
     this.CONSUME(T.Identifier);
-    this.OPTION(() => {
-      this.CONSUME(T.LParen);
-      this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expression) });
-      this.CONSUME(T.RParen);
+    // A call's '(' sits on the callee's line, so `require A <= B` followed by the kernel's
+    // parameter list on the next line does not read as a call of B.
+    this.OPTION({
+      GATE: () => this.LA(1).startLine === this.LA(0).endLine,
+      DEF: () => {
+        this.CONSUME(T.LParen);
+        this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expression) });
+        this.CONSUME(T.RParen);
+      },
     });
   });
 

@@ -198,9 +198,16 @@ export class IRBuilder {
         if (cb === 0) return same(a);
         if (ca === 0) return same(b);
         break;
-      case "sub":
+      case "sub": {
         if (cb === 0) return same(a);
+        // (x + c) - x and (x + c1) - (x + c2): slice widths such as off:off + 16 stay constant.
+        const split = (v: Value): [Value, number] =>
+          v.op.kind === "binary" && v.op.op === "add" && v.op.b.op.kind === "const" ? [v.op.a, Number(v.op.b.op.value)] : [v, 0];
+        const [xa, ka] = split(a);
+        const [xb, kb] = split(b);
+        if (xa === xb && !isFloat(dtype) && shape.length === 0) return this.const(ka - kb, dtype, shape);
         break;
+      }
       case "mul":
         if (cb === 1) return same(a);
         if (ca === 1) return same(b);

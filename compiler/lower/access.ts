@@ -111,12 +111,8 @@ function checkExtent(L: Lowering, v: Value, dim: number, d: number, t: TensorPar
 export function lowerAccess(L: Lowering, e: Extract<Expr, { kind: "index" } | { kind: "load" }>, env: Env): Binding {
   let tensor: TensorParam | undefined;
   if (e.kind === "load") {
-    const t = L.tensors.get(e.tensor);
-    if (!t) {
-      if (env.lookup(e.tensor) || L.config.values.has(e.tensor)) return L.error(`'${e.tensor}' is not a tensor`, e.tensorSpan);
-      return ERROR; // unknown names are reported by resolve
-    }
-    tensor = t;
+    tensor = tensorNamed(L, e.tensor, e.tensorSpan, env);
+    if (!tensor) return ERROR;
   } else {
     const base = lowerExpr(L, e.base, env);
     if (base.kind === "error") return ERROR;
@@ -146,12 +142,21 @@ export function lowerAccess(L: Lowering, e: Extract<Expr, { kind: "index" } | { 
   return { kind: "value", value: L.b.load(tensor, acc.indices, shape, pred, other) };
 }
 
+/**
+ * The tensor a `load`/`store` names: through the environment first (a function's tensor
+ * parameter), then the kernel's own tensors. Unknown names were reported by resolve.
+ */
+function tensorNamed(L: Lowering, name: string, span: Span, env: Env): TensorParam | undefined {
+  const b = env.lookup(name) ?? (env.isolated() ? undefined : (L.tensors.has(name) ? { kind: "tensor" as const, tensor: L.tensors.get(name)! } : undefined));
+  if (b?.kind === "tensor") return b.tensor;
+  if (b && b.kind !== "error") L.error(`'${name}' is not a tensor`, span, b.kind === "value" ? "load and store take a tensor parameter" : undefined);
+  else if (!b && (L.config.values.has(name) || L.scalars.has(name))) L.error(`'${name}' is not a tensor`, span);
+  return undefined;
+}
+
 export function lowerStore(L: Lowering, s: Extract<Stmt, { kind: "store" }>, env: Env): void {
-  const tensor = L.tensors.get(s.tensor);
-  if (!tensor) {
-    if (env.lookup(s.tensor)) L.error(`'${s.tensor}' is not a tensor`, s.tensorSpan);
-    return;
-  }
+  const tensor = tensorNamed(L, s.tensor, s.tensorSpan, env);
+  if (!tensor) return;
   const acc = lowerIndices(L, tensor, s.indices, env, s.span);
   const raw = L.value(lowerExpr(L, s.value, env), s.value.span);
   let pred: Value | undefined;

@@ -4,8 +4,8 @@
 import type { Span } from "../diagnostics/source.ts";
 import type { Expr, FnDecl, TypeAnn } from "../frontend/ast.ts";
 import { type ScalarType, type UnOp, type Value, isFloat, isInt, showType } from "../ir/ir.ts";
-import { isDtypeName } from "../check/const-eval.ts";
-import type { Lowering } from "./context.ts";
+import { ctDtype, isDtypeName } from "../check/const-eval.ts";
+import { type Lowering, literalFits } from "./context.ts";
 import { type Binding, ERROR, Env } from "./env.ts";
 import { lowerExpr, select } from "./expr.ts";
 import { lowerFnBody } from "./stmt.ts";
@@ -14,6 +14,9 @@ type Call = Extract<Expr, { kind: "call" }>;
 type Lower = (L: Lowering, a: Value[], e: Call) => Binding;
 
 const val = (value: Value): Binding => ({ kind: "value", value });
+
+/** The largest tile side: far beyond any workgroup, small enough that sizes never overflow i32. */
+export const MAX_TILE = 1 << 16;
 
 function math(op: UnOp): Lower {
   return (L, [x], e) => {
@@ -28,7 +31,7 @@ function iota(axis: 0 | 1): Lower {
     const start = L.scalarInt(m, e.args[0].span, `the tile index of '${e.callee}'`);
     const len = L.constInt(size, e.args[1].span, "a tile size");
     if (!start || len === undefined) return ERROR;
-    if (len <= 0) return L.error(`a tile size must be positive, found ${len}`, e.args[1].span);
+    if (len <= 0 || len > MAX_TILE) return L.error(`a tile size must be between 1 and ${MAX_TILE}, found ${len}`, e.args[1].span);
     return val(L.b.iota(L.b.binary("mul", start, L.b.const(len, "i32")), len, axis));
   };
 }
@@ -54,7 +57,7 @@ function filled(L: Lowering, e: Call, r: Value, c: Value, v: Value, dtype?: Scal
   const rows = L.constInt(r, e.args[0].span, "a tile size");
   const cols = L.constInt(c, e.args[1].span, "a tile size");
   if (rows === undefined || cols === undefined) return ERROR;
-  if (rows <= 0 || cols <= 0) return L.error(`tile sizes must be positive, found ${rows} x ${cols}`, e.span);
+  if (rows <= 0 || cols <= 0 || rows > MAX_TILE || cols > MAX_TILE) return L.error(`tile sizes must be between 1 and ${MAX_TILE}, found ${rows} x ${cols}`, e.span);
   if (v.op.kind !== "const") return L.error("the fill value must be a constant", e.args[2]?.span ?? e.span);
   const t = dtype ?? (v.weak && isInt(v.type.dtype) ? "f32" : v.type.dtype);
   return val(L.b.const(v.op.value, t, [rows, cols]));
@@ -121,8 +124,9 @@ export const BUILTIN_NAMES = [...Object.keys(BUILTINS), "tiles", "range"];
 export function lowerCall(L: Lowering, e: Call, env: Env): Binding {
   const callee = env.lookup(e.callee);
   if (callee?.kind === "fn") return inline(L, callee.decl, e, env);
-  if (callee?.kind === "dtype" || (!callee && (isDtypeName(e.callee) || typeof L.config.values.get(e.callee) === "object"))) {
-    const dt = callee?.kind === "dtype" ? callee.dtype : isDtypeName(e.callee) ? e.callee : (L.config.values.get(e.callee) as { dtype: ScalarType }).dtype;
+  const ctDt = env.isolated() ? undefined : ctDtype(L.config.values.get(e.callee));
+  if (callee?.kind === "dtype" || (!callee && (isDtypeName(e.callee) || ctDt))) {
+    const dt = callee?.kind === "dtype" ? callee.dtype : isDtypeName(e.callee) ? e.callee : ctDt!;
     return convert(L, dt, e, env);
   }
   if (callee) return L.error(`'${e.callee}' is not a function`, e.calleeSpan);
@@ -138,6 +142,15 @@ export function lowerCall(L: Lowering, e: Call, env: Env): Binding {
     const n = lo === hi ? `${lo}` : `${lo} to ${hi}`;
     return L.error(`'${e.callee}' takes ${n} argument${hi === 1 ? "" : "s"} but ${e.args.length} ${e.args.length === 1 ? "was" : "were"} given`, e.span);
   }
+  if (e.callee === "zeros" && e.args.length === 3) {
+    const r = L.value(lowerExpr(L, e.args[0], env), e.args[0].span);
+    const c = L.value(lowerExpr(L, e.args[1], env), e.args[1].span);
+    const dt = lowerExpr(L, e.args[2], env);
+    if (!r || !c || dt.kind === "error") return ERROR;
+    if (dt.kind !== "dtype") return L.error("the third argument of 'zeros' must be a dtype", e.args[2].span);
+    L.b.span = e.span;
+    return filled(L, e, r, c, L.b.const(0, "f32"), dt.dtype);
+  }
   const args: Value[] = [];
   for (const a of e.args) {
     const v = L.value(lowerExpr(L, a, env), a.span, "a tile or scalar");
@@ -145,11 +158,6 @@ export function lowerCall(L: Lowering, e: Call, env: Env): Binding {
     args.push(v);
   }
   L.b.span = e.span;
-  if (e.callee === "zeros" && e.args.length === 3) {
-    const dt = lowerExpr(L, e.args[2], env);
-    if (dt.kind !== "dtype") return L.error("the third argument of 'zeros' must be a dtype", e.args[2].span);
-    return filled(L, e, args[0], args[1], L.b.const(0, "f32"), dt.dtype);
-  }
   return bi.lower(L, args, e);
 }
 
@@ -158,7 +166,9 @@ function convert(L: Lowering, dtype: ScalarType, e: Call, env: Env): Binding {
   const v = L.value(lowerExpr(L, e.args[0], env), e.args[0].span);
   if (!v) return ERROR;
   L.b.span = e.span;
-  return { kind: "value", value: L.b.cast(v, dtype) };
+  const c = L.b.cast(v, dtype);
+  // An explicit conversion makes a literal's type definite: i32(0) is an i32, not a literal.
+  return { kind: "value", value: c.weak && c.op.kind === "const" ? L.b.const(c.op.value, dtype, c.type.shape) : c };
 }
 
 function inline(L: Lowering, decl: FnDecl, e: Call, env: Env): Binding {
@@ -175,8 +185,9 @@ function inline(L: Lowering, decl: FnDecl, e: Call, env: Env): Binding {
   const fnEnv = new Env(undefined, true);
   let ok = true;
   decl.params.forEach((p, i) => {
-    if (p.type && !checkParam(L, p.type, args[i], fnEnv, e.args[i].span, p.name)) ok = false;
-    fnEnv.define(p.name, args[i]);
+    const arg = p.type ? checkParam(L, p.type, args[i], fnEnv, e.args[i].span, p.name) : args[i];
+    if (!arg) ok = false;
+    fnEnv.define(p.name, arg ?? ERROR);
   });
   if (!ok) return ERROR;
   L.calls.push({ decl, span: e.span });
@@ -187,17 +198,23 @@ function inline(L: Lowering, decl: FnDecl, e: Call, env: Env): Binding {
   }
 }
 
-/** Check an argument against `p: dtype[dims]`; unknown dtype and dim names are bound on first use. */
-function checkParam(L: Lowering, ann: TypeAnn, arg: Binding, fnEnv: Env, span: Span, name: string): boolean {
-  const v = L.value(arg, span, `a tile for '${name}'`);
-  if (!v) return false;
+/**
+ * Check an argument against `p: dtype[dims]`; unknown dtype and dim names are bound on first use.
+ * Returns the argument, with a literal converted to the annotated dtype, or undefined on error.
+ */
+function checkParam(L: Lowering, ann: TypeAnn, arg: Binding, fnEnv: Env, span: Span, name: string): Binding | undefined {
+  let v = L.value(arg, span, `a tile for '${name}'`);
+  if (!v) return undefined;
   const want = `${ann.dtype}${ann.dims ? `[${ann.dims.map(showDim).join(", ")}]` : ""}`;
   const mismatch = () => {
-    L.error(`argument '${name}' should be ${want} but is ${showType(v.type)}`, span);
-    return false;
+    L.error(`argument '${name}' should be ${want} but is ${showType(v!.type)}`, span);
+    return undefined;
   };
   if (isDtypeName(ann.dtype)) {
-    if (v.type.dtype !== ann.dtype && !v.weak) return mismatch();
+    if (v.type.dtype !== ann.dtype) {
+      if (!literalFits(v, ann.dtype)) return mismatch();
+      v = L.b.cast(v, ann.dtype);
+    }
   } else {
     const bound = fnEnv.lookup(ann.dtype);
     if (bound?.kind === "dtype" && bound.dtype !== v.type.dtype) return mismatch();
@@ -216,7 +233,7 @@ function checkParam(L: Lowering, ann: TypeAnn, arg: Binding, fnEnv: Env, span: S
       if (!bound) fnEnv.define(d.name, { kind: "value", value: L.b.const(actual, "i32", [], true) });
     }
   }
-  return true;
+  return { kind: "value", value: v };
 }
 
 function showDim(e: Expr): string {

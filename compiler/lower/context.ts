@@ -8,6 +8,16 @@ import { type ScalarParam, type ScalarType, type TensorParam, type Value, isFloa
 import type { Config } from "../check/specialize.ts";
 import { type Binding, ERROR } from "./env.ts";
 
+/**
+ * May a literal take this dtype? Integer literals become any numeric type; float literals only
+ * float types (`i / 2.0` is an error, not an integer division).
+ */
+export function literalFits(v: Value, to: ScalarType): boolean {
+  if (!v.weak || v.op.kind !== "const" || typeof v.op.value !== "number") return false;
+  if (isFloat(v.type.dtype)) return isFloat(to);
+  return to !== "bool";
+}
+
 export class Lowering {
   /** Active inlined calls, innermost last: for recursion checks and "called from" notes. */
   readonly calls: { decl: FnDecl; span: Span }[] = [];
@@ -84,12 +94,7 @@ export class Lowering {
   /** Give two operands one dtype: literals adapt to the other side; anything else must agree. */
   unify(a: Value, c: Value, span: Span, what: string): [Value, Value] | undefined {
     if (a.type.dtype === c.type.dtype) return [a, c];
-    const adapt = (weak: Value, to: ScalarType): Value | undefined => {
-      const x = weak.op.kind === "const" ? weak.op.value : undefined;
-      if (typeof x !== "number") return undefined;
-      if (isFloat(to) || Number.isInteger(x)) return this.b.cast(weak, to);
-      return undefined;
-    };
+    const adapt = (weak: Value, to: ScalarType): Value | undefined => (literalFits(weak, to) ? this.b.cast(weak, to) : undefined);
     if (a.weak && !c.weak) {
       const a2 = adapt(a, c.type.dtype);
       if (a2) return [a2, c];
@@ -117,7 +122,7 @@ export class Lowering {
   /** Convert a value to `dtype` for assignment-like positions; literals adapt, others must match. */
   coerce(v: Value, dtype: ScalarType, span: Span, what: string): Value | undefined {
     if (v.type.dtype === dtype) return v;
-    if (v.weak && v.op.kind === "const" && typeof v.op.value === "number" && (isFloat(dtype) || Number.isInteger(v.op.value))) return this.b.cast(v, dtype);
+    if (literalFits(v, dtype)) return this.b.cast(v, dtype);
     this.error(`dtype mismatch in ${what}: expected ${dtype} but found ${showType(v.type)}`, span, `convert it explicitly with ${dtype}(...)`);
     return undefined;
   }

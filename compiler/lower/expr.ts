@@ -2,12 +2,13 @@
 // calls.ts and tensor accesses in access.ts.
 import type { BinaryOp, Expr } from "../frontend/ast.ts";
 import type { BinOp } from "../ir/ir.ts";
+import { broadcastShapes } from "../ir/builder.ts";
 import { isFloat, showType } from "../ir/ir.ts";
 import { lowerAccess } from "./access.ts";
 import { lowerCall } from "./calls.ts";
 import type { Lowering } from "./context.ts";
 import { type Binding, ERROR, type Env } from "./env.ts";
-import { isDtypeName } from "../check/const-eval.ts";
+import { ctFloat, isDtypeName } from "../check/const-eval.ts";
 
 const BIN: Record<BinaryOp, BinOp> = {
   "+": "add", "-": "sub", "*": "mul", "/": "div", "%": "rem",
@@ -86,9 +87,10 @@ function lowerName(L: Lowering, name: string, span: Expr["span"], env: Env): Bin
 function kernelName(L: Lowering, name: string): Binding | undefined {
   const ct = L.config.values.get(name);
   if (ct !== undefined) {
+    if (ctFloat(ct)) return { kind: "value", value: L.b.const(ct.float, "f32", [], true) };
     if (typeof ct === "object") return { kind: "dtype", dtype: ct.dtype };
     if (typeof ct === "boolean") return { kind: "value", value: L.b.const(ct, "bool") };
-    return { kind: "value", value: L.b.const(ct, Number.isInteger(ct) ? "i32" : "f32", [], true) };
+    return { kind: "value", value: L.b.const(ct, "i32", [], true) };
   }
   const t = L.tensors.get(name);
   if (t) return { kind: "tensor", tensor: t };
@@ -121,6 +123,10 @@ export function select(L: Lowering, c: import("../ir/ir.ts").Value, x: import(".
   if (c.type.dtype !== "bool") return L.error(`a condition must be boolean, found ${showType(c.type)}`, e.span);
   const u = L.unify(x, y, e.span, "the two branches");
   if (!u) return ERROR;
-  if (!L.broadcast(u[0], u[1], e.span, "the two branches") || !L.broadcast(c, u[0], e.span, "the condition and branches")) return ERROR;
+  const both = L.broadcast(u[0], u[1], e.span, "the two branches");
+  if (!both) return ERROR;
+  if (!broadcastShapes(c.type.shape, both)) {
+    return L.error(`shape mismatch: the condition ${showType(c.type)} does not broadcast with the branches [${both.join(", ")}]`, e.span);
+  }
   return { kind: "value", value: L.b.select(c, u[0], u[1]) };
 }

@@ -1,12 +1,12 @@
 // Lowers one kernel declaration under one configuration into a KernelIR: parameters become
 // tensor bindings, scalar arguments and runtime dimensions; grid axes become program ids; the
 // body is lowered statement by statement.
-import type { SymExpr } from "../../runtime/manifest.ts";
+import { dimInferable, type SymExpr } from "../../runtime/manifest.ts";
 import type { Diagnostics } from "../diagnostics/diagnostic.ts";
 import type { Expr, FnDecl, KernelDecl, Stmt } from "../frontend/ast.ts";
 import { IRBuilder } from "../ir/builder.ts";
 import type { KernelIR, ScalarParam, ScalarType, TensorParam } from "../ir/ir.ts";
-import { type CtValue, isDtypeName } from "../check/const-eval.ts";
+import { type CtValue, ctDtype, ctFloat, ctPlain, isDtypeName } from "../check/const-eval.ts";
 import type { Config } from "../check/specialize.ts";
 import { Lowering } from "./context.ts";
 import { Env } from "./env.ts";
@@ -21,18 +21,18 @@ export interface LoweredKernel {
 /** A readable instance suffix: dtypes by name, bools as `causal`/`nocausal`, numbers as `hd64`. */
 export function instanceName(kernel: string, chosen: Record<string, CtValue>): string {
   const parts = Object.entries(chosen).map(([name, v]) => {
-    if (typeof v === "object") return v.dtype;
+    if (ctDtype(v)) return ctDtype(v);
     if (typeof v === "boolean") return v ? name.toLowerCase() : `no${name.toLowerCase()}`;
     const initials = name.split("_").filter(Boolean).map((w) => w[0].toLowerCase()).join("");
-    return `${initials}${v}`;
+    // File-name friendly: 0.5 → 0p5, -1 → m1.
+    return `${initials}${String(ctPlain(v)).replace(".", "p").replace("-", "m")}`;
   });
   return [kernel, ...parts].join(".");
 }
 
 function dtypeOf(name: string, config: Config): ScalarType | undefined {
   if (isDtypeName(name)) return name;
-  const v = config.values.get(name);
-  return typeof v === "object" ? v.dtype : undefined;
+  return ctDtype(config.values.get(name));
 }
 
 /** A shape or grid expression as a SymExpr over runtime dims and scalar arguments. */
@@ -44,7 +44,7 @@ function toSym(e: Expr, config: Config, L: { error(m: string, s: Expr["span"], h
       const v = config.values.get(e.name);
       if (typeof v === "number" && Number.isInteger(v)) return v;
       if (v !== undefined) {
-        L.error(`'${e.name}' is ${typeof v === "object" ? "a dtype" : String(v)}, not a size`, e.span);
+        L.error(`'${e.name}' is ${ctDtype(v) ? "a dtype" : ctFloat(v) ? "a float" : String(v)}, not a size`, e.span);
         return undefined;
       }
       if (!names(e.name)) return undefined;
@@ -137,7 +137,7 @@ function storedTensors(k: KernelDecl, fns: Map<string, FnDecl>): Set<string> {
 }
 
 export function lowerKernel(k: KernelDecl, config: Config, fns: Map<string, FnDecl>, diags: Diagnostics): LoweredKernel | undefined {
-  const before = diags.errorCount;
+  const before = diags.errorReports;
   const b = new IRBuilder();
   const tensors = new Map<string, TensorParam>();
   const scalars = new Map<string, ScalarParam>();
@@ -191,13 +191,19 @@ export function lowerKernel(k: KernelDecl, config: Config, fns: Map<string, FnDe
     env.define(g.name, { kind: "value", value: b.programId(axis, g.name) });
   });
 
-  if (diags.errorCount === before) lowerKernelBody(L, k.body, env);
-  if (diags.errorCount > before) return undefined;
+  for (const d of dims) {
+    if (!dimInferable({ tensors: [...tensors.values()] }, d)) {
+      const t = [...tensors.values()].find((x) => x.shape.some((s) => mentions(s, d)));
+      L.error(`the runtime dimension '${d}' cannot be inferred from tensor shapes`, t?.span ?? k.nameSpan, `give some tensor a dimension that is exactly '${d}' (or ${d} + c, c * ${d})`);
+    }
+  }
+  if (diags.errorReports === before) lowerKernelBody(L, k.body, env);
+  if (diags.errorReports > before) return undefined;
   const ir: KernelIR = {
     name: instanceName(k.name, config.chosen),
     kernel: k.name,
     span: k.nameSpan,
-    params: Object.fromEntries([...config.values].map(([n, v]) => [n, typeof v === "object" ? v.dtype : v])),
+    params: Object.fromEntries([...config.values].map(([n, v]) => [n, ctPlain(v)])),
     tuned: config.tuned,
     tensors: [...tensors.values()],
     scalars: [...scalars.values()],
@@ -206,6 +212,10 @@ export function lowerKernel(k: KernelDecl, config: Config, fns: Map<string, FnDe
     body: b.finish(),
   };
   return { ir, nextId: b.newId() };
+}
+
+function mentions(s: SymExpr, name: string): boolean {
+  return s === name || (typeof s === "object" && s.args.some((a) => mentions(a, name)));
 }
 
 function collectDims(s: SymExpr, out: Set<string>): void {

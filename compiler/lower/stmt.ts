@@ -4,7 +4,7 @@
 import type { Span } from "../diagnostics/source.ts";
 import type { Block as AstBlock, Expr, FnDecl, Stmt, TypeAnn } from "../frontend/ast.ts";
 import { type ForInst, type IfInst, type Value, shapeEq, showType } from "../ir/ir.ts";
-import { isDtypeName } from "../check/const-eval.ts";
+import { ctDtype, isDtypeName } from "../check/const-eval.ts";
 import { lowerStore } from "./access.ts";
 import type { Lowering } from "./context.ts";
 import { type Binding, ERROR, Env, leaves, rebuild } from "./env.ts";
@@ -79,7 +79,7 @@ function lowerStmt(L: Lowering, s: Stmt, env: Env, mode: Mode): void {
   switch (s.kind) {
     case "let": {
       let b = lowerExpr(L, s.init, env);
-      if (s.type && b.kind !== "error") b = checkAnnotation(L, s.type, b, s.init.span);
+      if (s.type && b.kind !== "error") b = checkAnnotation(L, s.type, b, s.init.span, env);
       nameValues(b, s.names.map((n) => n.name));
       if (s.names.length === 1) env.define(s.names[0].name, b);
       else if (b.kind === "tuple" && b.elems.length === s.names.length) s.names.forEach((n, i) => env.define(n.name, b.elems[i]));
@@ -156,17 +156,23 @@ function describe(b: Binding): string {
   return `a ${b.kind}`;
 }
 
-function checkAnnotation(L: Lowering, t: TypeAnn, b: Binding, span: Span): Binding {
+function checkAnnotation(L: Lowering, t: TypeAnn, b: Binding, span: Span, env: Env): Binding {
   const v = L.value(b, span);
   if (!v) return ERROR;
-  const dt = isDtypeName(t.dtype) ? t.dtype : (() => {
-    const c = L.config.values.get(t.dtype);
-    return typeof c === "object" ? c.dtype : undefined;
-  })();
+  const bound = env.lookup(t.dtype);
+  const dt = isDtypeName(t.dtype) ? t.dtype : bound?.kind === "dtype" ? bound.dtype : env.isolated() ? undefined : ctDtype(L.config.values.get(t.dtype));
   if (!dt) return L.error(`unknown dtype '${t.dtype}'`, t.dtypeSpan, "use f32, f16, bf16, i32, u32 or bool");
   const c = L.coerce(v, dt, span, "this let");
   if (!c) return ERROR;
-  const dims = (t.dims ?? []).map((d) => (d.kind === "int" ? d.value : Number(L.config.values.get(d.kind === "name" ? d.name : "") ?? NaN)));
+  // Dims: literals, the function's shape variables, or (in a kernel) compile-time parameters.
+  const dims = (t.dims ?? []).map((d) => {
+    if (d.kind === "int") return d.value;
+    if (d.kind !== "name") return NaN;
+    const b = env.lookup(d.name);
+    if (b?.kind === "value" && b.value.op.kind === "const") return Number(b.value.op.value);
+    const c = env.isolated() ? undefined : L.config.values.get(d.name);
+    return typeof c === "number" ? c : NaN;
+  });
   if (!shapeEq(dims, c.type.shape)) return L.error(`declared ${dt}[${dims.join(", ")}] but the value is ${showType(c.type)}`, span);
   return { kind: "value", value: c };
 }

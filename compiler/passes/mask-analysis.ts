@@ -45,7 +45,12 @@ class MaskAnalysis extends Rebuilder {
     const loop = new LoopFacts(f);
     const I = this.I;
     const b = this.b;
-    const live = this.classify(f.mask, false, loop) ?? { some: I.all(), every: I.none() };
+    const live = this.classify(f.mask, false, loop);
+    if (!live) {
+      // Nothing known about the mask: one loop over every tile, as written.
+      this.forInst(f);
+      return;
+    }
     // Predicates in the body that the analysis understands: folded away in full tiles.
     const preds: { v: Value; s: Status }[] = [];
     for (const p of loop.predicates()) {

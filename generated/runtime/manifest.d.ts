@@ -99,4 +99,11 @@ export declare function solveLinear(
     }
   | undefined;
 /** Whether a runtime dimension can be inferred from tensor shapes (bare, or in a linear entry). */
-export declare function dimInferable(m: Pick<KernelManifest, "tensors">, dim: string): boolean;
+export declare function dimInferable(
+  m: {
+    tensors: {
+      shape: SymExpr[];
+    }[];
+  },
+  dim: string,
+): boolean;

@@ -19,6 +19,8 @@ export interface PagedSpec {
   softcap?: number;
   /** Give each query head a random sink logit. */
   sinks?: boolean;
+  /** Give each query head an ALiBi slope (the geometric sequence of the ALiBi paper). */
+  alibi?: boolean;
 }
 
 export function pagedCase(m: KernelManifest, spec: PagedSpec, rng: Rng): KernelCase {
@@ -36,9 +38,10 @@ export function pagedCase(m: KernelManifest, spec: PagedSpec, rng: Rng): KernelC
   const q = roundTo(dtype, randn(Tq * H * D, rng));
   const scale = 1 / Math.sqrt(D);
   const sinks = spec.sinks ? randn(H, rng) : undefined;
+  const slopes = spec.alibi ? Float32Array.from({ length: H }, (_, h) => 2 ** (-8 * (h + 1) / H)) : undefined;
   const ref = attention({
     q, cuSeqlensQ: cuQ, k: kCache, v: vCache, layout: cache.paged, qHeads: H, kvHeads: spec.kvHeads, headDim: D, scale,
-    causal: spec.causal ?? false, window: spec.window, attentionChunk: spec.chunk, softcap: spec.softcap, sinks,
+    causal: spec.causal ?? false, window: spec.window, attentionChunk: spec.chunk, softcap: spec.softcap, sinks, alibiSlopes: slopes,
   });
   const B = spec.qLens.length;
   const slots = kCache.length / (spec.kvHeads * D);
@@ -58,9 +61,10 @@ export function pagedCase(m: KernelManifest, spec: PagedSpec, rng: Rng): KernelC
     softcap: spec.softcap ?? 0,
   };
   if (sinks) all.sinks = { dtype: "f32", shape: [H], data: sinks };
+  if (slopes) all.alibi_slopes = { dtype: "f32", shape: [H], data: slopes };
   const declared = new Set([...m.tensors.map((t) => t.name), ...m.scalars.map((s) => s.name)]);
   const inputs = Object.fromEntries(Object.entries(all).filter(([n]) => declared.has(n)));
-  const opts = [spec.causal && "causal", spec.window && `window=${spec.window}`, spec.chunk && `chunk=${spec.chunk}`, spec.softcap && `softcap=${spec.softcap}`, sinks && "sinks"].filter(Boolean);
+  const opts = [spec.causal && "causal", spec.window && `window=${spec.window}`, spec.chunk && `chunk=${spec.chunk}`, spec.softcap && `softcap=${spec.softcap}`, sinks && "sinks", slopes && "alibi"].filter(Boolean);
   return {
     label: `q=[${spec.qLens}] k=[${spec.kLens}] kvh=${spec.kvHeads}${opts.length ? ` ${opts.join(" ")}` : ""}`,
     inputs,

@@ -25,6 +25,11 @@ export interface ScoreOptions extends MaskOptions {
   softcap?: number;
   /** Per-q-head sink logit: adds exp(sink - max) to the denominator only. */
   sinks?: ArrayLike<number>;
+  /**
+   * Per-q-head ALiBi slope (FlashAttention's alibi_slopes): adds -slope * |i + kLen - qLen - j|
+   * to the score of query i and key j, after scale and softcap.
+   */
+  alibiSlopes?: ArrayLike<number>;
   keyRange?: KeyRange;
 }
 
@@ -111,6 +116,7 @@ export function attendCore(p: CoreProblem): AttentionResult {
           for (let d = 0; d < qkDim; d++) dot += q[qOff + d] * k[kOff + d];
           let s = scale * dot;
           if (softcap > 0) s = softcap * Math.tanh(s / softcap);
+          if (p.alibiSlopes) s -= p.alibiSlopes[h] * Math.abs(i + kLen - qLen - j);
           scores[j] = s;
           // A NaN score must poison the row, never be skipped as "masked".
           if (s > m || Number.isNaN(s)) m = s;

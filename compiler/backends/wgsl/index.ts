@@ -42,7 +42,7 @@ export function compileWgsl(ir: KernelIR, opts: WgslVariantOptions, fileName: st
   try {
     plan = planKernel(ir, { maxThreads: opts.maxThreads ?? 256, preferTC: 8 });
   } catch (e) {
-    if (e instanceof PlanError) throw new BackendError(e.message, ir.span);
+    if (e instanceof PlanError) throw new BackendError(e.message, e.span ?? ir.span, "dot(a, b^T) reads a transposed operand for free; elsewhere, transpose with a dot or change the indexing");
     throw e;
   }
   const deferred = new Set([...plan.sharedOperands].filter((v) => anywhere(plan, v)));

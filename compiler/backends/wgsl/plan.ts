@@ -33,7 +33,14 @@ export interface Plan {
   anywhere: Map<Value, boolean>;
 }
 
-export class PlanError extends Error {}
+export class PlanError extends Error {
+  constructor(
+    message: string,
+    readonly span?: import("../../diagnostics/source.ts").Span,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Can element (r, c) of `v` be computed by any invocation? True for expressions of positions,
@@ -124,7 +131,10 @@ export function planKernel(ir: KernelIR, opts: { maxThreads: number; preferTC: n
     }
     const op = v.op;
     let l: Layout;
-    if (op.kind === "transpose") l = "view";
+    if (op.kind === "transpose") {
+      if (nonDotUses.has(v)) throw new PlanError("this backend transposes tiles (^T) only as an operand of dot", v.span);
+      l = "view";
+    }
     // Integer loads are index math (page tables): recomputed where used, so tiles gathered
     // through them can still be filled cooperatively by any invocation.
     else if (op.kind === "load") l = (dotOperands.has(v) && !nonDotUses.has(v)) || !isFloat(v.type.dtype) ? "expr" : "regs";
