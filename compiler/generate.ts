@@ -5,9 +5,7 @@ import path from "node:path";
 import type { KernelManifest } from "../runtime/manifest.ts";
 import { Diagnostics } from "./diagnostics/diagnostic.ts";
 import { BackendError, baseManifest, compileWgsl, type WgslVariantOptions } from "./backends/wgsl/index.ts";
-import { instanceChoices } from "./check/specialize.ts";
-import { compileInstance, frontend } from "./pipeline.ts";
-import { specFiles } from "./program.ts";
+import { compileAll } from "./pipeline.ts";
 
 export interface GeneratedKernel {
   name: string;
@@ -20,30 +18,24 @@ export interface GeneratedKernel {
 const WGSL_VARIANTS: WgslVariantOptions[] = [{ subgroupReduce: true }, { subgroupReduce: false }];
 
 export function compileKernels(inputs: string[], diags: Diagnostics, cwd = process.cwd(), sources?: Map<string, string>): GeneratedKernel[] {
-  const files = sources ? inputs.map((i) => path.resolve(cwd, i)) : specFiles(inputs);
-  const { units } = frontend(files, diags, cwd, sources);
   const out: GeneratedKernel[] = [];
-  for (const unit of units) {
-    for (const chosen of instanceChoices(unit.decl, diags)) {
-      const ir = compileInstance(unit, chosen, [], diags);
-      if (!ir) continue;
-      const variants: GeneratedKernel["variants"] = [];
-      const seen = new Set<string>();
-      for (const opts of WGSL_VARIANTS) {
-        try {
-          const w = compileWgsl(ir, opts, "");
-          if (seen.has(w.variant)) continue;
-          seen.add(w.variant);
-          const file = `wgsl/${ir.name}${w.variant}.wgsl`;
-          variants.push({ manifest: { ...baseManifest(ir), wgsl: { ...w.target, file: path.basename(file) } }, code: w.code });
-        } catch (e) {
-          if (!(e instanceof BackendError)) throw e;
-          diags.error(`${ir.name}: ${e.message}`, e.span, e.hint);
-          break;
-        }
+  for (const ir of compileAll(inputs, diags, { cwd, sources })) {
+    const variants: GeneratedKernel["variants"] = [];
+    const seen = new Set<string>();
+    for (const opts of WGSL_VARIANTS) {
+      try {
+        const w = compileWgsl(ir, opts, "");
+        if (seen.has(w.variant)) continue;
+        seen.add(w.variant);
+        const file = `${ir.name}${w.variant}.wgsl`;
+        variants.push({ manifest: { ...baseManifest(ir), wgsl: { ...w.target, file } }, code: w.code });
+      } catch (e) {
+        if (!(e instanceof BackendError)) throw e;
+        diags.error(`${ir.name}: ${e.message}`, e.span, e.hint);
+        break;
       }
-      if (variants.length) out.push({ name: ir.name, kernel: ir.kernel, variants });
     }
+    if (variants.length) out.push({ name: ir.name, kernel: ir.kernel, variants });
   }
   return out;
 }

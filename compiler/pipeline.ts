@@ -3,7 +3,9 @@ import type { Diagnostics } from "./diagnostics/diagnostic.ts";
 import type { KernelIR } from "./ir/ir.ts";
 import type { KernelUnit } from "./program.ts";
 import type { CtValue } from "./check/const-eval.ts";
-import { loadProgram } from "./program.ts";
+import path from "node:path";
+import { loadProgram, specFiles } from "./program.ts";
+import { instanceChoices } from "./check/specialize.ts";
 import { specialize } from "./check/specialize.ts";
 import { lowerKernel } from "./lower/kernel.ts";
 import { dce } from "./passes/dce.ts";
@@ -55,4 +57,19 @@ export function compileInstance(unit: KernelUnit, chosen: Record<string, CtValue
   let state = { ir: lowered.ir, nextId: lowered.nextId };
   for (const p of PASSES) state = p.run(state.ir, state.nextId);
   return state.ir;
+}
+
+/** Final IR of every instance of every kernel in `inputs` (files or directories). */
+export function compileAll(inputs: string[], diags: Diagnostics, opts: { cwd?: string; sources?: Map<string, string> } = {}): KernelIR[] {
+  const cwd = opts.cwd ?? process.cwd();
+  const files = opts.sources ? inputs.map((i) => path.resolve(cwd, i)) : specFiles(inputs);
+  const { units } = frontend(files, diags, cwd, opts.sources);
+  const out: KernelIR[] = [];
+  for (const unit of units) {
+    for (const chosen of instanceChoices(unit.decl, diags)) {
+      const ir = compileInstance(unit, chosen, [], diags);
+      if (ir) out.push(ir);
+    }
+  }
+  return out;
 }

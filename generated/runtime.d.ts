@@ -9,3 +9,4 @@ export type {
   UniformField,
   WgslTarget,
 } from "./runtime/manifest.js";
+// runtime source hash: 99def5d18b3fa9f3

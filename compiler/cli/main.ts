@@ -5,30 +5,58 @@ import { Diagnostics } from "../diagnostics/diagnostic.ts";
 import { formatDiagnostics } from "../diagnostics/format.ts";
 import { compileKernels } from "../generate.ts";
 import { packageFiles } from "../package/index.ts";
+import { printBlock } from "../ir/print.ts";
+import { compileAll } from "../pipeline.ts";
+import { runCommand } from "./run.ts";
 
 const HELP = `flashtile — write attention kernels once as tile-DSL specs; compile them to WGSL.
 
 Usage:
-  flashtile compile [files|dirs...] [--out DIR]   compile specs (default kernels-src/) into DIR (default generated/)
+  flashtile compile [files|dirs...] [--out DIR]   compile specs (default kernels-src/) into the package in DIR (default generated/)
   flashtile check [files|dirs...]                 report diagnostics only; exit 1 on any error
+  flashtile run INSTANCE [files|dirs...]          run one kernel instance once on WebGPU, on built-in random inputs,
+      [--interpret]                               ... or on the CPU with the tile-IR interpreter (no GPU needed)
+      [--case FILE.json] [--save FILE.json]       inputs from a file: {inputs: {name: number | {dtype, shape, data}}, outputs: {name: {dtype, shape}}}
   flashtile --help                                this text
+
+Options for compile and check:
+  --dump-ir    print each instance's tile IR after the passes
+
+Examples:
+  flashtile check kernels-src/gqa.ts
+  flashtile run gqa_paged.f32.g4.p16 --interpret
 
 A spec is a .ts file with kernel\`...\` templates (import { kernel } from "flashtile").
 Diagnostics are printed as file:line:col: error: message, with the offending line.`;
 
 interface Parsed {
   command?: string;
+  /** For `run`: the instance name. */
+  instance?: string;
   inputs: string[];
   out: string;
   help: boolean;
+  dumpIr: boolean;
+  interpret: boolean;
+  casePath?: string;
+  savePath?: string;
   errors: string[];
 }
 
 function parseArgs(argv: string[]): Parsed {
-  const p: Parsed = { inputs: [], out: "generated", help: false, errors: [] };
+  const p: Parsed = { inputs: [], out: "generated", help: false, dumpIr: false, interpret: false, errors: [] };
+  const value = (i: number, a: string): string | undefined => {
+    const v = argv[i];
+    if (!v || v.startsWith("-")) p.errors.push(`${a} needs a value`);
+    return v;
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--help" || a === "-h") p.help = true;
+    else if (a === "--dump-ir") p.dumpIr = true;
+    else if (a === "--interpret") p.interpret = true;
+    else if (a === "--case") p.casePath = value(++i, a);
+    else if (a === "--save") p.savePath = value(++i, a);
     else if (a === "--out" || a === "-o") {
       const v = argv[++i];
       if (!v) p.errors.push(`${a} needs a directory`);
@@ -36,6 +64,7 @@ function parseArgs(argv: string[]): Parsed {
     } else if (a.startsWith("--out=")) p.out = a.slice(6);
     else if (a.startsWith("-")) p.errors.push(`unknown option '${a}'`);
     else if (!p.command) p.command = a;
+    else if (p.command === "run" && !p.instance) p.instance = a;
     else p.inputs.push(a);
   }
   if (p.inputs.length === 0) p.inputs.push("kernels-src");
@@ -60,7 +89,19 @@ export async function main(argv: string[]): Promise<number> {
   }
   const diags = new Diagnostics();
   const t0 = performance.now();
+  if (args.dumpIr) {
+    for (const ir of compileAll(args.inputs, new Diagnostics())) console.log(`// ${ir.name}\n${printBlock(ir.body)}\n`);
+  }
   switch (args.command) {
+    case "run": {
+      if (!args.instance) {
+        console.error("error: flashtile run needs a kernel instance name (see generated/manifest.json or `flashtile check`)");
+        return 2;
+      }
+      const code = await runCommand({ instance: args.instance, inputs: args.inputs, interpret: args.interpret, casePath: args.casePath, outPath: args.savePath }, diags);
+      report(diags);
+      return code;
+    }
     case "check": {
       const kernels = compileKernels(args.inputs, diags);
       report(diags);
@@ -72,7 +113,7 @@ export async function main(argv: string[]): Promise<number> {
       report(diags);
       if (diags.hasErrors()) return 1;
       const compiled = performance.now();
-      const files = await packageFiles(kernels, await ownVersion());
+      const files = await packageFiles(kernels, await ownVersion(), args.out);
       writeTree(args.out, files);
       const t = (a: number, b: number) => `${(b - a).toFixed(0)} ms`;
       console.log(`compiled ${kernels.length} kernel instances in ${t(t0, compiled)}; wrote the package (${files.size} files) to ${args.out}/ in ${t(compiled, performance.now())}`);

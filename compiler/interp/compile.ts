@@ -5,9 +5,7 @@
 import path from "node:path";
 import type { Diagnostics } from "../diagnostics/diagnostic.ts";
 import type { KernelIR } from "../ir/ir.ts";
-import { instanceChoices } from "../check/specialize.ts";
-import { compileInstance, frontend } from "../pipeline.ts";
-import { specFiles } from "../program.ts";
+import { compileAll } from "../pipeline.ts";
 
 export interface CompileIROptions {
   cwd?: string;
@@ -19,16 +17,7 @@ export interface CompileIROptions {
 export function compileIR(inputs: string[], diags: Diagnostics, opts: CompileIROptions = {}): KernelIR[] {
   const cwd = opts.cwd ?? process.cwd();
   const sources = opts.sources && new Map(Object.entries(opts.sources).map(([p, t]) => [path.resolve(cwd, p), t]));
-  const files = sources ? inputs.map((i) => path.resolve(cwd, i)) : specFiles(inputs);
-  const { units } = frontend(files, diags, cwd, sources);
-  const out: KernelIR[] = [];
-  for (const unit of units) {
-    for (const chosen of instanceChoices(unit.decl, diags)) {
-      const ir = compileInstance(unit, chosen, [], diags);
-      if (ir) out.push(ir);
-    }
-  }
-  return out;
+  return compileAll(inputs, diags, { cwd, sources });
 }
 
 /** Compile spec sources given as text (path → contents), as compileSources does, to IR. */

@@ -104,11 +104,10 @@ export class Lowering {
     } else if (a.weak && c.weak) {
       return isFloat(a.type.dtype) ? [a, this.b.cast(c, a.type.dtype)] : [this.b.cast(a, c.type.dtype), c];
     }
-    this.error(
-      `dtype mismatch in ${what}: ${showType(a.type)} and ${showType(c.type)}`,
-      span,
-      `convert one side explicitly, e.g. ${c.type.dtype}(x)`,
-    );
+    // Mixing integers and floats: the integer side is the one to convert.
+    const to = isFloat(a.type.dtype) && !isFloat(c.type.dtype) ? a.type.dtype : c.type.dtype;
+    const which = isFloat(a.type.dtype) !== isFloat(c.type.dtype) ? "the integer side" : "one side";
+    this.error(`dtype mismatch in ${what}: ${showType(a.type)} and ${showType(c.type)}`, span, `convert ${which} explicitly, e.g. ${to}(x)`);
     return undefined;
   }
 

@@ -6,7 +6,9 @@ import type { KernelManifest } from "../../runtime/manifest.ts";
 import type { GeneratedKernel } from "../generate.ts";
 import { indexDts, indexJs } from "./index-module.ts";
 import { kernelModule } from "./kernel-module.ts";
-import { runtimeBundle, runtimeDeclarations } from "./runtime.ts";
+import fs from "node:fs";
+import path from "node:path";
+import { runtimeBundle, runtimeDeclarations, runtimeSourceHash } from "./runtime.ts";
 
 export const PACKAGE_NAME = "@flashtile/kernels";
 
@@ -56,7 +58,34 @@ function readme(kernels: GeneratedKernel[]): string {
   ].join("\n");
 }
 
-export async function packageFiles(kernels: GeneratedKernel[], version: string): Promise<Map<string, string>> {
+/** The runtime's files in the package: reused from `previousDir` when made from the same sources. */
+async function runtimeFiles(previousDir?: string): Promise<Map<string, string>> {
+  const hash = runtimeSourceHash();
+  const stamp = `// runtime source hash: ${hash}`;
+  if (previousDir) {
+    const prev = path.join(previousDir, "runtime.d.ts");
+    if (fs.existsSync(prev) && fs.readFileSync(prev, "utf8").includes(stamp)) {
+      const out = new Map<string, string>();
+      out.set("runtime.js", fs.readFileSync(path.join(previousDir, "runtime.js"), "utf8"));
+      out.set("runtime.d.ts", fs.readFileSync(prev, "utf8"));
+      const dir = path.join(previousDir, "runtime");
+      for (const f of fs.readdirSync(dir, { recursive: true, encoding: "utf8" })) {
+        const full = path.join(dir, f);
+        if (fs.statSync(full).isFile()) out.set(path.join("runtime", f), fs.readFileSync(full, "utf8"));
+      }
+      return out;
+    }
+  }
+  const out = new Map<string, string>();
+  out.set("runtime.js", runtimeBundle());
+  for (const [p, text] of runtimeDeclarations()) {
+    const formatted = await prettier.format(text, { parser: "typescript", printWidth: 110 });
+    out.set(p, p === "runtime.d.ts" ? `${formatted}${stamp}\n` : formatted);
+  }
+  return out;
+}
+
+export async function packageFiles(kernels: GeneratedKernel[], version: string, previousDir?: string): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   const manifest: Record<string, KernelManifest[]> = {};
   for (const k of kernels) {
@@ -67,8 +96,7 @@ export async function packageFiles(kernels: GeneratedKernel[], version: string):
   files.set("manifest.json", `${JSON.stringify({ kernels: manifest }, null, 2)}\n`);
   files.set("index.js", await prettier.format(indexJs(kernels), { parser: "babel", printWidth: 110 }));
   files.set("index.d.ts", await prettier.format(indexDts(kernels), { parser: "typescript", printWidth: 110 }));
-  files.set("runtime.js", runtimeBundle());
-  for (const [p, text] of runtimeDeclarations()) files.set(p, await prettier.format(text, { parser: "typescript", printWidth: 110 }));
+  for (const [p, text] of await runtimeFiles(previousDir)) files.set(p, text);
   files.set("package.json", packageJson(version));
   files.set("README.md", readme(kernels));
   return files;

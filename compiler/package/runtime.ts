@@ -2,6 +2,8 @@
 // (browser-safe: Node's Dawn is only imported dynamically when navigator.gpu is absent) and its
 // declarations emitted by ts-morph from runtime/ itself, so the package's types are the
 // runtime's real types.
+import { createHash } from "node:crypto";
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildSync } from "esbuild";
@@ -9,6 +11,19 @@ import { Project, ts } from "ts-morph";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const ENTRY = path.join(ROOT, "runtime/backends/webgpu/index.ts");
+
+/**
+ * A hash of everything the runtime files are made from (runtime/ sources, the tools' versions),
+ * so an unchanged runtime is reused from the last compile instead of re-emitted (about 2 s).
+ */
+export function runtimeSourceHash(): string {
+  const h = createHash("sha256");
+  const files = [path.join(ROOT, "runtime/manifest.ts"), ...fs.readdirSync(path.join(ROOT, "runtime/backends/webgpu")).sort().map((f) => path.join(ROOT, "runtime/backends/webgpu", f))];
+  for (const f of files) h.update(f.slice(ROOT.length)).update(fs.readFileSync(f));
+  h.update(fs.readFileSync(path.join(ROOT, "compiler/package/runtime.ts")));
+  h.update(JSON.stringify(["esbuild", "ts-morph", "prettier"].map((n) => JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", n, "package.json"), "utf8")).version)));
+  return h.digest("hex").slice(0, 16);
+}
 
 export function runtimeBundle(): string {
   const r = buildSync({

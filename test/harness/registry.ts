@@ -20,6 +20,8 @@ export const DEFAULT_CASES: Record<string, CaseBuilder> = {
   local_paged: (m, rng) => pagedCase(m, { ...MIXED, causal: true, chunk: 64 }, rng),
   softcap_paged: (m, rng) => pagedCase(m, { ...MIXED, causal: true, softcap: 30 }, rng),
   sinks_paged: (m, rng) => pagedCase(m, { ...MIXED, causal: true, sinks: true }, rng),
+  // examples/custom-variant/alibi.ts, the variant of docs/writing-a-variant.md
+  alibi_paged: (m, rng) => pagedCase(m, { ...MIXED, causal: true, alibi: true }, rng),
   mla_paged: (m, rng) => mlaCase(m, { qLens: [1, 3], kLens: [339, 64], heads: 8, causal: true }, rng),
   gqa_decode_split: (m, rng) => decodeSplitCase(m, { kLens: [1, 339, 1024], kvHeads: 2, splitLen: 256 }, rng),
   merge_states: (m, rng) => mergeCase(m, { splits: 4, rows: 24 }, rng),
