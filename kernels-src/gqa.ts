@@ -17,10 +17,8 @@ kernel gqa_paged<T: dtype = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M =
  out: T[tokens, q_heads, HEAD_DIM], lse: f32[tokens, q_heads],
  max_seqlen_q: i32, softmax_scale: f32, is_causal: i32)
 grid (m in tiles(max_seqlen_q * GROUP, BLOCK_M), kvh in kv_heads, b in batch) {
-  let q0 = cu_seqlens_q[b]
-  let q_len = cu_seqlens_q[b + 1] - q0
+  let (q0, q_len, k_len) = request(cu_seqlens_q, cache_seqlens, b)
   if m * BLOCK_M >= q_len * GROUP { return }
-  let k_len = cache_seqlens[b]
   let (Q, tok, head) = packed_q(q, q0, q_len, m, BLOCK_M, GROUP, kvh)
   let state = softmax_init(BLOCK_M, HEAD_DIM)
   for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {

@@ -18,10 +18,8 @@ kernel mla_paged<T: dtype = f32, LATENT = 512, ROPE = 64, PAGE = 16, BLOCK_M = (
  out: T[tokens, heads, LATENT], lse: f32[tokens, heads],
  max_seqlen_q: i32, softmax_scale: f32, is_causal: i32)
 grid (m in tiles(max_seqlen_q * heads, BLOCK_M), b in batch) {
-  let q0 = cu_seqlens_q[b]
-  let q_len = cu_seqlens_q[b + 1] - q0
+  let (q0, q_len, k_len) = request(cu_seqlens_q, cache_seqlens, b)
   if m * BLOCK_M >= q_len * heads { return }
-  let k_len = cache_seqlens[b]
   let qi = rows(m, BLOCK_M)
   let tok = qi / heads
   let head = qi % heads

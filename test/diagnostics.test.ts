@@ -744,3 +744,21 @@ kernel three(a: f32[m, 32], b: f32[16, 64], h: f16[m, 32], c: f32[m, 64]) grid (
     ]);
   });
 });
+
+describe("configurations a spec rejects", () => {
+  it("a page size the key tile cannot serve is rejected by the spec's require, with its message", async () => {
+    const fs = await import("node:fs");
+    const src = fs.readFileSync("kernels-src/gqa.ts", "utf8").replace("PAGE in [1, 16, 64]", "PAGE in [48]");
+    const errors = expectErrors("kernels-src/gqa.ts", src, [
+      {
+        message: "a key tile must hold whole pages or lie inside one page (PAGE = 48, BLOCK_N = 32)",
+        line: 12,
+        col: 11,
+        at: "PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0",
+      },
+    ]);
+    // Every instance with that page size is rejected; none is generated.
+    expect(errors).toHaveLength(1);
+    expect(compileSources({ "kernels-src/gqa.ts": src }).kernels).toEqual([]);
+  });
+});

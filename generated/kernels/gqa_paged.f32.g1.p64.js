@@ -158,29 +158,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_95 = i32(wg.x);
   let kvh_96 = i32(wg.y);
   let b_97 = i32(wg.z);
-  // kernels-src/gqa.ts:20: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_121 = cu_seqlens_q[u32(b_97)];
-  // kernels-src/gqa.ts:21: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_122 = (b_97 + 1);
   let t_123 = cu_seqlens_q[u32(t_122)];
   let q_len_124 = (t_123 - q0_121);
-  // kernels-src/gqa.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_125 = (m_95 * 16);
-  let t_126 = (t_125 >= q_len_124);
-  if (t_126) {
+  let k_len_125 = cache_seqlens[u32(b_97)];
+  // kernels-src/gqa.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_126 = (m_95 * 16);
+  let t_127 = (t_126 >= q_len_124);
+  if (t_127) {
     return;
   }
-  // kernels-src/gqa.ts:23: let k_len = cache_seqlens[b]
-  let k_len_127 = cache_seqlens[u32(b_97)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_128 = (m_95 * 16);
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_136 = (k_len_127 + 31);
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_136 = (k_len_125 + 31);
   let t_137 = (t_136 / 32);
-  let t_139 = (k_len_127 + (-1));
-  let t_141 = (k_len_127 + (-32));
+  let t_139 = (k_len_125 + (-1));
+  let t_141 = (k_len_125 + (-32));
   let t_143 = (t_139 / 32);
   let t_144 = (t_139 < 0);
   let t_145 = (t_143 * 32);
@@ -201,8 +200,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_162 = select(268435456, (-268435456), t_160);
   let t_163 = select((-268435456), 268435456, t_160);
   let t_165 = (t_128 + 15);
-  let t_166 = (t_128 + k_len_127);
-  let t_167 = (t_165 + k_len_127);
+  let t_166 = (t_128 + k_len_125);
+  let t_167 = (t_165 + k_len_125);
   let t_168 = (t_166 - q_len_124);
   let t_169 = (t_167 - q_len_124);
   let t_171 = (t_168 + (-31));
@@ -269,7 +268,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_121 + (t_128 + r))) * q_stride0 + u32((kvh_96 + ((t_128 + r) % 1))) * q_stride1 + u32(c)], ((t_128 + r) < q_len_124));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_226: array<f32, 1>;
   carry_226[0] = NEG_INF;
@@ -280,10 +279,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_228[0 * 16 + j] = 0.0;
   }
   for (var t_225 = t_216; t_225 < t_221; t_225++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_229 = (t_225 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -292,10 +291,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_229 + r) / 64))], ((t_229 + r) < k_len_127)) * 64) + ((t_229 + r) % 64))) * k_cache_stride0 + u32(kvh_96) * k_cache_stride1 + u32(c)], ((t_229 + r) < k_len_127));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_229 + r) / 64))], ((t_229 + r) < k_len_125)) * 64) + ((t_229 + r) % 64))) * k_cache_stride0 + u32(kvh_96) * k_cache_stride1 + u32(c)], ((t_229 + r) < k_len_125));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_248 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -308,7 +307,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_250: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_250[0 * 4 + j] = select(NEG_INF, (t_248[0 * 4 + j] * t_246), (((t_229 + (tc + 8 * j)) < k_len_127) && (t_160 || ((t_229 + (tc + 8 * j)) <= (((t_128 + tr) + k_len_127) - q_len_124)))));
+      t_250[0 * 4 + j] = select(NEG_INF, (t_248[0 * 4 + j] * t_246), (((t_229 + (tc + 8 * j)) < k_len_125) && (t_160 || ((t_229 + (tc + 8 * j)) <= (((t_128 + tr) + k_len_125) - q_len_124)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_251: array<f32, 1>;
@@ -356,7 +355,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_229 + r) / 64))], ((t_229 + r) < k_len_127)) * 64) + ((t_229 + r) % 64))) * v_cache_stride0 + u32(kvh_96) * v_cache_stride1 + u32(c)], ((t_229 + r) < k_len_127));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_229 + r) / 64))], ((t_229 + r) < k_len_125)) * 64) + ((t_229 + r) % 64))) * v_cache_stride0 + u32(kvh_96) * v_cache_stride1 + u32(c)], ((t_229 + r) < k_len_125));
     }
     workgroupBarrier();
     var t_263 = array<f32, 16>();
@@ -381,10 +380,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_289 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_270 = t_221; t_270 < t_224; t_270++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_274 = (t_270 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -396,7 +395,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_97) * page_table_stride0 + u32(((t_274 + r) / 64))] * 64) + ((t_274 + r) % 64))) * k_cache_stride0 + u32(kvh_96) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_291 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -483,13 +482,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_331 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_310 = t_224; t_310 < t_219; t_310++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_314 = (t_310 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -498,10 +497,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_314 + r) / 64))], ((t_314 + r) < k_len_127)) * 64) + ((t_314 + r) % 64))) * k_cache_stride0 + u32(kvh_96) * k_cache_stride1 + u32(c)], ((t_314 + r) < k_len_127));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_314 + r) / 64))], ((t_314 + r) < k_len_125)) * 64) + ((t_314 + r) % 64))) * k_cache_stride0 + u32(kvh_96) * k_cache_stride1 + u32(c)], ((t_314 + r) < k_len_125));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_333 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -514,7 +513,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_335: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_335[0 * 4 + j] = select(NEG_INF, (t_333[0 * 4 + j] * t_331), (((t_314 + (tc + 8 * j)) < k_len_127) && (t_160 || ((t_314 + (tc + 8 * j)) <= (((t_128 + tr) + k_len_127) - q_len_124)))));
+      t_335[0 * 4 + j] = select(NEG_INF, (t_333[0 * 4 + j] * t_331), (((t_314 + (tc + 8 * j)) < k_len_125) && (t_160 || ((t_314 + (tc + 8 * j)) <= (((t_128 + tr) + k_len_125) - q_len_124)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_336: array<f32, 1>;
@@ -562,7 +561,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_314 + r) / 64))], ((t_314 + r) < k_len_127)) * 64) + ((t_314 + r) % 64))) * v_cache_stride0 + u32(kvh_96) * v_cache_stride1 + u32(c)], ((t_314 + r) < k_len_127));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_314 + r) / 64))], ((t_314 + r) < k_len_125)) * 64) + ((t_314 + r) % 64))) * v_cache_stride0 + u32(kvh_96) * v_cache_stride1 + u32(c)], ((t_314 + r) < k_len_125));
     }
     workgroupBarrier();
     var t_348 = array<f32, 16>();
@@ -586,12 +585,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if (((t_128 + tr) < q_len_124)) { out[u32((q0_121 + (t_128 + tr))) * out_stride0 + u32((kvh_96 + ((t_128 + tr) % 1))) * out_stride1 + u32((tc + 8 * j))] = (carry_228[0 * 16 + j] / select(carry_227[0], 1.0, (carry_227[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if (((t_128 + tr) < q_len_124)) { lse[u32((q0_121 + (t_128 + tr))) * lse_stride0 + u32((kvh_96 + ((t_128 + tr) % 1)))] = select(((carry_226[0] + log2(carry_227[0])) * 0.6931471805599453), NEG_INF, (carry_227[0] == 0.0)); }
   }
@@ -649,29 +648,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_95 = i32(wg.x);
   let kvh_96 = i32(wg.y);
   let b_97 = i32(wg.z);
-  // kernels-src/gqa.ts:20: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_121 = cu_seqlens_q[u32(b_97)];
-  // kernels-src/gqa.ts:21: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_122 = (b_97 + 1);
   let t_123 = cu_seqlens_q[u32(t_122)];
   let q_len_124 = (t_123 - q0_121);
-  // kernels-src/gqa.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_125 = (m_95 * 16);
-  let t_126 = (t_125 >= q_len_124);
-  if (t_126) {
+  let k_len_125 = cache_seqlens[u32(b_97)];
+  // kernels-src/gqa.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_126 = (m_95 * 16);
+  let t_127 = (t_126 >= q_len_124);
+  if (t_127) {
     return;
   }
-  // kernels-src/gqa.ts:23: let k_len = cache_seqlens[b]
-  let k_len_127 = cache_seqlens[u32(b_97)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_128 = (m_95 * 16);
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_136 = (k_len_127 + 31);
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_136 = (k_len_125 + 31);
   let t_137 = (t_136 / 32);
-  let t_139 = (k_len_127 + (-1));
-  let t_141 = (k_len_127 + (-32));
+  let t_139 = (k_len_125 + (-1));
+  let t_141 = (k_len_125 + (-32));
   let t_143 = (t_139 / 32);
   let t_144 = (t_139 < 0);
   let t_145 = (t_143 * 32);
@@ -692,8 +690,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_162 = select(268435456, (-268435456), t_160);
   let t_163 = select((-268435456), 268435456, t_160);
   let t_165 = (t_128 + 15);
-  let t_166 = (t_128 + k_len_127);
-  let t_167 = (t_165 + k_len_127);
+  let t_166 = (t_128 + k_len_125);
+  let t_167 = (t_165 + k_len_125);
   let t_168 = (t_166 - q_len_124);
   let t_169 = (t_167 - q_len_124);
   let t_171 = (t_168 + (-31));
@@ -760,7 +758,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_121 + (t_128 + r))) * q_stride0 + u32((kvh_96 + ((t_128 + r) % 1))) * q_stride1 + u32(c)], ((t_128 + r) < q_len_124));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_226: array<f32, 1>;
   carry_226[0] = NEG_INF;
@@ -771,10 +769,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_228[0 * 16 + j] = 0.0;
   }
   for (var t_225 = t_216; t_225 < t_221; t_225++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_229 = (t_225 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -783,10 +781,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_229 + r) / 64))], ((t_229 + r) < k_len_127)) * 64) + ((t_229 + r) % 64))) * k_cache_stride0 + u32(kvh_96) * k_cache_stride1 + u32(c)], ((t_229 + r) < k_len_127));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_229 + r) / 64))], ((t_229 + r) < k_len_125)) * 64) + ((t_229 + r) % 64))) * k_cache_stride0 + u32(kvh_96) * k_cache_stride1 + u32(c)], ((t_229 + r) < k_len_125));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_248 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -799,7 +797,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_250: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_250[0 * 4 + j] = select(NEG_INF, (t_248[0 * 4 + j] * t_246), (((t_229 + (tc + 8 * j)) < k_len_127) && (t_160 || ((t_229 + (tc + 8 * j)) <= (((t_128 + tr) + k_len_127) - q_len_124)))));
+      t_250[0 * 4 + j] = select(NEG_INF, (t_248[0 * 4 + j] * t_246), (((t_229 + (tc + 8 * j)) < k_len_125) && (t_160 || ((t_229 + (tc + 8 * j)) <= (((t_128 + tr) + k_len_125) - q_len_124)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_251: array<f32, 1>;
@@ -859,7 +857,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_229 + r) / 64))], ((t_229 + r) < k_len_127)) * 64) + ((t_229 + r) % 64))) * v_cache_stride0 + u32(kvh_96) * v_cache_stride1 + u32(c)], ((t_229 + r) < k_len_127));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_229 + r) / 64))], ((t_229 + r) < k_len_125)) * 64) + ((t_229 + r) % 64))) * v_cache_stride0 + u32(kvh_96) * v_cache_stride1 + u32(c)], ((t_229 + r) < k_len_125));
     }
     workgroupBarrier();
     var t_263 = array<f32, 16>();
@@ -884,10 +882,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_289 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_270 = t_221; t_270 < t_224; t_270++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_274 = (t_270 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -899,7 +897,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_97) * page_table_stride0 + u32(((t_274 + r) / 64))] * 64) + ((t_274 + r) % 64))) * k_cache_stride0 + u32(kvh_96) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_291 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -998,13 +996,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_331 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_310 = t_224; t_310 < t_219; t_310++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_314 = (t_310 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1013,10 +1011,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_314 + r) / 64))], ((t_314 + r) < k_len_127)) * 64) + ((t_314 + r) % 64))) * k_cache_stride0 + u32(kvh_96) * k_cache_stride1 + u32(c)], ((t_314 + r) < k_len_127));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_314 + r) / 64))], ((t_314 + r) < k_len_125)) * 64) + ((t_314 + r) % 64))) * k_cache_stride0 + u32(kvh_96) * k_cache_stride1 + u32(c)], ((t_314 + r) < k_len_125));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_333 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1029,7 +1027,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_335: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_335[0 * 4 + j] = select(NEG_INF, (t_333[0 * 4 + j] * t_331), (((t_314 + (tc + 8 * j)) < k_len_127) && (t_160 || ((t_314 + (tc + 8 * j)) <= (((t_128 + tr) + k_len_127) - q_len_124)))));
+      t_335[0 * 4 + j] = select(NEG_INF, (t_333[0 * 4 + j] * t_331), (((t_314 + (tc + 8 * j)) < k_len_125) && (t_160 || ((t_314 + (tc + 8 * j)) <= (((t_128 + tr) + k_len_125) - q_len_124)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_336: array<f32, 1>;
@@ -1089,7 +1087,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_314 + r) / 64))], ((t_314 + r) < k_len_127)) * 64) + ((t_314 + r) % 64))) * v_cache_stride0 + u32(kvh_96) * v_cache_stride1 + u32(c)], ((t_314 + r) < k_len_127));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_314 + r) / 64))], ((t_314 + r) < k_len_125)) * 64) + ((t_314 + r) % 64))) * v_cache_stride0 + u32(kvh_96) * v_cache_stride1 + u32(c)], ((t_314 + r) < k_len_125));
     }
     workgroupBarrier();
     var t_348 = array<f32, 16>();
@@ -1113,12 +1111,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if (((t_128 + tr) < q_len_124)) { out[u32((q0_121 + (t_128 + tr))) * out_stride0 + u32((kvh_96 + ((t_128 + tr) % 1))) * out_stride1 + u32((tc + 8 * j))] = (carry_228[0 * 16 + j] / select(carry_227[0], 1.0, (carry_227[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if (((t_128 + tr) < q_len_124)) { lse[u32((q0_121 + (t_128 + tr))) * lse_stride0 + u32((kvh_96 + ((t_128 + tr) % 1)))] = select(((carry_226[0] + log2(carry_227[0])) * 0.6931471805599453), NEG_INF, (carry_227[0] == 0.0)); }
   }

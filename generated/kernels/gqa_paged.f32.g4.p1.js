@@ -158,32 +158,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_96 = i32(wg.x);
   let kvh_97 = i32(wg.y);
   let b_98 = i32(wg.z);
-  // kernels-src/gqa.ts:20: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_122 = cu_seqlens_q[u32(b_98)];
-  // kernels-src/gqa.ts:21: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_123 = (b_98 + 1);
   let t_124 = cu_seqlens_q[u32(t_123)];
   let q_len_125 = (t_124 - q0_122);
-  // kernels-src/gqa.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_126 = (m_96 * 16);
-  let t_127 = (q_len_125 * 4);
-  let t_128 = (t_126 >= t_127);
-  if (t_128) {
+  let k_len_126 = cache_seqlens[u32(b_98)];
+  // kernels-src/gqa.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_127 = (m_96 * 16);
+  let t_128 = (q_len_125 * 4);
+  let t_129 = (t_127 >= t_128);
+  if (t_129) {
     return;
   }
-  // kernels-src/gqa.ts:23: let k_len = cache_seqlens[b]
-  let k_len_129 = cache_seqlens[u32(b_98)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_130 = (m_96 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_133 = (kvh_97 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_140 = (k_len_129 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_140 = (k_len_126 + 31);
   let t_141 = (t_140 / 32);
-  let t_143 = (k_len_129 + (-1));
-  let t_145 = (k_len_129 + (-32));
+  let t_143 = (k_len_126 + (-1));
+  let t_145 = (k_len_126 + (-32));
   let t_147 = (t_143 / 32);
   let t_148 = (t_143 < 0);
   let t_149 = (t_147 * 32);
@@ -206,8 +205,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_169 = (t_130 + 15);
   let t_170 = (t_130 / 4);
   let t_171 = (t_169 / 4);
-  let t_172 = (t_170 + k_len_129);
-  let t_173 = (t_171 + k_len_129);
+  let t_172 = (t_170 + k_len_126);
+  let t_173 = (t_171 + k_len_126);
   let t_174 = (t_172 - q_len_125);
   let t_175 = (t_173 - q_len_125);
   let t_177 = (t_174 + (-31));
@@ -274,7 +273,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_122 + ((t_130 + r) / 4))) * q_stride0 + u32((t_133 + ((t_130 + r) % 4))) * q_stride1 + u32(c)], (((t_130 + r) / 4) < q_len_125));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_232: array<f32, 1>;
   carry_232[0] = NEG_INF;
@@ -285,10 +284,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_234[0 * 16 + j] = 0.0;
   }
   for (var t_231 = t_222; t_231 < t_227; t_231++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_235 = (t_231 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -297,10 +296,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_98) * page_table_stride0 + u32((t_235 + r))], ((t_235 + r) < k_len_129)) + ((t_235 + r) % 1))) * k_cache_stride0 + u32(kvh_97) * k_cache_stride1 + u32(c)], ((t_235 + r) < k_len_129));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_98) * page_table_stride0 + u32((t_235 + r))], ((t_235 + r) < k_len_126)) + ((t_235 + r) % 1))) * k_cache_stride0 + u32(kvh_97) * k_cache_stride1 + u32(c)], ((t_235 + r) < k_len_126));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_252 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -313,7 +312,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_254: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_254[0 * 4 + j] = select(NEG_INF, (t_252[0 * 4 + j] * t_250), (((t_235 + (tc + 8 * j)) < k_len_129) && (t_164 || ((t_235 + (tc + 8 * j)) <= ((((t_130 + tr) / 4) + k_len_129) - q_len_125)))));
+      t_254[0 * 4 + j] = select(NEG_INF, (t_252[0 * 4 + j] * t_250), (((t_235 + (tc + 8 * j)) < k_len_126) && (t_164 || ((t_235 + (tc + 8 * j)) <= ((((t_130 + tr) / 4) + k_len_126) - q_len_125)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_255: array<f32, 1>;
@@ -361,7 +360,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_98) * page_table_stride0 + u32((t_235 + r))], ((t_235 + r) < k_len_129)) + ((t_235 + r) % 1))) * v_cache_stride0 + u32(kvh_97) * v_cache_stride1 + u32(c)], ((t_235 + r) < k_len_129));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_98) * page_table_stride0 + u32((t_235 + r))], ((t_235 + r) < k_len_126)) + ((t_235 + r) % 1))) * v_cache_stride0 + u32(kvh_97) * v_cache_stride1 + u32(c)], ((t_235 + r) < k_len_126));
     }
     workgroupBarrier();
     var t_267 = array<f32, 16>();
@@ -386,10 +385,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_291 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_274 = t_227; t_274 < t_230; t_274++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_278 = (t_274 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -401,7 +400,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_98) * page_table_stride0 + u32((t_278 + r))] + ((t_278 + r) % 1))) * k_cache_stride0 + u32(kvh_97) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_293 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -488,13 +487,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_331 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_312 = t_230; t_312 < t_225; t_312++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_316 = (t_312 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -503,10 +502,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_98) * page_table_stride0 + u32((t_316 + r))], ((t_316 + r) < k_len_129)) + ((t_316 + r) % 1))) * k_cache_stride0 + u32(kvh_97) * k_cache_stride1 + u32(c)], ((t_316 + r) < k_len_129));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_98) * page_table_stride0 + u32((t_316 + r))], ((t_316 + r) < k_len_126)) + ((t_316 + r) % 1))) * k_cache_stride0 + u32(kvh_97) * k_cache_stride1 + u32(c)], ((t_316 + r) < k_len_126));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_333 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -519,7 +518,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_335: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_335[0 * 4 + j] = select(NEG_INF, (t_333[0 * 4 + j] * t_331), (((t_316 + (tc + 8 * j)) < k_len_129) && (t_164 || ((t_316 + (tc + 8 * j)) <= ((((t_130 + tr) / 4) + k_len_129) - q_len_125)))));
+      t_335[0 * 4 + j] = select(NEG_INF, (t_333[0 * 4 + j] * t_331), (((t_316 + (tc + 8 * j)) < k_len_126) && (t_164 || ((t_316 + (tc + 8 * j)) <= ((((t_130 + tr) / 4) + k_len_126) - q_len_125)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_336: array<f32, 1>;
@@ -567,7 +566,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_98) * page_table_stride0 + u32((t_316 + r))], ((t_316 + r) < k_len_129)) + ((t_316 + r) % 1))) * v_cache_stride0 + u32(kvh_97) * v_cache_stride1 + u32(c)], ((t_316 + r) < k_len_129));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_98) * page_table_stride0 + u32((t_316 + r))], ((t_316 + r) < k_len_126)) + ((t_316 + r) % 1))) * v_cache_stride0 + u32(kvh_97) * v_cache_stride1 + u32(c)], ((t_316 + r) < k_len_126));
     }
     workgroupBarrier();
     var t_348 = array<f32, 16>();
@@ -591,12 +590,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_130 + tr) / 4) < q_len_125)) { out[u32((q0_122 + ((t_130 + tr) / 4))) * out_stride0 + u32((t_133 + ((t_130 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_234[0 * 16 + j] / select(carry_233[0], 1.0, (carry_233[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_130 + tr) / 4) < q_len_125)) { lse[u32((q0_122 + ((t_130 + tr) / 4))) * lse_stride0 + u32((t_133 + ((t_130 + tr) % 4)))] = select(((carry_232[0] + log2(carry_233[0])) * 0.6931471805599453), NEG_INF, (carry_233[0] == 0.0)); }
   }
@@ -654,32 +653,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_96 = i32(wg.x);
   let kvh_97 = i32(wg.y);
   let b_98 = i32(wg.z);
-  // kernels-src/gqa.ts:20: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_122 = cu_seqlens_q[u32(b_98)];
-  // kernels-src/gqa.ts:21: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_123 = (b_98 + 1);
   let t_124 = cu_seqlens_q[u32(t_123)];
   let q_len_125 = (t_124 - q0_122);
-  // kernels-src/gqa.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_126 = (m_96 * 16);
-  let t_127 = (q_len_125 * 4);
-  let t_128 = (t_126 >= t_127);
-  if (t_128) {
+  let k_len_126 = cache_seqlens[u32(b_98)];
+  // kernels-src/gqa.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_127 = (m_96 * 16);
+  let t_128 = (q_len_125 * 4);
+  let t_129 = (t_127 >= t_128);
+  if (t_129) {
     return;
   }
-  // kernels-src/gqa.ts:23: let k_len = cache_seqlens[b]
-  let k_len_129 = cache_seqlens[u32(b_98)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_130 = (m_96 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_133 = (kvh_97 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_140 = (k_len_129 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_140 = (k_len_126 + 31);
   let t_141 = (t_140 / 32);
-  let t_143 = (k_len_129 + (-1));
-  let t_145 = (k_len_129 + (-32));
+  let t_143 = (k_len_126 + (-1));
+  let t_145 = (k_len_126 + (-32));
   let t_147 = (t_143 / 32);
   let t_148 = (t_143 < 0);
   let t_149 = (t_147 * 32);
@@ -702,8 +700,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_169 = (t_130 + 15);
   let t_170 = (t_130 / 4);
   let t_171 = (t_169 / 4);
-  let t_172 = (t_170 + k_len_129);
-  let t_173 = (t_171 + k_len_129);
+  let t_172 = (t_170 + k_len_126);
+  let t_173 = (t_171 + k_len_126);
   let t_174 = (t_172 - q_len_125);
   let t_175 = (t_173 - q_len_125);
   let t_177 = (t_174 + (-31));
@@ -770,7 +768,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_122 + ((t_130 + r) / 4))) * q_stride0 + u32((t_133 + ((t_130 + r) % 4))) * q_stride1 + u32(c)], (((t_130 + r) / 4) < q_len_125));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_232: array<f32, 1>;
   carry_232[0] = NEG_INF;
@@ -781,10 +779,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_234[0 * 16 + j] = 0.0;
   }
   for (var t_231 = t_222; t_231 < t_227; t_231++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_235 = (t_231 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -793,10 +791,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_98) * page_table_stride0 + u32((t_235 + r))], ((t_235 + r) < k_len_129)) + ((t_235 + r) % 1))) * k_cache_stride0 + u32(kvh_97) * k_cache_stride1 + u32(c)], ((t_235 + r) < k_len_129));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_98) * page_table_stride0 + u32((t_235 + r))], ((t_235 + r) < k_len_126)) + ((t_235 + r) % 1))) * k_cache_stride0 + u32(kvh_97) * k_cache_stride1 + u32(c)], ((t_235 + r) < k_len_126));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_252 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -809,7 +807,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_254: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_254[0 * 4 + j] = select(NEG_INF, (t_252[0 * 4 + j] * t_250), (((t_235 + (tc + 8 * j)) < k_len_129) && (t_164 || ((t_235 + (tc + 8 * j)) <= ((((t_130 + tr) / 4) + k_len_129) - q_len_125)))));
+      t_254[0 * 4 + j] = select(NEG_INF, (t_252[0 * 4 + j] * t_250), (((t_235 + (tc + 8 * j)) < k_len_126) && (t_164 || ((t_235 + (tc + 8 * j)) <= ((((t_130 + tr) / 4) + k_len_126) - q_len_125)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_255: array<f32, 1>;
@@ -869,7 +867,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_98) * page_table_stride0 + u32((t_235 + r))], ((t_235 + r) < k_len_129)) + ((t_235 + r) % 1))) * v_cache_stride0 + u32(kvh_97) * v_cache_stride1 + u32(c)], ((t_235 + r) < k_len_129));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_98) * page_table_stride0 + u32((t_235 + r))], ((t_235 + r) < k_len_126)) + ((t_235 + r) % 1))) * v_cache_stride0 + u32(kvh_97) * v_cache_stride1 + u32(c)], ((t_235 + r) < k_len_126));
     }
     workgroupBarrier();
     var t_267 = array<f32, 16>();
@@ -894,10 +892,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_291 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_274 = t_227; t_274 < t_230; t_274++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_278 = (t_274 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -909,7 +907,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_98) * page_table_stride0 + u32((t_278 + r))] + ((t_278 + r) % 1))) * k_cache_stride0 + u32(kvh_97) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_293 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1008,13 +1006,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_331 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_312 = t_230; t_312 < t_225; t_312++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_316 = (t_312 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1023,10 +1021,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_98) * page_table_stride0 + u32((t_316 + r))], ((t_316 + r) < k_len_129)) + ((t_316 + r) % 1))) * k_cache_stride0 + u32(kvh_97) * k_cache_stride1 + u32(c)], ((t_316 + r) < k_len_129));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_98) * page_table_stride0 + u32((t_316 + r))], ((t_316 + r) < k_len_126)) + ((t_316 + r) % 1))) * k_cache_stride0 + u32(kvh_97) * k_cache_stride1 + u32(c)], ((t_316 + r) < k_len_126));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_333 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1039,7 +1037,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_335: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_335[0 * 4 + j] = select(NEG_INF, (t_333[0 * 4 + j] * t_331), (((t_316 + (tc + 8 * j)) < k_len_129) && (t_164 || ((t_316 + (tc + 8 * j)) <= ((((t_130 + tr) / 4) + k_len_129) - q_len_125)))));
+      t_335[0 * 4 + j] = select(NEG_INF, (t_333[0 * 4 + j] * t_331), (((t_316 + (tc + 8 * j)) < k_len_126) && (t_164 || ((t_316 + (tc + 8 * j)) <= ((((t_130 + tr) / 4) + k_len_126) - q_len_125)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_336: array<f32, 1>;
@@ -1099,7 +1097,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_98) * page_table_stride0 + u32((t_316 + r))], ((t_316 + r) < k_len_129)) + ((t_316 + r) % 1))) * v_cache_stride0 + u32(kvh_97) * v_cache_stride1 + u32(c)], ((t_316 + r) < k_len_129));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_98) * page_table_stride0 + u32((t_316 + r))], ((t_316 + r) < k_len_126)) + ((t_316 + r) % 1))) * v_cache_stride0 + u32(kvh_97) * v_cache_stride1 + u32(c)], ((t_316 + r) < k_len_126));
     }
     workgroupBarrier();
     var t_348 = array<f32, 16>();
@@ -1123,12 +1121,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_130 + tr) / 4) < q_len_125)) { out[u32((q0_122 + ((t_130 + tr) / 4))) * out_stride0 + u32((t_133 + ((t_130 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_234[0 * 16 + j] / select(carry_233[0], 1.0, (carry_233[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_130 + tr) / 4) < q_len_125)) { lse[u32((q0_122 + ((t_130 + tr) / 4))) * lse_stride0 + u32((t_133 + ((t_130 + tr) % 4)))] = select(((carry_232[0] + log2(carry_233[0])) * 0.6931471805599453), NEG_INF, (carry_233[0] == 0.0)); }
   }

@@ -158,32 +158,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_99 = i32(wg.x);
   let kvh_100 = i32(wg.y);
   let b_101 = i32(wg.z);
-  // kernels-src/gqa.ts:20: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_126 = cu_seqlens_q[u32(b_101)];
-  // kernels-src/gqa.ts:21: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_127 = (b_101 + 1);
   let t_128 = cu_seqlens_q[u32(t_127)];
   let q_len_129 = (t_128 - q0_126);
-  // kernels-src/gqa.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_130 = (m_99 * 16);
-  let t_131 = (q_len_129 * 4);
-  let t_132 = (t_130 >= t_131);
-  if (t_132) {
+  let k_len_130 = cache_seqlens[u32(b_101)];
+  // kernels-src/gqa.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_131 = (m_99 * 16);
+  let t_132 = (q_len_129 * 4);
+  let t_133 = (t_131 >= t_132);
+  if (t_133) {
     return;
   }
-  // kernels-src/gqa.ts:23: let k_len = cache_seqlens[b]
-  let k_len_133 = cache_seqlens[u32(b_101)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_134 = (m_99 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_137 = (kvh_100 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_144 = (k_len_133 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_144 = (k_len_130 + 31);
   let t_145 = (t_144 / 32);
-  let t_147 = (k_len_133 + (-1));
-  let t_149 = (k_len_133 + (-32));
+  let t_147 = (k_len_130 + (-1));
+  let t_149 = (k_len_130 + (-32));
   let t_151 = (t_147 / 32);
   let t_152 = (t_147 < 0);
   let t_153 = (t_151 * 32);
@@ -206,8 +205,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_173 = (t_134 + 15);
   let t_174 = (t_134 / 4);
   let t_175 = (t_173 / 4);
-  let t_176 = (t_174 + k_len_133);
-  let t_177 = (t_175 + k_len_133);
+  let t_176 = (t_174 + k_len_130);
+  let t_177 = (t_175 + k_len_130);
   let t_178 = (t_176 - q_len_129);
   let t_179 = (t_177 - q_len_129);
   let t_181 = (t_178 + (-31));
@@ -274,7 +273,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_126 + ((t_134 + r) / 4))) * q_stride0 + u32((t_137 + ((t_134 + r) % 4))) * q_stride1 + u32(c)], (((t_134 + r) / 4) < q_len_129));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_236: array<f32, 1>;
   carry_236[0] = NEG_INF;
@@ -285,10 +284,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_238[0 * 16 + j] = 0.0;
   }
   for (var t_235 = t_226; t_235 < t_231; t_235++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_239 = (t_235 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -297,10 +296,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_239 + r) / 64))], ((t_239 + r) < k_len_133)) * 64) + ((t_239 + r) % 64))) * k_cache_stride0 + u32(kvh_100) * k_cache_stride1 + u32(c)], ((t_239 + r) < k_len_133));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_239 + r) / 64))], ((t_239 + r) < k_len_130)) * 64) + ((t_239 + r) % 64))) * k_cache_stride0 + u32(kvh_100) * k_cache_stride1 + u32(c)], ((t_239 + r) < k_len_130));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_258 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -313,7 +312,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_260: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_260[0 * 4 + j] = select(NEG_INF, (t_258[0 * 4 + j] * t_256), (((t_239 + (tc + 8 * j)) < k_len_133) && (t_168 || ((t_239 + (tc + 8 * j)) <= ((((t_134 + tr) / 4) + k_len_133) - q_len_129)))));
+      t_260[0 * 4 + j] = select(NEG_INF, (t_258[0 * 4 + j] * t_256), (((t_239 + (tc + 8 * j)) < k_len_130) && (t_168 || ((t_239 + (tc + 8 * j)) <= ((((t_134 + tr) / 4) + k_len_130) - q_len_129)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_261: array<f32, 1>;
@@ -361,7 +360,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_239 + r) / 64))], ((t_239 + r) < k_len_133)) * 64) + ((t_239 + r) % 64))) * v_cache_stride0 + u32(kvh_100) * v_cache_stride1 + u32(c)], ((t_239 + r) < k_len_133));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_239 + r) / 64))], ((t_239 + r) < k_len_130)) * 64) + ((t_239 + r) % 64))) * v_cache_stride0 + u32(kvh_100) * v_cache_stride1 + u32(c)], ((t_239 + r) < k_len_130));
     }
     workgroupBarrier();
     var t_273 = array<f32, 16>();
@@ -386,10 +385,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_299 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_280 = t_231; t_280 < t_234; t_280++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_284 = (t_280 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -401,7 +400,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_101) * page_table_stride0 + u32(((t_284 + r) / 64))] * 64) + ((t_284 + r) % 64))) * k_cache_stride0 + u32(kvh_100) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_301 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -488,13 +487,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_341 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_320 = t_234; t_320 < t_229; t_320++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_324 = (t_320 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -503,10 +502,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_324 + r) / 64))], ((t_324 + r) < k_len_133)) * 64) + ((t_324 + r) % 64))) * k_cache_stride0 + u32(kvh_100) * k_cache_stride1 + u32(c)], ((t_324 + r) < k_len_133));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_324 + r) / 64))], ((t_324 + r) < k_len_130)) * 64) + ((t_324 + r) % 64))) * k_cache_stride0 + u32(kvh_100) * k_cache_stride1 + u32(c)], ((t_324 + r) < k_len_130));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_343 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -519,7 +518,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_345: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_345[0 * 4 + j] = select(NEG_INF, (t_343[0 * 4 + j] * t_341), (((t_324 + (tc + 8 * j)) < k_len_133) && (t_168 || ((t_324 + (tc + 8 * j)) <= ((((t_134 + tr) / 4) + k_len_133) - q_len_129)))));
+      t_345[0 * 4 + j] = select(NEG_INF, (t_343[0 * 4 + j] * t_341), (((t_324 + (tc + 8 * j)) < k_len_130) && (t_168 || ((t_324 + (tc + 8 * j)) <= ((((t_134 + tr) / 4) + k_len_130) - q_len_129)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_346: array<f32, 1>;
@@ -567,7 +566,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_324 + r) / 64))], ((t_324 + r) < k_len_133)) * 64) + ((t_324 + r) % 64))) * v_cache_stride0 + u32(kvh_100) * v_cache_stride1 + u32(c)], ((t_324 + r) < k_len_133));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_324 + r) / 64))], ((t_324 + r) < k_len_130)) * 64) + ((t_324 + r) % 64))) * v_cache_stride0 + u32(kvh_100) * v_cache_stride1 + u32(c)], ((t_324 + r) < k_len_130));
     }
     workgroupBarrier();
     var t_358 = array<f32, 16>();
@@ -591,12 +590,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_134 + tr) / 4) < q_len_129)) { out[u32((q0_126 + ((t_134 + tr) / 4))) * out_stride0 + u32((t_137 + ((t_134 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_238[0 * 16 + j] / select(carry_237[0], 1.0, (carry_237[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_134 + tr) / 4) < q_len_129)) { lse[u32((q0_126 + ((t_134 + tr) / 4))) * lse_stride0 + u32((t_137 + ((t_134 + tr) % 4)))] = select(((carry_236[0] + log2(carry_237[0])) * 0.6931471805599453), NEG_INF, (carry_237[0] == 0.0)); }
   }
@@ -654,32 +653,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_99 = i32(wg.x);
   let kvh_100 = i32(wg.y);
   let b_101 = i32(wg.z);
-  // kernels-src/gqa.ts:20: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_126 = cu_seqlens_q[u32(b_101)];
-  // kernels-src/gqa.ts:21: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_127 = (b_101 + 1);
   let t_128 = cu_seqlens_q[u32(t_127)];
   let q_len_129 = (t_128 - q0_126);
-  // kernels-src/gqa.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_130 = (m_99 * 16);
-  let t_131 = (q_len_129 * 4);
-  let t_132 = (t_130 >= t_131);
-  if (t_132) {
+  let k_len_130 = cache_seqlens[u32(b_101)];
+  // kernels-src/gqa.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_131 = (m_99 * 16);
+  let t_132 = (q_len_129 * 4);
+  let t_133 = (t_131 >= t_132);
+  if (t_133) {
     return;
   }
-  // kernels-src/gqa.ts:23: let k_len = cache_seqlens[b]
-  let k_len_133 = cache_seqlens[u32(b_101)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_134 = (m_99 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_137 = (kvh_100 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_144 = (k_len_133 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_144 = (k_len_130 + 31);
   let t_145 = (t_144 / 32);
-  let t_147 = (k_len_133 + (-1));
-  let t_149 = (k_len_133 + (-32));
+  let t_147 = (k_len_130 + (-1));
+  let t_149 = (k_len_130 + (-32));
   let t_151 = (t_147 / 32);
   let t_152 = (t_147 < 0);
   let t_153 = (t_151 * 32);
@@ -702,8 +700,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_173 = (t_134 + 15);
   let t_174 = (t_134 / 4);
   let t_175 = (t_173 / 4);
-  let t_176 = (t_174 + k_len_133);
-  let t_177 = (t_175 + k_len_133);
+  let t_176 = (t_174 + k_len_130);
+  let t_177 = (t_175 + k_len_130);
   let t_178 = (t_176 - q_len_129);
   let t_179 = (t_177 - q_len_129);
   let t_181 = (t_178 + (-31));
@@ -770,7 +768,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_126 + ((t_134 + r) / 4))) * q_stride0 + u32((t_137 + ((t_134 + r) % 4))) * q_stride1 + u32(c)], (((t_134 + r) / 4) < q_len_129));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_236: array<f32, 1>;
   carry_236[0] = NEG_INF;
@@ -781,10 +779,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_238[0 * 16 + j] = 0.0;
   }
   for (var t_235 = t_226; t_235 < t_231; t_235++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_239 = (t_235 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -793,10 +791,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_239 + r) / 64))], ((t_239 + r) < k_len_133)) * 64) + ((t_239 + r) % 64))) * k_cache_stride0 + u32(kvh_100) * k_cache_stride1 + u32(c)], ((t_239 + r) < k_len_133));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_239 + r) / 64))], ((t_239 + r) < k_len_130)) * 64) + ((t_239 + r) % 64))) * k_cache_stride0 + u32(kvh_100) * k_cache_stride1 + u32(c)], ((t_239 + r) < k_len_130));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_258 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -809,7 +807,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_260: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_260[0 * 4 + j] = select(NEG_INF, (t_258[0 * 4 + j] * t_256), (((t_239 + (tc + 8 * j)) < k_len_133) && (t_168 || ((t_239 + (tc + 8 * j)) <= ((((t_134 + tr) / 4) + k_len_133) - q_len_129)))));
+      t_260[0 * 4 + j] = select(NEG_INF, (t_258[0 * 4 + j] * t_256), (((t_239 + (tc + 8 * j)) < k_len_130) && (t_168 || ((t_239 + (tc + 8 * j)) <= ((((t_134 + tr) / 4) + k_len_130) - q_len_129)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_261: array<f32, 1>;
@@ -869,7 +867,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_239 + r) / 64))], ((t_239 + r) < k_len_133)) * 64) + ((t_239 + r) % 64))) * v_cache_stride0 + u32(kvh_100) * v_cache_stride1 + u32(c)], ((t_239 + r) < k_len_133));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_239 + r) / 64))], ((t_239 + r) < k_len_130)) * 64) + ((t_239 + r) % 64))) * v_cache_stride0 + u32(kvh_100) * v_cache_stride1 + u32(c)], ((t_239 + r) < k_len_130));
     }
     workgroupBarrier();
     var t_273 = array<f32, 16>();
@@ -894,10 +892,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_299 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_280 = t_231; t_280 < t_234; t_280++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_284 = (t_280 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -909,7 +907,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_101) * page_table_stride0 + u32(((t_284 + r) / 64))] * 64) + ((t_284 + r) % 64))) * k_cache_stride0 + u32(kvh_100) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_301 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1008,13 +1006,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_341 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_320 = t_234; t_320 < t_229; t_320++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_324 = (t_320 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1023,10 +1021,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_324 + r) / 64))], ((t_324 + r) < k_len_133)) * 64) + ((t_324 + r) % 64))) * k_cache_stride0 + u32(kvh_100) * k_cache_stride1 + u32(c)], ((t_324 + r) < k_len_133));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_324 + r) / 64))], ((t_324 + r) < k_len_130)) * 64) + ((t_324 + r) % 64))) * k_cache_stride0 + u32(kvh_100) * k_cache_stride1 + u32(c)], ((t_324 + r) < k_len_130));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_343 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1039,7 +1037,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_345: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_345[0 * 4 + j] = select(NEG_INF, (t_343[0 * 4 + j] * t_341), (((t_324 + (tc + 8 * j)) < k_len_133) && (t_168 || ((t_324 + (tc + 8 * j)) <= ((((t_134 + tr) / 4) + k_len_133) - q_len_129)))));
+      t_345[0 * 4 + j] = select(NEG_INF, (t_343[0 * 4 + j] * t_341), (((t_324 + (tc + 8 * j)) < k_len_130) && (t_168 || ((t_324 + (tc + 8 * j)) <= ((((t_134 + tr) / 4) + k_len_130) - q_len_129)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_346: array<f32, 1>;
@@ -1099,7 +1097,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_324 + r) / 64))], ((t_324 + r) < k_len_133)) * 64) + ((t_324 + r) % 64))) * v_cache_stride0 + u32(kvh_100) * v_cache_stride1 + u32(c)], ((t_324 + r) < k_len_133));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_324 + r) / 64))], ((t_324 + r) < k_len_130)) * 64) + ((t_324 + r) % 64))) * v_cache_stride0 + u32(kvh_100) * v_cache_stride1 + u32(c)], ((t_324 + r) < k_len_130));
     }
     workgroupBarrier();
     var t_358 = array<f32, 16>();
@@ -1123,12 +1121,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_134 + tr) / 4) < q_len_129)) { out[u32((q0_126 + ((t_134 + tr) / 4))) * out_stride0 + u32((t_137 + ((t_134 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_238[0 * 16 + j] / select(carry_237[0], 1.0, (carry_237[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_134 + tr) / 4) < q_len_129)) { lse[u32((q0_126 + ((t_134 + tr) / 4))) * lse_stride0 + u32((t_137 + ((t_134 + tr) % 4)))] = select(((carry_236[0] + log2(carry_237[0])) * 0.6931471805599453), NEG_INF, (carry_237[0] == 0.0)); }
   }

@@ -159,32 +159,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_104 = i32(wg.x);
   let kvh_105 = i32(wg.y);
   let b_106 = i32(wg.z);
-  // kernels-src/local_chunked.ts:19: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_129 = cu_seqlens_q[u32(b_106)];
-  // kernels-src/local_chunked.ts:20: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_130 = (b_106 + 1);
   let t_131 = cu_seqlens_q[u32(t_130)];
   let q_len_132 = (t_131 - q0_129);
-  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_133 = (m_104 * 16);
-  let t_134 = (q_len_132 * 4);
-  let t_135 = (t_133 >= t_134);
-  if (t_135) {
+  let k_len_133 = cache_seqlens[u32(b_106)];
+  // kernels-src/local_chunked.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_134 = (m_104 * 16);
+  let t_135 = (q_len_132 * 4);
+  let t_136 = (t_134 >= t_135);
+  if (t_136) {
     return;
   }
-  // kernels-src/local_chunked.ts:22: let k_len = cache_seqlens[b]
-  let k_len_136 = cache_seqlens[u32(b_106)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_137 = (m_104 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_140 = (kvh_105 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_147 = (k_len_136 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_147 = (k_len_133 + 31);
   let t_148 = (t_147 / 32);
-  let t_150 = (k_len_136 + (-1));
-  let t_152 = (k_len_136 + (-32));
+  let t_150 = (k_len_133 + (-1));
+  let t_152 = (k_len_133 + (-32));
   let t_154 = (t_150 / 32);
   let t_155 = (t_150 < 0);
   let t_156 = (t_154 * 32);
@@ -204,8 +203,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_172 = (t_137 + 15);
   let t_173 = (t_137 / 4);
   let t_174 = (t_172 / 4);
-  let t_175 = (t_173 + k_len_136);
-  let t_176 = (t_174 + k_len_136);
+  let t_175 = (t_173 + k_len_133);
+  let t_176 = (t_174 + k_len_133);
   let t_177 = (t_175 - q_len_132);
   let t_178 = (t_176 - q_len_132);
   let t_180 = (t_177 + (-31));
@@ -313,7 +312,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_129 + ((t_137 + r) / 4))) * q_stride0 + u32((t_140 + ((t_137 + r) % 4))) * q_stride1 + u32(c)], (((t_137 + r) / 4) < q_len_132));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_275: array<f32, 1>;
   carry_275[0] = NEG_INF;
@@ -324,12 +323,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_277[0 * 16 + j] = 0.0;
   }
   for (var t_274 = t_265; t_274 < t_270; t_274++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_278 = (t_274 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -338,10 +337,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_278 + r) / 16))], ((t_278 + r) < k_len_136)) * 16) + ((t_278 + r) % 16))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_278 + r) < k_len_136));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_278 + r) / 16))], ((t_278 + r) < k_len_133)) * 16) + ((t_278 + r) % 16))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_303 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -354,7 +353,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_305: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_305[0 * 4 + j] = select(NEG_INF, (t_303[0 * 4 + j] * t_301), ((((t_278 + (tc + 8 * j)) < k_len_136) && ((t_278 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_136) - q_len_132))) && (((t_278 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_136) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_278 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_136) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_305[0 * 4 + j] = select(NEG_INF, (t_303[0 * 4 + j] * t_301), ((((t_278 + (tc + 8 * j)) < k_len_133) && ((t_278 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_278 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_278 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_306: array<f32, 1>;
@@ -401,7 +400,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_278 + r) / 16))], ((t_278 + r) < k_len_136)) * 16) + ((t_278 + r) % 16))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_278 + r) < k_len_136));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_278 + r) / 16))], ((t_278 + r) < k_len_133)) * 16) + ((t_278 + r) % 16))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
     }
     workgroupBarrier();
     var t_319 = array<f32, 16>();
@@ -426,10 +425,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_351 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_326 = t_270; t_326 < t_273; t_326++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_330 = (t_326 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -441,7 +440,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_106) * page_table_stride0 + u32(((t_330 + r) / 16))] * 16) + ((t_330 + r) % 16))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_353 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -529,15 +528,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_400 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_373 = t_273; t_373 < t_268; t_373++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_377 = (t_373 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -546,10 +545,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_377 + r) / 16))], ((t_377 + r) < k_len_136)) * 16) + ((t_377 + r) % 16))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_377 + r) < k_len_136));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_377 + r) / 16))], ((t_377 + r) < k_len_133)) * 16) + ((t_377 + r) % 16))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_377 + r) < k_len_133));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_402 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -562,7 +561,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_404: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_404[0 * 4 + j] = select(NEG_INF, (t_402[0 * 4 + j] * t_400), ((((t_377 + (tc + 8 * j)) < k_len_136) && ((t_377 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_136) - q_len_132))) && (((t_377 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_136) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_377 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_136) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_404[0 * 4 + j] = select(NEG_INF, (t_402[0 * 4 + j] * t_400), ((((t_377 + (tc + 8 * j)) < k_len_133) && ((t_377 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_377 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_377 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_405: array<f32, 1>;
@@ -609,7 +608,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_377 + r) / 16))], ((t_377 + r) < k_len_136)) * 16) + ((t_377 + r) % 16))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_377 + r) < k_len_136));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_377 + r) / 16))], ((t_377 + r) < k_len_133)) * 16) + ((t_377 + r) % 16))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_377 + r) < k_len_133));
     }
     workgroupBarrier();
     var t_418 = array<f32, 16>();
@@ -633,12 +632,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_137 + tr) / 4) < q_len_132)) { out[u32((q0_129 + ((t_137 + tr) / 4))) * out_stride0 + u32((t_140 + ((t_137 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_277[0 * 16 + j] / select(carry_276[0], 1.0, (carry_276[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_137 + tr) / 4) < q_len_132)) { lse[u32((q0_129 + ((t_137 + tr) / 4))) * lse_stride0 + u32((t_140 + ((t_137 + tr) % 4)))] = select(((carry_275[0] + log2(carry_276[0])) * 0.6931471805599453), NEG_INF, (carry_276[0] == 0.0)); }
   }
@@ -697,32 +696,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_104 = i32(wg.x);
   let kvh_105 = i32(wg.y);
   let b_106 = i32(wg.z);
-  // kernels-src/local_chunked.ts:19: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_129 = cu_seqlens_q[u32(b_106)];
-  // kernels-src/local_chunked.ts:20: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_130 = (b_106 + 1);
   let t_131 = cu_seqlens_q[u32(t_130)];
   let q_len_132 = (t_131 - q0_129);
-  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_133 = (m_104 * 16);
-  let t_134 = (q_len_132 * 4);
-  let t_135 = (t_133 >= t_134);
-  if (t_135) {
+  let k_len_133 = cache_seqlens[u32(b_106)];
+  // kernels-src/local_chunked.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_134 = (m_104 * 16);
+  let t_135 = (q_len_132 * 4);
+  let t_136 = (t_134 >= t_135);
+  if (t_136) {
     return;
   }
-  // kernels-src/local_chunked.ts:22: let k_len = cache_seqlens[b]
-  let k_len_136 = cache_seqlens[u32(b_106)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_137 = (m_104 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_140 = (kvh_105 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_147 = (k_len_136 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_147 = (k_len_133 + 31);
   let t_148 = (t_147 / 32);
-  let t_150 = (k_len_136 + (-1));
-  let t_152 = (k_len_136 + (-32));
+  let t_150 = (k_len_133 + (-1));
+  let t_152 = (k_len_133 + (-32));
   let t_154 = (t_150 / 32);
   let t_155 = (t_150 < 0);
   let t_156 = (t_154 * 32);
@@ -742,8 +740,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_172 = (t_137 + 15);
   let t_173 = (t_137 / 4);
   let t_174 = (t_172 / 4);
-  let t_175 = (t_173 + k_len_136);
-  let t_176 = (t_174 + k_len_136);
+  let t_175 = (t_173 + k_len_133);
+  let t_176 = (t_174 + k_len_133);
   let t_177 = (t_175 - q_len_132);
   let t_178 = (t_176 - q_len_132);
   let t_180 = (t_177 + (-31));
@@ -851,7 +849,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_129 + ((t_137 + r) / 4))) * q_stride0 + u32((t_140 + ((t_137 + r) % 4))) * q_stride1 + u32(c)], (((t_137 + r) / 4) < q_len_132));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_275: array<f32, 1>;
   carry_275[0] = NEG_INF;
@@ -862,12 +860,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_277[0 * 16 + j] = 0.0;
   }
   for (var t_274 = t_265; t_274 < t_270; t_274++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_278 = (t_274 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -876,10 +874,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_278 + r) / 16))], ((t_278 + r) < k_len_136)) * 16) + ((t_278 + r) % 16))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_278 + r) < k_len_136));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_278 + r) / 16))], ((t_278 + r) < k_len_133)) * 16) + ((t_278 + r) % 16))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_303 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -892,7 +890,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_305: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_305[0 * 4 + j] = select(NEG_INF, (t_303[0 * 4 + j] * t_301), ((((t_278 + (tc + 8 * j)) < k_len_136) && ((t_278 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_136) - q_len_132))) && (((t_278 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_136) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_278 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_136) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_305[0 * 4 + j] = select(NEG_INF, (t_303[0 * 4 + j] * t_301), ((((t_278 + (tc + 8 * j)) < k_len_133) && ((t_278 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_278 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_278 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_306: array<f32, 1>;
@@ -951,7 +949,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_278 + r) / 16))], ((t_278 + r) < k_len_136)) * 16) + ((t_278 + r) % 16))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_278 + r) < k_len_136));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_278 + r) / 16))], ((t_278 + r) < k_len_133)) * 16) + ((t_278 + r) % 16))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
     }
     workgroupBarrier();
     var t_319 = array<f32, 16>();
@@ -976,10 +974,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_351 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_326 = t_270; t_326 < t_273; t_326++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_330 = (t_326 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -991,7 +989,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_106) * page_table_stride0 + u32(((t_330 + r) / 16))] * 16) + ((t_330 + r) % 16))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_353 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1091,15 +1089,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_400 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_373 = t_273; t_373 < t_268; t_373++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_377 = (t_373 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1108,10 +1106,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_377 + r) / 16))], ((t_377 + r) < k_len_136)) * 16) + ((t_377 + r) % 16))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_377 + r) < k_len_136));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_377 + r) / 16))], ((t_377 + r) < k_len_133)) * 16) + ((t_377 + r) % 16))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_377 + r) < k_len_133));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_402 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1124,7 +1122,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_404: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_404[0 * 4 + j] = select(NEG_INF, (t_402[0 * 4 + j] * t_400), ((((t_377 + (tc + 8 * j)) < k_len_136) && ((t_377 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_136) - q_len_132))) && (((t_377 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_136) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_377 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_136) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_404[0 * 4 + j] = select(NEG_INF, (t_402[0 * 4 + j] * t_400), ((((t_377 + (tc + 8 * j)) < k_len_133) && ((t_377 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_377 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_377 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_405: array<f32, 1>;
@@ -1183,7 +1181,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_377 + r) / 16))], ((t_377 + r) < k_len_136)) * 16) + ((t_377 + r) % 16))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_377 + r) < k_len_136));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_377 + r) / 16))], ((t_377 + r) < k_len_133)) * 16) + ((t_377 + r) % 16))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_377 + r) < k_len_133));
     }
     workgroupBarrier();
     var t_418 = array<f32, 16>();
@@ -1207,12 +1205,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_137 + tr) / 4) < q_len_132)) { out[u32((q0_129 + ((t_137 + tr) / 4))) * out_stride0 + u32((t_140 + ((t_137 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_277[0 * 16 + j] / select(carry_276[0], 1.0, (carry_276[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_137 + tr) / 4) < q_len_132)) { lse[u32((q0_129 + ((t_137 + tr) / 4))) * lse_stride0 + u32((t_140 + ((t_137 + tr) % 4)))] = select(((carry_275[0] + log2(carry_276[0])) * 0.6931471805599453), NEG_INF, (carry_276[0] == 0.0)); }
   }

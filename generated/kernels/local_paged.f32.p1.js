@@ -158,32 +158,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_100 = i32(wg.x);
   let kvh_101 = i32(wg.y);
   let b_102 = i32(wg.z);
-  // kernels-src/local_chunked.ts:19: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_125 = cu_seqlens_q[u32(b_102)];
-  // kernels-src/local_chunked.ts:20: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_126 = (b_102 + 1);
   let t_127 = cu_seqlens_q[u32(t_126)];
   let q_len_128 = (t_127 - q0_125);
-  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_129 = (m_100 * 16);
-  let t_130 = (q_len_128 * 4);
-  let t_131 = (t_129 >= t_130);
-  if (t_131) {
+  let k_len_129 = cache_seqlens[u32(b_102)];
+  // kernels-src/local_chunked.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_130 = (m_100 * 16);
+  let t_131 = (q_len_128 * 4);
+  let t_132 = (t_130 >= t_131);
+  if (t_132) {
     return;
   }
-  // kernels-src/local_chunked.ts:22: let k_len = cache_seqlens[b]
-  let k_len_132 = cache_seqlens[u32(b_102)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_133 = (m_100 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_136 = (kvh_101 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_143 = (k_len_132 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_143 = (k_len_129 + 31);
   let t_144 = (t_143 / 32);
-  let t_146 = (k_len_132 + (-1));
-  let t_148 = (k_len_132 + (-32));
+  let t_146 = (k_len_129 + (-1));
+  let t_148 = (k_len_129 + (-32));
   let t_150 = (t_146 / 32);
   let t_151 = (t_146 < 0);
   let t_152 = (t_150 * 32);
@@ -203,8 +202,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_168 = (t_133 + 15);
   let t_169 = (t_133 / 4);
   let t_170 = (t_168 / 4);
-  let t_171 = (t_169 + k_len_132);
-  let t_172 = (t_170 + k_len_132);
+  let t_171 = (t_169 + k_len_129);
+  let t_172 = (t_170 + k_len_129);
   let t_173 = (t_171 - q_len_128);
   let t_174 = (t_172 - q_len_128);
   let t_176 = (t_173 + (-31));
@@ -312,7 +311,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_125 + ((t_133 + r) / 4))) * q_stride0 + u32((t_136 + ((t_133 + r) % 4))) * q_stride1 + u32(c)], (((t_133 + r) / 4) < q_len_128));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_271: array<f32, 1>;
   carry_271[0] = NEG_INF;
@@ -323,12 +322,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_273[0 * 16 + j] = 0.0;
   }
   for (var t_270 = t_261; t_270 < t_266; t_270++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_274 = (t_270 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -337,10 +336,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_274 + r))], ((t_274 + r) < k_len_132)) + ((t_274 + r) % 1))) * k_cache_stride0 + u32(kvh_101) * k_cache_stride1 + u32(c)], ((t_274 + r) < k_len_132));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_274 + r))], ((t_274 + r) < k_len_129)) + ((t_274 + r) % 1))) * k_cache_stride0 + u32(kvh_101) * k_cache_stride1 + u32(c)], ((t_274 + r) < k_len_129));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_297 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -353,7 +352,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_299: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_299[0 * 4 + j] = select(NEG_INF, (t_297[0 * 4 + j] * t_295), ((((t_274 + (tc + 8 * j)) < k_len_132) && ((t_274 + (tc + 8 * j)) <= ((((t_133 + tr) / 4) + k_len_132) - q_len_128))) && (((t_274 + (tc + 8 * j)) >= ((((((t_133 + tr) / 4) + k_len_132) - q_len_128) / P.attention_chunk) * P.attention_chunk)) && ((t_274 + (tc + 8 * j)) < (((((((t_133 + tr) / 4) + k_len_132) - q_len_128) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_299[0 * 4 + j] = select(NEG_INF, (t_297[0 * 4 + j] * t_295), ((((t_274 + (tc + 8 * j)) < k_len_129) && ((t_274 + (tc + 8 * j)) <= ((((t_133 + tr) / 4) + k_len_129) - q_len_128))) && (((t_274 + (tc + 8 * j)) >= ((((((t_133 + tr) / 4) + k_len_129) - q_len_128) / P.attention_chunk) * P.attention_chunk)) && ((t_274 + (tc + 8 * j)) < (((((((t_133 + tr) / 4) + k_len_129) - q_len_128) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_300: array<f32, 1>;
@@ -401,7 +400,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_274 + r))], ((t_274 + r) < k_len_132)) + ((t_274 + r) % 1))) * v_cache_stride0 + u32(kvh_101) * v_cache_stride1 + u32(c)], ((t_274 + r) < k_len_132));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_274 + r))], ((t_274 + r) < k_len_129)) + ((t_274 + r) % 1))) * v_cache_stride0 + u32(kvh_101) * v_cache_stride1 + u32(c)], ((t_274 + r) < k_len_129));
     }
     workgroupBarrier();
     var t_312 = array<f32, 16>();
@@ -426,10 +425,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_342 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_319 = t_266; t_319 < t_269; t_319++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_323 = (t_319 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -441,7 +440,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_102) * page_table_stride0 + u32((t_323 + r))] + ((t_323 + r) % 1))) * k_cache_stride0 + u32(kvh_101) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_344 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -530,15 +529,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_388 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_363 = t_269; t_363 < t_264; t_363++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_367 = (t_363 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -547,10 +546,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_367 + r))], ((t_367 + r) < k_len_132)) + ((t_367 + r) % 1))) * k_cache_stride0 + u32(kvh_101) * k_cache_stride1 + u32(c)], ((t_367 + r) < k_len_132));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_367 + r))], ((t_367 + r) < k_len_129)) + ((t_367 + r) % 1))) * k_cache_stride0 + u32(kvh_101) * k_cache_stride1 + u32(c)], ((t_367 + r) < k_len_129));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_390 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -563,7 +562,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_392: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_392[0 * 4 + j] = select(NEG_INF, (t_390[0 * 4 + j] * t_388), ((((t_367 + (tc + 8 * j)) < k_len_132) && ((t_367 + (tc + 8 * j)) <= ((((t_133 + tr) / 4) + k_len_132) - q_len_128))) && (((t_367 + (tc + 8 * j)) >= ((((((t_133 + tr) / 4) + k_len_132) - q_len_128) / P.attention_chunk) * P.attention_chunk)) && ((t_367 + (tc + 8 * j)) < (((((((t_133 + tr) / 4) + k_len_132) - q_len_128) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_392[0 * 4 + j] = select(NEG_INF, (t_390[0 * 4 + j] * t_388), ((((t_367 + (tc + 8 * j)) < k_len_129) && ((t_367 + (tc + 8 * j)) <= ((((t_133 + tr) / 4) + k_len_129) - q_len_128))) && (((t_367 + (tc + 8 * j)) >= ((((((t_133 + tr) / 4) + k_len_129) - q_len_128) / P.attention_chunk) * P.attention_chunk)) && ((t_367 + (tc + 8 * j)) < (((((((t_133 + tr) / 4) + k_len_129) - q_len_128) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_393: array<f32, 1>;
@@ -611,7 +610,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_367 + r))], ((t_367 + r) < k_len_132)) + ((t_367 + r) % 1))) * v_cache_stride0 + u32(kvh_101) * v_cache_stride1 + u32(c)], ((t_367 + r) < k_len_132));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_367 + r))], ((t_367 + r) < k_len_129)) + ((t_367 + r) % 1))) * v_cache_stride0 + u32(kvh_101) * v_cache_stride1 + u32(c)], ((t_367 + r) < k_len_129));
     }
     workgroupBarrier();
     var t_405 = array<f32, 16>();
@@ -635,12 +634,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_133 + tr) / 4) < q_len_128)) { out[u32((q0_125 + ((t_133 + tr) / 4))) * out_stride0 + u32((t_136 + ((t_133 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_273[0 * 16 + j] / select(carry_272[0], 1.0, (carry_272[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_133 + tr) / 4) < q_len_128)) { lse[u32((q0_125 + ((t_133 + tr) / 4))) * lse_stride0 + u32((t_136 + ((t_133 + tr) % 4)))] = select(((carry_271[0] + log2(carry_272[0])) * 0.6931471805599453), NEG_INF, (carry_272[0] == 0.0)); }
   }
@@ -698,32 +697,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_100 = i32(wg.x);
   let kvh_101 = i32(wg.y);
   let b_102 = i32(wg.z);
-  // kernels-src/local_chunked.ts:19: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_125 = cu_seqlens_q[u32(b_102)];
-  // kernels-src/local_chunked.ts:20: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_126 = (b_102 + 1);
   let t_127 = cu_seqlens_q[u32(t_126)];
   let q_len_128 = (t_127 - q0_125);
-  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_129 = (m_100 * 16);
-  let t_130 = (q_len_128 * 4);
-  let t_131 = (t_129 >= t_130);
-  if (t_131) {
+  let k_len_129 = cache_seqlens[u32(b_102)];
+  // kernels-src/local_chunked.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_130 = (m_100 * 16);
+  let t_131 = (q_len_128 * 4);
+  let t_132 = (t_130 >= t_131);
+  if (t_132) {
     return;
   }
-  // kernels-src/local_chunked.ts:22: let k_len = cache_seqlens[b]
-  let k_len_132 = cache_seqlens[u32(b_102)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_133 = (m_100 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_136 = (kvh_101 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_143 = (k_len_132 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_143 = (k_len_129 + 31);
   let t_144 = (t_143 / 32);
-  let t_146 = (k_len_132 + (-1));
-  let t_148 = (k_len_132 + (-32));
+  let t_146 = (k_len_129 + (-1));
+  let t_148 = (k_len_129 + (-32));
   let t_150 = (t_146 / 32);
   let t_151 = (t_146 < 0);
   let t_152 = (t_150 * 32);
@@ -743,8 +741,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_168 = (t_133 + 15);
   let t_169 = (t_133 / 4);
   let t_170 = (t_168 / 4);
-  let t_171 = (t_169 + k_len_132);
-  let t_172 = (t_170 + k_len_132);
+  let t_171 = (t_169 + k_len_129);
+  let t_172 = (t_170 + k_len_129);
   let t_173 = (t_171 - q_len_128);
   let t_174 = (t_172 - q_len_128);
   let t_176 = (t_173 + (-31));
@@ -852,7 +850,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_125 + ((t_133 + r) / 4))) * q_stride0 + u32((t_136 + ((t_133 + r) % 4))) * q_stride1 + u32(c)], (((t_133 + r) / 4) < q_len_128));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_271: array<f32, 1>;
   carry_271[0] = NEG_INF;
@@ -863,12 +861,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_273[0 * 16 + j] = 0.0;
   }
   for (var t_270 = t_261; t_270 < t_266; t_270++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_274 = (t_270 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -877,10 +875,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_274 + r))], ((t_274 + r) < k_len_132)) + ((t_274 + r) % 1))) * k_cache_stride0 + u32(kvh_101) * k_cache_stride1 + u32(c)], ((t_274 + r) < k_len_132));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_274 + r))], ((t_274 + r) < k_len_129)) + ((t_274 + r) % 1))) * k_cache_stride0 + u32(kvh_101) * k_cache_stride1 + u32(c)], ((t_274 + r) < k_len_129));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_297 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -893,7 +891,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_299: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_299[0 * 4 + j] = select(NEG_INF, (t_297[0 * 4 + j] * t_295), ((((t_274 + (tc + 8 * j)) < k_len_132) && ((t_274 + (tc + 8 * j)) <= ((((t_133 + tr) / 4) + k_len_132) - q_len_128))) && (((t_274 + (tc + 8 * j)) >= ((((((t_133 + tr) / 4) + k_len_132) - q_len_128) / P.attention_chunk) * P.attention_chunk)) && ((t_274 + (tc + 8 * j)) < (((((((t_133 + tr) / 4) + k_len_132) - q_len_128) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_299[0 * 4 + j] = select(NEG_INF, (t_297[0 * 4 + j] * t_295), ((((t_274 + (tc + 8 * j)) < k_len_129) && ((t_274 + (tc + 8 * j)) <= ((((t_133 + tr) / 4) + k_len_129) - q_len_128))) && (((t_274 + (tc + 8 * j)) >= ((((((t_133 + tr) / 4) + k_len_129) - q_len_128) / P.attention_chunk) * P.attention_chunk)) && ((t_274 + (tc + 8 * j)) < (((((((t_133 + tr) / 4) + k_len_129) - q_len_128) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_300: array<f32, 1>;
@@ -953,7 +951,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_274 + r))], ((t_274 + r) < k_len_132)) + ((t_274 + r) % 1))) * v_cache_stride0 + u32(kvh_101) * v_cache_stride1 + u32(c)], ((t_274 + r) < k_len_132));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_274 + r))], ((t_274 + r) < k_len_129)) + ((t_274 + r) % 1))) * v_cache_stride0 + u32(kvh_101) * v_cache_stride1 + u32(c)], ((t_274 + r) < k_len_129));
     }
     workgroupBarrier();
     var t_312 = array<f32, 16>();
@@ -978,10 +976,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_342 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_319 = t_266; t_319 < t_269; t_319++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_323 = (t_319 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -993,7 +991,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_102) * page_table_stride0 + u32((t_323 + r))] + ((t_323 + r) % 1))) * k_cache_stride0 + u32(kvh_101) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_344 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1094,15 +1092,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_388 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_363 = t_269; t_363 < t_264; t_363++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_367 = (t_363 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1111,10 +1109,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_367 + r))], ((t_367 + r) < k_len_132)) + ((t_367 + r) % 1))) * k_cache_stride0 + u32(kvh_101) * k_cache_stride1 + u32(c)], ((t_367 + r) < k_len_132));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_367 + r))], ((t_367 + r) < k_len_129)) + ((t_367 + r) % 1))) * k_cache_stride0 + u32(kvh_101) * k_cache_stride1 + u32(c)], ((t_367 + r) < k_len_129));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_390 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1127,7 +1125,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_392: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_392[0 * 4 + j] = select(NEG_INF, (t_390[0 * 4 + j] * t_388), ((((t_367 + (tc + 8 * j)) < k_len_132) && ((t_367 + (tc + 8 * j)) <= ((((t_133 + tr) / 4) + k_len_132) - q_len_128))) && (((t_367 + (tc + 8 * j)) >= ((((((t_133 + tr) / 4) + k_len_132) - q_len_128) / P.attention_chunk) * P.attention_chunk)) && ((t_367 + (tc + 8 * j)) < (((((((t_133 + tr) / 4) + k_len_132) - q_len_128) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_392[0 * 4 + j] = select(NEG_INF, (t_390[0 * 4 + j] * t_388), ((((t_367 + (tc + 8 * j)) < k_len_129) && ((t_367 + (tc + 8 * j)) <= ((((t_133 + tr) / 4) + k_len_129) - q_len_128))) && (((t_367 + (tc + 8 * j)) >= ((((((t_133 + tr) / 4) + k_len_129) - q_len_128) / P.attention_chunk) * P.attention_chunk)) && ((t_367 + (tc + 8 * j)) < (((((((t_133 + tr) / 4) + k_len_129) - q_len_128) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_393: array<f32, 1>;
@@ -1187,7 +1185,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_367 + r))], ((t_367 + r) < k_len_132)) + ((t_367 + r) % 1))) * v_cache_stride0 + u32(kvh_101) * v_cache_stride1 + u32(c)], ((t_367 + r) < k_len_132));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_367 + r))], ((t_367 + r) < k_len_129)) + ((t_367 + r) % 1))) * v_cache_stride0 + u32(kvh_101) * v_cache_stride1 + u32(c)], ((t_367 + r) < k_len_129));
     }
     workgroupBarrier();
     var t_405 = array<f32, 16>();
@@ -1211,12 +1209,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_133 + tr) / 4) < q_len_128)) { out[u32((q0_125 + ((t_133 + tr) / 4))) * out_stride0 + u32((t_136 + ((t_133 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_273[0 * 16 + j] / select(carry_272[0], 1.0, (carry_272[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_133 + tr) / 4) < q_len_128)) { lse[u32((q0_125 + ((t_133 + tr) / 4))) * lse_stride0 + u32((t_136 + ((t_133 + tr) % 4)))] = select(((carry_271[0] + log2(carry_272[0])) * 0.6931471805599453), NEG_INF, (carry_272[0] == 0.0)); }
   }

@@ -158,32 +158,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_102 = i32(wg.x);
   let kvh_103 = i32(wg.y);
   let b_104 = i32(wg.z);
-  // kernels-src/local_chunked.ts:19: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_127 = cu_seqlens_q[u32(b_104)];
-  // kernels-src/local_chunked.ts:20: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_128 = (b_104 + 1);
   let t_129 = cu_seqlens_q[u32(t_128)];
   let q_len_130 = (t_129 - q0_127);
-  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_131 = (m_102 * 16);
-  let t_132 = (q_len_130 * 4);
-  let t_133 = (t_131 >= t_132);
-  if (t_133) {
+  let k_len_131 = cache_seqlens[u32(b_104)];
+  // kernels-src/local_chunked.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_132 = (m_102 * 16);
+  let t_133 = (q_len_130 * 4);
+  let t_134 = (t_132 >= t_133);
+  if (t_134) {
     return;
   }
-  // kernels-src/local_chunked.ts:22: let k_len = cache_seqlens[b]
-  let k_len_134 = cache_seqlens[u32(b_104)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_135 = (m_102 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_138 = (kvh_103 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_145 = (k_len_134 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_145 = (k_len_131 + 31);
   let t_146 = (t_145 / 32);
-  let t_148 = (k_len_134 + (-1));
-  let t_150 = (k_len_134 + (-32));
+  let t_148 = (k_len_131 + (-1));
+  let t_150 = (k_len_131 + (-32));
   let t_152 = (t_148 / 32);
   let t_153 = (t_148 < 0);
   let t_154 = (t_152 * 32);
@@ -203,8 +202,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_170 = (t_135 + 15);
   let t_171 = (t_135 / 4);
   let t_172 = (t_170 / 4);
-  let t_173 = (t_171 + k_len_134);
-  let t_174 = (t_172 + k_len_134);
+  let t_173 = (t_171 + k_len_131);
+  let t_174 = (t_172 + k_len_131);
   let t_175 = (t_173 - q_len_130);
   let t_176 = (t_174 - q_len_130);
   let t_178 = (t_175 + (-31));
@@ -312,7 +311,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_127 + ((t_135 + r) / 4))) * q_stride0 + u32((t_138 + ((t_135 + r) % 4))) * q_stride1 + u32(c)], (((t_135 + r) / 4) < q_len_130));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_273: array<f32, 1>;
   carry_273[0] = NEG_INF;
@@ -323,12 +322,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_275[0 * 16 + j] = 0.0;
   }
   for (var t_272 = t_263; t_272 < t_268; t_272++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_276 = (t_272 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -337,10 +336,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_276 + r) / 16))], ((t_276 + r) < k_len_134)) * 16) + ((t_276 + r) % 16))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_276 + r) < k_len_134));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_276 + r) / 16))], ((t_276 + r) < k_len_131)) * 16) + ((t_276 + r) % 16))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_301 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -353,7 +352,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_303: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_303[0 * 4 + j] = select(NEG_INF, (t_301[0 * 4 + j] * t_299), ((((t_276 + (tc + 8 * j)) < k_len_134) && ((t_276 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_134) - q_len_130))) && (((t_276 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_134) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_276 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_134) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_303[0 * 4 + j] = select(NEG_INF, (t_301[0 * 4 + j] * t_299), ((((t_276 + (tc + 8 * j)) < k_len_131) && ((t_276 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_276 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_276 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_304: array<f32, 1>;
@@ -401,7 +400,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_276 + r) / 16))], ((t_276 + r) < k_len_134)) * 16) + ((t_276 + r) % 16))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)], ((t_276 + r) < k_len_134));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_276 + r) / 16))], ((t_276 + r) < k_len_131)) * 16) + ((t_276 + r) % 16))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
     }
     workgroupBarrier();
     var t_316 = array<f32, 16>();
@@ -426,10 +425,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_348 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_323 = t_268; t_323 < t_271; t_323++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_327 = (t_323 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -441,7 +440,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_104) * page_table_stride0 + u32(((t_327 + r) / 16))] * 16) + ((t_327 + r) % 16))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_350 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -530,15 +529,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_396 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_369 = t_271; t_369 < t_266; t_369++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_373 = (t_369 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -547,10 +546,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_373 + r) / 16))], ((t_373 + r) < k_len_134)) * 16) + ((t_373 + r) % 16))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_373 + r) < k_len_134));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_373 + r) / 16))], ((t_373 + r) < k_len_131)) * 16) + ((t_373 + r) % 16))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_373 + r) < k_len_131));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_398 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -563,7 +562,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_400: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_400[0 * 4 + j] = select(NEG_INF, (t_398[0 * 4 + j] * t_396), ((((t_373 + (tc + 8 * j)) < k_len_134) && ((t_373 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_134) - q_len_130))) && (((t_373 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_134) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_373 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_134) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_400[0 * 4 + j] = select(NEG_INF, (t_398[0 * 4 + j] * t_396), ((((t_373 + (tc + 8 * j)) < k_len_131) && ((t_373 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_373 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_373 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_401: array<f32, 1>;
@@ -611,7 +610,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_373 + r) / 16))], ((t_373 + r) < k_len_134)) * 16) + ((t_373 + r) % 16))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)], ((t_373 + r) < k_len_134));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_373 + r) / 16))], ((t_373 + r) < k_len_131)) * 16) + ((t_373 + r) % 16))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)], ((t_373 + r) < k_len_131));
     }
     workgroupBarrier();
     var t_413 = array<f32, 16>();
@@ -635,12 +634,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_135 + tr) / 4) < q_len_130)) { out[u32((q0_127 + ((t_135 + tr) / 4))) * out_stride0 + u32((t_138 + ((t_135 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_275[0 * 16 + j] / select(carry_274[0], 1.0, (carry_274[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_135 + tr) / 4) < q_len_130)) { lse[u32((q0_127 + ((t_135 + tr) / 4))) * lse_stride0 + u32((t_138 + ((t_135 + tr) % 4)))] = select(((carry_273[0] + log2(carry_274[0])) * 0.6931471805599453), NEG_INF, (carry_274[0] == 0.0)); }
   }
@@ -698,32 +697,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_102 = i32(wg.x);
   let kvh_103 = i32(wg.y);
   let b_104 = i32(wg.z);
-  // kernels-src/local_chunked.ts:19: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_127 = cu_seqlens_q[u32(b_104)];
-  // kernels-src/local_chunked.ts:20: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_128 = (b_104 + 1);
   let t_129 = cu_seqlens_q[u32(t_128)];
   let q_len_130 = (t_129 - q0_127);
-  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_131 = (m_102 * 16);
-  let t_132 = (q_len_130 * 4);
-  let t_133 = (t_131 >= t_132);
-  if (t_133) {
+  let k_len_131 = cache_seqlens[u32(b_104)];
+  // kernels-src/local_chunked.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_132 = (m_102 * 16);
+  let t_133 = (q_len_130 * 4);
+  let t_134 = (t_132 >= t_133);
+  if (t_134) {
     return;
   }
-  // kernels-src/local_chunked.ts:22: let k_len = cache_seqlens[b]
-  let k_len_134 = cache_seqlens[u32(b_104)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_135 = (m_102 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_138 = (kvh_103 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_145 = (k_len_134 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_145 = (k_len_131 + 31);
   let t_146 = (t_145 / 32);
-  let t_148 = (k_len_134 + (-1));
-  let t_150 = (k_len_134 + (-32));
+  let t_148 = (k_len_131 + (-1));
+  let t_150 = (k_len_131 + (-32));
   let t_152 = (t_148 / 32);
   let t_153 = (t_148 < 0);
   let t_154 = (t_152 * 32);
@@ -743,8 +741,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_170 = (t_135 + 15);
   let t_171 = (t_135 / 4);
   let t_172 = (t_170 / 4);
-  let t_173 = (t_171 + k_len_134);
-  let t_174 = (t_172 + k_len_134);
+  let t_173 = (t_171 + k_len_131);
+  let t_174 = (t_172 + k_len_131);
   let t_175 = (t_173 - q_len_130);
   let t_176 = (t_174 - q_len_130);
   let t_178 = (t_175 + (-31));
@@ -852,7 +850,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_127 + ((t_135 + r) / 4))) * q_stride0 + u32((t_138 + ((t_135 + r) % 4))) * q_stride1 + u32(c)], (((t_135 + r) / 4) < q_len_130));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_273: array<f32, 1>;
   carry_273[0] = NEG_INF;
@@ -863,12 +861,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_275[0 * 16 + j] = 0.0;
   }
   for (var t_272 = t_263; t_272 < t_268; t_272++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_276 = (t_272 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -877,10 +875,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_276 + r) / 16))], ((t_276 + r) < k_len_134)) * 16) + ((t_276 + r) % 16))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_276 + r) < k_len_134));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_276 + r) / 16))], ((t_276 + r) < k_len_131)) * 16) + ((t_276 + r) % 16))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_301 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -893,7 +891,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_303: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_303[0 * 4 + j] = select(NEG_INF, (t_301[0 * 4 + j] * t_299), ((((t_276 + (tc + 8 * j)) < k_len_134) && ((t_276 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_134) - q_len_130))) && (((t_276 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_134) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_276 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_134) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_303[0 * 4 + j] = select(NEG_INF, (t_301[0 * 4 + j] * t_299), ((((t_276 + (tc + 8 * j)) < k_len_131) && ((t_276 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_276 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_276 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_304: array<f32, 1>;
@@ -953,7 +951,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_276 + r) / 16))], ((t_276 + r) < k_len_134)) * 16) + ((t_276 + r) % 16))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)], ((t_276 + r) < k_len_134));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_276 + r) / 16))], ((t_276 + r) < k_len_131)) * 16) + ((t_276 + r) % 16))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
     }
     workgroupBarrier();
     var t_316 = array<f32, 16>();
@@ -978,10 +976,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_348 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_323 = t_268; t_323 < t_271; t_323++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_327 = (t_323 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -993,7 +991,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_104) * page_table_stride0 + u32(((t_327 + r) / 16))] * 16) + ((t_327 + r) % 16))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_350 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1094,15 +1092,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_396 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_369 = t_271; t_369 < t_266; t_369++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_373 = (t_369 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1111,10 +1109,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_373 + r) / 16))], ((t_373 + r) < k_len_134)) * 16) + ((t_373 + r) % 16))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_373 + r) < k_len_134));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_373 + r) / 16))], ((t_373 + r) < k_len_131)) * 16) + ((t_373 + r) % 16))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_373 + r) < k_len_131));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_398 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1127,7 +1125,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_400: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_400[0 * 4 + j] = select(NEG_INF, (t_398[0 * 4 + j] * t_396), ((((t_373 + (tc + 8 * j)) < k_len_134) && ((t_373 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_134) - q_len_130))) && (((t_373 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_134) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_373 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_134) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_400[0 * 4 + j] = select(NEG_INF, (t_398[0 * 4 + j] * t_396), ((((t_373 + (tc + 8 * j)) < k_len_131) && ((t_373 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_373 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_373 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_401: array<f32, 1>;
@@ -1187,7 +1185,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_373 + r) / 16))], ((t_373 + r) < k_len_134)) * 16) + ((t_373 + r) % 16))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)], ((t_373 + r) < k_len_134));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_373 + r) / 16))], ((t_373 + r) < k_len_131)) * 16) + ((t_373 + r) % 16))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)], ((t_373 + r) < k_len_131));
     }
     workgroupBarrier();
     var t_413 = array<f32, 16>();
@@ -1211,12 +1209,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_135 + tr) / 4) < q_len_130)) { out[u32((q0_127 + ((t_135 + tr) / 4))) * out_stride0 + u32((t_138 + ((t_135 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_275[0 * 16 + j] / select(carry_274[0], 1.0, (carry_274[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_135 + tr) / 4) < q_len_130)) { lse[u32((q0_127 + ((t_135 + tr) / 4))) * lse_stride0 + u32((t_138 + ((t_135 + tr) % 4)))] = select(((carry_273[0] + log2(carry_274[0])) * 0.6931471805599453), NEG_INF, (carry_274[0] == 0.0)); }
   }

@@ -156,32 +156,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let lse_stride0 = u32(P.heads);
   let m_103 = i32(wg.x);
   let b_104 = i32(wg.y);
-  // kernels-src/mla.ts:21: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_131 = cu_seqlens_q[u32(b_104)];
-  // kernels-src/mla.ts:22: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_132 = (b_104 + 1);
   let t_133 = cu_seqlens_q[u32(t_132)];
   let q_len_134 = (t_133 - q0_131);
-  // kernels-src/mla.ts:23: if m * BLOCK_M >= q_len * heads { return }
-  let t_135 = (m_103 * 8);
-  let t_136 = (q_len_134 * P.heads);
-  let t_137 = (t_135 >= t_136);
-  if (t_137) {
+  let k_len_135 = cache_seqlens[u32(b_104)];
+  // kernels-src/mla.ts:22: if m * BLOCK_M >= q_len * heads { return }
+  let t_136 = (m_103 * 8);
+  let t_137 = (q_len_134 * P.heads);
+  let t_138 = (t_136 >= t_137);
+  if (t_138) {
     return;
   }
-  // kernels-src/mla.ts:24: let k_len = cache_seqlens[b]
-  let k_len_138 = cache_seqlens[u32(b_104)];
-  // kernels-src/mla.ts:25: let qi = rows(m, BLOCK_M)
+  // kernels-src/mla.ts:23: let qi = rows(m, BLOCK_M)
   let t_139 = (m_103 * 8);
-  // kernels-src/mla.ts:26: let tok = qi / heads
-  // kernels-src/mla.ts:27: let head = qi % heads
-  // kernels-src/mla.ts:28: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_149 = (k_len_138 + 3);
+  // kernels-src/mla.ts:24: let tok = qi / heads
+  // kernels-src/mla.ts:25: let head = qi % heads
+  // kernels-src/mla.ts:26: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:27: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_149 = (k_len_135 + 3);
   let t_150 = (t_149 / 4);
-  let t_152 = (k_len_138 + (-1));
-  let t_154 = (k_len_138 + (-4));
+  let t_152 = (k_len_135 + (-1));
+  let t_154 = (k_len_135 + (-4));
   let t_156 = (t_152 / 4);
   let t_157 = (t_152 < 0);
   let t_158 = (t_156 * 4);
@@ -206,8 +205,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_180 = (t_178 / P.heads);
   let t_181 = min(t_179, t_180);
   let t_182 = max(t_179, t_180);
-  let t_183 = (t_181 + k_len_138);
-  let t_184 = (t_182 + k_len_138);
+  let t_183 = (t_181 + k_len_135);
+  let t_184 = (t_182 + k_len_135);
   let t_185 = (t_183 - q_len_134);
   let t_186 = (t_184 - q_len_134);
   let t_188 = (t_185 + (-3));
@@ -265,8 +264,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_240 = max(t_239, t_238);
   let t_241 = min(t_240, t_236);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_268 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
@@ -282,7 +281,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[4104 + r * 65 + c] = select(0.0, q_rope[u32((q0_131 + ((t_139 + r) / P.heads))) * q_rope_stride0 + u32(((t_139 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_139 + r) / P.heads) < q_len_134));
   }
   workgroupBarrier();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_243: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
@@ -299,23 +298,23 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   for (var t_242 = t_233; t_242 < t_238; t_242++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_246 = (t_242 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mla.ts:32: let kr = rows(n, BLOCK_N)
-    // kernels-src/mla.ts:33: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
+    // kernels-src/mla.ts:31: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
       let c = e % 512;
-      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_246 + r))], ((t_246 + r) < k_len_138)) + ((t_246 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_246 + r) < k_len_138));
+      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_246 + r))], ((t_246 + r) < k_len_135)) + ((t_246 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_246 + r) < k_len_135));
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:36: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
+    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
     var t_264 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -330,7 +329,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 256; e += 16) {
       let r = e / 64;
       let c = e % 64;
-      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_246 + r))], ((t_246 + r) < k_len_138)) + ((t_246 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_246 + r) < k_len_138));
+      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_246 + r))], ((t_246 + r) < k_len_135)) + ((t_246 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_246 + r) < k_len_135));
     }
     workgroupBarrier();
     var t_266 = array<f32, 2>();
@@ -345,7 +344,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var S_270: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_270[i] = select(NEG_INF, ((t_264[i] + t_266[i]) * t_268), (((t_246 + tc) < k_len_138) && (t_173 || ((t_246 + tc) <= ((((t_139 + (tr + 4 * i)) / P.heads) + k_len_138) - q_len_134)))));
+      S_270[i] = select(NEG_INF, ((t_264[i] + t_266[i]) * t_268), (((t_246 + tc) < k_len_135) && (t_173 || ((t_246 + tc) <= ((((t_139 + (tr + 4 * i)) / P.heads) + k_len_135) - q_len_134)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_271: array<f32, 2>;
@@ -425,19 +424,19 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
   }
-  // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_314 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_290 = t_238; t_290 < t_241; t_290++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_294 = (t_290 * 4);
-    // kernels-src/mla.ts:32: let kr = rows(n, BLOCK_N)
+    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -445,7 +444,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = c_kv[u32((page_table[u32(b_104) * page_table_stride0 + u32((t_294 + r))] + ((t_294 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:36: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
+    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
     var t_310 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -556,30 +555,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_359 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_333 = t_241; t_333 < t_236; t_333++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_337 = (t_333 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mla.ts:32: let kr = rows(n, BLOCK_N)
-    // kernels-src/mla.ts:33: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
+    // kernels-src/mla.ts:31: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
       let c = e % 512;
-      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_337 + r))], ((t_337 + r) < k_len_138)) + ((t_337 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_337 + r) < k_len_138));
+      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_337 + r))], ((t_337 + r) < k_len_135)) + ((t_337 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_337 + r) < k_len_135));
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:36: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
+    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
     var t_355 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -594,7 +593,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 256; e += 16) {
       let r = e / 64;
       let c = e % 64;
-      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_337 + r))], ((t_337 + r) < k_len_138)) + ((t_337 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_337 + r) < k_len_138));
+      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_337 + r))], ((t_337 + r) < k_len_135)) + ((t_337 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_337 + r) < k_len_135));
     }
     workgroupBarrier();
     var t_357 = array<f32, 2>();
@@ -609,7 +608,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var S_361: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_361[i] = select(NEG_INF, ((t_355[i] + t_357[i]) * t_359), (((t_337 + tc) < k_len_138) && (t_173 || ((t_337 + tc) <= ((((t_139 + (tr + 4 * i)) / P.heads) + k_len_138) - q_len_134)))));
+      S_361[i] = select(NEG_INF, ((t_355[i] + t_357[i]) * t_359), (((t_337 + tc) < k_len_135) && (t_173 || ((t_337 + tc) <= ((((t_139 + (tr + 4 * i)) / P.heads) + k_len_135) - q_len_134)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_362: array<f32, 2>;
@@ -690,14 +689,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 128; j++) {
       if ((((t_139 + (tr + 4 * i)) / P.heads) < q_len_134)) { out[u32((q0_131 + ((t_139 + (tr + 4 * i)) / P.heads))) * out_stride0 + u32(((t_139 + (tr + 4 * i)) % P.heads)) * out_stride1 + u32((tc + 4 * j))] = (carry_245[i * 128 + j] / select(carry_244[i], 1.0, (carry_244[i] == 0.0))); }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     for (var i = 0; i < 2; i++) {
       if ((((t_139 + (tr + 4 * i)) / P.heads) < q_len_134)) { lse[u32((q0_131 + ((t_139 + (tr + 4 * i)) / P.heads))) * lse_stride0 + u32(((t_139 + (tr + 4 * i)) % P.heads))] = select(((carry_243[i] + log2(carry_244[i])) * 0.6931471805599453), NEG_INF, (carry_244[i] == 0.0)); }
@@ -755,32 +754,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let lse_stride0 = u32(P.heads);
   let m_103 = i32(wg.x);
   let b_104 = i32(wg.y);
-  // kernels-src/mla.ts:21: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_131 = cu_seqlens_q[u32(b_104)];
-  // kernels-src/mla.ts:22: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_132 = (b_104 + 1);
   let t_133 = cu_seqlens_q[u32(t_132)];
   let q_len_134 = (t_133 - q0_131);
-  // kernels-src/mla.ts:23: if m * BLOCK_M >= q_len * heads { return }
-  let t_135 = (m_103 * 8);
-  let t_136 = (q_len_134 * P.heads);
-  let t_137 = (t_135 >= t_136);
-  if (t_137) {
+  let k_len_135 = cache_seqlens[u32(b_104)];
+  // kernels-src/mla.ts:22: if m * BLOCK_M >= q_len * heads { return }
+  let t_136 = (m_103 * 8);
+  let t_137 = (q_len_134 * P.heads);
+  let t_138 = (t_136 >= t_137);
+  if (t_138) {
     return;
   }
-  // kernels-src/mla.ts:24: let k_len = cache_seqlens[b]
-  let k_len_138 = cache_seqlens[u32(b_104)];
-  // kernels-src/mla.ts:25: let qi = rows(m, BLOCK_M)
+  // kernels-src/mla.ts:23: let qi = rows(m, BLOCK_M)
   let t_139 = (m_103 * 8);
-  // kernels-src/mla.ts:26: let tok = qi / heads
-  // kernels-src/mla.ts:27: let head = qi % heads
-  // kernels-src/mla.ts:28: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_149 = (k_len_138 + 3);
+  // kernels-src/mla.ts:24: let tok = qi / heads
+  // kernels-src/mla.ts:25: let head = qi % heads
+  // kernels-src/mla.ts:26: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:27: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_149 = (k_len_135 + 3);
   let t_150 = (t_149 / 4);
-  let t_152 = (k_len_138 + (-1));
-  let t_154 = (k_len_138 + (-4));
+  let t_152 = (k_len_135 + (-1));
+  let t_154 = (k_len_135 + (-4));
   let t_156 = (t_152 / 4);
   let t_157 = (t_152 < 0);
   let t_158 = (t_156 * 4);
@@ -805,8 +803,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_180 = (t_178 / P.heads);
   let t_181 = min(t_179, t_180);
   let t_182 = max(t_179, t_180);
-  let t_183 = (t_181 + k_len_138);
-  let t_184 = (t_182 + k_len_138);
+  let t_183 = (t_181 + k_len_135);
+  let t_184 = (t_182 + k_len_135);
   let t_185 = (t_183 - q_len_134);
   let t_186 = (t_184 - q_len_134);
   let t_188 = (t_185 + (-3));
@@ -864,8 +862,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_240 = max(t_239, t_238);
   let t_241 = min(t_240, t_236);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_268 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
@@ -881,7 +879,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[4104 + r * 65 + c] = select(0.0, q_rope[u32((q0_131 + ((t_139 + r) / P.heads))) * q_rope_stride0 + u32(((t_139 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_139 + r) / P.heads) < q_len_134));
   }
   workgroupBarrier();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_243: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
@@ -898,23 +896,23 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   for (var t_242 = t_233; t_242 < t_238; t_242++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_246 = (t_242 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mla.ts:32: let kr = rows(n, BLOCK_N)
-    // kernels-src/mla.ts:33: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
+    // kernels-src/mla.ts:31: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
       let c = e % 512;
-      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_246 + r))], ((t_246 + r) < k_len_138)) + ((t_246 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_246 + r) < k_len_138));
+      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_246 + r))], ((t_246 + r) < k_len_135)) + ((t_246 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_246 + r) < k_len_135));
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:36: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
+    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
     var t_264 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -929,7 +927,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 256; e += 16) {
       let r = e / 64;
       let c = e % 64;
-      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_246 + r))], ((t_246 + r) < k_len_138)) + ((t_246 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_246 + r) < k_len_138));
+      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_246 + r))], ((t_246 + r) < k_len_135)) + ((t_246 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_246 + r) < k_len_135));
     }
     workgroupBarrier();
     var t_266 = array<f32, 2>();
@@ -944,7 +942,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var S_270: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_270[i] = select(NEG_INF, ((t_264[i] + t_266[i]) * t_268), (((t_246 + tc) < k_len_138) && (t_173 || ((t_246 + tc) <= ((((t_139 + (tr + 4 * i)) / P.heads) + k_len_138) - q_len_134)))));
+      S_270[i] = select(NEG_INF, ((t_264[i] + t_266[i]) * t_268), (((t_246 + tc) < k_len_135) && (t_173 || ((t_246 + tc) <= ((((t_139 + (tr + 4 * i)) / P.heads) + k_len_135) - q_len_134)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_271: array<f32, 2>;
@@ -1036,19 +1034,19 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
   }
-  // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_314 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_290 = t_238; t_290 < t_241; t_290++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_294 = (t_290 * 4);
-    // kernels-src/mla.ts:32: let kr = rows(n, BLOCK_N)
+    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -1056,7 +1054,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = c_kv[u32((page_table[u32(b_104) * page_table_stride0 + u32((t_294 + r))] + ((t_294 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:36: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
+    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
     var t_310 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -1179,30 +1177,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_359 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_333 = t_241; t_333 < t_236; t_333++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_337 = (t_333 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mla.ts:32: let kr = rows(n, BLOCK_N)
-    // kernels-src/mla.ts:33: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
+    // kernels-src/mla.ts:31: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
       let c = e % 512;
-      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_337 + r))], ((t_337 + r) < k_len_138)) + ((t_337 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_337 + r) < k_len_138));
+      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_337 + r))], ((t_337 + r) < k_len_135)) + ((t_337 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_337 + r) < k_len_135));
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:36: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
+    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
     var t_355 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -1217,7 +1215,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 256; e += 16) {
       let r = e / 64;
       let c = e % 64;
-      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_337 + r))], ((t_337 + r) < k_len_138)) + ((t_337 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_337 + r) < k_len_138));
+      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_337 + r))], ((t_337 + r) < k_len_135)) + ((t_337 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_337 + r) < k_len_135));
     }
     workgroupBarrier();
     var t_357 = array<f32, 2>();
@@ -1232,7 +1230,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var S_361: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_361[i] = select(NEG_INF, ((t_355[i] + t_357[i]) * t_359), (((t_337 + tc) < k_len_138) && (t_173 || ((t_337 + tc) <= ((((t_139 + (tr + 4 * i)) / P.heads) + k_len_138) - q_len_134)))));
+      S_361[i] = select(NEG_INF, ((t_355[i] + t_357[i]) * t_359), (((t_337 + tc) < k_len_135) && (t_173 || ((t_337 + tc) <= ((((t_139 + (tr + 4 * i)) / P.heads) + k_len_135) - q_len_134)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_362: array<f32, 2>;
@@ -1325,14 +1323,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 128; j++) {
       if ((((t_139 + (tr + 4 * i)) / P.heads) < q_len_134)) { out[u32((q0_131 + ((t_139 + (tr + 4 * i)) / P.heads))) * out_stride0 + u32(((t_139 + (tr + 4 * i)) % P.heads)) * out_stride1 + u32((tc + 4 * j))] = (carry_245[i * 128 + j] / select(carry_244[i], 1.0, (carry_244[i] == 0.0))); }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     for (var i = 0; i < 2; i++) {
       if ((((t_139 + (tr + 4 * i)) / P.heads) < q_len_134)) { lse[u32((q0_131 + ((t_139 + (tr + 4 * i)) / P.heads))) * lse_stride0 + u32(((t_139 + (tr + 4 * i)) % P.heads))] = select(((carry_243[i] + log2(carry_244[i])) * 0.6931471805599453), NEG_INF, (carry_244[i] == 0.0)); }

@@ -160,32 +160,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_106 = i32(wg.x);
   let kvh_107 = i32(wg.y);
   let b_108 = i32(wg.z);
-  // kernels-src/softcap.ts:24: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_134 = cu_seqlens_q[u32(b_108)];
-  // kernels-src/softcap.ts:25: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_135 = (b_108 + 1);
   let t_136 = cu_seqlens_q[u32(t_135)];
   let q_len_137 = (t_136 - q0_134);
-  // kernels-src/softcap.ts:26: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_138 = (m_106 * 16);
-  let t_139 = (q_len_137 * 4);
-  let t_140 = (t_138 >= t_139);
-  if (t_140) {
+  let k_len_138 = cache_seqlens[u32(b_108)];
+  // kernels-src/softcap.ts:25: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_139 = (m_106 * 16);
+  let t_140 = (q_len_137 * 4);
+  let t_141 = (t_139 >= t_140);
+  if (t_141) {
     return;
   }
-  // kernels-src/softcap.ts:27: let k_len = cache_seqlens[b]
-  let k_len_141 = cache_seqlens[u32(b_108)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_142 = (m_106 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_145 = (kvh_107 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_152 = (k_len_141 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_152 = (k_len_138 + 31);
   let t_153 = (t_152 / 32);
-  let t_155 = (k_len_141 + (-1));
-  let t_157 = (k_len_141 + (-32));
+  let t_155 = (k_len_138 + (-1));
+  let t_157 = (k_len_138 + (-32));
   let t_159 = (t_155 / 32);
   let t_160 = (t_155 < 0);
   let t_161 = (t_159 * 32);
@@ -208,8 +207,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_181 = (t_142 + 15);
   let t_182 = (t_142 / 4);
   let t_183 = (t_181 / 4);
-  let t_184 = (t_182 + k_len_141);
-  let t_185 = (t_183 + k_len_141);
+  let t_184 = (t_182 + k_len_138);
+  let t_185 = (t_183 + k_len_138);
   let t_186 = (t_184 - q_len_137);
   let t_187 = (t_185 - q_len_137);
   let t_189 = (t_186 + (-31));
@@ -277,7 +276,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_134 + ((t_142 + r) / 4))) * q_stride0 + u32((t_145 + ((t_142 + r) % 4))) * q_stride1 + u32(c)], (((t_142 + r) / 4) < q_len_137));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_244: array<f32, 1>;
   carry_244[0] = NEG_INF;
@@ -288,10 +287,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_246[0 * 16 + j] = 0.0;
   }
   for (var t_243 = t_234; t_243 < t_239; t_243++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_247 = (t_243 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -300,7 +299,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_141)) + ((t_247 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_247 + r) < k_len_141));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -322,7 +321,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_272: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_272[0 * 4 + j] = select(NEG_INF, (select(s_264[0 * 4 + j], (P.softcap * tanh(clamp((s_264[0 * 4 + j] / t_266), -15.0, 15.0))), t_265) * 1.4426950408889634), (((t_247 + (tc + 8 * j)) < k_len_141) && (t_176 || ((t_247 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_141) - q_len_137)))));
+      t_272[0 * 4 + j] = select(NEG_INF, (select(s_264[0 * 4 + j], (P.softcap * tanh(clamp((s_264[0 * 4 + j] / t_266), -15.0, 15.0))), t_265) * 1.4426950408889634), (((t_247 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_247 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_273: array<f32, 1>;
@@ -369,7 +368,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_141)) + ((t_247 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_247 + r) < k_len_141));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
     }
     workgroupBarrier();
     var t_286 = array<f32, 16>();
@@ -395,10 +394,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_313 = (P.softcap > 0.0);
   let t_314 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_293 = t_239; t_293 < t_242; t_293++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_297 = (t_293 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -503,13 +502,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_360 = (P.softcap > 0.0);
   let t_361 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_338 = t_242; t_338 < t_237; t_338++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_342 = (t_338 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -518,7 +517,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_342 + r))], ((t_342 + r) < k_len_141)) + ((t_342 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_342 + r) < k_len_141));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_342 + r))], ((t_342 + r) < k_len_138)) + ((t_342 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_342 + r) < k_len_138));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -540,7 +539,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_367: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_367[0 * 4 + j] = select(NEG_INF, (select(s_359[0 * 4 + j], (P.softcap * tanh(clamp((s_359[0 * 4 + j] / t_361), -15.0, 15.0))), t_360) * 1.4426950408889634), (((t_342 + (tc + 8 * j)) < k_len_141) && (t_176 || ((t_342 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_141) - q_len_137)))));
+      t_367[0 * 4 + j] = select(NEG_INF, (select(s_359[0 * 4 + j], (P.softcap * tanh(clamp((s_359[0 * 4 + j] / t_361), -15.0, 15.0))), t_360) * 1.4426950408889634), (((t_342 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_342 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_368: array<f32, 1>;
@@ -587,7 +586,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_342 + r))], ((t_342 + r) < k_len_141)) + ((t_342 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_342 + r) < k_len_141));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_342 + r))], ((t_342 + r) < k_len_138)) + ((t_342 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_342 + r) < k_len_138));
     }
     workgroupBarrier();
     var t_381 = array<f32, 16>();
@@ -611,12 +610,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_142 + tr) / 4) < q_len_137)) { out[u32((q0_134 + ((t_142 + tr) / 4))) * out_stride0 + u32((t_145 + ((t_142 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_246[0 * 16 + j] / select(carry_245[0], 1.0, (carry_245[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_142 + tr) / 4) < q_len_137)) { lse[u32((q0_134 + ((t_142 + tr) / 4))) * lse_stride0 + u32((t_145 + ((t_142 + tr) % 4)))] = select(((carry_244[0] + log2(carry_245[0])) * 0.6931471805599453), NEG_INF, (carry_245[0] == 0.0)); }
   }
@@ -676,32 +675,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_106 = i32(wg.x);
   let kvh_107 = i32(wg.y);
   let b_108 = i32(wg.z);
-  // kernels-src/softcap.ts:24: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_134 = cu_seqlens_q[u32(b_108)];
-  // kernels-src/softcap.ts:25: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_135 = (b_108 + 1);
   let t_136 = cu_seqlens_q[u32(t_135)];
   let q_len_137 = (t_136 - q0_134);
-  // kernels-src/softcap.ts:26: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_138 = (m_106 * 16);
-  let t_139 = (q_len_137 * 4);
-  let t_140 = (t_138 >= t_139);
-  if (t_140) {
+  let k_len_138 = cache_seqlens[u32(b_108)];
+  // kernels-src/softcap.ts:25: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_139 = (m_106 * 16);
+  let t_140 = (q_len_137 * 4);
+  let t_141 = (t_139 >= t_140);
+  if (t_141) {
     return;
   }
-  // kernels-src/softcap.ts:27: let k_len = cache_seqlens[b]
-  let k_len_141 = cache_seqlens[u32(b_108)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_142 = (m_106 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_145 = (kvh_107 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_152 = (k_len_141 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_152 = (k_len_138 + 31);
   let t_153 = (t_152 / 32);
-  let t_155 = (k_len_141 + (-1));
-  let t_157 = (k_len_141 + (-32));
+  let t_155 = (k_len_138 + (-1));
+  let t_157 = (k_len_138 + (-32));
   let t_159 = (t_155 / 32);
   let t_160 = (t_155 < 0);
   let t_161 = (t_159 * 32);
@@ -724,8 +722,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_181 = (t_142 + 15);
   let t_182 = (t_142 / 4);
   let t_183 = (t_181 / 4);
-  let t_184 = (t_182 + k_len_141);
-  let t_185 = (t_183 + k_len_141);
+  let t_184 = (t_182 + k_len_138);
+  let t_185 = (t_183 + k_len_138);
   let t_186 = (t_184 - q_len_137);
   let t_187 = (t_185 - q_len_137);
   let t_189 = (t_186 + (-31));
@@ -793,7 +791,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_134 + ((t_142 + r) / 4))) * q_stride0 + u32((t_145 + ((t_142 + r) % 4))) * q_stride1 + u32(c)], (((t_142 + r) / 4) < q_len_137));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_244: array<f32, 1>;
   carry_244[0] = NEG_INF;
@@ -804,10 +802,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_246[0 * 16 + j] = 0.0;
   }
   for (var t_243 = t_234; t_243 < t_239; t_243++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_247 = (t_243 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -816,7 +814,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_141)) + ((t_247 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_247 + r) < k_len_141));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -838,7 +836,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_272: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_272[0 * 4 + j] = select(NEG_INF, (select(s_264[0 * 4 + j], (P.softcap * tanh(clamp((s_264[0 * 4 + j] / t_266), -15.0, 15.0))), t_265) * 1.4426950408889634), (((t_247 + (tc + 8 * j)) < k_len_141) && (t_176 || ((t_247 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_141) - q_len_137)))));
+      t_272[0 * 4 + j] = select(NEG_INF, (select(s_264[0 * 4 + j], (P.softcap * tanh(clamp((s_264[0 * 4 + j] / t_266), -15.0, 15.0))), t_265) * 1.4426950408889634), (((t_247 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_247 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_273: array<f32, 1>;
@@ -897,7 +895,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_141)) + ((t_247 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_247 + r) < k_len_141));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
     }
     workgroupBarrier();
     var t_286 = array<f32, 16>();
@@ -923,10 +921,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_313 = (P.softcap > 0.0);
   let t_314 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_293 = t_239; t_293 < t_242; t_293++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_297 = (t_293 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1043,13 +1041,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_360 = (P.softcap > 0.0);
   let t_361 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_338 = t_242; t_338 < t_237; t_338++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_342 = (t_338 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1058,7 +1056,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_342 + r))], ((t_342 + r) < k_len_141)) + ((t_342 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_342 + r) < k_len_141));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_342 + r))], ((t_342 + r) < k_len_138)) + ((t_342 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_342 + r) < k_len_138));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -1080,7 +1078,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_367: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_367[0 * 4 + j] = select(NEG_INF, (select(s_359[0 * 4 + j], (P.softcap * tanh(clamp((s_359[0 * 4 + j] / t_361), -15.0, 15.0))), t_360) * 1.4426950408889634), (((t_342 + (tc + 8 * j)) < k_len_141) && (t_176 || ((t_342 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_141) - q_len_137)))));
+      t_367[0 * 4 + j] = select(NEG_INF, (select(s_359[0 * 4 + j], (P.softcap * tanh(clamp((s_359[0 * 4 + j] / t_361), -15.0, 15.0))), t_360) * 1.4426950408889634), (((t_342 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_342 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_368: array<f32, 1>;
@@ -1139,7 +1137,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_342 + r))], ((t_342 + r) < k_len_141)) + ((t_342 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_342 + r) < k_len_141));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_342 + r))], ((t_342 + r) < k_len_138)) + ((t_342 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_342 + r) < k_len_138));
     }
     workgroupBarrier();
     var t_381 = array<f32, 16>();
@@ -1163,12 +1161,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_142 + tr) / 4) < q_len_137)) { out[u32((q0_134 + ((t_142 + tr) / 4))) * out_stride0 + u32((t_145 + ((t_142 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_246[0 * 16 + j] / select(carry_245[0], 1.0, (carry_245[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_142 + tr) / 4) < q_len_137)) { lse[u32((q0_134 + ((t_142 + tr) / 4))) * lse_stride0 + u32((t_145 + ((t_142 + tr) % 4)))] = select(((carry_244[0] + log2(carry_245[0])) * 0.6931471805599453), NEG_INF, (carry_245[0] == 0.0)); }
   }

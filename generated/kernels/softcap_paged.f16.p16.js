@@ -160,32 +160,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_108 = i32(wg.x);
   let kvh_109 = i32(wg.y);
   let b_110 = i32(wg.z);
-  // kernels-src/softcap.ts:24: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_136 = cu_seqlens_q[u32(b_110)];
-  // kernels-src/softcap.ts:25: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_137 = (b_110 + 1);
   let t_138 = cu_seqlens_q[u32(t_137)];
   let q_len_139 = (t_138 - q0_136);
-  // kernels-src/softcap.ts:26: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_140 = (m_108 * 16);
-  let t_141 = (q_len_139 * 4);
-  let t_142 = (t_140 >= t_141);
-  if (t_142) {
+  let k_len_140 = cache_seqlens[u32(b_110)];
+  // kernels-src/softcap.ts:25: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_141 = (m_108 * 16);
+  let t_142 = (q_len_139 * 4);
+  let t_143 = (t_141 >= t_142);
+  if (t_143) {
     return;
   }
-  // kernels-src/softcap.ts:27: let k_len = cache_seqlens[b]
-  let k_len_143 = cache_seqlens[u32(b_110)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_144 = (m_108 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_147 = (kvh_109 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_154 = (k_len_143 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_154 = (k_len_140 + 31);
   let t_155 = (t_154 / 32);
-  let t_157 = (k_len_143 + (-1));
-  let t_159 = (k_len_143 + (-32));
+  let t_157 = (k_len_140 + (-1));
+  let t_159 = (k_len_140 + (-32));
   let t_161 = (t_157 / 32);
   let t_162 = (t_157 < 0);
   let t_163 = (t_161 * 32);
@@ -208,8 +207,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_183 = (t_144 + 15);
   let t_184 = (t_144 / 4);
   let t_185 = (t_183 / 4);
-  let t_186 = (t_184 + k_len_143);
-  let t_187 = (t_185 + k_len_143);
+  let t_186 = (t_184 + k_len_140);
+  let t_187 = (t_185 + k_len_140);
   let t_188 = (t_186 - q_len_139);
   let t_189 = (t_187 - q_len_139);
   let t_191 = (t_188 + (-31));
@@ -277,7 +276,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_246: array<f32, 1>;
   carry_246[0] = NEG_INF;
@@ -288,10 +287,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_248[0 * 16 + j] = 0.0;
   }
   for (var t_245 = t_236; t_245 < t_241; t_245++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_249 = (t_245 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -300,7 +299,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_249 + r) / 16))], ((t_249 + r) < k_len_143)) * 16) + ((t_249 + r) % 16))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_249 + r) < k_len_143));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_249 + r) / 16))], ((t_249 + r) < k_len_140)) * 16) + ((t_249 + r) % 16))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -322,7 +321,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_276: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_276[0 * 4 + j] = select(NEG_INF, (select(s_268[0 * 4 + j], (P.softcap * tanh(clamp((s_268[0 * 4 + j] / t_270), -15.0, 15.0))), t_269) * 1.4426950408889634), (((t_249 + (tc + 8 * j)) < k_len_143) && (t_178 || ((t_249 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_143) - q_len_139)))));
+      t_276[0 * 4 + j] = select(NEG_INF, (select(s_268[0 * 4 + j], (P.softcap * tanh(clamp((s_268[0 * 4 + j] / t_270), -15.0, 15.0))), t_269) * 1.4426950408889634), (((t_249 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_249 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_277: array<f32, 1>;
@@ -369,7 +368,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_249 + r) / 16))], ((t_249 + r) < k_len_143)) * 16) + ((t_249 + r) % 16))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_249 + r) < k_len_143));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_249 + r) / 16))], ((t_249 + r) < k_len_140)) * 16) + ((t_249 + r) % 16))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
     }
     workgroupBarrier();
     var t_290 = array<f32, 16>();
@@ -395,10 +394,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_319 = (P.softcap > 0.0);
   let t_320 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_297 = t_241; t_297 < t_244; t_297++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_301 = (t_297 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -503,13 +502,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_368 = (P.softcap > 0.0);
   let t_369 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_344 = t_244; t_344 < t_239; t_344++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_348 = (t_344 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -518,7 +517,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_348 + r) / 16))], ((t_348 + r) < k_len_143)) * 16) + ((t_348 + r) % 16))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_348 + r) < k_len_143));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_348 + r) / 16))], ((t_348 + r) < k_len_140)) * 16) + ((t_348 + r) % 16))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_348 + r) < k_len_140));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -540,7 +539,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_375: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_375[0 * 4 + j] = select(NEG_INF, (select(s_367[0 * 4 + j], (P.softcap * tanh(clamp((s_367[0 * 4 + j] / t_369), -15.0, 15.0))), t_368) * 1.4426950408889634), (((t_348 + (tc + 8 * j)) < k_len_143) && (t_178 || ((t_348 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_143) - q_len_139)))));
+      t_375[0 * 4 + j] = select(NEG_INF, (select(s_367[0 * 4 + j], (P.softcap * tanh(clamp((s_367[0 * 4 + j] / t_369), -15.0, 15.0))), t_368) * 1.4426950408889634), (((t_348 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_348 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_376: array<f32, 1>;
@@ -587,7 +586,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_348 + r) / 16))], ((t_348 + r) < k_len_143)) * 16) + ((t_348 + r) % 16))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_348 + r) < k_len_143));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_348 + r) / 16))], ((t_348 + r) < k_len_140)) * 16) + ((t_348 + r) % 16))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_348 + r) < k_len_140));
     }
     workgroupBarrier();
     var t_389 = array<f32, 16>();
@@ -611,12 +610,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_144 + tr) / 4) < q_len_139)) { out[u32((q0_136 + ((t_144 + tr) / 4))) * out_stride0 + u32((t_147 + ((t_144 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_248[0 * 16 + j] / select(carry_247[0], 1.0, (carry_247[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_144 + tr) / 4) < q_len_139)) { lse[u32((q0_136 + ((t_144 + tr) / 4))) * lse_stride0 + u32((t_147 + ((t_144 + tr) % 4)))] = select(((carry_246[0] + log2(carry_247[0])) * 0.6931471805599453), NEG_INF, (carry_247[0] == 0.0)); }
   }
@@ -676,32 +675,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_108 = i32(wg.x);
   let kvh_109 = i32(wg.y);
   let b_110 = i32(wg.z);
-  // kernels-src/softcap.ts:24: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_136 = cu_seqlens_q[u32(b_110)];
-  // kernels-src/softcap.ts:25: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_137 = (b_110 + 1);
   let t_138 = cu_seqlens_q[u32(t_137)];
   let q_len_139 = (t_138 - q0_136);
-  // kernels-src/softcap.ts:26: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_140 = (m_108 * 16);
-  let t_141 = (q_len_139 * 4);
-  let t_142 = (t_140 >= t_141);
-  if (t_142) {
+  let k_len_140 = cache_seqlens[u32(b_110)];
+  // kernels-src/softcap.ts:25: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_141 = (m_108 * 16);
+  let t_142 = (q_len_139 * 4);
+  let t_143 = (t_141 >= t_142);
+  if (t_143) {
     return;
   }
-  // kernels-src/softcap.ts:27: let k_len = cache_seqlens[b]
-  let k_len_143 = cache_seqlens[u32(b_110)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_144 = (m_108 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_147 = (kvh_109 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_154 = (k_len_143 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_154 = (k_len_140 + 31);
   let t_155 = (t_154 / 32);
-  let t_157 = (k_len_143 + (-1));
-  let t_159 = (k_len_143 + (-32));
+  let t_157 = (k_len_140 + (-1));
+  let t_159 = (k_len_140 + (-32));
   let t_161 = (t_157 / 32);
   let t_162 = (t_157 < 0);
   let t_163 = (t_161 * 32);
@@ -724,8 +722,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_183 = (t_144 + 15);
   let t_184 = (t_144 / 4);
   let t_185 = (t_183 / 4);
-  let t_186 = (t_184 + k_len_143);
-  let t_187 = (t_185 + k_len_143);
+  let t_186 = (t_184 + k_len_140);
+  let t_187 = (t_185 + k_len_140);
   let t_188 = (t_186 - q_len_139);
   let t_189 = (t_187 - q_len_139);
   let t_191 = (t_188 + (-31));
@@ -793,7 +791,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_246: array<f32, 1>;
   carry_246[0] = NEG_INF;
@@ -804,10 +802,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_248[0 * 16 + j] = 0.0;
   }
   for (var t_245 = t_236; t_245 < t_241; t_245++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_249 = (t_245 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -816,7 +814,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_249 + r) / 16))], ((t_249 + r) < k_len_143)) * 16) + ((t_249 + r) % 16))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_249 + r) < k_len_143));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_249 + r) / 16))], ((t_249 + r) < k_len_140)) * 16) + ((t_249 + r) % 16))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -838,7 +836,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_276: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_276[0 * 4 + j] = select(NEG_INF, (select(s_268[0 * 4 + j], (P.softcap * tanh(clamp((s_268[0 * 4 + j] / t_270), -15.0, 15.0))), t_269) * 1.4426950408889634), (((t_249 + (tc + 8 * j)) < k_len_143) && (t_178 || ((t_249 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_143) - q_len_139)))));
+      t_276[0 * 4 + j] = select(NEG_INF, (select(s_268[0 * 4 + j], (P.softcap * tanh(clamp((s_268[0 * 4 + j] / t_270), -15.0, 15.0))), t_269) * 1.4426950408889634), (((t_249 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_249 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_277: array<f32, 1>;
@@ -897,7 +895,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_249 + r) / 16))], ((t_249 + r) < k_len_143)) * 16) + ((t_249 + r) % 16))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_249 + r) < k_len_143));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_249 + r) / 16))], ((t_249 + r) < k_len_140)) * 16) + ((t_249 + r) % 16))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
     }
     workgroupBarrier();
     var t_290 = array<f32, 16>();
@@ -923,10 +921,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_319 = (P.softcap > 0.0);
   let t_320 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_297 = t_241; t_297 < t_244; t_297++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_301 = (t_297 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1043,13 +1041,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_368 = (P.softcap > 0.0);
   let t_369 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_344 = t_244; t_344 < t_239; t_344++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_348 = (t_344 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1058,7 +1056,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_348 + r) / 16))], ((t_348 + r) < k_len_143)) * 16) + ((t_348 + r) % 16))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_348 + r) < k_len_143));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_348 + r) / 16))], ((t_348 + r) < k_len_140)) * 16) + ((t_348 + r) % 16))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_348 + r) < k_len_140));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -1080,7 +1078,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_375: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_375[0 * 4 + j] = select(NEG_INF, (select(s_367[0 * 4 + j], (P.softcap * tanh(clamp((s_367[0 * 4 + j] / t_369), -15.0, 15.0))), t_368) * 1.4426950408889634), (((t_348 + (tc + 8 * j)) < k_len_143) && (t_178 || ((t_348 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_143) - q_len_139)))));
+      t_375[0 * 4 + j] = select(NEG_INF, (select(s_367[0 * 4 + j], (P.softcap * tanh(clamp((s_367[0 * 4 + j] / t_369), -15.0, 15.0))), t_368) * 1.4426950408889634), (((t_348 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_348 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_376: array<f32, 1>;
@@ -1139,7 +1137,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_348 + r) / 16))], ((t_348 + r) < k_len_143)) * 16) + ((t_348 + r) % 16))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_348 + r) < k_len_143));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_348 + r) / 16))], ((t_348 + r) < k_len_140)) * 16) + ((t_348 + r) % 16))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_348 + r) < k_len_140));
     }
     workgroupBarrier();
     var t_389 = array<f32, 16>();
@@ -1163,12 +1161,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_144 + tr) / 4) < q_len_139)) { out[u32((q0_136 + ((t_144 + tr) / 4))) * out_stride0 + u32((t_147 + ((t_144 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_248[0 * 16 + j] / select(carry_247[0], 1.0, (carry_247[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_144 + tr) / 4) < q_len_139)) { lse[u32((q0_136 + ((t_144 + tr) / 4))) * lse_stride0 + u32((t_147 + ((t_144 + tr) % 4)))] = select(((carry_246[0] + log2(carry_247[0])) * 0.6931471805599453), NEG_INF, (carry_247[0] == 0.0)); }
   }

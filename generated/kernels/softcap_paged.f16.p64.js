@@ -160,32 +160,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_109 = i32(wg.x);
   let kvh_110 = i32(wg.y);
   let b_111 = i32(wg.z);
-  // kernels-src/softcap.ts:24: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_138 = cu_seqlens_q[u32(b_111)];
-  // kernels-src/softcap.ts:25: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_139 = (b_111 + 1);
   let t_140 = cu_seqlens_q[u32(t_139)];
   let q_len_141 = (t_140 - q0_138);
-  // kernels-src/softcap.ts:26: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_142 = (m_109 * 16);
-  let t_143 = (q_len_141 * 4);
-  let t_144 = (t_142 >= t_143);
-  if (t_144) {
+  let k_len_142 = cache_seqlens[u32(b_111)];
+  // kernels-src/softcap.ts:25: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_143 = (m_109 * 16);
+  let t_144 = (q_len_141 * 4);
+  let t_145 = (t_143 >= t_144);
+  if (t_145) {
     return;
   }
-  // kernels-src/softcap.ts:27: let k_len = cache_seqlens[b]
-  let k_len_145 = cache_seqlens[u32(b_111)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_146 = (m_109 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_149 = (kvh_110 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_156 = (k_len_145 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_156 = (k_len_142 + 31);
   let t_157 = (t_156 / 32);
-  let t_159 = (k_len_145 + (-1));
-  let t_161 = (k_len_145 + (-32));
+  let t_159 = (k_len_142 + (-1));
+  let t_161 = (k_len_142 + (-32));
   let t_163 = (t_159 / 32);
   let t_164 = (t_159 < 0);
   let t_165 = (t_163 * 32);
@@ -208,8 +207,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_185 = (t_146 + 15);
   let t_186 = (t_146 / 4);
   let t_187 = (t_185 / 4);
-  let t_188 = (t_186 + k_len_145);
-  let t_189 = (t_187 + k_len_145);
+  let t_188 = (t_186 + k_len_142);
+  let t_189 = (t_187 + k_len_142);
   let t_190 = (t_188 - q_len_141);
   let t_191 = (t_189 - q_len_141);
   let t_193 = (t_190 + (-31));
@@ -277,7 +276,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_138 + ((t_146 + r) / 4))) * q_stride0 + u32((t_149 + ((t_146 + r) % 4))) * q_stride1 + u32(c)], (((t_146 + r) / 4) < q_len_141));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_248: array<f32, 1>;
   carry_248[0] = NEG_INF;
@@ -288,10 +287,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_250[0 * 16 + j] = 0.0;
   }
   for (var t_247 = t_238; t_247 < t_243; t_247++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_251 = (t_247 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -300,7 +299,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_145)) * 64) + ((t_251 + r) % 64))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_251 + r) < k_len_145));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -322,7 +321,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_278: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_278[0 * 4 + j] = select(NEG_INF, (select(s_270[0 * 4 + j], (P.softcap * tanh(clamp((s_270[0 * 4 + j] / t_272), -15.0, 15.0))), t_271) * 1.4426950408889634), (((t_251 + (tc + 8 * j)) < k_len_145) && (t_180 || ((t_251 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_145) - q_len_141)))));
+      t_278[0 * 4 + j] = select(NEG_INF, (select(s_270[0 * 4 + j], (P.softcap * tanh(clamp((s_270[0 * 4 + j] / t_272), -15.0, 15.0))), t_271) * 1.4426950408889634), (((t_251 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_251 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_279: array<f32, 1>;
@@ -369,7 +368,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_145)) * 64) + ((t_251 + r) % 64))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_251 + r) < k_len_145));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
     }
     workgroupBarrier();
     var t_292 = array<f32, 16>();
@@ -395,10 +394,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_321 = (P.softcap > 0.0);
   let t_322 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_299 = t_243; t_299 < t_246; t_299++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_303 = (t_299 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -503,13 +502,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_370 = (P.softcap > 0.0);
   let t_371 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_346 = t_246; t_346 < t_241; t_346++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_350 = (t_346 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -518,7 +517,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_350 + r) / 64))], ((t_350 + r) < k_len_145)) * 64) + ((t_350 + r) % 64))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_350 + r) < k_len_145));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_350 + r) / 64))], ((t_350 + r) < k_len_142)) * 64) + ((t_350 + r) % 64))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_350 + r) < k_len_142));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -540,7 +539,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_377: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_377[0 * 4 + j] = select(NEG_INF, (select(s_369[0 * 4 + j], (P.softcap * tanh(clamp((s_369[0 * 4 + j] / t_371), -15.0, 15.0))), t_370) * 1.4426950408889634), (((t_350 + (tc + 8 * j)) < k_len_145) && (t_180 || ((t_350 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_145) - q_len_141)))));
+      t_377[0 * 4 + j] = select(NEG_INF, (select(s_369[0 * 4 + j], (P.softcap * tanh(clamp((s_369[0 * 4 + j] / t_371), -15.0, 15.0))), t_370) * 1.4426950408889634), (((t_350 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_350 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_378: array<f32, 1>;
@@ -587,7 +586,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_350 + r) / 64))], ((t_350 + r) < k_len_145)) * 64) + ((t_350 + r) % 64))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_350 + r) < k_len_145));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_350 + r) / 64))], ((t_350 + r) < k_len_142)) * 64) + ((t_350 + r) % 64))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_350 + r) < k_len_142));
     }
     workgroupBarrier();
     var t_391 = array<f32, 16>();
@@ -611,12 +610,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_146 + tr) / 4) < q_len_141)) { out[u32((q0_138 + ((t_146 + tr) / 4))) * out_stride0 + u32((t_149 + ((t_146 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_250[0 * 16 + j] / select(carry_249[0], 1.0, (carry_249[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_146 + tr) / 4) < q_len_141)) { lse[u32((q0_138 + ((t_146 + tr) / 4))) * lse_stride0 + u32((t_149 + ((t_146 + tr) % 4)))] = select(((carry_248[0] + log2(carry_249[0])) * 0.6931471805599453), NEG_INF, (carry_249[0] == 0.0)); }
   }
@@ -676,32 +675,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_109 = i32(wg.x);
   let kvh_110 = i32(wg.y);
   let b_111 = i32(wg.z);
-  // kernels-src/softcap.ts:24: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_138 = cu_seqlens_q[u32(b_111)];
-  // kernels-src/softcap.ts:25: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_139 = (b_111 + 1);
   let t_140 = cu_seqlens_q[u32(t_139)];
   let q_len_141 = (t_140 - q0_138);
-  // kernels-src/softcap.ts:26: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_142 = (m_109 * 16);
-  let t_143 = (q_len_141 * 4);
-  let t_144 = (t_142 >= t_143);
-  if (t_144) {
+  let k_len_142 = cache_seqlens[u32(b_111)];
+  // kernels-src/softcap.ts:25: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_143 = (m_109 * 16);
+  let t_144 = (q_len_141 * 4);
+  let t_145 = (t_143 >= t_144);
+  if (t_145) {
     return;
   }
-  // kernels-src/softcap.ts:27: let k_len = cache_seqlens[b]
-  let k_len_145 = cache_seqlens[u32(b_111)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_146 = (m_109 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_149 = (kvh_110 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_156 = (k_len_145 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_156 = (k_len_142 + 31);
   let t_157 = (t_156 / 32);
-  let t_159 = (k_len_145 + (-1));
-  let t_161 = (k_len_145 + (-32));
+  let t_159 = (k_len_142 + (-1));
+  let t_161 = (k_len_142 + (-32));
   let t_163 = (t_159 / 32);
   let t_164 = (t_159 < 0);
   let t_165 = (t_163 * 32);
@@ -724,8 +722,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_185 = (t_146 + 15);
   let t_186 = (t_146 / 4);
   let t_187 = (t_185 / 4);
-  let t_188 = (t_186 + k_len_145);
-  let t_189 = (t_187 + k_len_145);
+  let t_188 = (t_186 + k_len_142);
+  let t_189 = (t_187 + k_len_142);
   let t_190 = (t_188 - q_len_141);
   let t_191 = (t_189 - q_len_141);
   let t_193 = (t_190 + (-31));
@@ -793,7 +791,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_138 + ((t_146 + r) / 4))) * q_stride0 + u32((t_149 + ((t_146 + r) % 4))) * q_stride1 + u32(c)], (((t_146 + r) / 4) < q_len_141));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_248: array<f32, 1>;
   carry_248[0] = NEG_INF;
@@ -804,10 +802,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_250[0 * 16 + j] = 0.0;
   }
   for (var t_247 = t_238; t_247 < t_243; t_247++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_251 = (t_247 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -816,7 +814,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_145)) * 64) + ((t_251 + r) % 64))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_251 + r) < k_len_145));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -838,7 +836,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_278: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_278[0 * 4 + j] = select(NEG_INF, (select(s_270[0 * 4 + j], (P.softcap * tanh(clamp((s_270[0 * 4 + j] / t_272), -15.0, 15.0))), t_271) * 1.4426950408889634), (((t_251 + (tc + 8 * j)) < k_len_145) && (t_180 || ((t_251 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_145) - q_len_141)))));
+      t_278[0 * 4 + j] = select(NEG_INF, (select(s_270[0 * 4 + j], (P.softcap * tanh(clamp((s_270[0 * 4 + j] / t_272), -15.0, 15.0))), t_271) * 1.4426950408889634), (((t_251 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_251 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_279: array<f32, 1>;
@@ -897,7 +895,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_145)) * 64) + ((t_251 + r) % 64))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_251 + r) < k_len_145));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
     }
     workgroupBarrier();
     var t_292 = array<f32, 16>();
@@ -923,10 +921,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_321 = (P.softcap > 0.0);
   let t_322 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_299 = t_243; t_299 < t_246; t_299++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_303 = (t_299 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1043,13 +1041,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_370 = (P.softcap > 0.0);
   let t_371 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_346 = t_246; t_346 < t_241; t_346++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_350 = (t_346 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1058,7 +1056,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_350 + r) / 64))], ((t_350 + r) < k_len_145)) * 64) + ((t_350 + r) % 64))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_350 + r) < k_len_145));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_350 + r) / 64))], ((t_350 + r) < k_len_142)) * 64) + ((t_350 + r) % 64))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_350 + r) < k_len_142));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -1080,7 +1078,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_377: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_377[0 * 4 + j] = select(NEG_INF, (select(s_369[0 * 4 + j], (P.softcap * tanh(clamp((s_369[0 * 4 + j] / t_371), -15.0, 15.0))), t_370) * 1.4426950408889634), (((t_350 + (tc + 8 * j)) < k_len_145) && (t_180 || ((t_350 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_145) - q_len_141)))));
+      t_377[0 * 4 + j] = select(NEG_INF, (select(s_369[0 * 4 + j], (P.softcap * tanh(clamp((s_369[0 * 4 + j] / t_371), -15.0, 15.0))), t_370) * 1.4426950408889634), (((t_350 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_350 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_378: array<f32, 1>;
@@ -1139,7 +1137,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_350 + r) / 64))], ((t_350 + r) < k_len_145)) * 64) + ((t_350 + r) % 64))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_350 + r) < k_len_145));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_350 + r) / 64))], ((t_350 + r) < k_len_142)) * 64) + ((t_350 + r) % 64))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_350 + r) < k_len_142));
     }
     workgroupBarrier();
     var t_391 = array<f32, 16>();
@@ -1163,12 +1161,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_146 + tr) / 4) < q_len_141)) { out[u32((q0_138 + ((t_146 + tr) / 4))) * out_stride0 + u32((t_149 + ((t_146 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_250[0 * 16 + j] / select(carry_249[0], 1.0, (carry_249[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_146 + tr) / 4) < q_len_141)) { lse[u32((q0_138 + ((t_146 + tr) / 4))) * lse_stride0 + u32((t_149 + ((t_146 + tr) % 4)))] = select(((carry_248[0] + log2(carry_249[0])) * 0.6931471805599453), NEG_INF, (carry_249[0] == 0.0)); }
   }

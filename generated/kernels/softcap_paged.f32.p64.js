@@ -159,32 +159,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_107 = i32(wg.x);
   let kvh_108 = i32(wg.y);
   let b_109 = i32(wg.z);
-  // kernels-src/softcap.ts:24: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_136 = cu_seqlens_q[u32(b_109)];
-  // kernels-src/softcap.ts:25: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_137 = (b_109 + 1);
   let t_138 = cu_seqlens_q[u32(t_137)];
   let q_len_139 = (t_138 - q0_136);
-  // kernels-src/softcap.ts:26: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_140 = (m_107 * 16);
-  let t_141 = (q_len_139 * 4);
-  let t_142 = (t_140 >= t_141);
-  if (t_142) {
+  let k_len_140 = cache_seqlens[u32(b_109)];
+  // kernels-src/softcap.ts:25: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_141 = (m_107 * 16);
+  let t_142 = (q_len_139 * 4);
+  let t_143 = (t_141 >= t_142);
+  if (t_143) {
     return;
   }
-  // kernels-src/softcap.ts:27: let k_len = cache_seqlens[b]
-  let k_len_143 = cache_seqlens[u32(b_109)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_144 = (m_107 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_147 = (kvh_108 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_154 = (k_len_143 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_154 = (k_len_140 + 31);
   let t_155 = (t_154 / 32);
-  let t_157 = (k_len_143 + (-1));
-  let t_159 = (k_len_143 + (-32));
+  let t_157 = (k_len_140 + (-1));
+  let t_159 = (k_len_140 + (-32));
   let t_161 = (t_157 / 32);
   let t_162 = (t_157 < 0);
   let t_163 = (t_161 * 32);
@@ -207,8 +206,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_183 = (t_144 + 15);
   let t_184 = (t_144 / 4);
   let t_185 = (t_183 / 4);
-  let t_186 = (t_184 + k_len_143);
-  let t_187 = (t_185 + k_len_143);
+  let t_186 = (t_184 + k_len_140);
+  let t_187 = (t_185 + k_len_140);
   let t_188 = (t_186 - q_len_139);
   let t_189 = (t_187 - q_len_139);
   let t_191 = (t_188 + (-31));
@@ -276,7 +275,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_246: array<f32, 1>;
   carry_246[0] = NEG_INF;
@@ -287,10 +286,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_248[0 * 16 + j] = 0.0;
   }
   for (var t_245 = t_236; t_245 < t_241; t_245++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_249 = (t_245 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -299,7 +298,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_249 + r) / 64))], ((t_249 + r) < k_len_143)) * 64) + ((t_249 + r) % 64))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_249 + r) < k_len_143));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_249 + r) / 64))], ((t_249 + r) < k_len_140)) * 64) + ((t_249 + r) % 64))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -321,7 +320,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_276: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_276[0 * 4 + j] = select(NEG_INF, (select(s_268[0 * 4 + j], (P.softcap * tanh(clamp((s_268[0 * 4 + j] / t_270), -15.0, 15.0))), t_269) * 1.4426950408889634), (((t_249 + (tc + 8 * j)) < k_len_143) && (t_178 || ((t_249 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_143) - q_len_139)))));
+      t_276[0 * 4 + j] = select(NEG_INF, (select(s_268[0 * 4 + j], (P.softcap * tanh(clamp((s_268[0 * 4 + j] / t_270), -15.0, 15.0))), t_269) * 1.4426950408889634), (((t_249 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_249 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_277: array<f32, 1>;
@@ -369,7 +368,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_249 + r) / 64))], ((t_249 + r) < k_len_143)) * 64) + ((t_249 + r) % 64))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_249 + r) < k_len_143));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_249 + r) / 64))], ((t_249 + r) < k_len_140)) * 64) + ((t_249 + r) % 64))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
     }
     workgroupBarrier();
     var t_289 = array<f32, 16>();
@@ -395,10 +394,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_318 = (P.softcap > 0.0);
   let t_319 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_296 = t_241; t_296 < t_244; t_296++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_300 = (t_296 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -504,13 +503,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_366 = (P.softcap > 0.0);
   let t_367 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_342 = t_244; t_342 < t_239; t_342++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_346 = (t_342 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -519,7 +518,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_346 + r) / 64))], ((t_346 + r) < k_len_143)) * 64) + ((t_346 + r) % 64))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_346 + r) < k_len_143));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_346 + r) / 64))], ((t_346 + r) < k_len_140)) * 64) + ((t_346 + r) % 64))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_346 + r) < k_len_140));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -541,7 +540,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_373: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_373[0 * 4 + j] = select(NEG_INF, (select(s_365[0 * 4 + j], (P.softcap * tanh(clamp((s_365[0 * 4 + j] / t_367), -15.0, 15.0))), t_366) * 1.4426950408889634), (((t_346 + (tc + 8 * j)) < k_len_143) && (t_178 || ((t_346 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_143) - q_len_139)))));
+      t_373[0 * 4 + j] = select(NEG_INF, (select(s_365[0 * 4 + j], (P.softcap * tanh(clamp((s_365[0 * 4 + j] / t_367), -15.0, 15.0))), t_366) * 1.4426950408889634), (((t_346 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_346 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_374: array<f32, 1>;
@@ -589,7 +588,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_346 + r) / 64))], ((t_346 + r) < k_len_143)) * 64) + ((t_346 + r) % 64))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_346 + r) < k_len_143));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_346 + r) / 64))], ((t_346 + r) < k_len_140)) * 64) + ((t_346 + r) % 64))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_346 + r) < k_len_140));
     }
     workgroupBarrier();
     var t_386 = array<f32, 16>();
@@ -613,12 +612,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_144 + tr) / 4) < q_len_139)) { out[u32((q0_136 + ((t_144 + tr) / 4))) * out_stride0 + u32((t_147 + ((t_144 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_248[0 * 16 + j] / select(carry_247[0], 1.0, (carry_247[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_144 + tr) / 4) < q_len_139)) { lse[u32((q0_136 + ((t_144 + tr) / 4))) * lse_stride0 + u32((t_147 + ((t_144 + tr) % 4)))] = select(((carry_246[0] + log2(carry_247[0])) * 0.6931471805599453), NEG_INF, (carry_247[0] == 0.0)); }
   }
@@ -677,32 +676,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_107 = i32(wg.x);
   let kvh_108 = i32(wg.y);
   let b_109 = i32(wg.z);
-  // kernels-src/softcap.ts:24: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_136 = cu_seqlens_q[u32(b_109)];
-  // kernels-src/softcap.ts:25: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_137 = (b_109 + 1);
   let t_138 = cu_seqlens_q[u32(t_137)];
   let q_len_139 = (t_138 - q0_136);
-  // kernels-src/softcap.ts:26: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_140 = (m_107 * 16);
-  let t_141 = (q_len_139 * 4);
-  let t_142 = (t_140 >= t_141);
-  if (t_142) {
+  let k_len_140 = cache_seqlens[u32(b_109)];
+  // kernels-src/softcap.ts:25: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_141 = (m_107 * 16);
+  let t_142 = (q_len_139 * 4);
+  let t_143 = (t_141 >= t_142);
+  if (t_143) {
     return;
   }
-  // kernels-src/softcap.ts:27: let k_len = cache_seqlens[b]
-  let k_len_143 = cache_seqlens[u32(b_109)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_144 = (m_107 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_147 = (kvh_108 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_154 = (k_len_143 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_154 = (k_len_140 + 31);
   let t_155 = (t_154 / 32);
-  let t_157 = (k_len_143 + (-1));
-  let t_159 = (k_len_143 + (-32));
+  let t_157 = (k_len_140 + (-1));
+  let t_159 = (k_len_140 + (-32));
   let t_161 = (t_157 / 32);
   let t_162 = (t_157 < 0);
   let t_163 = (t_161 * 32);
@@ -725,8 +723,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_183 = (t_144 + 15);
   let t_184 = (t_144 / 4);
   let t_185 = (t_183 / 4);
-  let t_186 = (t_184 + k_len_143);
-  let t_187 = (t_185 + k_len_143);
+  let t_186 = (t_184 + k_len_140);
+  let t_187 = (t_185 + k_len_140);
   let t_188 = (t_186 - q_len_139);
   let t_189 = (t_187 - q_len_139);
   let t_191 = (t_188 + (-31));
@@ -794,7 +792,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_246: array<f32, 1>;
   carry_246[0] = NEG_INF;
@@ -805,10 +803,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_248[0 * 16 + j] = 0.0;
   }
   for (var t_245 = t_236; t_245 < t_241; t_245++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_249 = (t_245 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -817,7 +815,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_249 + r) / 64))], ((t_249 + r) < k_len_143)) * 64) + ((t_249 + r) % 64))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_249 + r) < k_len_143));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_249 + r) / 64))], ((t_249 + r) < k_len_140)) * 64) + ((t_249 + r) % 64))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -839,7 +837,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_276: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_276[0 * 4 + j] = select(NEG_INF, (select(s_268[0 * 4 + j], (P.softcap * tanh(clamp((s_268[0 * 4 + j] / t_270), -15.0, 15.0))), t_269) * 1.4426950408889634), (((t_249 + (tc + 8 * j)) < k_len_143) && (t_178 || ((t_249 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_143) - q_len_139)))));
+      t_276[0 * 4 + j] = select(NEG_INF, (select(s_268[0 * 4 + j], (P.softcap * tanh(clamp((s_268[0 * 4 + j] / t_270), -15.0, 15.0))), t_269) * 1.4426950408889634), (((t_249 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_249 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_277: array<f32, 1>;
@@ -899,7 +897,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_249 + r) / 64))], ((t_249 + r) < k_len_143)) * 64) + ((t_249 + r) % 64))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_249 + r) < k_len_143));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_249 + r) / 64))], ((t_249 + r) < k_len_140)) * 64) + ((t_249 + r) % 64))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
     }
     workgroupBarrier();
     var t_289 = array<f32, 16>();
@@ -925,10 +923,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_318 = (P.softcap > 0.0);
   let t_319 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_296 = t_241; t_296 < t_244; t_296++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_300 = (t_296 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1046,13 +1044,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_366 = (P.softcap > 0.0);
   let t_367 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_342 = t_244; t_342 < t_239; t_342++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_346 = (t_342 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1061,7 +1059,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_346 + r) / 64))], ((t_346 + r) < k_len_143)) * 64) + ((t_346 + r) % 64))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_346 + r) < k_len_143));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_346 + r) / 64))], ((t_346 + r) < k_len_140)) * 64) + ((t_346 + r) % 64))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_346 + r) < k_len_140));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -1083,7 +1081,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_373: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_373[0 * 4 + j] = select(NEG_INF, (select(s_365[0 * 4 + j], (P.softcap * tanh(clamp((s_365[0 * 4 + j] / t_367), -15.0, 15.0))), t_366) * 1.4426950408889634), (((t_346 + (tc + 8 * j)) < k_len_143) && (t_178 || ((t_346 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_143) - q_len_139)))));
+      t_373[0 * 4 + j] = select(NEG_INF, (select(s_365[0 * 4 + j], (P.softcap * tanh(clamp((s_365[0 * 4 + j] / t_367), -15.0, 15.0))), t_366) * 1.4426950408889634), (((t_346 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_346 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_374: array<f32, 1>;
@@ -1143,7 +1141,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_346 + r) / 64))], ((t_346 + r) < k_len_143)) * 64) + ((t_346 + r) % 64))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_346 + r) < k_len_143));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_346 + r) / 64))], ((t_346 + r) < k_len_140)) * 64) + ((t_346 + r) % 64))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_346 + r) < k_len_140));
     }
     workgroupBarrier();
     var t_386 = array<f32, 16>();
@@ -1167,12 +1165,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_144 + tr) / 4) < q_len_139)) { out[u32((q0_136 + ((t_144 + tr) / 4))) * out_stride0 + u32((t_147 + ((t_144 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_248[0 * 16 + j] / select(carry_247[0], 1.0, (carry_247[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_144 + tr) / 4) < q_len_139)) { lse[u32((q0_136 + ((t_144 + tr) / 4))) * lse_stride0 + u32((t_147 + ((t_144 + tr) % 4)))] = select(((carry_246[0] + log2(carry_247[0])) * 0.6931471805599453), NEG_INF, (carry_247[0] == 0.0)); }
   }

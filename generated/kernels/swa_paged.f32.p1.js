@@ -160,32 +160,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_108 = i32(wg.x);
   let kvh_109 = i32(wg.y);
   let b_110 = i32(wg.z);
-  // kernels-src/sliding_window.ts:19: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_136 = cu_seqlens_q[u32(b_110)];
-  // kernels-src/sliding_window.ts:20: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_137 = (b_110 + 1);
   let t_138 = cu_seqlens_q[u32(t_137)];
   let q_len_139 = (t_138 - q0_136);
-  // kernels-src/sliding_window.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_140 = (m_108 * 16);
-  let t_141 = (q_len_139 * 4);
-  let t_142 = (t_140 >= t_141);
-  if (t_142) {
+  let k_len_140 = cache_seqlens[u32(b_110)];
+  // kernels-src/sliding_window.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_141 = (m_108 * 16);
+  let t_142 = (q_len_139 * 4);
+  let t_143 = (t_141 >= t_142);
+  if (t_143) {
     return;
   }
-  // kernels-src/sliding_window.ts:22: let k_len = cache_seqlens[b]
-  let k_len_143 = cache_seqlens[u32(b_110)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_144 = (m_108 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_147 = (kvh_109 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_154 = (k_len_143 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_154 = (k_len_140 + 31);
   let t_155 = (t_154 / 32);
-  let t_157 = (k_len_143 + (-1));
-  let t_159 = (k_len_143 + (-32));
+  let t_157 = (k_len_140 + (-1));
+  let t_159 = (k_len_140 + (-32));
   let t_161 = (t_157 / 32);
   let t_162 = (t_157 < 0);
   let t_163 = (t_161 * 32);
@@ -209,8 +208,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_183 = (t_144 + 15);
   let t_184 = (t_144 / 4);
   let t_185 = (t_183 / 4);
-  let t_186 = (t_184 + k_len_143);
-  let t_187 = (t_185 + k_len_143);
+  let t_186 = (t_184 + k_len_140);
+  let t_187 = (t_185 + k_len_140);
   let t_188 = (t_186 - q_len_139);
   let t_189 = (t_187 - q_len_139);
   let t_190 = (t_188 - P.window_left);
@@ -310,7 +309,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_285 = min(t_169, t_281);
   let t_286 = max((-268435456), t_282);
   let t_287 = min(t_177, t_283);
-  // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_288 = (P.is_causal == 0);
   let t_289 = select(268435456, (-268435456), t_288);
   let t_290 = select((-268435456), 268435456, t_288);
@@ -359,7 +358,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_333 = min(t_331, t_331);
   let t_334 = max(t_332, (-268435456));
   let t_335 = min(t_333, t_177);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_336 = max(0, t_328);
   let t_337 = (t_329 + 1);
   let t_338 = min(t_155, t_337);
@@ -380,7 +379,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_346: array<f32, 1>;
   carry_346[0] = NEG_INF;
@@ -391,13 +390,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_348[0 * 16 + j] = 0.0;
   }
   for (var t_345 = t_336; t_345 < t_341; t_345++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_349 = (t_345 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -406,10 +405,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_349 + r))], ((t_349 + r) < k_len_143)) + ((t_349 + r) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_349 + r) < k_len_143));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_349 + r))], ((t_349 + r) < k_len_140)) + ((t_349 + r) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_349 + r) < k_len_140));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_374 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -422,7 +421,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_376: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_376[0 * 4 + j] = select(NEG_INF, (t_374[0 * 4 + j] * t_372), ((((t_349 + (tc + 8 * j)) < k_len_143) && ((t_178 || ((t_349 + (tc + 8 * j)) >= (((((t_144 + tr) / 4) + k_len_143) - q_len_139) - P.window_left))) && (t_237 || ((t_349 + (tc + 8 * j)) <= (((((t_144 + tr) / 4) + k_len_143) - q_len_139) + P.window_right))))) && (t_288 || ((t_349 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_143) - q_len_139)))));
+      t_376[0 * 4 + j] = select(NEG_INF, (t_374[0 * 4 + j] * t_372), ((((t_349 + (tc + 8 * j)) < k_len_140) && ((t_178 || ((t_349 + (tc + 8 * j)) >= (((((t_144 + tr) / 4) + k_len_140) - q_len_139) - P.window_left))) && (t_237 || ((t_349 + (tc + 8 * j)) <= (((((t_144 + tr) / 4) + k_len_140) - q_len_139) + P.window_right))))) && (t_288 || ((t_349 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_377: array<f32, 1>;
@@ -470,7 +469,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_349 + r))], ((t_349 + r) < k_len_143)) + ((t_349 + r) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_349 + r) < k_len_143));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_349 + r))], ((t_349 + r) < k_len_140)) + ((t_349 + r) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_349 + r) < k_len_140));
     }
     workgroupBarrier();
     var t_389 = array<f32, 16>();
@@ -495,10 +494,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_421 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_396 = t_341; t_396 < t_344; t_396++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_400 = (t_396 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -510,7 +509,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_110) * page_table_stride0 + u32((t_400 + r))] + ((t_400 + r) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_423 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -598,16 +597,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_469 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_442 = t_344; t_442 < t_339; t_442++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_446 = (t_442 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -616,10 +615,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_446 + r))], ((t_446 + r) < k_len_143)) + ((t_446 + r) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_446 + r) < k_len_143));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_446 + r))], ((t_446 + r) < k_len_140)) + ((t_446 + r) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_446 + r) < k_len_140));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_471 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -632,7 +631,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_473: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_473[0 * 4 + j] = select(NEG_INF, (t_471[0 * 4 + j] * t_469), ((((t_446 + (tc + 8 * j)) < k_len_143) && ((t_178 || ((t_446 + (tc + 8 * j)) >= (((((t_144 + tr) / 4) + k_len_143) - q_len_139) - P.window_left))) && (t_237 || ((t_446 + (tc + 8 * j)) <= (((((t_144 + tr) / 4) + k_len_143) - q_len_139) + P.window_right))))) && (t_288 || ((t_446 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_143) - q_len_139)))));
+      t_473[0 * 4 + j] = select(NEG_INF, (t_471[0 * 4 + j] * t_469), ((((t_446 + (tc + 8 * j)) < k_len_140) && ((t_178 || ((t_446 + (tc + 8 * j)) >= (((((t_144 + tr) / 4) + k_len_140) - q_len_139) - P.window_left))) && (t_237 || ((t_446 + (tc + 8 * j)) <= (((((t_144 + tr) / 4) + k_len_140) - q_len_139) + P.window_right))))) && (t_288 || ((t_446 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_474: array<f32, 1>;
@@ -680,7 +679,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_446 + r))], ((t_446 + r) < k_len_143)) + ((t_446 + r) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_446 + r) < k_len_143));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_446 + r))], ((t_446 + r) < k_len_140)) + ((t_446 + r) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_446 + r) < k_len_140));
     }
     workgroupBarrier();
     var t_486 = array<f32, 16>();
@@ -704,12 +703,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_144 + tr) / 4) < q_len_139)) { out[u32((q0_136 + ((t_144 + tr) / 4))) * out_stride0 + u32((t_147 + ((t_144 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_348[0 * 16 + j] / select(carry_347[0], 1.0, (carry_347[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_144 + tr) / 4) < q_len_139)) { lse[u32((q0_136 + ((t_144 + tr) / 4))) * lse_stride0 + u32((t_147 + ((t_144 + tr) % 4)))] = select(((carry_346[0] + log2(carry_347[0])) * 0.6931471805599453), NEG_INF, (carry_347[0] == 0.0)); }
   }
@@ -769,32 +768,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_108 = i32(wg.x);
   let kvh_109 = i32(wg.y);
   let b_110 = i32(wg.z);
-  // kernels-src/sliding_window.ts:19: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_136 = cu_seqlens_q[u32(b_110)];
-  // kernels-src/sliding_window.ts:20: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_137 = (b_110 + 1);
   let t_138 = cu_seqlens_q[u32(t_137)];
   let q_len_139 = (t_138 - q0_136);
-  // kernels-src/sliding_window.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_140 = (m_108 * 16);
-  let t_141 = (q_len_139 * 4);
-  let t_142 = (t_140 >= t_141);
-  if (t_142) {
+  let k_len_140 = cache_seqlens[u32(b_110)];
+  // kernels-src/sliding_window.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_141 = (m_108 * 16);
+  let t_142 = (q_len_139 * 4);
+  let t_143 = (t_141 >= t_142);
+  if (t_143) {
     return;
   }
-  // kernels-src/sliding_window.ts:22: let k_len = cache_seqlens[b]
-  let k_len_143 = cache_seqlens[u32(b_110)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_144 = (m_108 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_147 = (kvh_109 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_154 = (k_len_143 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_154 = (k_len_140 + 31);
   let t_155 = (t_154 / 32);
-  let t_157 = (k_len_143 + (-1));
-  let t_159 = (k_len_143 + (-32));
+  let t_157 = (k_len_140 + (-1));
+  let t_159 = (k_len_140 + (-32));
   let t_161 = (t_157 / 32);
   let t_162 = (t_157 < 0);
   let t_163 = (t_161 * 32);
@@ -818,8 +816,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_183 = (t_144 + 15);
   let t_184 = (t_144 / 4);
   let t_185 = (t_183 / 4);
-  let t_186 = (t_184 + k_len_143);
-  let t_187 = (t_185 + k_len_143);
+  let t_186 = (t_184 + k_len_140);
+  let t_187 = (t_185 + k_len_140);
   let t_188 = (t_186 - q_len_139);
   let t_189 = (t_187 - q_len_139);
   let t_190 = (t_188 - P.window_left);
@@ -919,7 +917,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_285 = min(t_169, t_281);
   let t_286 = max((-268435456), t_282);
   let t_287 = min(t_177, t_283);
-  // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_288 = (P.is_causal == 0);
   let t_289 = select(268435456, (-268435456), t_288);
   let t_290 = select((-268435456), 268435456, t_288);
@@ -968,7 +966,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_333 = min(t_331, t_331);
   let t_334 = max(t_332, (-268435456));
   let t_335 = min(t_333, t_177);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_336 = max(0, t_328);
   let t_337 = (t_329 + 1);
   let t_338 = min(t_155, t_337);
@@ -989,7 +987,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_346: array<f32, 1>;
   carry_346[0] = NEG_INF;
@@ -1000,13 +998,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_348[0 * 16 + j] = 0.0;
   }
   for (var t_345 = t_336; t_345 < t_341; t_345++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_349 = (t_345 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1015,10 +1013,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_349 + r))], ((t_349 + r) < k_len_143)) + ((t_349 + r) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_349 + r) < k_len_143));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_349 + r))], ((t_349 + r) < k_len_140)) + ((t_349 + r) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_349 + r) < k_len_140));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_374 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1031,7 +1029,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_376: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_376[0 * 4 + j] = select(NEG_INF, (t_374[0 * 4 + j] * t_372), ((((t_349 + (tc + 8 * j)) < k_len_143) && ((t_178 || ((t_349 + (tc + 8 * j)) >= (((((t_144 + tr) / 4) + k_len_143) - q_len_139) - P.window_left))) && (t_237 || ((t_349 + (tc + 8 * j)) <= (((((t_144 + tr) / 4) + k_len_143) - q_len_139) + P.window_right))))) && (t_288 || ((t_349 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_143) - q_len_139)))));
+      t_376[0 * 4 + j] = select(NEG_INF, (t_374[0 * 4 + j] * t_372), ((((t_349 + (tc + 8 * j)) < k_len_140) && ((t_178 || ((t_349 + (tc + 8 * j)) >= (((((t_144 + tr) / 4) + k_len_140) - q_len_139) - P.window_left))) && (t_237 || ((t_349 + (tc + 8 * j)) <= (((((t_144 + tr) / 4) + k_len_140) - q_len_139) + P.window_right))))) && (t_288 || ((t_349 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_377: array<f32, 1>;
@@ -1091,7 +1089,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_349 + r))], ((t_349 + r) < k_len_143)) + ((t_349 + r) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_349 + r) < k_len_143));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_349 + r))], ((t_349 + r) < k_len_140)) + ((t_349 + r) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_349 + r) < k_len_140));
     }
     workgroupBarrier();
     var t_389 = array<f32, 16>();
@@ -1116,10 +1114,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_421 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_396 = t_341; t_396 < t_344; t_396++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_400 = (t_396 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1131,7 +1129,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_110) * page_table_stride0 + u32((t_400 + r))] + ((t_400 + r) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_423 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1231,16 +1229,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_469 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_442 = t_344; t_442 < t_339; t_442++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_446 = (t_442 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1249,10 +1247,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_446 + r))], ((t_446 + r) < k_len_143)) + ((t_446 + r) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_446 + r) < k_len_143));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_446 + r))], ((t_446 + r) < k_len_140)) + ((t_446 + r) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_446 + r) < k_len_140));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_471 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1265,7 +1263,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_473: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_473[0 * 4 + j] = select(NEG_INF, (t_471[0 * 4 + j] * t_469), ((((t_446 + (tc + 8 * j)) < k_len_143) && ((t_178 || ((t_446 + (tc + 8 * j)) >= (((((t_144 + tr) / 4) + k_len_143) - q_len_139) - P.window_left))) && (t_237 || ((t_446 + (tc + 8 * j)) <= (((((t_144 + tr) / 4) + k_len_143) - q_len_139) + P.window_right))))) && (t_288 || ((t_446 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_143) - q_len_139)))));
+      t_473[0 * 4 + j] = select(NEG_INF, (t_471[0 * 4 + j] * t_469), ((((t_446 + (tc + 8 * j)) < k_len_140) && ((t_178 || ((t_446 + (tc + 8 * j)) >= (((((t_144 + tr) / 4) + k_len_140) - q_len_139) - P.window_left))) && (t_237 || ((t_446 + (tc + 8 * j)) <= (((((t_144 + tr) / 4) + k_len_140) - q_len_139) + P.window_right))))) && (t_288 || ((t_446 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_474: array<f32, 1>;
@@ -1325,7 +1323,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_446 + r))], ((t_446 + r) < k_len_143)) + ((t_446 + r) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_446 + r) < k_len_143));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_446 + r))], ((t_446 + r) < k_len_140)) + ((t_446 + r) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_446 + r) < k_len_140));
     }
     workgroupBarrier();
     var t_486 = array<f32, 16>();
@@ -1349,12 +1347,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_144 + tr) / 4) < q_len_139)) { out[u32((q0_136 + ((t_144 + tr) / 4))) * out_stride0 + u32((t_147 + ((t_144 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_348[0 * 16 + j] / select(carry_347[0], 1.0, (carry_347[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_144 + tr) / 4) < q_len_139)) { lse[u32((q0_136 + ((t_144 + tr) / 4))) * lse_stride0 + u32((t_147 + ((t_144 + tr) % 4)))] = select(((carry_346[0] + log2(carry_347[0])) * 0.6931471805599453), NEG_INF, (carry_347[0] == 0.0)); }
   }

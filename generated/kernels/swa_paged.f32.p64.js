@@ -160,32 +160,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_111 = i32(wg.x);
   let kvh_112 = i32(wg.y);
   let b_113 = i32(wg.z);
-  // kernels-src/sliding_window.ts:19: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_140 = cu_seqlens_q[u32(b_113)];
-  // kernels-src/sliding_window.ts:20: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_141 = (b_113 + 1);
   let t_142 = cu_seqlens_q[u32(t_141)];
   let q_len_143 = (t_142 - q0_140);
-  // kernels-src/sliding_window.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_144 = (m_111 * 16);
-  let t_145 = (q_len_143 * 4);
-  let t_146 = (t_144 >= t_145);
-  if (t_146) {
+  let k_len_144 = cache_seqlens[u32(b_113)];
+  // kernels-src/sliding_window.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_145 = (m_111 * 16);
+  let t_146 = (q_len_143 * 4);
+  let t_147 = (t_145 >= t_146);
+  if (t_147) {
     return;
   }
-  // kernels-src/sliding_window.ts:22: let k_len = cache_seqlens[b]
-  let k_len_147 = cache_seqlens[u32(b_113)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_148 = (m_111 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_151 = (kvh_112 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_158 = (k_len_147 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_158 = (k_len_144 + 31);
   let t_159 = (t_158 / 32);
-  let t_161 = (k_len_147 + (-1));
-  let t_163 = (k_len_147 + (-32));
+  let t_161 = (k_len_144 + (-1));
+  let t_163 = (k_len_144 + (-32));
   let t_165 = (t_161 / 32);
   let t_166 = (t_161 < 0);
   let t_167 = (t_165 * 32);
@@ -209,8 +208,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_187 = (t_148 + 15);
   let t_188 = (t_148 / 4);
   let t_189 = (t_187 / 4);
-  let t_190 = (t_188 + k_len_147);
-  let t_191 = (t_189 + k_len_147);
+  let t_190 = (t_188 + k_len_144);
+  let t_191 = (t_189 + k_len_144);
   let t_192 = (t_190 - q_len_143);
   let t_193 = (t_191 - q_len_143);
   let t_194 = (t_192 - P.window_left);
@@ -310,7 +309,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_289 = min(t_173, t_285);
   let t_290 = max((-268435456), t_286);
   let t_291 = min(t_181, t_287);
-  // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_292 = (P.is_causal == 0);
   let t_293 = select(268435456, (-268435456), t_292);
   let t_294 = select((-268435456), 268435456, t_292);
@@ -359,7 +358,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_337 = min(t_335, t_335);
   let t_338 = max(t_336, (-268435456));
   let t_339 = min(t_337, t_181);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_340 = max(0, t_332);
   let t_341 = (t_333 + 1);
   let t_342 = min(t_159, t_341);
@@ -380,7 +379,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_140 + ((t_148 + r) / 4))) * q_stride0 + u32((t_151 + ((t_148 + r) % 4))) * q_stride1 + u32(c)], (((t_148 + r) / 4) < q_len_143));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_350: array<f32, 1>;
   carry_350[0] = NEG_INF;
@@ -391,13 +390,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_352[0 * 16 + j] = 0.0;
   }
   for (var t_349 = t_340; t_349 < t_345; t_349++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_353 = (t_349 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -406,10 +405,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_353 + r) / 64))], ((t_353 + r) < k_len_147)) * 64) + ((t_353 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_353 + r) < k_len_147));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_353 + r) / 64))], ((t_353 + r) < k_len_144)) * 64) + ((t_353 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_353 + r) < k_len_144));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_380 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -422,7 +421,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_382: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_382[0 * 4 + j] = select(NEG_INF, (t_380[0 * 4 + j] * t_378), ((((t_353 + (tc + 8 * j)) < k_len_147) && ((t_182 || ((t_353 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_147) - q_len_143) - P.window_left))) && (t_241 || ((t_353 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_147) - q_len_143) + P.window_right))))) && (t_292 || ((t_353 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_147) - q_len_143)))));
+      t_382[0 * 4 + j] = select(NEG_INF, (t_380[0 * 4 + j] * t_378), ((((t_353 + (tc + 8 * j)) < k_len_144) && ((t_182 || ((t_353 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) - P.window_left))) && (t_241 || ((t_353 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) + P.window_right))))) && (t_292 || ((t_353 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_383: array<f32, 1>;
@@ -470,7 +469,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_353 + r) / 64))], ((t_353 + r) < k_len_147)) * 64) + ((t_353 + r) % 64))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_353 + r) < k_len_147));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_353 + r) / 64))], ((t_353 + r) < k_len_144)) * 64) + ((t_353 + r) % 64))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_353 + r) < k_len_144));
     }
     workgroupBarrier();
     var t_395 = array<f32, 16>();
@@ -495,10 +494,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_429 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_402 = t_345; t_402 < t_348; t_402++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_406 = (t_402 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -510,7 +509,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_113) * page_table_stride0 + u32(((t_406 + r) / 64))] * 64) + ((t_406 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_431 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -598,16 +597,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_479 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_450 = t_348; t_450 < t_343; t_450++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_454 = (t_450 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -616,10 +615,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_454 + r) / 64))], ((t_454 + r) < k_len_147)) * 64) + ((t_454 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_454 + r) < k_len_147));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_454 + r) / 64))], ((t_454 + r) < k_len_144)) * 64) + ((t_454 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_454 + r) < k_len_144));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_481 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -632,7 +631,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_483: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_483[0 * 4 + j] = select(NEG_INF, (t_481[0 * 4 + j] * t_479), ((((t_454 + (tc + 8 * j)) < k_len_147) && ((t_182 || ((t_454 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_147) - q_len_143) - P.window_left))) && (t_241 || ((t_454 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_147) - q_len_143) + P.window_right))))) && (t_292 || ((t_454 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_147) - q_len_143)))));
+      t_483[0 * 4 + j] = select(NEG_INF, (t_481[0 * 4 + j] * t_479), ((((t_454 + (tc + 8 * j)) < k_len_144) && ((t_182 || ((t_454 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) - P.window_left))) && (t_241 || ((t_454 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) + P.window_right))))) && (t_292 || ((t_454 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_484: array<f32, 1>;
@@ -680,7 +679,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_454 + r) / 64))], ((t_454 + r) < k_len_147)) * 64) + ((t_454 + r) % 64))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_454 + r) < k_len_147));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_454 + r) / 64))], ((t_454 + r) < k_len_144)) * 64) + ((t_454 + r) % 64))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_454 + r) < k_len_144));
     }
     workgroupBarrier();
     var t_496 = array<f32, 16>();
@@ -704,12 +703,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_148 + tr) / 4) < q_len_143)) { out[u32((q0_140 + ((t_148 + tr) / 4))) * out_stride0 + u32((t_151 + ((t_148 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_352[0 * 16 + j] / select(carry_351[0], 1.0, (carry_351[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_148 + tr) / 4) < q_len_143)) { lse[u32((q0_140 + ((t_148 + tr) / 4))) * lse_stride0 + u32((t_151 + ((t_148 + tr) % 4)))] = select(((carry_350[0] + log2(carry_351[0])) * 0.6931471805599453), NEG_INF, (carry_351[0] == 0.0)); }
   }
@@ -769,32 +768,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_111 = i32(wg.x);
   let kvh_112 = i32(wg.y);
   let b_113 = i32(wg.z);
-  // kernels-src/sliding_window.ts:19: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_140 = cu_seqlens_q[u32(b_113)];
-  // kernels-src/sliding_window.ts:20: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_141 = (b_113 + 1);
   let t_142 = cu_seqlens_q[u32(t_141)];
   let q_len_143 = (t_142 - q0_140);
-  // kernels-src/sliding_window.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_144 = (m_111 * 16);
-  let t_145 = (q_len_143 * 4);
-  let t_146 = (t_144 >= t_145);
-  if (t_146) {
+  let k_len_144 = cache_seqlens[u32(b_113)];
+  // kernels-src/sliding_window.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_145 = (m_111 * 16);
+  let t_146 = (q_len_143 * 4);
+  let t_147 = (t_145 >= t_146);
+  if (t_147) {
     return;
   }
-  // kernels-src/sliding_window.ts:22: let k_len = cache_seqlens[b]
-  let k_len_147 = cache_seqlens[u32(b_113)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_148 = (m_111 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_151 = (kvh_112 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_158 = (k_len_147 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_158 = (k_len_144 + 31);
   let t_159 = (t_158 / 32);
-  let t_161 = (k_len_147 + (-1));
-  let t_163 = (k_len_147 + (-32));
+  let t_161 = (k_len_144 + (-1));
+  let t_163 = (k_len_144 + (-32));
   let t_165 = (t_161 / 32);
   let t_166 = (t_161 < 0);
   let t_167 = (t_165 * 32);
@@ -818,8 +816,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_187 = (t_148 + 15);
   let t_188 = (t_148 / 4);
   let t_189 = (t_187 / 4);
-  let t_190 = (t_188 + k_len_147);
-  let t_191 = (t_189 + k_len_147);
+  let t_190 = (t_188 + k_len_144);
+  let t_191 = (t_189 + k_len_144);
   let t_192 = (t_190 - q_len_143);
   let t_193 = (t_191 - q_len_143);
   let t_194 = (t_192 - P.window_left);
@@ -919,7 +917,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_289 = min(t_173, t_285);
   let t_290 = max((-268435456), t_286);
   let t_291 = min(t_181, t_287);
-  // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_292 = (P.is_causal == 0);
   let t_293 = select(268435456, (-268435456), t_292);
   let t_294 = select((-268435456), 268435456, t_292);
@@ -968,7 +966,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_337 = min(t_335, t_335);
   let t_338 = max(t_336, (-268435456));
   let t_339 = min(t_337, t_181);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_340 = max(0, t_332);
   let t_341 = (t_333 + 1);
   let t_342 = min(t_159, t_341);
@@ -989,7 +987,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_140 + ((t_148 + r) / 4))) * q_stride0 + u32((t_151 + ((t_148 + r) % 4))) * q_stride1 + u32(c)], (((t_148 + r) / 4) < q_len_143));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_350: array<f32, 1>;
   carry_350[0] = NEG_INF;
@@ -1000,13 +998,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_352[0 * 16 + j] = 0.0;
   }
   for (var t_349 = t_340; t_349 < t_345; t_349++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_353 = (t_349 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1015,10 +1013,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_353 + r) / 64))], ((t_353 + r) < k_len_147)) * 64) + ((t_353 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_353 + r) < k_len_147));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_353 + r) / 64))], ((t_353 + r) < k_len_144)) * 64) + ((t_353 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_353 + r) < k_len_144));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_380 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1031,7 +1029,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_382: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_382[0 * 4 + j] = select(NEG_INF, (t_380[0 * 4 + j] * t_378), ((((t_353 + (tc + 8 * j)) < k_len_147) && ((t_182 || ((t_353 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_147) - q_len_143) - P.window_left))) && (t_241 || ((t_353 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_147) - q_len_143) + P.window_right))))) && (t_292 || ((t_353 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_147) - q_len_143)))));
+      t_382[0 * 4 + j] = select(NEG_INF, (t_380[0 * 4 + j] * t_378), ((((t_353 + (tc + 8 * j)) < k_len_144) && ((t_182 || ((t_353 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) - P.window_left))) && (t_241 || ((t_353 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) + P.window_right))))) && (t_292 || ((t_353 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_383: array<f32, 1>;
@@ -1091,7 +1089,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_353 + r) / 64))], ((t_353 + r) < k_len_147)) * 64) + ((t_353 + r) % 64))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_353 + r) < k_len_147));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_353 + r) / 64))], ((t_353 + r) < k_len_144)) * 64) + ((t_353 + r) % 64))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_353 + r) < k_len_144));
     }
     workgroupBarrier();
     var t_395 = array<f32, 16>();
@@ -1116,10 +1114,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_429 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_402 = t_345; t_402 < t_348; t_402++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_406 = (t_402 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1131,7 +1129,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_113) * page_table_stride0 + u32(((t_406 + r) / 64))] * 64) + ((t_406 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_431 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1231,16 +1229,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_479 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_450 = t_348; t_450 < t_343; t_450++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_454 = (t_450 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1249,10 +1247,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_454 + r) / 64))], ((t_454 + r) < k_len_147)) * 64) + ((t_454 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_454 + r) < k_len_147));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_454 + r) / 64))], ((t_454 + r) < k_len_144)) * 64) + ((t_454 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_454 + r) < k_len_144));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_481 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1265,7 +1263,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_483: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_483[0 * 4 + j] = select(NEG_INF, (t_481[0 * 4 + j] * t_479), ((((t_454 + (tc + 8 * j)) < k_len_147) && ((t_182 || ((t_454 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_147) - q_len_143) - P.window_left))) && (t_241 || ((t_454 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_147) - q_len_143) + P.window_right))))) && (t_292 || ((t_454 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_147) - q_len_143)))));
+      t_483[0 * 4 + j] = select(NEG_INF, (t_481[0 * 4 + j] * t_479), ((((t_454 + (tc + 8 * j)) < k_len_144) && ((t_182 || ((t_454 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) - P.window_left))) && (t_241 || ((t_454 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) + P.window_right))))) && (t_292 || ((t_454 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_484: array<f32, 1>;
@@ -1325,7 +1323,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_454 + r) / 64))], ((t_454 + r) < k_len_147)) * 64) + ((t_454 + r) % 64))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_454 + r) < k_len_147));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_454 + r) / 64))], ((t_454 + r) < k_len_144)) * 64) + ((t_454 + r) % 64))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_454 + r) < k_len_144));
     }
     workgroupBarrier();
     var t_496 = array<f32, 16>();
@@ -1349,12 +1347,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_148 + tr) / 4) < q_len_143)) { out[u32((q0_140 + ((t_148 + tr) / 4))) * out_stride0 + u32((t_151 + ((t_148 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_352[0 * 16 + j] / select(carry_351[0], 1.0, (carry_351[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_148 + tr) / 4) < q_len_143)) { lse[u32((q0_140 + ((t_148 + tr) / 4))) * lse_stride0 + u32((t_151 + ((t_148 + tr) % 4)))] = select(((carry_350[0] + log2(carry_351[0])) * 0.6931471805599453), NEG_INF, (carry_351[0] == 0.0)); }
   }

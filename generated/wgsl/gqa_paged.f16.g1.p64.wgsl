@@ -48,29 +48,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_97 = i32(wg.x);
   let kvh_98 = i32(wg.y);
   let b_99 = i32(wg.z);
-  // kernels-src/gqa.ts:20: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_123 = cu_seqlens_q[u32(b_99)];
-  // kernels-src/gqa.ts:21: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_124 = (b_99 + 1);
   let t_125 = cu_seqlens_q[u32(t_124)];
   let q_len_126 = (t_125 - q0_123);
-  // kernels-src/gqa.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_127 = (m_97 * 16);
-  let t_128 = (t_127 >= q_len_126);
-  if (t_128) {
+  let k_len_127 = cache_seqlens[u32(b_99)];
+  // kernels-src/gqa.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_128 = (m_97 * 16);
+  let t_129 = (t_128 >= q_len_126);
+  if (t_129) {
     return;
   }
-  // kernels-src/gqa.ts:23: let k_len = cache_seqlens[b]
-  let k_len_129 = cache_seqlens[u32(b_99)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_130 = (m_97 * 16);
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_138 = (k_len_129 + 31);
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_138 = (k_len_127 + 31);
   let t_139 = (t_138 / 32);
-  let t_141 = (k_len_129 + (-1));
-  let t_143 = (k_len_129 + (-32));
+  let t_141 = (k_len_127 + (-1));
+  let t_143 = (k_len_127 + (-32));
   let t_145 = (t_141 / 32);
   let t_146 = (t_141 < 0);
   let t_147 = (t_145 * 32);
@@ -91,8 +90,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_164 = select(268435456, (-268435456), t_162);
   let t_165 = select((-268435456), 268435456, t_162);
   let t_167 = (t_130 + 15);
-  let t_168 = (t_130 + k_len_129);
-  let t_169 = (t_167 + k_len_129);
+  let t_168 = (t_130 + k_len_127);
+  let t_169 = (t_167 + k_len_127);
   let t_170 = (t_168 - q_len_126);
   let t_171 = (t_169 - q_len_126);
   let t_173 = (t_170 + (-31));
@@ -159,7 +158,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_123 + (t_130 + r))) * q_stride0 + u32((kvh_98 + ((t_130 + r) % 1))) * q_stride1 + u32(c)], ((t_130 + r) < q_len_126));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_228: array<f32, 1>;
   carry_228[0] = NEG_INF;
@@ -170,10 +169,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_230[0 * 16 + j] = 0.0;
   }
   for (var t_227 = t_218; t_227 < t_223; t_227++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_231 = (t_227 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -182,10 +181,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_99) * page_table_stride0 + u32(((t_231 + r) / 64))], ((t_231 + r) < k_len_129)) * 64) + ((t_231 + r) % 64))) * k_cache_stride0 + u32(kvh_98) * k_cache_stride1 + u32(c)], ((t_231 + r) < k_len_129));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_99) * page_table_stride0 + u32(((t_231 + r) / 64))], ((t_231 + r) < k_len_127)) * 64) + ((t_231 + r) % 64))) * k_cache_stride0 + u32(kvh_98) * k_cache_stride1 + u32(c)], ((t_231 + r) < k_len_127));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_250 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -198,7 +197,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_252: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_252[0 * 4 + j] = select(NEG_INF, (t_250[0 * 4 + j] * t_248), (((t_231 + (tc + 8 * j)) < k_len_129) && (t_162 || ((t_231 + (tc + 8 * j)) <= (((t_130 + tr) + k_len_129) - q_len_126)))));
+      t_252[0 * 4 + j] = select(NEG_INF, (t_250[0 * 4 + j] * t_248), (((t_231 + (tc + 8 * j)) < k_len_127) && (t_162 || ((t_231 + (tc + 8 * j)) <= (((t_130 + tr) + k_len_127) - q_len_126)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_253: array<f32, 1>;
@@ -257,7 +256,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_99) * page_table_stride0 + u32(((t_231 + r) / 64))], ((t_231 + r) < k_len_129)) * 64) + ((t_231 + r) % 64))) * v_cache_stride0 + u32(kvh_98) * v_cache_stride1 + u32(c)], ((t_231 + r) < k_len_129));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_99) * page_table_stride0 + u32(((t_231 + r) / 64))], ((t_231 + r) < k_len_127)) * 64) + ((t_231 + r) % 64))) * v_cache_stride0 + u32(kvh_98) * v_cache_stride1 + u32(c)], ((t_231 + r) < k_len_127));
     }
     workgroupBarrier();
     var t_266 = array<f32, 16>();
@@ -282,10 +281,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_292 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_273 = t_223; t_273 < t_226; t_273++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_277 = (t_273 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -297,7 +296,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_99) * page_table_stride0 + u32(((t_277 + r) / 64))] * 64) + ((t_277 + r) % 64))) * k_cache_stride0 + u32(kvh_98) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_294 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -395,13 +394,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_335 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_314 = t_226; t_314 < t_221; t_314++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_318 = (t_314 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -410,10 +409,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_99) * page_table_stride0 + u32(((t_318 + r) / 64))], ((t_318 + r) < k_len_129)) * 64) + ((t_318 + r) % 64))) * k_cache_stride0 + u32(kvh_98) * k_cache_stride1 + u32(c)], ((t_318 + r) < k_len_129));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_99) * page_table_stride0 + u32(((t_318 + r) / 64))], ((t_318 + r) < k_len_127)) * 64) + ((t_318 + r) % 64))) * k_cache_stride0 + u32(kvh_98) * k_cache_stride1 + u32(c)], ((t_318 + r) < k_len_127));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_337 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -426,7 +425,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_339: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_339[0 * 4 + j] = select(NEG_INF, (t_337[0 * 4 + j] * t_335), (((t_318 + (tc + 8 * j)) < k_len_129) && (t_162 || ((t_318 + (tc + 8 * j)) <= (((t_130 + tr) + k_len_129) - q_len_126)))));
+      t_339[0 * 4 + j] = select(NEG_INF, (t_337[0 * 4 + j] * t_335), (((t_318 + (tc + 8 * j)) < k_len_127) && (t_162 || ((t_318 + (tc + 8 * j)) <= (((t_130 + tr) + k_len_127) - q_len_126)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_340: array<f32, 1>;
@@ -485,7 +484,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_99) * page_table_stride0 + u32(((t_318 + r) / 64))], ((t_318 + r) < k_len_129)) * 64) + ((t_318 + r) % 64))) * v_cache_stride0 + u32(kvh_98) * v_cache_stride1 + u32(c)], ((t_318 + r) < k_len_129));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_99) * page_table_stride0 + u32(((t_318 + r) / 64))], ((t_318 + r) < k_len_127)) * 64) + ((t_318 + r) % 64))) * v_cache_stride0 + u32(kvh_98) * v_cache_stride1 + u32(c)], ((t_318 + r) < k_len_127));
     }
     workgroupBarrier();
     var t_353 = array<f32, 16>();
@@ -509,12 +508,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if (((t_130 + tr) < q_len_126)) { out[u32((q0_123 + (t_130 + tr))) * out_stride0 + u32((kvh_98 + ((t_130 + tr) % 1))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_230[0 * 16 + j] / select(carry_229[0], 1.0, (carry_229[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if (((t_130 + tr) < q_len_126)) { lse[u32((q0_123 + (t_130 + tr))) * lse_stride0 + u32((kvh_98 + ((t_130 + tr) % 1)))] = select(((carry_228[0] + log2(carry_229[0])) * 0.6931471805599453), NEG_INF, (carry_229[0] == 0.0)); }
   }

@@ -48,32 +48,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_101 = i32(wg.x);
   let kvh_102 = i32(wg.y);
   let b_103 = i32(wg.z);
-  // kernels-src/gqa.ts:20: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_128 = cu_seqlens_q[u32(b_103)];
-  // kernels-src/gqa.ts:21: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_129 = (b_103 + 1);
   let t_130 = cu_seqlens_q[u32(t_129)];
   let q_len_131 = (t_130 - q0_128);
-  // kernels-src/gqa.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_132 = (m_101 * 16);
-  let t_133 = (q_len_131 * 4);
-  let t_134 = (t_132 >= t_133);
-  if (t_134) {
+  let k_len_132 = cache_seqlens[u32(b_103)];
+  // kernels-src/gqa.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_133 = (m_101 * 16);
+  let t_134 = (q_len_131 * 4);
+  let t_135 = (t_133 >= t_134);
+  if (t_135) {
     return;
   }
-  // kernels-src/gqa.ts:23: let k_len = cache_seqlens[b]
-  let k_len_135 = cache_seqlens[u32(b_103)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_136 = (m_101 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_139 = (kvh_102 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_146 = (k_len_135 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_146 = (k_len_132 + 31);
   let t_147 = (t_146 / 32);
-  let t_149 = (k_len_135 + (-1));
-  let t_151 = (k_len_135 + (-32));
+  let t_149 = (k_len_132 + (-1));
+  let t_151 = (k_len_132 + (-32));
   let t_153 = (t_149 / 32);
   let t_154 = (t_149 < 0);
   let t_155 = (t_153 * 32);
@@ -96,8 +95,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_175 = (t_136 + 15);
   let t_176 = (t_136 / 4);
   let t_177 = (t_175 / 4);
-  let t_178 = (t_176 + k_len_135);
-  let t_179 = (t_177 + k_len_135);
+  let t_178 = (t_176 + k_len_132);
+  let t_179 = (t_177 + k_len_132);
   let t_180 = (t_178 - q_len_131);
   let t_181 = (t_179 - q_len_131);
   let t_183 = (t_180 + (-31));
@@ -164,7 +163,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_128 + ((t_136 + r) / 4))) * q_stride0 + u32((t_139 + ((t_136 + r) % 4))) * q_stride1 + u32(c)], (((t_136 + r) / 4) < q_len_131));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_238: array<f32, 1>;
   carry_238[0] = NEG_INF;
@@ -175,10 +174,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_240[0 * 16 + j] = 0.0;
   }
   for (var t_237 = t_228; t_237 < t_233; t_237++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_241 = (t_237 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -187,10 +186,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_103) * page_table_stride0 + u32(((t_241 + r) / 64))], ((t_241 + r) < k_len_135)) * 64) + ((t_241 + r) % 64))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)], ((t_241 + r) < k_len_135));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_103) * page_table_stride0 + u32(((t_241 + r) / 64))], ((t_241 + r) < k_len_132)) * 64) + ((t_241 + r) % 64))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)], ((t_241 + r) < k_len_132));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_260 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -203,7 +202,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_262: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_262[0 * 4 + j] = select(NEG_INF, (t_260[0 * 4 + j] * t_258), (((t_241 + (tc + 8 * j)) < k_len_135) && (t_170 || ((t_241 + (tc + 8 * j)) <= ((((t_136 + tr) / 4) + k_len_135) - q_len_131)))));
+      t_262[0 * 4 + j] = select(NEG_INF, (t_260[0 * 4 + j] * t_258), (((t_241 + (tc + 8 * j)) < k_len_132) && (t_170 || ((t_241 + (tc + 8 * j)) <= ((((t_136 + tr) / 4) + k_len_132) - q_len_131)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_263: array<f32, 1>;
@@ -250,7 +249,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_103) * page_table_stride0 + u32(((t_241 + r) / 64))], ((t_241 + r) < k_len_135)) * 64) + ((t_241 + r) % 64))) * v_cache_stride0 + u32(kvh_102) * v_cache_stride1 + u32(c)], ((t_241 + r) < k_len_135));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_103) * page_table_stride0 + u32(((t_241 + r) / 64))], ((t_241 + r) < k_len_132)) * 64) + ((t_241 + r) % 64))) * v_cache_stride0 + u32(kvh_102) * v_cache_stride1 + u32(c)], ((t_241 + r) < k_len_132));
     }
     workgroupBarrier();
     var t_276 = array<f32, 16>();
@@ -275,10 +274,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_302 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_283 = t_233; t_283 < t_236; t_283++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_287 = (t_283 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -290,7 +289,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_103) * page_table_stride0 + u32(((t_287 + r) / 64))] * 64) + ((t_287 + r) % 64))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_304 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -376,13 +375,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_345 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_324 = t_236; t_324 < t_231; t_324++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_328 = (t_324 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -391,10 +390,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_103) * page_table_stride0 + u32(((t_328 + r) / 64))], ((t_328 + r) < k_len_135)) * 64) + ((t_328 + r) % 64))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)], ((t_328 + r) < k_len_135));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_103) * page_table_stride0 + u32(((t_328 + r) / 64))], ((t_328 + r) < k_len_132)) * 64) + ((t_328 + r) % 64))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)], ((t_328 + r) < k_len_132));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_347 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -407,7 +406,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_349: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_349[0 * 4 + j] = select(NEG_INF, (t_347[0 * 4 + j] * t_345), (((t_328 + (tc + 8 * j)) < k_len_135) && (t_170 || ((t_328 + (tc + 8 * j)) <= ((((t_136 + tr) / 4) + k_len_135) - q_len_131)))));
+      t_349[0 * 4 + j] = select(NEG_INF, (t_347[0 * 4 + j] * t_345), (((t_328 + (tc + 8 * j)) < k_len_132) && (t_170 || ((t_328 + (tc + 8 * j)) <= ((((t_136 + tr) / 4) + k_len_132) - q_len_131)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_350: array<f32, 1>;
@@ -454,7 +453,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_103) * page_table_stride0 + u32(((t_328 + r) / 64))], ((t_328 + r) < k_len_135)) * 64) + ((t_328 + r) % 64))) * v_cache_stride0 + u32(kvh_102) * v_cache_stride1 + u32(c)], ((t_328 + r) < k_len_135));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_103) * page_table_stride0 + u32(((t_328 + r) / 64))], ((t_328 + r) < k_len_132)) * 64) + ((t_328 + r) % 64))) * v_cache_stride0 + u32(kvh_102) * v_cache_stride1 + u32(c)], ((t_328 + r) < k_len_132));
     }
     workgroupBarrier();
     var t_363 = array<f32, 16>();
@@ -478,12 +477,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_136 + tr) / 4) < q_len_131)) { out[u32((q0_128 + ((t_136 + tr) / 4))) * out_stride0 + u32((t_139 + ((t_136 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_240[0 * 16 + j] / select(carry_239[0], 1.0, (carry_239[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_136 + tr) / 4) < q_len_131)) { lse[u32((q0_128 + ((t_136 + tr) / 4))) * lse_stride0 + u32((t_139 + ((t_136 + tr) % 4)))] = select(((carry_238[0] + log2(carry_239[0])) * 0.6931471805599453), NEG_INF, (carry_239[0] == 0.0)); }
   }

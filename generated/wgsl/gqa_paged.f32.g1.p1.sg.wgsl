@@ -47,29 +47,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_92 = i32(wg.x);
   let kvh_93 = i32(wg.y);
   let b_94 = i32(wg.z);
-  // kernels-src/gqa.ts:20: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_117 = cu_seqlens_q[u32(b_94)];
-  // kernels-src/gqa.ts:21: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_118 = (b_94 + 1);
   let t_119 = cu_seqlens_q[u32(t_118)];
   let q_len_120 = (t_119 - q0_117);
-  // kernels-src/gqa.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_121 = (m_92 * 16);
-  let t_122 = (t_121 >= q_len_120);
-  if (t_122) {
+  let k_len_121 = cache_seqlens[u32(b_94)];
+  // kernels-src/gqa.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_122 = (m_92 * 16);
+  let t_123 = (t_122 >= q_len_120);
+  if (t_123) {
     return;
   }
-  // kernels-src/gqa.ts:23: let k_len = cache_seqlens[b]
-  let k_len_123 = cache_seqlens[u32(b_94)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_124 = (m_92 * 16);
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_132 = (k_len_123 + 31);
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_132 = (k_len_121 + 31);
   let t_133 = (t_132 / 32);
-  let t_135 = (k_len_123 + (-1));
-  let t_137 = (k_len_123 + (-32));
+  let t_135 = (k_len_121 + (-1));
+  let t_137 = (k_len_121 + (-32));
   let t_139 = (t_135 / 32);
   let t_140 = (t_135 < 0);
   let t_141 = (t_139 * 32);
@@ -90,8 +89,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_158 = select(268435456, (-268435456), t_156);
   let t_159 = select((-268435456), 268435456, t_156);
   let t_161 = (t_124 + 15);
-  let t_162 = (t_124 + k_len_123);
-  let t_163 = (t_161 + k_len_123);
+  let t_162 = (t_124 + k_len_121);
+  let t_163 = (t_161 + k_len_121);
   let t_164 = (t_162 - q_len_120);
   let t_165 = (t_163 - q_len_120);
   let t_167 = (t_164 + (-31));
@@ -158,7 +157,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_117 + (t_124 + r))) * q_stride0 + u32((kvh_93 + ((t_124 + r) % 1))) * q_stride1 + u32(c)], ((t_124 + r) < q_len_120));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_222: array<f32, 1>;
   carry_222[0] = NEG_INF;
@@ -169,10 +168,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_224[0 * 16 + j] = 0.0;
   }
   for (var t_221 = t_212; t_221 < t_217; t_221++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_225 = (t_221 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -181,10 +180,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_94) * page_table_stride0 + u32((t_225 + r))], ((t_225 + r) < k_len_123)) + ((t_225 + r) % 1))) * k_cache_stride0 + u32(kvh_93) * k_cache_stride1 + u32(c)], ((t_225 + r) < k_len_123));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_94) * page_table_stride0 + u32((t_225 + r))], ((t_225 + r) < k_len_121)) + ((t_225 + r) % 1))) * k_cache_stride0 + u32(kvh_93) * k_cache_stride1 + u32(c)], ((t_225 + r) < k_len_121));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_242 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -197,7 +196,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_244: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_244[0 * 4 + j] = select(NEG_INF, (t_242[0 * 4 + j] * t_240), (((t_225 + (tc + 8 * j)) < k_len_123) && (t_156 || ((t_225 + (tc + 8 * j)) <= (((t_124 + tr) + k_len_123) - q_len_120)))));
+      t_244[0 * 4 + j] = select(NEG_INF, (t_242[0 * 4 + j] * t_240), (((t_225 + (tc + 8 * j)) < k_len_121) && (t_156 || ((t_225 + (tc + 8 * j)) <= (((t_124 + tr) + k_len_121) - q_len_120)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_245: array<f32, 1>;
@@ -245,7 +244,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_94) * page_table_stride0 + u32((t_225 + r))], ((t_225 + r) < k_len_123)) + ((t_225 + r) % 1))) * v_cache_stride0 + u32(kvh_93) * v_cache_stride1 + u32(c)], ((t_225 + r) < k_len_123));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_94) * page_table_stride0 + u32((t_225 + r))], ((t_225 + r) < k_len_121)) + ((t_225 + r) % 1))) * v_cache_stride0 + u32(kvh_93) * v_cache_stride1 + u32(c)], ((t_225 + r) < k_len_121));
     }
     workgroupBarrier();
     var t_257 = array<f32, 16>();
@@ -270,10 +269,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_281 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_264 = t_217; t_264 < t_220; t_264++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_268 = (t_264 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -285,7 +284,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_94) * page_table_stride0 + u32((t_268 + r))] + ((t_268 + r) % 1))) * k_cache_stride0 + u32(kvh_93) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_283 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -372,13 +371,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_321 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_302 = t_220; t_302 < t_215; t_302++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_306 = (t_302 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -387,10 +386,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_94) * page_table_stride0 + u32((t_306 + r))], ((t_306 + r) < k_len_123)) + ((t_306 + r) % 1))) * k_cache_stride0 + u32(kvh_93) * k_cache_stride1 + u32(c)], ((t_306 + r) < k_len_123));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_94) * page_table_stride0 + u32((t_306 + r))], ((t_306 + r) < k_len_121)) + ((t_306 + r) % 1))) * k_cache_stride0 + u32(kvh_93) * k_cache_stride1 + u32(c)], ((t_306 + r) < k_len_121));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_323 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -403,7 +402,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_325: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_325[0 * 4 + j] = select(NEG_INF, (t_323[0 * 4 + j] * t_321), (((t_306 + (tc + 8 * j)) < k_len_123) && (t_156 || ((t_306 + (tc + 8 * j)) <= (((t_124 + tr) + k_len_123) - q_len_120)))));
+      t_325[0 * 4 + j] = select(NEG_INF, (t_323[0 * 4 + j] * t_321), (((t_306 + (tc + 8 * j)) < k_len_121) && (t_156 || ((t_306 + (tc + 8 * j)) <= (((t_124 + tr) + k_len_121) - q_len_120)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_326: array<f32, 1>;
@@ -451,7 +450,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_94) * page_table_stride0 + u32((t_306 + r))], ((t_306 + r) < k_len_123)) + ((t_306 + r) % 1))) * v_cache_stride0 + u32(kvh_93) * v_cache_stride1 + u32(c)], ((t_306 + r) < k_len_123));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_94) * page_table_stride0 + u32((t_306 + r))], ((t_306 + r) < k_len_121)) + ((t_306 + r) % 1))) * v_cache_stride0 + u32(kvh_93) * v_cache_stride1 + u32(c)], ((t_306 + r) < k_len_121));
     }
     workgroupBarrier();
     var t_338 = array<f32, 16>();
@@ -475,12 +474,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if (((t_124 + tr) < q_len_120)) { out[u32((q0_117 + (t_124 + tr))) * out_stride0 + u32((kvh_93 + ((t_124 + tr) % 1))) * out_stride1 + u32((tc + 8 * j))] = (carry_224[0 * 16 + j] / select(carry_223[0], 1.0, (carry_223[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if (((t_124 + tr) < q_len_120)) { lse[u32((q0_117 + (t_124 + tr))) * lse_stride0 + u32((kvh_93 + ((t_124 + tr) % 1)))] = select(((carry_222[0] + log2(carry_223[0])) * 0.6931471805599453), NEG_INF, (carry_223[0] == 0.0)); }
   }

@@ -47,29 +47,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_94 = i32(wg.x);
   let kvh_95 = i32(wg.y);
   let b_96 = i32(wg.z);
-  // kernels-src/gqa.ts:20: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_119 = cu_seqlens_q[u32(b_96)];
-  // kernels-src/gqa.ts:21: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_120 = (b_96 + 1);
   let t_121 = cu_seqlens_q[u32(t_120)];
   let q_len_122 = (t_121 - q0_119);
-  // kernels-src/gqa.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_123 = (m_94 * 16);
-  let t_124 = (t_123 >= q_len_122);
-  if (t_124) {
+  let k_len_123 = cache_seqlens[u32(b_96)];
+  // kernels-src/gqa.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_124 = (m_94 * 16);
+  let t_125 = (t_124 >= q_len_122);
+  if (t_125) {
     return;
   }
-  // kernels-src/gqa.ts:23: let k_len = cache_seqlens[b]
-  let k_len_125 = cache_seqlens[u32(b_96)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_126 = (m_94 * 16);
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_134 = (k_len_125 + 31);
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_134 = (k_len_123 + 31);
   let t_135 = (t_134 / 32);
-  let t_137 = (k_len_125 + (-1));
-  let t_139 = (k_len_125 + (-32));
+  let t_137 = (k_len_123 + (-1));
+  let t_139 = (k_len_123 + (-32));
   let t_141 = (t_137 / 32);
   let t_142 = (t_137 < 0);
   let t_143 = (t_141 * 32);
@@ -90,8 +89,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_160 = select(268435456, (-268435456), t_158);
   let t_161 = select((-268435456), 268435456, t_158);
   let t_163 = (t_126 + 15);
-  let t_164 = (t_126 + k_len_125);
-  let t_165 = (t_163 + k_len_125);
+  let t_164 = (t_126 + k_len_123);
+  let t_165 = (t_163 + k_len_123);
   let t_166 = (t_164 - q_len_122);
   let t_167 = (t_165 - q_len_122);
   let t_169 = (t_166 + (-31));
@@ -158,7 +157,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_119 + (t_126 + r))) * q_stride0 + u32((kvh_95 + ((t_126 + r) % 1))) * q_stride1 + u32(c)], ((t_126 + r) < q_len_122));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_224: array<f32, 1>;
   carry_224[0] = NEG_INF;
@@ -169,10 +168,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_226[0 * 16 + j] = 0.0;
   }
   for (var t_223 = t_214; t_223 < t_219; t_223++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_227 = (t_223 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -181,10 +180,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_96) * page_table_stride0 + u32(((t_227 + r) / 16))], ((t_227 + r) < k_len_125)) * 16) + ((t_227 + r) % 16))) * k_cache_stride0 + u32(kvh_95) * k_cache_stride1 + u32(c)], ((t_227 + r) < k_len_125));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_96) * page_table_stride0 + u32(((t_227 + r) / 16))], ((t_227 + r) < k_len_123)) * 16) + ((t_227 + r) % 16))) * k_cache_stride0 + u32(kvh_95) * k_cache_stride1 + u32(c)], ((t_227 + r) < k_len_123));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_246 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -197,7 +196,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_248: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_248[0 * 4 + j] = select(NEG_INF, (t_246[0 * 4 + j] * t_244), (((t_227 + (tc + 8 * j)) < k_len_125) && (t_158 || ((t_227 + (tc + 8 * j)) <= (((t_126 + tr) + k_len_125) - q_len_122)))));
+      t_248[0 * 4 + j] = select(NEG_INF, (t_246[0 * 4 + j] * t_244), (((t_227 + (tc + 8 * j)) < k_len_123) && (t_158 || ((t_227 + (tc + 8 * j)) <= (((t_126 + tr) + k_len_123) - q_len_122)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_249: array<f32, 1>;
@@ -245,7 +244,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_96) * page_table_stride0 + u32(((t_227 + r) / 16))], ((t_227 + r) < k_len_125)) * 16) + ((t_227 + r) % 16))) * v_cache_stride0 + u32(kvh_95) * v_cache_stride1 + u32(c)], ((t_227 + r) < k_len_125));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_96) * page_table_stride0 + u32(((t_227 + r) / 16))], ((t_227 + r) < k_len_123)) * 16) + ((t_227 + r) % 16))) * v_cache_stride0 + u32(kvh_95) * v_cache_stride1 + u32(c)], ((t_227 + r) < k_len_123));
     }
     workgroupBarrier();
     var t_261 = array<f32, 16>();
@@ -270,10 +269,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_287 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_268 = t_219; t_268 < t_222; t_268++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_272 = (t_268 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -285,7 +284,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_96) * page_table_stride0 + u32(((t_272 + r) / 16))] * 16) + ((t_272 + r) % 16))) * k_cache_stride0 + u32(kvh_95) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_289 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -372,13 +371,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_329 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_308 = t_222; t_308 < t_217; t_308++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_312 = (t_308 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -387,10 +386,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_96) * page_table_stride0 + u32(((t_312 + r) / 16))], ((t_312 + r) < k_len_125)) * 16) + ((t_312 + r) % 16))) * k_cache_stride0 + u32(kvh_95) * k_cache_stride1 + u32(c)], ((t_312 + r) < k_len_125));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_96) * page_table_stride0 + u32(((t_312 + r) / 16))], ((t_312 + r) < k_len_123)) * 16) + ((t_312 + r) % 16))) * k_cache_stride0 + u32(kvh_95) * k_cache_stride1 + u32(c)], ((t_312 + r) < k_len_123));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_331 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -403,7 +402,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_333: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_333[0 * 4 + j] = select(NEG_INF, (t_331[0 * 4 + j] * t_329), (((t_312 + (tc + 8 * j)) < k_len_125) && (t_158 || ((t_312 + (tc + 8 * j)) <= (((t_126 + tr) + k_len_125) - q_len_122)))));
+      t_333[0 * 4 + j] = select(NEG_INF, (t_331[0 * 4 + j] * t_329), (((t_312 + (tc + 8 * j)) < k_len_123) && (t_158 || ((t_312 + (tc + 8 * j)) <= (((t_126 + tr) + k_len_123) - q_len_122)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_334: array<f32, 1>;
@@ -451,7 +450,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_96) * page_table_stride0 + u32(((t_312 + r) / 16))], ((t_312 + r) < k_len_125)) * 16) + ((t_312 + r) % 16))) * v_cache_stride0 + u32(kvh_95) * v_cache_stride1 + u32(c)], ((t_312 + r) < k_len_125));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_96) * page_table_stride0 + u32(((t_312 + r) / 16))], ((t_312 + r) < k_len_123)) * 16) + ((t_312 + r) % 16))) * v_cache_stride0 + u32(kvh_95) * v_cache_stride1 + u32(c)], ((t_312 + r) < k_len_123));
     }
     workgroupBarrier();
     var t_346 = array<f32, 16>();
@@ -475,12 +474,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if (((t_126 + tr) < q_len_122)) { out[u32((q0_119 + (t_126 + tr))) * out_stride0 + u32((kvh_95 + ((t_126 + tr) % 1))) * out_stride1 + u32((tc + 8 * j))] = (carry_226[0 * 16 + j] / select(carry_225[0], 1.0, (carry_225[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if (((t_126 + tr) < q_len_122)) { lse[u32((q0_119 + (t_126 + tr))) * lse_stride0 + u32((kvh_95 + ((t_126 + tr) % 1)))] = select(((carry_224[0] + log2(carry_225[0])) * 0.6931471805599453), NEG_INF, (carry_225[0] == 0.0)); }
   }

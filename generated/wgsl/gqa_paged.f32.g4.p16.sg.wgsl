@@ -47,32 +47,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_98 = i32(wg.x);
   let kvh_99 = i32(wg.y);
   let b_100 = i32(wg.z);
-  // kernels-src/gqa.ts:20: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_124 = cu_seqlens_q[u32(b_100)];
-  // kernels-src/gqa.ts:21: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_125 = (b_100 + 1);
   let t_126 = cu_seqlens_q[u32(t_125)];
   let q_len_127 = (t_126 - q0_124);
-  // kernels-src/gqa.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_128 = (m_98 * 16);
-  let t_129 = (q_len_127 * 4);
-  let t_130 = (t_128 >= t_129);
-  if (t_130) {
+  let k_len_128 = cache_seqlens[u32(b_100)];
+  // kernels-src/gqa.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_129 = (m_98 * 16);
+  let t_130 = (q_len_127 * 4);
+  let t_131 = (t_129 >= t_130);
+  if (t_131) {
     return;
   }
-  // kernels-src/gqa.ts:23: let k_len = cache_seqlens[b]
-  let k_len_131 = cache_seqlens[u32(b_100)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_132 = (m_98 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_135 = (kvh_99 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_142 = (k_len_131 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_142 = (k_len_128 + 31);
   let t_143 = (t_142 / 32);
-  let t_145 = (k_len_131 + (-1));
-  let t_147 = (k_len_131 + (-32));
+  let t_145 = (k_len_128 + (-1));
+  let t_147 = (k_len_128 + (-32));
   let t_149 = (t_145 / 32);
   let t_150 = (t_145 < 0);
   let t_151 = (t_149 * 32);
@@ -95,8 +94,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_171 = (t_132 + 15);
   let t_172 = (t_132 / 4);
   let t_173 = (t_171 / 4);
-  let t_174 = (t_172 + k_len_131);
-  let t_175 = (t_173 + k_len_131);
+  let t_174 = (t_172 + k_len_128);
+  let t_175 = (t_173 + k_len_128);
   let t_176 = (t_174 - q_len_127);
   let t_177 = (t_175 - q_len_127);
   let t_179 = (t_176 + (-31));
@@ -163,7 +162,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_124 + ((t_132 + r) / 4))) * q_stride0 + u32((t_135 + ((t_132 + r) % 4))) * q_stride1 + u32(c)], (((t_132 + r) / 4) < q_len_127));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_234: array<f32, 1>;
   carry_234[0] = NEG_INF;
@@ -174,10 +173,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_236[0 * 16 + j] = 0.0;
   }
   for (var t_233 = t_224; t_233 < t_229; t_233++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_237 = (t_233 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -186,10 +185,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_100) * page_table_stride0 + u32(((t_237 + r) / 16))], ((t_237 + r) < k_len_131)) * 16) + ((t_237 + r) % 16))) * k_cache_stride0 + u32(kvh_99) * k_cache_stride1 + u32(c)], ((t_237 + r) < k_len_131));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_100) * page_table_stride0 + u32(((t_237 + r) / 16))], ((t_237 + r) < k_len_128)) * 16) + ((t_237 + r) % 16))) * k_cache_stride0 + u32(kvh_99) * k_cache_stride1 + u32(c)], ((t_237 + r) < k_len_128));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_256 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -202,7 +201,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_258: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_258[0 * 4 + j] = select(NEG_INF, (t_256[0 * 4 + j] * t_254), (((t_237 + (tc + 8 * j)) < k_len_131) && (t_166 || ((t_237 + (tc + 8 * j)) <= ((((t_132 + tr) / 4) + k_len_131) - q_len_127)))));
+      t_258[0 * 4 + j] = select(NEG_INF, (t_256[0 * 4 + j] * t_254), (((t_237 + (tc + 8 * j)) < k_len_128) && (t_166 || ((t_237 + (tc + 8 * j)) <= ((((t_132 + tr) / 4) + k_len_128) - q_len_127)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_259: array<f32, 1>;
@@ -250,7 +249,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_100) * page_table_stride0 + u32(((t_237 + r) / 16))], ((t_237 + r) < k_len_131)) * 16) + ((t_237 + r) % 16))) * v_cache_stride0 + u32(kvh_99) * v_cache_stride1 + u32(c)], ((t_237 + r) < k_len_131));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_100) * page_table_stride0 + u32(((t_237 + r) / 16))], ((t_237 + r) < k_len_128)) * 16) + ((t_237 + r) % 16))) * v_cache_stride0 + u32(kvh_99) * v_cache_stride1 + u32(c)], ((t_237 + r) < k_len_128));
     }
     workgroupBarrier();
     var t_271 = array<f32, 16>();
@@ -275,10 +274,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_297 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_278 = t_229; t_278 < t_232; t_278++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_282 = (t_278 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -290,7 +289,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_100) * page_table_stride0 + u32(((t_282 + r) / 16))] * 16) + ((t_282 + r) % 16))) * k_cache_stride0 + u32(kvh_99) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_299 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -377,13 +376,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_339 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_318 = t_232; t_318 < t_227; t_318++) {
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_322 = (t_318 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -392,10 +391,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_100) * page_table_stride0 + u32(((t_322 + r) / 16))], ((t_322 + r) < k_len_131)) * 16) + ((t_322 + r) % 16))) * k_cache_stride0 + u32(kvh_99) * k_cache_stride1 + u32(c)], ((t_322 + r) < k_len_131));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_100) * page_table_stride0 + u32(((t_322 + r) / 16))], ((t_322 + r) < k_len_128)) * 16) + ((t_322 + r) % 16))) * k_cache_stride0 + u32(kvh_99) * k_cache_stride1 + u32(c)], ((t_322 + r) < k_len_128));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_341 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -408,7 +407,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_343: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_343[0 * 4 + j] = select(NEG_INF, (t_341[0 * 4 + j] * t_339), (((t_322 + (tc + 8 * j)) < k_len_131) && (t_166 || ((t_322 + (tc + 8 * j)) <= ((((t_132 + tr) / 4) + k_len_131) - q_len_127)))));
+      t_343[0 * 4 + j] = select(NEG_INF, (t_341[0 * 4 + j] * t_339), (((t_322 + (tc + 8 * j)) < k_len_128) && (t_166 || ((t_322 + (tc + 8 * j)) <= ((((t_132 + tr) / 4) + k_len_128) - q_len_127)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_344: array<f32, 1>;
@@ -456,7 +455,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_100) * page_table_stride0 + u32(((t_322 + r) / 16))], ((t_322 + r) < k_len_131)) * 16) + ((t_322 + r) % 16))) * v_cache_stride0 + u32(kvh_99) * v_cache_stride1 + u32(c)], ((t_322 + r) < k_len_131));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_100) * page_table_stride0 + u32(((t_322 + r) / 16))], ((t_322 + r) < k_len_128)) * 16) + ((t_322 + r) % 16))) * v_cache_stride0 + u32(kvh_99) * v_cache_stride1 + u32(c)], ((t_322 + r) < k_len_128));
     }
     workgroupBarrier();
     var t_356 = array<f32, 16>();
@@ -480,12 +479,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_132 + tr) / 4) < q_len_127)) { out[u32((q0_124 + ((t_132 + tr) / 4))) * out_stride0 + u32((t_135 + ((t_132 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_236[0 * 16 + j] / select(carry_235[0], 1.0, (carry_235[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_132 + tr) / 4) < q_len_127)) { lse[u32((q0_124 + ((t_132 + tr) / 4))) * lse_stride0 + u32((t_135 + ((t_132 + tr) % 4)))] = select(((carry_234[0] + log2(carry_235[0])) * 0.6931471805599453), NEG_INF, (carry_235[0] == 0.0)); }
   }

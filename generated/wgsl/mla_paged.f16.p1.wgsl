@@ -46,32 +46,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let lse_stride0 = u32(P.heads);
   let m_105 = i32(wg.x);
   let b_106 = i32(wg.y);
-  // kernels-src/mla.ts:21: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_133 = cu_seqlens_q[u32(b_106)];
-  // kernels-src/mla.ts:22: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_134 = (b_106 + 1);
   let t_135 = cu_seqlens_q[u32(t_134)];
   let q_len_136 = (t_135 - q0_133);
-  // kernels-src/mla.ts:23: if m * BLOCK_M >= q_len * heads { return }
-  let t_137 = (m_105 * 16);
-  let t_138 = (q_len_136 * P.heads);
-  let t_139 = (t_137 >= t_138);
-  if (t_139) {
+  let k_len_137 = cache_seqlens[u32(b_106)];
+  // kernels-src/mla.ts:22: if m * BLOCK_M >= q_len * heads { return }
+  let t_138 = (m_105 * 16);
+  let t_139 = (q_len_136 * P.heads);
+  let t_140 = (t_138 >= t_139);
+  if (t_140) {
     return;
   }
-  // kernels-src/mla.ts:24: let k_len = cache_seqlens[b]
-  let k_len_140 = cache_seqlens[u32(b_106)];
-  // kernels-src/mla.ts:25: let qi = rows(m, BLOCK_M)
+  // kernels-src/mla.ts:23: let qi = rows(m, BLOCK_M)
   let t_141 = (m_105 * 16);
-  // kernels-src/mla.ts:26: let tok = qi / heads
-  // kernels-src/mla.ts:27: let head = qi % heads
-  // kernels-src/mla.ts:28: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_151 = (k_len_140 + 7);
+  // kernels-src/mla.ts:24: let tok = qi / heads
+  // kernels-src/mla.ts:25: let head = qi % heads
+  // kernels-src/mla.ts:26: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:27: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_151 = (k_len_137 + 7);
   let t_152 = (t_151 / 8);
-  let t_154 = (k_len_140 + (-1));
-  let t_156 = (k_len_140 + (-8));
+  let t_154 = (k_len_137 + (-1));
+  let t_156 = (k_len_137 + (-8));
   let t_158 = (t_154 / 8);
   let t_159 = (t_154 < 0);
   let t_160 = (t_158 * 8);
@@ -96,8 +95,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_182 = (t_180 / P.heads);
   let t_183 = min(t_181, t_182);
   let t_184 = max(t_181, t_182);
-  let t_185 = (t_183 + k_len_140);
-  let t_186 = (t_184 + k_len_140);
+  let t_185 = (t_183 + k_len_137);
+  let t_186 = (t_184 + k_len_137);
   let t_187 = (t_185 - q_len_136);
   let t_188 = (t_186 - q_len_136);
   let t_190 = (t_187 + (-7));
@@ -155,8 +154,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_242 = max(t_241, t_240);
   let t_243 = min(t_242, t_238);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_270 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
@@ -172,7 +171,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[8224 + r * 66 + c] = select(f16(0.0), q_rope[u32((q0_133 + ((t_141 + r) / P.heads))) * q_rope_stride0 + u32(((t_141 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_141 + r) / P.heads) < q_len_136));
   }
   workgroupBarrier();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_245: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
@@ -189,23 +188,23 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   for (var t_244 = t_235; t_244 < t_240; t_244++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_248 = (t_244 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mla.ts:32: let kr = rows(n, BLOCK_N)
-    // kernels-src/mla.ts:33: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
+    // kernels-src/mla.ts:31: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
       let c = e % 512;
-      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_248 + r))], ((t_248 + r) < k_len_140)) + ((t_248 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_248 + r) < k_len_140));
+      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_248 + r))], ((t_248 + r) < k_len_137)) + ((t_248 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_248 + r) < k_len_137));
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:36: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
+    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
     var t_266 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -220,7 +219,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 512; e += 64) {
       let r = e / 64;
       let c = e % 64;
-      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_248 + r))], ((t_248 + r) < k_len_140)) + ((t_248 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_248 + r) < k_len_140));
+      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_248 + r))], ((t_248 + r) < k_len_137)) + ((t_248 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_248 + r) < k_len_137));
     }
     workgroupBarrier();
     var t_268 = array<f32, 2>();
@@ -235,7 +234,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var S_272: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_272[i] = select(NEG_INF, ((t_266[i] + t_268[i]) * t_270), (((t_248 + tc) < k_len_140) && (t_175 || ((t_248 + tc) <= ((((t_141 + (tr + 8 * i)) / P.heads) + k_len_140) - q_len_136)))));
+      S_272[i] = select(NEG_INF, ((t_266[i] + t_268[i]) * t_270), (((t_248 + tc) < k_len_137) && (t_175 || ((t_248 + tc) <= ((((t_141 + (tr + 8 * i)) / P.heads) + k_len_137) - q_len_136)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_273: array<f32, 2>;
@@ -327,19 +326,19 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
   }
-  // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_317 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_293 = t_240; t_293 < t_243; t_293++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_297 = (t_293 * 8);
-    // kernels-src/mla.ts:32: let kr = rows(n, BLOCK_N)
+    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
@@ -347,7 +346,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[9280 + r * 514 + c] = c_kv[u32((page_table[u32(b_106) * page_table_stride0 + u32((t_297 + r))] + ((t_297 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:36: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
+    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
     var t_313 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -470,30 +469,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_363 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_337 = t_243; t_337 < t_238; t_337++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_341 = (t_337 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mla.ts:32: let kr = rows(n, BLOCK_N)
-    // kernels-src/mla.ts:33: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
+    // kernels-src/mla.ts:31: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
       let c = e % 512;
-      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_341 + r))], ((t_341 + r) < k_len_140)) + ((t_341 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_341 + r) < k_len_140));
+      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_341 + r))], ((t_341 + r) < k_len_137)) + ((t_341 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_341 + r) < k_len_137));
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:36: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
+    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
     var t_359 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -508,7 +507,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 512; e += 64) {
       let r = e / 64;
       let c = e % 64;
-      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_341 + r))], ((t_341 + r) < k_len_140)) + ((t_341 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_341 + r) < k_len_140));
+      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_341 + r))], ((t_341 + r) < k_len_137)) + ((t_341 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_341 + r) < k_len_137));
     }
     workgroupBarrier();
     var t_361 = array<f32, 2>();
@@ -523,7 +522,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var S_365: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_365[i] = select(NEG_INF, ((t_359[i] + t_361[i]) * t_363), (((t_341 + tc) < k_len_140) && (t_175 || ((t_341 + tc) <= ((((t_141 + (tr + 8 * i)) / P.heads) + k_len_140) - q_len_136)))));
+      S_365[i] = select(NEG_INF, ((t_359[i] + t_361[i]) * t_363), (((t_341 + tc) < k_len_137) && (t_175 || ((t_341 + tc) <= ((((t_141 + (tr + 8 * i)) / P.heads) + k_len_137) - q_len_136)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_366: array<f32, 2>;
@@ -616,14 +615,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 64; j++) {
       if ((((t_141 + (tr + 8 * i)) / P.heads) < q_len_136)) { out[u32((q0_133 + ((t_141 + (tr + 8 * i)) / P.heads))) * out_stride0 + u32(((t_141 + (tr + 8 * i)) % P.heads)) * out_stride1 + u32((tc + 8 * j))] = f16((carry_247[i * 64 + j] / select(carry_246[i], 1.0, (carry_246[i] == 0.0)))); }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     for (var i = 0; i < 2; i++) {
       if ((((t_141 + (tr + 8 * i)) / P.heads) < q_len_136)) { lse[u32((q0_133 + ((t_141 + (tr + 8 * i)) / P.heads))) * lse_stride0 + u32(((t_141 + (tr + 8 * i)) % P.heads))] = select(((carry_245[i] + log2(carry_246[i])) * 0.6931471805599453), NEG_INF, (carry_246[i] == 0.0)); }

@@ -46,32 +46,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let lse_stride0 = u32(P.heads);
   let m_107 = i32(wg.x);
   let b_108 = i32(wg.y);
-  // kernels-src/mla.ts:21: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_135 = cu_seqlens_q[u32(b_108)];
-  // kernels-src/mla.ts:22: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_136 = (b_108 + 1);
   let t_137 = cu_seqlens_q[u32(t_136)];
   let q_len_138 = (t_137 - q0_135);
-  // kernels-src/mla.ts:23: if m * BLOCK_M >= q_len * heads { return }
-  let t_139 = (m_107 * 16);
-  let t_140 = (q_len_138 * P.heads);
-  let t_141 = (t_139 >= t_140);
-  if (t_141) {
+  let k_len_139 = cache_seqlens[u32(b_108)];
+  // kernels-src/mla.ts:22: if m * BLOCK_M >= q_len * heads { return }
+  let t_140 = (m_107 * 16);
+  let t_141 = (q_len_138 * P.heads);
+  let t_142 = (t_140 >= t_141);
+  if (t_142) {
     return;
   }
-  // kernels-src/mla.ts:24: let k_len = cache_seqlens[b]
-  let k_len_142 = cache_seqlens[u32(b_108)];
-  // kernels-src/mla.ts:25: let qi = rows(m, BLOCK_M)
+  // kernels-src/mla.ts:23: let qi = rows(m, BLOCK_M)
   let t_143 = (m_107 * 16);
-  // kernels-src/mla.ts:26: let tok = qi / heads
-  // kernels-src/mla.ts:27: let head = qi % heads
-  // kernels-src/mla.ts:28: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_153 = (k_len_142 + 7);
+  // kernels-src/mla.ts:24: let tok = qi / heads
+  // kernels-src/mla.ts:25: let head = qi % heads
+  // kernels-src/mla.ts:26: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:27: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_153 = (k_len_139 + 7);
   let t_154 = (t_153 / 8);
-  let t_156 = (k_len_142 + (-1));
-  let t_158 = (k_len_142 + (-8));
+  let t_156 = (k_len_139 + (-1));
+  let t_158 = (k_len_139 + (-8));
   let t_160 = (t_156 / 8);
   let t_161 = (t_156 < 0);
   let t_162 = (t_160 * 8);
@@ -96,8 +95,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_184 = (t_182 / P.heads);
   let t_185 = min(t_183, t_184);
   let t_186 = max(t_183, t_184);
-  let t_187 = (t_185 + k_len_142);
-  let t_188 = (t_186 + k_len_142);
+  let t_187 = (t_185 + k_len_139);
+  let t_188 = (t_186 + k_len_139);
   let t_189 = (t_187 - q_len_138);
   let t_190 = (t_188 - q_len_138);
   let t_192 = (t_189 + (-7));
@@ -155,8 +154,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_244 = max(t_243, t_242);
   let t_245 = min(t_244, t_240);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_274 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
@@ -172,7 +171,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[8224 + r * 66 + c] = select(f16(0.0), q_rope[u32((q0_135 + ((t_143 + r) / P.heads))) * q_rope_stride0 + u32(((t_143 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_143 + r) / P.heads) < q_len_138));
   }
   workgroupBarrier();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_247: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
@@ -189,23 +188,23 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   for (var t_246 = t_237; t_246 < t_242; t_246++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_250 = (t_246 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mla.ts:32: let kr = rows(n, BLOCK_N)
-    // kernels-src/mla.ts:33: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
+    // kernels-src/mla.ts:31: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
       let c = e % 512;
-      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_250 + r) / 16))], ((t_250 + r) < k_len_142)) * 16) + ((t_250 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_250 + r) < k_len_142));
+      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_250 + r) / 16))], ((t_250 + r) < k_len_139)) * 16) + ((t_250 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_250 + r) < k_len_139));
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:36: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
+    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
     var t_270 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -220,7 +219,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 512; e += 64) {
       let r = e / 64;
       let c = e % 64;
-      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_250 + r) / 16))], ((t_250 + r) < k_len_142)) * 16) + ((t_250 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_250 + r) < k_len_142));
+      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_250 + r) / 16))], ((t_250 + r) < k_len_139)) * 16) + ((t_250 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_250 + r) < k_len_139));
     }
     workgroupBarrier();
     var t_272 = array<f32, 2>();
@@ -235,7 +234,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var S_276: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_276[i] = select(NEG_INF, ((t_270[i] + t_272[i]) * t_274), (((t_250 + tc) < k_len_142) && (t_177 || ((t_250 + tc) <= ((((t_143 + (tr + 8 * i)) / P.heads) + k_len_142) - q_len_138)))));
+      S_276[i] = select(NEG_INF, ((t_270[i] + t_272[i]) * t_274), (((t_250 + tc) < k_len_139) && (t_177 || ((t_250 + tc) <= ((((t_143 + (tr + 8 * i)) / P.heads) + k_len_139) - q_len_138)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_277: array<f32, 2>;
@@ -315,19 +314,19 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
   }
-  // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_323 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_297 = t_242; t_297 < t_245; t_297++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_301 = (t_297 * 8);
-    // kernels-src/mla.ts:32: let kr = rows(n, BLOCK_N)
+    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
@@ -335,7 +334,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[9280 + r * 514 + c] = c_kv[u32(((page_table[u32(b_108) * page_table_stride0 + u32(((t_301 + r) / 16))] * 16) + ((t_301 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:36: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
+    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
     var t_319 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -446,30 +445,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_371 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_343 = t_245; t_343 < t_240; t_343++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_347 = (t_343 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mla.ts:32: let kr = rows(n, BLOCK_N)
-    // kernels-src/mla.ts:33: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
+    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
+    // kernels-src/mla.ts:31: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:34: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:35: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
+    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
       let c = e % 512;
-      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_347 + r) / 16))], ((t_347 + r) < k_len_142)) * 16) + ((t_347 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_347 + r) < k_len_142));
+      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_347 + r) / 16))], ((t_347 + r) < k_len_139)) * 16) + ((t_347 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_347 + r) < k_len_139));
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:36: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
+    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
     var t_367 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -484,7 +483,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 512; e += 64) {
       let r = e / 64;
       let c = e % 64;
-      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_347 + r) / 16))], ((t_347 + r) < k_len_142)) * 16) + ((t_347 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_347 + r) < k_len_142));
+      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_347 + r) / 16))], ((t_347 + r) < k_len_139)) * 16) + ((t_347 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_347 + r) < k_len_139));
     }
     workgroupBarrier();
     var t_369 = array<f32, 2>();
@@ -499,7 +498,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var S_373: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_373[i] = select(NEG_INF, ((t_367[i] + t_369[i]) * t_371), (((t_347 + tc) < k_len_142) && (t_177 || ((t_347 + tc) <= ((((t_143 + (tr + 8 * i)) / P.heads) + k_len_142) - q_len_138)))));
+      S_373[i] = select(NEG_INF, ((t_367[i] + t_369[i]) * t_371), (((t_347 + tc) < k_len_139) && (t_177 || ((t_347 + tc) <= ((((t_143 + (tr + 8 * i)) / P.heads) + k_len_139) - q_len_138)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_374: array<f32, 2>;
@@ -580,14 +579,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 64; j++) {
       if ((((t_143 + (tr + 8 * i)) / P.heads) < q_len_138)) { out[u32((q0_135 + ((t_143 + (tr + 8 * i)) / P.heads))) * out_stride0 + u32(((t_143 + (tr + 8 * i)) % P.heads)) * out_stride1 + u32((tc + 8 * j))] = f16((carry_249[i * 64 + j] / select(carry_248[i], 1.0, (carry_248[i] == 0.0)))); }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     for (var i = 0; i < 2; i++) {
       if ((((t_143 + (tr + 8 * i)) / P.heads) < q_len_138)) { lse[u32((q0_135 + ((t_143 + (tr + 8 * i)) / P.heads))) * lse_stride0 + u32(((t_143 + (tr + 8 * i)) % P.heads))] = select(((carry_247[i] + log2(carry_248[i])) * 0.6931471805599453), NEG_INF, (carry_248[i] == 0.0)); }

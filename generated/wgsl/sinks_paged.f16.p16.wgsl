@@ -49,32 +49,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_110 = i32(wg.x);
   let kvh_111 = i32(wg.y);
   let b_112 = i32(wg.z);
-  // kernels-src/sinks.ts:26: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_136 = cu_seqlens_q[u32(b_112)];
-  // kernels-src/sinks.ts:27: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_137 = (b_112 + 1);
   let t_138 = cu_seqlens_q[u32(t_137)];
   let q_len_139 = (t_138 - q0_136);
-  // kernels-src/sinks.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_140 = (m_110 * 16);
-  let t_141 = (q_len_139 * 4);
-  let t_142 = (t_140 >= t_141);
-  if (t_142) {
+  let k_len_140 = cache_seqlens[u32(b_112)];
+  // kernels-src/sinks.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_141 = (m_110 * 16);
+  let t_142 = (q_len_139 * 4);
+  let t_143 = (t_141 >= t_142);
+  if (t_143) {
     return;
   }
-  // kernels-src/sinks.ts:29: let k_len = cache_seqlens[b]
-  let k_len_143 = cache_seqlens[u32(b_112)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_144 = (m_110 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_147 = (kvh_111 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_154 = (k_len_143 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_154 = (k_len_140 + 31);
   let t_155 = (t_154 / 32);
-  let t_157 = (k_len_143 + (-1));
-  let t_159 = (k_len_143 + (-32));
+  let t_157 = (k_len_140 + (-1));
+  let t_159 = (k_len_140 + (-32));
   let t_161 = (t_157 / 32);
   let t_162 = (t_157 < 0);
   let t_163 = (t_161 * 32);
@@ -97,8 +96,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_183 = (t_144 + 15);
   let t_184 = (t_144 / 4);
   let t_185 = (t_183 / 4);
-  let t_186 = (t_184 + k_len_143);
-  let t_187 = (t_185 + k_len_143);
+  let t_186 = (t_184 + k_len_140);
+  let t_187 = (t_185 + k_len_140);
   let t_188 = (t_186 - q_len_139);
   let t_189 = (t_187 - q_len_139);
   let t_191 = (t_188 + (-31));
@@ -165,7 +164,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_246: array<f32, 1>;
   carry_246[0] = NEG_INF;
@@ -176,10 +175,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_248[0 * 16 + j] = 0.0;
   }
   for (var t_245 = t_236; t_245 < t_241; t_245++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_249 = (t_245 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -188,10 +187,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_249 + r) / 16))], ((t_249 + r) < k_len_143)) * 16) + ((t_249 + r) % 16))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)], ((t_249 + r) < k_len_143));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_249 + r) / 16))], ((t_249 + r) < k_len_140)) * 16) + ((t_249 + r) % 16))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_268 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -204,7 +203,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_270: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_270[0 * 4 + j] = select(NEG_INF, (t_268[0 * 4 + j] * t_266), (((t_249 + (tc + 8 * j)) < k_len_143) && (t_178 || ((t_249 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_143) - q_len_139)))));
+      t_270[0 * 4 + j] = select(NEG_INF, (t_268[0 * 4 + j] * t_266), (((t_249 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_249 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_271: array<f32, 1>;
@@ -263,7 +262,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_249 + r) / 16))], ((t_249 + r) < k_len_143)) * 16) + ((t_249 + r) % 16))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)], ((t_249 + r) < k_len_143));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_249 + r) / 16))], ((t_249 + r) < k_len_140)) * 16) + ((t_249 + r) % 16))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
     }
     workgroupBarrier();
     var t_284 = array<f32, 16>();
@@ -288,10 +287,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_310 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_291 = t_241; t_291 < t_244; t_291++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_295 = (t_291 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -303,7 +302,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_112) * page_table_stride0 + u32(((t_295 + r) / 16))] * 16) + ((t_295 + r) % 16))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_312 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -401,13 +400,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_353 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_332 = t_244; t_332 < t_239; t_332++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_336 = (t_332 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -416,10 +415,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_336 + r) / 16))], ((t_336 + r) < k_len_143)) * 16) + ((t_336 + r) % 16))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)], ((t_336 + r) < k_len_143));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_336 + r) / 16))], ((t_336 + r) < k_len_140)) * 16) + ((t_336 + r) % 16))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)], ((t_336 + r) < k_len_140));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_355 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -432,7 +431,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_357: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_357[0 * 4 + j] = select(NEG_INF, (t_355[0 * 4 + j] * t_353), (((t_336 + (tc + 8 * j)) < k_len_143) && (t_178 || ((t_336 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_143) - q_len_139)))));
+      t_357[0 * 4 + j] = select(NEG_INF, (t_355[0 * 4 + j] * t_353), (((t_336 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_336 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_358: array<f32, 1>;
@@ -491,7 +490,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_336 + r) / 16))], ((t_336 + r) < k_len_143)) * 16) + ((t_336 + r) % 16))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)], ((t_336 + r) < k_len_143));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_336 + r) / 16))], ((t_336 + r) < k_len_140)) * 16) + ((t_336 + r) % 16))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)], ((t_336 + r) < k_len_140));
     }
     workgroupBarrier();
     var t_371 = array<f32, 16>();
@@ -514,10 +513,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_248[0 * 16 + j] = t_372[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:36: let sink = load sinks[head]
+  // kernels-src/sinks.ts:34: let sink = load sinks[head]
   var sink_376: array<f32, 1>;
   sink_376[0] = sinks[u32((t_147 + ((t_144 + tr) % 4)))];
-  // kernels-src/sinks.ts:37: store_attention(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T)
+  // kernels-src/sinks.ts:35: store_attention(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T)
   var t_377: array<f32, 1>;
   t_377[0] = (sink_376[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
@@ -530,12 +529,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   var l_384: array<f32, 1>;
   l_384[0] = ((carry_247[0] * alpha_380[0]) + exp2((t_377[0] - m_new_378[0])));
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_144 + tr) / 4) < q_len_139)) { out[u32((q0_136 + ((t_144 + tr) / 4))) * out_stride0 + u32((t_147 + ((t_144 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_248[0 * 16 + j] * alpha_380[0]) / select(l_384[0], 1.0, (l_384[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_144 + tr) / 4) < q_len_139)) { lse[u32((q0_136 + ((t_144 + tr) / 4))) * lse_stride0 + u32((t_147 + ((t_144 + tr) % 4)))] = select(((m_new_378[0] + log2(l_384[0])) * 0.6931471805599453), NEG_INF, (l_384[0] == 0.0)); }
   }

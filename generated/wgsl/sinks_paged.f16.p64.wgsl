@@ -49,32 +49,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_111 = i32(wg.x);
   let kvh_112 = i32(wg.y);
   let b_113 = i32(wg.z);
-  // kernels-src/sinks.ts:26: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_138 = cu_seqlens_q[u32(b_113)];
-  // kernels-src/sinks.ts:27: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_139 = (b_113 + 1);
   let t_140 = cu_seqlens_q[u32(t_139)];
   let q_len_141 = (t_140 - q0_138);
-  // kernels-src/sinks.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_142 = (m_111 * 16);
-  let t_143 = (q_len_141 * 4);
-  let t_144 = (t_142 >= t_143);
-  if (t_144) {
+  let k_len_142 = cache_seqlens[u32(b_113)];
+  // kernels-src/sinks.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_143 = (m_111 * 16);
+  let t_144 = (q_len_141 * 4);
+  let t_145 = (t_143 >= t_144);
+  if (t_145) {
     return;
   }
-  // kernels-src/sinks.ts:29: let k_len = cache_seqlens[b]
-  let k_len_145 = cache_seqlens[u32(b_113)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_146 = (m_111 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_149 = (kvh_112 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_156 = (k_len_145 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_156 = (k_len_142 + 31);
   let t_157 = (t_156 / 32);
-  let t_159 = (k_len_145 + (-1));
-  let t_161 = (k_len_145 + (-32));
+  let t_159 = (k_len_142 + (-1));
+  let t_161 = (k_len_142 + (-32));
   let t_163 = (t_159 / 32);
   let t_164 = (t_159 < 0);
   let t_165 = (t_163 * 32);
@@ -97,8 +96,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_185 = (t_146 + 15);
   let t_186 = (t_146 / 4);
   let t_187 = (t_185 / 4);
-  let t_188 = (t_186 + k_len_145);
-  let t_189 = (t_187 + k_len_145);
+  let t_188 = (t_186 + k_len_142);
+  let t_189 = (t_187 + k_len_142);
   let t_190 = (t_188 - q_len_141);
   let t_191 = (t_189 - q_len_141);
   let t_193 = (t_190 + (-31));
@@ -165,7 +164,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_138 + ((t_146 + r) / 4))) * q_stride0 + u32((t_149 + ((t_146 + r) % 4))) * q_stride1 + u32(c)], (((t_146 + r) / 4) < q_len_141));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_248: array<f32, 1>;
   carry_248[0] = NEG_INF;
@@ -176,10 +175,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_250[0 * 16 + j] = 0.0;
   }
   for (var t_247 = t_238; t_247 < t_243; t_247++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_251 = (t_247 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -188,10 +187,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_145)) * 64) + ((t_251 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_251 + r) < k_len_145));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_270 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -204,7 +203,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_272: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_272[0 * 4 + j] = select(NEG_INF, (t_270[0 * 4 + j] * t_268), (((t_251 + (tc + 8 * j)) < k_len_145) && (t_180 || ((t_251 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_145) - q_len_141)))));
+      t_272[0 * 4 + j] = select(NEG_INF, (t_270[0 * 4 + j] * t_268), (((t_251 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_251 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_273: array<f32, 1>;
@@ -263,7 +262,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_145)) * 64) + ((t_251 + r) % 64))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_251 + r) < k_len_145));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
     }
     workgroupBarrier();
     var t_286 = array<f32, 16>();
@@ -288,10 +287,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_312 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_293 = t_243; t_293 < t_246; t_293++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_297 = (t_293 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -303,7 +302,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_113) * page_table_stride0 + u32(((t_297 + r) / 64))] * 64) + ((t_297 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_314 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -401,13 +400,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_355 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_334 = t_246; t_334 < t_241; t_334++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_338 = (t_334 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -416,10 +415,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_338 + r) / 64))], ((t_338 + r) < k_len_145)) * 64) + ((t_338 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_338 + r) < k_len_145));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_338 + r) / 64))], ((t_338 + r) < k_len_142)) * 64) + ((t_338 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_338 + r) < k_len_142));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_357 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -432,7 +431,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_359: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_359[0 * 4 + j] = select(NEG_INF, (t_357[0 * 4 + j] * t_355), (((t_338 + (tc + 8 * j)) < k_len_145) && (t_180 || ((t_338 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_145) - q_len_141)))));
+      t_359[0 * 4 + j] = select(NEG_INF, (t_357[0 * 4 + j] * t_355), (((t_338 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_338 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_360: array<f32, 1>;
@@ -491,7 +490,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_338 + r) / 64))], ((t_338 + r) < k_len_145)) * 64) + ((t_338 + r) % 64))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_338 + r) < k_len_145));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_338 + r) / 64))], ((t_338 + r) < k_len_142)) * 64) + ((t_338 + r) % 64))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_338 + r) < k_len_142));
     }
     workgroupBarrier();
     var t_373 = array<f32, 16>();
@@ -514,10 +513,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_250[0 * 16 + j] = t_374[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:36: let sink = load sinks[head]
+  // kernels-src/sinks.ts:34: let sink = load sinks[head]
   var sink_378: array<f32, 1>;
   sink_378[0] = sinks[u32((t_149 + ((t_146 + tr) % 4)))];
-  // kernels-src/sinks.ts:37: store_attention(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T)
+  // kernels-src/sinks.ts:35: store_attention(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T)
   var t_379: array<f32, 1>;
   t_379[0] = (sink_378[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
@@ -530,12 +529,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   var l_386: array<f32, 1>;
   l_386[0] = ((carry_249[0] * alpha_382[0]) + exp2((t_379[0] - m_new_380[0])));
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_146 + tr) / 4) < q_len_141)) { out[u32((q0_138 + ((t_146 + tr) / 4))) * out_stride0 + u32((t_149 + ((t_146 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_250[0 * 16 + j] * alpha_382[0]) / select(l_386[0], 1.0, (l_386[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_146 + tr) / 4) < q_len_141)) { lse[u32((q0_138 + ((t_146 + tr) / 4))) * lse_stride0 + u32((t_149 + ((t_146 + tr) % 4)))] = select(((m_new_380[0] + log2(l_386[0])) * 0.6931471805599453), NEG_INF, (l_386[0] == 0.0)); }
   }

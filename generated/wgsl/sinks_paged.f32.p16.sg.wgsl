@@ -48,32 +48,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_108 = i32(wg.x);
   let kvh_109 = i32(wg.y);
   let b_110 = i32(wg.z);
-  // kernels-src/sinks.ts:26: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_134 = cu_seqlens_q[u32(b_110)];
-  // kernels-src/sinks.ts:27: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_135 = (b_110 + 1);
   let t_136 = cu_seqlens_q[u32(t_135)];
   let q_len_137 = (t_136 - q0_134);
-  // kernels-src/sinks.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_138 = (m_108 * 16);
-  let t_139 = (q_len_137 * 4);
-  let t_140 = (t_138 >= t_139);
-  if (t_140) {
+  let k_len_138 = cache_seqlens[u32(b_110)];
+  // kernels-src/sinks.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_139 = (m_108 * 16);
+  let t_140 = (q_len_137 * 4);
+  let t_141 = (t_139 >= t_140);
+  if (t_141) {
     return;
   }
-  // kernels-src/sinks.ts:29: let k_len = cache_seqlens[b]
-  let k_len_141 = cache_seqlens[u32(b_110)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_142 = (m_108 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_145 = (kvh_109 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_152 = (k_len_141 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_152 = (k_len_138 + 31);
   let t_153 = (t_152 / 32);
-  let t_155 = (k_len_141 + (-1));
-  let t_157 = (k_len_141 + (-32));
+  let t_155 = (k_len_138 + (-1));
+  let t_157 = (k_len_138 + (-32));
   let t_159 = (t_155 / 32);
   let t_160 = (t_155 < 0);
   let t_161 = (t_159 * 32);
@@ -96,8 +95,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_181 = (t_142 + 15);
   let t_182 = (t_142 / 4);
   let t_183 = (t_181 / 4);
-  let t_184 = (t_182 + k_len_141);
-  let t_185 = (t_183 + k_len_141);
+  let t_184 = (t_182 + k_len_138);
+  let t_185 = (t_183 + k_len_138);
   let t_186 = (t_184 - q_len_137);
   let t_187 = (t_185 - q_len_137);
   let t_189 = (t_186 + (-31));
@@ -164,7 +163,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_134 + ((t_142 + r) / 4))) * q_stride0 + u32((t_145 + ((t_142 + r) % 4))) * q_stride1 + u32(c)], (((t_142 + r) / 4) < q_len_137));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_244: array<f32, 1>;
   carry_244[0] = NEG_INF;
@@ -175,10 +174,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_246[0 * 16 + j] = 0.0;
   }
   for (var t_243 = t_234; t_243 < t_239; t_243++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_247 = (t_243 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -187,10 +186,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_247 + r) / 16))], ((t_247 + r) < k_len_141)) * 16) + ((t_247 + r) % 16))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_247 + r) < k_len_141));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_247 + r) / 16))], ((t_247 + r) < k_len_138)) * 16) + ((t_247 + r) % 16))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_266 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -203,7 +202,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_268: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_268[0 * 4 + j] = select(NEG_INF, (t_266[0 * 4 + j] * t_264), (((t_247 + (tc + 8 * j)) < k_len_141) && (t_176 || ((t_247 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_141) - q_len_137)))));
+      t_268[0 * 4 + j] = select(NEG_INF, (t_266[0 * 4 + j] * t_264), (((t_247 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_247 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_269: array<f32, 1>;
@@ -251,7 +250,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_247 + r) / 16))], ((t_247 + r) < k_len_141)) * 16) + ((t_247 + r) % 16))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_247 + r) < k_len_141));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_247 + r) / 16))], ((t_247 + r) < k_len_138)) * 16) + ((t_247 + r) % 16))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
     }
     workgroupBarrier();
     var t_281 = array<f32, 16>();
@@ -276,10 +275,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_307 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_288 = t_239; t_288 < t_242; t_288++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_292 = (t_288 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -291,7 +290,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_110) * page_table_stride0 + u32(((t_292 + r) / 16))] * 16) + ((t_292 + r) % 16))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_309 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -378,13 +377,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_349 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_328 = t_242; t_328 < t_237; t_328++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_332 = (t_328 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -393,10 +392,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_332 + r) / 16))], ((t_332 + r) < k_len_141)) * 16) + ((t_332 + r) % 16))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_332 + r) < k_len_141));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_332 + r) / 16))], ((t_332 + r) < k_len_138)) * 16) + ((t_332 + r) % 16))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_332 + r) < k_len_138));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_351 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -409,7 +408,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_353: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_353[0 * 4 + j] = select(NEG_INF, (t_351[0 * 4 + j] * t_349), (((t_332 + (tc + 8 * j)) < k_len_141) && (t_176 || ((t_332 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_141) - q_len_137)))));
+      t_353[0 * 4 + j] = select(NEG_INF, (t_351[0 * 4 + j] * t_349), (((t_332 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_332 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_354: array<f32, 1>;
@@ -457,7 +456,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_332 + r) / 16))], ((t_332 + r) < k_len_141)) * 16) + ((t_332 + r) % 16))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_332 + r) < k_len_141));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_332 + r) / 16))], ((t_332 + r) < k_len_138)) * 16) + ((t_332 + r) % 16))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_332 + r) < k_len_138));
     }
     workgroupBarrier();
     var t_366 = array<f32, 16>();
@@ -480,10 +479,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_246[0 * 16 + j] = t_367[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:36: let sink = load sinks[head]
+  // kernels-src/sinks.ts:34: let sink = load sinks[head]
   var sink_371: array<f32, 1>;
   sink_371[0] = sinks[u32((t_145 + ((t_142 + tr) % 4)))];
-  // kernels-src/sinks.ts:37: store_attention(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T)
+  // kernels-src/sinks.ts:35: store_attention(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T)
   var t_372: array<f32, 1>;
   t_372[0] = (sink_371[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
@@ -496,12 +495,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   var l_379: array<f32, 1>;
   l_379[0] = ((carry_245[0] * alpha_375[0]) + exp2((t_372[0] - m_new_373[0])));
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_142 + tr) / 4) < q_len_137)) { out[u32((q0_134 + ((t_142 + tr) / 4))) * out_stride0 + u32((t_145 + ((t_142 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_246[0 * 16 + j] * alpha_375[0]) / select(l_379[0], 1.0, (l_379[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_142 + tr) / 4) < q_len_137)) { lse[u32((q0_134 + ((t_142 + tr) / 4))) * lse_stride0 + u32((t_145 + ((t_142 + tr) % 4)))] = select(((m_new_373[0] + log2(l_379[0])) * 0.6931471805599453), NEG_INF, (l_379[0] == 0.0)); }
   }

@@ -48,32 +48,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_104 = i32(wg.x);
   let kvh_105 = i32(wg.y);
   let b_106 = i32(wg.z);
-  // kernels-src/softcap.ts:24: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_132 = cu_seqlens_q[u32(b_106)];
-  // kernels-src/softcap.ts:25: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_133 = (b_106 + 1);
   let t_134 = cu_seqlens_q[u32(t_133)];
   let q_len_135 = (t_134 - q0_132);
-  // kernels-src/softcap.ts:26: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_136 = (m_104 * 16);
-  let t_137 = (q_len_135 * 4);
-  let t_138 = (t_136 >= t_137);
-  if (t_138) {
+  let k_len_136 = cache_seqlens[u32(b_106)];
+  // kernels-src/softcap.ts:25: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_137 = (m_104 * 16);
+  let t_138 = (q_len_135 * 4);
+  let t_139 = (t_137 >= t_138);
+  if (t_139) {
     return;
   }
-  // kernels-src/softcap.ts:27: let k_len = cache_seqlens[b]
-  let k_len_139 = cache_seqlens[u32(b_106)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_140 = (m_104 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_143 = (kvh_105 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_150 = (k_len_139 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_150 = (k_len_136 + 31);
   let t_151 = (t_150 / 32);
-  let t_153 = (k_len_139 + (-1));
-  let t_155 = (k_len_139 + (-32));
+  let t_153 = (k_len_136 + (-1));
+  let t_155 = (k_len_136 + (-32));
   let t_157 = (t_153 / 32);
   let t_158 = (t_153 < 0);
   let t_159 = (t_157 * 32);
@@ -96,8 +95,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_179 = (t_140 + 15);
   let t_180 = (t_140 / 4);
   let t_181 = (t_179 / 4);
-  let t_182 = (t_180 + k_len_139);
-  let t_183 = (t_181 + k_len_139);
+  let t_182 = (t_180 + k_len_136);
+  let t_183 = (t_181 + k_len_136);
   let t_184 = (t_182 - q_len_135);
   let t_185 = (t_183 - q_len_135);
   let t_187 = (t_184 + (-31));
@@ -165,7 +164,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_132 + ((t_140 + r) / 4))) * q_stride0 + u32((t_143 + ((t_140 + r) % 4))) * q_stride1 + u32(c)], (((t_140 + r) / 4) < q_len_135));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_242: array<f32, 1>;
   carry_242[0] = NEG_INF;
@@ -176,10 +175,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_244[0 * 16 + j] = 0.0;
   }
   for (var t_241 = t_232; t_241 < t_237; t_241++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_245 = (t_241 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -188,7 +187,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_245 + r))], ((t_245 + r) < k_len_139)) + ((t_245 + r) % 1))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_245 + r) < k_len_139));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_245 + r))], ((t_245 + r) < k_len_136)) + ((t_245 + r) % 1))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_245 + r) < k_len_136));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -210,7 +209,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_270: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_270[0 * 4 + j] = select(NEG_INF, (select(s_262[0 * 4 + j], (P.softcap * tanh(clamp((s_262[0 * 4 + j] / t_264), -15.0, 15.0))), t_263) * 1.4426950408889634), (((t_245 + (tc + 8 * j)) < k_len_139) && (t_174 || ((t_245 + (tc + 8 * j)) <= ((((t_140 + tr) / 4) + k_len_139) - q_len_135)))));
+      t_270[0 * 4 + j] = select(NEG_INF, (select(s_262[0 * 4 + j], (P.softcap * tanh(clamp((s_262[0 * 4 + j] / t_264), -15.0, 15.0))), t_263) * 1.4426950408889634), (((t_245 + (tc + 8 * j)) < k_len_136) && (t_174 || ((t_245 + (tc + 8 * j)) <= ((((t_140 + tr) / 4) + k_len_136) - q_len_135)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_271: array<f32, 1>;
@@ -270,7 +269,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_245 + r))], ((t_245 + r) < k_len_139)) + ((t_245 + r) % 1))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_245 + r) < k_len_139));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_245 + r))], ((t_245 + r) < k_len_136)) + ((t_245 + r) % 1))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_245 + r) < k_len_136));
     }
     workgroupBarrier();
     var t_283 = array<f32, 16>();
@@ -296,10 +295,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_310 = (P.softcap > 0.0);
   let t_311 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_290 = t_237; t_290 < t_240; t_290++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_294 = (t_290 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -417,13 +416,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_356 = (P.softcap > 0.0);
   let t_357 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_334 = t_240; t_334 < t_235; t_334++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_338 = (t_334 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -432,7 +431,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_338 + r))], ((t_338 + r) < k_len_139)) + ((t_338 + r) % 1))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_338 + r) < k_len_139));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_338 + r))], ((t_338 + r) < k_len_136)) + ((t_338 + r) % 1))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_338 + r) < k_len_136));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -454,7 +453,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_363: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_363[0 * 4 + j] = select(NEG_INF, (select(s_355[0 * 4 + j], (P.softcap * tanh(clamp((s_355[0 * 4 + j] / t_357), -15.0, 15.0))), t_356) * 1.4426950408889634), (((t_338 + (tc + 8 * j)) < k_len_139) && (t_174 || ((t_338 + (tc + 8 * j)) <= ((((t_140 + tr) / 4) + k_len_139) - q_len_135)))));
+      t_363[0 * 4 + j] = select(NEG_INF, (select(s_355[0 * 4 + j], (P.softcap * tanh(clamp((s_355[0 * 4 + j] / t_357), -15.0, 15.0))), t_356) * 1.4426950408889634), (((t_338 + (tc + 8 * j)) < k_len_136) && (t_174 || ((t_338 + (tc + 8 * j)) <= ((((t_140 + tr) / 4) + k_len_136) - q_len_135)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_364: array<f32, 1>;
@@ -514,7 +513,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_338 + r))], ((t_338 + r) < k_len_139)) + ((t_338 + r) % 1))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_338 + r) < k_len_139));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_338 + r))], ((t_338 + r) < k_len_136)) + ((t_338 + r) % 1))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_338 + r) < k_len_136));
     }
     workgroupBarrier();
     var t_376 = array<f32, 16>();
@@ -538,12 +537,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_140 + tr) / 4) < q_len_135)) { out[u32((q0_132 + ((t_140 + tr) / 4))) * out_stride0 + u32((t_143 + ((t_140 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_244[0 * 16 + j] / select(carry_243[0], 1.0, (carry_243[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_140 + tr) / 4) < q_len_135)) { lse[u32((q0_132 + ((t_140 + tr) / 4))) * lse_stride0 + u32((t_143 + ((t_140 + tr) % 4)))] = select(((carry_242[0] + log2(carry_243[0])) * 0.6931471805599453), NEG_INF, (carry_243[0] == 0.0)); }
   }

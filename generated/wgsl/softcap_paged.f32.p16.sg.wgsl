@@ -48,32 +48,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_106 = i32(wg.x);
   let kvh_107 = i32(wg.y);
   let b_108 = i32(wg.z);
-  // kernels-src/softcap.ts:24: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_134 = cu_seqlens_q[u32(b_108)];
-  // kernels-src/softcap.ts:25: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_135 = (b_108 + 1);
   let t_136 = cu_seqlens_q[u32(t_135)];
   let q_len_137 = (t_136 - q0_134);
-  // kernels-src/softcap.ts:26: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_138 = (m_106 * 16);
-  let t_139 = (q_len_137 * 4);
-  let t_140 = (t_138 >= t_139);
-  if (t_140) {
+  let k_len_138 = cache_seqlens[u32(b_108)];
+  // kernels-src/softcap.ts:25: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_139 = (m_106 * 16);
+  let t_140 = (q_len_137 * 4);
+  let t_141 = (t_139 >= t_140);
+  if (t_141) {
     return;
   }
-  // kernels-src/softcap.ts:27: let k_len = cache_seqlens[b]
-  let k_len_141 = cache_seqlens[u32(b_108)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_142 = (m_106 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_145 = (kvh_107 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_152 = (k_len_141 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_152 = (k_len_138 + 31);
   let t_153 = (t_152 / 32);
-  let t_155 = (k_len_141 + (-1));
-  let t_157 = (k_len_141 + (-32));
+  let t_155 = (k_len_138 + (-1));
+  let t_157 = (k_len_138 + (-32));
   let t_159 = (t_155 / 32);
   let t_160 = (t_155 < 0);
   let t_161 = (t_159 * 32);
@@ -96,8 +95,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_181 = (t_142 + 15);
   let t_182 = (t_142 / 4);
   let t_183 = (t_181 / 4);
-  let t_184 = (t_182 + k_len_141);
-  let t_185 = (t_183 + k_len_141);
+  let t_184 = (t_182 + k_len_138);
+  let t_185 = (t_183 + k_len_138);
   let t_186 = (t_184 - q_len_137);
   let t_187 = (t_185 - q_len_137);
   let t_189 = (t_186 + (-31));
@@ -165,7 +164,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_134 + ((t_142 + r) / 4))) * q_stride0 + u32((t_145 + ((t_142 + r) % 4))) * q_stride1 + u32(c)], (((t_142 + r) / 4) < q_len_137));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_244: array<f32, 1>;
   carry_244[0] = NEG_INF;
@@ -176,10 +175,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_246[0 * 16 + j] = 0.0;
   }
   for (var t_243 = t_234; t_243 < t_239; t_243++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_247 = (t_243 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -188,7 +187,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_247 + r) / 16))], ((t_247 + r) < k_len_141)) * 16) + ((t_247 + r) % 16))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_247 + r) < k_len_141));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_247 + r) / 16))], ((t_247 + r) < k_len_138)) * 16) + ((t_247 + r) % 16))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -210,7 +209,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_274: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_274[0 * 4 + j] = select(NEG_INF, (select(s_266[0 * 4 + j], (P.softcap * tanh(clamp((s_266[0 * 4 + j] / t_268), -15.0, 15.0))), t_267) * 1.4426950408889634), (((t_247 + (tc + 8 * j)) < k_len_141) && (t_176 || ((t_247 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_141) - q_len_137)))));
+      t_274[0 * 4 + j] = select(NEG_INF, (select(s_266[0 * 4 + j], (P.softcap * tanh(clamp((s_266[0 * 4 + j] / t_268), -15.0, 15.0))), t_267) * 1.4426950408889634), (((t_247 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_247 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_275: array<f32, 1>;
@@ -258,7 +257,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_247 + r) / 16))], ((t_247 + r) < k_len_141)) * 16) + ((t_247 + r) % 16))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_247 + r) < k_len_141));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_247 + r) / 16))], ((t_247 + r) < k_len_138)) * 16) + ((t_247 + r) % 16))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
     }
     workgroupBarrier();
     var t_287 = array<f32, 16>();
@@ -284,10 +283,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_316 = (P.softcap > 0.0);
   let t_317 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_294 = t_239; t_294 < t_242; t_294++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_298 = (t_294 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -393,13 +392,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   let t_364 = (P.softcap > 0.0);
   let t_365 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_340 = t_242; t_340 < t_237; t_340++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_344 = (t_340 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:28: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -408,7 +407,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_344 + r) / 16))], ((t_344 + r) < k_len_141)) * 16) + ((t_344 + r) % 16))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_344 + r) < k_len_141));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_344 + r) / 16))], ((t_344 + r) < k_len_138)) * 16) + ((t_344 + r) % 16))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_344 + r) < k_len_138));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -430,7 +429,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     var t_371: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_371[0 * 4 + j] = select(NEG_INF, (select(s_363[0 * 4 + j], (P.softcap * tanh(clamp((s_363[0 * 4 + j] / t_365), -15.0, 15.0))), t_364) * 1.4426950408889634), (((t_344 + (tc + 8 * j)) < k_len_141) && (t_176 || ((t_344 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_141) - q_len_137)))));
+      t_371[0 * 4 + j] = select(NEG_INF, (select(s_363[0 * 4 + j], (P.softcap * tanh(clamp((s_363[0 * 4 + j] / t_365), -15.0, 15.0))), t_364) * 1.4426950408889634), (((t_344 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_344 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_372: array<f32, 1>;
@@ -478,7 +477,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_344 + r) / 16))], ((t_344 + r) < k_len_141)) * 16) + ((t_344 + r) % 16))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_344 + r) < k_len_141));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_344 + r) / 16))], ((t_344 + r) < k_len_138)) * 16) + ((t_344 + r) % 16))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_344 + r) < k_len_138));
     }
     workgroupBarrier();
     var t_384 = array<f32, 16>();
@@ -502,12 +501,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_142 + tr) / 4) < q_len_137)) { out[u32((q0_134 + ((t_142 + tr) / 4))) * out_stride0 + u32((t_145 + ((t_142 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_246[0 * 16 + j] / select(carry_245[0], 1.0, (carry_245[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_142 + tr) / 4) < q_len_137)) { lse[u32((q0_134 + ((t_142 + tr) / 4))) * lse_stride0 + u32((t_145 + ((t_142 + tr) % 4)))] = select(((carry_244[0] + log2(carry_245[0])) * 0.6931471805599453), NEG_INF, (carry_245[0] == 0.0)); }
   }

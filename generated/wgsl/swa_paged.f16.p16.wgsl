@@ -50,32 +50,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_112 = i32(wg.x);
   let kvh_113 = i32(wg.y);
   let b_114 = i32(wg.z);
-  // kernels-src/sliding_window.ts:19: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_140 = cu_seqlens_q[u32(b_114)];
-  // kernels-src/sliding_window.ts:20: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_141 = (b_114 + 1);
   let t_142 = cu_seqlens_q[u32(t_141)];
   let q_len_143 = (t_142 - q0_140);
-  // kernels-src/sliding_window.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_144 = (m_112 * 16);
-  let t_145 = (q_len_143 * 4);
-  let t_146 = (t_144 >= t_145);
-  if (t_146) {
+  let k_len_144 = cache_seqlens[u32(b_114)];
+  // kernels-src/sliding_window.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_145 = (m_112 * 16);
+  let t_146 = (q_len_143 * 4);
+  let t_147 = (t_145 >= t_146);
+  if (t_147) {
     return;
   }
-  // kernels-src/sliding_window.ts:22: let k_len = cache_seqlens[b]
-  let k_len_147 = cache_seqlens[u32(b_114)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_148 = (m_112 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_151 = (kvh_113 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_158 = (k_len_147 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_158 = (k_len_144 + 31);
   let t_159 = (t_158 / 32);
-  let t_161 = (k_len_147 + (-1));
-  let t_163 = (k_len_147 + (-32));
+  let t_161 = (k_len_144 + (-1));
+  let t_163 = (k_len_144 + (-32));
   let t_165 = (t_161 / 32);
   let t_166 = (t_161 < 0);
   let t_167 = (t_165 * 32);
@@ -99,8 +98,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_187 = (t_148 + 15);
   let t_188 = (t_148 / 4);
   let t_189 = (t_187 / 4);
-  let t_190 = (t_188 + k_len_147);
-  let t_191 = (t_189 + k_len_147);
+  let t_190 = (t_188 + k_len_144);
+  let t_191 = (t_189 + k_len_144);
   let t_192 = (t_190 - q_len_143);
   let t_193 = (t_191 - q_len_143);
   let t_194 = (t_192 - P.window_left);
@@ -200,7 +199,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_289 = min(t_173, t_285);
   let t_290 = max((-268435456), t_286);
   let t_291 = min(t_181, t_287);
-  // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_292 = (P.is_causal == 0);
   let t_293 = select(268435456, (-268435456), t_292);
   let t_294 = select((-268435456), 268435456, t_292);
@@ -249,7 +248,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_337 = min(t_335, t_335);
   let t_338 = max(t_336, (-268435456));
   let t_339 = min(t_337, t_181);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_340 = max(0, t_332);
   let t_341 = (t_333 + 1);
   let t_342 = min(t_159, t_341);
@@ -270,7 +269,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_140 + ((t_148 + r) / 4))) * q_stride0 + u32((t_151 + ((t_148 + r) % 4))) * q_stride1 + u32(c)], (((t_148 + r) / 4) < q_len_143));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_350: array<f32, 1>;
   carry_350[0] = NEG_INF;
@@ -281,13 +280,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_352[0 * 16 + j] = 0.0;
   }
   for (var t_349 = t_340; t_349 < t_345; t_349++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_353 = (t_349 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -296,10 +295,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_353 + r) / 16))], ((t_353 + r) < k_len_147)) * 16) + ((t_353 + r) % 16))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)], ((t_353 + r) < k_len_147));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_353 + r) / 16))], ((t_353 + r) < k_len_144)) * 16) + ((t_353 + r) % 16))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)], ((t_353 + r) < k_len_144));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_380 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -312,7 +311,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_382: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_382[0 * 4 + j] = select(NEG_INF, (t_380[0 * 4 + j] * t_378), ((((t_353 + (tc + 8 * j)) < k_len_147) && ((t_182 || ((t_353 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_147) - q_len_143) - P.window_left))) && (t_241 || ((t_353 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_147) - q_len_143) + P.window_right))))) && (t_292 || ((t_353 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_147) - q_len_143)))));
+      t_382[0 * 4 + j] = select(NEG_INF, (t_380[0 * 4 + j] * t_378), ((((t_353 + (tc + 8 * j)) < k_len_144) && ((t_182 || ((t_353 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) - P.window_left))) && (t_241 || ((t_353 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) + P.window_right))))) && (t_292 || ((t_353 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_383: array<f32, 1>;
@@ -371,7 +370,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_353 + r) / 16))], ((t_353 + r) < k_len_147)) * 16) + ((t_353 + r) % 16))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)], ((t_353 + r) < k_len_147));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_353 + r) / 16))], ((t_353 + r) < k_len_144)) * 16) + ((t_353 + r) % 16))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)], ((t_353 + r) < k_len_144));
     }
     workgroupBarrier();
     var t_396 = array<f32, 16>();
@@ -396,10 +395,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_430 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_403 = t_345; t_403 < t_348; t_403++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_407 = (t_403 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -411,7 +410,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_114) * page_table_stride0 + u32(((t_407 + r) / 16))] * 16) + ((t_407 + r) % 16))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_432 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -510,16 +509,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_481 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_452 = t_348; t_452 < t_343; t_452++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_456 = (t_452 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -528,10 +527,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_456 + r) / 16))], ((t_456 + r) < k_len_147)) * 16) + ((t_456 + r) % 16))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)], ((t_456 + r) < k_len_147));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_456 + r) / 16))], ((t_456 + r) < k_len_144)) * 16) + ((t_456 + r) % 16))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)], ((t_456 + r) < k_len_144));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_483 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -544,7 +543,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_485: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_485[0 * 4 + j] = select(NEG_INF, (t_483[0 * 4 + j] * t_481), ((((t_456 + (tc + 8 * j)) < k_len_147) && ((t_182 || ((t_456 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_147) - q_len_143) - P.window_left))) && (t_241 || ((t_456 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_147) - q_len_143) + P.window_right))))) && (t_292 || ((t_456 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_147) - q_len_143)))));
+      t_485[0 * 4 + j] = select(NEG_INF, (t_483[0 * 4 + j] * t_481), ((((t_456 + (tc + 8 * j)) < k_len_144) && ((t_182 || ((t_456 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) - P.window_left))) && (t_241 || ((t_456 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) + P.window_right))))) && (t_292 || ((t_456 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_486: array<f32, 1>;
@@ -603,7 +602,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_456 + r) / 16))], ((t_456 + r) < k_len_147)) * 16) + ((t_456 + r) % 16))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)], ((t_456 + r) < k_len_147));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_456 + r) / 16))], ((t_456 + r) < k_len_144)) * 16) + ((t_456 + r) % 16))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)], ((t_456 + r) < k_len_144));
     }
     workgroupBarrier();
     var t_499 = array<f32, 16>();
@@ -627,12 +626,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_148 + tr) / 4) < q_len_143)) { out[u32((q0_140 + ((t_148 + tr) / 4))) * out_stride0 + u32((t_151 + ((t_148 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_352[0 * 16 + j] / select(carry_351[0], 1.0, (carry_351[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_148 + tr) / 4) < q_len_143)) { lse[u32((q0_140 + ((t_148 + tr) / 4))) * lse_stride0 + u32((t_151 + ((t_148 + tr) % 4)))] = select(((carry_350[0] + log2(carry_351[0])) * 0.6931471805599453), NEG_INF, (carry_351[0] == 0.0)); }
   }

@@ -50,32 +50,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_113 = i32(wg.x);
   let kvh_114 = i32(wg.y);
   let b_115 = i32(wg.z);
-  // kernels-src/sliding_window.ts:19: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_142 = cu_seqlens_q[u32(b_115)];
-  // kernels-src/sliding_window.ts:20: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_143 = (b_115 + 1);
   let t_144 = cu_seqlens_q[u32(t_143)];
   let q_len_145 = (t_144 - q0_142);
-  // kernels-src/sliding_window.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_146 = (m_113 * 16);
-  let t_147 = (q_len_145 * 4);
-  let t_148 = (t_146 >= t_147);
-  if (t_148) {
+  let k_len_146 = cache_seqlens[u32(b_115)];
+  // kernels-src/sliding_window.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_147 = (m_113 * 16);
+  let t_148 = (q_len_145 * 4);
+  let t_149 = (t_147 >= t_148);
+  if (t_149) {
     return;
   }
-  // kernels-src/sliding_window.ts:22: let k_len = cache_seqlens[b]
-  let k_len_149 = cache_seqlens[u32(b_115)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_150 = (m_113 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_153 = (kvh_114 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_160 = (k_len_149 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_160 = (k_len_146 + 31);
   let t_161 = (t_160 / 32);
-  let t_163 = (k_len_149 + (-1));
-  let t_165 = (k_len_149 + (-32));
+  let t_163 = (k_len_146 + (-1));
+  let t_165 = (k_len_146 + (-32));
   let t_167 = (t_163 / 32);
   let t_168 = (t_163 < 0);
   let t_169 = (t_167 * 32);
@@ -99,8 +98,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_189 = (t_150 + 15);
   let t_190 = (t_150 / 4);
   let t_191 = (t_189 / 4);
-  let t_192 = (t_190 + k_len_149);
-  let t_193 = (t_191 + k_len_149);
+  let t_192 = (t_190 + k_len_146);
+  let t_193 = (t_191 + k_len_146);
   let t_194 = (t_192 - q_len_145);
   let t_195 = (t_193 - q_len_145);
   let t_196 = (t_194 - P.window_left);
@@ -200,7 +199,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_291 = min(t_175, t_287);
   let t_292 = max((-268435456), t_288);
   let t_293 = min(t_183, t_289);
-  // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_294 = (P.is_causal == 0);
   let t_295 = select(268435456, (-268435456), t_294);
   let t_296 = select((-268435456), 268435456, t_294);
@@ -249,7 +248,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_339 = min(t_337, t_337);
   let t_340 = max(t_338, (-268435456));
   let t_341 = min(t_339, t_183);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_342 = max(0, t_334);
   let t_343 = (t_335 + 1);
   let t_344 = min(t_161, t_343);
@@ -270,7 +269,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_142 + ((t_150 + r) / 4))) * q_stride0 + u32((t_153 + ((t_150 + r) % 4))) * q_stride1 + u32(c)], (((t_150 + r) / 4) < q_len_145));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_352: array<f32, 1>;
   carry_352[0] = NEG_INF;
@@ -281,13 +280,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_354[0 * 16 + j] = 0.0;
   }
   for (var t_351 = t_342; t_351 < t_347; t_351++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_355 = (t_351 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -296,10 +295,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_355 + r) / 64))], ((t_355 + r) < k_len_149)) * 64) + ((t_355 + r) % 64))) * k_cache_stride0 + u32(kvh_114) * k_cache_stride1 + u32(c)], ((t_355 + r) < k_len_149));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_355 + r) / 64))], ((t_355 + r) < k_len_146)) * 64) + ((t_355 + r) % 64))) * k_cache_stride0 + u32(kvh_114) * k_cache_stride1 + u32(c)], ((t_355 + r) < k_len_146));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_382 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -312,7 +311,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_384: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_384[0 * 4 + j] = select(NEG_INF, (t_382[0 * 4 + j] * t_380), ((((t_355 + (tc + 8 * j)) < k_len_149) && ((t_184 || ((t_355 + (tc + 8 * j)) >= (((((t_150 + tr) / 4) + k_len_149) - q_len_145) - P.window_left))) && (t_243 || ((t_355 + (tc + 8 * j)) <= (((((t_150 + tr) / 4) + k_len_149) - q_len_145) + P.window_right))))) && (t_294 || ((t_355 + (tc + 8 * j)) <= ((((t_150 + tr) / 4) + k_len_149) - q_len_145)))));
+      t_384[0 * 4 + j] = select(NEG_INF, (t_382[0 * 4 + j] * t_380), ((((t_355 + (tc + 8 * j)) < k_len_146) && ((t_184 || ((t_355 + (tc + 8 * j)) >= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) - P.window_left))) && (t_243 || ((t_355 + (tc + 8 * j)) <= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) + P.window_right))))) && (t_294 || ((t_355 + (tc + 8 * j)) <= ((((t_150 + tr) / 4) + k_len_146) - q_len_145)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_385: array<f32, 1>;
@@ -371,7 +370,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_355 + r) / 64))], ((t_355 + r) < k_len_149)) * 64) + ((t_355 + r) % 64))) * v_cache_stride0 + u32(kvh_114) * v_cache_stride1 + u32(c)], ((t_355 + r) < k_len_149));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_355 + r) / 64))], ((t_355 + r) < k_len_146)) * 64) + ((t_355 + r) % 64))) * v_cache_stride0 + u32(kvh_114) * v_cache_stride1 + u32(c)], ((t_355 + r) < k_len_146));
     }
     workgroupBarrier();
     var t_398 = array<f32, 16>();
@@ -396,10 +395,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_432 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_405 = t_347; t_405 < t_350; t_405++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_409 = (t_405 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -411,7 +410,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_115) * page_table_stride0 + u32(((t_409 + r) / 64))] * 64) + ((t_409 + r) % 64))) * k_cache_stride0 + u32(kvh_114) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_434 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -510,16 +509,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_483 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_454 = t_350; t_454 < t_345; t_454++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_458 = (t_454 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -528,10 +527,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_458 + r) / 64))], ((t_458 + r) < k_len_149)) * 64) + ((t_458 + r) % 64))) * k_cache_stride0 + u32(kvh_114) * k_cache_stride1 + u32(c)], ((t_458 + r) < k_len_149));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_458 + r) / 64))], ((t_458 + r) < k_len_146)) * 64) + ((t_458 + r) % 64))) * k_cache_stride0 + u32(kvh_114) * k_cache_stride1 + u32(c)], ((t_458 + r) < k_len_146));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_485 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -544,7 +543,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_487: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_487[0 * 4 + j] = select(NEG_INF, (t_485[0 * 4 + j] * t_483), ((((t_458 + (tc + 8 * j)) < k_len_149) && ((t_184 || ((t_458 + (tc + 8 * j)) >= (((((t_150 + tr) / 4) + k_len_149) - q_len_145) - P.window_left))) && (t_243 || ((t_458 + (tc + 8 * j)) <= (((((t_150 + tr) / 4) + k_len_149) - q_len_145) + P.window_right))))) && (t_294 || ((t_458 + (tc + 8 * j)) <= ((((t_150 + tr) / 4) + k_len_149) - q_len_145)))));
+      t_487[0 * 4 + j] = select(NEG_INF, (t_485[0 * 4 + j] * t_483), ((((t_458 + (tc + 8 * j)) < k_len_146) && ((t_184 || ((t_458 + (tc + 8 * j)) >= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) - P.window_left))) && (t_243 || ((t_458 + (tc + 8 * j)) <= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) + P.window_right))))) && (t_294 || ((t_458 + (tc + 8 * j)) <= ((((t_150 + tr) / 4) + k_len_146) - q_len_145)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_488: array<f32, 1>;
@@ -603,7 +602,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_458 + r) / 64))], ((t_458 + r) < k_len_149)) * 64) + ((t_458 + r) % 64))) * v_cache_stride0 + u32(kvh_114) * v_cache_stride1 + u32(c)], ((t_458 + r) < k_len_149));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_458 + r) / 64))], ((t_458 + r) < k_len_146)) * 64) + ((t_458 + r) % 64))) * v_cache_stride0 + u32(kvh_114) * v_cache_stride1 + u32(c)], ((t_458 + r) < k_len_146));
     }
     workgroupBarrier();
     var t_501 = array<f32, 16>();
@@ -627,12 +626,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_150 + tr) / 4) < q_len_145)) { out[u32((q0_142 + ((t_150 + tr) / 4))) * out_stride0 + u32((t_153 + ((t_150 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_354[0 * 16 + j] / select(carry_353[0], 1.0, (carry_353[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_150 + tr) / 4) < q_len_145)) { lse[u32((q0_142 + ((t_150 + tr) / 4))) * lse_stride0 + u32((t_153 + ((t_150 + tr) % 4)))] = select(((carry_352[0] + log2(carry_353[0])) * 0.6931471805599453), NEG_INF, (carry_353[0] == 0.0)); }
   }

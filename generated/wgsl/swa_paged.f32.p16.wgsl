@@ -49,32 +49,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_110 = i32(wg.x);
   let kvh_111 = i32(wg.y);
   let b_112 = i32(wg.z);
-  // kernels-src/sliding_window.ts:19: let q0 = cu_seqlens_q[b]
+  // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
   let q0_138 = cu_seqlens_q[u32(b_112)];
-  // kernels-src/sliding_window.ts:20: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
   let t_139 = (b_112 + 1);
   let t_140 = cu_seqlens_q[u32(t_139)];
   let q_len_141 = (t_140 - q0_138);
-  // kernels-src/sliding_window.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_142 = (m_110 * 16);
-  let t_143 = (q_len_141 * 4);
-  let t_144 = (t_142 >= t_143);
-  if (t_144) {
+  let k_len_142 = cache_seqlens[u32(b_112)];
+  // kernels-src/sliding_window.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_143 = (m_110 * 16);
+  let t_144 = (q_len_141 * 4);
+  let t_145 = (t_143 >= t_144);
+  if (t_145) {
     return;
   }
-  // kernels-src/sliding_window.ts:22: let k_len = cache_seqlens[b]
-  let k_len_145 = cache_seqlens[u32(b_112)];
-  // kernels-src/lib/attend.ts:23: let qi = rows(m, BM)
+  // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
   let t_146 = (m_110 * 16);
-  // kernels-src/lib/attend.ts:24: let tok = qi / G
-  // kernels-src/lib/attend.ts:25: let head = kvh * G + qi % G
+  // kernels-src/lib/attend.ts:30: let tok = qi / G
+  // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_149 = (kvh_111 * 4);
-  // kernels-src/lib/attend.ts:26: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_156 = (k_len_145 + 31);
+  // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_156 = (k_len_142 + 31);
   let t_157 = (t_156 / 32);
-  let t_159 = (k_len_145 + (-1));
-  let t_161 = (k_len_145 + (-32));
+  let t_159 = (k_len_142 + (-1));
+  let t_161 = (k_len_142 + (-32));
   let t_163 = (t_159 / 32);
   let t_164 = (t_159 < 0);
   let t_165 = (t_163 * 32);
@@ -98,8 +97,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_185 = (t_146 + 15);
   let t_186 = (t_146 / 4);
   let t_187 = (t_185 / 4);
-  let t_188 = (t_186 + k_len_145);
-  let t_189 = (t_187 + k_len_145);
+  let t_188 = (t_186 + k_len_142);
+  let t_189 = (t_187 + k_len_142);
   let t_190 = (t_188 - q_len_141);
   let t_191 = (t_189 - q_len_141);
   let t_192 = (t_190 - P.window_left);
@@ -199,7 +198,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_287 = min(t_171, t_283);
   let t_288 = max((-268435456), t_284);
   let t_289 = min(t_179, t_285);
-  // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_290 = (P.is_causal == 0);
   let t_291 = select(268435456, (-268435456), t_290);
   let t_292 = select((-268435456), 268435456, t_290);
@@ -248,7 +247,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_335 = min(t_333, t_333);
   let t_336 = max(t_334, (-268435456));
   let t_337 = min(t_335, t_179);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_338 = max(0, t_330);
   let t_339 = (t_331 + 1);
   let t_340 = min(t_157, t_339);
@@ -269,7 +268,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_138 + ((t_146 + r) / 4))) * q_stride0 + u32((t_149 + ((t_146 + r) % 4))) * q_stride1 + u32(c)], (((t_146 + r) / 4) < q_len_141));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_348: array<f32, 1>;
   carry_348[0] = NEG_INF;
@@ -280,13 +279,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_350[0 * 16 + j] = 0.0;
   }
   for (var t_347 = t_338; t_347 < t_343; t_347++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_351 = (t_347 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -295,10 +294,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_351 + r) / 16))], ((t_351 + r) < k_len_145)) * 16) + ((t_351 + r) % 16))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)], ((t_351 + r) < k_len_145));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_351 + r) / 16))], ((t_351 + r) < k_len_142)) * 16) + ((t_351 + r) % 16))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)], ((t_351 + r) < k_len_142));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_378 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -311,7 +310,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_380: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_380[0 * 4 + j] = select(NEG_INF, (t_378[0 * 4 + j] * t_376), ((((t_351 + (tc + 8 * j)) < k_len_145) && ((t_180 || ((t_351 + (tc + 8 * j)) >= (((((t_146 + tr) / 4) + k_len_145) - q_len_141) - P.window_left))) && (t_239 || ((t_351 + (tc + 8 * j)) <= (((((t_146 + tr) / 4) + k_len_145) - q_len_141) + P.window_right))))) && (t_290 || ((t_351 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_145) - q_len_141)))));
+      t_380[0 * 4 + j] = select(NEG_INF, (t_378[0 * 4 + j] * t_376), ((((t_351 + (tc + 8 * j)) < k_len_142) && ((t_180 || ((t_351 + (tc + 8 * j)) >= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) - P.window_left))) && (t_239 || ((t_351 + (tc + 8 * j)) <= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) + P.window_right))))) && (t_290 || ((t_351 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_381: array<f32, 1>;
@@ -371,7 +370,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_351 + r) / 16))], ((t_351 + r) < k_len_145)) * 16) + ((t_351 + r) % 16))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)], ((t_351 + r) < k_len_145));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_351 + r) / 16))], ((t_351 + r) < k_len_142)) * 16) + ((t_351 + r) % 16))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)], ((t_351 + r) < k_len_142));
     }
     workgroupBarrier();
     var t_393 = array<f32, 16>();
@@ -396,10 +395,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_427 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_400 = t_343; t_400 < t_346; t_400++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_404 = (t_400 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -411,7 +410,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_112) * page_table_stride0 + u32(((t_404 + r) / 16))] * 16) + ((t_404 + r) % 16))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_429 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -511,16 +510,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_477 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_448 = t_346; t_448 < t_341; t_448++) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_452 = (t_448 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -529,10 +528,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_452 + r) / 16))], ((t_452 + r) < k_len_145)) * 16) + ((t_452 + r) % 16))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)], ((t_452 + r) < k_len_145));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_452 + r) / 16))], ((t_452 + r) < k_len_142)) * 16) + ((t_452 + r) % 16))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)], ((t_452 + r) < k_len_142));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:37: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_479 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -545,7 +544,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     var t_481: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_481[0 * 4 + j] = select(NEG_INF, (t_479[0 * 4 + j] * t_477), ((((t_452 + (tc + 8 * j)) < k_len_145) && ((t_180 || ((t_452 + (tc + 8 * j)) >= (((((t_146 + tr) / 4) + k_len_145) - q_len_141) - P.window_left))) && (t_239 || ((t_452 + (tc + 8 * j)) <= (((((t_146 + tr) / 4) + k_len_145) - q_len_141) + P.window_right))))) && (t_290 || ((t_452 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_145) - q_len_141)))));
+      t_481[0 * 4 + j] = select(NEG_INF, (t_479[0 * 4 + j] * t_477), ((((t_452 + (tc + 8 * j)) < k_len_142) && ((t_180 || ((t_452 + (tc + 8 * j)) >= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) - P.window_left))) && (t_239 || ((t_452 + (tc + 8 * j)) <= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) + P.window_right))))) && (t_290 || ((t_452 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_482: array<f32, 1>;
@@ -605,7 +604,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_452 + r) / 16))], ((t_452 + r) < k_len_145)) * 16) + ((t_452 + r) % 16))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)], ((t_452 + r) < k_len_145));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_452 + r) / 16))], ((t_452 + r) < k_len_142)) * 16) + ((t_452 + r) % 16))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)], ((t_452 + r) < k_len_142));
     }
     workgroupBarrier();
     var t_494 = array<f32, 16>();
@@ -629,12 +628,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:31: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var j = 0; j < 16; j++) {
     if ((((t_146 + tr) / 4) < q_len_141)) { out[u32((q0_138 + ((t_146 + tr) / 4))) * out_stride0 + u32((t_149 + ((t_146 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_350[0 * 16 + j] / select(carry_349[0], 1.0, (carry_349[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:32: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_146 + tr) / 4) < q_len_141)) { lse[u32((q0_138 + ((t_146 + tr) / 4))) * lse_stride0 + u32((t_149 + ((t_146 + tr) % 4)))] = select(((carry_348[0] + log2(carry_349[0])) * 0.6931471805599453), NEG_INF, (carry_349[0] == 0.0)); }
   }

@@ -17,6 +17,12 @@ fn paged_kv(k_cache, v_cache, page_table, b, kvh, n, BN, P, k_len) {
   return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
 }
 
+// Request b of a ragged batch: its first query row, its number of queries and of cached keys.
+fn request(cu_seqlens_q, cache_seqlens, b) {
+  let q0 = cu_seqlens_q[b]
+  return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
+}
+
 // Query tile m of request b with the G query heads of kv head kvh packed into its rows
 // (FlashAttention's pack_gqa): row r is token r / G and query head kvh * G + r % G.
 fn packed_q(q, q0, q_len, m, BM, G, kvh) {
