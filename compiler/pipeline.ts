@@ -49,8 +49,8 @@ export const PASSES: { name: string; why: string; run: (ir: KernelIR, nextId: nu
  *  7. PASSES     — IR to IR (above).
  * The backends (backends/wgsl, backends/cuda) then map layouts, emit and format.
  */
-export function compileInstance(unit: KernelUnit, chosen: Record<string, CtValue>, tuned: string[], diags: Diagnostics): KernelIR | undefined {
-  const config = specialize(unit.decl, chosen, tuned, diags);
+export function compileInstance(unit: KernelUnit, chosen: Record<string, CtValue>, tuned: string[], diags: Diagnostics, target?: string): KernelIR | undefined {
+  const config = specialize(unit.decl, chosen, tuned, diags, target);
   if (!config) return undefined;
   const lowered = lowerKernel(unit.decl, config, unit.fns, diags);
   if (!lowered) return undefined;
@@ -60,14 +60,14 @@ export function compileInstance(unit: KernelUnit, chosen: Record<string, CtValue
 }
 
 /** Final IR of every instance of every kernel in `inputs` (files or directories). */
-export function compileAll(inputs: string[], diags: Diagnostics, opts: { cwd?: string; sources?: Map<string, string> } = {}): KernelIR[] {
+export function compileAll(inputs: string[], diags: Diagnostics, opts: { cwd?: string; sources?: Map<string, string>; target?: string } = {}): KernelIR[] {
   const cwd = opts.cwd ?? process.cwd();
   const files = opts.sources ? inputs.map((i) => path.resolve(cwd, i)) : specFiles(inputs);
   const { units } = frontend(files, diags, cwd, opts.sources);
   const out: KernelIR[] = [];
   for (const unit of units) {
-    for (const chosen of instanceChoices(unit.decl, diags)) {
-      const ir = compileInstance(unit, chosen, [], diags);
+    for (const chosen of instanceChoices(unit.decl, diags, opts.target)) {
+      const ir = compileInstance(unit, chosen, [], diags, opts.target);
       if (ir) out.push(ir);
     }
   }

@@ -9,4 +9,4 @@ export type {
   UniformField,
   WgslTarget,
 } from "./runtime/manifest.js";
-// runtime source hash: 99def5d18b3fa9f3
+// runtime source hash: 12440b5e4e51244d

@@ -5,6 +5,9 @@ import type { Span } from "../diagnostics/source.ts";
 import type { Block, Expr, FnDecl, Index, KernelDecl, Stmt } from "../frontend/ast.ts";
 import { DTYPES } from "./const-eval.ts";
 
+/** Backends a `target` clause may name. */
+export const TARGETS = ["wgsl", "cuda"];
+
 /** Builtin functions; kept here so resolution needs nothing from the lowering. */
 export const BUILTINS = [
   "rows", "cols", "tiles", "range", "dot", "exp", "exp2", "log", "log2", "tanh", "sqrt", "rsqrt", "abs",
@@ -87,6 +90,14 @@ export class Resolver {
     }
     for (const r of k.requires) this.expr(r.cond, s);
     for (const c of [...k.tune, ...k.instances]) if (!s.get(c.name)) this.unknown(c.name, c.span, s, "parameter");
+    for (const t of k.targets) {
+      if (!TARGETS.includes(t.target)) this.diags.error(`unknown target '${t.target}'`, t.span, `targets are ${TARGETS.join(" and ")}`);
+      for (const c of t.choices) if (s.get(c.name) !== "param") this.unknown(c.name, c.span, s, "parameter");
+      for (const d of t.defaults) {
+        if (s.get(d.name) !== "param") this.unknown(d.name, d.span, s, "parameter");
+        this.expr(d.value, s);
+      }
+    }
     // Names in tensor shapes that are not parameters declare runtime dimensions.
     for (const p of k.params) {
       if (!s.get(p.type.dtype)) this.unknown(p.type.dtype, p.type.dtypeSpan, s, "dtype");

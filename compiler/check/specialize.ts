@@ -31,14 +31,15 @@ function outOfRange(v: CtValue): boolean {
  * Bind parameters for one configuration. Returns undefined (with diagnostics) when a parameter
  * cannot be evaluated or a requirement fails.
  */
-export function specialize(k: KernelDecl, chosen: Record<string, CtValue>, tuned: string[], diags: Diagnostics): Config | undefined {
+export function specialize(k: KernelDecl, chosen: Record<string, CtValue>, tuned: string[], diags: Diagnostics, target?: string): Config | undefined {
+  const overrides = new Map(k.targets.filter((t) => t.target === target).flatMap((t) => t.defaults.map((d) => [d.name, d.value] as const)));
   const values = new Map<string, CtValue>();
   const before = diags.errorReports;
   const where = Object.keys(chosen).length
     ? ` (with ${Object.entries(chosen).map(([n, v]) => `${n} = ${showCt(v)}`).join(", ")})`
     : "";
   for (const p of k.ctParams) {
-    let v = chosen[p.name] ?? evalConst(p.default, values, diags);
+    let v = chosen[p.name] ?? evalConst(overrides.get(p.name) ?? p.default, values, diags);
     if (v === undefined) continue;
     if (p.annotation) {
       if (!KINDS.has(p.annotation.name)) {
@@ -82,12 +83,18 @@ function mentions(e: import("../frontend/ast.ts").Expr, name: string): boolean {
   }
 }
 
-/** The cartesian product of a kernel's `instances` choices (one empty instance when none). */
-export function instanceChoices(k: KernelDecl, diags: Diagnostics): Record<string, CtValue>[] {
+/**
+ * The cartesian product of a kernel's `instances` choices (one empty instance when none); a
+ * `target` clause for this backend replaces the list of any parameter it names.
+ */
+export function instanceChoices(k: KernelDecl, diags: Diagnostics, target?: string): Record<string, CtValue>[] {
   let out: Record<string, CtValue>[] = [{}];
   const known = new Set(k.ctParams.map((p) => p.name));
   const env = new Map<string, CtValue>();
-  for (const c of k.instances) {
+  const forTarget = k.targets.filter((t) => t.target === target).flatMap((t) => t.choices);
+  const lists = [...k.instances.filter((c) => !forTarget.some((f) => f.name === c.name)), ...forTarget];
+  lists.sort((a, b) => k.ctParams.findIndex((p) => p.name === a.name) - k.ctParams.findIndex((p) => p.name === b.name));
+  for (const c of lists) {
     if (!known.has(c.name)) {
       diags.error(`'${c.name}' is not a compile-time parameter of '${k.name}'`, c.span);
       continue;

@@ -34,6 +34,13 @@ export interface Choice {
   values: Expr[];
 }
 
+export interface TargetClause {
+  target: string;
+  span: Span;
+  choices: Choice[];
+  defaults: { name: string; span: Span; value: Expr }[];
+}
+
 export interface RequireClause {
   cond: Expr;
   message?: string;
@@ -68,6 +75,8 @@ export interface KernelDecl {
   requires: RequireClause[];
   tune: Choice[];
   instances: Choice[];
+  /** Per-backend instance lists and parameter defaults (`target cuda: ...`). */
+  targets: TargetClause[];
   params: TensorParam[];
   grid: GridAxis[];
   gridSpan: Span;

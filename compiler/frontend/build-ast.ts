@@ -104,6 +104,16 @@ export class AstBuilder {
       }),
       tune: this.nodes(n, "tuneClause").flatMap((c) => this.nodes(c, "choice").map((ch) => this.choice(ch))),
       instances: this.nodes(n, "instancesClause").flatMap((c) => this.nodes(c, "choice").map((ch) => this.choice(ch))),
+      targets: this.nodes(n, "targetClause").map((c) => {
+        const id = this.tok(c, "Identifier");
+        const clause: A.TargetClause = { target: this.image(id), span: this.tokSpan(id), choices: [], defaults: [] };
+        for (const item of this.nodes(c, "targetItem")) {
+          const name = this.tok(item, "Identifier");
+          if (this.toks(item, "In").length) clause.choices.push({ name: this.image(name), span: this.tokSpan(name), values: this.nodes(item, "addExpr").map((e) => this.expr(e)) });
+          else clause.defaults.push({ name: this.image(name), span: this.tokSpan(name), value: this.expr(this.node(item, "addExpr")) });
+        }
+        return clause;
+      }),
       params: this.nodes(n, "tensorParam").map((p) => {
         const id = this.tok(p, "Identifier");
         return { name: this.image(id), span: this.tokSpan(id), type: this.typeAnn(this.node(p, "typeAnn")) };

@@ -24,6 +24,7 @@ export const Where = keyword("where");
 export const Require = keyword("require");
 export const Tune = keyword("tune");
 export const Instances = keyword("instances");
+export const Target = keyword("target");
 export const Grid = keyword("grid");
 export const Mask = keyword("mask");
 export const True = keyword("true");
@@ -73,7 +74,7 @@ export const allTokens: TokenType[] = [
   LineComment,
   BlockComment,
   // longest first, so `in` does not shadow `instances` or `inf`
-  ...[Kernel, Fn, Let, For, In, If, Else, Return, Load, Store, Where, Require, Tune, Instances, Grid, Mask, True, False, Inf].sort(
+  ...[Kernel, Fn, Let, For, In, If, Else, Return, Load, Store, Where, Require, Tune, Instances, Target, Grid, Mask, True, False, Inf].sort(
     (a, b) => String(b.PATTERN).length - String(a.PATTERN).length,
   ),
   Identifier,

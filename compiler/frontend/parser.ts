@@ -51,6 +51,7 @@ export class DslParser extends CstParser {
         { ALT: () => this.SUBRULE(this.requireClause) },
         { ALT: () => this.SUBRULE(this.tuneClause) },
         { ALT: () => this.SUBRULE(this.instancesClause) },
+        { ALT: () => this.SUBRULE(this.targetClause) },
       ]);
     });
     this.CONSUME(T.LParen);
@@ -84,6 +85,34 @@ export class DslParser extends CstParser {
   instancesClause = this.RULE("instancesClause", () => {
     this.CONSUME(T.Instances);
     this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.choice) });
+  });
+
+  // `target cuda: T in [bf16, f16], BLOCK_M = 64`: instance lists and defaults for one backend.
+  targetClause = this.RULE("targetClause", () => {
+    this.CONSUME(T.Target);
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Colon);
+    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.targetItem) });
+  });
+
+  targetItem = this.RULE("targetItem", () => {
+    this.CONSUME(T.Identifier);
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.In);
+          this.CONSUME(T.LBracket);
+          this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.addExpr) });
+          this.CONSUME(T.RBracket);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Assign);
+          this.SUBRULE2(this.addExpr);
+        },
+      },
+    ]);
   });
 
   choice = this.RULE("choice", () => {

@@ -57,6 +57,37 @@ export interface WgslTarget {
     fields: UniformField[];
   };
 }
+/**
+ * A CUDA build of a kernel. Kernel parameters, in order: one device pointer per tensor (in
+ * `tensors` order), then one struct passed by value holding the dims and scalar arguments laid
+ * out exactly as `uniforms.fields` says (4-byte fields at their byte offsets, `uniforms.size`
+ * bytes in all).
+ */
+export interface CudaTarget {
+  /** CUDA C source file, relative to the manifest. */
+  file: string;
+  /** PTX per target architecture ("sm_80", "sm_90a"), files relative to the manifest. */
+  ptx: Record<string, string>;
+  entryPoint: string;
+  blockDim: [number, number, number];
+  /** Dynamic shared memory per block, in bytes (above 48 KiB needs the opt-in attribute). */
+  sharedBytes: number;
+  uniforms: {
+    size: number;
+    fields: UniformField[];
+  };
+  /** What ptxas reported per architecture: registers, spills, stack (for tests and docs). */
+  resources?: Record<
+    string,
+    {
+      registers: number;
+      spillStores: number;
+      spillLoads: number;
+      stackBytes: number;
+      sharedBytes: number;
+    }
+  >;
+}
 export interface KernelManifest {
   /** Unique name of this instance, e.g. "mha_prefill.hd128.f32". */
   name: string;
@@ -80,6 +111,7 @@ export interface KernelManifest {
   /** The grid axis names, in spec order. */
   gridAxes: string[];
   wgsl?: WgslTarget;
+  cuda?: CudaTarget;
 }
 /** Evaluate a symbolic size given values for the names it mentions. */
 export declare function evalSym(e: SymExpr, env: Record<string, number>): number;

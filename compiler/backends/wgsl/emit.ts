@@ -6,7 +6,7 @@ import type { Block, ForInst, IfInst, Inst, KernelIR, StoreInst, Value } from ".
 import { spanLabel, lineCol, lineText, type Span } from "../../diagnostics/source.ts";
 import { broadcastShapes } from "../../ir/builder.ts";
 import { type Plan, anywhere } from "./plan.ts";
-import type { SharedLayout } from "./shared-alloc.ts";
+import type { SharedLayout } from "../common/shared-alloc.ts";
 import { type ElementContext, type Site, elem, opExpr, regIndex, slots } from "./elements.ts";
 import { ident, literal, symWgsl, wgslType } from "./syntax.ts";
 

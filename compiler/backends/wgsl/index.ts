@@ -6,7 +6,7 @@ import type { KernelIR } from "../../ir/ir.ts";
 import { walkInsts } from "../../ir/ir.ts";
 import { WgslEmitter } from "./emit.ts";
 import { PlanError, anywhere, planKernel } from "./plan.ts";
-import { allocateShared } from "./shared-alloc.ts";
+import { allocateShared } from "../common/shared-alloc.ts";
 import { ident, wgslType } from "./syntax.ts";
 
 export interface WgslVariantOptions {
@@ -46,7 +46,13 @@ export function compileWgsl(ir: KernelIR, opts: WgslVariantOptions, fileName: st
     throw e;
   }
   const deferred = new Set([...plan.sharedOperands].filter((v) => anywhere(plan, v)));
-  const shared = allocateShared(ir.body, plan.sharedOperands, deferred);
+  // Rows padded by one element so the threads of a dot reading a column hit different banks.
+  const shared = allocateShared(ir.body, plan.sharedOperands, deferred, (v) => {
+    const pool = v.type.dtype === "f16" ? "f16" : "f32";
+    const stride = v.type.shape[1] + (pool === "f16" ? 2 : 1);
+    return { pool, stride, size: v.type.shape[0] * stride, align: 1 };
+  });
+  const sharedBytes = (shared.poolSize.f32 ?? 0) * 4 + (shared.poolSize.f16 ?? 0) * 2;
   const reduceTypes = new Set<string>();
   walkInsts(ir.body, (i) => {
     if (i.kind === "def" && i.value.op.kind === "reduce") reduceTypes.add(wgslType(i.value.type.dtype));
@@ -55,7 +61,7 @@ export function compileWgsl(ir: KernelIR, opts: WgslVariantOptions, fileName: st
   const sg = opts.subgroupReduce && plan.grid.TC > 1 && reduceTypes.size > 0;
   const useWgReduce = !sg && plan.grid.TC > 1;
   const redBytes = useWgReduce ? [...reduceTypes].length * plan.maxReduceRows * plan.grid.threads * 4 : 0;
-  const wgBytes = shared.bytes + redBytes;
+  const wgBytes = sharedBytes + redBytes;
   const limit = opts.maxWorkgroupBytes ?? 32768;
   if (wgBytes > limit) {
     throw new BackendError(
@@ -67,7 +73,7 @@ export function compileWgsl(ir: KernelIR, opts: WgslVariantOptions, fileName: st
   const emitter = new WgslEmitter(ir, plan, shared, { subgroupReduce: sg });
   const body = emitter.emitBody();
 
-  const f16 = ir.tensors.some((t) => t.dtype === "f16") || shared.poolSize.f16 > 0;
+  const f16 = ir.tensors.some((t) => t.dtype === "f16") || (shared.poolSize.f16 ?? 0) > 0;
   const fields: UniformField[] = [];
   const wgslFields: string[] = [];
   for (const d of ir.dims) {

@@ -1,21 +1,31 @@
-// Workgroup memory for dot operands: each operand tile gets a region of its dtype's pool, live
-// from its definition to the last dot that reads it (to the end of a loop, when it is defined
-// outside the loop and read inside). Regions with disjoint lives share memory: the K tile's
-// space serves the V tile once the scores are computed.
+// Workgroup (shared) memory for dot operands, for every backend: each operand tile gets a region
+// of a pool, live from its definition (or its fill point) to the last dot that reads it (to the
+// end of a loop, when it is defined outside the loop and read inside). Regions with disjoint
+// lives share memory: the K tile's space serves the V tile once the scores are computed. The
+// backend says how big a region is and how rows are laid out (RegionSpec).
 import type { Block, Inst, Value } from "../../ir/ir.ts";
 import { operands } from "../../ir/ir.ts";
 
 export interface Region {
-  pool: "f32" | "f16";
+  pool: string;
   offset: number;
-  /** Elements between consecutive rows (padded by one to spread banks). */
+  /** Units (elements or bytes, as the backend's RegionSpec says) between consecutive rows. */
   stride: number;
+}
+
+/** How a backend lays out one operand tile: its pool, row stride and size in the pool's units. */
+export interface RegionSpec {
+  pool: string;
+  stride: number;
+  size: number;
+  /** Offsets are rounded up to a multiple of this. */
+  align: number;
 }
 
 export interface SharedLayout {
   regions: Map<Value, Region>;
-  poolSize: { f32: number; f16: number };
-  bytes: number;
+  /** Units used per pool. */
+  poolSize: Record<string, number>;
   /** Operands filled just before an instruction rather than at their definition. */
   fillBefore: Map<Inst, Value[]>;
 }
@@ -60,7 +70,7 @@ export function fillAnchors(body: Block, deferred: Set<Value>): Map<Inst, Value[
   return anchors;
 }
 
-export function allocateShared(body: Block, operandsNeeded: Set<Value>, deferred: Set<Value>): SharedLayout {
+export function allocateShared(body: Block, operandsNeeded: Set<Value>, deferred: Set<Value>, specOf: (v: Value) => RegionSpec): SharedLayout {
   const fillBefore = fillAnchors(body, deferred);
   const anchorOf = new Map<Value, Inst>();
   for (const [inst, vs] of fillBefore) vs.forEach((v) => anchorOf.set(v, inst));
@@ -105,13 +115,12 @@ export function allocateShared(body: Block, operandsNeeded: Set<Value>, deferred
     last.set(u.v, Math.max(last.get(u.v) ?? 0, at));
   }
   const regions = new Map<Value, Region>();
-  const live: { from: number; to: number; pool: "f32" | "f16"; offset: number; size: number }[] = [];
-  const poolSize = { f32: 0, f16: 0 };
+  const live: { from: number; to: number; pool: string; offset: number; size: number }[] = [];
+  const poolSize: Record<string, number> = {};
   const ordered = [...operandsNeeded].filter((v) => def.has(v)).sort((a, b) => def.get(a)! - def.get(b)!);
   for (const v of ordered) {
-    const pool = v.type.dtype === "f16" ? "f16" : "f32";
-    const stride = v.type.shape[1] + (pool === "f16" ? 2 : 1);
-    const size = v.type.shape[0] * stride;
+    const { pool, stride, size, align } = specOf(v);
+    const up = (x: number) => Math.ceil(x / align) * align;
     const from = def.get(v)!;
     const to = last.get(v) ?? from;
     // First fit among regions of the same pool whose lives overlap this one.
@@ -119,11 +128,11 @@ export function allocateShared(body: Block, operandsNeeded: Set<Value>, deferred
     let offset = 0;
     for (const r of busy) {
       if (offset + size <= r.offset) break;
-      offset = Math.max(offset, r.offset + r.size);
+      offset = Math.max(offset, up(r.offset + r.size));
     }
     live.push({ from, to, pool, offset, size });
-    poolSize[pool] = Math.max(poolSize[pool], offset + size);
+    poolSize[pool] = Math.max(poolSize[pool] ?? 0, offset + size);
     regions.set(v, { pool, offset, stride });
   }
-  return { regions, poolSize, bytes: poolSize.f32 * 4 + poolSize.f16 * 2, fillBefore };
+  return { regions, poolSize, fillBefore };
 }
