@@ -5,7 +5,12 @@ import path from "node:path";
 import type { KernelManifest } from "../runtime/manifest.ts";
 import { Diagnostics } from "./diagnostics/diagnostic.ts";
 import { BackendError, baseManifest, compileWgsl, type WgslVariantOptions } from "./backends/wgsl/index.ts";
-import { compileAll } from "./pipeline.ts";
+import fs from "node:fs";
+import { gunzipSync } from "node:zlib";
+import { CudaBackendError, compileCuda } from "./backends/cuda/index.ts";
+import { type Arch, type PtxBuild, SHIPPED, buildPtx } from "./backends/cuda/nvcc.ts";
+import { compileAll, frontend } from "./pipeline.ts";
+import { specFiles } from "./program.ts";
 
 export interface GeneratedKernel {
   name: string;
@@ -49,4 +54,64 @@ export function compileSources(sources: Record<string, string>, cwd = process.cw
   const map = new Map(Object.entries(sources).map(([p, t]) => [path.resolve(cwd, p), t]));
   const kernels = compileKernels([...map.keys()], diags, cwd, map);
   return { kernels, diags };
+}
+
+export interface GeneratedCudaKernel {
+  name: string;
+  kernel: string;
+  manifest: KernelManifest;
+  code: string;
+  ptx: Record<Arch, string>;
+}
+
+/** Does this kernel opt into the CUDA backend (a `target cuda:` clause)? */
+const wantsCuda = (ir: { kernel: string }, kernels: Set<string>) => kernels.has(ir.kernel);
+
+/**
+ * Compile the kernels that have a `target cuda:` clause to CUDA C and PTX. PTX from `previous`
+ * (a generated/ directory) is reused when the CUDA source is unchanged.
+ */
+export async function compileCudaKernels(inputs: string[], diags: Diagnostics, opts: { cwd?: string; sources?: Map<string, string>; previous?: string } = {}): Promise<GeneratedCudaKernel[]> {
+  const cwd = opts.cwd ?? process.cwd();
+  const files = opts.sources ? inputs.map((i) => path.resolve(cwd, i)) : specFiles(inputs);
+  const optedIn = new Set(frontend(files, new Diagnostics(), cwd, opts.sources).units.filter((u) => u.decl.targets.some((t) => t.target === "cuda")).map((u) => u.decl.name));
+  const out: GeneratedCudaKernel[] = [];
+  const jobs: Promise<void>[] = [];
+  for (const ir of compileAll(inputs, diags, { cwd, sources: opts.sources, target: "cuda" })) {
+    if (!wantsCuda(ir, optedIn)) continue;
+    let k;
+    try {
+      k = compileCuda(ir, `${ir.name}.cu`);
+    } catch (e) {
+      if (!(e instanceof CudaBackendError)) throw e;
+      diags.error(`${ir.name} (CUDA): ${e.message}`, e.span, e.hint);
+      continue;
+    }
+    const entry: GeneratedCudaKernel = { name: ir.name, kernel: ir.kernel, code: k.code, manifest: baseManifest(ir), ptx: {} as Record<Arch, string> };
+    out.push(entry);
+    jobs.push(
+      (async () => {
+        const reused = opts.previous && previousPtx(opts.previous, ir.name, k.code);
+        const build = reused || (await buildPtx(ir.name, k.code));
+        entry.ptx = build.ptx;
+        entry.manifest.cuda = { ...k.target, ptx: Object.fromEntries(SHIPPED.map((a) => [a, `${ir.name}.${a}.ptx.gz`])), resources: build.resources };
+      })().catch((e) => diags.error(`${ir.name} (CUDA): ${(e as Error).message}`)),
+    );
+  }
+  await Promise.all(jobs);
+  return out.filter((k) => k.manifest.cuda);
+}
+
+/** The PTX and resource report of an earlier build of exactly this source, if generated/ has it. */
+function previousPtx(dir: string, name: string, code: string): PtxBuild | undefined {
+  try {
+    if (fs.readFileSync(path.join(dir, "cuda", `${name}.cu`), "utf8") !== code) return undefined;
+    const m = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as { kernels: Record<string, KernelManifest[]> };
+    const cuda = m.kernels[name]?.find((v) => v.cuda)?.cuda;
+    if (!cuda?.resources) return undefined;
+    const ptx = Object.fromEntries(SHIPPED.map((a) => [a, gunzipSync(fs.readFileSync(path.join(dir, "cuda", `${name}.${a}.ptx.gz`))).toString("utf8")])) as Record<Arch, string>;
+    return { ptx, resources: cuda.resources as PtxBuild["resources"] };
+  } catch {
+    return undefined;
+  }
 }

@@ -9,4 +9,4 @@ export type {
   UniformField,
   WgslTarget,
 } from "./runtime/manifest.js";
-// runtime source hash: 12440b5e4e51244d
+// runtime source hash: 7ec78c55321f8a3b

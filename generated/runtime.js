@@ -230,27 +230,18 @@ function dimInferable(m, dim) {
   return m.tensors.some((t) => t.shape.some((e) => e === dim || solveLinear(e, 1 << 20)?.name === dim));
 }
 
-// runtime/backends/webgpu/dtype.ts
-function elementBytes(dtype) {
-  return dtype === "f16" || dtype === "bf16" ? 2 : 4;
-}
-function elementCount(shape) {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-function tensorBytes(dtype, shape) {
-  return elementCount(shape) * elementBytes(dtype);
-}
-
-// runtime/backends/webgpu/args.ts
-var INT_RANGE = { i32: [-(2 ** 31), 2 ** 31 - 1], u32: [0, 2 ** 32 - 1] };
-function bindArgs(manifest, args) {
+// runtime/args.ts
+var DTYPE_BYTES = { f32: 4, f16: 2, bf16: 2, i32: 4, u32: 4 };
+var INT_RANGE = {
+  i32: [-(2 ** 31), 2 ** 31 - 1],
+  u32: [0, 2 ** 32 - 1]
+};
+function bindTensorArgs(sig, args, rules) {
   const fail = (msg) => {
-    throw new Error(`${manifest.name}: ${msg}`);
+    throw new Error(`${sig.name}: ${msg}`);
   };
   if (typeof args !== "object" || args === null) fail(`arguments must be an object, got ${String(args)}`);
-  const names = [...manifest.tensors.map((t) => t.name), ...manifest.scalars.map((s) => s.name)];
+  const names = [...sig.tensors.map((t) => t.name), ...sig.scalars.map((s) => s.name)];
   const missing = names.filter((n) => args[n] === void 0);
   if (missing.length) {
     fail(
@@ -264,31 +255,27 @@ function bindArgs(manifest, args) {
     );
   }
   const scalars = {};
-  for (const s of manifest.scalars) {
+  for (const s of sig.scalars) {
     const v = args[s.name];
     if (typeof v !== "number" || !Number.isFinite(v))
-      fail(`scalar argument '${s.name}' (${s.dtype}) must be a finite number, got ${show(v)}`);
+      fail(`scalar argument '${s.name}' (${s.dtype}) must be a finite number, got ${showValue(v)}`);
     const n = v;
-    if (s.dtype !== "f32") {
-      const [lo, hi] = INT_RANGE[s.dtype];
-      if (!Number.isInteger(n) || n < lo || n > hi)
-        fail(`scalar argument '${s.name}' must be a ${s.dtype}, got ${n}`);
-    }
+    const range = INT_RANGE[s.dtype];
+    if (range && (!Number.isInteger(n) || n < range[0] || n > range[1]))
+      fail(`scalar argument '${s.name}' must be a ${s.dtype}, got ${n}`);
     scalars[s.name] = n;
   }
   const tensors = [];
   const dims = {};
   const dimSource = {};
-  for (const t of manifest.tensors) {
+  for (const t of sig.tensors) {
     const value = args[t.name];
-    if (typeof value !== "object" || value === null || !("buffer" in value) || !Array.isArray(value.shape)) {
-      fail(`argument '${t.name}' must be { buffer: GPUBuffer, shape: number[] }, got ${show(value)}`);
+    if (typeof value !== "object" || value === null || !rules.accepts(value) || !Array.isArray(value.shape)) {
+      fail(`argument '${t.name}' must be ${rules.form}, got ${showValue(value)}`);
     }
     const shape = value.shape;
     if (!shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      fail(
-        `argument '${t.name}' has shape ${showShape(shape)}, which is not a list of non-negative integers`
-      );
+      fail(`argument '${t.name}' has shape ${showShape(shape)}, which is not a list of non-negative integers`);
     }
     if (shape.length !== t.shape.length) {
       fail(
@@ -296,7 +283,7 @@ function bindArgs(manifest, args) {
       );
     }
     t.shape.forEach((e, i) => {
-      if (typeof e !== "string" || !manifest.dims.includes(e)) return;
+      if (typeof e !== "string" || !sig.dims.includes(e)) return;
       if (dims[e] === void 0) {
         dims[e] = shape[i];
         dimSource[e] = t.name;
@@ -311,17 +298,17 @@ function bindArgs(manifest, args) {
   for (const t of tensors) {
     t.arg.shape.forEach((e, i) => {
       const solved = solveLinear(e, t.value.shape[i]);
-      if (solved && dims[solved.name] === void 0 && manifest.dims.includes(solved.name)) {
+      if (solved && dims[solved.name] === void 0 && sig.dims.includes(solved.name)) {
         dims[solved.name] = solved.value;
         dimSource[solved.name] = t.arg.name;
       }
     });
   }
-  for (const d of manifest.dims) {
-    if (dims[d] === void 0)
-      fail(`bad manifest: runtime dimension '${d}' cannot be inferred from any tensor shape`);
+  for (const d of sig.dims) {
+    if (dims[d] === void 0) fail(`bad manifest: runtime dimension '${d}' cannot be inferred from any tensor shape`);
   }
   const env = { ...dims, ...scalars };
+  const sizes = [];
   for (const { arg: t, value } of tensors) {
     const expected = t.shape.map((e) => evalOrFail(e, env, fail, `shape of '${t.name}'`));
     if (expected.some((n, i) => n !== value.shape[i])) {
@@ -333,25 +320,19 @@ function bindArgs(manifest, args) {
     if (value.dtype !== void 0 && value.dtype !== t.dtype) {
       fail(`argument '${t.name}' is ${value.dtype} but the kernel expects ${t.dtype}`);
     }
-    const need = elementCount(value.shape) * elementBytes(t.dtype);
-    const buf = value.buffer;
-    if (typeof buf?.size !== "number")
-      fail(`argument '${t.name}': buffer is not a GPUBuffer, got ${show(value.buffer)}`);
-    if (buf.size < need) {
-      fail(
-        `argument '${t.name}' (${t.dtype}${showShape(value.shape)}) needs a buffer of at least ${need} bytes but its buffer has ${buf.size} bytes`
-      );
-    }
-    if (typeof buf.usage === "number" && !(buf.usage & BufferUsage.STORAGE)) {
-      fail(`argument '${t.name}': buffer was not created with STORAGE usage`);
-    }
+    const count = value.shape.reduce((a, b) => a * b, 1);
+    const bytes = count * (DTYPE_BYTES[t.dtype] ?? NaN);
+    rules.checkMemory({ arg: t, value, count, bytes }, fail);
+    sizes.push(bytes);
   }
   for (let i = 0; i < tensors.length; i++) {
     for (let j = i + 1; j < tensors.length; j++) {
       const [a, b] = [tensors[i], tensors[j]];
-      if (a.value.buffer === b.value.buffer && (a.arg.access === "read_write" || b.arg.access === "read_write")) {
+      if (a.arg.access !== "read_write" && b.arg.access !== "read_write") continue;
+      const why = rules.conflict({ value: a.value, bytes: sizes[i] }, { value: b.value, bytes: sizes[j] });
+      if (why) {
         fail(
-          `arguments '${a.arg.name}' and '${b.arg.name}' share one buffer, but '${(a.arg.access === "read_write" ? a : b).arg.name}' is written`
+          `arguments '${a.arg.name}' and '${b.arg.name}' ${why}, but '${(a.arg.access === "read_write" ? a : b).arg.name}' is written`
         );
       }
     }
@@ -384,9 +365,33 @@ function showEnv(shape, env) {
   shape.forEach(walk);
   return [...names].map((n) => `${n} = ${env[n]}`).join(", ");
 }
-function show(v) {
+function showValue(v) {
   if (v === null || typeof v !== "object") return String(v);
   return Object.prototype.toString.call(v);
+}
+
+// runtime/backends/webgpu/args.ts
+var gpuTensorRules = {
+  form: "{ buffer: GPUBuffer, shape: number[] }",
+  accepts: (v) => "buffer" in v,
+  checkMemory({ arg, value, bytes }, fail) {
+    const buf = value.buffer;
+    if (typeof buf?.size !== "number") fail(`argument '${arg.name}': buffer is not a GPUBuffer, got ${showValue(value.buffer)}`);
+    if (buf.size < bytes) {
+      fail(
+        `argument '${arg.name}' (${arg.dtype}${showShape(value.shape)}) needs a buffer of at least ${bytes} bytes but its buffer has ${buf.size} bytes`
+      );
+    }
+    if (typeof buf.usage === "number" && !(buf.usage & BufferUsage.STORAGE)) {
+      fail(`argument '${arg.name}': buffer was not created with STORAGE usage`);
+    }
+  },
+  // WebGPU rejects a buffer bound twice in one dispatch when either binding is writable; say
+  // which arguments alias instead of leaving it to a device validation error.
+  conflict: (a, b) => a.value.buffer === b.value.buffer ? "share one buffer" : void 0
+};
+function bindArgs(manifest, args) {
+  return bindTensorArgs(manifest, args, gpuTensorRules);
 }
 
 // runtime/backends/webgpu/cache.ts
@@ -495,6 +500,19 @@ var BindGroupCache = class {
     this.groups.clear();
   }
 };
+
+// runtime/backends/webgpu/dtype.ts
+function elementBytes(dtype) {
+  return dtype === "f16" || dtype === "bf16" ? 2 : 4;
+}
+function elementCount(shape) {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+function tensorBytes(dtype, shape) {
+  return elementCount(shape) * elementBytes(dtype);
+}
 
 // runtime/backends/webgpu/uniforms.ts
 function packUniforms(kernelName, uniforms, bound) {
@@ -785,8 +803,9 @@ async function loadKernel(device, info, manifest, wgslSource) {
   }
   return new LoadedKernel(device, info, manifest, pipeline, bindGroupLayout);
 }
-function pickVariant(manifests, info) {
-  if (manifests.length === 0) throw new Error("pickVariant: no manifests given");
+function pickVariant(all, info) {
+  const manifests = all.filter((m) => m.wgsl);
+  if (manifests.length === 0) throw new Error(all.length ? `pickVariant: '${all[0].name}' has no WGSL build` : "pickVariant: no manifests given");
   const first = manifests[0];
   for (const m of manifests.slice(1)) {
     const why = interfaceDifference(first, m);

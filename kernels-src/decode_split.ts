@@ -12,6 +12,7 @@ kernel gqa_decode_split<T: dtype = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BL
   require PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0 "a key tile must hold whole pages or lie inside one page"
   tune BLOCK_N in [16, 32, 64]
   instances T in [f32, f16], GROUP in [1, 4], PAGE in [1, 16, 64]
+  target cuda: T in [bf16, f16], GROUP in [1, 4, 8], BLOCK_M = 16, BLOCK_N = 64
 (q: T[batch, q_heads, HEAD_DIM], k_cache: T[slots, kv_heads, HEAD_DIM], v_cache: T[slots, kv_heads, HEAD_DIM],
  page_table: i32[batch, max_pages], cache_seqlens: i32[batch],
  out_partial: f32[splits, batch, q_heads, HEAD_DIM], lse_partial: f32[splits, batch, q_heads],

@@ -12,6 +12,7 @@ kernel gqa_paged<T: dtype = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M =
   require PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0 "a key tile must hold whole pages or lie inside one page"
   tune BLOCK_M in [16, 32, 64], BLOCK_N in [16, 32, 64]
   instances T in [f32, f16], GROUP in [1, 4], PAGE in [1, 16, 64]
+  target cuda: T in [bf16, f16], GROUP in [1, 4, 8], BLOCK_M = 64, BLOCK_N = 64
 (q: T[tokens, q_heads, HEAD_DIM], k_cache: T[slots, kv_heads, HEAD_DIM], v_cache: T[slots, kv_heads, HEAD_DIM],
  page_table: i32[batch, max_pages], cache_seqlens: i32[batch], cu_seqlens_q: i32[batch + 1],
  out: T[tokens, q_heads, HEAD_DIM], lse: f32[tokens, q_heads],

@@ -6,6 +6,7 @@ import { kernel } from "flashtile";
 export const kvWrite = kernel`
 kernel set_kv_buffer<T: dtype = f32, BLOCK_D = 64>
   instances T in [f32, f16]
+  target cuda: T in [bf16, f16]
 (k: T[tokens, kv_heads, head_dim], v: T[tokens, kv_heads, head_dim], out_cache_loc: i32[tokens],
  k_cache: T[slots, kv_heads, head_dim], v_cache: T[slots, kv_heads, head_dim])
 grid (t in tokens, h in kv_heads) {
@@ -19,6 +20,7 @@ grid (t in tokens, h in kv_heads) {
 
 kernel set_latent_buffer<T: dtype = f32, BLOCK_D = 64>
   instances T in [f32, f16]
+  target cuda: T in [bf16, f16]
 (latent: T[tokens, 1, width], out_cache_loc: i32[tokens], c_kv: T[slots, 1, width])
 grid (t in tokens) {
   let loc = out_cache_loc[t]

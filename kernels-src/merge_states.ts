@@ -15,6 +15,7 @@ fn merge_step(state, lse_s, o_s) {
 
 kernel merge_states<T: dtype = f32, HEAD_DIM = 128, BLOCK_M = 16>
   instances T in [f32, f16], HEAD_DIM in [64, 128, 512]
+  target cuda: T in [f32, bf16, f16]
 (out_partial: f32[splits, n_rows, HEAD_DIM], lse_partial: f32[splits, n_rows],
  out: T[n_rows, HEAD_DIM], lse: f32[n_rows])
 grid (m in tiles(n_rows, BLOCK_M)) {

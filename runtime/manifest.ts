@@ -69,7 +69,7 @@ export interface WgslTarget {
 export interface CudaTarget {
   /** CUDA C source file, relative to the manifest. */
   file: string;
-  /** PTX per target architecture ("sm_80", "sm_90a"), files relative to the manifest. */
+  /** Gzipped PTX per target architecture ("sm_80"), files relative to the manifest's cuda/ folder. */
   ptx: Record<string, string>;
   entryPoint: string;
   blockDim: [number, number, number];

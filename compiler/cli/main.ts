@@ -3,8 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { Diagnostics } from "../diagnostics/diagnostic.ts";
 import { formatDiagnostics } from "../diagnostics/format.ts";
-import { compileKernels } from "../generate.ts";
-import { packageFiles } from "../package/index.ts";
+import { compileCudaKernels, compileKernels } from "../generate.ts";
+import { type PackageFiles, packageFiles } from "../package/index.ts";
 import { printBlock } from "../ir/print.ts";
 import { compileAll } from "../pipeline.ts";
 import { runCommand } from "./run.ts";
@@ -113,10 +113,14 @@ export async function main(argv: string[]): Promise<number> {
       report(diags);
       if (diags.hasErrors()) return 1;
       const compiled = performance.now();
-      const files = await packageFiles(kernels, await ownVersion(), args.out);
+      const cuda = await compileCudaKernels(args.inputs, diags, { previous: args.out });
+      report(diags);
+      if (diags.hasErrors()) return 1;
+      const cudaDone = performance.now();
+      const files = await packageFiles(kernels, await ownVersion(), args.out, cuda);
       writeTree(args.out, files);
       const t = (a: number, b: number) => `${(b - a).toFixed(0)} ms`;
-      console.log(`compiled ${kernels.length} kernel instances in ${t(t0, compiled)}; wrote the package (${files.size} files) to ${args.out}/ in ${t(compiled, performance.now())}`);
+      console.log(`compiled ${kernels.length} WGSL kernel instances in ${t(t0, compiled)} and ${cuda.length} CUDA ones (nvcc, PTX for sm_80 and sm_90a) in ${t(compiled, cudaDone)}; wrote the package (${files.size} files) to ${args.out}/ in ${t(cudaDone, performance.now())}`);
       return 0;
     }
     default:
@@ -137,7 +141,7 @@ async function ownVersion(): Promise<string> {
 }
 
 /** Write the files and remove stale ones from the directories we own (wgsl/, kernels/, runtime/). */
-function writeTree(out: string, files: Map<string, string>): void {
+function writeTree(out: string, files: PackageFiles): void {
   const owned = new Set([...files.keys()].map((f) => f.split("/")[0]).filter((d, _, all) => all.length && !d.includes(".")));
   for (const d of owned) {
     const dir = path.join(out, d);
@@ -150,6 +154,7 @@ function writeTree(out: string, files: Map<string, string>): void {
   for (const [rel, text] of files) {
     const p = path.join(out, rel);
     fs.mkdirSync(path.dirname(p), { recursive: true });
-    if (!fs.existsSync(p) || fs.readFileSync(p, "utf8") !== text) fs.writeFileSync(p, text);
+    const same = fs.existsSync(p) && (typeof text === "string" ? fs.readFileSync(p, "utf8") === text : fs.readFileSync(p).equals(text));
+    if (!same) fs.writeFileSync(p, text);
   }
 }

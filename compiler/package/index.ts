@@ -3,10 +3,11 @@
 // WebGPU runtime and its declarations, and package.json. Nothing in it depends on the compiler.
 import prettier from "prettier";
 import type { KernelManifest } from "../../runtime/manifest.ts";
-import type { GeneratedKernel } from "../generate.ts";
+import type { GeneratedCudaKernel, GeneratedKernel } from "../generate.ts";
 import { indexDts, indexJs } from "./index-module.ts";
 import { kernelModule } from "./kernel-module.ts";
 import fs from "node:fs";
+import { gzipSync } from "node:zlib";
 import path from "node:path";
 import { runtimeBundle, runtimeDeclarations, runtimeSourceHash } from "./runtime.ts";
 
@@ -27,8 +28,9 @@ function packageJson(version: string): string {
       "./kernels/*": "./kernels/*.js",
       "./manifest.json": "./manifest.json",
       "./wgsl/*": "./wgsl/*",
+      "./cuda/*": "./cuda/*",
     },
-    files: ["index.js", "index.d.ts", "runtime.js", "runtime.d.ts", "runtime/", "kernels/", "wgsl/", "manifest.json", "README.md"],
+    files: ["index.js", "index.d.ts", "runtime.js", "runtime.d.ts", "runtime/", "kernels/", "wgsl/", "cuda/", "manifest.json", "README.md"],
     sideEffects: false,
     peerDependencies: { webgpu: ">=0.6.0", "@webgpu/types": ">=0.1.40" },
     peerDependenciesMeta: { webgpu: { optional: true }, "@webgpu/types": { optional: true } },
@@ -85,13 +87,23 @@ async function runtimeFiles(previousDir?: string): Promise<Map<string, string>> 
   return out;
 }
 
-export async function packageFiles(kernels: GeneratedKernel[], version: string, previousDir?: string): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
+/** File contents of the package by relative path: text, or bytes (compressed PTX). */
+export type PackageFiles = Map<string, string | Buffer>;
+
+export async function packageFiles(kernels: GeneratedKernel[], version: string, previousDir?: string, cuda: GeneratedCudaKernel[] = []): Promise<PackageFiles> {
+  const files: PackageFiles = new Map();
   const manifest: Record<string, KernelManifest[]> = {};
   for (const k of kernels) {
     manifest[k.name] = k.variants.map((v) => v.manifest);
     for (const v of k.variants) files.set(`wgsl/${v.manifest.wgsl!.file}`, v.code);
     files.set(`kernels/${k.name}.js`, kernelModule(k));
+  }
+  // CUDA builds: the source and PTX per architecture, loaded from files by the Node CUDA runtime.
+  for (const k of cuda) {
+    (manifest[k.name] ??= []).push(k.manifest);
+    files.set(`cuda/${k.manifest.cuda!.file}`, k.code);
+    // PTX is large and compresses 7x; gzip with a fixed header is byte-for-byte reproducible.
+    for (const [arch, ptxFile] of Object.entries(k.manifest.cuda!.ptx)) files.set(`cuda/${ptxFile}`, gzipSync(k.ptx[arch as keyof typeof k.ptx], { level: 9 }));
   }
   files.set("manifest.json", `${JSON.stringify({ kernels: manifest }, null, 2)}\n`);
   files.set("index.js", await prettier.format(indexJs(kernels), { parser: "babel", printWidth: 110 }));

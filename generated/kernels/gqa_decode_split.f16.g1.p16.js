@@ -145,17 +145,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let s_87 = i32(wg.x);
   let kvh_88 = i32(wg.y);
   let b_89 = i32(wg.z);
-  // kernels-src/decode_split.ts:20: let k_len = cache_seqlens[b]
+  // kernels-src/decode_split.ts:21: let k_len = cache_seqlens[b]
   let k_len_113 = cache_seqlens[u32(b_89)];
-  // kernels-src/decode_split.ts:21: let lo = s * split_len
+  // kernels-src/decode_split.ts:22: let lo = s * split_len
   let lo_114 = (s_87 * P.split_len);
-  // kernels-src/decode_split.ts:22: let hi = min(k_len, lo + split_len)
+  // kernels-src/decode_split.ts:23: let hi = min(k_len, lo + split_len)
   let t_115 = (lo_114 + P.split_len);
   let hi_116 = min(k_len_113, t_115);
-  // kernels-src/decode_split.ts:23: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:24: let head = kvh * GROUP + g
-  // kernels-src/decode_split.ts:25: let Q = load q[b, head, :] where g < GROUP
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:24: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:25: let head = kvh * GROUP + g
+  // kernels-src/decode_split.ts:26: let Q = load q[b, head, :] where g < GROUP
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   let t_122 = (lo_114 / 32);
   let t_123 = (hi_116 + 31);
   let t_124 = (t_123 / 32);
@@ -236,7 +236,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32(b_89) * q_stride0 + u32((kvh_88 + r)) * q_stride1 + u32(c)], (r < 1));
   }
   workgroupBarrier();
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   var carry_208: array<f32, 1>;
   carry_208[0] = NEG_INF;
@@ -247,7 +247,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_210[0 * 16 + j] = 0.0;
   }
   for (var t_207 = t_198; t_207 < t_203; t_207++) {
-    // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_211 = (t_207 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -345,10 +345,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_266 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
   for (var t_250 = t_203; t_250 < t_206; t_250++) {
-    // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_254 = (t_250 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -445,10 +445,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_306 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   for (var t_288 = t_206; t_288 < t_201; t_288++) {
-    // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_292 = (t_288 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -545,12 +545,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:31: store out_partial[s, b, head, :] = softmax_finish(state) where g < GROUP
+  // kernels-src/decode_split.ts:32: store out_partial[s, b, head, :] = softmax_finish(state) where g < GROUP
   for (var j = 0; j < 16; j++) {
     if ((tr < 1)) { out_partial[u32(s_87) * out_partial_stride0 + u32(b_89) * out_partial_stride1 + u32((kvh_88 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_210[0 * 16 + j] / select(carry_209[0], 1.0, (carry_209[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:32: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:33: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (tc == 0) {
     if ((tr < 1)) { lse_partial[u32(s_87) * lse_partial_stride0 + u32(b_89) * lse_partial_stride1 + u32((kvh_88 + tr))] = select(((carry_208[0] + log2(carry_209[0])) * 0.6931471805599453), NEG_INF, (carry_209[0] == 0.0)); }
   }
@@ -609,17 +609,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let s_87 = i32(wg.x);
   let kvh_88 = i32(wg.y);
   let b_89 = i32(wg.z);
-  // kernels-src/decode_split.ts:20: let k_len = cache_seqlens[b]
+  // kernels-src/decode_split.ts:21: let k_len = cache_seqlens[b]
   let k_len_113 = cache_seqlens[u32(b_89)];
-  // kernels-src/decode_split.ts:21: let lo = s * split_len
+  // kernels-src/decode_split.ts:22: let lo = s * split_len
   let lo_114 = (s_87 * P.split_len);
-  // kernels-src/decode_split.ts:22: let hi = min(k_len, lo + split_len)
+  // kernels-src/decode_split.ts:23: let hi = min(k_len, lo + split_len)
   let t_115 = (lo_114 + P.split_len);
   let hi_116 = min(k_len_113, t_115);
-  // kernels-src/decode_split.ts:23: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:24: let head = kvh * GROUP + g
-  // kernels-src/decode_split.ts:25: let Q = load q[b, head, :] where g < GROUP
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:24: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:25: let head = kvh * GROUP + g
+  // kernels-src/decode_split.ts:26: let Q = load q[b, head, :] where g < GROUP
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   let t_122 = (lo_114 / 32);
   let t_123 = (hi_116 + 31);
   let t_124 = (t_123 / 32);
@@ -700,7 +700,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32(b_89) * q_stride0 + u32((kvh_88 + r)) * q_stride1 + u32(c)], (r < 1));
   }
   workgroupBarrier();
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   var carry_208: array<f32, 1>;
   carry_208[0] = NEG_INF;
@@ -711,7 +711,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_210[0 * 16 + j] = 0.0;
   }
   for (var t_207 = t_198; t_207 < t_203; t_207++) {
-    // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_211 = (t_207 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -821,10 +821,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_266 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
   for (var t_250 = t_203; t_250 < t_206; t_250++) {
-    // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_254 = (t_250 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -933,10 +933,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_306 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   for (var t_288 = t_206; t_288 < t_201; t_288++) {
-    // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_292 = (t_288 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -1045,12 +1045,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:31: store out_partial[s, b, head, :] = softmax_finish(state) where g < GROUP
+  // kernels-src/decode_split.ts:32: store out_partial[s, b, head, :] = softmax_finish(state) where g < GROUP
   for (var j = 0; j < 16; j++) {
     if ((tr < 1)) { out_partial[u32(s_87) * out_partial_stride0 + u32(b_89) * out_partial_stride1 + u32((kvh_88 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_210[0 * 16 + j] / select(carry_209[0], 1.0, (carry_209[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:32: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:33: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (tc == 0) {
     if ((tr < 1)) { lse_partial[u32(s_87) * lse_partial_stride0 + u32(b_89) * lse_partial_stride1 + u32((kvh_88 + tr))] = select(((carry_208[0] + log2(carry_209[0])) * 0.6931471805599453), NEG_INF, (carry_209[0] == 0.0)); }
   }

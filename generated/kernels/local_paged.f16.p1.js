@@ -166,7 +166,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_129 = cu_seqlens_q[u32(t_128)];
   let q_len_130 = (t_129 - q0_127);
   let k_len_131 = cache_seqlens[u32(b_104)];
-  // kernels-src/local_chunked.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
   let t_132 = (m_102 * 16);
   let t_133 = (q_len_130 * 4);
   let t_134 = (t_132 >= t_133);
@@ -179,7 +179,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_138 = (kvh_103 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_145 = (k_len_131 + 31);
   let t_146 = (t_145 / 32);
   let t_148 = (k_len_131 + (-1));
@@ -312,7 +312,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_127 + ((t_135 + r) / 4))) * q_stride0 + u32((t_138 + ((t_135 + r) % 4))) * q_stride1 + u32(c)], (((t_135 + r) / 4) < q_len_130));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_273: array<f32, 1>;
   carry_273[0] = NEG_INF;
@@ -323,12 +323,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_275[0 * 16 + j] = 0.0;
   }
   for (var t_272 = t_263; t_272 < t_268; t_272++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_276 = (t_272 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -425,10 +425,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_345 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_322 = t_268; t_322 < t_271; t_322++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_326 = (t_322 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -528,15 +528,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_392 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_367 = t_271; t_367 < t_266; t_367++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_371 = (t_367 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -703,7 +703,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_129 = cu_seqlens_q[u32(t_128)];
   let q_len_130 = (t_129 - q0_127);
   let k_len_131 = cache_seqlens[u32(b_104)];
-  // kernels-src/local_chunked.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
   let t_132 = (m_102 * 16);
   let t_133 = (q_len_130 * 4);
   let t_134 = (t_132 >= t_133);
@@ -716,7 +716,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_138 = (kvh_103 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_145 = (k_len_131 + 31);
   let t_146 = (t_145 / 32);
   let t_148 = (k_len_131 + (-1));
@@ -849,7 +849,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_127 + ((t_135 + r) / 4))) * q_stride0 + u32((t_138 + ((t_135 + r) % 4))) * q_stride1 + u32(c)], (((t_135 + r) / 4) < q_len_130));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_273: array<f32, 1>;
   carry_273[0] = NEG_INF;
@@ -860,12 +860,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_275[0 * 16 + j] = 0.0;
   }
   for (var t_272 = t_263; t_272 < t_268; t_272++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_276 = (t_272 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -974,10 +974,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_345 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_322 = t_268; t_322 < t_271; t_322++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_326 = (t_322 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1089,15 +1089,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_392 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_367 = t_271; t_367 < t_266; t_367++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_371 = (t_367 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P

@@ -166,7 +166,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_133 = cu_seqlens_q[u32(t_132)];
   let q_len_134 = (t_133 - q0_131);
   let k_len_135 = cache_seqlens[u32(b_107)];
-  // kernels-src/local_chunked.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
   let t_136 = (m_105 * 16);
   let t_137 = (q_len_134 * 4);
   let t_138 = (t_136 >= t_137);
@@ -179,7 +179,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_142 = (kvh_106 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_149 = (k_len_135 + 31);
   let t_150 = (t_149 / 32);
   let t_152 = (k_len_135 + (-1));
@@ -312,7 +312,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_131 + ((t_139 + r) / 4))) * q_stride0 + u32((t_142 + ((t_139 + r) % 4))) * q_stride1 + u32(c)], (((t_139 + r) / 4) < q_len_134));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_277: array<f32, 1>;
   carry_277[0] = NEG_INF;
@@ -323,12 +323,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_279[0 * 16 + j] = 0.0;
   }
   for (var t_276 = t_267; t_276 < t_272; t_276++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_280 = (t_276 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -425,10 +425,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_353 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_328 = t_272; t_328 < t_275; t_328++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_332 = (t_328 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -528,15 +528,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_402 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_375 = t_275; t_375 < t_270; t_375++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_379 = (t_375 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -703,7 +703,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_133 = cu_seqlens_q[u32(t_132)];
   let q_len_134 = (t_133 - q0_131);
   let k_len_135 = cache_seqlens[u32(b_107)];
-  // kernels-src/local_chunked.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
   let t_136 = (m_105 * 16);
   let t_137 = (q_len_134 * 4);
   let t_138 = (t_136 >= t_137);
@@ -716,7 +716,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_142 = (kvh_106 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_149 = (k_len_135 + 31);
   let t_150 = (t_149 / 32);
   let t_152 = (k_len_135 + (-1));
@@ -849,7 +849,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_131 + ((t_139 + r) / 4))) * q_stride0 + u32((t_142 + ((t_139 + r) % 4))) * q_stride1 + u32(c)], (((t_139 + r) / 4) < q_len_134));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_277: array<f32, 1>;
   carry_277[0] = NEG_INF;
@@ -860,12 +860,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_279[0 * 16 + j] = 0.0;
   }
   for (var t_276 = t_267; t_276 < t_272; t_276++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_280 = (t_276 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -974,10 +974,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_353 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_328 = t_272; t_328 < t_275; t_328++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_332 = (t_328 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1089,15 +1089,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_402 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_375 = t_275; t_375 < t_270; t_375++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_379 = (t_375 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P

@@ -165,7 +165,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_127 = cu_seqlens_q[u32(t_126)];
   let q_len_128 = (t_127 - q0_125);
   let k_len_129 = cache_seqlens[u32(b_102)];
-  // kernels-src/local_chunked.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
   let t_130 = (m_100 * 16);
   let t_131 = (q_len_128 * 4);
   let t_132 = (t_130 >= t_131);
@@ -178,7 +178,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_136 = (kvh_101 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_143 = (k_len_129 + 31);
   let t_144 = (t_143 / 32);
   let t_146 = (k_len_129 + (-1));
@@ -311,7 +311,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_125 + ((t_133 + r) / 4))) * q_stride0 + u32((t_136 + ((t_133 + r) % 4))) * q_stride1 + u32(c)], (((t_133 + r) / 4) < q_len_128));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_271: array<f32, 1>;
   carry_271[0] = NEG_INF;
@@ -322,12 +322,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_273[0 * 16 + j] = 0.0;
   }
   for (var t_270 = t_261; t_270 < t_266; t_270++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_274 = (t_270 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -425,10 +425,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_342 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_319 = t_266; t_319 < t_269; t_319++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_323 = (t_319 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -529,15 +529,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_388 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_363 = t_269; t_363 < t_264; t_363++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_367 = (t_363 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -704,7 +704,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_127 = cu_seqlens_q[u32(t_126)];
   let q_len_128 = (t_127 - q0_125);
   let k_len_129 = cache_seqlens[u32(b_102)];
-  // kernels-src/local_chunked.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
   let t_130 = (m_100 * 16);
   let t_131 = (q_len_128 * 4);
   let t_132 = (t_130 >= t_131);
@@ -717,7 +717,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_136 = (kvh_101 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_143 = (k_len_129 + 31);
   let t_144 = (t_143 / 32);
   let t_146 = (k_len_129 + (-1));
@@ -850,7 +850,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_125 + ((t_133 + r) / 4))) * q_stride0 + u32((t_136 + ((t_133 + r) % 4))) * q_stride1 + u32(c)], (((t_133 + r) / 4) < q_len_128));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_271: array<f32, 1>;
   carry_271[0] = NEG_INF;
@@ -861,12 +861,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_273[0 * 16 + j] = 0.0;
   }
   for (var t_270 = t_261; t_270 < t_266; t_270++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_274 = (t_270 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -976,10 +976,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_342 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_319 = t_266; t_319 < t_269; t_319++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_323 = (t_319 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1092,15 +1092,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_388 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_363 = t_269; t_363 < t_264; t_363++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_367 = (t_363 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P

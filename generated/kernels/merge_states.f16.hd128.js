@@ -86,11 +86,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let lse_partial_stride0 = u32(P.n_rows);
   let out_stride0 = 128u;
   let m_53 = i32(wg.x);
-  // kernels-src/merge_states.ts:21: let r = rows(m, BLOCK_M)
+  // kernels-src/merge_states.ts:22: let r = rows(m, BLOCK_M)
   let t_71 = (m_53 * 16);
-  // kernels-src/merge_states.ts:24: let lse_s = load lse_partial[s, r] where r < n_rows else -inf
-  // kernels-src/merge_states.ts:25: state = merge_step(state, lse_s, load out_partial[s, r, :] where r < n_rows)
-  // kernels-src/merge_states.ts:23: for s in range(0, splits) {
+  // kernels-src/merge_states.ts:25: let lse_s = load lse_partial[s, r] where r < n_rows else -inf
+  // kernels-src/merge_states.ts:26: state = merge_step(state, lse_s, load out_partial[s, r, :] where r < n_rows)
+  // kernels-src/merge_states.ts:24: for s in range(0, splits) {
   var carry_74: array<f32, 1>;
   carry_74[0] = NEG_INF;
   var carry_75: array<f32, 1>;
@@ -100,10 +100,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_76[0 * 16 + j] = 0.0;
   }
   for (var t_73 = 0; t_73 < P.splits; t_73++) {
-    // kernels-src/merge_states.ts:24: let lse_s = load lse_partial[s, r] where r < n_rows else -inf
+    // kernels-src/merge_states.ts:25: let lse_s = load lse_partial[s, r] where r < n_rows else -inf
     var lse_s_78: array<f32, 1>;
     lse_s_78[0] = select(NEG_INF, lse_partial[u32(t_73) * lse_partial_stride0 + u32((t_71 + tr))], ((t_71 + tr) < P.n_rows));
-    // kernels-src/merge_states.ts:25: state = merge_step(state, lse_s, load out_partial[s, r, :] where r < n_rows)
+    // kernels-src/merge_states.ts:26: state = merge_step(state, lse_s, load out_partial[s, r, :] where r < n_rows)
     var t_80: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
       t_80[0 * 16 + j] = select(0.0, out_partial[u32(t_73) * out_partial_stride0 + u32((t_71 + tr)) * out_partial_stride1 + u32((tc + 8 * j))], ((t_71 + tr) < P.n_rows));
@@ -133,11 +133,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_76[0 * 16 + j] = t_92[0 * 16 + j];
     }
   }
-  // kernels-src/merge_states.ts:28: store out[r, :] = T(acc / where(l == 0.0, 1.0, l)) where r < n_rows
+  // kernels-src/merge_states.ts:29: store out[r, :] = T(acc / where(l == 0.0, 1.0, l)) where r < n_rows
   for (var j = 0; j < 16; j++) {
     if (((t_71 + tr) < P.n_rows)) { out[u32((t_71 + tr)) * out_stride0 + u32((tc + 8 * j))] = f16((carry_76[0 * 16 + j] / select(carry_75[0], 1.0, (carry_75[0] == 0.0)))); }
   }
-  // kernels-src/merge_states.ts:29: store lse[r] = where(l == 0.0, -inf, mx + log(l)) where r < n_rows
+  // kernels-src/merge_states.ts:30: store lse[r] = where(l == 0.0, -inf, mx + log(l)) where r < n_rows
   if (tc == 0) {
     if (((t_71 + tr) < P.n_rows)) { lse[u32((t_71 + tr))] = select((carry_74[0] + log(carry_75[0])), NEG_INF, (carry_75[0] == 0.0)); }
   }

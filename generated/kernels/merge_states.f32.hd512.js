@@ -85,11 +85,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let lse_partial_stride0 = u32(P.n_rows);
   let out_stride0 = 512u;
   let m_52 = i32(wg.x);
-  // kernels-src/merge_states.ts:21: let r = rows(m, BLOCK_M)
+  // kernels-src/merge_states.ts:22: let r = rows(m, BLOCK_M)
   let t_70 = (m_52 * 16);
-  // kernels-src/merge_states.ts:24: let lse_s = load lse_partial[s, r] where r < n_rows else -inf
-  // kernels-src/merge_states.ts:25: state = merge_step(state, lse_s, load out_partial[s, r, :] where r < n_rows)
-  // kernels-src/merge_states.ts:23: for s in range(0, splits) {
+  // kernels-src/merge_states.ts:25: let lse_s = load lse_partial[s, r] where r < n_rows else -inf
+  // kernels-src/merge_states.ts:26: state = merge_step(state, lse_s, load out_partial[s, r, :] where r < n_rows)
+  // kernels-src/merge_states.ts:24: for s in range(0, splits) {
   var carry_73: array<f32, 1>;
   carry_73[0] = NEG_INF;
   var carry_74: array<f32, 1>;
@@ -99,10 +99,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_75[0 * 64 + j] = 0.0;
   }
   for (var t_72 = 0; t_72 < P.splits; t_72++) {
-    // kernels-src/merge_states.ts:24: let lse_s = load lse_partial[s, r] where r < n_rows else -inf
+    // kernels-src/merge_states.ts:25: let lse_s = load lse_partial[s, r] where r < n_rows else -inf
     var lse_s_77: array<f32, 1>;
     lse_s_77[0] = select(NEG_INF, lse_partial[u32(t_72) * lse_partial_stride0 + u32((t_70 + tr))], ((t_70 + tr) < P.n_rows));
-    // kernels-src/merge_states.ts:25: state = merge_step(state, lse_s, load out_partial[s, r, :] where r < n_rows)
+    // kernels-src/merge_states.ts:26: state = merge_step(state, lse_s, load out_partial[s, r, :] where r < n_rows)
     var t_79: array<f32, 64>;
     for (var j = 0; j < 64; j++) {
       t_79[0 * 64 + j] = select(0.0, out_partial[u32(t_72) * out_partial_stride0 + u32((t_70 + tr)) * out_partial_stride1 + u32((tc + 8 * j))], ((t_70 + tr) < P.n_rows));
@@ -132,11 +132,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_75[0 * 64 + j] = t_91[0 * 64 + j];
     }
   }
-  // kernels-src/merge_states.ts:28: store out[r, :] = T(acc / where(l == 0.0, 1.0, l)) where r < n_rows
+  // kernels-src/merge_states.ts:29: store out[r, :] = T(acc / where(l == 0.0, 1.0, l)) where r < n_rows
   for (var j = 0; j < 64; j++) {
     if (((t_70 + tr) < P.n_rows)) { out[u32((t_70 + tr)) * out_stride0 + u32((tc + 8 * j))] = (carry_75[0 * 64 + j] / select(carry_74[0], 1.0, (carry_74[0] == 0.0))); }
   }
-  // kernels-src/merge_states.ts:29: store lse[r] = where(l == 0.0, -inf, mx + log(l)) where r < n_rows
+  // kernels-src/merge_states.ts:30: store lse[r] = where(l == 0.0, -inf, mx + log(l)) where r < n_rows
   if (tc == 0) {
     if (((t_70 + tr) < P.n_rows)) { lse[u32((t_70 + tr))] = select((carry_73[0] + log(carry_74[0])), NEG_INF, (carry_74[0] == 0.0)); }
   }

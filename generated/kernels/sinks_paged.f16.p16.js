@@ -177,7 +177,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_138 = cu_seqlens_q[u32(t_137)];
   let q_len_139 = (t_138 - q0_136);
   let k_len_140 = cache_seqlens[u32(b_112)];
-  // kernels-src/sinks.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sinks.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
   let t_141 = (m_110 * 16);
   let t_142 = (q_len_139 * 4);
   let t_143 = (t_141 >= t_142);
@@ -190,7 +190,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_147 = (kvh_111 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_154 = (k_len_140 + 31);
   let t_155 = (t_154 / 32);
   let t_157 = (k_len_140 + (-1));
@@ -285,7 +285,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_246: array<f32, 1>;
   carry_246[0] = NEG_INF;
@@ -296,10 +296,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_248[0 * 16 + j] = 0.0;
   }
   for (var t_245 = t_236; t_245 < t_241; t_245++) {
-    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_249 = (t_245 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -396,10 +396,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_310 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_291 = t_241; t_291 < t_244; t_291++) {
-    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_295 = (t_291 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -497,13 +497,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_353 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_332 = t_244; t_332 < t_239; t_332++) {
-    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_336 = (t_332 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -598,10 +598,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_248[0 * 16 + j] = t_372[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:34: let sink = load sinks[head]
+  // kernels-src/sinks.ts:35: let sink = load sinks[head]
   var sink_376: array<f32, 1>;
   sink_376[0] = sinks[u32((t_147 + ((t_144 + tr) % 4)))];
-  // kernels-src/sinks.ts:35: store_attention(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T)
+  // kernels-src/sinks.ts:36: store_attention(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T)
   var t_377: array<f32, 1>;
   t_377[0] = (sink_376[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
@@ -686,7 +686,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_138 = cu_seqlens_q[u32(t_137)];
   let q_len_139 = (t_138 - q0_136);
   let k_len_140 = cache_seqlens[u32(b_112)];
-  // kernels-src/sinks.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sinks.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
   let t_141 = (m_110 * 16);
   let t_142 = (q_len_139 * 4);
   let t_143 = (t_141 >= t_142);
@@ -699,7 +699,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_147 = (kvh_111 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_154 = (k_len_140 + 31);
   let t_155 = (t_154 / 32);
   let t_157 = (k_len_140 + (-1));
@@ -794,7 +794,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_246: array<f32, 1>;
   carry_246[0] = NEG_INF;
@@ -805,10 +805,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_248[0 * 16 + j] = 0.0;
   }
   for (var t_245 = t_236; t_245 < t_241; t_245++) {
-    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_249 = (t_245 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -917,10 +917,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_310 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_291 = t_241; t_291 < t_244; t_291++) {
-    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_295 = (t_291 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1030,13 +1030,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_353 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_332 = t_244; t_332 < t_239; t_332++) {
-    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_336 = (t_332 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1143,10 +1143,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_248[0 * 16 + j] = t_372[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:34: let sink = load sinks[head]
+  // kernels-src/sinks.ts:35: let sink = load sinks[head]
   var sink_376: array<f32, 1>;
   sink_376[0] = sinks[u32((t_147 + ((t_144 + tr) % 4)))];
-  // kernels-src/sinks.ts:35: store_attention(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T)
+  // kernels-src/sinks.ts:36: store_attention(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T)
   var t_377: array<f32, 1>;
   t_377[0] = (sink_376[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)

@@ -167,7 +167,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_138 = cu_seqlens_q[u32(t_137)];
   let q_len_139 = (t_138 - q0_136);
   let k_len_140 = cache_seqlens[u32(b_110)];
-  // kernels-src/sliding_window.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sliding_window.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
   let t_141 = (m_108 * 16);
   let t_142 = (q_len_139 * 4);
   let t_143 = (t_141 >= t_142);
@@ -180,7 +180,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_147 = (kvh_109 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_154 = (k_len_140 + 31);
   let t_155 = (t_154 / 32);
   let t_157 = (k_len_140 + (-1));
@@ -309,7 +309,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_285 = min(t_169, t_281);
   let t_286 = max((-268435456), t_282);
   let t_287 = min(t_177, t_283);
-  // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sliding_window.ts:26: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_288 = (P.is_causal == 0);
   let t_289 = select(268435456, (-268435456), t_288);
   let t_290 = select((-268435456), 268435456, t_288);
@@ -358,7 +358,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_333 = min(t_331, t_331);
   let t_334 = max(t_332, (-268435456));
   let t_335 = min(t_333, t_177);
-  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_336 = max(0, t_328);
   let t_337 = (t_329 + 1);
   let t_338 = min(t_155, t_337);
@@ -379,7 +379,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_346: array<f32, 1>;
   carry_346[0] = NEG_INF;
@@ -390,13 +390,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_348[0 * 16 + j] = 0.0;
   }
   for (var t_345 = t_336; t_345 < t_341; t_345++) {
-    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_349 = (t_345 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:26: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -494,10 +494,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_421 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_396 = t_341; t_396 < t_344; t_396++) {
-    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_400 = (t_396 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -597,16 +597,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_469 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_442 = t_344; t_442 < t_339; t_442++) {
-    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_446 = (t_442 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:26: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -775,7 +775,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_138 = cu_seqlens_q[u32(t_137)];
   let q_len_139 = (t_138 - q0_136);
   let k_len_140 = cache_seqlens[u32(b_110)];
-  // kernels-src/sliding_window.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sliding_window.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
   let t_141 = (m_108 * 16);
   let t_142 = (q_len_139 * 4);
   let t_143 = (t_141 >= t_142);
@@ -788,7 +788,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_147 = (kvh_109 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_154 = (k_len_140 + 31);
   let t_155 = (t_154 / 32);
   let t_157 = (k_len_140 + (-1));
@@ -917,7 +917,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_285 = min(t_169, t_281);
   let t_286 = max((-268435456), t_282);
   let t_287 = min(t_177, t_283);
-  // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sliding_window.ts:26: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_288 = (P.is_causal == 0);
   let t_289 = select(268435456, (-268435456), t_288);
   let t_290 = select((-268435456), 268435456, t_288);
@@ -966,7 +966,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_333 = min(t_331, t_331);
   let t_334 = max(t_332, (-268435456));
   let t_335 = min(t_333, t_177);
-  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_336 = max(0, t_328);
   let t_337 = (t_329 + 1);
   let t_338 = min(t_155, t_337);
@@ -987,7 +987,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_346: array<f32, 1>;
   carry_346[0] = NEG_INF;
@@ -998,13 +998,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_348[0 * 16 + j] = 0.0;
   }
   for (var t_345 = t_336; t_345 < t_341; t_345++) {
-    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_349 = (t_345 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:26: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1114,10 +1114,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_421 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_396 = t_341; t_396 < t_344; t_396++) {
-    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_400 = (t_396 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1229,16 +1229,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_469 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_442 = t_344; t_442 < t_339; t_442++) {
-    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_446 = (t_442 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:25: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:26: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P

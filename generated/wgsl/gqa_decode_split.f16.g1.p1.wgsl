@@ -48,17 +48,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let s_84 = i32(wg.x);
   let kvh_85 = i32(wg.y);
   let b_86 = i32(wg.z);
-  // kernels-src/decode_split.ts:20: let k_len = cache_seqlens[b]
+  // kernels-src/decode_split.ts:21: let k_len = cache_seqlens[b]
   let k_len_109 = cache_seqlens[u32(b_86)];
-  // kernels-src/decode_split.ts:21: let lo = s * split_len
+  // kernels-src/decode_split.ts:22: let lo = s * split_len
   let lo_110 = (s_84 * P.split_len);
-  // kernels-src/decode_split.ts:22: let hi = min(k_len, lo + split_len)
+  // kernels-src/decode_split.ts:23: let hi = min(k_len, lo + split_len)
   let t_111 = (lo_110 + P.split_len);
   let hi_112 = min(k_len_109, t_111);
-  // kernels-src/decode_split.ts:23: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:24: let head = kvh * GROUP + g
-  // kernels-src/decode_split.ts:25: let Q = load q[b, head, :] where g < GROUP
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:24: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:25: let head = kvh * GROUP + g
+  // kernels-src/decode_split.ts:26: let Q = load q[b, head, :] where g < GROUP
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   let t_118 = (lo_110 / 32);
   let t_119 = (hi_112 + 31);
   let t_120 = (t_119 / 32);
@@ -139,7 +139,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32(b_86) * q_stride0 + u32((kvh_85 + r)) * q_stride1 + u32(c)], (r < 1));
   }
   workgroupBarrier();
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   var carry_204: array<f32, 1>;
   carry_204[0] = NEG_INF;
@@ -150,7 +150,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_206[0 * 16 + j] = 0.0;
   }
   for (var t_203 = t_194; t_203 < t_199; t_203++) {
-    // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_207 = (t_203 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -260,10 +260,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_258 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
   for (var t_244 = t_199; t_244 < t_202; t_244++) {
-    // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_248 = (t_244 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -372,10 +372,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_296 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   for (var t_280 = t_202; t_280 < t_197; t_280++) {
-    // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_284 = (t_280 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -484,12 +484,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:31: store out_partial[s, b, head, :] = softmax_finish(state) where g < GROUP
+  // kernels-src/decode_split.ts:32: store out_partial[s, b, head, :] = softmax_finish(state) where g < GROUP
   for (var j = 0; j < 16; j++) {
     if ((tr < 1)) { out_partial[u32(s_84) * out_partial_stride0 + u32(b_86) * out_partial_stride1 + u32((kvh_85 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_206[0 * 16 + j] / select(carry_205[0], 1.0, (carry_205[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:32: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:33: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (tc == 0) {
     if ((tr < 1)) { lse_partial[u32(s_84) * lse_partial_stride0 + u32(b_86) * lse_partial_stride1 + u32((kvh_85 + tr))] = select(((carry_204[0] + log2(carry_205[0])) * 0.6931471805599453), NEG_INF, (carry_205[0] == 0.0)); }
   }

@@ -47,17 +47,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let s_83 = i32(wg.x);
   let kvh_84 = i32(wg.y);
   let b_85 = i32(wg.z);
-  // kernels-src/decode_split.ts:20: let k_len = cache_seqlens[b]
+  // kernels-src/decode_split.ts:21: let k_len = cache_seqlens[b]
   let k_len_108 = cache_seqlens[u32(b_85)];
-  // kernels-src/decode_split.ts:21: let lo = s * split_len
+  // kernels-src/decode_split.ts:22: let lo = s * split_len
   let lo_109 = (s_83 * P.split_len);
-  // kernels-src/decode_split.ts:22: let hi = min(k_len, lo + split_len)
+  // kernels-src/decode_split.ts:23: let hi = min(k_len, lo + split_len)
   let t_110 = (lo_109 + P.split_len);
   let hi_111 = min(k_len_108, t_110);
-  // kernels-src/decode_split.ts:23: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:24: let head = kvh * GROUP + g
-  // kernels-src/decode_split.ts:25: let Q = load q[b, head, :] where g < GROUP
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:24: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:25: let head = kvh * GROUP + g
+  // kernels-src/decode_split.ts:26: let Q = load q[b, head, :] where g < GROUP
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   let t_117 = (lo_109 / 32);
   let t_118 = (hi_111 + 31);
   let t_119 = (t_118 / 32);
@@ -138,7 +138,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32(b_85) * q_stride0 + u32((kvh_84 + r)) * q_stride1 + u32(c)], (r < 1));
   }
   workgroupBarrier();
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   var carry_203: array<f32, 1>;
   carry_203[0] = NEG_INF;
@@ -149,7 +149,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_205[0 * 16 + j] = 0.0;
   }
   for (var t_202 = t_193; t_202 < t_198; t_202++) {
-    // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_206 = (t_202 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -248,10 +248,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_256 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
   for (var t_242 = t_198; t_242 < t_201; t_242++) {
-    // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_246 = (t_242 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -349,10 +349,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_293 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   for (var t_277 = t_201; t_277 < t_196; t_277++) {
-    // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_281 = (t_277 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -450,12 +450,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:31: store out_partial[s, b, head, :] = softmax_finish(state) where g < GROUP
+  // kernels-src/decode_split.ts:32: store out_partial[s, b, head, :] = softmax_finish(state) where g < GROUP
   for (var j = 0; j < 16; j++) {
     if ((tr < 1)) { out_partial[u32(s_83) * out_partial_stride0 + u32(b_85) * out_partial_stride1 + u32((kvh_84 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_205[0 * 16 + j] / select(carry_204[0], 1.0, (carry_204[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:32: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:33: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (tc == 0) {
     if ((tr < 1)) { lse_partial[u32(s_83) * lse_partial_stride0 + u32(b_85) * lse_partial_stride1 + u32((kvh_84 + tr))] = select(((carry_203[0] + log2(carry_204[0])) * 0.6931471805599453), NEG_INF, (carry_204[0] == 0.0)); }
   }

@@ -47,18 +47,18 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let s_85 = i32(wg.x);
   let kvh_86 = i32(wg.y);
   let b_87 = i32(wg.z);
-  // kernels-src/decode_split.ts:20: let k_len = cache_seqlens[b]
+  // kernels-src/decode_split.ts:21: let k_len = cache_seqlens[b]
   let k_len_111 = cache_seqlens[u32(b_87)];
-  // kernels-src/decode_split.ts:21: let lo = s * split_len
+  // kernels-src/decode_split.ts:22: let lo = s * split_len
   let lo_112 = (s_85 * P.split_len);
-  // kernels-src/decode_split.ts:22: let hi = min(k_len, lo + split_len)
+  // kernels-src/decode_split.ts:23: let hi = min(k_len, lo + split_len)
   let t_113 = (lo_112 + P.split_len);
   let hi_114 = min(k_len_111, t_113);
-  // kernels-src/decode_split.ts:23: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:24: let head = kvh * GROUP + g
+  // kernels-src/decode_split.ts:24: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:25: let head = kvh * GROUP + g
   let t_116 = (kvh_86 * 4);
-  // kernels-src/decode_split.ts:25: let Q = load q[b, head, :] where g < GROUP
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:26: let Q = load q[b, head, :] where g < GROUP
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   let t_121 = (lo_112 / 32);
   let t_122 = (hi_114 + 31);
   let t_123 = (t_122 / 32);
@@ -139,7 +139,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32(b_87) * q_stride0 + u32((t_116 + r)) * q_stride1 + u32(c)], (r < 4));
   }
   workgroupBarrier();
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   var carry_207: array<f32, 1>;
   carry_207[0] = NEG_INF;
@@ -150,7 +150,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_209[0 * 16 + j] = 0.0;
   }
   for (var t_206 = t_197; t_206 < t_202; t_206++) {
-    // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_210 = (t_206 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -249,10 +249,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_260 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
   for (var t_246 = t_202; t_246 < t_205; t_246++) {
-    // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_250 = (t_246 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -350,10 +350,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_297 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   for (var t_281 = t_205; t_281 < t_200; t_281++) {
-    // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_285 = (t_281 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -451,12 +451,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:31: store out_partial[s, b, head, :] = softmax_finish(state) where g < GROUP
+  // kernels-src/decode_split.ts:32: store out_partial[s, b, head, :] = softmax_finish(state) where g < GROUP
   for (var j = 0; j < 16; j++) {
     if ((tr < 4)) { out_partial[u32(s_85) * out_partial_stride0 + u32(b_87) * out_partial_stride1 + u32((t_116 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_209[0 * 16 + j] / select(carry_208[0], 1.0, (carry_208[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:32: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:33: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (tc == 0) {
     if ((tr < 4)) { lse_partial[u32(s_85) * lse_partial_stride0 + u32(b_87) * lse_partial_stride1 + u32((t_116 + tr))] = select(((carry_207[0] + log2(carry_208[0])) * 0.6931471805599453), NEG_INF, (carry_208[0] == 0.0)); }
   }

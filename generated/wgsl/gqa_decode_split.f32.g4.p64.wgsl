@@ -47,18 +47,18 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let s_88 = i32(wg.x);
   let kvh_89 = i32(wg.y);
   let b_90 = i32(wg.z);
-  // kernels-src/decode_split.ts:20: let k_len = cache_seqlens[b]
+  // kernels-src/decode_split.ts:21: let k_len = cache_seqlens[b]
   let k_len_115 = cache_seqlens[u32(b_90)];
-  // kernels-src/decode_split.ts:21: let lo = s * split_len
+  // kernels-src/decode_split.ts:22: let lo = s * split_len
   let lo_116 = (s_88 * P.split_len);
-  // kernels-src/decode_split.ts:22: let hi = min(k_len, lo + split_len)
+  // kernels-src/decode_split.ts:23: let hi = min(k_len, lo + split_len)
   let t_117 = (lo_116 + P.split_len);
   let hi_118 = min(k_len_115, t_117);
-  // kernels-src/decode_split.ts:23: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:24: let head = kvh * GROUP + g
+  // kernels-src/decode_split.ts:24: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:25: let head = kvh * GROUP + g
   let t_120 = (kvh_89 * 4);
-  // kernels-src/decode_split.ts:25: let Q = load q[b, head, :] where g < GROUP
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:26: let Q = load q[b, head, :] where g < GROUP
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   let t_125 = (lo_116 / 32);
   let t_126 = (hi_118 + 31);
   let t_127 = (t_126 / 32);
@@ -139,7 +139,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32(b_90) * q_stride0 + u32((t_120 + r)) * q_stride1 + u32(c)], (r < 4));
   }
   workgroupBarrier();
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   var carry_211: array<f32, 1>;
   carry_211[0] = NEG_INF;
@@ -150,7 +150,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_213[0 * 16 + j] = 0.0;
   }
   for (var t_210 = t_201; t_210 < t_206; t_210++) {
-    // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_214 = (t_210 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -261,10 +261,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_268 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
   for (var t_252 = t_206; t_252 < t_209; t_252++) {
-    // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_256 = (t_252 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -374,10 +374,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_307 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   for (var t_289 = t_209; t_289 < t_204; t_289++) {
-    // kernels-src/decode_split.ts:27: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_293 = (t_289 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -487,12 +487,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:31: store out_partial[s, b, head, :] = softmax_finish(state) where g < GROUP
+  // kernels-src/decode_split.ts:32: store out_partial[s, b, head, :] = softmax_finish(state) where g < GROUP
   for (var j = 0; j < 16; j++) {
     if ((tr < 4)) { out_partial[u32(s_88) * out_partial_stride0 + u32(b_90) * out_partial_stride1 + u32((t_120 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_213[0 * 16 + j] / select(carry_212[0], 1.0, (carry_212[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:32: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:33: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (tc == 0) {
     if ((tr < 4)) { lse_partial[u32(s_88) * lse_partial_stride0 + u32(b_90) * lse_partial_stride1 + u32((t_120 + tr))] = select(((carry_211[0] + log2(carry_212[0])) * 0.6931471805599453), NEG_INF, (carry_212[0] == 0.0)); }
   }

@@ -55,7 +55,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_131 = cu_seqlens_q[u32(t_130)];
   let q_len_132 = (t_131 - q0_129);
   let k_len_133 = cache_seqlens[u32(b_106)];
-  // kernels-src/local_chunked.ts:20: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
   let t_134 = (m_104 * 16);
   let t_135 = (q_len_132 * 4);
   let t_136 = (t_134 >= t_135);
@@ -68,7 +68,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_140 = (kvh_105 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_147 = (k_len_133 + 31);
   let t_148 = (t_147 / 32);
   let t_150 = (k_len_133 + (-1));
@@ -201,7 +201,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_129 + ((t_137 + r) / 4))) * q_stride0 + u32((t_140 + ((t_137 + r) % 4))) * q_stride1 + u32(c)], (((t_137 + r) / 4) < q_len_132));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_275: array<f32, 1>;
   carry_275[0] = NEG_INF;
@@ -212,12 +212,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_277[0 * 16 + j] = 0.0;
   }
   for (var t_274 = t_265; t_274 < t_270; t_274++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_278 = (t_274 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -314,10 +314,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_351 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_326 = t_270; t_326 < t_273; t_326++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_330 = (t_326 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -417,15 +417,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_400 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_373 = t_273; t_373 < t_268; t_373++) {
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_377 = (t_373 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:23: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P

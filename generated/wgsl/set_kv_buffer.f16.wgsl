@@ -35,15 +35,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let v_cache_stride1 = u32(P.head_dim);
   let t_17 = i32(wg.x);
   let h_18 = i32(wg.y);
-  // kernels-src/kv_write.ts:12: let loc = out_cache_loc[t]
+  // kernels-src/kv_write.ts:13: let loc = out_cache_loc[t]
   let loc_24 = out_cache_loc[u32(t_17)];
-  // kernels-src/kv_write.ts:13: for c in tiles(head_dim, BLOCK_D) {
+  // kernels-src/kv_write.ts:14: for c in tiles(head_dim, BLOCK_D) {
   let t_25 = (P.head_dim + 63);
   let t_26 = (t_25 / 64);
   for (var t_27 = 0; t_27 < t_26; t_27++) {
-    // kernels-src/kv_write.ts:14: let d = cols(c, BLOCK_D)
+    // kernels-src/kv_write.ts:15: let d = cols(c, BLOCK_D)
     let t_28 = (t_27 * 64);
-    // kernels-src/kv_write.ts:15: store k_cache[loc, h, d] = (load k[t, h, d] where d < head_dim) where d < head_dim
+    // kernels-src/kv_write.ts:16: store k_cache[loc, h, d] = (load k[t, h, d] where d < head_dim) where d < head_dim
     var t_31: array<f16, 8>;
     for (var j = 0; j < 8; j++) {
       t_31[j] = select(f16(0.0), k[u32(t_17) * k_stride0 + u32(h_18) * k_stride1 + u32((t_28 + (tc + 8 * j)))], ((t_28 + (tc + 8 * j)) < P.head_dim));
@@ -53,7 +53,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
         if (((t_28 + (tc + 8 * j)) < P.head_dim)) { k_cache[u32(loc_24) * k_cache_stride0 + u32(h_18) * k_cache_stride1 + u32((t_28 + (tc + 8 * j)))] = t_31[j]; }
       }
     }
-    // kernels-src/kv_write.ts:16: store v_cache[loc, h, d] = (load v[t, h, d] where d < head_dim) where d < head_dim
+    // kernels-src/kv_write.ts:17: store v_cache[loc, h, d] = (load v[t, h, d] where d < head_dim) where d < head_dim
     var t_32: array<f16, 8>;
     for (var j = 0; j < 8; j++) {
       t_32[j] = select(f16(0.0), v[u32(t_17) * v_stride0 + u32(h_18) * v_stride1 + u32((t_28 + (tc + 8 * j)))], ((t_28 + (tc + 8 * j)) < P.head_dim));

@@ -61,8 +61,10 @@ export async function loadKernel<Args extends ArgsShape<Args> = KernelArgs>(
  * Among variants of one kernel (same arguments, different requirements: say a subgroup version
  * and a portable fallback), the first, in the order given, that this device can run.
  */
-export function pickVariant<M extends KernelManifest>(manifests: readonly M[], info: DeviceInfo): M {
-  if (manifests.length === 0) throw new Error("pickVariant: no manifests given");
+export function pickVariant<M extends KernelManifest>(all: readonly M[], info: DeviceInfo): M {
+  // A kernel instance may also have builds for other backends (CUDA); only WGSL ones run here.
+  const manifests = all.filter((m) => m.wgsl);
+  if (manifests.length === 0) throw new Error(all.length ? `pickVariant: '${all[0].name}' has no WGSL build` : "pickVariant: no manifests given");
   const first = manifests[0];
   for (const m of manifests.slice(1)) {
     const why = interfaceDifference(first, m);

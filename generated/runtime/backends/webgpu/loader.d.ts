@@ -15,4 +15,4 @@ export declare function loadKernel<Args extends ArgsShape<Args> = KernelArgs>(
  * Among variants of one kernel (same arguments, different requirements: say a subgroup version
  * and a portable fallback), the first, in the order given, that this device can run.
  */
-export declare function pickVariant<M extends KernelManifest>(manifests: readonly M[], info: DeviceInfo): M;
+export declare function pickVariant<M extends KernelManifest>(all: readonly M[], info: DeviceInfo): M;

@@ -1,0 +1,68 @@
+// Element expressions in CUDA C: the value of element (row, col) of a tile at a loop site.
+// Registers are read at the thread's own slots; expression tiles are recomputed from their
+// operands; loads are indexed reads of global memory, converted to register values.
+import type { Value } from "../../ir/ir.ts";
+import type { Site } from "./layouts.ts";
+import type { CudaPlan } from "./plan.ts";
+import { binary, fromMem, literal, regType, roundTo, unary } from "./syntax.ts";
+
+export interface ElementContext {
+  plan: CudaPlan;
+  name(v: Value): string;
+  /** Element offset (a 64-bit C expression) of a tensor access from its index expressions. */
+  offset(tensor: string, indices: string[]): string;
+}
+
+/** A site seen by an operand with broadcast axes: its positions collapse to 0. */
+function narrow(site: Site, shape: number[]): Site {
+  return { ...site, row: shape[0] > 1 ? site.row : "0", col: shape[1] > 1 ? site.col : "0" };
+}
+
+/** A site any thread can use (cooperative copies): positions only, no registers. */
+export function position(row: string, col: string): Site {
+  return {
+    row,
+    col,
+    slot: () => {
+      throw new Error("internal: a register tile read at a position its thread does not own");
+    },
+  };
+}
+
+export function elem(ctx: ElementContext, v: Value, site: Site): string {
+  const layout = ctx.plan.layout.get(v);
+  if (v.type.shape.length === 0 || layout === "uniform") return ctx.name(v);
+  const s = narrow(site, v.type.shape);
+  if (layout === "regs") return `${ctx.name(v)}[${s.slot(v.type.shape)}]`;
+  return opExpr(ctx, v, s);
+}
+
+/** The expression computing element `site` of v from its operands (whatever v's own layout). */
+export function opExpr(ctx: ElementContext, v: Value, site: Site): string {
+  const s = v.type.shape.length ? narrow(site, v.type.shape) : site;
+  const op = v.op;
+  const e = (x: Value) => elem(ctx, x, s);
+  const t = v.type.dtype;
+  switch (op.kind) {
+    case "const":
+      return literal(op.value, t);
+    case "iota": {
+      const pos = op.axis === 0 ? s.row : s.col;
+      return op.start.op.kind === "const" && op.start.op.value === 0 ? pos : `(${e(op.start)} + ${pos})`;
+    }
+    case "binary":
+      return binary(op.op, e(op.a), e(op.b), op.a.type.dtype);
+    case "unary":
+      return unary(op.op, e(op.a), t);
+    case "select":
+      return `(${e(op.cond)} ? ${e(op.a)} : ${e(op.b)})`;
+    case "cast":
+      return t === "bool" ? `(${e(op.a)} != 0)` : roundTo(t, `(${regType(t)})(${e(op.a)})`);
+    case "load": {
+      const read = fromMem(t, `${op.tensor.name}[${ctx.offset(op.tensor.name, op.indices.map(e))}]`);
+      return op.pred ? `(${e(op.pred)} ? ${read} : ${literal(op.other, t)})` : read;
+    }
+    default:
+      throw new Error(`internal: ${op.kind} tile ${ctx.name(v)} has no element expression`);
+  }
+}

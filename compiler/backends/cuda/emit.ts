@@ -1,0 +1,352 @@
+// Emit the CUDA C body of one kernel instance from its tile IR and plan. Scalars become const
+// locals; register tiles become float arrays indexed by compile-time slots in fully unrolled
+// loops (so they live in registers); loaded dot operands are copied to shared memory with
+// cp.async; loops and branches map one to one. A comment names the spec line of each block.
+import type { Block, ForInst, IfInst, Inst, KernelIR, StoreInst, Value } from "../../ir/ir.ts";
+import { broadcastShapes } from "../../ir/builder.ts";
+import { lineCol, lineText, spanLabel, type Span } from "../../diagnostics/source.ts";
+import type { Region, SharedLayout } from "../common/shared-alloc.ts";
+import { type ElementContext, elem, opExpr, position } from "./elements.ts";
+import { type Site, type ThreadLayout, MmaLayout } from "./layouts.ts";
+import { cacheFragments, emitDot } from "./mma.ts";
+import { type CudaPlan, type MmaShape, anywhere } from "./plan.ts";
+import { ident, literal, regType, symC, toMem } from "./syntax.ts";
+
+export class CudaEmitter implements ElementContext {
+  private out: string[] = [];
+  private depth = 1;
+  private names = new Map<Value, string>();
+  private lastLine = "";
+
+  constructor(
+    readonly ir: KernelIR,
+    readonly plan: CudaPlan,
+    readonly layout: ThreadLayout,
+    readonly shared: SharedLayout,
+  ) {}
+
+  // ---- text ---------------------------------------------------------------------------------
+
+  line(s: string): void {
+    this.out.push(`${"  ".repeat(this.depth)}${s}`);
+  }
+  enter(): void {
+    this.depth++;
+  }
+  leave(): void {
+    this.depth--;
+  }
+
+  name(v: Value): string {
+    let n = this.names.get(v);
+    if (!n) {
+      const op = v.op;
+      if (op.kind === "arg" || op.kind === "dim") n = `P.${ident(op.name)}`;
+      else if (op.kind === "const") n = literal(op.value, v.type.dtype);
+      else n = `${v.name ? ident(v.name) : "t"}_${v.id}`;
+      this.names.set(v, n);
+    }
+    return n;
+  }
+
+  private origin(span: Span | undefined): void {
+    if (!span) return;
+    const label = spanLabel(span);
+    if (label === this.lastLine) return;
+    this.lastLine = label;
+    this.line(`// ${label}: ${lineText(span.file, lineCol(span.file, span.start).line).trim()}`);
+  }
+
+  offset(tensor: string, indices: string[]): string {
+    return indices.map((ix, d) => (d === indices.length - 1 ? `(long long)(${ix})` : `(long long)(${ix}) * ${tensor}_s${d}`)).join(" + ");
+  }
+
+  private owned(shape: number[], body: (site: Site) => void): void {
+    this.layout.owned(shape, (s) => this.line(s), () => this.enter(), () => this.leave(), body);
+  }
+
+  region(v: Value): Region | undefined {
+    return this.shared.regions.get(v);
+  }
+
+  // ---- the kernel ---------------------------------------------------------------------------
+
+  emitBody(): string[] {
+    this.line("const int tid = threadIdx.x;");
+    if (this.plan.shape.kind === "mma") {
+      this.line("const int warp = tid >> 5, lane = tid & 31, g = lane >> 2, t4 = lane & 3;");
+    } else {
+      this.line(`const int tr = tid / ${this.plan.shape.TC}, tc = tid % ${this.plan.shape.TC};`);
+    }
+    for (const t of this.ir.tensors) {
+      for (let d = 0; d < t.shape.length - 1; d++) {
+        const factors = t.shape.slice(d + 1).map((x) => (typeof x === "number" ? `${x}LL` : `(long long)${symC(x)}`));
+        this.line(`const long long ${t.name}_s${d} = ${factors.join(" * ")};`);
+      }
+    }
+    this.block(this.ir.body);
+    return this.out;
+  }
+
+  private block(b: Block): void {
+    for (const inst of b.insts) this.inst(inst);
+  }
+
+  private inst(inst: Inst): void {
+    for (const v of this.shared.fillBefore.get(inst) ?? []) this.fill(v);
+    switch (inst.kind) {
+      case "def":
+        this.def(inst.value);
+        return;
+      case "store":
+        this.store(inst);
+        return;
+      case "for":
+        this.forLoop(inst);
+        return;
+      case "if":
+        this.ifInst(inst);
+        return;
+      case "return":
+        this.origin(inst.span);
+        this.line("return;");
+        return;
+    }
+  }
+
+  private def(v: Value): void {
+    const op = v.op;
+    const layout = this.plan.layout.get(v);
+    if (op.kind === "const" || op.kind === "arg" || op.kind === "dim" || layout === "view") return;
+    this.origin(v.span);
+    if (layout === "uniform") {
+      if (op.kind === "program_id") this.line(`const int ${this.name(v)} = (int)blockIdx.${"xyz"[op.axis]};`);
+      else this.line(`const ${regType(v.type.dtype)} ${this.name(v)} = ${opExpr(this, v, position("0", "0"))};`);
+    } else if (layout === "regs") {
+      if (op.kind === "dot") emitDot(this.dotHost(), v, this.plan.shape as MmaShape, this.plan.cachedFragments, this.plan.sharedOperands.has(op.a));
+      else if (op.kind === "reduce") this.reduce(v);
+      else {
+        this.line(`${regType(v.type.dtype)} ${this.name(v)}[${this.layout.registers(v.type.shape)}];`);
+        this.owned(v.type.shape, (site) => this.line(`${this.name(v)}[${site.slot(v.type.shape)}] = ${opExpr(this, v, site)};`));
+      }
+    }
+    if (this.plan.sharedOperands.has(v) && !anywhere(this.plan, v)) this.fill(v);
+  }
+
+  private dotHost() {
+    return {
+      line: (s: string) => this.line(s),
+      enter: () => this.enter(),
+      leave: () => this.leave(),
+      name: (v: Value) => this.name(v),
+      region: (v: Value) => this.region(v),
+      elemAt: (v: Value, site: Site) => elem(this, v, site),
+      siteAt: (mt: string, h: string, nt: string, p: string): Site => (this.layout as MmaLayout).site(`(${mt})`, `(${h})`, `(${nt})`, `(${p})`),
+    };
+  }
+
+  /** Copy a dot operand into shared memory: 16-byte cp.async chunks when its rows are contiguous. */
+  private fill(v: Value): void {
+    const r = this.region(v);
+    if (!r) return;
+    const [R, C] = v.type.shape;
+    const T = this.plan.shape.threads;
+    this.line("__syncthreads();");
+    if (anywhere(this.plan, v) && contiguousRows(v)) {
+      const op = v.op as Extract<Value["op"], { kind: "load" }>;
+      const chunks = C / 8;
+      this.line(`// ${this.name(v)}: ${R} x ${C} into shared memory, 16-byte cp.async per 8 elements`);
+      this.line(`for (int e = tid; e < ${R * chunks}; e += ${T}) {`);
+      this.enter();
+      this.line(`const int r = e / ${chunks}, c = (e % ${chunks}) * 8;`);
+      const site = position("r", "c");
+      const ok = op.pred ? elem(this, op.pred, site) : "true";
+      this.line(`const bool ok = ${ok};`);
+      const offset = this.offset(op.tensor.name, op.indices.map((x) => elem(this, x, site)));
+      this.line(`cp_async16(smem + ${r.offset} + r * ${r.stride} + c * 2, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
+      this.leave();
+      this.line("}");
+      this.line("cp_async_wait_all();");
+    } else if (anywhere(this.plan, v)) {
+      this.line(`for (int e = tid; e < ${R * C}; e += ${T}) {`);
+      this.enter();
+      this.line(`const int r = e / ${C}, c = e % ${C};`);
+      this.line(`*reinterpret_cast<${v.type.dtype === "f16" ? "__half" : "__nv_bfloat16"}*>(smem + ${r.offset} + r * ${r.stride} + c * 2) = ${toMem(v.type.dtype, elem(this, v, position("r", "c")))};`);
+      this.leave();
+      this.line("}");
+    } else {
+      this.owned(v.type.shape, (site) => {
+        this.line(`*reinterpret_cast<${v.type.dtype === "f16" ? "__half" : "__nv_bfloat16"}*>(smem + ${r.offset} + ${site.row} * ${r.stride} + ${site.col} * 2) = ${toMem(v.type.dtype, elem(this, v, site))};`);
+      });
+    }
+    this.line("__syncthreads();");
+    if (this.plan.cachedFragments.has(v)) cacheFragments(this.dotHost(), v, this.plan.shape as MmaShape);
+  }
+
+  private reduce(v: Value): void {
+    if (v.op.kind !== "reduce") return;
+    const src = v.op.a;
+    const op = v.op.op;
+    const t = regType(v.type.dtype);
+    const init = op === "sum" ? literal(0, v.type.dtype) : literal(op === "max" ? -Infinity : Infinity, v.type.dtype);
+    const float = t === "float";
+    const combine = (a: string, b: string) => (op === "sum" ? `${a} + ${b}` : float ? `f${op}f(${a}, ${b})` : `${op}(${a}, ${b})`);
+    const n = this.name(v);
+    const rs = this.layout.reduceSites(v.type.shape, src.type.shape);
+    this.line(`${t} ${n}[${this.layout.registers(v.type.shape)}];`);
+    for (const o of rs.outer) {
+      this.line("#pragma unroll");
+      this.line(`${o} {`);
+      this.enter();
+    }
+    this.line(`${t} acc = ${init};`);
+    for (const i of rs.inner) {
+      this.line("#pragma unroll");
+      this.line(`${i} {`);
+      this.enter();
+    }
+    this.line(`acc = ${combine("acc", elem(this, src, rs.site(0)))};`);
+    for (let k = 0; k < rs.inner.length; k++) {
+      this.leave();
+      this.line("}");
+    }
+    for (const l of this.layout.rowCombine("acc", combine)) this.line(l);
+    this.line(`${n}[${rs.outIndex}] = acc;`);
+    for (let k = 0; k < rs.outer.length; k++) {
+      this.leave();
+      this.line("}");
+    }
+  }
+
+  private store(s: StoreInst): void {
+    this.origin(s.span);
+    const full = s.indices.reduce((acc, ix) => broadcastShapes(acc, ix.type.shape) ?? acc, [] as number[]);
+    const t = s.tensor;
+    const emitOne = (site: Site) => {
+      const write = `${t.name}[${this.offset(t.name, s.indices.map((x) => elem(this, x, site)))}] = ${toMem(t.dtype, elem(this, s.value, site))};`;
+      this.line(s.pred ? `if (${elem(this, s.pred, site)}) ${write}` : write);
+    };
+    const guard = this.layout.storeGuard(full);
+    if (guard) {
+      this.line(`if (${guard}) {`);
+      this.enter();
+    }
+    if (full.length === 0) emitOne(position("0", "0"));
+    else this.owned(full, emitOne);
+    if (guard) {
+      this.leave();
+      this.line("}");
+    }
+  }
+
+  private declareVar(v: Value, name: string): void {
+    if (v.type.shape.length === 0) this.line(`${regType(v.type.dtype)} ${name};`);
+    else this.line(`${regType(v.type.dtype)} ${name}[${this.layout.registers(v.type.shape)}];`);
+  }
+
+  private assignRegs(target: string, like: Value, v: Value): void {
+    if (like.type.shape.length === 0) {
+      this.line(`${target} = ${elem(this, v, position("0", "0"))};`);
+      return;
+    }
+    this.owned(like.type.shape, (site) => this.line(`${target}[${site.slot(like.type.shape)}] = ${elem(this, v, site)};`));
+  }
+
+  private forLoop(f: ForInst): void {
+    this.origin(f.span);
+    if (f.status !== "any") this.line(`// ${f.status} tiles`);
+    f.carried.forEach((c, k) => {
+      const init = f.inits[k];
+      const chained = init.op.kind === "result" && this.plan.uses.get(init) === 1 && this.names.has(init);
+      if (chained) this.names.set(c, this.name(init));
+      else {
+        const name = `${init.name ?? c.name ?? "carry"}_${c.id}`.replace(/[^A-Za-z0-9_]/g, "_");
+        this.names.set(c, name);
+        this.declareVar(c, name);
+        this.assignRegs(name, c, init);
+      }
+      this.names.set(f.results[k], this.names.get(c)!);
+    });
+    const iv = this.name(f.iv);
+    const at = position("0", "0");
+    this.line(`for (int ${iv} = ${elem(this, f.lo, at)}; ${iv} < ${elem(this, f.hi, at)}; ++${iv}) {`);
+    this.enter();
+    this.lastLine = "";
+    this.block(f.body);
+    this.yieldTo(f.carried, f.yields, new Set(f.carried));
+    this.leave();
+    this.line("}");
+    this.lastLine = "";
+  }
+
+  private yieldTo(targets: Value[], yields: Value[], targetSet: Set<Value>): void {
+    const reads = (v: Value, seen = new Set<Value>()): Value[] => {
+      if (seen.has(v)) return [];
+      seen.add(v);
+      if (targetSet.has(v)) return [v];
+      if (this.plan.layout.get(v) !== "expr") return [];
+      const op = v.op;
+      const ops = op.kind === "binary" ? [op.a, op.b] : op.kind === "unary" || op.kind === "cast" ? [op.a] : op.kind === "select" ? [op.cond, op.a, op.b] : [];
+      return ops.flatMap((o) => reads(o, seen));
+    };
+    const pending: [number, string][] = [];
+    targets.forEach((t, k) => {
+      const y = yields[k];
+      if (y === t) return;
+      if (reads(y).some((r) => r !== t)) {
+        const tmp = `next_${t.id}`;
+        this.declareVar(t, tmp);
+        this.assignRegs(tmp, t, y);
+        pending.push([k, tmp]);
+      } else this.assignRegs(this.names.get(t)!, t, y);
+    });
+    for (const [k, tmp] of pending) {
+      const t = targets[k];
+      if (t.type.shape.length === 0) this.line(`${this.names.get(t)!} = ${tmp};`);
+      else this.line(`for (int x = 0; x < ${this.layout.registers(t.type.shape)}; ++x) ${this.names.get(t)!}[x] = ${tmp}[x];`);
+    }
+  }
+
+  private ifInst(f: IfInst): void {
+    this.origin(f.span);
+    f.results.forEach((r) => {
+      this.names.set(r, `${r.name ?? "branch"}_${r.id}`);
+      this.declareVar(r, this.names.get(r)!);
+    });
+    this.line(`if (${elem(this, f.cond, position("0", "0"))}) {`);
+    this.enter();
+    this.block(f.then);
+    this.yieldTo(f.results, f.thenYields, new Set());
+    this.leave();
+    if (f.else.insts.length === 0 && f.results.length === 0) this.line("}");
+    else {
+      this.line("} else {");
+      this.enter();
+      this.block(f.else);
+      this.yieldTo(f.results, f.elseYields, new Set());
+      this.leave();
+      this.line("}");
+    }
+    this.lastLine = "";
+  }
+}
+
+/**
+ * Can a load be copied 8 elements (16 bytes) at a time? Its column index must step by one along
+ * the tensor's last, contiguous dimension, every other index and the predicate must not depend
+ * on the column, and row starts must be 16-byte aligned (all trailing sizes known, multiples of 8).
+ */
+export function contiguousRows(v: Value): boolean {
+  if (v.op.kind !== "load" || v.type.shape[1] % 8 !== 0) return false;
+  const { indices, pred, tensor } = v.op;
+  const last = indices[indices.length - 1];
+  const colOnly = (x: Value): boolean => x.type.shape.length === 0 || x.type.shape[1] === 1;
+  const unitCol = (x: Value): boolean => {
+    if (x.op.kind === "iota") return x.op.axis === 1 && x.op.start.op.kind === "const" && Number(x.op.start.op.value) % 8 === 0;
+    if (x.op.kind === "binary" && x.op.op === "add") return (unitCol(x.op.a) && colOnly(x.op.b)) || (unitCol(x.op.b) && colOnly(x.op.a));
+    return false;
+  };
+  if (!unitCol(last) || !indices.slice(0, -1).every(colOnly) || (pred && !colOnly(pred))) return false;
+  const trailing = tensor.shape[tensor.shape.length - 1];
+  return typeof trailing === "number" && trailing % 8 === 0 && (tensor.dtype === "f16" || tensor.dtype === "bf16");
+}

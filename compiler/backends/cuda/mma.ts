@@ -1,0 +1,141 @@
+// Tensor-core dots with mma.sync m16n8k16 (f32 accumulate), FlashAttention-2 style: A from
+// fragments kept in registers (loaded once with ldmatrix) or built in registers from an
+// accumulator-layout tile (P never touches shared memory), B from shared memory with ldmatrix
+// (.trans when B is stored k-major, as V is). Shared tiles are row-major, each row padded by 16
+// bytes so the eight 16-byte rows an ldmatrix phase reads fall in different banks.
+import type { Value } from "../../ir/ir.ts";
+import type { Region } from "../common/shared-alloc.ts";
+import type { MmaShape } from "./plan.ts";
+import type { Site } from "./layouts.ts";
+
+/** Device helpers every tensor-core kernel includes (inline PTX, readable once). */
+export const MMA_HELPERS = `// ldmatrix: four 8x8 16-bit matrices from shared memory, one row address per lane.
+__device__ __forceinline__ void ldsm_x4(uint32_t r[4], const void* p) {
+  const unsigned a = (unsigned)__cvta_generic_to_shared(p);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\\n" : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+}
+__device__ __forceinline__ void ldsm_x4_trans(uint32_t r[4], const void* p) {
+  const unsigned a = (unsigned)__cvta_generic_to_shared(p);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\\n" : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+}
+__device__ __forceinline__ void ldsm_x2(uint32_t r[2], const void* p) {
+  const unsigned a = (unsigned)__cvta_generic_to_shared(p);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\\n" : "=r"(r[0]), "=r"(r[1]) : "r"(a));
+}
+__device__ __forceinline__ void ldsm_x2_trans(uint32_t r[2], const void* p) {
+  const unsigned a = (unsigned)__cvta_generic_to_shared(p);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\\n" : "=r"(r[0]), "=r"(r[1]) : "r"(a));
+}
+// d += a * b on a 16x8x16 tile; a: 4 registers of 2 halves, b: 2, d: 4 floats.
+__device__ __forceinline__ void mma_bf16(float d[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ void mma_f16(float d[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+// Two floats as one register of two 16-bit values, the lower column in the low half.
+__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
+  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<uint32_t*>(&v);
+}
+__device__ __forceinline__ uint32_t pack_f16(float lo, float hi) {
+  __half2 v = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<uint32_t*>(&v);
+}`;
+
+export interface DotEmitter {
+  line(s: string): void;
+  enter(): void;
+  leave(): void;
+  name(v: Value): string;
+  region(v: Value): Region | undefined;
+  /** Element expression of v at an accumulator-layout site (for A operands in registers). */
+  elemAt(v: Value, site: Site): string;
+  siteAt(mt: string, h: string, nt: string, p: string): Site;
+}
+
+const unroll = (em: DotEmitter, head: string, body: () => void) => {
+  em.line("#pragma unroll");
+  em.line(`${head} {`);
+  em.enter();
+  body();
+  em.leave();
+  em.line("}");
+};
+
+/** Byte address in shared memory of element (row, col) of a 16-bit tile in `r`. */
+function smemAt(r: Region, row: string, col: string): string {
+  return `smem + ${r.offset} + (${row}) * ${r.stride} + (${col}) * 2`;
+}
+
+/** Load A fragments of rows tile mt, k-slice kk of an A tile in shared memory. */
+function aFromShared(em: DotEmitter, a: Value, shape: MmaShape, into: string, kk: string, mt: string): void {
+  const r = em.region(a)!;
+  em.line(`ldsm_x4(${into}, ${smemAt(r, `(warp * ${shape.MT} + ${mt}) * 16 + (lane & 15)`, `${kk} * 16 + (lane >> 4) * 8`)});`);
+}
+
+/** Declare and fill the fragments of a loop-invariant A operand once (after its fill). */
+export function cacheFragments(em: DotEmitter, a: Value, shape: MmaShape): void {
+  const K = a.type.shape[1];
+  const n = `${em.name(a)}_frag`;
+  em.line(`// ${em.name(a)} as tensor-core A fragments, loaded once: ${shape.MT * (K / 16) * 4} registers`);
+  em.line(`uint32_t ${n}[${shape.MT}][${K / 16}][4];`);
+  unroll(em, `for (int mt = 0; mt < ${shape.MT}; ++mt)`, () =>
+    unroll(em, `for (int kk = 0; kk < ${K / 16}; ++kk)`, () => aFromShared(em, a, shape, `${n}[mt][kk]`, "kk", "mt")),
+  );
+}
+
+export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<Value>, aInShared: boolean): void {
+  if (v.op.kind !== "dot") return;
+  const { a: aView, b: bView } = v.op;
+  const a = aView;
+  const dt = a.type.dtype === "f16" ? "f16" : "bf16";
+  const K = a.type.shape[1];
+  const N = v.type.shape[1];
+  const NT = N / 8;
+  const MT = shape.MT;
+  const n = em.name(v);
+  const bBase = bView.op.kind === "transpose" ? bView.op.a : bView;
+  const bTransposed = bView.op.kind === "transpose";
+  const rb = em.region(bBase)!;
+  em.line(`float ${n}[${MT * NT * 4}] = {};`);
+  unroll(em, `for (int kk = 0; kk < ${K / 16}; ++kk)`, () => {
+    em.line(`uint32_t a[${MT}][4];`);
+    unroll(em, `for (int mt = 0; mt < ${MT}; ++mt)`, () => {
+      if (cached.has(a)) em.line(`for (int x = 0; x < 4; ++x) a[mt][x] = ${em.name(a)}_frag[mt][kk][x];`);
+      else if (aInShared) aFromShared(em, a, shape, "a[mt]", "kk", "mt");
+      else {
+        // P from the accumulator layout: columns 16kk..16kk+15 are n8 tiles 2kk and 2kk+1.
+        const at = (nt: string, h: string, p: string) => em.elemAt(a, em.siteAt("mt", h, nt, p));
+        em.line(`a[mt][0] = pack_${dt}(${at("2 * kk", "0", "0")}, ${at("2 * kk", "0", "1")});`);
+        em.line(`a[mt][1] = pack_${dt}(${at("2 * kk", "1", "0")}, ${at("2 * kk", "1", "1")});`);
+        em.line(`a[mt][2] = pack_${dt}(${at("2 * kk + 1", "0", "0")}, ${at("2 * kk + 1", "0", "1")});`);
+        em.line(`a[mt][3] = pack_${dt}(${at("2 * kk + 1", "1", "0")}, ${at("2 * kk + 1", "1", "1")});`);
+      }
+    });
+    // B: pairs of n8 tiles per ldmatrix.x4; an odd last tile with .x2.
+    const row = bTransposed ? "nt * 8 + (lane & 7) + ((lane >> 4) << 3)" : "kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)";
+    const col = bTransposed ? "kk * 16 + ((lane >> 3) & 1) * 8" : "nt * 8 + (lane >> 4) * 8";
+    const ld = bTransposed ? "ldsm_x4" : "ldsm_x4_trans";
+    unroll(em, `for (int nt = 0; nt + 1 < ${NT}; nt += 2)`, () => {
+      em.line("uint32_t b[4];");
+      em.line(`${ld}(b, ${smemAt(rb, row, col)});`);
+      unroll(em, `for (int mt = 0; mt < ${MT}; ++mt)`, () => {
+        em.line(`mma_${dt}(&${n}[(mt * ${NT} + nt) * 4], a[mt], b[0], b[1]);`);
+        em.line(`mma_${dt}(&${n}[(mt * ${NT} + nt + 1) * 4], a[mt], b[2], b[3]);`);
+      });
+    });
+    if (NT % 2) {
+      em.line("{");
+      em.enter();
+      em.line(`const int nt = ${NT - 1};`);
+      em.line("uint32_t b[2];");
+      em.line(`${bTransposed ? "ldsm_x2" : "ldsm_x2_trans"}(b, ${smemAt(rb, row, col)});`);
+      unroll(em, `for (int mt = 0; mt < ${MT}; ++mt)`, () => em.line(`mma_${dt}(&${n}[(mt * ${NT} + nt) * 4], a[mt], b[0], b[1]);`));
+      em.leave();
+      em.line("}");
+    }
+  });
+}

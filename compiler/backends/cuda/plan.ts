@@ -1,0 +1,186 @@
+// Backend mapping for CUDA: decide, before any text is written, who holds every tile element.
+//
+// Kernels with dots use the tensor-core (mma.sync m16n8k16) accumulator layout for every tile
+// whose rows are the dot rows M (or 1) and whose columns are a multiple of 8 (or 1): W warps
+// split the rows, each owning MT tiles of 16; in a warp, lane l holds rows l/4 and l/4 + 8 and
+// columns 2(l%4), 2(l%4)+1 of every 8-column slice (FlashAttention-2's register layout, so the
+// softmax runs in registers and P feeds the second dot without touching shared memory). Dot
+// operands that are loaded tiles go through shared memory (cp.async, ldmatrix). Kernels without
+// dots use a blocked layout: a TR x TC grid of threads, like the WGSL backend.
+//
+// Per value: uniform (a scalar), regs (a register array in the layout), expr (recomputed where
+// used), view (a transpose, only as a dot operand).
+import type { Block, Inst, KernelIR, Value } from "../../ir/ir.ts";
+import { isFloat, operands, showType } from "../../ir/ir.ts";
+import type { Span } from "../../diagnostics/source.ts";
+
+export type Layout = "uniform" | "regs" | "expr" | "view";
+
+export class CudaPlanError extends Error {
+  constructor(
+    message: string,
+    readonly span?: Span,
+  ) {
+    super(message);
+  }
+}
+
+export interface MmaShape {
+  kind: "mma";
+  /** Rows of every dot result. */
+  M: number;
+  /** Warps, each owning MT row tiles of 16. */
+  W: number;
+  MT: number;
+  threads: number;
+}
+
+export interface BlockedShape {
+  kind: "blocked";
+  TR: number;
+  TC: number;
+  threads: number;
+}
+
+export interface CudaPlan {
+  shape: MmaShape | BlockedShape;
+  layout: Map<Value, Layout>;
+  /** Dot operands copied into shared memory (loaded tiles; transposes stripped). */
+  sharedOperands: Set<Value>;
+  /** Dot A operands kept as tensor-core fragments in registers, loaded once after their fill. */
+  cachedFragments: Set<Value>;
+  uses: Map<Value, number>;
+  anywhere: Map<Value, boolean>;
+}
+
+function walk(b: Block, depth: number, visit: (i: Inst, depth: number) => void): void {
+  for (const i of b.insts) {
+    visit(i, depth);
+    if (i.kind === "for") walk(i.body, depth + 1, visit);
+    if (i.kind === "if") {
+      walk(i.then, depth + 1, visit);
+      walk(i.else, depth + 1, visit);
+    }
+  }
+}
+
+function usesOf(inst: Inst): Value[] {
+  switch (inst.kind) {
+    case "def": return operands(inst.value.op);
+    case "store": return [...inst.indices, inst.value, ...(inst.pred ? [inst.pred] : [])];
+    case "for": return [inst.lo, inst.hi, ...inst.inits, ...inst.yields];
+    case "if": return [inst.cond, ...inst.thenYields, ...inst.elseYields];
+    default: return [];
+  }
+}
+
+/** Can any thread compute element (r, c) of v (no register tile involved)? */
+export function anywhere(plan: CudaPlan, v: Value): boolean {
+  const hit = plan.anywhere.get(v);
+  if (hit !== undefined) return hit;
+  const l = plan.layout.get(v);
+  const r = l === "uniform" || v.type.shape.length === 0 || (l === "expr" && operands(v.op).every((o) => anywhere(plan, o)));
+  plan.anywhere.set(v, r);
+  return r;
+}
+
+const pow2Divisor = (n: number, cap: number) => {
+  let d = 1;
+  while (d * 2 <= cap && n % (d * 2) === 0) d *= 2;
+  return d;
+};
+
+export function planCuda(ir: KernelIR, opts: { maxWarps: number }): CudaPlan {
+  const uses = new Map<Value, number>();
+  const depth = new Map<Value, number>();
+  const usedDeeper = new Set<Value>();
+  const dots: Value[] = [];
+  const dotOperand = new Set<Value>();
+  const nonDotUse = new Set<Value>();
+  const all: Value[] = [];
+  walk(ir.body, 0, (inst, d) => {
+    if (inst.kind === "def") {
+      depth.set(inst.value, d);
+      all.push(inst.value);
+    } else if (inst.kind === "for") {
+      inst.carried.forEach((c) => (depth.set(c, d + 1), all.push(c)));
+      inst.results.forEach((r) => (depth.set(r, d), all.push(r)));
+    } else if (inst.kind === "if") inst.results.forEach((r) => (depth.set(r, d), all.push(r)));
+    const extra = inst.kind === "for" || inst.kind === "if" ? 1 : 0;
+    for (const v of usesOf(inst)) {
+      uses.set(v, (uses.get(v) ?? 0) + 1);
+      if (d + extra > (depth.get(v) ?? 0)) usedDeeper.add(v);
+    }
+    if (inst.kind === "def" && inst.value.op.kind === "dot") {
+      dots.push(inst.value);
+      for (const o of [inst.value.op.a, inst.value.op.b]) dotOperand.add(o.op.kind === "transpose" ? o.op.a : o);
+    } else if (!(inst.kind === "def" && inst.value.op.kind === "transpose")) usesOf(inst).forEach((v) => nonDotUse.add(v));
+  });
+
+  let shape: MmaShape | BlockedShape;
+  if (dots.length) {
+    const M = dots[0].type.shape[0];
+    for (const d of dots) {
+      if (d.type.shape[0] !== M) throw new CudaPlanError(`dots with different row counts (${M} and ${d.type.shape[0]}) in one kernel`, d.span);
+      const op = d.op as Extract<Value["op"], { kind: "dot" }>;
+      if (op.a.type.dtype !== "f16" && op.a.type.dtype !== "bf16") {
+        throw new CudaPlanError(`tensor cores multiply f16 or bf16 tiles, not ${op.a.type.dtype}`, d.span);
+      }
+      if (op.a.type.shape[1] % 16 || d.type.shape[1] % 8) throw new CudaPlanError(`dot ${showType(op.a.type)} · ${showType(op.b.type)}: k must be a multiple of 16 and n of 8`, d.span);
+    }
+    if (M % 16) throw new CudaPlanError(`dot rows must be a multiple of 16 (mma.sync tiles), found ${M}`, dots[0].span);
+    const W = Math.min(opts.maxWarps, M / 16);
+    shape = { kind: "mma", M, W, MT: M / (16 * W), threads: 32 * W };
+  } else {
+    const rows = all.filter((v) => v.type.shape.length === 2 && v.type.shape[0] > 1).map((v) => v.type.shape[0]);
+    const cols = all.filter((v) => v.type.shape.length === 2 && v.type.shape[1] > 1).map((v) => v.type.shape[1]);
+    const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
+    const TC = pow2Divisor(cols.reduce(gcd, 0) || 1, 32);
+    const TR = pow2Divisor(rows.reduce(gcd, 0) || 1, Math.max(1, Math.floor(256 / TC)));
+    shape = { kind: "blocked", TR, TC, threads: TR * TC };
+  }
+
+  const layout = new Map<Value, Layout>();
+  for (const v of all) {
+    const op = v.op;
+    let l: Layout;
+    if (v.type.shape.length === 0) l = "uniform";
+    else if (op.kind === "transpose") {
+      if (nonDotUse.has(v)) throw new CudaPlanError("this backend transposes tiles (^T) only as an operand of dot", v.span);
+      l = "view";
+    } else if (op.kind === "load") l = (dotOperand.has(v) && !nonDotUse.has(v)) || !isFloat(v.type.dtype) ? "expr" : "regs";
+    else if (op.kind === "dot" || op.kind === "reduce" || op.kind === "loop_var" || op.kind === "result") l = "regs";
+    else if (op.kind === "const" || op.kind === "iota") l = "expr";
+    else l = isFloat(v.type.dtype) && ((uses.get(v) ?? 0) > 1 || usedDeeper.has(v)) ? "regs" : "expr";
+    layout.set(v, l);
+  }
+  const plan: CudaPlan = { shape, layout, sharedOperands: new Set(), cachedFragments: new Set(), uses, anywhere: new Map() };
+
+  // Tiles held by threads must fit the layout: in the mma layout, rows M or 1, columns 8k or 1.
+  if (shape.kind === "mma") {
+    const { M } = shape;
+    for (const v of all) {
+      const l = layout.get(v);
+      if (l !== "regs" && !(l === "expr" && !anywhere(plan, v) && v.type.shape.length === 2)) continue;
+      const [r, c] = v.type.shape;
+      if ((r !== M && r !== 1) || (c % 8 !== 0 && c !== 1)) {
+        throw new CudaPlanError(`a ${showType(v.type)} tile cannot be held in the tensor-core layout of ${M}-row tiles`, v.span);
+      }
+    }
+  }
+  for (const d of dots) {
+    const op = d.op as Extract<Value["op"], { kind: "dot" }>;
+    const a = op.a.op.kind === "transpose" ? op.a.op.a : op.a;
+    const b = op.b.op.kind === "transpose" ? op.b.op.a : op.b;
+    // A comes from registers when it is computed from register tiles (P = softmax numerators).
+    if (!(layout.get(a) !== "view" && !anywhere(plan, a) && op.a.op.kind !== "transpose")) plan.sharedOperands.add(a);
+    if (op.a.op.kind === "transpose" && !anywhere(plan, a)) throw new CudaPlanError("a transposed register tile as a dot's first operand", d.span);
+    plan.sharedOperands.add(b);
+    // A loaded A operand used inside a loop is loaded into fragments once when they are few (16
+    // registers: head dim 64); larger ones are re-read from shared memory, as FlashAttention-2
+    // does for head dim 128, leaving registers to the accumulators.
+    const frags = (shape as MmaShape).MT * (op.a.type.shape[1] / 16) * 4;
+    if (plan.sharedOperands.has(a) && op.a.op.kind !== "transpose" && (depth.get(d) ?? 0) > (depth.get(a) ?? 0) && frags <= 16) plan.cachedFragments.add(a);
+  }
+  return plan;
+}

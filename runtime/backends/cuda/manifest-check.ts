@@ -1,0 +1,25 @@
+import { checkSignature } from "../../args.ts";
+import type { CudaTarget, KernelManifest } from "../../manifest.ts";
+
+// A manifest is written by the compiler; when it is inconsistent that is a compiler bug, and the
+// place to say so is load time, not the first launch or a silent wrong result. The checks every
+// runtime makes are in runtime/args.ts (checkSignature); the CUDA target's own are here. Device
+// limits (block size, shared memory) are checked by the loader against the device.
+
+/** Throw if `manifest` cannot be launched by the CUDA runtime; returns its CUDA target. */
+export function checkCudaManifest(manifest: KernelManifest): CudaTarget {
+  const fail = (msg: string): never => {
+    throw new Error(`${manifest.name}: bad manifest: ${msg}`);
+  };
+  const cuda = manifest.cuda ?? fail("no CUDA target (manifest.cuda is missing)");
+  checkSignature(manifest, cuda.uniforms, { uniforms: "param struct", runtime: "CUDA" }, fail);
+  if (typeof cuda.entryPoint !== "string" || !/^[A-Za-z_$][\w$]*$/.test(cuda.entryPoint))
+    fail(`entry point ${JSON.stringify(cuda.entryPoint)} is not a kernel name`);
+  const b = cuda.blockDim;
+  if (!Array.isArray(b) || b.length !== 3 || !b.every((n) => Number.isInteger(n) && n >= 1))
+    fail(`blockDim ${JSON.stringify(b)} is not three positive integers`);
+  if (b[0] * b[1] * b[2] > 1024) fail(`blockDim [${b.join(", ")}] has ${b[0] * b[1] * b[2]} threads; CUDA allows at most 1024`);
+  if (!Number.isInteger(cuda.sharedBytes) || cuda.sharedBytes < 0)
+    fail(`sharedBytes ${cuda.sharedBytes} is not a non-negative integer`);
+  return cuda;
+}

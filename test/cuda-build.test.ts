@@ -1,0 +1,39 @@
+// CI builds every shipped CUDA kernel with nvcc for sm_80 and sm_90a with `-Xptxas -v`: no
+// register spills, no stack frame, in any default configuration; the resource report in the
+// manifest is what ptxas says; and the PTX in the package is exactly nvcc's.
+import fs from "node:fs";
+import path from "node:path";
+import { gunzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { ARCHS, buildPtx, nvccPath } from "../compiler/backends/cuda/nvcc.ts";
+import type { KernelManifest } from "../runtime/manifest.ts";
+
+const manifest = JSON.parse(fs.readFileSync("generated/manifest.json", "utf8")) as { kernels: Record<string, KernelManifest[]> };
+const cudaBuilds = Object.values(manifest.kernels).flat().filter((m) => m.cuda);
+
+describe("CUDA kernels built with nvcc for sm_80 and sm_90a", () => {
+  it("nvcc is installed (CI builds the CUDA kernels; it needs no GPU)", () => {
+    expect(nvccPath(), "nvcc not found: install the CUDA toolkit").toBeDefined();
+    expect(cudaBuilds.length).toBeGreaterThan(40);
+  });
+
+  it("every kernel compiles without spills, and ships nvcc's PTX", { timeout: 1_800_000 }, async () => {
+    const problems: string[] = [];
+    await Promise.all(
+      cudaBuilds.map(async (m) => {
+        const code = fs.readFileSync(path.join("generated/cuda", m.cuda!.file), "utf8");
+        const built = await buildPtx(m.name, code);
+        for (const arch of ARCHS) {
+          const r = built.resources[arch];
+          if (r.spillStores || r.spillLoads || r.stackBytes) problems.push(`${m.name} ${arch}: ${r.spillStores} bytes spill stores, ${r.spillLoads} loads, ${r.stackBytes} stack`);
+          expect(m.cuda!.resources?.[arch], `${m.name} ${arch} resource report`).toEqual(r);
+        }
+        for (const [arch, file] of Object.entries(m.cuda!.ptx)) {
+          const shipped = gunzipSync(fs.readFileSync(path.join("generated/cuda", file))).toString("utf8");
+          if (shipped !== built.ptx[arch as (typeof ARCHS)[number]]) problems.push(`${m.name}: shipped ${arch} PTX differs from nvcc's`);
+        }
+      }),
+    );
+    expect(problems).toEqual([]);
+  });
+});
