@@ -5,6 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 npm ci --no-audit --no-fund --loglevel=error || { echo "0 passed, 1 failed"; exit 1; }
 bash scripts/ensure-webgpu.sh || { echo "0 passed, 1 failed"; exit 1; }
+bash scripts/build-cuda-addon.sh || { echo "0 passed, 1 failed"; exit 1; }
 bash scripts/ensure-chromium.sh || { echo "0 passed, 1 failed"; exit 1; }
 npx vitest run --reporter=default --reporter=json --outputFile=.vitest-report.json
 status=$?

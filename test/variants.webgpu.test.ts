@@ -6,8 +6,8 @@ import { Diagnostics } from "../compiler/diagnostics/diagnostic.ts";
 import { formatDiagnostics } from "../compiler/diagnostics/format.ts";
 import { compileKernels } from "../compiler/generate.ts";
 import { getDevice, type DeviceHandle } from "../runtime/backends/webgpu/index.ts";
-import { MODES } from "./harness/modes.ts";
-import { pagedCase, type PagedSpec } from "./harness/paged.ts";
+import { MODES, VARIANT_OPTIONS } from "./harness/modes.ts";
+import { pagedCase } from "./harness/paged.ts";
 import { inMemory, loadBest, runCase, type GeneratedSet } from "./harness/webgpu.ts";
 import { freshSeed, makeRng } from "./reference/numeric.ts";
 
@@ -22,14 +22,7 @@ beforeAll(async () => {
   gpu = await getDevice();
 });
 
-/** Options of each variant, varied across the modes (windows 0, 1, 17 and wider than any sequence). */
-const OPTIONS: Record<string, (i: number) => Partial<PagedSpec>> = {
-  gqa_paged: (i) => ({ causal: i % 3 !== 2 }),
-  swa_paged: (i) => [{ causal: true, window: [0, 0] }, { causal: true, window: [1, 0] }, { causal: true, window: [17, 0] }, { causal: false, window: [17, 1] }, { causal: true, window: [5000, 0] }, { causal: false, window: [64, 64] }][i % 6] as Partial<PagedSpec>,
-  local_paged: (i) => ({ causal: true, chunk: [64, 17, 256, 8, 1000, 32][i % 6] }),
-  softcap_paged: (i) => ({ causal: i % 2 === 0, softcap: [2.5, 30, 0.5][i % 3] }),
-  sinks_paged: (i) => ({ causal: i % 2 === 0, sinks: true }),
-};
+const OPTIONS = VARIANT_OPTIONS;
 
 const INSTANCES = ["gqa_paged", "swa_paged", "local_paged", "softcap_paged", "sinks_paged"].flatMap((k) =>
   ["f32", "f16"].flatMap((t) => (k === "gqa_paged" ? ["g1.", "g4."] : [""]).flatMap((g) => [1, 16, 64].map((p) => `${k}.${t}.${g}p${p}`))),

@@ -16,6 +16,10 @@ __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, 
 __device__ __forceinline__ void cp_async_wait_all() {
   asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::);
 }
+// Copies issued early (at the top of a loop iteration) are committed as groups and waited for
+// right before their first use, leaving the N most recent groups in flight.
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
 
 // ldmatrix: four 8x8 16-bit matrices from shared memory, one row address per lane.
 __device__ __forceinline__ void ldsm_x4(uint32_t r[4], const void* p) {
@@ -364,7 +368,19 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
     }
     cp_async_wait_all();
     __syncthreads();
-    float t_237[64] = {};
+    #pragma unroll
+    for (int mt = 0; mt < 1; ++mt) {
+      #pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        #pragma unroll
+        for (int nt = 0; nt < 16; ++nt) {
+          #pragma unroll
+          for (int p = 0; p < 2; ++p) {
+            carry_206[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_206[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_231[mt * 2 + h]);
+          }
+        }
+      }
+    }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
       uint32_t a[1][4];
@@ -381,22 +397,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         ldsm_x4_trans(b, smem + 4352 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_237[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_237[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
-        }
-      }
-    }
-    float t_238[64];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 16; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_238[((mt * 16 + nt) * 2 + h) * 2 + p] = ((carry_206[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_231[mt * 2 + h]) + t_237[((mt * 16 + nt) * 2 + h) * 2 + p]);
-          }
+          mma_f16(&carry_206[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_206[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -412,19 +414,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
         carry_205[mt * 2 + h] = t_234[mt * 2 + h];
-      }
-    }
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 16; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            carry_206[((mt * 16 + nt) * 2 + h) * 2 + p] = t_238[((mt * 16 + nt) * 2 + h) * 2 + p];
-          }
-        }
       }
     }
   }
@@ -577,7 +566,19 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
     }
     cp_async_wait_all();
     __syncthreads();
-    float t_275[64] = {};
+    #pragma unroll
+    for (int mt = 0; mt < 1; ++mt) {
+      #pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        #pragma unroll
+        for (int nt = 0; nt < 16; ++nt) {
+          #pragma unroll
+          for (int p = 0; p < 2; ++p) {
+            carry_206[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_206[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_269[mt * 2 + h]);
+          }
+        }
+      }
+    }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
       uint32_t a[1][4];
@@ -594,22 +595,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         ldsm_x4_trans(b, smem + 4352 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_275[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_275[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
-        }
-      }
-    }
-    float t_276[64];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 16; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_276[((mt * 16 + nt) * 2 + h) * 2 + p] = ((carry_206[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_269[mt * 2 + h]) + t_275[((mt * 16 + nt) * 2 + h) * 2 + p]);
-          }
+          mma_f16(&carry_206[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_206[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -625,19 +612,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
         carry_205[mt * 2 + h] = t_272[mt * 2 + h];
-      }
-    }
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 16; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            carry_206[((mt * 16 + nt) * 2 + h) * 2 + p] = t_276[((mt * 16 + nt) * 2 + h) * 2 + p];
-          }
-        }
       }
     }
   }
@@ -791,7 +765,19 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
     }
     cp_async_wait_all();
     __syncthreads();
-    float t_314[64] = {};
+    #pragma unroll
+    for (int mt = 0; mt < 1; ++mt) {
+      #pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        #pragma unroll
+        for (int nt = 0; nt < 16; ++nt) {
+          #pragma unroll
+          for (int p = 0; p < 2; ++p) {
+            carry_206[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_206[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_308[mt * 2 + h]);
+          }
+        }
+      }
+    }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
       uint32_t a[1][4];
@@ -808,22 +794,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         ldsm_x4_trans(b, smem + 4352 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_314[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_314[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
-        }
-      }
-    }
-    float t_315[64];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 16; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_315[((mt * 16 + nt) * 2 + h) * 2 + p] = ((carry_206[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_308[mt * 2 + h]) + t_314[((mt * 16 + nt) * 2 + h) * 2 + p]);
-          }
+          mma_f16(&carry_206[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_206[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -839,19 +811,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
         carry_205[mt * 2 + h] = t_311[mt * 2 + h];
-      }
-    }
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 16; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            carry_206[((mt * 16 + nt) * 2 + h) * 2 + p] = t_315[((mt * 16 + nt) * 2 + h) * 2 + p];
-          }
-        }
       }
     }
   }

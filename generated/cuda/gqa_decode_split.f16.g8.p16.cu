@@ -16,6 +16,10 @@ __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, 
 __device__ __forceinline__ void cp_async_wait_all() {
   asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::);
 }
+// Copies issued early (at the top of a loop iteration) are committed as groups and waited for
+// right before their first use, leaving the N most recent groups in flight.
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
 
 // ldmatrix: four 8x8 16-bit matrices from shared memory, one row address per lane.
 __device__ __forceinline__ void ldsm_x4(uint32_t r[4], const void* p) {
@@ -365,7 +369,19 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g8_p16(
     }
     cp_async_wait_all();
     __syncthreads();
-    float t_245[64] = {};
+    #pragma unroll
+    for (int mt = 0; mt < 1; ++mt) {
+      #pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        #pragma unroll
+        for (int nt = 0; nt < 16; ++nt) {
+          #pragma unroll
+          for (int p = 0; p < 2; ++p) {
+            carry_212[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_212[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_239[mt * 2 + h]);
+          }
+        }
+      }
+    }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
       uint32_t a[1][4];
@@ -382,22 +398,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g8_p16(
         ldsm_x4_trans(b, smem + 4352 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_245[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_245[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
-        }
-      }
-    }
-    float t_246[64];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 16; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_246[((mt * 16 + nt) * 2 + h) * 2 + p] = ((carry_212[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_239[mt * 2 + h]) + t_245[((mt * 16 + nt) * 2 + h) * 2 + p]);
-          }
+          mma_f16(&carry_212[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_212[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -413,19 +415,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g8_p16(
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
         carry_211[mt * 2 + h] = t_242[mt * 2 + h];
-      }
-    }
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 16; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            carry_212[((mt * 16 + nt) * 2 + h) * 2 + p] = t_246[((mt * 16 + nt) * 2 + h) * 2 + p];
-          }
-        }
       }
     }
   }
@@ -578,7 +567,19 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g8_p16(
     }
     cp_async_wait_all();
     __syncthreads();
-    float t_285[64] = {};
+    #pragma unroll
+    for (int mt = 0; mt < 1; ++mt) {
+      #pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        #pragma unroll
+        for (int nt = 0; nt < 16; ++nt) {
+          #pragma unroll
+          for (int p = 0; p < 2; ++p) {
+            carry_212[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_212[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_279[mt * 2 + h]);
+          }
+        }
+      }
+    }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
       uint32_t a[1][4];
@@ -595,22 +596,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g8_p16(
         ldsm_x4_trans(b, smem + 4352 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_285[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_285[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
-        }
-      }
-    }
-    float t_286[64];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 16; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_286[((mt * 16 + nt) * 2 + h) * 2 + p] = ((carry_212[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_279[mt * 2 + h]) + t_285[((mt * 16 + nt) * 2 + h) * 2 + p]);
-          }
+          mma_f16(&carry_212[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_212[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -626,19 +613,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g8_p16(
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
         carry_211[mt * 2 + h] = t_282[mt * 2 + h];
-      }
-    }
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 16; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            carry_212[((mt * 16 + nt) * 2 + h) * 2 + p] = t_286[((mt * 16 + nt) * 2 + h) * 2 + p];
-          }
-        }
       }
     }
   }
@@ -792,7 +766,19 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g8_p16(
     }
     cp_async_wait_all();
     __syncthreads();
-    float t_326[64] = {};
+    #pragma unroll
+    for (int mt = 0; mt < 1; ++mt) {
+      #pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        #pragma unroll
+        for (int nt = 0; nt < 16; ++nt) {
+          #pragma unroll
+          for (int p = 0; p < 2; ++p) {
+            carry_212[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_212[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_320[mt * 2 + h]);
+          }
+        }
+      }
+    }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
       uint32_t a[1][4];
@@ -809,22 +795,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g8_p16(
         ldsm_x4_trans(b, smem + 4352 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_326[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_326[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
-        }
-      }
-    }
-    float t_327[64];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 16; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_327[((mt * 16 + nt) * 2 + h) * 2 + p] = ((carry_212[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_320[mt * 2 + h]) + t_326[((mt * 16 + nt) * 2 + h) * 2 + p]);
-          }
+          mma_f16(&carry_212[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_212[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -840,19 +812,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g8_p16(
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
         carry_211[mt * 2 + h] = t_323[mt * 2 + h];
-      }
-    }
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 16; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            carry_212[((mt * 16 + nt) * 2 + h) * 2 + p] = t_327[((mt * 16 + nt) * 2 + h) * 2 + p];
-          }
-        }
       }
     }
   }

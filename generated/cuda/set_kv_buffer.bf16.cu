@@ -16,6 +16,10 @@ __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, 
 __device__ __forceinline__ void cp_async_wait_all() {
   asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::);
 }
+// Copies issued early (at the top of a loop iteration) are committed as groups and waited for
+// right before their first use, leaving the N most recent groups in flight.
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
 
 // Runtime dims and scalar arguments, passed by value (the manifest's uniform layout).
 struct Params {

@@ -2,7 +2,7 @@
 // reference sees exactly what the kernel reads), checked against the float64 reference.
 import type { DType } from "../../runtime/manifest.ts";
 import { attention } from "../reference/attention.ts";
-import { makeVarlenBatch, randn, roundToF16, type Rng } from "../reference/numeric.ts";
+import { makeVarlenBatch, randn, roundToBf16, roundToF16, type Rng } from "../reference/numeric.ts";
 import { type KernelCase, toleranceFor } from "./case.ts";
 
 export interface PrefillSpec {
@@ -12,8 +12,9 @@ export interface PrefillSpec {
   heads: number;
 }
 
+/** Inputs exactly representable in the kernel's dtype, so the reference sees what the kernel reads. */
 export function roundTo(dtype: DType, x: Float32Array): Float32Array {
-  return dtype === "f16" ? roundToF16(x) : x;
+  return dtype === "f16" ? roundToF16(x) : dtype === "bf16" ? roundToBf16(x) : x;
 }
 
 export function mhaPrefillCase(params: Record<string, unknown>, spec: PrefillSpec, rng: Rng): KernelCase {

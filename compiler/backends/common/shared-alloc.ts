@@ -70,10 +70,19 @@ export function fillAnchors(body: Block, deferred: Set<Value>): Map<Inst, Value[
   return anchors;
 }
 
-export function allocateShared(body: Block, operandsNeeded: Set<Value>, deferred: Set<Value>, specOf: (v: Value) => RegionSpec): SharedLayout {
+export function allocateShared(
+  body: Block,
+  operandsNeeded: Set<Value>,
+  deferred: Set<Value>,
+  specOf: (v: Value) => RegionSpec,
+  /** Where a backend starts filling some deferred operands (earlier than their first use). */
+  issueAt?: (fillBefore: Map<Inst, Value[]>) => Map<Inst, Value[]>,
+): SharedLayout & { issueBefore: Map<Inst, Value[]> } {
   const fillBefore = fillAnchors(body, deferred);
+  const issueBefore = issueAt ? issueAt(fillBefore) : new Map<Inst, Value[]>();
   const anchorOf = new Map<Value, Inst>();
   for (const [inst, vs] of fillBefore) vs.forEach((v) => anchorOf.set(v, inst));
+  const issued = new Set([...issueBefore.values()].flat());
   const def = new Map<Value, number>();
   const last = new Map<Value, number>();
   let pos = 0;
@@ -85,7 +94,9 @@ export function allocateShared(body: Block, operandsNeeded: Set<Value>, deferred
     for (const inst of b.insts) {
       pos++;
       anchorPos.set(inst, pos);
-      for (const v of fillBefore.get(inst) ?? []) def.set(v, pos);
+      // A region is live from where its fill starts: the issue point when there is one.
+      for (const v of issueBefore.get(inst) ?? []) def.set(v, pos);
+      for (const v of fillBefore.get(inst) ?? []) if (!issued.has(v)) def.set(v, pos);
       if (inst.kind === "def") {
         if (!anchorOf.has(inst.value)) def.set(inst.value, pos);
         loopStack.forEach((l) => l.defs.add(inst.value));
@@ -134,5 +145,5 @@ export function allocateShared(body: Block, operandsNeeded: Set<Value>, deferred
     poolSize[pool] = Math.max(poolSize[pool] ?? 0, offset + size);
     regions.set(v, { pool, offset, stride });
   }
-  return { regions, poolSize, fillBefore };
+  return { regions, poolSize, fillBefore, issueBefore };
 }

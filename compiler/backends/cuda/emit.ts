@@ -10,6 +10,7 @@ import { type ElementContext, elem, opExpr, position } from "./elements.ts";
 import { type Site, type ThreadLayout, MmaLayout } from "./layouts.ts";
 import { cacheFragments, emitDot } from "./mma.ts";
 import { type CudaPlan, type MmaShape, anywhere } from "./plan.ts";
+import { operands as operandsOf } from "../../ir/ir.ts";
 import { ident, literal, regType, symC, toMem } from "./syntax.ts";
 
 export class CudaEmitter implements ElementContext {
@@ -17,12 +18,16 @@ export class CudaEmitter implements ElementContext {
   private depth = 1;
   private names = new Map<Value, string>();
   private lastLine = "";
+  private fusedSums = new Set<Value>();
+  /** Early-issued copies, oldest first, whose groups may still be in flight. */
+  private inflight: Value[] = [];
+  private loops: ForInst[] = [];
 
   constructor(
     readonly ir: KernelIR,
     readonly plan: CudaPlan,
     readonly layout: ThreadLayout,
-    readonly shared: SharedLayout,
+    readonly shared: SharedLayout & { issueBefore: Map<Inst, Value[]> },
   ) {}
 
   // ---- text ---------------------------------------------------------------------------------
@@ -93,7 +98,15 @@ export class CudaEmitter implements ElementContext {
   }
 
   private inst(inst: Inst): void {
-    for (const v of this.shared.fillBefore.get(inst) ?? []) this.fill(v);
+    const issues = this.shared.issueBefore.get(inst) ?? [];
+    if (issues.length) {
+      this.line("__syncthreads(); // the previous iteration's readers are done with these tiles");
+      for (const v of issues) this.issue(v);
+    }
+    for (const v of this.shared.fillBefore.get(inst) ?? []) {
+      if (this.inflight.includes(v)) this.complete(v);
+      else this.fill(v);
+    }
     switch (inst.kind) {
       case "def":
         this.def(inst.value);
@@ -118,12 +131,28 @@ export class CudaEmitter implements ElementContext {
     const op = v.op;
     const layout = this.plan.layout.get(v);
     if (op.kind === "const" || op.kind === "arg" || op.kind === "dim" || layout === "view") return;
+    // A sum a dot accumulated into in place already holds its value in the dot's registers.
+    if (this.fusedSums.has(v)) return;
     this.origin(v.span);
     if (layout === "uniform") {
       if (op.kind === "program_id") this.line(`const int ${this.name(v)} = (int)blockIdx.${"xyz"[op.axis]};`);
       else this.line(`const ${regType(v.type.dtype)} ${this.name(v)} = ${opExpr(this, v, position("0", "0"))};`);
     } else if (layout === "regs") {
-      if (op.kind === "dot") emitDot(this.dotHost(), v, this.plan.shape as MmaShape, this.plan.cachedFragments, this.plan.sharedOperands.has(op.a));
+      if (op.kind === "dot") {
+        const fused = this.plan.accumulateInto.get(v);
+        if (fused) {
+          // The accumulator starts from the addend, then mma adds A·B onto it. When the sum is
+          // the next value of a loop-carried tile that only the addend reads (acc = acc * alpha
+          // + P·V), it is updated in place: no second accumulator, as in FlashAttention-2.
+          const carried = this.inPlaceTarget(fused.sum, fused.addend);
+          if (carried) this.names.set(v, this.name(carried));
+          else this.line(`float ${this.name(v)}[${this.layout.registers(v.type.shape)}];`);
+          this.owned(v.type.shape, (site) => this.line(`${this.name(v)}[${site.slot(v.type.shape)}] = ${elem(this, fused.addend, site)};`));
+          this.names.set(fused.sum, this.name(v));
+          this.fusedSums.add(fused.sum);
+        }
+        emitDot(this.dotHost(), v, this.plan.shape as MmaShape, this.plan.cachedFragments, this.plan.sharedOperands.has(op.a), !!fused);
+      }
       else if (op.kind === "reduce") this.reduce(v);
       else {
         this.line(`${regType(v.type.dtype)} ${this.name(v)}[${this.layout.registers(v.type.shape)}];`);
@@ -145,6 +174,50 @@ export class CudaEmitter implements ElementContext {
     };
   }
 
+  /** The carried tile a sum may overwrite: the sum is its next value and only `addend` reads it. */
+  private inPlaceTarget(sum: Value, addend: Value): Value | undefined {
+    const loop = this.loops[this.loops.length - 1];
+    if (!loop) return undefined;
+    const k = loop.yields.indexOf(sum);
+    if (k < 0 || this.plan.uses.get(sum) !== 1) return undefined;
+    const c = loop.carried[k];
+    const reads = (x: Value): boolean => x === c || (this.plan.layout.get(x) === "expr" && operandsOf(x.op).some(reads));
+    return this.plan.uses.get(c) === 1 && reads(addend) ? c : undefined;
+  }
+
+  /** Start the copy of an operand early: cp.async chunks, committed as one group. */
+  private issue(v: Value): void {
+    this.copyChunks(v, this.region(v)!);
+    this.line("cp_async_commit();");
+    this.inflight.push(v);
+  }
+
+  /** Wait for an early copy, leaving the younger groups in flight. */
+  private complete(v: Value): void {
+    const i = this.inflight.indexOf(v);
+    const younger = this.inflight.length - 1 - i;
+    this.line(`cp_async_wait<${younger}>(); // ${this.name(v)} has arrived`);
+    this.line("__syncthreads();");
+    this.inflight.splice(0, i + 1);
+    if (this.plan.cachedFragments.has(v)) cacheFragments(this.dotHost(), v, this.plan.shape as MmaShape);
+  }
+
+  private copyChunks(v: Value, r: Region): void {
+    const [R, C] = v.type.shape;
+    const op = v.op as Extract<Value["op"], { kind: "load" }>;
+    const chunks = C / 8;
+    this.line(`// ${this.name(v)}: ${R} x ${C} into shared memory, 16-byte cp.async per 8 elements`);
+    this.line(`for (int e = tid; e < ${R * chunks}; e += ${this.plan.shape.threads}) {`);
+    this.enter();
+    this.line(`const int r = e / ${chunks}, c = (e % ${chunks}) * 8;`);
+    const site = position("r", "c");
+    this.line(`const bool ok = ${op.pred ? elem(this, op.pred, site) : "true"};`);
+    const offset = this.offset(op.tensor.name, op.indices.map((x) => elem(this, x, site)));
+    this.line(`cp_async16(smem + ${r.offset} + r * ${r.stride} + c * 2, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
+    this.leave();
+    this.line("}");
+  }
+
   /** Copy a dot operand into shared memory: 16-byte cp.async chunks when its rows are contiguous. */
   private fill(v: Value): void {
     const r = this.region(v);
@@ -153,19 +226,7 @@ export class CudaEmitter implements ElementContext {
     const T = this.plan.shape.threads;
     this.line("__syncthreads();");
     if (anywhere(this.plan, v) && contiguousRows(v)) {
-      const op = v.op as Extract<Value["op"], { kind: "load" }>;
-      const chunks = C / 8;
-      this.line(`// ${this.name(v)}: ${R} x ${C} into shared memory, 16-byte cp.async per 8 elements`);
-      this.line(`for (int e = tid; e < ${R * chunks}; e += ${T}) {`);
-      this.enter();
-      this.line(`const int r = e / ${chunks}, c = (e % ${chunks}) * 8;`);
-      const site = position("r", "c");
-      const ok = op.pred ? elem(this, op.pred, site) : "true";
-      this.line(`const bool ok = ${ok};`);
-      const offset = this.offset(op.tensor.name, op.indices.map((x) => elem(this, x, site)));
-      this.line(`cp_async16(smem + ${r.offset} + r * ${r.stride} + c * 2, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
-      this.leave();
-      this.line("}");
+      this.copyChunks(v, r);
       this.line("cp_async_wait_all();");
     } else if (anywhere(this.plan, v)) {
       this.line(`for (int e = tid; e < ${R * C}; e += ${T}) {`);
@@ -267,6 +328,7 @@ export class CudaEmitter implements ElementContext {
       }
       this.names.set(f.results[k], this.names.get(c)!);
     });
+    this.loops.push(f);
     const iv = this.name(f.iv);
     const at = position("0", "0");
     this.line(`for (int ${iv} = ${elem(this, f.lo, at)}; ${iv} < ${elem(this, f.hi, at)}; ++${iv}) {`);
@@ -276,6 +338,7 @@ export class CudaEmitter implements ElementContext {
     this.yieldTo(f.carried, f.yields, new Set(f.carried));
     this.leave();
     this.line("}");
+    this.loops.pop();
     this.lastLine = "";
   }
 
@@ -292,7 +355,7 @@ export class CudaEmitter implements ElementContext {
     const pending: [number, string][] = [];
     targets.forEach((t, k) => {
       const y = yields[k];
-      if (y === t) return;
+      if (y === t || this.names.get(y) === this.names.get(t)) return;
       if (reads(y).some((r) => r !== t)) {
         const tmp = `next_${t.id}`;
         this.declareVar(t, tmp);
@@ -349,4 +412,47 @@ export function contiguousRows(v: Value): boolean {
   if (!unitCol(last) || !indices.slice(0, -1).every(colOnly) || (pred && !colOnly(pred))) return false;
   const trailing = tensor.shape[tensor.shape.length - 1];
   return typeof trailing === "number" && trailing % 8 === 0 && (tensor.dtype === "f16" || tensor.dtype === "bf16");
+}
+
+/**
+ * Where to start each cp.async copy: as early in its block as its inputs allow (right after the
+ * last scalar it depends on), so in a loop body the V tile streams in while the scores of K are
+ * computed. Only copies done with cp.async are moved; the rest fill at their first use.
+ */
+export function issuePoints(body: Block, fillBefore: Map<Inst, Value[]>, plan: CudaPlan): Map<Inst, Value[]> {
+  const out = new Map<Inst, Value[]>();
+  const visit = (b: Block) => {
+    const index = new Map<Value, number>();
+    b.insts.forEach((inst, i) => {
+      if (inst.kind === "def") index.set(inst.value, i);
+      if (inst.kind === "for" || inst.kind === "if") inst.results.forEach((r) => index.set(r, i));
+    });
+    b.insts.forEach((inst, at) => {
+      for (const v of fillBefore.get(inst) ?? []) {
+        if (!anywhere(plan, v) || !contiguousRows(v)) continue;
+        // The latest definition in this block that the copy's addresses and predicate read.
+        let latest = -1;
+        const seen = new Set<Value>();
+        const walk = (x: Value) => {
+          if (seen.has(x)) return;
+          seen.add(x);
+          const i = index.get(x);
+          if (i !== undefined && (plan.layout.get(x) !== "expr" || x.type.shape.length === 0)) latest = Math.max(latest, i);
+          if (plan.layout.get(x) === "expr" || x === v) operandsOf(x.op).forEach(walk);
+        };
+        walk(v);
+        if (latest + 1 < at) {
+          const from = b.insts[latest + 1];
+          out.set(from, [...(out.get(from) ?? []), v]);
+        }
+      }
+      if (inst.kind === "for") visit(inst.body);
+      if (inst.kind === "if") {
+        visit(inst.then);
+        visit(inst.else);
+      }
+    });
+  };
+  visit(body);
+  return out;
 }

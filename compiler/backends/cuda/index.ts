@@ -5,7 +5,7 @@ import type { CudaTarget, UniformField } from "../../../runtime/manifest.ts";
 import { lineCol, type Span } from "../../diagnostics/source.ts";
 import type { KernelIR } from "../../ir/ir.ts";
 import { allocateShared } from "../common/shared-alloc.ts";
-import { CudaEmitter } from "./emit.ts";
+import { CudaEmitter, issuePoints } from "./emit.ts";
 import { BlockedLayout, MmaLayout } from "./layouts.ts";
 import { MMA_HELPERS } from "./mma.ts";
 import { CudaPlanError, anywhere, planCuda } from "./plan.ts";
@@ -39,7 +39,11 @@ __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, 
 }
 __device__ __forceinline__ void cp_async_wait_all() {
   asm volatile("cp.async.commit_group;\\ncp.async.wait_group 0;\\n" ::);
-}`;
+}
+// Copies issued early (at the top of a loop iteration) are committed as groups and waited for
+// right before their first use, leaving the N most recent groups in flight.
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\\n" ::); }
+template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\\n" :: "n"(N)); }`;
 
 export function compileCuda(ir: KernelIR, fileName: string): CudaKernel {
   let plan;
@@ -52,10 +56,18 @@ export function compileCuda(ir: KernelIR, fileName: string): CudaKernel {
   const layout = plan.shape.kind === "mma" ? new MmaLayout(plan.shape) : new BlockedLayout(plan.shape);
   const deferred = new Set([...plan.sharedOperands].filter((v) => anywhere(plan, v)));
   // 16-bit operand tiles, rows padded by 16 bytes (bank-conflict-free ldmatrix), 128-byte aligned.
-  const shared = allocateShared(ir.body, plan.sharedOperands, deferred, (v) => {
-    const stride = v.type.shape[1] * 2 + 16;
-    return { pool: "bytes", stride, size: v.type.shape[0] * stride, align: 128 };
-  });
+  const shared = allocateShared(
+    ir.body,
+    plan.sharedOperands,
+    deferred,
+    (v) => {
+      const stride = v.type.shape[1] * 2 + 16;
+      return { pool: "bytes", stride, size: v.type.shape[0] * stride, align: 128 };
+    },
+    // Early copies overlap loads with compute but keep K and V resident together: worth it with
+    // four warps (prefill); one-warp blocks (decode) gain more from the occupancy they would lose.
+    (fillBefore) => (plan.shape.kind === "mma" && plan.shape.W >= 4 ? issuePoints(ir.body, fillBefore, plan) : new Map()),
+  );
   const sharedBytes = shared.poolSize.bytes ?? 0;
   if (sharedBytes > MAX_SHARED_BYTES) {
     throw new CudaBackendError(`needs ${sharedBytes} bytes of shared memory but a block can have at most ${MAX_SHARED_BYTES}`, ir.span, "use smaller tiles for this head size");
@@ -102,7 +114,9 @@ export function compileCuda(ir: KernelIR, fileName: string): CudaKernel {
     ...structFields,
     "};",
     "",
-    `extern "C" __global__ void __launch_bounds__(${threads}) ${entry}(`,
+    // Two blocks per SM: lets ptxas use up to 255 registers a thread (its default target here
+    // is three blocks, 168 registers, which spills the accumulators).
+    `extern "C" __global__ void __launch_bounds__(${threads}${plan.shape.kind === "mma" && plan.shape.W >= 4 ? ", 2" : ""}) ${entry}(`,
     `    ${params.join(",\n    ")}) {`,
     "  extern __shared__ __align__(128) unsigned char smem[];",
     "  const float POS_INF = __int_as_float(0x7f800000), NEG_INF = __int_as_float(0xff800000), NAN_F = __int_as_float(0x7fc00000);",

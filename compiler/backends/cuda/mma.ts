@@ -87,7 +87,8 @@ export function cacheFragments(em: DotEmitter, a: Value, shape: MmaShape): void 
   );
 }
 
-export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<Value>, aInShared: boolean): void {
+/** Emit dot v; with `accumulate`, its registers are already declared and hold the addend. */
+export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<Value>, aInShared: boolean, accumulate = false): void {
   if (v.op.kind !== "dot") return;
   const { a: aView, b: bView } = v.op;
   const a = aView;
@@ -100,7 +101,7 @@ export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<V
   const bBase = bView.op.kind === "transpose" ? bView.op.a : bView;
   const bTransposed = bView.op.kind === "transpose";
   const rb = em.region(bBase)!;
-  em.line(`float ${n}[${MT * NT * 4}] = {};`);
+  if (!accumulate) em.line(`float ${n}[${MT * NT * 4}] = {};`);
   unroll(em, `for (int kk = 0; kk < ${K / 16}; ++kk)`, () => {
     em.line(`uint32_t a[${MT}][4];`);
     unroll(em, `for (int mt = 0; mt < ${MT}; ++mt)`, () => {

@@ -49,6 +49,12 @@ export interface CudaPlan {
   sharedOperands: Set<Value>;
   /** Dot A operands kept as tensor-core fragments in registers, loaded once after their fill. */
   cachedFragments: Set<Value>;
+  /**
+   * `x + dot(a, b)` with the dot used only there: the dot accumulates onto x in place (mma's
+   * D = A·B + C), so the sum needs no second accumulator (FlashAttention's acc * alpha + P·V).
+   * Maps the dot to its addend and the sum.
+   */
+  accumulateInto: Map<Value, { addend: Value; sum: Value }>;
   uses: Map<Value, number>;
   anywhere: Map<Value, boolean>;
 }
@@ -154,7 +160,15 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number }): CudaPlan {
     else l = isFloat(v.type.dtype) && ((uses.get(v) ?? 0) > 1 || usedDeeper.has(v)) ? "regs" : "expr";
     layout.set(v, l);
   }
-  const plan: CudaPlan = { shape, layout, sharedOperands: new Set(), cachedFragments: new Set(), uses, anywhere: new Map() };
+  const plan: CudaPlan = { shape, layout, sharedOperands: new Set(), cachedFragments: new Set(), accumulateInto: new Map(), uses, anywhere: new Map() };
+  for (const v of all) {
+    const op = v.op;
+    if (op.kind !== "binary" || op.op !== "add" || v.type.dtype !== "f32") continue;
+    const [d, x] = op.b.op.kind === "dot" ? [op.b, op.a] : op.a.op.kind === "dot" ? [op.a, op.b] : [undefined, undefined];
+    if (!d || !x || uses.get(d) !== 1 || depth.get(d) !== depth.get(v) || x.op.kind === "dot" || (x.type.shape[0] !== d.type.shape[0] && x.type.shape[0] !== 1)) continue;
+    plan.accumulateInto.set(d, { addend: x, sum: v });
+    layout.set(v, "regs");
+  }
 
   // Tiles held by threads must fit the layout: in the mma layout, rows M or 1, columns 8k or 1.
   if (shape.kind === "mma") {

@@ -1,3 +1,4 @@
+import { resolve as resolvePath } from "node:path";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -156,8 +157,8 @@ const loaded = new Map<string, CudaAddon>();
 /** The addon's path for these options (see AddonOptions). */
 export function addonPath(opts: AddonOptions = {}): string {
   const fromEnv = typeof process !== "undefined" ? process.env.FLASHTILE_CUDA_ADDON : undefined;
-  if (opts.addonPath) return opts.addonPath;
-  if (fromEnv) return fromEnv;
+  if (opts.addonPath) return resolvePath(opts.addonPath);
+  if (fromEnv) return resolvePath(fromEnv);
   return fileURLToPath(new URL("./addon/build/Release/flashtile_cuda.node", import.meta.url));
 }
 

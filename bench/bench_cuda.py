@@ -1,0 +1,310 @@
+"""Benchmark flashtile's CUDA kernels beside the best peers, in one process on one GPU.
+
+Runs anywhere with an NVIDIA GPU, PyTorch and cuda-python (`pip install torch cuda-python`):
+
+    python3 bench/bench_cuda.py [--only prefill,decode,swa] [--json out.json]
+
+Our kernels are loaded from generated/ (the PTX the compiler shipped) with the CUDA driver API and
+launched on PyTorch's stream with the manifest's ABI: one pointer per tensor, then one by-value
+struct of dims and scalars. Peers: torch SDPA with the FlashAttention-2 and cuDNN backends, and
+FlexAttention (torch.compile) where a shape is given. Every figure is a median over CUDA-event
+timed repetitions, printed with the card's name; ratios compare runs of the same process.
+Correctness is the job of scripts/cuda-suite.ts; here each of our outputs is only checked against
+the peer's with a loose tolerance, so a fast wrong kernel cannot look good.
+"""
+import argparse
+import ctypes
+import gzip
+import json
+import math
+import os
+import struct
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+try:
+    from cuda.bindings import driver as cu
+except ImportError:  # older cuda-python
+    from cuda import cuda as cu
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+GEN = os.path.join(ROOT, "generated")
+
+
+def check(res):
+    err = res[0] if isinstance(res, tuple) else res
+    if int(err) != 0:
+        raise RuntimeError(f"CUDA driver error {err}")
+    return res[1] if isinstance(res, tuple) and len(res) == 2 else (res[1:] if isinstance(res, tuple) else None)
+
+
+def eval_sym(e, env):
+    if isinstance(e, (int, float)):
+        return e
+    if isinstance(e, str):
+        return env[e]
+    a, b = (eval_sym(x, env) for x in e["args"])
+    return {"add": a + b, "sub": a - b, "mul": a * b, "div": int(a / b), "ceil_div": -(-a // b), "max": max(a, b), "min": min(a, b)}[e["op"]]
+
+
+class Kernel:
+    """One CUDA build from generated/manifest.json, launchable with torch tensors."""
+
+    def __init__(self, name):
+        manifest = json.load(open(os.path.join(GEN, "manifest.json")))
+        builds = [m for m in manifest["kernels"].get(name, []) if m.get("cuda")]
+        if not builds:
+            raise KeyError(f"no CUDA build of {name}")
+        self.m = builds[0]
+        c = self.m["cuda"]
+        ptx = gzip.open(os.path.join(GEN, "cuda", c["ptx"]["sm_80"])).read() + b"\0"
+        torch.cuda.init()
+        torch.empty(1, device="cuda")  # make torch's primary context current
+        self.module = check(cu.cuModuleLoadData(ptx))
+        self.fn = check(cu.cuModuleGetFunction(self.module, c["entryPoint"].encode()))
+        self.shared = c["sharedBytes"]
+        if self.shared > 48 * 1024:
+            check(cu.cuFuncSetAttribute(self.fn, cu.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, self.shared))
+        self.block = c["blockDim"]
+        self.params = self.m["params"]
+
+    def prepare(self, tensors, scalars):
+        """Resolve dims, grid and the argument array once; returns a zero-argument launcher."""
+        env = dict(scalars)
+        for t in self.m["tensors"]:
+            for e, n in zip(t["shape"], tensors[t["name"]].shape):
+                if isinstance(e, str):
+                    env[e] = n
+                elif isinstance(e, dict) and e["op"] == "add" and isinstance(e["args"][0], str):
+                    env.setdefault(e["args"][0], n - e["args"][1])
+        grid = [eval_sym(g, env) for g in self.m["grid"]] + [1, 1]
+        u = self.m["cuda"]["uniforms"]
+        blob = bytearray(u["size"])
+        for f in u["fields"]:
+            v = env[f["name"]]
+            struct.pack_into({"i32": "<i", "u32": "<I", "f32": "<f"}[f["type"]], blob, f["offset"], v)
+        keep = [ctypes.c_void_p(tensors[t["name"]].data_ptr()) for t in self.m["tensors"]]
+        keep.append(ctypes.create_string_buffer(bytes(blob), len(blob)))
+        argv = (ctypes.c_void_p * len(keep))(*[ctypes.addressof(k) for k in keep])
+        g = [int(x) for x in grid[:3]]
+
+        def launch():
+            stream = torch.cuda.current_stream().cuda_stream
+            check(cu.cuLaunchKernel(self.fn, g[0], g[1], g[2], *self.block, self.shared, stream, ctypes.addressof(argv), 0))
+
+        launch.keep = (keep, argv)
+        return launch
+
+
+def bench(fn, reps=30, warmup=5):
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(reps):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        times.append(a.elapsed_time(b))
+    times.sort()
+    return times[len(times) // 2]
+
+
+def rel_err(x, ref):
+    x, ref = x.float(), ref.float()
+    return ((x - ref).norm() / ref.norm()).item()
+
+
+CARD = torch.cuda.get_device_name()
+ROWS = []
+
+
+def row(section, shape, who, ms, metric, unit, note=""):
+    ROWS.append({"section": section, "shape": shape, "who": who, "ms": ms, "metric": metric, "unit": unit, "note": note, "card": CARD})
+    print(f"{section:8} {shape:34} {who:28} {ms:9.3f} ms {metric:9.1f} {unit:8} {note}", flush=True)
+
+
+def prefill(head_dims=(128, 64), seqs=(512, 1024, 2048, 4096, 8192, 16384), flex_at=8192):
+    torch.manual_seed(0)
+    H, total = 16, 16384
+    for D in head_dims:
+        for causal in (False, True):
+            ours = Kernel(f"mha_prefill.bf16.hd{D}.{'causal' if causal else 'nocausal'}")
+            for S in seqs:
+                B = total // S
+                q, k, v = (torch.randn(total, H, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
+                cu_q = torch.arange(0, total + 1, S, device="cuda", dtype=torch.int32)
+                out = torch.empty_like(q)
+                lse = torch.empty(total, H, device="cuda", dtype=torch.float32)
+                scale = D ** -0.5
+                run = ours.prepare({"q": q, "k": k, "v": v, "cu_seqlens_q": cu_q, "cu_seqlens_k": cu_q, "out": out, "lse": lse}, {"max_seqlen_q": S, "softmax_scale": scale})
+                flops = 4 * S * S * H * D * B / (2 if causal else 1)
+                shape = f"hd{D} S={S} B={B} {'causal' if causal else 'full'}"
+                qt, kt, vt = (x.view(B, S, H, D).transpose(1, 2) for x in (q, k, v))
+                ref = None
+                for name, backend in (("SDPA flash (FA2)", SDPBackend.FLASH_ATTENTION), ("SDPA cuDNN", SDPBackend.CUDNN_ATTENTION)):
+                    try:
+                        with sdpa_kernel(backend):
+                            f = lambda: F.scaled_dot_product_attention(qt, kt, vt, is_causal=causal)
+                            ms = bench(f)
+                            ref = f() if ref is None else ref
+                        row("prefill", shape, name, ms, flops / ms / 1e9, "TFLOP/s")
+                    except Exception as e:
+                        print(f"  {name}: {type(e).__name__}: {str(e)[:80]}")
+                ms = bench(run)
+                run()
+                torch.cuda.synchronize()
+                err = rel_err(out.view(B, S, H, D).transpose(1, 2), ref) if ref is not None else float("nan")
+                row("prefill", shape, "flashtile", ms, flops / ms / 1e9, "TFLOP/s", f"err vs SDPA {err:.1e}")
+                if S == flex_at and causal and D == 128:
+                    flex_prefill(qt, kt, vt, flops, shape)
+
+
+def flex_prefill(qt, kt, vt, flops, shape, window=None, gqa=False):
+    try:
+        from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+        def mask(b, h, qi, ki):
+            ok = ki <= qi
+            return ok & (qi - ki <= window) if window is not None else ok
+        S = qt.shape[2]
+        bm = create_block_mask(mask, None, None, S, S)
+        fa = torch.compile(flex_attention)
+        f = lambda: fa(qt, kt, vt, block_mask=bm, enable_gqa=gqa)
+        t0 = time.time()
+        f()
+        torch.cuda.synchronize()
+        ms = bench(f)
+        row("prefill" if window is None else "swa", shape, "FlexAttention", ms, flops / ms / 1e9, "TFLOP/s", f"compile {time.time() - t0:.0f} s")
+    except Exception as e:
+        print(f"  FlexAttention: {type(e).__name__}: {str(e)[:120]}")
+
+
+def paged_cache(B, L, P, Hk, D, dtype=torch.bfloat16):
+    pages = (L + P - 1) // P
+    total_pages = B * pages + 1
+    perm = torch.randperm(total_pages - 1, device="cuda") + 1  # page 0 is the dummy
+    table = perm[: B * pages].view(B, pages).to(torch.int32).contiguous()
+    kc = torch.randn(total_pages * P, Hk, D, device="cuda", dtype=dtype)
+    vc = torch.randn(total_pages * P, Hk, D, device="cuda", dtype=dtype)
+    return table, kc, vc
+
+
+def decode(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)):
+    torch.manual_seed(0)
+    Hq, Hk, D = 32, 8, 128
+    for B, L in configs:
+        kv_bytes = 2 * B * L * Hk * D * 2
+        q = torch.randn(B, Hq, D, device="cuda", dtype=torch.bfloat16)
+        kd = torch.randn(B, Hk, L, D, device="cuda", dtype=torch.bfloat16)
+        vd = torch.randn(B, Hk, L, D, device="cuda", dtype=torch.bfloat16)
+        shape = f"B={B} L={L}"
+        ref = None
+        for name, backend in (("SDPA flash (FA2)", SDPBackend.FLASH_ATTENTION), ("SDPA cuDNN", SDPBackend.CUDNN_ATTENTION)):
+            try:
+                with sdpa_kernel(backend):
+                    qq = q.view(B, Hq, 1, D)
+                    f = lambda: F.scaled_dot_product_attention(qq, kd, vd, enable_gqa=True)
+                    ms = bench(f)
+                    ref = f() if ref is None else ref
+                row("decode", shape + " contiguous", name, ms, kv_bytes / ms / 1e9, "TB/s")
+            except Exception as e:
+                print(f"  {name}: {type(e).__name__}: {str(e)[:80]}")
+        for P in pages:
+            table, kc, vc = paged_cache(B, L, P, Hk, D)
+            # Write the contiguous K/V into the pages so every kernel reads the same values.
+            slots = (table.long()[:, :, None] * P + torch.arange(P, device="cuda")).view(B, -1)[:, :L]
+            kc[slots.reshape(-1)] = kd.transpose(1, 2).reshape(-1, Hk, D)
+            vc[slots.reshape(-1)] = vd.transpose(1, 2).reshape(-1, Hk, D)
+            seqlens = torch.full((B,), L, device="cuda", dtype=torch.int32)
+            cu_q = torch.arange(0, B + 1, device="cuda", dtype=torch.int32)
+            out = torch.empty(B, Hq, D, device="cuda", dtype=torch.bfloat16)
+            lse = torch.empty(B, Hq, device="cuda", dtype=torch.float32)
+            try:
+                k1 = Kernel(f"gqa_paged.bf16.g4.p{P}")
+                run = k1.prepare({"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": seqlens, "cu_seqlens_q": cu_q, "out": out, "lse": lse},
+                                 {"max_seqlen_q": 1, "softmax_scale": D ** -0.5, "is_causal": 0})
+                ms = bench(run)
+                run()
+                torch.cuda.synchronize()
+                err = rel_err(out.view(B, Hq, 1, D), ref) if ref is not None else float("nan")
+                row("decode", f"{shape} page {P}", "flashtile gqa_paged", ms, kv_bytes / ms / 1e9, "TB/s", f"err {err:.1e}")
+            except Exception as e:
+                print(f"  gqa_paged p{P}: {type(e).__name__}: {str(e)[:120]}")
+            try:
+                split = max(256, 1 << math.ceil(math.log2(max(1, L * B * Hk // (132 * 8)))))
+                split = min(split, L)
+                S = (L + split - 1) // split
+                ks = Kernel(f"gqa_decode_split.bf16.g4.p{P}")
+                km = Kernel("merge_states.bf16.hd128")
+                op = torch.empty(S, B, Hq, D, device="cuda", dtype=torch.float32)
+                lp = torch.empty(S, B, Hq, device="cuda", dtype=torch.float32)
+                out2 = torch.empty(B * Hq, D, device="cuda", dtype=torch.bfloat16)
+                lse2 = torch.empty(B * Hq, device="cuda", dtype=torch.float32)
+                r1 = ks.prepare({"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": seqlens, "out_partial": op, "lse_partial": lp},
+                                {"softmax_scale": D ** -0.5, "split_len": split})
+                r2 = km.prepare({"out_partial": op.view(S, B * Hq, D), "lse_partial": lp.view(S, B * Hq), "out": out2, "lse": lse2}, {})
+                both = lambda: (r1(), r2())
+                ms = bench(both)
+                ms1 = bench(r1)
+                both()
+                torch.cuda.synchronize()
+                err = rel_err(out2.view(B, Hq, 1, D), ref) if ref is not None else float("nan")
+                row("decode", f"{shape} page {P}", f"flashtile split {split}+merge", ms, kv_bytes / ms / 1e9, "TB/s", f"split alone {kv_bytes / ms1 / 1e9:.2f} TB/s; err {err:.1e}")
+            except Exception as e:
+                print(f"  decode_split p{P}: {type(e).__name__}: {str(e)[:120]}")
+
+
+def swa(S=8192, W=1024, Hq=16, Hk=4, D=128):
+    torch.manual_seed(0)
+    table, kc, vc = paged_cache(1, S, 16, Hk, D)
+    q = torch.randn(S, Hq, D, device="cuda", dtype=torch.bfloat16)
+    slots = (table.long()[:, :, None] * 16 + torch.arange(16, device="cuda")).view(1, -1)[:, :S].reshape(-1)
+    k = kc[slots].clone()
+    v = vc[slots].clone()
+    out = torch.empty_like(q)
+    lse = torch.empty(S, Hq, device="cuda", dtype=torch.float32)
+    flops = 4 * S * min(W + 1, S) * Hq * D  # visible pairs (window + diagonal), roughly
+    shape = f"S={S} window {W} causal, {Hq}/{Hk} heads hd{D}"
+    ref = None
+    qt, kt, vt = q.view(1, S, Hq, D).transpose(1, 2), k.view(1, S, Hk, D).transpose(1, 2), v.view(1, S, Hk, D).transpose(1, 2)
+    try:
+        ours = Kernel("swa_paged.bf16.p16")
+        run = ours.prepare({"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": torch.tensor([S], device="cuda", dtype=torch.int32),
+                            "cu_seqlens_q": torch.tensor([0, S], device="cuda", dtype=torch.int32), "out": out, "lse": lse},
+                           {"max_seqlen_q": S, "softmax_scale": D ** -0.5, "is_causal": 1, "window_left": W, "window_right": 0})
+        ms = bench(run)
+        run()
+        torch.cuda.synchronize()
+        # The reference: SDPA with an explicit window mask (math backend, fine for one check).
+        i = torch.arange(S, device="cuda")
+        allowed = (i[None, :] <= i[:, None]) & (i[:, None] - i[None, :] <= W)
+        ref = F.scaled_dot_product_attention(qt, kt, vt, attn_mask=allowed, enable_gqa=True)
+        err = rel_err(out.view(1, S, Hq, D).transpose(1, 2), ref)
+        row("swa", shape, "flashtile swa_paged", ms, flops / ms / 1e9, "TFLOP/s", f"paged, page 16; err vs SDPA {err:.1e}")
+    except Exception as e:
+        print(f"  swa_paged: {type(e).__name__}: {str(e)[:160]}")
+    flex_prefill(qt, kt, vt, flops, shape, window=W, gqa=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", default="prefill,decode,swa")
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    print(f"{CARD}, torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}", flush=True)
+    for part in a.only.split(","):
+        t0 = time.time()
+        {"prefill": prefill, "decode": decode, "swa": swa}[part]()
+        print(f"-- {part}: {time.time() - t0:.0f} s", flush=True)
+    if a.json:
+        json.dump(ROWS, open(a.json, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+// The CUDA correctness suite, in one command on a machine with an NVIDIA GPU:
+//   node --import tsx scripts/cuda-suite.ts            (in this repository)
+//   node .bundle/cuda-suite.mjs                         (bundled: scripts/bundle-gpu.sh, for GPU machines without node_modules)
+// Every CUDA build in generated/ runs every case of its kernel family (test/harness/cuda-cases.ts)
+// against the float64 reference; cases and references are built by worker threads in parallel.
+// Options: --filter SUBSTRING, --json FILE (full results). Exit status 1 on any mismatch.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+import type { KernelManifest } from "../runtime/manifest.ts";
+import type { KernelCase } from "../test/harness/case.ts";
+import { cudaRecipes } from "../test/harness/cuda-cases.ts";
+import { makeRng } from "../test/reference/numeric.ts";
+
+interface Task {
+  id: number;
+  manifest: KernelManifest;
+  recipe: number;
+  seed: number;
+}
+
+function buildCase(t: Task): KernelCase {
+  return cudaRecipes(t.manifest.kernel)[t.recipe].build(t.manifest, makeRng(t.seed));
+}
+
+function transferables(c: KernelCase): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  const add = (x: unknown) => {
+    if (ArrayBuffer.isView(x) && x.buffer instanceof ArrayBuffer) out.add(x.buffer);
+  };
+  for (const v of Object.values(c.inputs)) if (typeof v === "object") add(v.data);
+  for (const v of Object.values(c.outputs)) add(v.data);
+  for (const v of Object.values(c.expected)) add(v);
+  return [...out];
+}
+
+if (!isMainThread) {
+  parentPort!.on("message", (t: Task) => {
+    try {
+      const c = buildCase(t);
+      parentPort!.postMessage({ id: t.id, case: c }, transferables(c));
+    } catch (e) {
+      parentPort!.postMessage({ id: t.id, error: (e as Error).stack });
+    }
+  });
+} else {
+  await main();
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const opt = (n: string) => (args.includes(n) ? args[args.indexOf(n) + 1] : undefined);
+  const dir = opt("--generated") ?? "generated";
+  const filter = opt("--filter");
+  const { getCudaDevice } = await import("../runtime/backends/cuda/index.ts");
+  const { loadCuda, runCudaCase } = await import("../test/harness/cuda.ts");
+  const device = getCudaDevice();
+  const info = device.info;
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as { kernels: Record<string, KernelManifest[]> };
+  const builds = Object.values(manifest.kernels).flat().filter((m) => m.cuda && (!filter || m.name.includes(filter)));
+  const baseSeed = Number(process.env.FLASHTILE_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  const tasks: Task[] = [];
+  for (const m of builds) cudaRecipes(m.kernel).forEach((_, r) => tasks.push({ id: tasks.length, manifest: m, recipe: r, seed: baseSeed + tasks.length }));
+  console.log(`${info.name} (sm_${info.computeCapabilityMajor}${info.computeCapabilityMinor}, ${info.multiprocessors} SMs): ${builds.length} CUDA builds, ${tasks.length} cases (seed ${baseSeed})`);
+
+  // Build cases in workers, run them on the GPU as they arrive, in order per kernel.
+  const here = new URL(import.meta.url);
+  const nWorkers = Math.max(1, Math.min(os.cpus().length - 1, 15));
+  const pending = new Map<number, (c: KernelCase) => void>();
+  const queue = [...tasks];
+  const workers = Array.from({ length: nWorkers }, () => {
+    const w = new Worker(here, { execArgv: process.execArgv, workerData: {} });
+    w.on("message", (msg: { id: number; case?: KernelCase; error?: string }) => {
+      const resolve = pending.get(msg.id)!;
+      pending.delete(msg.id);
+      if (msg.error) throw new Error(`building case ${msg.id}: ${msg.error}`);
+      resolve(msg.case!);
+      const next = queue.shift();
+      if (next) w.postMessage(next);
+    });
+    return w;
+  });
+  const ready = new Map<number, Promise<KernelCase>>(tasks.map((t) => [t.id, new Promise<KernelCase>((r) => pending.set(t.id, r))]));
+  for (const w of workers) {
+    const t = queue.shift();
+    if (t) w.postMessage(t);
+  }
+
+  const results: { name: string; case: string; errors: Record<string, number>; ok: boolean; error?: string }[] = [];
+  let current: { name: string; kernel: ReturnType<typeof loadCuda> } | undefined;
+  const t0 = performance.now();
+  for (const t of tasks) {
+    const c = await ready.get(t.id)!;
+    const label = cudaRecipes(t.manifest.kernel)[t.recipe].label;
+    try {
+      if (current?.name !== t.manifest.name) current = { name: t.manifest.name, kernel: loadCuda(device, dir, t.manifest) };
+      const r = runCudaCase(device, current.kernel, c);
+      results.push({ name: t.manifest.name, case: `${label}: ${c.label}`, ...r });
+      if (!r.ok) console.log(`FAIL ${t.manifest.name} ${label}: ${JSON.stringify(r.errors)}`);
+    } catch (e) {
+      results.push({ name: t.manifest.name, case: label, errors: {}, ok: false, error: (e as Error).message });
+      console.log(`ERROR ${t.manifest.name} ${label}: ${(e as Error).message.split("\n")[0]}`);
+      current = undefined;
+    }
+  }
+  for (const w of workers) void w.terminate();
+
+  // One line per build: its worst error over all cases, against its tolerance.
+  const byName = new Map<string, typeof results>();
+  for (const r of results) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
+  console.log(`\n${"kernel".padEnd(34)} cases  worst rel. error  status`);
+  for (const [name, rs] of byName) {
+    const worst = Math.max(...rs.flatMap((r) => Object.values(r.errors)));
+    console.log(`${name.padEnd(34)} ${String(rs.length).padStart(5)}  ${worst.toExponential(2).padStart(16)}  ${rs.every((r) => r.ok) ? "ok" : "FAIL"}`);
+  }
+  const failed = results.filter((r) => !r.ok).length;
+  console.log(`\n${results.length - failed} of ${results.length} cases match the float64 reference on ${info.name} (${((performance.now() - t0) / 1000).toFixed(0)} s).`);
+  const json = opt("--json");
+  if (json) fs.writeFileSync(json, JSON.stringify({ device: info, seed: baseSeed, results }, null, 1));
+  process.exit(failed ? 1 : 0);
+}
