@@ -6,6 +6,7 @@ import type { Block, ForInst, IfInst, Inst, KernelIR, StoreInst, Value } from ".
 import { broadcastShapes } from "../../ir/builder.ts";
 import { lineCol, lineText, spanLabel, type Span } from "../../diagnostics/source.ts";
 import type { Region, SharedLayout } from "../common/shared-alloc.ts";
+import { StructuredEmitter } from "../common/structured-emitter.ts";
 import { type ElementContext, elem, opExpr, position } from "./elements.ts";
 import { type Site, type ThreadLayout, MmaLayout } from "./layouts.ts";
 import { cacheFragments, emitDot } from "./mma.ts";
@@ -13,33 +14,30 @@ import { type CudaPlan, type MmaShape, anywhere } from "./plan.ts";
 import { operands as operandsOf } from "../../ir/ir.ts";
 import { ident, literal, regType, symC, toMem } from "./syntax.ts";
 
-export class CudaEmitter implements ElementContext {
-  private out: string[] = [];
-  private depth = 1;
-  private names = new Map<Value, string>();
-  private lastLine = "";
+export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private fusedSums = new Set<Value>();
   /** Early-issued copies, oldest first, whose groups may still be in flight. */
   private inflight: Value[] = [];
-  private loops: ForInst[] = [];
+  protected readonly facts: CudaPlan;
 
   constructor(
     readonly ir: KernelIR,
     readonly plan: CudaPlan,
     readonly layout: ThreadLayout,
     readonly shared: SharedLayout & { issueBefore: Map<Inst, Value[]> },
-  ) {}
-
-  // ---- text ---------------------------------------------------------------------------------
-
-  line(s: string): void {
-    this.out.push(`${"  ".repeat(this.depth)}${s}`);
+  ) {
+    super();
+    this.facts = plan;
   }
-  enter(): void {
-    this.depth++;
+
+  protected scalar(v: Value): string {
+    return elem(this, v, position("0", "0"));
   }
-  leave(): void {
-    this.depth--;
+  protected loopHead(iv: string, lo: string, hi: string): string {
+    return `for (int ${iv} = ${lo}; ${iv} < ${hi}; ++${iv})`;
+  }
+  protected copyVar(like: Value, to: string, from: string): string {
+    return like.type.shape.length === 0 ? `${to} = ${from};` : `for (int x = 0; x < ${this.layout.registers(like.type.shape)}; ++x) ${to}[x] = ${from}[x];`;
   }
 
   name(v: Value): string {
@@ -52,14 +50,6 @@ export class CudaEmitter implements ElementContext {
       this.names.set(v, n);
     }
     return n;
-  }
-
-  private origin(span: Span | undefined): void {
-    if (!span) return;
-    const label = spanLabel(span);
-    if (label === this.lastLine) return;
-    this.lastLine = label;
-    this.line(`// ${label}: ${lineText(span.file, lineCol(span.file, span.start).line).trim()}`);
   }
 
   offset(tensor: string, indices: string[]): string {
@@ -93,7 +83,7 @@ export class CudaEmitter implements ElementContext {
     return this.out;
   }
 
-  private block(b: Block): void {
+  protected block(b: Block): void {
     for (const inst of b.insts) this.inst(inst);
   }
 
@@ -300,97 +290,17 @@ export class CudaEmitter implements ElementContext {
     }
   }
 
-  private declareVar(v: Value, name: string): void {
+  protected declareVar(v: Value, name: string): void {
     if (v.type.shape.length === 0) this.line(`${regType(v.type.dtype)} ${name};`);
     else this.line(`${regType(v.type.dtype)} ${name}[${this.layout.registers(v.type.shape)}];`);
   }
 
-  private assignRegs(target: string, like: Value, v: Value): void {
+  protected assignRegs(target: string, like: Value, v: Value): void {
     if (like.type.shape.length === 0) {
       this.line(`${target} = ${elem(this, v, position("0", "0"))};`);
       return;
     }
     this.owned(like.type.shape, (site) => this.line(`${target}[${site.slot(like.type.shape)}] = ${elem(this, v, site)};`));
-  }
-
-  private forLoop(f: ForInst): void {
-    this.origin(f.span);
-    if (f.status !== "any") this.line(`// ${f.status} tiles`);
-    f.carried.forEach((c, k) => {
-      const init = f.inits[k];
-      const chained = init.op.kind === "result" && this.plan.uses.get(init) === 1 && this.names.has(init);
-      if (chained) this.names.set(c, this.name(init));
-      else {
-        const name = `${init.name ?? c.name ?? "carry"}_${c.id}`.replace(/[^A-Za-z0-9_]/g, "_");
-        this.names.set(c, name);
-        this.declareVar(c, name);
-        this.assignRegs(name, c, init);
-      }
-      this.names.set(f.results[k], this.names.get(c)!);
-    });
-    this.loops.push(f);
-    const iv = this.name(f.iv);
-    const at = position("0", "0");
-    this.line(`for (int ${iv} = ${elem(this, f.lo, at)}; ${iv} < ${elem(this, f.hi, at)}; ++${iv}) {`);
-    this.enter();
-    this.lastLine = "";
-    this.block(f.body);
-    this.yieldTo(f.carried, f.yields, new Set(f.carried));
-    this.leave();
-    this.line("}");
-    this.loops.pop();
-    this.lastLine = "";
-  }
-
-  private yieldTo(targets: Value[], yields: Value[], targetSet: Set<Value>): void {
-    const reads = (v: Value, seen = new Set<Value>()): Value[] => {
-      if (seen.has(v)) return [];
-      seen.add(v);
-      if (targetSet.has(v)) return [v];
-      if (this.plan.layout.get(v) !== "expr") return [];
-      const op = v.op;
-      const ops = op.kind === "binary" ? [op.a, op.b] : op.kind === "unary" || op.kind === "cast" ? [op.a] : op.kind === "select" ? [op.cond, op.a, op.b] : [];
-      return ops.flatMap((o) => reads(o, seen));
-    };
-    const pending: [number, string][] = [];
-    targets.forEach((t, k) => {
-      const y = yields[k];
-      if (y === t || this.names.get(y) === this.names.get(t)) return;
-      if (reads(y).some((r) => r !== t)) {
-        const tmp = `next_${t.id}`;
-        this.declareVar(t, tmp);
-        this.assignRegs(tmp, t, y);
-        pending.push([k, tmp]);
-      } else this.assignRegs(this.names.get(t)!, t, y);
-    });
-    for (const [k, tmp] of pending) {
-      const t = targets[k];
-      if (t.type.shape.length === 0) this.line(`${this.names.get(t)!} = ${tmp};`);
-      else this.line(`for (int x = 0; x < ${this.layout.registers(t.type.shape)}; ++x) ${this.names.get(t)!}[x] = ${tmp}[x];`);
-    }
-  }
-
-  private ifInst(f: IfInst): void {
-    this.origin(f.span);
-    f.results.forEach((r) => {
-      this.names.set(r, `${r.name ?? "branch"}_${r.id}`);
-      this.declareVar(r, this.names.get(r)!);
-    });
-    this.line(`if (${elem(this, f.cond, position("0", "0"))}) {`);
-    this.enter();
-    this.block(f.then);
-    this.yieldTo(f.results, f.thenYields, new Set());
-    this.leave();
-    if (f.else.insts.length === 0 && f.results.length === 0) this.line("}");
-    else {
-      this.line("} else {");
-      this.enter();
-      this.block(f.else);
-      this.yieldTo(f.results, f.elseYields, new Set());
-      this.leave();
-      this.line("}");
-    }
-    this.lastLine = "";
   }
 }
 

@@ -7,6 +7,7 @@ import { spanLabel, lineCol, lineText, type Span } from "../../diagnostics/sourc
 import { broadcastShapes } from "../../ir/builder.ts";
 import { type Plan, anywhere } from "./plan.ts";
 import type { SharedLayout } from "../common/shared-alloc.ts";
+import { StructuredEmitter } from "../common/structured-emitter.ts";
 import { type ElementContext, type Site, elem, opExpr, regIndex, slots } from "./elements.ts";
 import { ident, literal, symWgsl, wgslType } from "./syntax.ts";
 
@@ -14,20 +15,30 @@ export interface EmitOptions {
   subgroupReduce: boolean;
 }
 
-export class WgslEmitter implements ElementContext {
-  private out: string[] = [];
-  private depth = 1;
-  private names = new Map<Value, string>();
-  private lastLine = "";
+export class WgslEmitter extends StructuredEmitter implements ElementContext {
   /** Loads from workgroup memory since the last barrier (a write must wait for them). */
   private sharedDirty = false;
+  protected readonly facts: Plan;
 
   constructor(
     readonly ir: KernelIR,
     readonly plan: Plan,
     readonly shared: SharedLayout,
     readonly opts: EmitOptions,
-  ) {}
+  ) {
+    super();
+    this.facts = plan;
+  }
+
+  protected scalar(v: Value): string {
+    return elem(this, v, { row: "0", col: "0" });
+  }
+  protected loopHead(iv: string, lo: string, hi: string): string {
+    return `for (var ${iv} = ${lo}; ${iv} < ${hi}; ${iv}++)`;
+  }
+  protected copyVar(_like: Value, to: string, from: string): string {
+    return `${to} = ${from};`; // WGSL arrays are values
+  }
 
   // ---- naming and text ----------------------------------------------------------------------
 
@@ -41,20 +52,6 @@ export class WgslEmitter implements ElementContext {
       this.names.set(v, n);
     }
     return n;
-  }
-
-  private line(s: string): void {
-    this.out.push(`${"  ".repeat(this.depth)}${s}`);
-  }
-
-  /** A comment with the spec line, when the source line changes. */
-  private origin(span: Span | undefined): void {
-    if (!span) return;
-    const label = spanLabel(span);
-    if (label === this.lastLine) return;
-    this.lastLine = label;
-    const text = lineText(span.file, lineCol(span.file, span.start).line).trim();
-    this.line(`// ${label}: ${text}`);
   }
 
   offset(tensor: string, indices: string[]): string {
@@ -118,7 +115,7 @@ export class WgslEmitter implements ElementContext {
     return this.out;
   }
 
-  private block(b: Block): void {
+  protected block(b: Block): void {
     for (const inst of b.insts) this.inst(inst);
   }
 
@@ -294,7 +291,7 @@ export class WgslEmitter implements ElementContext {
   }
 
   /** Write `v` into the register variable `target` (a carried value or branch result). */
-  private assignRegs(target: string, like: Value, v: Value): void {
+  protected assignRegs(target: string, like: Value, v: Value): void {
     if (like.type.shape.length === 0) {
       this.line(`${target} = ${elem(this, v, { row: "0", col: "0" })};`);
       return;
@@ -304,86 +301,8 @@ export class WgslEmitter implements ElementContext {
     });
   }
 
-  private declareVar(v: Value, name: string): void {
+  protected declareVar(v: Value, name: string): void {
     if (v.type.shape.length === 0) this.line(`var ${name}: ${wgslType(v.type.dtype)};`);
     else this.line(`var ${name}: ${this.regsDecl(v)};`);
-  }
-
-  private forLoop(f: ForInst): void {
-    this.origin(f.span);
-    if (f.status !== "any") this.line(`// ${f.status} tiles`);
-    // Carried values live in variables; a loop continuing the previous segment reuses its variables.
-    f.carried.forEach((c, k) => {
-      const init = f.inits[k];
-      const chained = init.op.kind === "result" && this.plan.uses.get(init) === 1 && this.names.has(init);
-      if (chained) {
-        this.names.set(c, this.name(init));
-      } else {
-        const name = `${init.name ?? c.name ?? "carry"}_${c.id}`.replace(/[^A-Za-z0-9_]/g, "_");
-        this.names.set(c, name);
-        this.declareVar(c, name);
-        this.assignRegs(name, c, init);
-      }
-      this.names.set(f.results[k], this.names.get(c)!);
-    });
-    const iv = this.name(f.iv);
-    this.line(`for (var ${iv} = ${elem(this, f.lo, { row: "0", col: "0" })}; ${iv} < ${elem(this, f.hi, { row: "0", col: "0" })}; ${iv}++) {`);
-    this.depth++;
-    this.lastLine = "";
-    this.block(f.body);
-    this.yieldTo(f.carried, f.yields, new Set(f.carried));
-    this.depth--;
-    this.line("}");
-    this.lastLine = "";
-  }
-
-  /** Assign yields to carried/result variables; via temporaries when a yield reads another target. */
-  private yieldTo(targets: Value[], yields: Value[], targetSet: Set<Value>): void {
-    const reads = (v: Value, seen = new Set<Value>()): Value[] => {
-      if (seen.has(v)) return [];
-      seen.add(v);
-      if (targetSet.has(v)) return [v];
-      if (this.plan.layout.get(v) !== "expr") return [];
-      const op = v.op;
-      const ops = op.kind === "binary" ? [op.a, op.b] : op.kind === "unary" || op.kind === "cast" ? [op.a] : op.kind === "select" ? [op.cond, op.a, op.b] : [];
-      return ops.flatMap((o) => reads(o, seen));
-    };
-    const pending: [number, string][] = [];
-    targets.forEach((t, k) => {
-      const y = yields[k];
-      if (y === t) return;
-      const others = reads(y).filter((r) => r !== t);
-      if (others.length) {
-        const tmp = `next_${t.id}`;
-        this.declareVar(t, tmp);
-        this.assignRegs(tmp, t, y);
-        pending.push([k, tmp]);
-      } else this.assignRegs(this.names.get(t)!, t, y);
-    });
-    for (const [k, tmp] of pending) this.line(`${this.names.get(targets[k])!} = ${tmp};`);
-  }
-
-  private ifInst(f: IfInst): void {
-    this.origin(f.span);
-    f.results.forEach((r) => {
-      this.names.set(r, `${r.name ?? "branch"}_${r.id}`);
-      this.declareVar(r, this.names.get(r)!);
-    });
-    this.line(`if (${elem(this, f.cond, { row: "0", col: "0" })}) {`);
-    this.depth++;
-    this.block(f.then);
-    this.yieldTo(f.results, f.thenYields, new Set());
-    this.depth--;
-    const elseEmpty = f.else.insts.length === 0 && f.results.length === 0;
-    if (elseEmpty) this.line("}");
-    else {
-      this.line("} else {");
-      this.depth++;
-      this.block(f.else);
-      this.yieldTo(f.results, f.elseYields, new Set());
-      this.depth--;
-      this.line("}");
-    }
-    this.lastLine = "";
   }
 }
