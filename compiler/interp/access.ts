@@ -6,7 +6,8 @@
 import type { Span } from "../diagnostics/source.ts";
 import { lineCol, lineText } from "../diagnostics/source.ts";
 import type { ScalarType } from "../ir/ir.ts";
-import { type BoundTensor, showShape } from "./args.ts";
+import type { BoundTensor } from "./args.ts";
+import { showShape } from "../../runtime/args.ts";
 import { toDtype } from "./numeric.ts";
 import { type Tile, bcast } from "./tile.ts";
 

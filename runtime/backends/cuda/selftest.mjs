@@ -7,7 +7,7 @@
 //
 // It compiles nothing: the kernel is selftest/axpy.sm_80.ptx (nvcc -ptx -arch=sm_80 from
 // selftest/axpy.cu) with its hand-written manifest selftest/axpy.manifest.json. The CI tests
-// (test/runtime-cuda.test.ts) cover everything that needs no GPU; this covers the rest.
+// (test/runtime-cuda-*.test.ts) cover everything that needs no GPU; this covers the rest.
 // Environment: FLASHTILE_CUDA_ADDON (the .node), FLASHTILE_CUDA_BUNDLE (the runtime bundle),
 // FLASHTILE_CUDA_DEVICE (ordinal, default 0).
 import { readFileSync, existsSync } from "node:fs";
