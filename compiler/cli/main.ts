@@ -9,7 +9,7 @@ import { printBlock } from "../ir/print.ts";
 import { compileAll } from "../pipeline.ts";
 import { runCommand } from "./run.ts";
 
-const HELP = `flashtile — write attention kernels once as tile-DSL specs; compile them to WGSL.
+const HELP = `flashtile — write attention kernels once as tile-DSL specs; compile them to WGSL and CUDA C.
 
 Usage:
   flashtile compile [files|dirs...] [--out DIR]   compile specs (default kernels-src/) into the package in DIR (default generated/)

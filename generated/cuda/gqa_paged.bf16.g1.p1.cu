@@ -210,6 +210,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
   const float t_237 = (P.softmax_scale * 1.4426950408889634f);
   cp_async_wait<0>(); // Q_129 has arrived
   __syncthreads();
+  if (t_209 < t_214) {
+    const int t_222_ahead = (t_209 * 64);
+    // K_235: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_222_ahead + r) < k_len_119);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_222_ahead + r) < k_len_119) ? page_table[(long long)(b_94) * page_table_s0 + (long long)((t_222_ahead + r))] : 0) + safe_rem((t_222_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_93) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_219[2];
@@ -245,14 +255,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
   for (int t_218 = t_209; t_218 < t_214; ++t_218) {
     // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_222 = (t_218 * 64);
+    cp_async_wait<0>(); // K_235 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_235: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_222 + r) < k_len_119);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_222 + r) < k_len_119) ? page_table[(long long)(b_94) * page_table_s0 + (long long)((t_222 + r))] : 0) + safe_rem((t_222 + r), 1))) * k_cache_s0 + (long long)(kvh_93) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_236: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -266,8 +270,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_235 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_239[32] = {};
     #pragma unroll
@@ -288,6 +290,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
         }
       }
     }
+    cp_async_wait<0>(); // V_236 arrived
+    __syncthreads(); // every warp is done with K_235; its next tile can stream in
+    if (t_218 + 1 < t_214) {
+      const int t_222_ahead = ((t_218 + 1) * 64);
+      // K_235: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_222_ahead + r) < k_len_119);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_222_ahead + r) < k_len_119) ? page_table[(long long)(b_94) * page_table_s0 + (long long)((t_222_ahead + r))] : 0) + safe_rem((t_222_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_93) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_241[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -389,8 +403,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
         t_252[mt * 2 + h] = ((carry_220[mt * 2 + h] * alpha_249[mt * 2 + h]) + t_251[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_236 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -442,19 +454,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_279 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_214 < t_217) {
+    const int t_266_ahead = (t_214 * 64);
+    // K_277: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = true;
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_94) * page_table_s0 + (long long)((t_266_ahead + r))] + safe_rem((t_266_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_93) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_262 = t_214; t_262 < t_217; ++t_262) {
     // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_266 = (t_262 * 64);
+    cp_async_wait<0>(); // K_277 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_277: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = true;
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_94) * page_table_s0 + (long long)((t_266 + r))] + safe_rem((t_266 + r), 1))) * k_cache_s0 + (long long)(kvh_93) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_278: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -465,8 +482,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_277 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_281[32] = {};
     #pragma unroll
@@ -487,6 +502,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
         }
       }
     }
+    cp_async_wait<0>(); // V_278 arrived
+    __syncthreads(); // every warp is done with K_277; its next tile can stream in
+    if (t_262 + 1 < t_217) {
+      const int t_266_ahead = ((t_262 + 1) * 64);
+      // K_277: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = true;
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_94) * page_table_s0 + (long long)((t_266_ahead + r))] + safe_rem((t_266_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_93) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_282[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -588,8 +615,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
         t_293[mt * 2 + h] = ((carry_220[mt * 2 + h] * alpha_290[mt * 2 + h]) + t_292[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_278 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -642,19 +667,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_320 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_217 < t_212) {
+    const int t_305_ahead = (t_217 * 64);
+    // K_318: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_305_ahead + r) < k_len_119);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_305_ahead + r) < k_len_119) ? page_table[(long long)(b_94) * page_table_s0 + (long long)((t_305_ahead + r))] : 0) + safe_rem((t_305_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_93) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_301 = t_217; t_301 < t_212; ++t_301) {
     // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_305 = (t_301 * 64);
+    cp_async_wait<0>(); // K_318 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_318: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_305 + r) < k_len_119);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_305 + r) < k_len_119) ? page_table[(long long)(b_94) * page_table_s0 + (long long)((t_305 + r))] : 0) + safe_rem((t_305 + r), 1))) * k_cache_s0 + (long long)(kvh_93) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_319: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -668,8 +698,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_318 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_322[32] = {};
     #pragma unroll
@@ -690,6 +718,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
         }
       }
     }
+    cp_async_wait<0>(); // V_319 arrived
+    __syncthreads(); // every warp is done with K_318; its next tile can stream in
+    if (t_301 + 1 < t_212) {
+      const int t_305_ahead = ((t_301 + 1) * 64);
+      // K_318: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_305_ahead + r) < k_len_119);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_305_ahead + r) < k_len_119) ? page_table[(long long)(b_94) * page_table_s0 + (long long)((t_305_ahead + r))] : 0) + safe_rem((t_305_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_93) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_324[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -791,8 +831,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
         t_335[mt * 2 + h] = ((carry_220[mt * 2 + h] * alpha_332[mt * 2 + h]) + t_334[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_319 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

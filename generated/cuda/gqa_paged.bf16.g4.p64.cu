@@ -215,6 +215,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
   const float t_251 = (P.softmax_scale * 1.4426950408889634f);
   cp_async_wait<0>(); // Q_139 has arrived
   __syncthreads();
+  if (t_221 < t_226) {
+    const int t_234_ahead = (t_221 * 64);
+    // K_249: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_234_ahead + r) < k_len_126);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_234_ahead + r) < k_len_126) ? page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_234_ahead + r), 64))] : 0) * 64) + safe_rem((t_234_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_231[2];
@@ -250,14 +260,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
   for (int t_230 = t_221; t_230 < t_226; ++t_230) {
     // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_234 = (t_230 * 64);
+    cp_async_wait<0>(); // K_249 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_249: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_234 + r) < k_len_126);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_234 + r) < k_len_126) ? page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_234 + r), 64))] : 0) * 64) + safe_rem((t_234 + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_250: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -271,8 +275,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_249 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_253[32] = {};
     #pragma unroll
@@ -293,6 +295,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
         }
       }
     }
+    cp_async_wait<0>(); // V_250 arrived
+    __syncthreads(); // every warp is done with K_249; its next tile can stream in
+    if (t_230 + 1 < t_226) {
+      const int t_234_ahead = ((t_230 + 1) * 64);
+      // K_249: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_234_ahead + r) < k_len_126);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_234_ahead + r) < k_len_126) ? page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_234_ahead + r), 64))] : 0) * 64) + safe_rem((t_234_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_255[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -394,8 +408,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
         t_266[mt * 2 + h] = ((carry_232[mt * 2 + h] * alpha_263[mt * 2 + h]) + t_265[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_250 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -447,19 +459,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_295 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_226 < t_229) {
+    const int t_280_ahead = (t_226 * 64);
+    // K_293: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = true;
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_280_ahead + r), 64))] * 64) + safe_rem((t_280_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_276 = t_226; t_276 < t_229; ++t_276) {
     // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_280 = (t_276 * 64);
+    cp_async_wait<0>(); // K_293 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_293: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = true;
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_280 + r), 64))] * 64) + safe_rem((t_280 + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_294: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -470,8 +487,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_293 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_297[32] = {};
     #pragma unroll
@@ -492,6 +507,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
         }
       }
     }
+    cp_async_wait<0>(); // V_294 arrived
+    __syncthreads(); // every warp is done with K_293; its next tile can stream in
+    if (t_276 + 1 < t_229) {
+      const int t_280_ahead = ((t_276 + 1) * 64);
+      // K_293: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = true;
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_280_ahead + r), 64))] * 64) + safe_rem((t_280_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_298[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -593,8 +620,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
         t_309[mt * 2 + h] = ((carry_232[mt * 2 + h] * alpha_306[mt * 2 + h]) + t_308[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_294 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -647,19 +672,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_338 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_229 < t_224) {
+    const int t_321_ahead = (t_229 * 64);
+    // K_336: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_321_ahead + r) < k_len_126);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_321_ahead + r) < k_len_126) ? page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_321_ahead + r), 64))] : 0) * 64) + safe_rem((t_321_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_317 = t_229; t_317 < t_224; ++t_317) {
     // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_321 = (t_317 * 64);
+    cp_async_wait<0>(); // K_336 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_336: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_321 + r) < k_len_126);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_321 + r) < k_len_126) ? page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_321 + r), 64))] : 0) * 64) + safe_rem((t_321 + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_337: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -673,8 +703,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_336 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_340[32] = {};
     #pragma unroll
@@ -695,6 +723,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
         }
       }
     }
+    cp_async_wait<0>(); // V_337 arrived
+    __syncthreads(); // every warp is done with K_336; its next tile can stream in
+    if (t_317 + 1 < t_224) {
+      const int t_321_ahead = ((t_317 + 1) * 64);
+      // K_336: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_321_ahead + r) < k_len_126);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_321_ahead + r) < k_len_126) ? page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_321_ahead + r), 64))] : 0) * 64) + safe_rem((t_321_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_342[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -796,8 +836,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
         t_353[mt * 2 + h] = ((carry_232[mt * 2 + h] * alpha_350[mt * 2 + h]) + t_352[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_337 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -210,6 +210,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p16(
   const float t_243 = (P.softmax_scale * 1.4426950408889634f);
   cp_async_wait<0>(); // Q_133 has arrived
   __syncthreads();
+  if (t_213 < t_218) {
+    const int t_226_ahead = (t_213 * 64);
+    // K_241: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_226_ahead + r) < k_len_123);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_226_ahead + r) < k_len_123) ? page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_226_ahead + r), 16))] : 0) * 16) + safe_rem((t_226_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_223[2];
@@ -245,14 +255,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p16(
   for (int t_222 = t_213; t_222 < t_218; ++t_222) {
     // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_226 = (t_222 * 64);
+    cp_async_wait<0>(); // K_241 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_241: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_226 + r) < k_len_123);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_226 + r) < k_len_123) ? page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_226 + r), 16))] : 0) * 16) + safe_rem((t_226 + r), 16))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_242: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -266,8 +270,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p16(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_241 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_245[32] = {};
     #pragma unroll
@@ -288,6 +290,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p16(
         }
       }
     }
+    cp_async_wait<0>(); // V_242 arrived
+    __syncthreads(); // every warp is done with K_241; its next tile can stream in
+    if (t_222 + 1 < t_218) {
+      const int t_226_ahead = ((t_222 + 1) * 64);
+      // K_241: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_226_ahead + r) < k_len_123);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_226_ahead + r) < k_len_123) ? page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_226_ahead + r), 16))] : 0) * 16) + safe_rem((t_226_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_247[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -389,8 +403,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p16(
         t_258[mt * 2 + h] = ((carry_224[mt * 2 + h] * alpha_255[mt * 2 + h]) + t_257[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_242 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -442,19 +454,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p16(
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_287 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_218 < t_221) {
+    const int t_272_ahead = (t_218 * 64);
+    // K_285: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = true;
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_272_ahead + r), 16))] * 16) + safe_rem((t_272_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_268 = t_218; t_268 < t_221; ++t_268) {
     // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_272 = (t_268 * 64);
+    cp_async_wait<0>(); // K_285 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_285: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = true;
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_272 + r), 16))] * 16) + safe_rem((t_272 + r), 16))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_286: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -465,8 +482,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p16(
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_285 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_289[32] = {};
     #pragma unroll
@@ -487,6 +502,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p16(
         }
       }
     }
+    cp_async_wait<0>(); // V_286 arrived
+    __syncthreads(); // every warp is done with K_285; its next tile can stream in
+    if (t_268 + 1 < t_221) {
+      const int t_272_ahead = ((t_268 + 1) * 64);
+      // K_285: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = true;
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_272_ahead + r), 16))] * 16) + safe_rem((t_272_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_290[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -588,8 +615,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p16(
         t_301[mt * 2 + h] = ((carry_224[mt * 2 + h] * alpha_298[mt * 2 + h]) + t_300[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_286 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -642,19 +667,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p16(
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_330 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_221 < t_216) {
+    const int t_313_ahead = (t_221 * 64);
+    // K_328: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_313_ahead + r) < k_len_123);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_313_ahead + r) < k_len_123) ? page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_313_ahead + r), 16))] : 0) * 16) + safe_rem((t_313_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_309 = t_221; t_309 < t_216; ++t_309) {
     // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_313 = (t_309 * 64);
+    cp_async_wait<0>(); // K_328 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_328: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_313 + r) < k_len_123);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_313 + r) < k_len_123) ? page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_313 + r), 16))] : 0) * 16) + safe_rem((t_313 + r), 16))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_329: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -668,8 +698,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p16(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_328 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_332[32] = {};
     #pragma unroll
@@ -690,6 +718,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p16(
         }
       }
     }
+    cp_async_wait<0>(); // V_329 arrived
+    __syncthreads(); // every warp is done with K_328; its next tile can stream in
+    if (t_309 + 1 < t_216) {
+      const int t_313_ahead = ((t_309 + 1) * 64);
+      // K_328: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_313_ahead + r) < k_len_123);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_313_ahead + r) < k_len_123) ? page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_313_ahead + r), 16))] : 0) * 16) + safe_rem((t_313_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_334[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -791,8 +831,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p16(
         t_345[mt * 2 + h] = ((carry_224[mt * 2 + h] * alpha_342[mt * 2 + h]) + t_344[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_329 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -210,6 +210,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
   const float t_241 = (P.softmax_scale * 1.4426950408889634f);
   cp_async_wait<0>(); // Q_131 has arrived
   __syncthreads();
+  if (t_211 < t_216) {
+    const int t_224_ahead = (t_211 * 64);
+    // K_239: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_224_ahead + r) < k_len_121);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_224_ahead + r) < k_len_121) ? page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_224_ahead + r), 64))] : 0) * 64) + safe_rem((t_224_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_221[2];
@@ -245,14 +255,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
   for (int t_220 = t_211; t_220 < t_216; ++t_220) {
     // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_224 = (t_220 * 64);
+    cp_async_wait<0>(); // K_239 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_239: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_224 + r) < k_len_121);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_224 + r) < k_len_121) ? page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_224 + r), 64))] : 0) * 64) + safe_rem((t_224 + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_240: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -266,8 +270,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_239 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_243[32] = {};
     #pragma unroll
@@ -288,6 +290,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
         }
       }
     }
+    cp_async_wait<0>(); // V_240 arrived
+    __syncthreads(); // every warp is done with K_239; its next tile can stream in
+    if (t_220 + 1 < t_216) {
+      const int t_224_ahead = ((t_220 + 1) * 64);
+      // K_239: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_224_ahead + r) < k_len_121);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_224_ahead + r) < k_len_121) ? page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_224_ahead + r), 64))] : 0) * 64) + safe_rem((t_224_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_245[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -389,8 +403,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
         t_256[mt * 2 + h] = ((carry_222[mt * 2 + h] * alpha_253[mt * 2 + h]) + t_255[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_240 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -442,19 +454,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_285 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_216 < t_219) {
+    const int t_270_ahead = (t_216 * 64);
+    // K_283: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = true;
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_270_ahead + r), 64))] * 64) + safe_rem((t_270_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_266 = t_216; t_266 < t_219; ++t_266) {
     // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_270 = (t_266 * 64);
+    cp_async_wait<0>(); // K_283 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_283: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = true;
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_270 + r), 64))] * 64) + safe_rem((t_270 + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_284: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -465,8 +482,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_283 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_287[32] = {};
     #pragma unroll
@@ -487,6 +502,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
         }
       }
     }
+    cp_async_wait<0>(); // V_284 arrived
+    __syncthreads(); // every warp is done with K_283; its next tile can stream in
+    if (t_266 + 1 < t_219) {
+      const int t_270_ahead = ((t_266 + 1) * 64);
+      // K_283: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = true;
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_270_ahead + r), 64))] * 64) + safe_rem((t_270_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_288[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -588,8 +615,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
         t_299[mt * 2 + h] = ((carry_222[mt * 2 + h] * alpha_296[mt * 2 + h]) + t_298[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_284 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -642,19 +667,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_328 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_219 < t_214) {
+    const int t_311_ahead = (t_219 * 64);
+    // K_326: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_311_ahead + r) < k_len_121);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_311_ahead + r) < k_len_121) ? page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_311_ahead + r), 64))] : 0) * 64) + safe_rem((t_311_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_307 = t_219; t_307 < t_214; ++t_307) {
     // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_311 = (t_307 * 64);
+    cp_async_wait<0>(); // K_326 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_326: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_311 + r) < k_len_121);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_311 + r) < k_len_121) ? page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_311 + r), 64))] : 0) * 64) + safe_rem((t_311 + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_327: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -668,8 +698,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_326 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_330[32] = {};
     #pragma unroll
@@ -690,6 +718,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
         }
       }
     }
+    cp_async_wait<0>(); // V_327 arrived
+    __syncthreads(); // every warp is done with K_326; its next tile can stream in
+    if (t_307 + 1 < t_214) {
+      const int t_311_ahead = ((t_307 + 1) * 64);
+      // K_326: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_311_ahead + r) < k_len_121);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_311_ahead + r) < k_len_121) ? page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_311_ahead + r), 64))] : 0) * 64) + safe_rem((t_311_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_332[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -791,8 +831,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
         t_343[mt * 2 + h] = ((carry_222[mt * 2 + h] * alpha_340[mt * 2 + h]) + t_342[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_327 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

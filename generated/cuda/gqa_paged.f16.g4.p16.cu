@@ -215,6 +215,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g4_p16(
   const float t_253 = (P.softmax_scale * 1.4426950408889634f);
   cp_async_wait<0>(); // Q_141 has arrived
   __syncthreads();
+  if (t_223 < t_228) {
+    const int t_236_ahead = (t_223 * 64);
+    // K_251: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_236_ahead + r) < k_len_128);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_236_ahead + r) < k_len_128) ? page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_236_ahead + r), 16))] : 0) * 16) + safe_rem((t_236_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_233[2];
@@ -250,14 +260,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g4_p16(
   for (int t_232 = t_223; t_232 < t_228; ++t_232) {
     // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_236 = (t_232 * 64);
+    cp_async_wait<0>(); // K_251 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_251: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_236 + r) < k_len_128);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_236 + r) < k_len_128) ? page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_236 + r), 16))] : 0) * 16) + safe_rem((t_236 + r), 16))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_252: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -271,8 +275,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g4_p16(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_251 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_255[32] = {};
     #pragma unroll
@@ -293,6 +295,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g4_p16(
         }
       }
     }
+    cp_async_wait<0>(); // V_252 arrived
+    __syncthreads(); // every warp is done with K_251; its next tile can stream in
+    if (t_232 + 1 < t_228) {
+      const int t_236_ahead = ((t_232 + 1) * 64);
+      // K_251: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_236_ahead + r) < k_len_128);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_236_ahead + r) < k_len_128) ? page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_236_ahead + r), 16))] : 0) * 16) + safe_rem((t_236_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_257[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -394,8 +408,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g4_p16(
         t_268[mt * 2 + h] = ((carry_234[mt * 2 + h] * alpha_265[mt * 2 + h]) + t_267[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_252 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -447,19 +459,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g4_p16(
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_297 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_228 < t_231) {
+    const int t_282_ahead = (t_228 * 64);
+    // K_295: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = true;
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_282_ahead + r), 16))] * 16) + safe_rem((t_282_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_278 = t_228; t_278 < t_231; ++t_278) {
     // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_282 = (t_278 * 64);
+    cp_async_wait<0>(); // K_295 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_295: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = true;
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_282 + r), 16))] * 16) + safe_rem((t_282 + r), 16))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_296: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -470,8 +487,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g4_p16(
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_295 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_299[32] = {};
     #pragma unroll
@@ -492,6 +507,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g4_p16(
         }
       }
     }
+    cp_async_wait<0>(); // V_296 arrived
+    __syncthreads(); // every warp is done with K_295; its next tile can stream in
+    if (t_278 + 1 < t_231) {
+      const int t_282_ahead = ((t_278 + 1) * 64);
+      // K_295: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = true;
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_282_ahead + r), 16))] * 16) + safe_rem((t_282_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_300[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -593,8 +620,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g4_p16(
         t_311[mt * 2 + h] = ((carry_234[mt * 2 + h] * alpha_308[mt * 2 + h]) + t_310[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_296 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -647,19 +672,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g4_p16(
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_340 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_231 < t_226) {
+    const int t_323_ahead = (t_231 * 64);
+    // K_338: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_323_ahead + r) < k_len_128);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_323_ahead + r) < k_len_128) ? page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_323_ahead + r), 16))] : 0) * 16) + safe_rem((t_323_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_319 = t_231; t_319 < t_226; ++t_319) {
     // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_323 = (t_319 * 64);
+    cp_async_wait<0>(); // K_338 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_338: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_323 + r) < k_len_128);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_323 + r) < k_len_128) ? page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_323 + r), 16))] : 0) * 16) + safe_rem((t_323 + r), 16))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_339: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -673,8 +703,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g4_p16(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_338 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_342[32] = {};
     #pragma unroll
@@ -695,6 +723,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g4_p16(
         }
       }
     }
+    cp_async_wait<0>(); // V_339 arrived
+    __syncthreads(); // every warp is done with K_338; its next tile can stream in
+    if (t_319 + 1 < t_226) {
+      const int t_323_ahead = ((t_319 + 1) * 64);
+      // K_338: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_323_ahead + r) < k_len_128);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_323_ahead + r) < k_len_128) ? page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_323_ahead + r), 16))] : 0) * 16) + safe_rem((t_323_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_344[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -796,8 +836,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g4_p16(
         t_355[mt * 2 + h] = ((carry_234[mt * 2 + h] * alpha_352[mt * 2 + h]) + t_354[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_339 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

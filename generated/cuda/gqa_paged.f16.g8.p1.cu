@@ -215,6 +215,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
   const float t_247 = (P.softmax_scale * 1.4426950408889634f);
   cp_async_wait<0>(); // Q_137 has arrived
   __syncthreads();
+  if (t_219 < t_224) {
+    const int t_232_ahead = (t_219 * 64);
+    // K_245: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_232_ahead + r) < k_len_124);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_232_ahead + r) < k_len_124) ? page_table[(long long)(b_98) * page_table_s0 + (long long)((t_232_ahead + r))] : 0) + safe_rem((t_232_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_229[2];
@@ -250,14 +260,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
   for (int t_228 = t_219; t_228 < t_224; ++t_228) {
     // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_232 = (t_228 * 64);
+    cp_async_wait<0>(); // K_245 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_245: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_232 + r) < k_len_124);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_232 + r) < k_len_124) ? page_table[(long long)(b_98) * page_table_s0 + (long long)((t_232 + r))] : 0) + safe_rem((t_232 + r), 1))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_246: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -271,8 +275,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_245 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_249[32] = {};
     #pragma unroll
@@ -293,6 +295,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
         }
       }
     }
+    cp_async_wait<0>(); // V_246 arrived
+    __syncthreads(); // every warp is done with K_245; its next tile can stream in
+    if (t_228 + 1 < t_224) {
+      const int t_232_ahead = ((t_228 + 1) * 64);
+      // K_245: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_232_ahead + r) < k_len_124);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_232_ahead + r) < k_len_124) ? page_table[(long long)(b_98) * page_table_s0 + (long long)((t_232_ahead + r))] : 0) + safe_rem((t_232_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_251[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -394,8 +408,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
         t_262[mt * 2 + h] = ((carry_230[mt * 2 + h] * alpha_259[mt * 2 + h]) + t_261[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_246 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -447,19 +459,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_289 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_224 < t_227) {
+    const int t_276_ahead = (t_224 * 64);
+    // K_287: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = true;
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_98) * page_table_s0 + (long long)((t_276_ahead + r))] + safe_rem((t_276_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_272 = t_224; t_272 < t_227; ++t_272) {
     // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_276 = (t_272 * 64);
+    cp_async_wait<0>(); // K_287 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_287: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = true;
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_98) * page_table_s0 + (long long)((t_276 + r))] + safe_rem((t_276 + r), 1))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_288: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -470,8 +487,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_287 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_291[32] = {};
     #pragma unroll
@@ -492,6 +507,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
         }
       }
     }
+    cp_async_wait<0>(); // V_288 arrived
+    __syncthreads(); // every warp is done with K_287; its next tile can stream in
+    if (t_272 + 1 < t_227) {
+      const int t_276_ahead = ((t_272 + 1) * 64);
+      // K_287: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = true;
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_98) * page_table_s0 + (long long)((t_276_ahead + r))] + safe_rem((t_276_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_292[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -593,8 +620,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
         t_303[mt * 2 + h] = ((carry_230[mt * 2 + h] * alpha_300[mt * 2 + h]) + t_302[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_288 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -647,19 +672,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_330 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_227 < t_222) {
+    const int t_315_ahead = (t_227 * 64);
+    // K_328: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_315_ahead + r) < k_len_124);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_315_ahead + r) < k_len_124) ? page_table[(long long)(b_98) * page_table_s0 + (long long)((t_315_ahead + r))] : 0) + safe_rem((t_315_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_311 = t_227; t_311 < t_222; ++t_311) {
     // kernels-src/gqa.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_315 = (t_311 * 64);
+    cp_async_wait<0>(); // K_328 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_328: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_315 + r) < k_len_124);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_315 + r) < k_len_124) ? page_table[(long long)(b_98) * page_table_s0 + (long long)((t_315 + r))] : 0) + safe_rem((t_315 + r), 1))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_329: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -673,8 +703,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_328 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_332[32] = {};
     #pragma unroll
@@ -695,6 +723,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
         }
       }
     }
+    cp_async_wait<0>(); // V_329 arrived
+    __syncthreads(); // every warp is done with K_328; its next tile can stream in
+    if (t_311 + 1 < t_222) {
+      const int t_315_ahead = ((t_311 + 1) * 64);
+      // K_328: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_315_ahead + r) < k_len_124);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_315_ahead + r) < k_len_124) ? page_table[(long long)(b_98) * page_table_s0 + (long long)((t_315_ahead + r))] : 0) + safe_rem((t_315_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_334[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -796,8 +836,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
         t_345[mt * 2 + h] = ((carry_230[mt * 2 + h] * alpha_342[mt * 2 + h]) + t_344[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_329 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

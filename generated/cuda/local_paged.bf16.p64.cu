@@ -253,6 +253,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p64(
   const float t_296 = (P.softmax_scale * 1.4426950408889634f);
   cp_async_wait<0>(); // Q_142 has arrived
   __syncthreads();
+  if (t_260 < t_265) {
+    const int t_273_ahead = (t_260 * 64);
+    // K_294: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_273_ahead + r) < k_len_129);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_273_ahead + r) < k_len_129) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_273_ahead + r), 64))] : 0) * 64) + safe_rem((t_273_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   float carry_270[2];
@@ -288,14 +298,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p64(
   for (int t_269 = t_260; t_269 < t_265; ++t_269) {
     // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_273 = (t_269 * 64);
+    cp_async_wait<0>(); // K_294 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_294: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_273 + r) < k_len_129);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_273 + r) < k_len_129) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_273 + r), 64))] : 0) * 64) + safe_rem((t_273 + r), 64))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_295: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -311,8 +315,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p64(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_294 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_298[32] = {};
     #pragma unroll
@@ -333,6 +335,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p64(
         }
       }
     }
+    cp_async_wait<0>(); // V_295 arrived
+    __syncthreads(); // every warp is done with K_294; its next tile can stream in
+    if (t_269 + 1 < t_265) {
+      const int t_273_ahead = ((t_269 + 1) * 64);
+      // K_294: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_273_ahead + r) < k_len_129);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_273_ahead + r) < k_len_129) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_273_ahead + r), 64))] : 0) * 64) + safe_rem((t_273_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_300[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -434,8 +448,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p64(
         t_311[mt * 2 + h] = ((carry_271[mt * 2 + h] * alpha_308[mt * 2 + h]) + t_310[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_295 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -487,19 +499,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p64(
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_346 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_265 < t_268) {
+    const int t_325_ahead = (t_265 * 64);
+    // K_344: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = true;
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_325_ahead + r), 64))] * 64) + safe_rem((t_325_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (int t_321 = t_265; t_321 < t_268; ++t_321) {
     // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_325 = (t_321 * 64);
+    cp_async_wait<0>(); // K_344 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_344: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = true;
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_325 + r), 64))] * 64) + safe_rem((t_325 + r), 64))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_345: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -510,8 +527,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p64(
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_344 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_348[32] = {};
     #pragma unroll
@@ -532,6 +547,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p64(
         }
       }
     }
+    cp_async_wait<0>(); // V_345 arrived
+    __syncthreads(); // every warp is done with K_344; its next tile can stream in
+    if (t_321 + 1 < t_268) {
+      const int t_325_ahead = ((t_321 + 1) * 64);
+      // K_344: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = true;
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_325_ahead + r), 64))] * 64) + safe_rem((t_325_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_349[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -633,8 +660,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p64(
         t_360[mt * 2 + h] = ((carry_271[mt * 2 + h] * alpha_357[mt * 2 + h]) + t_359[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_345 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -689,19 +714,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p64(
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_395 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_268 < t_263) {
+    const int t_372_ahead = (t_268 * 64);
+    // K_393: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_372_ahead + r) < k_len_129);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_372_ahead + r) < k_len_129) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_372_ahead + r), 64))] : 0) * 64) + safe_rem((t_372_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (int t_368 = t_268; t_368 < t_263; ++t_368) {
     // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_372 = (t_368 * 64);
+    cp_async_wait<0>(); // K_393 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_393: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_372 + r) < k_len_129);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_372 + r) < k_len_129) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_372 + r), 64))] : 0) * 64) + safe_rem((t_372 + r), 64))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_394: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -717,8 +747,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p64(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_393 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_397[32] = {};
     #pragma unroll
@@ -739,6 +767,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p64(
         }
       }
     }
+    cp_async_wait<0>(); // V_394 arrived
+    __syncthreads(); // every warp is done with K_393; its next tile can stream in
+    if (t_368 + 1 < t_263) {
+      const int t_372_ahead = ((t_368 + 1) * 64);
+      // K_393: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_372_ahead + r) < k_len_129);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_372_ahead + r) < k_len_129) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_372_ahead + r), 64))] : 0) * 64) + safe_rem((t_372_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_399[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -840,8 +880,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p64(
         t_410[mt * 2 + h] = ((carry_271[mt * 2 + h] * alpha_407[mt * 2 + h]) + t_409[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_394 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -253,6 +253,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p1(
   const float t_292 = (P.softmax_scale * 1.4426950408889634f);
   cp_async_wait<0>(); // Q_140 has arrived
   __syncthreads();
+  if (t_258 < t_263) {
+    const int t_271_ahead = (t_258 * 64);
+    // K_290: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_271_ahead + r) < k_len_127);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_271_ahead + r) < k_len_127) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_271_ahead + r))] : 0) + safe_rem((t_271_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   float carry_268[2];
@@ -288,14 +298,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p1(
   for (int t_267 = t_258; t_267 < t_263; ++t_267) {
     // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_271 = (t_267 * 64);
+    cp_async_wait<0>(); // K_290 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_290: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_271 + r) < k_len_127);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_271 + r) < k_len_127) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_271 + r))] : 0) + safe_rem((t_271 + r), 1))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_291: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -311,8 +315,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p1(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_290 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_294[32] = {};
     #pragma unroll
@@ -333,6 +335,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p1(
         }
       }
     }
+    cp_async_wait<0>(); // V_291 arrived
+    __syncthreads(); // every warp is done with K_290; its next tile can stream in
+    if (t_267 + 1 < t_263) {
+      const int t_271_ahead = ((t_267 + 1) * 64);
+      // K_290: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_271_ahead + r) < k_len_127);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_271_ahead + r) < k_len_127) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_271_ahead + r))] : 0) + safe_rem((t_271_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_296[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -434,8 +448,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p1(
         t_307[mt * 2 + h] = ((carry_269[mt * 2 + h] * alpha_304[mt * 2 + h]) + t_306[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_291 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -487,19 +499,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p1(
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_340 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_263 < t_266) {
+    const int t_321_ahead = (t_263 * 64);
+    // K_338: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = true;
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_102) * page_table_s0 + (long long)((t_321_ahead + r))] + safe_rem((t_321_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (int t_317 = t_263; t_317 < t_266; ++t_317) {
     // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_321 = (t_317 * 64);
+    cp_async_wait<0>(); // K_338 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_338: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = true;
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_102) * page_table_s0 + (long long)((t_321 + r))] + safe_rem((t_321 + r), 1))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_339: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -510,8 +527,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p1(
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_338 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_342[32] = {};
     #pragma unroll
@@ -532,6 +547,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p1(
         }
       }
     }
+    cp_async_wait<0>(); // V_339 arrived
+    __syncthreads(); // every warp is done with K_338; its next tile can stream in
+    if (t_317 + 1 < t_266) {
+      const int t_321_ahead = ((t_317 + 1) * 64);
+      // K_338: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = true;
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_102) * page_table_s0 + (long long)((t_321_ahead + r))] + safe_rem((t_321_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_343[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -633,8 +660,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p1(
         t_354[mt * 2 + h] = ((carry_269[mt * 2 + h] * alpha_351[mt * 2 + h]) + t_353[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_339 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -689,19 +714,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p1(
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_387 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_266 < t_261) {
+    const int t_366_ahead = (t_266 * 64);
+    // K_385: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_366_ahead + r) < k_len_127);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_366_ahead + r) < k_len_127) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_366_ahead + r))] : 0) + safe_rem((t_366_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (int t_362 = t_266; t_362 < t_261; ++t_362) {
     // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_366 = (t_362 * 64);
+    cp_async_wait<0>(); // K_385 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_385: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_366 + r) < k_len_127);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_366 + r) < k_len_127) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_366 + r))] : 0) + safe_rem((t_366 + r), 1))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_386: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -717,8 +747,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p1(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_385 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_389[32] = {};
     #pragma unroll
@@ -739,6 +767,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p1(
         }
       }
     }
+    cp_async_wait<0>(); // V_386 arrived
+    __syncthreads(); // every warp is done with K_385; its next tile can stream in
+    if (t_362 + 1 < t_261) {
+      const int t_366_ahead = ((t_362 + 1) * 64);
+      // K_385: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_366_ahead + r) < k_len_127);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_366_ahead + r) < k_len_127) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_366_ahead + r))] : 0) + safe_rem((t_366_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_391[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -840,8 +880,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p1(
         t_402[mt * 2 + h] = ((carry_269[mt * 2 + h] * alpha_399[mt * 2 + h]) + t_401[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_386 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -253,6 +253,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p16(
   const float t_298 = (P.softmax_scale * 1.4426950408889634f);
   cp_async_wait<0>(); // Q_144 has arrived
   __syncthreads();
+  if (t_262 < t_267) {
+    const int t_275_ahead = (t_262 * 64);
+    // K_296: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_275_ahead + r) < k_len_131);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_275_ahead + r) < k_len_131) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_275_ahead + r), 16))] : 0) * 16) + safe_rem((t_275_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   float carry_272[2];
@@ -288,14 +298,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p16(
   for (int t_271 = t_262; t_271 < t_267; ++t_271) {
     // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_275 = (t_271 * 64);
+    cp_async_wait<0>(); // K_296 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_296: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_275 + r) < k_len_131);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_275 + r) < k_len_131) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_275 + r), 16))] : 0) * 16) + safe_rem((t_275 + r), 16))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_297: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -311,8 +315,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p16(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_296 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_300[32] = {};
     #pragma unroll
@@ -333,6 +335,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p16(
         }
       }
     }
+    cp_async_wait<0>(); // V_297 arrived
+    __syncthreads(); // every warp is done with K_296; its next tile can stream in
+    if (t_271 + 1 < t_267) {
+      const int t_275_ahead = ((t_271 + 1) * 64);
+      // K_296: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_275_ahead + r) < k_len_131);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_275_ahead + r) < k_len_131) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_275_ahead + r), 16))] : 0) * 16) + safe_rem((t_275_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_302[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -434,8 +448,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p16(
         t_313[mt * 2 + h] = ((carry_273[mt * 2 + h] * alpha_310[mt * 2 + h]) + t_312[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_297 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -487,19 +499,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p16(
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_348 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_267 < t_270) {
+    const int t_327_ahead = (t_267 * 64);
+    // K_346: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = true;
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327_ahead + r), 16))] * 16) + safe_rem((t_327_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (int t_323 = t_267; t_323 < t_270; ++t_323) {
     // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_327 = (t_323 * 64);
+    cp_async_wait<0>(); // K_346 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_346: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = true;
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327 + r), 16))] * 16) + safe_rem((t_327 + r), 16))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_347: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -510,8 +527,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p16(
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_346 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_350[32] = {};
     #pragma unroll
@@ -532,6 +547,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p16(
         }
       }
     }
+    cp_async_wait<0>(); // V_347 arrived
+    __syncthreads(); // every warp is done with K_346; its next tile can stream in
+    if (t_323 + 1 < t_270) {
+      const int t_327_ahead = ((t_323 + 1) * 64);
+      // K_346: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = true;
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327_ahead + r), 16))] * 16) + safe_rem((t_327_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_351[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -633,8 +660,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p16(
         t_362[mt * 2 + h] = ((carry_273[mt * 2 + h] * alpha_359[mt * 2 + h]) + t_361[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_347 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -689,19 +714,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p16(
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_397 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_270 < t_265) {
+    const int t_374_ahead = (t_270 * 64);
+    // K_395: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_374_ahead + r) < k_len_131);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_374_ahead + r) < k_len_131) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_374_ahead + r), 16))] : 0) * 16) + safe_rem((t_374_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (int t_370 = t_270; t_370 < t_265; ++t_370) {
     // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_374 = (t_370 * 64);
+    cp_async_wait<0>(); // K_395 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_395: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_374 + r) < k_len_131);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_374 + r) < k_len_131) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_374 + r), 16))] : 0) * 16) + safe_rem((t_374 + r), 16))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_396: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -717,8 +747,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p16(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_395 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_399[32] = {};
     #pragma unroll
@@ -739,6 +767,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p16(
         }
       }
     }
+    cp_async_wait<0>(); // V_396 arrived
+    __syncthreads(); // every warp is done with K_395; its next tile can stream in
+    if (t_370 + 1 < t_265) {
+      const int t_374_ahead = ((t_370 + 1) * 64);
+      // K_395: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_374_ahead + r) < k_len_131);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_374_ahead + r) < k_len_131) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_374_ahead + r), 16))] : 0) * 16) + safe_rem((t_374_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_401[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -840,8 +880,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_f16_p16(
         t_412[mt * 2 + h] = ((carry_273[mt * 2 + h] * alpha_409[mt * 2 + h]) + t_411[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_396 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

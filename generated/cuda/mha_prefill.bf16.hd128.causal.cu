@@ -179,6 +179,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
   // kernels-src/mha.ts:9: return j <= i + k_len - q_len
   cp_async_wait<0>(); // Q_125 has arrived
   __syncthreads();
+  if (0 < t_181) {
+    const int t_189_ahead = (0 * 64);
+    // K_199: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_189_ahead + r) < k_len_119);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k + (ok ? (long long)((k0_117 + (t_189_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/mha.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_186[2];
@@ -214,14 +224,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
   for (int t_185 = 0; t_185 < t_181; ++t_185) {
     // kernels-src/mha.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_189 = (t_185 * 64);
+    cp_async_wait<0>(); // K_199 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_199: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_189 + r) < k_len_119);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k + (ok ? (long long)((k0_117 + (t_189 + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_200: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -234,8 +238,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
     // kernels-src/mha.ts:33: let kr = rows(n, BLOCK_N)
     // kernels-src/mha.ts:34: let K = load k[k0 + kr, h, :] where kr < k_len
     // kernels-src/mha.ts:35: let V = load v[k0 + kr, h, :] where kr < k_len
-    cp_async_wait<1>(); // K_199 has arrived
-    __syncthreads();
     // kernels-src/mha.ts:36: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_202[32] = {};
     #pragma unroll
@@ -256,6 +258,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
         }
       }
     }
+    cp_async_wait<0>(); // V_200 arrived
+    __syncthreads(); // every warp is done with K_199; its next tile can stream in
+    if (t_185 + 1 < t_181) {
+      const int t_189_ahead = ((t_185 + 1) * 64);
+      // K_199: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_189_ahead + r) < k_len_119);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k + (ok ? (long long)((k0_117 + (t_189_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float S_204[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -357,8 +371,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
         t_215[mt * 2 + h] = ((carry_187[mt * 2 + h] * alpha_212[mt * 2 + h]) + t_214[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_200 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -408,19 +420,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
       }
     }
   }
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_181 < t_184) {
+    const int t_229_ahead = (t_181 * 64);
+    // K_237: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = true;
+      cp_async16(smem + 17408 + r * 272 + c * 2, k + (ok ? (long long)((k0_117 + (t_229_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/mha.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_225 = t_181; t_225 < t_184; ++t_225) {
     // kernels-src/mha.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_229 = (t_225 * 64);
+    cp_async_wait<0>(); // K_237 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_237: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = true;
-      cp_async16(smem + 17408 + r * 272 + c * 2, k + (ok ? (long long)((k0_117 + (t_229 + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_238: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -431,8 +448,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
     // kernels-src/mha.ts:33: let kr = rows(n, BLOCK_N)
     // kernels-src/mha.ts:34: let K = load k[k0 + kr, h, :] where kr < k_len
     // kernels-src/mha.ts:35: let V = load v[k0 + kr, h, :] where kr < k_len
-    cp_async_wait<1>(); // K_237 has arrived
-    __syncthreads();
     // kernels-src/mha.ts:36: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_240[32] = {};
     #pragma unroll
@@ -453,6 +468,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
         }
       }
     }
+    cp_async_wait<0>(); // V_238 arrived
+    __syncthreads(); // every warp is done with K_237; its next tile can stream in
+    if (t_225 + 1 < t_184) {
+      const int t_229_ahead = ((t_225 + 1) * 64);
+      // K_237: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = true;
+        cp_async16(smem + 17408 + r * 272 + c * 2, k + (ok ? (long long)((k0_117 + (t_229_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float S_241[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -554,8 +581,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
         t_252[mt * 2 + h] = ((carry_187[mt * 2 + h] * alpha_249[mt * 2 + h]) + t_251[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_238 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -606,19 +631,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
     }
   }
   // kernels-src/mha.ts:9: return j <= i + k_len - q_len
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_184 < t_180) {
+    const int t_264_ahead = (t_184 * 64);
+    // K_274: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_264_ahead + r) < k_len_119);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k + (ok ? (long long)((k0_117 + (t_264_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/mha.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_260 = t_184; t_260 < t_180; ++t_260) {
     // kernels-src/mha.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_264 = (t_260 * 64);
+    cp_async_wait<0>(); // K_274 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_274: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_264 + r) < k_len_119);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k + (ok ? (long long)((k0_117 + (t_264 + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_275: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -631,8 +661,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
     // kernels-src/mha.ts:33: let kr = rows(n, BLOCK_N)
     // kernels-src/mha.ts:34: let K = load k[k0 + kr, h, :] where kr < k_len
     // kernels-src/mha.ts:35: let V = load v[k0 + kr, h, :] where kr < k_len
-    cp_async_wait<1>(); // K_274 has arrived
-    __syncthreads();
     // kernels-src/mha.ts:36: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_277[32] = {};
     #pragma unroll
@@ -653,6 +681,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
         }
       }
     }
+    cp_async_wait<0>(); // V_275 arrived
+    __syncthreads(); // every warp is done with K_274; its next tile can stream in
+    if (t_260 + 1 < t_180) {
+      const int t_264_ahead = ((t_260 + 1) * 64);
+      // K_274: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_264_ahead + r) < k_len_119);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k + (ok ? (long long)((k0_117 + (t_264_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float S_279[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -754,8 +794,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
         t_290[mt * 2 + h] = ((carry_187[mt * 2 + h] * alpha_287[mt * 2 + h]) + t_289[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_275 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -154,6 +154,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
   const int t_160 = min(t_159, t_156);
   cp_async_wait<0>(); // Q_126 has arrived
   __syncthreads();
+  if (0 < t_157) {
+    const int t_165_ahead = (0 * 64);
+    // K_174: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 512; e += 128) {
+      const int r = e / 8, c = (e % 8) * 8;
+      const bool ok = ((t_165_ahead + r) < k_len_120);
+      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_118 + (t_165_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // partial tiles
   float carry_162[4];
   #pragma unroll
@@ -188,14 +198,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
   for (int t_161 = 0; t_161 < t_157; ++t_161) {
     // kernels-src/mha.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_165 = (t_161 * 64);
+    cp_async_wait<0>(); // K_174 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_174: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 8;
-      const bool ok = ((t_165 + r) < k_len_120);
-      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_118 + (t_165 + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_175: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 512; e += 128) {
       const int r = e / 8, c = (e % 8) * 8;
@@ -206,8 +210,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
     // kernels-src/mha.ts:33: let kr = rows(n, BLOCK_N)
     // kernels-src/mha.ts:34: let K = load k[k0 + kr, h, :] where kr < k_len
     // kernels-src/mha.ts:35: let V = load v[k0 + kr, h, :] where kr < k_len
-    cp_async_wait<1>(); // K_174 has arrived
-    __syncthreads();
     // kernels-src/mha.ts:36: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_177[64] = {};
     #pragma unroll
@@ -228,6 +230,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         }
       }
     }
+    cp_async_wait<0>(); // V_175 arrived
+    __syncthreads(); // every warp is done with K_174; its next tile can stream in
+    if (t_161 + 1 < t_157) {
+      const int t_165_ahead = ((t_161 + 1) * 64);
+      // K_174: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 512; e += 128) {
+        const int r = e / 8, c = (e % 8) * 8;
+        const bool ok = ((t_165_ahead + r) < k_len_120);
+        cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_118 + (t_165_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float S_179[64];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
@@ -329,8 +343,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         t_190[mt * 2 + h] = ((carry_163[mt * 2 + h] * alpha_187[mt * 2 + h]) + t_189[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_175 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -380,19 +392,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
       }
     }
   }
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_157 < t_160) {
+    const int t_204_ahead = (t_157 * 64);
+    // K_211: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 512; e += 128) {
+      const int r = e / 8, c = (e % 8) * 8;
+      const bool ok = true;
+      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_118 + (t_204_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/mha.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_200 = t_157; t_200 < t_160; ++t_200) {
     // kernels-src/mha.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_204 = (t_200 * 64);
+    cp_async_wait<0>(); // K_211 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_211: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 8;
-      const bool ok = true;
-      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_118 + (t_204 + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_212: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 512; e += 128) {
       const int r = e / 8, c = (e % 8) * 8;
@@ -403,8 +420,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
     // kernels-src/mha.ts:33: let kr = rows(n, BLOCK_N)
     // kernels-src/mha.ts:34: let K = load k[k0 + kr, h, :] where kr < k_len
     // kernels-src/mha.ts:35: let V = load v[k0 + kr, h, :] where kr < k_len
-    cp_async_wait<1>(); // K_211 has arrived
-    __syncthreads();
     // kernels-src/mha.ts:36: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_214[64] = {};
     #pragma unroll
@@ -425,6 +440,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         }
       }
     }
+    cp_async_wait<0>(); // V_212 arrived
+    __syncthreads(); // every warp is done with K_211; its next tile can stream in
+    if (t_200 + 1 < t_160) {
+      const int t_204_ahead = ((t_200 + 1) * 64);
+      // K_211: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 512; e += 128) {
+        const int r = e / 8, c = (e % 8) * 8;
+        const bool ok = true;
+        cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_118 + (t_204_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float S_215[64];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
@@ -526,8 +553,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         t_226[mt * 2 + h] = ((carry_163[mt * 2 + h] * alpha_223[mt * 2 + h]) + t_225[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_212 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -577,19 +602,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
       }
     }
   }
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_160 < t_156) {
+    const int t_238_ahead = (t_160 * 64);
+    // K_247: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 512; e += 128) {
+      const int r = e / 8, c = (e % 8) * 8;
+      const bool ok = ((t_238_ahead + r) < k_len_120);
+      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_118 + (t_238_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/mha.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_234 = t_160; t_234 < t_156; ++t_234) {
     // kernels-src/mha.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_238 = (t_234 * 64);
+    cp_async_wait<0>(); // K_247 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_247: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 8;
-      const bool ok = ((t_238 + r) < k_len_120);
-      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_118 + (t_238 + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_248: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 512; e += 128) {
       const int r = e / 8, c = (e % 8) * 8;
@@ -600,8 +630,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
     // kernels-src/mha.ts:33: let kr = rows(n, BLOCK_N)
     // kernels-src/mha.ts:34: let K = load k[k0 + kr, h, :] where kr < k_len
     // kernels-src/mha.ts:35: let V = load v[k0 + kr, h, :] where kr < k_len
-    cp_async_wait<1>(); // K_247 has arrived
-    __syncthreads();
     // kernels-src/mha.ts:36: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_250[64] = {};
     #pragma unroll
@@ -622,6 +650,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         }
       }
     }
+    cp_async_wait<0>(); // V_248 arrived
+    __syncthreads(); // every warp is done with K_247; its next tile can stream in
+    if (t_234 + 1 < t_156) {
+      const int t_238_ahead = ((t_234 + 1) * 64);
+      // K_247: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 512; e += 128) {
+        const int r = e / 8, c = (e % 8) * 8;
+        const bool ok = ((t_238_ahead + r) < k_len_120);
+        cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_118 + (t_238_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float S_252[64];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
@@ -723,8 +763,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         t_263[mt * 2 + h] = ((carry_163[mt * 2 + h] * alpha_260[mt * 2 + h]) + t_262[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_248 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll

@@ -179,6 +179,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
   // kernels-src/mha.ts:9: return j <= i + k_len - q_len
   cp_async_wait<0>(); // Q_125 has arrived
   __syncthreads();
+  if (0 < t_182) {
+    const int t_190_ahead = (0 * 64);
+    // K_200: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 512; e += 128) {
+      const int r = e / 8, c = (e % 8) * 8;
+      const bool ok = ((t_190_ahead + r) < k_len_119);
+      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_190_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/mha.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_187[4];
@@ -214,14 +224,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
   for (int t_186 = 0; t_186 < t_182; ++t_186) {
     // kernels-src/mha.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_190 = (t_186 * 64);
+    cp_async_wait<0>(); // K_200 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_200: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 8;
-      const bool ok = ((t_190 + r) < k_len_119);
-      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_190 + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_201: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 512; e += 128) {
       const int r = e / 8, c = (e % 8) * 8;
@@ -234,8 +238,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     // kernels-src/mha.ts:33: let kr = rows(n, BLOCK_N)
     // kernels-src/mha.ts:34: let K = load k[k0 + kr, h, :] where kr < k_len
     // kernels-src/mha.ts:35: let V = load v[k0 + kr, h, :] where kr < k_len
-    cp_async_wait<1>(); // K_200 has arrived
-    __syncthreads();
     // kernels-src/mha.ts:36: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_203[64] = {};
     #pragma unroll
@@ -256,6 +258,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
         }
       }
     }
+    cp_async_wait<0>(); // V_201 arrived
+    __syncthreads(); // every warp is done with K_200; its next tile can stream in
+    if (t_186 + 1 < t_182) {
+      const int t_190_ahead = ((t_186 + 1) * 64);
+      // K_200: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 512; e += 128) {
+        const int r = e / 8, c = (e % 8) * 8;
+        const bool ok = ((t_190_ahead + r) < k_len_119);
+        cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_190_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float S_205[64];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
@@ -357,8 +371,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
         t_216[mt * 2 + h] = ((carry_188[mt * 2 + h] * alpha_213[mt * 2 + h]) + t_215[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_201 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -408,19 +420,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
       }
     }
   }
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_182 < t_185) {
+    const int t_230_ahead = (t_182 * 64);
+    // K_238: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 512; e += 128) {
+      const int r = e / 8, c = (e % 8) * 8;
+      const bool ok = true;
+      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_230_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/mha.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_226 = t_182; t_226 < t_185; ++t_226) {
     // kernels-src/mha.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_230 = (t_226 * 64);
+    cp_async_wait<0>(); // K_238 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_238: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 8;
-      const bool ok = true;
-      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_230 + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_239: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 512; e += 128) {
       const int r = e / 8, c = (e % 8) * 8;
@@ -431,8 +448,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     // kernels-src/mha.ts:33: let kr = rows(n, BLOCK_N)
     // kernels-src/mha.ts:34: let K = load k[k0 + kr, h, :] where kr < k_len
     // kernels-src/mha.ts:35: let V = load v[k0 + kr, h, :] where kr < k_len
-    cp_async_wait<1>(); // K_238 has arrived
-    __syncthreads();
     // kernels-src/mha.ts:36: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_241[64] = {};
     #pragma unroll
@@ -453,6 +468,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
         }
       }
     }
+    cp_async_wait<0>(); // V_239 arrived
+    __syncthreads(); // every warp is done with K_238; its next tile can stream in
+    if (t_226 + 1 < t_185) {
+      const int t_230_ahead = ((t_226 + 1) * 64);
+      // K_238: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 512; e += 128) {
+        const int r = e / 8, c = (e % 8) * 8;
+        const bool ok = true;
+        cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_230_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float S_242[64];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
@@ -554,8 +581,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
         t_253[mt * 2 + h] = ((carry_188[mt * 2 + h] * alpha_250[mt * 2 + h]) + t_252[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_239 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -606,19 +631,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     }
   }
   // kernels-src/mha.ts:9: return j <= i + k_len - q_len
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_185 < t_181) {
+    const int t_265_ahead = (t_185 * 64);
+    // K_275: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 512; e += 128) {
+      const int r = e / 8, c = (e % 8) * 8;
+      const bool ok = ((t_265_ahead + r) < k_len_119);
+      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_265_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/mha.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_261 = t_185; t_261 < t_181; ++t_261) {
     // kernels-src/mha.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_265 = (t_261 * 64);
+    cp_async_wait<0>(); // K_275 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_275: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 8;
-      const bool ok = ((t_265 + r) < k_len_119);
-      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_265 + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_276: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 512; e += 128) {
       const int r = e / 8, c = (e % 8) * 8;
@@ -631,8 +661,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     // kernels-src/mha.ts:33: let kr = rows(n, BLOCK_N)
     // kernels-src/mha.ts:34: let K = load k[k0 + kr, h, :] where kr < k_len
     // kernels-src/mha.ts:35: let V = load v[k0 + kr, h, :] where kr < k_len
-    cp_async_wait<1>(); // K_275 has arrived
-    __syncthreads();
     // kernels-src/mha.ts:36: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_278[64] = {};
     #pragma unroll
@@ -653,6 +681,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
         }
       }
     }
+    cp_async_wait<0>(); // V_276 arrived
+    __syncthreads(); // every warp is done with K_275; its next tile can stream in
+    if (t_261 + 1 < t_181) {
+      const int t_265_ahead = ((t_261 + 1) * 64);
+      // K_275: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 512; e += 128) {
+        const int r = e / 8, c = (e % 8) * 8;
+        const bool ok = ((t_265_ahead + r) < k_len_119);
+        cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_265_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float S_280[64];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
@@ -754,8 +794,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
         t_291[mt * 2 + h] = ((carry_188[mt * 2 + h] * alpha_288[mt * 2 + h]) + t_290[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_276 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll

@@ -216,6 +216,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
   const float t_257 = (P.softmax_scale * 1.4426950408889634f);
   cp_async_wait<0>(); // Q_147 has arrived
   __syncthreads();
+  if (t_229 < t_234) {
+    const int t_242_ahead = (t_229 * 64);
+    // K_255: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_242_ahead + r) < k_len_134);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_242_ahead + r) < k_len_134) ? page_table[(long long)(b_108) * page_table_s0 + (long long)((t_242_ahead + r))] : 0) + safe_rem((t_242_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_239[2];
@@ -251,14 +261,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
   for (int t_238 = t_229; t_238 < t_234; ++t_238) {
     // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_242 = (t_238 * 64);
+    cp_async_wait<0>(); // K_255 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_255: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_242 + r) < k_len_134);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_242 + r) < k_len_134) ? page_table[(long long)(b_108) * page_table_s0 + (long long)((t_242 + r))] : 0) + safe_rem((t_242 + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_256: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -272,8 +276,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_255 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_259[32] = {};
     #pragma unroll
@@ -294,6 +296,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
         }
       }
     }
+    cp_async_wait<0>(); // V_256 arrived
+    __syncthreads(); // every warp is done with K_255; its next tile can stream in
+    if (t_238 + 1 < t_234) {
+      const int t_242_ahead = ((t_238 + 1) * 64);
+      // K_255: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_242_ahead + r) < k_len_134);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_242_ahead + r) < k_len_134) ? page_table[(long long)(b_108) * page_table_s0 + (long long)((t_242_ahead + r))] : 0) + safe_rem((t_242_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_261[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -395,8 +409,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
         t_272[mt * 2 + h] = ((carry_240[mt * 2 + h] * alpha_269[mt * 2 + h]) + t_271[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_256 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -448,19 +460,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_299 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_234 < t_237) {
+    const int t_286_ahead = (t_234 * 64);
+    // K_297: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = true;
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_108) * page_table_s0 + (long long)((t_286_ahead + r))] + safe_rem((t_286_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_282 = t_234; t_282 < t_237; ++t_282) {
     // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_286 = (t_282 * 64);
+    cp_async_wait<0>(); // K_297 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_297: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = true;
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_108) * page_table_s0 + (long long)((t_286 + r))] + safe_rem((t_286 + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_298: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -471,8 +488,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_297 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_301[32] = {};
     #pragma unroll
@@ -493,6 +508,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
         }
       }
     }
+    cp_async_wait<0>(); // V_298 arrived
+    __syncthreads(); // every warp is done with K_297; its next tile can stream in
+    if (t_282 + 1 < t_237) {
+      const int t_286_ahead = ((t_282 + 1) * 64);
+      // K_297: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = true;
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_108) * page_table_s0 + (long long)((t_286_ahead + r))] + safe_rem((t_286_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_302[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -594,8 +621,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
         t_313[mt * 2 + h] = ((carry_240[mt * 2 + h] * alpha_310[mt * 2 + h]) + t_312[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_298 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -648,19 +673,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_340 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_237 < t_232) {
+    const int t_325_ahead = (t_237 * 64);
+    // K_338: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_325_ahead + r) < k_len_134);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_325_ahead + r) < k_len_134) ? page_table[(long long)(b_108) * page_table_s0 + (long long)((t_325_ahead + r))] : 0) + safe_rem((t_325_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_321 = t_237; t_321 < t_232; ++t_321) {
     // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_325 = (t_321 * 64);
+    cp_async_wait<0>(); // K_338 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_338: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_325 + r) < k_len_134);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_325 + r) < k_len_134) ? page_table[(long long)(b_108) * page_table_s0 + (long long)((t_325 + r))] : 0) + safe_rem((t_325 + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_339: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -674,8 +704,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_338 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_342[32] = {};
     #pragma unroll
@@ -696,6 +724,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
         }
       }
     }
+    cp_async_wait<0>(); // V_339 arrived
+    __syncthreads(); // every warp is done with K_338; its next tile can stream in
+    if (t_321 + 1 < t_232) {
+      const int t_325_ahead = ((t_321 + 1) * 64);
+      // K_338: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_325_ahead + r) < k_len_134);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_325_ahead + r) < k_len_134) ? page_table[(long long)(b_108) * page_table_s0 + (long long)((t_325_ahead + r))] : 0) + safe_rem((t_325_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_344[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -797,8 +837,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
         t_355[mt * 2 + h] = ((carry_240[mt * 2 + h] * alpha_352[mt * 2 + h]) + t_354[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_339 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

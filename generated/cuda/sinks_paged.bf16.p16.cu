@@ -216,6 +216,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p16(
   const float t_263 = (P.softmax_scale * 1.4426950408889634f);
   cp_async_wait<0>(); // Q_151 has arrived
   __syncthreads();
+  if (t_233 < t_238) {
+    const int t_246_ahead = (t_233 * 64);
+    // K_261: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_246_ahead + r) < k_len_138);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_246_ahead + r) < k_len_138) ? page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_246_ahead + r), 16))] : 0) * 16) + safe_rem((t_246_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_243[2];
@@ -251,14 +261,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p16(
   for (int t_242 = t_233; t_242 < t_238; ++t_242) {
     // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_246 = (t_242 * 64);
+    cp_async_wait<0>(); // K_261 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_261: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_246 + r) < k_len_138);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_246 + r) < k_len_138) ? page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_246 + r), 16))] : 0) * 16) + safe_rem((t_246 + r), 16))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_262: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -272,8 +276,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p16(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_261 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_265[32] = {};
     #pragma unroll
@@ -294,6 +296,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p16(
         }
       }
     }
+    cp_async_wait<0>(); // V_262 arrived
+    __syncthreads(); // every warp is done with K_261; its next tile can stream in
+    if (t_242 + 1 < t_238) {
+      const int t_246_ahead = ((t_242 + 1) * 64);
+      // K_261: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_246_ahead + r) < k_len_138);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_246_ahead + r) < k_len_138) ? page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_246_ahead + r), 16))] : 0) * 16) + safe_rem((t_246_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_267[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -395,8 +409,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p16(
         t_278[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_275[mt * 2 + h]) + t_277[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_262 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -448,19 +460,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p16(
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_307 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_238 < t_241) {
+    const int t_292_ahead = (t_238 * 64);
+    // K_305: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = true;
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_292_ahead + r), 16))] * 16) + safe_rem((t_292_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_288 = t_238; t_288 < t_241; ++t_288) {
     // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_292 = (t_288 * 64);
+    cp_async_wait<0>(); // K_305 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_305: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = true;
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_292 + r), 16))] * 16) + safe_rem((t_292 + r), 16))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_306: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -471,8 +488,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p16(
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_305 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_309[32] = {};
     #pragma unroll
@@ -493,6 +508,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p16(
         }
       }
     }
+    cp_async_wait<0>(); // V_306 arrived
+    __syncthreads(); // every warp is done with K_305; its next tile can stream in
+    if (t_288 + 1 < t_241) {
+      const int t_292_ahead = ((t_288 + 1) * 64);
+      // K_305: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = true;
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_292_ahead + r), 16))] * 16) + safe_rem((t_292_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_310[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -594,8 +621,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p16(
         t_321[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_318[mt * 2 + h]) + t_320[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_306 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -648,19 +673,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p16(
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_350 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_241 < t_236) {
+    const int t_333_ahead = (t_241 * 64);
+    // K_348: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_333_ahead + r) < k_len_138);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_333_ahead + r) < k_len_138) ? page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_333_ahead + r), 16))] : 0) * 16) + safe_rem((t_333_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_329 = t_241; t_329 < t_236; ++t_329) {
     // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_333 = (t_329 * 64);
+    cp_async_wait<0>(); // K_348 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_348: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_333 + r) < k_len_138);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_333 + r) < k_len_138) ? page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_333 + r), 16))] : 0) * 16) + safe_rem((t_333 + r), 16))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_349: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -674,8 +704,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p16(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_348 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_352[32] = {};
     #pragma unroll
@@ -696,6 +724,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p16(
         }
       }
     }
+    cp_async_wait<0>(); // V_349 arrived
+    __syncthreads(); // every warp is done with K_348; its next tile can stream in
+    if (t_329 + 1 < t_236) {
+      const int t_333_ahead = ((t_329 + 1) * 64);
+      // K_348: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_333_ahead + r) < k_len_138);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_333_ahead + r) < k_len_138) ? page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_333_ahead + r), 16))] : 0) * 16) + safe_rem((t_333_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_354[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -797,8 +837,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p16(
         t_365[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_362[mt * 2 + h]) + t_364[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_349 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

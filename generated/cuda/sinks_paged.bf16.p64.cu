@@ -216,6 +216,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p64(
   const float t_261 = (P.softmax_scale * 1.4426950408889634f);
   cp_async_wait<0>(); // Q_149 has arrived
   __syncthreads();
+  if (t_231 < t_236) {
+    const int t_244_ahead = (t_231 * 64);
+    // K_259: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_244_ahead + r) < k_len_136);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_244_ahead + r) < k_len_136) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_244_ahead + r), 64))] : 0) * 64) + safe_rem((t_244_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_241[2];
@@ -251,14 +261,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p64(
   for (int t_240 = t_231; t_240 < t_236; ++t_240) {
     // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_244 = (t_240 * 64);
+    cp_async_wait<0>(); // K_259 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_259: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_244 + r) < k_len_136);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_244 + r) < k_len_136) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_244 + r), 64))] : 0) * 64) + safe_rem((t_244 + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_260: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -272,8 +276,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p64(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_259 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_263[32] = {};
     #pragma unroll
@@ -294,6 +296,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p64(
         }
       }
     }
+    cp_async_wait<0>(); // V_260 arrived
+    __syncthreads(); // every warp is done with K_259; its next tile can stream in
+    if (t_240 + 1 < t_236) {
+      const int t_244_ahead = ((t_240 + 1) * 64);
+      // K_259: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_244_ahead + r) < k_len_136);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_244_ahead + r) < k_len_136) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_244_ahead + r), 64))] : 0) * 64) + safe_rem((t_244_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_265[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -395,8 +409,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p64(
         t_276[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_273[mt * 2 + h]) + t_275[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_260 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -448,19 +460,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p64(
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_305 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_236 < t_239) {
+    const int t_290_ahead = (t_236 * 64);
+    // K_303: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = true;
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_290_ahead + r), 64))] * 64) + safe_rem((t_290_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_286 = t_236; t_286 < t_239; ++t_286) {
     // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_290 = (t_286 * 64);
+    cp_async_wait<0>(); // K_303 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_303: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = true;
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_290 + r), 64))] * 64) + safe_rem((t_290 + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_304: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -471,8 +488,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p64(
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_303 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_307[32] = {};
     #pragma unroll
@@ -493,6 +508,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p64(
         }
       }
     }
+    cp_async_wait<0>(); // V_304 arrived
+    __syncthreads(); // every warp is done with K_303; its next tile can stream in
+    if (t_286 + 1 < t_239) {
+      const int t_290_ahead = ((t_286 + 1) * 64);
+      // K_303: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = true;
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_290_ahead + r), 64))] * 64) + safe_rem((t_290_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_308[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -594,8 +621,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p64(
         t_319[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_316[mt * 2 + h]) + t_318[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_304 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -648,19 +673,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p64(
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_348 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_239 < t_234) {
+    const int t_331_ahead = (t_239 * 64);
+    // K_346: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_331_ahead + r) < k_len_136);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_331_ahead + r) < k_len_136) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_331_ahead + r), 64))] : 0) * 64) + safe_rem((t_331_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_327 = t_239; t_327 < t_234; ++t_327) {
     // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_331 = (t_327 * 64);
+    cp_async_wait<0>(); // K_346 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_346: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_331 + r) < k_len_136);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_331 + r) < k_len_136) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_331 + r), 64))] : 0) * 64) + safe_rem((t_331 + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_347: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -674,8 +704,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p64(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_346 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_350[32] = {};
     #pragma unroll
@@ -696,6 +724,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p64(
         }
       }
     }
+    cp_async_wait<0>(); // V_347 arrived
+    __syncthreads(); // every warp is done with K_346; its next tile can stream in
+    if (t_327 + 1 < t_234) {
+      const int t_331_ahead = ((t_327 + 1) * 64);
+      // K_346: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_331_ahead + r) < k_len_136);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_331_ahead + r) < k_len_136) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_331_ahead + r), 64))] : 0) * 64) + safe_rem((t_331_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_352[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -797,8 +837,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p64(
         t_363[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_360[mt * 2 + h]) + t_362[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_347 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -217,6 +217,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p1(
   const float t_261 = fmaxf(P.softcap, 1e-30f);
   cp_async_wait<0>(); // Q_147 has arrived
   __syncthreads();
+  if (t_229 < t_234) {
+    const int t_242_ahead = (t_229 * 64);
+    // K_255: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_242_ahead + r) < k_len_134);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_242_ahead + r) < k_len_134) ? page_table[(long long)(b_106) * page_table_s0 + (long long)((t_242_ahead + r))] : 0) + safe_rem((t_242_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_239[2];
@@ -252,14 +262,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p1(
   for (int t_238 = t_229; t_238 < t_234; ++t_238) {
     // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_242 = (t_238 * 64);
+    cp_async_wait<0>(); // K_255 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_255: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_242 + r) < k_len_134);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_242 + r) < k_len_134) ? page_table[(long long)(b_106) * page_table_s0 + (long long)((t_242 + r))] : 0) + safe_rem((t_242 + r), 1))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_256: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -273,8 +277,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p1(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_255 has arrived
-    __syncthreads();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
     float t_258[32] = {};
     #pragma unroll
@@ -295,6 +297,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p1(
         }
       }
     }
+    cp_async_wait<0>(); // V_256 arrived
+    __syncthreads(); // every warp is done with K_255; its next tile can stream in
+    if (t_238 + 1 < t_234) {
+      const int t_242_ahead = ((t_238 + 1) * 64);
+      // K_255: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_242_ahead + r) < k_len_134);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_242_ahead + r) < k_len_134) ? page_table[(long long)(b_106) * page_table_s0 + (long long)((t_242_ahead + r))] : 0) + safe_rem((t_242_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float s_259[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -412,8 +426,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p1(
         t_278[mt * 2 + h] = ((carry_240[mt * 2 + h] * alpha_275[mt * 2 + h]) + t_277[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_256 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -466,19 +478,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p1(
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   const bool t_308 = (P.softcap > 0.0f);
   const float t_309 = fmaxf(P.softcap, 1e-30f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_234 < t_237) {
+    const int t_292_ahead = (t_234 * 64);
+    // K_303: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = true;
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_106) * page_table_s0 + (long long)((t_292_ahead + r))] + safe_rem((t_292_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_288 = t_234; t_288 < t_237; ++t_288) {
     // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_292 = (t_288 * 64);
+    cp_async_wait<0>(); // K_303 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_303: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = true;
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_106) * page_table_s0 + (long long)((t_292 + r))] + safe_rem((t_292 + r), 1))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_304: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -489,8 +506,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p1(
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_303 has arrived
-    __syncthreads();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
     float t_306[32] = {};
     #pragma unroll
@@ -511,6 +526,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p1(
         }
       }
     }
+    cp_async_wait<0>(); // V_304 arrived
+    __syncthreads(); // every warp is done with K_303; its next tile can stream in
+    if (t_288 + 1 < t_237) {
+      const int t_292_ahead = ((t_288 + 1) * 64);
+      // K_303: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = true;
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_106) * page_table_s0 + (long long)((t_292_ahead + r))] + safe_rem((t_292_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float s_307[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -628,8 +655,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p1(
         t_325[mt * 2 + h] = ((carry_240[mt * 2 + h] * alpha_322[mt * 2 + h]) + t_324[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_304 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -683,19 +708,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p1(
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   const bool t_355 = (P.softcap > 0.0f);
   const float t_356 = fmaxf(P.softcap, 1e-30f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_237 < t_232) {
+    const int t_337_ahead = (t_237 * 64);
+    // K_350: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_337_ahead + r) < k_len_134);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_337_ahead + r) < k_len_134) ? page_table[(long long)(b_106) * page_table_s0 + (long long)((t_337_ahead + r))] : 0) + safe_rem((t_337_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_333 = t_237; t_333 < t_232; ++t_333) {
     // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_337 = (t_333 * 64);
+    cp_async_wait<0>(); // K_350 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_350: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_337 + r) < k_len_134);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_337 + r) < k_len_134) ? page_table[(long long)(b_106) * page_table_s0 + (long long)((t_337 + r))] : 0) + safe_rem((t_337 + r), 1))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_351: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -709,8 +739,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p1(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_350 has arrived
-    __syncthreads();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
     float t_353[32] = {};
     #pragma unroll
@@ -731,6 +759,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p1(
         }
       }
     }
+    cp_async_wait<0>(); // V_351 arrived
+    __syncthreads(); // every warp is done with K_350; its next tile can stream in
+    if (t_333 + 1 < t_232) {
+      const int t_337_ahead = ((t_333 + 1) * 64);
+      // K_350: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_337_ahead + r) < k_len_134);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_337_ahead + r) < k_len_134) ? page_table[(long long)(b_106) * page_table_s0 + (long long)((t_337_ahead + r))] : 0) + safe_rem((t_337_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float s_354[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -848,8 +888,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p1(
         t_373[mt * 2 + h] = ((carry_240[mt * 2 + h] * alpha_370[mt * 2 + h]) + t_372[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_351 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

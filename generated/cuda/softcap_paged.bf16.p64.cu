@@ -217,6 +217,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p64(
   const float t_265 = fmaxf(P.softcap, 1e-30f);
   cp_async_wait<0>(); // Q_149 has arrived
   __syncthreads();
+  if (t_231 < t_236) {
+    const int t_244_ahead = (t_231 * 64);
+    // K_259: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_244_ahead + r) < k_len_136);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_244_ahead + r) < k_len_136) ? page_table[(long long)(b_108) * page_table_s0 + (long long)(safe_div((t_244_ahead + r), 64))] : 0) * 64) + safe_rem((t_244_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_241[2];
@@ -252,14 +262,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p64(
   for (int t_240 = t_231; t_240 < t_236; ++t_240) {
     // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_244 = (t_240 * 64);
+    cp_async_wait<0>(); // K_259 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_259: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_244 + r) < k_len_136);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_244 + r) < k_len_136) ? page_table[(long long)(b_108) * page_table_s0 + (long long)(safe_div((t_244 + r), 64))] : 0) * 64) + safe_rem((t_244 + r), 64))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_260: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -273,8 +277,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p64(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_259 has arrived
-    __syncthreads();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
     float t_262[32] = {};
     #pragma unroll
@@ -295,6 +297,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p64(
         }
       }
     }
+    cp_async_wait<0>(); // V_260 arrived
+    __syncthreads(); // every warp is done with K_259; its next tile can stream in
+    if (t_240 + 1 < t_236) {
+      const int t_244_ahead = ((t_240 + 1) * 64);
+      // K_259: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_244_ahead + r) < k_len_136);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_244_ahead + r) < k_len_136) ? page_table[(long long)(b_108) * page_table_s0 + (long long)(safe_div((t_244_ahead + r), 64))] : 0) * 64) + safe_rem((t_244_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float s_263[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -412,8 +426,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p64(
         t_282[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_279[mt * 2 + h]) + t_281[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_260 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -466,19 +478,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p64(
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   const bool t_314 = (P.softcap > 0.0f);
   const float t_315 = fmaxf(P.softcap, 1e-30f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_236 < t_239) {
+    const int t_296_ahead = (t_236 * 64);
+    // K_309: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = true;
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_108) * page_table_s0 + (long long)(safe_div((t_296_ahead + r), 64))] * 64) + safe_rem((t_296_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_292 = t_236; t_292 < t_239; ++t_292) {
     // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_296 = (t_292 * 64);
+    cp_async_wait<0>(); // K_309 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_309: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = true;
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_108) * page_table_s0 + (long long)(safe_div((t_296 + r), 64))] * 64) + safe_rem((t_296 + r), 64))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_310: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -489,8 +506,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p64(
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_309 has arrived
-    __syncthreads();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
     float t_312[32] = {};
     #pragma unroll
@@ -511,6 +526,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p64(
         }
       }
     }
+    cp_async_wait<0>(); // V_310 arrived
+    __syncthreads(); // every warp is done with K_309; its next tile can stream in
+    if (t_292 + 1 < t_239) {
+      const int t_296_ahead = ((t_292 + 1) * 64);
+      // K_309: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = true;
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_108) * page_table_s0 + (long long)(safe_div((t_296_ahead + r), 64))] * 64) + safe_rem((t_296_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float s_313[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -628,8 +655,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p64(
         t_331[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_328[mt * 2 + h]) + t_330[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_310 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -683,19 +708,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p64(
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   const bool t_363 = (P.softcap > 0.0f);
   const float t_364 = fmaxf(P.softcap, 1e-30f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_239 < t_234) {
+    const int t_343_ahead = (t_239 * 64);
+    // K_358: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_343_ahead + r) < k_len_136);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_343_ahead + r) < k_len_136) ? page_table[(long long)(b_108) * page_table_s0 + (long long)(safe_div((t_343_ahead + r), 64))] : 0) * 64) + safe_rem((t_343_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_339 = t_239; t_339 < t_234; ++t_339) {
     // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_343 = (t_339 * 64);
+    cp_async_wait<0>(); // K_358 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_358: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_343 + r) < k_len_136);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_343 + r) < k_len_136) ? page_table[(long long)(b_108) * page_table_s0 + (long long)(safe_div((t_343 + r), 64))] : 0) * 64) + safe_rem((t_343 + r), 64))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_359: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -709,8 +739,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p64(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_358 has arrived
-    __syncthreads();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
     float t_361[32] = {};
     #pragma unroll
@@ -731,6 +759,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p64(
         }
       }
     }
+    cp_async_wait<0>(); // V_359 arrived
+    __syncthreads(); // every warp is done with K_358; its next tile can stream in
+    if (t_339 + 1 < t_234) {
+      const int t_343_ahead = ((t_339 + 1) * 64);
+      // K_358: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_343_ahead + r) < k_len_136);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_343_ahead + r) < k_len_136) ? page_table[(long long)(b_108) * page_table_s0 + (long long)(safe_div((t_343_ahead + r), 64))] : 0) * 64) + safe_rem((t_343_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float s_362[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -848,8 +888,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_bf16_p64(
         t_381[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_378[mt * 2 + h]) + t_380[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_359 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -217,6 +217,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
   const float t_267 = fmaxf(P.softcap, 1e-30f);
   cp_async_wait<0>(); // Q_151 has arrived
   __syncthreads();
+  if (t_233 < t_238) {
+    const int t_246_ahead = (t_233 * 64);
+    // K_261: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_246_ahead + r) < k_len_138);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_246_ahead + r) < k_len_138) ? page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_246_ahead + r), 16))] : 0) * 16) + safe_rem((t_246_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_243[2];
@@ -252,14 +262,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
   for (int t_242 = t_233; t_242 < t_238; ++t_242) {
     // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_246 = (t_242 * 64);
+    cp_async_wait<0>(); // K_261 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_261: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_246 + r) < k_len_138);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_246 + r) < k_len_138) ? page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_246 + r), 16))] : 0) * 16) + safe_rem((t_246 + r), 16))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_262: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -273,8 +277,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_261 has arrived
-    __syncthreads();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
     float t_264[32] = {};
     #pragma unroll
@@ -295,6 +297,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
         }
       }
     }
+    cp_async_wait<0>(); // V_262 arrived
+    __syncthreads(); // every warp is done with K_261; its next tile can stream in
+    if (t_242 + 1 < t_238) {
+      const int t_246_ahead = ((t_242 + 1) * 64);
+      // K_261: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_246_ahead + r) < k_len_138);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_246_ahead + r) < k_len_138) ? page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_246_ahead + r), 16))] : 0) * 16) + safe_rem((t_246_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float s_265[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -412,8 +426,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
         t_284[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_281[mt * 2 + h]) + t_283[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_262 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -466,19 +478,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   const bool t_316 = (P.softcap > 0.0f);
   const float t_317 = fmaxf(P.softcap, 1e-30f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_238 < t_241) {
+    const int t_298_ahead = (t_238 * 64);
+    // K_311: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = true;
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298_ahead + r), 16))] * 16) + safe_rem((t_298_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_294 = t_238; t_294 < t_241; ++t_294) {
     // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_298 = (t_294 * 64);
+    cp_async_wait<0>(); // K_311 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_311: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = true;
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298 + r), 16))] * 16) + safe_rem((t_298 + r), 16))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_312: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -489,8 +506,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_311 has arrived
-    __syncthreads();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
     float t_314[32] = {};
     #pragma unroll
@@ -511,6 +526,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
         }
       }
     }
+    cp_async_wait<0>(); // V_312 arrived
+    __syncthreads(); // every warp is done with K_311; its next tile can stream in
+    if (t_294 + 1 < t_241) {
+      const int t_298_ahead = ((t_294 + 1) * 64);
+      // K_311: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = true;
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298_ahead + r), 16))] * 16) + safe_rem((t_298_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float s_315[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -628,8 +655,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
         t_333[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_330[mt * 2 + h]) + t_332[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_312 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -683,19 +708,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
   const bool t_365 = (P.softcap > 0.0f);
   const float t_366 = fmaxf(P.softcap, 1e-30f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_241 < t_236) {
+    const int t_345_ahead = (t_241 * 64);
+    // K_360: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_345_ahead + r) < k_len_138);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_345_ahead + r) < k_len_138) ? page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_345_ahead + r), 16))] : 0) * 16) + safe_rem((t_345_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_341 = t_241; t_341 < t_236; ++t_341) {
     // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_345 = (t_341 * 64);
+    cp_async_wait<0>(); // K_360 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_360: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_345 + r) < k_len_138);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_345 + r) < k_len_138) ? page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_345 + r), 16))] : 0) * 16) + safe_rem((t_345 + r), 16))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_361: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -709,8 +739,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_360 has arrived
-    __syncthreads();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
     float t_363[32] = {};
     #pragma unroll
@@ -731,6 +759,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
         }
       }
     }
+    cp_async_wait<0>(); // V_361 arrived
+    __syncthreads(); // every warp is done with K_360; its next tile can stream in
+    if (t_341 + 1 < t_236) {
+      const int t_345_ahead = ((t_341 + 1) * 64);
+      // K_360: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_345_ahead + r) < k_len_138);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_345_ahead + r) < k_len_138) ? page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_345_ahead + r), 16))] : 0) * 16) + safe_rem((t_345_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float s_364[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -848,8 +888,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
         t_383[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_380[mt * 2 + h]) + t_382[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_361 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -321,6 +321,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p64(
   const float t_373 = (P.softmax_scale * 1.4426950408889634f);
   cp_async_wait<0>(); // Q_153 has arrived
   __syncthreads();
+  if (t_335 < t_340) {
+    const int t_348_ahead = (t_335 * 64);
+    // K_371: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_348_ahead + r) < k_len_140);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_348_ahead + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_348_ahead + r), 64))] : 0) * 64) + safe_rem((t_348_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   float carry_345[2];
@@ -356,14 +366,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p64(
   for (int t_344 = t_335; t_344 < t_340; ++t_344) {
     // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_348 = (t_344 * 64);
+    cp_async_wait<0>(); // K_371 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_371: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_348 + r) < k_len_140);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_348 + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_348 + r), 64))] : 0) * 64) + safe_rem((t_348 + r), 64))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_372: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -380,8 +384,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p64(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_371 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_375[32] = {};
     #pragma unroll
@@ -402,6 +404,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p64(
         }
       }
     }
+    cp_async_wait<0>(); // V_372 arrived
+    __syncthreads(); // every warp is done with K_371; its next tile can stream in
+    if (t_344 + 1 < t_340) {
+      const int t_348_ahead = ((t_344 + 1) * 64);
+      // K_371: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_348_ahead + r) < k_len_140);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_348_ahead + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_348_ahead + r), 64))] : 0) * 64) + safe_rem((t_348_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_377[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -503,8 +517,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p64(
         t_388[mt * 2 + h] = ((carry_346[mt * 2 + h] * alpha_385[mt * 2 + h]) + t_387[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_372 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -556,19 +568,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p64(
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_425 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_340 < t_343) {
+    const int t_402_ahead = (t_340 * 64);
+    // K_423: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = true;
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_402_ahead + r), 64))] * 64) + safe_rem((t_402_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (int t_398 = t_340; t_398 < t_343; ++t_398) {
     // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_402 = (t_398 * 64);
+    cp_async_wait<0>(); // K_423 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_423: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = true;
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_402 + r), 64))] * 64) + safe_rem((t_402 + r), 64))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_424: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -579,8 +596,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p64(
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_423 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_427[32] = {};
     #pragma unroll
@@ -601,6 +616,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p64(
         }
       }
     }
+    cp_async_wait<0>(); // V_424 arrived
+    __syncthreads(); // every warp is done with K_423; its next tile can stream in
+    if (t_398 + 1 < t_343) {
+      const int t_402_ahead = ((t_398 + 1) * 64);
+      // K_423: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = true;
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_402_ahead + r), 64))] * 64) + safe_rem((t_402_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_428[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -702,8 +729,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p64(
         t_439[mt * 2 + h] = ((carry_346[mt * 2 + h] * alpha_436[mt * 2 + h]) + t_438[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_424 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -757,19 +782,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p64(
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_476 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_343 < t_338) {
+    const int t_451_ahead = (t_343 * 64);
+    // K_474: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_451_ahead + r) < k_len_140);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_451_ahead + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_451_ahead + r), 64))] : 0) * 64) + safe_rem((t_451_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (int t_447 = t_343; t_447 < t_338; ++t_447) {
     // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_451 = (t_447 * 64);
+    cp_async_wait<0>(); // K_474 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_474: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_451 + r) < k_len_140);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_451 + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_451 + r), 64))] : 0) * 64) + safe_rem((t_451 + r), 64))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_475: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -786,8 +816,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p64(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_474 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_478[32] = {};
     #pragma unroll
@@ -808,6 +836,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p64(
         }
       }
     }
+    cp_async_wait<0>(); // V_475 arrived
+    __syncthreads(); // every warp is done with K_474; its next tile can stream in
+    if (t_447 + 1 < t_338) {
+      const int t_451_ahead = ((t_447 + 1) * 64);
+      // K_474: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_451_ahead + r) < k_len_140);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_451_ahead + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_451_ahead + r), 64))] : 0) * 64) + safe_rem((t_451_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_480[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -909,8 +949,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p64(
         t_491[mt * 2 + h] = ((carry_346[mt * 2 + h] * alpha_488[mt * 2 + h]) + t_490[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_475 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

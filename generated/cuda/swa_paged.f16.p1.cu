@@ -321,6 +321,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
   const float t_369 = (P.softmax_scale * 1.4426950408889634f);
   cp_async_wait<0>(); // Q_151 has arrived
   __syncthreads();
+  if (t_333 < t_338) {
+    const int t_346_ahead = (t_333 * 64);
+    // K_367: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_346_ahead + r) < k_len_138);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_346_ahead + r) < k_len_138) ? page_table[(long long)(b_110) * page_table_s0 + (long long)((t_346_ahead + r))] : 0) + safe_rem((t_346_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   float carry_343[2];
@@ -356,14 +366,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
   for (int t_342 = t_333; t_342 < t_338; ++t_342) {
     // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_346 = (t_342 * 64);
+    cp_async_wait<0>(); // K_367 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_367: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_346 + r) < k_len_138);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_346 + r) < k_len_138) ? page_table[(long long)(b_110) * page_table_s0 + (long long)((t_346 + r))] : 0) + safe_rem((t_346 + r), 1))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_368: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -380,8 +384,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_367 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_371[32] = {};
     #pragma unroll
@@ -402,6 +404,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
         }
       }
     }
+    cp_async_wait<0>(); // V_368 arrived
+    __syncthreads(); // every warp is done with K_367; its next tile can stream in
+    if (t_342 + 1 < t_338) {
+      const int t_346_ahead = ((t_342 + 1) * 64);
+      // K_367: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_346_ahead + r) < k_len_138);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_346_ahead + r) < k_len_138) ? page_table[(long long)(b_110) * page_table_s0 + (long long)((t_346_ahead + r))] : 0) + safe_rem((t_346_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_373[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -503,8 +517,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
         t_384[mt * 2 + h] = ((carry_344[mt * 2 + h] * alpha_381[mt * 2 + h]) + t_383[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_368 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -556,19 +568,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_419 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_338 < t_341) {
+    const int t_398_ahead = (t_338 * 64);
+    // K_417: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = true;
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_110) * page_table_s0 + (long long)((t_398_ahead + r))] + safe_rem((t_398_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (int t_394 = t_338; t_394 < t_341; ++t_394) {
     // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_398 = (t_394 * 64);
+    cp_async_wait<0>(); // K_417 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_417: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = true;
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_110) * page_table_s0 + (long long)((t_398 + r))] + safe_rem((t_398 + r), 1))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_418: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -579,8 +596,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_417 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_421[32] = {};
     #pragma unroll
@@ -601,6 +616,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
         }
       }
     }
+    cp_async_wait<0>(); // V_418 arrived
+    __syncthreads(); // every warp is done with K_417; its next tile can stream in
+    if (t_394 + 1 < t_341) {
+      const int t_398_ahead = ((t_394 + 1) * 64);
+      // K_417: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = true;
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_110) * page_table_s0 + (long long)((t_398_ahead + r))] + safe_rem((t_398_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_422[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -702,8 +729,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
         t_433[mt * 2 + h] = ((carry_344[mt * 2 + h] * alpha_430[mt * 2 + h]) + t_432[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_418 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -757,19 +782,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_468 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_341 < t_336) {
+    const int t_445_ahead = (t_341 * 64);
+    // K_466: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_445_ahead + r) < k_len_138);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_445_ahead + r) < k_len_138) ? page_table[(long long)(b_110) * page_table_s0 + (long long)((t_445_ahead + r))] : 0) + safe_rem((t_445_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (int t_441 = t_341; t_441 < t_336; ++t_441) {
     // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_445 = (t_441 * 64);
+    cp_async_wait<0>(); // K_466 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_466: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_445 + r) < k_len_138);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_445 + r) < k_len_138) ? page_table[(long long)(b_110) * page_table_s0 + (long long)((t_445 + r))] : 0) + safe_rem((t_445 + r), 1))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_467: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -786,8 +816,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_466 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_470[32] = {};
     #pragma unroll
@@ -808,6 +836,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
         }
       }
     }
+    cp_async_wait<0>(); // V_467 arrived
+    __syncthreads(); // every warp is done with K_466; its next tile can stream in
+    if (t_441 + 1 < t_336) {
+      const int t_445_ahead = ((t_441 + 1) * 64);
+      // K_466: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_445_ahead + r) < k_len_138);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_445_ahead + r) < k_len_138) ? page_table[(long long)(b_110) * page_table_s0 + (long long)((t_445_ahead + r))] : 0) + safe_rem((t_445_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_472[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -909,8 +949,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
         t_483[mt * 2 + h] = ((carry_344[mt * 2 + h] * alpha_480[mt * 2 + h]) + t_482[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_467 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

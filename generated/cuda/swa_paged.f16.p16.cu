@@ -321,6 +321,16 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
   const float t_375 = (P.softmax_scale * 1.4426950408889634f);
   cp_async_wait<0>(); // Q_155 has arrived
   __syncthreads();
+  if (t_337 < t_342) {
+    const int t_350_ahead = (t_337 * 64);
+    // K_373: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_350_ahead + r) < k_len_142);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_350_ahead + r) < k_len_142) ? page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_350_ahead + r), 16))] : 0) * 16) + safe_rem((t_350_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   float carry_347[2];
@@ -356,14 +366,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
   for (int t_346 = t_337; t_346 < t_342; ++t_346) {
     // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_350 = (t_346 * 64);
+    cp_async_wait<0>(); // K_373 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_373: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_350 + r) < k_len_142);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_350 + r) < k_len_142) ? page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_350 + r), 16))] : 0) * 16) + safe_rem((t_350 + r), 16))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_374: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -380,8 +384,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_373 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_377[32] = {};
     #pragma unroll
@@ -402,6 +404,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         }
       }
     }
+    cp_async_wait<0>(); // V_374 arrived
+    __syncthreads(); // every warp is done with K_373; its next tile can stream in
+    if (t_346 + 1 < t_342) {
+      const int t_350_ahead = ((t_346 + 1) * 64);
+      // K_373: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_350_ahead + r) < k_len_142);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_350_ahead + r) < k_len_142) ? page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_350_ahead + r), 16))] : 0) * 16) + safe_rem((t_350_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_379[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -503,8 +517,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         t_390[mt * 2 + h] = ((carry_348[mt * 2 + h] * alpha_387[mt * 2 + h]) + t_389[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_374 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -556,19 +568,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_427 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_342 < t_345) {
+    const int t_404_ahead = (t_342 * 64);
+    // K_425: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = true;
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404_ahead + r), 16))] * 16) + safe_rem((t_404_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (int t_400 = t_342; t_400 < t_345; ++t_400) {
     // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_404 = (t_400 * 64);
+    cp_async_wait<0>(); // K_425 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_425: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = true;
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404 + r), 16))] * 16) + safe_rem((t_404 + r), 16))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_426: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -579,8 +596,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_425 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_429[32] = {};
     #pragma unroll
@@ -601,6 +616,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         }
       }
     }
+    cp_async_wait<0>(); // V_426 arrived
+    __syncthreads(); // every warp is done with K_425; its next tile can stream in
+    if (t_400 + 1 < t_345) {
+      const int t_404_ahead = ((t_400 + 1) * 64);
+      // K_425: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = true;
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404_ahead + r), 16))] * 16) + safe_rem((t_404_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_430[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -702,8 +729,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         t_441[mt * 2 + h] = ((carry_348[mt * 2 + h] * alpha_438[mt * 2 + h]) + t_440[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_426 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -757,19 +782,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_478 = (P.softmax_scale * 1.4426950408889634f);
+  __syncthreads(); // the tiles' shared memory is free
+  if (t_345 < t_340) {
+    const int t_453_ahead = (t_345 * 64);
+    // K_476: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    for (int e = tid; e < 1024; e += 128) {
+      const int r = e / 16, c = (e % 16) * 8;
+      const bool ok = ((t_453_ahead + r) < k_len_142);
+      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_453_ahead + r) < k_len_142) ? page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_453_ahead + r), 16))] : 0) * 16) + safe_rem((t_453_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
+    }
+  }
+  cp_async_commit();
   // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (int t_449 = t_345; t_449 < t_340; ++t_449) {
     // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_453 = (t_449 * 64);
+    cp_async_wait<0>(); // K_476 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // K_476: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
-      const bool ok = ((t_453 + r) < k_len_142);
-      cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_453 + r) < k_len_142) ? page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_453 + r), 16))] : 0) * 16) + safe_rem((t_453 + r), 16))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
-    }
-    cp_async_commit();
     // V_477: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
@@ -786,8 +816,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    cp_async_wait<1>(); // K_476 has arrived
-    __syncthreads();
     // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_480[32] = {};
     #pragma unroll
@@ -808,6 +836,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         }
       }
     }
+    cp_async_wait<0>(); // V_477 arrived
+    __syncthreads(); // every warp is done with K_476; its next tile can stream in
+    if (t_449 + 1 < t_340) {
+      const int t_453_ahead = ((t_449 + 1) * 64);
+      // K_476: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      for (int e = tid; e < 1024; e += 128) {
+        const int r = e / 16, c = (e % 16) * 8;
+        const bool ok = ((t_453_ahead + r) < k_len_142);
+        cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_453_ahead + r) < k_len_142) ? page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_453_ahead + r), 16))] : 0) * 16) + safe_rem((t_453_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
+      }
+    }
+    cp_async_commit();
     float t_482[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -909,8 +949,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         t_493[mt * 2 + h] = ((carry_348[mt * 2 + h] * alpha_490[mt * 2 + h]) + t_492[mt * 2 + h]);
       }
     }
-    cp_async_wait<0>(); // V_477 has arrived
-    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

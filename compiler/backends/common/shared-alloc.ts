@@ -3,7 +3,7 @@
 // end of a loop, when it is defined outside the loop and read inside). Regions with disjoint
 // lives share memory: the K tile's space serves the V tile once the scores are computed. The
 // backend says how big a region is and how rows are laid out (RegionSpec).
-import type { Block, Inst, Value } from "../../ir/ir.ts";
+import type { Block, ForInst, Inst, Value } from "../../ir/ir.ts";
 import { operands } from "../../ir/ir.ts";
 
 export interface Region {
@@ -75,11 +75,15 @@ export function allocateShared(
   operandsNeeded: Set<Value>,
   deferred: Set<Value>,
   specOf: (v: Value) => RegionSpec,
-  /** Where a backend starts filling some deferred operands (earlier than their first use). */
-  issueAt?: (fillBefore: Map<Inst, Value[]>) => Map<Inst, Value[]>,
+  /**
+   * Where a backend starts filling some deferred operands (earlier than their first use), and
+   * which operands it keeps resident through a whole loop (copied one iteration ahead).
+   */
+  issueAt?: (fillBefore: Map<Inst, Value[]>) => { issueBefore: Map<Inst, Value[]>; wholeLoop?: Map<Value, ForInst> },
 ): SharedLayout & { issueBefore: Map<Inst, Value[]> } {
   const fillBefore = fillAnchors(body, deferred);
-  const issueBefore = issueAt ? issueAt(fillBefore) : new Map<Inst, Value[]>();
+  const { issueBefore, wholeLoop = new Map<Value, ForInst>() } = issueAt ? issueAt(fillBefore) : { issueBefore: new Map<Inst, Value[]>() };
+  const loopEnd = new Map<ForInst, number>();
   const anchorOf = new Map<Value, Inst>();
   for (const [inst, vs] of fillBefore) vs.forEach((v) => anchorOf.set(v, inst));
   const issued = new Set([...issueBefore.values()].flat());
@@ -96,9 +100,10 @@ export function allocateShared(
       anchorPos.set(inst, pos);
       // A region is live from where its fill starts: the issue point when there is one.
       for (const v of issueBefore.get(inst) ?? []) def.set(v, pos);
-      for (const v of fillBefore.get(inst) ?? []) if (!issued.has(v)) def.set(v, pos);
+      for (const v of fillBefore.get(inst) ?? []) if (!issued.has(v) && !wholeLoop.has(v)) def.set(v, pos);
+      for (const [v, f] of wholeLoop) if (f === inst) def.set(v, pos);
       if (inst.kind === "def") {
-        if (!anchorOf.has(inst.value)) def.set(inst.value, pos);
+        if (!anchorOf.has(inst.value) && !wholeLoop.has(inst.value)) def.set(inst.value, pos);
         loopStack.forEach((l) => l.defs.add(inst.value));
         if (inst.value.op.kind === "dot") {
           for (const o of operands(inst.value.op)) {
@@ -113,6 +118,7 @@ export function allocateShared(
         loopStack.pop();
         pos++;
         (frame as { end: number }).end = pos;
+        loopEnd.set(inst, pos);
       } else if (inst.kind === "if") {
         visit(inst.then);
         visit(inst.else);
@@ -125,6 +131,7 @@ export function allocateShared(
     for (const l of u.loops) if (!l.defs.has(u.v)) at = Math.max(at, (l as unknown as { end: number }).end);
     last.set(u.v, Math.max(last.get(u.v) ?? 0, at));
   }
+  for (const [v, f] of wholeLoop) last.set(v, Math.max(last.get(v) ?? 0, loopEnd.get(f)!));
   const regions = new Map<Value, Region>();
   const live: { from: number; to: number; pool: string; offset: number; size: number }[] = [];
   const poolSize: Record<string, number> = {};

@@ -11,6 +11,7 @@ import { type ElementContext, elem, opExpr, position } from "./elements.ts";
 import { type Site, type ThreadLayout, MmaLayout } from "./layouts.ts";
 import { cacheFragments, emitDot } from "./mma.ts";
 import { type CudaPlan, type MmaShape, anywhere } from "./plan.ts";
+import type { Prefetch } from "./prefetch.ts";
 import { operands as operandsOf } from "../../ir/ir.ts";
 import { ident, literal, regType, symC, toMem } from "./syntax.ts";
 
@@ -18,6 +19,10 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private fusedSums = new Set<Value>();
   /** Early-issued copies, oldest first, whose groups may still be in flight. */
   private inflight: Value[] = [];
+  /** Copies known complete and visible to every thread (waited for at a barrier). */
+  private arrived = new Set<Value>();
+  private prefetchAfter = new Map<Inst, Prefetch[]>();
+  private prefetchBefore = new Map<Inst, Prefetch[]>();
   protected readonly facts: CudaPlan;
 
   constructor(
@@ -25,9 +30,14 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     readonly plan: CudaPlan,
     readonly layout: ThreadLayout,
     readonly shared: SharedLayout & { issueBefore: Map<Inst, Value[]> },
+    prefetch: Prefetch[] = [],
   ) {
     super();
     this.facts = plan;
+    for (const p of prefetch) {
+      this.prefetchAfter.set(p.after, [...(this.prefetchAfter.get(p.after) ?? []), p]);
+      this.prefetchBefore.set(p.loop, [...(this.prefetchBefore.get(p.loop) ?? []), p]);
+    }
   }
 
   protected scalar(v: Value): string {
@@ -90,31 +100,88 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private inst(inst: Inst): void {
     const issues = this.shared.issueBefore.get(inst) ?? [];
     if (issues.length) {
-      this.line("__syncthreads(); // the previous iteration's readers are done with these tiles");
+      this.barrier("the previous iteration's readers are done with these tiles");
       for (const v of issues) this.issue(v);
     }
     for (const v of this.shared.fillBefore.get(inst) ?? []) {
+      if (this.arrived.has(v)) continue;
       if (this.inflight.includes(v)) this.complete(v);
       else this.fill(v);
     }
     switch (inst.kind) {
       case "def":
         this.def(inst.value);
-        return;
+        break;
       case "store":
         this.store(inst);
-        return;
-      case "for":
+        break;
+      case "for": {
+        const ahead = this.prefetchBefore.get(inst) ?? [];
+        if (ahead.length) {
+          this.barrier("the tiles' shared memory is free");
+          for (const p of ahead) this.issueAhead(p, this.scalar(inst.lo), `${this.scalar(inst.lo)} < ${this.scalar(inst.hi)}`);
+        }
         this.forLoop(inst);
-        return;
+        // The last iteration issued nothing (its group is empty): nothing left to wait for.
+        this.inflight = this.inflight.filter((v) => !ahead.some((p) => p.v === v));
+        break;
+      }
       case "if":
         this.ifInst(inst);
-        return;
+        break;
       case "return":
         this.origin(inst.span);
         this.line("return;");
-        return;
+        break;
     }
+    for (const p of this.prefetchAfter.get(inst) ?? []) {
+      const iv = this.name(p.loop.iv);
+      this.barrier(`every warp is done with ${this.name(p.v)}; its next tile can stream in`);
+      this.issueAhead(p, `(${iv} + 1)`, `${iv} + 1 < ${this.scalar(p.loop.hi)}`);
+    }
+  }
+
+  /**
+   * A block-wide barrier that first waits for every copy in flight (FlashAttention-2's order: the
+   * V tile is awaited right after the scores, before the next K tile is issued).
+   */
+  private barrier(why: string): void {
+    const flushed = this.inflight;
+    if (flushed.length) this.line(`cp_async_wait<0>(); // ${flushed.map((v) => this.name(v)).join(", ")} arrived`);
+    // Right after another barrier (a completed fill) with nothing to wait for, one is enough.
+    if (flushed.length || !this.out[this.out.length - 1]?.trim().startsWith("__syncthreads();")) this.line(`__syncthreads(); // ${why}`);
+    this.inflight = [];
+    for (const v of flushed) {
+      this.arrived.add(v);
+      if (this.plan.cachedFragments.has(v)) cacheFragments(this.dotHost(), v, this.plan.shape as MmaShape);
+    }
+  }
+
+  /**
+   * Start the copy of tile p.v for loop index `index` when `guard` holds, recomputing the body
+   * scalars its addresses read. The group is committed either way, so the wait counts are the
+   * same on every iteration.
+   */
+  private issueAhead(p: Prefetch, index: string, guard: string): void {
+    const saved = new Map([p.loop.iv, ...p.deps].map((d) => [d, this.names.get(d)]));
+    this.line(`if (${guard}) {`);
+    this.enter();
+    this.names.set(p.loop.iv, index);
+    for (const d of p.deps) {
+      const next = `${this.name(d).replace(/^P\./, "")}_ahead`;
+      this.line(`const ${regType(d.type.dtype)} ${next} = ${opExpr(this, d, position("0", "0"))};`);
+      this.names.set(d, next);
+    }
+    this.copyChunks(p.v, this.region(p.v)!);
+    for (const [d, n] of saved) {
+      if (n === undefined) this.names.delete(d);
+      else this.names.set(d, n);
+    }
+    this.leave();
+    this.line("}");
+    this.line("cp_async_commit();");
+    this.arrived.delete(p.v);
+    this.inflight.push(p.v);
   }
 
   private def(v: Value): void {

@@ -5,6 +5,7 @@ import type { CudaTarget, UniformField } from "../../../runtime/manifest.ts";
 import { lineCol, type Span } from "../../diagnostics/source.ts";
 import type { KernelIR } from "../../ir/ir.ts";
 import { allocateShared } from "../common/shared-alloc.ts";
+import { type Prefetch, prefetchPoints } from "./prefetch.ts";
 import { CudaEmitter, issuePoints } from "./emit.ts";
 import { BlockedLayout, MmaLayout } from "./layouts.ts";
 import { MMA_HELPERS } from "./mma.ts";
@@ -56,6 +57,7 @@ export function compileCuda(ir: KernelIR, fileName: string): CudaKernel {
   const layout = plan.shape.kind === "mma" ? new MmaLayout(plan.shape) : new BlockedLayout(plan.shape);
   const deferred = new Set([...plan.sharedOperands].filter((v) => anywhere(plan, v)));
   // 16-bit operand tiles, rows padded by 16 bytes (bank-conflict-free ldmatrix), 128-byte aligned.
+  let prefetch: Prefetch[] = [];
   const shared = allocateShared(
     ir.body,
     plan.sharedOperands,
@@ -66,13 +68,18 @@ export function compileCuda(ir: KernelIR, fileName: string): CudaKernel {
     },
     // Early copies overlap loads with compute but keep K and V resident together: worth it with
     // four warps (prefill); one-warp blocks (decode) gain more from the occupancy they would lose.
-    (fillBefore) => (plan.shape.kind === "mma" && plan.shape.W >= 4 ? issuePoints(ir.body, fillBefore, plan) : new Map()),
+    (fillBefore) => {
+      if (plan.shape.kind !== "mma" || plan.shape.W < 4) return { issueBefore: new Map() };
+      const issueBefore = issuePoints(ir.body, fillBefore, plan);
+      prefetch = prefetchPoints(ir.body, issueBefore, plan);
+      return { issueBefore, wholeLoop: new Map(prefetch.map((p) => [p.v, p.loop])) };
+    },
   );
   const sharedBytes = shared.poolSize.bytes ?? 0;
   if (sharedBytes > MAX_SHARED_BYTES) {
     throw new CudaBackendError(`needs ${sharedBytes} bytes of shared memory but a block can have at most ${MAX_SHARED_BYTES}`, ir.span, "use smaller tiles for this head size");
   }
-  const body = new CudaEmitter(ir, plan, layout, shared).emitBody();
+  const body = new CudaEmitter(ir, plan, layout, shared, prefetch).emitBody();
 
   const fields: UniformField[] = [];
   const structFields: string[] = [];

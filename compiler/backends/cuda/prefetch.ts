@@ -1,0 +1,119 @@
+// Software pipelining of tile copies across loop iterations (FlashAttention-2's schedule): a
+// copy issued at the top of a loop body whose addresses depend only on the loop index (the K
+// tile) is instead started one iteration early. Before the loop the first iteration's tile is
+// issued; in the body, right after the tile's last reader (the scores dot), every thread passes
+// a barrier and the next iteration's tile starts streaming in while the softmax and P·V run.
+// The tile then occupies its shared memory for the whole loop (the allocator is told).
+import type { Block, ForInst, Inst, Value } from "../../ir/ir.ts";
+import { operands } from "../../ir/ir.ts";
+import type { CudaPlan } from "./plan.ts";
+
+export interface Prefetch {
+  /** The loaded tile. */
+  v: Value;
+  loop: ForInst;
+  /** The body instruction after which the next iteration's copy starts. */
+  after: Inst;
+  /**
+   * Scalars defined in the body, in body order, that the copy's addresses or predicate read
+   * (`n * BLOCK_N`): recomputed for the next index before the copy.
+   */
+  deps: Value[];
+}
+
+/** Op kinds a recomputed scalar may have: plain expressions of other scalars (opExpr's cases). */
+const RECOMPUTABLE = new Set(["const", "binary", "unary", "select", "cast", "load"]);
+
+/**
+ * Which of the early copies (`issueBefore`) to pipeline across iterations. A copy qualifies when
+ * it is issued in a loop body, reads (besides values from outside the loop) only the loop index
+ * and body scalars that are themselves such expressions, and a dot of the body follows its last
+ * reader (work for the next copy to hide behind). Qualifying copies leave `issueBefore`.
+ */
+export function prefetchPoints(body: Block, issueBefore: Map<Inst, Value[]>, plan: CudaPlan): Prefetch[] {
+  const out: Prefetch[] = [];
+  const visit = (b: Block) => {
+    for (const inst of b.insts) {
+      if (inst.kind === "for") {
+        out.push(...inLoop(inst, issueBefore, plan));
+        visit(inst.body);
+      } else if (inst.kind === "if") {
+        visit(inst.then);
+        visit(inst.else);
+      }
+    }
+  };
+  visit(body);
+  for (const p of out) {
+    for (const [inst, vs] of issueBefore) {
+      const rest = vs.filter((v) => v !== p.v);
+      if (rest.length) issueBefore.set(inst, rest);
+      else issueBefore.delete(inst);
+    }
+  }
+  return out;
+}
+
+function inLoop(f: ForInst, issueBefore: Map<Inst, Value[]>, plan: CudaPlan): Prefetch[] {
+  const insts = f.body.insts;
+  const defAt = new Map<Value, number>();
+  insts.forEach((inst, i) => {
+    if (inst.kind === "def") defAt.set(inst.value, i);
+    if (inst.kind === "for" || inst.kind === "if") inst.results.forEach((r) => defAt.set(r, -1));
+  });
+  f.carried.forEach((c) => defAt.set(c, -1));
+  const firstDot = (from: number) => insts.findIndex((inst, i) => i > from && reads(inst, (x) => x.op.kind === "dot"));
+  const out: Prefetch[] = [];
+  for (const inst of insts) {
+    for (const v of issueBefore.get(inst) ?? []) {
+      const deps = scalarDeps(v, defAt, plan);
+      if (!deps) continue;
+      let last = -1;
+      insts.forEach((i, k) => {
+        if (usesTile(i, v)) last = k;
+      });
+      if (last < 0 || firstDot(last) < 0) continue;
+      out.push({ v, loop: f, after: insts[last], deps: deps.sort((a, b) => defAt.get(a)! - defAt.get(b)!) });
+    }
+  }
+  return out;
+}
+
+/**
+ * The body scalars a copy reads, or undefined when it reads anything that cannot be recomputed
+ * for the next index (a register tile of the body, a carried value, a loop or branch result).
+ */
+function scalarDeps(v: Value, defAt: Map<Value, number>, plan: CudaPlan): Value[] | undefined {
+  const deps = new Set<Value>();
+  let ok = true;
+  const seen = new Set<Value>();
+  const walk = (x: Value, root: boolean) => {
+    if (seen.has(x) || !ok) return;
+    seen.add(x);
+    const at = defAt.get(x);
+    if (at === -1) ok = false;
+    else if (at !== undefined && !root && x.type.shape.length === 0) {
+      // A body scalar: recomputed for the next index, from its own operands.
+      if (!RECOMPUTABLE.has(x.op.kind)) ok = false;
+      deps.add(x);
+      operands(x.op).forEach((o) => walk(o, false));
+    } else if (root || plan.layout.get(x) === "expr") operands(x.op).forEach((o) => walk(o, false));
+    // An expression tile is recomputed element by element wherever it is read; a body tile held
+    // in registers has no next-index value.
+    else if (at !== undefined) ok = false;
+  };
+  walk(v, true);
+  return ok ? [...deps] : undefined;
+}
+
+/** Does `inst` (or anything nested in it) define a value that satisfies `test` or reads tile `v`? */
+function reads(inst: Inst, test: (x: Value) => boolean): boolean {
+  if (inst.kind === "def") return test(inst.value);
+  if (inst.kind === "for") return inst.body.insts.some((i) => reads(i, test));
+  if (inst.kind === "if") return [...inst.then.insts, ...inst.else.insts].some((i) => reads(i, test));
+  return false;
+}
+
+function usesTile(inst: Inst, v: Value): boolean {
+  return reads(inst, (x) => operands(x.op).some((o) => o === v || (o.op.kind === "transpose" && o.op.a === v)));
+}
