@@ -2,7 +2,7 @@
 
 Runs anywhere with an NVIDIA GPU, PyTorch and cuda-python (`pip install torch cuda-python`):
 
-    python3 bench/bench_cuda.py [--only prefill,decode,swa] [--json out.json]
+    python3 bench/bench_cuda.py [--only prefill,decode,decode_fp8,swa] [--json out.json]
 
 Our kernels are loaded from generated/ (the PTX the compiler shipped) with the CUDA driver API and
 launched on PyTorch's stream with the manifest's ABI: one pointer per tensor, then one by-value
@@ -32,7 +32,8 @@ except ImportError:  # older cuda-python
     from cuda import cuda as cu
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-GEN = os.path.join(ROOT, "generated")
+# FLASHTILE_GENERATED points at another build of the package (to compare two builds in one run).
+GEN = os.environ.get("FLASHTILE_GENERATED") or os.path.join(ROOT, "generated")
 
 
 def check(res):
@@ -190,8 +191,8 @@ def paged_cache(B, L, P, Hk, D, dtype=torch.bfloat16):
     total_pages = B * pages + 1
     perm = torch.randperm(total_pages - 1, device="cuda") + 1  # page 0 is the dummy
     table = perm[: B * pages].view(B, pages).to(torch.int32).contiguous()
-    kc = torch.randn(total_pages * P, Hk, D, device="cuda", dtype=dtype)
-    vc = torch.randn(total_pages * P, Hk, D, device="cuda", dtype=dtype)
+    kc = torch.randn(total_pages * P, Hk, D, device="cuda").to(dtype)
+    vc = torch.randn(total_pages * P, Hk, D, device="cuda").to(dtype)
     return table, kc, vc
 
 
@@ -236,28 +237,76 @@ def decode(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)):
                 row("decode", f"{shape} page {P}", "flashtile gqa_paged", ms, kv_bytes / ms / 1e9, "TB/s", f"err {err:.1e}")
             except Exception as e:
                 print(f"  gqa_paged p{P}: {type(e).__name__}: {str(e)[:120]}")
+            split = max(256, 1 << math.ceil(math.log2(max(1, L * B * Hk // (132 * 8)))))
+            for sp in SPLITS or [min(split, L)]:
+                split_decode(B, L, P, min(sp, L), q, kc, vc, table, seqlens, ref, shape)
+
+
+# Split lengths to time instead of the bench's choice (FLASHTILE_SPLITS=256,512,1024), for tuning.
+SPLITS = [int(x) for x in os.environ.get("FLASHTILE_SPLITS", "").split(",") if x]
+
+
+def split_decode(B, L, P, split, q, kc, vc, table, seqlens, ref, shape, Hq=32, Hk=8, D=128):
+    """gqa_decode_split over splits of `split` keys, then merge_states; both kernels timed."""
+    kv_bytes = 2 * B * L * Hk * D * 2
+    try:
+        S = (L + split - 1) // split
+        ks = Kernel(f"gqa_decode_split.bf16.g4.p{P}")
+        km = Kernel("merge_states.bf16.hd128")
+        op = torch.empty(S, B, Hq, D, device="cuda", dtype=torch.float32)
+        lp = torch.empty(S, B, Hq, device="cuda", dtype=torch.float32)
+        out2 = torch.empty(B * Hq, D, device="cuda", dtype=torch.bfloat16)
+        lse2 = torch.empty(B * Hq, device="cuda", dtype=torch.float32)
+        r1 = ks.prepare({"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": seqlens, "out_partial": op, "lse_partial": lp},
+                        {"softmax_scale": D ** -0.5, "split_len": split})
+        r2 = km.prepare({"out_partial": op.view(S, B * Hq, D), "lse_partial": lp.view(S, B * Hq), "out": out2, "lse": lse2}, {})
+        both = lambda: (r1(), r2())
+        ms = bench(both)
+        ms1 = bench(r1)
+        both()
+        torch.cuda.synchronize()
+        err = rel_err(out2.view(B, Hq, 1, D), ref) if ref is not None else float("nan")
+        row("decode", f"{shape} page {P}", f"flashtile split {split}+merge", ms, kv_bytes / ms / 1e9, "TB/s", f"split alone {kv_bytes / ms1 / 1e9:.2f} TB/s; err {err:.1e}")
+    except Exception as e:
+        print(f"  decode_split p{P}: {type(e).__name__}: {str(e)[:120]}")
+
+
+def decode_fp8(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)):
+    """Paged decode over an E4M3 cache with per (request, kv head) descales: TB/s of fp8 KV read.
+    Checked against SDPA (f32 math) on the dequantized cache; torch has no fp8 paged peer."""
+    torch.manual_seed(0)
+    Hq, Hk, D = 32, 8, 128
+    for B, L in configs:
+        kv_bytes = 2 * B * L * Hk * D  # one byte per element
+        q = torch.randn(B, Hq, D, device="cuda", dtype=torch.bfloat16)
+        kdesc = (0.05 + 0.45 * torch.rand(B, Hk, device="cuda")).float()
+        vdesc = (0.05 + 0.45 * torch.rand(B, Hk, device="cuda")).float()
+        kq = (torch.randn(B, Hk, L, D, device="cuda") / kdesc[:, :, None, None]).to(torch.float8_e4m3fn)
+        vq = (torch.randn(B, Hk, L, D, device="cuda") / vdesc[:, :, None, None]).to(torch.float8_e4m3fn)
+        kd, vd = kq.float() * kdesc[:, :, None, None], vq.float() * vdesc[:, :, None, None]
+        with sdpa_kernel(SDPBackend.MATH):
+            ref = F.scaled_dot_product_attention(q.float().view(B, Hq, 1, D), kd, vd, enable_gqa=True)
+        shape = f"B={B} L={L}"
+        for P in pages:
+            table, kc, vc = paged_cache(B, L, P, Hk, D, dtype=torch.float8_e4m3fn)
+            slots = (table.long()[:, :, None] * P + torch.arange(P, device="cuda")).view(B, -1)[:, :L]
+            kc.view(torch.uint8)[slots.reshape(-1)] = kq.transpose(1, 2).reshape(-1, Hk, D).view(torch.uint8)
+            vc.view(torch.uint8)[slots.reshape(-1)] = vq.transpose(1, 2).reshape(-1, Hk, D).view(torch.uint8)
+            seqlens = torch.full((B,), L, device="cuda", dtype=torch.int32)
+            cu_q = torch.arange(0, B + 1, device="cuda", dtype=torch.int32)
+            out = torch.empty(B, Hq, D, device="cuda", dtype=torch.bfloat16)
+            lse = torch.empty(B, Hq, device="cuda", dtype=torch.float32)
             try:
-                split = max(256, 1 << math.ceil(math.log2(max(1, L * B * Hk // (132 * 8)))))
-                split = min(split, L)
-                S = (L + split - 1) // split
-                ks = Kernel(f"gqa_decode_split.bf16.g4.p{P}")
-                km = Kernel("merge_states.bf16.hd128")
-                op = torch.empty(S, B, Hq, D, device="cuda", dtype=torch.float32)
-                lp = torch.empty(S, B, Hq, device="cuda", dtype=torch.float32)
-                out2 = torch.empty(B * Hq, D, device="cuda", dtype=torch.bfloat16)
-                lse2 = torch.empty(B * Hq, device="cuda", dtype=torch.float32)
-                r1 = ks.prepare({"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": seqlens, "out_partial": op, "lse_partial": lp},
-                                {"softmax_scale": D ** -0.5, "split_len": split})
-                r2 = km.prepare({"out_partial": op.view(S, B * Hq, D), "lse_partial": lp.view(S, B * Hq), "out": out2, "lse": lse2}, {})
-                both = lambda: (r1(), r2())
-                ms = bench(both)
-                ms1 = bench(r1)
-                both()
+                k1 = Kernel(f"gqa_paged_fp8.bf16.g4.p{P}")
+                run = k1.prepare({"q": q, "k_cache": kc, "v_cache": vc, "k_descale": kdesc, "v_descale": vdesc, "page_table": table, "cache_seqlens": seqlens,
+                                  "cu_seqlens_q": cu_q, "out": out, "lse": lse}, {"max_seqlen_q": 1, "softmax_scale": D ** -0.5, "is_causal": 0})
+                ms = bench(run)
+                run()
                 torch.cuda.synchronize()
-                err = rel_err(out2.view(B, Hq, 1, D), ref) if ref is not None else float("nan")
-                row("decode", f"{shape} page {P}", f"flashtile split {split}+merge", ms, kv_bytes / ms / 1e9, "TB/s", f"split alone {kv_bytes / ms1 / 1e9:.2f} TB/s; err {err:.1e}")
+                err = rel_err(out.view(B, Hq, 1, D), ref)
+                row("decode8", f"{shape} page {P} fp8 kv", "flashtile gqa_paged_fp8", ms, kv_bytes / ms / 1e9, "TB/s", f"err vs dequantized {err:.1e}")
             except Exception as e:
-                print(f"  decode_split p{P}: {type(e).__name__}: {str(e)[:120]}")
+                print(f"  gqa_paged_fp8 p{P}: {type(e).__name__}: {str(e)[:120]}")
 
 
 def swa(S=8192, W=1024, Hq=16, Hk=4, D=128):
@@ -294,13 +343,13 @@ def swa(S=8192, W=1024, Hq=16, Hk=4, D=128):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", default="prefill,decode,swa")
+    ap.add_argument("--only", default="prefill,decode,decode_fp8,swa")
     ap.add_argument("--json")
     a = ap.parse_args()
     print(f"{CARD}, torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}", flush=True)
     for part in a.only.split(","):
         t0 = time.time()
-        {"prefill": prefill, "decode": decode, "swa": swa}[part]()
+        {"prefill": prefill, "decode": decode, "decode_fp8": decode_fp8, "swa": swa}[part]()
         print(f"-- {part}: {time.time() - t0:.0f} s", flush=True)
     if a.json:
         json.dump(ROWS, open(a.json, "w"), indent=1)

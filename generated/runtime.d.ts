@@ -9,4 +9,4 @@ export type {
   UniformField,
   WgslTarget,
 } from "./runtime/manifest.js";
-// runtime source hash: 7ec78c55321f8a3b
+// runtime source hash: 6ccb578d92a1f5fe

@@ -231,7 +231,7 @@ function dimInferable(m, dim) {
 }
 
 // runtime/args.ts
-var DTYPE_BYTES = { f32: 4, f16: 2, bf16: 2, i32: 4, u32: 4 };
+var DTYPE_BYTES = { f32: 4, f16: 2, bf16: 2, f8e4m3: 1, i32: 4, u32: 4 };
 var INT_RANGE = {
   i32: [-(2 ** 31), 2 ** 31 - 1],
   u32: [0, 2 ** 32 - 1]
@@ -501,9 +501,9 @@ var BindGroupCache = class {
   }
 };
 
-// runtime/backends/webgpu/dtype.ts
+// runtime/dtype.ts
 function elementBytes(dtype) {
-  return dtype === "f16" || dtype === "bf16" ? 2 : 4;
+  return dtype === "f8e4m3" ? 1 : dtype === "f16" || dtype === "bf16" ? 2 : 4;
 }
 function elementCount(shape) {
   let n = 1;
@@ -897,6 +897,53 @@ function decodeHalf(dtype, bits) {
   return out;
 }
 
+// runtime/fp8.ts
+var E4M3_MAX = 448;
+var E4M3_NAN = 127;
+function f32ToE4m3Bits(x, saturate = false) {
+  const f = Math.fround(x);
+  if (Number.isNaN(f)) return E4M3_NAN;
+  const sign = f < 0 || Object.is(f, -0) ? 128 : 0;
+  const a = Math.abs(f);
+  if (a === Infinity) return saturate ? sign | 126 : sign | E4M3_NAN;
+  if (a === 0) return sign;
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  else if (2 ** (e + 1) <= a) e++;
+  const q = 2 ** (Math.max(e, -6) - 3);
+  const n = a / q;
+  let r = Math.floor(n);
+  const rest = n - r;
+  if (rest > 0.5 || rest === 0.5 && r % 2 === 1) r++;
+  const v = r * q;
+  if (v > E4M3_MAX) return saturate ? sign | 126 : sign | E4M3_NAN;
+  if (v === 0) return sign;
+  if (v < 2 ** -6) return sign | v / 2 ** -9;
+  let ve = Math.floor(Math.log2(v));
+  if (2 ** ve > v) ve--;
+  else if (2 ** (ve + 1) <= v) ve++;
+  const mant = v / 2 ** ve * 8 - 8;
+  return sign | ve + 7 << 3 | mant;
+}
+function e4m3BitsToF32(b) {
+  const sign = b & 128 ? -1 : 1;
+  const e = b >>> 3 & 15;
+  const m = b & 7;
+  if (e === 15 && m === 7) return NaN;
+  if (e === 0) return sign * m * 2 ** -9;
+  return sign * (8 + m) * 2 ** (e - 10);
+}
+function encodeE4m3(values, saturate = false) {
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = f32ToE4m3Bits(values[i], saturate);
+  return out;
+}
+function decodeE4m3(bits) {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = e4m3BitsToF32(bits[i]);
+  return out;
+}
+
 // runtime/backends/webgpu/timing.ts
 async function timestamp(device, encode) {
   const useQuery = device.features.has("timestamp-query");
@@ -977,6 +1024,9 @@ function hostBytes(dtype, data) {
     case "bf16":
       arr = data instanceof Uint16Array ? data : encodeHalf(dtype, data);
       break;
+    case "f8e4m3":
+      arr = data instanceof Uint8Array ? data : encodeE4m3(data);
+      break;
   }
   return new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
 }
@@ -984,6 +1034,7 @@ var POISON = {
   f32: 2143289344,
   f16: 2113961472,
   bf16: 2143322048,
+  f8e4m3: 2139062143,
   i32: 2147483647,
   u32: 2147483647
 };
@@ -1019,6 +1070,7 @@ async function readTensor(device, tensor) {
     let out;
     if (tensor.dtype === "f16" || tensor.dtype === "bf16")
       out = decodeHalf(tensor.dtype, new Uint16Array(copy, 0, n));
+    else if (tensor.dtype === "f8e4m3") out = decodeE4m3(new Uint8Array(copy, 0, n));
     else if (tensor.dtype === "i32") out = new Int32Array(copy, 0, n);
     else if (tensor.dtype === "u32") out = new Uint32Array(copy, 0, n);
     else out = new Float32Array(copy, 0, n);

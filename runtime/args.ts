@@ -58,8 +58,8 @@ export interface Bound<T, A extends SignatureTensor = SignatureTensor> {
   tensors: { arg: A; value: T }[];
 }
 
-/** Bytes per element of the manifest's dtypes (halves are packed). */
-export const DTYPE_BYTES: Readonly<Record<string, number>> = { f32: 4, f16: 2, bf16: 2, i32: 4, u32: 4 };
+/** Bytes per element of the manifest's dtypes (halves and fp8 are packed). */
+export const DTYPE_BYTES: Readonly<Record<string, number>> = { f32: 4, f16: 2, bf16: 2, f8e4m3: 1, i32: 4, u32: 4 };
 
 const INT_RANGE: Record<string, readonly [number, number]> = {
   i32: [-(2 ** 31), 2 ** 31 - 1],

@@ -4,7 +4,7 @@
 // imports so it can be bundled into the generated package as is.
 
 /** Element types a tensor argument may have. */
-export type DType = "f32" | "f16" | "bf16" | "i32" | "u32";
+export type DType = "f32" | "f16" | "bf16" | "f8e4m3" | "i32" | "u32";
 
 /**
  * A symbolic size: a number, a runtime dimension or scalar argument by name, or arithmetic on

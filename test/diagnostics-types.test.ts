@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { formatDiagnostic } from "../compiler/diagnostics/format.ts";
 import { compileSources } from "../compiler/generate.ts";
-import { expectErrors, located } from "./harness/diagnostics.ts";
+import { errorsOf, expectErrors, located } from "./harness/diagnostics.ts";
 
 describe("types and shapes", () => {
   it("adding an f32 tile to an f16 tile", () => {
@@ -159,7 +159,7 @@ kernel dt(x: f32[n], y: f32[n]) grid (i in tiles(n, 16)) {
 \`;
 `;
     expectErrors("test/virtual/dtype-unknown-let.ts", annotation, [
-      { message: "unknown dtype 'f61'", line: 6, col: 10, at: "f61 =", hint: "use f32, f16, bf16, i32, u32 or bool" },
+      { message: "unknown dtype 'f61'", line: 6, col: 10, at: "f61 =", hint: "use f32, f16, bf16, f8e4m3, i32, u32 or bool" },
     ]);
   });
 });
@@ -363,5 +363,50 @@ kernel three(a: f32[m, 32], b: f32[16, 64], h: f16[m, 32], c: f32[m, 64]) grid (
       },
       { message: "'c' has 2 dimensions but 1 index was given", line: 11, col: 11, at: "load c[r]" },
     ]);
+  });
+});
+
+describe("fp8 (f8e4m3) tensors", () => {
+  it("WGSL loads and widens fp8 through a decoder, and refuses to store or compute in it", () => {
+    const widen = `import { kernel } from "flashtile";
+
+export const k = kernel\`
+kernel widen(x: f8e4m3[n], y: f32[n]) grid (i in tiles(n, 16)) {
+  let r = cols(i, 16)
+  store y[r] = f32(load x[r] where r < n) * 2.0 where r < n
+}
+\`;
+`;
+    const ok = compileSources({ "test/virtual/fp8-widen.ts": widen });
+    expect(ok.diags.list.filter((d) => d.severity === "error")).toEqual([]);
+    const wgsl = ok.kernels[0].variants[0].code;
+    expect(wgsl).toContain("var<storage, read> x: array<u32>;");
+    expect(wgsl).toMatch(/fn x_at\(i: u32\) -> f32/);
+    expect(ok.kernels[0].variants[0].manifest.tensors[0].dtype).toBe("f8e4m3");
+    const store = `import { kernel } from "flashtile";
+
+export const k = kernel\`
+kernel quantize(x: f32[n], y: f8e4m3[n]) grid (i in tiles(n, 16)) {
+  let r = cols(i, 16)
+  store y[r] = f8e4m3(load x[r] where r < n) where r < n
+}
+\`;
+`;
+    expectErrors("test/virtual/fp8-store.ts", store, [
+      { message: "quantize: the WGSL backend reads fp8 tensors but cannot store to one: tensor 'y'", line: 4, col: 28, at: "y: f8e4m3[n]", hint: "WGSL has no byte stores; quantize on the CUDA backend or the host" },
+    ]);
+    const compute = `import { kernel } from "flashtile";
+
+export const k = kernel\`
+kernel twice(x: f8e4m3[n], y: f32[n]) grid (i in tiles(n, 16)) {
+  let r = cols(i, 16)
+  let d = (load x[r] where r < n) * f8e4m3(2.0)
+  store y[r] = f32(d) where r < n
+}
+\`;
+`;
+    const errs = errorsOf("test/virtual/fp8-compute.ts", compute);
+    expect(errs.map((e) => e.message)).toEqual(["twice: the WGSL backend computes nothing in f8e4m3: only loads of fp8 tensors, widened with f32(x) or f16(x)"]);
+    expect(located(errs[0]).line).toBe(6);
   });
 });

@@ -13,7 +13,7 @@ import { freshSeed, makeRng } from "./reference/numeric.ts";
 
 let gpu: DeviceHandle;
 let set: GeneratedSet;
-const FILES = ["gqa", "sliding_window", "local_chunked", "softcap", "sinks"].map((f) => `kernels-src/${f}.ts`);
+const FILES = ["gqa", "gqa_fp8", "sliding_window", "local_chunked", "softcap", "sinks"].map((f) => `kernels-src/${f}.ts`);
 
 beforeAll(async () => {
   const diags = new Diagnostics();
@@ -24,9 +24,13 @@ beforeAll(async () => {
 
 const OPTIONS = VARIANT_OPTIONS;
 
-const INSTANCES = ["gqa_paged", "swa_paged", "local_paged", "softcap_paged", "sinks_paged"].flatMap((k) =>
-  ["f32", "f16"].flatMap((t) => (k === "gqa_paged" ? ["g1.", "g4."] : [""]).flatMap((g) => [1, 16, 64].map((p) => `${k}.${t}.${g}p${p}`))),
-);
+const INSTANCES = [
+  ...["gqa_paged", "swa_paged", "local_paged", "softcap_paged", "sinks_paged"].flatMap((k) =>
+    ["f32", "f16"].flatMap((t) => (k === "gqa_paged" ? ["g1.", "g4."] : [""]).flatMap((g) => [1, 16, 64].map((p) => `${k}.${t}.${g}p${p}`))),
+  ),
+  // An E4M3 cache with per (request, kv head) descales, against the dequantized cache.
+  ...["f32", "f16"].flatMap((t) => [1, 16].map((p) => `gqa_paged_fp8.${t}.p${p}`)),
+];
 
 describe("paged attention variants on WebGPU vs the float64 reference", () => {
   for (const name of INSTANCES) {

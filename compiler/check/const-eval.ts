@@ -15,7 +15,7 @@ export const ctNumber = (v: CtValue | undefined): number | undefined => (typeof 
 /** A plain JSON value for manifests: dtypes by name, floats as numbers. */
 export const ctPlain = (v: CtValue): number | boolean | string => (typeof v === "object" ? ("dtype" in v ? v.dtype : v.float) : v);
 
-export const DTYPES: readonly ScalarType[] = ["f32", "f16", "bf16", "i32", "u32", "bool"];
+export const DTYPES: readonly ScalarType[] = ["f32", "f16", "bf16", "f8e4m3", "i32", "u32", "bool"];
 export const isDtypeName = (n: string): n is ScalarType => (DTYPES as readonly string[]).includes(n);
 
 export function showCt(v: CtValue): string {

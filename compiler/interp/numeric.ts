@@ -46,12 +46,24 @@ export function roundBf16(x: number): number {
   return roundBits(x, 7, -126, BF16_MAX);
 }
 
+const E4M3_MAX = 448;
+
+/**
+ * The nearest fp8 E4M3 value, saturating at ±448 as CUDA's __nv_fp8_e4m3(float) does (the format
+ * has no infinities); NaN stays NaN.
+ */
+export function roundE4m3(x: number): number {
+  const r = roundBits(x, 3, -6, Infinity);
+  return r > E4M3_MAX ? E4M3_MAX : r < -E4M3_MAX ? -E4M3_MAX : r;
+}
+
 /** `x` as a value of `dtype`: floats rounded, integers wrapped (the way a GPU's registers hold it). */
 export function toDtype(x: number, dtype: ScalarType): number {
   switch (dtype) {
     case "f32": return Math.fround(x);
     case "f16": return roundF16(x);
     case "bf16": return roundBf16(x);
+    case "f8e4m3": return roundE4m3(x);
     case "i32": return x | 0;
     case "u32": return x >>> 0;
     case "bool": return x !== 0 ? 1 : 0;
@@ -70,6 +82,9 @@ export function roundInPlace(data: Float64Array, dtype: ScalarType): void {
       return;
     case "bf16":
       for (let i = 0; i < n; i++) data[i] = roundBf16(data[i]);
+      return;
+    case "f8e4m3":
+      for (let i = 0; i < n; i++) data[i] = roundE4m3(data[i]);
       return;
     case "i32":
       for (let i = 0; i < n; i++) data[i] = data[i] | 0;
@@ -93,7 +108,7 @@ const INT_LIMITS = { i32: [-(2 ** 31), 2 ** 31 - 1], u32: [0, 2 ** 32 - 1] } as 
 export function convert(x: number, from: ScalarType, to: ScalarType): number {
   if (to === "bool") return x !== 0 ? 1 : 0;
   if (to === "i32" || to === "u32") {
-    if (from === "f32" || from === "f16" || from === "bf16") {
+    if (from === "f32" || from === "f16" || from === "bf16" || from === "f8e4m3") {
       if (x !== x) return 0;
       const [lo, hi] = INT_LIMITS[to];
       return Math.min(hi, Math.max(lo, Math.trunc(x)));

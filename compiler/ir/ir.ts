@@ -4,9 +4,11 @@
 import type { Span } from "../diagnostics/source.ts";
 import type { SymExpr } from "../../runtime/manifest.ts";
 
-export type ScalarType = "f32" | "f16" | "bf16" | "i32" | "u32" | "bool";
-export const FLOAT_TYPES: readonly ScalarType[] = ["f32", "f16", "bf16"];
-export const isFloat = (t: ScalarType): boolean => t === "f32" || t === "f16" || t === "bf16";
+// f8e4m3 (OCP E4M3FN: 4 exponent bits, 3 mantissa bits, no infinities, largest 448) is a storage
+// type for quantized KV caches: tiles of it are floats like any other, rounded to its grid.
+export type ScalarType = "f32" | "f16" | "bf16" | "f8e4m3" | "i32" | "u32" | "bool";
+export const FLOAT_TYPES: readonly ScalarType[] = ["f32", "f16", "bf16", "f8e4m3"];
+export const isFloat = (t: ScalarType): boolean => t === "f32" || t === "f16" || t === "bf16" || t === "f8e4m3";
 export const isInt = (t: ScalarType): boolean => t === "i32" || t === "u32";
 
 export interface TileType {

@@ -149,7 +149,7 @@ export function lowerKernel(k: KernelDecl, config: Config, fns: Map<string, FnDe
   for (const p of k.params) {
     const dt = dtypeOf(p.type.dtype, config);
     if (!dt) {
-      L.error(`unknown dtype '${p.type.dtype}'`, p.type.dtypeSpan, "use f32, f16, bf16, i32, u32, or a dtype parameter");
+      L.error(`unknown dtype '${p.type.dtype}'`, p.type.dtypeSpan, "use f32, f16, bf16, f8e4m3, i32, u32, or a dtype parameter");
       continue;
     }
     if (tensors.has(p.name) || scalars.has(p.name)) {
@@ -157,7 +157,7 @@ export function lowerKernel(k: KernelDecl, config: Config, fns: Map<string, FnDe
       continue;
     }
     if (!p.type.dims) {
-      if (dt === "bool" || dt === "f16" || dt === "bf16") L.error(`a scalar argument must be f32, i32 or u32, not ${dt}`, p.type.dtypeSpan);
+      if (dt === "bool" || dt === "f16" || dt === "bf16" || dt === "f8e4m3") L.error(`a scalar argument must be f32, i32 or u32, not ${dt}`, p.type.dtypeSpan);
       scalars.set(p.name, { name: p.name, dtype: dt, span: p.span });
       continue;
     }

@@ -161,7 +161,7 @@ function checkAnnotation(L: Lowering, t: TypeAnn, b: Binding, span: Span, env: E
   if (!v) return ERROR;
   const bound = env.lookup(t.dtype);
   const dt = isDtypeName(t.dtype) ? t.dtype : bound?.kind === "dtype" ? bound.dtype : env.isolated() ? undefined : ctDtype(L.config.values.get(t.dtype));
-  if (!dt) return L.error(`unknown dtype '${t.dtype}'`, t.dtypeSpan, "use f32, f16, bf16, i32, u32 or bool");
+  if (!dt) return L.error(`unknown dtype '${t.dtype}'`, t.dtypeSpan, "use f32, f16, bf16, f8e4m3, i32, u32 or bool");
   const c = L.coerce(v, dt, span, "this let");
   if (!c) return ERROR;
   // Dims: literals, the function's shape variables, or (in a kernel) compile-time parameters.

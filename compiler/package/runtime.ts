@@ -18,7 +18,9 @@ const ENTRY = path.join(ROOT, "runtime/backends/webgpu/index.ts");
  */
 export function runtimeSourceHash(): string {
   const h = createHash("sha256");
-  const files = [path.join(ROOT, "runtime/manifest.ts"), ...fs.readdirSync(path.join(ROOT, "runtime/backends/webgpu")).sort().map((f) => path.join(ROOT, "runtime/backends/webgpu", f))];
+  // The WebGPU runtime and the shared modules beside it (manifest, args, dtype, fp8) it imports.
+  const under = (dir: string) => fs.readdirSync(path.join(ROOT, dir)).filter((f) => f.endsWith(".ts")).sort().map((f) => path.join(ROOT, dir, f));
+  const files = [...under("runtime"), ...under("runtime/backends/webgpu")];
   for (const f of files) h.update(f.slice(ROOT.length)).update(fs.readFileSync(f));
   h.update(fs.readFileSync(path.join(ROOT, "compiler/package/runtime.ts")));
   h.update(JSON.stringify(["esbuild", "ts-morph", "prettier"].map((n) => JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", n, "package.json"), "utf8")).version)));

@@ -1,6 +1,6 @@
 /// <reference types="@webgpu/types" />
 /** Element types a tensor argument may have. */
-export type DType = "f32" | "f16" | "bf16" | "i32" | "u32";
+export type DType = "f32" | "f16" | "bf16" | "f8e4m3" | "i32" | "u32";
 /**
  * A symbolic size: a number, a runtime dimension or scalar argument by name, or arithmetic on
  * those. Used for tensor shapes (`i32[batch + 1]`) and for the launch grid (`tiles(max_seqlen_q, 64)`).

@@ -5,6 +5,7 @@ import type { DType, KernelManifest } from "../../runtime/manifest.ts";
 import { attention } from "../reference/attention.ts";
 import { makePagedCache, makeVarlenBatch, randn, type Rng } from "../reference/numeric.ts";
 import { type HostTensor, type KernelCase, toleranceFor } from "./case.ts";
+import { quantizePaged, randomDescales } from "./fp8.ts";
 import { roundTo } from "./mha.ts";
 
 export interface PagedSpec {
@@ -31,8 +32,15 @@ export function pagedCase(m: KernelManifest, spec: PagedSpec, rng: Rng): KernelC
   const P = p.PAGE as number;
   const H = spec.kvHeads * G;
   const cache = makePagedCache({ kLens: spec.kLens, pageSize: P, kvHeads: spec.kvHeads, headDim: D, rng });
-  const kCache = roundTo(dtype, cache.kCache);
-  const vCache = roundTo(dtype, cache.vCache);
+  const B = spec.qLens.length;
+  // The cache's dtype: T, or E4M3 with per (request, kv head) descales.
+  const kvDtype = (m.tensors.find((t) => t.name === "k_cache")?.dtype ?? dtype) as DType;
+  const descales = kvDtype === "f8e4m3" ? { k: randomDescales(B, spec.kvHeads, rng), v: randomDescales(B, spec.kvHeads, rng) } : undefined;
+  const [kq, vq] = descales
+    ? [quantizePaged(cache.kCache, cache.paged, P, spec.kvHeads, D, descales.k), quantizePaged(cache.vCache, cache.paged, P, spec.kvHeads, D, descales.v)]
+    : [undefined, undefined];
+  const kCache = kq?.dequant ?? roundTo(dtype, cache.kCache);
+  const vCache = vq?.dequant ?? roundTo(dtype, cache.vCache);
   const cuQ = makeVarlenBatch(spec.qLens);
   const Tq = cuQ[cuQ.length - 1];
   const q = roundTo(dtype, randn(Tq * H * D, rng));
@@ -43,12 +51,11 @@ export function pagedCase(m: KernelManifest, spec: PagedSpec, rng: Rng): KernelC
     q, cuSeqlensQ: cuQ, k: kCache, v: vCache, layout: cache.paged, qHeads: H, kvHeads: spec.kvHeads, headDim: D, scale,
     causal: spec.causal ?? false, window: spec.window, attentionChunk: spec.chunk, softcap: spec.softcap, sinks, alibiSlopes: slopes,
   });
-  const B = spec.qLens.length;
   const slots = kCache.length / (spec.kvHeads * D);
   const all: Record<string, HostTensor | number> = {
     q: { dtype, shape: [Tq, H, D], data: q },
-    k_cache: { dtype, shape: [slots, spec.kvHeads, D], data: kCache },
-    v_cache: { dtype, shape: [slots, spec.kvHeads, D], data: vCache },
+    k_cache: { dtype: kvDtype, shape: [slots, spec.kvHeads, D], data: kq?.stored ?? kCache },
+    v_cache: { dtype: kvDtype, shape: [slots, spec.kvHeads, D], data: vq?.stored ?? vCache },
     page_table: { dtype: "i32", shape: [B, cache.paged.maxPages], data: cache.paged.pageTable },
     cache_seqlens: { dtype: "i32", shape: [B], data: cache.paged.cacheSeqlens },
     cu_seqlens_q: { dtype: "i32", shape: [B + 1], data: cuQ },
@@ -60,11 +67,15 @@ export function pagedCase(m: KernelManifest, spec: PagedSpec, rng: Rng): KernelC
     attention_chunk: spec.chunk ?? 0,
     softcap: spec.softcap ?? 0,
   };
+  if (descales) {
+    all.k_descale = { dtype: "f32", shape: [B, spec.kvHeads], data: descales.k };
+    all.v_descale = { dtype: "f32", shape: [B, spec.kvHeads], data: descales.v };
+  }
   if (sinks) all.sinks = { dtype: "f32", shape: [H], data: sinks };
   if (slopes) all.alibi_slopes = { dtype: "f32", shape: [H], data: slopes };
   const declared = new Set([...m.tensors.map((t) => t.name), ...m.scalars.map((s) => s.name)]);
   const inputs = Object.fromEntries(Object.entries(all).filter(([n]) => declared.has(n)));
-  const opts = [spec.causal && "causal", spec.window && `window=${spec.window}`, spec.chunk && `chunk=${spec.chunk}`, spec.softcap && `softcap=${spec.softcap}`, sinks && "sinks", slopes && "alibi"].filter(Boolean);
+  const opts = [descales && "fp8 kv", spec.causal && "causal", spec.window && `window=${spec.window}`, spec.chunk && `chunk=${spec.chunk}`, spec.softcap && `softcap=${spec.softcap}`, sinks && "sinks", slopes && "alibi"].filter(Boolean);
   return {
     label: `q=[${spec.qLens}] k=[${spec.kLens}] kvh=${spec.kvHeads}${opts.length ? ` ${opts.join(" ")}` : ""}`,
     inputs,

@@ -16,6 +16,7 @@ const MIXED = { qLens: [1, 3, 64], kLens: [339, 800, 64], kvHeads: 2 };
 export const DEFAULT_CASES: Record<string, CaseBuilder> = {
   mha_prefill: (m, rng) => mhaPrefillCase(m.params, { qLens: [1, 7, 65, 257], kLens: [1, 9, 100, 257], heads: 2 }, rng),
   gqa_paged: (m, rng) => pagedCase(m, { ...MIXED, causal: true }, rng),
+  gqa_paged_fp8: (m, rng) => pagedCase(m, { ...MIXED, causal: true }, rng),
   swa_paged: (m, rng) => pagedCase(m, { ...MIXED, causal: true, window: [17, 0] }, rng),
   local_paged: (m, rng) => pagedCase(m, { ...MIXED, causal: true, chunk: 64 }, rng),
   softcap_paged: (m, rng) => pagedCase(m, { ...MIXED, causal: true, softcap: 30 }, rng),

@@ -80,6 +80,8 @@ export function allocateShared(
    * which operands it keeps resident through a whole loop (copied one iteration ahead).
    */
   issueAt?: (fillBefore: Map<Inst, Value[]>) => { issueBefore: Map<Inst, Value[]>; wholeLoop?: Map<Value, ForInst> },
+  /** Operands whose fill reads another operand's region (a widened tile and its staged copy). */
+  filledFrom: Map<Value, Value> = new Map(),
 ): SharedLayout & { issueBefore: Map<Inst, Value[]> } {
   const fillBefore = fillAnchors(body, deferred);
   const { issueBefore, wholeLoop = new Map<Value, ForInst>() } = issueAt ? issueAt(fillBefore) : { issueBefore: new Map<Inst, Value[]>() };
@@ -132,6 +134,11 @@ export function allocateShared(
     last.set(u.v, Math.max(last.get(u.v) ?? 0, at));
   }
   for (const [v, f] of wholeLoop) last.set(v, Math.max(last.get(v) ?? 0, loopEnd.get(f)!));
+  // A staged copy lives until the fill that reads it.
+  for (const [v, src] of filledFrom) {
+    const at = anchorOf.has(v) ? anchorPos.get(anchorOf.get(v)!) : def.get(v);
+    if (at !== undefined) last.set(src, Math.max(last.get(src) ?? 0, at));
+  }
   const regions = new Map<Value, Region>();
   const live: { from: number; to: number; pool: string; offset: number; size: number }[] = [];
   const poolSize: Record<string, number> = {};

@@ -10,7 +10,7 @@ import { StructuredEmitter } from "../common/structured-emitter.ts";
 import { type ElementContext, elem, opExpr, position } from "./elements.ts";
 import { type Site, type ThreadLayout, MmaLayout } from "./layouts.ts";
 import { cacheFragments, emitDot } from "./mma.ts";
-import { type CudaPlan, type MmaShape, anywhere } from "./plan.ts";
+import { type CudaPlan, type MmaShape, anywhere, contiguousRows, elementBytes } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 import { operands as operandsOf } from "../../ir/ir.ts";
 import { ident, literal, regType, symC, toMem } from "./syntax.ts";
@@ -262,15 +262,35 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private copyChunks(v: Value, r: Region): void {
     const [R, C] = v.type.shape;
     const op = v.op as Extract<Value["op"], { kind: "load" }>;
-    const chunks = C / 8;
-    this.line(`// ${this.name(v)}: ${R} x ${C} into shared memory, 16-byte cp.async per 8 elements`);
+    const bytes = elementBytes(v.type.dtype);
+    const per = 16 / bytes;
+    const chunks = C / per;
+    this.line(`// ${this.name(v)}: ${R} x ${C} into shared memory, 16-byte cp.async per ${per} elements`);
     this.line(`for (int e = tid; e < ${R * chunks}; e += ${this.plan.shape.threads}) {`);
     this.enter();
-    this.line(`const int r = e / ${chunks}, c = (e % ${chunks}) * 8;`);
+    this.line(`const int r = e / ${chunks}, c = (e % ${chunks}) * ${per};`);
     const site = position("r", "c");
     this.line(`const bool ok = ${op.pred ? elem(this, op.pred, site) : "true"};`);
     const offset = this.offset(op.tensor.name, op.indices.map((x) => elem(this, x, site)));
-    this.line(`cp_async16(smem + ${r.offset} + r * ${r.stride} + c * 2, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
+    this.line(`cp_async16(smem + ${r.offset} + r * ${r.stride} + c${bytes > 1 ? ` * ${bytes}` : ""}, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
+    this.leave();
+    this.line("}");
+  }
+
+  /**
+   * Fill a widened operand (f16(K) of an fp8 cache) from its staged fp8 tile, already copied into
+   * shared memory with cp.async: 8 values (8 bytes) per thread and step, widened in registers,
+   * stored as 16 bytes.
+   */
+  private widenStaged(v: Value, r: Region, from: Region): void {
+    const [R, C] = v.type.shape;
+    const chunks = C / 8;
+    this.line(`// ${this.name(v)}: ${R} x ${C} fp8 widened to ${v.type.dtype}, shared to shared, 8 values per step`);
+    this.line("#pragma unroll");
+    this.line(`for (int e = tid; e < ${R * chunks}; e += ${this.plan.shape.threads}) {`);
+    this.enter();
+    this.line(`const int r = e / ${chunks}, c = (e % ${chunks}) * 8;`);
+    this.line(`fp8x8_widen<${v.type.dtype === "bf16"}>(smem + ${r.offset} + r * ${r.stride} + c * 2, *reinterpret_cast<const uint2*>(smem + ${from.offset} + r * ${from.stride} + c));`);
     this.leave();
     this.line("}");
   }
@@ -285,6 +305,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     if (anywhere(this.plan, v) && contiguousRows(v)) {
       this.copyChunks(v, r);
       this.line("cp_async_wait_all();");
+    } else if (this.plan.staged.has(v)) {
+      this.widenStaged(v, r, this.region(this.plan.staged.get(v)!)!);
     } else if (anywhere(this.plan, v)) {
       this.line(`for (int e = tid; e < ${R * C}; e += ${T}) {`);
       this.enter();
@@ -369,26 +391,6 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     }
     this.owned(like.type.shape, (site) => this.line(`${target}[${site.slot(like.type.shape)}] = ${elem(this, v, site)};`));
   }
-}
-
-/**
- * Can a load be copied 8 elements (16 bytes) at a time? Its column index must step by one along
- * the tensor's last, contiguous dimension, every other index and the predicate must not depend
- * on the column, and row starts must be 16-byte aligned (all trailing sizes known, multiples of 8).
- */
-export function contiguousRows(v: Value): boolean {
-  if (v.op.kind !== "load" || v.type.shape[1] % 8 !== 0) return false;
-  const { indices, pred, tensor } = v.op;
-  const last = indices[indices.length - 1];
-  const colOnly = (x: Value): boolean => x.type.shape.length === 0 || x.type.shape[1] === 1;
-  const unitCol = (x: Value): boolean => {
-    if (x.op.kind === "iota") return x.op.axis === 1 && x.op.start.op.kind === "const" && Number(x.op.start.op.value) % 8 === 0;
-    if (x.op.kind === "binary" && x.op.op === "add") return (unitCol(x.op.a) && colOnly(x.op.b)) || (unitCol(x.op.b) && colOnly(x.op.a));
-    return false;
-  };
-  if (!unitCol(last) || !indices.slice(0, -1).every(colOnly) || (pred && !colOnly(pred))) return false;
-  const trailing = tensor.shape[tensor.shape.length - 1];
-  return typeof trailing === "number" && trailing % 8 === 0 && (tensor.dtype === "f16" || tensor.dtype === "bf16");
 }
 
 /**

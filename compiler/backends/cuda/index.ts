@@ -9,7 +9,7 @@ import { type Prefetch, prefetchPoints } from "./prefetch.ts";
 import { CudaEmitter, issuePoints } from "./emit.ts";
 import { BlockedLayout, MmaLayout } from "./layouts.ts";
 import { MMA_HELPERS } from "./mma.ts";
-import { CudaPlanError, anywhere, planCuda } from "./plan.ts";
+import { CudaPlanError, anywhere, elementBytes, planCuda } from "./plan.ts";
 import { ident, memType } from "./syntax.ts";
 
 export class CudaBackendError extends Error {
@@ -29,6 +29,33 @@ export interface CudaKernel {
 
 /** Shared memory a block may use on the GPUs we target (Hopper's opt-in maximum). */
 export const MAX_SHARED_BYTES = 227 * 1024;
+
+// fp8 E4M3 tensors: widening eight values at a time in shared memory, for dot operands. The
+// shipped PTX targets sm_80, where cvt from e4m3 does not exist (CUDA's conversion is a long
+// software routine), so the bits are moved into place instead: an E4M3 byte's exponent and
+// mantissa land in the f16 (bf16) fields and the pair is multiplied by 2^8 (2^120), the
+// difference of the exponent biases. The product is exact, subnormals included; the NaN codes
+// (0x7f, 0xff) are patched to NaN. t holds two bytes, at bits 8..15 and 24..31.
+const FP8_HELPERS = `__device__ __forceinline__ uint32_t e4m3x2_to_f16x2(uint32_t t) {
+  const uint32_t bits = (t & 0x80008000u) | ((t & 0x7f007f00u) >> 1);
+  const __half2 h = __hmul2(*reinterpret_cast<const __half2*>(&bits), __float2half2_rn(256.0f));
+  return *reinterpret_cast<const uint32_t*>(&h) | (__vcmpeq2(t & 0x7f007f00u, 0x7f007f00u) & 0x7e007e00u);
+}
+__device__ __forceinline__ uint32_t e4m3x2_to_bf16x2(uint32_t t) {
+  const uint32_t bits = (t & 0x80008000u) | ((t & 0x7f007f00u) >> 4);
+  const __nv_bfloat162 b = __hmul2(*reinterpret_cast<const __nv_bfloat162*>(&bits), __float2bfloat162_rn(0x1p120f));
+  return *reinterpret_cast<const uint32_t*>(&b) | (__vcmpeq2(t & 0x7f007f00u, 0x7f007f00u) & 0x7fc07fc0u);
+}
+// Eight E4M3 values (8 bytes) to eight f16 or bf16 values (16 bytes) at dst, in order.
+template <bool BF16> __device__ __forceinline__ void fp8x8_widen(unsigned char* dst, uint2 raw) {
+  const uint32_t t[4] = {__byte_perm(raw.x, 0u, 0x1404), __byte_perm(raw.x, 0u, 0x3424), __byte_perm(raw.y, 0u, 0x1404), __byte_perm(raw.y, 0u, 0x3424)};
+  uint4 o;
+  o.x = BF16 ? e4m3x2_to_bf16x2(t[0]) : e4m3x2_to_f16x2(t[0]);
+  o.y = BF16 ? e4m3x2_to_bf16x2(t[1]) : e4m3x2_to_f16x2(t[1]);
+  o.z = BF16 ? e4m3x2_to_bf16x2(t[2]) : e4m3x2_to_f16x2(t[2]);
+  o.w = BF16 ? e4m3x2_to_bf16x2(t[3]) : e4m3x2_to_f16x2(t[3]);
+  *reinterpret_cast<uint4*>(dst) = o;
+}`;
 
 const COMMON_HELPERS = `// Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
@@ -63,7 +90,7 @@ export function compileCuda(ir: KernelIR, fileName: string): CudaKernel {
     plan.sharedOperands,
     deferred,
     (v) => {
-      const stride = v.type.shape[1] * 2 + 16;
+      const stride = v.type.shape[1] * elementBytes(v.type.dtype) + 16;
       return { pool: "bytes", stride, size: v.type.shape[0] * stride, align: 128 };
     },
     // Early copies overlap loads with compute but keep K and V resident together: worth it with
@@ -74,6 +101,7 @@ export function compileCuda(ir: KernelIR, fileName: string): CudaKernel {
       prefetch = prefetchPoints(ir.body, issueBefore, plan);
       return { issueBefore, wholeLoop: new Map(prefetch.map((p) => [p.v, p.loop])) };
     },
+    plan.staged,
   );
   const sharedBytes = shared.poolSize.bytes ?? 0;
   if (sharedBytes > MAX_SHARED_BYTES) {
@@ -94,6 +122,7 @@ export function compileCuda(ir: KernelIR, fileName: string): CudaKernel {
   }
   if (!fields.length) structFields.push("  int unused;");
   const entry = ident(ir.name.replace(/\./g, "_"));
+  const fp8 = ir.tensors.some((t) => t.dtype === "f8e4m3");
   const src = ir.span;
   const where = `${src.file.path}:${lineCol(src.file, src.start).line}`;
   const threads = plan.shape.threads;
@@ -111,9 +140,11 @@ export function compileCuda(ir: KernelIR, fileName: string): CudaKernel {
     `// ${threads} threads (${shapeNote}); ${sharedBytes} bytes of dynamic shared memory.`,
     "#include <cuda_bf16.h>",
     "#include <cuda_fp16.h>",
+    ...(fp8 ? ["#include <cuda_fp8.h>"] : []),
     "#include <stdint.h>",
     "",
     COMMON_HELPERS,
+    ...(fp8 ? ["", FP8_HELPERS] : []),
     ...(plan.shape.kind === "mma" ? ["", MMA_HELPERS] : []),
     "",
     "// Runtime dims and scalar arguments, passed by value (the manifest's uniform layout).",

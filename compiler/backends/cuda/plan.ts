@@ -55,6 +55,12 @@ export interface CudaPlan {
    * Maps the dot to its addend and the sum.
    */
   accumulateInto: Map<Value, { addend: Value; sum: Value }>;
+  /**
+   * Widened dot operands (bf16(K) of an fp8 cache) mapped to the fp8 load they widen: the load is
+   * copied into shared memory by cp.async like any operand (early, pipelined), then widened from
+   * there into the operand's own region right before the dot.
+   */
+  staged: Map<Value, Value>;
   uses: Map<Value, number>;
   anywhere: Map<Value, boolean>;
 }
@@ -146,6 +152,18 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number }): CudaPlan {
     shape = { kind: "blocked", TR, TC, threads: TR * TC };
   }
 
+  // Loads read only through a conversion that feeds a dot (an fp8 cache widened to bf16): when
+  // cp.async can copy them they are staged in shared memory as they are and widened there (see
+  // `staged`); otherwise each element is converted on its way in. They need no registers.
+  const convertedUses = new Map<Value, number>();
+  const staged = new Map<Value, Value>();
+  for (const o of dotOperand) {
+    if (o.op.kind !== "cast" || o.op.a.op.kind !== "load") continue;
+    convertedUses.set(o.op.a, (convertedUses.get(o.op.a) ?? 0) + 1);
+    if (o.op.a.type.dtype === "f8e4m3" && Number(o.op.a.op.other) === 0 && (o.type.dtype === "f16" || o.type.dtype === "bf16") && contiguousRows(o.op.a)) staged.set(o, o.op.a);
+  }
+  const onlyConverted = (v: Value) => convertedUses.get(v) === uses.get(v);
+
   const layout = new Map<Value, Layout>();
   for (const v of all) {
     const op = v.op;
@@ -154,13 +172,13 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number }): CudaPlan {
     else if (op.kind === "transpose") {
       if (nonDotUse.has(v)) throw new CudaPlanError("this backend transposes tiles (^T) only as an operand of dot", v.span);
       l = "view";
-    } else if (op.kind === "load") l = (dotOperand.has(v) && !nonDotUse.has(v)) || !isFloat(v.type.dtype) ? "expr" : "regs";
+    } else if (op.kind === "load") l = (dotOperand.has(v) && !nonDotUse.has(v)) || onlyConverted(v) || !isFloat(v.type.dtype) ? "expr" : "regs";
     else if (op.kind === "dot" || op.kind === "reduce" || op.kind === "loop_var" || op.kind === "result") l = "regs";
     else if (op.kind === "const" || op.kind === "iota") l = "expr";
     else l = isFloat(v.type.dtype) && ((uses.get(v) ?? 0) > 1 || usedDeeper.has(v)) ? "regs" : "expr";
     layout.set(v, l);
   }
-  const plan: CudaPlan = { shape, layout, sharedOperands: new Set(), cachedFragments: new Set(), accumulateInto: new Map(), uses, anywhere: new Map() };
+  const plan: CudaPlan = { shape, layout, sharedOperands: new Set(), cachedFragments: new Set(), accumulateInto: new Map(), staged, uses, anywhere: new Map() };
   for (const v of all) {
     const op = v.op;
     if (op.kind !== "binary" || op.op !== "add" || v.type.dtype !== "f32") continue;
@@ -190,6 +208,7 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number }): CudaPlan {
     if (!(layout.get(a) !== "view" && !anywhere(plan, a) && op.a.op.kind !== "transpose")) plan.sharedOperands.add(a);
     if (op.a.op.kind === "transpose" && !anywhere(plan, a)) throw new CudaPlanError("a transposed register tile as a dot's first operand", d.span);
     plan.sharedOperands.add(b);
+    for (const o of [a, b]) if (staged.has(o)) plan.sharedOperands.add(staged.get(o)!);
     // A loaded A operand used inside a loop is loaded into fragments once when they are few (16
     // registers: head dim 64); larger ones are re-read from shared memory, as FlashAttention-2
     // does for head dim 128, leaving registers to the accumulators.
@@ -197,4 +216,31 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number }): CudaPlan {
     if (plan.sharedOperands.has(a) && op.a.op.kind !== "transpose" && (depth.get(d) ?? 0) > (depth.get(a) ?? 0) && frags <= 16) plan.cachedFragments.add(a);
   }
   return plan;
+}
+
+/** Element types cp.async copies into shared memory: dot operands, and fp8 tiles to widen there. */
+const COPYABLE = new Set(["f16", "bf16", "f8e4m3"]);
+
+export const elementBytes = (t: string): number => (t === "f8e4m3" ? 1 : t === "f16" || t === "bf16" ? 2 : 4);
+
+/**
+ * Can a load be copied 16 bytes (8 f16/bf16 or 16 fp8 elements) at a time? Its column index must
+ * step by one along the tensor's last, contiguous dimension, every other index and the predicate
+ * must not depend on the column, and row starts must be 16-byte aligned (all trailing sizes
+ * known, multiples of the chunk).
+ */
+export function contiguousRows(v: Value): boolean {
+  const per = 16 / elementBytes(v.type.dtype);
+  if (v.op.kind !== "load" || v.type.shape[1] % per !== 0 || !COPYABLE.has(v.type.dtype)) return false;
+  const { indices, pred, tensor } = v.op;
+  const last = indices[indices.length - 1];
+  const colOnly = (x: Value): boolean => x.type.shape.length === 0 || x.type.shape[1] === 1;
+  const unitCol = (x: Value): boolean => {
+    if (x.op.kind === "iota") return x.op.axis === 1 && x.op.start.op.kind === "const" && Number(x.op.start.op.value) % per === 0;
+    if (x.op.kind === "binary" && x.op.op === "add") return (unitCol(x.op.a) && colOnly(x.op.b)) || (unitCol(x.op.b) && colOnly(x.op.a));
+    return false;
+  };
+  if (!unitCol(last) || !indices.slice(0, -1).every(colOnly) || (pred && !colOnly(pred))) return false;
+  const trailing = tensor.shape[tensor.shape.length - 1];
+  return typeof trailing === "number" && trailing % per === 0;
 }

@@ -68,9 +68,11 @@ function inLoop(f: ForInst, issueBefore: Map<Inst, Value[]>, plan: CudaPlan): Pr
     for (const v of issueBefore.get(inst) ?? []) {
       const deps = scalarDeps(v, defAt, plan);
       if (!deps) continue;
+      // A staged fp8 tile is last read by the dot of its widened copy (widened right before it).
+      const widened = [...plan.staged].filter(([, src]) => src === v).map(([w]) => w);
       let last = -1;
       insts.forEach((i, k) => {
-        if (usesTile(i, v)) last = k;
+        if (usesTile(i, v) || widened.some((w) => usesTile(i, w))) last = k;
       });
       if (last < 0 || firstDot(last) < 0) continue;
       out.push({ v, loop: f, after: insts[last], deps: deps.sort((a, b) => defAt.get(a)! - defAt.get(b)!) });

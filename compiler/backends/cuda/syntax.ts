@@ -2,12 +2,12 @@
 // value a 16-bit type can represent, rounded by every op that produces one), so arithmetic is
 // plain float code; memory holds them as __half / __nv_bfloat16.
 import type { SymExpr } from "../../../runtime/manifest.ts";
-import type { BinOp, ScalarType, UnOp } from "../../ir/ir.ts";
+import { type BinOp, type ScalarType, type UnOp, isFloat } from "../../ir/ir.ts";
 
 /** The C type a value of this dtype has in registers. */
 export function regType(t: ScalarType): string {
   switch (t) {
-    case "f32": case "f16": case "bf16": return "float";
+    case "f32": case "f16": case "bf16": case "f8e4m3": return "float";
     case "i32": return "int";
     case "u32": return "unsigned";
     case "bool": return "bool";
@@ -19,23 +19,27 @@ export function memType(t: ScalarType): string {
   switch (t) {
     case "f16": return "__half";
     case "bf16": return "__nv_bfloat16";
+    case "f8e4m3": return "__nv_fp8_e4m3";
     default: return regType(t);
   }
 }
 
 /** Read a memory element into a register value. */
 export function fromMem(t: ScalarType, e: string): string {
+  if (t === "f8e4m3") return `float(${e})`;
   return t === "f16" ? `__half2float(${e})` : t === "bf16" ? `__bfloat162float(${e})` : e;
 }
 
 /** Convert a register value for storing into memory of dtype t. */
 export function toMem(t: ScalarType, e: string): string {
+  // fp8: round to nearest even, saturating at ±448 (the constructor's __NV_SATFINITE).
+  if (t === "f8e4m3") return `__nv_fp8_e4m3(${e})`;
   return t === "f16" ? `__float2half_rn(${e})` : t === "bf16" ? `__float2bfloat16_rn(${e})` : e;
 }
 
 /** Round a float register to what dtype t can hold (the value an f16/bf16 op produces). */
 export function roundTo(t: ScalarType, e: string): string {
-  return t === "f16" || t === "bf16" ? fromMem(t, toMem(t, e)) : e;
+  return t === "f16" || t === "bf16" || t === "f8e4m3" ? fromMem(t, toMem(t, e)) : e;
 }
 
 export function literal(value: number | boolean, t: ScalarType): string {
@@ -57,7 +61,7 @@ const INFIX: Partial<Record<BinOp, string>> = {
 };
 
 export function binary(op: BinOp, a: string, b: string, t: ScalarType): string {
-  const float = t === "f32" || t === "f16" || t === "bf16";
+  const float = isFloat(t);
   if (op === "min" || op === "max") return float ? `f${op}f(${a}, ${b})` : `${op}(${a}, ${b})`;
   if (op === "div" && !float) return `safe_div(${a}, ${b})`;
   if (op === "rem" && !float) return `safe_rem(${a}, ${b})`;
@@ -66,7 +70,7 @@ export function binary(op: BinOp, a: string, b: string, t: ScalarType): string {
 }
 
 export function unary(op: UnOp, a: string, t: ScalarType): string {
-  const float = t === "f32" || t === "f16" || t === "bf16";
+  const float = isFloat(t);
   let e: string;
   switch (op) {
     case "neg": e = `(-${a})`; break;

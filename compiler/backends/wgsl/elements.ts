@@ -84,7 +84,8 @@ export function opExpr(ctx: ElementContext, v: Value, site: Site): string {
     case "cast":
       return `${wgslType(v.type.dtype)}(${e(op.a)})`;
     case "load": {
-      const read = `${op.tensor.name}[${ctx.offset(op.tensor.name, op.indices.map(e))}]`;
+      const at = ctx.offset(op.tensor.name, op.indices.map(e));
+      const read = op.tensor.dtype === "f8e4m3" ? `${op.tensor.name}_at(${at})` : `${op.tensor.name}[${at}]`;
       return op.pred ? `select(${literal(op.other, v.type.dtype)}, ${read}, ${e(op.pred)})` : read;
     }
     default:

@@ -34,10 +34,36 @@ export class BackendError extends Error {
   }
 }
 
+// OCP E4M3FN bits to f32: 4 exponent bits (bias 7), 3 mantissa bits, no infinities, 0x7f NaN.
+const E4M3_DECODE = [
+  "fn e4m3_to_f32(b: u32) -> f32 {",
+  "  let e = (b >> 3u) & 15u;",
+  "  let m = f32(b & 7u);",
+  "  var v = select(ldexp(1.0 + m / 8.0, i32(e) - 7), m * 0.001953125, e == 0u); // subnormals: m * 2^-9",
+  "  if ((b & 127u) == 127u) { v = bitcast<f32>(0x7fc00000u | b); } // NaN (from b: no constant NaN in WGSL)",
+  "  return select(v, -v, (b & 128u) != 0u);",
+  "}",
+];
+
+/** A reader of element i of an fp8 tensor (byte i % 4 of word i / 4, little-endian). */
+function fp8Reader(name: string): string[] {
+  return [
+    `fn ${name}_at(i: u32) -> f32 {`,
+    `  return e4m3_to_f32((${name}[i >> 2u] >> ((i & 3u) * 8u)) & 255u);`,
+    "}",
+  ];
+}
+
 export function compileWgsl(ir: KernelIR, opts: WgslVariantOptions, fileName: string): WgslKernel {
   for (const t of ir.tensors) {
     if (t.dtype === "bf16") throw new BackendError(`the WGSL backend has no bf16: tensor '${t.name}'`, t.span, "instantiate this kernel with f32 or f16 for WebGPU");
+    if (t.dtype === "f8e4m3" && t.written) throw new BackendError(`the WGSL backend reads fp8 tensors but cannot store to one: tensor '${t.name}'`, t.span, "WGSL has no byte stores; quantize on the CUDA backend or the host");
   }
+  walkInsts(ir.body, (i) => {
+    if (i.kind === "def" && i.value.type.dtype === "f8e4m3" && i.value.op.kind !== "load") {
+      throw new BackendError("the WGSL backend computes nothing in f8e4m3: only loads of fp8 tensors, widened with f32(x) or f16(x)", i.value.span);
+    }
+  });
   let plan;
   try {
     plan = planKernel(ir, { maxThreads: opts.maxThreads ?? 256, preferTC: 8 });
@@ -100,8 +126,12 @@ export function compileWgsl(ir: KernelIR, opts: WgslVariantOptions, fileName: st
   const decls: string[] = [];
   decls.push("struct Params {", ...wgslFields, "}");
   ir.tensors.forEach((t, i) => {
-    decls.push(`@group(0) @binding(${i}) var<storage, ${t.written ? "read_write" : "read"}> ${t.name}: array<${wgslType(t.dtype)}>;`);
+    // fp8 tensors are bytes packed four to a u32 word, read through a decoding helper.
+    const elem = t.dtype === "f8e4m3" ? "u32" : wgslType(t.dtype);
+    decls.push(`@group(0) @binding(${i}) var<storage, ${t.written ? "read_write" : "read"}> ${t.name}: array<${elem}>;`);
   });
+  const fp8 = ir.tensors.filter((t) => t.dtype === "f8e4m3");
+  if (fp8.length) decls.push("", ...E4M3_DECODE, ...fp8.flatMap((t) => fp8Reader(t.name)));
   const uniformBinding = ir.tensors.length;
   decls.push(`@group(0) @binding(${uniformBinding}) var<uniform> P: Params;`);
   if (shared.poolSize.f32) decls.push(`var<workgroup> smem_f32: array<f32, ${shared.poolSize.f32}>;`);

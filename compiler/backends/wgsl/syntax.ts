@@ -4,7 +4,8 @@ import type { SymExpr } from "../../../runtime/manifest.ts";
 import type { BinOp, ScalarType, UnOp } from "../../ir/ir.ts";
 
 export function wgslType(t: ScalarType): string {
-  return t; // f32, f16, i32, u32, bool are all WGSL scalar types
+  // f32, f16, i32, u32, bool are all WGSL scalar types; fp8 values are held as f32 once loaded.
+  return t === "f8e4m3" ? "f32" : t;
 }
 
 export function literal(value: number | boolean, t: ScalarType): string {

@@ -3,6 +3,7 @@ import type { DType } from "../../manifest.ts";
 import { BufferUsage, MapMode } from "./constants.ts";
 import { elementCount, tensorBytes } from "./dtype.ts";
 import { decodeHalf, encodeHalf } from "./half.ts";
+import { decodeE4m3, encodeE4m3 } from "../../fp8.ts";
 
 // Host <-> GPU tensors for tests, benchmarks and simple callers: upload, poison, read back.
 // Half-precision conversion lives in half.ts and timing in timing.ts; both re-exported here.
@@ -25,7 +26,8 @@ export type HostArray<D extends DType> = D extends "i32"
 
 /**
  * Create a tensor, optionally with data. For f16/bf16, a Uint16Array is taken as raw bits and
- * anything else as values, converted with round-to-nearest-even; other dtypes take values.
+ * anything else as values, converted with round-to-nearest-even; likewise for f8e4m3 with a
+ * Uint8Array (values out of its range become NaN, as a cast would); other dtypes take values.
  */
 export function createTensor<D extends DType>(
   device: GPUDevice,
@@ -83,16 +85,20 @@ function hostBytes(dtype: DType, data: ArrayLike<number>): Uint8Array {
     case "bf16":
       arr = data instanceof Uint16Array ? data : encodeHalf(dtype, data);
       break;
+    case "f8e4m3":
+      arr = data instanceof Uint8Array ? data : encodeE4m3(data);
+      break;
   }
   return new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
 }
 
 /** Poison bit patterns: a quiet NaN for floats (so unwritten outputs fail any comparison), and
- *  for integers 0x7FFFFFFF, an implausible index or length. Two halves per 32-bit word. */
+ *  for integers 0x7FFFFFFF, an implausible index or length. Two halves (four fp8) per word. */
 const POISON: Record<DType, number> = {
   f32: 0x7fc00000,
   f16: 0x7e007e00,
   bf16: 0x7fc07fc0,
+  f8e4m3: 0x7f7f7f7f,
   i32: 0x7fffffff,
   u32: 0x7fffffff,
 };
@@ -136,6 +142,7 @@ export async function readTensor<D extends DType>(
     let out: Float32Array | Int32Array | Uint32Array;
     if (tensor.dtype === "f16" || tensor.dtype === "bf16")
       out = decodeHalf(tensor.dtype, new Uint16Array(copy, 0, n));
+    else if (tensor.dtype === "f8e4m3") out = decodeE4m3(new Uint8Array(copy, 0, n));
     else if (tensor.dtype === "i32") out = new Int32Array(copy, 0, n);
     else if (tensor.dtype === "u32") out = new Uint32Array(copy, 0, n);
     else out = new Float32Array(copy, 0, n);

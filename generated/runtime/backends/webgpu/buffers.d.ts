@@ -16,7 +16,8 @@ export type HostArray<D extends DType> = D extends "i32"
     : Float32Array;
 /**
  * Create a tensor, optionally with data. For f16/bf16, a Uint16Array is taken as raw bits and
- * anything else as values, converted with round-to-nearest-even; other dtypes take values.
+ * anything else as values, converted with round-to-nearest-even; likewise for f8e4m3 with a
+ * Uint8Array (values out of its range become NaN, as a cast would); other dtypes take values.
  */
 export declare function createTensor<D extends DType>(
   device: GPUDevice,

@@ -1,0 +1,9 @@
+/// <reference types="@webgpu/types" />
+import type { DType } from "./manifest.js";
+/** Bytes per element as stored in device memory. */
+export declare function elementBytes(dtype: DType): number;
+export declare function isFloat(dtype: DType): boolean;
+/** Number of elements of a row-major shape (1 for a scalar shape []). */
+export declare function elementCount(shape: readonly number[]): number;
+/** Byte length of a tensor, before any padding a buffer may need. */
+export declare function tensorBytes(dtype: DType, shape: readonly number[]): number;

@@ -1,0 +1,24 @@
+// Element types of tensors as stored on a device, shared by both runtimes: f16 and bf16 take two
+// bytes, fp8 E4M3 one (see fp8.ts), everything else four.
+import type { DType } from "./manifest.ts";
+
+/** Bytes per element as stored in device memory. */
+export function elementBytes(dtype: DType): number {
+  return dtype === "f8e4m3" ? 1 : dtype === "f16" || dtype === "bf16" ? 2 : 4;
+}
+
+export function isFloat(dtype: DType): boolean {
+  return dtype === "f32" || dtype === "f16" || dtype === "bf16" || dtype === "f8e4m3";
+}
+
+/** Number of elements of a row-major shape (1 for a scalar shape []). */
+export function elementCount(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Byte length of a tensor, before any padding a buffer may need. */
+export function tensorBytes(dtype: DType, shape: readonly number[]): number {
+  return elementCount(shape) * elementBytes(dtype);
+}

@@ -1,0 +1,41 @@
+// An FP8 (E4M3) paged KV cache as SGLang keeps one: the pages of request b hold x / scale[b, h]
+// rounded to E4M3 (kv head h), and kernels get scale as their descale. References read the
+// dequantized cache (E4M3 value x descale), so a kernel is right only if it applies the descales.
+import { roundToE4m3 } from "../../runtime/fp8.ts";
+import type { Rng } from "../reference/numeric.ts";
+
+export interface PagedLayout {
+  pageTable: Int32Array;
+  maxPages: number;
+  cacheSeqlens: Int32Array | number[];
+}
+
+/** Per (request, kv head) scales, not powers of two, spread over [0.05, 0.5). */
+export function randomDescales(batch: number, kvHeads: number, rng: Rng): Float32Array {
+  return Float32Array.from({ length: batch * kvHeads }, () => Math.fround(0.05 + 0.45 * rng()));
+}
+
+/**
+ * Quantize a paged cache [slots, kvHeads, headDim]: `stored` holds the E4M3 values (saturated),
+ * `dequant` what they stand for. Slots no request owns keep scale 1.
+ */
+export function quantizePaged(cache: Float32Array, layout: PagedLayout, page: number, kvHeads: number, headDim: number, descale: Float32Array) {
+  const slots = cache.length / (kvHeads * headDim);
+  const owner = new Int32Array(slots).fill(-1);
+  layout.cacheSeqlens.forEach((len, b) => {
+    for (let j = 0; j < len; j++) owner[layout.pageTable[b * layout.maxPages + Math.floor(j / page)] * page + (j % page)] = b;
+  });
+  const stored = new Float32Array(cache.length);
+  const dequant = new Float32Array(cache.length);
+  for (let s = 0; s < slots; s++) {
+    for (let h = 0; h < kvHeads; h++) {
+      const scale = owner[s] < 0 ? 1 : descale[owner[s] * kvHeads + h];
+      for (let d = 0; d < headDim; d++) {
+        const i = (s * kvHeads + h) * headDim + d;
+        stored[i] = roundToE4m3(cache[i] / scale, true);
+        dequant[i] = stored[i] * scale;
+      }
+    }
+  }
+  return { stored, dequant };
+}
