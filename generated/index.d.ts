@@ -367,6 +367,24 @@ export interface KernelArgs {
     /** f16[slots, kv_heads, head_dim], written */ k_cache: TensorBinding;
     /** f16[slots, kv_heads, head_dim], written */ v_cache: TensorBinding;
   };
+  "set_kv_buffer_fp8.f32": {
+    /** f32[tokens, kv_heads, head_dim] */ k: TensorBinding;
+    /** f32[tokens, kv_heads, head_dim] */ v: TensorBinding;
+    /** i32[tokens] */ out_cache_loc: TensorBinding;
+    /** f32[kv_heads] */ k_scale: TensorBinding;
+    /** f32[kv_heads] */ v_scale: TensorBinding;
+    /** f8e4m3[slots, kv_heads, head_dim], written */ k_cache: TensorBinding;
+    /** f8e4m3[slots, kv_heads, head_dim], written */ v_cache: TensorBinding;
+  };
+  "set_kv_buffer_fp8.f16": {
+    /** f16[tokens, kv_heads, head_dim] */ k: TensorBinding;
+    /** f16[tokens, kv_heads, head_dim] */ v: TensorBinding;
+    /** i32[tokens] */ out_cache_loc: TensorBinding;
+    /** f32[kv_heads] */ k_scale: TensorBinding;
+    /** f32[kv_heads] */ v_scale: TensorBinding;
+    /** f8e4m3[slots, kv_heads, head_dim], written */ k_cache: TensorBinding;
+    /** f8e4m3[slots, kv_heads, head_dim], written */ v_cache: TensorBinding;
+  };
   "set_latent_buffer.f32": {
     /** f32[tokens, 1, width] */ latent: TensorBinding;
     /** i32[tokens] */ out_cache_loc: TensorBinding;

@@ -9,6 +9,7 @@ import { compileIR, findInstance, interpretCase } from "../compiler/interp/index
 import type { KernelIR } from "../compiler/ir/ir.ts";
 import { getDevice, type DeviceHandle } from "../runtime/backends/webgpu/index.ts";
 import { DEFAULT_CASES } from "./harness/registry.ts";
+import { fp8EdgeCase } from "./harness/decode.ts";
 import { inMemory, loadBest, runCase, type GeneratedSet } from "./harness/webgpu.ts";
 import { freshSeed, makeRng, relError } from "./reference/numeric.ts";
 
@@ -26,7 +27,7 @@ beforeAll(async () => {
 
 const ONE_OF_EACH = [
   "mha_prefill.f32.hd64.causal", "gqa_paged.f32.g4.p16", "gqa_paged.f16.g1.p1", "swa_paged.f32.p64", "local_paged.f32.p16", "softcap_paged.f32.p1",
-  "sinks_paged.f16.p16", "gqa_paged_fp8.f16.p16", "mla_paged.f32.p16", "gqa_decode_split.f32.g4.p64", "merge_states.f32.hd128", "set_kv_buffer.f16", "set_latent_buffer.f32",
+  "sinks_paged.f16.p16", "gqa_paged_fp8.f16.p16", "mla_paged.f32.p16", "gqa_decode_split.f32.g4.p64", "merge_states.f32.hd128", "set_kv_buffer.f16", "set_kv_buffer_fp8.f32", "set_latent_buffer.f32",
 ];
 
 describe("interpreter = WebGPU = reference", () => {
@@ -44,4 +45,18 @@ describe("interpreter = WebGPU = reference", () => {
       }
     });
   }
+});
+
+describe("E4M3 rounding", () => {
+  it("set_kv_buffer_fp8 rounds every boundary value as CUDA does (WebGPU and interpreter, exact)", async () => {
+    const name = "set_kv_buffer_fp8.f32";
+    const k = await loadBest(gpu.device, gpu.info, set, name);
+    const c = fp8EdgeCase(k.manifest);
+    const interp = interpretCase(findInstance(irs, name), c);
+    const gpuRun = await runCase(gpu.device, k, c);
+    for (const out of ["k_cache", "v_cache"]) {
+      expect(gpuRun.errors[out], `${out} on WebGPU`).toBe(0);
+      expect(Array.from(interp[out]), `${out} in the interpreter`).toEqual(Array.from(c.expected[out]));
+    }
+  });
 });

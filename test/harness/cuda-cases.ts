@@ -5,7 +5,7 @@
 import type { KernelManifest } from "../../runtime/manifest.ts";
 import type { Rng } from "../reference/numeric.ts";
 import type { KernelCase } from "./case.ts";
-import { decodeSplitCase, kvWriteCase, mergeCase } from "./decode.ts";
+import { decodeSplitCase, fp8EdgeCase, kvWriteCase, mergeCase } from "./decode.ts";
 import { mhaPrefillCase } from "./mha.ts";
 import { MODES, VARIANT_OPTIONS } from "./modes.ts";
 import { pagedCase } from "./paged.ts";
@@ -44,6 +44,11 @@ export function cudaRecipes(kernel: string): Recipe[] {
         { label: "1 split", build: (m, rng) => mergeCase(m, { splits: 1, rows: 5 }, rng) },
         { label: "7 splits", build: (m, rng) => mergeCase(m, { splits: 7, rows: 40 }, rng) },
         { label: "16 splits x 2048 rows", build: (m, rng) => mergeCase(m, { splits: 16, rows: 2048 }, rng) },
+      ];
+    case "set_kv_buffer_fp8":
+      return [
+        { label: "256 tokens", build: (m, rng) => kvWriteCase(m, { tokens: 256, kvHeads: 8, headDim: 128, slots: 1024 }, rng) },
+        { label: "E4M3 rounding boundaries", build: (m) => fp8EdgeCase(m) },
       ];
     case "set_kv_buffer":
       return [

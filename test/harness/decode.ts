@@ -5,6 +5,8 @@ import { attention } from "../reference/attention.ts";
 import { mergeStates } from "../reference/merge.ts";
 import { makePagedCache, makeVarlenBatch, randInt, randn, type Rng } from "../reference/numeric.ts";
 import { type KernelCase, toleranceFor } from "./case.ts";
+import { e4m3BitsToF32, roundToE4m3 } from "../../runtime/fp8.ts";
+import { randomDescales } from "./fp8.ts";
 import { roundTo } from "./mha.ts";
 
 export interface SplitSpec {
@@ -109,11 +111,71 @@ export function kvWriteCase(m: KernelManifest, spec: { tokens: number; kvHeads: 
       tolerance: { c_kv: 0 },
     };
   }
+  const pool = m.tensors.find((t) => t.name === "k_cache")?.dtype as DType;
+  if (pool === "f8e4m3") return fp8WriteCase({ dtype, T, Hk, D, slots, loc, k, v }, rng);
   return {
     label: `${T} tokens x ${Hk} kv heads x ${D}`,
     inputs: { k: { dtype, shape: [T, ...row], data: k }, v: { dtype, shape: [T, ...row], data: v }, out_cache_loc: loc_ },
     outputs: { k_cache: { dtype, shape: [slots, ...row], data: kc }, v_cache: { dtype, shape: [slots, ...row], data: vc } },
     expected: { k_cache: ek, v_cache: ev },
+    tolerance: { k_cache: 0, v_cache: 0 },
+  };
+}
+
+/**
+ * set_kv_buffer_fp8: an E4M3 pool; each new value divided by its kv head's scale (in f32) and
+ * rounded to E4M3 with saturation. A 1e-3 tolerance admits a rare one-step flip at a rounding tie
+ * where a WGSL division is not correctly rounded (WGSL allows 2.5 ulp); a wrong scale, slot or
+ * rounding mode is off by far more.
+ */
+function fp8WriteCase(w: { dtype: DType; T: number; Hk: number; D: number; slots: number; loc: Int32Array; k: Float32Array; v: Float32Array }, rng: Rng): KernelCase {
+  const { T, Hk, D, slots, loc } = w;
+  const scales = { k: randomDescales(1, Hk, rng), v: randomDescales(1, Hk, rng) };
+  const pools = { k: randn(slots * Hk * D, rng).map((x) => roundToE4m3(x, true)), v: randn(slots * Hk * D, rng).map((x) => roundToE4m3(x, true)) };
+  const expected = { k: Float64Array.from(pools.k), v: Float64Array.from(pools.v) };
+  for (const kv of ["k", "v"] as const) {
+    for (let t = 0; t < T; t++) {
+      for (let i = 0; i < Hk * D; i++) expected[kv][loc[t] * Hk * D + i] = roundToE4m3(w[kv][t * Hk * D + i] / scales[kv][Math.floor(i / D)], true);
+    }
+  }
+  const row = [Hk, D];
+  const src = (x: Float32Array) => ({ dtype: w.dtype, shape: [T, ...row], data: x });
+  return {
+    label: `${T} tokens x ${Hk} kv heads x ${D} into fp8`,
+    inputs: {
+      k: src(w.k), v: src(w.v), out_cache_loc: { dtype: "i32", shape: [T], data: loc },
+      k_scale: { dtype: "f32", shape: [Hk], data: scales.k }, v_scale: { dtype: "f32", shape: [Hk], data: scales.v },
+    },
+    outputs: { k_cache: { dtype: "f8e4m3", shape: [slots, ...row], data: pools.k }, v_cache: { dtype: "f8e4m3", shape: [slots, ...row], data: pools.v } },
+    expected: { k_cache: expected.k, v_cache: expected.v },
+    tolerance: { k_cache: 1e-3, v_cache: 1e-3 },
+  };
+}
+
+/**
+ * set_kv_buffer_fp8 on the values where E4M3 rounding is decided (scale 1, f32 in): every finite
+ * code, every midpoint between neighbours (ties go to the even code) and points just off them,
+ * subnormals, values past 448 (saturate). Inputs are rounded to T first, as the kernel sees them.
+ * Checked exactly (tolerance 0).
+ */
+export function fp8EdgeCase(m: KernelManifest): KernelCase {
+  const codes = Array.from({ length: 0x7f }, (_, c) => e4m3BitsToF32(c));
+  const mids = codes.slice(0, -1).map((x, i) => (x + codes[i + 1]) / 2);
+  const near = mids.flatMap((x, i) => [x - (codes[i + 1] - codes[i]) / 64, x + (codes[i + 1] - codes[i]) / 64]);
+  const extra = [449, 463.9, 464, 465, 480, 1e6, 3.4e38, 1e-9, 2 ** -10, 3 * 2 ** -11, 0];
+  const pos = [...codes, ...mids, ...near, ...extra].map(Math.fround);
+  const dtype = m.params.T as DType;
+  const vals = roundTo(dtype, Float32Array.from([...pos, ...pos.map((x) => -x)]));
+  const D = vals.length;
+  const pool = new Float32Array(2 * D);
+  const expected = Float64Array.from(pool);
+  vals.forEach((x, i) => (expected[D + i] = roundToE4m3(x, true)));
+  const one = { dtype: "f32" as DType, shape: [1], data: [1] };
+  return {
+    label: `${D} values at E4M3 rounding boundaries`,
+    inputs: { k: { dtype, shape: [1, 1, D], data: vals }, v: { dtype, shape: [1, 1, D], data: vals }, out_cache_loc: { dtype: "i32", shape: [1], data: [1] }, k_scale: one, v_scale: one },
+    outputs: { k_cache: { dtype: "f8e4m3", shape: [2, 1, D], data: pool }, v_cache: { dtype: "f8e4m3", shape: [2, 1, D], data: pool } },
+    expected: { k_cache: expected, v_cache: expected },
     tolerance: { k_cache: 0, v_cache: 0 },
   };
 }

@@ -27,5 +27,6 @@ export const DEFAULT_CASES: Record<string, CaseBuilder> = {
   gqa_decode_split: (m, rng) => decodeSplitCase(m, { kLens: [1, 339, 1024], kvHeads: 2, splitLen: 256 }, rng),
   merge_states: (m, rng) => mergeCase(m, { splits: 4, rows: 24 }, rng),
   set_kv_buffer: (m, rng) => kvWriteCase(m, { tokens: 7, kvHeads: 2, headDim: 128, slots: 64 }, rng),
+  set_kv_buffer_fp8: (m, rng) => kvWriteCase(m, { tokens: 7, kvHeads: 2, headDim: 128, slots: 64 }, rng),
   set_latent_buffer: (m, rng) => kvWriteCase(m, { tokens: 7, kvHeads: 1, headDim: 576, slots: 64 }, rng),
 };

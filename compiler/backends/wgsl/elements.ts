@@ -82,6 +82,8 @@ export function opExpr(ctx: ElementContext, v: Value, site: Site): string {
     case "select":
       return `select(${e(op.b)}, ${e(op.a)}, ${e(op.cond)})`;
     case "cast":
+      // fp8 values live in f32 registers, rounded to the E4M3 grid.
+      if (v.type.dtype === "f8e4m3") return `round_e4m3(f32(${e(op.a)}))`;
       return `${wgslType(v.type.dtype)}(${e(op.a)})`;
     case "load": {
       const at = ctx.offset(op.tensor.name, op.indices.map(e));

@@ -271,7 +271,7 @@ export class WgslEmitter extends StructuredEmitter implements ElementContext {
     const emitOne = (site: Site) => {
       const ix = s.indices.map((x) => elem(this, x, site));
       const val = elem(this, s.value, site);
-      const write = `${t.name}[${this.offset(t.name, ix)}] = ${val};`;
+      const write = t.dtype === "f8e4m3" ? `${t.name}_put(${this.offset(t.name, ix)}, ${val});` : `${t.name}[${this.offset(t.name, ix)}] = ${val};`;
       this.line(s.pred ? `if (${elem(this, s.pred, site)}) { ${write} }` : write);
     };
     // Replicated axes are written by one invocation only.

@@ -45,11 +45,41 @@ const E4M3_DECODE = [
   "}",
 ];
 
-/** A reader of element i of an fp8 tensor (byte i % 4 of word i / 4, little-endian). */
-function fp8Reader(name: string): string[] {
+// f32 to E4M3 bits: round to nearest even, saturating at ±448 (as CUDA's __nv_fp8_e4m3(x)).
+// Subnormals (below 2^-6) are multiples of 2^-9: WGSL's round() is half-to-even.
+const E4M3_ENCODE = [
+  "fn f32_to_e4m3(x: f32) -> u32 {",
+  "  let b = bitcast<u32>(x);",
+  "  let sign = (b >> 24u) & 128u;",
+  "  let a = b & 0x7fffffffu;",
+  "  if (a > 0x7f800000u) { return sign | 127u; } // NaN",
+  "  if (a >= 0x43e00000u) { return sign | 126u; } // 448 and above (inf included) saturate",
+  "  if (a < 0x3c800000u) { return sign | u32(round(bitcast<f32>(a) * 512.0)); } // below 2^-6",
+  "  var q = (a >> 20u) & 7u;",
+  "  let rest = a & 0xfffffu;",
+  "  if (rest > 0x80000u || (rest == 0x80000u && (q & 1u) == 1u)) { q = q + 1u; }",
+  "  let code = ((((a >> 23u) - 120u) << 3u) + q); // exponent rebiased 127 -> 7; a carry moves it up",
+  "  return sign | min(code, 126u);",
+  "}",
+  "fn round_e4m3(x: f32) -> f32 {",
+  "  return e4m3_to_f32(f32_to_e4m3(x));",
+  "}",
+];
+
+/**
+ * Accessors of element i of an fp8 tensor (byte i % 4 of word i / 4, little-endian): a reader, and
+ * for a written tensor a writer that replaces its byte with two atomics.
+ */
+function fp8Access(name: string, written: boolean): string[] {
+  const word = written ? `atomicLoad(&${name}[i >> 2u])` : `${name}[i >> 2u]`;
+  const read = [`fn ${name}_at(i: u32) -> f32 {`, `  return e4m3_to_f32((${word} >> ((i & 3u) * 8u)) & 255u);`, "}"];
+  if (!written) return read;
   return [
-    `fn ${name}_at(i: u32) -> f32 {`,
-    `  return e4m3_to_f32((${name}[i >> 2u] >> ((i & 3u) * 8u)) & 255u);`,
+    ...read,
+    `fn ${name}_put(i: u32, x: f32) {`,
+    "  let shift = (i & 3u) * 8u;",
+    `  atomicAnd(&${name}[i >> 2u], ~(255u << shift));`,
+    `  atomicOr(&${name}[i >> 2u], f32_to_e4m3(x) << shift);`,
     "}",
   ];
 }
@@ -57,11 +87,10 @@ function fp8Reader(name: string): string[] {
 export function compileWgsl(ir: KernelIR, opts: WgslVariantOptions, fileName: string): WgslKernel {
   for (const t of ir.tensors) {
     if (t.dtype === "bf16") throw new BackendError(`the WGSL backend has no bf16: tensor '${t.name}'`, t.span, "instantiate this kernel with f32 or f16 for WebGPU");
-    if (t.dtype === "f8e4m3" && t.written) throw new BackendError(`the WGSL backend reads fp8 tensors but cannot store to one: tensor '${t.name}'`, t.span, "WGSL has no byte stores; quantize on the CUDA backend or the host");
   }
   walkInsts(ir.body, (i) => {
-    if (i.kind === "def" && i.value.type.dtype === "f8e4m3" && i.value.op.kind !== "load") {
-      throw new BackendError("the WGSL backend computes nothing in f8e4m3: only loads of fp8 tensors, widened with f32(x) or f16(x)", i.value.span);
+    if (i.kind === "def" && i.value.type.dtype === "f8e4m3" && i.value.op.kind !== "load" && i.value.op.kind !== "cast") {
+      throw new BackendError("the WGSL backend computes nothing in f8e4m3: only loads of fp8 tensors and conversions to f8e4m3", i.value.span, "widen first, with f32(x) or f16(x)");
     }
   });
   let plan;
@@ -126,12 +155,16 @@ export function compileWgsl(ir: KernelIR, opts: WgslVariantOptions, fileName: st
   const decls: string[] = [];
   decls.push("struct Params {", ...wgslFields, "}");
   ir.tensors.forEach((t, i) => {
-    // fp8 tensors are bytes packed four to a u32 word, read through a decoding helper.
-    const elem = t.dtype === "f8e4m3" ? "u32" : wgslType(t.dtype);
+    // fp8 tensors are bytes packed four to a u32 word, read and written through helpers; a written
+    // one is atomic, so invocations storing neighbouring bytes of one word do not race.
+    const elem = t.dtype !== "f8e4m3" ? wgslType(t.dtype) : t.written ? "atomic<u32>" : "u32";
     decls.push(`@group(0) @binding(${i}) var<storage, ${t.written ? "read_write" : "read"}> ${t.name}: array<${elem}>;`);
   });
   const fp8 = ir.tensors.filter((t) => t.dtype === "f8e4m3");
-  if (fp8.length) decls.push("", ...E4M3_DECODE, ...fp8.flatMap((t) => fp8Reader(t.name)));
+  let fp8Casts = false;
+  walkInsts(ir.body, (i) => (fp8Casts ||= i.kind === "def" && i.value.type.dtype === "f8e4m3" && i.value.op.kind === "cast"));
+  const encodes = fp8Casts || fp8.some((t) => t.written);
+  if (fp8.length || fp8Casts) decls.push("", ...E4M3_DECODE, ...(encodes ? E4M3_ENCODE : []), ...fp8.flatMap((t) => fp8Access(t.name, t.written)));
   const uniformBinding = ir.tensors.length;
   decls.push(`@group(0) @binding(${uniformBinding}) var<uniform> P: Params;`);
   if (shared.poolSize.f32) decls.push(`var<workgroup> smem_f32: array<f32, ${shared.poolSize.f32}>;`);
