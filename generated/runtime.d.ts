@@ -9,4 +9,4 @@ export type {
   UniformField,
   WgslTarget,
 } from "./runtime/manifest.js";
-// runtime source hash: 6ccb578d92a1f5fe
+// runtime source hash: 91464b6848498d05

@@ -182,6 +182,23 @@ var BufferUsage = {
 var MapMode = { READ: 1, WRITE: 2 };
 var ShaderStage = { COMPUTE: 4 };
 
+// runtime/dtype.ts
+var BYTES = { f32: 4, f16: 2, bf16: 2, f8e4m3: 1, i32: 4, u32: 4 };
+function elementBytes(dtype) {
+  return BYTES[dtype];
+}
+function bytesOfName(name) {
+  return Object.hasOwn(BYTES, name) ? BYTES[name] : NaN;
+}
+function elementCount(shape) {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+function tensorBytes(dtype, shape) {
+  return elementCount(shape) * elementBytes(dtype);
+}
+
 // runtime/manifest.ts
 function evalSym(e, env) {
   if (typeof e === "number") return e;
@@ -231,7 +248,6 @@ function dimInferable(m, dim) {
 }
 
 // runtime/args.ts
-var DTYPE_BYTES = { f32: 4, f16: 2, bf16: 2, f8e4m3: 1, i32: 4, u32: 4 };
 var INT_RANGE = {
   i32: [-(2 ** 31), 2 ** 31 - 1],
   u32: [0, 2 ** 32 - 1]
@@ -321,7 +337,7 @@ function bindTensorArgs(sig, args, rules) {
       fail(`argument '${t.name}' is ${value.dtype} but the kernel expects ${t.dtype}`);
     }
     const count = value.shape.reduce((a, b) => a * b, 1);
-    const bytes = count * (DTYPE_BYTES[t.dtype] ?? NaN);
+    const bytes = count * bytesOfName(t.dtype);
     rules.checkMemory({ arg: t, value, count, bytes }, fail);
     sizes.push(bytes);
   }
@@ -500,19 +516,6 @@ var BindGroupCache = class {
     this.groups.clear();
   }
 };
-
-// runtime/dtype.ts
-function elementBytes(dtype) {
-  return dtype === "f8e4m3" ? 1 : dtype === "f16" || dtype === "bf16" ? 2 : 4;
-}
-function elementCount(shape) {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-function tensorBytes(dtype, shape) {
-  return elementCount(shape) * elementBytes(dtype);
-}
 
 // runtime/backends/webgpu/uniforms.ts
 function packUniforms(kernelName, uniforms, bound) {

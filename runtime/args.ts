@@ -1,3 +1,4 @@
+import { bytesOfName } from "./dtype.ts";
 import { dimInferable, evalSym, showSym, solveLinear, type SymExpr } from "./manifest.ts";
 
 // Checking launch arguments against a kernel's signature and working out its runtime dimensions:
@@ -58,8 +59,6 @@ export interface Bound<T, A extends SignatureTensor = SignatureTensor> {
   tensors: { arg: A; value: T }[];
 }
 
-/** Bytes per element of the manifest's dtypes (halves and fp8 are packed). */
-export const DTYPE_BYTES: Readonly<Record<string, number>> = { f32: 4, f16: 2, bf16: 2, f8e4m3: 1, i32: 4, u32: 4 };
 
 const INT_RANGE: Record<string, readonly [number, number]> = {
   i32: [-(2 ** 31), 2 ** 31 - 1],
@@ -169,7 +168,7 @@ export function bindTensorArgs<T extends TensorLike, S extends KernelSignature>(
       fail(`argument '${t.name}' is ${value.dtype} but the kernel expects ${t.dtype}`);
     }
     const count = value.shape.reduce((a, b) => a * b, 1);
-    const bytes = count * (DTYPE_BYTES[t.dtype] ?? NaN);
+    const bytes = count * bytesOfName(t.dtype);
     rules.checkMemory({ arg: t, value, count, bytes }, fail);
     sizes.push(bytes);
   }

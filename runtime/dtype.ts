@@ -2,9 +2,16 @@
 // bytes, fp8 E4M3 one (see fp8.ts), everything else four.
 import type { DType } from "./manifest.ts";
 
+const BYTES: Readonly<Record<DType, number>> = { f32: 4, f16: 2, bf16: 2, f8e4m3: 1, i32: 4, u32: 4 };
+
 /** Bytes per element as stored in device memory. */
 export function elementBytes(dtype: DType): number {
-  return dtype === "f8e4m3" ? 1 : dtype === "f16" || dtype === "bf16" ? 2 : 4;
+  return BYTES[dtype];
+}
+
+/** Bytes per element of a dtype named by a caller or a manifest; NaN for a name that is none. */
+export function bytesOfName(name: string): number {
+  return Object.hasOwn(BYTES, name) ? BYTES[name as DType] : NaN;
 }
 
 export function isFloat(dtype: DType): boolean {

@@ -68,8 +68,6 @@ export interface Bound<T, A extends SignatureTensor = SignatureTensor> {
     value: T;
   }[];
 }
-/** Bytes per element of the manifest's dtypes (halves and fp8 are packed). */
-export declare const DTYPE_BYTES: Readonly<Record<string, number>>;
 /** Check `args` against `sig` and infer its runtime dimensions; throws on any mismatch. */
 export declare function bindTensorArgs<T extends TensorLike, S extends KernelSignature>(
   sig: S,

@@ -13,8 +13,7 @@
 import type { Block, Inst, KernelIR, ScalarType, Value } from "../../ir/ir.ts";
 import { isFloat, operands, showType } from "../../ir/ir.ts";
 import type { Span } from "../../diagnostics/source.ts";
-import type { DType } from "../../../runtime/manifest.ts";
-import { elementBytes as bytesOf } from "../../../runtime/dtype.ts";
+import { bytesOfName } from "../../../runtime/dtype.ts";
 
 export type Layout = "uniform" | "regs" | "expr" | "view";
 
@@ -223,8 +222,8 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number }): CudaPlan {
 /** Element types cp.async copies into shared memory: dot operands, and fp8 tiles to widen there. */
 const COPYABLE = new Set(["f16", "bf16", "f8e4m3"]);
 
-/** Bytes per element in memory (the runtimes' table; bool never reaches memory here). */
-export const elementBytes = (t: ScalarType): number => bytesOf(t as DType);
+/** Bytes per element in memory (the runtimes' table; NaN for bool, which never reaches memory). */
+export const elementBytes = (t: ScalarType): number => bytesOfName(t);
 
 /**
  * Can a load be copied 16 bytes (8 f16/bf16 or 16 fp8 elements) at a time? Its column index must

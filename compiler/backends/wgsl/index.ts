@@ -88,8 +88,12 @@ export function compileWgsl(ir: KernelIR, opts: WgslVariantOptions, fileName: st
   for (const t of ir.tensors) {
     if (t.dtype === "bf16") throw new BackendError(`the WGSL backend has no bf16: tensor '${t.name}'`, t.span, "instantiate this kernel with f32 or f16 for WebGPU");
   }
+  // fp8 values are f32 registers here: only loads and conversions (rounded to the grid) are exact.
+  let fp8Casts = false;
   walkInsts(ir.body, (i) => {
-    if (i.kind === "def" && i.value.type.dtype === "f8e4m3" && i.value.op.kind !== "load" && i.value.op.kind !== "cast") {
+    if (i.kind !== "def" || i.value.type.dtype !== "f8e4m3") return;
+    if (i.value.op.kind === "cast") fp8Casts = true;
+    else if (i.value.op.kind !== "load") {
       throw new BackendError("the WGSL backend computes nothing in f8e4m3: only loads of fp8 tensors and conversions to f8e4m3", i.value.span, "widen first, with f32(x) or f16(x)");
     }
   });
@@ -161,8 +165,6 @@ export function compileWgsl(ir: KernelIR, opts: WgslVariantOptions, fileName: st
     decls.push(`@group(0) @binding(${i}) var<storage, ${t.written ? "read_write" : "read"}> ${t.name}: array<${elem}>;`);
   });
   const fp8 = ir.tensors.filter((t) => t.dtype === "f8e4m3");
-  let fp8Casts = false;
-  walkInsts(ir.body, (i) => (fp8Casts ||= i.kind === "def" && i.value.type.dtype === "f8e4m3" && i.value.op.kind === "cast"));
   const encodes = fp8Casts || fp8.some((t) => t.written);
   if (fp8.length || fp8Casts) decls.push("", ...E4M3_DECODE, ...(encodes ? E4M3_ENCODE : []), ...fp8.flatMap((t) => fp8Access(t.name, t.written)));
   const uniformBinding = ir.tensors.length;
