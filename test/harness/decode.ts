@@ -92,6 +92,8 @@ export function kvWriteCase(m: KernelManifest, spec: { tokens: number; kvHeads: 
   const heads = latent ? 1 : Hk;
   const k = roundTo(dtype, randn(T * heads * D, rng));
   const v = roundTo(dtype, randn(T * heads * D, rng));
+  // An fp8 pool has its own contents and expected values (quantized by per-head scales).
+  if (m.tensors.find((t) => t.name === "k_cache")?.dtype === "f8e4m3") return fp8WriteCase({ dtype, T, Hk, D, slots, loc, k, v }, rng);
   const kc = roundTo(dtype, randn(slots * heads * D, rng));
   const vc = roundTo(dtype, randn(slots * heads * D, rng));
   const ek = Float64Array.from(kc);
@@ -111,8 +113,6 @@ export function kvWriteCase(m: KernelManifest, spec: { tokens: number; kvHeads: 
       tolerance: { c_kv: 0 },
     };
   }
-  const pool = m.tensors.find((t) => t.name === "k_cache")?.dtype as DType;
-  if (pool === "f8e4m3") return fp8WriteCase({ dtype, T, Hk, D, slots, loc, k, v }, rng);
   return {
     label: `${T} tokens x ${Hk} kv heads x ${D}`,
     inputs: { k: { dtype, shape: [T, ...row], data: k }, v: { dtype, shape: [T, ...row], data: v }, out_cache_loc: loc_ },
