@@ -2,7 +2,7 @@
 
 Runs anywhere with an NVIDIA GPU, PyTorch and cuda-python (`pip install torch cuda-python`):
 
-    python3 bench/bench_cuda.py [--only prefill,decode,decode_fp8,swa] [--json out.json]
+    python3 bench/bench_cuda.py [--only prefill,decode,decode_fp8,mla,swa] [--json out.json]
 
 Our kernels are loaded from generated/ (the PTX the compiler shipped) with the CUDA driver API and
 launched on PyTorch's stream with the manifest's ABI: one pointer per tensor, then one by-value
@@ -131,7 +131,7 @@ def row(section, shape, who, ms, metric, unit, note=""):
     print(f"{section:8} {shape:34} {who:28} {ms:9.3f} ms {metric:9.1f} {unit:8} {note}", flush=True)
 
 
-def prefill(head_dims=(128, 64), seqs=(512, 1024, 2048, 4096, 8192, 16384), flex_at=8192):
+def prefill(head_dims=(128, 64, 256), seqs=(512, 1024, 2048, 4096, 8192, 16384), flex_at=8192):
     torch.manual_seed(0)
     H, total = 16, 16384
     for D in head_dims:
@@ -309,6 +309,89 @@ def decode_fp8(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)
                 print(f"  gqa_paged_fp8 p{P}: {type(e).__name__}: {str(e)[:120]}")
 
 
+def mla(configs=((64, 4096), (16, 16384)), pages=(1, 16, 64), H=128, L=512, R=64):
+    """Absorbed MLA decode (DeepSeek: 128 heads, latent 512 + rope 64) over a paged latent cache:
+    TB/s of latent cache read. torch has no MLA kernel: the peers are eager bf16 matmuls with a
+    softmax, and FlexAttention on the same cache as one kv head (q/k 576 wide, v 512)."""
+    torch.manual_seed(0)
+    W = L + R
+    scale = (128 + 64) ** -0.5
+    for B, Lk in configs:
+        kv_bytes = B * Lk * W * 2
+        q = torch.randn(B, H, W, device="cuda", dtype=torch.bfloat16)
+        ckv = torch.randn(B, Lk, W, device="cuda", dtype=torch.bfloat16)
+        shape = f"B={B} L={Lk} {H} heads"
+        qt, kt, vt = q.view(B, H, 1, W), ckv.view(B, 1, Lk, W), ckv[:, :, :L].view(B, 1, Lk, L)
+
+        def eager():  # every head of a request against its one latent cache: two bmm
+            s = torch.bmm(q, ckv.transpose(1, 2)).float() * scale
+            return torch.bmm(torch.softmax(s, -1).to(torch.bfloat16), ckv[:, :, :L]).view(B, H, 1, L)
+
+        ref = eager()
+        ms = bench(eager)
+        row("mla", shape + " contiguous", "torch bmm+softmax+bmm", ms, kv_bytes / ms / 1e9, "TB/s")
+        try:
+            from torch.nn.attention.flex_attention import flex_attention
+            fa = torch.compile(flex_attention)
+            f = lambda: fa(qt, kt, vt, scale=scale, enable_gqa=True)
+            t0 = time.time()
+            err = rel_err(f(), ref)
+            ms = bench(f)
+            row("mla", shape + " contiguous", "FlexAttention", ms, kv_bytes / ms / 1e9, "TB/s", f"compile {time.time() - t0:.0f} s; err {err:.1e}")
+        except Exception as e:
+            print(f"  FlexAttention: {type(e).__name__}: {str(e)[:160]}")
+        for P in pages:
+            table, cache, _ = paged_cache(B, Lk, P, 1, W)
+            slots = (table.long()[:, :, None] * P + torch.arange(P, device="cuda")).view(B, -1)[:, :Lk]
+            cache[slots.reshape(-1)] = ckv.reshape(-1, 1, W)
+            out = torch.empty(B, H, L, device="cuda", dtype=torch.bfloat16)
+            lse = torch.empty(B, H, device="cuda", dtype=torch.float32)
+            try:
+                k = Kernel(f"mla_paged.bf16.p{P}")
+                run = k.prepare({"q_nope": q[:, :, :L].contiguous(), "q_rope": q[:, :, L:].contiguous(), "c_kv": cache, "page_table": table,
+                                 "cache_seqlens": torch.full((B,), Lk, device="cuda", dtype=torch.int32), "cu_seqlens_q": torch.arange(0, B + 1, device="cuda", dtype=torch.int32),
+                                 "out": out, "lse": lse}, {"max_seqlen_q": 1, "softmax_scale": scale, "is_causal": 0})
+                ms = bench(run)
+                run()
+                torch.cuda.synchronize()
+                err = rel_err(out.view(B, H, 1, L), ref)
+                row("mla", f"{shape} page {P}", "flashtile mla_paged", ms, kv_bytes / ms / 1e9, "TB/s", f"{2 * B * H * Lk * (W + L) / ms / 1e9:.0f} TFLOP/s; err {err:.1e}")
+            except Exception as e:
+                print(f"  mla_paged p{P}: {type(e).__name__}: {str(e)[:160]}")
+            # Split-KV: about one 64-head block per SM in all (one fits at a time: 235 registers x 256
+            # threads); on the H200 4096 beat 1024 and 2048 at both shapes (FLASHTILE_SPLITS sweep).
+            split = max(256, 1 << math.ceil(math.log2(max(1, Lk * B * (H // 64) // 132))))
+            for sp in SPLITS or [min(split, Lk)]:
+                mla_split(B, Lk, P, min(sp, Lk), q, cache, table, ref, shape, H, L, scale, kv_bytes)
+
+
+def mla_split(B, Lk, P, split, q, cache, table, ref, shape, H, L, scale, kv_bytes):
+    """mla_decode_split over splits of `split` keys, then merge_states (HEAD_DIM 512); both timed."""
+    try:
+        S = (Lk + split - 1) // split
+        ks = Kernel(f"mla_decode_split.bf16.p{P}")
+        km = Kernel(f"merge_states.bf16.hd{L}")
+        op = torch.empty(S, B, H, L, device="cuda", dtype=torch.float32)
+        lp = torch.empty(S, B, H, device="cuda", dtype=torch.float32)
+        out = torch.empty(B * H, L, device="cuda", dtype=torch.bfloat16)
+        lse = torch.empty(B * H, device="cuda", dtype=torch.float32)
+        r1 = ks.prepare({"q_nope": q[:, :, :L].contiguous(), "q_rope": q[:, :, L:].contiguous(), "c_kv": cache, "page_table": table,
+                         "cache_seqlens": torch.full((B,), Lk, device="cuda", dtype=torch.int32), "out_partial": op, "lse_partial": lp},
+                        {"softmax_scale": scale, "split_len": split})
+        r2 = km.prepare({"out_partial": op.view(S, B * H, L), "lse_partial": lp.view(S, B * H), "out": out, "lse": lse}, {})
+        both = lambda: (r1(), r2())
+        ms = bench(both)
+        ms1 = bench(r1)
+        both()
+        torch.cuda.synchronize()
+        err = rel_err(out.view(B, H, 1, L), ref)
+        W = q.shape[-1]
+        row("mla", f"{shape} page {P}", f"flashtile split {split}+merge", ms, kv_bytes / ms / 1e9, "TB/s",
+            f"{2 * B * H * Lk * (W + L) / ms / 1e9:.0f} TFLOP/s; split alone {kv_bytes / ms1 / 1e9:.2f} TB/s; err {err:.1e}")
+    except Exception as e:
+        print(f"  mla_decode_split p{P}: {type(e).__name__}: {str(e)[:160]}")
+
+
 def swa(S=8192, W=1024, Hq=16, Hk=4, D=128):
     torch.manual_seed(0)
     table, kc, vc = paged_cache(1, S, 16, Hk, D)
@@ -343,13 +426,13 @@ def swa(S=8192, W=1024, Hq=16, Hk=4, D=128):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", default="prefill,decode,decode_fp8,swa")
+    ap.add_argument("--only", default="prefill,decode,decode_fp8,mla,swa")
     ap.add_argument("--json")
     a = ap.parse_args()
     print(f"{CARD}, torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}", flush=True)
     for part in a.only.split(","):
         t0 = time.time()
-        {"prefill": prefill, "decode": decode, "decode_fp8": decode_fp8, "swa": swa}[part]()
+        {"prefill": prefill, "decode": decode, "decode_fp8": decode_fp8, "mla": mla, "swa": swa}[part]()
         print(f"-- {part}: {time.time() - t0:.0f} s", flush=True)
     if a.json:
         json.dump(ROWS, open(a.json, "w"), indent=1)

@@ -137,6 +137,72 @@ export interface KernelArgs {
     /** f32 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
+  "mla_decode_split.f32.p1": {
+    /** f32[batch, heads, 512] */ q_nope: TensorBinding;
+    /** f32[batch, heads, 64] */ q_rope: TensorBinding;
+    /** f32[slots, 1, 576] */ c_kv: TensorBinding;
+    /** i32[batch, max_pages] */ page_table: TensorBinding;
+    /** i32[batch] */ cache_seqlens: TensorBinding;
+    /** f32[splits, batch, heads, 512], written */ out_partial: TensorBinding;
+    /** f32[splits, batch, heads], written */ lse_partial: TensorBinding;
+    /** f32 */ softmax_scale: number;
+    /** i32 */ split_len: number;
+  };
+  "mla_decode_split.f32.p16": {
+    /** f32[batch, heads, 512] */ q_nope: TensorBinding;
+    /** f32[batch, heads, 64] */ q_rope: TensorBinding;
+    /** f32[slots, 1, 576] */ c_kv: TensorBinding;
+    /** i32[batch, max_pages] */ page_table: TensorBinding;
+    /** i32[batch] */ cache_seqlens: TensorBinding;
+    /** f32[splits, batch, heads, 512], written */ out_partial: TensorBinding;
+    /** f32[splits, batch, heads], written */ lse_partial: TensorBinding;
+    /** f32 */ softmax_scale: number;
+    /** i32 */ split_len: number;
+  };
+  "mla_decode_split.f32.p64": {
+    /** f32[batch, heads, 512] */ q_nope: TensorBinding;
+    /** f32[batch, heads, 64] */ q_rope: TensorBinding;
+    /** f32[slots, 1, 576] */ c_kv: TensorBinding;
+    /** i32[batch, max_pages] */ page_table: TensorBinding;
+    /** i32[batch] */ cache_seqlens: TensorBinding;
+    /** f32[splits, batch, heads, 512], written */ out_partial: TensorBinding;
+    /** f32[splits, batch, heads], written */ lse_partial: TensorBinding;
+    /** f32 */ softmax_scale: number;
+    /** i32 */ split_len: number;
+  };
+  "mla_decode_split.f16.p1": {
+    /** f16[batch, heads, 512] */ q_nope: TensorBinding;
+    /** f16[batch, heads, 64] */ q_rope: TensorBinding;
+    /** f16[slots, 1, 576] */ c_kv: TensorBinding;
+    /** i32[batch, max_pages] */ page_table: TensorBinding;
+    /** i32[batch] */ cache_seqlens: TensorBinding;
+    /** f32[splits, batch, heads, 512], written */ out_partial: TensorBinding;
+    /** f32[splits, batch, heads], written */ lse_partial: TensorBinding;
+    /** f32 */ softmax_scale: number;
+    /** i32 */ split_len: number;
+  };
+  "mla_decode_split.f16.p16": {
+    /** f16[batch, heads, 512] */ q_nope: TensorBinding;
+    /** f16[batch, heads, 64] */ q_rope: TensorBinding;
+    /** f16[slots, 1, 576] */ c_kv: TensorBinding;
+    /** i32[batch, max_pages] */ page_table: TensorBinding;
+    /** i32[batch] */ cache_seqlens: TensorBinding;
+    /** f32[splits, batch, heads, 512], written */ out_partial: TensorBinding;
+    /** f32[splits, batch, heads], written */ lse_partial: TensorBinding;
+    /** f32 */ softmax_scale: number;
+    /** i32 */ split_len: number;
+  };
+  "mla_decode_split.f16.p64": {
+    /** f16[batch, heads, 512] */ q_nope: TensorBinding;
+    /** f16[batch, heads, 64] */ q_rope: TensorBinding;
+    /** f16[slots, 1, 576] */ c_kv: TensorBinding;
+    /** i32[batch, max_pages] */ page_table: TensorBinding;
+    /** i32[batch] */ cache_seqlens: TensorBinding;
+    /** f32[splits, batch, heads, 512], written */ out_partial: TensorBinding;
+    /** f32[splits, batch, heads], written */ lse_partial: TensorBinding;
+    /** f32 */ softmax_scale: number;
+    /** i32 */ split_len: number;
+  };
   "gqa_paged.f32.g1.p1": {
     /** f32[tokens, q_heads, 128] */ q: TensorBinding;
     /** f32[slots, kv_heads, 128] */ k_cache: TensorBinding;

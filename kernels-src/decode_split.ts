@@ -33,3 +33,34 @@ grid (s in splits, kvh in kv_heads, b in batch) {
   store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
 }
 `;
+
+// The same split for absorbed MLA (mla.ts): the heads of the request's one query token share
+// the tile's rows, so each split reads the latent rows of its key range once for all of them.
+// merge_states at HEAD_DIM = LATENT combines the splits.
+export const mlaDecodeSplit = kernel`${attend}
+kernel mla_decode_split<T: dtype = f32, LATENT = 512, ROPE = 64, PAGE = 16, BLOCK_M = (T == f16 ? 16 : 8), BLOCK_N = (T == f16 ? 8 : 4)>
+  require LATENT % 16 == 0 && ROPE % 16 == 0 "LATENT and ROPE must be multiples of 16"
+  require PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0 "a key tile must hold whole pages or lie inside one page"
+  tune BLOCK_M in [8, 16, 32], BLOCK_N in [4, 8, 16, 32]
+  instances T in [f32, f16], PAGE in [1, 16, 64]
+  target cuda: T in [bf16, f16], BLOCK_M = 64, BLOCK_N = 32 // as mla_paged: 8 warps, the 512 latent columns split in two
+(q_nope: T[batch, heads, LATENT], q_rope: T[batch, heads, ROPE], c_kv: T[slots, 1, LATENT + ROPE],
+ page_table: i32[batch, max_pages], cache_seqlens: i32[batch],
+ out_partial: f32[splits, batch, heads, LATENT], lse_partial: f32[splits, batch, heads],
+ softmax_scale: f32, split_len: i32)
+grid (s in splits, m in tiles(heads, BLOCK_M), b in batch) {
+  let k_len = cache_seqlens[b]
+  let lo = s * split_len
+  let hi = min(k_len, lo + split_len)
+  let head = rows(m, BLOCK_M)
+  let Qn = load q_nope[b, head, :] where head < heads
+  let Qr = load q_rope[b, head, :] where head < heads
+  let state = softmax_init(BLOCK_M, LATENT)
+  for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let (C, Kr) = paged_latent(c_kv, page_table, b, n, BLOCK_N, PAGE, k_len, LATENT, ROPE)
+    state = softmax_step(state, latent_scores(Qn, Qr, C, Kr, live, base2(softmax_scale)), C)
+  }
+  store out_partial[s, b, head, :] = softmax_finish(state) where head < heads
+  store lse_partial[s, b, head] = softmax_lse(state) where head < heads
+}
+`;

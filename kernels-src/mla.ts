@@ -13,6 +13,7 @@ kernel mla_paged<T: dtype = f32, LATENT = 512, ROPE = 64, PAGE = 16, BLOCK_M = (
   require PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0 "a key tile must hold whole pages or lie inside one page"
   tune BLOCK_M in [8, 16, 32], BLOCK_N in [4, 8, 16, 32]
   instances T in [f32, f16], PAGE in [1, 16, 64]
+  target cuda: T in [bf16, f16], BLOCK_M = 64, BLOCK_N = 32 // 8 warps: 4 split the rows, 2 the 512 latent columns
 (q_nope: T[tokens, heads, LATENT], q_rope: T[tokens, heads, ROPE], c_kv: T[slots, 1, LATENT + ROPE],
  page_table: i32[batch, max_pages], cache_seqlens: i32[batch], cu_seqlens_q: i32[batch + 1],
  out: T[tokens, heads, LATENT], lse: f32[tokens, heads],
@@ -27,12 +28,8 @@ grid (m in tiles(max_seqlen_q * heads, BLOCK_M), b in batch) {
   let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
   let state = softmax_init(BLOCK_M, LATENT)
   for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let kr = rows(n, BLOCK_N)
-    let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
-    let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-    let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
-    state = softmax_step(state, S, C)
+    let (C, Kr) = paged_latent(c_kv, page_table, b, n, BLOCK_N, PAGE, k_len, LATENT, ROPE)
+    state = softmax_step(state, latent_scores(Qn, Qr, C, Kr, live, base2(softmax_scale)), C)
   }
   store_attention(out, lse, state, q0 + tok, head, tok < q_len, T)
 }

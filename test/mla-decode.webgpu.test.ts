@@ -8,7 +8,7 @@ import { compileKernels } from "../compiler/generate.ts";
 import { getDevice, type DeviceHandle } from "../runtime/backends/webgpu/index.ts";
 import type { HostTensor } from "./harness/case.ts";
 import { decodeSplitCase, kvWriteCase, mergeCase } from "./harness/decode.ts";
-import { mlaCase } from "./harness/mla.ts";
+import { mlaCase, mlaSplitCase } from "./harness/mla.ts";
 import { MODES } from "./harness/modes.ts";
 import { pagedCase } from "./harness/paged.ts";
 import { inMemory, loadBest, runCase, type GeneratedSet } from "./harness/webgpu.ts";
@@ -64,6 +64,22 @@ describe("MLA, split-KV decode, merge_states, KV writes", () => {
           }
         });
       }
+    }
+  }
+
+  for (const t of ["f32", "f16"]) {
+    for (const p of [1, 16, 64]) {
+      const name = `mla_decode_split.${t}.p${p}`;
+      it(`${name}: each split's partial state over its key range`, async () => {
+        const seed = freshSeed();
+        const rng = makeRng(seed);
+        const k = await loadBest(gpu.device, gpu.info, set, name);
+        for (const spec of [{ kLens: [1, 339, 700], heads: 4, splitLen: 128 }, { kLens: [1500], heads: 16, splitLen: 1000 }]) {
+          const c = mlaSplitCase(k.manifest, spec, rng);
+          const r = await runCase(gpu.device, k, c);
+          expectClose(`${name} ${c.label}`, r.errors, c.tolerance, seed);
+        }
+      });
     }
   }
 

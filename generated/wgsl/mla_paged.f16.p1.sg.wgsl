@@ -53,20 +53,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_135 = cu_seqlens_q[u32(t_134)];
   let q_len_136 = (t_135 - q0_133);
   let k_len_137 = cache_seqlens[u32(b_106)];
-  // kernels-src/mla.ts:22: if m * BLOCK_M >= q_len * heads { return }
+  // kernels-src/mla.ts:23: if m * BLOCK_M >= q_len * heads { return }
   let t_138 = (m_105 * 16);
   let t_139 = (q_len_136 * P.heads);
   let t_140 = (t_138 >= t_139);
   if (t_140) {
     return;
   }
-  // kernels-src/mla.ts:23: let qi = rows(m, BLOCK_M)
+  // kernels-src/mla.ts:24: let qi = rows(m, BLOCK_M)
   let t_141 = (m_105 * 16);
-  // kernels-src/mla.ts:24: let tok = qi / heads
-  // kernels-src/mla.ts:25: let head = qi % heads
-  // kernels-src/mla.ts:26: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:27: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:25: let tok = qi / heads
+  // kernels-src/mla.ts:26: let head = qi % heads
+  // kernels-src/mla.ts:27: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:28: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_151 = (k_len_137 + 7);
   let t_152 = (t_151 / 8);
   let t_154 = (k_len_137 + (-1));
@@ -154,10 +154,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_242 = max(t_241, t_240);
   let t_243 = min(t_242, t_238);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_270 = (P.softmax_scale * 1.4426950408889634);
+  let t_265 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 8192; e += 64) {
     let r = e / 512;
@@ -171,7 +170,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[8224 + r * 66 + c] = select(f16(0.0), q_rope[u32((q0_133 + ((t_141 + r) / P.heads))) * q_rope_stride0 + u32(((t_141 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_141 + r) / P.heads) < q_len_136));
   }
   workgroupBarrier();
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_245: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
@@ -188,15 +187,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   for (var t_244 = t_235; t_244 < t_240; t_244++) {
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_248 = (t_244 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
-    // kernels-src/mla.ts:31: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
@@ -204,15 +202,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_248 + r))], ((t_248 + r) < k_len_137)) + ((t_248 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_248 + r) < k_len_137));
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
-    var t_266 = array<f32, 2>();
+    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    var t_267 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[0 + (tr + 8 * i) * 514 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[9280 + tc * 514 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_266[i] = fma(a[i], b[j], t_266[i]); }
+        for (var j = 0; j < 1; j++) { t_267[i] = fma(a[i], b[j], t_267[i]); }
       }
     }
     workgroupBarrier();
@@ -222,26 +220,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_248 + r))], ((t_248 + r) < k_len_137)) + ((t_248 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_248 + r) < k_len_137));
     }
     workgroupBarrier();
-    var t_268 = array<f32, 2>();
+    var t_269 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[8224 + (tr + 8 * i) * 66 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[13392 + tc * 66 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_268[i] = fma(a[i], b[j], t_268[i]); }
+        for (var j = 0; j < 1; j++) { t_269[i] = fma(a[i], b[j], t_269[i]); }
       }
     }
-    var S_272: array<f32, 2>;
+    var t_272: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_272[i] = select(NEG_INF, ((t_266[i] + t_268[i]) * t_270), (((t_248 + tc) < k_len_137) && (t_175 || ((t_248 + tc) <= ((((t_141 + (tr + 8 * i)) / P.heads) + k_len_137) - q_len_136)))));
+      t_272[i] = select(NEG_INF, ((t_267[i] + t_269[i]) * t_265), (((t_248 + tc) < k_len_137) && (t_175 || ((t_248 + tc) <= ((((t_141 + (tr + 8 * i)) / P.heads) + k_len_137) - q_len_136)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_273: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, S_272[i]);
+        acc = max(acc, t_272[i]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
@@ -259,7 +257,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
     var p_278: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_278[i] = exp2((S_272[i] - m_safe_276[i]));
+      p_278[i] = exp2((t_272[i] - m_safe_276[i]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
     var alpha_280: array<f32, 2>;
@@ -314,19 +312,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
   }
-  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_317 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_312 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_293 = t_240; t_293 < t_243; t_293++) {
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_297 = (t_293 * 8);
-    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
+    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
@@ -334,15 +330,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[9280 + r * 514 + c] = c_kv[u32((page_table[u32(b_106) * page_table_stride0 + u32((t_297 + r))] + ((t_297 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
-    var t_313 = array<f32, 2>();
+    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    var t_314 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[0 + (tr + 8 * i) * 514 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[9280 + tc * 514 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_313[i] = fma(a[i], b[j], t_313[i]); }
+        for (var j = 0; j < 1; j++) { t_314[i] = fma(a[i], b[j], t_314[i]); }
       }
     }
     workgroupBarrier();
@@ -352,26 +348,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[13392 + r * 66 + c] = c_kv[u32((page_table[u32(b_106) * page_table_stride0 + u32((t_297 + r))] + ((t_297 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))];
     }
     workgroupBarrier();
-    var t_315 = array<f32, 2>();
+    var t_316 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[8224 + (tr + 8 * i) * 66 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[13392 + tc * 66 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_315[i] = fma(a[i], b[j], t_315[i]); }
+        for (var j = 0; j < 1; j++) { t_316[i] = fma(a[i], b[j], t_316[i]); }
       }
     }
-    var S_318: array<f32, 2>;
+    var t_318: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_318[i] = ((t_313[i] + t_315[i]) * t_317);
+      t_318[i] = ((t_314[i] + t_316[i]) * t_312);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_319: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, S_318[i]);
+        acc = max(acc, t_318[i]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
@@ -389,7 +385,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
     var p_324: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_324[i] = exp2((S_318[i] - m_safe_322[i]));
+      p_324[i] = exp2((t_318[i] - m_safe_322[i]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
     var alpha_326: array<f32, 2>;
@@ -445,22 +441,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_363 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_358 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_337 = t_243; t_337 < t_238; t_337++) {
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_341 = (t_337 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
-    // kernels-src/mla.ts:31: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
@@ -468,15 +462,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_341 + r))], ((t_341 + r) < k_len_137)) + ((t_341 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_341 + r) < k_len_137));
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
-    var t_359 = array<f32, 2>();
+    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    var t_360 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[0 + (tr + 8 * i) * 514 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[9280 + tc * 514 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_359[i] = fma(a[i], b[j], t_359[i]); }
+        for (var j = 0; j < 1; j++) { t_360[i] = fma(a[i], b[j], t_360[i]); }
       }
     }
     workgroupBarrier();
@@ -486,26 +480,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_341 + r))], ((t_341 + r) < k_len_137)) + ((t_341 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_341 + r) < k_len_137));
     }
     workgroupBarrier();
-    var t_361 = array<f32, 2>();
+    var t_362 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[8224 + (tr + 8 * i) * 66 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[13392 + tc * 66 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_361[i] = fma(a[i], b[j], t_361[i]); }
+        for (var j = 0; j < 1; j++) { t_362[i] = fma(a[i], b[j], t_362[i]); }
       }
     }
-    var S_365: array<f32, 2>;
+    var t_365: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_365[i] = select(NEG_INF, ((t_359[i] + t_361[i]) * t_363), (((t_341 + tc) < k_len_137) && (t_175 || ((t_341 + tc) <= ((((t_141 + (tr + 8 * i)) / P.heads) + k_len_137) - q_len_136)))));
+      t_365[i] = select(NEG_INF, ((t_360[i] + t_362[i]) * t_358), (((t_341 + tc) < k_len_137) && (t_175 || ((t_341 + tc) <= ((((t_141 + (tr + 8 * i)) / P.heads) + k_len_137) - q_len_136)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_366: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, S_365[i]);
+        acc = max(acc, t_365[i]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
@@ -523,7 +517,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
     var p_371: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_371[i] = exp2((S_365[i] - m_safe_369[i]));
+      p_371[i] = exp2((t_365[i] - m_safe_369[i]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
     var alpha_373: array<f32, 2>;

@@ -53,20 +53,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_137 = cu_seqlens_q[u32(t_136)];
   let q_len_138 = (t_137 - q0_135);
   let k_len_139 = cache_seqlens[u32(b_108)];
-  // kernels-src/mla.ts:22: if m * BLOCK_M >= q_len * heads { return }
+  // kernels-src/mla.ts:23: if m * BLOCK_M >= q_len * heads { return }
   let t_140 = (m_107 * 16);
   let t_141 = (q_len_138 * P.heads);
   let t_142 = (t_140 >= t_141);
   if (t_142) {
     return;
   }
-  // kernels-src/mla.ts:23: let qi = rows(m, BLOCK_M)
+  // kernels-src/mla.ts:24: let qi = rows(m, BLOCK_M)
   let t_143 = (m_107 * 16);
-  // kernels-src/mla.ts:24: let tok = qi / heads
-  // kernels-src/mla.ts:25: let head = qi % heads
-  // kernels-src/mla.ts:26: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:27: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:25: let tok = qi / heads
+  // kernels-src/mla.ts:26: let head = qi % heads
+  // kernels-src/mla.ts:27: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:28: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_153 = (k_len_139 + 7);
   let t_154 = (t_153 / 8);
   let t_156 = (k_len_139 + (-1));
@@ -154,10 +154,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_244 = max(t_243, t_242);
   let t_245 = min(t_244, t_240);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_274 = (P.softmax_scale * 1.4426950408889634);
+  let t_269 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 8192; e += 64) {
     let r = e / 512;
@@ -171,7 +170,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[8224 + r * 66 + c] = select(f16(0.0), q_rope[u32((q0_135 + ((t_143 + r) / P.heads))) * q_rope_stride0 + u32(((t_143 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_143 + r) / P.heads) < q_len_138));
   }
   workgroupBarrier();
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_247: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
@@ -188,15 +187,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   for (var t_246 = t_237; t_246 < t_242; t_246++) {
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_250 = (t_246 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
-    // kernels-src/mla.ts:31: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
@@ -204,15 +202,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_250 + r) / 16))], ((t_250 + r) < k_len_139)) * 16) + ((t_250 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_250 + r) < k_len_139));
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
-    var t_270 = array<f32, 2>();
+    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    var t_271 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[0 + (tr + 8 * i) * 514 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[9280 + tc * 514 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_270[i] = fma(a[i], b[j], t_270[i]); }
+        for (var j = 0; j < 1; j++) { t_271[i] = fma(a[i], b[j], t_271[i]); }
       }
     }
     workgroupBarrier();
@@ -222,26 +220,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_250 + r) / 16))], ((t_250 + r) < k_len_139)) * 16) + ((t_250 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_250 + r) < k_len_139));
     }
     workgroupBarrier();
-    var t_272 = array<f32, 2>();
+    var t_273 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[8224 + (tr + 8 * i) * 66 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[13392 + tc * 66 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_272[i] = fma(a[i], b[j], t_272[i]); }
+        for (var j = 0; j < 1; j++) { t_273[i] = fma(a[i], b[j], t_273[i]); }
       }
     }
-    var S_276: array<f32, 2>;
+    var t_276: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_276[i] = select(NEG_INF, ((t_270[i] + t_272[i]) * t_274), (((t_250 + tc) < k_len_139) && (t_177 || ((t_250 + tc) <= ((((t_143 + (tr + 8 * i)) / P.heads) + k_len_139) - q_len_138)))));
+      t_276[i] = select(NEG_INF, ((t_271[i] + t_273[i]) * t_269), (((t_250 + tc) < k_len_139) && (t_177 || ((t_250 + tc) <= ((((t_143 + (tr + 8 * i)) / P.heads) + k_len_139) - q_len_138)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_277: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, S_276[i]);
+        acc = max(acc, t_276[i]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
@@ -259,7 +257,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
     var p_282: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_282[i] = exp2((S_276[i] - m_safe_280[i]));
+      p_282[i] = exp2((t_276[i] - m_safe_280[i]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
     var alpha_284: array<f32, 2>;
@@ -314,19 +312,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
   }
-  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_323 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_318 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_297 = t_242; t_297 < t_245; t_297++) {
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_301 = (t_297 * 8);
-    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
+    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
@@ -334,15 +330,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[9280 + r * 514 + c] = c_kv[u32(((page_table[u32(b_108) * page_table_stride0 + u32(((t_301 + r) / 16))] * 16) + ((t_301 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
-    var t_319 = array<f32, 2>();
+    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    var t_320 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[0 + (tr + 8 * i) * 514 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[9280 + tc * 514 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_319[i] = fma(a[i], b[j], t_319[i]); }
+        for (var j = 0; j < 1; j++) { t_320[i] = fma(a[i], b[j], t_320[i]); }
       }
     }
     workgroupBarrier();
@@ -352,26 +348,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[13392 + r * 66 + c] = c_kv[u32(((page_table[u32(b_108) * page_table_stride0 + u32(((t_301 + r) / 16))] * 16) + ((t_301 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))];
     }
     workgroupBarrier();
-    var t_321 = array<f32, 2>();
+    var t_322 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[8224 + (tr + 8 * i) * 66 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[13392 + tc * 66 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_321[i] = fma(a[i], b[j], t_321[i]); }
+        for (var j = 0; j < 1; j++) { t_322[i] = fma(a[i], b[j], t_322[i]); }
       }
     }
-    var S_324: array<f32, 2>;
+    var t_324: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_324[i] = ((t_319[i] + t_321[i]) * t_323);
+      t_324[i] = ((t_320[i] + t_322[i]) * t_318);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_325: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, S_324[i]);
+        acc = max(acc, t_324[i]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
@@ -389,7 +385,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
     var p_330: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_330[i] = exp2((S_324[i] - m_safe_328[i]));
+      p_330[i] = exp2((t_324[i] - m_safe_328[i]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
     var alpha_332: array<f32, 2>;
@@ -445,22 +441,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_371 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_366 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_343 = t_245; t_343 < t_240; t_343++) {
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_347 = (t_343 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
-    // kernels-src/mla.ts:31: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
@@ -468,15 +462,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_347 + r) / 16))], ((t_347 + r) < k_len_139)) * 16) + ((t_347 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_347 + r) < k_len_139));
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
-    var t_367 = array<f32, 2>();
+    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    var t_368 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[0 + (tr + 8 * i) * 514 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[9280 + tc * 514 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_367[i] = fma(a[i], b[j], t_367[i]); }
+        for (var j = 0; j < 1; j++) { t_368[i] = fma(a[i], b[j], t_368[i]); }
       }
     }
     workgroupBarrier();
@@ -486,26 +480,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_347 + r) / 16))], ((t_347 + r) < k_len_139)) * 16) + ((t_347 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_347 + r) < k_len_139));
     }
     workgroupBarrier();
-    var t_369 = array<f32, 2>();
+    var t_370 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[8224 + (tr + 8 * i) * 66 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[13392 + tc * 66 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_369[i] = fma(a[i], b[j], t_369[i]); }
+        for (var j = 0; j < 1; j++) { t_370[i] = fma(a[i], b[j], t_370[i]); }
       }
     }
-    var S_373: array<f32, 2>;
+    var t_373: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_373[i] = select(NEG_INF, ((t_367[i] + t_369[i]) * t_371), (((t_347 + tc) < k_len_139) && (t_177 || ((t_347 + tc) <= ((((t_143 + (tr + 8 * i)) / P.heads) + k_len_139) - q_len_138)))));
+      t_373[i] = select(NEG_INF, ((t_368[i] + t_370[i]) * t_366), (((t_347 + tc) < k_len_139) && (t_177 || ((t_347 + tc) <= ((((t_143 + (tr + 8 * i)) / P.heads) + k_len_139) - q_len_138)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_374: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, S_373[i]);
+        acc = max(acc, t_373[i]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
@@ -523,7 +517,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
     var p_379: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_379[i] = exp2((S_373[i] - m_safe_377[i]));
+      p_379[i] = exp2((t_373[i] - m_safe_377[i]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
     var alpha_381: array<f32, 2>;

@@ -52,20 +52,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_133 = cu_seqlens_q[u32(t_132)];
   let q_len_134 = (t_133 - q0_131);
   let k_len_135 = cache_seqlens[u32(b_104)];
-  // kernels-src/mla.ts:22: if m * BLOCK_M >= q_len * heads { return }
+  // kernels-src/mla.ts:23: if m * BLOCK_M >= q_len * heads { return }
   let t_136 = (m_103 * 8);
   let t_137 = (q_len_134 * P.heads);
   let t_138 = (t_136 >= t_137);
   if (t_138) {
     return;
   }
-  // kernels-src/mla.ts:23: let qi = rows(m, BLOCK_M)
+  // kernels-src/mla.ts:24: let qi = rows(m, BLOCK_M)
   let t_139 = (m_103 * 8);
-  // kernels-src/mla.ts:24: let tok = qi / heads
-  // kernels-src/mla.ts:25: let head = qi % heads
-  // kernels-src/mla.ts:26: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:27: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:25: let tok = qi / heads
+  // kernels-src/mla.ts:26: let head = qi % heads
+  // kernels-src/mla.ts:27: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:28: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_149 = (k_len_135 + 3);
   let t_150 = (t_149 / 4);
   let t_152 = (k_len_135 + (-1));
@@ -153,10 +153,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_240 = max(t_239, t_238);
   let t_241 = min(t_240, t_236);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_268 = (P.softmax_scale * 1.4426950408889634);
+  let t_263 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 4096; e += 16) {
     let r = e / 512;
@@ -170,7 +169,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[4104 + r * 65 + c] = select(0.0, q_rope[u32((q0_131 + ((t_139 + r) / P.heads))) * q_rope_stride0 + u32(((t_139 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_139 + r) / P.heads) < q_len_134));
   }
   workgroupBarrier();
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_243: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
@@ -187,15 +186,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   for (var t_242 = t_233; t_242 < t_238; t_242++) {
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_246 = (t_242 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
-    // kernels-src/mla.ts:31: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -203,15 +201,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_246 + r))], ((t_246 + r) < k_len_135)) + ((t_246 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_246 + r) < k_len_135));
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
-    var t_264 = array<f32, 2>();
+    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    var t_265 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[0 + (tr + 4 * i) * 513 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[4624 + tc * 513 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_264[i] = fma(a[i], b[j], t_264[i]); }
+        for (var j = 0; j < 1; j++) { t_265[i] = fma(a[i], b[j], t_265[i]); }
       }
     }
     workgroupBarrier();
@@ -221,26 +219,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_246 + r))], ((t_246 + r) < k_len_135)) + ((t_246 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_246 + r) < k_len_135));
     }
     workgroupBarrier();
-    var t_266 = array<f32, 2>();
+    var t_267 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[4104 + (tr + 4 * i) * 65 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[6676 + tc * 65 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_266[i] = fma(a[i], b[j], t_266[i]); }
+        for (var j = 0; j < 1; j++) { t_267[i] = fma(a[i], b[j], t_267[i]); }
       }
     }
-    var S_270: array<f32, 2>;
+    var t_270: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_270[i] = select(NEG_INF, ((t_264[i] + t_266[i]) * t_268), (((t_246 + tc) < k_len_135) && (t_173 || ((t_246 + tc) <= ((((t_139 + (tr + 4 * i)) / P.heads) + k_len_135) - q_len_134)))));
+      t_270[i] = select(NEG_INF, ((t_265[i] + t_267[i]) * t_263), (((t_246 + tc) < k_len_135) && (t_173 || ((t_246 + tc) <= ((((t_139 + (tr + 4 * i)) / P.heads) + k_len_135) - q_len_134)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_271: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, S_270[i]);
+        acc = max(acc, t_270[i]);
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
@@ -258,7 +256,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
     var p_276: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_276[i] = exp2((S_270[i] - m_safe_274[i]));
+      p_276[i] = exp2((t_270[i] - m_safe_274[i]));
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
@@ -313,19 +311,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
   }
-  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_314 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_309 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_290 = t_238; t_290 < t_241; t_290++) {
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_294 = (t_290 * 4);
-    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
+    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -333,15 +329,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = c_kv[u32((page_table[u32(b_104) * page_table_stride0 + u32((t_294 + r))] + ((t_294 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
-    var t_310 = array<f32, 2>();
+    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    var t_311 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[0 + (tr + 4 * i) * 513 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[4624 + tc * 513 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_310[i] = fma(a[i], b[j], t_310[i]); }
+        for (var j = 0; j < 1; j++) { t_311[i] = fma(a[i], b[j], t_311[i]); }
       }
     }
     workgroupBarrier();
@@ -351,26 +347,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[6676 + r * 65 + c] = c_kv[u32((page_table[u32(b_104) * page_table_stride0 + u32((t_294 + r))] + ((t_294 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))];
     }
     workgroupBarrier();
-    var t_312 = array<f32, 2>();
+    var t_313 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[4104 + (tr + 4 * i) * 65 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[6676 + tc * 65 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_312[i] = fma(a[i], b[j], t_312[i]); }
+        for (var j = 0; j < 1; j++) { t_313[i] = fma(a[i], b[j], t_313[i]); }
       }
     }
-    var S_315: array<f32, 2>;
+    var t_315: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_315[i] = ((t_310[i] + t_312[i]) * t_314);
+      t_315[i] = ((t_311[i] + t_313[i]) * t_309);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_316: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, S_315[i]);
+        acc = max(acc, t_315[i]);
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
@@ -388,7 +384,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
     var p_321: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_321[i] = exp2((S_315[i] - m_safe_319[i]));
+      p_321[i] = exp2((t_315[i] - m_safe_319[i]));
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
@@ -444,22 +440,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_359 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_354 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_333 = t_241; t_333 < t_236; t_333++) {
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_337 = (t_333 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
-    // kernels-src/mla.ts:31: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -467,15 +461,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_337 + r))], ((t_337 + r) < k_len_135)) + ((t_337 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_337 + r) < k_len_135));
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
-    var t_355 = array<f32, 2>();
+    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    var t_356 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[0 + (tr + 4 * i) * 513 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[4624 + tc * 513 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_355[i] = fma(a[i], b[j], t_355[i]); }
+        for (var j = 0; j < 1; j++) { t_356[i] = fma(a[i], b[j], t_356[i]); }
       }
     }
     workgroupBarrier();
@@ -485,26 +479,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_337 + r))], ((t_337 + r) < k_len_135)) + ((t_337 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_337 + r) < k_len_135));
     }
     workgroupBarrier();
-    var t_357 = array<f32, 2>();
+    var t_358 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[4104 + (tr + 4 * i) * 65 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[6676 + tc * 65 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_357[i] = fma(a[i], b[j], t_357[i]); }
+        for (var j = 0; j < 1; j++) { t_358[i] = fma(a[i], b[j], t_358[i]); }
       }
     }
-    var S_361: array<f32, 2>;
+    var t_361: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_361[i] = select(NEG_INF, ((t_355[i] + t_357[i]) * t_359), (((t_337 + tc) < k_len_135) && (t_173 || ((t_337 + tc) <= ((((t_139 + (tr + 4 * i)) / P.heads) + k_len_135) - q_len_134)))));
+      t_361[i] = select(NEG_INF, ((t_356[i] + t_358[i]) * t_354), (((t_337 + tc) < k_len_135) && (t_173 || ((t_337 + tc) <= ((((t_139 + (tr + 4 * i)) / P.heads) + k_len_135) - q_len_134)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_362: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, S_361[i]);
+        acc = max(acc, t_361[i]);
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
@@ -522,7 +516,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
     var p_367: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_367[i] = exp2((S_361[i] - m_safe_365[i]));
+      p_367[i] = exp2((t_361[i] - m_safe_365[i]));
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {

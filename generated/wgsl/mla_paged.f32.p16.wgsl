@@ -52,20 +52,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_137 = cu_seqlens_q[u32(t_136)];
   let q_len_138 = (t_137 - q0_135);
   let k_len_139 = cache_seqlens[u32(b_107)];
-  // kernels-src/mla.ts:22: if m * BLOCK_M >= q_len * heads { return }
+  // kernels-src/mla.ts:23: if m * BLOCK_M >= q_len * heads { return }
   let t_140 = (m_106 * 8);
   let t_141 = (q_len_138 * P.heads);
   let t_142 = (t_140 >= t_141);
   if (t_142) {
     return;
   }
-  // kernels-src/mla.ts:23: let qi = rows(m, BLOCK_M)
+  // kernels-src/mla.ts:24: let qi = rows(m, BLOCK_M)
   let t_143 = (m_106 * 8);
-  // kernels-src/mla.ts:24: let tok = qi / heads
-  // kernels-src/mla.ts:25: let head = qi % heads
-  // kernels-src/mla.ts:26: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:27: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:25: let tok = qi / heads
+  // kernels-src/mla.ts:26: let head = qi % heads
+  // kernels-src/mla.ts:27: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:28: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_153 = (k_len_139 + 3);
   let t_154 = (t_153 / 4);
   let t_156 = (k_len_139 + (-1));
@@ -153,10 +153,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_244 = max(t_243, t_242);
   let t_245 = min(t_244, t_240);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_274 = (P.softmax_scale * 1.4426950408889634);
+  let t_269 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 4096; e += 16) {
     let r = e / 512;
@@ -170,7 +169,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[4104 + r * 65 + c] = select(0.0, q_rope[u32((q0_135 + ((t_143 + r) / P.heads))) * q_rope_stride0 + u32(((t_143 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_143 + r) / P.heads) < q_len_138));
   }
   workgroupBarrier();
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_247: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
@@ -187,15 +186,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   for (var t_246 = t_237; t_246 < t_242; t_246++) {
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_250 = (t_246 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
-    // kernels-src/mla.ts:31: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -203,15 +201,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_250 + r) / 16))], ((t_250 + r) < k_len_139)) * 16) + ((t_250 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_250 + r) < k_len_139));
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
-    var t_270 = array<f32, 2>();
+    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    var t_271 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[0 + (tr + 4 * i) * 513 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[4624 + tc * 513 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_270[i] = fma(a[i], b[j], t_270[i]); }
+        for (var j = 0; j < 1; j++) { t_271[i] = fma(a[i], b[j], t_271[i]); }
       }
     }
     workgroupBarrier();
@@ -221,26 +219,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_250 + r) / 16))], ((t_250 + r) < k_len_139)) * 16) + ((t_250 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_250 + r) < k_len_139));
     }
     workgroupBarrier();
-    var t_272 = array<f32, 2>();
+    var t_273 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[4104 + (tr + 4 * i) * 65 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[6676 + tc * 65 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_272[i] = fma(a[i], b[j], t_272[i]); }
+        for (var j = 0; j < 1; j++) { t_273[i] = fma(a[i], b[j], t_273[i]); }
       }
     }
-    var S_276: array<f32, 2>;
+    var t_276: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_276[i] = select(NEG_INF, ((t_270[i] + t_272[i]) * t_274), (((t_250 + tc) < k_len_139) && (t_177 || ((t_250 + tc) <= ((((t_143 + (tr + 4 * i)) / P.heads) + k_len_139) - q_len_138)))));
+      t_276[i] = select(NEG_INF, ((t_271[i] + t_273[i]) * t_269), (((t_250 + tc) < k_len_139) && (t_177 || ((t_250 + tc) <= ((((t_143 + (tr + 4 * i)) / P.heads) + k_len_139) - q_len_138)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_277: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, S_276[i]);
+        acc = max(acc, t_276[i]);
       }
       red_f32[i * 16 + i32(lid)] = acc;
     }
@@ -264,7 +262,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
     var p_282: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_282[i] = exp2((S_276[i] - m_safe_280[i]));
+      p_282[i] = exp2((t_276[i] - m_safe_280[i]));
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
@@ -325,19 +323,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
   }
-  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_322 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_317 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_296 = t_242; t_296 < t_245; t_296++) {
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_300 = (t_296 * 4);
-    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
+    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -345,15 +341,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = c_kv[u32(((page_table[u32(b_107) * page_table_stride0 + u32(((t_300 + r) / 16))] * 16) + ((t_300 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
-    var t_318 = array<f32, 2>();
+    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    var t_319 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[0 + (tr + 4 * i) * 513 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[4624 + tc * 513 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_318[i] = fma(a[i], b[j], t_318[i]); }
+        for (var j = 0; j < 1; j++) { t_319[i] = fma(a[i], b[j], t_319[i]); }
       }
     }
     workgroupBarrier();
@@ -363,26 +359,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[6676 + r * 65 + c] = c_kv[u32(((page_table[u32(b_107) * page_table_stride0 + u32(((t_300 + r) / 16))] * 16) + ((t_300 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))];
     }
     workgroupBarrier();
-    var t_320 = array<f32, 2>();
+    var t_321 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[4104 + (tr + 4 * i) * 65 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[6676 + tc * 65 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_320[i] = fma(a[i], b[j], t_320[i]); }
+        for (var j = 0; j < 1; j++) { t_321[i] = fma(a[i], b[j], t_321[i]); }
       }
     }
-    var S_323: array<f32, 2>;
+    var t_323: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_323[i] = ((t_318[i] + t_320[i]) * t_322);
+      t_323[i] = ((t_319[i] + t_321[i]) * t_317);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_324: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, S_323[i]);
+        acc = max(acc, t_323[i]);
       }
       red_f32[i * 16 + i32(lid)] = acc;
     }
@@ -406,7 +402,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
     var p_329: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_329[i] = exp2((S_323[i] - m_safe_327[i]));
+      p_329[i] = exp2((t_323[i] - m_safe_327[i]));
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
@@ -468,22 +464,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_369 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_364 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_341 = t_245; t_341 < t_240; t_341++) {
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_345 = (t_341 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
-    // kernels-src/mla.ts:31: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -491,15 +485,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_345 + r) / 16))], ((t_345 + r) < k_len_139)) * 16) + ((t_345 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_345 + r) < k_len_139));
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
-    var t_365 = array<f32, 2>();
+    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    var t_366 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[0 + (tr + 4 * i) * 513 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[4624 + tc * 513 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_365[i] = fma(a[i], b[j], t_365[i]); }
+        for (var j = 0; j < 1; j++) { t_366[i] = fma(a[i], b[j], t_366[i]); }
       }
     }
     workgroupBarrier();
@@ -509,26 +503,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_345 + r) / 16))], ((t_345 + r) < k_len_139)) * 16) + ((t_345 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_345 + r) < k_len_139));
     }
     workgroupBarrier();
-    var t_367 = array<f32, 2>();
+    var t_368 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[4104 + (tr + 4 * i) * 65 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[6676 + tc * 65 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_367[i] = fma(a[i], b[j], t_367[i]); }
+        for (var j = 0; j < 1; j++) { t_368[i] = fma(a[i], b[j], t_368[i]); }
       }
     }
-    var S_371: array<f32, 2>;
+    var t_371: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_371[i] = select(NEG_INF, ((t_365[i] + t_367[i]) * t_369), (((t_345 + tc) < k_len_139) && (t_177 || ((t_345 + tc) <= ((((t_143 + (tr + 4 * i)) / P.heads) + k_len_139) - q_len_138)))));
+      t_371[i] = select(NEG_INF, ((t_366[i] + t_368[i]) * t_364), (((t_345 + tc) < k_len_139) && (t_177 || ((t_345 + tc) <= ((((t_143 + (tr + 4 * i)) / P.heads) + k_len_139) - q_len_138)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_372: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, S_371[i]);
+        acc = max(acc, t_371[i]);
       }
       red_f32[i * 16 + i32(lid)] = acc;
     }
@@ -552,7 +546,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
     var p_377: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_377[i] = exp2((S_371[i] - m_safe_375[i]));
+      p_377[i] = exp2((t_371[i] - m_safe_375[i]));
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {

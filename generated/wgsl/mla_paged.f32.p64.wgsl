@@ -52,20 +52,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_135 = cu_seqlens_q[u32(t_134)];
   let q_len_136 = (t_135 - q0_133);
   let k_len_137 = cache_seqlens[u32(b_106)];
-  // kernels-src/mla.ts:22: if m * BLOCK_M >= q_len * heads { return }
+  // kernels-src/mla.ts:23: if m * BLOCK_M >= q_len * heads { return }
   let t_138 = (m_105 * 8);
   let t_139 = (q_len_136 * P.heads);
   let t_140 = (t_138 >= t_139);
   if (t_140) {
     return;
   }
-  // kernels-src/mla.ts:23: let qi = rows(m, BLOCK_M)
+  // kernels-src/mla.ts:24: let qi = rows(m, BLOCK_M)
   let t_141 = (m_105 * 8);
-  // kernels-src/mla.ts:24: let tok = qi / heads
-  // kernels-src/mla.ts:25: let head = qi % heads
-  // kernels-src/mla.ts:26: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:27: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:25: let tok = qi / heads
+  // kernels-src/mla.ts:26: let head = qi % heads
+  // kernels-src/mla.ts:27: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:28: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_151 = (k_len_137 + 3);
   let t_152 = (t_151 / 4);
   let t_154 = (k_len_137 + (-1));
@@ -153,10 +153,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_242 = max(t_241, t_240);
   let t_243 = min(t_242, t_238);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_272 = (P.softmax_scale * 1.4426950408889634);
+  let t_267 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 4096; e += 16) {
     let r = e / 512;
@@ -170,7 +169,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[4104 + r * 65 + c] = select(0.0, q_rope[u32((q0_133 + ((t_141 + r) / P.heads))) * q_rope_stride0 + u32(((t_141 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_141 + r) / P.heads) < q_len_136));
   }
   workgroupBarrier();
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_245: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
@@ -187,15 +186,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   for (var t_244 = t_235; t_244 < t_240; t_244++) {
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_248 = (t_244 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
-    // kernels-src/mla.ts:31: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -203,15 +201,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_248 + r) / 64))], ((t_248 + r) < k_len_137)) * 64) + ((t_248 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_248 + r) < k_len_137));
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
-    var t_268 = array<f32, 2>();
+    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    var t_269 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[0 + (tr + 4 * i) * 513 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[4624 + tc * 513 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_268[i] = fma(a[i], b[j], t_268[i]); }
+        for (var j = 0; j < 1; j++) { t_269[i] = fma(a[i], b[j], t_269[i]); }
       }
     }
     workgroupBarrier();
@@ -221,26 +219,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_248 + r) / 64))], ((t_248 + r) < k_len_137)) * 64) + ((t_248 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_248 + r) < k_len_137));
     }
     workgroupBarrier();
-    var t_270 = array<f32, 2>();
+    var t_271 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[4104 + (tr + 4 * i) * 65 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[6676 + tc * 65 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_270[i] = fma(a[i], b[j], t_270[i]); }
+        for (var j = 0; j < 1; j++) { t_271[i] = fma(a[i], b[j], t_271[i]); }
       }
     }
-    var S_274: array<f32, 2>;
+    var t_274: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_274[i] = select(NEG_INF, ((t_268[i] + t_270[i]) * t_272), (((t_248 + tc) < k_len_137) && (t_175 || ((t_248 + tc) <= ((((t_141 + (tr + 4 * i)) / P.heads) + k_len_137) - q_len_136)))));
+      t_274[i] = select(NEG_INF, ((t_269[i] + t_271[i]) * t_267), (((t_248 + tc) < k_len_137) && (t_175 || ((t_248 + tc) <= ((((t_141 + (tr + 4 * i)) / P.heads) + k_len_137) - q_len_136)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_275: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, S_274[i]);
+        acc = max(acc, t_274[i]);
       }
       red_f32[i * 16 + i32(lid)] = acc;
     }
@@ -264,7 +262,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
     var p_280: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_280[i] = exp2((S_274[i] - m_safe_278[i]));
+      p_280[i] = exp2((t_274[i] - m_safe_278[i]));
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
@@ -325,19 +323,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
   }
-  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_320 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_315 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_294 = t_240; t_294 < t_243; t_294++) {
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_298 = (t_294 * 4);
-    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
+    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -345,15 +341,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = c_kv[u32(((page_table[u32(b_106) * page_table_stride0 + u32(((t_298 + r) / 64))] * 64) + ((t_298 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
-    var t_316 = array<f32, 2>();
+    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    var t_317 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[0 + (tr + 4 * i) * 513 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[4624 + tc * 513 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_316[i] = fma(a[i], b[j], t_316[i]); }
+        for (var j = 0; j < 1; j++) { t_317[i] = fma(a[i], b[j], t_317[i]); }
       }
     }
     workgroupBarrier();
@@ -363,26 +359,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[6676 + r * 65 + c] = c_kv[u32(((page_table[u32(b_106) * page_table_stride0 + u32(((t_298 + r) / 64))] * 64) + ((t_298 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))];
     }
     workgroupBarrier();
-    var t_318 = array<f32, 2>();
+    var t_319 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[4104 + (tr + 4 * i) * 65 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[6676 + tc * 65 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_318[i] = fma(a[i], b[j], t_318[i]); }
+        for (var j = 0; j < 1; j++) { t_319[i] = fma(a[i], b[j], t_319[i]); }
       }
     }
-    var S_321: array<f32, 2>;
+    var t_321: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_321[i] = ((t_316[i] + t_318[i]) * t_320);
+      t_321[i] = ((t_317[i] + t_319[i]) * t_315);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_322: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, S_321[i]);
+        acc = max(acc, t_321[i]);
       }
       red_f32[i * 16 + i32(lid)] = acc;
     }
@@ -406,7 +402,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
     var p_327: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_327[i] = exp2((S_321[i] - m_safe_325[i]));
+      p_327[i] = exp2((t_321[i] - m_safe_325[i]));
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
@@ -468,22 +464,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-  // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_367 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_362 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_339 = t_243; t_339 < t_238; t_339++) {
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_343 = (t_339 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mla.ts:30: let kr = rows(n, BLOCK_N)
-    // kernels-src/mla.ts:31: let slot = page_slot(page_table, b, kr, PAGE, kr < k_len)
+    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/mla.ts:32: let C = load c_kv[slot, 0, 0:LATENT] where kr < k_len
-    // kernels-src/mla.ts:33: let Kr = load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -491,15 +485,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_343 + r) / 64))], ((t_343 + r) < k_len_137)) * 64) + ((t_343 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_343 + r) < k_len_137));
     }
     workgroupBarrier();
-    // kernels-src/mla.ts:34: let S = where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * base2(softmax_scale), -inf)
-    var t_363 = array<f32, 2>();
+    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    var t_364 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[0 + (tr + 4 * i) * 513 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[4624 + tc * 513 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_363[i] = fma(a[i], b[j], t_363[i]); }
+        for (var j = 0; j < 1; j++) { t_364[i] = fma(a[i], b[j], t_364[i]); }
       }
     }
     workgroupBarrier();
@@ -509,26 +503,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_343 + r) / 64))], ((t_343 + r) < k_len_137)) * 64) + ((t_343 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_343 + r) < k_len_137));
     }
     workgroupBarrier();
-    var t_365 = array<f32, 2>();
+    var t_366 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[4104 + (tr + 4 * i) * 65 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[6676 + tc * 65 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_365[i] = fma(a[i], b[j], t_365[i]); }
+        for (var j = 0; j < 1; j++) { t_366[i] = fma(a[i], b[j], t_366[i]); }
       }
     }
-    var S_369: array<f32, 2>;
+    var t_369: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      S_369[i] = select(NEG_INF, ((t_363[i] + t_365[i]) * t_367), (((t_343 + tc) < k_len_137) && (t_175 || ((t_343 + tc) <= ((((t_141 + (tr + 4 * i)) / P.heads) + k_len_137) - q_len_136)))));
+      t_369[i] = select(NEG_INF, ((t_364[i] + t_366[i]) * t_362), (((t_343 + tc) < k_len_137) && (t_175 || ((t_343 + tc) <= ((((t_141 + (tr + 4 * i)) / P.heads) + k_len_137) - q_len_136)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
     var t_370: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, S_369[i]);
+        acc = max(acc, t_369[i]);
       }
       red_f32[i * 16 + i32(lid)] = acc;
     }
@@ -552,7 +546,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
     var p_375: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_375[i] = exp2((S_369[i] - m_safe_373[i]));
+      p_375[i] = exp2((t_369[i] - m_safe_373[i]));
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {

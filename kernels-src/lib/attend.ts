@@ -42,4 +42,17 @@ fn store_attention(out, lse, state, row, head, valid, T) {
 fn scores(Q, K, live, scale2) {
   return where(live, dot(Q, K^T) * scale2, -inf)
 }
+
+// Key tile n of request b from a paged MLA latent cache (one row per token: the latent c, LATENT
+// wide, then the rope key, ROPE wide): the latent tile C (keys and values) and the rope tile.
+fn paged_latent(c_kv, page_table, b, n, BN, P, k_len, LATENT, ROPE) {
+  let kr = rows(n, BN)
+  let slot = page_slot(page_table, b, kr, P, kr < k_len)
+  return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+}
+
+// Absorbed MLA scores, base 2: q_nope . c + q_rope . k_rope, masked entries -inf.
+fn latent_scores(Qn, Qr, C, Kr, live, scale2) {
+  return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+}
 `;

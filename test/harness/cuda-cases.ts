@@ -7,6 +7,7 @@ import type { Rng } from "../reference/numeric.ts";
 import type { KernelCase } from "./case.ts";
 import { decodeSplitCase, fp8EdgeCase, kvWriteCase, mergeCase } from "./decode.ts";
 import { mhaPrefillCase } from "./mha.ts";
+import { mlaCase, mlaSplitCase } from "./mla.ts";
 import { MODES, VARIANT_OPTIONS } from "./modes.ts";
 import { pagedCase } from "./paged.ts";
 
@@ -31,6 +32,27 @@ export function cudaRecipes(kernel: string): Recipe[] {
         { label: "1..1000, mixed", build: (m, rng) => mhaPrefillCase(m.params, { qLens: [1, 7, 63, 64, 65, 257, 1000], heads: 2 }, rng) },
         { label: "prefixes and empty rows", build: (m, rng) => mhaPrefillCase(m.params, { qLens: [7, 65, 1, 65], kLens: [63, 300, 40, 7], heads: 2 }, rng) },
         { label: "2k", build: (m, rng) => mhaPrefillCase(m.params, { qLens: [2048], heads: 1 }, rng) },
+      ];
+    case "mla_paged":
+      // Row tiles pack the heads of a token: 16 heads (4 tokens a tile) in the modes, DeepSeek's
+      // 128 (half a token a tile) for decode and two-token (MTP) verification.
+      return [
+        ...MODES.map((mode, i) => ({
+          label: mode.name,
+          build: (m: KernelManifest, rng: Rng) => {
+            const qLens = mode.qLens.map((q) => Math.min(q, 64));
+            return mlaCase(m, { qLens, kLens: mode.kLens.map((k, j) => Math.max(k, qLens[j])), heads: 16, causal: i % 2 === 0 }, rng);
+          },
+        })),
+        { label: "decode, 128 heads, 32 requests", build: (m, rng) => mlaCase(m, { qLens: BIG_BATCH.slice(0, 32).map(() => 1), kLens: BIG_BATCH.slice(0, 32).map((k) => 3 * k), heads: 128 }, rng) },
+        { label: "decode, 128 heads, 16k", build: (m, rng) => mlaCase(m, { qLens: [1], kLens: [16384], heads: 128 }, rng) },
+        { label: "2 tokens (MTP), 128 heads, causal", build: (m, rng) => mlaCase(m, { qLens: [2, 2], kLens: [1000, 77], heads: 128, causal: true }, rng) },
+      ];
+    case "mla_decode_split":
+      return [
+        { label: "3 requests, 16 heads, split 128", build: (m, rng) => mlaSplitCase(m, { kLens: [1, 339, 1024], heads: 16, splitLen: 128 }, rng) },
+        { label: "16k, 128 heads, split 2048", build: (m, rng) => mlaSplitCase(m, { kLens: [16384, 77], heads: 128, splitLen: 2048 }, rng) },
+        { label: "64 requests, 128 heads, split 256", build: (m, rng) => mlaSplitCase(m, { kLens: BIG_BATCH.slice(0, 64), heads: 128, splitLen: 256 }, rng) },
       ];
     case "gqa_decode_split":
       return [

@@ -8,7 +8,8 @@ import { operands } from "../../ir/ir.ts";
 
 export interface Region {
   pool: string;
-  offset: number;
+  /** Offset in the pool; a backend may hand out a C expression (a double buffer's parity pick). */
+  offset: number | string;
   /** Units (elements or bytes, as the backend's RegionSpec says) between consecutive rows. */
   stride: number;
 }

@@ -23,6 +23,9 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private arrived = new Set<Value>();
   private prefetchAfter = new Map<Inst, Prefetch[]>();
   private prefetchBefore = new Map<Inst, Prefetch[]>();
+  /** Double-buffered tiles by the loop body whose top starts their next copy. */
+  private prefetchTop = new Map<Block, Prefetch[]>();
+  private doubled = new Map<Value, Prefetch>();
   protected readonly facts: CudaPlan;
 
   constructor(
@@ -31,11 +34,15 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     readonly layout: ThreadLayout,
     readonly shared: SharedLayout & { issueBefore: Map<Inst, Value[]> },
     prefetch: Prefetch[] = [],
+    /** Where k-split dots exchange partial sums: past every operand region. */
+    private readonly exchangeAt = 0,
   ) {
     super();
     this.facts = plan;
     for (const p of prefetch) {
-      this.prefetchAfter.set(p.after, [...(this.prefetchAfter.get(p.after) ?? []), p]);
+      if (p.after) this.prefetchAfter.set(p.after, [...(this.prefetchAfter.get(p.after) ?? []), p]);
+      else this.prefetchTop.set(p.loop.body, [...(this.prefetchTop.get(p.loop.body) ?? []), p]);
+      if (p.double) this.doubled.set(p.v, p);
       this.prefetchBefore.set(p.loop, [...(this.prefetchBefore.get(p.loop) ?? []), p]);
     }
   }
@@ -70,8 +77,12 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     this.layout.owned(shape, (s) => this.line(s), () => this.enter(), () => this.leave(), body);
   }
 
+  /** v's region; a double-buffered tile's offset picks the buffer of the loop index's parity. */
   region(v: Value): Region | undefined {
-    return this.shared.regions.get(v);
+    const r = this.shared.regions.get(v);
+    const p = this.doubled.get(v);
+    if (!r || !p) return r;
+    return { ...r, offset: `(${r.offset} + (${this.name(p.loop.iv)} & 1) * ${v.type.shape[0] * r.stride})` };
   }
 
   // ---- the kernel ---------------------------------------------------------------------------
@@ -79,7 +90,11 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   emitBody(): string[] {
     this.line("const int tid = threadIdx.x;");
     if (this.plan.shape.kind === "mma") {
-      this.line("const int warp = tid >> 5, lane = tid & 31, g = lane >> 2, t4 = lane & 3;");
+      const { W, WC } = this.plan.shape;
+      if (WC > 1) {
+        this.line(`// Warp (warp, wcol): rows of row warp \`warp\`, columns of group \`wcol\` of the ${this.plan.shape.SPLIT_N}-wide tiles.`);
+        this.line(`const int warp = (tid >> 5) % ${W}, wcol = (tid >> 5) / ${W}, lane = tid & 31, g = lane >> 2, t4 = lane & 3;`);
+      } else this.line("const int warp = tid >> 5, lane = tid & 31, g = lane >> 2, t4 = lane & 3;");
     } else {
       this.line(`const int tr = tid / ${this.plan.shape.TC}, tc = tid % ${this.plan.shape.TC};`);
     }
@@ -94,6 +109,13 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   }
 
   protected block(b: Block): void {
+    const top = this.prefetchTop.get(b) ?? [];
+    if (top.length) {
+      const iv = this.name(top[0].loop.iv);
+      this.barrier(`every warp is done with the other buffer of ${top.map((p) => this.name(p.v)).join(", ")}`);
+      // The copies go to the other buffers: this iteration's tiles stay arrived.
+      for (const p of top) this.issueAhead(p, `(${iv} + 1)`, `${iv} + 1 < ${this.scalar(p.loop.hi)}`, true);
+    }
     for (const inst of b.insts) this.inst(inst);
   }
 
@@ -146,11 +168,15 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
    * V tile is awaited right after the scores, before the next K tile is issued).
    */
   private barrier(why: string): void {
-    const flushed = this.inflight;
-    if (flushed.length) this.line(`cp_async_wait<0>(); // ${flushed.map((v) => this.name(v)).join(", ")} arrived`);
+    // Double-buffered tiles streaming in for a later iteration stay in flight when they are the
+    // youngest groups (groups complete in order, so an older one cannot be skipped).
+    let keep = 0;
+    while (keep < this.inflight.length && this.doubled.has(this.inflight[this.inflight.length - 1 - keep])) keep++;
+    const flushed = this.inflight.slice(0, this.inflight.length - keep);
+    if (flushed.length) this.line(`cp_async_wait<${keep}>(); // ${flushed.map((v) => this.name(v)).join(", ")} arrived`);
     // Right after another barrier (a completed fill) with nothing to wait for, one is enough.
     if (flushed.length || !this.out[this.out.length - 1]?.trim().startsWith("__syncthreads();")) this.line(`__syncthreads(); // ${why}`);
-    this.inflight = [];
+    this.inflight = this.inflight.slice(this.inflight.length - keep);
     for (const v of flushed) {
       this.arrived.add(v);
       if (this.plan.cachedFragments.has(v)) cacheFragments(this.dotHost(), v, this.plan.shape as MmaShape);
@@ -162,7 +188,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
    * scalars its addresses read. The group is committed either way, so the wait counts are the
    * same on every iteration.
    */
-  private issueAhead(p: Prefetch, index: string, guard: string): void {
+  private issueAhead(p: Prefetch, index: string, guard: string, otherBuffer = false): void {
     const saved = new Map([p.loop.iv, ...p.deps].map((d) => [d, this.names.get(d)]));
     this.line(`if (${guard}) {`);
     this.enter();
@@ -180,7 +206,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     this.leave();
     this.line("}");
     this.line("cp_async_commit();");
-    this.arrived.delete(p.v);
+    if (!otherBuffer) this.arrived.delete(p.v);
     this.inflight.push(p.v);
   }
 
@@ -202,13 +228,17 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
           // the next value of a loop-carried tile that only the addend reads (acc = acc * alpha
           // + P·V), it is updated in place: no second accumulator, as in FlashAttention-2.
           const carried = this.inPlaceTarget(fused.sum, fused.addend);
+          // An addend that is itself a dot read only here lends its registers as they are.
+          const lent = !carried && fused.addend.op.kind === "dot" && this.plan.uses.get(fused.addend) === 1 && fused.addend.type.shape.join() === v.type.shape.join();
           if (carried) this.names.set(v, this.name(carried));
+          else if (lent) this.names.set(v, this.name(fused.addend));
           else this.line(`float ${this.name(v)}[${this.layout.registers(v.type.shape)}];`);
-          this.owned(v.type.shape, (site) => this.line(`${this.name(v)}[${site.slot(v.type.shape)}] = ${elem(this, fused.addend, site)};`));
+          if (!lent) this.owned(v.type.shape, (site) => this.line(`${this.name(v)}[${site.slot(v.type.shape)}] = ${elem(this, fused.addend, site)};`));
           this.names.set(fused.sum, this.name(v));
           this.fusedSums.add(fused.sum);
         }
-        emitDot(this.dotHost(), v, this.plan.shape as MmaShape, this.plan.cachedFragments, this.plan.sharedOperands.has(op.a), !!fused);
+        const exchange = this.plan.kSplit.has(v) ? this.exchangeAt : undefined;
+        emitDot(this.dotHost(), v, this.plan.shape as MmaShape, this.plan.cachedFragments, this.plan.sharedOperands.has(op.a), !!fused, exchange);
       }
       else if (op.kind === "reduce") this.reduce(v);
       else {
@@ -244,6 +274,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
 
   /** Start the copy of an operand early: cp.async chunks, committed as one group. */
   private issue(v: Value): void {
+    this.arrived.delete(v);
     this.copyChunks(v, this.region(v)!);
     this.line("cp_async_commit();");
     this.inflight.push(v);
@@ -255,7 +286,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     const younger = this.inflight.length - 1 - i;
     this.line(`cp_async_wait<${younger}>(); // ${this.name(v)} has arrived`);
     this.line("__syncthreads();");
-    this.inflight.splice(0, i + 1);
+    // Older groups have arrived too; a tile whose next copy is still in flight is not marked.
+    for (const x of this.inflight.splice(0, i + 1)) if (!this.inflight.includes(x)) this.arrived.add(x);
     if (this.plan.cachedFragments.has(v)) cacheFragments(this.dotHost(), v, this.plan.shape as MmaShape);
   }
 

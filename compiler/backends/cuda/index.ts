@@ -8,8 +8,8 @@ import { allocateShared } from "../common/shared-alloc.ts";
 import { type Prefetch, prefetchPoints } from "./prefetch.ts";
 import { CudaEmitter, issuePoints } from "./emit.ts";
 import { BlockedLayout, MmaLayout } from "./layouts.ts";
-import { MMA_HELPERS } from "./mma.ts";
-import { CudaPlanError, anywhere, elementBytes, planCuda } from "./plan.ts";
+import { MMA_HELPERS, exchangeBytes } from "./mma.ts";
+import { CudaPlanError, type MmaShape, anywhere, elementBytes, planCuda } from "./plan.ts";
 import { ident, memType } from "./syntax.ts";
 
 export class CudaBackendError extends Error {
@@ -91,7 +91,8 @@ export function compileCuda(ir: KernelIR, fileName: string): CudaKernel {
     deferred,
     (v) => {
       const stride = v.type.shape[1] * elementBytes(v.type.dtype) + 16;
-      return { pool: "bytes", stride, size: v.type.shape[0] * stride, align: 128 };
+      const buffers = prefetch.some((p) => p.v === v && p.double) ? 2 : 1;
+      return { pool: "bytes", stride, size: buffers * v.type.shape[0] * stride, align: 128 };
     },
     // Early copies overlap loads with compute but keep K and V resident together: worth it with
     // four warps (prefill); one-warp blocks (decode) gain more from the occupancy they would lose.
@@ -103,11 +104,14 @@ export function compileCuda(ir: KernelIR, fileName: string): CudaKernel {
     },
     plan.staged,
   );
-  const sharedBytes = shared.poolSize.bytes ?? 0;
+  // k-split dots (plan.kSplit) add their partial sums in one buffer past the operand tiles.
+  const exchangeAt = Math.ceil((shared.poolSize.bytes ?? 0) / 128) * 128;
+  const exchange = Math.max(0, ...[...plan.kSplit].map((d) => exchangeBytes(d, plan.shape as MmaShape)));
+  const sharedBytes = exchange ? exchangeAt + exchange : (shared.poolSize.bytes ?? 0);
   if (sharedBytes > MAX_SHARED_BYTES) {
     throw new CudaBackendError(`needs ${sharedBytes} bytes of shared memory but a block can have at most ${MAX_SHARED_BYTES}`, ir.span, "use smaller tiles for this head size");
   }
-  const body = new CudaEmitter(ir, plan, layout, shared, prefetch).emitBody();
+  const body = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt).emitBody();
 
   const fields: UniformField[] = [];
   const structFields: string[] = [];
@@ -128,7 +132,7 @@ export function compileCuda(ir: KernelIR, fileName: string): CudaKernel {
   const threads = plan.shape.threads;
   const shapeNote =
     plan.shape.kind === "mma"
-      ? `${plan.shape.W} warps x ${plan.shape.MT} row tile(s) of 16: the mma.sync accumulator layout`
+      ? `${plan.shape.W} warps x ${plan.shape.MT} row tile(s) of 16${plan.shape.WC > 1 ? `, x ${plan.shape.WC} column groups splitting the ${plan.shape.SPLIT_N}-wide tiles` : ""}: the mma.sync accumulator layout`
       : `${plan.shape.TR} x ${plan.shape.TC} threads, blocked layout`;
   const params = [
     ...ir.tensors.map((t) => `${t.written ? "" : "const "}${memType(t.dtype)}* __restrict__ ${t.name}`),
@@ -152,9 +156,9 @@ export function compileCuda(ir: KernelIR, fileName: string): CudaKernel {
     ...structFields,
     "};",
     "",
-    // Two blocks per SM: lets ptxas use up to 255 registers a thread (its default target here
-    // is three blocks, 168 registers, which spills the accumulators).
-    `extern "C" __global__ void __launch_bounds__(${threads}${plan.shape.kind === "mma" && plan.shape.W >= 4 ? ", 2" : ""}) ${entry}(`,
+    // Two blocks of 128 threads (one of 256) per SM: lets ptxas use up to 255 registers a thread
+    // (its default target here is three blocks, 168 registers, which spills the accumulators).
+    `extern "C" __global__ void __launch_bounds__(${threads}${plan.shape.kind === "mma" && plan.shape.W >= 4 ? `, ${threads >= 256 ? 1 : 2}` : ""}) ${entry}(`,
     `    ${params.join(",\n    ")}) {`,
     "  extern __shared__ __align__(128) unsigned char smem[];",
     "  const float POS_INF = __int_as_float(0x7f800000), NEG_INF = __int_as_float(0xff800000), NAN_F = __int_as_float(0x7fc00000);",

@@ -34,24 +34,33 @@ export class MmaLayout implements ThreadLayout {
   constructor(readonly s: MmaShape) {
     this.threads = s.threads;
   }
+  /** Is this tile's column range split over the warp column groups (see MmaShape.WC)? */
+  split(shape: number[]): boolean {
+    return this.s.WC > 1 && shape.length === 2 && shape[1] === this.s.SPLIT_N;
+  }
+  /** The n8 column tiles a thread's group holds of a tile this shape. */
   private nt(shape: number[]): number {
-    return shape[1] > 1 ? shape[1] / 8 : 1;
+    return shape[1] > 1 ? shape[1] / 8 / (this.split(shape) ? this.s.WC : 1) : 1;
   }
   registers(shape: number[]): number {
     const rows = shape[0] > 1 ? this.s.MT * 2 : 1;
     const cols = shape[1] > 1 ? this.nt(shape) * 2 : 1;
     return rows * cols;
   }
-  /** The site of fragment element (mt, h, nt, p), given as C expressions. */
-  site(mt: string, h: string, nt: string, p: string): Site {
+  /**
+   * The site of fragment element (mt, h, nt, p), given as C expressions; nt counts the n8 tiles
+   * of the thread's column group when `split` (its first column is wcol * SPLIT_N / WC).
+   */
+  site(mt: string, h: string, nt: string, p: string, split = false): Site {
     const MT = this.s.MT;
+    const first = split ? `wcol * ${this.s.SPLIT_N / this.s.WC} + ` : "";
     return {
       row: `((warp * ${MT} + ${mt}) * 16 + g + 8 * ${h})`,
-      col: `(${nt} * 8 + 2 * t4 + ${p})`,
+      col: `(${first}${nt} * 8 + 2 * t4 + ${p})`,
       slot: (shape: number[]) => {
         const r = shape.length === 2 && shape[0] > 1;
         const c = shape.length === 2 && shape[1] > 1;
-        const NT = c ? shape[1] / 8 : 1;
+        const NT = c ? this.nt(shape) : 1;
         if (r && c) return `((${mt} * ${NT} + ${nt}) * 2 + ${h}) * 2 + ${p}`;
         if (r) return `${mt} * 2 + ${h}`;
         if (c) return `${nt} * 2 + ${p}`;
@@ -68,7 +77,7 @@ export class MmaLayout implements ThreadLayout {
       line(`${l} {`);
       enter();
     }
-    const s = this.site(shape[0] > 1 ? "mt" : "0", shape[0] > 1 ? "h" : "0", shape[1] > 1 ? "nt" : "0", shape[1] > 1 ? "p" : "0");
+    const s = this.site(shape[0] > 1 ? "mt" : "0", shape[0] > 1 ? "h" : "0", shape[1] > 1 ? "nt" : "0", shape[1] > 1 ? "p" : "0", this.split(shape));
     body({ ...s, row: shape[0] > 1 ? s.row : "0", col: shape[1] > 1 ? s.col : "0" });
     for (let i = 0; i < loops.length; i++) {
       leave();
@@ -76,7 +85,7 @@ export class MmaLayout implements ThreadLayout {
     }
   }
   rowCombine(v: string, combine: (a: string, b: string) => string): string[] {
-    // The four lanes of a quad hold one row's columns.
+    // The four lanes of a quad hold one row's columns (split tiles are never reduced: plan.ts).
     return [`${v} = ${combine(v, `__shfl_xor_sync(0xffffffffu, ${v}, 1)`)};`, `${v} = ${combine(v, `__shfl_xor_sync(0xffffffffu, ${v}, 2)`)};`];
   }
   reduceSites(_rows: number[], cols: number[]) {
@@ -90,10 +99,12 @@ export class MmaLayout implements ThreadLayout {
   storeGuard(shape: number[]): string | undefined {
     const rowBcast = shape.length === 0 || shape[0] === 1;
     const colBcast = shape.length === 0 || shape[1] === 1;
+    // Column groups hold identical copies of every tile they do not split: one group stores.
+    const conds = this.s.WC > 1 && !this.split(shape) ? ["wcol == 0"] : [];
     if (rowBcast && colBcast) return "tid == 0";
-    if (rowBcast) return "warp == 0 && g == 0";
-    if (colBcast) return "t4 == 0";
-    return undefined;
+    if (rowBcast) conds.push("warp == 0", "g == 0");
+    else if (colBcast) conds.push("t4 == 0");
+    return conds.length ? conds.join(" && ") : undefined;
   }
 }
 

@@ -56,8 +56,8 @@ export interface DotEmitter {
   siteAt(mt: string, h: string, nt: string, p: string): Site;
 }
 
-const unroll = (em: DotEmitter, head: string, body: () => void) => {
-  em.line("#pragma unroll");
+const unroll = (em: DotEmitter, head: string, body: () => void, factor?: number) => {
+  em.line(factor ? `#pragma unroll ${factor}` : "#pragma unroll");
   em.line(`${head} {`);
   em.enter();
   body();
@@ -88,21 +88,41 @@ export function cacheFragments(em: DotEmitter, a: Value, shape: MmaShape): void 
 }
 
 /** Emit dot v; with `accumulate`, its registers are already declared and hold the addend. */
-export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<Value>, aInShared: boolean, accumulate = false): void {
+/**
+ * Emit dot v; with `accumulate`, its registers are already declared and hold the addend. With
+ * `kSplit`, column group wcol sums k steps [wcol * steps / WC, (wcol + 1) * steps / WC) and the
+ * groups add their partial sums through shared memory at `exchange` (every group, in the same
+ * order, so all hold the same bits).
+ */
+/** Shared bytes a k-split dot's partial-sum exchange takes. */
+export const exchangeBytes = (v: Value, shape: MmaShape): number => shape.WC * shape.MT * (v.type.shape[1] / 8) * 4 * shape.W * 32 * 4;
+
+export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<Value>, aInShared: boolean, accumulate = false, exchange?: number): void {
   if (v.op.kind !== "dot") return;
   const { a: aView, b: bView } = v.op;
   const a = aView;
   const dt = a.type.dtype === "f16" ? "f16" : "bf16";
   const K = a.type.shape[1];
   const N = v.type.shape[1];
-  const NT = N / 8;
+  // A column-split result: this warp's group computes its slice, reading B's matching columns.
+  const split = shape.WC > 1 && N === shape.SPLIT_N;
+  const NT = N / 8 / (split ? shape.WC : 1);
+  const first = split ? `wcol * ${N / shape.WC} + ` : "";
   const MT = shape.MT;
   const n = em.name(v);
   const bBase = bView.op.kind === "transpose" ? bView.op.a : bView;
   const bTransposed = bView.op.kind === "transpose";
   const rb = em.region(bBase)!;
   if (!accumulate) em.line(`float ${n}[${MT * NT * 4}] = {};`);
-  unroll(em, `for (int kk = 0; kk < ${K / 16}; ++kk)`, () => {
+  // A long reduction over a shared-memory A (MLA's 512 latent columns: 32 steps) is unrolled 8
+  // steps at a time: fully unrolled, ptxas hoists every step's ldmatrix ahead of the mma and
+  // spills the accumulators. (A in registers is indexed by kk, so its loop stays fully unrolled.)
+  const kSplit = exchange !== undefined;
+  const steps = K / 16 / (kSplit ? shape.WC : 1);
+  const partial = steps > 16 && aInShared && !cached.has(a) ? 8 : undefined;
+  const k = kSplit ? "kq" : "kk";
+  unroll(em, `for (int ${k} = 0; ${k} < ${steps}; ++${k})`, () => {
+    if (kSplit) em.line(`const int kk = wcol * ${steps} + kq;`);
     em.line(`uint32_t a[${MT}][4];`);
     unroll(em, `for (int mt = 0; mt < ${MT}; ++mt)`, () => {
       if (cached.has(a)) em.line(`for (int x = 0; x < 4; ++x) a[mt][x] = ${em.name(a)}_frag[mt][kk][x];`);
@@ -117,8 +137,8 @@ export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<V
       }
     });
     // B: pairs of n8 tiles per ldmatrix.x4; an odd last tile with .x2.
-    const row = bTransposed ? "nt * 8 + (lane & 7) + ((lane >> 4) << 3)" : "kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)";
-    const col = bTransposed ? "kk * 16 + ((lane >> 3) & 1) * 8" : "nt * 8 + (lane >> 4) * 8";
+    const row = bTransposed ? `${first}nt * 8 + (lane & 7) + ((lane >> 4) << 3)` : "kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)";
+    const col = bTransposed ? "kk * 16 + ((lane >> 3) & 1) * 8" : `${first}nt * 8 + (lane >> 4) * 8`;
     const ld = bTransposed ? "ldsm_x4" : "ldsm_x4_trans";
     unroll(em, `for (int nt = 0; nt + 1 < ${NT}; nt += 2)`, () => {
       em.line("uint32_t b[4];");
@@ -138,5 +158,20 @@ export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<V
       em.leave();
       em.line("}");
     }
+  }, partial);
+  if (kSplit) exchangePartials(em, n, MT * NT * 4, shape, exchange);
+}
+
+/** Sum a k-split dot's partial results over the column groups, through shared memory. */
+function exchangePartials(em: DotEmitter, n: string, regs: number, shape: MmaShape, at: number): void {
+  const per = shape.W * 32;
+  const slot = (g: string, x: string) => `reinterpret_cast<float*>(smem + ${at})[(${g} * ${regs} + ${x}) * ${per} + (tid % ${per})]`;
+  em.line(`// ${n}: every column group summed part of k; add the parts (in group order, the same bits everywhere)`);
+  em.line("__syncthreads();");
+  unroll(em, `for (int x = 0; x < ${regs}; ++x)`, () => em.line(`${slot("wcol", "x")} = ${n}[x];`));
+  em.line("__syncthreads();");
+  unroll(em, `for (int x = 0; x < ${regs}; ++x)`, () => {
+    em.line(`${n}[x] = ${slot("0", "x")};`);
+    for (let g = 1; g < shape.WC; g++) em.line(`${n}[x] += ${slot(String(g), "x")};`);
   });
 }

@@ -4,7 +4,10 @@
 // whose rows are the dot rows M (or 1) and whose columns are a multiple of 8 (or 1): W warps
 // split the rows, each owning MT tiles of 16; in a warp, lane l holds rows l/4 and l/4 + 8 and
 // columns 2(l%4), 2(l%4)+1 of every 8-column slice (FlashAttention-2's register layout, so the
-// softmax runs in registers and P feeds the second dot without touching shared memory). Dot
+// softmax runs in registers and P feeds the second dot without touching shared memory). When the
+// widest accumulator would take more than 128 registers a thread (MLA's 512 latent columns), WC
+// groups of warps split its columns: each holds a slice of every tile that wide, and computes
+// the narrow tiles (the scores, P) whole, so the softmax needs no exchange between warps. Dot
 // operands that are loaded tiles go through shared memory (cp.async, ldmatrix). Kernels without
 // dots use a blocked layout: a TR x TC grid of threads, like the WGSL backend.
 //
@@ -14,6 +17,7 @@ import type { Block, Inst, KernelIR, ScalarType, Value } from "../../ir/ir.ts";
 import { isFloat, operands, showType } from "../../ir/ir.ts";
 import type { Span } from "../../diagnostics/source.ts";
 import { bytesOfName } from "../../../runtime/dtype.ts";
+import { MmaLayout } from "./layouts.ts";
 
 export type Layout = "uniform" | "regs" | "expr" | "view";
 
@@ -30,11 +34,22 @@ export interface MmaShape {
   kind: "mma";
   /** Rows of every dot result. */
   M: number;
-  /** Warps, each owning MT row tiles of 16. */
+  /** Warps along the rows, each owning MT row tiles of 16. */
   W: number;
   MT: number;
+  /**
+   * Column groups of W warps each: every tile SPLIT_N wide is split into WC slices of SPLIT_N /
+   * WC columns, one per group; narrower tiles are held whole by every group (computed alike).
+   */
+  WC: number;
+  SPLIT_N: number;
   threads: number;
 }
+
+/** Registers a thread may give the widest accumulator before its columns are split. */
+const MAX_ACC_REGISTERS = 128;
+/** At most this many warps per block (the column split multiplies the row warps). */
+const MAX_SPLIT_WARPS = 8;
 
 export interface BlockedShape {
   kind: "blocked";
@@ -56,6 +71,12 @@ export interface CudaPlan {
    * Maps the dot to its addend and the sum.
    */
   accumulateInto: Map<Value, { addend: Value; sum: Value }>;
+  /**
+   * Dots whose reduction the warp column groups split (each group sums its share of k; the
+   * partial sums meet in shared memory): narrow results (MLA's scores) that every group needs
+   * whole, over a long k read from shared memory. Without it each group would repeat the dot.
+   */
+  kSplit: Set<Value>;
   /**
    * Widened dot operands (bf16(K) of an fp8 cache) mapped to the fp8 load they widen: the load is
    * copied into shared memory by cp.async like any operand (early, pipelined), then widened from
@@ -143,7 +164,7 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number }): CudaPlan {
     }
     if (M % 16) throw new CudaPlanError(`dot rows must be a multiple of 16 (mma.sync tiles), found ${M}`, dots[0].span);
     const W = Math.min(opts.maxWarps, M / 16);
-    shape = { kind: "mma", M, W, MT: M / (16 * W), threads: 32 * W };
+    shape = { kind: "mma", M, W, MT: M / (16 * W), WC: 1, SPLIT_N: 0, threads: 32 * W };
   } else {
     const rows = all.filter((v) => v.type.shape.length === 2 && v.type.shape[0] > 1).map((v) => v.type.shape[0]);
     const cols = all.filter((v) => v.type.shape.length === 2 && v.type.shape[1] > 1).map((v) => v.type.shape[1]);
@@ -179,16 +200,18 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number }): CudaPlan {
     else l = isFloat(v.type.dtype) && ((uses.get(v) ?? 0) > 1 || usedDeeper.has(v)) ? "regs" : "expr";
     layout.set(v, l);
   }
-  const plan: CudaPlan = { shape, layout, sharedOperands: new Set(), cachedFragments: new Set(), accumulateInto: new Map(), staged, uses, anywhere: new Map() };
+  const plan: CudaPlan = { shape, layout, sharedOperands: new Set(), cachedFragments: new Set(), accumulateInto: new Map(), kSplit: new Set(), staged, uses, anywhere: new Map() };
   for (const v of all) {
     const op = v.op;
     if (op.kind !== "binary" || op.op !== "add" || v.type.dtype !== "f32") continue;
     const [d, x] = op.b.op.kind === "dot" ? [op.b, op.a] : op.a.op.kind === "dot" ? [op.a, op.b] : [undefined, undefined];
-    if (!d || !x || uses.get(d) !== 1 || depth.get(d) !== depth.get(v) || x.op.kind === "dot" || (x.type.shape[0] !== d.type.shape[0] && x.type.shape[0] !== 1)) continue;
+    // When both terms are dots (MLA's q_nope·c + q_rope·k_rope), the second accumulates onto the first.
+    if (!d || !x || uses.get(d) !== 1 || depth.get(d) !== depth.get(v) || (x.type.shape[0] !== d.type.shape[0] && x.type.shape[0] !== 1)) continue;
     plan.accumulateInto.set(d, { addend: x, sum: v });
     layout.set(v, "regs");
   }
 
+  if (shape.kind === "mma") splitColumns(plan, shape, all, dots);
   // Tiles held by threads must fit the layout: in the mma layout, rows M or 1, columns 8k or 1.
   if (shape.kind === "mma") {
     const { M } = shape;
@@ -201,6 +224,8 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number }): CudaPlan {
       }
     }
   }
+  // Registers a thread gives the widest dot result.
+  const widest = shape.kind === "mma" ? Math.max(...dots.map((d) => new MmaLayout(shape as MmaShape).registers(d.type.shape))) : 0;
   for (const d of dots) {
     const op = d.op as Extract<Value["op"], { kind: "dot" }>;
     const a = op.a.op.kind === "transpose" ? op.a.op.a : op.a;
@@ -213,10 +238,39 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number }): CudaPlan {
     // A loaded A operand used inside a loop is loaded into fragments once when they are few (16
     // registers: head dim 64); larger ones are re-read from shared memory, as FlashAttention-2
     // does for head dim 128, leaving registers to the accumulators.
+    // Not when the accumulators already take half the registers (MLA's 512 columns).
     const frags = (shape as MmaShape).MT * (op.a.type.shape[1] / 16) * 4;
-    if (plan.sharedOperands.has(a) && op.a.op.kind !== "transpose" && (depth.get(d) ?? 0) > (depth.get(a) ?? 0) && frags <= 16) plan.cachedFragments.add(a);
+    const roomy = widest + frags <= MAX_ACC_REGISTERS;
+    if (plan.sharedOperands.has(a) && op.a.op.kind !== "transpose" && (depth.get(d) ?? 0) > (depth.get(a) ?? 0) && frags <= 16 && roomy) plan.cachedFragments.add(a);
+    // Split k over the column groups when each group keeps at least 8 steps of 16.
+    const { WC, SPLIT_N } = shape as MmaShape;
+    const K = op.a.type.shape[1];
+    if (WC > 1 && d.type.shape[1] !== SPLIT_N && K % (16 * WC) === 0 && K / (16 * WC) >= 8 && plan.sharedOperands.has(a) && !plan.cachedFragments.has(a) && !plan.accumulateInto.has(d)) plan.kSplit.add(d);
   }
   return plan;
+}
+
+/**
+ * Split the widest accumulator's columns over WC groups of warps when it would otherwise take
+ * more than MAX_ACC_REGISTERS registers a thread. Every register tile of that width is split the
+ * same way; it must not be reduced along its rows or feed a dot from registers (those would need
+ * the other groups' columns).
+ */
+function splitColumns(plan: CudaPlan, shape: MmaShape, all: Value[], dots: Value[]): void {
+  const N = Math.max(...dots.map((d) => d.type.shape[1]));
+  let WC = 1;
+  while (shape.MT * (N / WC) / 2 > MAX_ACC_REGISTERS && shape.W * WC * 2 <= MAX_SPLIT_WARPS && (N / (WC * 2)) % 16 === 0) WC *= 2;
+  if (WC === 1) return;
+  for (const v of all) {
+    const op = v.op;
+    const r = op.kind === "reduce" || op.kind === "dot" ? op.a : undefined;
+    if (!r || r.type.shape[1] !== N || anywhere(plan, r)) continue;
+    const what = op.kind === "reduce" ? "reduced along its rows" : "the first operand of a dot from registers";
+    throw new CudaPlanError(`a ${showType(r.type)} tile is split over ${WC} groups of warps by columns and cannot be ${what}`, v.span);
+  }
+  shape.WC = WC;
+  shape.SPLIT_N = N;
+  shape.threads *= WC;
 }
 
 /** Element types cp.async copies into shared memory: dot operands, and fp8 tiles to widen there. */

@@ -4,6 +4,11 @@
 // issued; in the body, right after the tile's last reader (the scores dot), every thread passes
 // a barrier and the next iteration's tile starts streaming in while the softmax and P·V run.
 // The tile then occupies its shared memory for the whole loop (the allocator is told).
+//
+// A tile that the body's first dot reads and its last dot still reads (MLA's latent tile, both
+// the keys and the values) has no later dot to hide behind and nothing before its first use: it
+// is double-buffered instead. Iteration i reads buffer i & 1 while, from the top of the body, the
+// tile of i + 1 streams into the other buffer.
 import type { Block, ForInst, Inst, Value } from "../../ir/ir.ts";
 import { operands } from "../../ir/ir.ts";
 import type { CudaPlan } from "./plan.ts";
@@ -12,8 +17,10 @@ export interface Prefetch {
   /** The loaded tile. */
   v: Value;
   loop: ForInst;
-  /** The body instruction after which the next iteration's copy starts. */
-  after: Inst;
+  /** The body instruction after which the next iteration's copy starts (double: the top). */
+  after?: Inst;
+  /** Two buffers alternating by iteration parity; the next copy starts at the top of the body. */
+  double: boolean;
   /**
    * Scalars defined in the body, in body order, that the copy's addresses or predicate read
    * (`n * BLOCK_N`): recomputed for the next index before the copy.
@@ -70,12 +77,18 @@ function inLoop(f: ForInst, issueBefore: Map<Inst, Value[]>, plan: CudaPlan): Pr
       if (!deps) continue;
       // A staged fp8 tile is last read by the dot of its widened copy (widened right before it).
       const widened = [...plan.staged].filter(([, src]) => src === v).map(([w]) => w);
+      let first = -1;
       let last = -1;
       insts.forEach((i, k) => {
-        if (usesTile(i, v) || widened.some((w) => usesTile(i, w))) last = k;
+        // A transpose (K^T) only renames the tile for its dot.
+        if (!(usesTile(i, v) || widened.some((w) => usesTile(i, w))) || (i.kind === "def" && i.value.op.kind === "transpose")) return;
+        if (first < 0) first = k;
+        last = k;
       });
-      if (last < 0 || firstDot(last) < 0) continue;
-      out.push({ v, loop: f, after: insts[last], deps: deps.sort((a, b) => defAt.get(a)! - defAt.get(b)!) });
+      if (last < 0) continue;
+      const sorted = deps.sort((a, b) => defAt.get(a)! - defAt.get(b)!);
+      if (firstDot(last) >= 0) out.push({ v, loop: f, after: insts[last], double: false, deps: sorted });
+      else if (firstDot(-1) === first && last > first) out.push({ v, loop: f, double: true, deps: sorted });
     }
   }
   return out;
