@@ -131,6 +131,19 @@ def row(section, shape, who, ms, metric, unit, note=""):
     print(f"{section:8} {shape:34} {who:28} {ms:9.3f} ms {metric:9.1f} {unit:8} {note}", flush=True)
 
 
+def time_ours(name, tensors, scalars, error, report):
+    """Time our build `name` on these arguments, run it once more, and report(ms, error()) where
+    error() compares its output with the peer's; a build that fails prints one line instead."""
+    try:
+        run = Kernel(name).prepare(tensors, scalars)
+        ms = bench(run)
+        run()
+        torch.cuda.synchronize()
+        report(ms, error())
+    except Exception as e:
+        print(f"  {name}: {type(e).__name__}: {str(e)[:160]}")
+
+
 def prefill(head_dims=(128, 64, 256), seqs=(512, 1024, 2048, 4096, 8192, 16384), flex_at=8192):
     torch.manual_seed(0)
     H, total = 16, 16384
@@ -226,17 +239,11 @@ def decode(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)):
             cu_q = torch.arange(0, B + 1, device="cuda", dtype=torch.int32)
             out = torch.empty(B, Hq, D, device="cuda", dtype=torch.bfloat16)
             lse = torch.empty(B, Hq, device="cuda", dtype=torch.float32)
-            try:
-                k1 = Kernel(f"gqa_paged.bf16.g4.p{P}")
-                run = k1.prepare({"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": seqlens, "cu_seqlens_q": cu_q, "out": out, "lse": lse},
-                                 {"max_seqlen_q": 1, "softmax_scale": D ** -0.5, "is_causal": 0})
-                ms = bench(run)
-                run()
-                torch.cuda.synchronize()
-                err = rel_err(out.view(B, Hq, 1, D), ref) if ref is not None else float("nan")
-                row("decode", f"{shape} page {P}", "flashtile gqa_paged", ms, kv_bytes / ms / 1e9, "TB/s", f"err {err:.1e}")
-            except Exception as e:
-                print(f"  gqa_paged p{P}: {type(e).__name__}: {str(e)[:120]}")
+            time_ours(f"gqa_paged.bf16.g4.p{P}",
+                      {"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": seqlens, "cu_seqlens_q": cu_q, "out": out, "lse": lse},
+                      {"max_seqlen_q": 1, "softmax_scale": D ** -0.5, "is_causal": 0},
+                      lambda: rel_err(out.view(B, Hq, 1, D), ref) if ref is not None else float("nan"),
+                      lambda ms, err: row("decode", f"{shape} page {P}", "flashtile gqa_paged", ms, kv_bytes / ms / 1e9, "TB/s", f"err {err:.1e}"))
             split = max(256, 1 << math.ceil(math.log2(max(1, L * B * Hk // (132 * 8)))))
             for sp in SPLITS or [min(split, L)]:
                 split_decode(B, L, P, min(sp, L), q, kc, vc, table, seqlens, ref, shape)
@@ -296,17 +303,11 @@ def decode_fp8(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)
             cu_q = torch.arange(0, B + 1, device="cuda", dtype=torch.int32)
             out = torch.empty(B, Hq, D, device="cuda", dtype=torch.bfloat16)
             lse = torch.empty(B, Hq, device="cuda", dtype=torch.float32)
-            try:
-                k1 = Kernel(f"gqa_paged_fp8.bf16.g4.p{P}")
-                run = k1.prepare({"q": q, "k_cache": kc, "v_cache": vc, "k_descale": kdesc, "v_descale": vdesc, "page_table": table, "cache_seqlens": seqlens,
-                                  "cu_seqlens_q": cu_q, "out": out, "lse": lse}, {"max_seqlen_q": 1, "softmax_scale": D ** -0.5, "is_causal": 0})
-                ms = bench(run)
-                run()
-                torch.cuda.synchronize()
-                err = rel_err(out.view(B, Hq, 1, D), ref)
-                row("decode8", f"{shape} page {P} fp8 kv", "flashtile gqa_paged_fp8", ms, kv_bytes / ms / 1e9, "TB/s", f"err vs dequantized {err:.1e}")
-            except Exception as e:
-                print(f"  gqa_paged_fp8 p{P}: {type(e).__name__}: {str(e)[:120]}")
+            time_ours(f"gqa_paged_fp8.bf16.g4.p{P}",
+                      {"q": q, "k_cache": kc, "v_cache": vc, "k_descale": kdesc, "v_descale": vdesc, "page_table": table, "cache_seqlens": seqlens,
+                       "cu_seqlens_q": cu_q, "out": out, "lse": lse}, {"max_seqlen_q": 1, "softmax_scale": D ** -0.5, "is_causal": 0},
+                      lambda: rel_err(out.view(B, Hq, 1, D), ref),
+                      lambda ms, err: row("decode8", f"{shape} page {P} fp8 kv", "flashtile gqa_paged_fp8", ms, kv_bytes / ms / 1e9, "TB/s", f"err vs dequantized {err:.1e}"))
 
 
 def mla(configs=((64, 4096), (16, 16384)), pages=(1, 16, 64), H=128, L=512, R=64):
@@ -346,18 +347,12 @@ def mla(configs=((64, 4096), (16, 16384)), pages=(1, 16, 64), H=128, L=512, R=64
             cache[slots.reshape(-1)] = ckv.reshape(-1, 1, W)
             out = torch.empty(B, H, L, device="cuda", dtype=torch.bfloat16)
             lse = torch.empty(B, H, device="cuda", dtype=torch.float32)
-            try:
-                k = Kernel(f"mla_paged.bf16.p{P}")
-                run = k.prepare({"q_nope": q[:, :, :L].contiguous(), "q_rope": q[:, :, L:].contiguous(), "c_kv": cache, "page_table": table,
-                                 "cache_seqlens": torch.full((B,), Lk, device="cuda", dtype=torch.int32), "cu_seqlens_q": torch.arange(0, B + 1, device="cuda", dtype=torch.int32),
-                                 "out": out, "lse": lse}, {"max_seqlen_q": 1, "softmax_scale": scale, "is_causal": 0})
-                ms = bench(run)
-                run()
-                torch.cuda.synchronize()
-                err = rel_err(out.view(B, H, 1, L), ref)
-                row("mla", f"{shape} page {P}", "flashtile mla_paged", ms, kv_bytes / ms / 1e9, "TB/s", f"{2 * B * H * Lk * (W + L) / ms / 1e9:.0f} TFLOP/s; err {err:.1e}")
-            except Exception as e:
-                print(f"  mla_paged p{P}: {type(e).__name__}: {str(e)[:160]}")
+            time_ours(f"mla_paged.bf16.p{P}",
+                      {"q_nope": q[:, :, :L].contiguous(), "q_rope": q[:, :, L:].contiguous(), "c_kv": cache, "page_table": table,
+                       "cache_seqlens": torch.full((B,), Lk, device="cuda", dtype=torch.int32), "cu_seqlens_q": torch.arange(0, B + 1, device="cuda", dtype=torch.int32),
+                       "out": out, "lse": lse}, {"max_seqlen_q": 1, "softmax_scale": scale, "is_causal": 0},
+                      lambda: rel_err(out.view(B, H, 1, L), ref),
+                      lambda ms, err: row("mla", f"{shape} page {P}", "flashtile mla_paged", ms, kv_bytes / ms / 1e9, "TB/s", f"{2 * B * H * Lk * (W + L) / ms / 1e9:.0f} TFLOP/s; err {err:.1e}"))
             # Split-KV: about one 64-head block per SM in all (one fits at a time: 235 registers x 256
             # threads); on the H200 4096 beat 1024 and 2048 at both shapes (FLASHTILE_SPLITS sweep).
             split = max(256, 1 << math.ceil(math.log2(max(1, Lk * B * (H // 64) // 132))))
