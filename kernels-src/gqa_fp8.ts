@@ -30,7 +30,6 @@ grid (m in tiles(max_seqlen_q * GROUP, BLOCK_M), kvh in kv_heads, b in batch) {
     // E4M3 values are exact in f16 and bf16: widening loses nothing before the tensor cores.
     state = softmax_step(state, scores(Q, T(K), live, scale2), T(V))
   }
-  store out[q0 + tok, head, :] = T(softmax_finish(state) * v_descale[b, kvh]) where tok < q_len
-  store lse[q0 + tok, head] = softmax_lse(state) where tok < q_len
+  store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, v_descale[b, kvh])
 }
 `;

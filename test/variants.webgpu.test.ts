@@ -29,7 +29,7 @@ const INSTANCES = [
     ["f32", "f16"].flatMap((t) => (k === "gqa_paged" ? ["g1.", "g4."] : [""]).flatMap((g) => [1, 16, 64].map((p) => `${k}.${t}.${g}p${p}`))),
   ),
   // An E4M3 cache with per (request, kv head) descales, against the dequantized cache.
-  ...["f32", "f16"].flatMap((t) => [1, 16].map((p) => `gqa_paged_fp8.${t}.p${p}`)),
+  ...["gqa", "swa", "local", "softcap", "sinks"].flatMap((k) => ["f32", "f16"].flatMap((t) => [1, 16].map((p) => `${k}_paged_fp8.${t}.p${p}`))),
 ];
 
 describe("paged attention variants on WebGPU vs the float64 reference", () => {

@@ -239,7 +239,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p16(
     }
     cp_async_wait_all();
     __syncthreads();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_229[32] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
@@ -437,7 +437,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p16(
     }
     cp_async_wait_all();
     __syncthreads();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_270[32] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
@@ -636,7 +636,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p16(
     }
     cp_async_wait_all();
     __syncthreads();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_310[32] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {

@@ -238,7 +238,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
     }
     cp_async_wait_all();
     __syncthreads();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_225[32] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
@@ -436,7 +436,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
     }
     cp_async_wait_all();
     __syncthreads();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_266[32] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
@@ -635,7 +635,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
     }
     cp_async_wait_all();
     __syncthreads();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_306[32] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {

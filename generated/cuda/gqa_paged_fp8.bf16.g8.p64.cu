@@ -313,7 +313,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g8_p64(
       fp8x8_widen<true>(smem + 35840 + r * 272 + c * 2, *reinterpret_cast<const uint2*>(smem + 17408 + r * 144 + c));
     }
     __syncthreads();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_262[32] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
@@ -541,7 +541,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g8_p64(
       fp8x8_widen<true>(smem + 35840 + r * 272 + c * 2, *reinterpret_cast<const uint2*>(smem + 17408 + r * 144 + c));
     }
     __syncthreads();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_307[32] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
@@ -773,7 +773,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g8_p64(
       fp8x8_widen<true>(smem + 35840 + r * 272 + c * 2, *reinterpret_cast<const uint2*>(smem + 17408 + r * 144 + c));
     }
     __syncthreads();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_351[32] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
@@ -964,9 +964,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g8_p64(
       }
     }
   }
+  // kernels-src/gqa_fp8.ts:33: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, v_descale[b, kvh])
+  const float t_373 = v_descale[(long long)(b_106) * v_descale_s0 + (long long)(kvh_105)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/gqa_fp8.ts:33: store out[q0 + tok, head, :] = T(softmax_finish(state) * v_descale[b, kvh]) where tok < q_len
-  const float t_376 = v_descale[(long long)(b_106) * v_descale_s0 + (long long)(kvh_105)];
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -975,13 +976,13 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g8_p64(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          if ((safe_div((t_136 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8) < q_len_131)) out[(long long)((q0_128 + safe_div((t_136 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8))) * out_s0 + (long long)((t_139 + safe_rem((t_136 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8))) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2bfloat16_rn(__bfloat162float(__float2bfloat16_rn((float)(((carry_242[((mt * 16 + nt) * 2 + h) * 2 + p] / ((carry_241[mt * 2 + h] == 0.0f) ? 1.0f : carry_241[mt * 2 + h])) * t_376)))));
+          if ((safe_div((t_136 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8) < q_len_131)) out[(long long)((q0_128 + safe_div((t_136 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8))) * out_s0 + (long long)((t_139 + safe_rem((t_136 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8))) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2bfloat16_rn(__bfloat162float(__float2bfloat16_rn((float)(((carry_242[((mt * 16 + nt) * 2 + h) * 2 + p] / ((carry_241[mt * 2 + h] == 0.0f) ? 1.0f : carry_241[mt * 2 + h])) * t_373)))));
         }
       }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/gqa_fp8.ts:34: store lse[q0 + tok, head] = softmax_lse(state) where tok < q_len
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {

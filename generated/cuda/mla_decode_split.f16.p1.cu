@@ -195,7 +195,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
   const int t_213 = (t_206 + 1);
   const int t_214 = max(t_213, t_212);
   const int t_215 = min(t_214, t_210);
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_234 = (P.softmax_scale * 1.4426950408889634f);
   cp_async_wait<1>(); // Qn_128 has arrived
@@ -269,11 +269,11 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
     cp_async_commit();
     // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     const int t_220 = (t_216 * 32);
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
-    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     float t_236[16] = {};
     #pragma unroll
     for (int kq = 0; kq < 16; ++kq) {
@@ -485,7 +485,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
       }
     }
   }
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_278 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
@@ -526,10 +526,10 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
     cp_async_commit();
     // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     const int t_266 = (t_262 * 32);
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     float t_280[16] = {};
     #pragma unroll
     for (int kq = 0; kq < 16; ++kq) {
@@ -741,7 +741,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
       }
     }
   }
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_321 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
@@ -782,11 +782,11 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
     cp_async_commit();
     // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     const int t_307 = (t_303 * 32);
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
-    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     float t_323[16] = {};
     #pragma unroll
     for (int kq = 0; kq < 16; ++kq) {

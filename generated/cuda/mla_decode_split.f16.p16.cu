@@ -195,7 +195,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p16(
   const int t_217 = (t_210 + 1);
   const int t_218 = max(t_217, t_216);
   const int t_219 = min(t_218, t_214);
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_240 = (P.softmax_scale * 1.4426950408889634f);
   cp_async_wait<1>(); // Qn_132 has arrived
@@ -269,11 +269,11 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p16(
     cp_async_commit();
     // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     const int t_224 = (t_220 * 32);
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
-    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     float t_242[16] = {};
     #pragma unroll
     for (int kq = 0; kq < 16; ++kq) {
@@ -485,7 +485,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p16(
       }
     }
   }
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_286 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
@@ -526,10 +526,10 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p16(
     cp_async_commit();
     // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     const int t_272 = (t_268 * 32);
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     float t_288[16] = {};
     #pragma unroll
     for (int kq = 0; kq < 16; ++kq) {
@@ -741,7 +741,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p16(
       }
     }
   }
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float t_331 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
@@ -782,11 +782,11 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p16(
     cp_async_commit();
     // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     const int t_315 = (t_311 * 32);
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
-    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     float t_333[16] = {};
     #pragma unroll
     for (int kq = 0; kq < 16; ++kq) {

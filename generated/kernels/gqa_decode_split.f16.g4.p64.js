@@ -261,7 +261,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_91) * page_table_stride0 + u32(((t_215 + r) / 64))], ((t_215 + r) < k_len_116)) * 64) + ((t_215 + r) % 64))) * k_cache_stride0 + u32(kvh_90) * k_cache_stride1 + u32(c)], ((t_215 + r) < k_len_116));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_231 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -361,7 +361,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[1040 + r * 130 + c] = k_cache[u32(((page_table[u32(b_91) * page_table_stride0 + u32(((t_258 + r) / 64))] * 64) + ((t_258 + r) % 64))) * k_cache_stride0 + u32(kvh_90) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_272 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -462,7 +462,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_91) * page_table_stride0 + u32(((t_296 + r) / 64))], ((t_296 + r) < k_len_116)) * 64) + ((t_296 + r) % 64))) * k_cache_stride0 + u32(kvh_90) * k_cache_stride1 + u32(c)], ((t_296 + r) < k_len_116));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_312 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -726,7 +726,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_91) * page_table_stride0 + u32(((t_215 + r) / 64))], ((t_215 + r) < k_len_116)) * 64) + ((t_215 + r) % 64))) * k_cache_stride0 + u32(kvh_90) * k_cache_stride1 + u32(c)], ((t_215 + r) < k_len_116));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_231 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -838,7 +838,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[1040 + r * 130 + c] = k_cache[u32(((page_table[u32(b_91) * page_table_stride0 + u32(((t_258 + r) / 64))] * 64) + ((t_258 + r) % 64))) * k_cache_stride0 + u32(kvh_90) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_272 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -951,7 +951,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_91) * page_table_stride0 + u32(((t_296 + r) / 64))], ((t_296 + r) < k_len_116)) * 64) + ((t_296 + r) % 64))) * k_cache_stride0 + u32(kvh_90) * k_cache_stride1 + u32(c)], ((t_296 + r) < k_len_116));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_312 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;

@@ -259,7 +259,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_88) * page_table_stride0 + u32(((t_210 + r) / 64))], ((t_210 + r) < k_len_112)) * 64) + ((t_210 + r) % 64))) * k_cache_stride0 + u32(kvh_87) * k_cache_stride1 + u32(c)], ((t_210 + r) < k_len_112));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_226 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -360,7 +360,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[1032 + r * 129 + c] = k_cache[u32(((page_table[u32(b_88) * page_table_stride0 + u32(((t_252 + r) / 64))] * 64) + ((t_252 + r) % 64))) * k_cache_stride0 + u32(kvh_87) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_266 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -462,7 +462,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_88) * page_table_stride0 + u32(((t_289 + r) / 64))], ((t_289 + r) < k_len_112)) * 64) + ((t_289 + r) % 64))) * k_cache_stride0 + u32(kvh_87) * k_cache_stride1 + u32(c)], ((t_289 + r) < k_len_112));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_305 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -725,7 +725,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_88) * page_table_stride0 + u32(((t_210 + r) / 64))], ((t_210 + r) < k_len_112)) * 64) + ((t_210 + r) % 64))) * k_cache_stride0 + u32(kvh_87) * k_cache_stride1 + u32(c)], ((t_210 + r) < k_len_112));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_226 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -838,7 +838,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[1032 + r * 129 + c] = k_cache[u32(((page_table[u32(b_88) * page_table_stride0 + u32(((t_252 + r) / 64))] * 64) + ((t_252 + r) % 64))) * k_cache_stride0 + u32(kvh_87) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_266 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -952,7 +952,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_88) * page_table_stride0 + u32(((t_289 + r) / 64))], ((t_289 + r) < k_len_112)) * 64) + ((t_289 + r) % 64))) * k_cache_stride0 + u32(kvh_87) * k_cache_stride1 + u32(c)], ((t_289 + r) < k_len_112));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_305 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;

@@ -260,7 +260,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_87) * page_table_stride0 + u32((t_210 + r))], ((t_210 + r) < k_len_111)) + ((t_210 + r) % 1))) * k_cache_stride0 + u32(kvh_86) * k_cache_stride1 + u32(c)], ((t_210 + r) < k_len_111));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_224 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -361,7 +361,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[1032 + r * 129 + c] = k_cache[u32((page_table[u32(b_87) * page_table_stride0 + u32((t_250 + r))] + ((t_250 + r) % 1))) * k_cache_stride0 + u32(kvh_86) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_262 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -463,7 +463,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_87) * page_table_stride0 + u32((t_285 + r))], ((t_285 + r) < k_len_111)) + ((t_285 + r) % 1))) * k_cache_stride0 + u32(kvh_86) * k_cache_stride1 + u32(c)], ((t_285 + r) < k_len_111));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_299 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -727,7 +727,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_87) * page_table_stride0 + u32((t_210 + r))], ((t_210 + r) < k_len_111)) + ((t_210 + r) % 1))) * k_cache_stride0 + u32(kvh_86) * k_cache_stride1 + u32(c)], ((t_210 + r) < k_len_111));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_224 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -840,7 +840,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[1032 + r * 129 + c] = k_cache[u32((page_table[u32(b_87) * page_table_stride0 + u32((t_250 + r))] + ((t_250 + r) % 1))) * k_cache_stride0 + u32(kvh_86) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_262 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -954,7 +954,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_87) * page_table_stride0 + u32((t_285 + r))], ((t_285 + r) < k_len_111)) + ((t_285 + r) % 1))) * k_cache_stride0 + u32(kvh_86) * k_cache_stride1 + u32(c)], ((t_285 + r) < k_len_111));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_299 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;

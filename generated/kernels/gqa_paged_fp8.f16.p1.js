@@ -356,7 +356,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_263 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -469,7 +469,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_306 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -586,7 +586,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_348 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -671,14 +671,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_245[0 * 16 + j] = t_366[0 * 16 + j];
     }
   }
+  // kernels-src/gqa_fp8.ts:33: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, v_descale[b, kvh])
+  let t_370 = v_descale[u32(b_106) * v_descale_stride0 + u32(kvh_105)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/gqa_fp8.ts:33: store out[q0 + tok, head, :] = T(softmax_finish(state) * v_descale[b, kvh]) where tok < q_len
-  let t_373 = v_descale[u32(b_106) * v_descale_stride0 + u32(kvh_105)];
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_138 + tr) / 4) < q_len_133)) { out[u32((q0_130 + ((t_138 + tr) / 4))) * out_stride0 + u32((t_141 + ((t_138 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_245[0 * 16 + j] / select(carry_244[0], 1.0, (carry_244[0] == 0.0))) * t_373)); }
+    if ((((t_138 + tr) / 4) < q_len_133)) { out[u32((q0_130 + ((t_138 + tr) / 4))) * out_stride0 + u32((t_141 + ((t_138 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_245[0 * 16 + j] / select(carry_244[0], 1.0, (carry_244[0] == 0.0))) * t_370)); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/gqa_fp8.ts:34: store lse[q0 + tok, head] = softmax_lse(state) where tok < q_len
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_138 + tr) / 4) < q_len_133)) { lse[u32((q0_130 + ((t_138 + tr) / 4))) * lse_stride0 + u32((t_141 + ((t_138 + tr) % 4)))] = select(((carry_243[0] + log2(carry_244[0])) * 0.6931471805599453), NEG_INF, (carry_244[0] == 0.0)); }
   }
@@ -912,7 +913,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_263 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1037,7 +1038,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_306 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1166,7 +1167,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_348 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1263,14 +1264,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_245[0 * 16 + j] = t_366[0 * 16 + j];
     }
   }
+  // kernels-src/gqa_fp8.ts:33: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, v_descale[b, kvh])
+  let t_370 = v_descale[u32(b_106) * v_descale_stride0 + u32(kvh_105)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/gqa_fp8.ts:33: store out[q0 + tok, head, :] = T(softmax_finish(state) * v_descale[b, kvh]) where tok < q_len
-  let t_373 = v_descale[u32(b_106) * v_descale_stride0 + u32(kvh_105)];
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_138 + tr) / 4) < q_len_133)) { out[u32((q0_130 + ((t_138 + tr) / 4))) * out_stride0 + u32((t_141 + ((t_138 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_245[0 * 16 + j] / select(carry_244[0], 1.0, (carry_244[0] == 0.0))) * t_373)); }
+    if ((((t_138 + tr) / 4) < q_len_133)) { out[u32((q0_130 + ((t_138 + tr) / 4))) * out_stride0 + u32((t_141 + ((t_138 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_245[0 * 16 + j] / select(carry_244[0], 1.0, (carry_244[0] == 0.0))) * t_370)); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/gqa_fp8.ts:34: store lse[q0 + tok, head] = softmax_lse(state) where tok < q_len
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_138 + tr) / 4) < q_len_133)) { lse[u32((q0_130 + ((t_138 + tr) / 4))) * lse_stride0 + u32((t_141 + ((t_138 + tr) % 4)))] = select(((carry_243[0] + log2(carry_244[0])) * 0.6931471805599453), NEG_INF, (carry_244[0] == 0.0)); }
   }

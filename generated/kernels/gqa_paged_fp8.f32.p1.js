@@ -355,7 +355,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_261 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -468,7 +468,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_303 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -585,7 +585,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_344 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -670,14 +670,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_243[0 * 16 + j] = t_361[0 * 16 + j];
     }
   }
+  // kernels-src/gqa_fp8.ts:33: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, v_descale[b, kvh])
+  let t_365 = v_descale[u32(b_104) * v_descale_stride0 + u32(kvh_103)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/gqa_fp8.ts:33: store out[q0 + tok, head, :] = T(softmax_finish(state) * v_descale[b, kvh]) where tok < q_len
-  let t_368 = v_descale[u32(b_104) * v_descale_stride0 + u32(kvh_103)];
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_136 + tr) / 4) < q_len_131)) { out[u32((q0_128 + ((t_136 + tr) / 4))) * out_stride0 + u32((t_139 + ((t_136 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_243[0 * 16 + j] / select(carry_242[0], 1.0, (carry_242[0] == 0.0))) * t_368); }
+    if ((((t_136 + tr) / 4) < q_len_131)) { out[u32((q0_128 + ((t_136 + tr) / 4))) * out_stride0 + u32((t_139 + ((t_136 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_243[0 * 16 + j] / select(carry_242[0], 1.0, (carry_242[0] == 0.0))) * t_365); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/gqa_fp8.ts:34: store lse[q0 + tok, head] = softmax_lse(state) where tok < q_len
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_136 + tr) / 4) < q_len_131)) { lse[u32((q0_128 + ((t_136 + tr) / 4))) * lse_stride0 + u32((t_139 + ((t_136 + tr) % 4)))] = select(((carry_241[0] + log2(carry_242[0])) * 0.6931471805599453), NEG_INF, (carry_242[0] == 0.0)); }
   }
@@ -910,7 +911,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_261 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1035,7 +1036,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_303 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1164,7 +1165,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_344 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1261,14 +1262,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_243[0 * 16 + j] = t_361[0 * 16 + j];
     }
   }
+  // kernels-src/gqa_fp8.ts:33: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, v_descale[b, kvh])
+  let t_365 = v_descale[u32(b_104) * v_descale_stride0 + u32(kvh_103)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/gqa_fp8.ts:33: store out[q0 + tok, head, :] = T(softmax_finish(state) * v_descale[b, kvh]) where tok < q_len
-  let t_368 = v_descale[u32(b_104) * v_descale_stride0 + u32(kvh_103)];
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_136 + tr) / 4) < q_len_131)) { out[u32((q0_128 + ((t_136 + tr) / 4))) * out_stride0 + u32((t_139 + ((t_136 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_243[0 * 16 + j] / select(carry_242[0], 1.0, (carry_242[0] == 0.0))) * t_368); }
+    if ((((t_136 + tr) / 4) < q_len_131)) { out[u32((q0_128 + ((t_136 + tr) / 4))) * out_stride0 + u32((t_139 + ((t_136 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_243[0 * 16 + j] / select(carry_242[0], 1.0, (carry_242[0] == 0.0))) * t_365); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/gqa_fp8.ts:34: store lse[q0 + tok, head] = softmax_lse(state) where tok < q_len
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_136 + tr) / 4) < q_len_131)) { lse[u32((q0_128 + ((t_136 + tr) / 4))) * lse_stride0 + u32((t_139 + ((t_136 + tr) % 4)))] = select(((carry_241[0] + log2(carry_242[0])) * 0.6931471805599453), NEG_INF, (carry_242[0] == 0.0)); }
   }

@@ -226,7 +226,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_220 = (t_213 + 1);
   let t_221 = max(t_220, t_219);
   let t_222 = min(t_221, t_217);
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_243 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
@@ -261,10 +261,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   for (var t_223 = t_214; t_223 < t_219; t_223++) {
     // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_227 = (t_223 * 4);
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
-    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -272,7 +272,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_99) * page_table_stride0 + u32(((t_227 + r) / 16))], ((t_227 + r) < k_len_127)) * 16) + ((t_227 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_227 + r) < k_len_127));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     var t_245 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -382,7 +382,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
   }
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_288 = (P.softmax_scale * 1.4426950408889634);
   // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
@@ -390,9 +390,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   for (var t_270 = t_219; t_270 < t_222; t_270++) {
     // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_274 = (t_270 * 4);
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -400,7 +400,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = c_kv[u32(((page_table[u32(b_99) * page_table_stride0 + u32(((t_274 + r) / 16))] * 16) + ((t_274 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     var t_290 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -510,7 +510,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
   }
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_332 = (P.softmax_scale * 1.4426950408889634);
   // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
@@ -518,10 +518,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   for (var t_312 = t_222; t_312 < t_217; t_312++) {
     // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_316 = (t_312 * 4);
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
-    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -529,7 +529,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_99) * page_table_stride0 + u32(((t_316 + r) / 16))], ((t_316 + r) < k_len_127)) * 16) + ((t_316 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_316 + r) < k_len_127));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     var t_334 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -789,7 +789,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_220 = (t_213 + 1);
   let t_221 = max(t_220, t_219);
   let t_222 = min(t_221, t_217);
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_243 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
@@ -824,10 +824,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   for (var t_223 = t_214; t_223 < t_219; t_223++) {
     // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_227 = (t_223 * 4);
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
-    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -835,7 +835,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_99) * page_table_stride0 + u32(((t_227 + r) / 16))], ((t_227 + r) < k_len_127)) * 16) + ((t_227 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_227 + r) < k_len_127));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     var t_245 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -957,7 +957,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
   }
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_288 = (P.softmax_scale * 1.4426950408889634);
   // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
@@ -965,9 +965,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   for (var t_270 = t_219; t_270 < t_222; t_270++) {
     // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_274 = (t_270 * 4);
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -975,7 +975,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = c_kv[u32(((page_table[u32(b_99) * page_table_stride0 + u32(((t_274 + r) / 16))] * 16) + ((t_274 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     var t_290 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -1097,7 +1097,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
   }
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_332 = (P.softmax_scale * 1.4426950408889634);
   // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
@@ -1105,10 +1105,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   for (var t_312 = t_222; t_312 < t_217; t_312++) {
     // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_316 = (t_312 * 4);
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
-    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -1116,7 +1116,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_99) * page_table_stride0 + u32(((t_316 + r) / 16))], ((t_316 + r) < k_len_127)) * 16) + ((t_316 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_316 + r) < k_len_127));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     var t_334 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;

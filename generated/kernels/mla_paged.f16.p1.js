@@ -265,7 +265,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_242 = max(t_241, t_240);
   let t_243 = min(t_242, t_238);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_265 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
@@ -302,10 +302,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     let t_248 = (t_244 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
     // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
-    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
@@ -313,7 +313,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_248 + r))], ((t_248 + r) < k_len_137)) + ((t_248 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_248 + r) < k_len_137));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     var t_267 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -423,7 +423,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
   }
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_312 = (P.softmax_scale * 1.4426950408889634);
   // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
@@ -431,9 +431,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   for (var t_293 = t_240; t_293 < t_243; t_293++) {
     // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_297 = (t_293 * 8);
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
@@ -441,7 +441,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[9280 + r * 514 + c] = c_kv[u32((page_table[u32(b_106) * page_table_stride0 + u32((t_297 + r))] + ((t_297 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     var t_314 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -552,7 +552,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_358 = (P.softmax_scale * 1.4426950408889634);
   // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
@@ -562,10 +562,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     let t_341 = (t_337 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
     // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
-    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
@@ -573,7 +573,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_341 + r))], ((t_341 + r) < k_len_137)) + ((t_341 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_341 + r) < k_len_137));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     var t_360 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -858,7 +858,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_242 = max(t_241, t_240);
   let t_243 = min(t_242, t_238);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_265 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
@@ -895,10 +895,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     let t_248 = (t_244 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
     // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
-    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
@@ -906,7 +906,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_248 + r))], ((t_248 + r) < k_len_137)) + ((t_248 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_248 + r) < k_len_137));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     var t_267 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -1028,7 +1028,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
   }
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_312 = (P.softmax_scale * 1.4426950408889634);
   // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
@@ -1036,9 +1036,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   for (var t_293 = t_240; t_293 < t_243; t_293++) {
     // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_297 = (t_293 * 8);
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
@@ -1046,7 +1046,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[9280 + r * 514 + c] = c_kv[u32((page_table[u32(b_106) * page_table_stride0 + u32((t_297 + r))] + ((t_297 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     var t_314 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -1169,7 +1169,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_358 = (P.softmax_scale * 1.4426950408889634);
   // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
@@ -1179,10 +1179,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     let t_341 = (t_337 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
     // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
-    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
@@ -1190,7 +1190,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_341 + r))], ((t_341 + r) < k_len_137)) + ((t_341 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_341 + r) < k_len_137));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     var t_360 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;

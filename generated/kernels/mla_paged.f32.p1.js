@@ -264,7 +264,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_240 = max(t_239, t_238);
   let t_241 = min(t_240, t_236);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_263 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
@@ -301,10 +301,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     let t_246 = (t_242 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
     // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
-    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -312,7 +312,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_246 + r))], ((t_246 + r) < k_len_135)) + ((t_246 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_246 + r) < k_len_135));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     var t_265 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -422,7 +422,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
   }
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_309 = (P.softmax_scale * 1.4426950408889634);
   // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
@@ -430,9 +430,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   for (var t_290 = t_238; t_290 < t_241; t_290++) {
     // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_294 = (t_290 * 4);
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -440,7 +440,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = c_kv[u32((page_table[u32(b_104) * page_table_stride0 + u32((t_294 + r))] + ((t_294 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     var t_311 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -551,7 +551,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_354 = (P.softmax_scale * 1.4426950408889634);
   // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
@@ -561,10 +561,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     let t_337 = (t_333 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
     // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
-    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -572,7 +572,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_337 + r))], ((t_337 + r) < k_len_135)) + ((t_337 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_337 + r) < k_len_135));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     var t_356 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -856,7 +856,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_240 = max(t_239, t_238);
   let t_241 = min(t_240, t_236);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_263 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
@@ -893,10 +893,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     let t_246 = (t_242 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
     // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
-    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -904,7 +904,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_246 + r))], ((t_246 + r) < k_len_135)) + ((t_246 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_246 + r) < k_len_135));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     var t_265 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -1026,7 +1026,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
   }
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_309 = (P.softmax_scale * 1.4426950408889634);
   // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
@@ -1034,9 +1034,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   for (var t_290 = t_238; t_290 < t_241; t_290++) {
     // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_294 = (t_290 * 4);
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -1044,7 +1044,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = c_kv[u32((page_table[u32(b_104) * page_table_stride0 + u32((t_294 + r))] + ((t_294 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     var t_311 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
@@ -1167,7 +1167,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_354 = (P.softmax_scale * 1.4426950408889634);
   // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
@@ -1177,10 +1177,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     let t_337 = (t_333 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
     // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/lib/attend.ts:49: let kr = rows(n, BN)
-    // kernels-src/lib/attend.ts:50: let slot = page_slot(page_table, b, kr, P, kr < k_len)
+    // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
+    // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
-    // kernels-src/lib/attend.ts:51: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
+    // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
@@ -1188,7 +1188,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_337 + r))], ((t_337 + r) < k_len_135)) + ((t_337 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_337 + r) < k_len_135));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:56: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
+    // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
     var t_356 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;

@@ -163,7 +163,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_86) * page_table_stride0 + u32((t_207 + r))], ((t_207 + r) < k_len_109)) + ((t_207 + r) % 1))) * k_cache_stride0 + u32(kvh_85) * k_cache_stride1 + u32(c)], ((t_207 + r) < k_len_109));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_221 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -275,7 +275,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[1040 + r * 130 + c] = k_cache[u32((page_table[u32(b_86) * page_table_stride0 + u32((t_248 + r))] + ((t_248 + r) % 1))) * k_cache_stride0 + u32(kvh_85) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_260 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -388,7 +388,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_86) * page_table_stride0 + u32((t_284 + r))], ((t_284 + r) < k_len_109)) + ((t_284 + r) % 1))) * k_cache_stride0 + u32(kvh_85) * k_cache_stride1 + u32(c)], ((t_284 + r) < k_len_109));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_298 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;

@@ -162,7 +162,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_85) * page_table_stride0 + u32((t_206 + r))], ((t_206 + r) < k_len_108)) + ((t_206 + r) % 1))) * k_cache_stride0 + u32(kvh_84) * k_cache_stride1 + u32(c)], ((t_206 + r) < k_len_108));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_220 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -275,7 +275,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[1032 + r * 129 + c] = k_cache[u32((page_table[u32(b_85) * page_table_stride0 + u32((t_246 + r))] + ((t_246 + r) % 1))) * k_cache_stride0 + u32(kvh_84) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_258 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -389,7 +389,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_85) * page_table_stride0 + u32((t_281 + r))], ((t_281 + r) < k_len_108)) + ((t_281 + r) % 1))) * k_cache_stride0 + u32(kvh_84) * k_cache_stride1 + u32(c)], ((t_281 + r) < k_len_108));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_295 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;

@@ -163,7 +163,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_90) * page_table_stride0 + u32(((t_214 + r) / 64))], ((t_214 + r) < k_len_115)) * 64) + ((t_214 + r) % 64))) * k_cache_stride0 + u32(kvh_89) * k_cache_stride1 + u32(c)], ((t_214 + r) < k_len_115));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_230 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -264,7 +264,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[1032 + r * 129 + c] = k_cache[u32(((page_table[u32(b_90) * page_table_stride0 + u32(((t_256 + r) / 64))] * 64) + ((t_256 + r) % 64))) * k_cache_stride0 + u32(kvh_89) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_270 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -366,7 +366,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_90) * page_table_stride0 + u32(((t_293 + r) / 64))], ((t_293 + r) < k_len_115)) * 64) + ((t_293 + r) % 64))) * k_cache_stride0 + u32(kvh_89) * k_cache_stride1 + u32(c)], ((t_293 + r) < k_len_115));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_309 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;

@@ -184,7 +184,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_96) * page_table_stride0 + u32((t_227 + r))], ((t_227 + r) < k_len_123)) + ((t_227 + r) % 1))) * k_cache_stride0 + u32(kvh_95) * k_cache_stride1 + u32(c)], ((t_227 + r) < k_len_123));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_244 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -284,7 +284,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_96) * page_table_stride0 + u32((t_271 + r))] + ((t_271 + r) % 1))) * k_cache_stride0 + u32(kvh_95) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_286 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -388,7 +388,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_96) * page_table_stride0 + u32((t_310 + r))], ((t_310 + r) < k_len_123)) + ((t_310 + r) % 1))) * k_cache_stride0 + u32(kvh_95) * k_cache_stride1 + u32(c)], ((t_310 + r) < k_len_123));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_327 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;

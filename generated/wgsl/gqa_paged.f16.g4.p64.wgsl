@@ -189,7 +189,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_103) * page_table_stride0 + u32(((t_241 + r) / 64))], ((t_241 + r) < k_len_132)) * 64) + ((t_241 + r) % 64))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)], ((t_241 + r) < k_len_132));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_260 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -301,7 +301,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_103) * page_table_stride0 + u32(((t_287 + r) / 64))] * 64) + ((t_287 + r) % 64))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_304 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -417,7 +417,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_103) * page_table_stride0 + u32(((t_328 + r) / 64))], ((t_328 + r) < k_len_132)) * 64) + ((t_328 + r) % 64))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)], ((t_328 + r) < k_len_132));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_347 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;

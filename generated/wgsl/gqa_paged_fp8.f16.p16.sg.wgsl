@@ -223,7 +223,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_267 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -336,7 +336,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_312 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -453,7 +453,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_356 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -538,14 +538,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_247[0 * 16 + j] = t_374[0 * 16 + j];
     }
   }
+  // kernels-src/gqa_fp8.ts:33: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, v_descale[b, kvh])
+  let t_378 = v_descale[u32(b_108) * v_descale_stride0 + u32(kvh_107)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/gqa_fp8.ts:33: store out[q0 + tok, head, :] = T(softmax_finish(state) * v_descale[b, kvh]) where tok < q_len
-  let t_381 = v_descale[u32(b_108) * v_descale_stride0 + u32(kvh_107)];
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_140 + tr) / 4) < q_len_135)) { out[u32((q0_132 + ((t_140 + tr) / 4))) * out_stride0 + u32((t_143 + ((t_140 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_247[0 * 16 + j] / select(carry_246[0], 1.0, (carry_246[0] == 0.0))) * t_381)); }
+    if ((((t_140 + tr) / 4) < q_len_135)) { out[u32((q0_132 + ((t_140 + tr) / 4))) * out_stride0 + u32((t_143 + ((t_140 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_247[0 * 16 + j] / select(carry_246[0], 1.0, (carry_246[0] == 0.0))) * t_378)); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/gqa_fp8.ts:34: store lse[q0 + tok, head] = softmax_lse(state) where tok < q_len
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     if ((((t_140 + tr) / 4) < q_len_135)) { lse[u32((q0_132 + ((t_140 + tr) / 4))) * lse_stride0 + u32((t_143 + ((t_140 + tr) % 4)))] = select(((carry_245[0] + log2(carry_246[0])) * 0.6931471805599453), NEG_INF, (carry_246[0] == 0.0)); }
   }

@@ -229,7 +229,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_276 + r))], ((t_276 + r) < k_len_131)) + ((t_276 + r) % 1))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_299 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -341,7 +341,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_104) * page_table_stride0 + u32((t_326 + r))] + ((t_326 + r) % 1))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_347 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -461,7 +461,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_371 + r))], ((t_371 + r) < k_len_131)) + ((t_371 + r) % 1))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_371 + r) < k_len_131));
     }
     workgroupBarrier();
-    // kernels-src/lib/attend.ts:43: return where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     var t_394 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;

@@ -38,6 +38,12 @@ fn store_attention(out, lse, state, row, head, valid, T) {
   store lse[row, head] = softmax_lse(state) where valid
 }
 
+// The same for an FP8 cache: the output times the value descale v_scale (P·(V·vd) = (P·V)·vd).
+fn store_attention_scaled(out, lse, state, row, head, valid, T, v_scale) {
+  store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
+  store lse[row, head] = softmax_lse(state) where valid
+}
+
 // Scores of a query tile against a key tile, base 2, masked entries -inf.
 fn scores(Q, K, live, scale2) {
   return where(live, dot(Q, K^T) * scale2, -inf)

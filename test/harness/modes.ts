@@ -28,3 +28,5 @@ export const VARIANT_OPTIONS: Record<string, (i: number) => Partial<PagedSpec>> 
   sinks_paged: (i) => ({ causal: i % 2 === 0, sinks: true }),
   alibi_paged: (i) => ({ causal: i % 3 !== 1, alibi: true }),
 };
+// The FP8-cache twins take their variant's options (the harness quantizes the cache for them).
+for (const k of ["swa_paged", "local_paged", "softcap_paged", "sinks_paged"]) VARIANT_OPTIONS[`${k}_fp8`] = VARIANT_OPTIONS[k];

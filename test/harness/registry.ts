@@ -21,6 +21,10 @@ export const DEFAULT_CASES: Record<string, CaseBuilder> = {
   local_paged: (m, rng) => pagedCase(m, { ...MIXED, causal: true, chunk: 64 }, rng),
   softcap_paged: (m, rng) => pagedCase(m, { ...MIXED, causal: true, softcap: 30 }, rng),
   sinks_paged: (m, rng) => pagedCase(m, { ...MIXED, causal: true, sinks: true }, rng),
+  swa_paged_fp8: (m, rng) => pagedCase(m, { ...MIXED, causal: true, window: [17, 0] }, rng),
+  local_paged_fp8: (m, rng) => pagedCase(m, { ...MIXED, causal: true, chunk: 64 }, rng),
+  softcap_paged_fp8: (m, rng) => pagedCase(m, { ...MIXED, causal: true, softcap: 30 }, rng),
+  sinks_paged_fp8: (m, rng) => pagedCase(m, { ...MIXED, causal: true, sinks: true }, rng),
   // examples/custom-variant/alibi.ts, the variant of docs/writing-a-variant.md
   alibi_paged: (m, rng) => pagedCase(m, { ...MIXED, causal: true, alibi: true }, rng),
   mla_paged: (m, rng) => mlaCase(m, { qLens: [1, 3], kLens: [339, 64], heads: 8, causal: true }, rng),
