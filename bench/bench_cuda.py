@@ -253,29 +253,33 @@ def decode(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)):
 SPLITS = [int(x) for x in os.environ.get("FLASHTILE_SPLITS", "").split(",") if x]
 
 
-def split_decode(B, L, P, split, q, kc, vc, table, seqlens, ref, shape, Hq=32, Hk=8, D=128):
-    """gqa_decode_split over splits of `split` keys, then merge_states; both kernels timed."""
-    kv_bytes = 2 * B * L * Hk * D * 2
+def time_split_merge(split_name, inputs, scalars, S, B, H, D, ref, report):
+    """Time our split-KV build `split_name` (its partial outputs allocated here) followed by
+    merge_states.bf16.hd{D}, together and the split alone; report(ms, ms_split, error vs ref)."""
     try:
-        S = (L + split - 1) // split
-        ks = Kernel(f"gqa_decode_split.bf16.g4.p{P}")
-        km = Kernel("merge_states.bf16.hd128")
-        op = torch.empty(S, B, Hq, D, device="cuda", dtype=torch.float32)
-        lp = torch.empty(S, B, Hq, device="cuda", dtype=torch.float32)
-        out2 = torch.empty(B * Hq, D, device="cuda", dtype=torch.bfloat16)
-        lse2 = torch.empty(B * Hq, device="cuda", dtype=torch.float32)
-        r1 = ks.prepare({"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": seqlens, "out_partial": op, "lse_partial": lp},
-                        {"softmax_scale": D ** -0.5, "split_len": split})
-        r2 = km.prepare({"out_partial": op.view(S, B * Hq, D), "lse_partial": lp.view(S, B * Hq), "out": out2, "lse": lse2}, {})
+        op = torch.empty(S, B, H, D, device="cuda", dtype=torch.float32)
+        lp = torch.empty(S, B, H, device="cuda", dtype=torch.float32)
+        out = torch.empty(B * H, D, device="cuda", dtype=torch.bfloat16)
+        lse = torch.empty(B * H, device="cuda", dtype=torch.float32)
+        r1 = Kernel(split_name).prepare({**inputs, "out_partial": op, "lse_partial": lp}, scalars)
+        r2 = Kernel(f"merge_states.bf16.hd{D}").prepare({"out_partial": op.view(S, B * H, D), "lse_partial": lp.view(S, B * H), "out": out, "lse": lse}, {})
         both = lambda: (r1(), r2())
         ms = bench(both)
         ms1 = bench(r1)
         both()
         torch.cuda.synchronize()
-        err = rel_err(out2.view(B, Hq, 1, D), ref) if ref is not None else float("nan")
-        row("decode", f"{shape} page {P}", f"flashtile split {split}+merge", ms, kv_bytes / ms / 1e9, "TB/s", f"split alone {kv_bytes / ms1 / 1e9:.2f} TB/s; err {err:.1e}")
+        report(ms, ms1, rel_err(out.view(B, H, 1, D), ref) if ref is not None else float("nan"))
     except Exception as e:
-        print(f"  decode_split p{P}: {type(e).__name__}: {str(e)[:120]}")
+        print(f"  {split_name}: {type(e).__name__}: {str(e)[:160]}")
+
+
+def split_decode(B, L, P, split, q, kc, vc, table, seqlens, ref, shape, Hq=32, Hk=8, D=128):
+    """gqa_decode_split over splits of `split` keys, then merge_states; both kernels timed."""
+    kv_bytes = 2 * B * L * Hk * D * 2
+    time_split_merge(f"gqa_decode_split.bf16.g4.p{P}", {"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": seqlens},
+                     {"softmax_scale": D ** -0.5, "split_len": split}, (L + split - 1) // split, B, Hq, D, ref,
+                     lambda ms, ms1, err: row("decode", f"{shape} page {P}", f"flashtile split {split}+merge", ms, kv_bytes / ms / 1e9, "TB/s",
+                                              f"split alone {kv_bytes / ms1 / 1e9:.2f} TB/s; err {err:.1e}"))
 
 
 def decode_fp8(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)):
@@ -362,29 +366,13 @@ def mla(configs=((64, 4096), (16, 16384)), pages=(1, 16, 64), H=128, L=512, R=64
 
 def mla_split(B, Lk, P, split, q, cache, table, ref, shape, H, L, scale, kv_bytes):
     """mla_decode_split over splits of `split` keys, then merge_states (HEAD_DIM 512); both timed."""
-    try:
-        S = (Lk + split - 1) // split
-        ks = Kernel(f"mla_decode_split.bf16.p{P}")
-        km = Kernel(f"merge_states.bf16.hd{L}")
-        op = torch.empty(S, B, H, L, device="cuda", dtype=torch.float32)
-        lp = torch.empty(S, B, H, device="cuda", dtype=torch.float32)
-        out = torch.empty(B * H, L, device="cuda", dtype=torch.bfloat16)
-        lse = torch.empty(B * H, device="cuda", dtype=torch.float32)
-        r1 = ks.prepare({"q_nope": q[:, :, :L].contiguous(), "q_rope": q[:, :, L:].contiguous(), "c_kv": cache, "page_table": table,
-                         "cache_seqlens": torch.full((B,), Lk, device="cuda", dtype=torch.int32), "out_partial": op, "lse_partial": lp},
-                        {"softmax_scale": scale, "split_len": split})
-        r2 = km.prepare({"out_partial": op.view(S, B * H, L), "lse_partial": lp.view(S, B * H), "out": out, "lse": lse}, {})
-        both = lambda: (r1(), r2())
-        ms = bench(both)
-        ms1 = bench(r1)
-        both()
-        torch.cuda.synchronize()
-        err = rel_err(out.view(B, H, 1, L), ref)
-        W = q.shape[-1]
-        row("mla", f"{shape} page {P}", f"flashtile split {split}+merge", ms, kv_bytes / ms / 1e9, "TB/s",
-            f"{2 * B * H * Lk * (W + L) / ms / 1e9:.0f} TFLOP/s; split alone {kv_bytes / ms1 / 1e9:.2f} TB/s; err {err:.1e}")
-    except Exception as e:
-        print(f"  mla_decode_split p{P}: {type(e).__name__}: {str(e)[:160]}")
+    flops = 2 * B * H * Lk * (q.shape[-1] + L)
+    time_split_merge(f"mla_decode_split.bf16.p{P}",
+                     {"q_nope": q[:, :, :L].contiguous(), "q_rope": q[:, :, L:].contiguous(), "c_kv": cache, "page_table": table,
+                      "cache_seqlens": torch.full((B,), Lk, device="cuda", dtype=torch.int32)},
+                     {"softmax_scale": scale, "split_len": split}, (Lk + split - 1) // split, B, H, L, ref,
+                     lambda ms, ms1, err: row("mla", f"{shape} page {P}", f"flashtile split {split}+merge", ms, kv_bytes / ms / 1e9, "TB/s",
+                                              f"{flops / ms / 1e9:.0f} TFLOP/s; split alone {kv_bytes / ms1 / 1e9:.2f} TB/s; err {err:.1e}"))
 
 
 def swa(S=8192, W=1024, Hq=16, Hk=4, D=128):

@@ -10,10 +10,11 @@ import { StructuredEmitter } from "../common/structured-emitter.ts";
 import { type ElementContext, elem, opExpr, position } from "./elements.ts";
 import { type Site, type ThreadLayout, MmaLayout } from "./layouts.ts";
 import { cacheFragments, emitDot } from "./mma.ts";
-import { type CudaPlan, type MmaShape, anywhere, contiguousRows, elementBytes } from "./plan.ts";
+import { type CudaPlan, type MmaShape, anywhere, contiguousRows } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 import { operands as operandsOf } from "../../ir/ir.ts";
 import { ident, literal, regType, symC, toMem } from "./syntax.ts";
+import { bytesOfName } from "../../../runtime/dtype.ts";
 
 export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private fusedSums = new Set<Value>();
@@ -294,7 +295,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private copyChunks(v: Value, r: Region): void {
     const [R, C] = v.type.shape;
     const op = v.op as Extract<Value["op"], { kind: "load" }>;
-    const bytes = elementBytes(v.type.dtype);
+    const bytes = bytesOfName(v.type.dtype);
     const per = 16 / bytes;
     const chunks = C / per;
     this.line(`// ${this.name(v)}: ${R} x ${C} into shared memory, 16-byte cp.async per ${per} elements`);

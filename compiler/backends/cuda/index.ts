@@ -9,8 +9,9 @@ import { type Prefetch, prefetchPoints } from "./prefetch.ts";
 import { CudaEmitter, issuePoints } from "./emit.ts";
 import { BlockedLayout, MmaLayout } from "./layouts.ts";
 import { MMA_HELPERS, exchangeBytes } from "./mma.ts";
-import { CudaPlanError, type MmaShape, anywhere, elementBytes, planCuda } from "./plan.ts";
+import { CudaPlanError, type MmaShape, anywhere, planCuda } from "./plan.ts";
 import { ident, memType } from "./syntax.ts";
+import { bytesOfName } from "../../../runtime/dtype.ts";
 
 export class CudaBackendError extends Error {
   constructor(
@@ -90,7 +91,7 @@ export function compileCuda(ir: KernelIR, fileName: string): CudaKernel {
     plan.sharedOperands,
     deferred,
     (v) => {
-      const stride = v.type.shape[1] * elementBytes(v.type.dtype) + 16;
+      const stride = v.type.shape[1] * bytesOfName(v.type.dtype) + 16;
       const buffers = prefetch.some((p) => p.v === v && p.double) ? 2 : 1;
       return { pool: "bytes", stride, size: buffers * v.type.shape[0] * stride, align: 128 };
     },

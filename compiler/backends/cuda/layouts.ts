@@ -29,6 +29,14 @@ export interface ThreadLayout {
 
 const UNROLL = "#pragma unroll";
 
+/**
+ * For an n-column tile: the C prefix giving the first column of this thread's column-group slice
+ * (`wcol * n / WC + `) when the tile is split over the groups (see MmaShape.WC), else "".
+ */
+export function groupColumns(s: MmaShape, n: number): string {
+  return s.WC > 1 && n === s.SPLIT_N ? `wcol * ${n / s.WC} + ` : "";
+}
+
 export class MmaLayout implements ThreadLayout {
   readonly threads: number;
   constructor(readonly s: MmaShape) {
@@ -36,7 +44,7 @@ export class MmaLayout implements ThreadLayout {
   }
   /** Is this tile's column range split over the warp column groups (see MmaShape.WC)? */
   split(shape: number[]): boolean {
-    return this.s.WC > 1 && shape.length === 2 && shape[1] === this.s.SPLIT_N;
+    return shape.length === 2 && groupColumns(this.s, shape[1]) !== "";
   }
   /** The n8 column tiles a thread's group holds of a tile this shape. */
   private nt(shape: number[]): number {
@@ -53,7 +61,7 @@ export class MmaLayout implements ThreadLayout {
    */
   site(mt: string, h: string, nt: string, p: string, split = false): Site {
     const MT = this.s.MT;
-    const first = split ? `wcol * ${this.s.SPLIT_N / this.s.WC} + ` : "";
+    const first = split ? groupColumns(this.s, this.s.SPLIT_N) : "";
     return {
       row: `((warp * ${MT} + ${mt}) * 16 + g + 8 * ${h})`,
       col: `(${first}${nt} * 8 + 2 * t4 + ${p})`,

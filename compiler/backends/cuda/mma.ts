@@ -6,7 +6,7 @@
 import type { Value } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import type { MmaShape } from "./plan.ts";
-import type { Site } from "./layouts.ts";
+import { type Site, MmaLayout, groupColumns } from "./layouts.ts";
 
 /** Device helpers every tensor-core kernel includes (inline PTX, readable once). */
 export const MMA_HELPERS = `// ldmatrix: four 8x8 16-bit matrices from shared memory, one row address per lane.
@@ -87,16 +87,15 @@ export function cacheFragments(em: DotEmitter, a: Value, shape: MmaShape): void 
   );
 }
 
-/** Emit dot v; with `accumulate`, its registers are already declared and hold the addend. */
+/** Shared bytes a k-split dot's partial-sum exchange takes: every group's registers, per thread. */
+export const exchangeBytes = (v: Value, shape: MmaShape): number => shape.WC * new MmaLayout(shape).registers(v.type.shape) * shape.W * 32 * 4;
+
 /**
  * Emit dot v; with `accumulate`, its registers are already declared and hold the addend. With
- * `kSplit`, column group wcol sums k steps [wcol * steps / WC, (wcol + 1) * steps / WC) and the
- * groups add their partial sums through shared memory at `exchange` (every group, in the same
- * order, so all hold the same bits).
+ * `exchange` (a k-split dot), column group wcol sums k steps [wcol * steps / WC, (wcol + 1) *
+ * steps / WC) and the groups add their partial sums through shared memory at that offset (every
+ * group, in the same order, so all hold the same bits).
  */
-/** Shared bytes a k-split dot's partial-sum exchange takes. */
-export const exchangeBytes = (v: Value, shape: MmaShape): number => shape.WC * shape.MT * (v.type.shape[1] / 8) * 4 * shape.W * 32 * 4;
-
 export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<Value>, aInShared: boolean, accumulate = false, exchange?: number): void {
   if (v.op.kind !== "dot") return;
   const { a: aView, b: bView } = v.op;
@@ -105,9 +104,8 @@ export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<V
   const K = a.type.shape[1];
   const N = v.type.shape[1];
   // A column-split result: this warp's group computes its slice, reading B's matching columns.
-  const split = shape.WC > 1 && N === shape.SPLIT_N;
-  const NT = N / 8 / (split ? shape.WC : 1);
-  const first = split ? `wcol * ${N / shape.WC} + ` : "";
+  const first = groupColumns(shape, N);
+  const NT = N / 8 / (first ? shape.WC : 1);
   const MT = shape.MT;
   const n = em.name(v);
   const bBase = bView.op.kind === "transpose" ? bView.op.a : bView;

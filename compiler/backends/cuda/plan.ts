@@ -13,7 +13,7 @@
 //
 // Per value: uniform (a scalar), regs (a register array in the layout), expr (recomputed where
 // used), view (a transpose, only as a dot operand).
-import type { Block, Inst, KernelIR, ScalarType, Value } from "../../ir/ir.ts";
+import type { Block, Inst, KernelIR, Value } from "../../ir/ir.ts";
 import { isFloat, operands, showType } from "../../ir/ir.ts";
 import type { Span } from "../../diagnostics/source.ts";
 import { bytesOfName } from "../../../runtime/dtype.ts";
@@ -211,9 +211,9 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number }): CudaPlan {
     layout.set(v, "regs");
   }
 
-  if (shape.kind === "mma") splitColumns(plan, shape, all, dots);
-  // Tiles held by threads must fit the layout: in the mma layout, rows M or 1, columns 8k or 1.
   if (shape.kind === "mma") {
+    splitColumns(plan, shape, all, dots);
+    // Tiles held by threads must fit the layout: in the mma layout, rows M or 1, columns 8k or 1.
     const { M } = shape;
     for (const v of all) {
       const l = layout.get(v);
@@ -276,9 +276,6 @@ function splitColumns(plan: CudaPlan, shape: MmaShape, all: Value[], dots: Value
 /** Element types cp.async copies into shared memory: dot operands, and fp8 tiles to widen there. */
 const COPYABLE = new Set(["f16", "bf16", "f8e4m3"]);
 
-/** Bytes per element in memory (the runtimes' table; NaN for bool, which never reaches memory). */
-export const elementBytes = (t: ScalarType): number => bytesOfName(t);
-
 /**
  * Can a load be copied 16 bytes (8 f16/bf16 or 16 fp8 elements) at a time? Its column index must
  * step by one along the tensor's last, contiguous dimension, every other index and the predicate
@@ -286,7 +283,7 @@ export const elementBytes = (t: ScalarType): number => bytesOfName(t);
  * known, multiples of the chunk).
  */
 export function contiguousRows(v: Value): boolean {
-  const per = 16 / elementBytes(v.type.dtype);
+  const per = 16 / bytesOfName(v.type.dtype);
   if (v.op.kind !== "load" || v.type.shape[1] % per !== 0 || !COPYABLE.has(v.type.dtype)) return false;
   const { indices, pred, tensor } = v.op;
   const last = indices[indices.length - 1];
