@@ -55,14 +55,15 @@ def eval_sym(e, env):
 class Kernel:
     """One CUDA build from generated/manifest.json, launchable with torch tensors."""
 
-    def __init__(self, name):
-        manifest = json.load(open(os.path.join(GEN, "manifest.json")))
+    def __init__(self, name, gen=None):
+        gen = gen or GEN
+        manifest = json.load(open(os.path.join(gen, "manifest.json")))
         builds = [m for m in manifest["kernels"].get(name, []) if m.get("cuda")]
         if not builds:
             raise KeyError(f"no CUDA build of {name}")
         self.m = builds[0]
         c = self.m["cuda"]
-        ptx = gzip.open(os.path.join(GEN, "cuda", c["ptx"]["sm_80"])).read() + b"\0"
+        ptx = gzip.open(os.path.join(gen, "cuda", c["ptx"]["sm_80"])).read() + b"\0"
         torch.cuda.init()
         torch.empty(1, device="cuda")  # make torch's primary context current
         self.module = check(cu.cuModuleLoadData(ptx))
@@ -131,11 +132,12 @@ def row(section, shape, who, ms, metric, unit, note=""):
     print(f"{section:8} {shape:34} {who:28} {ms:9.3f} ms {metric:9.1f} {unit:8} {note}", flush=True)
 
 
-def time_ours(name, tensors, scalars, error, report):
-    """Time our build `name` on these arguments, run it once more, and report(ms, error()) where
-    error() compares its output with the peer's; a build that fails prints one line instead."""
+def time_ours(name, tensors, scalars, error, report, gen=None):
+    """Time our build `name` (from `gen`, default the package) on these arguments, run it once
+    more, and report(ms, error()) where error() compares its output with the peer's; a build that
+    fails prints one line instead."""
     try:
-        run = Kernel(name).prepare(tensors, scalars)
+        run = Kernel(name, gen).prepare(tensors, scalars)
         ms = bench(run)
         run()
         torch.cuda.synchronize()
@@ -144,12 +146,17 @@ def time_ours(name, tensors, scalars, error, report):
         print(f"  {name}: {type(e).__name__}: {str(e)[:160]}")
 
 
+# --build label=dir (repeatable): other builds of the package, timed beside ours in the same run.
+BUILDS = {}
+
+
 def prefill(head_dims=(128, 64, 256), seqs=(512, 1024, 2048, 4096, 8192, 16384), flex_at=8192):
     torch.manual_seed(0)
     H, total = 16, 16384
     for D in head_dims:
         for causal in (False, True):
-            ours = Kernel(f"mha_prefill.bf16.hd{D}.{'causal' if causal else 'nocausal'}")
+            build = f"mha_prefill.bf16.hd{D}.{'causal' if causal else 'nocausal'}"
+            ours = Kernel(build)
             for S in seqs:
                 B = total // S
                 q, k, v = (torch.randn(total, H, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
@@ -176,6 +183,12 @@ def prefill(head_dims=(128, 64, 256), seqs=(512, 1024, 2048, 4096, 8192, 16384),
                 torch.cuda.synchronize()
                 err = rel_err(out.view(B, S, H, D).transpose(1, 2), ref) if ref is not None else float("nan")
                 row("prefill", shape, "flashtile", ms, flops / ms / 1e9, "TFLOP/s", f"err vs SDPA {err:.1e}")
+                for label, gen in BUILDS.items():
+                    def report(ms, err, label=label):
+                        row("prefill", shape, f"flashtile [{label}]", ms, flops / ms / 1e9, "TFLOP/s", f"err vs SDPA {err:.1e}")
+                    args = {"q": q, "k": k, "v": v, "cu_seqlens_q": cu_q, "cu_seqlens_k": cu_q, "out": out, "lse": lse}
+                    out.fill_(float("nan"))
+                    time_ours(build, args, {"max_seqlen_q": S, "softmax_scale": scale}, lambda: rel_err(out.view(B, S, H, D).transpose(1, 2), ref), report, gen)
                 if S == flex_at and causal and D == 128:
                     flex_prefill(qt, kt, vt, flops, shape)
 
@@ -411,11 +424,19 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", default="prefill,decode,decode_fp8,mla,swa")
     ap.add_argument("--json")
+    ap.add_argument("--head-dims", help="prefill head dims, e.g. 128,64")
+    ap.add_argument("--seqs", help="prefill sequence lengths, e.g. 2048,8192")
+    ap.add_argument("--build", action="append", default=[], help="label=dir: another build of the package, timed beside ours (prefill)")
     a = ap.parse_args()
     print(f"{CARD}, torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}", flush=True)
+    for b in a.build:
+        label, _, path = b.partition("=")
+        BUILDS[label] = path
+    ints = lambda x: tuple(int(v) for v in x.split(","))
+    pre = {**({"head_dims": ints(a.head_dims)} if a.head_dims else {}), **({"seqs": ints(a.seqs)} if a.seqs else {})}
     for part in a.only.split(","):
         t0 = time.time()
-        {"prefill": prefill, "decode": decode, "decode_fp8": decode_fp8, "mla": mla, "swa": swa}[part]()
+        {"prefill": lambda: prefill(**pre), "decode": decode, "decode_fp8": decode_fp8, "mla": mla, "swa": swa}[part]()
         print(f"-- {part}: {time.time() - t0:.0f} s", flush=True)
     if a.json:
         json.dump(ROWS, open(a.json, "w"), indent=1)

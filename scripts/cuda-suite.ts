@@ -3,7 +3,8 @@
 //   node .bundle/cuda-suite.mjs                         (bundled: scripts/bundle-gpu.sh, for GPU machines without node_modules)
 // Every CUDA build in generated/ runs every case of its kernel family (test/harness/cuda-cases.ts)
 // against the float64 reference; cases and references are built by worker threads in parallel.
-// Options: --filter SUBSTRING, --json FILE (full results). Exit status 1 on any mismatch.
+// Options: --filter SUBSTRING, --shard K/N (every Nth build from the Kth, to split one run over
+// several calls), --json FILE (full results). Exit status 1 on any mismatch.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -58,7 +59,9 @@ async function main(): Promise<void> {
   const device = getCudaDevice();
   const info = device.info;
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as { kernels: Record<string, KernelManifest[]> };
-  const builds = Object.values(manifest.kernels).flat().filter((m) => m.cuda && (!filter || m.name.includes(filter)));
+  const [shard, shards] = (opt("--shard") ?? "0/1").split("/").map(Number);
+  if (!(shards >= 1 && shard >= 0 && shard < shards)) throw new Error(`--shard wants K/N with 0 <= K < N, got ${opt("--shard")}`);
+  const builds = Object.values(manifest.kernels).flat().filter((m) => m.cuda && (!filter || m.name.includes(filter))).filter((_, i) => i % shards === shard);
   const baseSeed = Number(process.env.FLASHTILE_SEED ?? Math.floor(Math.random() * 2 ** 31));
   const tasks: Task[] = [];
   for (const m of builds) cudaRecipes(m.kernel).forEach((_, r) => tasks.push({ id: tasks.length, manifest: m, recipe: r, seed: baseSeed + tasks.length }));

@@ -2,12 +2,14 @@
 // that split a wide accumulator's columns (MLA's 512 latent columns), the k-split of the scores
 // dot across those warps, the double-buffered latent tile, and the error for a layout the column
 // split cannot hold. cuda-build.test.ts compiles what ships; the CUDA suite runs it on a GPU.
+import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { compileCuda } from "../compiler/backends/cuda/index.ts";
 import { Diagnostics } from "../compiler/diagnostics/diagnostic.ts";
 import { formatDiagnostics } from "../compiler/diagnostics/format.ts";
 import { compileCudaKernels } from "../compiler/generate.ts";
 import { compileAll } from "../compiler/pipeline.ts";
+import { walkInsts } from "../compiler/ir/ir.ts";
 
 function cudaOf(files: string[], name: string, sources?: Map<string, string>) {
   const diags = new Diagnostics();
@@ -82,5 +84,71 @@ kernel wide<T: dtype = bf16>
     await compileCudaKernels([path], diags, { sources: new Map([[`${process.cwd()}/${path}`, src]]) });
     const text = formatDiagnostics(diags.list);
     expect(text).toContain(`${path}:11:18: error: wide.bf16 (CUDA): a f32[64, 512] tile is split over 2 groups of warps by columns and cannot be reduced along its rows`);
+  });
+});
+
+describe("CUDA prefill: the instructions spent per key", () => {
+  const full = cudaOf(["kernels-src/mha.ts"], "mha_prefill.bf16.hd128.nocausal").code;
+
+  it("packs P to bf16 with one rounding, not a round trip through bf16 and back first", () => {
+    expect(full).toMatch(/a\[mt\]\[0\] = pack_bf16\(p_\d+\[/);
+    expect(full).not.toMatch(/pack_bf16\(__bfloat162float/);
+  });
+
+  it("computes exp2 with one ex2.approx.ftz, not exp2f's denormal-preserving sequence", () => {
+    expect(full).toContain('asm("ex2.approx.ftz.f32 %0, %1;"');
+    expect(full).toMatch(/= exp2_ftz\(\(S_\d+\[/);
+    expect(full).not.toMatch(/[=(] ?exp2f\(/);
+  });
+
+  it("copies a tile with each thread on one column, stepping down the rows", () => {
+    // 64 x 128 bf16: 16 chunks of 8 per row, 128 threads: 8 rows per step.
+    expect(full).toContain("for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {");
+    expect(full).not.toContain("for (int e = tid; e < 1024; e += 128)");
+  });
+
+  it("runs the ragged last key tile as a branch, and the causal diagonal as a loop", () => {
+    expect(full.match(/if \(\w+ < t_\d+\) \{ \/\/ at most one tile/g)).toHaveLength(2);
+    const causal = cudaOf(["kernels-src/mha.ts"], "mha_prefill.bf16.hd128.causal").code;
+    expect(causal).not.toContain("at most one tile");
+    // Both partial segments and the full one stay loops over key tiles.
+    expect(causal.match(/\/\/ partial tiles/g)).toHaveLength(2);
+    expect(causal.match(/for \(int t_\d+ = \w+; t_\d+ < t_\d+; \+\+t_\d+\)/g)).toHaveLength(3);
+  });
+});
+
+describe("mask analysis: segments proved to hold at most one tile", () => {
+  const trips = (file: string, name: string) => {
+    const diags = new Diagnostics();
+    const ir = compileAll([file], diags, { target: "cuda" }).find((k) => k.name === name)!;
+    expect(formatDiagnostics(diags.list)).toBe("");
+    const out: (number | undefined)[] = [];
+    walkInsts(ir.body, (i) => {
+      if (i.kind === "for" && i.status === "partial") out.push(i.maxTrips);
+    });
+    return out;
+  };
+
+  it("`cols(n, B) < k_len` leaves at most one partial tile at the end (and none at the start)", () => {
+    expect(trips("kernels-src/mha.ts", "mha_prefill.bf16.hd128.nocausal")).toEqual([1, 1]);
+  });
+
+  it("proves nothing where the bound runs over a range of rows (causal diagonal, window edge) or is a run-time choice", () => {
+    expect(trips("kernels-src/gqa.ts", "gqa_paged.bf16.g4.p16")).toEqual([undefined, undefined]);
+    expect(trips("kernels-src/mha.ts", "mha_prefill.bf16.hd128.causal")).toEqual([undefined, undefined]);
+    expect(trips("kernels-src/sliding_window.ts", "swa_paged.bf16.p16").every((t) => t === undefined)).toBe(true);
+  });
+});
+
+describe("CUDA plan: warps along the rows before column groups", () => {
+  it("gives 128 rows at head dim 256 eight warps of 16 rows (a 128-register accumulator each)", () => {
+    const file = `${process.cwd()}/kernels-src/mha.ts`;
+    const src = fs.readFileSync(file, "utf8").replace("BLOCK_M = (HEAD_DIM > 128 ? 64 : 128)", "BLOCK_M = 128");
+    const k = cudaOf([file], "mha_prefill.bf16.hd256.nocausal", new Map([[file, src]]));
+    expect(k.target.blockDim).toEqual([256, 1, 1]);
+    expect(k.code).toContain("256 threads (8 warps x 1 row tile(s) of 16");
+    expect(k.code).not.toContain("column groups");
+    const acc = [...k.code.matchAll(/float (carry_\d+)\[(\d+)\];/g)].map((m) => Number(m[2]));
+    expect(Math.max(...acc)).toBe(128);
   });
 });

@@ -103,6 +103,11 @@ export interface ForInst {
   /** The `mask live = ...` predicate, defined in the body; iterations where it is all false are skipped. */
   mask?: Value;
   status: TileStatus;
+  /**
+   * Set when the mask analysis proved the loop runs at most this many iterations (a partial
+   * segment no wider than one tile): backends may emit a branch instead of a loop.
+   */
+  maxTrips?: number;
   span?: Span;
 }
 

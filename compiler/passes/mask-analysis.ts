@@ -19,6 +19,51 @@ interface Status {
   some: Interval;
   /** A subset of the tiles where every element is true. */
   every: Interval;
+  /**
+   * The comparisons that bound `some` and `every` from below (lo) and above (hi), when all of
+   * them are known (undefined otherwise): they give a compile-time bound on the partial tiles.
+   */
+  lo?: Bound[];
+  hi?: Bound[];
+}
+
+/**
+ * One comparison `alpha * n + X + local >= 0` with `local` in [cMin, cMax] and X a loop-invariant
+ * value (named by `key`, its expression written out): `some` ends where X + cMax allows, `every`
+ * where X + cMin does, so two bounds with the same alpha and X differ by a constant.
+ */
+interface Bound {
+  alpha: number;
+  key: string;
+  cMin: number;
+  cMax: number;
+}
+
+/**
+ * At most how many partial tiles lie on one side: each bound of `every` against a bound of `some`
+ * over the same X, ceil((cMax - cMin) / |alpha|); undefined when a bound has no such partner.
+ */
+function partialTiles(some: Bound[] | undefined, every: (Bound[] | undefined)[]): number | undefined {
+  if (!some || every.some((e) => !e)) return undefined;
+  let most = 0;
+  for (const j of every.flat() as Bound[]) {
+    const widths = some.filter((i) => i.alpha === j.alpha && i.key === j.key).map((i) => Math.ceil((i.cMax - j.cMin) / Math.abs(j.alpha)));
+    if (!widths.length) return undefined;
+    most = Math.max(most, Math.min(...widths));
+  }
+  return most;
+}
+
+/** An IR expression written out, so that two copies of one computation compare equal. */
+function exprKey(v: Value): string {
+  const op = v.op;
+  switch (op.kind) {
+    case "const": return `${op.value}`;
+    case "arg": case "dim": return op.name;
+    case "binary": return `(${op.op} ${exprKey(op.a)} ${exprKey(op.b)})`;
+    case "unary": return `(${op.op} ${exprKey(op.a)})`;
+    default: return `%${v.id}`;
+  }
 }
 
 /** c_n * n + sum(coef * local index of a position tile) + an invariant part within [lo, hi]. */
@@ -76,6 +121,10 @@ class MaskAnalysis extends Rebuilder {
     for (const p of preds) this.pinned.delete(p.v);
     const last = this.forInst(f, fhi, hi, full.results);
     last.status = "partial";
+    // A side with at most one partial tile (a ragged end: `cols < k_len`) is a branch, not a loop.
+    const everyBounds = (side: "lo" | "hi") => [live[side], ...preds.map((p) => p.s[side])];
+    if ((partialTiles(live.lo, everyBounds("lo")) ?? 2) <= 1) first.maxTrips = 1;
+    if ((partialTiles(live.hi, everyBounds("hi")) ?? 2) <= 1) last.maxTrips = 1;
   }
 
   /** Status of a boolean value over tile indices (negated when `neg`). */
@@ -84,7 +133,7 @@ class MaskAnalysis extends Rebuilder {
     const op = v.op;
     if (op.kind === "const") {
       const t = Boolean(op.value) !== neg;
-      return t ? { some: I.all(), every: I.all() } : { some: I.none(), every: I.none() };
+      return t ? { some: I.all(), every: I.all(), lo: [], hi: [] } : { some: I.none(), every: I.none(), lo: [], hi: [] };
     }
     if (!L.depends(v)) {
       if (v.type.shape.length) return { some: I.all(), every: I.none() };
@@ -92,7 +141,7 @@ class MaskAnalysis extends Rebuilder {
       if (!c) return null;
       const cond = neg ? this.b.unary("not", c) : c;
       const s = I.choose(cond, I.all(), I.none());
-      return { some: s, every: s };
+      return { some: s, every: s, lo: [], hi: [] };
     }
     if (op.kind === "unary" && op.op === "not") return this.classify(op.a, !neg, L);
     if (op.kind === "binary" && (op.op === "and" || op.op === "or")) {
@@ -102,7 +151,8 @@ class MaskAnalysis extends Rebuilder {
       if (conj) {
         // A conjunction is empty where either side is; full only where both are.
         const some = a && c ? I.intersect(a.some, c.some) : (a ?? c)?.some ?? I.all();
-        return { some, every: a && c ? I.intersect(a.every, c.every) : I.none() };
+        if (!a || !c) return { some, every: I.none() };
+        return { some, every: I.intersect(a.every, c.every), lo: joinBounds(a.lo, c.lo), hi: joinBounds(a.hi, c.hi) };
       }
       if (!a || !c) return null;
       return { some: I.hull(a.some, c.some), every: I.unionSubset(a.every, c.every) };
@@ -137,12 +187,19 @@ class MaskAnalysis extends Rebuilder {
     }
     const kMax = b.binary("add", d.inv.hi, this.I.c(localMax));
     const kMin = b.binary("add", d.inv.lo, this.I.c(localMin));
-    return { some: this.I.solve(d.n, kMax), every: this.I.solve(d.n, kMin) };
+    const status: Status = { some: this.I.solve(d.n, kMax), every: this.I.solve(d.n, kMin) };
+    // Bounds in n need one invariant X on both ends (a scalar, not a range over the tile).
+    const key = exprKey(d.inv.lo);
+    if (key !== exprKey(d.inv.hi)) return status;
+    const bound: Bound[] = [{ alpha: d.n, key, cMin: localMin, cMax: localMax }];
+    if (d.n > 0) return { ...status, lo: bound, hi: [] };
+    if (d.n < 0) return { ...status, lo: [], hi: bound };
+    return localMin === localMax ? { ...status, lo: [], hi: [] } : status;
   }
 
   private both(x: Status | null, y: Status | null): Status | null {
     if (!x || !y) return null;
-    return { some: this.I.intersect(x.some, y.some), every: this.I.intersect(x.every, y.every) };
+    return { some: this.I.intersect(x.some, y.some), every: this.I.intersect(x.every, y.every), lo: joinBounds(x.lo, y.lo), hi: joinBounds(x.hi, y.hi) };
   }
 
   private combine(x: Affine, y: Affine, sign: 1 | -1): Affine | null {
@@ -255,6 +312,11 @@ class MaskAnalysis extends Rebuilder {
     this.map.set(v, h);
     return h;
   }
+}
+
+/** The bounds of a conjunction: all of both sides' (unknown when either is). */
+function joinBounds(a: Bound[] | undefined, b: Bound[] | undefined): Bound[] | undefined {
+  return a && b ? [...a, ...b] : undefined;
 }
 
 function constOf(v: Value): number | undefined {

@@ -8,6 +8,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -183,8 +186,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
   const float t_223 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads();
   // Q_119: 16 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 256; e += 32) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 16; r += 2) {
     const bool ok = (r < 1);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)(b_88) * q_s0 + (long long)((kvh_87 + r)) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -222,7 +224,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
       }
     }
   }
-  for (int t_205 = t_196; t_205 < t_201; ++t_205) {
+  if (t_196 < t_201) { // at most one tile
+    const int t_205 = t_196;
     // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     const int t_209 = (t_205 * 64);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
@@ -231,8 +234,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     __syncthreads();
     // K_221: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 32) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 2) {
       const bool ok = ((t_209 + r) < k_len_111);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_209 + r) < k_len_111) ? page_table[(long long)(b_88) * page_table_s0 + (long long)(safe_div((t_209 + r), 64))] : 0) * 64) + safe_rem((t_209 + r), 64))) * k_cache_s0 + (long long)(kvh_87) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -318,7 +320,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_233[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_227[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_231[mt * 2 + h]));
+            p_233[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_227[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_231[mt * 2 + h]));
           }
         }
       }
@@ -329,7 +331,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_235[mt * 2 + h] = exp2f((carry_206[mt * 2 + h] - m_safe_231[mt * 2 + h]));
+        alpha_235[mt * 2 + h] = exp2_ftz((carry_206[mt * 2 + h] - m_safe_231[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -361,8 +363,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
     }
     __syncthreads();
     // V_222: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 32) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 2) {
       const bool ok = ((t_209 + r) < k_len_111);
       cp_async16(smem + 4352 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_209 + r) < k_len_111) ? page_table[(long long)(b_88) * page_table_s0 + (long long)(safe_div((t_209 + r), 64))] : 0) * 64) + safe_rem((t_209 + r), 64))) * v_cache_s0 + (long long)(kvh_87) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -386,10 +387,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_233[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_233[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_233[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_233[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_233[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_233[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_233[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_233[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_233[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_233[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_233[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_233[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_233[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_233[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_233[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_233[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -429,8 +430,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     __syncthreads();
     // K_262: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 32) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 2) {
       const bool ok = true;
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_88) * page_table_s0 + (long long)(safe_div((t_252 + r), 64))] * 64) + safe_rem((t_252 + r), 64))) * k_cache_s0 + (long long)(kvh_87) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -516,7 +516,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_273[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_267[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_271[mt * 2 + h]));
+            p_273[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_267[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_271[mt * 2 + h]));
           }
         }
       }
@@ -527,7 +527,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_275[mt * 2 + h] = exp2f((carry_206[mt * 2 + h] - m_safe_271[mt * 2 + h]));
+        alpha_275[mt * 2 + h] = exp2_ftz((carry_206[mt * 2 + h] - m_safe_271[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -559,8 +559,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
     }
     __syncthreads();
     // V_263: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 32) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 2) {
       const bool ok = true;
       cp_async16(smem + 4352 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_88) * page_table_s0 + (long long)(safe_div((t_252 + r), 64))] * 64) + safe_rem((t_252 + r), 64))) * v_cache_s0 + (long long)(kvh_87) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -584,10 +583,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_273[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_273[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_273[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_273[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_273[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_273[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_273[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_273[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -628,8 +627,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     __syncthreads();
     // K_302: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 32) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 2) {
       const bool ok = ((t_290 + r) < k_len_111);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_290 + r) < k_len_111) ? page_table[(long long)(b_88) * page_table_s0 + (long long)(safe_div((t_290 + r), 64))] : 0) * 64) + safe_rem((t_290 + r), 64))) * k_cache_s0 + (long long)(kvh_87) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -715,7 +713,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_314[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_308[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_312[mt * 2 + h]));
+            p_314[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_308[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_312[mt * 2 + h]));
           }
         }
       }
@@ -726,7 +724,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_316[mt * 2 + h] = exp2f((carry_206[mt * 2 + h] - m_safe_312[mt * 2 + h]));
+        alpha_316[mt * 2 + h] = exp2_ftz((carry_206[mt * 2 + h] - m_safe_312[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -758,8 +756,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
     }
     __syncthreads();
     // V_303: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 32) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 2) {
       const bool ok = ((t_290 + r) < k_len_111);
       cp_async16(smem + 4352 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_290 + r) < k_len_111) ? page_table[(long long)(b_88) * page_table_s0 + (long long)(safe_div((t_290 + r), 64))] : 0) * 64) + safe_rem((t_290 + r), 64))) * v_cache_s0 + (long long)(kvh_87) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -783,10 +780,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_314[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_314[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_314[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_314[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_314[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_314[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_314[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_314[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_314[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_314[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_314[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_314[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_314[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_314[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_314[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_314[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

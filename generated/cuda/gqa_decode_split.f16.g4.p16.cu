@@ -8,6 +8,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -184,8 +187,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
   const float t_227 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads();
   // Q_123: 16 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 256; e += 32) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 16; r += 2) {
     const bool ok = (r < 4);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)(b_90) * q_s0 + (long long)((t_119 + r)) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -223,7 +225,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
       }
     }
   }
-  for (int t_209 = t_200; t_209 < t_205; ++t_209) {
+  if (t_200 < t_205) { // at most one tile
+    const int t_209 = t_200;
     // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     const int t_213 = (t_209 * 64);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
@@ -232,8 +235,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     __syncthreads();
     // K_225: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 32) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 2) {
       const bool ok = ((t_213 + r) < k_len_114);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_213 + r) < k_len_114) ? page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_213 + r), 16))] : 0) * 16) + safe_rem((t_213 + r), 16))) * k_cache_s0 + (long long)(kvh_89) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -319,7 +321,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_237[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_231[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_235[mt * 2 + h]));
+            p_237[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_231[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_235[mt * 2 + h]));
           }
         }
       }
@@ -330,7 +332,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_239[mt * 2 + h] = exp2f((carry_210[mt * 2 + h] - m_safe_235[mt * 2 + h]));
+        alpha_239[mt * 2 + h] = exp2_ftz((carry_210[mt * 2 + h] - m_safe_235[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -362,8 +364,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
     }
     __syncthreads();
     // V_226: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 32) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 2) {
       const bool ok = ((t_213 + r) < k_len_114);
       cp_async16(smem + 4352 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_213 + r) < k_len_114) ? page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_213 + r), 16))] : 0) * 16) + safe_rem((t_213 + r), 16))) * v_cache_s0 + (long long)(kvh_89) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -387,10 +388,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_237[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_237[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_237[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_237[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_237[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_237[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_237[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_237[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_237[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_237[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_237[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_237[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_237[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_237[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_237[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_237[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -430,8 +431,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     __syncthreads();
     // K_266: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 32) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 2) {
       const bool ok = true;
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_256 + r), 16))] * 16) + safe_rem((t_256 + r), 16))) * k_cache_s0 + (long long)(kvh_89) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -517,7 +517,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_277[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_271[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_275[mt * 2 + h]));
+            p_277[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_271[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_275[mt * 2 + h]));
           }
         }
       }
@@ -528,7 +528,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_279[mt * 2 + h] = exp2f((carry_210[mt * 2 + h] - m_safe_275[mt * 2 + h]));
+        alpha_279[mt * 2 + h] = exp2_ftz((carry_210[mt * 2 + h] - m_safe_275[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -560,8 +560,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
     }
     __syncthreads();
     // V_267: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 32) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 2) {
       const bool ok = true;
       cp_async16(smem + 4352 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_256 + r), 16))] * 16) + safe_rem((t_256 + r), 16))) * v_cache_s0 + (long long)(kvh_89) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -585,10 +584,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_277[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_277[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_277[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_277[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_277[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_277[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_277[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_277[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_277[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_277[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_277[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_277[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_277[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_277[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_277[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_277[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -629,8 +628,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     __syncthreads();
     // K_306: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 32) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 2) {
       const bool ok = ((t_294 + r) < k_len_114);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_294 + r) < k_len_114) ? page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_294 + r), 16))] : 0) * 16) + safe_rem((t_294 + r), 16))) * k_cache_s0 + (long long)(kvh_89) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -716,7 +714,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_318[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_312[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_316[mt * 2 + h]));
+            p_318[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_312[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_316[mt * 2 + h]));
           }
         }
       }
@@ -727,7 +725,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_320[mt * 2 + h] = exp2f((carry_210[mt * 2 + h] - m_safe_316[mt * 2 + h]));
+        alpha_320[mt * 2 + h] = exp2_ftz((carry_210[mt * 2 + h] - m_safe_316[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -759,8 +757,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
     }
     __syncthreads();
     // V_307: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 32) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 2) {
       const bool ok = ((t_294 + r) < k_len_114);
       cp_async16(smem + 4352 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_294 + r) < k_len_114) ? page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_294 + r), 16))] : 0) * 16) + safe_rem((t_294 + r), 16))) * v_cache_s0 + (long long)(kvh_89) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -784,10 +781,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_318[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_318[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_318[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_318[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_318[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_318[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_318[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_318[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_318[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_318[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_318[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_318[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_318[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_318[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_318[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_318[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

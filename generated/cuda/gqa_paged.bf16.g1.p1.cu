@@ -8,6 +8,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -114,8 +117,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
   const int t_122 = (m_92 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_129: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = ((t_122 + r) < q_len_118);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_115 + (t_122 + r))) * q_s0 + (long long)((kvh_93 + safe_rem((t_122 + r), 1))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -213,8 +215,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
   if (t_209 < t_214) {
     const int t_222_ahead = (t_209 * 64);
     // K_235: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_222_ahead + r) < k_len_119);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_222_ahead + r) < k_len_119) ? page_table[(long long)(b_94) * page_table_s0 + (long long)((t_222_ahead + r))] : 0) + safe_rem((t_222_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_93) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -258,8 +259,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
     cp_async_wait<0>(); // K_235 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_236: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_222 + r) < k_len_119);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_222 + r) < k_len_119) ? page_table[(long long)(b_94) * page_table_s0 + (long long)((t_222 + r))] : 0) + safe_rem((t_222 + r), 1))) * v_cache_s0 + (long long)(kvh_93) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -295,8 +295,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
     if (t_218 + 1 < t_214) {
       const int t_222_ahead = ((t_218 + 1) * 64);
       // K_235: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_222_ahead + r) < k_len_119);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_222_ahead + r) < k_len_119) ? page_table[(long long)(b_94) * page_table_s0 + (long long)((t_222_ahead + r))] : 0) + safe_rem((t_222_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_93) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -362,7 +361,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_247[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_241[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_245[mt * 2 + h]));
+            p_247[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_241[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_245[mt * 2 + h]));
           }
         }
       }
@@ -373,7 +372,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_249[mt * 2 + h] = exp2f((carry_219[mt * 2 + h] - m_safe_245[mt * 2 + h]));
+        alpha_249[mt * 2 + h] = exp2_ftz((carry_219[mt * 2 + h] - m_safe_245[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -421,10 +420,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_247[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_247[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_247[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_247[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_247[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_247[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_247[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_247[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_247[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_247[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_247[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_247[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_247[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_247[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_247[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_247[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -458,8 +457,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
   if (t_214 < t_217) {
     const int t_266_ahead = (t_214 * 64);
     // K_277: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_94) * page_table_s0 + (long long)((t_266_ahead + r))] + safe_rem((t_266_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_93) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -473,8 +471,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
     cp_async_wait<0>(); // K_277 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_278: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)((page_table[(long long)(b_94) * page_table_s0 + (long long)((t_266 + r))] + safe_rem((t_266 + r), 1))) * v_cache_s0 + (long long)(kvh_93) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -507,8 +504,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
     if (t_262 + 1 < t_217) {
       const int t_266_ahead = ((t_262 + 1) * 64);
       // K_277: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_94) * page_table_s0 + (long long)((t_266_ahead + r))] + safe_rem((t_266_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_93) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -574,7 +570,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_288[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_282[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_286[mt * 2 + h]));
+            p_288[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_282[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_286[mt * 2 + h]));
           }
         }
       }
@@ -585,7 +581,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_290[mt * 2 + h] = exp2f((carry_219[mt * 2 + h] - m_safe_286[mt * 2 + h]));
+        alpha_290[mt * 2 + h] = exp2_ftz((carry_219[mt * 2 + h] - m_safe_286[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -633,10 +629,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_288[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_288[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_288[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_288[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_288[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_288[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_288[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_288[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_288[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_288[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_288[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_288[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_288[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_288[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_288[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_288[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -671,8 +667,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
   if (t_217 < t_212) {
     const int t_305_ahead = (t_217 * 64);
     // K_318: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_305_ahead + r) < k_len_119);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_305_ahead + r) < k_len_119) ? page_table[(long long)(b_94) * page_table_s0 + (long long)((t_305_ahead + r))] : 0) + safe_rem((t_305_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_93) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -686,8 +681,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
     cp_async_wait<0>(); // K_318 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_319: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_305 + r) < k_len_119);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_305 + r) < k_len_119) ? page_table[(long long)(b_94) * page_table_s0 + (long long)((t_305 + r))] : 0) + safe_rem((t_305 + r), 1))) * v_cache_s0 + (long long)(kvh_93) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -723,8 +717,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
     if (t_301 + 1 < t_212) {
       const int t_305_ahead = ((t_301 + 1) * 64);
       // K_318: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_305_ahead + r) < k_len_119);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_305_ahead + r) < k_len_119) ? page_table[(long long)(b_94) * page_table_s0 + (long long)((t_305_ahead + r))] : 0) + safe_rem((t_305_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_93) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -790,7 +783,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_330[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_324[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_328[mt * 2 + h]));
+            p_330[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_324[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_328[mt * 2 + h]));
           }
         }
       }
@@ -801,7 +794,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_332[mt * 2 + h] = exp2f((carry_219[mt * 2 + h] - m_safe_328[mt * 2 + h]));
+        alpha_332[mt * 2 + h] = exp2_ftz((carry_219[mt * 2 + h] - m_safe_328[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -849,10 +842,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g1_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_330[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_330[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_330[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_330[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_330[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_330[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_330[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_330[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_330[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_330[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_330[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_330[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_330[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_330[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_330[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_330[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

@@ -8,6 +8,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -118,8 +121,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
   const int t_133 = (kvh_99 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_139: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_130 + r), 4) < q_len_125);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_122 + safe_div((t_130 + r), 4))) * q_s0 + (long long)((t_133 + safe_rem((t_130 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -218,8 +220,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
   if (t_221 < t_226) {
     const int t_234_ahead = (t_221 * 64);
     // K_249: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_234_ahead + r) < k_len_126);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_234_ahead + r) < k_len_126) ? page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_234_ahead + r), 64))] : 0) * 64) + safe_rem((t_234_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -263,8 +264,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
     cp_async_wait<0>(); // K_249 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_250: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_234 + r) < k_len_126);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_234 + r) < k_len_126) ? page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_234 + r), 64))] : 0) * 64) + safe_rem((t_234 + r), 64))) * v_cache_s0 + (long long)(kvh_99) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -300,8 +300,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
     if (t_230 + 1 < t_226) {
       const int t_234_ahead = ((t_230 + 1) * 64);
       // K_249: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_234_ahead + r) < k_len_126);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_234_ahead + r) < k_len_126) ? page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_234_ahead + r), 64))] : 0) * 64) + safe_rem((t_234_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -367,7 +366,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_261[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_255[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_259[mt * 2 + h]));
+            p_261[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_255[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_259[mt * 2 + h]));
           }
         }
       }
@@ -378,7 +377,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_263[mt * 2 + h] = exp2f((carry_231[mt * 2 + h] - m_safe_259[mt * 2 + h]));
+        alpha_263[mt * 2 + h] = exp2_ftz((carry_231[mt * 2 + h] - m_safe_259[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -426,10 +425,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_261[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_261[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_261[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_261[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_261[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_261[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_261[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_261[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_261[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_261[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_261[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_261[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_261[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_261[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_261[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_261[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -463,8 +462,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
   if (t_226 < t_229) {
     const int t_280_ahead = (t_226 * 64);
     // K_293: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_280_ahead + r), 64))] * 64) + safe_rem((t_280_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -478,8 +476,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
     cp_async_wait<0>(); // K_293 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_294: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_280 + r), 64))] * 64) + safe_rem((t_280 + r), 64))) * v_cache_s0 + (long long)(kvh_99) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -512,8 +509,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
     if (t_276 + 1 < t_229) {
       const int t_280_ahead = ((t_276 + 1) * 64);
       // K_293: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_280_ahead + r), 64))] * 64) + safe_rem((t_280_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -579,7 +575,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_304[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_298[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_302[mt * 2 + h]));
+            p_304[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_298[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_302[mt * 2 + h]));
           }
         }
       }
@@ -590,7 +586,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_306[mt * 2 + h] = exp2f((carry_231[mt * 2 + h] - m_safe_302[mt * 2 + h]));
+        alpha_306[mt * 2 + h] = exp2_ftz((carry_231[mt * 2 + h] - m_safe_302[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -638,10 +634,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_304[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_304[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_304[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_304[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_304[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_304[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_304[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_304[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_304[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_304[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_304[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_304[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_304[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_304[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_304[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_304[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -676,8 +672,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
   if (t_229 < t_224) {
     const int t_321_ahead = (t_229 * 64);
     // K_336: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_321_ahead + r) < k_len_126);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_321_ahead + r) < k_len_126) ? page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_321_ahead + r), 64))] : 0) * 64) + safe_rem((t_321_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -691,8 +686,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
     cp_async_wait<0>(); // K_336 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_337: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_321 + r) < k_len_126);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_321 + r) < k_len_126) ? page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_321 + r), 64))] : 0) * 64) + safe_rem((t_321 + r), 64))) * v_cache_s0 + (long long)(kvh_99) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -728,8 +722,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
     if (t_317 + 1 < t_224) {
       const int t_321_ahead = ((t_317 + 1) * 64);
       // K_336: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_321_ahead + r) < k_len_126);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_321_ahead + r) < k_len_126) ? page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_321_ahead + r), 64))] : 0) * 64) + safe_rem((t_321_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -795,7 +788,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_348[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_342[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_346[mt * 2 + h]));
+            p_348[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_342[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_346[mt * 2 + h]));
           }
         }
       }
@@ -806,7 +799,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_350[mt * 2 + h] = exp2f((carry_231[mt * 2 + h] - m_safe_346[mt * 2 + h]));
+        alpha_350[mt * 2 + h] = exp2_ftz((carry_231[mt * 2 + h] - m_safe_346[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -854,10 +847,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_bf16_g4_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_348[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_348[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_348[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_348[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_348[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_348[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_348[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_348[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_348[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_348[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_348[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_348[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_348[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_348[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_348[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_348[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

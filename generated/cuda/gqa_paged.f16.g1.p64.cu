@@ -8,6 +8,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -114,8 +117,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
   const int t_124 = (m_94 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_131: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = ((t_124 + r) < q_len_120);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_117 + (t_124 + r))) * q_s0 + (long long)((kvh_95 + safe_rem((t_124 + r), 1))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -213,8 +215,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
   if (t_211 < t_216) {
     const int t_224_ahead = (t_211 * 64);
     // K_239: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_224_ahead + r) < k_len_121);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_224_ahead + r) < k_len_121) ? page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_224_ahead + r), 64))] : 0) * 64) + safe_rem((t_224_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -258,8 +259,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
     cp_async_wait<0>(); // K_239 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_240: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_224 + r) < k_len_121);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_224 + r) < k_len_121) ? page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_224 + r), 64))] : 0) * 64) + safe_rem((t_224 + r), 64))) * v_cache_s0 + (long long)(kvh_95) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -295,8 +295,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
     if (t_220 + 1 < t_216) {
       const int t_224_ahead = ((t_220 + 1) * 64);
       // K_239: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_224_ahead + r) < k_len_121);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_224_ahead + r) < k_len_121) ? page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_224_ahead + r), 64))] : 0) * 64) + safe_rem((t_224_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -362,7 +361,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_251[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_245[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_249[mt * 2 + h]));
+            p_251[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_245[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_249[mt * 2 + h]));
           }
         }
       }
@@ -373,7 +372,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_253[mt * 2 + h] = exp2f((carry_221[mt * 2 + h] - m_safe_249[mt * 2 + h]));
+        alpha_253[mt * 2 + h] = exp2_ftz((carry_221[mt * 2 + h] - m_safe_249[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -421,10 +420,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_251[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_251[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_251[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_251[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_251[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_251[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_251[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_251[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_251[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_251[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_251[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_251[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_251[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_251[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_251[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_251[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -458,8 +457,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
   if (t_216 < t_219) {
     const int t_270_ahead = (t_216 * 64);
     // K_283: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_270_ahead + r), 64))] * 64) + safe_rem((t_270_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -473,8 +471,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
     cp_async_wait<0>(); // K_283 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_284: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_270 + r), 64))] * 64) + safe_rem((t_270 + r), 64))) * v_cache_s0 + (long long)(kvh_95) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -507,8 +504,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
     if (t_266 + 1 < t_219) {
       const int t_270_ahead = ((t_266 + 1) * 64);
       // K_283: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_270_ahead + r), 64))] * 64) + safe_rem((t_270_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -574,7 +570,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_294[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_288[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_292[mt * 2 + h]));
+            p_294[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_288[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_292[mt * 2 + h]));
           }
         }
       }
@@ -585,7 +581,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_296[mt * 2 + h] = exp2f((carry_221[mt * 2 + h] - m_safe_292[mt * 2 + h]));
+        alpha_296[mt * 2 + h] = exp2_ftz((carry_221[mt * 2 + h] - m_safe_292[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -633,10 +629,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_294[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_294[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_294[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_294[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_294[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_294[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_294[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_294[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_294[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_294[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_294[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_294[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_294[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_294[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_294[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_294[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -671,8 +667,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
   if (t_219 < t_214) {
     const int t_311_ahead = (t_219 * 64);
     // K_326: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_311_ahead + r) < k_len_121);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_311_ahead + r) < k_len_121) ? page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_311_ahead + r), 64))] : 0) * 64) + safe_rem((t_311_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -686,8 +681,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
     cp_async_wait<0>(); // K_326 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_327: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_311 + r) < k_len_121);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_311 + r) < k_len_121) ? page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_311 + r), 64))] : 0) * 64) + safe_rem((t_311 + r), 64))) * v_cache_s0 + (long long)(kvh_95) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -723,8 +717,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
     if (t_307 + 1 < t_214) {
       const int t_311_ahead = ((t_307 + 1) * 64);
       // K_326: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_311_ahead + r) < k_len_121);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_311_ahead + r) < k_len_121) ? page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_311_ahead + r), 64))] : 0) * 64) + safe_rem((t_311_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -790,7 +783,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_338[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_332[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_336[mt * 2 + h]));
+            p_338[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_332[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_336[mt * 2 + h]));
           }
         }
       }
@@ -801,7 +794,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_340[mt * 2 + h] = exp2f((carry_221[mt * 2 + h] - m_safe_336[mt * 2 + h]));
+        alpha_340[mt * 2 + h] = exp2_ftz((carry_221[mt * 2 + h] - m_safe_336[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -849,10 +842,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g1_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_338[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_338[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_338[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_338[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_338[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_338[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_338[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_338[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_338[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_338[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_338[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_338[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_338[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_338[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_338[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_338[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

@@ -8,6 +8,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -118,8 +121,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
   const int t_131 = (kvh_97 * 8);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_137: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_128 + r), 8) < q_len_123);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_120 + safe_div((t_128 + r), 8))) * q_s0 + (long long)((t_131 + safe_rem((t_128 + r), 8))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -218,8 +220,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
   if (t_219 < t_224) {
     const int t_232_ahead = (t_219 * 64);
     // K_245: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_232_ahead + r) < k_len_124);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_232_ahead + r) < k_len_124) ? page_table[(long long)(b_98) * page_table_s0 + (long long)((t_232_ahead + r))] : 0) + safe_rem((t_232_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -263,8 +264,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
     cp_async_wait<0>(); // K_245 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_246: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_232 + r) < k_len_124);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_232 + r) < k_len_124) ? page_table[(long long)(b_98) * page_table_s0 + (long long)((t_232 + r))] : 0) + safe_rem((t_232 + r), 1))) * v_cache_s0 + (long long)(kvh_97) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -300,8 +300,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
     if (t_228 + 1 < t_224) {
       const int t_232_ahead = ((t_228 + 1) * 64);
       // K_245: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_232_ahead + r) < k_len_124);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_232_ahead + r) < k_len_124) ? page_table[(long long)(b_98) * page_table_s0 + (long long)((t_232_ahead + r))] : 0) + safe_rem((t_232_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -367,7 +366,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_257[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_251[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_255[mt * 2 + h]));
+            p_257[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_251[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_255[mt * 2 + h]));
           }
         }
       }
@@ -378,7 +377,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_259[mt * 2 + h] = exp2f((carry_229[mt * 2 + h] - m_safe_255[mt * 2 + h]));
+        alpha_259[mt * 2 + h] = exp2_ftz((carry_229[mt * 2 + h] - m_safe_255[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -426,10 +425,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_257[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_257[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_257[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_257[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_257[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_257[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_257[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_257[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_257[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_257[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_257[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_257[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_257[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_257[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_257[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_257[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -463,8 +462,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
   if (t_224 < t_227) {
     const int t_276_ahead = (t_224 * 64);
     // K_287: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_98) * page_table_s0 + (long long)((t_276_ahead + r))] + safe_rem((t_276_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -478,8 +476,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
     cp_async_wait<0>(); // K_287 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_288: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)((page_table[(long long)(b_98) * page_table_s0 + (long long)((t_276 + r))] + safe_rem((t_276 + r), 1))) * v_cache_s0 + (long long)(kvh_97) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -512,8 +509,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
     if (t_272 + 1 < t_227) {
       const int t_276_ahead = ((t_272 + 1) * 64);
       // K_287: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_98) * page_table_s0 + (long long)((t_276_ahead + r))] + safe_rem((t_276_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -579,7 +575,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_298[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_292[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_296[mt * 2 + h]));
+            p_298[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_292[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_296[mt * 2 + h]));
           }
         }
       }
@@ -590,7 +586,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_300[mt * 2 + h] = exp2f((carry_229[mt * 2 + h] - m_safe_296[mt * 2 + h]));
+        alpha_300[mt * 2 + h] = exp2_ftz((carry_229[mt * 2 + h] - m_safe_296[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -638,10 +634,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_298[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_298[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_298[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_298[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_298[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_298[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_298[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_298[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_298[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_298[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_298[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_298[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_298[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_298[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_298[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_298[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -676,8 +672,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
   if (t_227 < t_222) {
     const int t_315_ahead = (t_227 * 64);
     // K_328: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_315_ahead + r) < k_len_124);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_315_ahead + r) < k_len_124) ? page_table[(long long)(b_98) * page_table_s0 + (long long)((t_315_ahead + r))] : 0) + safe_rem((t_315_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -691,8 +686,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
     cp_async_wait<0>(); // K_328 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_329: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_315 + r) < k_len_124);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_315 + r) < k_len_124) ? page_table[(long long)(b_98) * page_table_s0 + (long long)((t_315 + r))] : 0) + safe_rem((t_315 + r), 1))) * v_cache_s0 + (long long)(kvh_97) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -728,8 +722,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
     if (t_311 + 1 < t_222) {
       const int t_315_ahead = ((t_311 + 1) * 64);
       // K_328: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_315_ahead + r) < k_len_124);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_315_ahead + r) < k_len_124) ? page_table[(long long)(b_98) * page_table_s0 + (long long)((t_315_ahead + r))] : 0) + safe_rem((t_315_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -795,7 +788,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_340[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_334[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_338[mt * 2 + h]));
+            p_340[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_334[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_338[mt * 2 + h]));
           }
         }
       }
@@ -806,7 +799,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_342[mt * 2 + h] = exp2f((carry_229[mt * 2 + h] - m_safe_338[mt * 2 + h]));
+        alpha_342[mt * 2 + h] = exp2_ftz((carry_229[mt * 2 + h] - m_safe_338[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -854,10 +847,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_f16_g8_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_340[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_340[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_340[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_340[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_340[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_340[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_340[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_340[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

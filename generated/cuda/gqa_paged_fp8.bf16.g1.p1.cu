@@ -9,6 +9,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -140,8 +143,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g1_p1(
   const int t_128 = (m_98 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_135: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = ((t_128 + r) < q_len_124);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_121 + (t_128 + r))) * q_s0 + (long long)((kvh_99 + safe_rem((t_128 + r), 1))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -242,8 +244,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g1_p1(
   if (t_218 < t_223) {
     const int t_231_ahead = (t_218 * 64);
     // K_244: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_231_ahead + r) < k_len_125);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_231_ahead + r) < k_len_125) ? page_table[(long long)(b_100) * page_table_s0 + (long long)((t_231_ahead + r))] : 0) + safe_rem((t_231_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -287,8 +288,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g1_p1(
     cp_async_wait<0>(); // K_244 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_245: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_231 + r) < k_len_125);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)(((((t_231 + r) < k_len_125) ? page_table[(long long)(b_100) * page_table_s0 + (long long)((t_231 + r))] : 0) + safe_rem((t_231 + r), 1))) * v_cache_s0 + (long long)(kvh_99) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -333,8 +333,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g1_p1(
     if (t_227 + 1 < t_223) {
       const int t_231_ahead = ((t_227 + 1) * 64);
       // K_244: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_231_ahead + r) < k_len_125);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_231_ahead + r) < k_len_125) ? page_table[(long long)(b_100) * page_table_s0 + (long long)((t_231_ahead + r))] : 0) + safe_rem((t_231_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -401,7 +400,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g1_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_257[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_250[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_255[mt * 2 + h]));
+            p_257[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_250[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_255[mt * 2 + h]));
           }
         }
       }
@@ -412,7 +411,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g1_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_259[mt * 2 + h] = exp2f((carry_228[mt * 2 + h] - m_safe_255[mt * 2 + h]));
+        alpha_259[mt * 2 + h] = exp2_ftz((carry_228[mt * 2 + h] - m_safe_255[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -468,10 +467,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g1_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_257[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_257[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_257[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_257[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_257[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_257[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_257[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_257[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_257[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_257[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_257[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_257[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_257[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_257[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_257[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_257[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -503,8 +502,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g1_p1(
   if (t_223 < t_226) {
     const int t_276_ahead = (t_223 * 64);
     // K_287: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_100) * page_table_s0 + (long long)((t_276_ahead + r))] + safe_rem((t_276_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -518,8 +516,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g1_p1(
     cp_async_wait<0>(); // K_287 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_288: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((page_table[(long long)(b_100) * page_table_s0 + (long long)((t_276 + r))] + safe_rem((t_276 + r), 1))) * v_cache_s0 + (long long)(kvh_99) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -561,8 +558,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g1_p1(
     if (t_272 + 1 < t_226) {
       const int t_276_ahead = ((t_272 + 1) * 64);
       // K_287: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_100) * page_table_s0 + (long long)((t_276_ahead + r))] + safe_rem((t_276_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -629,7 +625,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g1_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_299[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_292[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_297[mt * 2 + h]));
+            p_299[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_292[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_297[mt * 2 + h]));
           }
         }
       }
@@ -640,7 +636,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g1_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_301[mt * 2 + h] = exp2f((carry_228[mt * 2 + h] - m_safe_297[mt * 2 + h]));
+        alpha_301[mt * 2 + h] = exp2_ftz((carry_228[mt * 2 + h] - m_safe_297[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -696,10 +692,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g1_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_299[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_299[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_299[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_299[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_299[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_299[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_299[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_299[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_299[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_299[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_299[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_299[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_299[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_299[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_299[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_299[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -732,8 +728,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g1_p1(
   if (t_226 < t_221) {
     const int t_316_ahead = (t_226 * 64);
     // K_329: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_316_ahead + r) < k_len_125);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_316_ahead + r) < k_len_125) ? page_table[(long long)(b_100) * page_table_s0 + (long long)((t_316_ahead + r))] : 0) + safe_rem((t_316_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -747,8 +742,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g1_p1(
     cp_async_wait<0>(); // K_329 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_330: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_316 + r) < k_len_125);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)(((((t_316 + r) < k_len_125) ? page_table[(long long)(b_100) * page_table_s0 + (long long)((t_316 + r))] : 0) + safe_rem((t_316 + r), 1))) * v_cache_s0 + (long long)(kvh_99) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -793,8 +787,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g1_p1(
     if (t_312 + 1 < t_221) {
       const int t_316_ahead = ((t_312 + 1) * 64);
       // K_329: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_316_ahead + r) < k_len_125);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_316_ahead + r) < k_len_125) ? page_table[(long long)(b_100) * page_table_s0 + (long long)((t_316_ahead + r))] : 0) + safe_rem((t_316_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -861,7 +854,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g1_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_342[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_335[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_340[mt * 2 + h]));
+            p_342[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_335[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_340[mt * 2 + h]));
           }
         }
       }
@@ -872,7 +865,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g1_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_344[mt * 2 + h] = exp2f((carry_228[mt * 2 + h] - m_safe_340[mt * 2 + h]));
+        alpha_344[mt * 2 + h] = exp2_ftz((carry_228[mt * 2 + h] - m_safe_340[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -928,10 +921,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_bf16_g1_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_342[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_342[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_342[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_342[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_342[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_342[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_342[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_342[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_342[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_342[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_342[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_342[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_342[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_342[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_342[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_342[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

@@ -9,6 +9,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -140,8 +143,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g1_p16(
   const int t_132 = (m_101 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_139: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = ((t_132 + r) < q_len_128);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_125 + (t_132 + r))) * q_s0 + (long long)((kvh_102 + safe_rem((t_132 + r), 1))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -242,8 +244,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g1_p16(
   if (t_222 < t_227) {
     const int t_235_ahead = (t_222 * 64);
     // K_250: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_235_ahead + r) < k_len_129);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_235_ahead + r) < k_len_129) ? page_table[(long long)(b_103) * page_table_s0 + (long long)(safe_div((t_235_ahead + r), 16))] : 0) * 16) + safe_rem((t_235_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_102) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -287,8 +288,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g1_p16(
     cp_async_wait<0>(); // K_250 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_251: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_235 + r) < k_len_129);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((((((t_235 + r) < k_len_129) ? page_table[(long long)(b_103) * page_table_s0 + (long long)(safe_div((t_235 + r), 16))] : 0) * 16) + safe_rem((t_235 + r), 16))) * v_cache_s0 + (long long)(kvh_102) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -333,8 +333,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g1_p16(
     if (t_231 + 1 < t_227) {
       const int t_235_ahead = ((t_231 + 1) * 64);
       // K_250: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_235_ahead + r) < k_len_129);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_235_ahead + r) < k_len_129) ? page_table[(long long)(b_103) * page_table_s0 + (long long)(safe_div((t_235_ahead + r), 16))] : 0) * 16) + safe_rem((t_235_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_102) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -401,7 +400,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g1_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_263[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_256[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_261[mt * 2 + h]));
+            p_263[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_256[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_261[mt * 2 + h]));
           }
         }
       }
@@ -412,7 +411,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g1_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_265[mt * 2 + h] = exp2f((carry_232[mt * 2 + h] - m_safe_261[mt * 2 + h]));
+        alpha_265[mt * 2 + h] = exp2_ftz((carry_232[mt * 2 + h] - m_safe_261[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -468,10 +467,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g1_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_263[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_263[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_263[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_263[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_263[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_263[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_263[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_263[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_263[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_263[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_263[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_263[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_263[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_263[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_263[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_263[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -503,8 +502,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g1_p16(
   if (t_227 < t_230) {
     const int t_282_ahead = (t_227 * 64);
     // K_295: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_103) * page_table_s0 + (long long)(safe_div((t_282_ahead + r), 16))] * 16) + safe_rem((t_282_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_102) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -518,8 +516,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g1_p16(
     cp_async_wait<0>(); // K_295 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_296: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)(((page_table[(long long)(b_103) * page_table_s0 + (long long)(safe_div((t_282 + r), 16))] * 16) + safe_rem((t_282 + r), 16))) * v_cache_s0 + (long long)(kvh_102) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -561,8 +558,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g1_p16(
     if (t_278 + 1 < t_230) {
       const int t_282_ahead = ((t_278 + 1) * 64);
       // K_295: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_103) * page_table_s0 + (long long)(safe_div((t_282_ahead + r), 16))] * 16) + safe_rem((t_282_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_102) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -629,7 +625,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g1_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_307[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_300[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_305[mt * 2 + h]));
+            p_307[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_300[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_305[mt * 2 + h]));
           }
         }
       }
@@ -640,7 +636,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g1_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_309[mt * 2 + h] = exp2f((carry_232[mt * 2 + h] - m_safe_305[mt * 2 + h]));
+        alpha_309[mt * 2 + h] = exp2_ftz((carry_232[mt * 2 + h] - m_safe_305[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -696,10 +692,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g1_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_307[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_307[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_307[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_307[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_307[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_307[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_307[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_307[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_307[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_307[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_307[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_307[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_307[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_307[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_307[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_307[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -732,8 +728,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g1_p16(
   if (t_230 < t_225) {
     const int t_324_ahead = (t_230 * 64);
     // K_339: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_324_ahead + r) < k_len_129);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_324_ahead + r) < k_len_129) ? page_table[(long long)(b_103) * page_table_s0 + (long long)(safe_div((t_324_ahead + r), 16))] : 0) * 16) + safe_rem((t_324_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_102) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -747,8 +742,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g1_p16(
     cp_async_wait<0>(); // K_339 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_340: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_324 + r) < k_len_129);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((((((t_324 + r) < k_len_129) ? page_table[(long long)(b_103) * page_table_s0 + (long long)(safe_div((t_324 + r), 16))] : 0) * 16) + safe_rem((t_324 + r), 16))) * v_cache_s0 + (long long)(kvh_102) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -793,8 +787,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g1_p16(
     if (t_320 + 1 < t_225) {
       const int t_324_ahead = ((t_320 + 1) * 64);
       // K_339: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_324_ahead + r) < k_len_129);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_324_ahead + r) < k_len_129) ? page_table[(long long)(b_103) * page_table_s0 + (long long)(safe_div((t_324_ahead + r), 16))] : 0) * 16) + safe_rem((t_324_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_102) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -861,7 +854,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g1_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_352[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_345[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_350[mt * 2 + h]));
+            p_352[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_345[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_350[mt * 2 + h]));
           }
         }
       }
@@ -872,7 +865,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g1_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_354[mt * 2 + h] = exp2f((carry_232[mt * 2 + h] - m_safe_350[mt * 2 + h]));
+        alpha_354[mt * 2 + h] = exp2_ftz((carry_232[mt * 2 + h] - m_safe_350[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -928,10 +921,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g1_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_352[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_352[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_352[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_352[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_352[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_352[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_352[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_352[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

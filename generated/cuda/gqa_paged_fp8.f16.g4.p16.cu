@@ -9,6 +9,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -144,8 +147,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p16(
   const int t_141 = (kvh_106 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_147: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_138 + r), 4) < q_len_133);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_130 + safe_div((t_138 + r), 4))) * q_s0 + (long long)((t_141 + safe_rem((t_138 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -247,8 +249,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p16(
   if (t_232 < t_237) {
     const int t_245_ahead = (t_232 * 64);
     // K_260: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_245_ahead + r) < k_len_134);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_245_ahead + r) < k_len_134) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_245_ahead + r), 16))] : 0) * 16) + safe_rem((t_245_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_106) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -292,8 +293,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p16(
     cp_async_wait<0>(); // K_260 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_261: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_245 + r) < k_len_134);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((((((t_245 + r) < k_len_134) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_245 + r), 16))] : 0) * 16) + safe_rem((t_245 + r), 16))) * v_cache_s0 + (long long)(kvh_106) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -338,8 +338,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p16(
     if (t_241 + 1 < t_237) {
       const int t_245_ahead = ((t_241 + 1) * 64);
       // K_260: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_245_ahead + r) < k_len_134);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_245_ahead + r) < k_len_134) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_245_ahead + r), 16))] : 0) * 16) + safe_rem((t_245_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_106) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -406,7 +405,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_273[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_266[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_271[mt * 2 + h]));
+            p_273[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_266[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_271[mt * 2 + h]));
           }
         }
       }
@@ -417,7 +416,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_275[mt * 2 + h] = exp2f((carry_242[mt * 2 + h] - m_safe_271[mt * 2 + h]));
+        alpha_275[mt * 2 + h] = exp2_ftz((carry_242[mt * 2 + h] - m_safe_271[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -473,10 +472,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_273[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_273[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_273[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_273[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_273[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_273[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_273[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_273[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -508,8 +507,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p16(
   if (t_237 < t_240) {
     const int t_292_ahead = (t_237 * 64);
     // K_305: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_292_ahead + r), 16))] * 16) + safe_rem((t_292_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_106) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -523,8 +521,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p16(
     cp_async_wait<0>(); // K_305 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_306: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)(((page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_292 + r), 16))] * 16) + safe_rem((t_292 + r), 16))) * v_cache_s0 + (long long)(kvh_106) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -566,8 +563,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p16(
     if (t_288 + 1 < t_240) {
       const int t_292_ahead = ((t_288 + 1) * 64);
       // K_305: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_292_ahead + r), 16))] * 16) + safe_rem((t_292_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_106) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -634,7 +630,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_317[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_310[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_315[mt * 2 + h]));
+            p_317[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_310[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_315[mt * 2 + h]));
           }
         }
       }
@@ -645,7 +641,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_319[mt * 2 + h] = exp2f((carry_242[mt * 2 + h] - m_safe_315[mt * 2 + h]));
+        alpha_319[mt * 2 + h] = exp2_ftz((carry_242[mt * 2 + h] - m_safe_315[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -701,10 +697,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_317[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_317[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_317[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_317[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_317[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_317[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_317[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_317[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_317[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_317[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_317[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_317[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_317[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_317[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_317[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_317[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -737,8 +733,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p16(
   if (t_240 < t_235) {
     const int t_334_ahead = (t_240 * 64);
     // K_349: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_334_ahead + r) < k_len_134);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_334_ahead + r) < k_len_134) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_334_ahead + r), 16))] : 0) * 16) + safe_rem((t_334_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_106) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -752,8 +747,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p16(
     cp_async_wait<0>(); // K_349 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_350: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_334 + r) < k_len_134);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((((((t_334 + r) < k_len_134) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_334 + r), 16))] : 0) * 16) + safe_rem((t_334 + r), 16))) * v_cache_s0 + (long long)(kvh_106) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -798,8 +792,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p16(
     if (t_330 + 1 < t_235) {
       const int t_334_ahead = ((t_330 + 1) * 64);
       // K_349: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_334_ahead + r) < k_len_134);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_334_ahead + r) < k_len_134) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_334_ahead + r), 16))] : 0) * 16) + safe_rem((t_334_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_106) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -866,7 +859,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_362[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_355[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_360[mt * 2 + h]));
+            p_362[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_355[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_360[mt * 2 + h]));
           }
         }
       }
@@ -877,7 +870,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_364[mt * 2 + h] = exp2f((carry_242[mt * 2 + h] - m_safe_360[mt * 2 + h]));
+        alpha_364[mt * 2 + h] = exp2_ftz((carry_242[mt * 2 + h] - m_safe_360[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -933,10 +926,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_362[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_362[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_362[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_362[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_362[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_362[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_362[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_362[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_362[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_362[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_362[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_362[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_362[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_362[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_362[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_362[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

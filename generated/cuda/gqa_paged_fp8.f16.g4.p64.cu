@@ -9,6 +9,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -144,8 +147,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p64(
   const int t_139 = (kvh_105 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_145: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_136 + r), 4) < q_len_131);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_128 + safe_div((t_136 + r), 4))) * q_s0 + (long long)((t_139 + safe_rem((t_136 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -247,8 +249,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p64(
   if (t_230 < t_235) {
     const int t_243_ahead = (t_230 * 64);
     // K_258: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_243_ahead + r) < k_len_132);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_243_ahead + r) < k_len_132) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_243_ahead + r), 64))] : 0) * 64) + safe_rem((t_243_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -292,8 +293,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p64(
     cp_async_wait<0>(); // K_258 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_259: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_243 + r) < k_len_132);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((((((t_243 + r) < k_len_132) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_243 + r), 64))] : 0) * 64) + safe_rem((t_243 + r), 64))) * v_cache_s0 + (long long)(kvh_105) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -338,8 +338,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p64(
     if (t_239 + 1 < t_235) {
       const int t_243_ahead = ((t_239 + 1) * 64);
       // K_258: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_243_ahead + r) < k_len_132);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_243_ahead + r) < k_len_132) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_243_ahead + r), 64))] : 0) * 64) + safe_rem((t_243_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -406,7 +405,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_271[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_264[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_269[mt * 2 + h]));
+            p_271[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_264[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_269[mt * 2 + h]));
           }
         }
       }
@@ -417,7 +416,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_273[mt * 2 + h] = exp2f((carry_240[mt * 2 + h] - m_safe_269[mt * 2 + h]));
+        alpha_273[mt * 2 + h] = exp2_ftz((carry_240[mt * 2 + h] - m_safe_269[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -473,10 +472,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_271[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_271[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_271[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_271[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_271[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_271[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_271[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_271[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_271[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_271[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_271[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_271[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_271[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_271[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_271[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_271[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -508,8 +507,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p64(
   if (t_235 < t_238) {
     const int t_290_ahead = (t_235 * 64);
     // K_303: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_290_ahead + r), 64))] * 64) + safe_rem((t_290_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -523,8 +521,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p64(
     cp_async_wait<0>(); // K_303 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_304: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_290 + r), 64))] * 64) + safe_rem((t_290 + r), 64))) * v_cache_s0 + (long long)(kvh_105) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -566,8 +563,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p64(
     if (t_286 + 1 < t_238) {
       const int t_290_ahead = ((t_286 + 1) * 64);
       // K_303: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_290_ahead + r), 64))] * 64) + safe_rem((t_290_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -634,7 +630,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_315[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_308[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_313[mt * 2 + h]));
+            p_315[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_308[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_313[mt * 2 + h]));
           }
         }
       }
@@ -645,7 +641,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_317[mt * 2 + h] = exp2f((carry_240[mt * 2 + h] - m_safe_313[mt * 2 + h]));
+        alpha_317[mt * 2 + h] = exp2_ftz((carry_240[mt * 2 + h] - m_safe_313[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -701,10 +697,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_315[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_315[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_315[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_315[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_315[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_315[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_315[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_315[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_315[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_315[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_315[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_315[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_315[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_315[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_315[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_315[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -737,8 +733,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p64(
   if (t_238 < t_233) {
     const int t_332_ahead = (t_238 * 64);
     // K_347: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_332_ahead + r) < k_len_132);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_332_ahead + r) < k_len_132) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_332_ahead + r), 64))] : 0) * 64) + safe_rem((t_332_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -752,8 +747,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p64(
     cp_async_wait<0>(); // K_347 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_348: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_332 + r) < k_len_132);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((((((t_332 + r) < k_len_132) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_332 + r), 64))] : 0) * 64) + safe_rem((t_332 + r), 64))) * v_cache_s0 + (long long)(kvh_105) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -798,8 +792,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p64(
     if (t_328 + 1 < t_233) {
       const int t_332_ahead = ((t_328 + 1) * 64);
       // K_347: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_332_ahead + r) < k_len_132);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_332_ahead + r) < k_len_132) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_332_ahead + r), 64))] : 0) * 64) + safe_rem((t_332_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -866,7 +859,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_360[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_353[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_358[mt * 2 + h]));
+            p_360[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_353[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_358[mt * 2 + h]));
           }
         }
       }
@@ -877,7 +870,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_362[mt * 2 + h] = exp2f((carry_240[mt * 2 + h] - m_safe_358[mt * 2 + h]));
+        alpha_362[mt * 2 + h] = exp2_ftz((carry_240[mt * 2 + h] - m_safe_358[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -933,10 +926,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g4_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_360[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_360[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_360[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_360[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_360[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_360[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_360[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_360[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_360[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_360[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_360[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_360[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_360[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_360[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_360[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_360[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

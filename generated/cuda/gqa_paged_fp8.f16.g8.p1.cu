@@ -9,6 +9,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -144,8 +147,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g8_p1(
   const int t_137 = (kvh_103 * 8);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_143: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_134 + r), 8) < q_len_129);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_126 + safe_div((t_134 + r), 8))) * q_s0 + (long long)((t_137 + safe_rem((t_134 + r), 8))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -247,8 +249,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g8_p1(
   if (t_228 < t_233) {
     const int t_241_ahead = (t_228 * 64);
     // K_254: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_241_ahead + r) < k_len_130);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_241_ahead + r) < k_len_130) ? page_table[(long long)(b_104) * page_table_s0 + (long long)((t_241_ahead + r))] : 0) + safe_rem((t_241_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -292,8 +293,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g8_p1(
     cp_async_wait<0>(); // K_254 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_255: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_241 + r) < k_len_130);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)(((((t_241 + r) < k_len_130) ? page_table[(long long)(b_104) * page_table_s0 + (long long)((t_241 + r))] : 0) + safe_rem((t_241 + r), 1))) * v_cache_s0 + (long long)(kvh_103) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -338,8 +338,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g8_p1(
     if (t_237 + 1 < t_233) {
       const int t_241_ahead = ((t_237 + 1) * 64);
       // K_254: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_241_ahead + r) < k_len_130);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_241_ahead + r) < k_len_130) ? page_table[(long long)(b_104) * page_table_s0 + (long long)((t_241_ahead + r))] : 0) + safe_rem((t_241_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -406,7 +405,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g8_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_267[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_260[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_265[mt * 2 + h]));
+            p_267[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_260[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_265[mt * 2 + h]));
           }
         }
       }
@@ -417,7 +416,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g8_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_269[mt * 2 + h] = exp2f((carry_238[mt * 2 + h] - m_safe_265[mt * 2 + h]));
+        alpha_269[mt * 2 + h] = exp2_ftz((carry_238[mt * 2 + h] - m_safe_265[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -473,10 +472,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g8_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_267[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_267[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_267[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_267[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_267[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_267[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_267[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_267[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_267[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_267[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_267[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_267[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_267[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_267[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_267[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_267[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -508,8 +507,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g8_p1(
   if (t_233 < t_236) {
     const int t_286_ahead = (t_233 * 64);
     // K_297: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_104) * page_table_s0 + (long long)((t_286_ahead + r))] + safe_rem((t_286_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -523,8 +521,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g8_p1(
     cp_async_wait<0>(); // K_297 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_298: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((page_table[(long long)(b_104) * page_table_s0 + (long long)((t_286 + r))] + safe_rem((t_286 + r), 1))) * v_cache_s0 + (long long)(kvh_103) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -566,8 +563,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g8_p1(
     if (t_282 + 1 < t_236) {
       const int t_286_ahead = ((t_282 + 1) * 64);
       // K_297: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_104) * page_table_s0 + (long long)((t_286_ahead + r))] + safe_rem((t_286_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -634,7 +630,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g8_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_309[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_302[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_307[mt * 2 + h]));
+            p_309[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_302[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_307[mt * 2 + h]));
           }
         }
       }
@@ -645,7 +641,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g8_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_311[mt * 2 + h] = exp2f((carry_238[mt * 2 + h] - m_safe_307[mt * 2 + h]));
+        alpha_311[mt * 2 + h] = exp2_ftz((carry_238[mt * 2 + h] - m_safe_307[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -701,10 +697,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g8_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_309[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_309[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_309[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_309[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_309[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_309[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_309[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_309[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_309[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_309[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_309[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_309[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_309[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_309[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_309[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_309[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -737,8 +733,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g8_p1(
   if (t_236 < t_231) {
     const int t_326_ahead = (t_236 * 64);
     // K_339: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_326_ahead + r) < k_len_130);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_326_ahead + r) < k_len_130) ? page_table[(long long)(b_104) * page_table_s0 + (long long)((t_326_ahead + r))] : 0) + safe_rem((t_326_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -752,8 +747,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g8_p1(
     cp_async_wait<0>(); // K_339 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_340: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_326 + r) < k_len_130);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)(((((t_326 + r) < k_len_130) ? page_table[(long long)(b_104) * page_table_s0 + (long long)((t_326 + r))] : 0) + safe_rem((t_326 + r), 1))) * v_cache_s0 + (long long)(kvh_103) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -798,8 +792,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g8_p1(
     if (t_322 + 1 < t_231) {
       const int t_326_ahead = ((t_322 + 1) * 64);
       // K_339: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_326_ahead + r) < k_len_130);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_326_ahead + r) < k_len_130) ? page_table[(long long)(b_104) * page_table_s0 + (long long)((t_326_ahead + r))] : 0) + safe_rem((t_326_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -866,7 +859,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g8_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_352[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_345[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_350[mt * 2 + h]));
+            p_352[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_345[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_350[mt * 2 + h]));
           }
         }
       }
@@ -877,7 +870,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g8_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_354[mt * 2 + h] = exp2f((carry_238[mt * 2 + h] - m_safe_350[mt * 2 + h]));
+        alpha_354[mt * 2 + h] = exp2_ftz((carry_238[mt * 2 + h] - m_safe_350[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -933,10 +926,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) gqa_paged_fp8_f16_g8_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_352[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_352[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_352[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_352[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_352[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_352[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_352[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_352[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

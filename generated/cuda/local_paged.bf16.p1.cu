@@ -8,6 +8,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -118,8 +121,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p1(
   const int t_134 = (kvh_101 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_140: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_131 + r), 4) < q_len_126);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_123 + safe_div((t_131 + r), 4))) * q_s0 + (long long)((t_134 + safe_rem((t_131 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -256,8 +258,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p1(
   if (t_258 < t_263) {
     const int t_271_ahead = (t_258 * 64);
     // K_290: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_271_ahead + r) < k_len_127);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_271_ahead + r) < k_len_127) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_271_ahead + r))] : 0) + safe_rem((t_271_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -301,8 +302,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p1(
     cp_async_wait<0>(); // K_290 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_291: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_271 + r) < k_len_127);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_271 + r) < k_len_127) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_271 + r))] : 0) + safe_rem((t_271 + r), 1))) * v_cache_s0 + (long long)(kvh_101) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -340,8 +340,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p1(
     if (t_267 + 1 < t_263) {
       const int t_271_ahead = ((t_267 + 1) * 64);
       // K_290: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_271_ahead + r) < k_len_127);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_271_ahead + r) < k_len_127) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_271_ahead + r))] : 0) + safe_rem((t_271_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -407,7 +406,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_302[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_296[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_300[mt * 2 + h]));
+            p_302[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_296[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_300[mt * 2 + h]));
           }
         }
       }
@@ -418,7 +417,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_304[mt * 2 + h] = exp2f((carry_268[mt * 2 + h] - m_safe_300[mt * 2 + h]));
+        alpha_304[mt * 2 + h] = exp2_ftz((carry_268[mt * 2 + h] - m_safe_300[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -466,10 +465,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_302[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_302[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_302[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_302[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_302[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_302[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_302[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_302[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_302[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_302[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_302[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_302[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_302[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_302[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_302[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_302[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -503,8 +502,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p1(
   if (t_263 < t_266) {
     const int t_321_ahead = (t_263 * 64);
     // K_338: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_102) * page_table_s0 + (long long)((t_321_ahead + r))] + safe_rem((t_321_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -518,8 +516,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p1(
     cp_async_wait<0>(); // K_338 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_339: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)((page_table[(long long)(b_102) * page_table_s0 + (long long)((t_321 + r))] + safe_rem((t_321 + r), 1))) * v_cache_s0 + (long long)(kvh_101) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -552,8 +549,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p1(
     if (t_317 + 1 < t_266) {
       const int t_321_ahead = ((t_317 + 1) * 64);
       // K_338: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_102) * page_table_s0 + (long long)((t_321_ahead + r))] + safe_rem((t_321_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -619,7 +615,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_349[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_343[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_347[mt * 2 + h]));
+            p_349[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_343[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_347[mt * 2 + h]));
           }
         }
       }
@@ -630,7 +626,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_351[mt * 2 + h] = exp2f((carry_268[mt * 2 + h] - m_safe_347[mt * 2 + h]));
+        alpha_351[mt * 2 + h] = exp2_ftz((carry_268[mt * 2 + h] - m_safe_347[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -678,10 +674,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_349[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_349[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_349[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_349[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_349[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_349[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_349[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_349[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_349[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_349[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_349[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_349[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_349[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_349[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_349[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_349[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -718,8 +714,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p1(
   if (t_266 < t_261) {
     const int t_366_ahead = (t_266 * 64);
     // K_385: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_366_ahead + r) < k_len_127);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_366_ahead + r) < k_len_127) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_366_ahead + r))] : 0) + safe_rem((t_366_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -733,8 +728,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p1(
     cp_async_wait<0>(); // K_385 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_386: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_366 + r) < k_len_127);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_366 + r) < k_len_127) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_366 + r))] : 0) + safe_rem((t_366 + r), 1))) * v_cache_s0 + (long long)(kvh_101) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -772,8 +766,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p1(
     if (t_362 + 1 < t_261) {
       const int t_366_ahead = ((t_362 + 1) * 64);
       // K_385: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_366_ahead + r) < k_len_127);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_366_ahead + r) < k_len_127) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_366_ahead + r))] : 0) + safe_rem((t_366_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -839,7 +832,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_397[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_391[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_395[mt * 2 + h]));
+            p_397[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_391[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_395[mt * 2 + h]));
           }
         }
       }
@@ -850,7 +843,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_399[mt * 2 + h] = exp2f((carry_268[mt * 2 + h] - m_safe_395[mt * 2 + h]));
+        alpha_399[mt * 2 + h] = exp2_ftz((carry_268[mt * 2 + h] - m_safe_395[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -898,10 +891,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_397[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_397[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_397[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_397[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_397[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_397[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_397[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_397[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_397[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_397[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_397[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_397[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_397[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_397[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_397[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_397[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

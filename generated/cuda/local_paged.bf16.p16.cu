@@ -8,6 +8,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -118,8 +121,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p16(
   const int t_138 = (kvh_104 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_144: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_135 + r), 4) < q_len_130);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_127 + safe_div((t_135 + r), 4))) * q_s0 + (long long)((t_138 + safe_rem((t_135 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -256,8 +258,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p16(
   if (t_262 < t_267) {
     const int t_275_ahead = (t_262 * 64);
     // K_296: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_275_ahead + r) < k_len_131);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_275_ahead + r) < k_len_131) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_275_ahead + r), 16))] : 0) * 16) + safe_rem((t_275_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -301,8 +302,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p16(
     cp_async_wait<0>(); // K_296 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_297: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_275 + r) < k_len_131);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_275 + r) < k_len_131) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_275 + r), 16))] : 0) * 16) + safe_rem((t_275 + r), 16))) * v_cache_s0 + (long long)(kvh_104) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -340,8 +340,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p16(
     if (t_271 + 1 < t_267) {
       const int t_275_ahead = ((t_271 + 1) * 64);
       // K_296: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_275_ahead + r) < k_len_131);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_275_ahead + r) < k_len_131) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_275_ahead + r), 16))] : 0) * 16) + safe_rem((t_275_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -407,7 +406,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_308[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_302[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_306[mt * 2 + h]));
+            p_308[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_302[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_306[mt * 2 + h]));
           }
         }
       }
@@ -418,7 +417,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_310[mt * 2 + h] = exp2f((carry_272[mt * 2 + h] - m_safe_306[mt * 2 + h]));
+        alpha_310[mt * 2 + h] = exp2_ftz((carry_272[mt * 2 + h] - m_safe_306[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -466,10 +465,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_308[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_308[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_308[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_308[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_308[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_308[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_308[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_308[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -503,8 +502,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p16(
   if (t_267 < t_270) {
     const int t_327_ahead = (t_267 * 64);
     // K_346: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327_ahead + r), 16))] * 16) + safe_rem((t_327_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -518,8 +516,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p16(
     cp_async_wait<0>(); // K_346 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_347: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327 + r), 16))] * 16) + safe_rem((t_327 + r), 16))) * v_cache_s0 + (long long)(kvh_104) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -552,8 +549,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p16(
     if (t_323 + 1 < t_270) {
       const int t_327_ahead = ((t_323 + 1) * 64);
       // K_346: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327_ahead + r), 16))] * 16) + safe_rem((t_327_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -619,7 +615,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_357[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_351[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_355[mt * 2 + h]));
+            p_357[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_351[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_355[mt * 2 + h]));
           }
         }
       }
@@ -630,7 +626,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_359[mt * 2 + h] = exp2f((carry_272[mt * 2 + h] - m_safe_355[mt * 2 + h]));
+        alpha_359[mt * 2 + h] = exp2_ftz((carry_272[mt * 2 + h] - m_safe_355[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -678,10 +674,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_357[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_357[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_357[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_357[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_357[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_357[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_357[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_357[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_357[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_357[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_357[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_357[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_357[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_357[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_357[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_357[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -718,8 +714,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p16(
   if (t_270 < t_265) {
     const int t_374_ahead = (t_270 * 64);
     // K_395: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_374_ahead + r) < k_len_131);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_374_ahead + r) < k_len_131) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_374_ahead + r), 16))] : 0) * 16) + safe_rem((t_374_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -733,8 +728,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p16(
     cp_async_wait<0>(); // K_395 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_396: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_374 + r) < k_len_131);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_374 + r) < k_len_131) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_374 + r), 16))] : 0) * 16) + safe_rem((t_374 + r), 16))) * v_cache_s0 + (long long)(kvh_104) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -772,8 +766,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p16(
     if (t_370 + 1 < t_265) {
       const int t_374_ahead = ((t_370 + 1) * 64);
       // K_395: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_374_ahead + r) < k_len_131);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_374_ahead + r) < k_len_131) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_374_ahead + r), 16))] : 0) * 16) + safe_rem((t_374_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -839,7 +832,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_407[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_401[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_405[mt * 2 + h]));
+            p_407[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_401[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_405[mt * 2 + h]));
           }
         }
       }
@@ -850,7 +843,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_409[mt * 2 + h] = exp2f((carry_272[mt * 2 + h] - m_safe_405[mt * 2 + h]));
+        alpha_409[mt * 2 + h] = exp2_ftz((carry_272[mt * 2 + h] - m_safe_405[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -898,10 +891,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_bf16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_407[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_407[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_407[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_407[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_407[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_407[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_407[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_407[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_407[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_407[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_407[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_407[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_407[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_407[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_407[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_407[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

@@ -9,6 +9,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -144,8 +147,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_bf16_p64(
   const int t_142 = (kvh_109 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_148: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_139 + r), 4) < q_len_134);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_131 + safe_div((t_139 + r), 4))) * q_s0 + (long long)((t_142 + safe_rem((t_139 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -285,8 +287,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_bf16_p64(
   if (t_266 < t_271) {
     const int t_279_ahead = (t_266 * 64);
     // K_300: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_279_ahead + r) < k_len_135);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_279_ahead + r) < k_len_135) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_279_ahead + r), 64))] : 0) * 64) + safe_rem((t_279_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -330,8 +331,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_bf16_p64(
     cp_async_wait<0>(); // K_300 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_301: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_279 + r) < k_len_135);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((((((t_279 + r) < k_len_135) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_279 + r), 64))] : 0) * 64) + safe_rem((t_279 + r), 64))) * v_cache_s0 + (long long)(kvh_109) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -378,8 +378,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_bf16_p64(
     if (t_275 + 1 < t_271) {
       const int t_279_ahead = ((t_275 + 1) * 64);
       // K_300: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_279_ahead + r) < k_len_135);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_279_ahead + r) < k_len_135) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_279_ahead + r), 64))] : 0) * 64) + safe_rem((t_279_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -446,7 +445,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_bf16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_316[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_309[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_314[mt * 2 + h]));
+            p_316[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_309[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_314[mt * 2 + h]));
           }
         }
       }
@@ -457,7 +456,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_318[mt * 2 + h] = exp2f((carry_276[mt * 2 + h] - m_safe_314[mt * 2 + h]));
+        alpha_318[mt * 2 + h] = exp2_ftz((carry_276[mt * 2 + h] - m_safe_314[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -513,10 +512,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_bf16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_316[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_316[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_316[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_316[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_316[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_316[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_316[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_316[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_316[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_316[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_316[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_316[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_316[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_316[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_316[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_316[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -553,8 +552,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_bf16_p64(
   if (t_271 < t_274) {
     const int t_335_ahead = (t_271 * 64);
     // K_354: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_335_ahead + r), 64))] * 64) + safe_rem((t_335_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -568,8 +566,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_bf16_p64(
     cp_async_wait<0>(); // K_354 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_355: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)(((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_335 + r), 64))] * 64) + safe_rem((t_335 + r), 64))) * v_cache_s0 + (long long)(kvh_109) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -611,8 +608,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_bf16_p64(
     if (t_331 + 1 < t_274) {
       const int t_335_ahead = ((t_331 + 1) * 64);
       // K_354: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_335_ahead + r), 64))] * 64) + safe_rem((t_335_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -679,7 +675,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_bf16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_369[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_362[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_367[mt * 2 + h]));
+            p_369[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_362[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_367[mt * 2 + h]));
           }
         }
       }
@@ -690,7 +686,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_371[mt * 2 + h] = exp2f((carry_276[mt * 2 + h] - m_safe_367[mt * 2 + h]));
+        alpha_371[mt * 2 + h] = exp2_ftz((carry_276[mt * 2 + h] - m_safe_367[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -746,10 +742,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_bf16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_369[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_369[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_369[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_369[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_369[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_369[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_369[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_369[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_369[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_369[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_369[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_369[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_369[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_369[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_369[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_369[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -789,8 +785,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_bf16_p64(
   if (t_274 < t_269) {
     const int t_386_ahead = (t_274 * 64);
     // K_407: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_386_ahead + r) < k_len_135);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_386_ahead + r) < k_len_135) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_386_ahead + r), 64))] : 0) * 64) + safe_rem((t_386_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -804,8 +799,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_bf16_p64(
     cp_async_wait<0>(); // K_407 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_408: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_386 + r) < k_len_135);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((((((t_386 + r) < k_len_135) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_386 + r), 64))] : 0) * 64) + safe_rem((t_386 + r), 64))) * v_cache_s0 + (long long)(kvh_109) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -852,8 +846,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_bf16_p64(
     if (t_382 + 1 < t_269) {
       const int t_386_ahead = ((t_382 + 1) * 64);
       // K_407: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_386_ahead + r) < k_len_135);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_386_ahead + r) < k_len_135) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_386_ahead + r), 64))] : 0) * 64) + safe_rem((t_386_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -920,7 +913,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_bf16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_423[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_416[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_421[mt * 2 + h]));
+            p_423[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_416[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_421[mt * 2 + h]));
           }
         }
       }
@@ -931,7 +924,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_425[mt * 2 + h] = exp2f((carry_276[mt * 2 + h] - m_safe_421[mt * 2 + h]));
+        alpha_425[mt * 2 + h] = exp2_ftz((carry_276[mt * 2 + h] - m_safe_421[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -987,10 +980,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_bf16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_423[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_423[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_423[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_423[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_423[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_423[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_423[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_423[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_423[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_423[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_423[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_423[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_423[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_423[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_423[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_423[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

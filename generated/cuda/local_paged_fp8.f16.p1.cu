@@ -9,6 +9,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -144,8 +147,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
   const int t_140 = (kvh_107 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_146: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_137 + r), 4) < q_len_132);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_129 + safe_div((t_137 + r), 4))) * q_s0 + (long long)((t_140 + safe_rem((t_137 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -285,8 +287,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
   if (t_264 < t_269) {
     const int t_277_ahead = (t_264 * 64);
     // K_296: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_277_ahead + r) < k_len_133);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_277_ahead + r) < k_len_133) ? page_table[(long long)(b_108) * page_table_s0 + (long long)((t_277_ahead + r))] : 0) + safe_rem((t_277_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -330,8 +331,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
     cp_async_wait<0>(); // K_296 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_297: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_277 + r) < k_len_133);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)(((((t_277 + r) < k_len_133) ? page_table[(long long)(b_108) * page_table_s0 + (long long)((t_277 + r))] : 0) + safe_rem((t_277 + r), 1))) * v_cache_s0 + (long long)(kvh_107) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -378,8 +378,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
     if (t_273 + 1 < t_269) {
       const int t_277_ahead = ((t_273 + 1) * 64);
       // K_296: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_277_ahead + r) < k_len_133);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_277_ahead + r) < k_len_133) ? page_table[(long long)(b_108) * page_table_s0 + (long long)((t_277_ahead + r))] : 0) + safe_rem((t_277_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -446,7 +445,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_312[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_305[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_310[mt * 2 + h]));
+            p_312[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_305[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_310[mt * 2 + h]));
           }
         }
       }
@@ -457,7 +456,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_314[mt * 2 + h] = exp2f((carry_274[mt * 2 + h] - m_safe_310[mt * 2 + h]));
+        alpha_314[mt * 2 + h] = exp2_ftz((carry_274[mt * 2 + h] - m_safe_310[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -513,10 +512,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_312[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_312[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_312[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_312[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_312[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_312[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_312[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_312[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_312[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_312[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_312[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_312[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_312[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_312[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_312[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_312[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -553,8 +552,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
   if (t_269 < t_272) {
     const int t_331_ahead = (t_269 * 64);
     // K_348: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_108) * page_table_s0 + (long long)((t_331_ahead + r))] + safe_rem((t_331_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -568,8 +566,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
     cp_async_wait<0>(); // K_348 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_349: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((page_table[(long long)(b_108) * page_table_s0 + (long long)((t_331 + r))] + safe_rem((t_331 + r), 1))) * v_cache_s0 + (long long)(kvh_107) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -611,8 +608,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
     if (t_327 + 1 < t_272) {
       const int t_331_ahead = ((t_327 + 1) * 64);
       // K_348: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_108) * page_table_s0 + (long long)((t_331_ahead + r))] + safe_rem((t_331_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -679,7 +675,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_363[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_356[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_361[mt * 2 + h]));
+            p_363[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_356[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_361[mt * 2 + h]));
           }
         }
       }
@@ -690,7 +686,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_365[mt * 2 + h] = exp2f((carry_274[mt * 2 + h] - m_safe_361[mt * 2 + h]));
+        alpha_365[mt * 2 + h] = exp2_ftz((carry_274[mt * 2 + h] - m_safe_361[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -746,10 +742,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_363[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_363[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_363[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_363[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_363[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_363[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_363[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_363[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_363[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_363[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_363[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_363[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_363[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_363[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_363[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_363[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -789,8 +785,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
   if (t_272 < t_267) {
     const int t_380_ahead = (t_272 * 64);
     // K_399: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_380_ahead + r) < k_len_133);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_380_ahead + r) < k_len_133) ? page_table[(long long)(b_108) * page_table_s0 + (long long)((t_380_ahead + r))] : 0) + safe_rem((t_380_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -804,8 +799,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
     cp_async_wait<0>(); // K_399 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_400: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_380 + r) < k_len_133);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)(((((t_380 + r) < k_len_133) ? page_table[(long long)(b_108) * page_table_s0 + (long long)((t_380 + r))] : 0) + safe_rem((t_380 + r), 1))) * v_cache_s0 + (long long)(kvh_107) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -852,8 +846,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
     if (t_376 + 1 < t_267) {
       const int t_380_ahead = ((t_376 + 1) * 64);
       // K_399: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_380_ahead + r) < k_len_133);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_380_ahead + r) < k_len_133) ? page_table[(long long)(b_108) * page_table_s0 + (long long)((t_380_ahead + r))] : 0) + safe_rem((t_380_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -920,7 +913,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_415[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_408[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_413[mt * 2 + h]));
+            p_415[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_408[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_413[mt * 2 + h]));
           }
         }
       }
@@ -931,7 +924,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_417[mt * 2 + h] = exp2f((carry_274[mt * 2 + h] - m_safe_413[mt * 2 + h]));
+        alpha_417[mt * 2 + h] = exp2_ftz((carry_274[mt * 2 + h] - m_safe_413[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -987,10 +980,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_415[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_415[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_415[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_415[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_415[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_415[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_415[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_415[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_415[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_415[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_415[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_415[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_415[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_415[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_415[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_415[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

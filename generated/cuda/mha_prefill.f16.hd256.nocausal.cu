@@ -8,6 +8,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -92,37 +95,36 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_nocau
   const int m_88 = (int)blockIdx.x;
   const int h_89 = (int)blockIdx.y;
   const int b_90 = (int)blockIdx.z;
-  // kernels-src/mha.ts:23: let q0 = cu_seqlens_q[b]
+  // kernels-src/mha.ts:24: let q0 = cu_seqlens_q[b]
   const int q0_112 = cu_seqlens_q[(long long)(b_90)];
-  // kernels-src/mha.ts:24: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/mha.ts:25: let q_len = cu_seqlens_q[b + 1] - q0
   const int t_113 = (b_90 + 1);
   const int t_114 = cu_seqlens_q[(long long)(t_113)];
   const int q_len_115 = (t_114 - q0_112);
-  // kernels-src/mha.ts:25: if m * BLOCK_M >= q_len { return }
+  // kernels-src/mha.ts:26: if m * BLOCK_M >= q_len { return }
   const int t_116 = (m_88 * 64);
   const bool t_117 = (t_116 >= q_len_115);
   if (t_117) {
     return;
   }
-  // kernels-src/mha.ts:26: let k0 = cu_seqlens_k[b]
+  // kernels-src/mha.ts:27: let k0 = cu_seqlens_k[b]
   const int k0_118 = cu_seqlens_k[(long long)(b_90)];
-  // kernels-src/mha.ts:27: let k_len = cu_seqlens_k[b + 1] - k0
+  // kernels-src/mha.ts:28: let k_len = cu_seqlens_k[b + 1] - k0
   const int t_119 = cu_seqlens_k[(long long)(t_113)];
   const int k_len_120 = (t_119 - k0_118);
-  // kernels-src/mha.ts:28: let qi = rows(m, BLOCK_M)
+  // kernels-src/mha.ts:29: let qi = rows(m, BLOCK_M)
   const int t_121 = (m_88 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_126: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 2048; e += 128) {
-    const int r = e / 32, c = (e % 32) * 8;
+  for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
     const bool ok = ((t_121 + r) < q_len_115);
     cp_async16(smem + 0 + r * 528 + c * 2, q + (ok ? (long long)((q0_112 + (t_121 + r))) * q_s0 + (long long)(h_89) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mha.ts:29: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:31: let scale2 = softmax_scale * 1.4426950408889634
+  // kernels-src/mha.ts:30: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:32: let scale2 = softmax_scale * 1.4426950408889634
   const float scale2_127 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/mha.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   const int t_128 = (k_len_120 + 63);
   const int t_129 = safe_div(t_128, 64);
   const int t_131 = (k_len_120 + (-1));
@@ -157,8 +159,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_nocau
   if (0 < t_157) {
     const int t_165_ahead = (0 * 64);
     // K_174: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 2048; e += 128) {
-      const int r = e / 32, c = (e % 32) * 8;
+    for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
       const bool ok = ((t_165_ahead + r) < k_len_120);
       cp_async16(smem + 33792 + r * 528 + c * 2, k + (ok ? (long long)((k0_118 + (t_165_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
     }
@@ -195,22 +196,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_nocau
       }
     }
   }
-  for (int t_161 = 0; t_161 < t_157; ++t_161) {
-    // kernels-src/mha.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  if (0 < t_157) { // at most one tile
+    const int t_161 = 0;
+    // kernels-src/mha.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_165 = (t_161 * 64);
     cp_async_wait<0>(); // K_174 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_175: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 2048; e += 128) {
-      const int r = e / 32, c = (e % 32) * 8;
+    for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
       const bool ok = ((t_165 + r) < k_len_120);
       cp_async16(smem + 67584 + r * 528 + c * 2, v + (ok ? (long long)((k0_118 + (t_165 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:34: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:35: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:36: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:37: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:35: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:36: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:37: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:38: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_177[32] = {};
     #pragma unroll
     for (int kk = 0; kk < 16; ++kk) {
@@ -235,8 +236,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_nocau
     if (t_161 + 1 < t_157) {
       const int t_165_ahead = ((t_161 + 1) * 64);
       // K_174: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 2048; e += 128) {
-        const int r = e / 32, c = (e % 32) * 8;
+      for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
         const bool ok = ((t_165_ahead + r) < k_len_120);
         cp_async16(smem + 33792 + r * 528 + c * 2, k + (ok ? (long long)((k0_118 + (t_165_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
       }
@@ -302,7 +302,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_185[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((S_179[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_183[mt * 2 + h]));
+            p_185[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_179[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_183[mt * 2 + h]));
           }
         }
       }
@@ -313,7 +313,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_nocau
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_187[mt * 2 + h] = exp2f((carry_162[mt * 2 + h] - m_safe_183[mt * 2 + h]));
+        alpha_187[mt * 2 + h] = exp2_ftz((carry_162[mt * 2 + h] - m_safe_183[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -361,10 +361,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_nocau
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_185[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_185[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_185[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_185[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_185[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_185[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_185[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_185[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_185[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_185[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_185[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_185[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_185[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_185[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_185[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_185[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
@@ -396,31 +396,29 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_nocau
   if (t_157 < t_160) {
     const int t_204_ahead = (t_157 * 64);
     // K_211: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 2048; e += 128) {
-      const int r = e / 32, c = (e % 32) * 8;
+    for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
       const bool ok = true;
       cp_async16(smem + 33792 + r * 528 + c * 2, k + (ok ? (long long)((k0_118 + (t_204_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_200 = t_157; t_200 < t_160; ++t_200) {
-    // kernels-src/mha.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_204 = (t_200 * 64);
     cp_async_wait<0>(); // K_211 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_212: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 2048; e += 128) {
-      const int r = e / 32, c = (e % 32) * 8;
+    for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
       const bool ok = true;
       cp_async16(smem + 67584 + r * 528 + c * 2, v + (ok ? (long long)((k0_118 + (t_204 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:34: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:35: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:36: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:37: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:35: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:36: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:37: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:38: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_214[32] = {};
     #pragma unroll
     for (int kk = 0; kk < 16; ++kk) {
@@ -445,8 +443,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_nocau
     if (t_200 + 1 < t_160) {
       const int t_204_ahead = ((t_200 + 1) * 64);
       // K_211: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 2048; e += 128) {
-        const int r = e / 32, c = (e % 32) * 8;
+      for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
         const bool ok = true;
         cp_async16(smem + 33792 + r * 528 + c * 2, k + (ok ? (long long)((k0_118 + (t_204_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
       }
@@ -512,7 +509,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_221[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((S_215[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_219[mt * 2 + h]));
+            p_221[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_215[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_219[mt * 2 + h]));
           }
         }
       }
@@ -523,7 +520,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_nocau
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_223[mt * 2 + h] = exp2f((carry_162[mt * 2 + h] - m_safe_219[mt * 2 + h]));
+        alpha_223[mt * 2 + h] = exp2_ftz((carry_162[mt * 2 + h] - m_safe_219[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -571,10 +568,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_nocau
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_221[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_221[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_221[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_221[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_221[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_221[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_221[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_221[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_221[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_221[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_221[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_221[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_221[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_221[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_221[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_221[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
@@ -606,31 +603,30 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_nocau
   if (t_160 < t_156) {
     const int t_238_ahead = (t_160 * 64);
     // K_247: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 2048; e += 128) {
-      const int r = e / 32, c = (e % 32) * 8;
+    for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
       const bool ok = ((t_238_ahead + r) < k_len_120);
       cp_async16(smem + 33792 + r * 528 + c * 2, k + (ok ? (long long)((k0_118 + (t_238_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (int t_234 = t_160; t_234 < t_156; ++t_234) {
-    // kernels-src/mha.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  if (t_160 < t_156) { // at most one tile
+    const int t_234 = t_160;
+    // kernels-src/mha.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_238 = (t_234 * 64);
     cp_async_wait<0>(); // K_247 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_248: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 2048; e += 128) {
-      const int r = e / 32, c = (e % 32) * 8;
+    for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
       const bool ok = ((t_238 + r) < k_len_120);
       cp_async16(smem + 67584 + r * 528 + c * 2, v + (ok ? (long long)((k0_118 + (t_238 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:34: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:35: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:36: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:37: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:35: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:36: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:37: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:38: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_250[32] = {};
     #pragma unroll
     for (int kk = 0; kk < 16; ++kk) {
@@ -655,8 +651,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_nocau
     if (t_234 + 1 < t_156) {
       const int t_238_ahead = ((t_234 + 1) * 64);
       // K_247: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 2048; e += 128) {
-        const int r = e / 32, c = (e % 32) * 8;
+      for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
         const bool ok = ((t_238_ahead + r) < k_len_120);
         cp_async16(smem + 33792 + r * 528 + c * 2, k + (ok ? (long long)((k0_118 + (t_238_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
       }
@@ -722,7 +717,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_258[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((S_252[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_256[mt * 2 + h]));
+            p_258[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_252[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_256[mt * 2 + h]));
           }
         }
       }
@@ -733,7 +728,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_nocau
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_260[mt * 2 + h] = exp2f((carry_162[mt * 2 + h] - m_safe_256[mt * 2 + h]));
+        alpha_260[mt * 2 + h] = exp2_ftz((carry_162[mt * 2 + h] - m_safe_256[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -781,10 +776,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_nocau
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_258[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_258[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_258[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_258[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_258[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_258[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_258[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_258[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_258[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_258[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_258[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_258[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_258[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_258[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_258[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_258[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
@@ -813,7 +808,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_nocau
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:40: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:41: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -828,7 +823,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_nocau
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:41: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:42: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {

@@ -8,6 +8,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -92,37 +95,36 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
   const int m_88 = (int)blockIdx.x;
   const int h_89 = (int)blockIdx.y;
   const int b_90 = (int)blockIdx.z;
-  // kernels-src/mha.ts:23: let q0 = cu_seqlens_q[b]
+  // kernels-src/mha.ts:24: let q0 = cu_seqlens_q[b]
   const int q0_111 = cu_seqlens_q[(long long)(b_90)];
-  // kernels-src/mha.ts:24: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/mha.ts:25: let q_len = cu_seqlens_q[b + 1] - q0
   const int t_112 = (b_90 + 1);
   const int t_113 = cu_seqlens_q[(long long)(t_112)];
   const int q_len_114 = (t_113 - q0_111);
-  // kernels-src/mha.ts:25: if m * BLOCK_M >= q_len { return }
+  // kernels-src/mha.ts:26: if m * BLOCK_M >= q_len { return }
   const int t_115 = (m_88 * 128);
   const bool t_116 = (t_115 >= q_len_114);
   if (t_116) {
     return;
   }
-  // kernels-src/mha.ts:26: let k0 = cu_seqlens_k[b]
+  // kernels-src/mha.ts:27: let k0 = cu_seqlens_k[b]
   const int k0_117 = cu_seqlens_k[(long long)(b_90)];
-  // kernels-src/mha.ts:27: let k_len = cu_seqlens_k[b + 1] - k0
+  // kernels-src/mha.ts:28: let k_len = cu_seqlens_k[b + 1] - k0
   const int t_118 = cu_seqlens_k[(long long)(t_112)];
   const int k_len_119 = (t_118 - k0_117);
-  // kernels-src/mha.ts:28: let qi = rows(m, BLOCK_M)
+  // kernels-src/mha.ts:29: let qi = rows(m, BLOCK_M)
   const int t_120 = (m_88 * 128);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_125: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 8, c = (e % 8) * 8;
+  for (int r = tid / 8, c = (tid % 8) * 8; r < 128; r += 16) {
     const bool ok = ((t_120 + r) < q_len_114);
     cp_async16(smem + 0 + r * 144 + c * 2, q + (ok ? (long long)((q0_111 + (t_120 + r))) * q_s0 + (long long)(h_89) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mha.ts:29: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:31: let scale2 = softmax_scale * 1.4426950408889634
+  // kernels-src/mha.ts:30: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:32: let scale2 = softmax_scale * 1.4426950408889634
   const float scale2_126 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/mha.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   const int t_127 = (k_len_119 + 63);
   const int t_128 = safe_div(t_127, 64);
   const int t_130 = (k_len_119 + (-1));
@@ -182,14 +184,13 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
   if (0 < t_182) {
     const int t_190_ahead = (0 * 64);
     // K_200: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 8;
+    for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
       const bool ok = ((t_190_ahead + r) < k_len_119);
       cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_190_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_187[4];
   #pragma unroll
@@ -222,23 +223,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     }
   }
   for (int t_186 = 0; t_186 < t_182; ++t_186) {
-    // kernels-src/mha.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_190 = (t_186 * 64);
     cp_async_wait<0>(); // K_200 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_201: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 8;
+    for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
       const bool ok = ((t_190 + r) < k_len_119);
       cp_async16(smem + 27648 + r * 144 + c * 2, v + (ok ? (long long)((k0_117 + (t_190 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:34: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:35: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:36: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:37: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:35: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:36: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:37: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:38: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_203[64] = {};
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -263,8 +263,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     if (t_186 + 1 < t_182) {
       const int t_190_ahead = ((t_186 + 1) * 64);
       // K_200: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 8;
+      for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
         const bool ok = ((t_190_ahead + r) < k_len_119);
         cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_190_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
       }
@@ -330,7 +329,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_211[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((S_205[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_209[mt * 2 + h]));
+            p_211[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_205[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_209[mt * 2 + h]));
           }
         }
       }
@@ -341,7 +340,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_213[mt * 2 + h] = exp2f((carry_187[mt * 2 + h] - m_safe_209[mt * 2 + h]));
+        alpha_213[mt * 2 + h] = exp2_ftz((carry_187[mt * 2 + h] - m_safe_209[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -389,10 +388,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
       uint32_t a[2][4];
       #pragma unroll
       for (int mt = 0; mt < 2; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_211[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_211[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_211[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_211[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_211[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_211[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_211[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_211[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_211[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_211[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_211[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_211[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_211[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_211[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_211[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_211[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 8; nt += 2) {
@@ -424,31 +423,29 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
   if (t_182 < t_185) {
     const int t_230_ahead = (t_182 * 64);
     // K_238: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 8;
+    for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_230_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_226 = t_182; t_226 < t_185; ++t_226) {
-    // kernels-src/mha.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_230 = (t_226 * 64);
     cp_async_wait<0>(); // K_238 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_239: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 8;
+    for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 27648 + r * 144 + c * 2, v + (ok ? (long long)((k0_117 + (t_230 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:34: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:35: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:36: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:37: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:35: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:36: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:37: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:38: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_241[64] = {};
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -473,8 +470,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     if (t_226 + 1 < t_185) {
       const int t_230_ahead = ((t_226 + 1) * 64);
       // K_238: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 8;
+      for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
         const bool ok = true;
         cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_230_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
       }
@@ -540,7 +536,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_248[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((S_242[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_246[mt * 2 + h]));
+            p_248[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_242[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_246[mt * 2 + h]));
           }
         }
       }
@@ -551,7 +547,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_250[mt * 2 + h] = exp2f((carry_187[mt * 2 + h] - m_safe_246[mt * 2 + h]));
+        alpha_250[mt * 2 + h] = exp2_ftz((carry_187[mt * 2 + h] - m_safe_246[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -599,10 +595,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
       uint32_t a[2][4];
       #pragma unroll
       for (int mt = 0; mt < 2; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_248[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_248[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_248[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_248[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_248[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_248[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_248[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_248[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_248[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_248[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_248[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_248[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_248[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_248[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_248[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_248[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 8; nt += 2) {
@@ -635,33 +631,31 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
   if (t_185 < t_181) {
     const int t_265_ahead = (t_185 * 64);
     // K_275: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 8;
+    for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
       const bool ok = ((t_265_ahead + r) < k_len_119);
       cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_265_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_261 = t_185; t_261 < t_181; ++t_261) {
-    // kernels-src/mha.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_265 = (t_261 * 64);
     cp_async_wait<0>(); // K_275 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_276: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 8;
+    for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
       const bool ok = ((t_265 + r) < k_len_119);
       cp_async16(smem + 27648 + r * 144 + c * 2, v + (ok ? (long long)((k0_117 + (t_265 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:34: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:35: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:36: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:37: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:35: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:36: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:37: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:38: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_278[64] = {};
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -686,8 +680,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     if (t_261 + 1 < t_181) {
       const int t_265_ahead = ((t_261 + 1) * 64);
       // K_275: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 8;
+      for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
         const bool ok = ((t_265_ahead + r) < k_len_119);
         cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_265_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
       }
@@ -753,7 +746,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_286[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((S_280[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_284[mt * 2 + h]));
+            p_286[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_280[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_284[mt * 2 + h]));
           }
         }
       }
@@ -764,7 +757,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_288[mt * 2 + h] = exp2f((carry_187[mt * 2 + h] - m_safe_284[mt * 2 + h]));
+        alpha_288[mt * 2 + h] = exp2_ftz((carry_187[mt * 2 + h] - m_safe_284[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -812,10 +805,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
       uint32_t a[2][4];
       #pragma unroll
       for (int mt = 0; mt < 2; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_286[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_286[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_286[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_286[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_286[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_286[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_286[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_286[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_286[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_286[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_286[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_286[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_286[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_286[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_286[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_286[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 8; nt += 2) {
@@ -844,7 +837,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:40: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:41: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
     #pragma unroll
@@ -859,7 +852,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:41: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:42: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {

@@ -8,6 +8,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -108,15 +111,13 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
   const int t_124 = (m_94 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Qn_128: 64 x 512 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 4096; e += 256) {
-    const int r = e / 64, c = (e % 64) * 8;
+  for (int r = tid / 64, c = (tid % 64) * 8; r < 64; r += 4) {
     const bool ok = ((t_124 + r) < P.heads);
     cp_async16(smem + 0 + r * 1040 + c * 2, q_nope + (ok ? (long long)(b_95) * q_nope_s0 + (long long)((t_124 + r)) * q_nope_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // Qr_130: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 512; e += 256) {
-    const int r = e / 8, c = (e % 8) * 8;
+  for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 32) {
     const bool ok = ((t_124 + r) < P.heads);
     cp_async16(smem + 66560 + r * 144 + c * 2, q_rope + (ok ? (long long)(b_95) * q_rope_s0 + (long long)((t_124 + r)) * q_rope_s1 + (long long)(c) : 0), ok);
   }
@@ -205,8 +206,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
   if (t_207 < t_212) {
     const int t_220_ahead = (t_207 * 32);
     // C_231: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 2048; e += 256) {
-      const int r = e / 64, c = (e % 64) * 8;
+    for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
       const bool ok = ((t_220_ahead + r) < k_len_120);
       cp_async16(smem + (75776 + (t_207 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_220_ahead + r) < k_len_120) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_220_ahead + r))] : 0) + safe_rem((t_220_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
@@ -215,8 +215,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
   if (t_207 < t_212) {
     const int t_220_ahead = (t_207 * 32);
     // Kr_233: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 256; e += 256) {
-      const int r = e / 8, c = (e % 8) * 8;
+    for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
       const bool ok = ((t_220_ahead + r) < k_len_120);
       cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((((t_220_ahead + r) < k_len_120) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_220_ahead + r))] : 0) + safe_rem((t_220_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
     }
@@ -254,14 +253,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
       }
     }
   }
-  for (int t_216 = t_207; t_216 < t_212; ++t_216) {
+  if (t_207 < t_212) { // at most one tile
+    const int t_216 = t_207;
     cp_async_wait<0>(); // C_231, Kr_233 arrived
     __syncthreads(); // every warp is done with the other buffer of C_231
     if (t_216 + 1 < t_212) {
       const int t_220_ahead = ((t_216 + 1) * 32);
       // C_231: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 2048; e += 256) {
-        const int r = e / 64, c = (e % 64) * 8;
+      for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
         const bool ok = ((t_220_ahead + r) < k_len_120);
         cp_async16(smem + (75776 + ((t_216 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_220_ahead + r) < k_len_120) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_220_ahead + r))] : 0) + safe_rem((t_220_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
@@ -328,8 +327,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
     if (t_216 + 1 < t_212) {
       const int t_220_ahead = ((t_216 + 1) * 32);
       // Kr_233: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 256; e += 256) {
-        const int r = e / 8, c = (e % 8) * 8;
+      for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
         const bool ok = ((t_220_ahead + r) < k_len_120);
         cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((((t_220_ahead + r) < k_len_120) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_220_ahead + r))] : 0) + safe_rem((t_220_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
       }
@@ -395,7 +393,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_247[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2f((t_241[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_245[mt * 2 + h]));
+            p_247[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_241[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_245[mt * 2 + h]));
           }
         }
       }
@@ -406,7 +404,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_249[mt * 2 + h] = exp2f((carry_217[mt * 2 + h] - m_safe_245[mt * 2 + h]));
+        alpha_249[mt * 2 + h] = exp2_ftz((carry_217[mt * 2 + h] - m_safe_245[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -454,10 +452,10 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_247[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_247[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_247[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_247[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_247[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_247[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_247[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_247[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_247[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_247[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_247[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_247[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_247[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_247[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_247[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_247[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
@@ -492,8 +490,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
   if (t_212 < t_215) {
     const int t_266_ahead = (t_212 * 32);
     // C_275: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 2048; e += 256) {
-      const int r = e / 64, c = (e % 64) * 8;
+    for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
       const bool ok = true;
       cp_async16(smem + (75776 + (t_212 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((page_table[(long long)(b_95) * page_table_s0 + (long long)((t_266_ahead + r))] + safe_rem((t_266_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
@@ -502,8 +499,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
   if (t_212 < t_215) {
     const int t_266_ahead = (t_212 * 32);
     // Kr_277: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 256; e += 256) {
-      const int r = e / 8, c = (e % 8) * 8;
+    for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
       const bool ok = true;
       cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((page_table[(long long)(b_95) * page_table_s0 + (long long)((t_266_ahead + r))] + safe_rem((t_266_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
     }
@@ -517,8 +513,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
     if (t_262 + 1 < t_215) {
       const int t_266_ahead = ((t_262 + 1) * 32);
       // C_275: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 2048; e += 256) {
-        const int r = e / 64, c = (e % 64) * 8;
+      for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
         const bool ok = true;
         cp_async16(smem + (75776 + ((t_262 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((page_table[(long long)(b_95) * page_table_s0 + (long long)((t_266_ahead + r))] + safe_rem((t_266_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
@@ -584,8 +579,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
     if (t_262 + 1 < t_215) {
       const int t_266_ahead = ((t_262 + 1) * 32);
       // Kr_277: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 256; e += 256) {
-        const int r = e / 8, c = (e % 8) * 8;
+      for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
         const bool ok = true;
         cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((page_table[(long long)(b_95) * page_table_s0 + (long long)((t_266_ahead + r))] + safe_rem((t_266_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
       }
@@ -651,7 +645,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_290[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2f((t_284[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_288[mt * 2 + h]));
+            p_290[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_284[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_288[mt * 2 + h]));
           }
         }
       }
@@ -662,7 +656,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_292[mt * 2 + h] = exp2f((carry_217[mt * 2 + h] - m_safe_288[mt * 2 + h]));
+        alpha_292[mt * 2 + h] = exp2_ftz((carry_217[mt * 2 + h] - m_safe_288[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -710,10 +704,10 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_290[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_290[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_290[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_290[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_290[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_290[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_290[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_290[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_290[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_290[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_290[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_290[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_290[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_290[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_290[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_290[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
@@ -748,8 +742,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
   if (t_215 < t_210) {
     const int t_307_ahead = (t_215 * 32);
     // C_318: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 2048; e += 256) {
-      const int r = e / 64, c = (e % 64) * 8;
+    for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
       const bool ok = ((t_307_ahead + r) < k_len_120);
       cp_async16(smem + (75776 + (t_215 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_307_ahead + r) < k_len_120) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_307_ahead + r))] : 0) + safe_rem((t_307_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
@@ -758,8 +751,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
   if (t_215 < t_210) {
     const int t_307_ahead = (t_215 * 32);
     // Kr_320: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 256; e += 256) {
-      const int r = e / 8, c = (e % 8) * 8;
+    for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
       const bool ok = ((t_307_ahead + r) < k_len_120);
       cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((((t_307_ahead + r) < k_len_120) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_307_ahead + r))] : 0) + safe_rem((t_307_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
     }
@@ -773,8 +765,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
     if (t_303 + 1 < t_210) {
       const int t_307_ahead = ((t_303 + 1) * 32);
       // C_318: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 2048; e += 256) {
-        const int r = e / 64, c = (e % 64) * 8;
+      for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
         const bool ok = ((t_307_ahead + r) < k_len_120);
         cp_async16(smem + (75776 + ((t_303 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_307_ahead + r) < k_len_120) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_307_ahead + r))] : 0) + safe_rem((t_307_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
@@ -841,8 +832,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
     if (t_303 + 1 < t_210) {
       const int t_307_ahead = ((t_303 + 1) * 32);
       // Kr_320: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 256; e += 256) {
-        const int r = e / 8, c = (e % 8) * 8;
+      for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
         const bool ok = ((t_307_ahead + r) < k_len_120);
         cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((((t_307_ahead + r) < k_len_120) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_307_ahead + r))] : 0) + safe_rem((t_307_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
       }
@@ -908,7 +898,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_334[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2f((t_328[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_332[mt * 2 + h]));
+            p_334[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_328[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_332[mt * 2 + h]));
           }
         }
       }
@@ -919,7 +909,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_336[mt * 2 + h] = exp2f((carry_217[mt * 2 + h] - m_safe_332[mt * 2 + h]));
+        alpha_336[mt * 2 + h] = exp2_ftz((carry_217[mt * 2 + h] - m_safe_332[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -967,10 +957,10 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_334[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_334[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_334[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_334[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_334[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_334[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_334[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_334[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_334[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_334[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_334[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_334[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_334[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_334[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_334[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_334[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {

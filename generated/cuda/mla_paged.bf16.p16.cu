@@ -8,6 +8,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -114,15 +117,13 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
   const int t_141 = (m_106 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Qn_148: 64 x 512 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 4096; e += 256) {
-    const int r = e / 64, c = (e % 64) * 8;
+  for (int r = tid / 64, c = (tid % 64) * 8; r < 64; r += 4) {
     const bool ok = (safe_div((t_141 + r), P.heads) < q_len_136);
     cp_async16(smem + 0 + r * 1040 + c * 2, q_nope + (ok ? (long long)((q0_133 + safe_div((t_141 + r), P.heads))) * q_nope_s0 + (long long)(safe_rem((t_141 + r), P.heads)) * q_nope_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // Qr_150: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 512; e += 256) {
-    const int r = e / 8, c = (e % 8) * 8;
+  for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 32) {
     const bool ok = (safe_div((t_141 + r), P.heads) < q_len_136);
     cp_async16(smem + 66560 + r * 144 + c * 2, q_rope + (ok ? (long long)((q0_133 + safe_div((t_141 + r), P.heads))) * q_rope_s0 + (long long)(safe_rem((t_141 + r), P.heads)) * q_rope_s1 + (long long)(c) : 0), ok);
   }
@@ -229,8 +230,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
   if (t_235 < t_240) {
     const int t_248_ahead = (t_235 * 32);
     // C_264: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 2048; e += 256) {
-      const int r = e / 64, c = (e % 64) * 8;
+    for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
       const bool ok = ((t_248_ahead + r) < k_len_137);
       cp_async16(smem + (75776 + (t_235 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_248_ahead + r) < k_len_137) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_248_ahead + r), 16))] : 0) * 16) + safe_rem((t_248_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
@@ -239,8 +239,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
   if (t_235 < t_240) {
     const int t_248_ahead = (t_235 * 32);
     // Kr_266: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 256; e += 256) {
-      const int r = e / 8, c = (e % 8) * 8;
+    for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
       const bool ok = ((t_248_ahead + r) < k_len_137);
       cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_248_ahead + r) < k_len_137) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_248_ahead + r), 16))] : 0) * 16) + safe_rem((t_248_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
     }
@@ -284,8 +283,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
     if (t_244 + 1 < t_240) {
       const int t_248_ahead = ((t_244 + 1) * 32);
       // C_264: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 2048; e += 256) {
-        const int r = e / 64, c = (e % 64) * 8;
+      for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
         const bool ok = ((t_248_ahead + r) < k_len_137);
         cp_async16(smem + (75776 + ((t_244 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_248_ahead + r) < k_len_137) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_248_ahead + r), 16))] : 0) * 16) + safe_rem((t_248_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
@@ -354,8 +352,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
     if (t_244 + 1 < t_240) {
       const int t_248_ahead = ((t_244 + 1) * 32);
       // Kr_266: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 256; e += 256) {
-        const int r = e / 8, c = (e % 8) * 8;
+      for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
         const bool ok = ((t_248_ahead + r) < k_len_137);
         cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_248_ahead + r) < k_len_137) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_248_ahead + r), 16))] : 0) * 16) + safe_rem((t_248_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
       }
@@ -421,7 +418,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_280[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2f((t_274[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_278[mt * 2 + h]));
+            p_280[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_274[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_278[mt * 2 + h]));
           }
         }
       }
@@ -432,7 +429,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_282[mt * 2 + h] = exp2f((carry_245[mt * 2 + h] - m_safe_278[mt * 2 + h]));
+        alpha_282[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_278[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -480,10 +477,10 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_280[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_280[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_280[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_280[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_280[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_280[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_280[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_280[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_280[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_280[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_280[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_280[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_280[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_280[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_280[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_280[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
@@ -518,8 +515,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
   if (t_240 < t_243) {
     const int t_299_ahead = (t_240 * 32);
     // C_313: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 2048; e += 256) {
-      const int r = e / 64, c = (e % 64) * 8;
+    for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
       const bool ok = true;
       cp_async16(smem + (75776 + (t_240 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_299_ahead + r), 16))] * 16) + safe_rem((t_299_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
@@ -528,8 +524,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
   if (t_240 < t_243) {
     const int t_299_ahead = (t_240 * 32);
     // Kr_315: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 256; e += 256) {
-      const int r = e / 8, c = (e % 8) * 8;
+    for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
       const bool ok = true;
       cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_299_ahead + r), 16))] * 16) + safe_rem((t_299_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
     }
@@ -543,8 +538,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
     if (t_295 + 1 < t_243) {
       const int t_299_ahead = ((t_295 + 1) * 32);
       // C_313: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 2048; e += 256) {
-        const int r = e / 64, c = (e % 64) * 8;
+      for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
         const bool ok = true;
         cp_async16(smem + (75776 + ((t_295 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_299_ahead + r), 16))] * 16) + safe_rem((t_299_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
@@ -610,8 +604,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
     if (t_295 + 1 < t_243) {
       const int t_299_ahead = ((t_295 + 1) * 32);
       // Kr_315: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 256; e += 256) {
-        const int r = e / 8, c = (e % 8) * 8;
+      for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
         const bool ok = true;
         cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_299_ahead + r), 16))] * 16) + safe_rem((t_299_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
       }
@@ -677,7 +670,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_328[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2f((t_322[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_326[mt * 2 + h]));
+            p_328[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_322[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_326[mt * 2 + h]));
           }
         }
       }
@@ -688,7 +681,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_330[mt * 2 + h] = exp2f((carry_245[mt * 2 + h] - m_safe_326[mt * 2 + h]));
+        alpha_330[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_326[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -736,10 +729,10 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_328[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_328[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_328[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_328[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_328[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_328[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_328[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_328[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_328[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_328[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_328[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_328[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_328[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_328[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_328[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_328[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
@@ -775,8 +768,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
   if (t_243 < t_238) {
     const int t_345_ahead = (t_243 * 32);
     // C_361: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 2048; e += 256) {
-      const int r = e / 64, c = (e % 64) * 8;
+    for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
       const bool ok = ((t_345_ahead + r) < k_len_137);
       cp_async16(smem + (75776 + (t_243 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_345_ahead + r) < k_len_137) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_345_ahead + r), 16))] : 0) * 16) + safe_rem((t_345_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
@@ -785,8 +777,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
   if (t_243 < t_238) {
     const int t_345_ahead = (t_243 * 32);
     // Kr_363: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 256; e += 256) {
-      const int r = e / 8, c = (e % 8) * 8;
+    for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
       const bool ok = ((t_345_ahead + r) < k_len_137);
       cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_345_ahead + r) < k_len_137) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_345_ahead + r), 16))] : 0) * 16) + safe_rem((t_345_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
     }
@@ -800,8 +791,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
     if (t_341 + 1 < t_238) {
       const int t_345_ahead = ((t_341 + 1) * 32);
       // C_361: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 2048; e += 256) {
-        const int r = e / 64, c = (e % 64) * 8;
+      for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
         const bool ok = ((t_345_ahead + r) < k_len_137);
         cp_async16(smem + (75776 + ((t_341 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_345_ahead + r) < k_len_137) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_345_ahead + r), 16))] : 0) * 16) + safe_rem((t_345_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
@@ -870,8 +860,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
     if (t_341 + 1 < t_238) {
       const int t_345_ahead = ((t_341 + 1) * 32);
       // Kr_363: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 256; e += 256) {
-        const int r = e / 8, c = (e % 8) * 8;
+      for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
         const bool ok = ((t_345_ahead + r) < k_len_137);
         cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_345_ahead + r) < k_len_137) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_345_ahead + r), 16))] : 0) * 16) + safe_rem((t_345_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
       }
@@ -937,7 +926,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_377[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2f((t_371[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_375[mt * 2 + h]));
+            p_377[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_371[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_375[mt * 2 + h]));
           }
         }
       }
@@ -948,7 +937,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_379[mt * 2 + h] = exp2f((carry_245[mt * 2 + h] - m_safe_375[mt * 2 + h]));
+        alpha_379[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_375[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -996,10 +985,10 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_377[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_377[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_377[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_377[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_377[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_377[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_377[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_377[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_377[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_377[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_377[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_377[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_377[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_377[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_377[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_377[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {

@@ -8,6 +8,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -114,15 +117,13 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
   const int t_139 = (m_105 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Qn_146: 64 x 512 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 4096; e += 256) {
-    const int r = e / 64, c = (e % 64) * 8;
+  for (int r = tid / 64, c = (tid % 64) * 8; r < 64; r += 4) {
     const bool ok = (safe_div((t_139 + r), P.heads) < q_len_134);
     cp_async16(smem + 0 + r * 1040 + c * 2, q_nope + (ok ? (long long)((q0_131 + safe_div((t_139 + r), P.heads))) * q_nope_s0 + (long long)(safe_rem((t_139 + r), P.heads)) * q_nope_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // Qr_148: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 512; e += 256) {
-    const int r = e / 8, c = (e % 8) * 8;
+  for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 32) {
     const bool ok = (safe_div((t_139 + r), P.heads) < q_len_134);
     cp_async16(smem + 66560 + r * 144 + c * 2, q_rope + (ok ? (long long)((q0_131 + safe_div((t_139 + r), P.heads))) * q_rope_s0 + (long long)(safe_rem((t_139 + r), P.heads)) * q_rope_s1 + (long long)(c) : 0), ok);
   }
@@ -229,8 +230,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
   if (t_233 < t_238) {
     const int t_246_ahead = (t_233 * 32);
     // C_262: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 2048; e += 256) {
-      const int r = e / 64, c = (e % 64) * 8;
+    for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
       const bool ok = ((t_246_ahead + r) < k_len_135);
       cp_async16(smem + (75776 + (t_233 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_246_ahead + r) < k_len_135) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_246_ahead + r), 64))] : 0) * 64) + safe_rem((t_246_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
@@ -239,8 +239,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
   if (t_233 < t_238) {
     const int t_246_ahead = (t_233 * 32);
     // Kr_264: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 256; e += 256) {
-      const int r = e / 8, c = (e % 8) * 8;
+    for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
       const bool ok = ((t_246_ahead + r) < k_len_135);
       cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_246_ahead + r) < k_len_135) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_246_ahead + r), 64))] : 0) * 64) + safe_rem((t_246_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
     }
@@ -284,8 +283,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
     if (t_242 + 1 < t_238) {
       const int t_246_ahead = ((t_242 + 1) * 32);
       // C_262: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 2048; e += 256) {
-        const int r = e / 64, c = (e % 64) * 8;
+      for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
         const bool ok = ((t_246_ahead + r) < k_len_135);
         cp_async16(smem + (75776 + ((t_242 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_246_ahead + r) < k_len_135) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_246_ahead + r), 64))] : 0) * 64) + safe_rem((t_246_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
@@ -354,8 +352,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
     if (t_242 + 1 < t_238) {
       const int t_246_ahead = ((t_242 + 1) * 32);
       // Kr_264: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 256; e += 256) {
-        const int r = e / 8, c = (e % 8) * 8;
+      for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
         const bool ok = ((t_246_ahead + r) < k_len_135);
         cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_246_ahead + r) < k_len_135) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_246_ahead + r), 64))] : 0) * 64) + safe_rem((t_246_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
       }
@@ -421,7 +418,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_278[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2f((t_272[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_276[mt * 2 + h]));
+            p_278[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_272[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_276[mt * 2 + h]));
           }
         }
       }
@@ -432,7 +429,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_280[mt * 2 + h] = exp2f((carry_243[mt * 2 + h] - m_safe_276[mt * 2 + h]));
+        alpha_280[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_276[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -480,10 +477,10 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_278[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_278[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_278[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_278[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_278[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_278[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_278[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_278[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_278[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_278[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_278[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_278[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_278[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_278[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_278[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_278[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
@@ -518,8 +515,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
   if (t_238 < t_241) {
     const int t_297_ahead = (t_238 * 32);
     // C_311: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 2048; e += 256) {
-      const int r = e / 64, c = (e % 64) * 8;
+    for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
       const bool ok = true;
       cp_async16(smem + (75776 + (t_238 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_297_ahead + r), 64))] * 64) + safe_rem((t_297_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
@@ -528,8 +524,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
   if (t_238 < t_241) {
     const int t_297_ahead = (t_238 * 32);
     // Kr_313: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 256; e += 256) {
-      const int r = e / 8, c = (e % 8) * 8;
+    for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
       const bool ok = true;
       cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_297_ahead + r), 64))] * 64) + safe_rem((t_297_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
     }
@@ -543,8 +538,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
     if (t_293 + 1 < t_241) {
       const int t_297_ahead = ((t_293 + 1) * 32);
       // C_311: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 2048; e += 256) {
-        const int r = e / 64, c = (e % 64) * 8;
+      for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
         const bool ok = true;
         cp_async16(smem + (75776 + ((t_293 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_297_ahead + r), 64))] * 64) + safe_rem((t_297_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
@@ -610,8 +604,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
     if (t_293 + 1 < t_241) {
       const int t_297_ahead = ((t_293 + 1) * 32);
       // Kr_313: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 256; e += 256) {
-        const int r = e / 8, c = (e % 8) * 8;
+      for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
         const bool ok = true;
         cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_297_ahead + r), 64))] * 64) + safe_rem((t_297_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
       }
@@ -677,7 +670,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_326[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2f((t_320[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_324[mt * 2 + h]));
+            p_326[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_320[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_324[mt * 2 + h]));
           }
         }
       }
@@ -688,7 +681,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_328[mt * 2 + h] = exp2f((carry_243[mt * 2 + h] - m_safe_324[mt * 2 + h]));
+        alpha_328[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_324[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -736,10 +729,10 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_326[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_326[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_326[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_326[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_326[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_326[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_326[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_326[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_326[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_326[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_326[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_326[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_326[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_326[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_326[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_326[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
@@ -775,8 +768,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
   if (t_241 < t_236) {
     const int t_343_ahead = (t_241 * 32);
     // C_359: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 2048; e += 256) {
-      const int r = e / 64, c = (e % 64) * 8;
+    for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
       const bool ok = ((t_343_ahead + r) < k_len_135);
       cp_async16(smem + (75776 + (t_241 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_343_ahead + r) < k_len_135) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_343_ahead + r), 64))] : 0) * 64) + safe_rem((t_343_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
@@ -785,8 +777,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
   if (t_241 < t_236) {
     const int t_343_ahead = (t_241 * 32);
     // Kr_361: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 256; e += 256) {
-      const int r = e / 8, c = (e % 8) * 8;
+    for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
       const bool ok = ((t_343_ahead + r) < k_len_135);
       cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_343_ahead + r) < k_len_135) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_343_ahead + r), 64))] : 0) * 64) + safe_rem((t_343_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
     }
@@ -800,8 +791,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
     if (t_339 + 1 < t_236) {
       const int t_343_ahead = ((t_339 + 1) * 32);
       // C_359: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 2048; e += 256) {
-        const int r = e / 64, c = (e % 64) * 8;
+      for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
         const bool ok = ((t_343_ahead + r) < k_len_135);
         cp_async16(smem + (75776 + ((t_339 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_343_ahead + r) < k_len_135) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_343_ahead + r), 64))] : 0) * 64) + safe_rem((t_343_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
@@ -870,8 +860,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
     if (t_339 + 1 < t_236) {
       const int t_343_ahead = ((t_339 + 1) * 32);
       // Kr_361: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 256; e += 256) {
-        const int r = e / 8, c = (e % 8) * 8;
+      for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
         const bool ok = ((t_343_ahead + r) < k_len_135);
         cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_343_ahead + r) < k_len_135) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_343_ahead + r), 64))] : 0) * 64) + safe_rem((t_343_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
       }
@@ -937,7 +926,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_375[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2f((t_369[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_373[mt * 2 + h]));
+            p_375[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_369[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_373[mt * 2 + h]));
           }
         }
       }
@@ -948,7 +937,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_377[mt * 2 + h] = exp2f((carry_243[mt * 2 + h] - m_safe_373[mt * 2 + h]));
+        alpha_377[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_373[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -996,10 +985,10 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_375[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_375[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_375[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_375[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_375[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_375[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_375[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_375[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_375[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_375[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_375[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_375[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_375[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_375[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_375[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_375[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {

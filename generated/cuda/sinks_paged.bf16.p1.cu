@@ -8,6 +8,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -119,8 +122,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
   const int t_141 = (kvh_107 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_147: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_138 + r), 4) < q_len_133);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_130 + safe_div((t_138 + r), 4))) * q_s0 + (long long)((t_141 + safe_rem((t_138 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -219,8 +221,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
   if (t_229 < t_234) {
     const int t_242_ahead = (t_229 * 64);
     // K_255: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_242_ahead + r) < k_len_134);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_242_ahead + r) < k_len_134) ? page_table[(long long)(b_108) * page_table_s0 + (long long)((t_242_ahead + r))] : 0) + safe_rem((t_242_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -264,8 +265,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
     cp_async_wait<0>(); // K_255 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_256: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_242 + r) < k_len_134);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_242 + r) < k_len_134) ? page_table[(long long)(b_108) * page_table_s0 + (long long)((t_242 + r))] : 0) + safe_rem((t_242 + r), 1))) * v_cache_s0 + (long long)(kvh_107) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -301,8 +301,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
     if (t_238 + 1 < t_234) {
       const int t_242_ahead = ((t_238 + 1) * 64);
       // K_255: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_242_ahead + r) < k_len_134);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_242_ahead + r) < k_len_134) ? page_table[(long long)(b_108) * page_table_s0 + (long long)((t_242_ahead + r))] : 0) + safe_rem((t_242_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -368,7 +367,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_267[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_261[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_265[mt * 2 + h]));
+            p_267[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_261[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_265[mt * 2 + h]));
           }
         }
       }
@@ -379,7 +378,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_269[mt * 2 + h] = exp2f((carry_239[mt * 2 + h] - m_safe_265[mt * 2 + h]));
+        alpha_269[mt * 2 + h] = exp2_ftz((carry_239[mt * 2 + h] - m_safe_265[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -427,10 +426,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_267[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_267[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_267[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_267[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_267[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_267[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_267[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_267[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_267[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_267[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_267[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_267[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_267[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_267[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_267[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_267[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -464,8 +463,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
   if (t_234 < t_237) {
     const int t_286_ahead = (t_234 * 64);
     // K_297: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_108) * page_table_s0 + (long long)((t_286_ahead + r))] + safe_rem((t_286_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -479,8 +477,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
     cp_async_wait<0>(); // K_297 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_298: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)((page_table[(long long)(b_108) * page_table_s0 + (long long)((t_286 + r))] + safe_rem((t_286 + r), 1))) * v_cache_s0 + (long long)(kvh_107) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -513,8 +510,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
     if (t_282 + 1 < t_237) {
       const int t_286_ahead = ((t_282 + 1) * 64);
       // K_297: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_108) * page_table_s0 + (long long)((t_286_ahead + r))] + safe_rem((t_286_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -580,7 +576,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_308[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_302[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_306[mt * 2 + h]));
+            p_308[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_302[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_306[mt * 2 + h]));
           }
         }
       }
@@ -591,7 +587,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_310[mt * 2 + h] = exp2f((carry_239[mt * 2 + h] - m_safe_306[mt * 2 + h]));
+        alpha_310[mt * 2 + h] = exp2_ftz((carry_239[mt * 2 + h] - m_safe_306[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -639,10 +635,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_308[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_308[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_308[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_308[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_308[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_308[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_308[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_308[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -677,8 +673,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
   if (t_237 < t_232) {
     const int t_325_ahead = (t_237 * 64);
     // K_338: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_325_ahead + r) < k_len_134);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_325_ahead + r) < k_len_134) ? page_table[(long long)(b_108) * page_table_s0 + (long long)((t_325_ahead + r))] : 0) + safe_rem((t_325_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -692,8 +687,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
     cp_async_wait<0>(); // K_338 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_339: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_325 + r) < k_len_134);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_325 + r) < k_len_134) ? page_table[(long long)(b_108) * page_table_s0 + (long long)((t_325 + r))] : 0) + safe_rem((t_325 + r), 1))) * v_cache_s0 + (long long)(kvh_107) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -729,8 +723,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
     if (t_321 + 1 < t_232) {
       const int t_325_ahead = ((t_321 + 1) * 64);
       // K_338: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_325_ahead + r) < k_len_134);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_325_ahead + r) < k_len_134) ? page_table[(long long)(b_108) * page_table_s0 + (long long)((t_325_ahead + r))] : 0) + safe_rem((t_325_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_107) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -796,7 +789,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_350[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_344[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_348[mt * 2 + h]));
+            p_350[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_344[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_348[mt * 2 + h]));
           }
         }
       }
@@ -807,7 +800,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_352[mt * 2 + h] = exp2f((carry_239[mt * 2 + h] - m_safe_348[mt * 2 + h]));
+        alpha_352[mt * 2 + h] = exp2_ftz((carry_239[mt * 2 + h] - m_safe_348[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -855,10 +848,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_350[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_350[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_350[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_350[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_350[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_350[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_350[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_350[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_350[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_350[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_350[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_350[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_350[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_350[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_350[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_350[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -919,7 +912,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      alpha_367[mt * 2 + h] = exp2f((carry_239[mt * 2 + h] - m_new_365[mt * 2 + h]));
+      alpha_367[mt * 2 + h] = exp2_ftz((carry_239[mt * 2 + h] - m_new_365[mt * 2 + h]));
     }
   }
   // kernels-src/sinks.ts:13: return m_new, l * alpha + exp2(s - m_new), acc * alpha
@@ -928,7 +921,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_bf16_p1(
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      l_371[mt * 2 + h] = ((carry_240[mt * 2 + h] * alpha_367[mt * 2 + h]) + exp2f((t_364[mt * 2 + h] - m_new_365[mt * 2 + h])));
+      l_371[mt * 2 + h] = ((carry_240[mt * 2 + h] * alpha_367[mt * 2 + h]) + exp2_ftz((t_364[mt * 2 + h] - m_new_365[mt * 2 + h])));
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)

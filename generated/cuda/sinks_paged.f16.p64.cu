@@ -8,6 +8,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -119,8 +122,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
   const int t_143 = (kvh_109 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_149: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_140 + r), 4) < q_len_135);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_132 + safe_div((t_140 + r), 4))) * q_s0 + (long long)((t_143 + safe_rem((t_140 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -219,8 +221,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
   if (t_231 < t_236) {
     const int t_244_ahead = (t_231 * 64);
     // K_259: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_244_ahead + r) < k_len_136);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_244_ahead + r) < k_len_136) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_244_ahead + r), 64))] : 0) * 64) + safe_rem((t_244_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -264,8 +265,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
     cp_async_wait<0>(); // K_259 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_260: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_244 + r) < k_len_136);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_244 + r) < k_len_136) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_244 + r), 64))] : 0) * 64) + safe_rem((t_244 + r), 64))) * v_cache_s0 + (long long)(kvh_109) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -301,8 +301,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
     if (t_240 + 1 < t_236) {
       const int t_244_ahead = ((t_240 + 1) * 64);
       // K_259: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_244_ahead + r) < k_len_136);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_244_ahead + r) < k_len_136) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_244_ahead + r), 64))] : 0) * 64) + safe_rem((t_244_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -368,7 +367,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_271[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_265[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_269[mt * 2 + h]));
+            p_271[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_265[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_269[mt * 2 + h]));
           }
         }
       }
@@ -379,7 +378,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_273[mt * 2 + h] = exp2f((carry_241[mt * 2 + h] - m_safe_269[mt * 2 + h]));
+        alpha_273[mt * 2 + h] = exp2_ftz((carry_241[mt * 2 + h] - m_safe_269[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -427,10 +426,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_271[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_271[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_271[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_271[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_271[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_271[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_271[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_271[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_271[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_271[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_271[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_271[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_271[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_271[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_271[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_271[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -464,8 +463,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
   if (t_236 < t_239) {
     const int t_290_ahead = (t_236 * 64);
     // K_303: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_290_ahead + r), 64))] * 64) + safe_rem((t_290_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -479,8 +477,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
     cp_async_wait<0>(); // K_303 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_304: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_290 + r), 64))] * 64) + safe_rem((t_290 + r), 64))) * v_cache_s0 + (long long)(kvh_109) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -513,8 +510,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
     if (t_286 + 1 < t_239) {
       const int t_290_ahead = ((t_286 + 1) * 64);
       // K_303: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_290_ahead + r), 64))] * 64) + safe_rem((t_290_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -580,7 +576,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_314[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_308[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_312[mt * 2 + h]));
+            p_314[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_308[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_312[mt * 2 + h]));
           }
         }
       }
@@ -591,7 +587,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_316[mt * 2 + h] = exp2f((carry_241[mt * 2 + h] - m_safe_312[mt * 2 + h]));
+        alpha_316[mt * 2 + h] = exp2_ftz((carry_241[mt * 2 + h] - m_safe_312[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -639,10 +635,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_314[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_314[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_314[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_314[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_314[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_314[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_314[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_314[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_314[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_314[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_314[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_314[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_314[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_314[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_314[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_314[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -677,8 +673,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
   if (t_239 < t_234) {
     const int t_331_ahead = (t_239 * 64);
     // K_346: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_331_ahead + r) < k_len_136);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_331_ahead + r) < k_len_136) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_331_ahead + r), 64))] : 0) * 64) + safe_rem((t_331_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -692,8 +687,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
     cp_async_wait<0>(); // K_346 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_347: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_331 + r) < k_len_136);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_331 + r) < k_len_136) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_331 + r), 64))] : 0) * 64) + safe_rem((t_331 + r), 64))) * v_cache_s0 + (long long)(kvh_109) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -729,8 +723,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
     if (t_327 + 1 < t_234) {
       const int t_331_ahead = ((t_327 + 1) * 64);
       // K_346: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_331_ahead + r) < k_len_136);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_331_ahead + r) < k_len_136) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_331_ahead + r), 64))] : 0) * 64) + safe_rem((t_331_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -796,7 +789,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_358[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_352[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_356[mt * 2 + h]));
+            p_358[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_352[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_356[mt * 2 + h]));
           }
         }
       }
@@ -807,7 +800,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_360[mt * 2 + h] = exp2f((carry_241[mt * 2 + h] - m_safe_356[mt * 2 + h]));
+        alpha_360[mt * 2 + h] = exp2_ftz((carry_241[mt * 2 + h] - m_safe_356[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -855,10 +848,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_358[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_358[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_358[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_358[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_358[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_358[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_358[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_358[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_358[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_358[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_358[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_358[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_358[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_358[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_358[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_358[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -919,7 +912,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      alpha_375[mt * 2 + h] = exp2f((carry_241[mt * 2 + h] - m_new_373[mt * 2 + h]));
+      alpha_375[mt * 2 + h] = exp2_ftz((carry_241[mt * 2 + h] - m_new_373[mt * 2 + h]));
     }
   }
   // kernels-src/sinks.ts:13: return m_new, l * alpha + exp2(s - m_new), acc * alpha
@@ -928,7 +921,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_f16_p64(
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      l_379[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_375[mt * 2 + h]) + exp2f((t_372[mt * 2 + h] - m_new_373[mt * 2 + h])));
+      l_379[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_375[mt * 2 + h]) + exp2_ftz((t_372[mt * 2 + h] - m_new_373[mt * 2 + h])));
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)

@@ -9,6 +9,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -145,8 +148,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
   const int t_147 = (kvh_113 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_153: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_144 + r), 4) < q_len_139);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_136 + safe_div((t_144 + r), 4))) * q_s0 + (long long)((t_147 + safe_rem((t_144 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -248,8 +250,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
   if (t_235 < t_240) {
     const int t_248_ahead = (t_235 * 64);
     // K_261: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_248_ahead + r) < k_len_140);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_248_ahead + r) < k_len_140) ? page_table[(long long)(b_114) * page_table_s0 + (long long)((t_248_ahead + r))] : 0) + safe_rem((t_248_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -293,8 +294,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
     cp_async_wait<0>(); // K_261 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_262: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_248 + r) < k_len_140);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)(((((t_248 + r) < k_len_140) ? page_table[(long long)(b_114) * page_table_s0 + (long long)((t_248 + r))] : 0) + safe_rem((t_248 + r), 1))) * v_cache_s0 + (long long)(kvh_113) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -339,8 +339,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
     if (t_244 + 1 < t_240) {
       const int t_248_ahead = ((t_244 + 1) * 64);
       // K_261: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_248_ahead + r) < k_len_140);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_248_ahead + r) < k_len_140) ? page_table[(long long)(b_114) * page_table_s0 + (long long)((t_248_ahead + r))] : 0) + safe_rem((t_248_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -407,7 +406,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_277[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_270[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_275[mt * 2 + h]));
+            p_277[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_270[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_275[mt * 2 + h]));
           }
         }
       }
@@ -418,7 +417,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_279[mt * 2 + h] = exp2f((carry_245[mt * 2 + h] - m_safe_275[mt * 2 + h]));
+        alpha_279[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_275[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -474,10 +473,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_277[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_277[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_277[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_277[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_277[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_277[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_277[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_277[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_277[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_277[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_277[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_277[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_277[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_277[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_277[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_277[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -514,8 +513,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
   if (t_240 < t_243) {
     const int t_296_ahead = (t_240 * 64);
     // K_307: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_114) * page_table_s0 + (long long)((t_296_ahead + r))] + safe_rem((t_296_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -529,8 +527,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
     cp_async_wait<0>(); // K_307 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_308: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((page_table[(long long)(b_114) * page_table_s0 + (long long)((t_296 + r))] + safe_rem((t_296 + r), 1))) * v_cache_s0 + (long long)(kvh_113) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -572,8 +569,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
     if (t_292 + 1 < t_243) {
       const int t_296_ahead = ((t_292 + 1) * 64);
       // K_307: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_114) * page_table_s0 + (long long)((t_296_ahead + r))] + safe_rem((t_296_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -640,7 +636,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_322[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_315[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_320[mt * 2 + h]));
+            p_322[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_315[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_320[mt * 2 + h]));
           }
         }
       }
@@ -651,7 +647,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_324[mt * 2 + h] = exp2f((carry_245[mt * 2 + h] - m_safe_320[mt * 2 + h]));
+        alpha_324[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_320[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -707,10 +703,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_322[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_322[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_322[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_322[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_322[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_322[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_322[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_322[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_322[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_322[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_322[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_322[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_322[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_322[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_322[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_322[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -748,8 +744,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
   if (t_243 < t_238) {
     const int t_339_ahead = (t_243 * 64);
     // K_352: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_339_ahead + r) < k_len_140);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_339_ahead + r) < k_len_140) ? page_table[(long long)(b_114) * page_table_s0 + (long long)((t_339_ahead + r))] : 0) + safe_rem((t_339_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -763,8 +758,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
     cp_async_wait<0>(); // K_352 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_353: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_339 + r) < k_len_140);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)(((((t_339 + r) < k_len_140) ? page_table[(long long)(b_114) * page_table_s0 + (long long)((t_339 + r))] : 0) + safe_rem((t_339 + r), 1))) * v_cache_s0 + (long long)(kvh_113) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -809,8 +803,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
     if (t_335 + 1 < t_238) {
       const int t_339_ahead = ((t_335 + 1) * 64);
       // K_352: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_339_ahead + r) < k_len_140);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_339_ahead + r) < k_len_140) ? page_table[(long long)(b_114) * page_table_s0 + (long long)((t_339_ahead + r))] : 0) + safe_rem((t_339_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -877,7 +870,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_368[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_361[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_366[mt * 2 + h]));
+            p_368[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_361[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_366[mt * 2 + h]));
           }
         }
       }
@@ -888,7 +881,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_370[mt * 2 + h] = exp2f((carry_245[mt * 2 + h] - m_safe_366[mt * 2 + h]));
+        alpha_370[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_366[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -944,10 +937,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_368[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_368[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_368[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_368[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_368[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_368[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_368[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_368[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_368[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_368[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_368[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_368[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_368[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_368[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_368[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_368[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1008,7 +1001,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      alpha_385[mt * 2 + h] = exp2f((carry_245[mt * 2 + h] - m_new_383[mt * 2 + h]));
+      alpha_385[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_new_383[mt * 2 + h]));
     }
   }
   // kernels-src/sinks.ts:13: return m_new, l * alpha + exp2(s - m_new), acc * alpha
@@ -1017,7 +1010,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p1(
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      l_389[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_385[mt * 2 + h]) + exp2f((t_382[mt * 2 + h] - m_new_383[mt * 2 + h])));
+      l_389[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_385[mt * 2 + h]) + exp2_ftz((t_382[mt * 2 + h] - m_new_383[mt * 2 + h])));
     }
   }
   // kernels-src/sinks.ts:64: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, v_descale[b, kvh])

@@ -9,6 +9,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -145,8 +148,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
   const int t_149 = (kvh_115 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_155: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_146 + r), 4) < q_len_141);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_138 + safe_div((t_146 + r), 4))) * q_s0 + (long long)((t_149 + safe_rem((t_146 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -248,8 +250,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
   if (t_237 < t_242) {
     const int t_250_ahead = (t_237 * 64);
     // K_265: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_250_ahead + r) < k_len_142);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_250_ahead + r) < k_len_142) ? page_table[(long long)(b_116) * page_table_s0 + (long long)(safe_div((t_250_ahead + r), 64))] : 0) * 64) + safe_rem((t_250_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_115) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -293,8 +294,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
     cp_async_wait<0>(); // K_265 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_266: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_250 + r) < k_len_142);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((((((t_250 + r) < k_len_142) ? page_table[(long long)(b_116) * page_table_s0 + (long long)(safe_div((t_250 + r), 64))] : 0) * 64) + safe_rem((t_250 + r), 64))) * v_cache_s0 + (long long)(kvh_115) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -339,8 +339,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
     if (t_246 + 1 < t_242) {
       const int t_250_ahead = ((t_246 + 1) * 64);
       // K_265: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_250_ahead + r) < k_len_142);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_250_ahead + r) < k_len_142) ? page_table[(long long)(b_116) * page_table_s0 + (long long)(safe_div((t_250_ahead + r), 64))] : 0) * 64) + safe_rem((t_250_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_115) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -407,7 +406,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_281[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_274[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_279[mt * 2 + h]));
+            p_281[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_274[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_279[mt * 2 + h]));
           }
         }
       }
@@ -418,7 +417,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_283[mt * 2 + h] = exp2f((carry_247[mt * 2 + h] - m_safe_279[mt * 2 + h]));
+        alpha_283[mt * 2 + h] = exp2_ftz((carry_247[mt * 2 + h] - m_safe_279[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -474,10 +473,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_281[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_281[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_281[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_281[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_281[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_281[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_281[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_281[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_281[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_281[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_281[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_281[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_281[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_281[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_281[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_281[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -514,8 +513,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
   if (t_242 < t_245) {
     const int t_300_ahead = (t_242 * 64);
     // K_313: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_116) * page_table_s0 + (long long)(safe_div((t_300_ahead + r), 64))] * 64) + safe_rem((t_300_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_115) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -529,8 +527,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
     cp_async_wait<0>(); // K_313 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_314: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)(((page_table[(long long)(b_116) * page_table_s0 + (long long)(safe_div((t_300 + r), 64))] * 64) + safe_rem((t_300 + r), 64))) * v_cache_s0 + (long long)(kvh_115) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -572,8 +569,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
     if (t_296 + 1 < t_245) {
       const int t_300_ahead = ((t_296 + 1) * 64);
       // K_313: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_116) * page_table_s0 + (long long)(safe_div((t_300_ahead + r), 64))] * 64) + safe_rem((t_300_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_115) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -640,7 +636,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_328[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_321[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_326[mt * 2 + h]));
+            p_328[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_321[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_326[mt * 2 + h]));
           }
         }
       }
@@ -651,7 +647,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_330[mt * 2 + h] = exp2f((carry_247[mt * 2 + h] - m_safe_326[mt * 2 + h]));
+        alpha_330[mt * 2 + h] = exp2_ftz((carry_247[mt * 2 + h] - m_safe_326[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -707,10 +703,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_328[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_328[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_328[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_328[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_328[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_328[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_328[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_328[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -748,8 +744,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
   if (t_245 < t_240) {
     const int t_345_ahead = (t_245 * 64);
     // K_360: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_345_ahead + r) < k_len_142);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_345_ahead + r) < k_len_142) ? page_table[(long long)(b_116) * page_table_s0 + (long long)(safe_div((t_345_ahead + r), 64))] : 0) * 64) + safe_rem((t_345_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_115) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -763,8 +758,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
     cp_async_wait<0>(); // K_360 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_361: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_345 + r) < k_len_142);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((((((t_345 + r) < k_len_142) ? page_table[(long long)(b_116) * page_table_s0 + (long long)(safe_div((t_345 + r), 64))] : 0) * 64) + safe_rem((t_345 + r), 64))) * v_cache_s0 + (long long)(kvh_115) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -809,8 +803,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
     if (t_341 + 1 < t_240) {
       const int t_345_ahead = ((t_341 + 1) * 64);
       // K_360: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_345_ahead + r) < k_len_142);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_345_ahead + r) < k_len_142) ? page_table[(long long)(b_116) * page_table_s0 + (long long)(safe_div((t_345_ahead + r), 64))] : 0) * 64) + safe_rem((t_345_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_115) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -877,7 +870,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_376[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_369[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_374[mt * 2 + h]));
+            p_376[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_369[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_374[mt * 2 + h]));
           }
         }
       }
@@ -888,7 +881,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_378[mt * 2 + h] = exp2f((carry_247[mt * 2 + h] - m_safe_374[mt * 2 + h]));
+        alpha_378[mt * 2 + h] = exp2_ftz((carry_247[mt * 2 + h] - m_safe_374[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -944,10 +937,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_376[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_376[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_376[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_376[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_376[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_376[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_376[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_376[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_376[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_376[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_376[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_376[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_376[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_376[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_376[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_376[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1008,7 +1001,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      alpha_393[mt * 2 + h] = exp2f((carry_247[mt * 2 + h] - m_new_391[mt * 2 + h]));
+      alpha_393[mt * 2 + h] = exp2_ftz((carry_247[mt * 2 + h] - m_new_391[mt * 2 + h]));
     }
   }
   // kernels-src/sinks.ts:13: return m_new, l * alpha + exp2(s - m_new), acc * alpha
@@ -1017,7 +1010,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) sinks_paged_fp8_f16_p64(
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      l_397[mt * 2 + h] = ((carry_248[mt * 2 + h] * alpha_393[mt * 2 + h]) + exp2f((t_390[mt * 2 + h] - m_new_391[mt * 2 + h])));
+      l_397[mt * 2 + h] = ((carry_248[mt * 2 + h] * alpha_393[mt * 2 + h]) + exp2_ftz((t_390[mt * 2 + h] - m_new_391[mt * 2 + h])));
     }
   }
   // kernels-src/sinks.ts:64: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, v_descale[b, kvh])

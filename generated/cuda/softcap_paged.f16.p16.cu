@@ -8,6 +8,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -119,8 +122,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
   const int t_145 = (kvh_108 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_151: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_142 + r), 4) < q_len_137);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_134 + safe_div((t_142 + r), 4))) * q_s0 + (long long)((t_145 + safe_rem((t_142 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -220,8 +222,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
   if (t_233 < t_238) {
     const int t_246_ahead = (t_233 * 64);
     // K_261: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_246_ahead + r) < k_len_138);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_246_ahead + r) < k_len_138) ? page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_246_ahead + r), 16))] : 0) * 16) + safe_rem((t_246_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -265,8 +266,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
     cp_async_wait<0>(); // K_261 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_262: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_246 + r) < k_len_138);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_246 + r) < k_len_138) ? page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_246 + r), 16))] : 0) * 16) + safe_rem((t_246 + r), 16))) * v_cache_s0 + (long long)(kvh_108) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -302,8 +302,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
     if (t_242 + 1 < t_238) {
       const int t_246_ahead = ((t_242 + 1) * 64);
       // K_261: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_246_ahead + r) < k_len_138);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_246_ahead + r) < k_len_138) ? page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_246_ahead + r), 16))] : 0) * 16) + safe_rem((t_246_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -385,7 +384,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_279[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_273[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_277[mt * 2 + h]));
+            p_279[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_273[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_277[mt * 2 + h]));
           }
         }
       }
@@ -396,7 +395,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_281[mt * 2 + h] = exp2f((carry_243[mt * 2 + h] - m_safe_277[mt * 2 + h]));
+        alpha_281[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_277[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -444,10 +443,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_279[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_279[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_279[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_279[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_279[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_279[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_279[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_279[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_279[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_279[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_279[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_279[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_279[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_279[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_279[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_279[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -482,8 +481,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
   if (t_238 < t_241) {
     const int t_298_ahead = (t_238 * 64);
     // K_311: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298_ahead + r), 16))] * 16) + safe_rem((t_298_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -497,8 +495,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
     cp_async_wait<0>(); // K_311 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_312: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298 + r), 16))] * 16) + safe_rem((t_298 + r), 16))) * v_cache_s0 + (long long)(kvh_108) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -531,8 +528,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
     if (t_294 + 1 < t_241) {
       const int t_298_ahead = ((t_294 + 1) * 64);
       // K_311: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298_ahead + r), 16))] * 16) + safe_rem((t_298_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -614,7 +610,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_328[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_322[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_326[mt * 2 + h]));
+            p_328[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_322[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_326[mt * 2 + h]));
           }
         }
       }
@@ -625,7 +621,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_330[mt * 2 + h] = exp2f((carry_243[mt * 2 + h] - m_safe_326[mt * 2 + h]));
+        alpha_330[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_326[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -673,10 +669,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_328[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_328[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_328[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_328[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_328[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_328[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_328[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_328[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -712,8 +708,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
   if (t_241 < t_236) {
     const int t_345_ahead = (t_241 * 64);
     // K_360: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_345_ahead + r) < k_len_138);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_345_ahead + r) < k_len_138) ? page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_345_ahead + r), 16))] : 0) * 16) + safe_rem((t_345_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -727,8 +722,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
     cp_async_wait<0>(); // K_360 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_361: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_345 + r) < k_len_138);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_345 + r) < k_len_138) ? page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_345 + r), 16))] : 0) * 16) + safe_rem((t_345 + r), 16))) * v_cache_s0 + (long long)(kvh_108) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -764,8 +758,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
     if (t_341 + 1 < t_236) {
       const int t_345_ahead = ((t_341 + 1) * 64);
       // K_360: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_345_ahead + r) < k_len_138);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_345_ahead + r) < k_len_138) ? page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_345_ahead + r), 16))] : 0) * 16) + safe_rem((t_345_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -847,7 +840,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_378[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_372[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_376[mt * 2 + h]));
+            p_378[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_372[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_376[mt * 2 + h]));
           }
         }
       }
@@ -858,7 +851,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_380[mt * 2 + h] = exp2f((carry_243[mt * 2 + h] - m_safe_376[mt * 2 + h]));
+        alpha_380[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_376[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -906,10 +899,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_f16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_378[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_378[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_378[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_378[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_378[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_378[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_378[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_378[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_378[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_378[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_378[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_378[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_378[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_378[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_378[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_378[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

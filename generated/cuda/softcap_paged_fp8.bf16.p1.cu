@@ -9,6 +9,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -145,8 +148,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
   const int t_147 = (kvh_111 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_153: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_144 + r), 4) < q_len_139);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_136 + safe_div((t_144 + r), 4))) * q_s0 + (long long)((t_147 + safe_rem((t_144 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -249,8 +251,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
   if (t_235 < t_240) {
     const int t_248_ahead = (t_235 * 64);
     // K_261: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_248_ahead + r) < k_len_140);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_248_ahead + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)((t_248_ahead + r))] : 0) + safe_rem((t_248_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -294,8 +295,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
     cp_async_wait<0>(); // K_261 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_262: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_248 + r) < k_len_140);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)(((((t_248 + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)((t_248 + r))] : 0) + safe_rem((t_248 + r), 1))) * v_cache_s0 + (long long)(kvh_111) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -340,8 +340,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
     if (t_244 + 1 < t_240) {
       const int t_248_ahead = ((t_244 + 1) * 64);
       // K_261: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_248_ahead + r) < k_len_140);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_248_ahead + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)((t_248_ahead + r))] : 0) + safe_rem((t_248_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -424,7 +423,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_283[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_276[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_281[mt * 2 + h]));
+            p_283[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_276[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_281[mt * 2 + h]));
           }
         }
       }
@@ -435,7 +434,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_285[mt * 2 + h] = exp2f((carry_245[mt * 2 + h] - m_safe_281[mt * 2 + h]));
+        alpha_285[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_281[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -491,10 +490,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_283[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_283[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_283[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_283[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_283[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_283[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_283[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_283[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_283[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_283[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_283[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_283[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_283[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_283[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_283[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_283[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -532,8 +531,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
   if (t_240 < t_243) {
     const int t_302_ahead = (t_240 * 64);
     // K_313: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_112) * page_table_s0 + (long long)((t_302_ahead + r))] + safe_rem((t_302_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -547,8 +545,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
     cp_async_wait<0>(); // K_313 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_314: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((page_table[(long long)(b_112) * page_table_s0 + (long long)((t_302 + r))] + safe_rem((t_302 + r), 1))) * v_cache_s0 + (long long)(kvh_111) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -590,8 +587,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
     if (t_298 + 1 < t_243) {
       const int t_302_ahead = ((t_298 + 1) * 64);
       // K_313: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_112) * page_table_s0 + (long long)((t_302_ahead + r))] + safe_rem((t_302_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -674,7 +670,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_334[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_327[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_332[mt * 2 + h]));
+            p_334[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_327[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_332[mt * 2 + h]));
           }
         }
       }
@@ -685,7 +681,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_336[mt * 2 + h] = exp2f((carry_245[mt * 2 + h] - m_safe_332[mt * 2 + h]));
+        alpha_336[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_332[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -741,10 +737,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_334[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_334[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_334[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_334[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_334[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_334[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_334[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_334[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_334[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_334[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_334[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_334[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_334[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_334[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_334[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_334[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -783,8 +779,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
   if (t_243 < t_238) {
     const int t_351_ahead = (t_243 * 64);
     // K_364: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_351_ahead + r) < k_len_140);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_351_ahead + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)((t_351_ahead + r))] : 0) + safe_rem((t_351_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -798,8 +793,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
     cp_async_wait<0>(); // K_364 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_365: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_351 + r) < k_len_140);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)(((((t_351 + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)((t_351 + r))] : 0) + safe_rem((t_351 + r), 1))) * v_cache_s0 + (long long)(kvh_111) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -844,8 +838,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
     if (t_347 + 1 < t_238) {
       const int t_351_ahead = ((t_347 + 1) * 64);
       // K_364: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_351_ahead + r) < k_len_140);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_351_ahead + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)((t_351_ahead + r))] : 0) + safe_rem((t_351_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -928,7 +921,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_386[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_379[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_384[mt * 2 + h]));
+            p_386[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_379[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_384[mt * 2 + h]));
           }
         }
       }
@@ -939,7 +932,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_388[mt * 2 + h] = exp2f((carry_245[mt * 2 + h] - m_safe_384[mt * 2 + h]));
+        alpha_388[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_384[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -995,10 +988,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_386[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_386[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_386[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_386[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_386[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_386[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_386[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_386[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_386[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_386[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_386[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_386[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_386[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_386[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_386[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_386[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

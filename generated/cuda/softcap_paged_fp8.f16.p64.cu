@@ -9,6 +9,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -145,8 +148,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p64(
   const int t_149 = (kvh_113 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_155: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_146 + r), 4) < q_len_141);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_138 + safe_div((t_146 + r), 4))) * q_s0 + (long long)((t_149 + safe_rem((t_146 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -249,8 +251,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p64(
   if (t_237 < t_242) {
     const int t_250_ahead = (t_237 * 64);
     // K_265: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_250_ahead + r) < k_len_142);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_250_ahead + r) < k_len_142) ? page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_250_ahead + r), 64))] : 0) * 64) + safe_rem((t_250_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -294,8 +295,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p64(
     cp_async_wait<0>(); // K_265 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_266: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_250 + r) < k_len_142);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((((((t_250 + r) < k_len_142) ? page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_250 + r), 64))] : 0) * 64) + safe_rem((t_250 + r), 64))) * v_cache_s0 + (long long)(kvh_113) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -340,8 +340,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p64(
     if (t_246 + 1 < t_242) {
       const int t_250_ahead = ((t_246 + 1) * 64);
       // K_265: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_250_ahead + r) < k_len_142);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_250_ahead + r) < k_len_142) ? page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_250_ahead + r), 64))] : 0) * 64) + safe_rem((t_250_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -424,7 +423,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_287[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_280[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_285[mt * 2 + h]));
+            p_287[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_280[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_285[mt * 2 + h]));
           }
         }
       }
@@ -435,7 +434,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_289[mt * 2 + h] = exp2f((carry_247[mt * 2 + h] - m_safe_285[mt * 2 + h]));
+        alpha_289[mt * 2 + h] = exp2_ftz((carry_247[mt * 2 + h] - m_safe_285[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -491,10 +490,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_287[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_287[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_287[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_287[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_287[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_287[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_287[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_287[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_287[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_287[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_287[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_287[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_287[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_287[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_287[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_287[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -532,8 +531,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p64(
   if (t_242 < t_245) {
     const int t_306_ahead = (t_242 * 64);
     // K_319: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_306_ahead + r), 64))] * 64) + safe_rem((t_306_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -547,8 +545,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p64(
     cp_async_wait<0>(); // K_319 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_320: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)(((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_306 + r), 64))] * 64) + safe_rem((t_306 + r), 64))) * v_cache_s0 + (long long)(kvh_113) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -590,8 +587,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p64(
     if (t_302 + 1 < t_245) {
       const int t_306_ahead = ((t_302 + 1) * 64);
       // K_319: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_306_ahead + r), 64))] * 64) + safe_rem((t_306_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -674,7 +670,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_340[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_333[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_338[mt * 2 + h]));
+            p_340[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_333[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_338[mt * 2 + h]));
           }
         }
       }
@@ -685,7 +681,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_342[mt * 2 + h] = exp2f((carry_247[mt * 2 + h] - m_safe_338[mt * 2 + h]));
+        alpha_342[mt * 2 + h] = exp2_ftz((carry_247[mt * 2 + h] - m_safe_338[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -741,10 +737,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_340[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_340[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_340[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_340[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_340[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_340[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_340[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_340[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -783,8 +779,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p64(
   if (t_245 < t_240) {
     const int t_357_ahead = (t_245 * 64);
     // K_372: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_357_ahead + r) < k_len_142);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_357_ahead + r) < k_len_142) ? page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_357_ahead + r), 64))] : 0) * 64) + safe_rem((t_357_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -798,8 +793,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p64(
     cp_async_wait<0>(); // K_372 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_373: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_357 + r) < k_len_142);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((((((t_357 + r) < k_len_142) ? page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_357 + r), 64))] : 0) * 64) + safe_rem((t_357 + r), 64))) * v_cache_s0 + (long long)(kvh_113) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -844,8 +838,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p64(
     if (t_353 + 1 < t_240) {
       const int t_357_ahead = ((t_353 + 1) * 64);
       // K_372: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_357_ahead + r) < k_len_142);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_357_ahead + r) < k_len_142) ? page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_357_ahead + r), 64))] : 0) * 64) + safe_rem((t_357_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -928,7 +921,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_394[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_387[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_392[mt * 2 + h]));
+            p_394[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_387[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_392[mt * 2 + h]));
           }
         }
       }
@@ -939,7 +932,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_396[mt * 2 + h] = exp2f((carry_247[mt * 2 + h] - m_safe_392[mt * 2 + h]));
+        alpha_396[mt * 2 + h] = exp2_ftz((carry_247[mt * 2 + h] - m_safe_392[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -995,10 +988,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_394[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_394[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_394[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_394[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_394[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_394[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_394[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_394[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_394[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_394[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_394[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_394[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_394[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_394[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_394[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_394[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

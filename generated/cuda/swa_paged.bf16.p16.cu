@@ -8,6 +8,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -120,8 +123,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
   const int t_149 = (kvh_112 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_155: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_146 + r), 4) < q_len_141);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_138 + safe_div((t_146 + r), 4))) * q_s0 + (long long)((t_149 + safe_rem((t_146 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -324,8 +326,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
   if (t_337 < t_342) {
     const int t_350_ahead = (t_337 * 64);
     // K_373: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_350_ahead + r) < k_len_142);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_350_ahead + r) < k_len_142) ? page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_350_ahead + r), 16))] : 0) * 16) + safe_rem((t_350_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -369,8 +370,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
     cp_async_wait<0>(); // K_373 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_374: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_350 + r) < k_len_142);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_350 + r) < k_len_142) ? page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_350 + r), 16))] : 0) * 16) + safe_rem((t_350 + r), 16))) * v_cache_s0 + (long long)(kvh_112) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -409,8 +409,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
     if (t_346 + 1 < t_342) {
       const int t_350_ahead = ((t_346 + 1) * 64);
       // K_373: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_350_ahead + r) < k_len_142);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_350_ahead + r) < k_len_142) ? page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_350_ahead + r), 16))] : 0) * 16) + safe_rem((t_350_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -476,7 +475,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_385[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_379[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_383[mt * 2 + h]));
+            p_385[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_379[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_383[mt * 2 + h]));
           }
         }
       }
@@ -487,7 +486,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_387[mt * 2 + h] = exp2f((carry_347[mt * 2 + h] - m_safe_383[mt * 2 + h]));
+        alpha_387[mt * 2 + h] = exp2_ftz((carry_347[mt * 2 + h] - m_safe_383[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -535,10 +534,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_385[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_385[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_385[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_385[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_385[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_385[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_385[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_385[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_385[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_385[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_385[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_385[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_385[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_385[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_385[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_385[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -572,8 +571,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
   if (t_342 < t_345) {
     const int t_404_ahead = (t_342 * 64);
     // K_425: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404_ahead + r), 16))] * 16) + safe_rem((t_404_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -587,8 +585,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
     cp_async_wait<0>(); // K_425 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_426: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404 + r), 16))] * 16) + safe_rem((t_404 + r), 16))) * v_cache_s0 + (long long)(kvh_112) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -621,8 +618,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
     if (t_400 + 1 < t_345) {
       const int t_404_ahead = ((t_400 + 1) * 64);
       // K_425: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404_ahead + r), 16))] * 16) + safe_rem((t_404_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -688,7 +684,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_436[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_430[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_434[mt * 2 + h]));
+            p_436[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_430[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_434[mt * 2 + h]));
           }
         }
       }
@@ -699,7 +695,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_438[mt * 2 + h] = exp2f((carry_347[mt * 2 + h] - m_safe_434[mt * 2 + h]));
+        alpha_438[mt * 2 + h] = exp2_ftz((carry_347[mt * 2 + h] - m_safe_434[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -747,10 +743,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_436[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_436[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_436[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_436[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_436[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_436[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_436[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_436[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_436[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_436[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_436[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_436[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_436[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_436[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_436[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_436[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -786,8 +782,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
   if (t_345 < t_340) {
     const int t_453_ahead = (t_345 * 64);
     // K_476: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_453_ahead + r) < k_len_142);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_453_ahead + r) < k_len_142) ? page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_453_ahead + r), 16))] : 0) * 16) + safe_rem((t_453_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -801,8 +796,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
     cp_async_wait<0>(); // K_476 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_477: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_453 + r) < k_len_142);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_453 + r) < k_len_142) ? page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_453 + r), 16))] : 0) * 16) + safe_rem((t_453 + r), 16))) * v_cache_s0 + (long long)(kvh_112) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -841,8 +835,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
     if (t_449 + 1 < t_340) {
       const int t_453_ahead = ((t_449 + 1) * 64);
       // K_476: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_453_ahead + r) < k_len_142);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_453_ahead + r) < k_len_142) ? page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_453_ahead + r), 16))] : 0) * 16) + safe_rem((t_453_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -908,7 +901,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_488[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_482[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_486[mt * 2 + h]));
+            p_488[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_482[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_486[mt * 2 + h]));
           }
         }
       }
@@ -919,7 +912,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_490[mt * 2 + h] = exp2f((carry_347[mt * 2 + h] - m_safe_486[mt * 2 + h]));
+        alpha_490[mt * 2 + h] = exp2_ftz((carry_347[mt * 2 + h] - m_safe_486[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -967,10 +960,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_488[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_488[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_488[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_488[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_488[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_488[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_488[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_488[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_488[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_488[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_488[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_488[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_488[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_488[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_488[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_488[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

@@ -8,6 +8,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -120,8 +123,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
   const int t_147 = (kvh_111 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_153: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_144 + r), 4) < q_len_139);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_136 + safe_div((t_144 + r), 4))) * q_s0 + (long long)((t_147 + safe_rem((t_144 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -324,8 +326,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
   if (t_335 < t_340) {
     const int t_348_ahead = (t_335 * 64);
     // K_371: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_348_ahead + r) < k_len_140);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_348_ahead + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_348_ahead + r), 64))] : 0) * 64) + safe_rem((t_348_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -369,8 +370,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
     cp_async_wait<0>(); // K_371 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_372: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_348 + r) < k_len_140);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_348 + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_348 + r), 64))] : 0) * 64) + safe_rem((t_348 + r), 64))) * v_cache_s0 + (long long)(kvh_111) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -409,8 +409,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
     if (t_344 + 1 < t_340) {
       const int t_348_ahead = ((t_344 + 1) * 64);
       // K_371: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_348_ahead + r) < k_len_140);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_348_ahead + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_348_ahead + r), 64))] : 0) * 64) + safe_rem((t_348_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -476,7 +475,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_383[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_377[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_381[mt * 2 + h]));
+            p_383[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_377[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_381[mt * 2 + h]));
           }
         }
       }
@@ -487,7 +486,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_385[mt * 2 + h] = exp2f((carry_345[mt * 2 + h] - m_safe_381[mt * 2 + h]));
+        alpha_385[mt * 2 + h] = exp2_ftz((carry_345[mt * 2 + h] - m_safe_381[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -535,10 +534,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_383[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_383[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_383[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_383[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_383[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_383[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_383[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_383[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_383[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_383[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_383[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_383[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_383[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_383[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_383[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_383[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -572,8 +571,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
   if (t_340 < t_343) {
     const int t_402_ahead = (t_340 * 64);
     // K_423: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_402_ahead + r), 64))] * 64) + safe_rem((t_402_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -587,8 +585,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
     cp_async_wait<0>(); // K_423 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_424: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_402 + r), 64))] * 64) + safe_rem((t_402 + r), 64))) * v_cache_s0 + (long long)(kvh_111) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -621,8 +618,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
     if (t_398 + 1 < t_343) {
       const int t_402_ahead = ((t_398 + 1) * 64);
       // K_423: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_402_ahead + r), 64))] * 64) + safe_rem((t_402_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -688,7 +684,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_434[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_428[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_432[mt * 2 + h]));
+            p_434[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_428[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_432[mt * 2 + h]));
           }
         }
       }
@@ -699,7 +695,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_436[mt * 2 + h] = exp2f((carry_345[mt * 2 + h] - m_safe_432[mt * 2 + h]));
+        alpha_436[mt * 2 + h] = exp2_ftz((carry_345[mt * 2 + h] - m_safe_432[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -747,10 +743,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_434[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_434[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_434[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_434[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_434[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_434[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_434[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_434[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_434[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_434[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_434[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_434[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_434[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_434[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_434[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_434[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -786,8 +782,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
   if (t_343 < t_338) {
     const int t_451_ahead = (t_343 * 64);
     // K_474: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_451_ahead + r) < k_len_140);
       cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_451_ahead + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_451_ahead + r), 64))] : 0) * 64) + safe_rem((t_451_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -801,8 +796,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
     cp_async_wait<0>(); // K_474 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_475: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int e = tid; e < 1024; e += 128) {
-      const int r = e / 16, c = (e % 16) * 8;
+    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = ((t_451 + r) < k_len_140);
       cp_async16(smem + 34816 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_451 + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_451 + r), 64))] : 0) * 64) + safe_rem((t_451 + r), 64))) * v_cache_s0 + (long long)(kvh_111) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -841,8 +835,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
     if (t_447 + 1 < t_338) {
       const int t_451_ahead = ((t_447 + 1) * 64);
       // K_474: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int e = tid; e < 1024; e += 128) {
-        const int r = e / 16, c = (e % 16) * 8;
+      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = ((t_451_ahead + r) < k_len_140);
         cp_async16(smem + 17408 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_451_ahead + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_451_ahead + r), 64))] : 0) * 64) + safe_rem((t_451_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -908,7 +901,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_486[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_480[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_484[mt * 2 + h]));
+            p_486[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_480[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_484[mt * 2 + h]));
           }
         }
       }
@@ -919,7 +912,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_488[mt * 2 + h] = exp2f((carry_345[mt * 2 + h] - m_safe_484[mt * 2 + h]));
+        alpha_488[mt * 2 + h] = exp2_ftz((carry_345[mt * 2 + h] - m_safe_484[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -967,10 +960,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_486[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_486[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_486[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_486[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_486[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_486[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_486[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_486[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_486[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_486[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_486[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_486[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_486[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_486[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_486[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_486[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

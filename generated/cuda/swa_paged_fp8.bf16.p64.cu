@@ -9,6 +9,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -146,8 +149,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_bf16_p64(
   const int t_153 = (kvh_117 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_159: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_150 + r), 4) < q_len_145);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_142 + safe_div((t_150 + r), 4))) * q_s0 + (long long)((t_153 + safe_rem((t_150 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -353,8 +355,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_bf16_p64(
   if (t_341 < t_346) {
     const int t_354_ahead = (t_341 * 64);
     // K_377: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_354_ahead + r) < k_len_146);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_354_ahead + r) < k_len_146) ? page_table[(long long)(b_118) * page_table_s0 + (long long)(safe_div((t_354_ahead + r), 64))] : 0) * 64) + safe_rem((t_354_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_117) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -398,8 +399,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_bf16_p64(
     cp_async_wait<0>(); // K_377 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_378: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_354 + r) < k_len_146);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((((((t_354 + r) < k_len_146) ? page_table[(long long)(b_118) * page_table_s0 + (long long)(safe_div((t_354 + r), 64))] : 0) * 64) + safe_rem((t_354 + r), 64))) * v_cache_s0 + (long long)(kvh_117) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -447,8 +447,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_bf16_p64(
     if (t_350 + 1 < t_346) {
       const int t_354_ahead = ((t_350 + 1) * 64);
       // K_377: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_354_ahead + r) < k_len_146);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_354_ahead + r) < k_len_146) ? page_table[(long long)(b_118) * page_table_s0 + (long long)(safe_div((t_354_ahead + r), 64))] : 0) * 64) + safe_rem((t_354_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_117) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -515,7 +514,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_bf16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_393[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_386[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_391[mt * 2 + h]));
+            p_393[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_386[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_391[mt * 2 + h]));
           }
         }
       }
@@ -526,7 +525,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_395[mt * 2 + h] = exp2f((carry_351[mt * 2 + h] - m_safe_391[mt * 2 + h]));
+        alpha_395[mt * 2 + h] = exp2_ftz((carry_351[mt * 2 + h] - m_safe_391[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -582,10 +581,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_bf16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_393[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_393[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_393[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_393[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_393[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_393[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_393[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_393[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_393[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_393[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_393[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_393[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_393[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_393[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_393[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_393[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -622,8 +621,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_bf16_p64(
   if (t_346 < t_349) {
     const int t_412_ahead = (t_346 * 64);
     // K_433: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_118) * page_table_s0 + (long long)(safe_div((t_412_ahead + r), 64))] * 64) + safe_rem((t_412_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_117) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -637,8 +635,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_bf16_p64(
     cp_async_wait<0>(); // K_433 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_434: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)(((page_table[(long long)(b_118) * page_table_s0 + (long long)(safe_div((t_412 + r), 64))] * 64) + safe_rem((t_412 + r), 64))) * v_cache_s0 + (long long)(kvh_117) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -680,8 +677,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_bf16_p64(
     if (t_408 + 1 < t_349) {
       const int t_412_ahead = ((t_408 + 1) * 64);
       // K_433: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_118) * page_table_s0 + (long long)(safe_div((t_412_ahead + r), 64))] * 64) + safe_rem((t_412_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_117) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -748,7 +744,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_bf16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_448[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_441[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_446[mt * 2 + h]));
+            p_448[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_441[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_446[mt * 2 + h]));
           }
         }
       }
@@ -759,7 +755,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_450[mt * 2 + h] = exp2f((carry_351[mt * 2 + h] - m_safe_446[mt * 2 + h]));
+        alpha_450[mt * 2 + h] = exp2_ftz((carry_351[mt * 2 + h] - m_safe_446[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -815,10 +811,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_bf16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_448[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_448[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_448[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_448[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_448[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_448[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_448[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_448[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_448[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_448[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_448[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_448[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_448[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_448[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_448[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_448[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -857,8 +853,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_bf16_p64(
   if (t_349 < t_344) {
     const int t_465_ahead = (t_349 * 64);
     // K_488: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_465_ahead + r) < k_len_146);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_465_ahead + r) < k_len_146) ? page_table[(long long)(b_118) * page_table_s0 + (long long)(safe_div((t_465_ahead + r), 64))] : 0) * 64) + safe_rem((t_465_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_117) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -872,8 +867,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_bf16_p64(
     cp_async_wait<0>(); // K_488 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_489: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_465 + r) < k_len_146);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((((((t_465 + r) < k_len_146) ? page_table[(long long)(b_118) * page_table_s0 + (long long)(safe_div((t_465 + r), 64))] : 0) * 64) + safe_rem((t_465 + r), 64))) * v_cache_s0 + (long long)(kvh_117) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -921,8 +915,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_bf16_p64(
     if (t_461 + 1 < t_344) {
       const int t_465_ahead = ((t_461 + 1) * 64);
       // K_488: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_465_ahead + r) < k_len_146);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((((((t_465_ahead + r) < k_len_146) ? page_table[(long long)(b_118) * page_table_s0 + (long long)(safe_div((t_465_ahead + r), 64))] : 0) * 64) + safe_rem((t_465_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_117) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -989,7 +982,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_bf16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_504[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_497[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_502[mt * 2 + h]));
+            p_504[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_497[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_502[mt * 2 + h]));
           }
         }
       }
@@ -1000,7 +993,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_506[mt * 2 + h] = exp2f((carry_351[mt * 2 + h] - m_safe_502[mt * 2 + h]));
+        alpha_506[mt * 2 + h] = exp2_ftz((carry_351[mt * 2 + h] - m_safe_502[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -1056,10 +1049,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_bf16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_504[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_504[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_504[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_504[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_504[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_504[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_bf16(__bfloat162float(__float2bfloat16_rn((float)(p_504[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __bfloat162float(__float2bfloat16_rn((float)(p_504[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_bf16(p_504[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_504[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_504[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_504[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_504[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_504[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_504[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_504[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

@@ -9,6 +9,9 @@
 // Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
+// 2^x in one MUFU.EX2 (as exp() is __expf): results under 2^-126 flush to zero. exp2f() adds a
+// range check and two multiplies per call to keep those denormals, which no softmax needs.
+__device__ __forceinline__ float exp2_ftz(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 // 16 bytes global -> shared without passing through registers; zero-filled when !ok.
 __device__ __forceinline__ void cp_async16(unsigned char* dst, const void* src, bool ok) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -146,8 +149,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
   const int t_151 = (kvh_115 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_157: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-  for (int e = tid; e < 1024; e += 128) {
-    const int r = e / 16, c = (e % 16) * 8;
+  for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
     const bool ok = (safe_div((t_148 + r), 4) < q_len_143);
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_140 + safe_div((t_148 + r), 4))) * q_s0 + (long long)((t_151 + safe_rem((t_148 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
@@ -353,8 +355,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
   if (t_339 < t_344) {
     const int t_352_ahead = (t_339 * 64);
     // K_373: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_352_ahead + r) < k_len_144);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_352_ahead + r) < k_len_144) ? page_table[(long long)(b_116) * page_table_s0 + (long long)((t_352_ahead + r))] : 0) + safe_rem((t_352_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_115) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -398,8 +399,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
     cp_async_wait<0>(); // K_373 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_374: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_352 + r) < k_len_144);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)(((((t_352 + r) < k_len_144) ? page_table[(long long)(b_116) * page_table_s0 + (long long)((t_352 + r))] : 0) + safe_rem((t_352 + r), 1))) * v_cache_s0 + (long long)(kvh_115) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -447,8 +447,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
     if (t_348 + 1 < t_344) {
       const int t_352_ahead = ((t_348 + 1) * 64);
       // K_373: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_352_ahead + r) < k_len_144);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_352_ahead + r) < k_len_144) ? page_table[(long long)(b_116) * page_table_s0 + (long long)((t_352_ahead + r))] : 0) + safe_rem((t_352_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_115) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -515,7 +514,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_389[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_382[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_387[mt * 2 + h]));
+            p_389[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_382[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_387[mt * 2 + h]));
           }
         }
       }
@@ -526,7 +525,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_391[mt * 2 + h] = exp2f((carry_349[mt * 2 + h] - m_safe_387[mt * 2 + h]));
+        alpha_391[mt * 2 + h] = exp2_ftz((carry_349[mt * 2 + h] - m_safe_387[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -582,10 +581,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_389[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_389[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_389[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_389[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_389[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_389[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_389[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_389[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_389[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_389[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_389[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_389[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_389[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_389[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_389[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_389[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -622,8 +621,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
   if (t_344 < t_347) {
     const int t_408_ahead = (t_344 * 64);
     // K_427: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_116) * page_table_s0 + (long long)((t_408_ahead + r))] + safe_rem((t_408_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_115) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -637,8 +635,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
     cp_async_wait<0>(); // K_427 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_428: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = true;
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)((page_table[(long long)(b_116) * page_table_s0 + (long long)((t_408 + r))] + safe_rem((t_408 + r), 1))) * v_cache_s0 + (long long)(kvh_115) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -680,8 +677,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
     if (t_404 + 1 < t_347) {
       const int t_408_ahead = ((t_404 + 1) * 64);
       // K_427: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = true;
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_116) * page_table_s0 + (long long)((t_408_ahead + r))] + safe_rem((t_408_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_115) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -748,7 +744,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_442[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_435[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_440[mt * 2 + h]));
+            p_442[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_435[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_440[mt * 2 + h]));
           }
         }
       }
@@ -759,7 +755,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_444[mt * 2 + h] = exp2f((carry_349[mt * 2 + h] - m_safe_440[mt * 2 + h]));
+        alpha_444[mt * 2 + h] = exp2_ftz((carry_349[mt * 2 + h] - m_safe_440[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -815,10 +811,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_442[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_442[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_442[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_442[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_442[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_442[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_442[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_442[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_442[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_442[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_442[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_442[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_442[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_442[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_442[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_442[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -857,8 +853,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
   if (t_347 < t_342) {
     const int t_459_ahead = (t_347 * 64);
     // K_480: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_459_ahead + r) < k_len_144);
       cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_459_ahead + r) < k_len_144) ? page_table[(long long)(b_116) * page_table_s0 + (long long)((t_459_ahead + r))] : 0) + safe_rem((t_459_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_115) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -872,8 +867,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
     cp_async_wait<0>(); // K_480 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_481: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int e = tid; e < 512; e += 128) {
-      const int r = e / 8, c = (e % 8) * 16;
+    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
       const bool ok = ((t_459 + r) < k_len_144);
       cp_async16(smem + 26624 + r * 144 + c, v_cache + (ok ? (long long)(((((t_459 + r) < k_len_144) ? page_table[(long long)(b_116) * page_table_s0 + (long long)((t_459 + r))] : 0) + safe_rem((t_459 + r), 1))) * v_cache_s0 + (long long)(kvh_115) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -921,8 +915,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
     if (t_455 + 1 < t_342) {
       const int t_459_ahead = ((t_455 + 1) * 64);
       // K_480: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int e = tid; e < 512; e += 128) {
-        const int r = e / 8, c = (e % 8) * 16;
+      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
         const bool ok = ((t_459_ahead + r) < k_len_144);
         cp_async16(smem + 17408 + r * 144 + c, k_cache + (ok ? (long long)(((((t_459_ahead + r) < k_len_144) ? page_table[(long long)(b_116) * page_table_s0 + (long long)((t_459_ahead + r))] : 0) + safe_rem((t_459_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_115) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -989,7 +982,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_496[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2f((t_489[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_494[mt * 2 + h]));
+            p_496[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_489[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_494[mt * 2 + h]));
           }
         }
       }
@@ -1000,7 +993,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_498[mt * 2 + h] = exp2f((carry_349[mt * 2 + h] - m_safe_494[mt * 2 + h]));
+        alpha_498[mt * 2 + h] = exp2_ftz((carry_349[mt * 2 + h] - m_safe_494[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -1056,10 +1049,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(__half2float(__float2half_rn((float)(p_496[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_496[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][1] = pack_f16(__half2float(__float2half_rn((float)(p_496[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_496[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]))));
-        a[mt][2] = pack_f16(__half2float(__float2half_rn((float)(p_496[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_496[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]))));
-        a[mt][3] = pack_f16(__half2float(__float2half_rn((float)(p_496[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)]))), __half2float(__float2half_rn((float)(p_496[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]))));
+        a[mt][0] = pack_f16(p_496[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_496[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_496[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_496[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_496[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_496[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_496[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_496[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {

@@ -246,7 +246,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   for (var j = 0; j < 16; j++) {
     carry_213[0 * 16 + j] = 0.0;
   }
-  for (var t_210 = t_201; t_210 < t_206; t_210++) {
+  if (t_201 < t_206) { // at most one tile
+    let t_210 = t_201;
     // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_214 = (t_210 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
@@ -713,7 +714,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   for (var j = 0; j < 16; j++) {
     carry_213[0 * 16 + j] = 0.0;
   }
-  for (var t_210 = t_201; t_210 < t_206; t_210++) {
+  if (t_201 < t_206) { // at most one tile
+    let t_210 = t_201;
     // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_214 = (t_210 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)

@@ -259,7 +259,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_225[i * 64 + j] = 0.0;
     }
   }
-  for (var t_222 = t_213; t_222 < t_218; t_222++) {
+  if (t_213 < t_218) { // at most one tile
+    let t_222 = t_213;
     // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_226 = (t_222 * 8);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
@@ -823,7 +824,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_225[i * 64 + j] = 0.0;
     }
   }
-  for (var t_222 = t_213; t_222 < t_218; t_222++) {
+  if (t_213 < t_218) { // at most one tile
+    let t_222 = t_213;
     // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_226 = (t_222 * 8);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)

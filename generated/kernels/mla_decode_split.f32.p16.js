@@ -258,7 +258,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_226[i * 128 + j] = 0.0;
     }
   }
-  for (var t_223 = t_214; t_223 < t_219; t_223++) {
+  if (t_214 < t_219) { // at most one tile
+    let t_223 = t_214;
     // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_227 = (t_223 * 4);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
@@ -821,7 +822,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_226[i * 128 + j] = 0.0;
     }
   }
-  for (var t_223 = t_214; t_223 < t_219; t_223++) {
+  if (t_214 < t_219) { // at most one tile
+    let t_223 = t_214;
     // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_227 = (t_223 * 4);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)

@@ -149,7 +149,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   for (var j = 0; j < 16; j++) {
     carry_210[0 * 16 + j] = 0.0;
   }
-  for (var t_207 = t_198; t_207 < t_203; t_207++) {
+  if (t_198 < t_203) { // at most one tile
+    let t_207 = t_198;
     // kernels-src/decode_split.ts:28: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_211 = (t_207 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)

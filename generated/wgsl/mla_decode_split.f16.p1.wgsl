@@ -162,7 +162,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_223[i * 64 + j] = 0.0;
     }
   }
-  for (var t_220 = t_211; t_220 < t_216; t_220++) {
+  if (t_211 < t_216) { // at most one tile
+    let t_220 = t_211;
     // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_224 = (t_220 * 8);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)

@@ -161,7 +161,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_222[i * 128 + j] = 0.0;
     }
   }
-  for (var t_219 = t_210; t_219 < t_215; t_219++) {
+  if (t_210 < t_215) { // at most one tile
+    let t_219 = t_210;
     // kernels-src/decode_split.ts:59: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_223 = (t_219 * 4);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)

@@ -23,6 +23,8 @@ export abstract class StructuredEmitter {
   /** The expression of a scalar value. */
   protected abstract scalar(v: Value): string;
   protected abstract loopHead(iv: string, lo: string, hi: string): string;
+  /** A statement binding a loop index that runs once (`const int i = lo;`). */
+  protected abstract bindIndex(iv: string, lo: string): string;
   /** A statement copying variable `from` into `to`, both holding values like `like`. */
   protected abstract copyVar(like: Value, to: string, from: string): string;
 
@@ -62,8 +64,17 @@ export abstract class StructuredEmitter {
       this.names.set(f.results[k], this.names.get(c)!);
     });
     this.loops.push(f);
-    this.line(`${this.loopHead(this.name(f.iv), this.scalar(f.lo), this.scalar(f.hi))} {`);
-    this.enter();
+    const [iv, lo, hi] = [this.name(f.iv), this.scalar(f.lo), this.scalar(f.hi)];
+    if (f.maxTrips === 1) {
+      // At most one tile (proved by the mask analysis): a branch, which leaves the register
+      // allocator no back edge to keep values alive across.
+      this.line(`if (${lo} < ${hi}) { // at most one tile`);
+      this.enter();
+      this.line(this.bindIndex(iv, lo));
+    } else {
+      this.line(`${this.loopHead(iv, lo, hi)} {`);
+      this.enter();
+    }
     this.lastLine = "";
     this.block(f.body);
     this.yieldTo(f.carried, f.yields, new Set(f.carried));

@@ -54,6 +54,9 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   protected loopHead(iv: string, lo: string, hi: string): string {
     return `for (int ${iv} = ${lo}; ${iv} < ${hi}; ++${iv})`;
   }
+  protected bindIndex(iv: string, lo: string): string {
+    return `const int ${iv} = ${lo};`;
+  }
   protected copyVar(like: Value, to: string, from: string): string {
     return like.type.shape.length === 0 ? `${to} = ${from};` : `for (int x = 0; x < ${this.layout.registers(like.type.shape)}; ++x) ${to}[x] = ${from}[x];`;
   }
@@ -299,9 +302,17 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     const per = 16 / bytes;
     const chunks = C / per;
     this.line(`// ${this.name(v)}: ${R} x ${C} into shared memory, 16-byte cp.async per ${per} elements`);
-    this.line(`for (int e = tid; e < ${R * chunks}; e += ${this.plan.shape.threads}) {`);
-    this.enter();
-    this.line(`const int r = e / ${chunks}, c = (e % ${chunks}) * ${per};`);
+    const T = this.plan.shape.threads;
+    if (T % chunks === 0) {
+      // Each thread keeps one column and steps down the rows: its addresses advance by a
+      // constant stride instead of being re-derived from a flat index (fewer live registers).
+      this.line(`for (int r = tid / ${chunks}, c = (tid % ${chunks}) * ${per}; r < ${R}; r += ${T / chunks}) {`);
+      this.enter();
+    } else {
+      this.line(`for (int e = tid; e < ${R * chunks}; e += ${T}) {`);
+      this.enter();
+      this.line(`const int r = e / ${chunks}, c = (e % ${chunks}) * ${per};`);
+    }
     const site = position("r", "c");
     this.line(`const bool ok = ${op.pred ? elem(this, op.pred, site) : "true"};`);
     const offset = this.offset(op.tensor.name, op.indices.map((x) => elem(this, x, site)));

@@ -163,7 +163,11 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number }): CudaPlan {
       if (op.a.type.shape[1] % 16 || d.type.shape[1] % 8) throw new CudaPlanError(`dot ${showType(op.a.type)} · ${showType(op.b.type)}: k must be a multiple of 16 and n of 8`, d.span);
     }
     if (M % 16) throw new CudaPlanError(`dot rows must be a multiple of 16 (mma.sync tiles), found ${M}`, dots[0].span);
-    const W = Math.min(opts.maxWarps, M / 16);
+    let W = Math.min(opts.maxWarps, M / 16);
+    // Several row tiles a warp would hold too wide an accumulator (128 rows at head dim 256):
+    // more warps along the rows first, as FlashAttention-2 does, before splitting columns.
+    const widest = Math.max(...dots.map((d) => d.type.shape[1]));
+    while ((M / (16 * W)) * widest / 2 > MAX_ACC_REGISTERS && M / (16 * W) > 1 && W * 2 <= MAX_SPLIT_WARPS) W *= 2;
     shape = { kind: "mma", M, W, MT: M / (16 * W), WC: 1, SPLIT_N: 0, threads: 32 * W };
   } else {
     const rows = all.filter((v) => v.type.shape.length === 2 && v.type.shape[0] > 1).map((v) => v.type.shape[0]);

@@ -77,7 +77,7 @@ export function unary(op: UnOp, a: string, t: ScalarType): string {
     case "not": return `(!${a})`;
     case "abs": e = float ? `fabsf(${a})` : `abs(${a})`; break;
     case "exp": e = `__expf(${a})`; break;
-    case "exp2": e = `exp2f(${a})`; break;
+    case "exp2": e = `exp2_ftz(${a})`; break;
     case "log": e = `__logf(${a})`; break;
     case "log2": e = `log2f(${a})`; break;
     case "tanh": e = `tanhf(${a})`; break;

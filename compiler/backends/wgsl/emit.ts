@@ -36,6 +36,9 @@ export class WgslEmitter extends StructuredEmitter implements ElementContext {
   protected loopHead(iv: string, lo: string, hi: string): string {
     return `for (var ${iv} = ${lo}; ${iv} < ${hi}; ${iv}++)`;
   }
+  protected bindIndex(iv: string, lo: string): string {
+    return `let ${iv} = ${lo};`;
+  }
   protected copyVar(_like: Value, to: string, from: string): string {
     return `${to} = ${from};`; // WGSL arrays are values
   }
