@@ -5,6 +5,7 @@ import path from "node:path";
 import type { Diagnostics } from "./diagnostics/diagnostic.ts";
 import type { FnDecl, KernelDecl, Module } from "./frontend/ast.ts";
 import { Extractor, type Template } from "./frontend/extract.ts";
+import { expandAliases } from "./frontend/alias.ts";
 import { parseModule } from "./frontend/parse.ts";
 import { Resolver } from "./check/resolve.ts";
 
@@ -76,7 +77,7 @@ export function loadProgram(
     const before = diags.errorReports;
     for (const f of fns.values()) resolver.fn(f);
     const fnErrors = diags.errorReports > before;
-    for (const k of m.ast.kernels) {
+    for (const k of [...m.ast.kernels, ...expandAliases(m.ast, diags)]) {
       const b = diags.errorReports;
       resolver.kernel(k);
       const prev = kernelNames.get(k.name);

@@ -6,14 +6,21 @@ import { masks } from "./lib/masks.ts";
 // prefix), decode (one query per request) and target-verify (a few draft tokens per request) are
 // all this kernel with different query lengths. The GROUP query heads of a kv head share one
 // tile (pack_gqa). GROUP = 1 is MHA; one kv head with GROUP = q_heads is MQA.
+// With KV = f8e4m3 the cache holds k / k_scale and v / v_scale in E4M3; k_descale and v_descale
+// (one per request and kv head, SGLang's [batch, kv_heads] layout) bring them back. The query
+// stays in T: q·(K·kd) = (q·K)·kd, so the key descale joins the score scale, and
+// P·(V·vd) = (P·V)·vd, so the value descale multiplies the normalised output. Scores and LSE are
+// those of the dequantized cache; E4M3 values are exact in f16 and bf16, so widening them before
+// the tensor cores loses nothing.
 export const gqaPaged = kernel`${attend} ${masks}
-kernel gqa_paged<T: dtype = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32>
+kernel gqa_paged<T: dtype = f32, KV: dtype = T, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32>
   require HEAD_DIM % 16 == 0 "HEAD_DIM must be a multiple of 16"
   require PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0 "a key tile must hold whole pages or lie inside one page"
   tune BLOCK_M in [16, 32, 64], BLOCK_N in [16, 32, 64]
   instances T in [f32, f16], GROUP in [1, 4], PAGE in [1, 16, 64]
   target cuda: T in [bf16, f16], GROUP in [1, 4, 8], BLOCK_M = 64, BLOCK_N = 64
-(q: T[tokens, q_heads, HEAD_DIM], k_cache: T[slots, kv_heads, HEAD_DIM], v_cache: T[slots, kv_heads, HEAD_DIM],
+(q: T[tokens, q_heads, HEAD_DIM], k_cache: KV[slots, kv_heads, HEAD_DIM], v_cache: KV[slots, kv_heads, HEAD_DIM],
+ k_descale: f32[batch, kv_heads] if KV == f8e4m3, v_descale: f32[batch, kv_heads] if KV == f8e4m3,
  page_table: i32[batch, max_pages], cache_seqlens: i32[batch], cu_seqlens_q: i32[batch + 1],
  out: T[tokens, q_heads, HEAD_DIM], lse: f32[tokens, q_heads],
  max_seqlen_q: i32, softmax_scale: f32, is_causal: i32)
@@ -21,11 +28,17 @@ grid (m in tiles(max_seqlen_q * GROUP, BLOCK_M), kvh in kv_heads, b in batch) {
   let (q0, q_len, k_len) = request(cu_seqlens_q, cache_seqlens, b)
   if m * BLOCK_M >= q_len * GROUP { return }
   let (Q, tok, head) = packed_q(q, q0, q_len, m, BLOCK_M, GROUP, kvh)
+  let scale2 = base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)
   let state = softmax_init(BLOCK_M, HEAD_DIM)
   for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let (K, V) = paged_kv(k_cache, v_cache, page_table, b, kvh, n, BLOCK_N, PAGE, k_len)
-    state = softmax_step(state, scores(Q, K, live, base2(softmax_scale)), V)
+    state = softmax_step(state, scores(Q, T(K), live, scale2), T(V))
   }
-  store_attention(out, lse, state, q0 + tok, head, tok < q_len, T)
+  store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
 }
+
+// The same over an FP8 (E4M3) cache, in every mode.
+kernel gqa_paged_fp8 = gqa_paged<KV = f8e4m3>
+  instances T in [f32, f16], PAGE in [1, 16]
+  target cuda: T in [bf16, f16], GROUP in [1, 4, 8], PAGE in [1, 16, 64], BLOCK_M = 64, BLOCK_N = 64
 `;

@@ -6,13 +6,14 @@ import { masks } from "./lib/masks.ts";
 // attention_chunk keys and a query sees only keys of its own chunk, causally. Tiles of other
 // chunks are skipped by the loop bounds the compiler derives from the mask.
 export const localChunked = kernel`${attend} ${masks}
-kernel local_paged<T: dtype = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32>
+kernel local_paged<T: dtype = f32, KV: dtype = T, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32>
   require HEAD_DIM % 16 == 0 "HEAD_DIM must be a multiple of 16"
   require PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0 "a key tile must hold whole pages or lie inside one page"
   tune BLOCK_M in [16, 32, 64], BLOCK_N in [16, 32, 64]
   instances T in [f32, f16], PAGE in [1, 16, 64]
   target cuda: T in [bf16, f16], BLOCK_M = 64, BLOCK_N = 64
-(q: T[tokens, q_heads, HEAD_DIM], k_cache: T[slots, kv_heads, HEAD_DIM], v_cache: T[slots, kv_heads, HEAD_DIM],
+(q: T[tokens, q_heads, HEAD_DIM], k_cache: KV[slots, kv_heads, HEAD_DIM], v_cache: KV[slots, kv_heads, HEAD_DIM],
+ k_descale: f32[batch, kv_heads] if KV == f8e4m3, v_descale: f32[batch, kv_heads] if KV == f8e4m3,
  page_table: i32[batch, max_pages], cache_seqlens: i32[batch], cu_seqlens_q: i32[batch + 1],
  out: T[tokens, q_heads, HEAD_DIM], lse: f32[tokens, q_heads],
  max_seqlen_q: i32, softmax_scale: f32, attention_chunk: i32)
@@ -25,36 +26,14 @@ grid (m in tiles(max_seqlen_q * GROUP, BLOCK_M), kvh in kv_heads, b in batch) {
       && causal(tok, cols(n, BLOCK_N), q_len, k_len)
       && same_chunk(tok, cols(n, BLOCK_N), q_len, k_len, attention_chunk) {
     let (K, V) = paged_kv(k_cache, v_cache, page_table, b, kvh, n, BLOCK_N, PAGE, k_len)
-    state = softmax_step(state, scores(Q, K, live, base2(softmax_scale)), V)
+    state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
   }
-  store_attention(out, lse, state, q0 + tok, head, tok < q_len, T)
+  store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
 }
-`;
 
-// The same over an FP8 (E4M3) cache with per (request, kv head) descales, as gqa_paged_fp8.
-export const localChunkedFp8 = kernel`${attend} ${masks}
-kernel local_paged_fp8<T: dtype = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32>
-  require HEAD_DIM % 16 == 0 "HEAD_DIM must be a multiple of 16"
-  require PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0 "a key tile must hold whole pages or lie inside one page"
-  tune BLOCK_M in [16, 32, 64], BLOCK_N in [16, 32, 64]
+// The same over an FP8 (E4M3) cache with one key and one value descale per (request, kv head): the
+// key descale joins the score scale, the value descale scales the output.
+kernel local_paged_fp8 = local_paged<KV = f8e4m3>
   instances T in [f32, f16], PAGE in [1, 16]
   target cuda: T in [bf16, f16], PAGE in [1, 16, 64], BLOCK_M = 64, BLOCK_N = 64
-(q: T[tokens, q_heads, HEAD_DIM], k_cache: f8e4m3[slots, kv_heads, HEAD_DIM], v_cache: f8e4m3[slots, kv_heads, HEAD_DIM],
- k_descale: f32[batch, kv_heads], v_descale: f32[batch, kv_heads],
- page_table: i32[batch, max_pages], cache_seqlens: i32[batch], cu_seqlens_q: i32[batch + 1],
- out: T[tokens, q_heads, HEAD_DIM], lse: f32[tokens, q_heads],
- max_seqlen_q: i32, softmax_scale: f32, attention_chunk: i32)
-grid (m in tiles(max_seqlen_q * GROUP, BLOCK_M), kvh in kv_heads, b in batch) {
-  let (q0, q_len, k_len) = request(cu_seqlens_q, cache_seqlens, b)
-  if m * BLOCK_M >= q_len * GROUP { return }
-  let (Q, tok, head) = packed_q(q, q0, q_len, m, BLOCK_M, GROUP, kvh)
-  let state = softmax_init(BLOCK_M, HEAD_DIM)
-  for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-      && causal(tok, cols(n, BLOCK_N), q_len, k_len)
-      && same_chunk(tok, cols(n, BLOCK_N), q_len, k_len, attention_chunk) {
-    let (K, V) = paged_kv(k_cache, v_cache, page_table, b, kvh, n, BLOCK_N, PAGE, k_len)
-    state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  }
-  store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, v_descale[b, kvh])
-}
 `;

@@ -13,7 +13,7 @@ import { freshSeed, makeRng } from "./reference/numeric.ts";
 
 let gpu: DeviceHandle;
 let set: GeneratedSet;
-const FILES = ["gqa", "gqa_fp8", "sliding_window", "local_chunked", "softcap", "sinks"].map((f) => `kernels-src/${f}.ts`);
+const FILES = ["gqa", "sliding_window", "local_chunked", "softcap", "sinks"].map((f) => `kernels-src/${f}.ts`);
 
 beforeAll(async () => {
   const diags = new Diagnostics();

@@ -101,6 +101,8 @@ export class Resolver {
     // Names in tensor shapes that are not parameters declare runtime dimensions.
     for (const p of k.params) {
       if (!s.get(p.type.dtype)) this.unknown(p.type.dtype, p.type.dtypeSpan, s, "dtype");
+      // A presence condition sees the compile-time parameters only.
+      if (p.when) this.expr(p.when, s);
       for (const d of p.type.dims ?? []) this.declareDims(d, s);
     }
     for (const p of k.params) {

@@ -9,6 +9,7 @@ export interface Module {
   includes: { index: number; span: Span }[];
   fns: FnDecl[];
   kernels: KernelDecl[];
+  aliases: KernelAlias[];
 }
 
 export interface FnDecl {
@@ -51,6 +52,8 @@ export interface TensorParam {
   name: string;
   span: Span;
   type: TypeAnn;
+  /** `if cond`: a compile-time condition; the parameter exists only in instances where it holds. */
+  when?: Expr;
 }
 
 export interface TypeAnn {
@@ -81,6 +84,21 @@ export interface KernelDecl {
   grid: GridAxis[];
   gridSpan: Span;
   body: Block;
+  span: Span;
+}
+
+/** `kernel name = base<P = v, ...>` plus clauses: expanded into a KernelDecl by frontend/alias.ts. */
+export interface KernelAlias {
+  kind: "alias";
+  name: string;
+  nameSpan: Span;
+  base: string;
+  baseSpan: Span;
+  overrides: { name: string; span: Span; value: Expr }[];
+  requires: RequireClause[];
+  tune: Choice[];
+  instances: Choice[];
+  targets: TargetClause[];
   span: Span;
 }
 

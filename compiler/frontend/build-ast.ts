@@ -59,11 +59,57 @@ export class AstBuilder {
   // ---- module -------------------------------------------------------------------------------
 
   module(n: CstNode): A.Module {
-    const mod: A.Module = { span: this.nodeSpan(n), includes: [], fns: [], kernels: [] };
+    const mod: A.Module = { span: this.nodeSpan(n), includes: [], fns: [], kernels: [], aliases: [] };
     for (const t of this.toks(n, "Interp")) mod.includes.push({ index: Number(t.image.slice(1)), span: this.tokSpan(t) });
     for (const f of this.nodes(n, "fnDecl")) mod.fns.push(this.fnDecl(f));
     for (const k of this.nodes(n, "kernelDecl")) mod.kernels.push(this.kernelDecl(k));
+    for (const a of this.nodes(n, "kernelAlias")) mod.aliases.push(this.kernelAlias(a));
     return mod;
+  }
+
+  private kernelAlias(n: CstNode): A.KernelAlias {
+    const [nameTok, baseTok] = this.toks(n, "Identifier");
+    const clauses = this.clauses(n);
+    return {
+      kind: "alias",
+      name: this.image(nameTok),
+      nameSpan: this.tokSpan(nameTok),
+      base: this.image(baseTok),
+      baseSpan: this.tokSpan(baseTok),
+      overrides: this.nodes(n, "aliasSetting").map((p) => {
+        const id = this.tok(p, "Identifier");
+        return { name: this.image(id), span: this.tokSpan(id), value: this.expr(this.node(p, "addExpr")) };
+      }),
+      ...clauses,
+      span: this.nodeSpan(n),
+    };
+  }
+
+  /** The require, tune, instances and target clauses of a kernel or an alias. */
+  private clauses(decl: CstNode): Pick<A.KernelDecl, "requires" | "tune" | "instances" | "targets"> {
+    // Each clause sits in its own `clause` node; one node holding all of them reads the same.
+    const n: CstNode = { name: "clauses", children: {} };
+    for (const c of this.nodes(decl, "clause")) {
+      for (const [k, v] of Object.entries(c.children)) (n.children[k] ??= []).push(...v);
+    }
+    return {
+      requires: this.nodes(n, "requireClause").map((r) => {
+        const msg = this.tok(r, "StringLit");
+        return { cond: this.expr(this.node(r, "expression")), message: msg ? msg.image.slice(1, -1) : undefined, span: this.nodeSpan(r) };
+      }),
+      tune: this.nodes(n, "tuneClause").flatMap((c) => this.nodes(c, "choice").map((ch) => this.choice(ch))),
+      instances: this.nodes(n, "instancesClause").flatMap((c) => this.nodes(c, "choice").map((ch) => this.choice(ch))),
+      targets: this.nodes(n, "targetClause").map((c) => {
+        const id = this.tok(c, "Identifier");
+        const clause: A.TargetClause = { target: this.image(id), span: this.tokSpan(id), choices: [], defaults: [] };
+        for (const item of this.nodes(c, "targetItem")) {
+          const name = this.tok(item, "Identifier");
+          if (this.toks(item, "In").length) clause.choices.push({ name: this.image(name), span: this.tokSpan(name), values: this.nodes(item, "addExpr").map((e) => this.expr(e)) });
+          else clause.defaults.push({ name: this.image(name), span: this.tokSpan(name), value: this.expr(this.node(item, "addExpr")) });
+        }
+        return clause;
+      }),
+    };
   }
 
   private fnDecl(n: CstNode): A.FnDecl {
@@ -98,25 +144,11 @@ export class AstBuilder {
           default: this.expr(this.node(p, "addExpr")),
         };
       }),
-      requires: this.nodes(n, "requireClause").map((r) => {
-        const msg = this.tok(r, "StringLit");
-        return { cond: this.expr(this.node(r, "expression")), message: msg ? msg.image.slice(1, -1) : undefined, span: this.nodeSpan(r) };
-      }),
-      tune: this.nodes(n, "tuneClause").flatMap((c) => this.nodes(c, "choice").map((ch) => this.choice(ch))),
-      instances: this.nodes(n, "instancesClause").flatMap((c) => this.nodes(c, "choice").map((ch) => this.choice(ch))),
-      targets: this.nodes(n, "targetClause").map((c) => {
-        const id = this.tok(c, "Identifier");
-        const clause: A.TargetClause = { target: this.image(id), span: this.tokSpan(id), choices: [], defaults: [] };
-        for (const item of this.nodes(c, "targetItem")) {
-          const name = this.tok(item, "Identifier");
-          if (this.toks(item, "In").length) clause.choices.push({ name: this.image(name), span: this.tokSpan(name), values: this.nodes(item, "addExpr").map((e) => this.expr(e)) });
-          else clause.defaults.push({ name: this.image(name), span: this.tokSpan(name), value: this.expr(this.node(item, "addExpr")) });
-        }
-        return clause;
-      }),
+      ...this.clauses(n),
       params: this.nodes(n, "tensorParam").map((p) => {
         const id = this.tok(p, "Identifier");
-        return { name: this.image(id), span: this.tokSpan(id), type: this.typeAnn(this.node(p, "typeAnn")) };
+        const when = this.node(p, "expression");
+        return { name: this.image(id), span: this.tokSpan(id), type: this.typeAnn(this.node(p, "typeAnn")), ...(when ? { when: this.expr(when) } : {}) };
       }),
       grid: this.nodes(grid, "gridAxis").map((g) => {
         const id = this.tok(g, "Identifier");

@@ -24,7 +24,7 @@ function tokenText(name: string): string {
 const RULE_TEXT: Record<string, string> = {
   statement: "a statement", expression: "an expression", primary: "an expression", unaryExpr: "an expression",
   postfixExpr: "an expression", addExpr: "an expression", index: "an index", module: "'kernel' or 'fn'",
-  kernelDecl: "a kernel declaration", fnDecl: "a function", typeAnn: "a type", gridAxis: "a grid axis", choice: "a choice",
+  kernelDecl: "a kernel declaration", kernelAlias: "a kernel alias", clause: "a clause", fnDecl: "a function", typeAnn: "a type", gridAxis: "a grid axis", choice: "a choice",
 };
 
 function describeFound(t: IToken): string {

@@ -16,6 +16,7 @@ export class DslParser extends CstParser {
       this.OR([
         { ALT: () => this.CONSUME(T.Interp) },
         { ALT: () => this.SUBRULE(this.fnDecl) },
+        { ALT: () => this.SUBRULE(this.kernelAlias) },
         { ALT: () => this.SUBRULE(this.kernelDecl) },
       ]);
     });
@@ -46,19 +47,43 @@ export class DslParser extends CstParser {
       this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.ctParam) });
       this.CONSUME(T.Gt);
     });
-    this.MANY2(() => {
-      this.OR2([
-        { ALT: () => this.SUBRULE(this.requireClause) },
-        { ALT: () => this.SUBRULE(this.tuneClause) },
-        { ALT: () => this.SUBRULE(this.instancesClause) },
-        { ALT: () => this.SUBRULE(this.targetClause) },
-      ]);
-    });
+    this.MANY2(() => this.SUBRULE(this.clause));
     this.CONSUME(T.LParen);
     this.MANY_SEP2({ SEP: T.Comma, DEF: () => this.SUBRULE(this.tensorParam) });
     this.CONSUME(T.RParen);
     this.SUBRULE(this.gridDecl);
     this.SUBRULE(this.block);
+  });
+
+  // `kernel swa_paged_fp8 = swa_paged<KV = f8e4m3>` and its own clauses: another kernel's
+  // parameters, grid and body with other parameter defaults (see frontend/alias.ts).
+  kernelAlias = this.RULE("kernelAlias", () => {
+    this.CONSUME(T.Kernel);
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Assign);
+    this.CONSUME2(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.Lt);
+      this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.aliasSetting) });
+      this.CONSUME(T.Gt);
+    });
+    this.MANY(() => this.SUBRULE(this.clause));
+  });
+
+  /** A kernel's (or an alias's) require, tune, instances or target clause. */
+  clause = this.RULE("clause", () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.requireClause) },
+      { ALT: () => this.SUBRULE(this.tuneClause) },
+      { ALT: () => this.SUBRULE(this.instancesClause) },
+      { ALT: () => this.SUBRULE(this.targetClause) },
+    ]);
+  });
+
+  aliasSetting = this.RULE("aliasSetting", () => {
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Assign);
+    this.SUBRULE(this.addExpr);
   });
 
   ctParam = this.RULE("ctParam", () => {
@@ -123,10 +148,15 @@ export class DslParser extends CstParser {
     this.CONSUME(T.RBracket);
   });
 
+  // `k_descale: f32[batch, kv_heads] if KV == f8e4m3`: present only in instances where it holds.
   tensorParam = this.RULE("tensorParam", () => {
     this.CONSUME(T.Identifier);
     this.CONSUME(T.Colon);
     this.SUBRULE(this.typeAnn);
+    this.OPTION(() => {
+      this.CONSUME(T.If);
+      this.SUBRULE(this.expression);
+    });
   });
 
   typeAnn = this.RULE("typeAnn", () => {

@@ -147,6 +147,7 @@ export function lowerAccess(L: Lowering, e: Extract<Expr, { kind: "index" } | { 
  * parameter), then the kernel's own tensors. Unknown names were reported by resolve.
  */
 function tensorNamed(L: Lowering, name: string, span: Span, env: Env): TensorParam | undefined {
+  if (!env.lookup(name) && !env.isolated() && L.absentUse(name, span)) return undefined;
   const b = env.lookup(name) ?? (env.isolated() ? undefined : (L.tensors.has(name) ? { kind: "tensor" as const, tensor: L.tensors.get(name)! } : undefined));
   if (b?.kind === "tensor") return b.tensor;
   if (b && b.kind !== "error") L.error(`'${name}' is not a tensor`, span, b.kind === "value" ? "load and store take a tensor parameter" : undefined);

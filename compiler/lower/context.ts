@@ -23,6 +23,8 @@ export class Lowering {
   readonly calls: { decl: FnDecl; span: Span }[] = [];
   /** Set while lowering a loop body or branch, where `return` must not appear. */
   nested = 0;
+  /** Parameters this instance leaves out (`name: type if cond` with cond false), by name. */
+  readonly absent = new Map<string, Span>();
 
   constructor(
     readonly b: IRBuilder,
@@ -33,6 +35,20 @@ export class Lowering {
     readonly scalars: Map<string, ScalarParam>,
     readonly dims: Set<string>,
   ) {}
+
+  /** Report a use of a parameter this instance leaves out; true when `name` is one. */
+  absentUse(name: string, span: Span): boolean {
+    const cond = this.absent.get(name);
+    if (!cond) return false;
+    this.diags.add({
+      severity: "error",
+      message: `'${name}' is not a parameter of this instance: its condition is false here`,
+      span,
+      hint: "read it under the same condition: `cond ? use : fallback` lowers only the branch taken",
+      notes: [{ message: "the condition", span: cond }],
+    });
+    return true;
+  }
 
   error(message: string, span: Span | undefined, hint?: string): Binding {
     const notes = [...this.calls].reverse().map((c) => ({ message: `in the call to '${c.decl.name}' here`, span: c.span }));

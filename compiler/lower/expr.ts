@@ -29,8 +29,12 @@ export function lowerExpr(L: Lowering, e: Expr, env: Env): Binding {
       return { kind: "value", value: b.const(Infinity, "f32", [], true) };
     case "name":
       return lowerName(L, e.name, e.span, env);
-    case "binary":
-      return lowerBinary(L, e.op, lowerExpr(L, e.left, env), lowerExpr(L, e.right, env), e);
+    case "binary": {
+      const [l, r] = [lowerExpr(L, e.left, env), lowerExpr(L, e.right, env)];
+      // Dtypes compare at compile time (`KV == f8e4m3`), to a constant condition.
+      if (l.kind === "dtype" && r.kind === "dtype" && (e.op === "==" || e.op === "!=")) return { kind: "value", value: L.b.const((l.dtype === r.dtype) === (e.op === "=="), "bool") };
+      return lowerBinary(L, e.op, l, r, e);
+    }
     case "unary": {
       const v = L.value(lowerExpr(L, e.operand, env), e.operand.span);
       if (!v) return ERROR;
@@ -44,9 +48,13 @@ export function lowerExpr(L: Lowering, e: Expr, env: Env): Binding {
     }
     case "ternary": {
       const c = L.value(lowerExpr(L, e.cond, env), e.cond.span, "a condition");
+      if (!c) return ERROR;
+      // A compile-time condition picks its branch before the other is lowered: the branch not
+      // taken may name what this instance lacks (`KV == f8e4m3 ? k_descale[b, h] : 1.0`).
+      if (c.op.kind === "const" && c.type.shape.length === 0) return lowerExpr(L, c.op.value ? e.then : e.else, env);
       const x = L.value(lowerExpr(L, e.then, env), e.then.span);
       const y = L.value(lowerExpr(L, e.else, env), e.else.span);
-      if (!c || !x || !y) return ERROR;
+      if (!x || !y) return ERROR;
       b.span = e.span;
       return select(L, c, x, y, e);
     }
@@ -73,6 +81,7 @@ function lowerName(L: Lowering, name: string, span: Expr["span"], env: Env): Bin
   const bound = env.lookup(name);
   if (bound) return bound;
   if (!env.isolated()) {
+    if (L.absentUse(name, span)) return ERROR;
     const k = kernelName(L, name);
     if (k) return k;
   }

@@ -6,7 +6,7 @@ import type { Diagnostics } from "../diagnostics/diagnostic.ts";
 import type { Expr, FnDecl, KernelDecl, Stmt } from "../frontend/ast.ts";
 import { IRBuilder } from "../ir/builder.ts";
 import type { KernelIR, ScalarParam, ScalarType, TensorParam } from "../ir/ir.ts";
-import { type CtValue, ctDtype, ctFloat, ctPlain, isDtypeName } from "../check/const-eval.ts";
+import { type CtValue, ctDtype, ctFloat, ctPlain, evalConst, isDtypeName, showCt } from "../check/const-eval.ts";
 import type { Config } from "../check/specialize.ts";
 import { Lowering } from "./context.ts";
 import { Env } from "./env.ts";
@@ -147,6 +147,18 @@ export function lowerKernel(k: KernelDecl, config: Config, fns: Map<string, FnDe
   const scalarNames = new Set(k.params.filter((p) => !p.type.dims).map((p) => p.name));
 
   for (const p of k.params) {
+    if (p.when) {
+      const present = evalConst(p.when, config.values, diags);
+      if (present === undefined) continue;
+      if (typeof present !== "boolean") {
+        L.error(`the condition of parameter '${p.name}' must be a boolean, not ${showCt(present)}`, p.when.span);
+        continue;
+      }
+      if (!present) {
+        L.absent.set(p.name, p.when.span);
+        continue;
+      }
+    }
     const dt = dtypeOf(p.type.dtype, config);
     if (!dt) {
       L.error(`unknown dtype '${p.type.dtype}'`, p.type.dtypeSpan, "use f32, f16, bf16, f8e4m3, i32, u32, or a dtype parameter");

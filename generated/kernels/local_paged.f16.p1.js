@@ -2,7 +2,7 @@
 export const name = "local_paged.f16.p1";
 export const kernel = "local_paged";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32};
+export const params = {"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32};
 export const tuned = [];
 export const tensors = [
   {
@@ -108,9 +108,9 @@ export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"local_paged.f16.p1","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f16.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged.f16.p1","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f16.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:9 (kernel local_paged). Do not edit: edit the spec and recompile.
-// Instance local_paged.f16.p1: T = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
+// Instance local_paged.f16.p1: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
 enable f16;
 enable subgroups;
@@ -156,179 +156,179 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_102 = i32(wg.x);
-  let kvh_103 = i32(wg.y);
-  let b_104 = i32(wg.z);
+  let m_103 = i32(wg.x);
+  let kvh_104 = i32(wg.y);
+  let b_105 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_127 = cu_seqlens_q[u32(b_104)];
+  let q0_129 = cu_seqlens_q[u32(b_105)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_128 = (b_104 + 1);
-  let t_129 = cu_seqlens_q[u32(t_128)];
-  let q_len_130 = (t_129 - q0_127);
-  let k_len_131 = cache_seqlens[u32(b_104)];
-  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_132 = (m_102 * 16);
-  let t_133 = (q_len_130 * 4);
-  let t_134 = (t_132 >= t_133);
-  if (t_134) {
+  let t_130 = (b_105 + 1);
+  let t_131 = cu_seqlens_q[u32(t_130)];
+  let q_len_132 = (t_131 - q0_129);
+  let k_len_133 = cache_seqlens[u32(b_105)];
+  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_134 = (m_103 * 16);
+  let t_135 = (q_len_132 * 4);
+  let t_136 = (t_134 >= t_135);
+  if (t_136) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_135 = (m_102 * 16);
+  let t_137 = (m_103 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_138 = (kvh_103 * 4);
+  let t_140 = (kvh_104 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_145 = (k_len_131 + 31);
-  let t_146 = (t_145 / 32);
-  let t_148 = (k_len_131 + (-1));
-  let t_150 = (k_len_131 + (-32));
-  let t_152 = (t_148 / 32);
-  let t_153 = (t_148 < 0);
-  let t_154 = (t_152 * 32);
-  let t_155 = (t_154 == t_148);
-  let t_156 = (!t_155);
-  let t_157 = (t_153 && t_156);
-  let t_159 = (t_152 - 1);
-  let t_160 = select(t_152, t_159, t_157);
-  let t_161 = (t_150 / 32);
-  let t_162 = (t_150 < 0);
-  let t_163 = (t_161 * 32);
-  let t_164 = (t_163 == t_150);
-  let t_165 = (!t_164);
-  let t_166 = (t_162 && t_165);
-  let t_167 = (t_161 - 1);
-  let t_168 = select(t_161, t_167, t_166);
-  let t_170 = (t_135 + 15);
-  let t_171 = (t_135 / 4);
-  let t_172 = (t_170 / 4);
-  let t_173 = (t_171 + k_len_131);
-  let t_174 = (t_172 + k_len_131);
-  let t_175 = (t_173 - q_len_130);
-  let t_176 = (t_174 - q_len_130);
-  let t_178 = (t_175 + (-31));
-  let t_179 = (t_176 / 32);
-  let t_180 = (t_176 < 0);
-  let t_181 = (t_179 * 32);
-  let t_182 = (t_181 == t_176);
-  let t_183 = (!t_182);
-  let t_184 = (t_180 && t_183);
-  let t_185 = (t_179 - 1);
-  let t_186 = select(t_179, t_185, t_184);
-  let t_187 = (t_178 / 32);
-  let t_188 = (t_178 < 0);
-  let t_189 = (t_187 * 32);
-  let t_190 = (t_189 == t_178);
-  let t_191 = (!t_190);
-  let t_192 = (t_188 && t_191);
-  let t_193 = (t_187 - 1);
-  let t_194 = select(t_187, t_193, t_192);
-  let t_195 = min(t_160, t_186);
-  let t_196 = min(t_168, t_194);
-  let t_197 = (t_175 / P.attention_chunk);
-  let t_198 = (t_176 / P.attention_chunk);
-  let t_199 = min(t_197, t_198);
-  let t_200 = max(t_197, t_198);
-  let t_201 = (t_199 * P.attention_chunk);
-  let t_202 = (t_200 * P.attention_chunk);
-  let t_203 = min(t_201, t_202);
-  let t_204 = max(t_201, t_202);
-  let t_205 = (0 - t_204);
-  let t_206 = (0 - t_203);
-  let t_207 = (t_206 + 31);
-  let t_208 = (-t_207);
-  let t_209 = (-t_208);
-  let t_210 = (t_209 / 32);
-  let t_211 = (t_209 < 0);
-  let t_212 = (t_210 * 32);
-  let t_213 = (t_212 == t_209);
-  let t_214 = (!t_213);
-  let t_215 = (t_211 && t_214);
-  let t_216 = (t_210 - 1);
-  let t_217 = select(t_210, t_216, t_215);
-  let t_218 = (-t_217);
-  let t_220 = (-t_205);
-  let t_221 = (-t_220);
-  let t_222 = (t_221 / 32);
-  let t_223 = (t_221 < 0);
-  let t_224 = (t_222 * 32);
-  let t_225 = (t_224 == t_221);
-  let t_226 = (!t_225);
-  let t_227 = (t_223 && t_226);
-  let t_228 = (t_222 - 1);
-  let t_229 = select(t_222, t_228, t_227);
-  let t_230 = (-t_229);
-  let t_231 = (t_203 + P.attention_chunk);
-  let t_232 = (t_204 + P.attention_chunk);
-  let t_233 = (t_232 + (-1));
-  let t_234 = (t_231 + (-32));
-  let t_235 = (t_233 / 32);
-  let t_236 = (t_233 < 0);
-  let t_237 = (t_235 * 32);
-  let t_238 = (t_237 == t_233);
-  let t_239 = (!t_238);
-  let t_240 = (t_236 && t_239);
-  let t_241 = (t_235 - 1);
-  let t_242 = select(t_235, t_241, t_240);
-  let t_243 = (t_234 / 32);
-  let t_244 = (t_234 < 0);
-  let t_245 = (t_243 * 32);
-  let t_246 = (t_245 == t_234);
-  let t_247 = (!t_246);
-  let t_248 = (t_244 && t_247);
-  let t_249 = (t_243 - 1);
-  let t_250 = select(t_243, t_249, t_248);
-  let t_251 = max(t_218, (-268435456));
-  let t_252 = min(268435456, t_242);
-  let t_253 = max(t_230, (-268435456));
-  let t_254 = min(268435456, t_250);
-  let t_255 = max((-268435456), t_251);
-  let t_256 = min(t_195, t_252);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_147 = (k_len_133 + 31);
+  let t_148 = (t_147 / 32);
+  let t_150 = (k_len_133 + (-1));
+  let t_152 = (k_len_133 + (-32));
+  let t_154 = (t_150 / 32);
+  let t_155 = (t_150 < 0);
+  let t_156 = (t_154 * 32);
+  let t_157 = (t_156 == t_150);
+  let t_158 = (!t_157);
+  let t_159 = (t_155 && t_158);
+  let t_161 = (t_154 - 1);
+  let t_162 = select(t_154, t_161, t_159);
+  let t_163 = (t_152 / 32);
+  let t_164 = (t_152 < 0);
+  let t_165 = (t_163 * 32);
+  let t_166 = (t_165 == t_152);
+  let t_167 = (!t_166);
+  let t_168 = (t_164 && t_167);
+  let t_169 = (t_163 - 1);
+  let t_170 = select(t_163, t_169, t_168);
+  let t_172 = (t_137 + 15);
+  let t_173 = (t_137 / 4);
+  let t_174 = (t_172 / 4);
+  let t_175 = (t_173 + k_len_133);
+  let t_176 = (t_174 + k_len_133);
+  let t_177 = (t_175 - q_len_132);
+  let t_178 = (t_176 - q_len_132);
+  let t_180 = (t_177 + (-31));
+  let t_181 = (t_178 / 32);
+  let t_182 = (t_178 < 0);
+  let t_183 = (t_181 * 32);
+  let t_184 = (t_183 == t_178);
+  let t_185 = (!t_184);
+  let t_186 = (t_182 && t_185);
+  let t_187 = (t_181 - 1);
+  let t_188 = select(t_181, t_187, t_186);
+  let t_189 = (t_180 / 32);
+  let t_190 = (t_180 < 0);
+  let t_191 = (t_189 * 32);
+  let t_192 = (t_191 == t_180);
+  let t_193 = (!t_192);
+  let t_194 = (t_190 && t_193);
+  let t_195 = (t_189 - 1);
+  let t_196 = select(t_189, t_195, t_194);
+  let t_197 = min(t_162, t_188);
+  let t_198 = min(t_170, t_196);
+  let t_199 = (t_177 / P.attention_chunk);
+  let t_200 = (t_178 / P.attention_chunk);
+  let t_201 = min(t_199, t_200);
+  let t_202 = max(t_199, t_200);
+  let t_203 = (t_201 * P.attention_chunk);
+  let t_204 = (t_202 * P.attention_chunk);
+  let t_205 = min(t_203, t_204);
+  let t_206 = max(t_203, t_204);
+  let t_207 = (0 - t_206);
+  let t_208 = (0 - t_205);
+  let t_209 = (t_208 + 31);
+  let t_210 = (-t_209);
+  let t_211 = (-t_210);
+  let t_212 = (t_211 / 32);
+  let t_213 = (t_211 < 0);
+  let t_214 = (t_212 * 32);
+  let t_215 = (t_214 == t_211);
+  let t_216 = (!t_215);
+  let t_217 = (t_213 && t_216);
+  let t_218 = (t_212 - 1);
+  let t_219 = select(t_212, t_218, t_217);
+  let t_220 = (-t_219);
+  let t_222 = (-t_207);
+  let t_223 = (-t_222);
+  let t_224 = (t_223 / 32);
+  let t_225 = (t_223 < 0);
+  let t_226 = (t_224 * 32);
+  let t_227 = (t_226 == t_223);
+  let t_228 = (!t_227);
+  let t_229 = (t_225 && t_228);
+  let t_230 = (t_224 - 1);
+  let t_231 = select(t_224, t_230, t_229);
+  let t_232 = (-t_231);
+  let t_233 = (t_205 + P.attention_chunk);
+  let t_234 = (t_206 + P.attention_chunk);
+  let t_235 = (t_234 + (-1));
+  let t_236 = (t_233 + (-32));
+  let t_237 = (t_235 / 32);
+  let t_238 = (t_235 < 0);
+  let t_239 = (t_237 * 32);
+  let t_240 = (t_239 == t_235);
+  let t_241 = (!t_240);
+  let t_242 = (t_238 && t_241);
+  let t_243 = (t_237 - 1);
+  let t_244 = select(t_237, t_243, t_242);
+  let t_245 = (t_236 / 32);
+  let t_246 = (t_236 < 0);
+  let t_247 = (t_245 * 32);
+  let t_248 = (t_247 == t_236);
+  let t_249 = (!t_248);
+  let t_250 = (t_246 && t_249);
+  let t_251 = (t_245 - 1);
+  let t_252 = select(t_245, t_251, t_250);
+  let t_253 = max(t_220, (-268435456));
+  let t_254 = min(268435456, t_244);
+  let t_255 = max(t_232, (-268435456));
+  let t_256 = min(268435456, t_252);
   let t_257 = max((-268435456), t_253);
-  let t_258 = min(t_196, t_254);
-  let t_259 = max(t_257, t_257);
-  let t_260 = min(t_258, t_258);
-  let t_261 = max(t_259, (-268435456));
-  let t_262 = min(t_260, t_168);
-  let t_263 = max(0, t_255);
-  let t_264 = (t_256 + 1);
-  let t_265 = min(t_146, t_264);
-  let t_266 = max(t_263, t_265);
-  let t_267 = max(t_261, t_263);
-  let t_268 = min(t_267, t_266);
-  let t_269 = (t_262 + 1);
-  let t_270 = max(t_269, t_268);
-  let t_271 = min(t_270, t_266);
+  let t_258 = min(t_197, t_254);
+  let t_259 = max((-268435456), t_255);
+  let t_260 = min(t_198, t_256);
+  let t_261 = max(t_259, t_259);
+  let t_262 = min(t_260, t_260);
+  let t_263 = max(t_261, (-268435456));
+  let t_264 = min(t_262, t_170);
+  let t_265 = max(0, t_257);
+  let t_266 = (t_258 + 1);
+  let t_267 = min(t_148, t_266);
+  let t_268 = max(t_265, t_267);
+  let t_269 = max(t_263, t_265);
+  let t_270 = min(t_269, t_268);
+  let t_271 = (t_264 + 1);
+  let t_272 = max(t_271, t_270);
+  let t_273 = min(t_272, t_268);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_297 = (P.softmax_scale * 1.4426950408889634);
+  let t_299 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_127 + ((t_135 + r) / 4))) * q_stride0 + u32((t_138 + ((t_135 + r) % 4))) * q_stride1 + u32(c)], (((t_135 + r) / 4) < q_len_130));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_129 + ((t_137 + r) / 4))) * q_stride0 + u32((t_140 + ((t_137 + r) % 4))) * q_stride1 + u32(c)], (((t_137 + r) / 4) < q_len_132));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_273: array<f32, 1>;
-  carry_273[0] = NEG_INF;
-  var carry_274: array<f32, 1>;
-  carry_274[0] = 0.0;
-  var carry_275: array<f32, 16>;
+  var carry_275: array<f32, 1>;
+  carry_275[0] = NEG_INF;
+  var carry_276: array<f32, 1>;
+  carry_276[0] = 0.0;
+  var carry_277: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_275[0 * 16 + j] = 0.0;
+    carry_277[0 * 16 + j] = 0.0;
   }
-  for (var t_272 = t_263; t_272 < t_268; t_272++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_276 = (t_272 * 32);
+  for (var t_274 = t_265; t_274 < t_270; t_274++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_278 = (t_274 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -337,99 +337,99 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_276 + r))], ((t_276 + r) < k_len_131)) + ((t_276 + r) % 1))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_105) * page_table_stride0 + u32((t_278 + r))], ((t_278 + r) < k_len_133)) + ((t_278 + r) % 1))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_299 = array<f32, 4>();
+    var t_301 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_299[i * 4 + j] = fma(a[i], b[j], t_299[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_301[i * 4 + j] = fma(a[i], b[j], t_301[i * 4 + j]); }
       }
     }
-    var t_301: array<f32, 4>;
+    var t_303: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_301[0 * 4 + j] = select(NEG_INF, (t_299[0 * 4 + j] * t_297), ((((t_276 + (tc + 8 * j)) < k_len_131) && ((t_276 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_276 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_276 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_303[0 * 4 + j] = select(NEG_INF, (t_301[0 * 4 + j] * t_299), ((((t_278 + (tc + 8 * j)) < k_len_133) && ((t_278 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_278 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_278 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_302: array<f32, 1>;
+    var t_304: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_301[i * 4 + j]);
+        acc = max(acc, t_303[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_302[i] = acc;
+      t_304[i] = acc;
     }
-    var m_new_303: array<f32, 1>;
-    m_new_303[0] = max(carry_273[0], t_302[0]);
+    var m_new_305: array<f32, 1>;
+    m_new_305[0] = max(carry_275[0], t_304[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_305: array<f32, 1>;
-    m_safe_305[0] = select(m_new_303[0], 0.0, (m_new_303[0] == NEG_INF));
+    var m_safe_307: array<f32, 1>;
+    m_safe_307[0] = select(m_new_305[0], 0.0, (m_new_305[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_307: array<f32, 4>;
+    var p_309: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_307[0 * 4 + j] = exp2((t_301[0 * 4 + j] - m_safe_305[0]));
+      p_309[0 * 4 + j] = exp2((t_303[0 * 4 + j] - m_safe_307[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_309: array<f32, 1>;
-    alpha_309[0] = exp2((carry_273[0] - m_safe_305[0]));
+    var alpha_311: array<f32, 1>;
+    alpha_311[0] = exp2((carry_275[0] - m_safe_307[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_311: array<f32, 1>;
+    var t_313: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_307[i * 4 + j];
+        acc = acc + p_309[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_311[i] = acc;
+      t_313[i] = acc;
     }
-    var t_312: array<f32, 1>;
-    t_312[0] = ((carry_274[0] * alpha_309[0]) + t_311[0]);
+    var t_314: array<f32, 1>;
+    t_314[0] = ((carry_276[0] * alpha_311[0]) + t_313[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_307[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_309[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_276 + r))], ((t_276 + r) < k_len_131)) + ((t_276 + r) % 1))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_105) * page_table_stride0 + u32((t_278 + r))], ((t_278 + r) < k_len_133)) + ((t_278 + r) % 1))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
     }
     workgroupBarrier();
-    var t_315 = array<f32, 16>();
+    var t_317 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_315[i * 16 + j] = fma(a[i], b[j], t_315[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_317[i * 16 + j] = fma(a[i], b[j], t_317[i * 16 + j]); }
       }
     }
-    var t_316: array<f32, 16>;
+    var t_318: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_316[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_309[0]) + t_315[0 * 16 + j]);
+      t_318[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_311[0]) + t_317[0 * 16 + j]);
     }
-    carry_273[0] = m_new_303[0];
-    carry_274[0] = t_312[0];
+    carry_275[0] = m_new_305[0];
+    carry_276[0] = t_314[0];
     for (var j = 0; j < 16; j++) {
-      carry_275[0 * 16 + j] = t_316[0 * 16 + j];
+      carry_277[0 * 16 + j] = t_318[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_345 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_347 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_322 = t_268; t_322 < t_271; t_322++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_326 = (t_322 * 32);
+  for (var t_324 = t_270; t_324 < t_273; t_324++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_328 = (t_324 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -437,106 +437,106 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_104) * page_table_stride0 + u32((t_326 + r))] + ((t_326 + r) % 1))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_105) * page_table_stride0 + u32((t_328 + r))] + ((t_328 + r) % 1))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_347 = array<f32, 4>();
+    var t_349 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_347[i * 4 + j] = fma(a[i], b[j], t_347[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_349[i * 4 + j] = fma(a[i], b[j], t_349[i * 4 + j]); }
       }
     }
-    var t_348: array<f32, 4>;
+    var t_350: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_348[0 * 4 + j] = (t_347[0 * 4 + j] * t_345);
+      t_350[0 * 4 + j] = (t_349[0 * 4 + j] * t_347);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_349: array<f32, 1>;
+    var t_351: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_348[i * 4 + j]);
+        acc = max(acc, t_350[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_349[i] = acc;
+      t_351[i] = acc;
     }
-    var m_new_350: array<f32, 1>;
-    m_new_350[0] = max(carry_273[0], t_349[0]);
+    var m_new_352: array<f32, 1>;
+    m_new_352[0] = max(carry_275[0], t_351[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_352: array<f32, 1>;
-    m_safe_352[0] = select(m_new_350[0], 0.0, (m_new_350[0] == NEG_INF));
+    var m_safe_354: array<f32, 1>;
+    m_safe_354[0] = select(m_new_352[0], 0.0, (m_new_352[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_354: array<f32, 4>;
+    var p_356: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_354[0 * 4 + j] = exp2((t_348[0 * 4 + j] - m_safe_352[0]));
+      p_356[0 * 4 + j] = exp2((t_350[0 * 4 + j] - m_safe_354[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_356: array<f32, 1>;
-    alpha_356[0] = exp2((carry_273[0] - m_safe_352[0]));
+    var alpha_358: array<f32, 1>;
+    alpha_358[0] = exp2((carry_275[0] - m_safe_354[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_358: array<f32, 1>;
+    var t_360: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_354[i * 4 + j];
+        acc = acc + p_356[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_358[i] = acc;
+      t_360[i] = acc;
     }
-    var t_359: array<f32, 1>;
-    t_359[0] = ((carry_274[0] * alpha_356[0]) + t_358[0]);
+    var t_361: array<f32, 1>;
+    t_361[0] = ((carry_276[0] * alpha_358[0]) + t_360[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_354[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_356[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_104) * page_table_stride0 + u32((t_326 + r))] + ((t_326 + r) % 1))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_105) * page_table_stride0 + u32((t_328 + r))] + ((t_328 + r) % 1))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_362 = array<f32, 16>();
+    var t_364 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_362[i * 16 + j] = fma(a[i], b[j], t_362[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_364[i * 16 + j] = fma(a[i], b[j], t_364[i * 16 + j]); }
       }
     }
-    var t_363: array<f32, 16>;
+    var t_365: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_363[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_356[0]) + t_362[0 * 16 + j]);
+      t_365[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_358[0]) + t_364[0 * 16 + j]);
     }
-    carry_273[0] = m_new_350[0];
-    carry_274[0] = t_359[0];
+    carry_275[0] = m_new_352[0];
+    carry_276[0] = t_361[0];
     for (var j = 0; j < 16; j++) {
-      carry_275[0 * 16 + j] = t_363[0 * 16 + j];
+      carry_277[0 * 16 + j] = t_365[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_392 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_394 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_367 = t_271; t_367 < t_266; t_367++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_371 = (t_367 * 32);
+  for (var t_369 = t_273; t_369 < t_268; t_369++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_373 = (t_369 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -545,109 +545,109 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_371 + r))], ((t_371 + r) < k_len_131)) + ((t_371 + r) % 1))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_371 + r) < k_len_131));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_105) * page_table_stride0 + u32((t_373 + r))], ((t_373 + r) < k_len_133)) + ((t_373 + r) % 1))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)], ((t_373 + r) < k_len_133));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_394 = array<f32, 4>();
+    var t_396 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_394[i * 4 + j] = fma(a[i], b[j], t_394[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_396[i * 4 + j] = fma(a[i], b[j], t_396[i * 4 + j]); }
       }
     }
-    var t_396: array<f32, 4>;
+    var t_398: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_396[0 * 4 + j] = select(NEG_INF, (t_394[0 * 4 + j] * t_392), ((((t_371 + (tc + 8 * j)) < k_len_131) && ((t_371 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_371 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_371 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_398[0 * 4 + j] = select(NEG_INF, (t_396[0 * 4 + j] * t_394), ((((t_373 + (tc + 8 * j)) < k_len_133) && ((t_373 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_373 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_373 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_397: array<f32, 1>;
+    var t_399: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_396[i * 4 + j]);
+        acc = max(acc, t_398[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_397[i] = acc;
+      t_399[i] = acc;
     }
-    var m_new_398: array<f32, 1>;
-    m_new_398[0] = max(carry_273[0], t_397[0]);
+    var m_new_400: array<f32, 1>;
+    m_new_400[0] = max(carry_275[0], t_399[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_400: array<f32, 1>;
-    m_safe_400[0] = select(m_new_398[0], 0.0, (m_new_398[0] == NEG_INF));
+    var m_safe_402: array<f32, 1>;
+    m_safe_402[0] = select(m_new_400[0], 0.0, (m_new_400[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_402: array<f32, 4>;
+    var p_404: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_402[0 * 4 + j] = exp2((t_396[0 * 4 + j] - m_safe_400[0]));
+      p_404[0 * 4 + j] = exp2((t_398[0 * 4 + j] - m_safe_402[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_404: array<f32, 1>;
-    alpha_404[0] = exp2((carry_273[0] - m_safe_400[0]));
+    var alpha_406: array<f32, 1>;
+    alpha_406[0] = exp2((carry_275[0] - m_safe_402[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_406: array<f32, 1>;
+    var t_408: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_402[i * 4 + j];
+        acc = acc + p_404[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_406[i] = acc;
+      t_408[i] = acc;
     }
-    var t_407: array<f32, 1>;
-    t_407[0] = ((carry_274[0] * alpha_404[0]) + t_406[0]);
+    var t_409: array<f32, 1>;
+    t_409[0] = ((carry_276[0] * alpha_406[0]) + t_408[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_402[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_404[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_371 + r))], ((t_371 + r) < k_len_131)) + ((t_371 + r) % 1))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)], ((t_371 + r) < k_len_131));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_105) * page_table_stride0 + u32((t_373 + r))], ((t_373 + r) < k_len_133)) + ((t_373 + r) % 1))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)], ((t_373 + r) < k_len_133));
     }
     workgroupBarrier();
-    var t_410 = array<f32, 16>();
+    var t_412 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_410[i * 16 + j] = fma(a[i], b[j], t_410[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_412[i * 16 + j] = fma(a[i], b[j], t_412[i * 16 + j]); }
       }
     }
-    var t_411: array<f32, 16>;
+    var t_413: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_411[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_404[0]) + t_410[0 * 16 + j]);
+      t_413[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_406[0]) + t_412[0 * 16 + j]);
     }
-    carry_273[0] = m_new_398[0];
-    carry_274[0] = t_407[0];
+    carry_275[0] = m_new_400[0];
+    carry_276[0] = t_409[0];
     for (var j = 0; j < 16; j++) {
-      carry_275[0 * 16 + j] = t_411[0 * 16 + j];
+      carry_277[0 * 16 + j] = t_413[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_135 + tr) / 4) < q_len_130)) { out[u32((q0_127 + ((t_135 + tr) / 4))) * out_stride0 + u32((t_138 + ((t_135 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_275[0 * 16 + j] / select(carry_274[0], 1.0, (carry_274[0] == 0.0)))); }
+    if ((((t_137 + tr) / 4) < q_len_132)) { out[u32((q0_129 + ((t_137 + tr) / 4))) * out_stride0 + u32((t_140 + ((t_137 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_277[0 * 16 + j] / select(carry_276[0], 1.0, (carry_276[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_135 + tr) / 4) < q_len_130)) { lse[u32((q0_127 + ((t_135 + tr) / 4))) * lse_stride0 + u32((t_138 + ((t_135 + tr) % 4)))] = select(((carry_273[0] + log2(carry_274[0])) * 0.6931471805599453), NEG_INF, (carry_274[0] == 0.0)); }
+    if ((((t_137 + tr) / 4) < q_len_132)) { lse[u32((q0_129 + ((t_137 + tr) / 4))) * lse_stride0 + u32((t_140 + ((t_137 + tr) % 4)))] = select(((carry_275[0] + log2(carry_276[0])) * 0.6931471805599453), NEG_INF, (carry_276[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"local_paged.f16.p1","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f16.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged.f16.p1","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f16.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:9 (kernel local_paged). Do not edit: edit the spec and recompile.
-// Instance local_paged.f16.p1: T = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
+// Instance local_paged.f16.p1: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
 enable f16;
 
@@ -693,179 +693,179 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_102 = i32(wg.x);
-  let kvh_103 = i32(wg.y);
-  let b_104 = i32(wg.z);
+  let m_103 = i32(wg.x);
+  let kvh_104 = i32(wg.y);
+  let b_105 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_127 = cu_seqlens_q[u32(b_104)];
+  let q0_129 = cu_seqlens_q[u32(b_105)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_128 = (b_104 + 1);
-  let t_129 = cu_seqlens_q[u32(t_128)];
-  let q_len_130 = (t_129 - q0_127);
-  let k_len_131 = cache_seqlens[u32(b_104)];
-  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_132 = (m_102 * 16);
-  let t_133 = (q_len_130 * 4);
-  let t_134 = (t_132 >= t_133);
-  if (t_134) {
+  let t_130 = (b_105 + 1);
+  let t_131 = cu_seqlens_q[u32(t_130)];
+  let q_len_132 = (t_131 - q0_129);
+  let k_len_133 = cache_seqlens[u32(b_105)];
+  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_134 = (m_103 * 16);
+  let t_135 = (q_len_132 * 4);
+  let t_136 = (t_134 >= t_135);
+  if (t_136) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_135 = (m_102 * 16);
+  let t_137 = (m_103 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_138 = (kvh_103 * 4);
+  let t_140 = (kvh_104 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_145 = (k_len_131 + 31);
-  let t_146 = (t_145 / 32);
-  let t_148 = (k_len_131 + (-1));
-  let t_150 = (k_len_131 + (-32));
-  let t_152 = (t_148 / 32);
-  let t_153 = (t_148 < 0);
-  let t_154 = (t_152 * 32);
-  let t_155 = (t_154 == t_148);
-  let t_156 = (!t_155);
-  let t_157 = (t_153 && t_156);
-  let t_159 = (t_152 - 1);
-  let t_160 = select(t_152, t_159, t_157);
-  let t_161 = (t_150 / 32);
-  let t_162 = (t_150 < 0);
-  let t_163 = (t_161 * 32);
-  let t_164 = (t_163 == t_150);
-  let t_165 = (!t_164);
-  let t_166 = (t_162 && t_165);
-  let t_167 = (t_161 - 1);
-  let t_168 = select(t_161, t_167, t_166);
-  let t_170 = (t_135 + 15);
-  let t_171 = (t_135 / 4);
-  let t_172 = (t_170 / 4);
-  let t_173 = (t_171 + k_len_131);
-  let t_174 = (t_172 + k_len_131);
-  let t_175 = (t_173 - q_len_130);
-  let t_176 = (t_174 - q_len_130);
-  let t_178 = (t_175 + (-31));
-  let t_179 = (t_176 / 32);
-  let t_180 = (t_176 < 0);
-  let t_181 = (t_179 * 32);
-  let t_182 = (t_181 == t_176);
-  let t_183 = (!t_182);
-  let t_184 = (t_180 && t_183);
-  let t_185 = (t_179 - 1);
-  let t_186 = select(t_179, t_185, t_184);
-  let t_187 = (t_178 / 32);
-  let t_188 = (t_178 < 0);
-  let t_189 = (t_187 * 32);
-  let t_190 = (t_189 == t_178);
-  let t_191 = (!t_190);
-  let t_192 = (t_188 && t_191);
-  let t_193 = (t_187 - 1);
-  let t_194 = select(t_187, t_193, t_192);
-  let t_195 = min(t_160, t_186);
-  let t_196 = min(t_168, t_194);
-  let t_197 = (t_175 / P.attention_chunk);
-  let t_198 = (t_176 / P.attention_chunk);
-  let t_199 = min(t_197, t_198);
-  let t_200 = max(t_197, t_198);
-  let t_201 = (t_199 * P.attention_chunk);
-  let t_202 = (t_200 * P.attention_chunk);
-  let t_203 = min(t_201, t_202);
-  let t_204 = max(t_201, t_202);
-  let t_205 = (0 - t_204);
-  let t_206 = (0 - t_203);
-  let t_207 = (t_206 + 31);
-  let t_208 = (-t_207);
-  let t_209 = (-t_208);
-  let t_210 = (t_209 / 32);
-  let t_211 = (t_209 < 0);
-  let t_212 = (t_210 * 32);
-  let t_213 = (t_212 == t_209);
-  let t_214 = (!t_213);
-  let t_215 = (t_211 && t_214);
-  let t_216 = (t_210 - 1);
-  let t_217 = select(t_210, t_216, t_215);
-  let t_218 = (-t_217);
-  let t_220 = (-t_205);
-  let t_221 = (-t_220);
-  let t_222 = (t_221 / 32);
-  let t_223 = (t_221 < 0);
-  let t_224 = (t_222 * 32);
-  let t_225 = (t_224 == t_221);
-  let t_226 = (!t_225);
-  let t_227 = (t_223 && t_226);
-  let t_228 = (t_222 - 1);
-  let t_229 = select(t_222, t_228, t_227);
-  let t_230 = (-t_229);
-  let t_231 = (t_203 + P.attention_chunk);
-  let t_232 = (t_204 + P.attention_chunk);
-  let t_233 = (t_232 + (-1));
-  let t_234 = (t_231 + (-32));
-  let t_235 = (t_233 / 32);
-  let t_236 = (t_233 < 0);
-  let t_237 = (t_235 * 32);
-  let t_238 = (t_237 == t_233);
-  let t_239 = (!t_238);
-  let t_240 = (t_236 && t_239);
-  let t_241 = (t_235 - 1);
-  let t_242 = select(t_235, t_241, t_240);
-  let t_243 = (t_234 / 32);
-  let t_244 = (t_234 < 0);
-  let t_245 = (t_243 * 32);
-  let t_246 = (t_245 == t_234);
-  let t_247 = (!t_246);
-  let t_248 = (t_244 && t_247);
-  let t_249 = (t_243 - 1);
-  let t_250 = select(t_243, t_249, t_248);
-  let t_251 = max(t_218, (-268435456));
-  let t_252 = min(268435456, t_242);
-  let t_253 = max(t_230, (-268435456));
-  let t_254 = min(268435456, t_250);
-  let t_255 = max((-268435456), t_251);
-  let t_256 = min(t_195, t_252);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_147 = (k_len_133 + 31);
+  let t_148 = (t_147 / 32);
+  let t_150 = (k_len_133 + (-1));
+  let t_152 = (k_len_133 + (-32));
+  let t_154 = (t_150 / 32);
+  let t_155 = (t_150 < 0);
+  let t_156 = (t_154 * 32);
+  let t_157 = (t_156 == t_150);
+  let t_158 = (!t_157);
+  let t_159 = (t_155 && t_158);
+  let t_161 = (t_154 - 1);
+  let t_162 = select(t_154, t_161, t_159);
+  let t_163 = (t_152 / 32);
+  let t_164 = (t_152 < 0);
+  let t_165 = (t_163 * 32);
+  let t_166 = (t_165 == t_152);
+  let t_167 = (!t_166);
+  let t_168 = (t_164 && t_167);
+  let t_169 = (t_163 - 1);
+  let t_170 = select(t_163, t_169, t_168);
+  let t_172 = (t_137 + 15);
+  let t_173 = (t_137 / 4);
+  let t_174 = (t_172 / 4);
+  let t_175 = (t_173 + k_len_133);
+  let t_176 = (t_174 + k_len_133);
+  let t_177 = (t_175 - q_len_132);
+  let t_178 = (t_176 - q_len_132);
+  let t_180 = (t_177 + (-31));
+  let t_181 = (t_178 / 32);
+  let t_182 = (t_178 < 0);
+  let t_183 = (t_181 * 32);
+  let t_184 = (t_183 == t_178);
+  let t_185 = (!t_184);
+  let t_186 = (t_182 && t_185);
+  let t_187 = (t_181 - 1);
+  let t_188 = select(t_181, t_187, t_186);
+  let t_189 = (t_180 / 32);
+  let t_190 = (t_180 < 0);
+  let t_191 = (t_189 * 32);
+  let t_192 = (t_191 == t_180);
+  let t_193 = (!t_192);
+  let t_194 = (t_190 && t_193);
+  let t_195 = (t_189 - 1);
+  let t_196 = select(t_189, t_195, t_194);
+  let t_197 = min(t_162, t_188);
+  let t_198 = min(t_170, t_196);
+  let t_199 = (t_177 / P.attention_chunk);
+  let t_200 = (t_178 / P.attention_chunk);
+  let t_201 = min(t_199, t_200);
+  let t_202 = max(t_199, t_200);
+  let t_203 = (t_201 * P.attention_chunk);
+  let t_204 = (t_202 * P.attention_chunk);
+  let t_205 = min(t_203, t_204);
+  let t_206 = max(t_203, t_204);
+  let t_207 = (0 - t_206);
+  let t_208 = (0 - t_205);
+  let t_209 = (t_208 + 31);
+  let t_210 = (-t_209);
+  let t_211 = (-t_210);
+  let t_212 = (t_211 / 32);
+  let t_213 = (t_211 < 0);
+  let t_214 = (t_212 * 32);
+  let t_215 = (t_214 == t_211);
+  let t_216 = (!t_215);
+  let t_217 = (t_213 && t_216);
+  let t_218 = (t_212 - 1);
+  let t_219 = select(t_212, t_218, t_217);
+  let t_220 = (-t_219);
+  let t_222 = (-t_207);
+  let t_223 = (-t_222);
+  let t_224 = (t_223 / 32);
+  let t_225 = (t_223 < 0);
+  let t_226 = (t_224 * 32);
+  let t_227 = (t_226 == t_223);
+  let t_228 = (!t_227);
+  let t_229 = (t_225 && t_228);
+  let t_230 = (t_224 - 1);
+  let t_231 = select(t_224, t_230, t_229);
+  let t_232 = (-t_231);
+  let t_233 = (t_205 + P.attention_chunk);
+  let t_234 = (t_206 + P.attention_chunk);
+  let t_235 = (t_234 + (-1));
+  let t_236 = (t_233 + (-32));
+  let t_237 = (t_235 / 32);
+  let t_238 = (t_235 < 0);
+  let t_239 = (t_237 * 32);
+  let t_240 = (t_239 == t_235);
+  let t_241 = (!t_240);
+  let t_242 = (t_238 && t_241);
+  let t_243 = (t_237 - 1);
+  let t_244 = select(t_237, t_243, t_242);
+  let t_245 = (t_236 / 32);
+  let t_246 = (t_236 < 0);
+  let t_247 = (t_245 * 32);
+  let t_248 = (t_247 == t_236);
+  let t_249 = (!t_248);
+  let t_250 = (t_246 && t_249);
+  let t_251 = (t_245 - 1);
+  let t_252 = select(t_245, t_251, t_250);
+  let t_253 = max(t_220, (-268435456));
+  let t_254 = min(268435456, t_244);
+  let t_255 = max(t_232, (-268435456));
+  let t_256 = min(268435456, t_252);
   let t_257 = max((-268435456), t_253);
-  let t_258 = min(t_196, t_254);
-  let t_259 = max(t_257, t_257);
-  let t_260 = min(t_258, t_258);
-  let t_261 = max(t_259, (-268435456));
-  let t_262 = min(t_260, t_168);
-  let t_263 = max(0, t_255);
-  let t_264 = (t_256 + 1);
-  let t_265 = min(t_146, t_264);
-  let t_266 = max(t_263, t_265);
-  let t_267 = max(t_261, t_263);
-  let t_268 = min(t_267, t_266);
-  let t_269 = (t_262 + 1);
-  let t_270 = max(t_269, t_268);
-  let t_271 = min(t_270, t_266);
+  let t_258 = min(t_197, t_254);
+  let t_259 = max((-268435456), t_255);
+  let t_260 = min(t_198, t_256);
+  let t_261 = max(t_259, t_259);
+  let t_262 = min(t_260, t_260);
+  let t_263 = max(t_261, (-268435456));
+  let t_264 = min(t_262, t_170);
+  let t_265 = max(0, t_257);
+  let t_266 = (t_258 + 1);
+  let t_267 = min(t_148, t_266);
+  let t_268 = max(t_265, t_267);
+  let t_269 = max(t_263, t_265);
+  let t_270 = min(t_269, t_268);
+  let t_271 = (t_264 + 1);
+  let t_272 = max(t_271, t_270);
+  let t_273 = min(t_272, t_268);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_297 = (P.softmax_scale * 1.4426950408889634);
+  let t_299 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_127 + ((t_135 + r) / 4))) * q_stride0 + u32((t_138 + ((t_135 + r) % 4))) * q_stride1 + u32(c)], (((t_135 + r) / 4) < q_len_130));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_129 + ((t_137 + r) / 4))) * q_stride0 + u32((t_140 + ((t_137 + r) % 4))) * q_stride1 + u32(c)], (((t_137 + r) / 4) < q_len_132));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_273: array<f32, 1>;
-  carry_273[0] = NEG_INF;
-  var carry_274: array<f32, 1>;
-  carry_274[0] = 0.0;
-  var carry_275: array<f32, 16>;
+  var carry_275: array<f32, 1>;
+  carry_275[0] = NEG_INF;
+  var carry_276: array<f32, 1>;
+  carry_276[0] = 0.0;
+  var carry_277: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_275[0 * 16 + j] = 0.0;
+    carry_277[0 * 16 + j] = 0.0;
   }
-  for (var t_272 = t_263; t_272 < t_268; t_272++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_276 = (t_272 * 32);
+  for (var t_274 = t_265; t_274 < t_270; t_274++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_278 = (t_274 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -874,30 +874,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_276 + r))], ((t_276 + r) < k_len_131)) + ((t_276 + r) % 1))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_105) * page_table_stride0 + u32((t_278 + r))], ((t_278 + r) < k_len_133)) + ((t_278 + r) % 1))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_299 = array<f32, 4>();
+    var t_301 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_299[i * 4 + j] = fma(a[i], b[j], t_299[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_301[i * 4 + j] = fma(a[i], b[j], t_301[i * 4 + j]); }
       }
     }
-    var t_301: array<f32, 4>;
+    var t_303: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_301[0 * 4 + j] = select(NEG_INF, (t_299[0 * 4 + j] * t_297), ((((t_276 + (tc + 8 * j)) < k_len_131) && ((t_276 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_276 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_276 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_303[0 * 4 + j] = select(NEG_INF, (t_301[0 * 4 + j] * t_299), ((((t_278 + (tc + 8 * j)) < k_len_133) && ((t_278 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_278 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_278 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_302: array<f32, 1>;
+    var t_304: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_301[i * 4 + j]);
+        acc = max(acc, t_303[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -906,28 +906,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_302[i] = acc;
+      t_304[i] = acc;
     }
     workgroupBarrier();
-    var m_new_303: array<f32, 1>;
-    m_new_303[0] = max(carry_273[0], t_302[0]);
+    var m_new_305: array<f32, 1>;
+    m_new_305[0] = max(carry_275[0], t_304[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_305: array<f32, 1>;
-    m_safe_305[0] = select(m_new_303[0], 0.0, (m_new_303[0] == NEG_INF));
+    var m_safe_307: array<f32, 1>;
+    m_safe_307[0] = select(m_new_305[0], 0.0, (m_new_305[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_307: array<f32, 4>;
+    var p_309: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_307[0 * 4 + j] = exp2((t_301[0 * 4 + j] - m_safe_305[0]));
+      p_309[0 * 4 + j] = exp2((t_303[0 * 4 + j] - m_safe_307[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_309: array<f32, 1>;
-    alpha_309[0] = exp2((carry_273[0] - m_safe_305[0]));
+    var alpha_311: array<f32, 1>;
+    alpha_311[0] = exp2((carry_275[0] - m_safe_307[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_311: array<f32, 1>;
+    var t_313: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_307[i * 4 + j];
+        acc = acc + p_309[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -936,49 +936,49 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_311[i] = acc;
+      t_313[i] = acc;
     }
     workgroupBarrier();
-    var t_312: array<f32, 1>;
-    t_312[0] = ((carry_274[0] * alpha_309[0]) + t_311[0]);
+    var t_314: array<f32, 1>;
+    t_314[0] = ((carry_276[0] * alpha_311[0]) + t_313[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_307[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_309[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_276 + r))], ((t_276 + r) < k_len_131)) + ((t_276 + r) % 1))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_105) * page_table_stride0 + u32((t_278 + r))], ((t_278 + r) < k_len_133)) + ((t_278 + r) % 1))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
     }
     workgroupBarrier();
-    var t_315 = array<f32, 16>();
+    var t_317 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_315[i * 16 + j] = fma(a[i], b[j], t_315[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_317[i * 16 + j] = fma(a[i], b[j], t_317[i * 16 + j]); }
       }
     }
-    var t_316: array<f32, 16>;
+    var t_318: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_316[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_309[0]) + t_315[0 * 16 + j]);
+      t_318[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_311[0]) + t_317[0 * 16 + j]);
     }
-    carry_273[0] = m_new_303[0];
-    carry_274[0] = t_312[0];
+    carry_275[0] = m_new_305[0];
+    carry_276[0] = t_314[0];
     for (var j = 0; j < 16; j++) {
-      carry_275[0 * 16 + j] = t_316[0 * 16 + j];
+      carry_277[0 * 16 + j] = t_318[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_345 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_347 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_322 = t_268; t_322 < t_271; t_322++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_326 = (t_322 * 32);
+  for (var t_324 = t_270; t_324 < t_273; t_324++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_328 = (t_324 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -986,30 +986,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_104) * page_table_stride0 + u32((t_326 + r))] + ((t_326 + r) % 1))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_105) * page_table_stride0 + u32((t_328 + r))] + ((t_328 + r) % 1))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_347 = array<f32, 4>();
+    var t_349 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_347[i * 4 + j] = fma(a[i], b[j], t_347[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_349[i * 4 + j] = fma(a[i], b[j], t_349[i * 4 + j]); }
       }
     }
-    var t_348: array<f32, 4>;
+    var t_350: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_348[0 * 4 + j] = (t_347[0 * 4 + j] * t_345);
+      t_350[0 * 4 + j] = (t_349[0 * 4 + j] * t_347);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_349: array<f32, 1>;
+    var t_351: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_348[i * 4 + j]);
+        acc = max(acc, t_350[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1018,28 +1018,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_349[i] = acc;
+      t_351[i] = acc;
     }
     workgroupBarrier();
-    var m_new_350: array<f32, 1>;
-    m_new_350[0] = max(carry_273[0], t_349[0]);
+    var m_new_352: array<f32, 1>;
+    m_new_352[0] = max(carry_275[0], t_351[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_352: array<f32, 1>;
-    m_safe_352[0] = select(m_new_350[0], 0.0, (m_new_350[0] == NEG_INF));
+    var m_safe_354: array<f32, 1>;
+    m_safe_354[0] = select(m_new_352[0], 0.0, (m_new_352[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_354: array<f32, 4>;
+    var p_356: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_354[0 * 4 + j] = exp2((t_348[0 * 4 + j] - m_safe_352[0]));
+      p_356[0 * 4 + j] = exp2((t_350[0 * 4 + j] - m_safe_354[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_356: array<f32, 1>;
-    alpha_356[0] = exp2((carry_273[0] - m_safe_352[0]));
+    var alpha_358: array<f32, 1>;
+    alpha_358[0] = exp2((carry_275[0] - m_safe_354[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_358: array<f32, 1>;
+    var t_360: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_354[i * 4 + j];
+        acc = acc + p_356[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1048,56 +1048,56 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_358[i] = acc;
+      t_360[i] = acc;
     }
     workgroupBarrier();
-    var t_359: array<f32, 1>;
-    t_359[0] = ((carry_274[0] * alpha_356[0]) + t_358[0]);
+    var t_361: array<f32, 1>;
+    t_361[0] = ((carry_276[0] * alpha_358[0]) + t_360[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_354[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_356[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_104) * page_table_stride0 + u32((t_326 + r))] + ((t_326 + r) % 1))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_105) * page_table_stride0 + u32((t_328 + r))] + ((t_328 + r) % 1))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_362 = array<f32, 16>();
+    var t_364 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_362[i * 16 + j] = fma(a[i], b[j], t_362[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_364[i * 16 + j] = fma(a[i], b[j], t_364[i * 16 + j]); }
       }
     }
-    var t_363: array<f32, 16>;
+    var t_365: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_363[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_356[0]) + t_362[0 * 16 + j]);
+      t_365[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_358[0]) + t_364[0 * 16 + j]);
     }
-    carry_273[0] = m_new_350[0];
-    carry_274[0] = t_359[0];
+    carry_275[0] = m_new_352[0];
+    carry_276[0] = t_361[0];
     for (var j = 0; j < 16; j++) {
-      carry_275[0 * 16 + j] = t_363[0 * 16 + j];
+      carry_277[0 * 16 + j] = t_365[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_392 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_394 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_367 = t_271; t_367 < t_266; t_367++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_371 = (t_367 * 32);
+  for (var t_369 = t_273; t_369 < t_268; t_369++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_373 = (t_369 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1106,30 +1106,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_371 + r))], ((t_371 + r) < k_len_131)) + ((t_371 + r) % 1))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_371 + r) < k_len_131));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_105) * page_table_stride0 + u32((t_373 + r))], ((t_373 + r) < k_len_133)) + ((t_373 + r) % 1))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)], ((t_373 + r) < k_len_133));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_394 = array<f32, 4>();
+    var t_396 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_394[i * 4 + j] = fma(a[i], b[j], t_394[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_396[i * 4 + j] = fma(a[i], b[j], t_396[i * 4 + j]); }
       }
     }
-    var t_396: array<f32, 4>;
+    var t_398: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_396[0 * 4 + j] = select(NEG_INF, (t_394[0 * 4 + j] * t_392), ((((t_371 + (tc + 8 * j)) < k_len_131) && ((t_371 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_371 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_371 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_398[0 * 4 + j] = select(NEG_INF, (t_396[0 * 4 + j] * t_394), ((((t_373 + (tc + 8 * j)) < k_len_133) && ((t_373 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_373 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_373 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_397: array<f32, 1>;
+    var t_399: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_396[i * 4 + j]);
+        acc = max(acc, t_398[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1138,28 +1138,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_397[i] = acc;
+      t_399[i] = acc;
     }
     workgroupBarrier();
-    var m_new_398: array<f32, 1>;
-    m_new_398[0] = max(carry_273[0], t_397[0]);
+    var m_new_400: array<f32, 1>;
+    m_new_400[0] = max(carry_275[0], t_399[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_400: array<f32, 1>;
-    m_safe_400[0] = select(m_new_398[0], 0.0, (m_new_398[0] == NEG_INF));
+    var m_safe_402: array<f32, 1>;
+    m_safe_402[0] = select(m_new_400[0], 0.0, (m_new_400[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_402: array<f32, 4>;
+    var p_404: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_402[0 * 4 + j] = exp2((t_396[0 * 4 + j] - m_safe_400[0]));
+      p_404[0 * 4 + j] = exp2((t_398[0 * 4 + j] - m_safe_402[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_404: array<f32, 1>;
-    alpha_404[0] = exp2((carry_273[0] - m_safe_400[0]));
+    var alpha_406: array<f32, 1>;
+    alpha_406[0] = exp2((carry_275[0] - m_safe_402[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_406: array<f32, 1>;
+    var t_408: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_402[i * 4 + j];
+        acc = acc + p_404[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1168,51 +1168,51 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_406[i] = acc;
+      t_408[i] = acc;
     }
     workgroupBarrier();
-    var t_407: array<f32, 1>;
-    t_407[0] = ((carry_274[0] * alpha_404[0]) + t_406[0]);
+    var t_409: array<f32, 1>;
+    t_409[0] = ((carry_276[0] * alpha_406[0]) + t_408[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_402[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_404[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_371 + r))], ((t_371 + r) < k_len_131)) + ((t_371 + r) % 1))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)], ((t_371 + r) < k_len_131));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_105) * page_table_stride0 + u32((t_373 + r))], ((t_373 + r) < k_len_133)) + ((t_373 + r) % 1))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)], ((t_373 + r) < k_len_133));
     }
     workgroupBarrier();
-    var t_410 = array<f32, 16>();
+    var t_412 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_410[i * 16 + j] = fma(a[i], b[j], t_410[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_412[i * 16 + j] = fma(a[i], b[j], t_412[i * 16 + j]); }
       }
     }
-    var t_411: array<f32, 16>;
+    var t_413: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_411[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_404[0]) + t_410[0 * 16 + j]);
+      t_413[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_406[0]) + t_412[0 * 16 + j]);
     }
-    carry_273[0] = m_new_398[0];
-    carry_274[0] = t_407[0];
+    carry_275[0] = m_new_400[0];
+    carry_276[0] = t_409[0];
     for (var j = 0; j < 16; j++) {
-      carry_275[0 * 16 + j] = t_411[0 * 16 + j];
+      carry_277[0 * 16 + j] = t_413[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_135 + tr) / 4) < q_len_130)) { out[u32((q0_127 + ((t_135 + tr) / 4))) * out_stride0 + u32((t_138 + ((t_135 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_275[0 * 16 + j] / select(carry_274[0], 1.0, (carry_274[0] == 0.0)))); }
+    if ((((t_137 + tr) / 4) < q_len_132)) { out[u32((q0_129 + ((t_137 + tr) / 4))) * out_stride0 + u32((t_140 + ((t_137 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_277[0 * 16 + j] / select(carry_276[0], 1.0, (carry_276[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_135 + tr) / 4) < q_len_130)) { lse[u32((q0_127 + ((t_135 + tr) / 4))) * lse_stride0 + u32((t_138 + ((t_135 + tr) % 4)))] = select(((carry_273[0] + log2(carry_274[0])) * 0.6931471805599453), NEG_INF, (carry_274[0] == 0.0)); }
+    if ((((t_137 + tr) / 4) < q_len_132)) { lse[u32((q0_129 + ((t_137 + tr) / 4))) * lse_stride0 + u32((t_140 + ((t_137 + tr) % 4)))] = select(((carry_275[0] + log2(carry_276[0])) * 0.6931471805599453), NEG_INF, (carry_276[0] == 0.0)); }
   }
 }
 `,

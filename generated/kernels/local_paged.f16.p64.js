@@ -2,7 +2,7 @@
 export const name = "local_paged.f16.p64";
 export const kernel = "local_paged";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32};
+export const params = {"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32};
 export const tuned = [];
 export const tensors = [
   {
@@ -108,9 +108,9 @@ export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"local_paged.f16.p64","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f16.p64.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged.f16.p64","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f16.p64.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:9 (kernel local_paged). Do not edit: edit the spec and recompile.
-// Instance local_paged.f16.p64: T = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
+// Instance local_paged.f16.p64: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
 enable f16;
 enable subgroups;
@@ -156,179 +156,179 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_105 = i32(wg.x);
-  let kvh_106 = i32(wg.y);
-  let b_107 = i32(wg.z);
+  let m_106 = i32(wg.x);
+  let kvh_107 = i32(wg.y);
+  let b_108 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_131 = cu_seqlens_q[u32(b_107)];
+  let q0_133 = cu_seqlens_q[u32(b_108)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_132 = (b_107 + 1);
-  let t_133 = cu_seqlens_q[u32(t_132)];
-  let q_len_134 = (t_133 - q0_131);
-  let k_len_135 = cache_seqlens[u32(b_107)];
-  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_136 = (m_105 * 16);
-  let t_137 = (q_len_134 * 4);
-  let t_138 = (t_136 >= t_137);
-  if (t_138) {
+  let t_134 = (b_108 + 1);
+  let t_135 = cu_seqlens_q[u32(t_134)];
+  let q_len_136 = (t_135 - q0_133);
+  let k_len_137 = cache_seqlens[u32(b_108)];
+  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_138 = (m_106 * 16);
+  let t_139 = (q_len_136 * 4);
+  let t_140 = (t_138 >= t_139);
+  if (t_140) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_139 = (m_105 * 16);
+  let t_141 = (m_106 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_142 = (kvh_106 * 4);
+  let t_144 = (kvh_107 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_149 = (k_len_135 + 31);
-  let t_150 = (t_149 / 32);
-  let t_152 = (k_len_135 + (-1));
-  let t_154 = (k_len_135 + (-32));
-  let t_156 = (t_152 / 32);
-  let t_157 = (t_152 < 0);
-  let t_158 = (t_156 * 32);
-  let t_159 = (t_158 == t_152);
-  let t_160 = (!t_159);
-  let t_161 = (t_157 && t_160);
-  let t_163 = (t_156 - 1);
-  let t_164 = select(t_156, t_163, t_161);
-  let t_165 = (t_154 / 32);
-  let t_166 = (t_154 < 0);
-  let t_167 = (t_165 * 32);
-  let t_168 = (t_167 == t_154);
-  let t_169 = (!t_168);
-  let t_170 = (t_166 && t_169);
-  let t_171 = (t_165 - 1);
-  let t_172 = select(t_165, t_171, t_170);
-  let t_174 = (t_139 + 15);
-  let t_175 = (t_139 / 4);
-  let t_176 = (t_174 / 4);
-  let t_177 = (t_175 + k_len_135);
-  let t_178 = (t_176 + k_len_135);
-  let t_179 = (t_177 - q_len_134);
-  let t_180 = (t_178 - q_len_134);
-  let t_182 = (t_179 + (-31));
-  let t_183 = (t_180 / 32);
-  let t_184 = (t_180 < 0);
-  let t_185 = (t_183 * 32);
-  let t_186 = (t_185 == t_180);
-  let t_187 = (!t_186);
-  let t_188 = (t_184 && t_187);
-  let t_189 = (t_183 - 1);
-  let t_190 = select(t_183, t_189, t_188);
-  let t_191 = (t_182 / 32);
-  let t_192 = (t_182 < 0);
-  let t_193 = (t_191 * 32);
-  let t_194 = (t_193 == t_182);
-  let t_195 = (!t_194);
-  let t_196 = (t_192 && t_195);
-  let t_197 = (t_191 - 1);
-  let t_198 = select(t_191, t_197, t_196);
-  let t_199 = min(t_164, t_190);
-  let t_200 = min(t_172, t_198);
-  let t_201 = (t_179 / P.attention_chunk);
-  let t_202 = (t_180 / P.attention_chunk);
-  let t_203 = min(t_201, t_202);
-  let t_204 = max(t_201, t_202);
-  let t_205 = (t_203 * P.attention_chunk);
-  let t_206 = (t_204 * P.attention_chunk);
-  let t_207 = min(t_205, t_206);
-  let t_208 = max(t_205, t_206);
-  let t_209 = (0 - t_208);
-  let t_210 = (0 - t_207);
-  let t_211 = (t_210 + 31);
-  let t_212 = (-t_211);
-  let t_213 = (-t_212);
-  let t_214 = (t_213 / 32);
-  let t_215 = (t_213 < 0);
-  let t_216 = (t_214 * 32);
-  let t_217 = (t_216 == t_213);
-  let t_218 = (!t_217);
-  let t_219 = (t_215 && t_218);
-  let t_220 = (t_214 - 1);
-  let t_221 = select(t_214, t_220, t_219);
-  let t_222 = (-t_221);
-  let t_224 = (-t_209);
-  let t_225 = (-t_224);
-  let t_226 = (t_225 / 32);
-  let t_227 = (t_225 < 0);
-  let t_228 = (t_226 * 32);
-  let t_229 = (t_228 == t_225);
-  let t_230 = (!t_229);
-  let t_231 = (t_227 && t_230);
-  let t_232 = (t_226 - 1);
-  let t_233 = select(t_226, t_232, t_231);
-  let t_234 = (-t_233);
-  let t_235 = (t_207 + P.attention_chunk);
-  let t_236 = (t_208 + P.attention_chunk);
-  let t_237 = (t_236 + (-1));
-  let t_238 = (t_235 + (-32));
-  let t_239 = (t_237 / 32);
-  let t_240 = (t_237 < 0);
-  let t_241 = (t_239 * 32);
-  let t_242 = (t_241 == t_237);
-  let t_243 = (!t_242);
-  let t_244 = (t_240 && t_243);
-  let t_245 = (t_239 - 1);
-  let t_246 = select(t_239, t_245, t_244);
-  let t_247 = (t_238 / 32);
-  let t_248 = (t_238 < 0);
-  let t_249 = (t_247 * 32);
-  let t_250 = (t_249 == t_238);
-  let t_251 = (!t_250);
-  let t_252 = (t_248 && t_251);
-  let t_253 = (t_247 - 1);
-  let t_254 = select(t_247, t_253, t_252);
-  let t_255 = max(t_222, (-268435456));
-  let t_256 = min(268435456, t_246);
-  let t_257 = max(t_234, (-268435456));
-  let t_258 = min(268435456, t_254);
-  let t_259 = max((-268435456), t_255);
-  let t_260 = min(t_199, t_256);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_151 = (k_len_137 + 31);
+  let t_152 = (t_151 / 32);
+  let t_154 = (k_len_137 + (-1));
+  let t_156 = (k_len_137 + (-32));
+  let t_158 = (t_154 / 32);
+  let t_159 = (t_154 < 0);
+  let t_160 = (t_158 * 32);
+  let t_161 = (t_160 == t_154);
+  let t_162 = (!t_161);
+  let t_163 = (t_159 && t_162);
+  let t_165 = (t_158 - 1);
+  let t_166 = select(t_158, t_165, t_163);
+  let t_167 = (t_156 / 32);
+  let t_168 = (t_156 < 0);
+  let t_169 = (t_167 * 32);
+  let t_170 = (t_169 == t_156);
+  let t_171 = (!t_170);
+  let t_172 = (t_168 && t_171);
+  let t_173 = (t_167 - 1);
+  let t_174 = select(t_167, t_173, t_172);
+  let t_176 = (t_141 + 15);
+  let t_177 = (t_141 / 4);
+  let t_178 = (t_176 / 4);
+  let t_179 = (t_177 + k_len_137);
+  let t_180 = (t_178 + k_len_137);
+  let t_181 = (t_179 - q_len_136);
+  let t_182 = (t_180 - q_len_136);
+  let t_184 = (t_181 + (-31));
+  let t_185 = (t_182 / 32);
+  let t_186 = (t_182 < 0);
+  let t_187 = (t_185 * 32);
+  let t_188 = (t_187 == t_182);
+  let t_189 = (!t_188);
+  let t_190 = (t_186 && t_189);
+  let t_191 = (t_185 - 1);
+  let t_192 = select(t_185, t_191, t_190);
+  let t_193 = (t_184 / 32);
+  let t_194 = (t_184 < 0);
+  let t_195 = (t_193 * 32);
+  let t_196 = (t_195 == t_184);
+  let t_197 = (!t_196);
+  let t_198 = (t_194 && t_197);
+  let t_199 = (t_193 - 1);
+  let t_200 = select(t_193, t_199, t_198);
+  let t_201 = min(t_166, t_192);
+  let t_202 = min(t_174, t_200);
+  let t_203 = (t_181 / P.attention_chunk);
+  let t_204 = (t_182 / P.attention_chunk);
+  let t_205 = min(t_203, t_204);
+  let t_206 = max(t_203, t_204);
+  let t_207 = (t_205 * P.attention_chunk);
+  let t_208 = (t_206 * P.attention_chunk);
+  let t_209 = min(t_207, t_208);
+  let t_210 = max(t_207, t_208);
+  let t_211 = (0 - t_210);
+  let t_212 = (0 - t_209);
+  let t_213 = (t_212 + 31);
+  let t_214 = (-t_213);
+  let t_215 = (-t_214);
+  let t_216 = (t_215 / 32);
+  let t_217 = (t_215 < 0);
+  let t_218 = (t_216 * 32);
+  let t_219 = (t_218 == t_215);
+  let t_220 = (!t_219);
+  let t_221 = (t_217 && t_220);
+  let t_222 = (t_216 - 1);
+  let t_223 = select(t_216, t_222, t_221);
+  let t_224 = (-t_223);
+  let t_226 = (-t_211);
+  let t_227 = (-t_226);
+  let t_228 = (t_227 / 32);
+  let t_229 = (t_227 < 0);
+  let t_230 = (t_228 * 32);
+  let t_231 = (t_230 == t_227);
+  let t_232 = (!t_231);
+  let t_233 = (t_229 && t_232);
+  let t_234 = (t_228 - 1);
+  let t_235 = select(t_228, t_234, t_233);
+  let t_236 = (-t_235);
+  let t_237 = (t_209 + P.attention_chunk);
+  let t_238 = (t_210 + P.attention_chunk);
+  let t_239 = (t_238 + (-1));
+  let t_240 = (t_237 + (-32));
+  let t_241 = (t_239 / 32);
+  let t_242 = (t_239 < 0);
+  let t_243 = (t_241 * 32);
+  let t_244 = (t_243 == t_239);
+  let t_245 = (!t_244);
+  let t_246 = (t_242 && t_245);
+  let t_247 = (t_241 - 1);
+  let t_248 = select(t_241, t_247, t_246);
+  let t_249 = (t_240 / 32);
+  let t_250 = (t_240 < 0);
+  let t_251 = (t_249 * 32);
+  let t_252 = (t_251 == t_240);
+  let t_253 = (!t_252);
+  let t_254 = (t_250 && t_253);
+  let t_255 = (t_249 - 1);
+  let t_256 = select(t_249, t_255, t_254);
+  let t_257 = max(t_224, (-268435456));
+  let t_258 = min(268435456, t_248);
+  let t_259 = max(t_236, (-268435456));
+  let t_260 = min(268435456, t_256);
   let t_261 = max((-268435456), t_257);
-  let t_262 = min(t_200, t_258);
-  let t_263 = max(t_261, t_261);
-  let t_264 = min(t_262, t_262);
-  let t_265 = max(t_263, (-268435456));
-  let t_266 = min(t_264, t_172);
-  let t_267 = max(0, t_259);
-  let t_268 = (t_260 + 1);
-  let t_269 = min(t_150, t_268);
-  let t_270 = max(t_267, t_269);
-  let t_271 = max(t_265, t_267);
-  let t_272 = min(t_271, t_270);
-  let t_273 = (t_266 + 1);
-  let t_274 = max(t_273, t_272);
-  let t_275 = min(t_274, t_270);
+  let t_262 = min(t_201, t_258);
+  let t_263 = max((-268435456), t_259);
+  let t_264 = min(t_202, t_260);
+  let t_265 = max(t_263, t_263);
+  let t_266 = min(t_264, t_264);
+  let t_267 = max(t_265, (-268435456));
+  let t_268 = min(t_266, t_174);
+  let t_269 = max(0, t_261);
+  let t_270 = (t_262 + 1);
+  let t_271 = min(t_152, t_270);
+  let t_272 = max(t_269, t_271);
+  let t_273 = max(t_267, t_269);
+  let t_274 = min(t_273, t_272);
+  let t_275 = (t_268 + 1);
+  let t_276 = max(t_275, t_274);
+  let t_277 = min(t_276, t_272);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_303 = (P.softmax_scale * 1.4426950408889634);
+  let t_305 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_131 + ((t_139 + r) / 4))) * q_stride0 + u32((t_142 + ((t_139 + r) % 4))) * q_stride1 + u32(c)], (((t_139 + r) / 4) < q_len_134));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_133 + ((t_141 + r) / 4))) * q_stride0 + u32((t_144 + ((t_141 + r) % 4))) * q_stride1 + u32(c)], (((t_141 + r) / 4) < q_len_136));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_277: array<f32, 1>;
-  carry_277[0] = NEG_INF;
-  var carry_278: array<f32, 1>;
-  carry_278[0] = 0.0;
-  var carry_279: array<f32, 16>;
+  var carry_279: array<f32, 1>;
+  carry_279[0] = NEG_INF;
+  var carry_280: array<f32, 1>;
+  carry_280[0] = 0.0;
+  var carry_281: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_279[0 * 16 + j] = 0.0;
+    carry_281[0 * 16 + j] = 0.0;
   }
-  for (var t_276 = t_267; t_276 < t_272; t_276++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_280 = (t_276 * 32);
+  for (var t_278 = t_269; t_278 < t_274; t_278++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_282 = (t_278 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -337,99 +337,99 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_280 + r) / 64))], ((t_280 + r) < k_len_135)) * 64) + ((t_280 + r) % 64))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)], ((t_280 + r) < k_len_135));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_282 + r) / 64))], ((t_282 + r) < k_len_137)) * 64) + ((t_282 + r) % 64))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_282 + r) < k_len_137));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_305 = array<f32, 4>();
+    var t_307 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_305[i * 4 + j] = fma(a[i], b[j], t_305[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_307[i * 4 + j] = fma(a[i], b[j], t_307[i * 4 + j]); }
       }
     }
-    var t_307: array<f32, 4>;
+    var t_309: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_307[0 * 4 + j] = select(NEG_INF, (t_305[0 * 4 + j] * t_303), ((((t_280 + (tc + 8 * j)) < k_len_135) && ((t_280 + (tc + 8 * j)) <= ((((t_139 + tr) / 4) + k_len_135) - q_len_134))) && (((t_280 + (tc + 8 * j)) >= ((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk)) && ((t_280 + (tc + 8 * j)) < (((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_309[0 * 4 + j] = select(NEG_INF, (t_307[0 * 4 + j] * t_305), ((((t_282 + (tc + 8 * j)) < k_len_137) && ((t_282 + (tc + 8 * j)) <= ((((t_141 + tr) / 4) + k_len_137) - q_len_136))) && (((t_282 + (tc + 8 * j)) >= ((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk)) && ((t_282 + (tc + 8 * j)) < (((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_308: array<f32, 1>;
+    var t_310: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_307[i * 4 + j]);
+        acc = max(acc, t_309[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_308[i] = acc;
+      t_310[i] = acc;
     }
-    var m_new_309: array<f32, 1>;
-    m_new_309[0] = max(carry_277[0], t_308[0]);
+    var m_new_311: array<f32, 1>;
+    m_new_311[0] = max(carry_279[0], t_310[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_311: array<f32, 1>;
-    m_safe_311[0] = select(m_new_309[0], 0.0, (m_new_309[0] == NEG_INF));
+    var m_safe_313: array<f32, 1>;
+    m_safe_313[0] = select(m_new_311[0], 0.0, (m_new_311[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_313: array<f32, 4>;
+    var p_315: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_313[0 * 4 + j] = exp2((t_307[0 * 4 + j] - m_safe_311[0]));
+      p_315[0 * 4 + j] = exp2((t_309[0 * 4 + j] - m_safe_313[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_315: array<f32, 1>;
-    alpha_315[0] = exp2((carry_277[0] - m_safe_311[0]));
+    var alpha_317: array<f32, 1>;
+    alpha_317[0] = exp2((carry_279[0] - m_safe_313[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_317: array<f32, 1>;
+    var t_319: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_313[i * 4 + j];
+        acc = acc + p_315[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_317[i] = acc;
+      t_319[i] = acc;
     }
-    var t_318: array<f32, 1>;
-    t_318[0] = ((carry_278[0] * alpha_315[0]) + t_317[0]);
+    var t_320: array<f32, 1>;
+    t_320[0] = ((carry_280[0] * alpha_317[0]) + t_319[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_313[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_315[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_280 + r) / 64))], ((t_280 + r) < k_len_135)) * 64) + ((t_280 + r) % 64))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)], ((t_280 + r) < k_len_135));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_282 + r) / 64))], ((t_282 + r) < k_len_137)) * 64) + ((t_282 + r) % 64))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_282 + r) < k_len_137));
     }
     workgroupBarrier();
-    var t_321 = array<f32, 16>();
+    var t_323 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_321[i * 16 + j] = fma(a[i], b[j], t_321[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_323[i * 16 + j] = fma(a[i], b[j], t_323[i * 16 + j]); }
       }
     }
-    var t_322: array<f32, 16>;
+    var t_324: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_322[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_315[0]) + t_321[0 * 16 + j]);
+      t_324[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_317[0]) + t_323[0 * 16 + j]);
     }
-    carry_277[0] = m_new_309[0];
-    carry_278[0] = t_318[0];
+    carry_279[0] = m_new_311[0];
+    carry_280[0] = t_320[0];
     for (var j = 0; j < 16; j++) {
-      carry_279[0 * 16 + j] = t_322[0 * 16 + j];
+      carry_281[0 * 16 + j] = t_324[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_353 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_355 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_328 = t_272; t_328 < t_275; t_328++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_332 = (t_328 * 32);
+  for (var t_330 = t_274; t_330 < t_277; t_330++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_334 = (t_330 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -437,106 +437,106 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_107) * page_table_stride0 + u32(((t_332 + r) / 64))] * 64) + ((t_332 + r) % 64))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_108) * page_table_stride0 + u32(((t_334 + r) / 64))] * 64) + ((t_334 + r) % 64))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_355 = array<f32, 4>();
+    var t_357 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_355[i * 4 + j] = fma(a[i], b[j], t_355[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_357[i * 4 + j] = fma(a[i], b[j], t_357[i * 4 + j]); }
       }
     }
-    var t_356: array<f32, 4>;
+    var t_358: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_356[0 * 4 + j] = (t_355[0 * 4 + j] * t_353);
+      t_358[0 * 4 + j] = (t_357[0 * 4 + j] * t_355);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_357: array<f32, 1>;
+    var t_359: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_356[i * 4 + j]);
+        acc = max(acc, t_358[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_357[i] = acc;
+      t_359[i] = acc;
     }
-    var m_new_358: array<f32, 1>;
-    m_new_358[0] = max(carry_277[0], t_357[0]);
+    var m_new_360: array<f32, 1>;
+    m_new_360[0] = max(carry_279[0], t_359[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_360: array<f32, 1>;
-    m_safe_360[0] = select(m_new_358[0], 0.0, (m_new_358[0] == NEG_INF));
+    var m_safe_362: array<f32, 1>;
+    m_safe_362[0] = select(m_new_360[0], 0.0, (m_new_360[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_362: array<f32, 4>;
+    var p_364: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_362[0 * 4 + j] = exp2((t_356[0 * 4 + j] - m_safe_360[0]));
+      p_364[0 * 4 + j] = exp2((t_358[0 * 4 + j] - m_safe_362[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_364: array<f32, 1>;
-    alpha_364[0] = exp2((carry_277[0] - m_safe_360[0]));
+    var alpha_366: array<f32, 1>;
+    alpha_366[0] = exp2((carry_279[0] - m_safe_362[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_366: array<f32, 1>;
+    var t_368: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_362[i * 4 + j];
+        acc = acc + p_364[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_366[i] = acc;
+      t_368[i] = acc;
     }
-    var t_367: array<f32, 1>;
-    t_367[0] = ((carry_278[0] * alpha_364[0]) + t_366[0]);
+    var t_369: array<f32, 1>;
+    t_369[0] = ((carry_280[0] * alpha_366[0]) + t_368[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_362[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_364[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_107) * page_table_stride0 + u32(((t_332 + r) / 64))] * 64) + ((t_332 + r) % 64))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_108) * page_table_stride0 + u32(((t_334 + r) / 64))] * 64) + ((t_334 + r) % 64))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_370 = array<f32, 16>();
+    var t_372 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_370[i * 16 + j] = fma(a[i], b[j], t_370[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_372[i * 16 + j] = fma(a[i], b[j], t_372[i * 16 + j]); }
       }
     }
-    var t_371: array<f32, 16>;
+    var t_373: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_371[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_364[0]) + t_370[0 * 16 + j]);
+      t_373[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_366[0]) + t_372[0 * 16 + j]);
     }
-    carry_277[0] = m_new_358[0];
-    carry_278[0] = t_367[0];
+    carry_279[0] = m_new_360[0];
+    carry_280[0] = t_369[0];
     for (var j = 0; j < 16; j++) {
-      carry_279[0 * 16 + j] = t_371[0 * 16 + j];
+      carry_281[0 * 16 + j] = t_373[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_402 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_404 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_375 = t_275; t_375 < t_270; t_375++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_379 = (t_375 * 32);
+  for (var t_377 = t_277; t_377 < t_272; t_377++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_381 = (t_377 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -545,109 +545,109 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_379 + r) / 64))], ((t_379 + r) < k_len_135)) * 64) + ((t_379 + r) % 64))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)], ((t_379 + r) < k_len_135));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_381 + r) / 64))], ((t_381 + r) < k_len_137)) * 64) + ((t_381 + r) % 64))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_381 + r) < k_len_137));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_404 = array<f32, 4>();
+    var t_406 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_404[i * 4 + j] = fma(a[i], b[j], t_404[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_406[i * 4 + j] = fma(a[i], b[j], t_406[i * 4 + j]); }
       }
     }
-    var t_406: array<f32, 4>;
+    var t_408: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_406[0 * 4 + j] = select(NEG_INF, (t_404[0 * 4 + j] * t_402), ((((t_379 + (tc + 8 * j)) < k_len_135) && ((t_379 + (tc + 8 * j)) <= ((((t_139 + tr) / 4) + k_len_135) - q_len_134))) && (((t_379 + (tc + 8 * j)) >= ((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk)) && ((t_379 + (tc + 8 * j)) < (((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_408[0 * 4 + j] = select(NEG_INF, (t_406[0 * 4 + j] * t_404), ((((t_381 + (tc + 8 * j)) < k_len_137) && ((t_381 + (tc + 8 * j)) <= ((((t_141 + tr) / 4) + k_len_137) - q_len_136))) && (((t_381 + (tc + 8 * j)) >= ((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk)) && ((t_381 + (tc + 8 * j)) < (((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_407: array<f32, 1>;
+    var t_409: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_406[i * 4 + j]);
+        acc = max(acc, t_408[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_407[i] = acc;
+      t_409[i] = acc;
     }
-    var m_new_408: array<f32, 1>;
-    m_new_408[0] = max(carry_277[0], t_407[0]);
+    var m_new_410: array<f32, 1>;
+    m_new_410[0] = max(carry_279[0], t_409[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_410: array<f32, 1>;
-    m_safe_410[0] = select(m_new_408[0], 0.0, (m_new_408[0] == NEG_INF));
+    var m_safe_412: array<f32, 1>;
+    m_safe_412[0] = select(m_new_410[0], 0.0, (m_new_410[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_412: array<f32, 4>;
+    var p_414: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_412[0 * 4 + j] = exp2((t_406[0 * 4 + j] - m_safe_410[0]));
+      p_414[0 * 4 + j] = exp2((t_408[0 * 4 + j] - m_safe_412[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_414: array<f32, 1>;
-    alpha_414[0] = exp2((carry_277[0] - m_safe_410[0]));
+    var alpha_416: array<f32, 1>;
+    alpha_416[0] = exp2((carry_279[0] - m_safe_412[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_416: array<f32, 1>;
+    var t_418: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_412[i * 4 + j];
+        acc = acc + p_414[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_416[i] = acc;
+      t_418[i] = acc;
     }
-    var t_417: array<f32, 1>;
-    t_417[0] = ((carry_278[0] * alpha_414[0]) + t_416[0]);
+    var t_419: array<f32, 1>;
+    t_419[0] = ((carry_280[0] * alpha_416[0]) + t_418[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_412[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_414[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_379 + r) / 64))], ((t_379 + r) < k_len_135)) * 64) + ((t_379 + r) % 64))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)], ((t_379 + r) < k_len_135));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_381 + r) / 64))], ((t_381 + r) < k_len_137)) * 64) + ((t_381 + r) % 64))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_381 + r) < k_len_137));
     }
     workgroupBarrier();
-    var t_420 = array<f32, 16>();
+    var t_422 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_420[i * 16 + j] = fma(a[i], b[j], t_420[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_422[i * 16 + j] = fma(a[i], b[j], t_422[i * 16 + j]); }
       }
     }
-    var t_421: array<f32, 16>;
+    var t_423: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_421[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_414[0]) + t_420[0 * 16 + j]);
+      t_423[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_416[0]) + t_422[0 * 16 + j]);
     }
-    carry_277[0] = m_new_408[0];
-    carry_278[0] = t_417[0];
+    carry_279[0] = m_new_410[0];
+    carry_280[0] = t_419[0];
     for (var j = 0; j < 16; j++) {
-      carry_279[0 * 16 + j] = t_421[0 * 16 + j];
+      carry_281[0 * 16 + j] = t_423[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_139 + tr) / 4) < q_len_134)) { out[u32((q0_131 + ((t_139 + tr) / 4))) * out_stride0 + u32((t_142 + ((t_139 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_279[0 * 16 + j] / select(carry_278[0], 1.0, (carry_278[0] == 0.0)))); }
+    if ((((t_141 + tr) / 4) < q_len_136)) { out[u32((q0_133 + ((t_141 + tr) / 4))) * out_stride0 + u32((t_144 + ((t_141 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_281[0 * 16 + j] / select(carry_280[0], 1.0, (carry_280[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_139 + tr) / 4) < q_len_134)) { lse[u32((q0_131 + ((t_139 + tr) / 4))) * lse_stride0 + u32((t_142 + ((t_139 + tr) % 4)))] = select(((carry_277[0] + log2(carry_278[0])) * 0.6931471805599453), NEG_INF, (carry_278[0] == 0.0)); }
+    if ((((t_141 + tr) / 4) < q_len_136)) { lse[u32((q0_133 + ((t_141 + tr) / 4))) * lse_stride0 + u32((t_144 + ((t_141 + tr) % 4)))] = select(((carry_279[0] + log2(carry_280[0])) * 0.6931471805599453), NEG_INF, (carry_280[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"local_paged.f16.p64","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f16.p64.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged.f16.p64","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f16.p64.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:9 (kernel local_paged). Do not edit: edit the spec and recompile.
-// Instance local_paged.f16.p64: T = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
+// Instance local_paged.f16.p64: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
 enable f16;
 
@@ -693,179 +693,179 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_105 = i32(wg.x);
-  let kvh_106 = i32(wg.y);
-  let b_107 = i32(wg.z);
+  let m_106 = i32(wg.x);
+  let kvh_107 = i32(wg.y);
+  let b_108 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_131 = cu_seqlens_q[u32(b_107)];
+  let q0_133 = cu_seqlens_q[u32(b_108)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_132 = (b_107 + 1);
-  let t_133 = cu_seqlens_q[u32(t_132)];
-  let q_len_134 = (t_133 - q0_131);
-  let k_len_135 = cache_seqlens[u32(b_107)];
-  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_136 = (m_105 * 16);
-  let t_137 = (q_len_134 * 4);
-  let t_138 = (t_136 >= t_137);
-  if (t_138) {
+  let t_134 = (b_108 + 1);
+  let t_135 = cu_seqlens_q[u32(t_134)];
+  let q_len_136 = (t_135 - q0_133);
+  let k_len_137 = cache_seqlens[u32(b_108)];
+  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_138 = (m_106 * 16);
+  let t_139 = (q_len_136 * 4);
+  let t_140 = (t_138 >= t_139);
+  if (t_140) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_139 = (m_105 * 16);
+  let t_141 = (m_106 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_142 = (kvh_106 * 4);
+  let t_144 = (kvh_107 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_149 = (k_len_135 + 31);
-  let t_150 = (t_149 / 32);
-  let t_152 = (k_len_135 + (-1));
-  let t_154 = (k_len_135 + (-32));
-  let t_156 = (t_152 / 32);
-  let t_157 = (t_152 < 0);
-  let t_158 = (t_156 * 32);
-  let t_159 = (t_158 == t_152);
-  let t_160 = (!t_159);
-  let t_161 = (t_157 && t_160);
-  let t_163 = (t_156 - 1);
-  let t_164 = select(t_156, t_163, t_161);
-  let t_165 = (t_154 / 32);
-  let t_166 = (t_154 < 0);
-  let t_167 = (t_165 * 32);
-  let t_168 = (t_167 == t_154);
-  let t_169 = (!t_168);
-  let t_170 = (t_166 && t_169);
-  let t_171 = (t_165 - 1);
-  let t_172 = select(t_165, t_171, t_170);
-  let t_174 = (t_139 + 15);
-  let t_175 = (t_139 / 4);
-  let t_176 = (t_174 / 4);
-  let t_177 = (t_175 + k_len_135);
-  let t_178 = (t_176 + k_len_135);
-  let t_179 = (t_177 - q_len_134);
-  let t_180 = (t_178 - q_len_134);
-  let t_182 = (t_179 + (-31));
-  let t_183 = (t_180 / 32);
-  let t_184 = (t_180 < 0);
-  let t_185 = (t_183 * 32);
-  let t_186 = (t_185 == t_180);
-  let t_187 = (!t_186);
-  let t_188 = (t_184 && t_187);
-  let t_189 = (t_183 - 1);
-  let t_190 = select(t_183, t_189, t_188);
-  let t_191 = (t_182 / 32);
-  let t_192 = (t_182 < 0);
-  let t_193 = (t_191 * 32);
-  let t_194 = (t_193 == t_182);
-  let t_195 = (!t_194);
-  let t_196 = (t_192 && t_195);
-  let t_197 = (t_191 - 1);
-  let t_198 = select(t_191, t_197, t_196);
-  let t_199 = min(t_164, t_190);
-  let t_200 = min(t_172, t_198);
-  let t_201 = (t_179 / P.attention_chunk);
-  let t_202 = (t_180 / P.attention_chunk);
-  let t_203 = min(t_201, t_202);
-  let t_204 = max(t_201, t_202);
-  let t_205 = (t_203 * P.attention_chunk);
-  let t_206 = (t_204 * P.attention_chunk);
-  let t_207 = min(t_205, t_206);
-  let t_208 = max(t_205, t_206);
-  let t_209 = (0 - t_208);
-  let t_210 = (0 - t_207);
-  let t_211 = (t_210 + 31);
-  let t_212 = (-t_211);
-  let t_213 = (-t_212);
-  let t_214 = (t_213 / 32);
-  let t_215 = (t_213 < 0);
-  let t_216 = (t_214 * 32);
-  let t_217 = (t_216 == t_213);
-  let t_218 = (!t_217);
-  let t_219 = (t_215 && t_218);
-  let t_220 = (t_214 - 1);
-  let t_221 = select(t_214, t_220, t_219);
-  let t_222 = (-t_221);
-  let t_224 = (-t_209);
-  let t_225 = (-t_224);
-  let t_226 = (t_225 / 32);
-  let t_227 = (t_225 < 0);
-  let t_228 = (t_226 * 32);
-  let t_229 = (t_228 == t_225);
-  let t_230 = (!t_229);
-  let t_231 = (t_227 && t_230);
-  let t_232 = (t_226 - 1);
-  let t_233 = select(t_226, t_232, t_231);
-  let t_234 = (-t_233);
-  let t_235 = (t_207 + P.attention_chunk);
-  let t_236 = (t_208 + P.attention_chunk);
-  let t_237 = (t_236 + (-1));
-  let t_238 = (t_235 + (-32));
-  let t_239 = (t_237 / 32);
-  let t_240 = (t_237 < 0);
-  let t_241 = (t_239 * 32);
-  let t_242 = (t_241 == t_237);
-  let t_243 = (!t_242);
-  let t_244 = (t_240 && t_243);
-  let t_245 = (t_239 - 1);
-  let t_246 = select(t_239, t_245, t_244);
-  let t_247 = (t_238 / 32);
-  let t_248 = (t_238 < 0);
-  let t_249 = (t_247 * 32);
-  let t_250 = (t_249 == t_238);
-  let t_251 = (!t_250);
-  let t_252 = (t_248 && t_251);
-  let t_253 = (t_247 - 1);
-  let t_254 = select(t_247, t_253, t_252);
-  let t_255 = max(t_222, (-268435456));
-  let t_256 = min(268435456, t_246);
-  let t_257 = max(t_234, (-268435456));
-  let t_258 = min(268435456, t_254);
-  let t_259 = max((-268435456), t_255);
-  let t_260 = min(t_199, t_256);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_151 = (k_len_137 + 31);
+  let t_152 = (t_151 / 32);
+  let t_154 = (k_len_137 + (-1));
+  let t_156 = (k_len_137 + (-32));
+  let t_158 = (t_154 / 32);
+  let t_159 = (t_154 < 0);
+  let t_160 = (t_158 * 32);
+  let t_161 = (t_160 == t_154);
+  let t_162 = (!t_161);
+  let t_163 = (t_159 && t_162);
+  let t_165 = (t_158 - 1);
+  let t_166 = select(t_158, t_165, t_163);
+  let t_167 = (t_156 / 32);
+  let t_168 = (t_156 < 0);
+  let t_169 = (t_167 * 32);
+  let t_170 = (t_169 == t_156);
+  let t_171 = (!t_170);
+  let t_172 = (t_168 && t_171);
+  let t_173 = (t_167 - 1);
+  let t_174 = select(t_167, t_173, t_172);
+  let t_176 = (t_141 + 15);
+  let t_177 = (t_141 / 4);
+  let t_178 = (t_176 / 4);
+  let t_179 = (t_177 + k_len_137);
+  let t_180 = (t_178 + k_len_137);
+  let t_181 = (t_179 - q_len_136);
+  let t_182 = (t_180 - q_len_136);
+  let t_184 = (t_181 + (-31));
+  let t_185 = (t_182 / 32);
+  let t_186 = (t_182 < 0);
+  let t_187 = (t_185 * 32);
+  let t_188 = (t_187 == t_182);
+  let t_189 = (!t_188);
+  let t_190 = (t_186 && t_189);
+  let t_191 = (t_185 - 1);
+  let t_192 = select(t_185, t_191, t_190);
+  let t_193 = (t_184 / 32);
+  let t_194 = (t_184 < 0);
+  let t_195 = (t_193 * 32);
+  let t_196 = (t_195 == t_184);
+  let t_197 = (!t_196);
+  let t_198 = (t_194 && t_197);
+  let t_199 = (t_193 - 1);
+  let t_200 = select(t_193, t_199, t_198);
+  let t_201 = min(t_166, t_192);
+  let t_202 = min(t_174, t_200);
+  let t_203 = (t_181 / P.attention_chunk);
+  let t_204 = (t_182 / P.attention_chunk);
+  let t_205 = min(t_203, t_204);
+  let t_206 = max(t_203, t_204);
+  let t_207 = (t_205 * P.attention_chunk);
+  let t_208 = (t_206 * P.attention_chunk);
+  let t_209 = min(t_207, t_208);
+  let t_210 = max(t_207, t_208);
+  let t_211 = (0 - t_210);
+  let t_212 = (0 - t_209);
+  let t_213 = (t_212 + 31);
+  let t_214 = (-t_213);
+  let t_215 = (-t_214);
+  let t_216 = (t_215 / 32);
+  let t_217 = (t_215 < 0);
+  let t_218 = (t_216 * 32);
+  let t_219 = (t_218 == t_215);
+  let t_220 = (!t_219);
+  let t_221 = (t_217 && t_220);
+  let t_222 = (t_216 - 1);
+  let t_223 = select(t_216, t_222, t_221);
+  let t_224 = (-t_223);
+  let t_226 = (-t_211);
+  let t_227 = (-t_226);
+  let t_228 = (t_227 / 32);
+  let t_229 = (t_227 < 0);
+  let t_230 = (t_228 * 32);
+  let t_231 = (t_230 == t_227);
+  let t_232 = (!t_231);
+  let t_233 = (t_229 && t_232);
+  let t_234 = (t_228 - 1);
+  let t_235 = select(t_228, t_234, t_233);
+  let t_236 = (-t_235);
+  let t_237 = (t_209 + P.attention_chunk);
+  let t_238 = (t_210 + P.attention_chunk);
+  let t_239 = (t_238 + (-1));
+  let t_240 = (t_237 + (-32));
+  let t_241 = (t_239 / 32);
+  let t_242 = (t_239 < 0);
+  let t_243 = (t_241 * 32);
+  let t_244 = (t_243 == t_239);
+  let t_245 = (!t_244);
+  let t_246 = (t_242 && t_245);
+  let t_247 = (t_241 - 1);
+  let t_248 = select(t_241, t_247, t_246);
+  let t_249 = (t_240 / 32);
+  let t_250 = (t_240 < 0);
+  let t_251 = (t_249 * 32);
+  let t_252 = (t_251 == t_240);
+  let t_253 = (!t_252);
+  let t_254 = (t_250 && t_253);
+  let t_255 = (t_249 - 1);
+  let t_256 = select(t_249, t_255, t_254);
+  let t_257 = max(t_224, (-268435456));
+  let t_258 = min(268435456, t_248);
+  let t_259 = max(t_236, (-268435456));
+  let t_260 = min(268435456, t_256);
   let t_261 = max((-268435456), t_257);
-  let t_262 = min(t_200, t_258);
-  let t_263 = max(t_261, t_261);
-  let t_264 = min(t_262, t_262);
-  let t_265 = max(t_263, (-268435456));
-  let t_266 = min(t_264, t_172);
-  let t_267 = max(0, t_259);
-  let t_268 = (t_260 + 1);
-  let t_269 = min(t_150, t_268);
-  let t_270 = max(t_267, t_269);
-  let t_271 = max(t_265, t_267);
-  let t_272 = min(t_271, t_270);
-  let t_273 = (t_266 + 1);
-  let t_274 = max(t_273, t_272);
-  let t_275 = min(t_274, t_270);
+  let t_262 = min(t_201, t_258);
+  let t_263 = max((-268435456), t_259);
+  let t_264 = min(t_202, t_260);
+  let t_265 = max(t_263, t_263);
+  let t_266 = min(t_264, t_264);
+  let t_267 = max(t_265, (-268435456));
+  let t_268 = min(t_266, t_174);
+  let t_269 = max(0, t_261);
+  let t_270 = (t_262 + 1);
+  let t_271 = min(t_152, t_270);
+  let t_272 = max(t_269, t_271);
+  let t_273 = max(t_267, t_269);
+  let t_274 = min(t_273, t_272);
+  let t_275 = (t_268 + 1);
+  let t_276 = max(t_275, t_274);
+  let t_277 = min(t_276, t_272);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_303 = (P.softmax_scale * 1.4426950408889634);
+  let t_305 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_131 + ((t_139 + r) / 4))) * q_stride0 + u32((t_142 + ((t_139 + r) % 4))) * q_stride1 + u32(c)], (((t_139 + r) / 4) < q_len_134));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_133 + ((t_141 + r) / 4))) * q_stride0 + u32((t_144 + ((t_141 + r) % 4))) * q_stride1 + u32(c)], (((t_141 + r) / 4) < q_len_136));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_277: array<f32, 1>;
-  carry_277[0] = NEG_INF;
-  var carry_278: array<f32, 1>;
-  carry_278[0] = 0.0;
-  var carry_279: array<f32, 16>;
+  var carry_279: array<f32, 1>;
+  carry_279[0] = NEG_INF;
+  var carry_280: array<f32, 1>;
+  carry_280[0] = 0.0;
+  var carry_281: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_279[0 * 16 + j] = 0.0;
+    carry_281[0 * 16 + j] = 0.0;
   }
-  for (var t_276 = t_267; t_276 < t_272; t_276++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_280 = (t_276 * 32);
+  for (var t_278 = t_269; t_278 < t_274; t_278++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_282 = (t_278 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -874,30 +874,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_280 + r) / 64))], ((t_280 + r) < k_len_135)) * 64) + ((t_280 + r) % 64))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)], ((t_280 + r) < k_len_135));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_282 + r) / 64))], ((t_282 + r) < k_len_137)) * 64) + ((t_282 + r) % 64))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_282 + r) < k_len_137));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_305 = array<f32, 4>();
+    var t_307 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_305[i * 4 + j] = fma(a[i], b[j], t_305[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_307[i * 4 + j] = fma(a[i], b[j], t_307[i * 4 + j]); }
       }
     }
-    var t_307: array<f32, 4>;
+    var t_309: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_307[0 * 4 + j] = select(NEG_INF, (t_305[0 * 4 + j] * t_303), ((((t_280 + (tc + 8 * j)) < k_len_135) && ((t_280 + (tc + 8 * j)) <= ((((t_139 + tr) / 4) + k_len_135) - q_len_134))) && (((t_280 + (tc + 8 * j)) >= ((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk)) && ((t_280 + (tc + 8 * j)) < (((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_309[0 * 4 + j] = select(NEG_INF, (t_307[0 * 4 + j] * t_305), ((((t_282 + (tc + 8 * j)) < k_len_137) && ((t_282 + (tc + 8 * j)) <= ((((t_141 + tr) / 4) + k_len_137) - q_len_136))) && (((t_282 + (tc + 8 * j)) >= ((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk)) && ((t_282 + (tc + 8 * j)) < (((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_308: array<f32, 1>;
+    var t_310: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_307[i * 4 + j]);
+        acc = max(acc, t_309[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -906,28 +906,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_308[i] = acc;
+      t_310[i] = acc;
     }
     workgroupBarrier();
-    var m_new_309: array<f32, 1>;
-    m_new_309[0] = max(carry_277[0], t_308[0]);
+    var m_new_311: array<f32, 1>;
+    m_new_311[0] = max(carry_279[0], t_310[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_311: array<f32, 1>;
-    m_safe_311[0] = select(m_new_309[0], 0.0, (m_new_309[0] == NEG_INF));
+    var m_safe_313: array<f32, 1>;
+    m_safe_313[0] = select(m_new_311[0], 0.0, (m_new_311[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_313: array<f32, 4>;
+    var p_315: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_313[0 * 4 + j] = exp2((t_307[0 * 4 + j] - m_safe_311[0]));
+      p_315[0 * 4 + j] = exp2((t_309[0 * 4 + j] - m_safe_313[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_315: array<f32, 1>;
-    alpha_315[0] = exp2((carry_277[0] - m_safe_311[0]));
+    var alpha_317: array<f32, 1>;
+    alpha_317[0] = exp2((carry_279[0] - m_safe_313[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_317: array<f32, 1>;
+    var t_319: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_313[i * 4 + j];
+        acc = acc + p_315[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -936,49 +936,49 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_317[i] = acc;
+      t_319[i] = acc;
     }
     workgroupBarrier();
-    var t_318: array<f32, 1>;
-    t_318[0] = ((carry_278[0] * alpha_315[0]) + t_317[0]);
+    var t_320: array<f32, 1>;
+    t_320[0] = ((carry_280[0] * alpha_317[0]) + t_319[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_313[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_315[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_280 + r) / 64))], ((t_280 + r) < k_len_135)) * 64) + ((t_280 + r) % 64))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)], ((t_280 + r) < k_len_135));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_282 + r) / 64))], ((t_282 + r) < k_len_137)) * 64) + ((t_282 + r) % 64))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_282 + r) < k_len_137));
     }
     workgroupBarrier();
-    var t_321 = array<f32, 16>();
+    var t_323 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_321[i * 16 + j] = fma(a[i], b[j], t_321[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_323[i * 16 + j] = fma(a[i], b[j], t_323[i * 16 + j]); }
       }
     }
-    var t_322: array<f32, 16>;
+    var t_324: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_322[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_315[0]) + t_321[0 * 16 + j]);
+      t_324[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_317[0]) + t_323[0 * 16 + j]);
     }
-    carry_277[0] = m_new_309[0];
-    carry_278[0] = t_318[0];
+    carry_279[0] = m_new_311[0];
+    carry_280[0] = t_320[0];
     for (var j = 0; j < 16; j++) {
-      carry_279[0 * 16 + j] = t_322[0 * 16 + j];
+      carry_281[0 * 16 + j] = t_324[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_353 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_355 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_328 = t_272; t_328 < t_275; t_328++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_332 = (t_328 * 32);
+  for (var t_330 = t_274; t_330 < t_277; t_330++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_334 = (t_330 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -986,30 +986,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_107) * page_table_stride0 + u32(((t_332 + r) / 64))] * 64) + ((t_332 + r) % 64))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_108) * page_table_stride0 + u32(((t_334 + r) / 64))] * 64) + ((t_334 + r) % 64))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_355 = array<f32, 4>();
+    var t_357 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_355[i * 4 + j] = fma(a[i], b[j], t_355[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_357[i * 4 + j] = fma(a[i], b[j], t_357[i * 4 + j]); }
       }
     }
-    var t_356: array<f32, 4>;
+    var t_358: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_356[0 * 4 + j] = (t_355[0 * 4 + j] * t_353);
+      t_358[0 * 4 + j] = (t_357[0 * 4 + j] * t_355);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_357: array<f32, 1>;
+    var t_359: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_356[i * 4 + j]);
+        acc = max(acc, t_358[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1018,28 +1018,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_357[i] = acc;
+      t_359[i] = acc;
     }
     workgroupBarrier();
-    var m_new_358: array<f32, 1>;
-    m_new_358[0] = max(carry_277[0], t_357[0]);
+    var m_new_360: array<f32, 1>;
+    m_new_360[0] = max(carry_279[0], t_359[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_360: array<f32, 1>;
-    m_safe_360[0] = select(m_new_358[0], 0.0, (m_new_358[0] == NEG_INF));
+    var m_safe_362: array<f32, 1>;
+    m_safe_362[0] = select(m_new_360[0], 0.0, (m_new_360[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_362: array<f32, 4>;
+    var p_364: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_362[0 * 4 + j] = exp2((t_356[0 * 4 + j] - m_safe_360[0]));
+      p_364[0 * 4 + j] = exp2((t_358[0 * 4 + j] - m_safe_362[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_364: array<f32, 1>;
-    alpha_364[0] = exp2((carry_277[0] - m_safe_360[0]));
+    var alpha_366: array<f32, 1>;
+    alpha_366[0] = exp2((carry_279[0] - m_safe_362[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_366: array<f32, 1>;
+    var t_368: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_362[i * 4 + j];
+        acc = acc + p_364[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1048,56 +1048,56 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_366[i] = acc;
+      t_368[i] = acc;
     }
     workgroupBarrier();
-    var t_367: array<f32, 1>;
-    t_367[0] = ((carry_278[0] * alpha_364[0]) + t_366[0]);
+    var t_369: array<f32, 1>;
+    t_369[0] = ((carry_280[0] * alpha_366[0]) + t_368[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_362[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_364[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_107) * page_table_stride0 + u32(((t_332 + r) / 64))] * 64) + ((t_332 + r) % 64))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_108) * page_table_stride0 + u32(((t_334 + r) / 64))] * 64) + ((t_334 + r) % 64))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_370 = array<f32, 16>();
+    var t_372 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_370[i * 16 + j] = fma(a[i], b[j], t_370[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_372[i * 16 + j] = fma(a[i], b[j], t_372[i * 16 + j]); }
       }
     }
-    var t_371: array<f32, 16>;
+    var t_373: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_371[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_364[0]) + t_370[0 * 16 + j]);
+      t_373[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_366[0]) + t_372[0 * 16 + j]);
     }
-    carry_277[0] = m_new_358[0];
-    carry_278[0] = t_367[0];
+    carry_279[0] = m_new_360[0];
+    carry_280[0] = t_369[0];
     for (var j = 0; j < 16; j++) {
-      carry_279[0 * 16 + j] = t_371[0 * 16 + j];
+      carry_281[0 * 16 + j] = t_373[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_402 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_404 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_375 = t_275; t_375 < t_270; t_375++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_379 = (t_375 * 32);
+  for (var t_377 = t_277; t_377 < t_272; t_377++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_381 = (t_377 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1106,30 +1106,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_379 + r) / 64))], ((t_379 + r) < k_len_135)) * 64) + ((t_379 + r) % 64))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)], ((t_379 + r) < k_len_135));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_381 + r) / 64))], ((t_381 + r) < k_len_137)) * 64) + ((t_381 + r) % 64))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_381 + r) < k_len_137));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_404 = array<f32, 4>();
+    var t_406 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_404[i * 4 + j] = fma(a[i], b[j], t_404[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_406[i * 4 + j] = fma(a[i], b[j], t_406[i * 4 + j]); }
       }
     }
-    var t_406: array<f32, 4>;
+    var t_408: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_406[0 * 4 + j] = select(NEG_INF, (t_404[0 * 4 + j] * t_402), ((((t_379 + (tc + 8 * j)) < k_len_135) && ((t_379 + (tc + 8 * j)) <= ((((t_139 + tr) / 4) + k_len_135) - q_len_134))) && (((t_379 + (tc + 8 * j)) >= ((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk)) && ((t_379 + (tc + 8 * j)) < (((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_408[0 * 4 + j] = select(NEG_INF, (t_406[0 * 4 + j] * t_404), ((((t_381 + (tc + 8 * j)) < k_len_137) && ((t_381 + (tc + 8 * j)) <= ((((t_141 + tr) / 4) + k_len_137) - q_len_136))) && (((t_381 + (tc + 8 * j)) >= ((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk)) && ((t_381 + (tc + 8 * j)) < (((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_407: array<f32, 1>;
+    var t_409: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_406[i * 4 + j]);
+        acc = max(acc, t_408[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1138,28 +1138,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_407[i] = acc;
+      t_409[i] = acc;
     }
     workgroupBarrier();
-    var m_new_408: array<f32, 1>;
-    m_new_408[0] = max(carry_277[0], t_407[0]);
+    var m_new_410: array<f32, 1>;
+    m_new_410[0] = max(carry_279[0], t_409[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_410: array<f32, 1>;
-    m_safe_410[0] = select(m_new_408[0], 0.0, (m_new_408[0] == NEG_INF));
+    var m_safe_412: array<f32, 1>;
+    m_safe_412[0] = select(m_new_410[0], 0.0, (m_new_410[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_412: array<f32, 4>;
+    var p_414: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_412[0 * 4 + j] = exp2((t_406[0 * 4 + j] - m_safe_410[0]));
+      p_414[0 * 4 + j] = exp2((t_408[0 * 4 + j] - m_safe_412[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_414: array<f32, 1>;
-    alpha_414[0] = exp2((carry_277[0] - m_safe_410[0]));
+    var alpha_416: array<f32, 1>;
+    alpha_416[0] = exp2((carry_279[0] - m_safe_412[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_416: array<f32, 1>;
+    var t_418: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_412[i * 4 + j];
+        acc = acc + p_414[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1168,51 +1168,51 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_416[i] = acc;
+      t_418[i] = acc;
     }
     workgroupBarrier();
-    var t_417: array<f32, 1>;
-    t_417[0] = ((carry_278[0] * alpha_414[0]) + t_416[0]);
+    var t_419: array<f32, 1>;
+    t_419[0] = ((carry_280[0] * alpha_416[0]) + t_418[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_412[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_414[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_379 + r) / 64))], ((t_379 + r) < k_len_135)) * 64) + ((t_379 + r) % 64))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)], ((t_379 + r) < k_len_135));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_381 + r) / 64))], ((t_381 + r) < k_len_137)) * 64) + ((t_381 + r) % 64))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_381 + r) < k_len_137));
     }
     workgroupBarrier();
-    var t_420 = array<f32, 16>();
+    var t_422 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_420[i * 16 + j] = fma(a[i], b[j], t_420[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_422[i * 16 + j] = fma(a[i], b[j], t_422[i * 16 + j]); }
       }
     }
-    var t_421: array<f32, 16>;
+    var t_423: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_421[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_414[0]) + t_420[0 * 16 + j]);
+      t_423[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_416[0]) + t_422[0 * 16 + j]);
     }
-    carry_277[0] = m_new_408[0];
-    carry_278[0] = t_417[0];
+    carry_279[0] = m_new_410[0];
+    carry_280[0] = t_419[0];
     for (var j = 0; j < 16; j++) {
-      carry_279[0 * 16 + j] = t_421[0 * 16 + j];
+      carry_281[0 * 16 + j] = t_423[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_139 + tr) / 4) < q_len_134)) { out[u32((q0_131 + ((t_139 + tr) / 4))) * out_stride0 + u32((t_142 + ((t_139 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_279[0 * 16 + j] / select(carry_278[0], 1.0, (carry_278[0] == 0.0)))); }
+    if ((((t_141 + tr) / 4) < q_len_136)) { out[u32((q0_133 + ((t_141 + tr) / 4))) * out_stride0 + u32((t_144 + ((t_141 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_281[0 * 16 + j] / select(carry_280[0], 1.0, (carry_280[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_139 + tr) / 4) < q_len_134)) { lse[u32((q0_131 + ((t_139 + tr) / 4))) * lse_stride0 + u32((t_142 + ((t_139 + tr) % 4)))] = select(((carry_277[0] + log2(carry_278[0])) * 0.6931471805599453), NEG_INF, (carry_278[0] == 0.0)); }
+    if ((((t_141 + tr) / 4) < q_len_136)) { lse[u32((q0_133 + ((t_141 + tr) / 4))) * lse_stride0 + u32((t_144 + ((t_141 + tr) % 4)))] = select(((carry_279[0] + log2(carry_280[0])) * 0.6931471805599453), NEG_INF, (carry_280[0] == 0.0)); }
   }
 }
 `,

@@ -2,7 +2,7 @@
 export const name = "local_paged.f32.p1";
 export const kernel = "local_paged";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32};
+export const params = {"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32};
 export const tuned = [];
 export const tensors = [
   {
@@ -108,9 +108,9 @@ export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"local_paged.f32.p1","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged.f32.p1","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:9 (kernel local_paged). Do not edit: edit the spec and recompile.
-// Instance local_paged.f32.p1: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
+// Instance local_paged.f32.p1: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
 enable subgroups;
 
@@ -155,179 +155,179 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_100 = i32(wg.x);
-  let kvh_101 = i32(wg.y);
-  let b_102 = i32(wg.z);
+  let m_101 = i32(wg.x);
+  let kvh_102 = i32(wg.y);
+  let b_103 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_125 = cu_seqlens_q[u32(b_102)];
+  let q0_127 = cu_seqlens_q[u32(b_103)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_126 = (b_102 + 1);
-  let t_127 = cu_seqlens_q[u32(t_126)];
-  let q_len_128 = (t_127 - q0_125);
-  let k_len_129 = cache_seqlens[u32(b_102)];
-  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_130 = (m_100 * 16);
-  let t_131 = (q_len_128 * 4);
-  let t_132 = (t_130 >= t_131);
-  if (t_132) {
+  let t_128 = (b_103 + 1);
+  let t_129 = cu_seqlens_q[u32(t_128)];
+  let q_len_130 = (t_129 - q0_127);
+  let k_len_131 = cache_seqlens[u32(b_103)];
+  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_132 = (m_101 * 16);
+  let t_133 = (q_len_130 * 4);
+  let t_134 = (t_132 >= t_133);
+  if (t_134) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_133 = (m_100 * 16);
+  let t_135 = (m_101 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_136 = (kvh_101 * 4);
+  let t_138 = (kvh_102 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_143 = (k_len_129 + 31);
-  let t_144 = (t_143 / 32);
-  let t_146 = (k_len_129 + (-1));
-  let t_148 = (k_len_129 + (-32));
-  let t_150 = (t_146 / 32);
-  let t_151 = (t_146 < 0);
-  let t_152 = (t_150 * 32);
-  let t_153 = (t_152 == t_146);
-  let t_154 = (!t_153);
-  let t_155 = (t_151 && t_154);
-  let t_157 = (t_150 - 1);
-  let t_158 = select(t_150, t_157, t_155);
-  let t_159 = (t_148 / 32);
-  let t_160 = (t_148 < 0);
-  let t_161 = (t_159 * 32);
-  let t_162 = (t_161 == t_148);
-  let t_163 = (!t_162);
-  let t_164 = (t_160 && t_163);
-  let t_165 = (t_159 - 1);
-  let t_166 = select(t_159, t_165, t_164);
-  let t_168 = (t_133 + 15);
-  let t_169 = (t_133 / 4);
-  let t_170 = (t_168 / 4);
-  let t_171 = (t_169 + k_len_129);
-  let t_172 = (t_170 + k_len_129);
-  let t_173 = (t_171 - q_len_128);
-  let t_174 = (t_172 - q_len_128);
-  let t_176 = (t_173 + (-31));
-  let t_177 = (t_174 / 32);
-  let t_178 = (t_174 < 0);
-  let t_179 = (t_177 * 32);
-  let t_180 = (t_179 == t_174);
-  let t_181 = (!t_180);
-  let t_182 = (t_178 && t_181);
-  let t_183 = (t_177 - 1);
-  let t_184 = select(t_177, t_183, t_182);
-  let t_185 = (t_176 / 32);
-  let t_186 = (t_176 < 0);
-  let t_187 = (t_185 * 32);
-  let t_188 = (t_187 == t_176);
-  let t_189 = (!t_188);
-  let t_190 = (t_186 && t_189);
-  let t_191 = (t_185 - 1);
-  let t_192 = select(t_185, t_191, t_190);
-  let t_193 = min(t_158, t_184);
-  let t_194 = min(t_166, t_192);
-  let t_195 = (t_173 / P.attention_chunk);
-  let t_196 = (t_174 / P.attention_chunk);
-  let t_197 = min(t_195, t_196);
-  let t_198 = max(t_195, t_196);
-  let t_199 = (t_197 * P.attention_chunk);
-  let t_200 = (t_198 * P.attention_chunk);
-  let t_201 = min(t_199, t_200);
-  let t_202 = max(t_199, t_200);
-  let t_203 = (0 - t_202);
-  let t_204 = (0 - t_201);
-  let t_205 = (t_204 + 31);
-  let t_206 = (-t_205);
-  let t_207 = (-t_206);
-  let t_208 = (t_207 / 32);
-  let t_209 = (t_207 < 0);
-  let t_210 = (t_208 * 32);
-  let t_211 = (t_210 == t_207);
-  let t_212 = (!t_211);
-  let t_213 = (t_209 && t_212);
-  let t_214 = (t_208 - 1);
-  let t_215 = select(t_208, t_214, t_213);
-  let t_216 = (-t_215);
-  let t_218 = (-t_203);
-  let t_219 = (-t_218);
-  let t_220 = (t_219 / 32);
-  let t_221 = (t_219 < 0);
-  let t_222 = (t_220 * 32);
-  let t_223 = (t_222 == t_219);
-  let t_224 = (!t_223);
-  let t_225 = (t_221 && t_224);
-  let t_226 = (t_220 - 1);
-  let t_227 = select(t_220, t_226, t_225);
-  let t_228 = (-t_227);
-  let t_229 = (t_201 + P.attention_chunk);
-  let t_230 = (t_202 + P.attention_chunk);
-  let t_231 = (t_230 + (-1));
-  let t_232 = (t_229 + (-32));
-  let t_233 = (t_231 / 32);
-  let t_234 = (t_231 < 0);
-  let t_235 = (t_233 * 32);
-  let t_236 = (t_235 == t_231);
-  let t_237 = (!t_236);
-  let t_238 = (t_234 && t_237);
-  let t_239 = (t_233 - 1);
-  let t_240 = select(t_233, t_239, t_238);
-  let t_241 = (t_232 / 32);
-  let t_242 = (t_232 < 0);
-  let t_243 = (t_241 * 32);
-  let t_244 = (t_243 == t_232);
-  let t_245 = (!t_244);
-  let t_246 = (t_242 && t_245);
-  let t_247 = (t_241 - 1);
-  let t_248 = select(t_241, t_247, t_246);
-  let t_249 = max(t_216, (-268435456));
-  let t_250 = min(268435456, t_240);
-  let t_251 = max(t_228, (-268435456));
-  let t_252 = min(268435456, t_248);
-  let t_253 = max((-268435456), t_249);
-  let t_254 = min(t_193, t_250);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_145 = (k_len_131 + 31);
+  let t_146 = (t_145 / 32);
+  let t_148 = (k_len_131 + (-1));
+  let t_150 = (k_len_131 + (-32));
+  let t_152 = (t_148 / 32);
+  let t_153 = (t_148 < 0);
+  let t_154 = (t_152 * 32);
+  let t_155 = (t_154 == t_148);
+  let t_156 = (!t_155);
+  let t_157 = (t_153 && t_156);
+  let t_159 = (t_152 - 1);
+  let t_160 = select(t_152, t_159, t_157);
+  let t_161 = (t_150 / 32);
+  let t_162 = (t_150 < 0);
+  let t_163 = (t_161 * 32);
+  let t_164 = (t_163 == t_150);
+  let t_165 = (!t_164);
+  let t_166 = (t_162 && t_165);
+  let t_167 = (t_161 - 1);
+  let t_168 = select(t_161, t_167, t_166);
+  let t_170 = (t_135 + 15);
+  let t_171 = (t_135 / 4);
+  let t_172 = (t_170 / 4);
+  let t_173 = (t_171 + k_len_131);
+  let t_174 = (t_172 + k_len_131);
+  let t_175 = (t_173 - q_len_130);
+  let t_176 = (t_174 - q_len_130);
+  let t_178 = (t_175 + (-31));
+  let t_179 = (t_176 / 32);
+  let t_180 = (t_176 < 0);
+  let t_181 = (t_179 * 32);
+  let t_182 = (t_181 == t_176);
+  let t_183 = (!t_182);
+  let t_184 = (t_180 && t_183);
+  let t_185 = (t_179 - 1);
+  let t_186 = select(t_179, t_185, t_184);
+  let t_187 = (t_178 / 32);
+  let t_188 = (t_178 < 0);
+  let t_189 = (t_187 * 32);
+  let t_190 = (t_189 == t_178);
+  let t_191 = (!t_190);
+  let t_192 = (t_188 && t_191);
+  let t_193 = (t_187 - 1);
+  let t_194 = select(t_187, t_193, t_192);
+  let t_195 = min(t_160, t_186);
+  let t_196 = min(t_168, t_194);
+  let t_197 = (t_175 / P.attention_chunk);
+  let t_198 = (t_176 / P.attention_chunk);
+  let t_199 = min(t_197, t_198);
+  let t_200 = max(t_197, t_198);
+  let t_201 = (t_199 * P.attention_chunk);
+  let t_202 = (t_200 * P.attention_chunk);
+  let t_203 = min(t_201, t_202);
+  let t_204 = max(t_201, t_202);
+  let t_205 = (0 - t_204);
+  let t_206 = (0 - t_203);
+  let t_207 = (t_206 + 31);
+  let t_208 = (-t_207);
+  let t_209 = (-t_208);
+  let t_210 = (t_209 / 32);
+  let t_211 = (t_209 < 0);
+  let t_212 = (t_210 * 32);
+  let t_213 = (t_212 == t_209);
+  let t_214 = (!t_213);
+  let t_215 = (t_211 && t_214);
+  let t_216 = (t_210 - 1);
+  let t_217 = select(t_210, t_216, t_215);
+  let t_218 = (-t_217);
+  let t_220 = (-t_205);
+  let t_221 = (-t_220);
+  let t_222 = (t_221 / 32);
+  let t_223 = (t_221 < 0);
+  let t_224 = (t_222 * 32);
+  let t_225 = (t_224 == t_221);
+  let t_226 = (!t_225);
+  let t_227 = (t_223 && t_226);
+  let t_228 = (t_222 - 1);
+  let t_229 = select(t_222, t_228, t_227);
+  let t_230 = (-t_229);
+  let t_231 = (t_203 + P.attention_chunk);
+  let t_232 = (t_204 + P.attention_chunk);
+  let t_233 = (t_232 + (-1));
+  let t_234 = (t_231 + (-32));
+  let t_235 = (t_233 / 32);
+  let t_236 = (t_233 < 0);
+  let t_237 = (t_235 * 32);
+  let t_238 = (t_237 == t_233);
+  let t_239 = (!t_238);
+  let t_240 = (t_236 && t_239);
+  let t_241 = (t_235 - 1);
+  let t_242 = select(t_235, t_241, t_240);
+  let t_243 = (t_234 / 32);
+  let t_244 = (t_234 < 0);
+  let t_245 = (t_243 * 32);
+  let t_246 = (t_245 == t_234);
+  let t_247 = (!t_246);
+  let t_248 = (t_244 && t_247);
+  let t_249 = (t_243 - 1);
+  let t_250 = select(t_243, t_249, t_248);
+  let t_251 = max(t_218, (-268435456));
+  let t_252 = min(268435456, t_242);
+  let t_253 = max(t_230, (-268435456));
+  let t_254 = min(268435456, t_250);
   let t_255 = max((-268435456), t_251);
-  let t_256 = min(t_194, t_252);
-  let t_257 = max(t_255, t_255);
-  let t_258 = min(t_256, t_256);
-  let t_259 = max(t_257, (-268435456));
-  let t_260 = min(t_258, t_166);
-  let t_261 = max(0, t_253);
-  let t_262 = (t_254 + 1);
-  let t_263 = min(t_144, t_262);
-  let t_264 = max(t_261, t_263);
-  let t_265 = max(t_259, t_261);
-  let t_266 = min(t_265, t_264);
-  let t_267 = (t_260 + 1);
-  let t_268 = max(t_267, t_266);
-  let t_269 = min(t_268, t_264);
+  let t_256 = min(t_195, t_252);
+  let t_257 = max((-268435456), t_253);
+  let t_258 = min(t_196, t_254);
+  let t_259 = max(t_257, t_257);
+  let t_260 = min(t_258, t_258);
+  let t_261 = max(t_259, (-268435456));
+  let t_262 = min(t_260, t_168);
+  let t_263 = max(0, t_255);
+  let t_264 = (t_256 + 1);
+  let t_265 = min(t_146, t_264);
+  let t_266 = max(t_263, t_265);
+  let t_267 = max(t_261, t_263);
+  let t_268 = min(t_267, t_266);
+  let t_269 = (t_262 + 1);
+  let t_270 = max(t_269, t_268);
+  let t_271 = min(t_270, t_266);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_295 = (P.softmax_scale * 1.4426950408889634);
+  let t_297 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_125 + ((t_133 + r) / 4))) * q_stride0 + u32((t_136 + ((t_133 + r) % 4))) * q_stride1 + u32(c)], (((t_133 + r) / 4) < q_len_128));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_127 + ((t_135 + r) / 4))) * q_stride0 + u32((t_138 + ((t_135 + r) % 4))) * q_stride1 + u32(c)], (((t_135 + r) / 4) < q_len_130));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_271: array<f32, 1>;
-  carry_271[0] = NEG_INF;
-  var carry_272: array<f32, 1>;
-  carry_272[0] = 0.0;
-  var carry_273: array<f32, 16>;
+  var carry_273: array<f32, 1>;
+  carry_273[0] = NEG_INF;
+  var carry_274: array<f32, 1>;
+  carry_274[0] = 0.0;
+  var carry_275: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_273[0 * 16 + j] = 0.0;
+    carry_275[0 * 16 + j] = 0.0;
   }
-  for (var t_270 = t_261; t_270 < t_266; t_270++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_274 = (t_270 * 32);
+  for (var t_272 = t_263; t_272 < t_268; t_272++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_276 = (t_272 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -336,100 +336,100 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_274 + r))], ((t_274 + r) < k_len_129)) + ((t_274 + r) % 1))) * k_cache_stride0 + u32(kvh_101) * k_cache_stride1 + u32(c)], ((t_274 + r) < k_len_129));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_276 + r))], ((t_276 + r) < k_len_131)) + ((t_276 + r) % 1))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_297 = array<f32, 4>();
+    var t_299 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_297[i * 4 + j] = fma(a[i], b[j], t_297[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_299[i * 4 + j] = fma(a[i], b[j], t_299[i * 4 + j]); }
       }
     }
-    var t_299: array<f32, 4>;
+    var t_301: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_299[0 * 4 + j] = select(NEG_INF, (t_297[0 * 4 + j] * t_295), ((((t_274 + (tc + 8 * j)) < k_len_129) && ((t_274 + (tc + 8 * j)) <= ((((t_133 + tr) / 4) + k_len_129) - q_len_128))) && (((t_274 + (tc + 8 * j)) >= ((((((t_133 + tr) / 4) + k_len_129) - q_len_128) / P.attention_chunk) * P.attention_chunk)) && ((t_274 + (tc + 8 * j)) < (((((((t_133 + tr) / 4) + k_len_129) - q_len_128) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_301[0 * 4 + j] = select(NEG_INF, (t_299[0 * 4 + j] * t_297), ((((t_276 + (tc + 8 * j)) < k_len_131) && ((t_276 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_276 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_276 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_300: array<f32, 1>;
+    var t_302: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_299[i * 4 + j]);
+        acc = max(acc, t_301[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_300[i] = acc;
+      t_302[i] = acc;
     }
-    var m_new_301: array<f32, 1>;
-    m_new_301[0] = max(carry_271[0], t_300[0]);
+    var m_new_303: array<f32, 1>;
+    m_new_303[0] = max(carry_273[0], t_302[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_303: array<f32, 1>;
-    m_safe_303[0] = select(m_new_301[0], 0.0, (m_new_301[0] == NEG_INF));
+    var m_safe_305: array<f32, 1>;
+    m_safe_305[0] = select(m_new_303[0], 0.0, (m_new_303[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_305: array<f32, 4>;
+    var p_307: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_305[0 * 4 + j] = exp2((t_299[0 * 4 + j] - m_safe_303[0]));
+      p_307[0 * 4 + j] = exp2((t_301[0 * 4 + j] - m_safe_305[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_305[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_307[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_307: array<f32, 1>;
-    alpha_307[0] = exp2((carry_271[0] - m_safe_303[0]));
+    var alpha_309: array<f32, 1>;
+    alpha_309[0] = exp2((carry_273[0] - m_safe_305[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_309: array<f32, 1>;
+    var t_311: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_305[i * 4 + j];
+        acc = acc + p_307[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_309[i] = acc;
+      t_311[i] = acc;
     }
-    var t_310: array<f32, 1>;
-    t_310[0] = ((carry_272[0] * alpha_307[0]) + t_309[0]);
+    var t_312: array<f32, 1>;
+    t_312[0] = ((carry_274[0] * alpha_309[0]) + t_311[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_274 + r))], ((t_274 + r) < k_len_129)) + ((t_274 + r) % 1))) * v_cache_stride0 + u32(kvh_101) * v_cache_stride1 + u32(c)], ((t_274 + r) < k_len_129));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_276 + r))], ((t_276 + r) < k_len_131)) + ((t_276 + r) % 1))) * v_cache_stride0 + u32(kvh_102) * v_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
     }
     workgroupBarrier();
-    var t_312 = array<f32, 16>();
+    var t_314 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_312[i * 16 + j] = fma(a[i], b[j], t_312[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_314[i * 16 + j] = fma(a[i], b[j], t_314[i * 16 + j]); }
       }
     }
-    var t_313: array<f32, 16>;
+    var t_315: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_313[0 * 16 + j] = ((carry_273[0 * 16 + j] * alpha_307[0]) + t_312[0 * 16 + j]);
+      t_315[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_309[0]) + t_314[0 * 16 + j]);
     }
-    carry_271[0] = m_new_301[0];
-    carry_272[0] = t_310[0];
+    carry_273[0] = m_new_303[0];
+    carry_274[0] = t_312[0];
     for (var j = 0; j < 16; j++) {
-      carry_273[0 * 16 + j] = t_313[0 * 16 + j];
+      carry_275[0 * 16 + j] = t_315[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_342 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_344 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_319 = t_266; t_319 < t_269; t_319++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_323 = (t_319 * 32);
+  for (var t_321 = t_268; t_321 < t_271; t_321++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_325 = (t_321 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -437,107 +437,107 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_102) * page_table_stride0 + u32((t_323 + r))] + ((t_323 + r) % 1))) * k_cache_stride0 + u32(kvh_101) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_103) * page_table_stride0 + u32((t_325 + r))] + ((t_325 + r) % 1))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_344 = array<f32, 4>();
+    var t_346 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_344[i * 4 + j] = fma(a[i], b[j], t_344[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_346[i * 4 + j] = fma(a[i], b[j], t_346[i * 4 + j]); }
       }
     }
-    var t_345: array<f32, 4>;
+    var t_347: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_345[0 * 4 + j] = (t_344[0 * 4 + j] * t_342);
+      t_347[0 * 4 + j] = (t_346[0 * 4 + j] * t_344);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_346: array<f32, 1>;
+    var t_348: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_345[i * 4 + j]);
+        acc = max(acc, t_347[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_346[i] = acc;
+      t_348[i] = acc;
     }
-    var m_new_347: array<f32, 1>;
-    m_new_347[0] = max(carry_271[0], t_346[0]);
+    var m_new_349: array<f32, 1>;
+    m_new_349[0] = max(carry_273[0], t_348[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_349: array<f32, 1>;
-    m_safe_349[0] = select(m_new_347[0], 0.0, (m_new_347[0] == NEG_INF));
+    var m_safe_351: array<f32, 1>;
+    m_safe_351[0] = select(m_new_349[0], 0.0, (m_new_349[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_351: array<f32, 4>;
+    var p_353: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_351[0 * 4 + j] = exp2((t_345[0 * 4 + j] - m_safe_349[0]));
+      p_353[0 * 4 + j] = exp2((t_347[0 * 4 + j] - m_safe_351[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_351[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_353[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_353: array<f32, 1>;
-    alpha_353[0] = exp2((carry_271[0] - m_safe_349[0]));
+    var alpha_355: array<f32, 1>;
+    alpha_355[0] = exp2((carry_273[0] - m_safe_351[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_355: array<f32, 1>;
+    var t_357: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_351[i * 4 + j];
+        acc = acc + p_353[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_355[i] = acc;
+      t_357[i] = acc;
     }
-    var t_356: array<f32, 1>;
-    t_356[0] = ((carry_272[0] * alpha_353[0]) + t_355[0]);
+    var t_358: array<f32, 1>;
+    t_358[0] = ((carry_274[0] * alpha_355[0]) + t_357[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_102) * page_table_stride0 + u32((t_323 + r))] + ((t_323 + r) % 1))) * v_cache_stride0 + u32(kvh_101) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_103) * page_table_stride0 + u32((t_325 + r))] + ((t_325 + r) % 1))) * v_cache_stride0 + u32(kvh_102) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_358 = array<f32, 16>();
+    var t_360 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_358[i * 16 + j] = fma(a[i], b[j], t_358[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_360[i * 16 + j] = fma(a[i], b[j], t_360[i * 16 + j]); }
       }
     }
-    var t_359: array<f32, 16>;
+    var t_361: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_359[0 * 16 + j] = ((carry_273[0 * 16 + j] * alpha_353[0]) + t_358[0 * 16 + j]);
+      t_361[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_355[0]) + t_360[0 * 16 + j]);
     }
-    carry_271[0] = m_new_347[0];
-    carry_272[0] = t_356[0];
+    carry_273[0] = m_new_349[0];
+    carry_274[0] = t_358[0];
     for (var j = 0; j < 16; j++) {
-      carry_273[0 * 16 + j] = t_359[0 * 16 + j];
+      carry_275[0 * 16 + j] = t_361[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_388 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_390 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_363 = t_269; t_363 < t_264; t_363++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_367 = (t_363 * 32);
+  for (var t_365 = t_271; t_365 < t_266; t_365++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_369 = (t_365 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -546,110 +546,110 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_367 + r))], ((t_367 + r) < k_len_129)) + ((t_367 + r) % 1))) * k_cache_stride0 + u32(kvh_101) * k_cache_stride1 + u32(c)], ((t_367 + r) < k_len_129));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_369 + r))], ((t_369 + r) < k_len_131)) + ((t_369 + r) % 1))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)], ((t_369 + r) < k_len_131));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_390 = array<f32, 4>();
+    var t_392 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_390[i * 4 + j] = fma(a[i], b[j], t_390[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_392[i * 4 + j] = fma(a[i], b[j], t_392[i * 4 + j]); }
       }
     }
-    var t_392: array<f32, 4>;
+    var t_394: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_392[0 * 4 + j] = select(NEG_INF, (t_390[0 * 4 + j] * t_388), ((((t_367 + (tc + 8 * j)) < k_len_129) && ((t_367 + (tc + 8 * j)) <= ((((t_133 + tr) / 4) + k_len_129) - q_len_128))) && (((t_367 + (tc + 8 * j)) >= ((((((t_133 + tr) / 4) + k_len_129) - q_len_128) / P.attention_chunk) * P.attention_chunk)) && ((t_367 + (tc + 8 * j)) < (((((((t_133 + tr) / 4) + k_len_129) - q_len_128) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_394[0 * 4 + j] = select(NEG_INF, (t_392[0 * 4 + j] * t_390), ((((t_369 + (tc + 8 * j)) < k_len_131) && ((t_369 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_369 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_369 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_393: array<f32, 1>;
+    var t_395: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_392[i * 4 + j]);
+        acc = max(acc, t_394[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_393[i] = acc;
+      t_395[i] = acc;
     }
-    var m_new_394: array<f32, 1>;
-    m_new_394[0] = max(carry_271[0], t_393[0]);
+    var m_new_396: array<f32, 1>;
+    m_new_396[0] = max(carry_273[0], t_395[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_396: array<f32, 1>;
-    m_safe_396[0] = select(m_new_394[0], 0.0, (m_new_394[0] == NEG_INF));
+    var m_safe_398: array<f32, 1>;
+    m_safe_398[0] = select(m_new_396[0], 0.0, (m_new_396[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_398: array<f32, 4>;
+    var p_400: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_398[0 * 4 + j] = exp2((t_392[0 * 4 + j] - m_safe_396[0]));
+      p_400[0 * 4 + j] = exp2((t_394[0 * 4 + j] - m_safe_398[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_398[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_400[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_400: array<f32, 1>;
-    alpha_400[0] = exp2((carry_271[0] - m_safe_396[0]));
+    var alpha_402: array<f32, 1>;
+    alpha_402[0] = exp2((carry_273[0] - m_safe_398[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_402: array<f32, 1>;
+    var t_404: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_398[i * 4 + j];
+        acc = acc + p_400[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_402[i] = acc;
+      t_404[i] = acc;
     }
-    var t_403: array<f32, 1>;
-    t_403[0] = ((carry_272[0] * alpha_400[0]) + t_402[0]);
+    var t_405: array<f32, 1>;
+    t_405[0] = ((carry_274[0] * alpha_402[0]) + t_404[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_367 + r))], ((t_367 + r) < k_len_129)) + ((t_367 + r) % 1))) * v_cache_stride0 + u32(kvh_101) * v_cache_stride1 + u32(c)], ((t_367 + r) < k_len_129));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_369 + r))], ((t_369 + r) < k_len_131)) + ((t_369 + r) % 1))) * v_cache_stride0 + u32(kvh_102) * v_cache_stride1 + u32(c)], ((t_369 + r) < k_len_131));
     }
     workgroupBarrier();
-    var t_405 = array<f32, 16>();
+    var t_407 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_405[i * 16 + j] = fma(a[i], b[j], t_405[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_407[i * 16 + j] = fma(a[i], b[j], t_407[i * 16 + j]); }
       }
     }
-    var t_406: array<f32, 16>;
+    var t_408: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_406[0 * 16 + j] = ((carry_273[0 * 16 + j] * alpha_400[0]) + t_405[0 * 16 + j]);
+      t_408[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_402[0]) + t_407[0 * 16 + j]);
     }
-    carry_271[0] = m_new_394[0];
-    carry_272[0] = t_403[0];
+    carry_273[0] = m_new_396[0];
+    carry_274[0] = t_405[0];
     for (var j = 0; j < 16; j++) {
-      carry_273[0 * 16 + j] = t_406[0 * 16 + j];
+      carry_275[0 * 16 + j] = t_408[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_133 + tr) / 4) < q_len_128)) { out[u32((q0_125 + ((t_133 + tr) / 4))) * out_stride0 + u32((t_136 + ((t_133 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_273[0 * 16 + j] / select(carry_272[0], 1.0, (carry_272[0] == 0.0))); }
+    if ((((t_135 + tr) / 4) < q_len_130)) { out[u32((q0_127 + ((t_135 + tr) / 4))) * out_stride0 + u32((t_138 + ((t_135 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_275[0 * 16 + j] / select(carry_274[0], 1.0, (carry_274[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_133 + tr) / 4) < q_len_128)) { lse[u32((q0_125 + ((t_133 + tr) / 4))) * lse_stride0 + u32((t_136 + ((t_133 + tr) % 4)))] = select(((carry_271[0] + log2(carry_272[0])) * 0.6931471805599453), NEG_INF, (carry_272[0] == 0.0)); }
+    if ((((t_135 + tr) / 4) < q_len_130)) { lse[u32((q0_127 + ((t_135 + tr) / 4))) * lse_stride0 + u32((t_138 + ((t_135 + tr) % 4)))] = select(((carry_273[0] + log2(carry_274[0])) * 0.6931471805599453), NEG_INF, (carry_274[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"local_paged.f32.p1","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f32.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged.f32.p1","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f32.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:9 (kernel local_paged). Do not edit: edit the spec and recompile.
-// Instance local_paged.f32.p1: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
+// Instance local_paged.f32.p1: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
 
 struct Params {
@@ -694,179 +694,179 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_100 = i32(wg.x);
-  let kvh_101 = i32(wg.y);
-  let b_102 = i32(wg.z);
+  let m_101 = i32(wg.x);
+  let kvh_102 = i32(wg.y);
+  let b_103 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_125 = cu_seqlens_q[u32(b_102)];
+  let q0_127 = cu_seqlens_q[u32(b_103)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_126 = (b_102 + 1);
-  let t_127 = cu_seqlens_q[u32(t_126)];
-  let q_len_128 = (t_127 - q0_125);
-  let k_len_129 = cache_seqlens[u32(b_102)];
-  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_130 = (m_100 * 16);
-  let t_131 = (q_len_128 * 4);
-  let t_132 = (t_130 >= t_131);
-  if (t_132) {
+  let t_128 = (b_103 + 1);
+  let t_129 = cu_seqlens_q[u32(t_128)];
+  let q_len_130 = (t_129 - q0_127);
+  let k_len_131 = cache_seqlens[u32(b_103)];
+  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_132 = (m_101 * 16);
+  let t_133 = (q_len_130 * 4);
+  let t_134 = (t_132 >= t_133);
+  if (t_134) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_133 = (m_100 * 16);
+  let t_135 = (m_101 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_136 = (kvh_101 * 4);
+  let t_138 = (kvh_102 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_143 = (k_len_129 + 31);
-  let t_144 = (t_143 / 32);
-  let t_146 = (k_len_129 + (-1));
-  let t_148 = (k_len_129 + (-32));
-  let t_150 = (t_146 / 32);
-  let t_151 = (t_146 < 0);
-  let t_152 = (t_150 * 32);
-  let t_153 = (t_152 == t_146);
-  let t_154 = (!t_153);
-  let t_155 = (t_151 && t_154);
-  let t_157 = (t_150 - 1);
-  let t_158 = select(t_150, t_157, t_155);
-  let t_159 = (t_148 / 32);
-  let t_160 = (t_148 < 0);
-  let t_161 = (t_159 * 32);
-  let t_162 = (t_161 == t_148);
-  let t_163 = (!t_162);
-  let t_164 = (t_160 && t_163);
-  let t_165 = (t_159 - 1);
-  let t_166 = select(t_159, t_165, t_164);
-  let t_168 = (t_133 + 15);
-  let t_169 = (t_133 / 4);
-  let t_170 = (t_168 / 4);
-  let t_171 = (t_169 + k_len_129);
-  let t_172 = (t_170 + k_len_129);
-  let t_173 = (t_171 - q_len_128);
-  let t_174 = (t_172 - q_len_128);
-  let t_176 = (t_173 + (-31));
-  let t_177 = (t_174 / 32);
-  let t_178 = (t_174 < 0);
-  let t_179 = (t_177 * 32);
-  let t_180 = (t_179 == t_174);
-  let t_181 = (!t_180);
-  let t_182 = (t_178 && t_181);
-  let t_183 = (t_177 - 1);
-  let t_184 = select(t_177, t_183, t_182);
-  let t_185 = (t_176 / 32);
-  let t_186 = (t_176 < 0);
-  let t_187 = (t_185 * 32);
-  let t_188 = (t_187 == t_176);
-  let t_189 = (!t_188);
-  let t_190 = (t_186 && t_189);
-  let t_191 = (t_185 - 1);
-  let t_192 = select(t_185, t_191, t_190);
-  let t_193 = min(t_158, t_184);
-  let t_194 = min(t_166, t_192);
-  let t_195 = (t_173 / P.attention_chunk);
-  let t_196 = (t_174 / P.attention_chunk);
-  let t_197 = min(t_195, t_196);
-  let t_198 = max(t_195, t_196);
-  let t_199 = (t_197 * P.attention_chunk);
-  let t_200 = (t_198 * P.attention_chunk);
-  let t_201 = min(t_199, t_200);
-  let t_202 = max(t_199, t_200);
-  let t_203 = (0 - t_202);
-  let t_204 = (0 - t_201);
-  let t_205 = (t_204 + 31);
-  let t_206 = (-t_205);
-  let t_207 = (-t_206);
-  let t_208 = (t_207 / 32);
-  let t_209 = (t_207 < 0);
-  let t_210 = (t_208 * 32);
-  let t_211 = (t_210 == t_207);
-  let t_212 = (!t_211);
-  let t_213 = (t_209 && t_212);
-  let t_214 = (t_208 - 1);
-  let t_215 = select(t_208, t_214, t_213);
-  let t_216 = (-t_215);
-  let t_218 = (-t_203);
-  let t_219 = (-t_218);
-  let t_220 = (t_219 / 32);
-  let t_221 = (t_219 < 0);
-  let t_222 = (t_220 * 32);
-  let t_223 = (t_222 == t_219);
-  let t_224 = (!t_223);
-  let t_225 = (t_221 && t_224);
-  let t_226 = (t_220 - 1);
-  let t_227 = select(t_220, t_226, t_225);
-  let t_228 = (-t_227);
-  let t_229 = (t_201 + P.attention_chunk);
-  let t_230 = (t_202 + P.attention_chunk);
-  let t_231 = (t_230 + (-1));
-  let t_232 = (t_229 + (-32));
-  let t_233 = (t_231 / 32);
-  let t_234 = (t_231 < 0);
-  let t_235 = (t_233 * 32);
-  let t_236 = (t_235 == t_231);
-  let t_237 = (!t_236);
-  let t_238 = (t_234 && t_237);
-  let t_239 = (t_233 - 1);
-  let t_240 = select(t_233, t_239, t_238);
-  let t_241 = (t_232 / 32);
-  let t_242 = (t_232 < 0);
-  let t_243 = (t_241 * 32);
-  let t_244 = (t_243 == t_232);
-  let t_245 = (!t_244);
-  let t_246 = (t_242 && t_245);
-  let t_247 = (t_241 - 1);
-  let t_248 = select(t_241, t_247, t_246);
-  let t_249 = max(t_216, (-268435456));
-  let t_250 = min(268435456, t_240);
-  let t_251 = max(t_228, (-268435456));
-  let t_252 = min(268435456, t_248);
-  let t_253 = max((-268435456), t_249);
-  let t_254 = min(t_193, t_250);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_145 = (k_len_131 + 31);
+  let t_146 = (t_145 / 32);
+  let t_148 = (k_len_131 + (-1));
+  let t_150 = (k_len_131 + (-32));
+  let t_152 = (t_148 / 32);
+  let t_153 = (t_148 < 0);
+  let t_154 = (t_152 * 32);
+  let t_155 = (t_154 == t_148);
+  let t_156 = (!t_155);
+  let t_157 = (t_153 && t_156);
+  let t_159 = (t_152 - 1);
+  let t_160 = select(t_152, t_159, t_157);
+  let t_161 = (t_150 / 32);
+  let t_162 = (t_150 < 0);
+  let t_163 = (t_161 * 32);
+  let t_164 = (t_163 == t_150);
+  let t_165 = (!t_164);
+  let t_166 = (t_162 && t_165);
+  let t_167 = (t_161 - 1);
+  let t_168 = select(t_161, t_167, t_166);
+  let t_170 = (t_135 + 15);
+  let t_171 = (t_135 / 4);
+  let t_172 = (t_170 / 4);
+  let t_173 = (t_171 + k_len_131);
+  let t_174 = (t_172 + k_len_131);
+  let t_175 = (t_173 - q_len_130);
+  let t_176 = (t_174 - q_len_130);
+  let t_178 = (t_175 + (-31));
+  let t_179 = (t_176 / 32);
+  let t_180 = (t_176 < 0);
+  let t_181 = (t_179 * 32);
+  let t_182 = (t_181 == t_176);
+  let t_183 = (!t_182);
+  let t_184 = (t_180 && t_183);
+  let t_185 = (t_179 - 1);
+  let t_186 = select(t_179, t_185, t_184);
+  let t_187 = (t_178 / 32);
+  let t_188 = (t_178 < 0);
+  let t_189 = (t_187 * 32);
+  let t_190 = (t_189 == t_178);
+  let t_191 = (!t_190);
+  let t_192 = (t_188 && t_191);
+  let t_193 = (t_187 - 1);
+  let t_194 = select(t_187, t_193, t_192);
+  let t_195 = min(t_160, t_186);
+  let t_196 = min(t_168, t_194);
+  let t_197 = (t_175 / P.attention_chunk);
+  let t_198 = (t_176 / P.attention_chunk);
+  let t_199 = min(t_197, t_198);
+  let t_200 = max(t_197, t_198);
+  let t_201 = (t_199 * P.attention_chunk);
+  let t_202 = (t_200 * P.attention_chunk);
+  let t_203 = min(t_201, t_202);
+  let t_204 = max(t_201, t_202);
+  let t_205 = (0 - t_204);
+  let t_206 = (0 - t_203);
+  let t_207 = (t_206 + 31);
+  let t_208 = (-t_207);
+  let t_209 = (-t_208);
+  let t_210 = (t_209 / 32);
+  let t_211 = (t_209 < 0);
+  let t_212 = (t_210 * 32);
+  let t_213 = (t_212 == t_209);
+  let t_214 = (!t_213);
+  let t_215 = (t_211 && t_214);
+  let t_216 = (t_210 - 1);
+  let t_217 = select(t_210, t_216, t_215);
+  let t_218 = (-t_217);
+  let t_220 = (-t_205);
+  let t_221 = (-t_220);
+  let t_222 = (t_221 / 32);
+  let t_223 = (t_221 < 0);
+  let t_224 = (t_222 * 32);
+  let t_225 = (t_224 == t_221);
+  let t_226 = (!t_225);
+  let t_227 = (t_223 && t_226);
+  let t_228 = (t_222 - 1);
+  let t_229 = select(t_222, t_228, t_227);
+  let t_230 = (-t_229);
+  let t_231 = (t_203 + P.attention_chunk);
+  let t_232 = (t_204 + P.attention_chunk);
+  let t_233 = (t_232 + (-1));
+  let t_234 = (t_231 + (-32));
+  let t_235 = (t_233 / 32);
+  let t_236 = (t_233 < 0);
+  let t_237 = (t_235 * 32);
+  let t_238 = (t_237 == t_233);
+  let t_239 = (!t_238);
+  let t_240 = (t_236 && t_239);
+  let t_241 = (t_235 - 1);
+  let t_242 = select(t_235, t_241, t_240);
+  let t_243 = (t_234 / 32);
+  let t_244 = (t_234 < 0);
+  let t_245 = (t_243 * 32);
+  let t_246 = (t_245 == t_234);
+  let t_247 = (!t_246);
+  let t_248 = (t_244 && t_247);
+  let t_249 = (t_243 - 1);
+  let t_250 = select(t_243, t_249, t_248);
+  let t_251 = max(t_218, (-268435456));
+  let t_252 = min(268435456, t_242);
+  let t_253 = max(t_230, (-268435456));
+  let t_254 = min(268435456, t_250);
   let t_255 = max((-268435456), t_251);
-  let t_256 = min(t_194, t_252);
-  let t_257 = max(t_255, t_255);
-  let t_258 = min(t_256, t_256);
-  let t_259 = max(t_257, (-268435456));
-  let t_260 = min(t_258, t_166);
-  let t_261 = max(0, t_253);
-  let t_262 = (t_254 + 1);
-  let t_263 = min(t_144, t_262);
-  let t_264 = max(t_261, t_263);
-  let t_265 = max(t_259, t_261);
-  let t_266 = min(t_265, t_264);
-  let t_267 = (t_260 + 1);
-  let t_268 = max(t_267, t_266);
-  let t_269 = min(t_268, t_264);
+  let t_256 = min(t_195, t_252);
+  let t_257 = max((-268435456), t_253);
+  let t_258 = min(t_196, t_254);
+  let t_259 = max(t_257, t_257);
+  let t_260 = min(t_258, t_258);
+  let t_261 = max(t_259, (-268435456));
+  let t_262 = min(t_260, t_168);
+  let t_263 = max(0, t_255);
+  let t_264 = (t_256 + 1);
+  let t_265 = min(t_146, t_264);
+  let t_266 = max(t_263, t_265);
+  let t_267 = max(t_261, t_263);
+  let t_268 = min(t_267, t_266);
+  let t_269 = (t_262 + 1);
+  let t_270 = max(t_269, t_268);
+  let t_271 = min(t_270, t_266);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_295 = (P.softmax_scale * 1.4426950408889634);
+  let t_297 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_125 + ((t_133 + r) / 4))) * q_stride0 + u32((t_136 + ((t_133 + r) % 4))) * q_stride1 + u32(c)], (((t_133 + r) / 4) < q_len_128));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_127 + ((t_135 + r) / 4))) * q_stride0 + u32((t_138 + ((t_135 + r) % 4))) * q_stride1 + u32(c)], (((t_135 + r) / 4) < q_len_130));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_271: array<f32, 1>;
-  carry_271[0] = NEG_INF;
-  var carry_272: array<f32, 1>;
-  carry_272[0] = 0.0;
-  var carry_273: array<f32, 16>;
+  var carry_273: array<f32, 1>;
+  carry_273[0] = NEG_INF;
+  var carry_274: array<f32, 1>;
+  carry_274[0] = 0.0;
+  var carry_275: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_273[0 * 16 + j] = 0.0;
+    carry_275[0 * 16 + j] = 0.0;
   }
-  for (var t_270 = t_261; t_270 < t_266; t_270++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_274 = (t_270 * 32);
+  for (var t_272 = t_263; t_272 < t_268; t_272++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_276 = (t_272 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -875,30 +875,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_274 + r))], ((t_274 + r) < k_len_129)) + ((t_274 + r) % 1))) * k_cache_stride0 + u32(kvh_101) * k_cache_stride1 + u32(c)], ((t_274 + r) < k_len_129));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_276 + r))], ((t_276 + r) < k_len_131)) + ((t_276 + r) % 1))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_297 = array<f32, 4>();
+    var t_299 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_297[i * 4 + j] = fma(a[i], b[j], t_297[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_299[i * 4 + j] = fma(a[i], b[j], t_299[i * 4 + j]); }
       }
     }
-    var t_299: array<f32, 4>;
+    var t_301: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_299[0 * 4 + j] = select(NEG_INF, (t_297[0 * 4 + j] * t_295), ((((t_274 + (tc + 8 * j)) < k_len_129) && ((t_274 + (tc + 8 * j)) <= ((((t_133 + tr) / 4) + k_len_129) - q_len_128))) && (((t_274 + (tc + 8 * j)) >= ((((((t_133 + tr) / 4) + k_len_129) - q_len_128) / P.attention_chunk) * P.attention_chunk)) && ((t_274 + (tc + 8 * j)) < (((((((t_133 + tr) / 4) + k_len_129) - q_len_128) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_301[0 * 4 + j] = select(NEG_INF, (t_299[0 * 4 + j] * t_297), ((((t_276 + (tc + 8 * j)) < k_len_131) && ((t_276 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_276 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_276 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_300: array<f32, 1>;
+    var t_302: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_299[i * 4 + j]);
+        acc = max(acc, t_301[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -907,33 +907,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_300[i] = acc;
+      t_302[i] = acc;
     }
     workgroupBarrier();
-    var m_new_301: array<f32, 1>;
-    m_new_301[0] = max(carry_271[0], t_300[0]);
+    var m_new_303: array<f32, 1>;
+    m_new_303[0] = max(carry_273[0], t_302[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_303: array<f32, 1>;
-    m_safe_303[0] = select(m_new_301[0], 0.0, (m_new_301[0] == NEG_INF));
+    var m_safe_305: array<f32, 1>;
+    m_safe_305[0] = select(m_new_303[0], 0.0, (m_new_303[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_305: array<f32, 4>;
+    var p_307: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_305[0 * 4 + j] = exp2((t_299[0 * 4 + j] - m_safe_303[0]));
+      p_307[0 * 4 + j] = exp2((t_301[0 * 4 + j] - m_safe_305[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_305[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_307[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_307: array<f32, 1>;
-    alpha_307[0] = exp2((carry_271[0] - m_safe_303[0]));
+    var alpha_309: array<f32, 1>;
+    alpha_309[0] = exp2((carry_273[0] - m_safe_305[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_309: array<f32, 1>;
+    var t_311: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_305[i * 4 + j];
+        acc = acc + p_307[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -942,45 +942,45 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_309[i] = acc;
+      t_311[i] = acc;
     }
     workgroupBarrier();
-    var t_310: array<f32, 1>;
-    t_310[0] = ((carry_272[0] * alpha_307[0]) + t_309[0]);
+    var t_312: array<f32, 1>;
+    t_312[0] = ((carry_274[0] * alpha_309[0]) + t_311[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_274 + r))], ((t_274 + r) < k_len_129)) + ((t_274 + r) % 1))) * v_cache_stride0 + u32(kvh_101) * v_cache_stride1 + u32(c)], ((t_274 + r) < k_len_129));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_276 + r))], ((t_276 + r) < k_len_131)) + ((t_276 + r) % 1))) * v_cache_stride0 + u32(kvh_102) * v_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
     }
     workgroupBarrier();
-    var t_312 = array<f32, 16>();
+    var t_314 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_312[i * 16 + j] = fma(a[i], b[j], t_312[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_314[i * 16 + j] = fma(a[i], b[j], t_314[i * 16 + j]); }
       }
     }
-    var t_313: array<f32, 16>;
+    var t_315: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_313[0 * 16 + j] = ((carry_273[0 * 16 + j] * alpha_307[0]) + t_312[0 * 16 + j]);
+      t_315[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_309[0]) + t_314[0 * 16 + j]);
     }
-    carry_271[0] = m_new_301[0];
-    carry_272[0] = t_310[0];
+    carry_273[0] = m_new_303[0];
+    carry_274[0] = t_312[0];
     for (var j = 0; j < 16; j++) {
-      carry_273[0 * 16 + j] = t_313[0 * 16 + j];
+      carry_275[0 * 16 + j] = t_315[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_342 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_344 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_319 = t_266; t_319 < t_269; t_319++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_323 = (t_319 * 32);
+  for (var t_321 = t_268; t_321 < t_271; t_321++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_325 = (t_321 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -988,30 +988,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_102) * page_table_stride0 + u32((t_323 + r))] + ((t_323 + r) % 1))) * k_cache_stride0 + u32(kvh_101) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_103) * page_table_stride0 + u32((t_325 + r))] + ((t_325 + r) % 1))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_344 = array<f32, 4>();
+    var t_346 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_344[i * 4 + j] = fma(a[i], b[j], t_344[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_346[i * 4 + j] = fma(a[i], b[j], t_346[i * 4 + j]); }
       }
     }
-    var t_345: array<f32, 4>;
+    var t_347: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_345[0 * 4 + j] = (t_344[0 * 4 + j] * t_342);
+      t_347[0 * 4 + j] = (t_346[0 * 4 + j] * t_344);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_346: array<f32, 1>;
+    var t_348: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_345[i * 4 + j]);
+        acc = max(acc, t_347[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1020,33 +1020,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_346[i] = acc;
+      t_348[i] = acc;
     }
     workgroupBarrier();
-    var m_new_347: array<f32, 1>;
-    m_new_347[0] = max(carry_271[0], t_346[0]);
+    var m_new_349: array<f32, 1>;
+    m_new_349[0] = max(carry_273[0], t_348[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_349: array<f32, 1>;
-    m_safe_349[0] = select(m_new_347[0], 0.0, (m_new_347[0] == NEG_INF));
+    var m_safe_351: array<f32, 1>;
+    m_safe_351[0] = select(m_new_349[0], 0.0, (m_new_349[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_351: array<f32, 4>;
+    var p_353: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_351[0 * 4 + j] = exp2((t_345[0 * 4 + j] - m_safe_349[0]));
+      p_353[0 * 4 + j] = exp2((t_347[0 * 4 + j] - m_safe_351[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_351[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_353[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_353: array<f32, 1>;
-    alpha_353[0] = exp2((carry_271[0] - m_safe_349[0]));
+    var alpha_355: array<f32, 1>;
+    alpha_355[0] = exp2((carry_273[0] - m_safe_351[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_355: array<f32, 1>;
+    var t_357: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_351[i * 4 + j];
+        acc = acc + p_353[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1055,52 +1055,52 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_355[i] = acc;
+      t_357[i] = acc;
     }
     workgroupBarrier();
-    var t_356: array<f32, 1>;
-    t_356[0] = ((carry_272[0] * alpha_353[0]) + t_355[0]);
+    var t_358: array<f32, 1>;
+    t_358[0] = ((carry_274[0] * alpha_355[0]) + t_357[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_102) * page_table_stride0 + u32((t_323 + r))] + ((t_323 + r) % 1))) * v_cache_stride0 + u32(kvh_101) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_103) * page_table_stride0 + u32((t_325 + r))] + ((t_325 + r) % 1))) * v_cache_stride0 + u32(kvh_102) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_358 = array<f32, 16>();
+    var t_360 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_358[i * 16 + j] = fma(a[i], b[j], t_358[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_360[i * 16 + j] = fma(a[i], b[j], t_360[i * 16 + j]); }
       }
     }
-    var t_359: array<f32, 16>;
+    var t_361: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_359[0 * 16 + j] = ((carry_273[0 * 16 + j] * alpha_353[0]) + t_358[0 * 16 + j]);
+      t_361[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_355[0]) + t_360[0 * 16 + j]);
     }
-    carry_271[0] = m_new_347[0];
-    carry_272[0] = t_356[0];
+    carry_273[0] = m_new_349[0];
+    carry_274[0] = t_358[0];
     for (var j = 0; j < 16; j++) {
-      carry_273[0 * 16 + j] = t_359[0 * 16 + j];
+      carry_275[0 * 16 + j] = t_361[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_388 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_390 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_363 = t_269; t_363 < t_264; t_363++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_367 = (t_363 * 32);
+  for (var t_365 = t_271; t_365 < t_266; t_365++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_369 = (t_365 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1109,30 +1109,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_367 + r))], ((t_367 + r) < k_len_129)) + ((t_367 + r) % 1))) * k_cache_stride0 + u32(kvh_101) * k_cache_stride1 + u32(c)], ((t_367 + r) < k_len_129));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_369 + r))], ((t_369 + r) < k_len_131)) + ((t_369 + r) % 1))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)], ((t_369 + r) < k_len_131));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_390 = array<f32, 4>();
+    var t_392 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_390[i * 4 + j] = fma(a[i], b[j], t_390[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_392[i * 4 + j] = fma(a[i], b[j], t_392[i * 4 + j]); }
       }
     }
-    var t_392: array<f32, 4>;
+    var t_394: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_392[0 * 4 + j] = select(NEG_INF, (t_390[0 * 4 + j] * t_388), ((((t_367 + (tc + 8 * j)) < k_len_129) && ((t_367 + (tc + 8 * j)) <= ((((t_133 + tr) / 4) + k_len_129) - q_len_128))) && (((t_367 + (tc + 8 * j)) >= ((((((t_133 + tr) / 4) + k_len_129) - q_len_128) / P.attention_chunk) * P.attention_chunk)) && ((t_367 + (tc + 8 * j)) < (((((((t_133 + tr) / 4) + k_len_129) - q_len_128) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_394[0 * 4 + j] = select(NEG_INF, (t_392[0 * 4 + j] * t_390), ((((t_369 + (tc + 8 * j)) < k_len_131) && ((t_369 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_369 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_369 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_393: array<f32, 1>;
+    var t_395: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_392[i * 4 + j]);
+        acc = max(acc, t_394[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1141,33 +1141,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_393[i] = acc;
+      t_395[i] = acc;
     }
     workgroupBarrier();
-    var m_new_394: array<f32, 1>;
-    m_new_394[0] = max(carry_271[0], t_393[0]);
+    var m_new_396: array<f32, 1>;
+    m_new_396[0] = max(carry_273[0], t_395[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_396: array<f32, 1>;
-    m_safe_396[0] = select(m_new_394[0], 0.0, (m_new_394[0] == NEG_INF));
+    var m_safe_398: array<f32, 1>;
+    m_safe_398[0] = select(m_new_396[0], 0.0, (m_new_396[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_398: array<f32, 4>;
+    var p_400: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_398[0 * 4 + j] = exp2((t_392[0 * 4 + j] - m_safe_396[0]));
+      p_400[0 * 4 + j] = exp2((t_394[0 * 4 + j] - m_safe_398[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_398[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_400[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_400: array<f32, 1>;
-    alpha_400[0] = exp2((carry_271[0] - m_safe_396[0]));
+    var alpha_402: array<f32, 1>;
+    alpha_402[0] = exp2((carry_273[0] - m_safe_398[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_402: array<f32, 1>;
+    var t_404: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_398[i * 4 + j];
+        acc = acc + p_400[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1176,47 +1176,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_402[i] = acc;
+      t_404[i] = acc;
     }
     workgroupBarrier();
-    var t_403: array<f32, 1>;
-    t_403[0] = ((carry_272[0] * alpha_400[0]) + t_402[0]);
+    var t_405: array<f32, 1>;
+    t_405[0] = ((carry_274[0] * alpha_402[0]) + t_404[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_102) * page_table_stride0 + u32((t_367 + r))], ((t_367 + r) < k_len_129)) + ((t_367 + r) % 1))) * v_cache_stride0 + u32(kvh_101) * v_cache_stride1 + u32(c)], ((t_367 + r) < k_len_129));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_369 + r))], ((t_369 + r) < k_len_131)) + ((t_369 + r) % 1))) * v_cache_stride0 + u32(kvh_102) * v_cache_stride1 + u32(c)], ((t_369 + r) < k_len_131));
     }
     workgroupBarrier();
-    var t_405 = array<f32, 16>();
+    var t_407 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_405[i * 16 + j] = fma(a[i], b[j], t_405[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_407[i * 16 + j] = fma(a[i], b[j], t_407[i * 16 + j]); }
       }
     }
-    var t_406: array<f32, 16>;
+    var t_408: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_406[0 * 16 + j] = ((carry_273[0 * 16 + j] * alpha_400[0]) + t_405[0 * 16 + j]);
+      t_408[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_402[0]) + t_407[0 * 16 + j]);
     }
-    carry_271[0] = m_new_394[0];
-    carry_272[0] = t_403[0];
+    carry_273[0] = m_new_396[0];
+    carry_274[0] = t_405[0];
     for (var j = 0; j < 16; j++) {
-      carry_273[0 * 16 + j] = t_406[0 * 16 + j];
+      carry_275[0 * 16 + j] = t_408[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_133 + tr) / 4) < q_len_128)) { out[u32((q0_125 + ((t_133 + tr) / 4))) * out_stride0 + u32((t_136 + ((t_133 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_273[0 * 16 + j] / select(carry_272[0], 1.0, (carry_272[0] == 0.0))); }
+    if ((((t_135 + tr) / 4) < q_len_130)) { out[u32((q0_127 + ((t_135 + tr) / 4))) * out_stride0 + u32((t_138 + ((t_135 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_275[0 * 16 + j] / select(carry_274[0], 1.0, (carry_274[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_133 + tr) / 4) < q_len_128)) { lse[u32((q0_125 + ((t_133 + tr) / 4))) * lse_stride0 + u32((t_136 + ((t_133 + tr) % 4)))] = select(((carry_271[0] + log2(carry_272[0])) * 0.6931471805599453), NEG_INF, (carry_272[0] == 0.0)); }
+    if ((((t_135 + tr) / 4) < q_len_130)) { lse[u32((q0_127 + ((t_135 + tr) / 4))) * lse_stride0 + u32((t_138 + ((t_135 + tr) % 4)))] = select(((carry_273[0] + log2(carry_274[0])) * 0.6931471805599453), NEG_INF, (carry_274[0] == 0.0)); }
   }
 }
 `,

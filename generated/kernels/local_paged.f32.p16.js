@@ -2,7 +2,7 @@
 export const name = "local_paged.f32.p16";
 export const kernel = "local_paged";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32};
+export const params = {"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32};
 export const tuned = [];
 export const tensors = [
   {
@@ -108,9 +108,9 @@ export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"local_paged.f32.p16","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f32.p16.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged.f32.p16","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f32.p16.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:9 (kernel local_paged). Do not edit: edit the spec and recompile.
-// Instance local_paged.f32.p16: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32.
+// Instance local_paged.f32.p16: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
 enable subgroups;
 
@@ -155,179 +155,179 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_102 = i32(wg.x);
-  let kvh_103 = i32(wg.y);
-  let b_104 = i32(wg.z);
+  let m_103 = i32(wg.x);
+  let kvh_104 = i32(wg.y);
+  let b_105 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_127 = cu_seqlens_q[u32(b_104)];
+  let q0_129 = cu_seqlens_q[u32(b_105)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_128 = (b_104 + 1);
-  let t_129 = cu_seqlens_q[u32(t_128)];
-  let q_len_130 = (t_129 - q0_127);
-  let k_len_131 = cache_seqlens[u32(b_104)];
-  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_132 = (m_102 * 16);
-  let t_133 = (q_len_130 * 4);
-  let t_134 = (t_132 >= t_133);
-  if (t_134) {
+  let t_130 = (b_105 + 1);
+  let t_131 = cu_seqlens_q[u32(t_130)];
+  let q_len_132 = (t_131 - q0_129);
+  let k_len_133 = cache_seqlens[u32(b_105)];
+  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_134 = (m_103 * 16);
+  let t_135 = (q_len_132 * 4);
+  let t_136 = (t_134 >= t_135);
+  if (t_136) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_135 = (m_102 * 16);
+  let t_137 = (m_103 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_138 = (kvh_103 * 4);
+  let t_140 = (kvh_104 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_145 = (k_len_131 + 31);
-  let t_146 = (t_145 / 32);
-  let t_148 = (k_len_131 + (-1));
-  let t_150 = (k_len_131 + (-32));
-  let t_152 = (t_148 / 32);
-  let t_153 = (t_148 < 0);
-  let t_154 = (t_152 * 32);
-  let t_155 = (t_154 == t_148);
-  let t_156 = (!t_155);
-  let t_157 = (t_153 && t_156);
-  let t_159 = (t_152 - 1);
-  let t_160 = select(t_152, t_159, t_157);
-  let t_161 = (t_150 / 32);
-  let t_162 = (t_150 < 0);
-  let t_163 = (t_161 * 32);
-  let t_164 = (t_163 == t_150);
-  let t_165 = (!t_164);
-  let t_166 = (t_162 && t_165);
-  let t_167 = (t_161 - 1);
-  let t_168 = select(t_161, t_167, t_166);
-  let t_170 = (t_135 + 15);
-  let t_171 = (t_135 / 4);
-  let t_172 = (t_170 / 4);
-  let t_173 = (t_171 + k_len_131);
-  let t_174 = (t_172 + k_len_131);
-  let t_175 = (t_173 - q_len_130);
-  let t_176 = (t_174 - q_len_130);
-  let t_178 = (t_175 + (-31));
-  let t_179 = (t_176 / 32);
-  let t_180 = (t_176 < 0);
-  let t_181 = (t_179 * 32);
-  let t_182 = (t_181 == t_176);
-  let t_183 = (!t_182);
-  let t_184 = (t_180 && t_183);
-  let t_185 = (t_179 - 1);
-  let t_186 = select(t_179, t_185, t_184);
-  let t_187 = (t_178 / 32);
-  let t_188 = (t_178 < 0);
-  let t_189 = (t_187 * 32);
-  let t_190 = (t_189 == t_178);
-  let t_191 = (!t_190);
-  let t_192 = (t_188 && t_191);
-  let t_193 = (t_187 - 1);
-  let t_194 = select(t_187, t_193, t_192);
-  let t_195 = min(t_160, t_186);
-  let t_196 = min(t_168, t_194);
-  let t_197 = (t_175 / P.attention_chunk);
-  let t_198 = (t_176 / P.attention_chunk);
-  let t_199 = min(t_197, t_198);
-  let t_200 = max(t_197, t_198);
-  let t_201 = (t_199 * P.attention_chunk);
-  let t_202 = (t_200 * P.attention_chunk);
-  let t_203 = min(t_201, t_202);
-  let t_204 = max(t_201, t_202);
-  let t_205 = (0 - t_204);
-  let t_206 = (0 - t_203);
-  let t_207 = (t_206 + 31);
-  let t_208 = (-t_207);
-  let t_209 = (-t_208);
-  let t_210 = (t_209 / 32);
-  let t_211 = (t_209 < 0);
-  let t_212 = (t_210 * 32);
-  let t_213 = (t_212 == t_209);
-  let t_214 = (!t_213);
-  let t_215 = (t_211 && t_214);
-  let t_216 = (t_210 - 1);
-  let t_217 = select(t_210, t_216, t_215);
-  let t_218 = (-t_217);
-  let t_220 = (-t_205);
-  let t_221 = (-t_220);
-  let t_222 = (t_221 / 32);
-  let t_223 = (t_221 < 0);
-  let t_224 = (t_222 * 32);
-  let t_225 = (t_224 == t_221);
-  let t_226 = (!t_225);
-  let t_227 = (t_223 && t_226);
-  let t_228 = (t_222 - 1);
-  let t_229 = select(t_222, t_228, t_227);
-  let t_230 = (-t_229);
-  let t_231 = (t_203 + P.attention_chunk);
-  let t_232 = (t_204 + P.attention_chunk);
-  let t_233 = (t_232 + (-1));
-  let t_234 = (t_231 + (-32));
-  let t_235 = (t_233 / 32);
-  let t_236 = (t_233 < 0);
-  let t_237 = (t_235 * 32);
-  let t_238 = (t_237 == t_233);
-  let t_239 = (!t_238);
-  let t_240 = (t_236 && t_239);
-  let t_241 = (t_235 - 1);
-  let t_242 = select(t_235, t_241, t_240);
-  let t_243 = (t_234 / 32);
-  let t_244 = (t_234 < 0);
-  let t_245 = (t_243 * 32);
-  let t_246 = (t_245 == t_234);
-  let t_247 = (!t_246);
-  let t_248 = (t_244 && t_247);
-  let t_249 = (t_243 - 1);
-  let t_250 = select(t_243, t_249, t_248);
-  let t_251 = max(t_218, (-268435456));
-  let t_252 = min(268435456, t_242);
-  let t_253 = max(t_230, (-268435456));
-  let t_254 = min(268435456, t_250);
-  let t_255 = max((-268435456), t_251);
-  let t_256 = min(t_195, t_252);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_147 = (k_len_133 + 31);
+  let t_148 = (t_147 / 32);
+  let t_150 = (k_len_133 + (-1));
+  let t_152 = (k_len_133 + (-32));
+  let t_154 = (t_150 / 32);
+  let t_155 = (t_150 < 0);
+  let t_156 = (t_154 * 32);
+  let t_157 = (t_156 == t_150);
+  let t_158 = (!t_157);
+  let t_159 = (t_155 && t_158);
+  let t_161 = (t_154 - 1);
+  let t_162 = select(t_154, t_161, t_159);
+  let t_163 = (t_152 / 32);
+  let t_164 = (t_152 < 0);
+  let t_165 = (t_163 * 32);
+  let t_166 = (t_165 == t_152);
+  let t_167 = (!t_166);
+  let t_168 = (t_164 && t_167);
+  let t_169 = (t_163 - 1);
+  let t_170 = select(t_163, t_169, t_168);
+  let t_172 = (t_137 + 15);
+  let t_173 = (t_137 / 4);
+  let t_174 = (t_172 / 4);
+  let t_175 = (t_173 + k_len_133);
+  let t_176 = (t_174 + k_len_133);
+  let t_177 = (t_175 - q_len_132);
+  let t_178 = (t_176 - q_len_132);
+  let t_180 = (t_177 + (-31));
+  let t_181 = (t_178 / 32);
+  let t_182 = (t_178 < 0);
+  let t_183 = (t_181 * 32);
+  let t_184 = (t_183 == t_178);
+  let t_185 = (!t_184);
+  let t_186 = (t_182 && t_185);
+  let t_187 = (t_181 - 1);
+  let t_188 = select(t_181, t_187, t_186);
+  let t_189 = (t_180 / 32);
+  let t_190 = (t_180 < 0);
+  let t_191 = (t_189 * 32);
+  let t_192 = (t_191 == t_180);
+  let t_193 = (!t_192);
+  let t_194 = (t_190 && t_193);
+  let t_195 = (t_189 - 1);
+  let t_196 = select(t_189, t_195, t_194);
+  let t_197 = min(t_162, t_188);
+  let t_198 = min(t_170, t_196);
+  let t_199 = (t_177 / P.attention_chunk);
+  let t_200 = (t_178 / P.attention_chunk);
+  let t_201 = min(t_199, t_200);
+  let t_202 = max(t_199, t_200);
+  let t_203 = (t_201 * P.attention_chunk);
+  let t_204 = (t_202 * P.attention_chunk);
+  let t_205 = min(t_203, t_204);
+  let t_206 = max(t_203, t_204);
+  let t_207 = (0 - t_206);
+  let t_208 = (0 - t_205);
+  let t_209 = (t_208 + 31);
+  let t_210 = (-t_209);
+  let t_211 = (-t_210);
+  let t_212 = (t_211 / 32);
+  let t_213 = (t_211 < 0);
+  let t_214 = (t_212 * 32);
+  let t_215 = (t_214 == t_211);
+  let t_216 = (!t_215);
+  let t_217 = (t_213 && t_216);
+  let t_218 = (t_212 - 1);
+  let t_219 = select(t_212, t_218, t_217);
+  let t_220 = (-t_219);
+  let t_222 = (-t_207);
+  let t_223 = (-t_222);
+  let t_224 = (t_223 / 32);
+  let t_225 = (t_223 < 0);
+  let t_226 = (t_224 * 32);
+  let t_227 = (t_226 == t_223);
+  let t_228 = (!t_227);
+  let t_229 = (t_225 && t_228);
+  let t_230 = (t_224 - 1);
+  let t_231 = select(t_224, t_230, t_229);
+  let t_232 = (-t_231);
+  let t_233 = (t_205 + P.attention_chunk);
+  let t_234 = (t_206 + P.attention_chunk);
+  let t_235 = (t_234 + (-1));
+  let t_236 = (t_233 + (-32));
+  let t_237 = (t_235 / 32);
+  let t_238 = (t_235 < 0);
+  let t_239 = (t_237 * 32);
+  let t_240 = (t_239 == t_235);
+  let t_241 = (!t_240);
+  let t_242 = (t_238 && t_241);
+  let t_243 = (t_237 - 1);
+  let t_244 = select(t_237, t_243, t_242);
+  let t_245 = (t_236 / 32);
+  let t_246 = (t_236 < 0);
+  let t_247 = (t_245 * 32);
+  let t_248 = (t_247 == t_236);
+  let t_249 = (!t_248);
+  let t_250 = (t_246 && t_249);
+  let t_251 = (t_245 - 1);
+  let t_252 = select(t_245, t_251, t_250);
+  let t_253 = max(t_220, (-268435456));
+  let t_254 = min(268435456, t_244);
+  let t_255 = max(t_232, (-268435456));
+  let t_256 = min(268435456, t_252);
   let t_257 = max((-268435456), t_253);
-  let t_258 = min(t_196, t_254);
-  let t_259 = max(t_257, t_257);
-  let t_260 = min(t_258, t_258);
-  let t_261 = max(t_259, (-268435456));
-  let t_262 = min(t_260, t_168);
-  let t_263 = max(0, t_255);
-  let t_264 = (t_256 + 1);
-  let t_265 = min(t_146, t_264);
-  let t_266 = max(t_263, t_265);
-  let t_267 = max(t_261, t_263);
-  let t_268 = min(t_267, t_266);
-  let t_269 = (t_262 + 1);
-  let t_270 = max(t_269, t_268);
-  let t_271 = min(t_270, t_266);
+  let t_258 = min(t_197, t_254);
+  let t_259 = max((-268435456), t_255);
+  let t_260 = min(t_198, t_256);
+  let t_261 = max(t_259, t_259);
+  let t_262 = min(t_260, t_260);
+  let t_263 = max(t_261, (-268435456));
+  let t_264 = min(t_262, t_170);
+  let t_265 = max(0, t_257);
+  let t_266 = (t_258 + 1);
+  let t_267 = min(t_148, t_266);
+  let t_268 = max(t_265, t_267);
+  let t_269 = max(t_263, t_265);
+  let t_270 = min(t_269, t_268);
+  let t_271 = (t_264 + 1);
+  let t_272 = max(t_271, t_270);
+  let t_273 = min(t_272, t_268);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_299 = (P.softmax_scale * 1.4426950408889634);
+  let t_301 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_127 + ((t_135 + r) / 4))) * q_stride0 + u32((t_138 + ((t_135 + r) % 4))) * q_stride1 + u32(c)], (((t_135 + r) / 4) < q_len_130));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_129 + ((t_137 + r) / 4))) * q_stride0 + u32((t_140 + ((t_137 + r) % 4))) * q_stride1 + u32(c)], (((t_137 + r) / 4) < q_len_132));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_273: array<f32, 1>;
-  carry_273[0] = NEG_INF;
-  var carry_274: array<f32, 1>;
-  carry_274[0] = 0.0;
-  var carry_275: array<f32, 16>;
+  var carry_275: array<f32, 1>;
+  carry_275[0] = NEG_INF;
+  var carry_276: array<f32, 1>;
+  carry_276[0] = 0.0;
+  var carry_277: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_275[0 * 16 + j] = 0.0;
+    carry_277[0 * 16 + j] = 0.0;
   }
-  for (var t_272 = t_263; t_272 < t_268; t_272++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_276 = (t_272 * 32);
+  for (var t_274 = t_265; t_274 < t_270; t_274++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_278 = (t_274 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -336,100 +336,100 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_276 + r) / 16))], ((t_276 + r) < k_len_131)) * 16) + ((t_276 + r) % 16))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_278 + r) / 16))], ((t_278 + r) < k_len_133)) * 16) + ((t_278 + r) % 16))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_301 = array<f32, 4>();
+    var t_303 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_301[i * 4 + j] = fma(a[i], b[j], t_301[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_303[i * 4 + j] = fma(a[i], b[j], t_303[i * 4 + j]); }
       }
     }
-    var t_303: array<f32, 4>;
+    var t_305: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_303[0 * 4 + j] = select(NEG_INF, (t_301[0 * 4 + j] * t_299), ((((t_276 + (tc + 8 * j)) < k_len_131) && ((t_276 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_276 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_276 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_305[0 * 4 + j] = select(NEG_INF, (t_303[0 * 4 + j] * t_301), ((((t_278 + (tc + 8 * j)) < k_len_133) && ((t_278 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_278 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_278 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_304: array<f32, 1>;
+    var t_306: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_303[i * 4 + j]);
+        acc = max(acc, t_305[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_304[i] = acc;
+      t_306[i] = acc;
     }
-    var m_new_305: array<f32, 1>;
-    m_new_305[0] = max(carry_273[0], t_304[0]);
+    var m_new_307: array<f32, 1>;
+    m_new_307[0] = max(carry_275[0], t_306[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_307: array<f32, 1>;
-    m_safe_307[0] = select(m_new_305[0], 0.0, (m_new_305[0] == NEG_INF));
+    var m_safe_309: array<f32, 1>;
+    m_safe_309[0] = select(m_new_307[0], 0.0, (m_new_307[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_309: array<f32, 4>;
+    var p_311: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_309[0 * 4 + j] = exp2((t_303[0 * 4 + j] - m_safe_307[0]));
+      p_311[0 * 4 + j] = exp2((t_305[0 * 4 + j] - m_safe_309[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_309[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_311[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_311: array<f32, 1>;
-    alpha_311[0] = exp2((carry_273[0] - m_safe_307[0]));
+    var alpha_313: array<f32, 1>;
+    alpha_313[0] = exp2((carry_275[0] - m_safe_309[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_313: array<f32, 1>;
+    var t_315: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_309[i * 4 + j];
+        acc = acc + p_311[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_313[i] = acc;
+      t_315[i] = acc;
     }
-    var t_314: array<f32, 1>;
-    t_314[0] = ((carry_274[0] * alpha_311[0]) + t_313[0]);
+    var t_316: array<f32, 1>;
+    t_316[0] = ((carry_276[0] * alpha_313[0]) + t_315[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_276 + r) / 16))], ((t_276 + r) < k_len_131)) * 16) + ((t_276 + r) % 16))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_278 + r) / 16))], ((t_278 + r) < k_len_133)) * 16) + ((t_278 + r) % 16))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
     }
     workgroupBarrier();
-    var t_316 = array<f32, 16>();
+    var t_318 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_316[i * 16 + j] = fma(a[i], b[j], t_316[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_318[i * 16 + j] = fma(a[i], b[j], t_318[i * 16 + j]); }
       }
     }
-    var t_317: array<f32, 16>;
+    var t_319: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_317[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_311[0]) + t_316[0 * 16 + j]);
+      t_319[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_313[0]) + t_318[0 * 16 + j]);
     }
-    carry_273[0] = m_new_305[0];
-    carry_274[0] = t_314[0];
+    carry_275[0] = m_new_307[0];
+    carry_276[0] = t_316[0];
     for (var j = 0; j < 16; j++) {
-      carry_275[0 * 16 + j] = t_317[0 * 16 + j];
+      carry_277[0 * 16 + j] = t_319[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_348 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_350 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_323 = t_268; t_323 < t_271; t_323++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_327 = (t_323 * 32);
+  for (var t_325 = t_270; t_325 < t_273; t_325++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_329 = (t_325 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -437,107 +437,107 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_104) * page_table_stride0 + u32(((t_327 + r) / 16))] * 16) + ((t_327 + r) % 16))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_105) * page_table_stride0 + u32(((t_329 + r) / 16))] * 16) + ((t_329 + r) % 16))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_350 = array<f32, 4>();
+    var t_352 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_350[i * 4 + j] = fma(a[i], b[j], t_350[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_352[i * 4 + j] = fma(a[i], b[j], t_352[i * 4 + j]); }
       }
     }
-    var t_351: array<f32, 4>;
+    var t_353: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_351[0 * 4 + j] = (t_350[0 * 4 + j] * t_348);
+      t_353[0 * 4 + j] = (t_352[0 * 4 + j] * t_350);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_352: array<f32, 1>;
+    var t_354: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_351[i * 4 + j]);
+        acc = max(acc, t_353[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_352[i] = acc;
+      t_354[i] = acc;
     }
-    var m_new_353: array<f32, 1>;
-    m_new_353[0] = max(carry_273[0], t_352[0]);
+    var m_new_355: array<f32, 1>;
+    m_new_355[0] = max(carry_275[0], t_354[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_355: array<f32, 1>;
-    m_safe_355[0] = select(m_new_353[0], 0.0, (m_new_353[0] == NEG_INF));
+    var m_safe_357: array<f32, 1>;
+    m_safe_357[0] = select(m_new_355[0], 0.0, (m_new_355[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_357: array<f32, 4>;
+    var p_359: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_357[0 * 4 + j] = exp2((t_351[0 * 4 + j] - m_safe_355[0]));
+      p_359[0 * 4 + j] = exp2((t_353[0 * 4 + j] - m_safe_357[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_357[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_359[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_359: array<f32, 1>;
-    alpha_359[0] = exp2((carry_273[0] - m_safe_355[0]));
+    var alpha_361: array<f32, 1>;
+    alpha_361[0] = exp2((carry_275[0] - m_safe_357[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_361: array<f32, 1>;
+    var t_363: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_357[i * 4 + j];
+        acc = acc + p_359[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_361[i] = acc;
+      t_363[i] = acc;
     }
-    var t_362: array<f32, 1>;
-    t_362[0] = ((carry_274[0] * alpha_359[0]) + t_361[0]);
+    var t_364: array<f32, 1>;
+    t_364[0] = ((carry_276[0] * alpha_361[0]) + t_363[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_104) * page_table_stride0 + u32(((t_327 + r) / 16))] * 16) + ((t_327 + r) % 16))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_105) * page_table_stride0 + u32(((t_329 + r) / 16))] * 16) + ((t_329 + r) % 16))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_364 = array<f32, 16>();
+    var t_366 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_364[i * 16 + j] = fma(a[i], b[j], t_364[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_366[i * 16 + j] = fma(a[i], b[j], t_366[i * 16 + j]); }
       }
     }
-    var t_365: array<f32, 16>;
+    var t_367: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_365[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_359[0]) + t_364[0 * 16 + j]);
+      t_367[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_361[0]) + t_366[0 * 16 + j]);
     }
-    carry_273[0] = m_new_353[0];
-    carry_274[0] = t_362[0];
+    carry_275[0] = m_new_355[0];
+    carry_276[0] = t_364[0];
     for (var j = 0; j < 16; j++) {
-      carry_275[0 * 16 + j] = t_365[0 * 16 + j];
+      carry_277[0 * 16 + j] = t_367[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_396 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_398 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_369 = t_271; t_369 < t_266; t_369++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_373 = (t_369 * 32);
+  for (var t_371 = t_273; t_371 < t_268; t_371++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_375 = (t_371 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -546,110 +546,110 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_373 + r) / 16))], ((t_373 + r) < k_len_131)) * 16) + ((t_373 + r) % 16))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_373 + r) < k_len_131));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_375 + r) / 16))], ((t_375 + r) < k_len_133)) * 16) + ((t_375 + r) % 16))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)], ((t_375 + r) < k_len_133));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_398 = array<f32, 4>();
+    var t_400 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_398[i * 4 + j] = fma(a[i], b[j], t_398[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_400[i * 4 + j] = fma(a[i], b[j], t_400[i * 4 + j]); }
       }
     }
-    var t_400: array<f32, 4>;
+    var t_402: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_400[0 * 4 + j] = select(NEG_INF, (t_398[0 * 4 + j] * t_396), ((((t_373 + (tc + 8 * j)) < k_len_131) && ((t_373 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_373 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_373 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_402[0 * 4 + j] = select(NEG_INF, (t_400[0 * 4 + j] * t_398), ((((t_375 + (tc + 8 * j)) < k_len_133) && ((t_375 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_375 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_375 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_401: array<f32, 1>;
+    var t_403: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_400[i * 4 + j]);
+        acc = max(acc, t_402[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_401[i] = acc;
+      t_403[i] = acc;
     }
-    var m_new_402: array<f32, 1>;
-    m_new_402[0] = max(carry_273[0], t_401[0]);
+    var m_new_404: array<f32, 1>;
+    m_new_404[0] = max(carry_275[0], t_403[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_404: array<f32, 1>;
-    m_safe_404[0] = select(m_new_402[0], 0.0, (m_new_402[0] == NEG_INF));
+    var m_safe_406: array<f32, 1>;
+    m_safe_406[0] = select(m_new_404[0], 0.0, (m_new_404[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_406: array<f32, 4>;
+    var p_408: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_406[0 * 4 + j] = exp2((t_400[0 * 4 + j] - m_safe_404[0]));
+      p_408[0 * 4 + j] = exp2((t_402[0 * 4 + j] - m_safe_406[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_406[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_408[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_408: array<f32, 1>;
-    alpha_408[0] = exp2((carry_273[0] - m_safe_404[0]));
+    var alpha_410: array<f32, 1>;
+    alpha_410[0] = exp2((carry_275[0] - m_safe_406[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_410: array<f32, 1>;
+    var t_412: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_406[i * 4 + j];
+        acc = acc + p_408[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_410[i] = acc;
+      t_412[i] = acc;
     }
-    var t_411: array<f32, 1>;
-    t_411[0] = ((carry_274[0] * alpha_408[0]) + t_410[0]);
+    var t_413: array<f32, 1>;
+    t_413[0] = ((carry_276[0] * alpha_410[0]) + t_412[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_373 + r) / 16))], ((t_373 + r) < k_len_131)) * 16) + ((t_373 + r) % 16))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)], ((t_373 + r) < k_len_131));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_375 + r) / 16))], ((t_375 + r) < k_len_133)) * 16) + ((t_375 + r) % 16))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)], ((t_375 + r) < k_len_133));
     }
     workgroupBarrier();
-    var t_413 = array<f32, 16>();
+    var t_415 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_413[i * 16 + j] = fma(a[i], b[j], t_413[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_415[i * 16 + j] = fma(a[i], b[j], t_415[i * 16 + j]); }
       }
     }
-    var t_414: array<f32, 16>;
+    var t_416: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_414[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_408[0]) + t_413[0 * 16 + j]);
+      t_416[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_410[0]) + t_415[0 * 16 + j]);
     }
-    carry_273[0] = m_new_402[0];
-    carry_274[0] = t_411[0];
+    carry_275[0] = m_new_404[0];
+    carry_276[0] = t_413[0];
     for (var j = 0; j < 16; j++) {
-      carry_275[0 * 16 + j] = t_414[0 * 16 + j];
+      carry_277[0 * 16 + j] = t_416[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_135 + tr) / 4) < q_len_130)) { out[u32((q0_127 + ((t_135 + tr) / 4))) * out_stride0 + u32((t_138 + ((t_135 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_275[0 * 16 + j] / select(carry_274[0], 1.0, (carry_274[0] == 0.0))); }
+    if ((((t_137 + tr) / 4) < q_len_132)) { out[u32((q0_129 + ((t_137 + tr) / 4))) * out_stride0 + u32((t_140 + ((t_137 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_277[0 * 16 + j] / select(carry_276[0], 1.0, (carry_276[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_135 + tr) / 4) < q_len_130)) { lse[u32((q0_127 + ((t_135 + tr) / 4))) * lse_stride0 + u32((t_138 + ((t_135 + tr) % 4)))] = select(((carry_273[0] + log2(carry_274[0])) * 0.6931471805599453), NEG_INF, (carry_274[0] == 0.0)); }
+    if ((((t_137 + tr) / 4) < q_len_132)) { lse[u32((q0_129 + ((t_137 + tr) / 4))) * lse_stride0 + u32((t_140 + ((t_137 + tr) % 4)))] = select(((carry_275[0] + log2(carry_276[0])) * 0.6931471805599453), NEG_INF, (carry_276[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"local_paged.f32.p16","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f32.p16.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged.f32.p16","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f32.p16.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:9 (kernel local_paged). Do not edit: edit the spec and recompile.
-// Instance local_paged.f32.p16: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32.
+// Instance local_paged.f32.p16: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
 
 struct Params {
@@ -694,179 +694,179 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_102 = i32(wg.x);
-  let kvh_103 = i32(wg.y);
-  let b_104 = i32(wg.z);
+  let m_103 = i32(wg.x);
+  let kvh_104 = i32(wg.y);
+  let b_105 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_127 = cu_seqlens_q[u32(b_104)];
+  let q0_129 = cu_seqlens_q[u32(b_105)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_128 = (b_104 + 1);
-  let t_129 = cu_seqlens_q[u32(t_128)];
-  let q_len_130 = (t_129 - q0_127);
-  let k_len_131 = cache_seqlens[u32(b_104)];
-  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_132 = (m_102 * 16);
-  let t_133 = (q_len_130 * 4);
-  let t_134 = (t_132 >= t_133);
-  if (t_134) {
+  let t_130 = (b_105 + 1);
+  let t_131 = cu_seqlens_q[u32(t_130)];
+  let q_len_132 = (t_131 - q0_129);
+  let k_len_133 = cache_seqlens[u32(b_105)];
+  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_134 = (m_103 * 16);
+  let t_135 = (q_len_132 * 4);
+  let t_136 = (t_134 >= t_135);
+  if (t_136) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_135 = (m_102 * 16);
+  let t_137 = (m_103 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_138 = (kvh_103 * 4);
+  let t_140 = (kvh_104 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_145 = (k_len_131 + 31);
-  let t_146 = (t_145 / 32);
-  let t_148 = (k_len_131 + (-1));
-  let t_150 = (k_len_131 + (-32));
-  let t_152 = (t_148 / 32);
-  let t_153 = (t_148 < 0);
-  let t_154 = (t_152 * 32);
-  let t_155 = (t_154 == t_148);
-  let t_156 = (!t_155);
-  let t_157 = (t_153 && t_156);
-  let t_159 = (t_152 - 1);
-  let t_160 = select(t_152, t_159, t_157);
-  let t_161 = (t_150 / 32);
-  let t_162 = (t_150 < 0);
-  let t_163 = (t_161 * 32);
-  let t_164 = (t_163 == t_150);
-  let t_165 = (!t_164);
-  let t_166 = (t_162 && t_165);
-  let t_167 = (t_161 - 1);
-  let t_168 = select(t_161, t_167, t_166);
-  let t_170 = (t_135 + 15);
-  let t_171 = (t_135 / 4);
-  let t_172 = (t_170 / 4);
-  let t_173 = (t_171 + k_len_131);
-  let t_174 = (t_172 + k_len_131);
-  let t_175 = (t_173 - q_len_130);
-  let t_176 = (t_174 - q_len_130);
-  let t_178 = (t_175 + (-31));
-  let t_179 = (t_176 / 32);
-  let t_180 = (t_176 < 0);
-  let t_181 = (t_179 * 32);
-  let t_182 = (t_181 == t_176);
-  let t_183 = (!t_182);
-  let t_184 = (t_180 && t_183);
-  let t_185 = (t_179 - 1);
-  let t_186 = select(t_179, t_185, t_184);
-  let t_187 = (t_178 / 32);
-  let t_188 = (t_178 < 0);
-  let t_189 = (t_187 * 32);
-  let t_190 = (t_189 == t_178);
-  let t_191 = (!t_190);
-  let t_192 = (t_188 && t_191);
-  let t_193 = (t_187 - 1);
-  let t_194 = select(t_187, t_193, t_192);
-  let t_195 = min(t_160, t_186);
-  let t_196 = min(t_168, t_194);
-  let t_197 = (t_175 / P.attention_chunk);
-  let t_198 = (t_176 / P.attention_chunk);
-  let t_199 = min(t_197, t_198);
-  let t_200 = max(t_197, t_198);
-  let t_201 = (t_199 * P.attention_chunk);
-  let t_202 = (t_200 * P.attention_chunk);
-  let t_203 = min(t_201, t_202);
-  let t_204 = max(t_201, t_202);
-  let t_205 = (0 - t_204);
-  let t_206 = (0 - t_203);
-  let t_207 = (t_206 + 31);
-  let t_208 = (-t_207);
-  let t_209 = (-t_208);
-  let t_210 = (t_209 / 32);
-  let t_211 = (t_209 < 0);
-  let t_212 = (t_210 * 32);
-  let t_213 = (t_212 == t_209);
-  let t_214 = (!t_213);
-  let t_215 = (t_211 && t_214);
-  let t_216 = (t_210 - 1);
-  let t_217 = select(t_210, t_216, t_215);
-  let t_218 = (-t_217);
-  let t_220 = (-t_205);
-  let t_221 = (-t_220);
-  let t_222 = (t_221 / 32);
-  let t_223 = (t_221 < 0);
-  let t_224 = (t_222 * 32);
-  let t_225 = (t_224 == t_221);
-  let t_226 = (!t_225);
-  let t_227 = (t_223 && t_226);
-  let t_228 = (t_222 - 1);
-  let t_229 = select(t_222, t_228, t_227);
-  let t_230 = (-t_229);
-  let t_231 = (t_203 + P.attention_chunk);
-  let t_232 = (t_204 + P.attention_chunk);
-  let t_233 = (t_232 + (-1));
-  let t_234 = (t_231 + (-32));
-  let t_235 = (t_233 / 32);
-  let t_236 = (t_233 < 0);
-  let t_237 = (t_235 * 32);
-  let t_238 = (t_237 == t_233);
-  let t_239 = (!t_238);
-  let t_240 = (t_236 && t_239);
-  let t_241 = (t_235 - 1);
-  let t_242 = select(t_235, t_241, t_240);
-  let t_243 = (t_234 / 32);
-  let t_244 = (t_234 < 0);
-  let t_245 = (t_243 * 32);
-  let t_246 = (t_245 == t_234);
-  let t_247 = (!t_246);
-  let t_248 = (t_244 && t_247);
-  let t_249 = (t_243 - 1);
-  let t_250 = select(t_243, t_249, t_248);
-  let t_251 = max(t_218, (-268435456));
-  let t_252 = min(268435456, t_242);
-  let t_253 = max(t_230, (-268435456));
-  let t_254 = min(268435456, t_250);
-  let t_255 = max((-268435456), t_251);
-  let t_256 = min(t_195, t_252);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_147 = (k_len_133 + 31);
+  let t_148 = (t_147 / 32);
+  let t_150 = (k_len_133 + (-1));
+  let t_152 = (k_len_133 + (-32));
+  let t_154 = (t_150 / 32);
+  let t_155 = (t_150 < 0);
+  let t_156 = (t_154 * 32);
+  let t_157 = (t_156 == t_150);
+  let t_158 = (!t_157);
+  let t_159 = (t_155 && t_158);
+  let t_161 = (t_154 - 1);
+  let t_162 = select(t_154, t_161, t_159);
+  let t_163 = (t_152 / 32);
+  let t_164 = (t_152 < 0);
+  let t_165 = (t_163 * 32);
+  let t_166 = (t_165 == t_152);
+  let t_167 = (!t_166);
+  let t_168 = (t_164 && t_167);
+  let t_169 = (t_163 - 1);
+  let t_170 = select(t_163, t_169, t_168);
+  let t_172 = (t_137 + 15);
+  let t_173 = (t_137 / 4);
+  let t_174 = (t_172 / 4);
+  let t_175 = (t_173 + k_len_133);
+  let t_176 = (t_174 + k_len_133);
+  let t_177 = (t_175 - q_len_132);
+  let t_178 = (t_176 - q_len_132);
+  let t_180 = (t_177 + (-31));
+  let t_181 = (t_178 / 32);
+  let t_182 = (t_178 < 0);
+  let t_183 = (t_181 * 32);
+  let t_184 = (t_183 == t_178);
+  let t_185 = (!t_184);
+  let t_186 = (t_182 && t_185);
+  let t_187 = (t_181 - 1);
+  let t_188 = select(t_181, t_187, t_186);
+  let t_189 = (t_180 / 32);
+  let t_190 = (t_180 < 0);
+  let t_191 = (t_189 * 32);
+  let t_192 = (t_191 == t_180);
+  let t_193 = (!t_192);
+  let t_194 = (t_190 && t_193);
+  let t_195 = (t_189 - 1);
+  let t_196 = select(t_189, t_195, t_194);
+  let t_197 = min(t_162, t_188);
+  let t_198 = min(t_170, t_196);
+  let t_199 = (t_177 / P.attention_chunk);
+  let t_200 = (t_178 / P.attention_chunk);
+  let t_201 = min(t_199, t_200);
+  let t_202 = max(t_199, t_200);
+  let t_203 = (t_201 * P.attention_chunk);
+  let t_204 = (t_202 * P.attention_chunk);
+  let t_205 = min(t_203, t_204);
+  let t_206 = max(t_203, t_204);
+  let t_207 = (0 - t_206);
+  let t_208 = (0 - t_205);
+  let t_209 = (t_208 + 31);
+  let t_210 = (-t_209);
+  let t_211 = (-t_210);
+  let t_212 = (t_211 / 32);
+  let t_213 = (t_211 < 0);
+  let t_214 = (t_212 * 32);
+  let t_215 = (t_214 == t_211);
+  let t_216 = (!t_215);
+  let t_217 = (t_213 && t_216);
+  let t_218 = (t_212 - 1);
+  let t_219 = select(t_212, t_218, t_217);
+  let t_220 = (-t_219);
+  let t_222 = (-t_207);
+  let t_223 = (-t_222);
+  let t_224 = (t_223 / 32);
+  let t_225 = (t_223 < 0);
+  let t_226 = (t_224 * 32);
+  let t_227 = (t_226 == t_223);
+  let t_228 = (!t_227);
+  let t_229 = (t_225 && t_228);
+  let t_230 = (t_224 - 1);
+  let t_231 = select(t_224, t_230, t_229);
+  let t_232 = (-t_231);
+  let t_233 = (t_205 + P.attention_chunk);
+  let t_234 = (t_206 + P.attention_chunk);
+  let t_235 = (t_234 + (-1));
+  let t_236 = (t_233 + (-32));
+  let t_237 = (t_235 / 32);
+  let t_238 = (t_235 < 0);
+  let t_239 = (t_237 * 32);
+  let t_240 = (t_239 == t_235);
+  let t_241 = (!t_240);
+  let t_242 = (t_238 && t_241);
+  let t_243 = (t_237 - 1);
+  let t_244 = select(t_237, t_243, t_242);
+  let t_245 = (t_236 / 32);
+  let t_246 = (t_236 < 0);
+  let t_247 = (t_245 * 32);
+  let t_248 = (t_247 == t_236);
+  let t_249 = (!t_248);
+  let t_250 = (t_246 && t_249);
+  let t_251 = (t_245 - 1);
+  let t_252 = select(t_245, t_251, t_250);
+  let t_253 = max(t_220, (-268435456));
+  let t_254 = min(268435456, t_244);
+  let t_255 = max(t_232, (-268435456));
+  let t_256 = min(268435456, t_252);
   let t_257 = max((-268435456), t_253);
-  let t_258 = min(t_196, t_254);
-  let t_259 = max(t_257, t_257);
-  let t_260 = min(t_258, t_258);
-  let t_261 = max(t_259, (-268435456));
-  let t_262 = min(t_260, t_168);
-  let t_263 = max(0, t_255);
-  let t_264 = (t_256 + 1);
-  let t_265 = min(t_146, t_264);
-  let t_266 = max(t_263, t_265);
-  let t_267 = max(t_261, t_263);
-  let t_268 = min(t_267, t_266);
-  let t_269 = (t_262 + 1);
-  let t_270 = max(t_269, t_268);
-  let t_271 = min(t_270, t_266);
+  let t_258 = min(t_197, t_254);
+  let t_259 = max((-268435456), t_255);
+  let t_260 = min(t_198, t_256);
+  let t_261 = max(t_259, t_259);
+  let t_262 = min(t_260, t_260);
+  let t_263 = max(t_261, (-268435456));
+  let t_264 = min(t_262, t_170);
+  let t_265 = max(0, t_257);
+  let t_266 = (t_258 + 1);
+  let t_267 = min(t_148, t_266);
+  let t_268 = max(t_265, t_267);
+  let t_269 = max(t_263, t_265);
+  let t_270 = min(t_269, t_268);
+  let t_271 = (t_264 + 1);
+  let t_272 = max(t_271, t_270);
+  let t_273 = min(t_272, t_268);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_299 = (P.softmax_scale * 1.4426950408889634);
+  let t_301 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_127 + ((t_135 + r) / 4))) * q_stride0 + u32((t_138 + ((t_135 + r) % 4))) * q_stride1 + u32(c)], (((t_135 + r) / 4) < q_len_130));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_129 + ((t_137 + r) / 4))) * q_stride0 + u32((t_140 + ((t_137 + r) % 4))) * q_stride1 + u32(c)], (((t_137 + r) / 4) < q_len_132));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_273: array<f32, 1>;
-  carry_273[0] = NEG_INF;
-  var carry_274: array<f32, 1>;
-  carry_274[0] = 0.0;
-  var carry_275: array<f32, 16>;
+  var carry_275: array<f32, 1>;
+  carry_275[0] = NEG_INF;
+  var carry_276: array<f32, 1>;
+  carry_276[0] = 0.0;
+  var carry_277: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_275[0 * 16 + j] = 0.0;
+    carry_277[0 * 16 + j] = 0.0;
   }
-  for (var t_272 = t_263; t_272 < t_268; t_272++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_276 = (t_272 * 32);
+  for (var t_274 = t_265; t_274 < t_270; t_274++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_278 = (t_274 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -875,30 +875,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_276 + r) / 16))], ((t_276 + r) < k_len_131)) * 16) + ((t_276 + r) % 16))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_278 + r) / 16))], ((t_278 + r) < k_len_133)) * 16) + ((t_278 + r) % 16))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_301 = array<f32, 4>();
+    var t_303 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_301[i * 4 + j] = fma(a[i], b[j], t_301[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_303[i * 4 + j] = fma(a[i], b[j], t_303[i * 4 + j]); }
       }
     }
-    var t_303: array<f32, 4>;
+    var t_305: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_303[0 * 4 + j] = select(NEG_INF, (t_301[0 * 4 + j] * t_299), ((((t_276 + (tc + 8 * j)) < k_len_131) && ((t_276 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_276 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_276 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_305[0 * 4 + j] = select(NEG_INF, (t_303[0 * 4 + j] * t_301), ((((t_278 + (tc + 8 * j)) < k_len_133) && ((t_278 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_278 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_278 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_304: array<f32, 1>;
+    var t_306: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_303[i * 4 + j]);
+        acc = max(acc, t_305[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -907,33 +907,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_304[i] = acc;
+      t_306[i] = acc;
     }
     workgroupBarrier();
-    var m_new_305: array<f32, 1>;
-    m_new_305[0] = max(carry_273[0], t_304[0]);
+    var m_new_307: array<f32, 1>;
+    m_new_307[0] = max(carry_275[0], t_306[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_307: array<f32, 1>;
-    m_safe_307[0] = select(m_new_305[0], 0.0, (m_new_305[0] == NEG_INF));
+    var m_safe_309: array<f32, 1>;
+    m_safe_309[0] = select(m_new_307[0], 0.0, (m_new_307[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_309: array<f32, 4>;
+    var p_311: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_309[0 * 4 + j] = exp2((t_303[0 * 4 + j] - m_safe_307[0]));
+      p_311[0 * 4 + j] = exp2((t_305[0 * 4 + j] - m_safe_309[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_309[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_311[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_311: array<f32, 1>;
-    alpha_311[0] = exp2((carry_273[0] - m_safe_307[0]));
+    var alpha_313: array<f32, 1>;
+    alpha_313[0] = exp2((carry_275[0] - m_safe_309[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_313: array<f32, 1>;
+    var t_315: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_309[i * 4 + j];
+        acc = acc + p_311[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -942,45 +942,45 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_313[i] = acc;
+      t_315[i] = acc;
     }
     workgroupBarrier();
-    var t_314: array<f32, 1>;
-    t_314[0] = ((carry_274[0] * alpha_311[0]) + t_313[0]);
+    var t_316: array<f32, 1>;
+    t_316[0] = ((carry_276[0] * alpha_313[0]) + t_315[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_276 + r) / 16))], ((t_276 + r) < k_len_131)) * 16) + ((t_276 + r) % 16))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_278 + r) / 16))], ((t_278 + r) < k_len_133)) * 16) + ((t_278 + r) % 16))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
     }
     workgroupBarrier();
-    var t_316 = array<f32, 16>();
+    var t_318 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_316[i * 16 + j] = fma(a[i], b[j], t_316[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_318[i * 16 + j] = fma(a[i], b[j], t_318[i * 16 + j]); }
       }
     }
-    var t_317: array<f32, 16>;
+    var t_319: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_317[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_311[0]) + t_316[0 * 16 + j]);
+      t_319[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_313[0]) + t_318[0 * 16 + j]);
     }
-    carry_273[0] = m_new_305[0];
-    carry_274[0] = t_314[0];
+    carry_275[0] = m_new_307[0];
+    carry_276[0] = t_316[0];
     for (var j = 0; j < 16; j++) {
-      carry_275[0 * 16 + j] = t_317[0 * 16 + j];
+      carry_277[0 * 16 + j] = t_319[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_348 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_350 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_323 = t_268; t_323 < t_271; t_323++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_327 = (t_323 * 32);
+  for (var t_325 = t_270; t_325 < t_273; t_325++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_329 = (t_325 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -988,30 +988,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_104) * page_table_stride0 + u32(((t_327 + r) / 16))] * 16) + ((t_327 + r) % 16))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_105) * page_table_stride0 + u32(((t_329 + r) / 16))] * 16) + ((t_329 + r) % 16))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_350 = array<f32, 4>();
+    var t_352 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_350[i * 4 + j] = fma(a[i], b[j], t_350[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_352[i * 4 + j] = fma(a[i], b[j], t_352[i * 4 + j]); }
       }
     }
-    var t_351: array<f32, 4>;
+    var t_353: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_351[0 * 4 + j] = (t_350[0 * 4 + j] * t_348);
+      t_353[0 * 4 + j] = (t_352[0 * 4 + j] * t_350);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_352: array<f32, 1>;
+    var t_354: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_351[i * 4 + j]);
+        acc = max(acc, t_353[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1020,33 +1020,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_352[i] = acc;
+      t_354[i] = acc;
     }
     workgroupBarrier();
-    var m_new_353: array<f32, 1>;
-    m_new_353[0] = max(carry_273[0], t_352[0]);
+    var m_new_355: array<f32, 1>;
+    m_new_355[0] = max(carry_275[0], t_354[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_355: array<f32, 1>;
-    m_safe_355[0] = select(m_new_353[0], 0.0, (m_new_353[0] == NEG_INF));
+    var m_safe_357: array<f32, 1>;
+    m_safe_357[0] = select(m_new_355[0], 0.0, (m_new_355[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_357: array<f32, 4>;
+    var p_359: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_357[0 * 4 + j] = exp2((t_351[0 * 4 + j] - m_safe_355[0]));
+      p_359[0 * 4 + j] = exp2((t_353[0 * 4 + j] - m_safe_357[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_357[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_359[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_359: array<f32, 1>;
-    alpha_359[0] = exp2((carry_273[0] - m_safe_355[0]));
+    var alpha_361: array<f32, 1>;
+    alpha_361[0] = exp2((carry_275[0] - m_safe_357[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_361: array<f32, 1>;
+    var t_363: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_357[i * 4 + j];
+        acc = acc + p_359[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1055,52 +1055,52 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_361[i] = acc;
+      t_363[i] = acc;
     }
     workgroupBarrier();
-    var t_362: array<f32, 1>;
-    t_362[0] = ((carry_274[0] * alpha_359[0]) + t_361[0]);
+    var t_364: array<f32, 1>;
+    t_364[0] = ((carry_276[0] * alpha_361[0]) + t_363[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_104) * page_table_stride0 + u32(((t_327 + r) / 16))] * 16) + ((t_327 + r) % 16))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_105) * page_table_stride0 + u32(((t_329 + r) / 16))] * 16) + ((t_329 + r) % 16))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_364 = array<f32, 16>();
+    var t_366 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_364[i * 16 + j] = fma(a[i], b[j], t_364[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_366[i * 16 + j] = fma(a[i], b[j], t_366[i * 16 + j]); }
       }
     }
-    var t_365: array<f32, 16>;
+    var t_367: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_365[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_359[0]) + t_364[0 * 16 + j]);
+      t_367[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_361[0]) + t_366[0 * 16 + j]);
     }
-    carry_273[0] = m_new_353[0];
-    carry_274[0] = t_362[0];
+    carry_275[0] = m_new_355[0];
+    carry_276[0] = t_364[0];
     for (var j = 0; j < 16; j++) {
-      carry_275[0 * 16 + j] = t_365[0 * 16 + j];
+      carry_277[0 * 16 + j] = t_367[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_396 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_398 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_369 = t_271; t_369 < t_266; t_369++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_373 = (t_369 * 32);
+  for (var t_371 = t_273; t_371 < t_268; t_371++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_375 = (t_371 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1109,30 +1109,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_373 + r) / 16))], ((t_373 + r) < k_len_131)) * 16) + ((t_373 + r) % 16))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_373 + r) < k_len_131));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_375 + r) / 16))], ((t_375 + r) < k_len_133)) * 16) + ((t_375 + r) % 16))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)], ((t_375 + r) < k_len_133));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_398 = array<f32, 4>();
+    var t_400 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_398[i * 4 + j] = fma(a[i], b[j], t_398[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_400[i * 4 + j] = fma(a[i], b[j], t_400[i * 4 + j]); }
       }
     }
-    var t_400: array<f32, 4>;
+    var t_402: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_400[0 * 4 + j] = select(NEG_INF, (t_398[0 * 4 + j] * t_396), ((((t_373 + (tc + 8 * j)) < k_len_131) && ((t_373 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_373 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_373 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_402[0 * 4 + j] = select(NEG_INF, (t_400[0 * 4 + j] * t_398), ((((t_375 + (tc + 8 * j)) < k_len_133) && ((t_375 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_375 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_375 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_401: array<f32, 1>;
+    var t_403: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_400[i * 4 + j]);
+        acc = max(acc, t_402[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1141,33 +1141,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_401[i] = acc;
+      t_403[i] = acc;
     }
     workgroupBarrier();
-    var m_new_402: array<f32, 1>;
-    m_new_402[0] = max(carry_273[0], t_401[0]);
+    var m_new_404: array<f32, 1>;
+    m_new_404[0] = max(carry_275[0], t_403[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_404: array<f32, 1>;
-    m_safe_404[0] = select(m_new_402[0], 0.0, (m_new_402[0] == NEG_INF));
+    var m_safe_406: array<f32, 1>;
+    m_safe_406[0] = select(m_new_404[0], 0.0, (m_new_404[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_406: array<f32, 4>;
+    var p_408: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_406[0 * 4 + j] = exp2((t_400[0 * 4 + j] - m_safe_404[0]));
+      p_408[0 * 4 + j] = exp2((t_402[0 * 4 + j] - m_safe_406[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_406[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_408[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_408: array<f32, 1>;
-    alpha_408[0] = exp2((carry_273[0] - m_safe_404[0]));
+    var alpha_410: array<f32, 1>;
+    alpha_410[0] = exp2((carry_275[0] - m_safe_406[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_410: array<f32, 1>;
+    var t_412: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_406[i * 4 + j];
+        acc = acc + p_408[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1176,47 +1176,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_410[i] = acc;
+      t_412[i] = acc;
     }
     workgroupBarrier();
-    var t_411: array<f32, 1>;
-    t_411[0] = ((carry_274[0] * alpha_408[0]) + t_410[0]);
+    var t_413: array<f32, 1>;
+    t_413[0] = ((carry_276[0] * alpha_410[0]) + t_412[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_373 + r) / 16))], ((t_373 + r) < k_len_131)) * 16) + ((t_373 + r) % 16))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)], ((t_373 + r) < k_len_131));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_375 + r) / 16))], ((t_375 + r) < k_len_133)) * 16) + ((t_375 + r) % 16))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)], ((t_375 + r) < k_len_133));
     }
     workgroupBarrier();
-    var t_413 = array<f32, 16>();
+    var t_415 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_413[i * 16 + j] = fma(a[i], b[j], t_413[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_415[i * 16 + j] = fma(a[i], b[j], t_415[i * 16 + j]); }
       }
     }
-    var t_414: array<f32, 16>;
+    var t_416: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_414[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_408[0]) + t_413[0 * 16 + j]);
+      t_416[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_410[0]) + t_415[0 * 16 + j]);
     }
-    carry_273[0] = m_new_402[0];
-    carry_274[0] = t_411[0];
+    carry_275[0] = m_new_404[0];
+    carry_276[0] = t_413[0];
     for (var j = 0; j < 16; j++) {
-      carry_275[0 * 16 + j] = t_414[0 * 16 + j];
+      carry_277[0 * 16 + j] = t_416[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_135 + tr) / 4) < q_len_130)) { out[u32((q0_127 + ((t_135 + tr) / 4))) * out_stride0 + u32((t_138 + ((t_135 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_275[0 * 16 + j] / select(carry_274[0], 1.0, (carry_274[0] == 0.0))); }
+    if ((((t_137 + tr) / 4) < q_len_132)) { out[u32((q0_129 + ((t_137 + tr) / 4))) * out_stride0 + u32((t_140 + ((t_137 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_277[0 * 16 + j] / select(carry_276[0], 1.0, (carry_276[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_135 + tr) / 4) < q_len_130)) { lse[u32((q0_127 + ((t_135 + tr) / 4))) * lse_stride0 + u32((t_138 + ((t_135 + tr) % 4)))] = select(((carry_273[0] + log2(carry_274[0])) * 0.6931471805599453), NEG_INF, (carry_274[0] == 0.0)); }
+    if ((((t_137 + tr) / 4) < q_len_132)) { lse[u32((q0_129 + ((t_137 + tr) / 4))) * lse_stride0 + u32((t_140 + ((t_137 + tr) % 4)))] = select(((carry_275[0] + log2(carry_276[0])) * 0.6931471805599453), NEG_INF, (carry_276[0] == 0.0)); }
   }
 }
 `,

@@ -2,7 +2,7 @@
 export const name = "local_paged.f32.p64";
 export const kernel = "local_paged";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32};
+export const params = {"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32};
 export const tuned = [];
 export const tensors = [
   {
@@ -108,9 +108,9 @@ export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"local_paged.f32.p64","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f32.p64.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged.f32.p64","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f32.p64.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:9 (kernel local_paged). Do not edit: edit the spec and recompile.
-// Instance local_paged.f32.p64: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
+// Instance local_paged.f32.p64: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
 enable subgroups;
 
@@ -155,179 +155,179 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_103 = i32(wg.x);
-  let kvh_104 = i32(wg.y);
-  let b_105 = i32(wg.z);
+  let m_104 = i32(wg.x);
+  let kvh_105 = i32(wg.y);
+  let b_106 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_129 = cu_seqlens_q[u32(b_105)];
+  let q0_131 = cu_seqlens_q[u32(b_106)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_130 = (b_105 + 1);
-  let t_131 = cu_seqlens_q[u32(t_130)];
-  let q_len_132 = (t_131 - q0_129);
-  let k_len_133 = cache_seqlens[u32(b_105)];
-  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_134 = (m_103 * 16);
-  let t_135 = (q_len_132 * 4);
-  let t_136 = (t_134 >= t_135);
-  if (t_136) {
+  let t_132 = (b_106 + 1);
+  let t_133 = cu_seqlens_q[u32(t_132)];
+  let q_len_134 = (t_133 - q0_131);
+  let k_len_135 = cache_seqlens[u32(b_106)];
+  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_136 = (m_104 * 16);
+  let t_137 = (q_len_134 * 4);
+  let t_138 = (t_136 >= t_137);
+  if (t_138) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_137 = (m_103 * 16);
+  let t_139 = (m_104 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_140 = (kvh_104 * 4);
+  let t_142 = (kvh_105 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_147 = (k_len_133 + 31);
-  let t_148 = (t_147 / 32);
-  let t_150 = (k_len_133 + (-1));
-  let t_152 = (k_len_133 + (-32));
-  let t_154 = (t_150 / 32);
-  let t_155 = (t_150 < 0);
-  let t_156 = (t_154 * 32);
-  let t_157 = (t_156 == t_150);
-  let t_158 = (!t_157);
-  let t_159 = (t_155 && t_158);
-  let t_161 = (t_154 - 1);
-  let t_162 = select(t_154, t_161, t_159);
-  let t_163 = (t_152 / 32);
-  let t_164 = (t_152 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_152);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_169 = (t_163 - 1);
-  let t_170 = select(t_163, t_169, t_168);
-  let t_172 = (t_137 + 15);
-  let t_173 = (t_137 / 4);
-  let t_174 = (t_172 / 4);
-  let t_175 = (t_173 + k_len_133);
-  let t_176 = (t_174 + k_len_133);
-  let t_177 = (t_175 - q_len_132);
-  let t_178 = (t_176 - q_len_132);
-  let t_180 = (t_177 + (-31));
-  let t_181 = (t_178 / 32);
-  let t_182 = (t_178 < 0);
-  let t_183 = (t_181 * 32);
-  let t_184 = (t_183 == t_178);
-  let t_185 = (!t_184);
-  let t_186 = (t_182 && t_185);
-  let t_187 = (t_181 - 1);
-  let t_188 = select(t_181, t_187, t_186);
-  let t_189 = (t_180 / 32);
-  let t_190 = (t_180 < 0);
-  let t_191 = (t_189 * 32);
-  let t_192 = (t_191 == t_180);
-  let t_193 = (!t_192);
-  let t_194 = (t_190 && t_193);
-  let t_195 = (t_189 - 1);
-  let t_196 = select(t_189, t_195, t_194);
-  let t_197 = min(t_162, t_188);
-  let t_198 = min(t_170, t_196);
-  let t_199 = (t_177 / P.attention_chunk);
-  let t_200 = (t_178 / P.attention_chunk);
-  let t_201 = min(t_199, t_200);
-  let t_202 = max(t_199, t_200);
-  let t_203 = (t_201 * P.attention_chunk);
-  let t_204 = (t_202 * P.attention_chunk);
-  let t_205 = min(t_203, t_204);
-  let t_206 = max(t_203, t_204);
-  let t_207 = (0 - t_206);
-  let t_208 = (0 - t_205);
-  let t_209 = (t_208 + 31);
-  let t_210 = (-t_209);
-  let t_211 = (-t_210);
-  let t_212 = (t_211 / 32);
-  let t_213 = (t_211 < 0);
-  let t_214 = (t_212 * 32);
-  let t_215 = (t_214 == t_211);
-  let t_216 = (!t_215);
-  let t_217 = (t_213 && t_216);
-  let t_218 = (t_212 - 1);
-  let t_219 = select(t_212, t_218, t_217);
-  let t_220 = (-t_219);
-  let t_222 = (-t_207);
-  let t_223 = (-t_222);
-  let t_224 = (t_223 / 32);
-  let t_225 = (t_223 < 0);
-  let t_226 = (t_224 * 32);
-  let t_227 = (t_226 == t_223);
-  let t_228 = (!t_227);
-  let t_229 = (t_225 && t_228);
-  let t_230 = (t_224 - 1);
-  let t_231 = select(t_224, t_230, t_229);
-  let t_232 = (-t_231);
-  let t_233 = (t_205 + P.attention_chunk);
-  let t_234 = (t_206 + P.attention_chunk);
-  let t_235 = (t_234 + (-1));
-  let t_236 = (t_233 + (-32));
-  let t_237 = (t_235 / 32);
-  let t_238 = (t_235 < 0);
-  let t_239 = (t_237 * 32);
-  let t_240 = (t_239 == t_235);
-  let t_241 = (!t_240);
-  let t_242 = (t_238 && t_241);
-  let t_243 = (t_237 - 1);
-  let t_244 = select(t_237, t_243, t_242);
-  let t_245 = (t_236 / 32);
-  let t_246 = (t_236 < 0);
-  let t_247 = (t_245 * 32);
-  let t_248 = (t_247 == t_236);
-  let t_249 = (!t_248);
-  let t_250 = (t_246 && t_249);
-  let t_251 = (t_245 - 1);
-  let t_252 = select(t_245, t_251, t_250);
-  let t_253 = max(t_220, (-268435456));
-  let t_254 = min(268435456, t_244);
-  let t_255 = max(t_232, (-268435456));
-  let t_256 = min(268435456, t_252);
-  let t_257 = max((-268435456), t_253);
-  let t_258 = min(t_197, t_254);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_149 = (k_len_135 + 31);
+  let t_150 = (t_149 / 32);
+  let t_152 = (k_len_135 + (-1));
+  let t_154 = (k_len_135 + (-32));
+  let t_156 = (t_152 / 32);
+  let t_157 = (t_152 < 0);
+  let t_158 = (t_156 * 32);
+  let t_159 = (t_158 == t_152);
+  let t_160 = (!t_159);
+  let t_161 = (t_157 && t_160);
+  let t_163 = (t_156 - 1);
+  let t_164 = select(t_156, t_163, t_161);
+  let t_165 = (t_154 / 32);
+  let t_166 = (t_154 < 0);
+  let t_167 = (t_165 * 32);
+  let t_168 = (t_167 == t_154);
+  let t_169 = (!t_168);
+  let t_170 = (t_166 && t_169);
+  let t_171 = (t_165 - 1);
+  let t_172 = select(t_165, t_171, t_170);
+  let t_174 = (t_139 + 15);
+  let t_175 = (t_139 / 4);
+  let t_176 = (t_174 / 4);
+  let t_177 = (t_175 + k_len_135);
+  let t_178 = (t_176 + k_len_135);
+  let t_179 = (t_177 - q_len_134);
+  let t_180 = (t_178 - q_len_134);
+  let t_182 = (t_179 + (-31));
+  let t_183 = (t_180 / 32);
+  let t_184 = (t_180 < 0);
+  let t_185 = (t_183 * 32);
+  let t_186 = (t_185 == t_180);
+  let t_187 = (!t_186);
+  let t_188 = (t_184 && t_187);
+  let t_189 = (t_183 - 1);
+  let t_190 = select(t_183, t_189, t_188);
+  let t_191 = (t_182 / 32);
+  let t_192 = (t_182 < 0);
+  let t_193 = (t_191 * 32);
+  let t_194 = (t_193 == t_182);
+  let t_195 = (!t_194);
+  let t_196 = (t_192 && t_195);
+  let t_197 = (t_191 - 1);
+  let t_198 = select(t_191, t_197, t_196);
+  let t_199 = min(t_164, t_190);
+  let t_200 = min(t_172, t_198);
+  let t_201 = (t_179 / P.attention_chunk);
+  let t_202 = (t_180 / P.attention_chunk);
+  let t_203 = min(t_201, t_202);
+  let t_204 = max(t_201, t_202);
+  let t_205 = (t_203 * P.attention_chunk);
+  let t_206 = (t_204 * P.attention_chunk);
+  let t_207 = min(t_205, t_206);
+  let t_208 = max(t_205, t_206);
+  let t_209 = (0 - t_208);
+  let t_210 = (0 - t_207);
+  let t_211 = (t_210 + 31);
+  let t_212 = (-t_211);
+  let t_213 = (-t_212);
+  let t_214 = (t_213 / 32);
+  let t_215 = (t_213 < 0);
+  let t_216 = (t_214 * 32);
+  let t_217 = (t_216 == t_213);
+  let t_218 = (!t_217);
+  let t_219 = (t_215 && t_218);
+  let t_220 = (t_214 - 1);
+  let t_221 = select(t_214, t_220, t_219);
+  let t_222 = (-t_221);
+  let t_224 = (-t_209);
+  let t_225 = (-t_224);
+  let t_226 = (t_225 / 32);
+  let t_227 = (t_225 < 0);
+  let t_228 = (t_226 * 32);
+  let t_229 = (t_228 == t_225);
+  let t_230 = (!t_229);
+  let t_231 = (t_227 && t_230);
+  let t_232 = (t_226 - 1);
+  let t_233 = select(t_226, t_232, t_231);
+  let t_234 = (-t_233);
+  let t_235 = (t_207 + P.attention_chunk);
+  let t_236 = (t_208 + P.attention_chunk);
+  let t_237 = (t_236 + (-1));
+  let t_238 = (t_235 + (-32));
+  let t_239 = (t_237 / 32);
+  let t_240 = (t_237 < 0);
+  let t_241 = (t_239 * 32);
+  let t_242 = (t_241 == t_237);
+  let t_243 = (!t_242);
+  let t_244 = (t_240 && t_243);
+  let t_245 = (t_239 - 1);
+  let t_246 = select(t_239, t_245, t_244);
+  let t_247 = (t_238 / 32);
+  let t_248 = (t_238 < 0);
+  let t_249 = (t_247 * 32);
+  let t_250 = (t_249 == t_238);
+  let t_251 = (!t_250);
+  let t_252 = (t_248 && t_251);
+  let t_253 = (t_247 - 1);
+  let t_254 = select(t_247, t_253, t_252);
+  let t_255 = max(t_222, (-268435456));
+  let t_256 = min(268435456, t_246);
+  let t_257 = max(t_234, (-268435456));
+  let t_258 = min(268435456, t_254);
   let t_259 = max((-268435456), t_255);
-  let t_260 = min(t_198, t_256);
-  let t_261 = max(t_259, t_259);
-  let t_262 = min(t_260, t_260);
-  let t_263 = max(t_261, (-268435456));
-  let t_264 = min(t_262, t_170);
-  let t_265 = max(0, t_257);
-  let t_266 = (t_258 + 1);
-  let t_267 = min(t_148, t_266);
-  let t_268 = max(t_265, t_267);
-  let t_269 = max(t_263, t_265);
-  let t_270 = min(t_269, t_268);
-  let t_271 = (t_264 + 1);
-  let t_272 = max(t_271, t_270);
-  let t_273 = min(t_272, t_268);
+  let t_260 = min(t_199, t_256);
+  let t_261 = max((-268435456), t_257);
+  let t_262 = min(t_200, t_258);
+  let t_263 = max(t_261, t_261);
+  let t_264 = min(t_262, t_262);
+  let t_265 = max(t_263, (-268435456));
+  let t_266 = min(t_264, t_172);
+  let t_267 = max(0, t_259);
+  let t_268 = (t_260 + 1);
+  let t_269 = min(t_150, t_268);
+  let t_270 = max(t_267, t_269);
+  let t_271 = max(t_265, t_267);
+  let t_272 = min(t_271, t_270);
+  let t_273 = (t_266 + 1);
+  let t_274 = max(t_273, t_272);
+  let t_275 = min(t_274, t_270);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_301 = (P.softmax_scale * 1.4426950408889634);
+  let t_303 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_129 + ((t_137 + r) / 4))) * q_stride0 + u32((t_140 + ((t_137 + r) % 4))) * q_stride1 + u32(c)], (((t_137 + r) / 4) < q_len_132));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_131 + ((t_139 + r) / 4))) * q_stride0 + u32((t_142 + ((t_139 + r) % 4))) * q_stride1 + u32(c)], (((t_139 + r) / 4) < q_len_134));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_275: array<f32, 1>;
-  carry_275[0] = NEG_INF;
-  var carry_276: array<f32, 1>;
-  carry_276[0] = 0.0;
-  var carry_277: array<f32, 16>;
+  var carry_277: array<f32, 1>;
+  carry_277[0] = NEG_INF;
+  var carry_278: array<f32, 1>;
+  carry_278[0] = 0.0;
+  var carry_279: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_277[0 * 16 + j] = 0.0;
+    carry_279[0 * 16 + j] = 0.0;
   }
-  for (var t_274 = t_265; t_274 < t_270; t_274++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_278 = (t_274 * 32);
+  for (var t_276 = t_267; t_276 < t_272; t_276++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_280 = (t_276 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -336,100 +336,100 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_278 + r) / 64))], ((t_278 + r) < k_len_133)) * 64) + ((t_278 + r) % 64))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_280 + r) / 64))], ((t_280 + r) < k_len_135)) * 64) + ((t_280 + r) % 64))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_280 + r) < k_len_135));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_303 = array<f32, 4>();
+    var t_305 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_303[i * 4 + j] = fma(a[i], b[j], t_303[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_305[i * 4 + j] = fma(a[i], b[j], t_305[i * 4 + j]); }
       }
     }
-    var t_305: array<f32, 4>;
+    var t_307: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_305[0 * 4 + j] = select(NEG_INF, (t_303[0 * 4 + j] * t_301), ((((t_278 + (tc + 8 * j)) < k_len_133) && ((t_278 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_278 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_278 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_307[0 * 4 + j] = select(NEG_INF, (t_305[0 * 4 + j] * t_303), ((((t_280 + (tc + 8 * j)) < k_len_135) && ((t_280 + (tc + 8 * j)) <= ((((t_139 + tr) / 4) + k_len_135) - q_len_134))) && (((t_280 + (tc + 8 * j)) >= ((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk)) && ((t_280 + (tc + 8 * j)) < (((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_306: array<f32, 1>;
+    var t_308: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_305[i * 4 + j]);
+        acc = max(acc, t_307[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_306[i] = acc;
+      t_308[i] = acc;
     }
-    var m_new_307: array<f32, 1>;
-    m_new_307[0] = max(carry_275[0], t_306[0]);
+    var m_new_309: array<f32, 1>;
+    m_new_309[0] = max(carry_277[0], t_308[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_309: array<f32, 1>;
-    m_safe_309[0] = select(m_new_307[0], 0.0, (m_new_307[0] == NEG_INF));
+    var m_safe_311: array<f32, 1>;
+    m_safe_311[0] = select(m_new_309[0], 0.0, (m_new_309[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_311: array<f32, 4>;
+    var p_313: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_311[0 * 4 + j] = exp2((t_305[0 * 4 + j] - m_safe_309[0]));
+      p_313[0 * 4 + j] = exp2((t_307[0 * 4 + j] - m_safe_311[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_311[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_313[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_313: array<f32, 1>;
-    alpha_313[0] = exp2((carry_275[0] - m_safe_309[0]));
+    var alpha_315: array<f32, 1>;
+    alpha_315[0] = exp2((carry_277[0] - m_safe_311[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_315: array<f32, 1>;
+    var t_317: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_311[i * 4 + j];
+        acc = acc + p_313[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_315[i] = acc;
+      t_317[i] = acc;
     }
-    var t_316: array<f32, 1>;
-    t_316[0] = ((carry_276[0] * alpha_313[0]) + t_315[0]);
+    var t_318: array<f32, 1>;
+    t_318[0] = ((carry_278[0] * alpha_315[0]) + t_317[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_278 + r) / 64))], ((t_278 + r) < k_len_133)) * 64) + ((t_278 + r) % 64))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_280 + r) / 64))], ((t_280 + r) < k_len_135)) * 64) + ((t_280 + r) % 64))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_280 + r) < k_len_135));
     }
     workgroupBarrier();
-    var t_318 = array<f32, 16>();
+    var t_320 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_318[i * 16 + j] = fma(a[i], b[j], t_318[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_320[i * 16 + j] = fma(a[i], b[j], t_320[i * 16 + j]); }
       }
     }
-    var t_319: array<f32, 16>;
+    var t_321: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_319[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_313[0]) + t_318[0 * 16 + j]);
+      t_321[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_315[0]) + t_320[0 * 16 + j]);
     }
-    carry_275[0] = m_new_307[0];
-    carry_276[0] = t_316[0];
+    carry_277[0] = m_new_309[0];
+    carry_278[0] = t_318[0];
     for (var j = 0; j < 16; j++) {
-      carry_277[0 * 16 + j] = t_319[0 * 16 + j];
+      carry_279[0 * 16 + j] = t_321[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_350 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_352 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_325 = t_270; t_325 < t_273; t_325++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_329 = (t_325 * 32);
+  for (var t_327 = t_272; t_327 < t_275; t_327++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_331 = (t_327 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -437,107 +437,107 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_105) * page_table_stride0 + u32(((t_329 + r) / 64))] * 64) + ((t_329 + r) % 64))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_106) * page_table_stride0 + u32(((t_331 + r) / 64))] * 64) + ((t_331 + r) % 64))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_352 = array<f32, 4>();
+    var t_354 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_352[i * 4 + j] = fma(a[i], b[j], t_352[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_354[i * 4 + j] = fma(a[i], b[j], t_354[i * 4 + j]); }
       }
     }
-    var t_353: array<f32, 4>;
+    var t_355: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_353[0 * 4 + j] = (t_352[0 * 4 + j] * t_350);
+      t_355[0 * 4 + j] = (t_354[0 * 4 + j] * t_352);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_354: array<f32, 1>;
+    var t_356: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_353[i * 4 + j]);
+        acc = max(acc, t_355[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_354[i] = acc;
+      t_356[i] = acc;
     }
-    var m_new_355: array<f32, 1>;
-    m_new_355[0] = max(carry_275[0], t_354[0]);
+    var m_new_357: array<f32, 1>;
+    m_new_357[0] = max(carry_277[0], t_356[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_357: array<f32, 1>;
-    m_safe_357[0] = select(m_new_355[0], 0.0, (m_new_355[0] == NEG_INF));
+    var m_safe_359: array<f32, 1>;
+    m_safe_359[0] = select(m_new_357[0], 0.0, (m_new_357[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_359: array<f32, 4>;
+    var p_361: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_359[0 * 4 + j] = exp2((t_353[0 * 4 + j] - m_safe_357[0]));
+      p_361[0 * 4 + j] = exp2((t_355[0 * 4 + j] - m_safe_359[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_359[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_361[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_361: array<f32, 1>;
-    alpha_361[0] = exp2((carry_275[0] - m_safe_357[0]));
+    var alpha_363: array<f32, 1>;
+    alpha_363[0] = exp2((carry_277[0] - m_safe_359[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_363: array<f32, 1>;
+    var t_365: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_359[i * 4 + j];
+        acc = acc + p_361[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_363[i] = acc;
+      t_365[i] = acc;
     }
-    var t_364: array<f32, 1>;
-    t_364[0] = ((carry_276[0] * alpha_361[0]) + t_363[0]);
+    var t_366: array<f32, 1>;
+    t_366[0] = ((carry_278[0] * alpha_363[0]) + t_365[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_105) * page_table_stride0 + u32(((t_329 + r) / 64))] * 64) + ((t_329 + r) % 64))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_106) * page_table_stride0 + u32(((t_331 + r) / 64))] * 64) + ((t_331 + r) % 64))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_366 = array<f32, 16>();
+    var t_368 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_366[i * 16 + j] = fma(a[i], b[j], t_366[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_368[i * 16 + j] = fma(a[i], b[j], t_368[i * 16 + j]); }
       }
     }
-    var t_367: array<f32, 16>;
+    var t_369: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_367[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_361[0]) + t_366[0 * 16 + j]);
+      t_369[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_363[0]) + t_368[0 * 16 + j]);
     }
-    carry_275[0] = m_new_355[0];
-    carry_276[0] = t_364[0];
+    carry_277[0] = m_new_357[0];
+    carry_278[0] = t_366[0];
     for (var j = 0; j < 16; j++) {
-      carry_277[0 * 16 + j] = t_367[0 * 16 + j];
+      carry_279[0 * 16 + j] = t_369[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_398 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_400 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_371 = t_273; t_371 < t_268; t_371++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_375 = (t_371 * 32);
+  for (var t_373 = t_275; t_373 < t_270; t_373++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_377 = (t_373 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -546,110 +546,110 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_375 + r) / 64))], ((t_375 + r) < k_len_133)) * 64) + ((t_375 + r) % 64))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)], ((t_375 + r) < k_len_133));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_377 + r) / 64))], ((t_377 + r) < k_len_135)) * 64) + ((t_377 + r) % 64))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_377 + r) < k_len_135));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_400 = array<f32, 4>();
+    var t_402 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_400[i * 4 + j] = fma(a[i], b[j], t_400[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_402[i * 4 + j] = fma(a[i], b[j], t_402[i * 4 + j]); }
       }
     }
-    var t_402: array<f32, 4>;
+    var t_404: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_402[0 * 4 + j] = select(NEG_INF, (t_400[0 * 4 + j] * t_398), ((((t_375 + (tc + 8 * j)) < k_len_133) && ((t_375 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_375 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_375 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_404[0 * 4 + j] = select(NEG_INF, (t_402[0 * 4 + j] * t_400), ((((t_377 + (tc + 8 * j)) < k_len_135) && ((t_377 + (tc + 8 * j)) <= ((((t_139 + tr) / 4) + k_len_135) - q_len_134))) && (((t_377 + (tc + 8 * j)) >= ((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk)) && ((t_377 + (tc + 8 * j)) < (((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_403: array<f32, 1>;
+    var t_405: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_402[i * 4 + j]);
+        acc = max(acc, t_404[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_403[i] = acc;
+      t_405[i] = acc;
     }
-    var m_new_404: array<f32, 1>;
-    m_new_404[0] = max(carry_275[0], t_403[0]);
+    var m_new_406: array<f32, 1>;
+    m_new_406[0] = max(carry_277[0], t_405[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_406: array<f32, 1>;
-    m_safe_406[0] = select(m_new_404[0], 0.0, (m_new_404[0] == NEG_INF));
+    var m_safe_408: array<f32, 1>;
+    m_safe_408[0] = select(m_new_406[0], 0.0, (m_new_406[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_408: array<f32, 4>;
+    var p_410: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_408[0 * 4 + j] = exp2((t_402[0 * 4 + j] - m_safe_406[0]));
+      p_410[0 * 4 + j] = exp2((t_404[0 * 4 + j] - m_safe_408[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_408[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_410[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_410: array<f32, 1>;
-    alpha_410[0] = exp2((carry_275[0] - m_safe_406[0]));
+    var alpha_412: array<f32, 1>;
+    alpha_412[0] = exp2((carry_277[0] - m_safe_408[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_412: array<f32, 1>;
+    var t_414: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_408[i * 4 + j];
+        acc = acc + p_410[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_412[i] = acc;
+      t_414[i] = acc;
     }
-    var t_413: array<f32, 1>;
-    t_413[0] = ((carry_276[0] * alpha_410[0]) + t_412[0]);
+    var t_415: array<f32, 1>;
+    t_415[0] = ((carry_278[0] * alpha_412[0]) + t_414[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_375 + r) / 64))], ((t_375 + r) < k_len_133)) * 64) + ((t_375 + r) % 64))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)], ((t_375 + r) < k_len_133));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_377 + r) / 64))], ((t_377 + r) < k_len_135)) * 64) + ((t_377 + r) % 64))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_377 + r) < k_len_135));
     }
     workgroupBarrier();
-    var t_415 = array<f32, 16>();
+    var t_417 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_415[i * 16 + j] = fma(a[i], b[j], t_415[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_417[i * 16 + j] = fma(a[i], b[j], t_417[i * 16 + j]); }
       }
     }
-    var t_416: array<f32, 16>;
+    var t_418: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_416[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_410[0]) + t_415[0 * 16 + j]);
+      t_418[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_412[0]) + t_417[0 * 16 + j]);
     }
-    carry_275[0] = m_new_404[0];
-    carry_276[0] = t_413[0];
+    carry_277[0] = m_new_406[0];
+    carry_278[0] = t_415[0];
     for (var j = 0; j < 16; j++) {
-      carry_277[0 * 16 + j] = t_416[0 * 16 + j];
+      carry_279[0 * 16 + j] = t_418[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_137 + tr) / 4) < q_len_132)) { out[u32((q0_129 + ((t_137 + tr) / 4))) * out_stride0 + u32((t_140 + ((t_137 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_277[0 * 16 + j] / select(carry_276[0], 1.0, (carry_276[0] == 0.0))); }
+    if ((((t_139 + tr) / 4) < q_len_134)) { out[u32((q0_131 + ((t_139 + tr) / 4))) * out_stride0 + u32((t_142 + ((t_139 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_279[0 * 16 + j] / select(carry_278[0], 1.0, (carry_278[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_137 + tr) / 4) < q_len_132)) { lse[u32((q0_129 + ((t_137 + tr) / 4))) * lse_stride0 + u32((t_140 + ((t_137 + tr) % 4)))] = select(((carry_275[0] + log2(carry_276[0])) * 0.6931471805599453), NEG_INF, (carry_276[0] == 0.0)); }
+    if ((((t_139 + tr) / 4) < q_len_134)) { lse[u32((q0_131 + ((t_139 + tr) / 4))) * lse_stride0 + u32((t_142 + ((t_139 + tr) % 4)))] = select(((carry_277[0] + log2(carry_278[0])) * 0.6931471805599453), NEG_INF, (carry_278[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"local_paged.f32.p64","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f32.p64.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged.f32.p64","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f32.p64.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:9 (kernel local_paged). Do not edit: edit the spec and recompile.
-// Instance local_paged.f32.p64: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
+// Instance local_paged.f32.p64: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
 
 struct Params {
@@ -694,179 +694,179 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_103 = i32(wg.x);
-  let kvh_104 = i32(wg.y);
-  let b_105 = i32(wg.z);
+  let m_104 = i32(wg.x);
+  let kvh_105 = i32(wg.y);
+  let b_106 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_129 = cu_seqlens_q[u32(b_105)];
+  let q0_131 = cu_seqlens_q[u32(b_106)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_130 = (b_105 + 1);
-  let t_131 = cu_seqlens_q[u32(t_130)];
-  let q_len_132 = (t_131 - q0_129);
-  let k_len_133 = cache_seqlens[u32(b_105)];
-  // kernels-src/local_chunked.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_134 = (m_103 * 16);
-  let t_135 = (q_len_132 * 4);
-  let t_136 = (t_134 >= t_135);
-  if (t_136) {
+  let t_132 = (b_106 + 1);
+  let t_133 = cu_seqlens_q[u32(t_132)];
+  let q_len_134 = (t_133 - q0_131);
+  let k_len_135 = cache_seqlens[u32(b_106)];
+  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_136 = (m_104 * 16);
+  let t_137 = (q_len_134 * 4);
+  let t_138 = (t_136 >= t_137);
+  if (t_138) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_137 = (m_103 * 16);
+  let t_139 = (m_104 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_140 = (kvh_104 * 4);
+  let t_142 = (kvh_105 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_147 = (k_len_133 + 31);
-  let t_148 = (t_147 / 32);
-  let t_150 = (k_len_133 + (-1));
-  let t_152 = (k_len_133 + (-32));
-  let t_154 = (t_150 / 32);
-  let t_155 = (t_150 < 0);
-  let t_156 = (t_154 * 32);
-  let t_157 = (t_156 == t_150);
-  let t_158 = (!t_157);
-  let t_159 = (t_155 && t_158);
-  let t_161 = (t_154 - 1);
-  let t_162 = select(t_154, t_161, t_159);
-  let t_163 = (t_152 / 32);
-  let t_164 = (t_152 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_152);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_169 = (t_163 - 1);
-  let t_170 = select(t_163, t_169, t_168);
-  let t_172 = (t_137 + 15);
-  let t_173 = (t_137 / 4);
-  let t_174 = (t_172 / 4);
-  let t_175 = (t_173 + k_len_133);
-  let t_176 = (t_174 + k_len_133);
-  let t_177 = (t_175 - q_len_132);
-  let t_178 = (t_176 - q_len_132);
-  let t_180 = (t_177 + (-31));
-  let t_181 = (t_178 / 32);
-  let t_182 = (t_178 < 0);
-  let t_183 = (t_181 * 32);
-  let t_184 = (t_183 == t_178);
-  let t_185 = (!t_184);
-  let t_186 = (t_182 && t_185);
-  let t_187 = (t_181 - 1);
-  let t_188 = select(t_181, t_187, t_186);
-  let t_189 = (t_180 / 32);
-  let t_190 = (t_180 < 0);
-  let t_191 = (t_189 * 32);
-  let t_192 = (t_191 == t_180);
-  let t_193 = (!t_192);
-  let t_194 = (t_190 && t_193);
-  let t_195 = (t_189 - 1);
-  let t_196 = select(t_189, t_195, t_194);
-  let t_197 = min(t_162, t_188);
-  let t_198 = min(t_170, t_196);
-  let t_199 = (t_177 / P.attention_chunk);
-  let t_200 = (t_178 / P.attention_chunk);
-  let t_201 = min(t_199, t_200);
-  let t_202 = max(t_199, t_200);
-  let t_203 = (t_201 * P.attention_chunk);
-  let t_204 = (t_202 * P.attention_chunk);
-  let t_205 = min(t_203, t_204);
-  let t_206 = max(t_203, t_204);
-  let t_207 = (0 - t_206);
-  let t_208 = (0 - t_205);
-  let t_209 = (t_208 + 31);
-  let t_210 = (-t_209);
-  let t_211 = (-t_210);
-  let t_212 = (t_211 / 32);
-  let t_213 = (t_211 < 0);
-  let t_214 = (t_212 * 32);
-  let t_215 = (t_214 == t_211);
-  let t_216 = (!t_215);
-  let t_217 = (t_213 && t_216);
-  let t_218 = (t_212 - 1);
-  let t_219 = select(t_212, t_218, t_217);
-  let t_220 = (-t_219);
-  let t_222 = (-t_207);
-  let t_223 = (-t_222);
-  let t_224 = (t_223 / 32);
-  let t_225 = (t_223 < 0);
-  let t_226 = (t_224 * 32);
-  let t_227 = (t_226 == t_223);
-  let t_228 = (!t_227);
-  let t_229 = (t_225 && t_228);
-  let t_230 = (t_224 - 1);
-  let t_231 = select(t_224, t_230, t_229);
-  let t_232 = (-t_231);
-  let t_233 = (t_205 + P.attention_chunk);
-  let t_234 = (t_206 + P.attention_chunk);
-  let t_235 = (t_234 + (-1));
-  let t_236 = (t_233 + (-32));
-  let t_237 = (t_235 / 32);
-  let t_238 = (t_235 < 0);
-  let t_239 = (t_237 * 32);
-  let t_240 = (t_239 == t_235);
-  let t_241 = (!t_240);
-  let t_242 = (t_238 && t_241);
-  let t_243 = (t_237 - 1);
-  let t_244 = select(t_237, t_243, t_242);
-  let t_245 = (t_236 / 32);
-  let t_246 = (t_236 < 0);
-  let t_247 = (t_245 * 32);
-  let t_248 = (t_247 == t_236);
-  let t_249 = (!t_248);
-  let t_250 = (t_246 && t_249);
-  let t_251 = (t_245 - 1);
-  let t_252 = select(t_245, t_251, t_250);
-  let t_253 = max(t_220, (-268435456));
-  let t_254 = min(268435456, t_244);
-  let t_255 = max(t_232, (-268435456));
-  let t_256 = min(268435456, t_252);
-  let t_257 = max((-268435456), t_253);
-  let t_258 = min(t_197, t_254);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_149 = (k_len_135 + 31);
+  let t_150 = (t_149 / 32);
+  let t_152 = (k_len_135 + (-1));
+  let t_154 = (k_len_135 + (-32));
+  let t_156 = (t_152 / 32);
+  let t_157 = (t_152 < 0);
+  let t_158 = (t_156 * 32);
+  let t_159 = (t_158 == t_152);
+  let t_160 = (!t_159);
+  let t_161 = (t_157 && t_160);
+  let t_163 = (t_156 - 1);
+  let t_164 = select(t_156, t_163, t_161);
+  let t_165 = (t_154 / 32);
+  let t_166 = (t_154 < 0);
+  let t_167 = (t_165 * 32);
+  let t_168 = (t_167 == t_154);
+  let t_169 = (!t_168);
+  let t_170 = (t_166 && t_169);
+  let t_171 = (t_165 - 1);
+  let t_172 = select(t_165, t_171, t_170);
+  let t_174 = (t_139 + 15);
+  let t_175 = (t_139 / 4);
+  let t_176 = (t_174 / 4);
+  let t_177 = (t_175 + k_len_135);
+  let t_178 = (t_176 + k_len_135);
+  let t_179 = (t_177 - q_len_134);
+  let t_180 = (t_178 - q_len_134);
+  let t_182 = (t_179 + (-31));
+  let t_183 = (t_180 / 32);
+  let t_184 = (t_180 < 0);
+  let t_185 = (t_183 * 32);
+  let t_186 = (t_185 == t_180);
+  let t_187 = (!t_186);
+  let t_188 = (t_184 && t_187);
+  let t_189 = (t_183 - 1);
+  let t_190 = select(t_183, t_189, t_188);
+  let t_191 = (t_182 / 32);
+  let t_192 = (t_182 < 0);
+  let t_193 = (t_191 * 32);
+  let t_194 = (t_193 == t_182);
+  let t_195 = (!t_194);
+  let t_196 = (t_192 && t_195);
+  let t_197 = (t_191 - 1);
+  let t_198 = select(t_191, t_197, t_196);
+  let t_199 = min(t_164, t_190);
+  let t_200 = min(t_172, t_198);
+  let t_201 = (t_179 / P.attention_chunk);
+  let t_202 = (t_180 / P.attention_chunk);
+  let t_203 = min(t_201, t_202);
+  let t_204 = max(t_201, t_202);
+  let t_205 = (t_203 * P.attention_chunk);
+  let t_206 = (t_204 * P.attention_chunk);
+  let t_207 = min(t_205, t_206);
+  let t_208 = max(t_205, t_206);
+  let t_209 = (0 - t_208);
+  let t_210 = (0 - t_207);
+  let t_211 = (t_210 + 31);
+  let t_212 = (-t_211);
+  let t_213 = (-t_212);
+  let t_214 = (t_213 / 32);
+  let t_215 = (t_213 < 0);
+  let t_216 = (t_214 * 32);
+  let t_217 = (t_216 == t_213);
+  let t_218 = (!t_217);
+  let t_219 = (t_215 && t_218);
+  let t_220 = (t_214 - 1);
+  let t_221 = select(t_214, t_220, t_219);
+  let t_222 = (-t_221);
+  let t_224 = (-t_209);
+  let t_225 = (-t_224);
+  let t_226 = (t_225 / 32);
+  let t_227 = (t_225 < 0);
+  let t_228 = (t_226 * 32);
+  let t_229 = (t_228 == t_225);
+  let t_230 = (!t_229);
+  let t_231 = (t_227 && t_230);
+  let t_232 = (t_226 - 1);
+  let t_233 = select(t_226, t_232, t_231);
+  let t_234 = (-t_233);
+  let t_235 = (t_207 + P.attention_chunk);
+  let t_236 = (t_208 + P.attention_chunk);
+  let t_237 = (t_236 + (-1));
+  let t_238 = (t_235 + (-32));
+  let t_239 = (t_237 / 32);
+  let t_240 = (t_237 < 0);
+  let t_241 = (t_239 * 32);
+  let t_242 = (t_241 == t_237);
+  let t_243 = (!t_242);
+  let t_244 = (t_240 && t_243);
+  let t_245 = (t_239 - 1);
+  let t_246 = select(t_239, t_245, t_244);
+  let t_247 = (t_238 / 32);
+  let t_248 = (t_238 < 0);
+  let t_249 = (t_247 * 32);
+  let t_250 = (t_249 == t_238);
+  let t_251 = (!t_250);
+  let t_252 = (t_248 && t_251);
+  let t_253 = (t_247 - 1);
+  let t_254 = select(t_247, t_253, t_252);
+  let t_255 = max(t_222, (-268435456));
+  let t_256 = min(268435456, t_246);
+  let t_257 = max(t_234, (-268435456));
+  let t_258 = min(268435456, t_254);
   let t_259 = max((-268435456), t_255);
-  let t_260 = min(t_198, t_256);
-  let t_261 = max(t_259, t_259);
-  let t_262 = min(t_260, t_260);
-  let t_263 = max(t_261, (-268435456));
-  let t_264 = min(t_262, t_170);
-  let t_265 = max(0, t_257);
-  let t_266 = (t_258 + 1);
-  let t_267 = min(t_148, t_266);
-  let t_268 = max(t_265, t_267);
-  let t_269 = max(t_263, t_265);
-  let t_270 = min(t_269, t_268);
-  let t_271 = (t_264 + 1);
-  let t_272 = max(t_271, t_270);
-  let t_273 = min(t_272, t_268);
+  let t_260 = min(t_199, t_256);
+  let t_261 = max((-268435456), t_257);
+  let t_262 = min(t_200, t_258);
+  let t_263 = max(t_261, t_261);
+  let t_264 = min(t_262, t_262);
+  let t_265 = max(t_263, (-268435456));
+  let t_266 = min(t_264, t_172);
+  let t_267 = max(0, t_259);
+  let t_268 = (t_260 + 1);
+  let t_269 = min(t_150, t_268);
+  let t_270 = max(t_267, t_269);
+  let t_271 = max(t_265, t_267);
+  let t_272 = min(t_271, t_270);
+  let t_273 = (t_266 + 1);
+  let t_274 = max(t_273, t_272);
+  let t_275 = min(t_274, t_270);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_301 = (P.softmax_scale * 1.4426950408889634);
+  let t_303 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_129 + ((t_137 + r) / 4))) * q_stride0 + u32((t_140 + ((t_137 + r) % 4))) * q_stride1 + u32(c)], (((t_137 + r) / 4) < q_len_132));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_131 + ((t_139 + r) / 4))) * q_stride0 + u32((t_142 + ((t_139 + r) % 4))) * q_stride1 + u32(c)], (((t_139 + r) / 4) < q_len_134));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_275: array<f32, 1>;
-  carry_275[0] = NEG_INF;
-  var carry_276: array<f32, 1>;
-  carry_276[0] = 0.0;
-  var carry_277: array<f32, 16>;
+  var carry_277: array<f32, 1>;
+  carry_277[0] = NEG_INF;
+  var carry_278: array<f32, 1>;
+  carry_278[0] = 0.0;
+  var carry_279: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_277[0 * 16 + j] = 0.0;
+    carry_279[0 * 16 + j] = 0.0;
   }
-  for (var t_274 = t_265; t_274 < t_270; t_274++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_278 = (t_274 * 32);
+  for (var t_276 = t_267; t_276 < t_272; t_276++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_280 = (t_276 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -875,30 +875,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_278 + r) / 64))], ((t_278 + r) < k_len_133)) * 64) + ((t_278 + r) % 64))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_280 + r) / 64))], ((t_280 + r) < k_len_135)) * 64) + ((t_280 + r) % 64))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_280 + r) < k_len_135));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_303 = array<f32, 4>();
+    var t_305 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_303[i * 4 + j] = fma(a[i], b[j], t_303[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_305[i * 4 + j] = fma(a[i], b[j], t_305[i * 4 + j]); }
       }
     }
-    var t_305: array<f32, 4>;
+    var t_307: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_305[0 * 4 + j] = select(NEG_INF, (t_303[0 * 4 + j] * t_301), ((((t_278 + (tc + 8 * j)) < k_len_133) && ((t_278 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_278 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_278 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_307[0 * 4 + j] = select(NEG_INF, (t_305[0 * 4 + j] * t_303), ((((t_280 + (tc + 8 * j)) < k_len_135) && ((t_280 + (tc + 8 * j)) <= ((((t_139 + tr) / 4) + k_len_135) - q_len_134))) && (((t_280 + (tc + 8 * j)) >= ((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk)) && ((t_280 + (tc + 8 * j)) < (((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_306: array<f32, 1>;
+    var t_308: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_305[i * 4 + j]);
+        acc = max(acc, t_307[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -907,33 +907,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_306[i] = acc;
+      t_308[i] = acc;
     }
     workgroupBarrier();
-    var m_new_307: array<f32, 1>;
-    m_new_307[0] = max(carry_275[0], t_306[0]);
+    var m_new_309: array<f32, 1>;
+    m_new_309[0] = max(carry_277[0], t_308[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_309: array<f32, 1>;
-    m_safe_309[0] = select(m_new_307[0], 0.0, (m_new_307[0] == NEG_INF));
+    var m_safe_311: array<f32, 1>;
+    m_safe_311[0] = select(m_new_309[0], 0.0, (m_new_309[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_311: array<f32, 4>;
+    var p_313: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_311[0 * 4 + j] = exp2((t_305[0 * 4 + j] - m_safe_309[0]));
+      p_313[0 * 4 + j] = exp2((t_307[0 * 4 + j] - m_safe_311[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_311[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_313[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_313: array<f32, 1>;
-    alpha_313[0] = exp2((carry_275[0] - m_safe_309[0]));
+    var alpha_315: array<f32, 1>;
+    alpha_315[0] = exp2((carry_277[0] - m_safe_311[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_315: array<f32, 1>;
+    var t_317: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_311[i * 4 + j];
+        acc = acc + p_313[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -942,45 +942,45 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_315[i] = acc;
+      t_317[i] = acc;
     }
     workgroupBarrier();
-    var t_316: array<f32, 1>;
-    t_316[0] = ((carry_276[0] * alpha_313[0]) + t_315[0]);
+    var t_318: array<f32, 1>;
+    t_318[0] = ((carry_278[0] * alpha_315[0]) + t_317[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_278 + r) / 64))], ((t_278 + r) < k_len_133)) * 64) + ((t_278 + r) % 64))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_280 + r) / 64))], ((t_280 + r) < k_len_135)) * 64) + ((t_280 + r) % 64))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_280 + r) < k_len_135));
     }
     workgroupBarrier();
-    var t_318 = array<f32, 16>();
+    var t_320 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_318[i * 16 + j] = fma(a[i], b[j], t_318[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_320[i * 16 + j] = fma(a[i], b[j], t_320[i * 16 + j]); }
       }
     }
-    var t_319: array<f32, 16>;
+    var t_321: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_319[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_313[0]) + t_318[0 * 16 + j]);
+      t_321[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_315[0]) + t_320[0 * 16 + j]);
     }
-    carry_275[0] = m_new_307[0];
-    carry_276[0] = t_316[0];
+    carry_277[0] = m_new_309[0];
+    carry_278[0] = t_318[0];
     for (var j = 0; j < 16; j++) {
-      carry_277[0 * 16 + j] = t_319[0 * 16 + j];
+      carry_279[0 * 16 + j] = t_321[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_350 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_352 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_325 = t_270; t_325 < t_273; t_325++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_329 = (t_325 * 32);
+  for (var t_327 = t_272; t_327 < t_275; t_327++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_331 = (t_327 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -988,30 +988,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_105) * page_table_stride0 + u32(((t_329 + r) / 64))] * 64) + ((t_329 + r) % 64))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_106) * page_table_stride0 + u32(((t_331 + r) / 64))] * 64) + ((t_331 + r) % 64))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_352 = array<f32, 4>();
+    var t_354 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_352[i * 4 + j] = fma(a[i], b[j], t_352[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_354[i * 4 + j] = fma(a[i], b[j], t_354[i * 4 + j]); }
       }
     }
-    var t_353: array<f32, 4>;
+    var t_355: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_353[0 * 4 + j] = (t_352[0 * 4 + j] * t_350);
+      t_355[0 * 4 + j] = (t_354[0 * 4 + j] * t_352);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_354: array<f32, 1>;
+    var t_356: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_353[i * 4 + j]);
+        acc = max(acc, t_355[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1020,33 +1020,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_354[i] = acc;
+      t_356[i] = acc;
     }
     workgroupBarrier();
-    var m_new_355: array<f32, 1>;
-    m_new_355[0] = max(carry_275[0], t_354[0]);
+    var m_new_357: array<f32, 1>;
+    m_new_357[0] = max(carry_277[0], t_356[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_357: array<f32, 1>;
-    m_safe_357[0] = select(m_new_355[0], 0.0, (m_new_355[0] == NEG_INF));
+    var m_safe_359: array<f32, 1>;
+    m_safe_359[0] = select(m_new_357[0], 0.0, (m_new_357[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_359: array<f32, 4>;
+    var p_361: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_359[0 * 4 + j] = exp2((t_353[0 * 4 + j] - m_safe_357[0]));
+      p_361[0 * 4 + j] = exp2((t_355[0 * 4 + j] - m_safe_359[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_359[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_361[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_361: array<f32, 1>;
-    alpha_361[0] = exp2((carry_275[0] - m_safe_357[0]));
+    var alpha_363: array<f32, 1>;
+    alpha_363[0] = exp2((carry_277[0] - m_safe_359[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_363: array<f32, 1>;
+    var t_365: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_359[i * 4 + j];
+        acc = acc + p_361[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1055,52 +1055,52 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_363[i] = acc;
+      t_365[i] = acc;
     }
     workgroupBarrier();
-    var t_364: array<f32, 1>;
-    t_364[0] = ((carry_276[0] * alpha_361[0]) + t_363[0]);
+    var t_366: array<f32, 1>;
+    t_366[0] = ((carry_278[0] * alpha_363[0]) + t_365[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_105) * page_table_stride0 + u32(((t_329 + r) / 64))] * 64) + ((t_329 + r) % 64))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_106) * page_table_stride0 + u32(((t_331 + r) / 64))] * 64) + ((t_331 + r) % 64))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_366 = array<f32, 16>();
+    var t_368 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_366[i * 16 + j] = fma(a[i], b[j], t_366[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_368[i * 16 + j] = fma(a[i], b[j], t_368[i * 16 + j]); }
       }
     }
-    var t_367: array<f32, 16>;
+    var t_369: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_367[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_361[0]) + t_366[0 * 16 + j]);
+      t_369[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_363[0]) + t_368[0 * 16 + j]);
     }
-    carry_275[0] = m_new_355[0];
-    carry_276[0] = t_364[0];
+    carry_277[0] = m_new_357[0];
+    carry_278[0] = t_366[0];
     for (var j = 0; j < 16; j++) {
-      carry_277[0 * 16 + j] = t_367[0 * 16 + j];
+      carry_279[0 * 16 + j] = t_369[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_398 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_400 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_371 = t_273; t_371 < t_268; t_371++) {
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_375 = (t_371 * 32);
+  for (var t_373 = t_275; t_373 < t_270; t_373++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_377 = (t_373 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1109,30 +1109,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_375 + r) / 64))], ((t_375 + r) < k_len_133)) * 64) + ((t_375 + r) % 64))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)], ((t_375 + r) < k_len_133));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_377 + r) / 64))], ((t_377 + r) < k_len_135)) * 64) + ((t_377 + r) % 64))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_377 + r) < k_len_135));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_400 = array<f32, 4>();
+    var t_402 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_400[i * 4 + j] = fma(a[i], b[j], t_400[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_402[i * 4 + j] = fma(a[i], b[j], t_402[i * 4 + j]); }
       }
     }
-    var t_402: array<f32, 4>;
+    var t_404: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_402[0 * 4 + j] = select(NEG_INF, (t_400[0 * 4 + j] * t_398), ((((t_375 + (tc + 8 * j)) < k_len_133) && ((t_375 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_375 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_375 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_404[0 * 4 + j] = select(NEG_INF, (t_402[0 * 4 + j] * t_400), ((((t_377 + (tc + 8 * j)) < k_len_135) && ((t_377 + (tc + 8 * j)) <= ((((t_139 + tr) / 4) + k_len_135) - q_len_134))) && (((t_377 + (tc + 8 * j)) >= ((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk)) && ((t_377 + (tc + 8 * j)) < (((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_403: array<f32, 1>;
+    var t_405: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_402[i * 4 + j]);
+        acc = max(acc, t_404[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1141,33 +1141,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_403[i] = acc;
+      t_405[i] = acc;
     }
     workgroupBarrier();
-    var m_new_404: array<f32, 1>;
-    m_new_404[0] = max(carry_275[0], t_403[0]);
+    var m_new_406: array<f32, 1>;
+    m_new_406[0] = max(carry_277[0], t_405[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_406: array<f32, 1>;
-    m_safe_406[0] = select(m_new_404[0], 0.0, (m_new_404[0] == NEG_INF));
+    var m_safe_408: array<f32, 1>;
+    m_safe_408[0] = select(m_new_406[0], 0.0, (m_new_406[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_408: array<f32, 4>;
+    var p_410: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_408[0 * 4 + j] = exp2((t_402[0 * 4 + j] - m_safe_406[0]));
+      p_410[0 * 4 + j] = exp2((t_404[0 * 4 + j] - m_safe_408[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_408[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_410[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_410: array<f32, 1>;
-    alpha_410[0] = exp2((carry_275[0] - m_safe_406[0]));
+    var alpha_412: array<f32, 1>;
+    alpha_412[0] = exp2((carry_277[0] - m_safe_408[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_412: array<f32, 1>;
+    var t_414: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_408[i * 4 + j];
+        acc = acc + p_410[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1176,47 +1176,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_412[i] = acc;
+      t_414[i] = acc;
     }
     workgroupBarrier();
-    var t_413: array<f32, 1>;
-    t_413[0] = ((carry_276[0] * alpha_410[0]) + t_412[0]);
+    var t_415: array<f32, 1>;
+    t_415[0] = ((carry_278[0] * alpha_412[0]) + t_414[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_375 + r) / 64))], ((t_375 + r) < k_len_133)) * 64) + ((t_375 + r) % 64))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)], ((t_375 + r) < k_len_133));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_377 + r) / 64))], ((t_377 + r) < k_len_135)) * 64) + ((t_377 + r) % 64))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_377 + r) < k_len_135));
     }
     workgroupBarrier();
-    var t_415 = array<f32, 16>();
+    var t_417 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_415[i * 16 + j] = fma(a[i], b[j], t_415[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_417[i * 16 + j] = fma(a[i], b[j], t_417[i * 16 + j]); }
       }
     }
-    var t_416: array<f32, 16>;
+    var t_418: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_416[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_410[0]) + t_415[0 * 16 + j]);
+      t_418[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_412[0]) + t_417[0 * 16 + j]);
     }
-    carry_275[0] = m_new_404[0];
-    carry_276[0] = t_413[0];
+    carry_277[0] = m_new_406[0];
+    carry_278[0] = t_415[0];
     for (var j = 0; j < 16; j++) {
-      carry_277[0 * 16 + j] = t_416[0 * 16 + j];
+      carry_279[0 * 16 + j] = t_418[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_137 + tr) / 4) < q_len_132)) { out[u32((q0_129 + ((t_137 + tr) / 4))) * out_stride0 + u32((t_140 + ((t_137 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_277[0 * 16 + j] / select(carry_276[0], 1.0, (carry_276[0] == 0.0))); }
+    if ((((t_139 + tr) / 4) < q_len_134)) { out[u32((q0_131 + ((t_139 + tr) / 4))) * out_stride0 + u32((t_142 + ((t_139 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_279[0 * 16 + j] / select(carry_278[0], 1.0, (carry_278[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_137 + tr) / 4) < q_len_132)) { lse[u32((q0_129 + ((t_137 + tr) / 4))) * lse_stride0 + u32((t_140 + ((t_137 + tr) % 4)))] = select(((carry_275[0] + log2(carry_276[0])) * 0.6931471805599453), NEG_INF, (carry_276[0] == 0.0)); }
+    if ((((t_139 + tr) / 4) < q_len_134)) { lse[u32((q0_131 + ((t_139 + tr) / 4))) * lse_stride0 + u32((t_142 + ((t_139 + tr) % 4)))] = select(((carry_277[0] + log2(carry_278[0])) * 0.6931471805599453), NEG_INF, (carry_278[0] == 0.0)); }
   }
 }
 `,

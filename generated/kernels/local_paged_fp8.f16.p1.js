@@ -2,7 +2,7 @@
 export const name = "local_paged_fp8.f16.p1";
 export const kernel = "local_paged_fp8";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32};
+export const params = {"T":"f16","KV":"f8e4m3","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32};
 export const tuned = [];
 export const tensors = [
   {
@@ -130,9 +130,9 @@ export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"local_paged_fp8.f16.p1","kernel":"local_paged_fp8","source":{"file":"kernels-src/local_chunked.ts","line":36},"params":{"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged_fp8.f16.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged_fp8.f16.p1","kernel":"local_paged_fp8","source":{"file":"kernels-src/local_chunked.ts","line":36},"params":{"T":"f16","KV":"f8e4m3","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged_fp8.f16.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:36 (kernel local_paged_fp8). Do not edit: edit the spec and recompile.
-// Instance local_paged_fp8.f16.p1: T = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
+// Instance local_paged_fp8.f16.p1: T = f16, KV = f8e4m3, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
 enable f16;
 enable subgroups;
@@ -196,554 +196,554 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_108 = i32(wg.x);
-  let kvh_109 = i32(wg.y);
-  let b_110 = i32(wg.z);
+  let m_109 = i32(wg.x);
+  let kvh_110 = i32(wg.y);
+  let b_111 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_133 = cu_seqlens_q[u32(b_110)];
+  let q0_135 = cu_seqlens_q[u32(b_111)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_134 = (b_110 + 1);
-  let t_135 = cu_seqlens_q[u32(t_134)];
-  let q_len_136 = (t_135 - q0_133);
-  let k_len_137 = cache_seqlens[u32(b_110)];
-  // kernels-src/local_chunked.ts:49: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_138 = (m_108 * 16);
-  let t_139 = (q_len_136 * 4);
-  let t_140 = (t_138 >= t_139);
-  if (t_140) {
+  let t_136 = (b_111 + 1);
+  let t_137 = cu_seqlens_q[u32(t_136)];
+  let q_len_138 = (t_137 - q0_135);
+  let k_len_139 = cache_seqlens[u32(b_111)];
+  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_140 = (m_109 * 16);
+  let t_141 = (q_len_138 * 4);
+  let t_142 = (t_140 >= t_141);
+  if (t_142) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_141 = (m_108 * 16);
+  let t_143 = (m_109 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_144 = (kvh_109 * 4);
+  let t_146 = (kvh_110 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_151 = (k_len_137 + 31);
-  let t_152 = (t_151 / 32);
-  let t_154 = (k_len_137 + (-1));
-  let t_156 = (k_len_137 + (-32));
-  let t_158 = (t_154 / 32);
-  let t_159 = (t_154 < 0);
-  let t_160 = (t_158 * 32);
-  let t_161 = (t_160 == t_154);
-  let t_162 = (!t_161);
-  let t_163 = (t_159 && t_162);
-  let t_165 = (t_158 - 1);
-  let t_166 = select(t_158, t_165, t_163);
-  let t_167 = (t_156 / 32);
-  let t_168 = (t_156 < 0);
-  let t_169 = (t_167 * 32);
-  let t_170 = (t_169 == t_156);
-  let t_171 = (!t_170);
-  let t_172 = (t_168 && t_171);
-  let t_173 = (t_167 - 1);
-  let t_174 = select(t_167, t_173, t_172);
-  let t_176 = (t_141 + 15);
-  let t_177 = (t_141 / 4);
-  let t_178 = (t_176 / 4);
-  let t_179 = (t_177 + k_len_137);
-  let t_180 = (t_178 + k_len_137);
-  let t_181 = (t_179 - q_len_136);
-  let t_182 = (t_180 - q_len_136);
-  let t_184 = (t_181 + (-31));
-  let t_185 = (t_182 / 32);
-  let t_186 = (t_182 < 0);
-  let t_187 = (t_185 * 32);
-  let t_188 = (t_187 == t_182);
-  let t_189 = (!t_188);
-  let t_190 = (t_186 && t_189);
-  let t_191 = (t_185 - 1);
-  let t_192 = select(t_185, t_191, t_190);
-  let t_193 = (t_184 / 32);
-  let t_194 = (t_184 < 0);
-  let t_195 = (t_193 * 32);
-  let t_196 = (t_195 == t_184);
-  let t_197 = (!t_196);
-  let t_198 = (t_194 && t_197);
-  let t_199 = (t_193 - 1);
-  let t_200 = select(t_193, t_199, t_198);
-  let t_201 = min(t_166, t_192);
-  let t_202 = min(t_174, t_200);
-  let t_203 = (t_181 / P.attention_chunk);
-  let t_204 = (t_182 / P.attention_chunk);
-  let t_205 = min(t_203, t_204);
-  let t_206 = max(t_203, t_204);
-  let t_207 = (t_205 * P.attention_chunk);
-  let t_208 = (t_206 * P.attention_chunk);
-  let t_209 = min(t_207, t_208);
-  let t_210 = max(t_207, t_208);
-  let t_211 = (0 - t_210);
-  let t_212 = (0 - t_209);
-  let t_213 = (t_212 + 31);
-  let t_214 = (-t_213);
-  let t_215 = (-t_214);
-  let t_216 = (t_215 / 32);
-  let t_217 = (t_215 < 0);
-  let t_218 = (t_216 * 32);
-  let t_219 = (t_218 == t_215);
-  let t_220 = (!t_219);
-  let t_221 = (t_217 && t_220);
-  let t_222 = (t_216 - 1);
-  let t_223 = select(t_216, t_222, t_221);
-  let t_224 = (-t_223);
-  let t_226 = (-t_211);
-  let t_227 = (-t_226);
-  let t_228 = (t_227 / 32);
-  let t_229 = (t_227 < 0);
-  let t_230 = (t_228 * 32);
-  let t_231 = (t_230 == t_227);
-  let t_232 = (!t_231);
-  let t_233 = (t_229 && t_232);
-  let t_234 = (t_228 - 1);
-  let t_235 = select(t_228, t_234, t_233);
-  let t_236 = (-t_235);
-  let t_237 = (t_209 + P.attention_chunk);
-  let t_238 = (t_210 + P.attention_chunk);
-  let t_239 = (t_238 + (-1));
-  let t_240 = (t_237 + (-32));
-  let t_241 = (t_239 / 32);
-  let t_242 = (t_239 < 0);
-  let t_243 = (t_241 * 32);
-  let t_244 = (t_243 == t_239);
-  let t_245 = (!t_244);
-  let t_246 = (t_242 && t_245);
-  let t_247 = (t_241 - 1);
-  let t_248 = select(t_241, t_247, t_246);
-  let t_249 = (t_240 / 32);
-  let t_250 = (t_240 < 0);
-  let t_251 = (t_249 * 32);
-  let t_252 = (t_251 == t_240);
-  let t_253 = (!t_252);
-  let t_254 = (t_250 && t_253);
-  let t_255 = (t_249 - 1);
-  let t_256 = select(t_249, t_255, t_254);
-  let t_257 = max(t_224, (-268435456));
-  let t_258 = min(268435456, t_248);
-  let t_259 = max(t_236, (-268435456));
-  let t_260 = min(268435456, t_256);
-  let t_261 = max((-268435456), t_257);
-  let t_262 = min(t_201, t_258);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_153 = (k_len_139 + 31);
+  let t_154 = (t_153 / 32);
+  let t_156 = (k_len_139 + (-1));
+  let t_158 = (k_len_139 + (-32));
+  let t_160 = (t_156 / 32);
+  let t_161 = (t_156 < 0);
+  let t_162 = (t_160 * 32);
+  let t_163 = (t_162 == t_156);
+  let t_164 = (!t_163);
+  let t_165 = (t_161 && t_164);
+  let t_167 = (t_160 - 1);
+  let t_168 = select(t_160, t_167, t_165);
+  let t_169 = (t_158 / 32);
+  let t_170 = (t_158 < 0);
+  let t_171 = (t_169 * 32);
+  let t_172 = (t_171 == t_158);
+  let t_173 = (!t_172);
+  let t_174 = (t_170 && t_173);
+  let t_175 = (t_169 - 1);
+  let t_176 = select(t_169, t_175, t_174);
+  let t_178 = (t_143 + 15);
+  let t_179 = (t_143 / 4);
+  let t_180 = (t_178 / 4);
+  let t_181 = (t_179 + k_len_139);
+  let t_182 = (t_180 + k_len_139);
+  let t_183 = (t_181 - q_len_138);
+  let t_184 = (t_182 - q_len_138);
+  let t_186 = (t_183 + (-31));
+  let t_187 = (t_184 / 32);
+  let t_188 = (t_184 < 0);
+  let t_189 = (t_187 * 32);
+  let t_190 = (t_189 == t_184);
+  let t_191 = (!t_190);
+  let t_192 = (t_188 && t_191);
+  let t_193 = (t_187 - 1);
+  let t_194 = select(t_187, t_193, t_192);
+  let t_195 = (t_186 / 32);
+  let t_196 = (t_186 < 0);
+  let t_197 = (t_195 * 32);
+  let t_198 = (t_197 == t_186);
+  let t_199 = (!t_198);
+  let t_200 = (t_196 && t_199);
+  let t_201 = (t_195 - 1);
+  let t_202 = select(t_195, t_201, t_200);
+  let t_203 = min(t_168, t_194);
+  let t_204 = min(t_176, t_202);
+  let t_205 = (t_183 / P.attention_chunk);
+  let t_206 = (t_184 / P.attention_chunk);
+  let t_207 = min(t_205, t_206);
+  let t_208 = max(t_205, t_206);
+  let t_209 = (t_207 * P.attention_chunk);
+  let t_210 = (t_208 * P.attention_chunk);
+  let t_211 = min(t_209, t_210);
+  let t_212 = max(t_209, t_210);
+  let t_213 = (0 - t_212);
+  let t_214 = (0 - t_211);
+  let t_215 = (t_214 + 31);
+  let t_216 = (-t_215);
+  let t_217 = (-t_216);
+  let t_218 = (t_217 / 32);
+  let t_219 = (t_217 < 0);
+  let t_220 = (t_218 * 32);
+  let t_221 = (t_220 == t_217);
+  let t_222 = (!t_221);
+  let t_223 = (t_219 && t_222);
+  let t_224 = (t_218 - 1);
+  let t_225 = select(t_218, t_224, t_223);
+  let t_226 = (-t_225);
+  let t_228 = (-t_213);
+  let t_229 = (-t_228);
+  let t_230 = (t_229 / 32);
+  let t_231 = (t_229 < 0);
+  let t_232 = (t_230 * 32);
+  let t_233 = (t_232 == t_229);
+  let t_234 = (!t_233);
+  let t_235 = (t_231 && t_234);
+  let t_236 = (t_230 - 1);
+  let t_237 = select(t_230, t_236, t_235);
+  let t_238 = (-t_237);
+  let t_239 = (t_211 + P.attention_chunk);
+  let t_240 = (t_212 + P.attention_chunk);
+  let t_241 = (t_240 + (-1));
+  let t_242 = (t_239 + (-32));
+  let t_243 = (t_241 / 32);
+  let t_244 = (t_241 < 0);
+  let t_245 = (t_243 * 32);
+  let t_246 = (t_245 == t_241);
+  let t_247 = (!t_246);
+  let t_248 = (t_244 && t_247);
+  let t_249 = (t_243 - 1);
+  let t_250 = select(t_243, t_249, t_248);
+  let t_251 = (t_242 / 32);
+  let t_252 = (t_242 < 0);
+  let t_253 = (t_251 * 32);
+  let t_254 = (t_253 == t_242);
+  let t_255 = (!t_254);
+  let t_256 = (t_252 && t_255);
+  let t_257 = (t_251 - 1);
+  let t_258 = select(t_251, t_257, t_256);
+  let t_259 = max(t_226, (-268435456));
+  let t_260 = min(268435456, t_250);
+  let t_261 = max(t_238, (-268435456));
+  let t_262 = min(268435456, t_258);
   let t_263 = max((-268435456), t_259);
-  let t_264 = min(t_202, t_260);
-  let t_265 = max(t_263, t_263);
-  let t_266 = min(t_264, t_264);
-  let t_267 = max(t_265, (-268435456));
-  let t_268 = min(t_266, t_174);
-  let t_269 = max(0, t_261);
-  let t_270 = (t_262 + 1);
-  let t_271 = min(t_152, t_270);
-  let t_272 = max(t_269, t_271);
-  let t_273 = max(t_267, t_269);
-  let t_274 = min(t_273, t_272);
-  let t_275 = (t_268 + 1);
-  let t_276 = max(t_275, t_274);
-  let t_277 = min(t_276, t_272);
+  let t_264 = min(t_203, t_260);
+  let t_265 = max((-268435456), t_261);
+  let t_266 = min(t_204, t_262);
+  let t_267 = max(t_265, t_265);
+  let t_268 = min(t_266, t_266);
+  let t_269 = max(t_267, (-268435456));
+  let t_270 = min(t_268, t_176);
+  let t_271 = max(0, t_263);
+  let t_272 = (t_264 + 1);
+  let t_273 = min(t_154, t_272);
+  let t_274 = max(t_271, t_273);
+  let t_275 = max(t_269, t_271);
+  let t_276 = min(t_275, t_274);
+  let t_277 = (t_270 + 1);
+  let t_278 = max(t_277, t_276);
+  let t_279 = min(t_278, t_274);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_304 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_305 = k_descale[u32(b_110) * k_descale_stride0 + u32(kvh_109)];
-  let t_306 = (t_304 * t_305);
+  let t_306 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_307 = k_descale[u32(b_111) * k_descale_stride0 + u32(kvh_110)];
+  let t_308 = (t_306 * t_307);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_133 + ((t_141 + r) / 4))) * q_stride0 + u32((t_144 + ((t_141 + r) % 4))) * q_stride1 + u32(c)], (((t_141 + r) / 4) < q_len_136));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_135 + ((t_143 + r) / 4))) * q_stride0 + u32((t_146 + ((t_143 + r) % 4))) * q_stride1 + u32(c)], (((t_143 + r) / 4) < q_len_138));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_279: array<f32, 1>;
-  carry_279[0] = NEG_INF;
-  var carry_280: array<f32, 1>;
-  carry_280[0] = 0.0;
-  var carry_281: array<f32, 16>;
+  var carry_281: array<f32, 1>;
+  carry_281[0] = NEG_INF;
+  var carry_282: array<f32, 1>;
+  carry_282[0] = 0.0;
+  var carry_283: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_281[0 * 16 + j] = 0.0;
+    carry_283[0 * 16 + j] = 0.0;
   }
-  for (var t_278 = t_269; t_278 < t_274; t_278++) {
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_282 = (t_278 * 32);
+  for (var t_280 = t_271; t_280 < t_276; t_280++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_284 = (t_280 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_301: array<f32, 32>;
+    var K_303: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_301[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_282 + (tr + 16 * i)))], ((t_282 + (tr + 16 * i)) < k_len_137)) + ((t_282 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32((tc + 8 * j))), ((t_282 + (tr + 16 * i)) < k_len_137));
+        K_303[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_284 + (tr + 16 * i)))], ((t_284 + (tr + 16 * i)) < k_len_139)) + ((t_284 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32((tc + 8 * j))), ((t_284 + (tr + 16 * i)) < k_len_139));
       }
     }
-    var V_302: array<f32, 32>;
+    var V_304: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_302[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_282 + (tr + 16 * i)))], ((t_282 + (tr + 16 * i)) < k_len_137)) + ((t_282 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32((tc + 8 * j))), ((t_282 + (tr + 16 * i)) < k_len_137));
+        V_304[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_284 + (tr + 16 * i)))], ((t_284 + (tr + 16 * i)) < k_len_139)) + ((t_284 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32((tc + 8 * j))), ((t_284 + (tr + 16 * i)) < k_len_139));
       }
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_301[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_303[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_308 = array<f32, 4>();
+    var t_310 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_308[i * 4 + j] = fma(a[i], b[j], t_308[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_310[i * 4 + j] = fma(a[i], b[j], t_310[i * 4 + j]); }
       }
     }
-    var t_310: array<f32, 4>;
+    var t_312: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_310[0 * 4 + j] = select(NEG_INF, (t_308[0 * 4 + j] * t_306), ((((t_282 + (tc + 8 * j)) < k_len_137) && ((t_282 + (tc + 8 * j)) <= ((((t_141 + tr) / 4) + k_len_137) - q_len_136))) && (((t_282 + (tc + 8 * j)) >= ((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk)) && ((t_282 + (tc + 8 * j)) < (((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_312[0 * 4 + j] = select(NEG_INF, (t_310[0 * 4 + j] * t_308), ((((t_284 + (tc + 8 * j)) < k_len_139) && ((t_284 + (tc + 8 * j)) <= ((((t_143 + tr) / 4) + k_len_139) - q_len_138))) && (((t_284 + (tc + 8 * j)) >= ((((((t_143 + tr) / 4) + k_len_139) - q_len_138) / P.attention_chunk) * P.attention_chunk)) && ((t_284 + (tc + 8 * j)) < (((((((t_143 + tr) / 4) + k_len_139) - q_len_138) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_302[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_304[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_312: array<f32, 1>;
+    var t_314: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_310[i * 4 + j]);
+        acc = max(acc, t_312[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_312[i] = acc;
+      t_314[i] = acc;
     }
-    var m_new_313: array<f32, 1>;
-    m_new_313[0] = max(carry_279[0], t_312[0]);
+    var m_new_315: array<f32, 1>;
+    m_new_315[0] = max(carry_281[0], t_314[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_315: array<f32, 1>;
-    m_safe_315[0] = select(m_new_313[0], 0.0, (m_new_313[0] == NEG_INF));
+    var m_safe_317: array<f32, 1>;
+    m_safe_317[0] = select(m_new_315[0], 0.0, (m_new_315[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_317: array<f32, 4>;
+    var p_319: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_317[0 * 4 + j] = exp2((t_310[0 * 4 + j] - m_safe_315[0]));
+      p_319[0 * 4 + j] = exp2((t_312[0 * 4 + j] - m_safe_317[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_319: array<f32, 1>;
-    alpha_319[0] = exp2((carry_279[0] - m_safe_315[0]));
+    var alpha_321: array<f32, 1>;
+    alpha_321[0] = exp2((carry_281[0] - m_safe_317[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_321: array<f32, 1>;
+    var t_323: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_317[i * 4 + j];
+        acc = acc + p_319[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_321[i] = acc;
+      t_323[i] = acc;
     }
-    var t_322: array<f32, 1>;
-    t_322[0] = ((carry_280[0] * alpha_319[0]) + t_321[0]);
+    var t_324: array<f32, 1>;
+    t_324[0] = ((carry_282[0] * alpha_321[0]) + t_323[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_317[0 * 4 + j]);
+      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_319[0 * 4 + j]);
     }
     workgroupBarrier();
-    var t_325 = array<f32, 16>();
+    var t_327 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[6240 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2080 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_325[i * 16 + j] = fma(a[i], b[j], t_325[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_327[i * 16 + j] = fma(a[i], b[j], t_327[i * 16 + j]); }
       }
     }
-    var t_326: array<f32, 16>;
+    var t_328: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_326[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_319[0]) + t_325[0 * 16 + j]);
+      t_328[0 * 16 + j] = ((carry_283[0 * 16 + j] * alpha_321[0]) + t_327[0 * 16 + j]);
     }
-    carry_279[0] = m_new_313[0];
-    carry_280[0] = t_322[0];
+    carry_281[0] = m_new_315[0];
+    carry_282[0] = t_324[0];
     for (var j = 0; j < 16; j++) {
-      carry_281[0 * 16 + j] = t_326[0 * 16 + j];
+      carry_283[0 * 16 + j] = t_328[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_356 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_357 = k_descale[u32(b_110) * k_descale_stride0 + u32(kvh_109)];
-  let t_358 = (t_356 * t_357);
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_358 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_359 = k_descale[u32(b_111) * k_descale_stride0 + u32(kvh_110)];
+  let t_360 = (t_358 * t_359);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_332 = t_274; t_332 < t_277; t_332++) {
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_336 = (t_332 * 32);
+  for (var t_334 = t_276; t_334 < t_279; t_334++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_338 = (t_334 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_353: array<f32, 32>;
+    var K_355: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_353[i * 16 + j] = k_cache_at(u32((page_table[u32(b_110) * page_table_stride0 + u32((t_336 + (tr + 16 * i)))] + ((t_336 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32((tc + 8 * j)));
+        K_355[i * 16 + j] = k_cache_at(u32((page_table[u32(b_111) * page_table_stride0 + u32((t_338 + (tr + 16 * i)))] + ((t_338 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    var V_354: array<f32, 32>;
+    var V_356: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_354[i * 16 + j] = v_cache_at(u32((page_table[u32(b_110) * page_table_stride0 + u32((t_336 + (tr + 16 * i)))] + ((t_336 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32((tc + 8 * j)));
+        V_356[i * 16 + j] = v_cache_at(u32((page_table[u32(b_111) * page_table_stride0 + u32((t_338 + (tr + 16 * i)))] + ((t_338 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_353[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_355[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_360 = array<f32, 4>();
+    var t_362 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_360[i * 4 + j] = fma(a[i], b[j], t_360[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_362[i * 4 + j] = fma(a[i], b[j], t_362[i * 4 + j]); }
       }
     }
-    var t_361: array<f32, 4>;
+    var t_363: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_361[0 * 4 + j] = (t_360[0 * 4 + j] * t_358);
+      t_363[0 * 4 + j] = (t_362[0 * 4 + j] * t_360);
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_354[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_356[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_363: array<f32, 1>;
+    var t_365: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_361[i * 4 + j]);
+        acc = max(acc, t_363[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_363[i] = acc;
+      t_365[i] = acc;
     }
-    var m_new_364: array<f32, 1>;
-    m_new_364[0] = max(carry_279[0], t_363[0]);
+    var m_new_366: array<f32, 1>;
+    m_new_366[0] = max(carry_281[0], t_365[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_366: array<f32, 1>;
-    m_safe_366[0] = select(m_new_364[0], 0.0, (m_new_364[0] == NEG_INF));
+    var m_safe_368: array<f32, 1>;
+    m_safe_368[0] = select(m_new_366[0], 0.0, (m_new_366[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_368: array<f32, 4>;
+    var p_370: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_368[0 * 4 + j] = exp2((t_361[0 * 4 + j] - m_safe_366[0]));
+      p_370[0 * 4 + j] = exp2((t_363[0 * 4 + j] - m_safe_368[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_370: array<f32, 1>;
-    alpha_370[0] = exp2((carry_279[0] - m_safe_366[0]));
+    var alpha_372: array<f32, 1>;
+    alpha_372[0] = exp2((carry_281[0] - m_safe_368[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_372: array<f32, 1>;
+    var t_374: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_368[i * 4 + j];
+        acc = acc + p_370[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_372[i] = acc;
+      t_374[i] = acc;
     }
-    var t_373: array<f32, 1>;
-    t_373[0] = ((carry_280[0] * alpha_370[0]) + t_372[0]);
+    var t_375: array<f32, 1>;
+    t_375[0] = ((carry_282[0] * alpha_372[0]) + t_374[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_368[0 * 4 + j]);
+      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_370[0 * 4 + j]);
     }
     workgroupBarrier();
-    var t_376 = array<f32, 16>();
+    var t_378 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[6240 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2080 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_376[i * 16 + j] = fma(a[i], b[j], t_376[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_378[i * 16 + j] = fma(a[i], b[j], t_378[i * 16 + j]); }
       }
     }
-    var t_377: array<f32, 16>;
+    var t_379: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_377[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_370[0]) + t_376[0 * 16 + j]);
+      t_379[0 * 16 + j] = ((carry_283[0 * 16 + j] * alpha_372[0]) + t_378[0 * 16 + j]);
     }
-    carry_279[0] = m_new_364[0];
-    carry_280[0] = t_373[0];
+    carry_281[0] = m_new_366[0];
+    carry_282[0] = t_375[0];
     for (var j = 0; j < 16; j++) {
-      carry_281[0 * 16 + j] = t_377[0 * 16 + j];
+      carry_283[0 * 16 + j] = t_379[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_407 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_408 = k_descale[u32(b_110) * k_descale_stride0 + u32(kvh_109)];
-  let t_409 = (t_407 * t_408);
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_409 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_410 = k_descale[u32(b_111) * k_descale_stride0 + u32(kvh_110)];
+  let t_411 = (t_409 * t_410);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_381 = t_277; t_381 < t_272; t_381++) {
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_385 = (t_381 * 32);
+  for (var t_383 = t_279; t_383 < t_274; t_383++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_387 = (t_383 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_404: array<f32, 32>;
+    var K_406: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_404[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_385 + (tr + 16 * i)))], ((t_385 + (tr + 16 * i)) < k_len_137)) + ((t_385 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32((tc + 8 * j))), ((t_385 + (tr + 16 * i)) < k_len_137));
+        K_406[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_387 + (tr + 16 * i)))], ((t_387 + (tr + 16 * i)) < k_len_139)) + ((t_387 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32((tc + 8 * j))), ((t_387 + (tr + 16 * i)) < k_len_139));
       }
     }
-    var V_405: array<f32, 32>;
+    var V_407: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_405[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_385 + (tr + 16 * i)))], ((t_385 + (tr + 16 * i)) < k_len_137)) + ((t_385 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32((tc + 8 * j))), ((t_385 + (tr + 16 * i)) < k_len_137));
+        V_407[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_387 + (tr + 16 * i)))], ((t_387 + (tr + 16 * i)) < k_len_139)) + ((t_387 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32((tc + 8 * j))), ((t_387 + (tr + 16 * i)) < k_len_139));
       }
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_404[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_406[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_411 = array<f32, 4>();
+    var t_413 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_411[i * 4 + j] = fma(a[i], b[j], t_411[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_413[i * 4 + j] = fma(a[i], b[j], t_413[i * 4 + j]); }
       }
     }
-    var t_413: array<f32, 4>;
+    var t_415: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_413[0 * 4 + j] = select(NEG_INF, (t_411[0 * 4 + j] * t_409), ((((t_385 + (tc + 8 * j)) < k_len_137) && ((t_385 + (tc + 8 * j)) <= ((((t_141 + tr) / 4) + k_len_137) - q_len_136))) && (((t_385 + (tc + 8 * j)) >= ((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk)) && ((t_385 + (tc + 8 * j)) < (((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_415[0 * 4 + j] = select(NEG_INF, (t_413[0 * 4 + j] * t_411), ((((t_387 + (tc + 8 * j)) < k_len_139) && ((t_387 + (tc + 8 * j)) <= ((((t_143 + tr) / 4) + k_len_139) - q_len_138))) && (((t_387 + (tc + 8 * j)) >= ((((((t_143 + tr) / 4) + k_len_139) - q_len_138) / P.attention_chunk) * P.attention_chunk)) && ((t_387 + (tc + 8 * j)) < (((((((t_143 + tr) / 4) + k_len_139) - q_len_138) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_405[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_407[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_415: array<f32, 1>;
+    var t_417: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_413[i * 4 + j]);
+        acc = max(acc, t_415[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_415[i] = acc;
+      t_417[i] = acc;
     }
-    var m_new_416: array<f32, 1>;
-    m_new_416[0] = max(carry_279[0], t_415[0]);
+    var m_new_418: array<f32, 1>;
+    m_new_418[0] = max(carry_281[0], t_417[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_418: array<f32, 1>;
-    m_safe_418[0] = select(m_new_416[0], 0.0, (m_new_416[0] == NEG_INF));
+    var m_safe_420: array<f32, 1>;
+    m_safe_420[0] = select(m_new_418[0], 0.0, (m_new_418[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_420: array<f32, 4>;
+    var p_422: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_420[0 * 4 + j] = exp2((t_413[0 * 4 + j] - m_safe_418[0]));
+      p_422[0 * 4 + j] = exp2((t_415[0 * 4 + j] - m_safe_420[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_422: array<f32, 1>;
-    alpha_422[0] = exp2((carry_279[0] - m_safe_418[0]));
+    var alpha_424: array<f32, 1>;
+    alpha_424[0] = exp2((carry_281[0] - m_safe_420[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_424: array<f32, 1>;
+    var t_426: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_420[i * 4 + j];
+        acc = acc + p_422[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_424[i] = acc;
+      t_426[i] = acc;
     }
-    var t_425: array<f32, 1>;
-    t_425[0] = ((carry_280[0] * alpha_422[0]) + t_424[0]);
+    var t_427: array<f32, 1>;
+    t_427[0] = ((carry_282[0] * alpha_424[0]) + t_426[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_420[0 * 4 + j]);
+      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_422[0 * 4 + j]);
     }
     workgroupBarrier();
-    var t_428 = array<f32, 16>();
+    var t_430 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[6240 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2080 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_428[i * 16 + j] = fma(a[i], b[j], t_428[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_430[i * 16 + j] = fma(a[i], b[j], t_430[i * 16 + j]); }
       }
     }
-    var t_429: array<f32, 16>;
+    var t_431: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_429[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_422[0]) + t_428[0 * 16 + j]);
+      t_431[0 * 16 + j] = ((carry_283[0 * 16 + j] * alpha_424[0]) + t_430[0 * 16 + j]);
     }
-    carry_279[0] = m_new_416[0];
-    carry_280[0] = t_425[0];
+    carry_281[0] = m_new_418[0];
+    carry_282[0] = t_427[0];
     for (var j = 0; j < 16; j++) {
-      carry_281[0 * 16 + j] = t_429[0 * 16 + j];
+      carry_283[0 * 16 + j] = t_431[0 * 16 + j];
     }
   }
-  // kernels-src/local_chunked.ts:58: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, v_descale[b, kvh])
-  let t_433 = v_descale[u32(b_110) * v_descale_stride0 + u32(kvh_109)];
+  // kernels-src/local_chunked.ts:31: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  let t_435 = v_descale[u32(b_111) * v_descale_stride0 + u32(kvh_110)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_141 + tr) / 4) < q_len_136)) { out[u32((q0_133 + ((t_141 + tr) / 4))) * out_stride0 + u32((t_144 + ((t_141 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_281[0 * 16 + j] / select(carry_280[0], 1.0, (carry_280[0] == 0.0))) * t_433)); }
+    if ((((t_143 + tr) / 4) < q_len_138)) { out[u32((q0_135 + ((t_143 + tr) / 4))) * out_stride0 + u32((t_146 + ((t_143 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_283[0 * 16 + j] / select(carry_282[0], 1.0, (carry_282[0] == 0.0))) * t_435)); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_141 + tr) / 4) < q_len_136)) { lse[u32((q0_133 + ((t_141 + tr) / 4))) * lse_stride0 + u32((t_144 + ((t_141 + tr) % 4)))] = select(((carry_279[0] + log2(carry_280[0])) * 0.6931471805599453), NEG_INF, (carry_280[0] == 0.0)); }
+    if ((((t_143 + tr) / 4) < q_len_138)) { lse[u32((q0_135 + ((t_143 + tr) / 4))) * lse_stride0 + u32((t_146 + ((t_143 + tr) % 4)))] = select(((carry_281[0] + log2(carry_282[0])) * 0.6931471805599453), NEG_INF, (carry_282[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"local_paged_fp8.f16.p1","kernel":"local_paged_fp8","source":{"file":"kernels-src/local_chunked.ts","line":36},"params":{"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged_fp8.f16.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged_fp8.f16.p1","kernel":"local_paged_fp8","source":{"file":"kernels-src/local_chunked.ts","line":36},"params":{"T":"f16","KV":"f8e4m3","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged_fp8.f16.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:36 (kernel local_paged_fp8). Do not edit: edit the spec and recompile.
-// Instance local_paged_fp8.f16.p1: T = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
+// Instance local_paged_fp8.f16.p1: T = f16, KV = f8e4m3, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
 enable f16;
 
@@ -807,235 +807,235 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_108 = i32(wg.x);
-  let kvh_109 = i32(wg.y);
-  let b_110 = i32(wg.z);
+  let m_109 = i32(wg.x);
+  let kvh_110 = i32(wg.y);
+  let b_111 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_133 = cu_seqlens_q[u32(b_110)];
+  let q0_135 = cu_seqlens_q[u32(b_111)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_134 = (b_110 + 1);
-  let t_135 = cu_seqlens_q[u32(t_134)];
-  let q_len_136 = (t_135 - q0_133);
-  let k_len_137 = cache_seqlens[u32(b_110)];
-  // kernels-src/local_chunked.ts:49: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_138 = (m_108 * 16);
-  let t_139 = (q_len_136 * 4);
-  let t_140 = (t_138 >= t_139);
-  if (t_140) {
+  let t_136 = (b_111 + 1);
+  let t_137 = cu_seqlens_q[u32(t_136)];
+  let q_len_138 = (t_137 - q0_135);
+  let k_len_139 = cache_seqlens[u32(b_111)];
+  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_140 = (m_109 * 16);
+  let t_141 = (q_len_138 * 4);
+  let t_142 = (t_140 >= t_141);
+  if (t_142) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_141 = (m_108 * 16);
+  let t_143 = (m_109 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_144 = (kvh_109 * 4);
+  let t_146 = (kvh_110 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_151 = (k_len_137 + 31);
-  let t_152 = (t_151 / 32);
-  let t_154 = (k_len_137 + (-1));
-  let t_156 = (k_len_137 + (-32));
-  let t_158 = (t_154 / 32);
-  let t_159 = (t_154 < 0);
-  let t_160 = (t_158 * 32);
-  let t_161 = (t_160 == t_154);
-  let t_162 = (!t_161);
-  let t_163 = (t_159 && t_162);
-  let t_165 = (t_158 - 1);
-  let t_166 = select(t_158, t_165, t_163);
-  let t_167 = (t_156 / 32);
-  let t_168 = (t_156 < 0);
-  let t_169 = (t_167 * 32);
-  let t_170 = (t_169 == t_156);
-  let t_171 = (!t_170);
-  let t_172 = (t_168 && t_171);
-  let t_173 = (t_167 - 1);
-  let t_174 = select(t_167, t_173, t_172);
-  let t_176 = (t_141 + 15);
-  let t_177 = (t_141 / 4);
-  let t_178 = (t_176 / 4);
-  let t_179 = (t_177 + k_len_137);
-  let t_180 = (t_178 + k_len_137);
-  let t_181 = (t_179 - q_len_136);
-  let t_182 = (t_180 - q_len_136);
-  let t_184 = (t_181 + (-31));
-  let t_185 = (t_182 / 32);
-  let t_186 = (t_182 < 0);
-  let t_187 = (t_185 * 32);
-  let t_188 = (t_187 == t_182);
-  let t_189 = (!t_188);
-  let t_190 = (t_186 && t_189);
-  let t_191 = (t_185 - 1);
-  let t_192 = select(t_185, t_191, t_190);
-  let t_193 = (t_184 / 32);
-  let t_194 = (t_184 < 0);
-  let t_195 = (t_193 * 32);
-  let t_196 = (t_195 == t_184);
-  let t_197 = (!t_196);
-  let t_198 = (t_194 && t_197);
-  let t_199 = (t_193 - 1);
-  let t_200 = select(t_193, t_199, t_198);
-  let t_201 = min(t_166, t_192);
-  let t_202 = min(t_174, t_200);
-  let t_203 = (t_181 / P.attention_chunk);
-  let t_204 = (t_182 / P.attention_chunk);
-  let t_205 = min(t_203, t_204);
-  let t_206 = max(t_203, t_204);
-  let t_207 = (t_205 * P.attention_chunk);
-  let t_208 = (t_206 * P.attention_chunk);
-  let t_209 = min(t_207, t_208);
-  let t_210 = max(t_207, t_208);
-  let t_211 = (0 - t_210);
-  let t_212 = (0 - t_209);
-  let t_213 = (t_212 + 31);
-  let t_214 = (-t_213);
-  let t_215 = (-t_214);
-  let t_216 = (t_215 / 32);
-  let t_217 = (t_215 < 0);
-  let t_218 = (t_216 * 32);
-  let t_219 = (t_218 == t_215);
-  let t_220 = (!t_219);
-  let t_221 = (t_217 && t_220);
-  let t_222 = (t_216 - 1);
-  let t_223 = select(t_216, t_222, t_221);
-  let t_224 = (-t_223);
-  let t_226 = (-t_211);
-  let t_227 = (-t_226);
-  let t_228 = (t_227 / 32);
-  let t_229 = (t_227 < 0);
-  let t_230 = (t_228 * 32);
-  let t_231 = (t_230 == t_227);
-  let t_232 = (!t_231);
-  let t_233 = (t_229 && t_232);
-  let t_234 = (t_228 - 1);
-  let t_235 = select(t_228, t_234, t_233);
-  let t_236 = (-t_235);
-  let t_237 = (t_209 + P.attention_chunk);
-  let t_238 = (t_210 + P.attention_chunk);
-  let t_239 = (t_238 + (-1));
-  let t_240 = (t_237 + (-32));
-  let t_241 = (t_239 / 32);
-  let t_242 = (t_239 < 0);
-  let t_243 = (t_241 * 32);
-  let t_244 = (t_243 == t_239);
-  let t_245 = (!t_244);
-  let t_246 = (t_242 && t_245);
-  let t_247 = (t_241 - 1);
-  let t_248 = select(t_241, t_247, t_246);
-  let t_249 = (t_240 / 32);
-  let t_250 = (t_240 < 0);
-  let t_251 = (t_249 * 32);
-  let t_252 = (t_251 == t_240);
-  let t_253 = (!t_252);
-  let t_254 = (t_250 && t_253);
-  let t_255 = (t_249 - 1);
-  let t_256 = select(t_249, t_255, t_254);
-  let t_257 = max(t_224, (-268435456));
-  let t_258 = min(268435456, t_248);
-  let t_259 = max(t_236, (-268435456));
-  let t_260 = min(268435456, t_256);
-  let t_261 = max((-268435456), t_257);
-  let t_262 = min(t_201, t_258);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_153 = (k_len_139 + 31);
+  let t_154 = (t_153 / 32);
+  let t_156 = (k_len_139 + (-1));
+  let t_158 = (k_len_139 + (-32));
+  let t_160 = (t_156 / 32);
+  let t_161 = (t_156 < 0);
+  let t_162 = (t_160 * 32);
+  let t_163 = (t_162 == t_156);
+  let t_164 = (!t_163);
+  let t_165 = (t_161 && t_164);
+  let t_167 = (t_160 - 1);
+  let t_168 = select(t_160, t_167, t_165);
+  let t_169 = (t_158 / 32);
+  let t_170 = (t_158 < 0);
+  let t_171 = (t_169 * 32);
+  let t_172 = (t_171 == t_158);
+  let t_173 = (!t_172);
+  let t_174 = (t_170 && t_173);
+  let t_175 = (t_169 - 1);
+  let t_176 = select(t_169, t_175, t_174);
+  let t_178 = (t_143 + 15);
+  let t_179 = (t_143 / 4);
+  let t_180 = (t_178 / 4);
+  let t_181 = (t_179 + k_len_139);
+  let t_182 = (t_180 + k_len_139);
+  let t_183 = (t_181 - q_len_138);
+  let t_184 = (t_182 - q_len_138);
+  let t_186 = (t_183 + (-31));
+  let t_187 = (t_184 / 32);
+  let t_188 = (t_184 < 0);
+  let t_189 = (t_187 * 32);
+  let t_190 = (t_189 == t_184);
+  let t_191 = (!t_190);
+  let t_192 = (t_188 && t_191);
+  let t_193 = (t_187 - 1);
+  let t_194 = select(t_187, t_193, t_192);
+  let t_195 = (t_186 / 32);
+  let t_196 = (t_186 < 0);
+  let t_197 = (t_195 * 32);
+  let t_198 = (t_197 == t_186);
+  let t_199 = (!t_198);
+  let t_200 = (t_196 && t_199);
+  let t_201 = (t_195 - 1);
+  let t_202 = select(t_195, t_201, t_200);
+  let t_203 = min(t_168, t_194);
+  let t_204 = min(t_176, t_202);
+  let t_205 = (t_183 / P.attention_chunk);
+  let t_206 = (t_184 / P.attention_chunk);
+  let t_207 = min(t_205, t_206);
+  let t_208 = max(t_205, t_206);
+  let t_209 = (t_207 * P.attention_chunk);
+  let t_210 = (t_208 * P.attention_chunk);
+  let t_211 = min(t_209, t_210);
+  let t_212 = max(t_209, t_210);
+  let t_213 = (0 - t_212);
+  let t_214 = (0 - t_211);
+  let t_215 = (t_214 + 31);
+  let t_216 = (-t_215);
+  let t_217 = (-t_216);
+  let t_218 = (t_217 / 32);
+  let t_219 = (t_217 < 0);
+  let t_220 = (t_218 * 32);
+  let t_221 = (t_220 == t_217);
+  let t_222 = (!t_221);
+  let t_223 = (t_219 && t_222);
+  let t_224 = (t_218 - 1);
+  let t_225 = select(t_218, t_224, t_223);
+  let t_226 = (-t_225);
+  let t_228 = (-t_213);
+  let t_229 = (-t_228);
+  let t_230 = (t_229 / 32);
+  let t_231 = (t_229 < 0);
+  let t_232 = (t_230 * 32);
+  let t_233 = (t_232 == t_229);
+  let t_234 = (!t_233);
+  let t_235 = (t_231 && t_234);
+  let t_236 = (t_230 - 1);
+  let t_237 = select(t_230, t_236, t_235);
+  let t_238 = (-t_237);
+  let t_239 = (t_211 + P.attention_chunk);
+  let t_240 = (t_212 + P.attention_chunk);
+  let t_241 = (t_240 + (-1));
+  let t_242 = (t_239 + (-32));
+  let t_243 = (t_241 / 32);
+  let t_244 = (t_241 < 0);
+  let t_245 = (t_243 * 32);
+  let t_246 = (t_245 == t_241);
+  let t_247 = (!t_246);
+  let t_248 = (t_244 && t_247);
+  let t_249 = (t_243 - 1);
+  let t_250 = select(t_243, t_249, t_248);
+  let t_251 = (t_242 / 32);
+  let t_252 = (t_242 < 0);
+  let t_253 = (t_251 * 32);
+  let t_254 = (t_253 == t_242);
+  let t_255 = (!t_254);
+  let t_256 = (t_252 && t_255);
+  let t_257 = (t_251 - 1);
+  let t_258 = select(t_251, t_257, t_256);
+  let t_259 = max(t_226, (-268435456));
+  let t_260 = min(268435456, t_250);
+  let t_261 = max(t_238, (-268435456));
+  let t_262 = min(268435456, t_258);
   let t_263 = max((-268435456), t_259);
-  let t_264 = min(t_202, t_260);
-  let t_265 = max(t_263, t_263);
-  let t_266 = min(t_264, t_264);
-  let t_267 = max(t_265, (-268435456));
-  let t_268 = min(t_266, t_174);
-  let t_269 = max(0, t_261);
-  let t_270 = (t_262 + 1);
-  let t_271 = min(t_152, t_270);
-  let t_272 = max(t_269, t_271);
-  let t_273 = max(t_267, t_269);
-  let t_274 = min(t_273, t_272);
-  let t_275 = (t_268 + 1);
-  let t_276 = max(t_275, t_274);
-  let t_277 = min(t_276, t_272);
+  let t_264 = min(t_203, t_260);
+  let t_265 = max((-268435456), t_261);
+  let t_266 = min(t_204, t_262);
+  let t_267 = max(t_265, t_265);
+  let t_268 = min(t_266, t_266);
+  let t_269 = max(t_267, (-268435456));
+  let t_270 = min(t_268, t_176);
+  let t_271 = max(0, t_263);
+  let t_272 = (t_264 + 1);
+  let t_273 = min(t_154, t_272);
+  let t_274 = max(t_271, t_273);
+  let t_275 = max(t_269, t_271);
+  let t_276 = min(t_275, t_274);
+  let t_277 = (t_270 + 1);
+  let t_278 = max(t_277, t_276);
+  let t_279 = min(t_278, t_274);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_304 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_305 = k_descale[u32(b_110) * k_descale_stride0 + u32(kvh_109)];
-  let t_306 = (t_304 * t_305);
+  let t_306 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_307 = k_descale[u32(b_111) * k_descale_stride0 + u32(kvh_110)];
+  let t_308 = (t_306 * t_307);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_133 + ((t_141 + r) / 4))) * q_stride0 + u32((t_144 + ((t_141 + r) % 4))) * q_stride1 + u32(c)], (((t_141 + r) / 4) < q_len_136));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_135 + ((t_143 + r) / 4))) * q_stride0 + u32((t_146 + ((t_143 + r) % 4))) * q_stride1 + u32(c)], (((t_143 + r) / 4) < q_len_138));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_279: array<f32, 1>;
-  carry_279[0] = NEG_INF;
-  var carry_280: array<f32, 1>;
-  carry_280[0] = 0.0;
-  var carry_281: array<f32, 16>;
+  var carry_281: array<f32, 1>;
+  carry_281[0] = NEG_INF;
+  var carry_282: array<f32, 1>;
+  carry_282[0] = 0.0;
+  var carry_283: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_281[0 * 16 + j] = 0.0;
+    carry_283[0 * 16 + j] = 0.0;
   }
-  for (var t_278 = t_269; t_278 < t_274; t_278++) {
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_282 = (t_278 * 32);
+  for (var t_280 = t_271; t_280 < t_276; t_280++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_284 = (t_280 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_301: array<f32, 32>;
+    var K_303: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_301[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_282 + (tr + 16 * i)))], ((t_282 + (tr + 16 * i)) < k_len_137)) + ((t_282 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32((tc + 8 * j))), ((t_282 + (tr + 16 * i)) < k_len_137));
+        K_303[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_284 + (tr + 16 * i)))], ((t_284 + (tr + 16 * i)) < k_len_139)) + ((t_284 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32((tc + 8 * j))), ((t_284 + (tr + 16 * i)) < k_len_139));
       }
     }
-    var V_302: array<f32, 32>;
+    var V_304: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_302[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_282 + (tr + 16 * i)))], ((t_282 + (tr + 16 * i)) < k_len_137)) + ((t_282 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32((tc + 8 * j))), ((t_282 + (tr + 16 * i)) < k_len_137));
+        V_304[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_284 + (tr + 16 * i)))], ((t_284 + (tr + 16 * i)) < k_len_139)) + ((t_284 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32((tc + 8 * j))), ((t_284 + (tr + 16 * i)) < k_len_139));
       }
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_301[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_303[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_308 = array<f32, 4>();
+    var t_310 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_308[i * 4 + j] = fma(a[i], b[j], t_308[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_310[i * 4 + j] = fma(a[i], b[j], t_310[i * 4 + j]); }
       }
     }
-    var t_310: array<f32, 4>;
+    var t_312: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_310[0 * 4 + j] = select(NEG_INF, (t_308[0 * 4 + j] * t_306), ((((t_282 + (tc + 8 * j)) < k_len_137) && ((t_282 + (tc + 8 * j)) <= ((((t_141 + tr) / 4) + k_len_137) - q_len_136))) && (((t_282 + (tc + 8 * j)) >= ((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk)) && ((t_282 + (tc + 8 * j)) < (((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_312[0 * 4 + j] = select(NEG_INF, (t_310[0 * 4 + j] * t_308), ((((t_284 + (tc + 8 * j)) < k_len_139) && ((t_284 + (tc + 8 * j)) <= ((((t_143 + tr) / 4) + k_len_139) - q_len_138))) && (((t_284 + (tc + 8 * j)) >= ((((((t_143 + tr) / 4) + k_len_139) - q_len_138) / P.attention_chunk) * P.attention_chunk)) && ((t_284 + (tc + 8 * j)) < (((((((t_143 + tr) / 4) + k_len_139) - q_len_138) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_302[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_304[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_312: array<f32, 1>;
+    var t_314: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_310[i * 4 + j]);
+        acc = max(acc, t_312[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1044,28 +1044,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_312[i] = acc;
+      t_314[i] = acc;
     }
     workgroupBarrier();
-    var m_new_313: array<f32, 1>;
-    m_new_313[0] = max(carry_279[0], t_312[0]);
+    var m_new_315: array<f32, 1>;
+    m_new_315[0] = max(carry_281[0], t_314[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_315: array<f32, 1>;
-    m_safe_315[0] = select(m_new_313[0], 0.0, (m_new_313[0] == NEG_INF));
+    var m_safe_317: array<f32, 1>;
+    m_safe_317[0] = select(m_new_315[0], 0.0, (m_new_315[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_317: array<f32, 4>;
+    var p_319: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_317[0 * 4 + j] = exp2((t_310[0 * 4 + j] - m_safe_315[0]));
+      p_319[0 * 4 + j] = exp2((t_312[0 * 4 + j] - m_safe_317[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_319: array<f32, 1>;
-    alpha_319[0] = exp2((carry_279[0] - m_safe_315[0]));
+    var alpha_321: array<f32, 1>;
+    alpha_321[0] = exp2((carry_281[0] - m_safe_317[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_321: array<f32, 1>;
+    var t_323: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_317[i * 4 + j];
+        acc = acc + p_319[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1074,98 +1074,98 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_321[i] = acc;
+      t_323[i] = acc;
     }
     workgroupBarrier();
-    var t_322: array<f32, 1>;
-    t_322[0] = ((carry_280[0] * alpha_319[0]) + t_321[0]);
+    var t_324: array<f32, 1>;
+    t_324[0] = ((carry_282[0] * alpha_321[0]) + t_323[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_317[0 * 4 + j]);
+      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_319[0 * 4 + j]);
     }
     workgroupBarrier();
-    var t_325 = array<f32, 16>();
+    var t_327 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[6240 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2080 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_325[i * 16 + j] = fma(a[i], b[j], t_325[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_327[i * 16 + j] = fma(a[i], b[j], t_327[i * 16 + j]); }
       }
     }
-    var t_326: array<f32, 16>;
+    var t_328: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_326[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_319[0]) + t_325[0 * 16 + j]);
+      t_328[0 * 16 + j] = ((carry_283[0 * 16 + j] * alpha_321[0]) + t_327[0 * 16 + j]);
     }
-    carry_279[0] = m_new_313[0];
-    carry_280[0] = t_322[0];
+    carry_281[0] = m_new_315[0];
+    carry_282[0] = t_324[0];
     for (var j = 0; j < 16; j++) {
-      carry_281[0 * 16 + j] = t_326[0 * 16 + j];
+      carry_283[0 * 16 + j] = t_328[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_356 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_357 = k_descale[u32(b_110) * k_descale_stride0 + u32(kvh_109)];
-  let t_358 = (t_356 * t_357);
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_358 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_359 = k_descale[u32(b_111) * k_descale_stride0 + u32(kvh_110)];
+  let t_360 = (t_358 * t_359);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_332 = t_274; t_332 < t_277; t_332++) {
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_336 = (t_332 * 32);
+  for (var t_334 = t_276; t_334 < t_279; t_334++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_338 = (t_334 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_353: array<f32, 32>;
+    var K_355: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_353[i * 16 + j] = k_cache_at(u32((page_table[u32(b_110) * page_table_stride0 + u32((t_336 + (tr + 16 * i)))] + ((t_336 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32((tc + 8 * j)));
+        K_355[i * 16 + j] = k_cache_at(u32((page_table[u32(b_111) * page_table_stride0 + u32((t_338 + (tr + 16 * i)))] + ((t_338 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    var V_354: array<f32, 32>;
+    var V_356: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_354[i * 16 + j] = v_cache_at(u32((page_table[u32(b_110) * page_table_stride0 + u32((t_336 + (tr + 16 * i)))] + ((t_336 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32((tc + 8 * j)));
+        V_356[i * 16 + j] = v_cache_at(u32((page_table[u32(b_111) * page_table_stride0 + u32((t_338 + (tr + 16 * i)))] + ((t_338 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_353[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_355[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_360 = array<f32, 4>();
+    var t_362 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_360[i * 4 + j] = fma(a[i], b[j], t_360[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_362[i * 4 + j] = fma(a[i], b[j], t_362[i * 4 + j]); }
       }
     }
-    var t_361: array<f32, 4>;
+    var t_363: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_361[0 * 4 + j] = (t_360[0 * 4 + j] * t_358);
+      t_363[0 * 4 + j] = (t_362[0 * 4 + j] * t_360);
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_354[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_356[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_363: array<f32, 1>;
+    var t_365: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_361[i * 4 + j]);
+        acc = max(acc, t_363[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1174,28 +1174,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_363[i] = acc;
+      t_365[i] = acc;
     }
     workgroupBarrier();
-    var m_new_364: array<f32, 1>;
-    m_new_364[0] = max(carry_279[0], t_363[0]);
+    var m_new_366: array<f32, 1>;
+    m_new_366[0] = max(carry_281[0], t_365[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_366: array<f32, 1>;
-    m_safe_366[0] = select(m_new_364[0], 0.0, (m_new_364[0] == NEG_INF));
+    var m_safe_368: array<f32, 1>;
+    m_safe_368[0] = select(m_new_366[0], 0.0, (m_new_366[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_368: array<f32, 4>;
+    var p_370: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_368[0 * 4 + j] = exp2((t_361[0 * 4 + j] - m_safe_366[0]));
+      p_370[0 * 4 + j] = exp2((t_363[0 * 4 + j] - m_safe_368[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_370: array<f32, 1>;
-    alpha_370[0] = exp2((carry_279[0] - m_safe_366[0]));
+    var alpha_372: array<f32, 1>;
+    alpha_372[0] = exp2((carry_281[0] - m_safe_368[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_372: array<f32, 1>;
+    var t_374: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_368[i * 4 + j];
+        acc = acc + p_370[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1204,106 +1204,106 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_372[i] = acc;
+      t_374[i] = acc;
     }
     workgroupBarrier();
-    var t_373: array<f32, 1>;
-    t_373[0] = ((carry_280[0] * alpha_370[0]) + t_372[0]);
+    var t_375: array<f32, 1>;
+    t_375[0] = ((carry_282[0] * alpha_372[0]) + t_374[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_368[0 * 4 + j]);
+      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_370[0 * 4 + j]);
     }
     workgroupBarrier();
-    var t_376 = array<f32, 16>();
+    var t_378 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[6240 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2080 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_376[i * 16 + j] = fma(a[i], b[j], t_376[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_378[i * 16 + j] = fma(a[i], b[j], t_378[i * 16 + j]); }
       }
     }
-    var t_377: array<f32, 16>;
+    var t_379: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_377[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_370[0]) + t_376[0 * 16 + j]);
+      t_379[0 * 16 + j] = ((carry_283[0 * 16 + j] * alpha_372[0]) + t_378[0 * 16 + j]);
     }
-    carry_279[0] = m_new_364[0];
-    carry_280[0] = t_373[0];
+    carry_281[0] = m_new_366[0];
+    carry_282[0] = t_375[0];
     for (var j = 0; j < 16; j++) {
-      carry_281[0 * 16 + j] = t_377[0 * 16 + j];
+      carry_283[0 * 16 + j] = t_379[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_407 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_408 = k_descale[u32(b_110) * k_descale_stride0 + u32(kvh_109)];
-  let t_409 = (t_407 * t_408);
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_409 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_410 = k_descale[u32(b_111) * k_descale_stride0 + u32(kvh_110)];
+  let t_411 = (t_409 * t_410);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_381 = t_277; t_381 < t_272; t_381++) {
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_385 = (t_381 * 32);
+  for (var t_383 = t_279; t_383 < t_274; t_383++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_387 = (t_383 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_404: array<f32, 32>;
+    var K_406: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_404[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_385 + (tr + 16 * i)))], ((t_385 + (tr + 16 * i)) < k_len_137)) + ((t_385 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32((tc + 8 * j))), ((t_385 + (tr + 16 * i)) < k_len_137));
+        K_406[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_387 + (tr + 16 * i)))], ((t_387 + (tr + 16 * i)) < k_len_139)) + ((t_387 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32((tc + 8 * j))), ((t_387 + (tr + 16 * i)) < k_len_139));
       }
     }
-    var V_405: array<f32, 32>;
+    var V_407: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_405[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_385 + (tr + 16 * i)))], ((t_385 + (tr + 16 * i)) < k_len_137)) + ((t_385 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32((tc + 8 * j))), ((t_385 + (tr + 16 * i)) < k_len_137));
+        V_407[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_387 + (tr + 16 * i)))], ((t_387 + (tr + 16 * i)) < k_len_139)) + ((t_387 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32((tc + 8 * j))), ((t_387 + (tr + 16 * i)) < k_len_139));
       }
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_404[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_406[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_411 = array<f32, 4>();
+    var t_413 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_411[i * 4 + j] = fma(a[i], b[j], t_411[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_413[i * 4 + j] = fma(a[i], b[j], t_413[i * 4 + j]); }
       }
     }
-    var t_413: array<f32, 4>;
+    var t_415: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_413[0 * 4 + j] = select(NEG_INF, (t_411[0 * 4 + j] * t_409), ((((t_385 + (tc + 8 * j)) < k_len_137) && ((t_385 + (tc + 8 * j)) <= ((((t_141 + tr) / 4) + k_len_137) - q_len_136))) && (((t_385 + (tc + 8 * j)) >= ((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk)) && ((t_385 + (tc + 8 * j)) < (((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_415[0 * 4 + j] = select(NEG_INF, (t_413[0 * 4 + j] * t_411), ((((t_387 + (tc + 8 * j)) < k_len_139) && ((t_387 + (tc + 8 * j)) <= ((((t_143 + tr) / 4) + k_len_139) - q_len_138))) && (((t_387 + (tc + 8 * j)) >= ((((((t_143 + tr) / 4) + k_len_139) - q_len_138) / P.attention_chunk) * P.attention_chunk)) && ((t_387 + (tc + 8 * j)) < (((((((t_143 + tr) / 4) + k_len_139) - q_len_138) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_405[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_407[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_415: array<f32, 1>;
+    var t_417: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_413[i * 4 + j]);
+        acc = max(acc, t_415[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1312,28 +1312,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_415[i] = acc;
+      t_417[i] = acc;
     }
     workgroupBarrier();
-    var m_new_416: array<f32, 1>;
-    m_new_416[0] = max(carry_279[0], t_415[0]);
+    var m_new_418: array<f32, 1>;
+    m_new_418[0] = max(carry_281[0], t_417[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_418: array<f32, 1>;
-    m_safe_418[0] = select(m_new_416[0], 0.0, (m_new_416[0] == NEG_INF));
+    var m_safe_420: array<f32, 1>;
+    m_safe_420[0] = select(m_new_418[0], 0.0, (m_new_418[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_420: array<f32, 4>;
+    var p_422: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_420[0 * 4 + j] = exp2((t_413[0 * 4 + j] - m_safe_418[0]));
+      p_422[0 * 4 + j] = exp2((t_415[0 * 4 + j] - m_safe_420[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_422: array<f32, 1>;
-    alpha_422[0] = exp2((carry_279[0] - m_safe_418[0]));
+    var alpha_424: array<f32, 1>;
+    alpha_424[0] = exp2((carry_281[0] - m_safe_420[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_424: array<f32, 1>;
+    var t_426: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_420[i * 4 + j];
+        acc = acc + p_422[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1342,47 +1342,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_424[i] = acc;
+      t_426[i] = acc;
     }
     workgroupBarrier();
-    var t_425: array<f32, 1>;
-    t_425[0] = ((carry_280[0] * alpha_422[0]) + t_424[0]);
+    var t_427: array<f32, 1>;
+    t_427[0] = ((carry_282[0] * alpha_424[0]) + t_426[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_420[0 * 4 + j]);
+      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_422[0 * 4 + j]);
     }
     workgroupBarrier();
-    var t_428 = array<f32, 16>();
+    var t_430 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[6240 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2080 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_428[i * 16 + j] = fma(a[i], b[j], t_428[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_430[i * 16 + j] = fma(a[i], b[j], t_430[i * 16 + j]); }
       }
     }
-    var t_429: array<f32, 16>;
+    var t_431: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_429[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_422[0]) + t_428[0 * 16 + j]);
+      t_431[0 * 16 + j] = ((carry_283[0 * 16 + j] * alpha_424[0]) + t_430[0 * 16 + j]);
     }
-    carry_279[0] = m_new_416[0];
-    carry_280[0] = t_425[0];
+    carry_281[0] = m_new_418[0];
+    carry_282[0] = t_427[0];
     for (var j = 0; j < 16; j++) {
-      carry_281[0 * 16 + j] = t_429[0 * 16 + j];
+      carry_283[0 * 16 + j] = t_431[0 * 16 + j];
     }
   }
-  // kernels-src/local_chunked.ts:58: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, v_descale[b, kvh])
-  let t_433 = v_descale[u32(b_110) * v_descale_stride0 + u32(kvh_109)];
+  // kernels-src/local_chunked.ts:31: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  let t_435 = v_descale[u32(b_111) * v_descale_stride0 + u32(kvh_110)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_141 + tr) / 4) < q_len_136)) { out[u32((q0_133 + ((t_141 + tr) / 4))) * out_stride0 + u32((t_144 + ((t_141 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_281[0 * 16 + j] / select(carry_280[0], 1.0, (carry_280[0] == 0.0))) * t_433)); }
+    if ((((t_143 + tr) / 4) < q_len_138)) { out[u32((q0_135 + ((t_143 + tr) / 4))) * out_stride0 + u32((t_146 + ((t_143 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_283[0 * 16 + j] / select(carry_282[0], 1.0, (carry_282[0] == 0.0))) * t_435)); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_141 + tr) / 4) < q_len_136)) { lse[u32((q0_133 + ((t_141 + tr) / 4))) * lse_stride0 + u32((t_144 + ((t_141 + tr) % 4)))] = select(((carry_279[0] + log2(carry_280[0])) * 0.6931471805599453), NEG_INF, (carry_280[0] == 0.0)); }
+    if ((((t_143 + tr) / 4) < q_len_138)) { lse[u32((q0_135 + ((t_143 + tr) / 4))) * lse_stride0 + u32((t_146 + ((t_143 + tr) % 4)))] = select(((carry_281[0] + log2(carry_282[0])) * 0.6931471805599453), NEG_INF, (carry_282[0] == 0.0)); }
   }
 }
 `,

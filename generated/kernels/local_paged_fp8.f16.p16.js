@@ -2,7 +2,7 @@
 export const name = "local_paged_fp8.f16.p16";
 export const kernel = "local_paged_fp8";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32};
+export const params = {"T":"f16","KV":"f8e4m3","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32};
 export const tuned = [];
 export const tensors = [
   {
@@ -130,9 +130,9 @@ export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"local_paged_fp8.f16.p16","kernel":"local_paged_fp8","source":{"file":"kernels-src/local_chunked.ts","line":36},"params":{"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged_fp8.f16.p16.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged_fp8.f16.p16","kernel":"local_paged_fp8","source":{"file":"kernels-src/local_chunked.ts","line":36},"params":{"T":"f16","KV":"f8e4m3","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged_fp8.f16.p16.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:36 (kernel local_paged_fp8). Do not edit: edit the spec and recompile.
-// Instance local_paged_fp8.f16.p16: T = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32.
+// Instance local_paged_fp8.f16.p16: T = f16, KV = f8e4m3, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
 enable f16;
 enable subgroups;
@@ -196,554 +196,554 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_110 = i32(wg.x);
-  let kvh_111 = i32(wg.y);
-  let b_112 = i32(wg.z);
+  let m_111 = i32(wg.x);
+  let kvh_112 = i32(wg.y);
+  let b_113 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_135 = cu_seqlens_q[u32(b_112)];
+  let q0_137 = cu_seqlens_q[u32(b_113)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_136 = (b_112 + 1);
-  let t_137 = cu_seqlens_q[u32(t_136)];
-  let q_len_138 = (t_137 - q0_135);
-  let k_len_139 = cache_seqlens[u32(b_112)];
-  // kernels-src/local_chunked.ts:49: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_140 = (m_110 * 16);
-  let t_141 = (q_len_138 * 4);
-  let t_142 = (t_140 >= t_141);
-  if (t_142) {
+  let t_138 = (b_113 + 1);
+  let t_139 = cu_seqlens_q[u32(t_138)];
+  let q_len_140 = (t_139 - q0_137);
+  let k_len_141 = cache_seqlens[u32(b_113)];
+  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_142 = (m_111 * 16);
+  let t_143 = (q_len_140 * 4);
+  let t_144 = (t_142 >= t_143);
+  if (t_144) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_143 = (m_110 * 16);
+  let t_145 = (m_111 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_146 = (kvh_111 * 4);
+  let t_148 = (kvh_112 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_153 = (k_len_139 + 31);
-  let t_154 = (t_153 / 32);
-  let t_156 = (k_len_139 + (-1));
-  let t_158 = (k_len_139 + (-32));
-  let t_160 = (t_156 / 32);
-  let t_161 = (t_156 < 0);
-  let t_162 = (t_160 * 32);
-  let t_163 = (t_162 == t_156);
-  let t_164 = (!t_163);
-  let t_165 = (t_161 && t_164);
-  let t_167 = (t_160 - 1);
-  let t_168 = select(t_160, t_167, t_165);
-  let t_169 = (t_158 / 32);
-  let t_170 = (t_158 < 0);
-  let t_171 = (t_169 * 32);
-  let t_172 = (t_171 == t_158);
-  let t_173 = (!t_172);
-  let t_174 = (t_170 && t_173);
-  let t_175 = (t_169 - 1);
-  let t_176 = select(t_169, t_175, t_174);
-  let t_178 = (t_143 + 15);
-  let t_179 = (t_143 / 4);
-  let t_180 = (t_178 / 4);
-  let t_181 = (t_179 + k_len_139);
-  let t_182 = (t_180 + k_len_139);
-  let t_183 = (t_181 - q_len_138);
-  let t_184 = (t_182 - q_len_138);
-  let t_186 = (t_183 + (-31));
-  let t_187 = (t_184 / 32);
-  let t_188 = (t_184 < 0);
-  let t_189 = (t_187 * 32);
-  let t_190 = (t_189 == t_184);
-  let t_191 = (!t_190);
-  let t_192 = (t_188 && t_191);
-  let t_193 = (t_187 - 1);
-  let t_194 = select(t_187, t_193, t_192);
-  let t_195 = (t_186 / 32);
-  let t_196 = (t_186 < 0);
-  let t_197 = (t_195 * 32);
-  let t_198 = (t_197 == t_186);
-  let t_199 = (!t_198);
-  let t_200 = (t_196 && t_199);
-  let t_201 = (t_195 - 1);
-  let t_202 = select(t_195, t_201, t_200);
-  let t_203 = min(t_168, t_194);
-  let t_204 = min(t_176, t_202);
-  let t_205 = (t_183 / P.attention_chunk);
-  let t_206 = (t_184 / P.attention_chunk);
-  let t_207 = min(t_205, t_206);
-  let t_208 = max(t_205, t_206);
-  let t_209 = (t_207 * P.attention_chunk);
-  let t_210 = (t_208 * P.attention_chunk);
-  let t_211 = min(t_209, t_210);
-  let t_212 = max(t_209, t_210);
-  let t_213 = (0 - t_212);
-  let t_214 = (0 - t_211);
-  let t_215 = (t_214 + 31);
-  let t_216 = (-t_215);
-  let t_217 = (-t_216);
-  let t_218 = (t_217 / 32);
-  let t_219 = (t_217 < 0);
-  let t_220 = (t_218 * 32);
-  let t_221 = (t_220 == t_217);
-  let t_222 = (!t_221);
-  let t_223 = (t_219 && t_222);
-  let t_224 = (t_218 - 1);
-  let t_225 = select(t_218, t_224, t_223);
-  let t_226 = (-t_225);
-  let t_228 = (-t_213);
-  let t_229 = (-t_228);
-  let t_230 = (t_229 / 32);
-  let t_231 = (t_229 < 0);
-  let t_232 = (t_230 * 32);
-  let t_233 = (t_232 == t_229);
-  let t_234 = (!t_233);
-  let t_235 = (t_231 && t_234);
-  let t_236 = (t_230 - 1);
-  let t_237 = select(t_230, t_236, t_235);
-  let t_238 = (-t_237);
-  let t_239 = (t_211 + P.attention_chunk);
-  let t_240 = (t_212 + P.attention_chunk);
-  let t_241 = (t_240 + (-1));
-  let t_242 = (t_239 + (-32));
-  let t_243 = (t_241 / 32);
-  let t_244 = (t_241 < 0);
-  let t_245 = (t_243 * 32);
-  let t_246 = (t_245 == t_241);
-  let t_247 = (!t_246);
-  let t_248 = (t_244 && t_247);
-  let t_249 = (t_243 - 1);
-  let t_250 = select(t_243, t_249, t_248);
-  let t_251 = (t_242 / 32);
-  let t_252 = (t_242 < 0);
-  let t_253 = (t_251 * 32);
-  let t_254 = (t_253 == t_242);
-  let t_255 = (!t_254);
-  let t_256 = (t_252 && t_255);
-  let t_257 = (t_251 - 1);
-  let t_258 = select(t_251, t_257, t_256);
-  let t_259 = max(t_226, (-268435456));
-  let t_260 = min(268435456, t_250);
-  let t_261 = max(t_238, (-268435456));
-  let t_262 = min(268435456, t_258);
-  let t_263 = max((-268435456), t_259);
-  let t_264 = min(t_203, t_260);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_155 = (k_len_141 + 31);
+  let t_156 = (t_155 / 32);
+  let t_158 = (k_len_141 + (-1));
+  let t_160 = (k_len_141 + (-32));
+  let t_162 = (t_158 / 32);
+  let t_163 = (t_158 < 0);
+  let t_164 = (t_162 * 32);
+  let t_165 = (t_164 == t_158);
+  let t_166 = (!t_165);
+  let t_167 = (t_163 && t_166);
+  let t_169 = (t_162 - 1);
+  let t_170 = select(t_162, t_169, t_167);
+  let t_171 = (t_160 / 32);
+  let t_172 = (t_160 < 0);
+  let t_173 = (t_171 * 32);
+  let t_174 = (t_173 == t_160);
+  let t_175 = (!t_174);
+  let t_176 = (t_172 && t_175);
+  let t_177 = (t_171 - 1);
+  let t_178 = select(t_171, t_177, t_176);
+  let t_180 = (t_145 + 15);
+  let t_181 = (t_145 / 4);
+  let t_182 = (t_180 / 4);
+  let t_183 = (t_181 + k_len_141);
+  let t_184 = (t_182 + k_len_141);
+  let t_185 = (t_183 - q_len_140);
+  let t_186 = (t_184 - q_len_140);
+  let t_188 = (t_185 + (-31));
+  let t_189 = (t_186 / 32);
+  let t_190 = (t_186 < 0);
+  let t_191 = (t_189 * 32);
+  let t_192 = (t_191 == t_186);
+  let t_193 = (!t_192);
+  let t_194 = (t_190 && t_193);
+  let t_195 = (t_189 - 1);
+  let t_196 = select(t_189, t_195, t_194);
+  let t_197 = (t_188 / 32);
+  let t_198 = (t_188 < 0);
+  let t_199 = (t_197 * 32);
+  let t_200 = (t_199 == t_188);
+  let t_201 = (!t_200);
+  let t_202 = (t_198 && t_201);
+  let t_203 = (t_197 - 1);
+  let t_204 = select(t_197, t_203, t_202);
+  let t_205 = min(t_170, t_196);
+  let t_206 = min(t_178, t_204);
+  let t_207 = (t_185 / P.attention_chunk);
+  let t_208 = (t_186 / P.attention_chunk);
+  let t_209 = min(t_207, t_208);
+  let t_210 = max(t_207, t_208);
+  let t_211 = (t_209 * P.attention_chunk);
+  let t_212 = (t_210 * P.attention_chunk);
+  let t_213 = min(t_211, t_212);
+  let t_214 = max(t_211, t_212);
+  let t_215 = (0 - t_214);
+  let t_216 = (0 - t_213);
+  let t_217 = (t_216 + 31);
+  let t_218 = (-t_217);
+  let t_219 = (-t_218);
+  let t_220 = (t_219 / 32);
+  let t_221 = (t_219 < 0);
+  let t_222 = (t_220 * 32);
+  let t_223 = (t_222 == t_219);
+  let t_224 = (!t_223);
+  let t_225 = (t_221 && t_224);
+  let t_226 = (t_220 - 1);
+  let t_227 = select(t_220, t_226, t_225);
+  let t_228 = (-t_227);
+  let t_230 = (-t_215);
+  let t_231 = (-t_230);
+  let t_232 = (t_231 / 32);
+  let t_233 = (t_231 < 0);
+  let t_234 = (t_232 * 32);
+  let t_235 = (t_234 == t_231);
+  let t_236 = (!t_235);
+  let t_237 = (t_233 && t_236);
+  let t_238 = (t_232 - 1);
+  let t_239 = select(t_232, t_238, t_237);
+  let t_240 = (-t_239);
+  let t_241 = (t_213 + P.attention_chunk);
+  let t_242 = (t_214 + P.attention_chunk);
+  let t_243 = (t_242 + (-1));
+  let t_244 = (t_241 + (-32));
+  let t_245 = (t_243 / 32);
+  let t_246 = (t_243 < 0);
+  let t_247 = (t_245 * 32);
+  let t_248 = (t_247 == t_243);
+  let t_249 = (!t_248);
+  let t_250 = (t_246 && t_249);
+  let t_251 = (t_245 - 1);
+  let t_252 = select(t_245, t_251, t_250);
+  let t_253 = (t_244 / 32);
+  let t_254 = (t_244 < 0);
+  let t_255 = (t_253 * 32);
+  let t_256 = (t_255 == t_244);
+  let t_257 = (!t_256);
+  let t_258 = (t_254 && t_257);
+  let t_259 = (t_253 - 1);
+  let t_260 = select(t_253, t_259, t_258);
+  let t_261 = max(t_228, (-268435456));
+  let t_262 = min(268435456, t_252);
+  let t_263 = max(t_240, (-268435456));
+  let t_264 = min(268435456, t_260);
   let t_265 = max((-268435456), t_261);
-  let t_266 = min(t_204, t_262);
-  let t_267 = max(t_265, t_265);
-  let t_268 = min(t_266, t_266);
-  let t_269 = max(t_267, (-268435456));
-  let t_270 = min(t_268, t_176);
-  let t_271 = max(0, t_263);
-  let t_272 = (t_264 + 1);
-  let t_273 = min(t_154, t_272);
-  let t_274 = max(t_271, t_273);
-  let t_275 = max(t_269, t_271);
-  let t_276 = min(t_275, t_274);
-  let t_277 = (t_270 + 1);
-  let t_278 = max(t_277, t_276);
-  let t_279 = min(t_278, t_274);
+  let t_266 = min(t_205, t_262);
+  let t_267 = max((-268435456), t_263);
+  let t_268 = min(t_206, t_264);
+  let t_269 = max(t_267, t_267);
+  let t_270 = min(t_268, t_268);
+  let t_271 = max(t_269, (-268435456));
+  let t_272 = min(t_270, t_178);
+  let t_273 = max(0, t_265);
+  let t_274 = (t_266 + 1);
+  let t_275 = min(t_156, t_274);
+  let t_276 = max(t_273, t_275);
+  let t_277 = max(t_271, t_273);
+  let t_278 = min(t_277, t_276);
+  let t_279 = (t_272 + 1);
+  let t_280 = max(t_279, t_278);
+  let t_281 = min(t_280, t_276);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_308 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_309 = k_descale[u32(b_112) * k_descale_stride0 + u32(kvh_111)];
-  let t_310 = (t_308 * t_309);
+  let t_310 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_311 = k_descale[u32(b_113) * k_descale_stride0 + u32(kvh_112)];
+  let t_312 = (t_310 * t_311);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_135 + ((t_143 + r) / 4))) * q_stride0 + u32((t_146 + ((t_143 + r) % 4))) * q_stride1 + u32(c)], (((t_143 + r) / 4) < q_len_138));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_137 + ((t_145 + r) / 4))) * q_stride0 + u32((t_148 + ((t_145 + r) % 4))) * q_stride1 + u32(c)], (((t_145 + r) / 4) < q_len_140));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_281: array<f32, 1>;
-  carry_281[0] = NEG_INF;
-  var carry_282: array<f32, 1>;
-  carry_282[0] = 0.0;
-  var carry_283: array<f32, 16>;
+  var carry_283: array<f32, 1>;
+  carry_283[0] = NEG_INF;
+  var carry_284: array<f32, 1>;
+  carry_284[0] = 0.0;
+  var carry_285: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_283[0 * 16 + j] = 0.0;
+    carry_285[0 * 16 + j] = 0.0;
   }
-  for (var t_280 = t_271; t_280 < t_276; t_280++) {
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_284 = (t_280 * 32);
+  for (var t_282 = t_273; t_282 < t_278; t_282++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_286 = (t_282 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_305: array<f32, 32>;
+    var K_307: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_305[i * 16 + j] = select(0.0, k_cache_at(u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_284 + (tr + 16 * i)) / 16))], ((t_284 + (tr + 16 * i)) < k_len_139)) * 16) + ((t_284 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32((tc + 8 * j))), ((t_284 + (tr + 16 * i)) < k_len_139));
+        K_307[i * 16 + j] = select(0.0, k_cache_at(u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_286 + (tr + 16 * i)) / 16))], ((t_286 + (tr + 16 * i)) < k_len_141)) * 16) + ((t_286 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32((tc + 8 * j))), ((t_286 + (tr + 16 * i)) < k_len_141));
       }
     }
-    var V_306: array<f32, 32>;
+    var V_308: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_306[i * 16 + j] = select(0.0, v_cache_at(u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_284 + (tr + 16 * i)) / 16))], ((t_284 + (tr + 16 * i)) < k_len_139)) * 16) + ((t_284 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32((tc + 8 * j))), ((t_284 + (tr + 16 * i)) < k_len_139));
+        V_308[i * 16 + j] = select(0.0, v_cache_at(u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_286 + (tr + 16 * i)) / 16))], ((t_286 + (tr + 16 * i)) < k_len_141)) * 16) + ((t_286 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32((tc + 8 * j))), ((t_286 + (tr + 16 * i)) < k_len_141));
       }
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_305[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_307[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_312 = array<f32, 4>();
+    var t_314 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_312[i * 4 + j] = fma(a[i], b[j], t_312[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_314[i * 4 + j] = fma(a[i], b[j], t_314[i * 4 + j]); }
       }
     }
-    var t_314: array<f32, 4>;
+    var t_316: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_314[0 * 4 + j] = select(NEG_INF, (t_312[0 * 4 + j] * t_310), ((((t_284 + (tc + 8 * j)) < k_len_139) && ((t_284 + (tc + 8 * j)) <= ((((t_143 + tr) / 4) + k_len_139) - q_len_138))) && (((t_284 + (tc + 8 * j)) >= ((((((t_143 + tr) / 4) + k_len_139) - q_len_138) / P.attention_chunk) * P.attention_chunk)) && ((t_284 + (tc + 8 * j)) < (((((((t_143 + tr) / 4) + k_len_139) - q_len_138) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_316[0 * 4 + j] = select(NEG_INF, (t_314[0 * 4 + j] * t_312), ((((t_286 + (tc + 8 * j)) < k_len_141) && ((t_286 + (tc + 8 * j)) <= ((((t_145 + tr) / 4) + k_len_141) - q_len_140))) && (((t_286 + (tc + 8 * j)) >= ((((((t_145 + tr) / 4) + k_len_141) - q_len_140) / P.attention_chunk) * P.attention_chunk)) && ((t_286 + (tc + 8 * j)) < (((((((t_145 + tr) / 4) + k_len_141) - q_len_140) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_306[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_308[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_316: array<f32, 1>;
+    var t_318: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_314[i * 4 + j]);
+        acc = max(acc, t_316[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_316[i] = acc;
+      t_318[i] = acc;
     }
-    var m_new_317: array<f32, 1>;
-    m_new_317[0] = max(carry_281[0], t_316[0]);
+    var m_new_319: array<f32, 1>;
+    m_new_319[0] = max(carry_283[0], t_318[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_319: array<f32, 1>;
-    m_safe_319[0] = select(m_new_317[0], 0.0, (m_new_317[0] == NEG_INF));
+    var m_safe_321: array<f32, 1>;
+    m_safe_321[0] = select(m_new_319[0], 0.0, (m_new_319[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_321: array<f32, 4>;
+    var p_323: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_321[0 * 4 + j] = exp2((t_314[0 * 4 + j] - m_safe_319[0]));
+      p_323[0 * 4 + j] = exp2((t_316[0 * 4 + j] - m_safe_321[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_323: array<f32, 1>;
-    alpha_323[0] = exp2((carry_281[0] - m_safe_319[0]));
+    var alpha_325: array<f32, 1>;
+    alpha_325[0] = exp2((carry_283[0] - m_safe_321[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_325: array<f32, 1>;
+    var t_327: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_321[i * 4 + j];
+        acc = acc + p_323[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_325[i] = acc;
+      t_327[i] = acc;
     }
-    var t_326: array<f32, 1>;
-    t_326[0] = ((carry_282[0] * alpha_323[0]) + t_325[0]);
+    var t_328: array<f32, 1>;
+    t_328[0] = ((carry_284[0] * alpha_325[0]) + t_327[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_321[0 * 4 + j]);
+      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_323[0 * 4 + j]);
     }
     workgroupBarrier();
-    var t_329 = array<f32, 16>();
+    var t_331 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[6240 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2080 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_329[i * 16 + j] = fma(a[i], b[j], t_329[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_331[i * 16 + j] = fma(a[i], b[j], t_331[i * 16 + j]); }
       }
     }
-    var t_330: array<f32, 16>;
+    var t_332: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_330[0 * 16 + j] = ((carry_283[0 * 16 + j] * alpha_323[0]) + t_329[0 * 16 + j]);
+      t_332[0 * 16 + j] = ((carry_285[0 * 16 + j] * alpha_325[0]) + t_331[0 * 16 + j]);
     }
-    carry_281[0] = m_new_317[0];
-    carry_282[0] = t_326[0];
+    carry_283[0] = m_new_319[0];
+    carry_284[0] = t_328[0];
     for (var j = 0; j < 16; j++) {
-      carry_283[0 * 16 + j] = t_330[0 * 16 + j];
+      carry_285[0 * 16 + j] = t_332[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_362 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_363 = k_descale[u32(b_112) * k_descale_stride0 + u32(kvh_111)];
-  let t_364 = (t_362 * t_363);
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_364 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_365 = k_descale[u32(b_113) * k_descale_stride0 + u32(kvh_112)];
+  let t_366 = (t_364 * t_365);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_336 = t_276; t_336 < t_279; t_336++) {
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_340 = (t_336 * 32);
+  for (var t_338 = t_278; t_338 < t_281; t_338++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_342 = (t_338 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_359: array<f32, 32>;
+    var K_361: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_359[i * 16 + j] = k_cache_at(u32(((page_table[u32(b_112) * page_table_stride0 + u32(((t_340 + (tr + 16 * i)) / 16))] * 16) + ((t_340 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32((tc + 8 * j)));
+        K_361[i * 16 + j] = k_cache_at(u32(((page_table[u32(b_113) * page_table_stride0 + u32(((t_342 + (tr + 16 * i)) / 16))] * 16) + ((t_342 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    var V_360: array<f32, 32>;
+    var V_362: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_360[i * 16 + j] = v_cache_at(u32(((page_table[u32(b_112) * page_table_stride0 + u32(((t_340 + (tr + 16 * i)) / 16))] * 16) + ((t_340 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32((tc + 8 * j)));
+        V_362[i * 16 + j] = v_cache_at(u32(((page_table[u32(b_113) * page_table_stride0 + u32(((t_342 + (tr + 16 * i)) / 16))] * 16) + ((t_342 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_359[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_361[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_366 = array<f32, 4>();
+    var t_368 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_366[i * 4 + j] = fma(a[i], b[j], t_366[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_368[i * 4 + j] = fma(a[i], b[j], t_368[i * 4 + j]); }
       }
     }
-    var t_367: array<f32, 4>;
+    var t_369: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_367[0 * 4 + j] = (t_366[0 * 4 + j] * t_364);
+      t_369[0 * 4 + j] = (t_368[0 * 4 + j] * t_366);
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_360[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_362[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_369: array<f32, 1>;
+    var t_371: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_367[i * 4 + j]);
+        acc = max(acc, t_369[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_369[i] = acc;
+      t_371[i] = acc;
     }
-    var m_new_370: array<f32, 1>;
-    m_new_370[0] = max(carry_281[0], t_369[0]);
+    var m_new_372: array<f32, 1>;
+    m_new_372[0] = max(carry_283[0], t_371[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_372: array<f32, 1>;
-    m_safe_372[0] = select(m_new_370[0], 0.0, (m_new_370[0] == NEG_INF));
+    var m_safe_374: array<f32, 1>;
+    m_safe_374[0] = select(m_new_372[0], 0.0, (m_new_372[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_374: array<f32, 4>;
+    var p_376: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_374[0 * 4 + j] = exp2((t_367[0 * 4 + j] - m_safe_372[0]));
+      p_376[0 * 4 + j] = exp2((t_369[0 * 4 + j] - m_safe_374[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_376: array<f32, 1>;
-    alpha_376[0] = exp2((carry_281[0] - m_safe_372[0]));
+    var alpha_378: array<f32, 1>;
+    alpha_378[0] = exp2((carry_283[0] - m_safe_374[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_378: array<f32, 1>;
+    var t_380: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_374[i * 4 + j];
+        acc = acc + p_376[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_378[i] = acc;
+      t_380[i] = acc;
     }
-    var t_379: array<f32, 1>;
-    t_379[0] = ((carry_282[0] * alpha_376[0]) + t_378[0]);
+    var t_381: array<f32, 1>;
+    t_381[0] = ((carry_284[0] * alpha_378[0]) + t_380[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_374[0 * 4 + j]);
+      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_376[0 * 4 + j]);
     }
     workgroupBarrier();
-    var t_382 = array<f32, 16>();
+    var t_384 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[6240 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2080 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_382[i * 16 + j] = fma(a[i], b[j], t_382[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_384[i * 16 + j] = fma(a[i], b[j], t_384[i * 16 + j]); }
       }
     }
-    var t_383: array<f32, 16>;
+    var t_385: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_383[0 * 16 + j] = ((carry_283[0 * 16 + j] * alpha_376[0]) + t_382[0 * 16 + j]);
+      t_385[0 * 16 + j] = ((carry_285[0 * 16 + j] * alpha_378[0]) + t_384[0 * 16 + j]);
     }
-    carry_281[0] = m_new_370[0];
-    carry_282[0] = t_379[0];
+    carry_283[0] = m_new_372[0];
+    carry_284[0] = t_381[0];
     for (var j = 0; j < 16; j++) {
-      carry_283[0 * 16 + j] = t_383[0 * 16 + j];
+      carry_285[0 * 16 + j] = t_385[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_415 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_416 = k_descale[u32(b_112) * k_descale_stride0 + u32(kvh_111)];
-  let t_417 = (t_415 * t_416);
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_417 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_418 = k_descale[u32(b_113) * k_descale_stride0 + u32(kvh_112)];
+  let t_419 = (t_417 * t_418);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_387 = t_279; t_387 < t_274; t_387++) {
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_391 = (t_387 * 32);
+  for (var t_389 = t_281; t_389 < t_276; t_389++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_393 = (t_389 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_412: array<f32, 32>;
+    var K_414: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_412[i * 16 + j] = select(0.0, k_cache_at(u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_391 + (tr + 16 * i)) / 16))], ((t_391 + (tr + 16 * i)) < k_len_139)) * 16) + ((t_391 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32((tc + 8 * j))), ((t_391 + (tr + 16 * i)) < k_len_139));
+        K_414[i * 16 + j] = select(0.0, k_cache_at(u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_393 + (tr + 16 * i)) / 16))], ((t_393 + (tr + 16 * i)) < k_len_141)) * 16) + ((t_393 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32((tc + 8 * j))), ((t_393 + (tr + 16 * i)) < k_len_141));
       }
     }
-    var V_413: array<f32, 32>;
+    var V_415: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_413[i * 16 + j] = select(0.0, v_cache_at(u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_391 + (tr + 16 * i)) / 16))], ((t_391 + (tr + 16 * i)) < k_len_139)) * 16) + ((t_391 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32((tc + 8 * j))), ((t_391 + (tr + 16 * i)) < k_len_139));
+        V_415[i * 16 + j] = select(0.0, v_cache_at(u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_393 + (tr + 16 * i)) / 16))], ((t_393 + (tr + 16 * i)) < k_len_141)) * 16) + ((t_393 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32((tc + 8 * j))), ((t_393 + (tr + 16 * i)) < k_len_141));
       }
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_412[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_414[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_419 = array<f32, 4>();
+    var t_421 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_419[i * 4 + j] = fma(a[i], b[j], t_419[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_421[i * 4 + j] = fma(a[i], b[j], t_421[i * 4 + j]); }
       }
     }
-    var t_421: array<f32, 4>;
+    var t_423: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_421[0 * 4 + j] = select(NEG_INF, (t_419[0 * 4 + j] * t_417), ((((t_391 + (tc + 8 * j)) < k_len_139) && ((t_391 + (tc + 8 * j)) <= ((((t_143 + tr) / 4) + k_len_139) - q_len_138))) && (((t_391 + (tc + 8 * j)) >= ((((((t_143 + tr) / 4) + k_len_139) - q_len_138) / P.attention_chunk) * P.attention_chunk)) && ((t_391 + (tc + 8 * j)) < (((((((t_143 + tr) / 4) + k_len_139) - q_len_138) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_423[0 * 4 + j] = select(NEG_INF, (t_421[0 * 4 + j] * t_419), ((((t_393 + (tc + 8 * j)) < k_len_141) && ((t_393 + (tc + 8 * j)) <= ((((t_145 + tr) / 4) + k_len_141) - q_len_140))) && (((t_393 + (tc + 8 * j)) >= ((((((t_145 + tr) / 4) + k_len_141) - q_len_140) / P.attention_chunk) * P.attention_chunk)) && ((t_393 + (tc + 8 * j)) < (((((((t_145 + tr) / 4) + k_len_141) - q_len_140) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_413[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_415[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_423: array<f32, 1>;
+    var t_425: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_421[i * 4 + j]);
+        acc = max(acc, t_423[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_423[i] = acc;
+      t_425[i] = acc;
     }
-    var m_new_424: array<f32, 1>;
-    m_new_424[0] = max(carry_281[0], t_423[0]);
+    var m_new_426: array<f32, 1>;
+    m_new_426[0] = max(carry_283[0], t_425[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_426: array<f32, 1>;
-    m_safe_426[0] = select(m_new_424[0], 0.0, (m_new_424[0] == NEG_INF));
+    var m_safe_428: array<f32, 1>;
+    m_safe_428[0] = select(m_new_426[0], 0.0, (m_new_426[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_428: array<f32, 4>;
+    var p_430: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_428[0 * 4 + j] = exp2((t_421[0 * 4 + j] - m_safe_426[0]));
+      p_430[0 * 4 + j] = exp2((t_423[0 * 4 + j] - m_safe_428[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_430: array<f32, 1>;
-    alpha_430[0] = exp2((carry_281[0] - m_safe_426[0]));
+    var alpha_432: array<f32, 1>;
+    alpha_432[0] = exp2((carry_283[0] - m_safe_428[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_432: array<f32, 1>;
+    var t_434: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_428[i * 4 + j];
+        acc = acc + p_430[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_432[i] = acc;
+      t_434[i] = acc;
     }
-    var t_433: array<f32, 1>;
-    t_433[0] = ((carry_282[0] * alpha_430[0]) + t_432[0]);
+    var t_435: array<f32, 1>;
+    t_435[0] = ((carry_284[0] * alpha_432[0]) + t_434[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_428[0 * 4 + j]);
+      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_430[0 * 4 + j]);
     }
     workgroupBarrier();
-    var t_436 = array<f32, 16>();
+    var t_438 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[6240 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2080 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_436[i * 16 + j] = fma(a[i], b[j], t_436[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_438[i * 16 + j] = fma(a[i], b[j], t_438[i * 16 + j]); }
       }
     }
-    var t_437: array<f32, 16>;
+    var t_439: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_437[0 * 16 + j] = ((carry_283[0 * 16 + j] * alpha_430[0]) + t_436[0 * 16 + j]);
+      t_439[0 * 16 + j] = ((carry_285[0 * 16 + j] * alpha_432[0]) + t_438[0 * 16 + j]);
     }
-    carry_281[0] = m_new_424[0];
-    carry_282[0] = t_433[0];
+    carry_283[0] = m_new_426[0];
+    carry_284[0] = t_435[0];
     for (var j = 0; j < 16; j++) {
-      carry_283[0 * 16 + j] = t_437[0 * 16 + j];
+      carry_285[0 * 16 + j] = t_439[0 * 16 + j];
     }
   }
-  // kernels-src/local_chunked.ts:58: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, v_descale[b, kvh])
-  let t_441 = v_descale[u32(b_112) * v_descale_stride0 + u32(kvh_111)];
+  // kernels-src/local_chunked.ts:31: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  let t_443 = v_descale[u32(b_113) * v_descale_stride0 + u32(kvh_112)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_143 + tr) / 4) < q_len_138)) { out[u32((q0_135 + ((t_143 + tr) / 4))) * out_stride0 + u32((t_146 + ((t_143 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_283[0 * 16 + j] / select(carry_282[0], 1.0, (carry_282[0] == 0.0))) * t_441)); }
+    if ((((t_145 + tr) / 4) < q_len_140)) { out[u32((q0_137 + ((t_145 + tr) / 4))) * out_stride0 + u32((t_148 + ((t_145 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_285[0 * 16 + j] / select(carry_284[0], 1.0, (carry_284[0] == 0.0))) * t_443)); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_143 + tr) / 4) < q_len_138)) { lse[u32((q0_135 + ((t_143 + tr) / 4))) * lse_stride0 + u32((t_146 + ((t_143 + tr) % 4)))] = select(((carry_281[0] + log2(carry_282[0])) * 0.6931471805599453), NEG_INF, (carry_282[0] == 0.0)); }
+    if ((((t_145 + tr) / 4) < q_len_140)) { lse[u32((q0_137 + ((t_145 + tr) / 4))) * lse_stride0 + u32((t_148 + ((t_145 + tr) % 4)))] = select(((carry_283[0] + log2(carry_284[0])) * 0.6931471805599453), NEG_INF, (carry_284[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"local_paged_fp8.f16.p16","kernel":"local_paged_fp8","source":{"file":"kernels-src/local_chunked.ts","line":36},"params":{"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged_fp8.f16.p16.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged_fp8.f16.p16","kernel":"local_paged_fp8","source":{"file":"kernels-src/local_chunked.ts","line":36},"params":{"T":"f16","KV":"f8e4m3","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged_fp8.f16.p16.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:36 (kernel local_paged_fp8). Do not edit: edit the spec and recompile.
-// Instance local_paged_fp8.f16.p16: T = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32.
+// Instance local_paged_fp8.f16.p16: T = f16, KV = f8e4m3, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
 enable f16;
 
@@ -807,235 +807,235 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_110 = i32(wg.x);
-  let kvh_111 = i32(wg.y);
-  let b_112 = i32(wg.z);
+  let m_111 = i32(wg.x);
+  let kvh_112 = i32(wg.y);
+  let b_113 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_135 = cu_seqlens_q[u32(b_112)];
+  let q0_137 = cu_seqlens_q[u32(b_113)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_136 = (b_112 + 1);
-  let t_137 = cu_seqlens_q[u32(t_136)];
-  let q_len_138 = (t_137 - q0_135);
-  let k_len_139 = cache_seqlens[u32(b_112)];
-  // kernels-src/local_chunked.ts:49: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_140 = (m_110 * 16);
-  let t_141 = (q_len_138 * 4);
-  let t_142 = (t_140 >= t_141);
-  if (t_142) {
+  let t_138 = (b_113 + 1);
+  let t_139 = cu_seqlens_q[u32(t_138)];
+  let q_len_140 = (t_139 - q0_137);
+  let k_len_141 = cache_seqlens[u32(b_113)];
+  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_142 = (m_111 * 16);
+  let t_143 = (q_len_140 * 4);
+  let t_144 = (t_142 >= t_143);
+  if (t_144) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_143 = (m_110 * 16);
+  let t_145 = (m_111 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_146 = (kvh_111 * 4);
+  let t_148 = (kvh_112 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_153 = (k_len_139 + 31);
-  let t_154 = (t_153 / 32);
-  let t_156 = (k_len_139 + (-1));
-  let t_158 = (k_len_139 + (-32));
-  let t_160 = (t_156 / 32);
-  let t_161 = (t_156 < 0);
-  let t_162 = (t_160 * 32);
-  let t_163 = (t_162 == t_156);
-  let t_164 = (!t_163);
-  let t_165 = (t_161 && t_164);
-  let t_167 = (t_160 - 1);
-  let t_168 = select(t_160, t_167, t_165);
-  let t_169 = (t_158 / 32);
-  let t_170 = (t_158 < 0);
-  let t_171 = (t_169 * 32);
-  let t_172 = (t_171 == t_158);
-  let t_173 = (!t_172);
-  let t_174 = (t_170 && t_173);
-  let t_175 = (t_169 - 1);
-  let t_176 = select(t_169, t_175, t_174);
-  let t_178 = (t_143 + 15);
-  let t_179 = (t_143 / 4);
-  let t_180 = (t_178 / 4);
-  let t_181 = (t_179 + k_len_139);
-  let t_182 = (t_180 + k_len_139);
-  let t_183 = (t_181 - q_len_138);
-  let t_184 = (t_182 - q_len_138);
-  let t_186 = (t_183 + (-31));
-  let t_187 = (t_184 / 32);
-  let t_188 = (t_184 < 0);
-  let t_189 = (t_187 * 32);
-  let t_190 = (t_189 == t_184);
-  let t_191 = (!t_190);
-  let t_192 = (t_188 && t_191);
-  let t_193 = (t_187 - 1);
-  let t_194 = select(t_187, t_193, t_192);
-  let t_195 = (t_186 / 32);
-  let t_196 = (t_186 < 0);
-  let t_197 = (t_195 * 32);
-  let t_198 = (t_197 == t_186);
-  let t_199 = (!t_198);
-  let t_200 = (t_196 && t_199);
-  let t_201 = (t_195 - 1);
-  let t_202 = select(t_195, t_201, t_200);
-  let t_203 = min(t_168, t_194);
-  let t_204 = min(t_176, t_202);
-  let t_205 = (t_183 / P.attention_chunk);
-  let t_206 = (t_184 / P.attention_chunk);
-  let t_207 = min(t_205, t_206);
-  let t_208 = max(t_205, t_206);
-  let t_209 = (t_207 * P.attention_chunk);
-  let t_210 = (t_208 * P.attention_chunk);
-  let t_211 = min(t_209, t_210);
-  let t_212 = max(t_209, t_210);
-  let t_213 = (0 - t_212);
-  let t_214 = (0 - t_211);
-  let t_215 = (t_214 + 31);
-  let t_216 = (-t_215);
-  let t_217 = (-t_216);
-  let t_218 = (t_217 / 32);
-  let t_219 = (t_217 < 0);
-  let t_220 = (t_218 * 32);
-  let t_221 = (t_220 == t_217);
-  let t_222 = (!t_221);
-  let t_223 = (t_219 && t_222);
-  let t_224 = (t_218 - 1);
-  let t_225 = select(t_218, t_224, t_223);
-  let t_226 = (-t_225);
-  let t_228 = (-t_213);
-  let t_229 = (-t_228);
-  let t_230 = (t_229 / 32);
-  let t_231 = (t_229 < 0);
-  let t_232 = (t_230 * 32);
-  let t_233 = (t_232 == t_229);
-  let t_234 = (!t_233);
-  let t_235 = (t_231 && t_234);
-  let t_236 = (t_230 - 1);
-  let t_237 = select(t_230, t_236, t_235);
-  let t_238 = (-t_237);
-  let t_239 = (t_211 + P.attention_chunk);
-  let t_240 = (t_212 + P.attention_chunk);
-  let t_241 = (t_240 + (-1));
-  let t_242 = (t_239 + (-32));
-  let t_243 = (t_241 / 32);
-  let t_244 = (t_241 < 0);
-  let t_245 = (t_243 * 32);
-  let t_246 = (t_245 == t_241);
-  let t_247 = (!t_246);
-  let t_248 = (t_244 && t_247);
-  let t_249 = (t_243 - 1);
-  let t_250 = select(t_243, t_249, t_248);
-  let t_251 = (t_242 / 32);
-  let t_252 = (t_242 < 0);
-  let t_253 = (t_251 * 32);
-  let t_254 = (t_253 == t_242);
-  let t_255 = (!t_254);
-  let t_256 = (t_252 && t_255);
-  let t_257 = (t_251 - 1);
-  let t_258 = select(t_251, t_257, t_256);
-  let t_259 = max(t_226, (-268435456));
-  let t_260 = min(268435456, t_250);
-  let t_261 = max(t_238, (-268435456));
-  let t_262 = min(268435456, t_258);
-  let t_263 = max((-268435456), t_259);
-  let t_264 = min(t_203, t_260);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_155 = (k_len_141 + 31);
+  let t_156 = (t_155 / 32);
+  let t_158 = (k_len_141 + (-1));
+  let t_160 = (k_len_141 + (-32));
+  let t_162 = (t_158 / 32);
+  let t_163 = (t_158 < 0);
+  let t_164 = (t_162 * 32);
+  let t_165 = (t_164 == t_158);
+  let t_166 = (!t_165);
+  let t_167 = (t_163 && t_166);
+  let t_169 = (t_162 - 1);
+  let t_170 = select(t_162, t_169, t_167);
+  let t_171 = (t_160 / 32);
+  let t_172 = (t_160 < 0);
+  let t_173 = (t_171 * 32);
+  let t_174 = (t_173 == t_160);
+  let t_175 = (!t_174);
+  let t_176 = (t_172 && t_175);
+  let t_177 = (t_171 - 1);
+  let t_178 = select(t_171, t_177, t_176);
+  let t_180 = (t_145 + 15);
+  let t_181 = (t_145 / 4);
+  let t_182 = (t_180 / 4);
+  let t_183 = (t_181 + k_len_141);
+  let t_184 = (t_182 + k_len_141);
+  let t_185 = (t_183 - q_len_140);
+  let t_186 = (t_184 - q_len_140);
+  let t_188 = (t_185 + (-31));
+  let t_189 = (t_186 / 32);
+  let t_190 = (t_186 < 0);
+  let t_191 = (t_189 * 32);
+  let t_192 = (t_191 == t_186);
+  let t_193 = (!t_192);
+  let t_194 = (t_190 && t_193);
+  let t_195 = (t_189 - 1);
+  let t_196 = select(t_189, t_195, t_194);
+  let t_197 = (t_188 / 32);
+  let t_198 = (t_188 < 0);
+  let t_199 = (t_197 * 32);
+  let t_200 = (t_199 == t_188);
+  let t_201 = (!t_200);
+  let t_202 = (t_198 && t_201);
+  let t_203 = (t_197 - 1);
+  let t_204 = select(t_197, t_203, t_202);
+  let t_205 = min(t_170, t_196);
+  let t_206 = min(t_178, t_204);
+  let t_207 = (t_185 / P.attention_chunk);
+  let t_208 = (t_186 / P.attention_chunk);
+  let t_209 = min(t_207, t_208);
+  let t_210 = max(t_207, t_208);
+  let t_211 = (t_209 * P.attention_chunk);
+  let t_212 = (t_210 * P.attention_chunk);
+  let t_213 = min(t_211, t_212);
+  let t_214 = max(t_211, t_212);
+  let t_215 = (0 - t_214);
+  let t_216 = (0 - t_213);
+  let t_217 = (t_216 + 31);
+  let t_218 = (-t_217);
+  let t_219 = (-t_218);
+  let t_220 = (t_219 / 32);
+  let t_221 = (t_219 < 0);
+  let t_222 = (t_220 * 32);
+  let t_223 = (t_222 == t_219);
+  let t_224 = (!t_223);
+  let t_225 = (t_221 && t_224);
+  let t_226 = (t_220 - 1);
+  let t_227 = select(t_220, t_226, t_225);
+  let t_228 = (-t_227);
+  let t_230 = (-t_215);
+  let t_231 = (-t_230);
+  let t_232 = (t_231 / 32);
+  let t_233 = (t_231 < 0);
+  let t_234 = (t_232 * 32);
+  let t_235 = (t_234 == t_231);
+  let t_236 = (!t_235);
+  let t_237 = (t_233 && t_236);
+  let t_238 = (t_232 - 1);
+  let t_239 = select(t_232, t_238, t_237);
+  let t_240 = (-t_239);
+  let t_241 = (t_213 + P.attention_chunk);
+  let t_242 = (t_214 + P.attention_chunk);
+  let t_243 = (t_242 + (-1));
+  let t_244 = (t_241 + (-32));
+  let t_245 = (t_243 / 32);
+  let t_246 = (t_243 < 0);
+  let t_247 = (t_245 * 32);
+  let t_248 = (t_247 == t_243);
+  let t_249 = (!t_248);
+  let t_250 = (t_246 && t_249);
+  let t_251 = (t_245 - 1);
+  let t_252 = select(t_245, t_251, t_250);
+  let t_253 = (t_244 / 32);
+  let t_254 = (t_244 < 0);
+  let t_255 = (t_253 * 32);
+  let t_256 = (t_255 == t_244);
+  let t_257 = (!t_256);
+  let t_258 = (t_254 && t_257);
+  let t_259 = (t_253 - 1);
+  let t_260 = select(t_253, t_259, t_258);
+  let t_261 = max(t_228, (-268435456));
+  let t_262 = min(268435456, t_252);
+  let t_263 = max(t_240, (-268435456));
+  let t_264 = min(268435456, t_260);
   let t_265 = max((-268435456), t_261);
-  let t_266 = min(t_204, t_262);
-  let t_267 = max(t_265, t_265);
-  let t_268 = min(t_266, t_266);
-  let t_269 = max(t_267, (-268435456));
-  let t_270 = min(t_268, t_176);
-  let t_271 = max(0, t_263);
-  let t_272 = (t_264 + 1);
-  let t_273 = min(t_154, t_272);
-  let t_274 = max(t_271, t_273);
-  let t_275 = max(t_269, t_271);
-  let t_276 = min(t_275, t_274);
-  let t_277 = (t_270 + 1);
-  let t_278 = max(t_277, t_276);
-  let t_279 = min(t_278, t_274);
+  let t_266 = min(t_205, t_262);
+  let t_267 = max((-268435456), t_263);
+  let t_268 = min(t_206, t_264);
+  let t_269 = max(t_267, t_267);
+  let t_270 = min(t_268, t_268);
+  let t_271 = max(t_269, (-268435456));
+  let t_272 = min(t_270, t_178);
+  let t_273 = max(0, t_265);
+  let t_274 = (t_266 + 1);
+  let t_275 = min(t_156, t_274);
+  let t_276 = max(t_273, t_275);
+  let t_277 = max(t_271, t_273);
+  let t_278 = min(t_277, t_276);
+  let t_279 = (t_272 + 1);
+  let t_280 = max(t_279, t_278);
+  let t_281 = min(t_280, t_276);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_308 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_309 = k_descale[u32(b_112) * k_descale_stride0 + u32(kvh_111)];
-  let t_310 = (t_308 * t_309);
+  let t_310 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_311 = k_descale[u32(b_113) * k_descale_stride0 + u32(kvh_112)];
+  let t_312 = (t_310 * t_311);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_135 + ((t_143 + r) / 4))) * q_stride0 + u32((t_146 + ((t_143 + r) % 4))) * q_stride1 + u32(c)], (((t_143 + r) / 4) < q_len_138));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_137 + ((t_145 + r) / 4))) * q_stride0 + u32((t_148 + ((t_145 + r) % 4))) * q_stride1 + u32(c)], (((t_145 + r) / 4) < q_len_140));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_281: array<f32, 1>;
-  carry_281[0] = NEG_INF;
-  var carry_282: array<f32, 1>;
-  carry_282[0] = 0.0;
-  var carry_283: array<f32, 16>;
+  var carry_283: array<f32, 1>;
+  carry_283[0] = NEG_INF;
+  var carry_284: array<f32, 1>;
+  carry_284[0] = 0.0;
+  var carry_285: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_283[0 * 16 + j] = 0.0;
+    carry_285[0 * 16 + j] = 0.0;
   }
-  for (var t_280 = t_271; t_280 < t_276; t_280++) {
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_284 = (t_280 * 32);
+  for (var t_282 = t_273; t_282 < t_278; t_282++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_286 = (t_282 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_305: array<f32, 32>;
+    var K_307: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_305[i * 16 + j] = select(0.0, k_cache_at(u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_284 + (tr + 16 * i)) / 16))], ((t_284 + (tr + 16 * i)) < k_len_139)) * 16) + ((t_284 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32((tc + 8 * j))), ((t_284 + (tr + 16 * i)) < k_len_139));
+        K_307[i * 16 + j] = select(0.0, k_cache_at(u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_286 + (tr + 16 * i)) / 16))], ((t_286 + (tr + 16 * i)) < k_len_141)) * 16) + ((t_286 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32((tc + 8 * j))), ((t_286 + (tr + 16 * i)) < k_len_141));
       }
     }
-    var V_306: array<f32, 32>;
+    var V_308: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_306[i * 16 + j] = select(0.0, v_cache_at(u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_284 + (tr + 16 * i)) / 16))], ((t_284 + (tr + 16 * i)) < k_len_139)) * 16) + ((t_284 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32((tc + 8 * j))), ((t_284 + (tr + 16 * i)) < k_len_139));
+        V_308[i * 16 + j] = select(0.0, v_cache_at(u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_286 + (tr + 16 * i)) / 16))], ((t_286 + (tr + 16 * i)) < k_len_141)) * 16) + ((t_286 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32((tc + 8 * j))), ((t_286 + (tr + 16 * i)) < k_len_141));
       }
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_305[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_307[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_312 = array<f32, 4>();
+    var t_314 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_312[i * 4 + j] = fma(a[i], b[j], t_312[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_314[i * 4 + j] = fma(a[i], b[j], t_314[i * 4 + j]); }
       }
     }
-    var t_314: array<f32, 4>;
+    var t_316: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_314[0 * 4 + j] = select(NEG_INF, (t_312[0 * 4 + j] * t_310), ((((t_284 + (tc + 8 * j)) < k_len_139) && ((t_284 + (tc + 8 * j)) <= ((((t_143 + tr) / 4) + k_len_139) - q_len_138))) && (((t_284 + (tc + 8 * j)) >= ((((((t_143 + tr) / 4) + k_len_139) - q_len_138) / P.attention_chunk) * P.attention_chunk)) && ((t_284 + (tc + 8 * j)) < (((((((t_143 + tr) / 4) + k_len_139) - q_len_138) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_316[0 * 4 + j] = select(NEG_INF, (t_314[0 * 4 + j] * t_312), ((((t_286 + (tc + 8 * j)) < k_len_141) && ((t_286 + (tc + 8 * j)) <= ((((t_145 + tr) / 4) + k_len_141) - q_len_140))) && (((t_286 + (tc + 8 * j)) >= ((((((t_145 + tr) / 4) + k_len_141) - q_len_140) / P.attention_chunk) * P.attention_chunk)) && ((t_286 + (tc + 8 * j)) < (((((((t_145 + tr) / 4) + k_len_141) - q_len_140) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_306[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_308[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_316: array<f32, 1>;
+    var t_318: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_314[i * 4 + j]);
+        acc = max(acc, t_316[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1044,28 +1044,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_316[i] = acc;
+      t_318[i] = acc;
     }
     workgroupBarrier();
-    var m_new_317: array<f32, 1>;
-    m_new_317[0] = max(carry_281[0], t_316[0]);
+    var m_new_319: array<f32, 1>;
+    m_new_319[0] = max(carry_283[0], t_318[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_319: array<f32, 1>;
-    m_safe_319[0] = select(m_new_317[0], 0.0, (m_new_317[0] == NEG_INF));
+    var m_safe_321: array<f32, 1>;
+    m_safe_321[0] = select(m_new_319[0], 0.0, (m_new_319[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_321: array<f32, 4>;
+    var p_323: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_321[0 * 4 + j] = exp2((t_314[0 * 4 + j] - m_safe_319[0]));
+      p_323[0 * 4 + j] = exp2((t_316[0 * 4 + j] - m_safe_321[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_323: array<f32, 1>;
-    alpha_323[0] = exp2((carry_281[0] - m_safe_319[0]));
+    var alpha_325: array<f32, 1>;
+    alpha_325[0] = exp2((carry_283[0] - m_safe_321[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_325: array<f32, 1>;
+    var t_327: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_321[i * 4 + j];
+        acc = acc + p_323[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1074,98 +1074,98 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_325[i] = acc;
+      t_327[i] = acc;
     }
     workgroupBarrier();
-    var t_326: array<f32, 1>;
-    t_326[0] = ((carry_282[0] * alpha_323[0]) + t_325[0]);
+    var t_328: array<f32, 1>;
+    t_328[0] = ((carry_284[0] * alpha_325[0]) + t_327[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_321[0 * 4 + j]);
+      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_323[0 * 4 + j]);
     }
     workgroupBarrier();
-    var t_329 = array<f32, 16>();
+    var t_331 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[6240 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2080 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_329[i * 16 + j] = fma(a[i], b[j], t_329[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_331[i * 16 + j] = fma(a[i], b[j], t_331[i * 16 + j]); }
       }
     }
-    var t_330: array<f32, 16>;
+    var t_332: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_330[0 * 16 + j] = ((carry_283[0 * 16 + j] * alpha_323[0]) + t_329[0 * 16 + j]);
+      t_332[0 * 16 + j] = ((carry_285[0 * 16 + j] * alpha_325[0]) + t_331[0 * 16 + j]);
     }
-    carry_281[0] = m_new_317[0];
-    carry_282[0] = t_326[0];
+    carry_283[0] = m_new_319[0];
+    carry_284[0] = t_328[0];
     for (var j = 0; j < 16; j++) {
-      carry_283[0 * 16 + j] = t_330[0 * 16 + j];
+      carry_285[0 * 16 + j] = t_332[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_362 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_363 = k_descale[u32(b_112) * k_descale_stride0 + u32(kvh_111)];
-  let t_364 = (t_362 * t_363);
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_364 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_365 = k_descale[u32(b_113) * k_descale_stride0 + u32(kvh_112)];
+  let t_366 = (t_364 * t_365);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_336 = t_276; t_336 < t_279; t_336++) {
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_340 = (t_336 * 32);
+  for (var t_338 = t_278; t_338 < t_281; t_338++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_342 = (t_338 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_359: array<f32, 32>;
+    var K_361: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_359[i * 16 + j] = k_cache_at(u32(((page_table[u32(b_112) * page_table_stride0 + u32(((t_340 + (tr + 16 * i)) / 16))] * 16) + ((t_340 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32((tc + 8 * j)));
+        K_361[i * 16 + j] = k_cache_at(u32(((page_table[u32(b_113) * page_table_stride0 + u32(((t_342 + (tr + 16 * i)) / 16))] * 16) + ((t_342 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    var V_360: array<f32, 32>;
+    var V_362: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_360[i * 16 + j] = v_cache_at(u32(((page_table[u32(b_112) * page_table_stride0 + u32(((t_340 + (tr + 16 * i)) / 16))] * 16) + ((t_340 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32((tc + 8 * j)));
+        V_362[i * 16 + j] = v_cache_at(u32(((page_table[u32(b_113) * page_table_stride0 + u32(((t_342 + (tr + 16 * i)) / 16))] * 16) + ((t_342 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_359[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_361[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_366 = array<f32, 4>();
+    var t_368 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_366[i * 4 + j] = fma(a[i], b[j], t_366[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_368[i * 4 + j] = fma(a[i], b[j], t_368[i * 4 + j]); }
       }
     }
-    var t_367: array<f32, 4>;
+    var t_369: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_367[0 * 4 + j] = (t_366[0 * 4 + j] * t_364);
+      t_369[0 * 4 + j] = (t_368[0 * 4 + j] * t_366);
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_360[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_362[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_369: array<f32, 1>;
+    var t_371: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_367[i * 4 + j]);
+        acc = max(acc, t_369[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1174,28 +1174,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_369[i] = acc;
+      t_371[i] = acc;
     }
     workgroupBarrier();
-    var m_new_370: array<f32, 1>;
-    m_new_370[0] = max(carry_281[0], t_369[0]);
+    var m_new_372: array<f32, 1>;
+    m_new_372[0] = max(carry_283[0], t_371[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_372: array<f32, 1>;
-    m_safe_372[0] = select(m_new_370[0], 0.0, (m_new_370[0] == NEG_INF));
+    var m_safe_374: array<f32, 1>;
+    m_safe_374[0] = select(m_new_372[0], 0.0, (m_new_372[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_374: array<f32, 4>;
+    var p_376: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_374[0 * 4 + j] = exp2((t_367[0 * 4 + j] - m_safe_372[0]));
+      p_376[0 * 4 + j] = exp2((t_369[0 * 4 + j] - m_safe_374[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_376: array<f32, 1>;
-    alpha_376[0] = exp2((carry_281[0] - m_safe_372[0]));
+    var alpha_378: array<f32, 1>;
+    alpha_378[0] = exp2((carry_283[0] - m_safe_374[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_378: array<f32, 1>;
+    var t_380: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_374[i * 4 + j];
+        acc = acc + p_376[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1204,106 +1204,106 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_378[i] = acc;
+      t_380[i] = acc;
     }
     workgroupBarrier();
-    var t_379: array<f32, 1>;
-    t_379[0] = ((carry_282[0] * alpha_376[0]) + t_378[0]);
+    var t_381: array<f32, 1>;
+    t_381[0] = ((carry_284[0] * alpha_378[0]) + t_380[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_374[0 * 4 + j]);
+      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_376[0 * 4 + j]);
     }
     workgroupBarrier();
-    var t_382 = array<f32, 16>();
+    var t_384 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[6240 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2080 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_382[i * 16 + j] = fma(a[i], b[j], t_382[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_384[i * 16 + j] = fma(a[i], b[j], t_384[i * 16 + j]); }
       }
     }
-    var t_383: array<f32, 16>;
+    var t_385: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_383[0 * 16 + j] = ((carry_283[0 * 16 + j] * alpha_376[0]) + t_382[0 * 16 + j]);
+      t_385[0 * 16 + j] = ((carry_285[0 * 16 + j] * alpha_378[0]) + t_384[0 * 16 + j]);
     }
-    carry_281[0] = m_new_370[0];
-    carry_282[0] = t_379[0];
+    carry_283[0] = m_new_372[0];
+    carry_284[0] = t_381[0];
     for (var j = 0; j < 16; j++) {
-      carry_283[0 * 16 + j] = t_383[0 * 16 + j];
+      carry_285[0 * 16 + j] = t_385[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_415 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_416 = k_descale[u32(b_112) * k_descale_stride0 + u32(kvh_111)];
-  let t_417 = (t_415 * t_416);
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_417 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_418 = k_descale[u32(b_113) * k_descale_stride0 + u32(kvh_112)];
+  let t_419 = (t_417 * t_418);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_387 = t_279; t_387 < t_274; t_387++) {
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_391 = (t_387 * 32);
+  for (var t_389 = t_281; t_389 < t_276; t_389++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_393 = (t_389 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_412: array<f32, 32>;
+    var K_414: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_412[i * 16 + j] = select(0.0, k_cache_at(u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_391 + (tr + 16 * i)) / 16))], ((t_391 + (tr + 16 * i)) < k_len_139)) * 16) + ((t_391 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32((tc + 8 * j))), ((t_391 + (tr + 16 * i)) < k_len_139));
+        K_414[i * 16 + j] = select(0.0, k_cache_at(u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_393 + (tr + 16 * i)) / 16))], ((t_393 + (tr + 16 * i)) < k_len_141)) * 16) + ((t_393 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32((tc + 8 * j))), ((t_393 + (tr + 16 * i)) < k_len_141));
       }
     }
-    var V_413: array<f32, 32>;
+    var V_415: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_413[i * 16 + j] = select(0.0, v_cache_at(u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_391 + (tr + 16 * i)) / 16))], ((t_391 + (tr + 16 * i)) < k_len_139)) * 16) + ((t_391 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32((tc + 8 * j))), ((t_391 + (tr + 16 * i)) < k_len_139));
+        V_415[i * 16 + j] = select(0.0, v_cache_at(u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_393 + (tr + 16 * i)) / 16))], ((t_393 + (tr + 16 * i)) < k_len_141)) * 16) + ((t_393 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32((tc + 8 * j))), ((t_393 + (tr + 16 * i)) < k_len_141));
       }
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_412[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(K_414[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_419 = array<f32, 4>();
+    var t_421 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_419[i * 4 + j] = fma(a[i], b[j], t_419[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_421[i * 4 + j] = fma(a[i], b[j], t_421[i * 4 + j]); }
       }
     }
-    var t_421: array<f32, 4>;
+    var t_423: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_421[0 * 4 + j] = select(NEG_INF, (t_419[0 * 4 + j] * t_417), ((((t_391 + (tc + 8 * j)) < k_len_139) && ((t_391 + (tc + 8 * j)) <= ((((t_143 + tr) / 4) + k_len_139) - q_len_138))) && (((t_391 + (tc + 8 * j)) >= ((((((t_143 + tr) / 4) + k_len_139) - q_len_138) / P.attention_chunk) * P.attention_chunk)) && ((t_391 + (tc + 8 * j)) < (((((((t_143 + tr) / 4) + k_len_139) - q_len_138) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_423[0 * 4 + j] = select(NEG_INF, (t_421[0 * 4 + j] * t_419), ((((t_393 + (tc + 8 * j)) < k_len_141) && ((t_393 + (tc + 8 * j)) <= ((((t_145 + tr) / 4) + k_len_141) - q_len_140))) && (((t_393 + (tc + 8 * j)) >= ((((((t_145 + tr) / 4) + k_len_141) - q_len_140) / P.attention_chunk) * P.attention_chunk)) && ((t_393 + (tc + 8 * j)) < (((((((t_145 + tr) / 4) + k_len_141) - q_len_140) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_413[i * 16 + j]);
+        smem_f16[2080 + (tr + 16 * i) * 130 + (tc + 8 * j)] = f16(V_415[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_423: array<f32, 1>;
+    var t_425: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_421[i * 4 + j]);
+        acc = max(acc, t_423[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1312,28 +1312,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_423[i] = acc;
+      t_425[i] = acc;
     }
     workgroupBarrier();
-    var m_new_424: array<f32, 1>;
-    m_new_424[0] = max(carry_281[0], t_423[0]);
+    var m_new_426: array<f32, 1>;
+    m_new_426[0] = max(carry_283[0], t_425[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_426: array<f32, 1>;
-    m_safe_426[0] = select(m_new_424[0], 0.0, (m_new_424[0] == NEG_INF));
+    var m_safe_428: array<f32, 1>;
+    m_safe_428[0] = select(m_new_426[0], 0.0, (m_new_426[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_428: array<f32, 4>;
+    var p_430: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_428[0 * 4 + j] = exp2((t_421[0 * 4 + j] - m_safe_426[0]));
+      p_430[0 * 4 + j] = exp2((t_423[0 * 4 + j] - m_safe_428[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_430: array<f32, 1>;
-    alpha_430[0] = exp2((carry_281[0] - m_safe_426[0]));
+    var alpha_432: array<f32, 1>;
+    alpha_432[0] = exp2((carry_283[0] - m_safe_428[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_432: array<f32, 1>;
+    var t_434: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_428[i * 4 + j];
+        acc = acc + p_430[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1342,47 +1342,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_432[i] = acc;
+      t_434[i] = acc;
     }
     workgroupBarrier();
-    var t_433: array<f32, 1>;
-    t_433[0] = ((carry_282[0] * alpha_430[0]) + t_432[0]);
+    var t_435: array<f32, 1>;
+    t_435[0] = ((carry_284[0] * alpha_432[0]) + t_434[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_428[0 * 4 + j]);
+      smem_f16[6240 + tr * 34 + (tc + 8 * j)] = f16(p_430[0 * 4 + j]);
     }
     workgroupBarrier();
-    var t_436 = array<f32, 16>();
+    var t_438 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[6240 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2080 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_436[i * 16 + j] = fma(a[i], b[j], t_436[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_438[i * 16 + j] = fma(a[i], b[j], t_438[i * 16 + j]); }
       }
     }
-    var t_437: array<f32, 16>;
+    var t_439: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_437[0 * 16 + j] = ((carry_283[0 * 16 + j] * alpha_430[0]) + t_436[0 * 16 + j]);
+      t_439[0 * 16 + j] = ((carry_285[0 * 16 + j] * alpha_432[0]) + t_438[0 * 16 + j]);
     }
-    carry_281[0] = m_new_424[0];
-    carry_282[0] = t_433[0];
+    carry_283[0] = m_new_426[0];
+    carry_284[0] = t_435[0];
     for (var j = 0; j < 16; j++) {
-      carry_283[0 * 16 + j] = t_437[0 * 16 + j];
+      carry_285[0 * 16 + j] = t_439[0 * 16 + j];
     }
   }
-  // kernels-src/local_chunked.ts:58: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, v_descale[b, kvh])
-  let t_441 = v_descale[u32(b_112) * v_descale_stride0 + u32(kvh_111)];
+  // kernels-src/local_chunked.ts:31: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  let t_443 = v_descale[u32(b_113) * v_descale_stride0 + u32(kvh_112)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_143 + tr) / 4) < q_len_138)) { out[u32((q0_135 + ((t_143 + tr) / 4))) * out_stride0 + u32((t_146 + ((t_143 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_283[0 * 16 + j] / select(carry_282[0], 1.0, (carry_282[0] == 0.0))) * t_441)); }
+    if ((((t_145 + tr) / 4) < q_len_140)) { out[u32((q0_137 + ((t_145 + tr) / 4))) * out_stride0 + u32((t_148 + ((t_145 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_285[0 * 16 + j] / select(carry_284[0], 1.0, (carry_284[0] == 0.0))) * t_443)); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_143 + tr) / 4) < q_len_138)) { lse[u32((q0_135 + ((t_143 + tr) / 4))) * lse_stride0 + u32((t_146 + ((t_143 + tr) % 4)))] = select(((carry_281[0] + log2(carry_282[0])) * 0.6931471805599453), NEG_INF, (carry_282[0] == 0.0)); }
+    if ((((t_145 + tr) / 4) < q_len_140)) { lse[u32((q0_137 + ((t_145 + tr) / 4))) * lse_stride0 + u32((t_148 + ((t_145 + tr) % 4)))] = select(((carry_283[0] + log2(carry_284[0])) * 0.6931471805599453), NEG_INF, (carry_284[0] == 0.0)); }
   }
 }
 `,

@@ -2,7 +2,7 @@
 export const name = "local_paged_fp8.f32.p1";
 export const kernel = "local_paged_fp8";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32};
+export const params = {"T":"f32","KV":"f8e4m3","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32};
 export const tuned = [];
 export const tensors = [
   {
@@ -130,9 +130,9 @@ export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"local_paged_fp8.f32.p1","kernel":"local_paged_fp8","source":{"file":"kernels-src/local_chunked.ts","line":36},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged_fp8.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged_fp8.f32.p1","kernel":"local_paged_fp8","source":{"file":"kernels-src/local_chunked.ts","line":36},"params":{"T":"f32","KV":"f8e4m3","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged_fp8.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:36 (kernel local_paged_fp8). Do not edit: edit the spec and recompile.
-// Instance local_paged_fp8.f32.p1: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
+// Instance local_paged_fp8.f32.p1: T = f32, KV = f8e4m3, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
 enable subgroups;
 
@@ -195,554 +195,554 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_106 = i32(wg.x);
-  let kvh_107 = i32(wg.y);
-  let b_108 = i32(wg.z);
+  let m_107 = i32(wg.x);
+  let kvh_108 = i32(wg.y);
+  let b_109 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_131 = cu_seqlens_q[u32(b_108)];
+  let q0_133 = cu_seqlens_q[u32(b_109)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_132 = (b_108 + 1);
-  let t_133 = cu_seqlens_q[u32(t_132)];
-  let q_len_134 = (t_133 - q0_131);
-  let k_len_135 = cache_seqlens[u32(b_108)];
-  // kernels-src/local_chunked.ts:49: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_136 = (m_106 * 16);
-  let t_137 = (q_len_134 * 4);
-  let t_138 = (t_136 >= t_137);
-  if (t_138) {
+  let t_134 = (b_109 + 1);
+  let t_135 = cu_seqlens_q[u32(t_134)];
+  let q_len_136 = (t_135 - q0_133);
+  let k_len_137 = cache_seqlens[u32(b_109)];
+  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_138 = (m_107 * 16);
+  let t_139 = (q_len_136 * 4);
+  let t_140 = (t_138 >= t_139);
+  if (t_140) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_139 = (m_106 * 16);
+  let t_141 = (m_107 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_142 = (kvh_107 * 4);
+  let t_144 = (kvh_108 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_149 = (k_len_135 + 31);
-  let t_150 = (t_149 / 32);
-  let t_152 = (k_len_135 + (-1));
-  let t_154 = (k_len_135 + (-32));
-  let t_156 = (t_152 / 32);
-  let t_157 = (t_152 < 0);
-  let t_158 = (t_156 * 32);
-  let t_159 = (t_158 == t_152);
-  let t_160 = (!t_159);
-  let t_161 = (t_157 && t_160);
-  let t_163 = (t_156 - 1);
-  let t_164 = select(t_156, t_163, t_161);
-  let t_165 = (t_154 / 32);
-  let t_166 = (t_154 < 0);
-  let t_167 = (t_165 * 32);
-  let t_168 = (t_167 == t_154);
-  let t_169 = (!t_168);
-  let t_170 = (t_166 && t_169);
-  let t_171 = (t_165 - 1);
-  let t_172 = select(t_165, t_171, t_170);
-  let t_174 = (t_139 + 15);
-  let t_175 = (t_139 / 4);
-  let t_176 = (t_174 / 4);
-  let t_177 = (t_175 + k_len_135);
-  let t_178 = (t_176 + k_len_135);
-  let t_179 = (t_177 - q_len_134);
-  let t_180 = (t_178 - q_len_134);
-  let t_182 = (t_179 + (-31));
-  let t_183 = (t_180 / 32);
-  let t_184 = (t_180 < 0);
-  let t_185 = (t_183 * 32);
-  let t_186 = (t_185 == t_180);
-  let t_187 = (!t_186);
-  let t_188 = (t_184 && t_187);
-  let t_189 = (t_183 - 1);
-  let t_190 = select(t_183, t_189, t_188);
-  let t_191 = (t_182 / 32);
-  let t_192 = (t_182 < 0);
-  let t_193 = (t_191 * 32);
-  let t_194 = (t_193 == t_182);
-  let t_195 = (!t_194);
-  let t_196 = (t_192 && t_195);
-  let t_197 = (t_191 - 1);
-  let t_198 = select(t_191, t_197, t_196);
-  let t_199 = min(t_164, t_190);
-  let t_200 = min(t_172, t_198);
-  let t_201 = (t_179 / P.attention_chunk);
-  let t_202 = (t_180 / P.attention_chunk);
-  let t_203 = min(t_201, t_202);
-  let t_204 = max(t_201, t_202);
-  let t_205 = (t_203 * P.attention_chunk);
-  let t_206 = (t_204 * P.attention_chunk);
-  let t_207 = min(t_205, t_206);
-  let t_208 = max(t_205, t_206);
-  let t_209 = (0 - t_208);
-  let t_210 = (0 - t_207);
-  let t_211 = (t_210 + 31);
-  let t_212 = (-t_211);
-  let t_213 = (-t_212);
-  let t_214 = (t_213 / 32);
-  let t_215 = (t_213 < 0);
-  let t_216 = (t_214 * 32);
-  let t_217 = (t_216 == t_213);
-  let t_218 = (!t_217);
-  let t_219 = (t_215 && t_218);
-  let t_220 = (t_214 - 1);
-  let t_221 = select(t_214, t_220, t_219);
-  let t_222 = (-t_221);
-  let t_224 = (-t_209);
-  let t_225 = (-t_224);
-  let t_226 = (t_225 / 32);
-  let t_227 = (t_225 < 0);
-  let t_228 = (t_226 * 32);
-  let t_229 = (t_228 == t_225);
-  let t_230 = (!t_229);
-  let t_231 = (t_227 && t_230);
-  let t_232 = (t_226 - 1);
-  let t_233 = select(t_226, t_232, t_231);
-  let t_234 = (-t_233);
-  let t_235 = (t_207 + P.attention_chunk);
-  let t_236 = (t_208 + P.attention_chunk);
-  let t_237 = (t_236 + (-1));
-  let t_238 = (t_235 + (-32));
-  let t_239 = (t_237 / 32);
-  let t_240 = (t_237 < 0);
-  let t_241 = (t_239 * 32);
-  let t_242 = (t_241 == t_237);
-  let t_243 = (!t_242);
-  let t_244 = (t_240 && t_243);
-  let t_245 = (t_239 - 1);
-  let t_246 = select(t_239, t_245, t_244);
-  let t_247 = (t_238 / 32);
-  let t_248 = (t_238 < 0);
-  let t_249 = (t_247 * 32);
-  let t_250 = (t_249 == t_238);
-  let t_251 = (!t_250);
-  let t_252 = (t_248 && t_251);
-  let t_253 = (t_247 - 1);
-  let t_254 = select(t_247, t_253, t_252);
-  let t_255 = max(t_222, (-268435456));
-  let t_256 = min(268435456, t_246);
-  let t_257 = max(t_234, (-268435456));
-  let t_258 = min(268435456, t_254);
-  let t_259 = max((-268435456), t_255);
-  let t_260 = min(t_199, t_256);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_151 = (k_len_137 + 31);
+  let t_152 = (t_151 / 32);
+  let t_154 = (k_len_137 + (-1));
+  let t_156 = (k_len_137 + (-32));
+  let t_158 = (t_154 / 32);
+  let t_159 = (t_154 < 0);
+  let t_160 = (t_158 * 32);
+  let t_161 = (t_160 == t_154);
+  let t_162 = (!t_161);
+  let t_163 = (t_159 && t_162);
+  let t_165 = (t_158 - 1);
+  let t_166 = select(t_158, t_165, t_163);
+  let t_167 = (t_156 / 32);
+  let t_168 = (t_156 < 0);
+  let t_169 = (t_167 * 32);
+  let t_170 = (t_169 == t_156);
+  let t_171 = (!t_170);
+  let t_172 = (t_168 && t_171);
+  let t_173 = (t_167 - 1);
+  let t_174 = select(t_167, t_173, t_172);
+  let t_176 = (t_141 + 15);
+  let t_177 = (t_141 / 4);
+  let t_178 = (t_176 / 4);
+  let t_179 = (t_177 + k_len_137);
+  let t_180 = (t_178 + k_len_137);
+  let t_181 = (t_179 - q_len_136);
+  let t_182 = (t_180 - q_len_136);
+  let t_184 = (t_181 + (-31));
+  let t_185 = (t_182 / 32);
+  let t_186 = (t_182 < 0);
+  let t_187 = (t_185 * 32);
+  let t_188 = (t_187 == t_182);
+  let t_189 = (!t_188);
+  let t_190 = (t_186 && t_189);
+  let t_191 = (t_185 - 1);
+  let t_192 = select(t_185, t_191, t_190);
+  let t_193 = (t_184 / 32);
+  let t_194 = (t_184 < 0);
+  let t_195 = (t_193 * 32);
+  let t_196 = (t_195 == t_184);
+  let t_197 = (!t_196);
+  let t_198 = (t_194 && t_197);
+  let t_199 = (t_193 - 1);
+  let t_200 = select(t_193, t_199, t_198);
+  let t_201 = min(t_166, t_192);
+  let t_202 = min(t_174, t_200);
+  let t_203 = (t_181 / P.attention_chunk);
+  let t_204 = (t_182 / P.attention_chunk);
+  let t_205 = min(t_203, t_204);
+  let t_206 = max(t_203, t_204);
+  let t_207 = (t_205 * P.attention_chunk);
+  let t_208 = (t_206 * P.attention_chunk);
+  let t_209 = min(t_207, t_208);
+  let t_210 = max(t_207, t_208);
+  let t_211 = (0 - t_210);
+  let t_212 = (0 - t_209);
+  let t_213 = (t_212 + 31);
+  let t_214 = (-t_213);
+  let t_215 = (-t_214);
+  let t_216 = (t_215 / 32);
+  let t_217 = (t_215 < 0);
+  let t_218 = (t_216 * 32);
+  let t_219 = (t_218 == t_215);
+  let t_220 = (!t_219);
+  let t_221 = (t_217 && t_220);
+  let t_222 = (t_216 - 1);
+  let t_223 = select(t_216, t_222, t_221);
+  let t_224 = (-t_223);
+  let t_226 = (-t_211);
+  let t_227 = (-t_226);
+  let t_228 = (t_227 / 32);
+  let t_229 = (t_227 < 0);
+  let t_230 = (t_228 * 32);
+  let t_231 = (t_230 == t_227);
+  let t_232 = (!t_231);
+  let t_233 = (t_229 && t_232);
+  let t_234 = (t_228 - 1);
+  let t_235 = select(t_228, t_234, t_233);
+  let t_236 = (-t_235);
+  let t_237 = (t_209 + P.attention_chunk);
+  let t_238 = (t_210 + P.attention_chunk);
+  let t_239 = (t_238 + (-1));
+  let t_240 = (t_237 + (-32));
+  let t_241 = (t_239 / 32);
+  let t_242 = (t_239 < 0);
+  let t_243 = (t_241 * 32);
+  let t_244 = (t_243 == t_239);
+  let t_245 = (!t_244);
+  let t_246 = (t_242 && t_245);
+  let t_247 = (t_241 - 1);
+  let t_248 = select(t_241, t_247, t_246);
+  let t_249 = (t_240 / 32);
+  let t_250 = (t_240 < 0);
+  let t_251 = (t_249 * 32);
+  let t_252 = (t_251 == t_240);
+  let t_253 = (!t_252);
+  let t_254 = (t_250 && t_253);
+  let t_255 = (t_249 - 1);
+  let t_256 = select(t_249, t_255, t_254);
+  let t_257 = max(t_224, (-268435456));
+  let t_258 = min(268435456, t_248);
+  let t_259 = max(t_236, (-268435456));
+  let t_260 = min(268435456, t_256);
   let t_261 = max((-268435456), t_257);
-  let t_262 = min(t_200, t_258);
-  let t_263 = max(t_261, t_261);
-  let t_264 = min(t_262, t_262);
-  let t_265 = max(t_263, (-268435456));
-  let t_266 = min(t_264, t_172);
-  let t_267 = max(0, t_259);
-  let t_268 = (t_260 + 1);
-  let t_269 = min(t_150, t_268);
-  let t_270 = max(t_267, t_269);
-  let t_271 = max(t_265, t_267);
-  let t_272 = min(t_271, t_270);
-  let t_273 = (t_266 + 1);
-  let t_274 = max(t_273, t_272);
-  let t_275 = min(t_274, t_270);
+  let t_262 = min(t_201, t_258);
+  let t_263 = max((-268435456), t_259);
+  let t_264 = min(t_202, t_260);
+  let t_265 = max(t_263, t_263);
+  let t_266 = min(t_264, t_264);
+  let t_267 = max(t_265, (-268435456));
+  let t_268 = min(t_266, t_174);
+  let t_269 = max(0, t_261);
+  let t_270 = (t_262 + 1);
+  let t_271 = min(t_152, t_270);
+  let t_272 = max(t_269, t_271);
+  let t_273 = max(t_267, t_269);
+  let t_274 = min(t_273, t_272);
+  let t_275 = (t_268 + 1);
+  let t_276 = max(t_275, t_274);
+  let t_277 = min(t_276, t_272);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_302 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_303 = k_descale[u32(b_108) * k_descale_stride0 + u32(kvh_107)];
-  let t_304 = (t_302 * t_303);
+  let t_304 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_305 = k_descale[u32(b_109) * k_descale_stride0 + u32(kvh_108)];
+  let t_306 = (t_304 * t_305);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_131 + ((t_139 + r) / 4))) * q_stride0 + u32((t_142 + ((t_139 + r) % 4))) * q_stride1 + u32(c)], (((t_139 + r) / 4) < q_len_134));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_133 + ((t_141 + r) / 4))) * q_stride0 + u32((t_144 + ((t_141 + r) % 4))) * q_stride1 + u32(c)], (((t_141 + r) / 4) < q_len_136));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_277: array<f32, 1>;
-  carry_277[0] = NEG_INF;
-  var carry_278: array<f32, 1>;
-  carry_278[0] = 0.0;
-  var carry_279: array<f32, 16>;
+  var carry_279: array<f32, 1>;
+  carry_279[0] = NEG_INF;
+  var carry_280: array<f32, 1>;
+  carry_280[0] = 0.0;
+  var carry_281: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_279[0 * 16 + j] = 0.0;
+    carry_281[0 * 16 + j] = 0.0;
   }
-  for (var t_276 = t_267; t_276 < t_272; t_276++) {
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_280 = (t_276 * 32);
+  for (var t_278 = t_269; t_278 < t_274; t_278++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_282 = (t_278 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_299: array<f32, 32>;
+    var K_301: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_299[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_280 + (tr + 16 * i)))], ((t_280 + (tr + 16 * i)) < k_len_135)) + ((t_280 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32((tc + 8 * j))), ((t_280 + (tr + 16 * i)) < k_len_135));
+        K_301[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_282 + (tr + 16 * i)))], ((t_282 + (tr + 16 * i)) < k_len_137)) + ((t_282 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32((tc + 8 * j))), ((t_282 + (tr + 16 * i)) < k_len_137));
       }
     }
-    var V_300: array<f32, 32>;
+    var V_302: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_300[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_280 + (tr + 16 * i)))], ((t_280 + (tr + 16 * i)) < k_len_135)) + ((t_280 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32((tc + 8 * j))), ((t_280 + (tr + 16 * i)) < k_len_135));
+        V_302[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_282 + (tr + 16 * i)))], ((t_282 + (tr + 16 * i)) < k_len_137)) + ((t_282 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32((tc + 8 * j))), ((t_282 + (tr + 16 * i)) < k_len_137));
       }
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_299[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_301[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_306 = array<f32, 4>();
+    var t_308 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_306[i * 4 + j] = fma(a[i], b[j], t_306[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_308[i * 4 + j] = fma(a[i], b[j], t_308[i * 4 + j]); }
       }
     }
-    var t_308: array<f32, 4>;
+    var t_310: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_308[0 * 4 + j] = select(NEG_INF, (t_306[0 * 4 + j] * t_304), ((((t_280 + (tc + 8 * j)) < k_len_135) && ((t_280 + (tc + 8 * j)) <= ((((t_139 + tr) / 4) + k_len_135) - q_len_134))) && (((t_280 + (tc + 8 * j)) >= ((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk)) && ((t_280 + (tc + 8 * j)) < (((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_310[0 * 4 + j] = select(NEG_INF, (t_308[0 * 4 + j] * t_306), ((((t_282 + (tc + 8 * j)) < k_len_137) && ((t_282 + (tc + 8 * j)) <= ((((t_141 + tr) / 4) + k_len_137) - q_len_136))) && (((t_282 + (tc + 8 * j)) >= ((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk)) && ((t_282 + (tc + 8 * j)) < (((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_300[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_302[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_310: array<f32, 1>;
+    var t_312: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_308[i * 4 + j]);
+        acc = max(acc, t_310[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_310[i] = acc;
+      t_312[i] = acc;
     }
-    var m_new_311: array<f32, 1>;
-    m_new_311[0] = max(carry_277[0], t_310[0]);
+    var m_new_313: array<f32, 1>;
+    m_new_313[0] = max(carry_279[0], t_312[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_313: array<f32, 1>;
-    m_safe_313[0] = select(m_new_311[0], 0.0, (m_new_311[0] == NEG_INF));
+    var m_safe_315: array<f32, 1>;
+    m_safe_315[0] = select(m_new_313[0], 0.0, (m_new_313[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_315: array<f32, 4>;
+    var p_317: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_315[0 * 4 + j] = exp2((t_308[0 * 4 + j] - m_safe_313[0]));
+      p_317[0 * 4 + j] = exp2((t_310[0 * 4 + j] - m_safe_315[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_315[0 * 4 + j];
+      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_317[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_317: array<f32, 1>;
-    alpha_317[0] = exp2((carry_277[0] - m_safe_313[0]));
+    var alpha_319: array<f32, 1>;
+    alpha_319[0] = exp2((carry_279[0] - m_safe_315[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_319: array<f32, 1>;
+    var t_321: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_315[i * 4 + j];
+        acc = acc + p_317[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_319[i] = acc;
+      t_321[i] = acc;
     }
-    var t_320: array<f32, 1>;
-    t_320[0] = ((carry_278[0] * alpha_317[0]) + t_319[0]);
-    var t_322 = array<f32, 16>();
+    var t_322: array<f32, 1>;
+    t_322[0] = ((carry_280[0] * alpha_319[0]) + t_321[0]);
+    var t_324 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[6192 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2064 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_322[i * 16 + j] = fma(a[i], b[j], t_322[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_324[i * 16 + j] = fma(a[i], b[j], t_324[i * 16 + j]); }
       }
     }
-    var t_323: array<f32, 16>;
+    var t_325: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_323[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_317[0]) + t_322[0 * 16 + j]);
+      t_325[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_319[0]) + t_324[0 * 16 + j]);
     }
-    carry_277[0] = m_new_311[0];
-    carry_278[0] = t_320[0];
+    carry_279[0] = m_new_313[0];
+    carry_280[0] = t_322[0];
     for (var j = 0; j < 16; j++) {
-      carry_279[0 * 16 + j] = t_323[0 * 16 + j];
+      carry_281[0 * 16 + j] = t_325[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_353 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_354 = k_descale[u32(b_108) * k_descale_stride0 + u32(kvh_107)];
-  let t_355 = (t_353 * t_354);
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_355 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_356 = k_descale[u32(b_109) * k_descale_stride0 + u32(kvh_108)];
+  let t_357 = (t_355 * t_356);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_329 = t_272; t_329 < t_275; t_329++) {
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_333 = (t_329 * 32);
+  for (var t_331 = t_274; t_331 < t_277; t_331++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_335 = (t_331 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_350: array<f32, 32>;
+    var K_352: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_350[i * 16 + j] = k_cache_at(u32((page_table[u32(b_108) * page_table_stride0 + u32((t_333 + (tr + 16 * i)))] + ((t_333 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32((tc + 8 * j)));
+        K_352[i * 16 + j] = k_cache_at(u32((page_table[u32(b_109) * page_table_stride0 + u32((t_335 + (tr + 16 * i)))] + ((t_335 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    var V_351: array<f32, 32>;
+    var V_353: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_351[i * 16 + j] = v_cache_at(u32((page_table[u32(b_108) * page_table_stride0 + u32((t_333 + (tr + 16 * i)))] + ((t_333 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32((tc + 8 * j)));
+        V_353[i * 16 + j] = v_cache_at(u32((page_table[u32(b_109) * page_table_stride0 + u32((t_335 + (tr + 16 * i)))] + ((t_335 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_350[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_352[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_357 = array<f32, 4>();
+    var t_359 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_357[i * 4 + j] = fma(a[i], b[j], t_357[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_359[i * 4 + j] = fma(a[i], b[j], t_359[i * 4 + j]); }
       }
     }
-    var t_358: array<f32, 4>;
+    var t_360: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_358[0 * 4 + j] = (t_357[0 * 4 + j] * t_355);
+      t_360[0 * 4 + j] = (t_359[0 * 4 + j] * t_357);
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_351[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_353[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_360: array<f32, 1>;
+    var t_362: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_358[i * 4 + j]);
+        acc = max(acc, t_360[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_360[i] = acc;
+      t_362[i] = acc;
     }
-    var m_new_361: array<f32, 1>;
-    m_new_361[0] = max(carry_277[0], t_360[0]);
+    var m_new_363: array<f32, 1>;
+    m_new_363[0] = max(carry_279[0], t_362[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_363: array<f32, 1>;
-    m_safe_363[0] = select(m_new_361[0], 0.0, (m_new_361[0] == NEG_INF));
+    var m_safe_365: array<f32, 1>;
+    m_safe_365[0] = select(m_new_363[0], 0.0, (m_new_363[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_365: array<f32, 4>;
+    var p_367: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_365[0 * 4 + j] = exp2((t_358[0 * 4 + j] - m_safe_363[0]));
+      p_367[0 * 4 + j] = exp2((t_360[0 * 4 + j] - m_safe_365[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_365[0 * 4 + j];
+      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_367[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_367: array<f32, 1>;
-    alpha_367[0] = exp2((carry_277[0] - m_safe_363[0]));
+    var alpha_369: array<f32, 1>;
+    alpha_369[0] = exp2((carry_279[0] - m_safe_365[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_369: array<f32, 1>;
+    var t_371: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_365[i * 4 + j];
+        acc = acc + p_367[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_369[i] = acc;
+      t_371[i] = acc;
     }
-    var t_370: array<f32, 1>;
-    t_370[0] = ((carry_278[0] * alpha_367[0]) + t_369[0]);
-    var t_372 = array<f32, 16>();
+    var t_372: array<f32, 1>;
+    t_372[0] = ((carry_280[0] * alpha_369[0]) + t_371[0]);
+    var t_374 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[6192 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2064 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_372[i * 16 + j] = fma(a[i], b[j], t_372[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_374[i * 16 + j] = fma(a[i], b[j], t_374[i * 16 + j]); }
       }
     }
-    var t_373: array<f32, 16>;
+    var t_375: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_373[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_367[0]) + t_372[0 * 16 + j]);
+      t_375[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_369[0]) + t_374[0 * 16 + j]);
     }
-    carry_277[0] = m_new_361[0];
-    carry_278[0] = t_370[0];
+    carry_279[0] = m_new_363[0];
+    carry_280[0] = t_372[0];
     for (var j = 0; j < 16; j++) {
-      carry_279[0 * 16 + j] = t_373[0 * 16 + j];
+      carry_281[0 * 16 + j] = t_375[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_403 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_404 = k_descale[u32(b_108) * k_descale_stride0 + u32(kvh_107)];
-  let t_405 = (t_403 * t_404);
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_405 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_406 = k_descale[u32(b_109) * k_descale_stride0 + u32(kvh_108)];
+  let t_407 = (t_405 * t_406);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_377 = t_275; t_377 < t_270; t_377++) {
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_381 = (t_377 * 32);
+  for (var t_379 = t_277; t_379 < t_272; t_379++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_383 = (t_379 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_400: array<f32, 32>;
+    var K_402: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_400[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_381 + (tr + 16 * i)))], ((t_381 + (tr + 16 * i)) < k_len_135)) + ((t_381 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32((tc + 8 * j))), ((t_381 + (tr + 16 * i)) < k_len_135));
+        K_402[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_383 + (tr + 16 * i)))], ((t_383 + (tr + 16 * i)) < k_len_137)) + ((t_383 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32((tc + 8 * j))), ((t_383 + (tr + 16 * i)) < k_len_137));
       }
     }
-    var V_401: array<f32, 32>;
+    var V_403: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_401[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_381 + (tr + 16 * i)))], ((t_381 + (tr + 16 * i)) < k_len_135)) + ((t_381 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32((tc + 8 * j))), ((t_381 + (tr + 16 * i)) < k_len_135));
+        V_403[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_383 + (tr + 16 * i)))], ((t_383 + (tr + 16 * i)) < k_len_137)) + ((t_383 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32((tc + 8 * j))), ((t_383 + (tr + 16 * i)) < k_len_137));
       }
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_400[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_402[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_407 = array<f32, 4>();
+    var t_409 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_407[i * 4 + j] = fma(a[i], b[j], t_407[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_409[i * 4 + j] = fma(a[i], b[j], t_409[i * 4 + j]); }
       }
     }
-    var t_409: array<f32, 4>;
+    var t_411: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_409[0 * 4 + j] = select(NEG_INF, (t_407[0 * 4 + j] * t_405), ((((t_381 + (tc + 8 * j)) < k_len_135) && ((t_381 + (tc + 8 * j)) <= ((((t_139 + tr) / 4) + k_len_135) - q_len_134))) && (((t_381 + (tc + 8 * j)) >= ((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk)) && ((t_381 + (tc + 8 * j)) < (((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_411[0 * 4 + j] = select(NEG_INF, (t_409[0 * 4 + j] * t_407), ((((t_383 + (tc + 8 * j)) < k_len_137) && ((t_383 + (tc + 8 * j)) <= ((((t_141 + tr) / 4) + k_len_137) - q_len_136))) && (((t_383 + (tc + 8 * j)) >= ((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk)) && ((t_383 + (tc + 8 * j)) < (((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_401[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_403[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_411: array<f32, 1>;
+    var t_413: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_409[i * 4 + j]);
+        acc = max(acc, t_411[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_411[i] = acc;
+      t_413[i] = acc;
     }
-    var m_new_412: array<f32, 1>;
-    m_new_412[0] = max(carry_277[0], t_411[0]);
+    var m_new_414: array<f32, 1>;
+    m_new_414[0] = max(carry_279[0], t_413[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_414: array<f32, 1>;
-    m_safe_414[0] = select(m_new_412[0], 0.0, (m_new_412[0] == NEG_INF));
+    var m_safe_416: array<f32, 1>;
+    m_safe_416[0] = select(m_new_414[0], 0.0, (m_new_414[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_416: array<f32, 4>;
+    var p_418: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_416[0 * 4 + j] = exp2((t_409[0 * 4 + j] - m_safe_414[0]));
+      p_418[0 * 4 + j] = exp2((t_411[0 * 4 + j] - m_safe_416[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_416[0 * 4 + j];
+      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_418[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_418: array<f32, 1>;
-    alpha_418[0] = exp2((carry_277[0] - m_safe_414[0]));
+    var alpha_420: array<f32, 1>;
+    alpha_420[0] = exp2((carry_279[0] - m_safe_416[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_420: array<f32, 1>;
+    var t_422: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_416[i * 4 + j];
+        acc = acc + p_418[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_420[i] = acc;
+      t_422[i] = acc;
     }
-    var t_421: array<f32, 1>;
-    t_421[0] = ((carry_278[0] * alpha_418[0]) + t_420[0]);
-    var t_423 = array<f32, 16>();
+    var t_423: array<f32, 1>;
+    t_423[0] = ((carry_280[0] * alpha_420[0]) + t_422[0]);
+    var t_425 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[6192 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2064 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_423[i * 16 + j] = fma(a[i], b[j], t_423[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_425[i * 16 + j] = fma(a[i], b[j], t_425[i * 16 + j]); }
       }
     }
-    var t_424: array<f32, 16>;
+    var t_426: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_424[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_418[0]) + t_423[0 * 16 + j]);
+      t_426[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_420[0]) + t_425[0 * 16 + j]);
     }
-    carry_277[0] = m_new_412[0];
-    carry_278[0] = t_421[0];
+    carry_279[0] = m_new_414[0];
+    carry_280[0] = t_423[0];
     for (var j = 0; j < 16; j++) {
-      carry_279[0 * 16 + j] = t_424[0 * 16 + j];
+      carry_281[0 * 16 + j] = t_426[0 * 16 + j];
     }
   }
-  // kernels-src/local_chunked.ts:58: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, v_descale[b, kvh])
-  let t_428 = v_descale[u32(b_108) * v_descale_stride0 + u32(kvh_107)];
+  // kernels-src/local_chunked.ts:31: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  let t_430 = v_descale[u32(b_109) * v_descale_stride0 + u32(kvh_108)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_139 + tr) / 4) < q_len_134)) { out[u32((q0_131 + ((t_139 + tr) / 4))) * out_stride0 + u32((t_142 + ((t_139 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_279[0 * 16 + j] / select(carry_278[0], 1.0, (carry_278[0] == 0.0))) * t_428); }
+    if ((((t_141 + tr) / 4) < q_len_136)) { out[u32((q0_133 + ((t_141 + tr) / 4))) * out_stride0 + u32((t_144 + ((t_141 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_281[0 * 16 + j] / select(carry_280[0], 1.0, (carry_280[0] == 0.0))) * t_430); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_139 + tr) / 4) < q_len_134)) { lse[u32((q0_131 + ((t_139 + tr) / 4))) * lse_stride0 + u32((t_142 + ((t_139 + tr) % 4)))] = select(((carry_277[0] + log2(carry_278[0])) * 0.6931471805599453), NEG_INF, (carry_278[0] == 0.0)); }
+    if ((((t_141 + tr) / 4) < q_len_136)) { lse[u32((q0_133 + ((t_141 + tr) / 4))) * lse_stride0 + u32((t_144 + ((t_141 + tr) % 4)))] = select(((carry_279[0] + log2(carry_280[0])) * 0.6931471805599453), NEG_INF, (carry_280[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"local_paged_fp8.f32.p1","kernel":"local_paged_fp8","source":{"file":"kernels-src/local_chunked.ts","line":36},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged_fp8.f32.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged_fp8.f32.p1","kernel":"local_paged_fp8","source":{"file":"kernels-src/local_chunked.ts","line":36},"params":{"T":"f32","KV":"f8e4m3","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged_fp8.f32.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:36 (kernel local_paged_fp8). Do not edit: edit the spec and recompile.
-// Instance local_paged_fp8.f32.p1: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
+// Instance local_paged_fp8.f32.p1: T = f32, KV = f8e4m3, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
 
 struct Params {
@@ -805,235 +805,235 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_106 = i32(wg.x);
-  let kvh_107 = i32(wg.y);
-  let b_108 = i32(wg.z);
+  let m_107 = i32(wg.x);
+  let kvh_108 = i32(wg.y);
+  let b_109 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_131 = cu_seqlens_q[u32(b_108)];
+  let q0_133 = cu_seqlens_q[u32(b_109)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_132 = (b_108 + 1);
-  let t_133 = cu_seqlens_q[u32(t_132)];
-  let q_len_134 = (t_133 - q0_131);
-  let k_len_135 = cache_seqlens[u32(b_108)];
-  // kernels-src/local_chunked.ts:49: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_136 = (m_106 * 16);
-  let t_137 = (q_len_134 * 4);
-  let t_138 = (t_136 >= t_137);
-  if (t_138) {
+  let t_134 = (b_109 + 1);
+  let t_135 = cu_seqlens_q[u32(t_134)];
+  let q_len_136 = (t_135 - q0_133);
+  let k_len_137 = cache_seqlens[u32(b_109)];
+  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_138 = (m_107 * 16);
+  let t_139 = (q_len_136 * 4);
+  let t_140 = (t_138 >= t_139);
+  if (t_140) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_139 = (m_106 * 16);
+  let t_141 = (m_107 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_142 = (kvh_107 * 4);
+  let t_144 = (kvh_108 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_149 = (k_len_135 + 31);
-  let t_150 = (t_149 / 32);
-  let t_152 = (k_len_135 + (-1));
-  let t_154 = (k_len_135 + (-32));
-  let t_156 = (t_152 / 32);
-  let t_157 = (t_152 < 0);
-  let t_158 = (t_156 * 32);
-  let t_159 = (t_158 == t_152);
-  let t_160 = (!t_159);
-  let t_161 = (t_157 && t_160);
-  let t_163 = (t_156 - 1);
-  let t_164 = select(t_156, t_163, t_161);
-  let t_165 = (t_154 / 32);
-  let t_166 = (t_154 < 0);
-  let t_167 = (t_165 * 32);
-  let t_168 = (t_167 == t_154);
-  let t_169 = (!t_168);
-  let t_170 = (t_166 && t_169);
-  let t_171 = (t_165 - 1);
-  let t_172 = select(t_165, t_171, t_170);
-  let t_174 = (t_139 + 15);
-  let t_175 = (t_139 / 4);
-  let t_176 = (t_174 / 4);
-  let t_177 = (t_175 + k_len_135);
-  let t_178 = (t_176 + k_len_135);
-  let t_179 = (t_177 - q_len_134);
-  let t_180 = (t_178 - q_len_134);
-  let t_182 = (t_179 + (-31));
-  let t_183 = (t_180 / 32);
-  let t_184 = (t_180 < 0);
-  let t_185 = (t_183 * 32);
-  let t_186 = (t_185 == t_180);
-  let t_187 = (!t_186);
-  let t_188 = (t_184 && t_187);
-  let t_189 = (t_183 - 1);
-  let t_190 = select(t_183, t_189, t_188);
-  let t_191 = (t_182 / 32);
-  let t_192 = (t_182 < 0);
-  let t_193 = (t_191 * 32);
-  let t_194 = (t_193 == t_182);
-  let t_195 = (!t_194);
-  let t_196 = (t_192 && t_195);
-  let t_197 = (t_191 - 1);
-  let t_198 = select(t_191, t_197, t_196);
-  let t_199 = min(t_164, t_190);
-  let t_200 = min(t_172, t_198);
-  let t_201 = (t_179 / P.attention_chunk);
-  let t_202 = (t_180 / P.attention_chunk);
-  let t_203 = min(t_201, t_202);
-  let t_204 = max(t_201, t_202);
-  let t_205 = (t_203 * P.attention_chunk);
-  let t_206 = (t_204 * P.attention_chunk);
-  let t_207 = min(t_205, t_206);
-  let t_208 = max(t_205, t_206);
-  let t_209 = (0 - t_208);
-  let t_210 = (0 - t_207);
-  let t_211 = (t_210 + 31);
-  let t_212 = (-t_211);
-  let t_213 = (-t_212);
-  let t_214 = (t_213 / 32);
-  let t_215 = (t_213 < 0);
-  let t_216 = (t_214 * 32);
-  let t_217 = (t_216 == t_213);
-  let t_218 = (!t_217);
-  let t_219 = (t_215 && t_218);
-  let t_220 = (t_214 - 1);
-  let t_221 = select(t_214, t_220, t_219);
-  let t_222 = (-t_221);
-  let t_224 = (-t_209);
-  let t_225 = (-t_224);
-  let t_226 = (t_225 / 32);
-  let t_227 = (t_225 < 0);
-  let t_228 = (t_226 * 32);
-  let t_229 = (t_228 == t_225);
-  let t_230 = (!t_229);
-  let t_231 = (t_227 && t_230);
-  let t_232 = (t_226 - 1);
-  let t_233 = select(t_226, t_232, t_231);
-  let t_234 = (-t_233);
-  let t_235 = (t_207 + P.attention_chunk);
-  let t_236 = (t_208 + P.attention_chunk);
-  let t_237 = (t_236 + (-1));
-  let t_238 = (t_235 + (-32));
-  let t_239 = (t_237 / 32);
-  let t_240 = (t_237 < 0);
-  let t_241 = (t_239 * 32);
-  let t_242 = (t_241 == t_237);
-  let t_243 = (!t_242);
-  let t_244 = (t_240 && t_243);
-  let t_245 = (t_239 - 1);
-  let t_246 = select(t_239, t_245, t_244);
-  let t_247 = (t_238 / 32);
-  let t_248 = (t_238 < 0);
-  let t_249 = (t_247 * 32);
-  let t_250 = (t_249 == t_238);
-  let t_251 = (!t_250);
-  let t_252 = (t_248 && t_251);
-  let t_253 = (t_247 - 1);
-  let t_254 = select(t_247, t_253, t_252);
-  let t_255 = max(t_222, (-268435456));
-  let t_256 = min(268435456, t_246);
-  let t_257 = max(t_234, (-268435456));
-  let t_258 = min(268435456, t_254);
-  let t_259 = max((-268435456), t_255);
-  let t_260 = min(t_199, t_256);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_151 = (k_len_137 + 31);
+  let t_152 = (t_151 / 32);
+  let t_154 = (k_len_137 + (-1));
+  let t_156 = (k_len_137 + (-32));
+  let t_158 = (t_154 / 32);
+  let t_159 = (t_154 < 0);
+  let t_160 = (t_158 * 32);
+  let t_161 = (t_160 == t_154);
+  let t_162 = (!t_161);
+  let t_163 = (t_159 && t_162);
+  let t_165 = (t_158 - 1);
+  let t_166 = select(t_158, t_165, t_163);
+  let t_167 = (t_156 / 32);
+  let t_168 = (t_156 < 0);
+  let t_169 = (t_167 * 32);
+  let t_170 = (t_169 == t_156);
+  let t_171 = (!t_170);
+  let t_172 = (t_168 && t_171);
+  let t_173 = (t_167 - 1);
+  let t_174 = select(t_167, t_173, t_172);
+  let t_176 = (t_141 + 15);
+  let t_177 = (t_141 / 4);
+  let t_178 = (t_176 / 4);
+  let t_179 = (t_177 + k_len_137);
+  let t_180 = (t_178 + k_len_137);
+  let t_181 = (t_179 - q_len_136);
+  let t_182 = (t_180 - q_len_136);
+  let t_184 = (t_181 + (-31));
+  let t_185 = (t_182 / 32);
+  let t_186 = (t_182 < 0);
+  let t_187 = (t_185 * 32);
+  let t_188 = (t_187 == t_182);
+  let t_189 = (!t_188);
+  let t_190 = (t_186 && t_189);
+  let t_191 = (t_185 - 1);
+  let t_192 = select(t_185, t_191, t_190);
+  let t_193 = (t_184 / 32);
+  let t_194 = (t_184 < 0);
+  let t_195 = (t_193 * 32);
+  let t_196 = (t_195 == t_184);
+  let t_197 = (!t_196);
+  let t_198 = (t_194 && t_197);
+  let t_199 = (t_193 - 1);
+  let t_200 = select(t_193, t_199, t_198);
+  let t_201 = min(t_166, t_192);
+  let t_202 = min(t_174, t_200);
+  let t_203 = (t_181 / P.attention_chunk);
+  let t_204 = (t_182 / P.attention_chunk);
+  let t_205 = min(t_203, t_204);
+  let t_206 = max(t_203, t_204);
+  let t_207 = (t_205 * P.attention_chunk);
+  let t_208 = (t_206 * P.attention_chunk);
+  let t_209 = min(t_207, t_208);
+  let t_210 = max(t_207, t_208);
+  let t_211 = (0 - t_210);
+  let t_212 = (0 - t_209);
+  let t_213 = (t_212 + 31);
+  let t_214 = (-t_213);
+  let t_215 = (-t_214);
+  let t_216 = (t_215 / 32);
+  let t_217 = (t_215 < 0);
+  let t_218 = (t_216 * 32);
+  let t_219 = (t_218 == t_215);
+  let t_220 = (!t_219);
+  let t_221 = (t_217 && t_220);
+  let t_222 = (t_216 - 1);
+  let t_223 = select(t_216, t_222, t_221);
+  let t_224 = (-t_223);
+  let t_226 = (-t_211);
+  let t_227 = (-t_226);
+  let t_228 = (t_227 / 32);
+  let t_229 = (t_227 < 0);
+  let t_230 = (t_228 * 32);
+  let t_231 = (t_230 == t_227);
+  let t_232 = (!t_231);
+  let t_233 = (t_229 && t_232);
+  let t_234 = (t_228 - 1);
+  let t_235 = select(t_228, t_234, t_233);
+  let t_236 = (-t_235);
+  let t_237 = (t_209 + P.attention_chunk);
+  let t_238 = (t_210 + P.attention_chunk);
+  let t_239 = (t_238 + (-1));
+  let t_240 = (t_237 + (-32));
+  let t_241 = (t_239 / 32);
+  let t_242 = (t_239 < 0);
+  let t_243 = (t_241 * 32);
+  let t_244 = (t_243 == t_239);
+  let t_245 = (!t_244);
+  let t_246 = (t_242 && t_245);
+  let t_247 = (t_241 - 1);
+  let t_248 = select(t_241, t_247, t_246);
+  let t_249 = (t_240 / 32);
+  let t_250 = (t_240 < 0);
+  let t_251 = (t_249 * 32);
+  let t_252 = (t_251 == t_240);
+  let t_253 = (!t_252);
+  let t_254 = (t_250 && t_253);
+  let t_255 = (t_249 - 1);
+  let t_256 = select(t_249, t_255, t_254);
+  let t_257 = max(t_224, (-268435456));
+  let t_258 = min(268435456, t_248);
+  let t_259 = max(t_236, (-268435456));
+  let t_260 = min(268435456, t_256);
   let t_261 = max((-268435456), t_257);
-  let t_262 = min(t_200, t_258);
-  let t_263 = max(t_261, t_261);
-  let t_264 = min(t_262, t_262);
-  let t_265 = max(t_263, (-268435456));
-  let t_266 = min(t_264, t_172);
-  let t_267 = max(0, t_259);
-  let t_268 = (t_260 + 1);
-  let t_269 = min(t_150, t_268);
-  let t_270 = max(t_267, t_269);
-  let t_271 = max(t_265, t_267);
-  let t_272 = min(t_271, t_270);
-  let t_273 = (t_266 + 1);
-  let t_274 = max(t_273, t_272);
-  let t_275 = min(t_274, t_270);
+  let t_262 = min(t_201, t_258);
+  let t_263 = max((-268435456), t_259);
+  let t_264 = min(t_202, t_260);
+  let t_265 = max(t_263, t_263);
+  let t_266 = min(t_264, t_264);
+  let t_267 = max(t_265, (-268435456));
+  let t_268 = min(t_266, t_174);
+  let t_269 = max(0, t_261);
+  let t_270 = (t_262 + 1);
+  let t_271 = min(t_152, t_270);
+  let t_272 = max(t_269, t_271);
+  let t_273 = max(t_267, t_269);
+  let t_274 = min(t_273, t_272);
+  let t_275 = (t_268 + 1);
+  let t_276 = max(t_275, t_274);
+  let t_277 = min(t_276, t_272);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_302 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_303 = k_descale[u32(b_108) * k_descale_stride0 + u32(kvh_107)];
-  let t_304 = (t_302 * t_303);
+  let t_304 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_305 = k_descale[u32(b_109) * k_descale_stride0 + u32(kvh_108)];
+  let t_306 = (t_304 * t_305);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_131 + ((t_139 + r) / 4))) * q_stride0 + u32((t_142 + ((t_139 + r) % 4))) * q_stride1 + u32(c)], (((t_139 + r) / 4) < q_len_134));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_133 + ((t_141 + r) / 4))) * q_stride0 + u32((t_144 + ((t_141 + r) % 4))) * q_stride1 + u32(c)], (((t_141 + r) / 4) < q_len_136));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_277: array<f32, 1>;
-  carry_277[0] = NEG_INF;
-  var carry_278: array<f32, 1>;
-  carry_278[0] = 0.0;
-  var carry_279: array<f32, 16>;
+  var carry_279: array<f32, 1>;
+  carry_279[0] = NEG_INF;
+  var carry_280: array<f32, 1>;
+  carry_280[0] = 0.0;
+  var carry_281: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_279[0 * 16 + j] = 0.0;
+    carry_281[0 * 16 + j] = 0.0;
   }
-  for (var t_276 = t_267; t_276 < t_272; t_276++) {
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_280 = (t_276 * 32);
+  for (var t_278 = t_269; t_278 < t_274; t_278++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_282 = (t_278 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_299: array<f32, 32>;
+    var K_301: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_299[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_280 + (tr + 16 * i)))], ((t_280 + (tr + 16 * i)) < k_len_135)) + ((t_280 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32((tc + 8 * j))), ((t_280 + (tr + 16 * i)) < k_len_135));
+        K_301[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_282 + (tr + 16 * i)))], ((t_282 + (tr + 16 * i)) < k_len_137)) + ((t_282 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32((tc + 8 * j))), ((t_282 + (tr + 16 * i)) < k_len_137));
       }
     }
-    var V_300: array<f32, 32>;
+    var V_302: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_300[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_280 + (tr + 16 * i)))], ((t_280 + (tr + 16 * i)) < k_len_135)) + ((t_280 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32((tc + 8 * j))), ((t_280 + (tr + 16 * i)) < k_len_135));
+        V_302[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_282 + (tr + 16 * i)))], ((t_282 + (tr + 16 * i)) < k_len_137)) + ((t_282 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32((tc + 8 * j))), ((t_282 + (tr + 16 * i)) < k_len_137));
       }
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_299[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_301[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_306 = array<f32, 4>();
+    var t_308 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_306[i * 4 + j] = fma(a[i], b[j], t_306[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_308[i * 4 + j] = fma(a[i], b[j], t_308[i * 4 + j]); }
       }
     }
-    var t_308: array<f32, 4>;
+    var t_310: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_308[0 * 4 + j] = select(NEG_INF, (t_306[0 * 4 + j] * t_304), ((((t_280 + (tc + 8 * j)) < k_len_135) && ((t_280 + (tc + 8 * j)) <= ((((t_139 + tr) / 4) + k_len_135) - q_len_134))) && (((t_280 + (tc + 8 * j)) >= ((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk)) && ((t_280 + (tc + 8 * j)) < (((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_310[0 * 4 + j] = select(NEG_INF, (t_308[0 * 4 + j] * t_306), ((((t_282 + (tc + 8 * j)) < k_len_137) && ((t_282 + (tc + 8 * j)) <= ((((t_141 + tr) / 4) + k_len_137) - q_len_136))) && (((t_282 + (tc + 8 * j)) >= ((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk)) && ((t_282 + (tc + 8 * j)) < (((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_300[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_302[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_310: array<f32, 1>;
+    var t_312: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_308[i * 4 + j]);
+        acc = max(acc, t_310[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1042,33 +1042,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_310[i] = acc;
+      t_312[i] = acc;
     }
     workgroupBarrier();
-    var m_new_311: array<f32, 1>;
-    m_new_311[0] = max(carry_277[0], t_310[0]);
+    var m_new_313: array<f32, 1>;
+    m_new_313[0] = max(carry_279[0], t_312[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_313: array<f32, 1>;
-    m_safe_313[0] = select(m_new_311[0], 0.0, (m_new_311[0] == NEG_INF));
+    var m_safe_315: array<f32, 1>;
+    m_safe_315[0] = select(m_new_313[0], 0.0, (m_new_313[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_315: array<f32, 4>;
+    var p_317: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_315[0 * 4 + j] = exp2((t_308[0 * 4 + j] - m_safe_313[0]));
+      p_317[0 * 4 + j] = exp2((t_310[0 * 4 + j] - m_safe_315[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_315[0 * 4 + j];
+      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_317[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_317: array<f32, 1>;
-    alpha_317[0] = exp2((carry_277[0] - m_safe_313[0]));
+    var alpha_319: array<f32, 1>;
+    alpha_319[0] = exp2((carry_279[0] - m_safe_315[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_319: array<f32, 1>;
+    var t_321: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_315[i * 4 + j];
+        acc = acc + p_317[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1077,93 +1077,93 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_319[i] = acc;
+      t_321[i] = acc;
     }
     workgroupBarrier();
-    var t_320: array<f32, 1>;
-    t_320[0] = ((carry_278[0] * alpha_317[0]) + t_319[0]);
-    var t_322 = array<f32, 16>();
+    var t_322: array<f32, 1>;
+    t_322[0] = ((carry_280[0] * alpha_319[0]) + t_321[0]);
+    var t_324 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[6192 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2064 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_322[i * 16 + j] = fma(a[i], b[j], t_322[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_324[i * 16 + j] = fma(a[i], b[j], t_324[i * 16 + j]); }
       }
     }
-    var t_323: array<f32, 16>;
+    var t_325: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_323[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_317[0]) + t_322[0 * 16 + j]);
+      t_325[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_319[0]) + t_324[0 * 16 + j]);
     }
-    carry_277[0] = m_new_311[0];
-    carry_278[0] = t_320[0];
+    carry_279[0] = m_new_313[0];
+    carry_280[0] = t_322[0];
     for (var j = 0; j < 16; j++) {
-      carry_279[0 * 16 + j] = t_323[0 * 16 + j];
+      carry_281[0 * 16 + j] = t_325[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_353 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_354 = k_descale[u32(b_108) * k_descale_stride0 + u32(kvh_107)];
-  let t_355 = (t_353 * t_354);
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_355 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_356 = k_descale[u32(b_109) * k_descale_stride0 + u32(kvh_108)];
+  let t_357 = (t_355 * t_356);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_329 = t_272; t_329 < t_275; t_329++) {
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_333 = (t_329 * 32);
+  for (var t_331 = t_274; t_331 < t_277; t_331++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_335 = (t_331 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_350: array<f32, 32>;
+    var K_352: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_350[i * 16 + j] = k_cache_at(u32((page_table[u32(b_108) * page_table_stride0 + u32((t_333 + (tr + 16 * i)))] + ((t_333 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32((tc + 8 * j)));
+        K_352[i * 16 + j] = k_cache_at(u32((page_table[u32(b_109) * page_table_stride0 + u32((t_335 + (tr + 16 * i)))] + ((t_335 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    var V_351: array<f32, 32>;
+    var V_353: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_351[i * 16 + j] = v_cache_at(u32((page_table[u32(b_108) * page_table_stride0 + u32((t_333 + (tr + 16 * i)))] + ((t_333 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32((tc + 8 * j)));
+        V_353[i * 16 + j] = v_cache_at(u32((page_table[u32(b_109) * page_table_stride0 + u32((t_335 + (tr + 16 * i)))] + ((t_335 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_350[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_352[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_357 = array<f32, 4>();
+    var t_359 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_357[i * 4 + j] = fma(a[i], b[j], t_357[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_359[i * 4 + j] = fma(a[i], b[j], t_359[i * 4 + j]); }
       }
     }
-    var t_358: array<f32, 4>;
+    var t_360: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_358[0 * 4 + j] = (t_357[0 * 4 + j] * t_355);
+      t_360[0 * 4 + j] = (t_359[0 * 4 + j] * t_357);
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_351[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_353[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_360: array<f32, 1>;
+    var t_362: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_358[i * 4 + j]);
+        acc = max(acc, t_360[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1172,33 +1172,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_360[i] = acc;
+      t_362[i] = acc;
     }
     workgroupBarrier();
-    var m_new_361: array<f32, 1>;
-    m_new_361[0] = max(carry_277[0], t_360[0]);
+    var m_new_363: array<f32, 1>;
+    m_new_363[0] = max(carry_279[0], t_362[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_363: array<f32, 1>;
-    m_safe_363[0] = select(m_new_361[0], 0.0, (m_new_361[0] == NEG_INF));
+    var m_safe_365: array<f32, 1>;
+    m_safe_365[0] = select(m_new_363[0], 0.0, (m_new_363[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_365: array<f32, 4>;
+    var p_367: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_365[0 * 4 + j] = exp2((t_358[0 * 4 + j] - m_safe_363[0]));
+      p_367[0 * 4 + j] = exp2((t_360[0 * 4 + j] - m_safe_365[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_365[0 * 4 + j];
+      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_367[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_367: array<f32, 1>;
-    alpha_367[0] = exp2((carry_277[0] - m_safe_363[0]));
+    var alpha_369: array<f32, 1>;
+    alpha_369[0] = exp2((carry_279[0] - m_safe_365[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_369: array<f32, 1>;
+    var t_371: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_365[i * 4 + j];
+        acc = acc + p_367[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1207,101 +1207,101 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_369[i] = acc;
+      t_371[i] = acc;
     }
     workgroupBarrier();
-    var t_370: array<f32, 1>;
-    t_370[0] = ((carry_278[0] * alpha_367[0]) + t_369[0]);
-    var t_372 = array<f32, 16>();
+    var t_372: array<f32, 1>;
+    t_372[0] = ((carry_280[0] * alpha_369[0]) + t_371[0]);
+    var t_374 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[6192 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2064 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_372[i * 16 + j] = fma(a[i], b[j], t_372[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_374[i * 16 + j] = fma(a[i], b[j], t_374[i * 16 + j]); }
       }
     }
-    var t_373: array<f32, 16>;
+    var t_375: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_373[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_367[0]) + t_372[0 * 16 + j]);
+      t_375[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_369[0]) + t_374[0 * 16 + j]);
     }
-    carry_277[0] = m_new_361[0];
-    carry_278[0] = t_370[0];
+    carry_279[0] = m_new_363[0];
+    carry_280[0] = t_372[0];
     for (var j = 0; j < 16; j++) {
-      carry_279[0 * 16 + j] = t_373[0 * 16 + j];
+      carry_281[0 * 16 + j] = t_375[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_403 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_404 = k_descale[u32(b_108) * k_descale_stride0 + u32(kvh_107)];
-  let t_405 = (t_403 * t_404);
-  // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_405 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_406 = k_descale[u32(b_109) * k_descale_stride0 + u32(kvh_108)];
+  let t_407 = (t_405 * t_406);
+  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_377 = t_275; t_377 < t_270; t_377++) {
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_381 = (t_377 * 32);
+  for (var t_379 = t_277; t_379 < t_272; t_379++) {
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_383 = (t_379 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_400: array<f32, 32>;
+    var K_402: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_400[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_381 + (tr + 16 * i)))], ((t_381 + (tr + 16 * i)) < k_len_135)) + ((t_381 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32((tc + 8 * j))), ((t_381 + (tr + 16 * i)) < k_len_135));
+        K_402[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_383 + (tr + 16 * i)))], ((t_383 + (tr + 16 * i)) < k_len_137)) + ((t_383 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32((tc + 8 * j))), ((t_383 + (tr + 16 * i)) < k_len_137));
       }
     }
-    var V_401: array<f32, 32>;
+    var V_403: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_401[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_381 + (tr + 16 * i)))], ((t_381 + (tr + 16 * i)) < k_len_135)) + ((t_381 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32((tc + 8 * j))), ((t_381 + (tr + 16 * i)) < k_len_135));
+        V_403[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_383 + (tr + 16 * i)))], ((t_383 + (tr + 16 * i)) < k_len_137)) + ((t_383 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32((tc + 8 * j))), ((t_383 + (tr + 16 * i)) < k_len_137));
       }
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_400[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_402[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_407 = array<f32, 4>();
+    var t_409 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_407[i * 4 + j] = fma(a[i], b[j], t_407[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_409[i * 4 + j] = fma(a[i], b[j], t_409[i * 4 + j]); }
       }
     }
-    var t_409: array<f32, 4>;
+    var t_411: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_409[0 * 4 + j] = select(NEG_INF, (t_407[0 * 4 + j] * t_405), ((((t_381 + (tc + 8 * j)) < k_len_135) && ((t_381 + (tc + 8 * j)) <= ((((t_139 + tr) / 4) + k_len_135) - q_len_134))) && (((t_381 + (tc + 8 * j)) >= ((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk)) && ((t_381 + (tc + 8 * j)) < (((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_411[0 * 4 + j] = select(NEG_INF, (t_409[0 * 4 + j] * t_407), ((((t_383 + (tc + 8 * j)) < k_len_137) && ((t_383 + (tc + 8 * j)) <= ((((t_141 + tr) / 4) + k_len_137) - q_len_136))) && (((t_383 + (tc + 8 * j)) >= ((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk)) && ((t_383 + (tc + 8 * j)) < (((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
-    // kernels-src/local_chunked.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/local_chunked.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_401[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_403[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_411: array<f32, 1>;
+    var t_413: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_409[i * 4 + j]);
+        acc = max(acc, t_411[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1310,33 +1310,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_411[i] = acc;
+      t_413[i] = acc;
     }
     workgroupBarrier();
-    var m_new_412: array<f32, 1>;
-    m_new_412[0] = max(carry_277[0], t_411[0]);
+    var m_new_414: array<f32, 1>;
+    m_new_414[0] = max(carry_279[0], t_413[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_414: array<f32, 1>;
-    m_safe_414[0] = select(m_new_412[0], 0.0, (m_new_412[0] == NEG_INF));
+    var m_safe_416: array<f32, 1>;
+    m_safe_416[0] = select(m_new_414[0], 0.0, (m_new_414[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_416: array<f32, 4>;
+    var p_418: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_416[0 * 4 + j] = exp2((t_409[0 * 4 + j] - m_safe_414[0]));
+      p_418[0 * 4 + j] = exp2((t_411[0 * 4 + j] - m_safe_416[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_416[0 * 4 + j];
+      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_418[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_418: array<f32, 1>;
-    alpha_418[0] = exp2((carry_277[0] - m_safe_414[0]));
+    var alpha_420: array<f32, 1>;
+    alpha_420[0] = exp2((carry_279[0] - m_safe_416[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_420: array<f32, 1>;
+    var t_422: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_416[i * 4 + j];
+        acc = acc + p_418[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1345,42 +1345,42 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_420[i] = acc;
+      t_422[i] = acc;
     }
     workgroupBarrier();
-    var t_421: array<f32, 1>;
-    t_421[0] = ((carry_278[0] * alpha_418[0]) + t_420[0]);
-    var t_423 = array<f32, 16>();
+    var t_423: array<f32, 1>;
+    t_423[0] = ((carry_280[0] * alpha_420[0]) + t_422[0]);
+    var t_425 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[6192 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2064 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_423[i * 16 + j] = fma(a[i], b[j], t_423[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_425[i * 16 + j] = fma(a[i], b[j], t_425[i * 16 + j]); }
       }
     }
-    var t_424: array<f32, 16>;
+    var t_426: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_424[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_418[0]) + t_423[0 * 16 + j]);
+      t_426[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_420[0]) + t_425[0 * 16 + j]);
     }
-    carry_277[0] = m_new_412[0];
-    carry_278[0] = t_421[0];
+    carry_279[0] = m_new_414[0];
+    carry_280[0] = t_423[0];
     for (var j = 0; j < 16; j++) {
-      carry_279[0 * 16 + j] = t_424[0 * 16 + j];
+      carry_281[0 * 16 + j] = t_426[0 * 16 + j];
     }
   }
-  // kernels-src/local_chunked.ts:58: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, v_descale[b, kvh])
-  let t_428 = v_descale[u32(b_108) * v_descale_stride0 + u32(kvh_107)];
+  // kernels-src/local_chunked.ts:31: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  let t_430 = v_descale[u32(b_109) * v_descale_stride0 + u32(kvh_108)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_139 + tr) / 4) < q_len_134)) { out[u32((q0_131 + ((t_139 + tr) / 4))) * out_stride0 + u32((t_142 + ((t_139 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_279[0 * 16 + j] / select(carry_278[0], 1.0, (carry_278[0] == 0.0))) * t_428); }
+    if ((((t_141 + tr) / 4) < q_len_136)) { out[u32((q0_133 + ((t_141 + tr) / 4))) * out_stride0 + u32((t_144 + ((t_141 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_281[0 * 16 + j] / select(carry_280[0], 1.0, (carry_280[0] == 0.0))) * t_430); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_139 + tr) / 4) < q_len_134)) { lse[u32((q0_131 + ((t_139 + tr) / 4))) * lse_stride0 + u32((t_142 + ((t_139 + tr) % 4)))] = select(((carry_277[0] + log2(carry_278[0])) * 0.6931471805599453), NEG_INF, (carry_278[0] == 0.0)); }
+    if ((((t_141 + tr) / 4) < q_len_136)) { lse[u32((q0_133 + ((t_141 + tr) / 4))) * lse_stride0 + u32((t_144 + ((t_141 + tr) % 4)))] = select(((carry_279[0] + log2(carry_280[0])) * 0.6931471805599453), NEG_INF, (carry_280[0] == 0.0)); }
   }
 }
 `,

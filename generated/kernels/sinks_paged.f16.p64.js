@@ -2,7 +2,7 @@
 export const name = "sinks_paged.f16.p64";
 export const kernel = "sinks_paged";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32};
+export const params = {"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32};
 export const tuned = [];
 export const tensors = [
   {
@@ -118,9 +118,9 @@ export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"sinks_paged.f16.p64","kernel":"sinks_paged","source":{"file":"kernels-src/sinks.ts","line":16},"params":{"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"sinks","binding":6,"dtype":"f32","shape":["q_heads"],"access":"read","perStep":false},{"name":"out","binding":7,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":8,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"sinks_paged.f16.p64.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":9,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"sinks_paged.f16.p64","kernel":"sinks_paged","source":{"file":"kernels-src/sinks.ts","line":16},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"sinks","binding":6,"dtype":"f32","shape":["q_heads"],"access":"read","perStep":false},{"name":"out","binding":7,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":8,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"sinks_paged.f16.p64.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":9,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/sinks.ts:16 (kernel sinks_paged). Do not edit: edit the spec and recompile.
-// Instance sinks_paged.f16.p64: T = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
+// Instance sinks_paged.f16.p64: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
 enable f16;
 enable subgroups;
@@ -167,139 +167,139 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_111 = i32(wg.x);
-  let kvh_112 = i32(wg.y);
-  let b_113 = i32(wg.z);
+  let m_112 = i32(wg.x);
+  let kvh_113 = i32(wg.y);
+  let b_114 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_138 = cu_seqlens_q[u32(b_113)];
+  let q0_140 = cu_seqlens_q[u32(b_114)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_139 = (b_113 + 1);
-  let t_140 = cu_seqlens_q[u32(t_139)];
-  let q_len_141 = (t_140 - q0_138);
-  let k_len_142 = cache_seqlens[u32(b_113)];
-  // kernels-src/sinks.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_143 = (m_111 * 16);
-  let t_144 = (q_len_141 * 4);
-  let t_145 = (t_143 >= t_144);
-  if (t_145) {
+  let t_141 = (b_114 + 1);
+  let t_142 = cu_seqlens_q[u32(t_141)];
+  let q_len_143 = (t_142 - q0_140);
+  let k_len_144 = cache_seqlens[u32(b_114)];
+  // kernels-src/sinks.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_145 = (m_112 * 16);
+  let t_146 = (q_len_143 * 4);
+  let t_147 = (t_145 >= t_146);
+  if (t_147) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_146 = (m_111 * 16);
+  let t_148 = (m_112 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_149 = (kvh_112 * 4);
+  let t_151 = (kvh_113 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_156 = (k_len_142 + 31);
-  let t_157 = (t_156 / 32);
-  let t_159 = (k_len_142 + (-1));
-  let t_161 = (k_len_142 + (-32));
-  let t_163 = (t_159 / 32);
-  let t_164 = (t_159 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_159);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_170 = (t_163 - 1);
-  let t_171 = select(t_163, t_170, t_168);
-  let t_172 = (t_161 / 32);
-  let t_173 = (t_161 < 0);
-  let t_174 = (t_172 * 32);
-  let t_175 = (t_174 == t_161);
-  let t_176 = (!t_175);
-  let t_177 = (t_173 && t_176);
-  let t_178 = (t_172 - 1);
-  let t_179 = select(t_172, t_178, t_177);
-  let t_180 = (P.is_causal == 0);
-  let t_182 = select(268435456, (-268435456), t_180);
-  let t_183 = select((-268435456), 268435456, t_180);
-  let t_185 = (t_146 + 15);
-  let t_186 = (t_146 / 4);
-  let t_187 = (t_185 / 4);
-  let t_188 = (t_186 + k_len_142);
-  let t_189 = (t_187 + k_len_142);
-  let t_190 = (t_188 - q_len_141);
-  let t_191 = (t_189 - q_len_141);
-  let t_193 = (t_190 + (-31));
-  let t_194 = (t_191 / 32);
-  let t_195 = (t_191 < 0);
-  let t_196 = (t_194 * 32);
-  let t_197 = (t_196 == t_191);
-  let t_198 = (!t_197);
-  let t_199 = (t_195 && t_198);
-  let t_200 = (t_194 - 1);
-  let t_201 = select(t_194, t_200, t_199);
-  let t_202 = (t_193 / 32);
-  let t_203 = (t_193 < 0);
-  let t_204 = (t_202 * 32);
-  let t_205 = (t_204 == t_193);
-  let t_206 = (!t_205);
-  let t_207 = (t_203 && t_206);
-  let t_208 = (t_202 - 1);
-  let t_209 = select(t_202, t_208, t_207);
-  let t_210 = (t_182 > t_183);
-  let t_211 = ((-268435456) > t_201);
-  let t_212 = min(t_182, (-268435456));
-  let t_213 = max(t_183, t_201);
-  let t_214 = select(t_212, t_182, t_211);
-  let t_215 = select(t_213, t_183, t_211);
-  let t_216 = select(t_214, (-268435456), t_210);
-  let t_217 = select(t_215, t_201, t_210);
-  let t_218 = ((-268435456) > t_209);
-  let t_219 = max(t_182, (-268435456));
-  let t_220 = min(t_183, t_209);
-  let t_221 = (t_220 + 1);
-  let t_222 = (t_219 <= t_221);
-  let t_223 = max(t_183, t_209);
-  let t_224 = select(t_182, t_212, t_222);
-  let t_225 = select(t_183, t_223, t_222);
-  let t_226 = select(t_224, t_182, t_218);
-  let t_227 = select(t_225, t_183, t_218);
-  let t_228 = select(t_226, (-268435456), t_210);
-  let t_229 = select(t_227, t_209, t_210);
-  let t_230 = max((-268435456), t_216);
-  let t_231 = min(t_171, t_217);
-  let t_232 = max((-268435456), t_228);
-  let t_233 = min(t_179, t_229);
-  let t_234 = max(t_232, t_232);
-  let t_235 = min(t_233, t_233);
-  let t_236 = max(t_234, (-268435456));
-  let t_237 = min(t_235, t_179);
-  let t_238 = max(0, t_230);
-  let t_239 = (t_231 + 1);
-  let t_240 = min(t_157, t_239);
-  let t_241 = max(t_238, t_240);
-  let t_242 = max(t_236, t_238);
-  let t_243 = min(t_242, t_241);
-  let t_244 = (t_237 + 1);
-  let t_245 = max(t_244, t_243);
-  let t_246 = min(t_245, t_241);
+  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_158 = (k_len_144 + 31);
+  let t_159 = (t_158 / 32);
+  let t_161 = (k_len_144 + (-1));
+  let t_163 = (k_len_144 + (-32));
+  let t_165 = (t_161 / 32);
+  let t_166 = (t_161 < 0);
+  let t_167 = (t_165 * 32);
+  let t_168 = (t_167 == t_161);
+  let t_169 = (!t_168);
+  let t_170 = (t_166 && t_169);
+  let t_172 = (t_165 - 1);
+  let t_173 = select(t_165, t_172, t_170);
+  let t_174 = (t_163 / 32);
+  let t_175 = (t_163 < 0);
+  let t_176 = (t_174 * 32);
+  let t_177 = (t_176 == t_163);
+  let t_178 = (!t_177);
+  let t_179 = (t_175 && t_178);
+  let t_180 = (t_174 - 1);
+  let t_181 = select(t_174, t_180, t_179);
+  let t_182 = (P.is_causal == 0);
+  let t_184 = select(268435456, (-268435456), t_182);
+  let t_185 = select((-268435456), 268435456, t_182);
+  let t_187 = (t_148 + 15);
+  let t_188 = (t_148 / 4);
+  let t_189 = (t_187 / 4);
+  let t_190 = (t_188 + k_len_144);
+  let t_191 = (t_189 + k_len_144);
+  let t_192 = (t_190 - q_len_143);
+  let t_193 = (t_191 - q_len_143);
+  let t_195 = (t_192 + (-31));
+  let t_196 = (t_193 / 32);
+  let t_197 = (t_193 < 0);
+  let t_198 = (t_196 * 32);
+  let t_199 = (t_198 == t_193);
+  let t_200 = (!t_199);
+  let t_201 = (t_197 && t_200);
+  let t_202 = (t_196 - 1);
+  let t_203 = select(t_196, t_202, t_201);
+  let t_204 = (t_195 / 32);
+  let t_205 = (t_195 < 0);
+  let t_206 = (t_204 * 32);
+  let t_207 = (t_206 == t_195);
+  let t_208 = (!t_207);
+  let t_209 = (t_205 && t_208);
+  let t_210 = (t_204 - 1);
+  let t_211 = select(t_204, t_210, t_209);
+  let t_212 = (t_184 > t_185);
+  let t_213 = ((-268435456) > t_203);
+  let t_214 = min(t_184, (-268435456));
+  let t_215 = max(t_185, t_203);
+  let t_216 = select(t_214, t_184, t_213);
+  let t_217 = select(t_215, t_185, t_213);
+  let t_218 = select(t_216, (-268435456), t_212);
+  let t_219 = select(t_217, t_203, t_212);
+  let t_220 = ((-268435456) > t_211);
+  let t_221 = max(t_184, (-268435456));
+  let t_222 = min(t_185, t_211);
+  let t_223 = (t_222 + 1);
+  let t_224 = (t_221 <= t_223);
+  let t_225 = max(t_185, t_211);
+  let t_226 = select(t_184, t_214, t_224);
+  let t_227 = select(t_185, t_225, t_224);
+  let t_228 = select(t_226, t_184, t_220);
+  let t_229 = select(t_227, t_185, t_220);
+  let t_230 = select(t_228, (-268435456), t_212);
+  let t_231 = select(t_229, t_211, t_212);
+  let t_232 = max((-268435456), t_218);
+  let t_233 = min(t_173, t_219);
+  let t_234 = max((-268435456), t_230);
+  let t_235 = min(t_181, t_231);
+  let t_236 = max(t_234, t_234);
+  let t_237 = min(t_235, t_235);
+  let t_238 = max(t_236, (-268435456));
+  let t_239 = min(t_237, t_181);
+  let t_240 = max(0, t_232);
+  let t_241 = (t_233 + 1);
+  let t_242 = min(t_159, t_241);
+  let t_243 = max(t_240, t_242);
+  let t_244 = max(t_238, t_240);
+  let t_245 = min(t_244, t_243);
+  let t_246 = (t_239 + 1);
+  let t_247 = max(t_246, t_245);
+  let t_248 = min(t_247, t_243);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_268 = (P.softmax_scale * 1.4426950408889634);
+  let t_270 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_138 + ((t_146 + r) / 4))) * q_stride0 + u32((t_149 + ((t_146 + r) % 4))) * q_stride1 + u32(c)], (((t_146 + r) / 4) < q_len_141));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_140 + ((t_148 + r) / 4))) * q_stride0 + u32((t_151 + ((t_148 + r) % 4))) * q_stride1 + u32(c)], (((t_148 + r) / 4) < q_len_143));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_248: array<f32, 1>;
-  carry_248[0] = NEG_INF;
-  var carry_249: array<f32, 1>;
-  carry_249[0] = 0.0;
-  var carry_250: array<f32, 16>;
+  var carry_250: array<f32, 1>;
+  carry_250[0] = NEG_INF;
+  var carry_251: array<f32, 1>;
+  carry_251[0] = 0.0;
+  var carry_252: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_250[0 * 16 + j] = 0.0;
+    carry_252[0 * 16 + j] = 0.0;
   }
-  for (var t_247 = t_238; t_247 < t_243; t_247++) {
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_251 = (t_247 * 32);
+  for (var t_249 = t_240; t_249 < t_245; t_249++) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_253 = (t_249 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -308,99 +308,99 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_253 + r) / 64))], ((t_253 + r) < k_len_144)) * 64) + ((t_253 + r) % 64))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)], ((t_253 + r) < k_len_144));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_270 = array<f32, 4>();
+    var t_272 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_270[i * 4 + j] = fma(a[i], b[j], t_270[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_272[i * 4 + j] = fma(a[i], b[j], t_272[i * 4 + j]); }
       }
     }
-    var t_272: array<f32, 4>;
+    var t_274: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_272[0 * 4 + j] = select(NEG_INF, (t_270[0 * 4 + j] * t_268), (((t_251 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_251 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_274[0 * 4 + j] = select(NEG_INF, (t_272[0 * 4 + j] * t_270), (((t_253 + (tc + 8 * j)) < k_len_144) && (t_182 || ((t_253 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_273: array<f32, 1>;
+    var t_275: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_272[i * 4 + j]);
+        acc = max(acc, t_274[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_273[i] = acc;
+      t_275[i] = acc;
     }
-    var m_new_274: array<f32, 1>;
-    m_new_274[0] = max(carry_248[0], t_273[0]);
+    var m_new_276: array<f32, 1>;
+    m_new_276[0] = max(carry_250[0], t_275[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_276: array<f32, 1>;
-    m_safe_276[0] = select(m_new_274[0], 0.0, (m_new_274[0] == NEG_INF));
+    var m_safe_278: array<f32, 1>;
+    m_safe_278[0] = select(m_new_276[0], 0.0, (m_new_276[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_278: array<f32, 4>;
+    var p_280: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_278[0 * 4 + j] = exp2((t_272[0 * 4 + j] - m_safe_276[0]));
+      p_280[0 * 4 + j] = exp2((t_274[0 * 4 + j] - m_safe_278[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_280: array<f32, 1>;
-    alpha_280[0] = exp2((carry_248[0] - m_safe_276[0]));
+    var alpha_282: array<f32, 1>;
+    alpha_282[0] = exp2((carry_250[0] - m_safe_278[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_282: array<f32, 1>;
+    var t_284: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_278[i * 4 + j];
+        acc = acc + p_280[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_282[i] = acc;
+      t_284[i] = acc;
     }
-    var t_283: array<f32, 1>;
-    t_283[0] = ((carry_249[0] * alpha_280[0]) + t_282[0]);
+    var t_285: array<f32, 1>;
+    t_285[0] = ((carry_251[0] * alpha_282[0]) + t_284[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_278[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_280[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_253 + r) / 64))], ((t_253 + r) < k_len_144)) * 64) + ((t_253 + r) % 64))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)], ((t_253 + r) < k_len_144));
     }
     workgroupBarrier();
-    var t_286 = array<f32, 16>();
+    var t_288 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_286[i * 16 + j] = fma(a[i], b[j], t_286[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_288[i * 16 + j] = fma(a[i], b[j], t_288[i * 16 + j]); }
       }
     }
-    var t_287: array<f32, 16>;
+    var t_289: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_287[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_280[0]) + t_286[0 * 16 + j]);
+      t_289[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_282[0]) + t_288[0 * 16 + j]);
     }
-    carry_248[0] = m_new_274[0];
-    carry_249[0] = t_283[0];
+    carry_250[0] = m_new_276[0];
+    carry_251[0] = t_285[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_287[0 * 16 + j];
+      carry_252[0 * 16 + j] = t_289[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_312 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_314 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_293 = t_243; t_293 < t_246; t_293++) {
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_297 = (t_293 * 32);
+  for (var t_295 = t_245; t_295 < t_248; t_295++) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_299 = (t_295 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -408,102 +408,102 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_113) * page_table_stride0 + u32(((t_297 + r) / 64))] * 64) + ((t_297 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_114) * page_table_stride0 + u32(((t_299 + r) / 64))] * 64) + ((t_299 + r) % 64))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_314 = array<f32, 4>();
+    var t_316 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_314[i * 4 + j] = fma(a[i], b[j], t_314[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_316[i * 4 + j] = fma(a[i], b[j], t_316[i * 4 + j]); }
       }
     }
-    var t_315: array<f32, 4>;
+    var t_317: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_315[0 * 4 + j] = (t_314[0 * 4 + j] * t_312);
+      t_317[0 * 4 + j] = (t_316[0 * 4 + j] * t_314);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_316: array<f32, 1>;
+    var t_318: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_315[i * 4 + j]);
+        acc = max(acc, t_317[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_316[i] = acc;
+      t_318[i] = acc;
     }
-    var m_new_317: array<f32, 1>;
-    m_new_317[0] = max(carry_248[0], t_316[0]);
+    var m_new_319: array<f32, 1>;
+    m_new_319[0] = max(carry_250[0], t_318[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_319: array<f32, 1>;
-    m_safe_319[0] = select(m_new_317[0], 0.0, (m_new_317[0] == NEG_INF));
+    var m_safe_321: array<f32, 1>;
+    m_safe_321[0] = select(m_new_319[0], 0.0, (m_new_319[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_321: array<f32, 4>;
+    var p_323: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_321[0 * 4 + j] = exp2((t_315[0 * 4 + j] - m_safe_319[0]));
+      p_323[0 * 4 + j] = exp2((t_317[0 * 4 + j] - m_safe_321[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_323: array<f32, 1>;
-    alpha_323[0] = exp2((carry_248[0] - m_safe_319[0]));
+    var alpha_325: array<f32, 1>;
+    alpha_325[0] = exp2((carry_250[0] - m_safe_321[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_325: array<f32, 1>;
+    var t_327: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_321[i * 4 + j];
+        acc = acc + p_323[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_325[i] = acc;
+      t_327[i] = acc;
     }
-    var t_326: array<f32, 1>;
-    t_326[0] = ((carry_249[0] * alpha_323[0]) + t_325[0]);
+    var t_328: array<f32, 1>;
+    t_328[0] = ((carry_251[0] * alpha_325[0]) + t_327[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_321[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_323[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_113) * page_table_stride0 + u32(((t_297 + r) / 64))] * 64) + ((t_297 + r) % 64))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_114) * page_table_stride0 + u32(((t_299 + r) / 64))] * 64) + ((t_299 + r) % 64))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_329 = array<f32, 16>();
+    var t_331 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_329[i * 16 + j] = fma(a[i], b[j], t_329[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_331[i * 16 + j] = fma(a[i], b[j], t_331[i * 16 + j]); }
       }
     }
-    var t_330: array<f32, 16>;
+    var t_332: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_330[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_323[0]) + t_329[0 * 16 + j]);
+      t_332[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_325[0]) + t_331[0 * 16 + j]);
     }
-    carry_248[0] = m_new_317[0];
-    carry_249[0] = t_326[0];
+    carry_250[0] = m_new_319[0];
+    carry_251[0] = t_328[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_330[0 * 16 + j];
+      carry_252[0 * 16 + j] = t_332[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_355 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_357 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_334 = t_246; t_334 < t_241; t_334++) {
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_338 = (t_334 * 32);
+  for (var t_336 = t_248; t_336 < t_243; t_336++) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_340 = (t_336 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -512,124 +512,124 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_338 + r) / 64))], ((t_338 + r) < k_len_142)) * 64) + ((t_338 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_338 + r) < k_len_142));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_340 + r) / 64))], ((t_340 + r) < k_len_144)) * 64) + ((t_340 + r) % 64))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)], ((t_340 + r) < k_len_144));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_357 = array<f32, 4>();
+    var t_359 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_357[i * 4 + j] = fma(a[i], b[j], t_357[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_359[i * 4 + j] = fma(a[i], b[j], t_359[i * 4 + j]); }
       }
     }
-    var t_359: array<f32, 4>;
+    var t_361: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_359[0 * 4 + j] = select(NEG_INF, (t_357[0 * 4 + j] * t_355), (((t_338 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_338 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_361[0 * 4 + j] = select(NEG_INF, (t_359[0 * 4 + j] * t_357), (((t_340 + (tc + 8 * j)) < k_len_144) && (t_182 || ((t_340 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_360: array<f32, 1>;
+    var t_362: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_359[i * 4 + j]);
+        acc = max(acc, t_361[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_360[i] = acc;
+      t_362[i] = acc;
     }
-    var m_new_361: array<f32, 1>;
-    m_new_361[0] = max(carry_248[0], t_360[0]);
+    var m_new_363: array<f32, 1>;
+    m_new_363[0] = max(carry_250[0], t_362[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_363: array<f32, 1>;
-    m_safe_363[0] = select(m_new_361[0], 0.0, (m_new_361[0] == NEG_INF));
+    var m_safe_365: array<f32, 1>;
+    m_safe_365[0] = select(m_new_363[0], 0.0, (m_new_363[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_365: array<f32, 4>;
+    var p_367: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_365[0 * 4 + j] = exp2((t_359[0 * 4 + j] - m_safe_363[0]));
+      p_367[0 * 4 + j] = exp2((t_361[0 * 4 + j] - m_safe_365[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_367: array<f32, 1>;
-    alpha_367[0] = exp2((carry_248[0] - m_safe_363[0]));
+    var alpha_369: array<f32, 1>;
+    alpha_369[0] = exp2((carry_250[0] - m_safe_365[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_369: array<f32, 1>;
+    var t_371: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_365[i * 4 + j];
+        acc = acc + p_367[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_369[i] = acc;
+      t_371[i] = acc;
     }
-    var t_370: array<f32, 1>;
-    t_370[0] = ((carry_249[0] * alpha_367[0]) + t_369[0]);
+    var t_372: array<f32, 1>;
+    t_372[0] = ((carry_251[0] * alpha_369[0]) + t_371[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_365[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_367[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_338 + r) / 64))], ((t_338 + r) < k_len_142)) * 64) + ((t_338 + r) % 64))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_338 + r) < k_len_142));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_340 + r) / 64))], ((t_340 + r) < k_len_144)) * 64) + ((t_340 + r) % 64))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)], ((t_340 + r) < k_len_144));
     }
     workgroupBarrier();
-    var t_373 = array<f32, 16>();
+    var t_375 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_373[i * 16 + j] = fma(a[i], b[j], t_373[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_375[i * 16 + j] = fma(a[i], b[j], t_375[i * 16 + j]); }
       }
     }
-    var t_374: array<f32, 16>;
+    var t_376: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_374[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_367[0]) + t_373[0 * 16 + j]);
+      t_376[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_369[0]) + t_375[0 * 16 + j]);
     }
-    carry_248[0] = m_new_361[0];
-    carry_249[0] = t_370[0];
+    carry_250[0] = m_new_363[0];
+    carry_251[0] = t_372[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_374[0 * 16 + j];
+      carry_252[0 * 16 + j] = t_376[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:35: let sink = load sinks[head]
-  var sink_378: array<f32, 1>;
-  sink_378[0] = sinks[u32((t_149 + ((t_146 + tr) % 4)))];
-  // kernels-src/sinks.ts:36: store_attention(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T)
-  var t_379: array<f32, 1>;
-  t_379[0] = (sink_378[0] * 1.4426950408889634);
+  // kernels-src/sinks.ts:36: let sink = load sinks[head]
+  var sink_380: array<f32, 1>;
+  sink_380[0] = sinks[u32((t_151 + ((t_148 + tr) % 4)))];
+  // kernels-src/sinks.ts:37: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  var t_381: array<f32, 1>;
+  t_381[0] = (sink_380[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
-  var m_new_380: array<f32, 1>;
-  m_new_380[0] = max(carry_248[0], t_379[0]);
+  var m_new_382: array<f32, 1>;
+  m_new_382[0] = max(carry_250[0], t_381[0]);
   // kernels-src/sinks.ts:12: let alpha = exp2(m - m_new)
-  var alpha_382: array<f32, 1>;
-  alpha_382[0] = exp2((carry_248[0] - m_new_380[0]));
+  var alpha_384: array<f32, 1>;
+  alpha_384[0] = exp2((carry_250[0] - m_new_382[0]));
   // kernels-src/sinks.ts:13: return m_new, l * alpha + exp2(s - m_new), acc * alpha
-  var l_386: array<f32, 1>;
-  l_386[0] = ((carry_249[0] * alpha_382[0]) + exp2((t_379[0] - m_new_380[0])));
+  var l_388: array<f32, 1>;
+  l_388[0] = ((carry_251[0] * alpha_384[0]) + exp2((t_381[0] - m_new_382[0])));
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { out[u32((q0_138 + ((t_146 + tr) / 4))) * out_stride0 + u32((t_149 + ((t_146 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_250[0 * 16 + j] * alpha_382[0]) / select(l_386[0], 1.0, (l_386[0] == 0.0)))); }
+    if ((((t_148 + tr) / 4) < q_len_143)) { out[u32((q0_140 + ((t_148 + tr) / 4))) * out_stride0 + u32((t_151 + ((t_148 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_252[0 * 16 + j] * alpha_384[0]) / select(l_388[0], 1.0, (l_388[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { lse[u32((q0_138 + ((t_146 + tr) / 4))) * lse_stride0 + u32((t_149 + ((t_146 + tr) % 4)))] = select(((m_new_380[0] + log2(l_386[0])) * 0.6931471805599453), NEG_INF, (l_386[0] == 0.0)); }
+    if ((((t_148 + tr) / 4) < q_len_143)) { lse[u32((q0_140 + ((t_148 + tr) / 4))) * lse_stride0 + u32((t_151 + ((t_148 + tr) % 4)))] = select(((m_new_382[0] + log2(l_388[0])) * 0.6931471805599453), NEG_INF, (l_388[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"sinks_paged.f16.p64","kernel":"sinks_paged","source":{"file":"kernels-src/sinks.ts","line":16},"params":{"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"sinks","binding":6,"dtype":"f32","shape":["q_heads"],"access":"read","perStep":false},{"name":"out","binding":7,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":8,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"sinks_paged.f16.p64.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":9,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"sinks_paged.f16.p64","kernel":"sinks_paged","source":{"file":"kernels-src/sinks.ts","line":16},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"sinks","binding":6,"dtype":"f32","shape":["q_heads"],"access":"read","perStep":false},{"name":"out","binding":7,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":8,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"sinks_paged.f16.p64.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":9,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/sinks.ts:16 (kernel sinks_paged). Do not edit: edit the spec and recompile.
-// Instance sinks_paged.f16.p64: T = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
+// Instance sinks_paged.f16.p64: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
 enable f16;
 
@@ -676,139 +676,139 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_111 = i32(wg.x);
-  let kvh_112 = i32(wg.y);
-  let b_113 = i32(wg.z);
+  let m_112 = i32(wg.x);
+  let kvh_113 = i32(wg.y);
+  let b_114 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_138 = cu_seqlens_q[u32(b_113)];
+  let q0_140 = cu_seqlens_q[u32(b_114)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_139 = (b_113 + 1);
-  let t_140 = cu_seqlens_q[u32(t_139)];
-  let q_len_141 = (t_140 - q0_138);
-  let k_len_142 = cache_seqlens[u32(b_113)];
-  // kernels-src/sinks.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_143 = (m_111 * 16);
-  let t_144 = (q_len_141 * 4);
-  let t_145 = (t_143 >= t_144);
-  if (t_145) {
+  let t_141 = (b_114 + 1);
+  let t_142 = cu_seqlens_q[u32(t_141)];
+  let q_len_143 = (t_142 - q0_140);
+  let k_len_144 = cache_seqlens[u32(b_114)];
+  // kernels-src/sinks.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_145 = (m_112 * 16);
+  let t_146 = (q_len_143 * 4);
+  let t_147 = (t_145 >= t_146);
+  if (t_147) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_146 = (m_111 * 16);
+  let t_148 = (m_112 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_149 = (kvh_112 * 4);
+  let t_151 = (kvh_113 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_156 = (k_len_142 + 31);
-  let t_157 = (t_156 / 32);
-  let t_159 = (k_len_142 + (-1));
-  let t_161 = (k_len_142 + (-32));
-  let t_163 = (t_159 / 32);
-  let t_164 = (t_159 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_159);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_170 = (t_163 - 1);
-  let t_171 = select(t_163, t_170, t_168);
-  let t_172 = (t_161 / 32);
-  let t_173 = (t_161 < 0);
-  let t_174 = (t_172 * 32);
-  let t_175 = (t_174 == t_161);
-  let t_176 = (!t_175);
-  let t_177 = (t_173 && t_176);
-  let t_178 = (t_172 - 1);
-  let t_179 = select(t_172, t_178, t_177);
-  let t_180 = (P.is_causal == 0);
-  let t_182 = select(268435456, (-268435456), t_180);
-  let t_183 = select((-268435456), 268435456, t_180);
-  let t_185 = (t_146 + 15);
-  let t_186 = (t_146 / 4);
-  let t_187 = (t_185 / 4);
-  let t_188 = (t_186 + k_len_142);
-  let t_189 = (t_187 + k_len_142);
-  let t_190 = (t_188 - q_len_141);
-  let t_191 = (t_189 - q_len_141);
-  let t_193 = (t_190 + (-31));
-  let t_194 = (t_191 / 32);
-  let t_195 = (t_191 < 0);
-  let t_196 = (t_194 * 32);
-  let t_197 = (t_196 == t_191);
-  let t_198 = (!t_197);
-  let t_199 = (t_195 && t_198);
-  let t_200 = (t_194 - 1);
-  let t_201 = select(t_194, t_200, t_199);
-  let t_202 = (t_193 / 32);
-  let t_203 = (t_193 < 0);
-  let t_204 = (t_202 * 32);
-  let t_205 = (t_204 == t_193);
-  let t_206 = (!t_205);
-  let t_207 = (t_203 && t_206);
-  let t_208 = (t_202 - 1);
-  let t_209 = select(t_202, t_208, t_207);
-  let t_210 = (t_182 > t_183);
-  let t_211 = ((-268435456) > t_201);
-  let t_212 = min(t_182, (-268435456));
-  let t_213 = max(t_183, t_201);
-  let t_214 = select(t_212, t_182, t_211);
-  let t_215 = select(t_213, t_183, t_211);
-  let t_216 = select(t_214, (-268435456), t_210);
-  let t_217 = select(t_215, t_201, t_210);
-  let t_218 = ((-268435456) > t_209);
-  let t_219 = max(t_182, (-268435456));
-  let t_220 = min(t_183, t_209);
-  let t_221 = (t_220 + 1);
-  let t_222 = (t_219 <= t_221);
-  let t_223 = max(t_183, t_209);
-  let t_224 = select(t_182, t_212, t_222);
-  let t_225 = select(t_183, t_223, t_222);
-  let t_226 = select(t_224, t_182, t_218);
-  let t_227 = select(t_225, t_183, t_218);
-  let t_228 = select(t_226, (-268435456), t_210);
-  let t_229 = select(t_227, t_209, t_210);
-  let t_230 = max((-268435456), t_216);
-  let t_231 = min(t_171, t_217);
-  let t_232 = max((-268435456), t_228);
-  let t_233 = min(t_179, t_229);
-  let t_234 = max(t_232, t_232);
-  let t_235 = min(t_233, t_233);
-  let t_236 = max(t_234, (-268435456));
-  let t_237 = min(t_235, t_179);
-  let t_238 = max(0, t_230);
-  let t_239 = (t_231 + 1);
-  let t_240 = min(t_157, t_239);
-  let t_241 = max(t_238, t_240);
-  let t_242 = max(t_236, t_238);
-  let t_243 = min(t_242, t_241);
-  let t_244 = (t_237 + 1);
-  let t_245 = max(t_244, t_243);
-  let t_246 = min(t_245, t_241);
+  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_158 = (k_len_144 + 31);
+  let t_159 = (t_158 / 32);
+  let t_161 = (k_len_144 + (-1));
+  let t_163 = (k_len_144 + (-32));
+  let t_165 = (t_161 / 32);
+  let t_166 = (t_161 < 0);
+  let t_167 = (t_165 * 32);
+  let t_168 = (t_167 == t_161);
+  let t_169 = (!t_168);
+  let t_170 = (t_166 && t_169);
+  let t_172 = (t_165 - 1);
+  let t_173 = select(t_165, t_172, t_170);
+  let t_174 = (t_163 / 32);
+  let t_175 = (t_163 < 0);
+  let t_176 = (t_174 * 32);
+  let t_177 = (t_176 == t_163);
+  let t_178 = (!t_177);
+  let t_179 = (t_175 && t_178);
+  let t_180 = (t_174 - 1);
+  let t_181 = select(t_174, t_180, t_179);
+  let t_182 = (P.is_causal == 0);
+  let t_184 = select(268435456, (-268435456), t_182);
+  let t_185 = select((-268435456), 268435456, t_182);
+  let t_187 = (t_148 + 15);
+  let t_188 = (t_148 / 4);
+  let t_189 = (t_187 / 4);
+  let t_190 = (t_188 + k_len_144);
+  let t_191 = (t_189 + k_len_144);
+  let t_192 = (t_190 - q_len_143);
+  let t_193 = (t_191 - q_len_143);
+  let t_195 = (t_192 + (-31));
+  let t_196 = (t_193 / 32);
+  let t_197 = (t_193 < 0);
+  let t_198 = (t_196 * 32);
+  let t_199 = (t_198 == t_193);
+  let t_200 = (!t_199);
+  let t_201 = (t_197 && t_200);
+  let t_202 = (t_196 - 1);
+  let t_203 = select(t_196, t_202, t_201);
+  let t_204 = (t_195 / 32);
+  let t_205 = (t_195 < 0);
+  let t_206 = (t_204 * 32);
+  let t_207 = (t_206 == t_195);
+  let t_208 = (!t_207);
+  let t_209 = (t_205 && t_208);
+  let t_210 = (t_204 - 1);
+  let t_211 = select(t_204, t_210, t_209);
+  let t_212 = (t_184 > t_185);
+  let t_213 = ((-268435456) > t_203);
+  let t_214 = min(t_184, (-268435456));
+  let t_215 = max(t_185, t_203);
+  let t_216 = select(t_214, t_184, t_213);
+  let t_217 = select(t_215, t_185, t_213);
+  let t_218 = select(t_216, (-268435456), t_212);
+  let t_219 = select(t_217, t_203, t_212);
+  let t_220 = ((-268435456) > t_211);
+  let t_221 = max(t_184, (-268435456));
+  let t_222 = min(t_185, t_211);
+  let t_223 = (t_222 + 1);
+  let t_224 = (t_221 <= t_223);
+  let t_225 = max(t_185, t_211);
+  let t_226 = select(t_184, t_214, t_224);
+  let t_227 = select(t_185, t_225, t_224);
+  let t_228 = select(t_226, t_184, t_220);
+  let t_229 = select(t_227, t_185, t_220);
+  let t_230 = select(t_228, (-268435456), t_212);
+  let t_231 = select(t_229, t_211, t_212);
+  let t_232 = max((-268435456), t_218);
+  let t_233 = min(t_173, t_219);
+  let t_234 = max((-268435456), t_230);
+  let t_235 = min(t_181, t_231);
+  let t_236 = max(t_234, t_234);
+  let t_237 = min(t_235, t_235);
+  let t_238 = max(t_236, (-268435456));
+  let t_239 = min(t_237, t_181);
+  let t_240 = max(0, t_232);
+  let t_241 = (t_233 + 1);
+  let t_242 = min(t_159, t_241);
+  let t_243 = max(t_240, t_242);
+  let t_244 = max(t_238, t_240);
+  let t_245 = min(t_244, t_243);
+  let t_246 = (t_239 + 1);
+  let t_247 = max(t_246, t_245);
+  let t_248 = min(t_247, t_243);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_268 = (P.softmax_scale * 1.4426950408889634);
+  let t_270 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_138 + ((t_146 + r) / 4))) * q_stride0 + u32((t_149 + ((t_146 + r) % 4))) * q_stride1 + u32(c)], (((t_146 + r) / 4) < q_len_141));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_140 + ((t_148 + r) / 4))) * q_stride0 + u32((t_151 + ((t_148 + r) % 4))) * q_stride1 + u32(c)], (((t_148 + r) / 4) < q_len_143));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_248: array<f32, 1>;
-  carry_248[0] = NEG_INF;
-  var carry_249: array<f32, 1>;
-  carry_249[0] = 0.0;
-  var carry_250: array<f32, 16>;
+  var carry_250: array<f32, 1>;
+  carry_250[0] = NEG_INF;
+  var carry_251: array<f32, 1>;
+  carry_251[0] = 0.0;
+  var carry_252: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_250[0 * 16 + j] = 0.0;
+    carry_252[0 * 16 + j] = 0.0;
   }
-  for (var t_247 = t_238; t_247 < t_243; t_247++) {
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_251 = (t_247 * 32);
+  for (var t_249 = t_240; t_249 < t_245; t_249++) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_253 = (t_249 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -817,30 +817,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_253 + r) / 64))], ((t_253 + r) < k_len_144)) * 64) + ((t_253 + r) % 64))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)], ((t_253 + r) < k_len_144));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_270 = array<f32, 4>();
+    var t_272 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_270[i * 4 + j] = fma(a[i], b[j], t_270[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_272[i * 4 + j] = fma(a[i], b[j], t_272[i * 4 + j]); }
       }
     }
-    var t_272: array<f32, 4>;
+    var t_274: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_272[0 * 4 + j] = select(NEG_INF, (t_270[0 * 4 + j] * t_268), (((t_251 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_251 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_274[0 * 4 + j] = select(NEG_INF, (t_272[0 * 4 + j] * t_270), (((t_253 + (tc + 8 * j)) < k_len_144) && (t_182 || ((t_253 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_273: array<f32, 1>;
+    var t_275: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_272[i * 4 + j]);
+        acc = max(acc, t_274[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -849,28 +849,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_273[i] = acc;
+      t_275[i] = acc;
     }
     workgroupBarrier();
-    var m_new_274: array<f32, 1>;
-    m_new_274[0] = max(carry_248[0], t_273[0]);
+    var m_new_276: array<f32, 1>;
+    m_new_276[0] = max(carry_250[0], t_275[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_276: array<f32, 1>;
-    m_safe_276[0] = select(m_new_274[0], 0.0, (m_new_274[0] == NEG_INF));
+    var m_safe_278: array<f32, 1>;
+    m_safe_278[0] = select(m_new_276[0], 0.0, (m_new_276[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_278: array<f32, 4>;
+    var p_280: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_278[0 * 4 + j] = exp2((t_272[0 * 4 + j] - m_safe_276[0]));
+      p_280[0 * 4 + j] = exp2((t_274[0 * 4 + j] - m_safe_278[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_280: array<f32, 1>;
-    alpha_280[0] = exp2((carry_248[0] - m_safe_276[0]));
+    var alpha_282: array<f32, 1>;
+    alpha_282[0] = exp2((carry_250[0] - m_safe_278[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_282: array<f32, 1>;
+    var t_284: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_278[i * 4 + j];
+        acc = acc + p_280[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -879,49 +879,49 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_282[i] = acc;
+      t_284[i] = acc;
     }
     workgroupBarrier();
-    var t_283: array<f32, 1>;
-    t_283[0] = ((carry_249[0] * alpha_280[0]) + t_282[0]);
+    var t_285: array<f32, 1>;
+    t_285[0] = ((carry_251[0] * alpha_282[0]) + t_284[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_278[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_280[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_253 + r) / 64))], ((t_253 + r) < k_len_144)) * 64) + ((t_253 + r) % 64))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)], ((t_253 + r) < k_len_144));
     }
     workgroupBarrier();
-    var t_286 = array<f32, 16>();
+    var t_288 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_286[i * 16 + j] = fma(a[i], b[j], t_286[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_288[i * 16 + j] = fma(a[i], b[j], t_288[i * 16 + j]); }
       }
     }
-    var t_287: array<f32, 16>;
+    var t_289: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_287[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_280[0]) + t_286[0 * 16 + j]);
+      t_289[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_282[0]) + t_288[0 * 16 + j]);
     }
-    carry_248[0] = m_new_274[0];
-    carry_249[0] = t_283[0];
+    carry_250[0] = m_new_276[0];
+    carry_251[0] = t_285[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_287[0 * 16 + j];
+      carry_252[0 * 16 + j] = t_289[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_312 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_314 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_293 = t_243; t_293 < t_246; t_293++) {
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_297 = (t_293 * 32);
+  for (var t_295 = t_245; t_295 < t_248; t_295++) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_299 = (t_295 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -929,30 +929,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_113) * page_table_stride0 + u32(((t_297 + r) / 64))] * 64) + ((t_297 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_114) * page_table_stride0 + u32(((t_299 + r) / 64))] * 64) + ((t_299 + r) % 64))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_314 = array<f32, 4>();
+    var t_316 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_314[i * 4 + j] = fma(a[i], b[j], t_314[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_316[i * 4 + j] = fma(a[i], b[j], t_316[i * 4 + j]); }
       }
     }
-    var t_315: array<f32, 4>;
+    var t_317: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_315[0 * 4 + j] = (t_314[0 * 4 + j] * t_312);
+      t_317[0 * 4 + j] = (t_316[0 * 4 + j] * t_314);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_316: array<f32, 1>;
+    var t_318: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_315[i * 4 + j]);
+        acc = max(acc, t_317[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -961,28 +961,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_316[i] = acc;
+      t_318[i] = acc;
     }
     workgroupBarrier();
-    var m_new_317: array<f32, 1>;
-    m_new_317[0] = max(carry_248[0], t_316[0]);
+    var m_new_319: array<f32, 1>;
+    m_new_319[0] = max(carry_250[0], t_318[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_319: array<f32, 1>;
-    m_safe_319[0] = select(m_new_317[0], 0.0, (m_new_317[0] == NEG_INF));
+    var m_safe_321: array<f32, 1>;
+    m_safe_321[0] = select(m_new_319[0], 0.0, (m_new_319[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_321: array<f32, 4>;
+    var p_323: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_321[0 * 4 + j] = exp2((t_315[0 * 4 + j] - m_safe_319[0]));
+      p_323[0 * 4 + j] = exp2((t_317[0 * 4 + j] - m_safe_321[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_323: array<f32, 1>;
-    alpha_323[0] = exp2((carry_248[0] - m_safe_319[0]));
+    var alpha_325: array<f32, 1>;
+    alpha_325[0] = exp2((carry_250[0] - m_safe_321[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_325: array<f32, 1>;
+    var t_327: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_321[i * 4 + j];
+        acc = acc + p_323[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -991,52 +991,52 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_325[i] = acc;
+      t_327[i] = acc;
     }
     workgroupBarrier();
-    var t_326: array<f32, 1>;
-    t_326[0] = ((carry_249[0] * alpha_323[0]) + t_325[0]);
+    var t_328: array<f32, 1>;
+    t_328[0] = ((carry_251[0] * alpha_325[0]) + t_327[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_321[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_323[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_113) * page_table_stride0 + u32(((t_297 + r) / 64))] * 64) + ((t_297 + r) % 64))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_114) * page_table_stride0 + u32(((t_299 + r) / 64))] * 64) + ((t_299 + r) % 64))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_329 = array<f32, 16>();
+    var t_331 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_329[i * 16 + j] = fma(a[i], b[j], t_329[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_331[i * 16 + j] = fma(a[i], b[j], t_331[i * 16 + j]); }
       }
     }
-    var t_330: array<f32, 16>;
+    var t_332: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_330[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_323[0]) + t_329[0 * 16 + j]);
+      t_332[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_325[0]) + t_331[0 * 16 + j]);
     }
-    carry_248[0] = m_new_317[0];
-    carry_249[0] = t_326[0];
+    carry_250[0] = m_new_319[0];
+    carry_251[0] = t_328[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_330[0 * 16 + j];
+      carry_252[0 * 16 + j] = t_332[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_355 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_357 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_334 = t_246; t_334 < t_241; t_334++) {
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_338 = (t_334 * 32);
+  for (var t_336 = t_248; t_336 < t_243; t_336++) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_340 = (t_336 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1045,30 +1045,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_338 + r) / 64))], ((t_338 + r) < k_len_142)) * 64) + ((t_338 + r) % 64))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_338 + r) < k_len_142));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_340 + r) / 64))], ((t_340 + r) < k_len_144)) * 64) + ((t_340 + r) % 64))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)], ((t_340 + r) < k_len_144));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_357 = array<f32, 4>();
+    var t_359 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_357[i * 4 + j] = fma(a[i], b[j], t_357[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_359[i * 4 + j] = fma(a[i], b[j], t_359[i * 4 + j]); }
       }
     }
-    var t_359: array<f32, 4>;
+    var t_361: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_359[0 * 4 + j] = select(NEG_INF, (t_357[0 * 4 + j] * t_355), (((t_338 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_338 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_361[0 * 4 + j] = select(NEG_INF, (t_359[0 * 4 + j] * t_357), (((t_340 + (tc + 8 * j)) < k_len_144) && (t_182 || ((t_340 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_360: array<f32, 1>;
+    var t_362: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_359[i * 4 + j]);
+        acc = max(acc, t_361[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1077,28 +1077,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_360[i] = acc;
+      t_362[i] = acc;
     }
     workgroupBarrier();
-    var m_new_361: array<f32, 1>;
-    m_new_361[0] = max(carry_248[0], t_360[0]);
+    var m_new_363: array<f32, 1>;
+    m_new_363[0] = max(carry_250[0], t_362[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_363: array<f32, 1>;
-    m_safe_363[0] = select(m_new_361[0], 0.0, (m_new_361[0] == NEG_INF));
+    var m_safe_365: array<f32, 1>;
+    m_safe_365[0] = select(m_new_363[0], 0.0, (m_new_363[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_365: array<f32, 4>;
+    var p_367: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_365[0 * 4 + j] = exp2((t_359[0 * 4 + j] - m_safe_363[0]));
+      p_367[0 * 4 + j] = exp2((t_361[0 * 4 + j] - m_safe_365[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_367: array<f32, 1>;
-    alpha_367[0] = exp2((carry_248[0] - m_safe_363[0]));
+    var alpha_369: array<f32, 1>;
+    alpha_369[0] = exp2((carry_250[0] - m_safe_365[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_369: array<f32, 1>;
+    var t_371: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_365[i * 4 + j];
+        acc = acc + p_367[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1107,66 +1107,66 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_369[i] = acc;
+      t_371[i] = acc;
     }
     workgroupBarrier();
-    var t_370: array<f32, 1>;
-    t_370[0] = ((carry_249[0] * alpha_367[0]) + t_369[0]);
+    var t_372: array<f32, 1>;
+    t_372[0] = ((carry_251[0] * alpha_369[0]) + t_371[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_365[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_367[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_338 + r) / 64))], ((t_338 + r) < k_len_142)) * 64) + ((t_338 + r) % 64))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_338 + r) < k_len_142));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_340 + r) / 64))], ((t_340 + r) < k_len_144)) * 64) + ((t_340 + r) % 64))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)], ((t_340 + r) < k_len_144));
     }
     workgroupBarrier();
-    var t_373 = array<f32, 16>();
+    var t_375 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_373[i * 16 + j] = fma(a[i], b[j], t_373[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_375[i * 16 + j] = fma(a[i], b[j], t_375[i * 16 + j]); }
       }
     }
-    var t_374: array<f32, 16>;
+    var t_376: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_374[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_367[0]) + t_373[0 * 16 + j]);
+      t_376[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_369[0]) + t_375[0 * 16 + j]);
     }
-    carry_248[0] = m_new_361[0];
-    carry_249[0] = t_370[0];
+    carry_250[0] = m_new_363[0];
+    carry_251[0] = t_372[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_374[0 * 16 + j];
+      carry_252[0 * 16 + j] = t_376[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:35: let sink = load sinks[head]
-  var sink_378: array<f32, 1>;
-  sink_378[0] = sinks[u32((t_149 + ((t_146 + tr) % 4)))];
-  // kernels-src/sinks.ts:36: store_attention(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T)
-  var t_379: array<f32, 1>;
-  t_379[0] = (sink_378[0] * 1.4426950408889634);
+  // kernels-src/sinks.ts:36: let sink = load sinks[head]
+  var sink_380: array<f32, 1>;
+  sink_380[0] = sinks[u32((t_151 + ((t_148 + tr) % 4)))];
+  // kernels-src/sinks.ts:37: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  var t_381: array<f32, 1>;
+  t_381[0] = (sink_380[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
-  var m_new_380: array<f32, 1>;
-  m_new_380[0] = max(carry_248[0], t_379[0]);
+  var m_new_382: array<f32, 1>;
+  m_new_382[0] = max(carry_250[0], t_381[0]);
   // kernels-src/sinks.ts:12: let alpha = exp2(m - m_new)
-  var alpha_382: array<f32, 1>;
-  alpha_382[0] = exp2((carry_248[0] - m_new_380[0]));
+  var alpha_384: array<f32, 1>;
+  alpha_384[0] = exp2((carry_250[0] - m_new_382[0]));
   // kernels-src/sinks.ts:13: return m_new, l * alpha + exp2(s - m_new), acc * alpha
-  var l_386: array<f32, 1>;
-  l_386[0] = ((carry_249[0] * alpha_382[0]) + exp2((t_379[0] - m_new_380[0])));
+  var l_388: array<f32, 1>;
+  l_388[0] = ((carry_251[0] * alpha_384[0]) + exp2((t_381[0] - m_new_382[0])));
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { out[u32((q0_138 + ((t_146 + tr) / 4))) * out_stride0 + u32((t_149 + ((t_146 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_250[0 * 16 + j] * alpha_382[0]) / select(l_386[0], 1.0, (l_386[0] == 0.0)))); }
+    if ((((t_148 + tr) / 4) < q_len_143)) { out[u32((q0_140 + ((t_148 + tr) / 4))) * out_stride0 + u32((t_151 + ((t_148 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_252[0 * 16 + j] * alpha_384[0]) / select(l_388[0], 1.0, (l_388[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { lse[u32((q0_138 + ((t_146 + tr) / 4))) * lse_stride0 + u32((t_149 + ((t_146 + tr) % 4)))] = select(((m_new_380[0] + log2(l_386[0])) * 0.6931471805599453), NEG_INF, (l_386[0] == 0.0)); }
+    if ((((t_148 + tr) / 4) < q_len_143)) { lse[u32((q0_140 + ((t_148 + tr) / 4))) * lse_stride0 + u32((t_151 + ((t_148 + tr) % 4)))] = select(((m_new_382[0] + log2(l_388[0])) * 0.6931471805599453), NEG_INF, (l_388[0] == 0.0)); }
   }
 }
 `,

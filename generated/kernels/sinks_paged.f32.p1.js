@@ -2,7 +2,7 @@
 export const name = "sinks_paged.f32.p1";
 export const kernel = "sinks_paged";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32};
+export const params = {"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32};
 export const tuned = [];
 export const tensors = [
   {
@@ -118,9 +118,9 @@ export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"sinks_paged.f32.p1","kernel":"sinks_paged","source":{"file":"kernels-src/sinks.ts","line":16},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"sinks","binding":6,"dtype":"f32","shape":["q_heads"],"access":"read","perStep":false},{"name":"out","binding":7,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":8,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"sinks_paged.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":9,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"sinks_paged.f32.p1","kernel":"sinks_paged","source":{"file":"kernels-src/sinks.ts","line":16},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"sinks","binding":6,"dtype":"f32","shape":["q_heads"],"access":"read","perStep":false},{"name":"out","binding":7,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":8,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"sinks_paged.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":9,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/sinks.ts:16 (kernel sinks_paged). Do not edit: edit the spec and recompile.
-// Instance sinks_paged.f32.p1: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
+// Instance sinks_paged.f32.p1: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
 enable subgroups;
 
@@ -166,139 +166,139 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_106 = i32(wg.x);
-  let kvh_107 = i32(wg.y);
-  let b_108 = i32(wg.z);
+  let m_107 = i32(wg.x);
+  let kvh_108 = i32(wg.y);
+  let b_109 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_132 = cu_seqlens_q[u32(b_108)];
+  let q0_134 = cu_seqlens_q[u32(b_109)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_133 = (b_108 + 1);
-  let t_134 = cu_seqlens_q[u32(t_133)];
-  let q_len_135 = (t_134 - q0_132);
-  let k_len_136 = cache_seqlens[u32(b_108)];
-  // kernels-src/sinks.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_137 = (m_106 * 16);
-  let t_138 = (q_len_135 * 4);
-  let t_139 = (t_137 >= t_138);
-  if (t_139) {
+  let t_135 = (b_109 + 1);
+  let t_136 = cu_seqlens_q[u32(t_135)];
+  let q_len_137 = (t_136 - q0_134);
+  let k_len_138 = cache_seqlens[u32(b_109)];
+  // kernels-src/sinks.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_139 = (m_107 * 16);
+  let t_140 = (q_len_137 * 4);
+  let t_141 = (t_139 >= t_140);
+  if (t_141) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_140 = (m_106 * 16);
+  let t_142 = (m_107 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_143 = (kvh_107 * 4);
+  let t_145 = (kvh_108 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_150 = (k_len_136 + 31);
-  let t_151 = (t_150 / 32);
-  let t_153 = (k_len_136 + (-1));
-  let t_155 = (k_len_136 + (-32));
-  let t_157 = (t_153 / 32);
-  let t_158 = (t_153 < 0);
-  let t_159 = (t_157 * 32);
-  let t_160 = (t_159 == t_153);
-  let t_161 = (!t_160);
-  let t_162 = (t_158 && t_161);
-  let t_164 = (t_157 - 1);
-  let t_165 = select(t_157, t_164, t_162);
-  let t_166 = (t_155 / 32);
-  let t_167 = (t_155 < 0);
-  let t_168 = (t_166 * 32);
-  let t_169 = (t_168 == t_155);
-  let t_170 = (!t_169);
-  let t_171 = (t_167 && t_170);
-  let t_172 = (t_166 - 1);
-  let t_173 = select(t_166, t_172, t_171);
-  let t_174 = (P.is_causal == 0);
-  let t_176 = select(268435456, (-268435456), t_174);
-  let t_177 = select((-268435456), 268435456, t_174);
-  let t_179 = (t_140 + 15);
-  let t_180 = (t_140 / 4);
-  let t_181 = (t_179 / 4);
-  let t_182 = (t_180 + k_len_136);
-  let t_183 = (t_181 + k_len_136);
-  let t_184 = (t_182 - q_len_135);
-  let t_185 = (t_183 - q_len_135);
-  let t_187 = (t_184 + (-31));
-  let t_188 = (t_185 / 32);
-  let t_189 = (t_185 < 0);
-  let t_190 = (t_188 * 32);
-  let t_191 = (t_190 == t_185);
-  let t_192 = (!t_191);
-  let t_193 = (t_189 && t_192);
-  let t_194 = (t_188 - 1);
-  let t_195 = select(t_188, t_194, t_193);
-  let t_196 = (t_187 / 32);
-  let t_197 = (t_187 < 0);
-  let t_198 = (t_196 * 32);
-  let t_199 = (t_198 == t_187);
-  let t_200 = (!t_199);
-  let t_201 = (t_197 && t_200);
-  let t_202 = (t_196 - 1);
-  let t_203 = select(t_196, t_202, t_201);
-  let t_204 = (t_176 > t_177);
-  let t_205 = ((-268435456) > t_195);
-  let t_206 = min(t_176, (-268435456));
-  let t_207 = max(t_177, t_195);
-  let t_208 = select(t_206, t_176, t_205);
-  let t_209 = select(t_207, t_177, t_205);
-  let t_210 = select(t_208, (-268435456), t_204);
-  let t_211 = select(t_209, t_195, t_204);
-  let t_212 = ((-268435456) > t_203);
-  let t_213 = max(t_176, (-268435456));
-  let t_214 = min(t_177, t_203);
-  let t_215 = (t_214 + 1);
-  let t_216 = (t_213 <= t_215);
-  let t_217 = max(t_177, t_203);
-  let t_218 = select(t_176, t_206, t_216);
-  let t_219 = select(t_177, t_217, t_216);
-  let t_220 = select(t_218, t_176, t_212);
-  let t_221 = select(t_219, t_177, t_212);
-  let t_222 = select(t_220, (-268435456), t_204);
-  let t_223 = select(t_221, t_203, t_204);
-  let t_224 = max((-268435456), t_210);
-  let t_225 = min(t_165, t_211);
-  let t_226 = max((-268435456), t_222);
-  let t_227 = min(t_173, t_223);
-  let t_228 = max(t_226, t_226);
-  let t_229 = min(t_227, t_227);
-  let t_230 = max(t_228, (-268435456));
-  let t_231 = min(t_229, t_173);
-  let t_232 = max(0, t_224);
-  let t_233 = (t_225 + 1);
-  let t_234 = min(t_151, t_233);
-  let t_235 = max(t_232, t_234);
-  let t_236 = max(t_230, t_232);
-  let t_237 = min(t_236, t_235);
-  let t_238 = (t_231 + 1);
-  let t_239 = max(t_238, t_237);
-  let t_240 = min(t_239, t_235);
+  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_152 = (k_len_138 + 31);
+  let t_153 = (t_152 / 32);
+  let t_155 = (k_len_138 + (-1));
+  let t_157 = (k_len_138 + (-32));
+  let t_159 = (t_155 / 32);
+  let t_160 = (t_155 < 0);
+  let t_161 = (t_159 * 32);
+  let t_162 = (t_161 == t_155);
+  let t_163 = (!t_162);
+  let t_164 = (t_160 && t_163);
+  let t_166 = (t_159 - 1);
+  let t_167 = select(t_159, t_166, t_164);
+  let t_168 = (t_157 / 32);
+  let t_169 = (t_157 < 0);
+  let t_170 = (t_168 * 32);
+  let t_171 = (t_170 == t_157);
+  let t_172 = (!t_171);
+  let t_173 = (t_169 && t_172);
+  let t_174 = (t_168 - 1);
+  let t_175 = select(t_168, t_174, t_173);
+  let t_176 = (P.is_causal == 0);
+  let t_178 = select(268435456, (-268435456), t_176);
+  let t_179 = select((-268435456), 268435456, t_176);
+  let t_181 = (t_142 + 15);
+  let t_182 = (t_142 / 4);
+  let t_183 = (t_181 / 4);
+  let t_184 = (t_182 + k_len_138);
+  let t_185 = (t_183 + k_len_138);
+  let t_186 = (t_184 - q_len_137);
+  let t_187 = (t_185 - q_len_137);
+  let t_189 = (t_186 + (-31));
+  let t_190 = (t_187 / 32);
+  let t_191 = (t_187 < 0);
+  let t_192 = (t_190 * 32);
+  let t_193 = (t_192 == t_187);
+  let t_194 = (!t_193);
+  let t_195 = (t_191 && t_194);
+  let t_196 = (t_190 - 1);
+  let t_197 = select(t_190, t_196, t_195);
+  let t_198 = (t_189 / 32);
+  let t_199 = (t_189 < 0);
+  let t_200 = (t_198 * 32);
+  let t_201 = (t_200 == t_189);
+  let t_202 = (!t_201);
+  let t_203 = (t_199 && t_202);
+  let t_204 = (t_198 - 1);
+  let t_205 = select(t_198, t_204, t_203);
+  let t_206 = (t_178 > t_179);
+  let t_207 = ((-268435456) > t_197);
+  let t_208 = min(t_178, (-268435456));
+  let t_209 = max(t_179, t_197);
+  let t_210 = select(t_208, t_178, t_207);
+  let t_211 = select(t_209, t_179, t_207);
+  let t_212 = select(t_210, (-268435456), t_206);
+  let t_213 = select(t_211, t_197, t_206);
+  let t_214 = ((-268435456) > t_205);
+  let t_215 = max(t_178, (-268435456));
+  let t_216 = min(t_179, t_205);
+  let t_217 = (t_216 + 1);
+  let t_218 = (t_215 <= t_217);
+  let t_219 = max(t_179, t_205);
+  let t_220 = select(t_178, t_208, t_218);
+  let t_221 = select(t_179, t_219, t_218);
+  let t_222 = select(t_220, t_178, t_214);
+  let t_223 = select(t_221, t_179, t_214);
+  let t_224 = select(t_222, (-268435456), t_206);
+  let t_225 = select(t_223, t_205, t_206);
+  let t_226 = max((-268435456), t_212);
+  let t_227 = min(t_167, t_213);
+  let t_228 = max((-268435456), t_224);
+  let t_229 = min(t_175, t_225);
+  let t_230 = max(t_228, t_228);
+  let t_231 = min(t_229, t_229);
+  let t_232 = max(t_230, (-268435456));
+  let t_233 = min(t_231, t_175);
+  let t_234 = max(0, t_226);
+  let t_235 = (t_227 + 1);
+  let t_236 = min(t_153, t_235);
+  let t_237 = max(t_234, t_236);
+  let t_238 = max(t_232, t_234);
+  let t_239 = min(t_238, t_237);
+  let t_240 = (t_233 + 1);
+  let t_241 = max(t_240, t_239);
+  let t_242 = min(t_241, t_237);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_260 = (P.softmax_scale * 1.4426950408889634);
+  let t_262 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_132 + ((t_140 + r) / 4))) * q_stride0 + u32((t_143 + ((t_140 + r) % 4))) * q_stride1 + u32(c)], (((t_140 + r) / 4) < q_len_135));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_134 + ((t_142 + r) / 4))) * q_stride0 + u32((t_145 + ((t_142 + r) % 4))) * q_stride1 + u32(c)], (((t_142 + r) / 4) < q_len_137));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_242: array<f32, 1>;
-  carry_242[0] = NEG_INF;
-  var carry_243: array<f32, 1>;
-  carry_243[0] = 0.0;
-  var carry_244: array<f32, 16>;
+  var carry_244: array<f32, 1>;
+  carry_244[0] = NEG_INF;
+  var carry_245: array<f32, 1>;
+  carry_245[0] = 0.0;
+  var carry_246: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_244[0 * 16 + j] = 0.0;
+    carry_246[0 * 16 + j] = 0.0;
   }
-  for (var t_241 = t_232; t_241 < t_237; t_241++) {
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_245 = (t_241 * 32);
+  for (var t_243 = t_234; t_243 < t_239; t_243++) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_247 = (t_243 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -307,100 +307,100 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_245 + r))], ((t_245 + r) < k_len_136)) + ((t_245 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_245 + r) < k_len_136));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_262 = array<f32, 4>();
+    var t_264 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_262[i * 4 + j] = fma(a[i], b[j], t_262[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_264[i * 4 + j] = fma(a[i], b[j], t_264[i * 4 + j]); }
       }
     }
-    var t_264: array<f32, 4>;
+    var t_266: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_264[0 * 4 + j] = select(NEG_INF, (t_262[0 * 4 + j] * t_260), (((t_245 + (tc + 8 * j)) < k_len_136) && (t_174 || ((t_245 + (tc + 8 * j)) <= ((((t_140 + tr) / 4) + k_len_136) - q_len_135)))));
+      t_266[0 * 4 + j] = select(NEG_INF, (t_264[0 * 4 + j] * t_262), (((t_247 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_247 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_265: array<f32, 1>;
+    var t_267: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_264[i * 4 + j]);
+        acc = max(acc, t_266[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_265[i] = acc;
+      t_267[i] = acc;
     }
-    var m_new_266: array<f32, 1>;
-    m_new_266[0] = max(carry_242[0], t_265[0]);
+    var m_new_268: array<f32, 1>;
+    m_new_268[0] = max(carry_244[0], t_267[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_268: array<f32, 1>;
-    m_safe_268[0] = select(m_new_266[0], 0.0, (m_new_266[0] == NEG_INF));
+    var m_safe_270: array<f32, 1>;
+    m_safe_270[0] = select(m_new_268[0], 0.0, (m_new_268[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_270: array<f32, 4>;
+    var p_272: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_270[0 * 4 + j] = exp2((t_264[0 * 4 + j] - m_safe_268[0]));
+      p_272[0 * 4 + j] = exp2((t_266[0 * 4 + j] - m_safe_270[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_270[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_272[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_272: array<f32, 1>;
-    alpha_272[0] = exp2((carry_242[0] - m_safe_268[0]));
+    var alpha_274: array<f32, 1>;
+    alpha_274[0] = exp2((carry_244[0] - m_safe_270[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_274: array<f32, 1>;
+    var t_276: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_270[i * 4 + j];
+        acc = acc + p_272[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_274[i] = acc;
+      t_276[i] = acc;
     }
-    var t_275: array<f32, 1>;
-    t_275[0] = ((carry_243[0] * alpha_272[0]) + t_274[0]);
+    var t_277: array<f32, 1>;
+    t_277[0] = ((carry_245[0] * alpha_274[0]) + t_276[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_245 + r))], ((t_245 + r) < k_len_136)) + ((t_245 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_245 + r) < k_len_136));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
     }
     workgroupBarrier();
-    var t_277 = array<f32, 16>();
+    var t_279 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_277[i * 16 + j] = fma(a[i], b[j], t_277[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_279[i * 16 + j] = fma(a[i], b[j], t_279[i * 16 + j]); }
       }
     }
-    var t_278: array<f32, 16>;
+    var t_280: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_278[0 * 16 + j] = ((carry_244[0 * 16 + j] * alpha_272[0]) + t_277[0 * 16 + j]);
+      t_280[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_274[0]) + t_279[0 * 16 + j]);
     }
-    carry_242[0] = m_new_266[0];
-    carry_243[0] = t_275[0];
+    carry_244[0] = m_new_268[0];
+    carry_245[0] = t_277[0];
     for (var j = 0; j < 16; j++) {
-      carry_244[0 * 16 + j] = t_278[0 * 16 + j];
+      carry_246[0 * 16 + j] = t_280[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_301 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_303 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_284 = t_237; t_284 < t_240; t_284++) {
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_288 = (t_284 * 32);
+  for (var t_286 = t_239; t_286 < t_242; t_286++) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_290 = (t_286 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -408,103 +408,103 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_108) * page_table_stride0 + u32((t_288 + r))] + ((t_288 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_109) * page_table_stride0 + u32((t_290 + r))] + ((t_290 + r) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_303 = array<f32, 4>();
+    var t_305 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_303[i * 4 + j] = fma(a[i], b[j], t_303[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_305[i * 4 + j] = fma(a[i], b[j], t_305[i * 4 + j]); }
       }
     }
-    var t_304: array<f32, 4>;
+    var t_306: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_304[0 * 4 + j] = (t_303[0 * 4 + j] * t_301);
+      t_306[0 * 4 + j] = (t_305[0 * 4 + j] * t_303);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_305: array<f32, 1>;
+    var t_307: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_304[i * 4 + j]);
+        acc = max(acc, t_306[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_305[i] = acc;
+      t_307[i] = acc;
     }
-    var m_new_306: array<f32, 1>;
-    m_new_306[0] = max(carry_242[0], t_305[0]);
+    var m_new_308: array<f32, 1>;
+    m_new_308[0] = max(carry_244[0], t_307[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_308: array<f32, 1>;
-    m_safe_308[0] = select(m_new_306[0], 0.0, (m_new_306[0] == NEG_INF));
+    var m_safe_310: array<f32, 1>;
+    m_safe_310[0] = select(m_new_308[0], 0.0, (m_new_308[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_310: array<f32, 4>;
+    var p_312: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_310[0 * 4 + j] = exp2((t_304[0 * 4 + j] - m_safe_308[0]));
+      p_312[0 * 4 + j] = exp2((t_306[0 * 4 + j] - m_safe_310[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_310[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_312[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_312: array<f32, 1>;
-    alpha_312[0] = exp2((carry_242[0] - m_safe_308[0]));
+    var alpha_314: array<f32, 1>;
+    alpha_314[0] = exp2((carry_244[0] - m_safe_310[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_314: array<f32, 1>;
+    var t_316: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_310[i * 4 + j];
+        acc = acc + p_312[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_314[i] = acc;
+      t_316[i] = acc;
     }
-    var t_315: array<f32, 1>;
-    t_315[0] = ((carry_243[0] * alpha_312[0]) + t_314[0]);
+    var t_317: array<f32, 1>;
+    t_317[0] = ((carry_245[0] * alpha_314[0]) + t_316[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_108) * page_table_stride0 + u32((t_288 + r))] + ((t_288 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_109) * page_table_stride0 + u32((t_290 + r))] + ((t_290 + r) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_317 = array<f32, 16>();
+    var t_319 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_317[i * 16 + j] = fma(a[i], b[j], t_317[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_319[i * 16 + j] = fma(a[i], b[j], t_319[i * 16 + j]); }
       }
     }
-    var t_318: array<f32, 16>;
+    var t_320: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_318[0 * 16 + j] = ((carry_244[0 * 16 + j] * alpha_312[0]) + t_317[0 * 16 + j]);
+      t_320[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_314[0]) + t_319[0 * 16 + j]);
     }
-    carry_242[0] = m_new_306[0];
-    carry_243[0] = t_315[0];
+    carry_244[0] = m_new_308[0];
+    carry_245[0] = t_317[0];
     for (var j = 0; j < 16; j++) {
-      carry_244[0 * 16 + j] = t_318[0 * 16 + j];
+      carry_246[0 * 16 + j] = t_320[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_341 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_343 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_322 = t_240; t_322 < t_235; t_322++) {
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_326 = (t_322 * 32);
+  for (var t_324 = t_242; t_324 < t_237; t_324++) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_328 = (t_324 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -513,125 +513,125 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_326 + r))], ((t_326 + r) < k_len_136)) + ((t_326 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_326 + r) < k_len_136));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_328 + r))], ((t_328 + r) < k_len_138)) + ((t_328 + r) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_328 + r) < k_len_138));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_343 = array<f32, 4>();
+    var t_345 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_343[i * 4 + j] = fma(a[i], b[j], t_343[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_345[i * 4 + j] = fma(a[i], b[j], t_345[i * 4 + j]); }
       }
     }
-    var t_345: array<f32, 4>;
+    var t_347: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_345[0 * 4 + j] = select(NEG_INF, (t_343[0 * 4 + j] * t_341), (((t_326 + (tc + 8 * j)) < k_len_136) && (t_174 || ((t_326 + (tc + 8 * j)) <= ((((t_140 + tr) / 4) + k_len_136) - q_len_135)))));
+      t_347[0 * 4 + j] = select(NEG_INF, (t_345[0 * 4 + j] * t_343), (((t_328 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_328 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_346: array<f32, 1>;
+    var t_348: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_345[i * 4 + j]);
+        acc = max(acc, t_347[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_346[i] = acc;
+      t_348[i] = acc;
     }
-    var m_new_347: array<f32, 1>;
-    m_new_347[0] = max(carry_242[0], t_346[0]);
+    var m_new_349: array<f32, 1>;
+    m_new_349[0] = max(carry_244[0], t_348[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_349: array<f32, 1>;
-    m_safe_349[0] = select(m_new_347[0], 0.0, (m_new_347[0] == NEG_INF));
+    var m_safe_351: array<f32, 1>;
+    m_safe_351[0] = select(m_new_349[0], 0.0, (m_new_349[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_351: array<f32, 4>;
+    var p_353: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_351[0 * 4 + j] = exp2((t_345[0 * 4 + j] - m_safe_349[0]));
+      p_353[0 * 4 + j] = exp2((t_347[0 * 4 + j] - m_safe_351[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_351[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_353[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_353: array<f32, 1>;
-    alpha_353[0] = exp2((carry_242[0] - m_safe_349[0]));
+    var alpha_355: array<f32, 1>;
+    alpha_355[0] = exp2((carry_244[0] - m_safe_351[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_355: array<f32, 1>;
+    var t_357: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_351[i * 4 + j];
+        acc = acc + p_353[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_355[i] = acc;
+      t_357[i] = acc;
     }
-    var t_356: array<f32, 1>;
-    t_356[0] = ((carry_243[0] * alpha_353[0]) + t_355[0]);
+    var t_358: array<f32, 1>;
+    t_358[0] = ((carry_245[0] * alpha_355[0]) + t_357[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_326 + r))], ((t_326 + r) < k_len_136)) + ((t_326 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_326 + r) < k_len_136));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_328 + r))], ((t_328 + r) < k_len_138)) + ((t_328 + r) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_328 + r) < k_len_138));
     }
     workgroupBarrier();
-    var t_358 = array<f32, 16>();
+    var t_360 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_358[i * 16 + j] = fma(a[i], b[j], t_358[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_360[i * 16 + j] = fma(a[i], b[j], t_360[i * 16 + j]); }
       }
     }
-    var t_359: array<f32, 16>;
+    var t_361: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_359[0 * 16 + j] = ((carry_244[0 * 16 + j] * alpha_353[0]) + t_358[0 * 16 + j]);
+      t_361[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_355[0]) + t_360[0 * 16 + j]);
     }
-    carry_242[0] = m_new_347[0];
-    carry_243[0] = t_356[0];
+    carry_244[0] = m_new_349[0];
+    carry_245[0] = t_358[0];
     for (var j = 0; j < 16; j++) {
-      carry_244[0 * 16 + j] = t_359[0 * 16 + j];
+      carry_246[0 * 16 + j] = t_361[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:35: let sink = load sinks[head]
-  var sink_363: array<f32, 1>;
-  sink_363[0] = sinks[u32((t_143 + ((t_140 + tr) % 4)))];
-  // kernels-src/sinks.ts:36: store_attention(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T)
-  var t_364: array<f32, 1>;
-  t_364[0] = (sink_363[0] * 1.4426950408889634);
+  // kernels-src/sinks.ts:36: let sink = load sinks[head]
+  var sink_365: array<f32, 1>;
+  sink_365[0] = sinks[u32((t_145 + ((t_142 + tr) % 4)))];
+  // kernels-src/sinks.ts:37: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  var t_366: array<f32, 1>;
+  t_366[0] = (sink_365[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
-  var m_new_365: array<f32, 1>;
-  m_new_365[0] = max(carry_242[0], t_364[0]);
+  var m_new_367: array<f32, 1>;
+  m_new_367[0] = max(carry_244[0], t_366[0]);
   // kernels-src/sinks.ts:12: let alpha = exp2(m - m_new)
-  var alpha_367: array<f32, 1>;
-  alpha_367[0] = exp2((carry_242[0] - m_new_365[0]));
+  var alpha_369: array<f32, 1>;
+  alpha_369[0] = exp2((carry_244[0] - m_new_367[0]));
   // kernels-src/sinks.ts:13: return m_new, l * alpha + exp2(s - m_new), acc * alpha
-  var l_371: array<f32, 1>;
-  l_371[0] = ((carry_243[0] * alpha_367[0]) + exp2((t_364[0] - m_new_365[0])));
+  var l_373: array<f32, 1>;
+  l_373[0] = ((carry_245[0] * alpha_369[0]) + exp2((t_366[0] - m_new_367[0])));
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_140 + tr) / 4) < q_len_135)) { out[u32((q0_132 + ((t_140 + tr) / 4))) * out_stride0 + u32((t_143 + ((t_140 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_244[0 * 16 + j] * alpha_367[0]) / select(l_371[0], 1.0, (l_371[0] == 0.0))); }
+    if ((((t_142 + tr) / 4) < q_len_137)) { out[u32((q0_134 + ((t_142 + tr) / 4))) * out_stride0 + u32((t_145 + ((t_142 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_246[0 * 16 + j] * alpha_369[0]) / select(l_373[0], 1.0, (l_373[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_140 + tr) / 4) < q_len_135)) { lse[u32((q0_132 + ((t_140 + tr) / 4))) * lse_stride0 + u32((t_143 + ((t_140 + tr) % 4)))] = select(((m_new_365[0] + log2(l_371[0])) * 0.6931471805599453), NEG_INF, (l_371[0] == 0.0)); }
+    if ((((t_142 + tr) / 4) < q_len_137)) { lse[u32((q0_134 + ((t_142 + tr) / 4))) * lse_stride0 + u32((t_145 + ((t_142 + tr) % 4)))] = select(((m_new_367[0] + log2(l_373[0])) * 0.6931471805599453), NEG_INF, (l_373[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"sinks_paged.f32.p1","kernel":"sinks_paged","source":{"file":"kernels-src/sinks.ts","line":16},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"sinks","binding":6,"dtype":"f32","shape":["q_heads"],"access":"read","perStep":false},{"name":"out","binding":7,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":8,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"sinks_paged.f32.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":9,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"sinks_paged.f32.p1","kernel":"sinks_paged","source":{"file":"kernels-src/sinks.ts","line":16},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"sinks","binding":6,"dtype":"f32","shape":["q_heads"],"access":"read","perStep":false},{"name":"out","binding":7,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":8,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"sinks_paged.f32.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":9,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/sinks.ts:16 (kernel sinks_paged). Do not edit: edit the spec and recompile.
-// Instance sinks_paged.f32.p1: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
+// Instance sinks_paged.f32.p1: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
 
 struct Params {
@@ -677,139 +677,139 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_106 = i32(wg.x);
-  let kvh_107 = i32(wg.y);
-  let b_108 = i32(wg.z);
+  let m_107 = i32(wg.x);
+  let kvh_108 = i32(wg.y);
+  let b_109 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_132 = cu_seqlens_q[u32(b_108)];
+  let q0_134 = cu_seqlens_q[u32(b_109)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_133 = (b_108 + 1);
-  let t_134 = cu_seqlens_q[u32(t_133)];
-  let q_len_135 = (t_134 - q0_132);
-  let k_len_136 = cache_seqlens[u32(b_108)];
-  // kernels-src/sinks.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_137 = (m_106 * 16);
-  let t_138 = (q_len_135 * 4);
-  let t_139 = (t_137 >= t_138);
-  if (t_139) {
+  let t_135 = (b_109 + 1);
+  let t_136 = cu_seqlens_q[u32(t_135)];
+  let q_len_137 = (t_136 - q0_134);
+  let k_len_138 = cache_seqlens[u32(b_109)];
+  // kernels-src/sinks.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_139 = (m_107 * 16);
+  let t_140 = (q_len_137 * 4);
+  let t_141 = (t_139 >= t_140);
+  if (t_141) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_140 = (m_106 * 16);
+  let t_142 = (m_107 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_143 = (kvh_107 * 4);
+  let t_145 = (kvh_108 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_150 = (k_len_136 + 31);
-  let t_151 = (t_150 / 32);
-  let t_153 = (k_len_136 + (-1));
-  let t_155 = (k_len_136 + (-32));
-  let t_157 = (t_153 / 32);
-  let t_158 = (t_153 < 0);
-  let t_159 = (t_157 * 32);
-  let t_160 = (t_159 == t_153);
-  let t_161 = (!t_160);
-  let t_162 = (t_158 && t_161);
-  let t_164 = (t_157 - 1);
-  let t_165 = select(t_157, t_164, t_162);
-  let t_166 = (t_155 / 32);
-  let t_167 = (t_155 < 0);
-  let t_168 = (t_166 * 32);
-  let t_169 = (t_168 == t_155);
-  let t_170 = (!t_169);
-  let t_171 = (t_167 && t_170);
-  let t_172 = (t_166 - 1);
-  let t_173 = select(t_166, t_172, t_171);
-  let t_174 = (P.is_causal == 0);
-  let t_176 = select(268435456, (-268435456), t_174);
-  let t_177 = select((-268435456), 268435456, t_174);
-  let t_179 = (t_140 + 15);
-  let t_180 = (t_140 / 4);
-  let t_181 = (t_179 / 4);
-  let t_182 = (t_180 + k_len_136);
-  let t_183 = (t_181 + k_len_136);
-  let t_184 = (t_182 - q_len_135);
-  let t_185 = (t_183 - q_len_135);
-  let t_187 = (t_184 + (-31));
-  let t_188 = (t_185 / 32);
-  let t_189 = (t_185 < 0);
-  let t_190 = (t_188 * 32);
-  let t_191 = (t_190 == t_185);
-  let t_192 = (!t_191);
-  let t_193 = (t_189 && t_192);
-  let t_194 = (t_188 - 1);
-  let t_195 = select(t_188, t_194, t_193);
-  let t_196 = (t_187 / 32);
-  let t_197 = (t_187 < 0);
-  let t_198 = (t_196 * 32);
-  let t_199 = (t_198 == t_187);
-  let t_200 = (!t_199);
-  let t_201 = (t_197 && t_200);
-  let t_202 = (t_196 - 1);
-  let t_203 = select(t_196, t_202, t_201);
-  let t_204 = (t_176 > t_177);
-  let t_205 = ((-268435456) > t_195);
-  let t_206 = min(t_176, (-268435456));
-  let t_207 = max(t_177, t_195);
-  let t_208 = select(t_206, t_176, t_205);
-  let t_209 = select(t_207, t_177, t_205);
-  let t_210 = select(t_208, (-268435456), t_204);
-  let t_211 = select(t_209, t_195, t_204);
-  let t_212 = ((-268435456) > t_203);
-  let t_213 = max(t_176, (-268435456));
-  let t_214 = min(t_177, t_203);
-  let t_215 = (t_214 + 1);
-  let t_216 = (t_213 <= t_215);
-  let t_217 = max(t_177, t_203);
-  let t_218 = select(t_176, t_206, t_216);
-  let t_219 = select(t_177, t_217, t_216);
-  let t_220 = select(t_218, t_176, t_212);
-  let t_221 = select(t_219, t_177, t_212);
-  let t_222 = select(t_220, (-268435456), t_204);
-  let t_223 = select(t_221, t_203, t_204);
-  let t_224 = max((-268435456), t_210);
-  let t_225 = min(t_165, t_211);
-  let t_226 = max((-268435456), t_222);
-  let t_227 = min(t_173, t_223);
-  let t_228 = max(t_226, t_226);
-  let t_229 = min(t_227, t_227);
-  let t_230 = max(t_228, (-268435456));
-  let t_231 = min(t_229, t_173);
-  let t_232 = max(0, t_224);
-  let t_233 = (t_225 + 1);
-  let t_234 = min(t_151, t_233);
-  let t_235 = max(t_232, t_234);
-  let t_236 = max(t_230, t_232);
-  let t_237 = min(t_236, t_235);
-  let t_238 = (t_231 + 1);
-  let t_239 = max(t_238, t_237);
-  let t_240 = min(t_239, t_235);
+  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_152 = (k_len_138 + 31);
+  let t_153 = (t_152 / 32);
+  let t_155 = (k_len_138 + (-1));
+  let t_157 = (k_len_138 + (-32));
+  let t_159 = (t_155 / 32);
+  let t_160 = (t_155 < 0);
+  let t_161 = (t_159 * 32);
+  let t_162 = (t_161 == t_155);
+  let t_163 = (!t_162);
+  let t_164 = (t_160 && t_163);
+  let t_166 = (t_159 - 1);
+  let t_167 = select(t_159, t_166, t_164);
+  let t_168 = (t_157 / 32);
+  let t_169 = (t_157 < 0);
+  let t_170 = (t_168 * 32);
+  let t_171 = (t_170 == t_157);
+  let t_172 = (!t_171);
+  let t_173 = (t_169 && t_172);
+  let t_174 = (t_168 - 1);
+  let t_175 = select(t_168, t_174, t_173);
+  let t_176 = (P.is_causal == 0);
+  let t_178 = select(268435456, (-268435456), t_176);
+  let t_179 = select((-268435456), 268435456, t_176);
+  let t_181 = (t_142 + 15);
+  let t_182 = (t_142 / 4);
+  let t_183 = (t_181 / 4);
+  let t_184 = (t_182 + k_len_138);
+  let t_185 = (t_183 + k_len_138);
+  let t_186 = (t_184 - q_len_137);
+  let t_187 = (t_185 - q_len_137);
+  let t_189 = (t_186 + (-31));
+  let t_190 = (t_187 / 32);
+  let t_191 = (t_187 < 0);
+  let t_192 = (t_190 * 32);
+  let t_193 = (t_192 == t_187);
+  let t_194 = (!t_193);
+  let t_195 = (t_191 && t_194);
+  let t_196 = (t_190 - 1);
+  let t_197 = select(t_190, t_196, t_195);
+  let t_198 = (t_189 / 32);
+  let t_199 = (t_189 < 0);
+  let t_200 = (t_198 * 32);
+  let t_201 = (t_200 == t_189);
+  let t_202 = (!t_201);
+  let t_203 = (t_199 && t_202);
+  let t_204 = (t_198 - 1);
+  let t_205 = select(t_198, t_204, t_203);
+  let t_206 = (t_178 > t_179);
+  let t_207 = ((-268435456) > t_197);
+  let t_208 = min(t_178, (-268435456));
+  let t_209 = max(t_179, t_197);
+  let t_210 = select(t_208, t_178, t_207);
+  let t_211 = select(t_209, t_179, t_207);
+  let t_212 = select(t_210, (-268435456), t_206);
+  let t_213 = select(t_211, t_197, t_206);
+  let t_214 = ((-268435456) > t_205);
+  let t_215 = max(t_178, (-268435456));
+  let t_216 = min(t_179, t_205);
+  let t_217 = (t_216 + 1);
+  let t_218 = (t_215 <= t_217);
+  let t_219 = max(t_179, t_205);
+  let t_220 = select(t_178, t_208, t_218);
+  let t_221 = select(t_179, t_219, t_218);
+  let t_222 = select(t_220, t_178, t_214);
+  let t_223 = select(t_221, t_179, t_214);
+  let t_224 = select(t_222, (-268435456), t_206);
+  let t_225 = select(t_223, t_205, t_206);
+  let t_226 = max((-268435456), t_212);
+  let t_227 = min(t_167, t_213);
+  let t_228 = max((-268435456), t_224);
+  let t_229 = min(t_175, t_225);
+  let t_230 = max(t_228, t_228);
+  let t_231 = min(t_229, t_229);
+  let t_232 = max(t_230, (-268435456));
+  let t_233 = min(t_231, t_175);
+  let t_234 = max(0, t_226);
+  let t_235 = (t_227 + 1);
+  let t_236 = min(t_153, t_235);
+  let t_237 = max(t_234, t_236);
+  let t_238 = max(t_232, t_234);
+  let t_239 = min(t_238, t_237);
+  let t_240 = (t_233 + 1);
+  let t_241 = max(t_240, t_239);
+  let t_242 = min(t_241, t_237);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_260 = (P.softmax_scale * 1.4426950408889634);
+  let t_262 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_132 + ((t_140 + r) / 4))) * q_stride0 + u32((t_143 + ((t_140 + r) % 4))) * q_stride1 + u32(c)], (((t_140 + r) / 4) < q_len_135));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_134 + ((t_142 + r) / 4))) * q_stride0 + u32((t_145 + ((t_142 + r) % 4))) * q_stride1 + u32(c)], (((t_142 + r) / 4) < q_len_137));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_242: array<f32, 1>;
-  carry_242[0] = NEG_INF;
-  var carry_243: array<f32, 1>;
-  carry_243[0] = 0.0;
-  var carry_244: array<f32, 16>;
+  var carry_244: array<f32, 1>;
+  carry_244[0] = NEG_INF;
+  var carry_245: array<f32, 1>;
+  carry_245[0] = 0.0;
+  var carry_246: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_244[0 * 16 + j] = 0.0;
+    carry_246[0 * 16 + j] = 0.0;
   }
-  for (var t_241 = t_232; t_241 < t_237; t_241++) {
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_245 = (t_241 * 32);
+  for (var t_243 = t_234; t_243 < t_239; t_243++) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_247 = (t_243 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -818,30 +818,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_245 + r))], ((t_245 + r) < k_len_136)) + ((t_245 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_245 + r) < k_len_136));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_262 = array<f32, 4>();
+    var t_264 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_262[i * 4 + j] = fma(a[i], b[j], t_262[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_264[i * 4 + j] = fma(a[i], b[j], t_264[i * 4 + j]); }
       }
     }
-    var t_264: array<f32, 4>;
+    var t_266: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_264[0 * 4 + j] = select(NEG_INF, (t_262[0 * 4 + j] * t_260), (((t_245 + (tc + 8 * j)) < k_len_136) && (t_174 || ((t_245 + (tc + 8 * j)) <= ((((t_140 + tr) / 4) + k_len_136) - q_len_135)))));
+      t_266[0 * 4 + j] = select(NEG_INF, (t_264[0 * 4 + j] * t_262), (((t_247 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_247 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_265: array<f32, 1>;
+    var t_267: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_264[i * 4 + j]);
+        acc = max(acc, t_266[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -850,33 +850,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_265[i] = acc;
+      t_267[i] = acc;
     }
     workgroupBarrier();
-    var m_new_266: array<f32, 1>;
-    m_new_266[0] = max(carry_242[0], t_265[0]);
+    var m_new_268: array<f32, 1>;
+    m_new_268[0] = max(carry_244[0], t_267[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_268: array<f32, 1>;
-    m_safe_268[0] = select(m_new_266[0], 0.0, (m_new_266[0] == NEG_INF));
+    var m_safe_270: array<f32, 1>;
+    m_safe_270[0] = select(m_new_268[0], 0.0, (m_new_268[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_270: array<f32, 4>;
+    var p_272: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_270[0 * 4 + j] = exp2((t_264[0 * 4 + j] - m_safe_268[0]));
+      p_272[0 * 4 + j] = exp2((t_266[0 * 4 + j] - m_safe_270[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_270[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_272[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_272: array<f32, 1>;
-    alpha_272[0] = exp2((carry_242[0] - m_safe_268[0]));
+    var alpha_274: array<f32, 1>;
+    alpha_274[0] = exp2((carry_244[0] - m_safe_270[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_274: array<f32, 1>;
+    var t_276: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_270[i * 4 + j];
+        acc = acc + p_272[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -885,45 +885,45 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_274[i] = acc;
+      t_276[i] = acc;
     }
     workgroupBarrier();
-    var t_275: array<f32, 1>;
-    t_275[0] = ((carry_243[0] * alpha_272[0]) + t_274[0]);
+    var t_277: array<f32, 1>;
+    t_277[0] = ((carry_245[0] * alpha_274[0]) + t_276[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_245 + r))], ((t_245 + r) < k_len_136)) + ((t_245 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_245 + r) < k_len_136));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
     }
     workgroupBarrier();
-    var t_277 = array<f32, 16>();
+    var t_279 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_277[i * 16 + j] = fma(a[i], b[j], t_277[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_279[i * 16 + j] = fma(a[i], b[j], t_279[i * 16 + j]); }
       }
     }
-    var t_278: array<f32, 16>;
+    var t_280: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_278[0 * 16 + j] = ((carry_244[0 * 16 + j] * alpha_272[0]) + t_277[0 * 16 + j]);
+      t_280[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_274[0]) + t_279[0 * 16 + j]);
     }
-    carry_242[0] = m_new_266[0];
-    carry_243[0] = t_275[0];
+    carry_244[0] = m_new_268[0];
+    carry_245[0] = t_277[0];
     for (var j = 0; j < 16; j++) {
-      carry_244[0 * 16 + j] = t_278[0 * 16 + j];
+      carry_246[0 * 16 + j] = t_280[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_301 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_303 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_284 = t_237; t_284 < t_240; t_284++) {
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_288 = (t_284 * 32);
+  for (var t_286 = t_239; t_286 < t_242; t_286++) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_290 = (t_286 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -931,30 +931,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_108) * page_table_stride0 + u32((t_288 + r))] + ((t_288 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_109) * page_table_stride0 + u32((t_290 + r))] + ((t_290 + r) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_303 = array<f32, 4>();
+    var t_305 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_303[i * 4 + j] = fma(a[i], b[j], t_303[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_305[i * 4 + j] = fma(a[i], b[j], t_305[i * 4 + j]); }
       }
     }
-    var t_304: array<f32, 4>;
+    var t_306: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_304[0 * 4 + j] = (t_303[0 * 4 + j] * t_301);
+      t_306[0 * 4 + j] = (t_305[0 * 4 + j] * t_303);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_305: array<f32, 1>;
+    var t_307: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_304[i * 4 + j]);
+        acc = max(acc, t_306[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -963,33 +963,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_305[i] = acc;
+      t_307[i] = acc;
     }
     workgroupBarrier();
-    var m_new_306: array<f32, 1>;
-    m_new_306[0] = max(carry_242[0], t_305[0]);
+    var m_new_308: array<f32, 1>;
+    m_new_308[0] = max(carry_244[0], t_307[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_308: array<f32, 1>;
-    m_safe_308[0] = select(m_new_306[0], 0.0, (m_new_306[0] == NEG_INF));
+    var m_safe_310: array<f32, 1>;
+    m_safe_310[0] = select(m_new_308[0], 0.0, (m_new_308[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_310: array<f32, 4>;
+    var p_312: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_310[0 * 4 + j] = exp2((t_304[0 * 4 + j] - m_safe_308[0]));
+      p_312[0 * 4 + j] = exp2((t_306[0 * 4 + j] - m_safe_310[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_310[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_312[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_312: array<f32, 1>;
-    alpha_312[0] = exp2((carry_242[0] - m_safe_308[0]));
+    var alpha_314: array<f32, 1>;
+    alpha_314[0] = exp2((carry_244[0] - m_safe_310[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_314: array<f32, 1>;
+    var t_316: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_310[i * 4 + j];
+        acc = acc + p_312[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -998,48 +998,48 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_314[i] = acc;
+      t_316[i] = acc;
     }
     workgroupBarrier();
-    var t_315: array<f32, 1>;
-    t_315[0] = ((carry_243[0] * alpha_312[0]) + t_314[0]);
+    var t_317: array<f32, 1>;
+    t_317[0] = ((carry_245[0] * alpha_314[0]) + t_316[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_108) * page_table_stride0 + u32((t_288 + r))] + ((t_288 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_109) * page_table_stride0 + u32((t_290 + r))] + ((t_290 + r) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_317 = array<f32, 16>();
+    var t_319 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_317[i * 16 + j] = fma(a[i], b[j], t_317[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_319[i * 16 + j] = fma(a[i], b[j], t_319[i * 16 + j]); }
       }
     }
-    var t_318: array<f32, 16>;
+    var t_320: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_318[0 * 16 + j] = ((carry_244[0 * 16 + j] * alpha_312[0]) + t_317[0 * 16 + j]);
+      t_320[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_314[0]) + t_319[0 * 16 + j]);
     }
-    carry_242[0] = m_new_306[0];
-    carry_243[0] = t_315[0];
+    carry_244[0] = m_new_308[0];
+    carry_245[0] = t_317[0];
     for (var j = 0; j < 16; j++) {
-      carry_244[0 * 16 + j] = t_318[0 * 16 + j];
+      carry_246[0 * 16 + j] = t_320[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_341 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_343 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_322 = t_240; t_322 < t_235; t_322++) {
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_326 = (t_322 * 32);
+  for (var t_324 = t_242; t_324 < t_237; t_324++) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_328 = (t_324 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1048,30 +1048,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_326 + r))], ((t_326 + r) < k_len_136)) + ((t_326 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_326 + r) < k_len_136));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_328 + r))], ((t_328 + r) < k_len_138)) + ((t_328 + r) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_328 + r) < k_len_138));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_343 = array<f32, 4>();
+    var t_345 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_343[i * 4 + j] = fma(a[i], b[j], t_343[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_345[i * 4 + j] = fma(a[i], b[j], t_345[i * 4 + j]); }
       }
     }
-    var t_345: array<f32, 4>;
+    var t_347: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_345[0 * 4 + j] = select(NEG_INF, (t_343[0 * 4 + j] * t_341), (((t_326 + (tc + 8 * j)) < k_len_136) && (t_174 || ((t_326 + (tc + 8 * j)) <= ((((t_140 + tr) / 4) + k_len_136) - q_len_135)))));
+      t_347[0 * 4 + j] = select(NEG_INF, (t_345[0 * 4 + j] * t_343), (((t_328 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_328 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_346: array<f32, 1>;
+    var t_348: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_345[i * 4 + j]);
+        acc = max(acc, t_347[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1080,33 +1080,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_346[i] = acc;
+      t_348[i] = acc;
     }
     workgroupBarrier();
-    var m_new_347: array<f32, 1>;
-    m_new_347[0] = max(carry_242[0], t_346[0]);
+    var m_new_349: array<f32, 1>;
+    m_new_349[0] = max(carry_244[0], t_348[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_349: array<f32, 1>;
-    m_safe_349[0] = select(m_new_347[0], 0.0, (m_new_347[0] == NEG_INF));
+    var m_safe_351: array<f32, 1>;
+    m_safe_351[0] = select(m_new_349[0], 0.0, (m_new_349[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_351: array<f32, 4>;
+    var p_353: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_351[0 * 4 + j] = exp2((t_345[0 * 4 + j] - m_safe_349[0]));
+      p_353[0 * 4 + j] = exp2((t_347[0 * 4 + j] - m_safe_351[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_351[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_353[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_353: array<f32, 1>;
-    alpha_353[0] = exp2((carry_242[0] - m_safe_349[0]));
+    var alpha_355: array<f32, 1>;
+    alpha_355[0] = exp2((carry_244[0] - m_safe_351[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_355: array<f32, 1>;
+    var t_357: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_351[i * 4 + j];
+        acc = acc + p_353[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1115,62 +1115,62 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_355[i] = acc;
+      t_357[i] = acc;
     }
     workgroupBarrier();
-    var t_356: array<f32, 1>;
-    t_356[0] = ((carry_243[0] * alpha_353[0]) + t_355[0]);
+    var t_358: array<f32, 1>;
+    t_358[0] = ((carry_245[0] * alpha_355[0]) + t_357[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_326 + r))], ((t_326 + r) < k_len_136)) + ((t_326 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_326 + r) < k_len_136));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_328 + r))], ((t_328 + r) < k_len_138)) + ((t_328 + r) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_328 + r) < k_len_138));
     }
     workgroupBarrier();
-    var t_358 = array<f32, 16>();
+    var t_360 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_358[i * 16 + j] = fma(a[i], b[j], t_358[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_360[i * 16 + j] = fma(a[i], b[j], t_360[i * 16 + j]); }
       }
     }
-    var t_359: array<f32, 16>;
+    var t_361: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_359[0 * 16 + j] = ((carry_244[0 * 16 + j] * alpha_353[0]) + t_358[0 * 16 + j]);
+      t_361[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_355[0]) + t_360[0 * 16 + j]);
     }
-    carry_242[0] = m_new_347[0];
-    carry_243[0] = t_356[0];
+    carry_244[0] = m_new_349[0];
+    carry_245[0] = t_358[0];
     for (var j = 0; j < 16; j++) {
-      carry_244[0 * 16 + j] = t_359[0 * 16 + j];
+      carry_246[0 * 16 + j] = t_361[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:35: let sink = load sinks[head]
-  var sink_363: array<f32, 1>;
-  sink_363[0] = sinks[u32((t_143 + ((t_140 + tr) % 4)))];
-  // kernels-src/sinks.ts:36: store_attention(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T)
-  var t_364: array<f32, 1>;
-  t_364[0] = (sink_363[0] * 1.4426950408889634);
+  // kernels-src/sinks.ts:36: let sink = load sinks[head]
+  var sink_365: array<f32, 1>;
+  sink_365[0] = sinks[u32((t_145 + ((t_142 + tr) % 4)))];
+  // kernels-src/sinks.ts:37: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  var t_366: array<f32, 1>;
+  t_366[0] = (sink_365[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
-  var m_new_365: array<f32, 1>;
-  m_new_365[0] = max(carry_242[0], t_364[0]);
+  var m_new_367: array<f32, 1>;
+  m_new_367[0] = max(carry_244[0], t_366[0]);
   // kernels-src/sinks.ts:12: let alpha = exp2(m - m_new)
-  var alpha_367: array<f32, 1>;
-  alpha_367[0] = exp2((carry_242[0] - m_new_365[0]));
+  var alpha_369: array<f32, 1>;
+  alpha_369[0] = exp2((carry_244[0] - m_new_367[0]));
   // kernels-src/sinks.ts:13: return m_new, l * alpha + exp2(s - m_new), acc * alpha
-  var l_371: array<f32, 1>;
-  l_371[0] = ((carry_243[0] * alpha_367[0]) + exp2((t_364[0] - m_new_365[0])));
+  var l_373: array<f32, 1>;
+  l_373[0] = ((carry_245[0] * alpha_369[0]) + exp2((t_366[0] - m_new_367[0])));
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_140 + tr) / 4) < q_len_135)) { out[u32((q0_132 + ((t_140 + tr) / 4))) * out_stride0 + u32((t_143 + ((t_140 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_244[0 * 16 + j] * alpha_367[0]) / select(l_371[0], 1.0, (l_371[0] == 0.0))); }
+    if ((((t_142 + tr) / 4) < q_len_137)) { out[u32((q0_134 + ((t_142 + tr) / 4))) * out_stride0 + u32((t_145 + ((t_142 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_246[0 * 16 + j] * alpha_369[0]) / select(l_373[0], 1.0, (l_373[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_140 + tr) / 4) < q_len_135)) { lse[u32((q0_132 + ((t_140 + tr) / 4))) * lse_stride0 + u32((t_143 + ((t_140 + tr) % 4)))] = select(((m_new_365[0] + log2(l_371[0])) * 0.6931471805599453), NEG_INF, (l_371[0] == 0.0)); }
+    if ((((t_142 + tr) / 4) < q_len_137)) { lse[u32((q0_134 + ((t_142 + tr) / 4))) * lse_stride0 + u32((t_145 + ((t_142 + tr) % 4)))] = select(((m_new_367[0] + log2(l_373[0])) * 0.6931471805599453), NEG_INF, (l_373[0] == 0.0)); }
   }
 }
 `,

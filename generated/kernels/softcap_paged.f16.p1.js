@@ -2,7 +2,7 @@
 export const name = "softcap_paged.f16.p1";
 export const kernel = "softcap_paged";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32};
+export const params = {"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32};
 export const tuned = [];
 export const tensors = [
   {
@@ -108,9 +108,9 @@ export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"softcap_paged.f16.p1","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f16.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
+    manifest: {"name":"softcap_paged.f16.p1","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f16.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/softcap.ts:14 (kernel softcap_paged). Do not edit: edit the spec and recompile.
-// Instance softcap_paged.f16.p1: T = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
+// Instance softcap_paged.f16.p1: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
 enable f16;
 enable subgroups;
@@ -157,140 +157,140 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_106 = i32(wg.x);
-  let kvh_107 = i32(wg.y);
-  let b_108 = i32(wg.z);
+  let m_107 = i32(wg.x);
+  let kvh_108 = i32(wg.y);
+  let b_109 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_134 = cu_seqlens_q[u32(b_108)];
+  let q0_136 = cu_seqlens_q[u32(b_109)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_135 = (b_108 + 1);
-  let t_136 = cu_seqlens_q[u32(t_135)];
-  let q_len_137 = (t_136 - q0_134);
-  let k_len_138 = cache_seqlens[u32(b_108)];
-  // kernels-src/softcap.ts:26: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_139 = (m_106 * 16);
-  let t_140 = (q_len_137 * 4);
-  let t_141 = (t_139 >= t_140);
-  if (t_141) {
+  let t_137 = (b_109 + 1);
+  let t_138 = cu_seqlens_q[u32(t_137)];
+  let q_len_139 = (t_138 - q0_136);
+  let k_len_140 = cache_seqlens[u32(b_109)];
+  // kernels-src/softcap.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_141 = (m_107 * 16);
+  let t_142 = (q_len_139 * 4);
+  let t_143 = (t_141 >= t_142);
+  if (t_143) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_142 = (m_106 * 16);
+  let t_144 = (m_107 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_145 = (kvh_107 * 4);
+  let t_147 = (kvh_108 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_152 = (k_len_138 + 31);
-  let t_153 = (t_152 / 32);
-  let t_155 = (k_len_138 + (-1));
-  let t_157 = (k_len_138 + (-32));
-  let t_159 = (t_155 / 32);
-  let t_160 = (t_155 < 0);
-  let t_161 = (t_159 * 32);
-  let t_162 = (t_161 == t_155);
-  let t_163 = (!t_162);
-  let t_164 = (t_160 && t_163);
-  let t_166 = (t_159 - 1);
-  let t_167 = select(t_159, t_166, t_164);
-  let t_168 = (t_157 / 32);
-  let t_169 = (t_157 < 0);
-  let t_170 = (t_168 * 32);
-  let t_171 = (t_170 == t_157);
-  let t_172 = (!t_171);
-  let t_173 = (t_169 && t_172);
-  let t_174 = (t_168 - 1);
-  let t_175 = select(t_168, t_174, t_173);
-  let t_176 = (P.is_causal == 0);
-  let t_178 = select(268435456, (-268435456), t_176);
-  let t_179 = select((-268435456), 268435456, t_176);
-  let t_181 = (t_142 + 15);
-  let t_182 = (t_142 / 4);
-  let t_183 = (t_181 / 4);
-  let t_184 = (t_182 + k_len_138);
-  let t_185 = (t_183 + k_len_138);
-  let t_186 = (t_184 - q_len_137);
-  let t_187 = (t_185 - q_len_137);
-  let t_189 = (t_186 + (-31));
-  let t_190 = (t_187 / 32);
-  let t_191 = (t_187 < 0);
-  let t_192 = (t_190 * 32);
-  let t_193 = (t_192 == t_187);
-  let t_194 = (!t_193);
-  let t_195 = (t_191 && t_194);
-  let t_196 = (t_190 - 1);
-  let t_197 = select(t_190, t_196, t_195);
-  let t_198 = (t_189 / 32);
-  let t_199 = (t_189 < 0);
-  let t_200 = (t_198 * 32);
-  let t_201 = (t_200 == t_189);
-  let t_202 = (!t_201);
-  let t_203 = (t_199 && t_202);
-  let t_204 = (t_198 - 1);
-  let t_205 = select(t_198, t_204, t_203);
-  let t_206 = (t_178 > t_179);
-  let t_207 = ((-268435456) > t_197);
-  let t_208 = min(t_178, (-268435456));
-  let t_209 = max(t_179, t_197);
-  let t_210 = select(t_208, t_178, t_207);
-  let t_211 = select(t_209, t_179, t_207);
-  let t_212 = select(t_210, (-268435456), t_206);
-  let t_213 = select(t_211, t_197, t_206);
-  let t_214 = ((-268435456) > t_205);
-  let t_215 = max(t_178, (-268435456));
-  let t_216 = min(t_179, t_205);
-  let t_217 = (t_216 + 1);
-  let t_218 = (t_215 <= t_217);
-  let t_219 = max(t_179, t_205);
-  let t_220 = select(t_178, t_208, t_218);
-  let t_221 = select(t_179, t_219, t_218);
-  let t_222 = select(t_220, t_178, t_214);
-  let t_223 = select(t_221, t_179, t_214);
-  let t_224 = select(t_222, (-268435456), t_206);
-  let t_225 = select(t_223, t_205, t_206);
-  let t_226 = max((-268435456), t_212);
-  let t_227 = min(t_167, t_213);
-  let t_228 = max((-268435456), t_224);
-  let t_229 = min(t_175, t_225);
-  let t_230 = max(t_228, t_228);
-  let t_231 = min(t_229, t_229);
-  let t_232 = max(t_230, (-268435456));
-  let t_233 = min(t_231, t_175);
-  let t_234 = max(0, t_226);
-  let t_235 = (t_227 + 1);
-  let t_236 = min(t_153, t_235);
-  let t_237 = max(t_234, t_236);
-  let t_238 = max(t_232, t_234);
-  let t_239 = min(t_238, t_237);
-  let t_240 = (t_233 + 1);
-  let t_241 = max(t_240, t_239);
-  let t_242 = min(t_241, t_237);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_154 = (k_len_140 + 31);
+  let t_155 = (t_154 / 32);
+  let t_157 = (k_len_140 + (-1));
+  let t_159 = (k_len_140 + (-32));
+  let t_161 = (t_157 / 32);
+  let t_162 = (t_157 < 0);
+  let t_163 = (t_161 * 32);
+  let t_164 = (t_163 == t_157);
+  let t_165 = (!t_164);
+  let t_166 = (t_162 && t_165);
+  let t_168 = (t_161 - 1);
+  let t_169 = select(t_161, t_168, t_166);
+  let t_170 = (t_159 / 32);
+  let t_171 = (t_159 < 0);
+  let t_172 = (t_170 * 32);
+  let t_173 = (t_172 == t_159);
+  let t_174 = (!t_173);
+  let t_175 = (t_171 && t_174);
+  let t_176 = (t_170 - 1);
+  let t_177 = select(t_170, t_176, t_175);
+  let t_178 = (P.is_causal == 0);
+  let t_180 = select(268435456, (-268435456), t_178);
+  let t_181 = select((-268435456), 268435456, t_178);
+  let t_183 = (t_144 + 15);
+  let t_184 = (t_144 / 4);
+  let t_185 = (t_183 / 4);
+  let t_186 = (t_184 + k_len_140);
+  let t_187 = (t_185 + k_len_140);
+  let t_188 = (t_186 - q_len_139);
+  let t_189 = (t_187 - q_len_139);
+  let t_191 = (t_188 + (-31));
+  let t_192 = (t_189 / 32);
+  let t_193 = (t_189 < 0);
+  let t_194 = (t_192 * 32);
+  let t_195 = (t_194 == t_189);
+  let t_196 = (!t_195);
+  let t_197 = (t_193 && t_196);
+  let t_198 = (t_192 - 1);
+  let t_199 = select(t_192, t_198, t_197);
+  let t_200 = (t_191 / 32);
+  let t_201 = (t_191 < 0);
+  let t_202 = (t_200 * 32);
+  let t_203 = (t_202 == t_191);
+  let t_204 = (!t_203);
+  let t_205 = (t_201 && t_204);
+  let t_206 = (t_200 - 1);
+  let t_207 = select(t_200, t_206, t_205);
+  let t_208 = (t_180 > t_181);
+  let t_209 = ((-268435456) > t_199);
+  let t_210 = min(t_180, (-268435456));
+  let t_211 = max(t_181, t_199);
+  let t_212 = select(t_210, t_180, t_209);
+  let t_213 = select(t_211, t_181, t_209);
+  let t_214 = select(t_212, (-268435456), t_208);
+  let t_215 = select(t_213, t_199, t_208);
+  let t_216 = ((-268435456) > t_207);
+  let t_217 = max(t_180, (-268435456));
+  let t_218 = min(t_181, t_207);
+  let t_219 = (t_218 + 1);
+  let t_220 = (t_217 <= t_219);
+  let t_221 = max(t_181, t_207);
+  let t_222 = select(t_180, t_210, t_220);
+  let t_223 = select(t_181, t_221, t_220);
+  let t_224 = select(t_222, t_180, t_216);
+  let t_225 = select(t_223, t_181, t_216);
+  let t_226 = select(t_224, (-268435456), t_208);
+  let t_227 = select(t_225, t_207, t_208);
+  let t_228 = max((-268435456), t_214);
+  let t_229 = min(t_169, t_215);
+  let t_230 = max((-268435456), t_226);
+  let t_231 = min(t_177, t_227);
+  let t_232 = max(t_230, t_230);
+  let t_233 = min(t_231, t_231);
+  let t_234 = max(t_232, (-268435456));
+  let t_235 = min(t_233, t_177);
+  let t_236 = max(0, t_228);
+  let t_237 = (t_229 + 1);
+  let t_238 = min(t_155, t_237);
+  let t_239 = max(t_236, t_238);
+  let t_240 = max(t_234, t_236);
+  let t_241 = min(t_240, t_239);
+  let t_242 = (t_235 + 1);
+  let t_243 = max(t_242, t_241);
+  let t_244 = min(t_243, t_239);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_265 = (P.softcap > 0.0);
-  let t_266 = max(P.softcap, 1e-30);
+  let t_267 = (P.softcap > 0.0);
+  let t_268 = max(P.softcap, 1e-30);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_134 + ((t_142 + r) / 4))) * q_stride0 + u32((t_145 + ((t_142 + r) % 4))) * q_stride1 + u32(c)], (((t_142 + r) / 4) < q_len_137));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_244: array<f32, 1>;
-  carry_244[0] = NEG_INF;
-  var carry_245: array<f32, 1>;
-  carry_245[0] = 0.0;
-  var carry_246: array<f32, 16>;
+  var carry_246: array<f32, 1>;
+  carry_246[0] = NEG_INF;
+  var carry_247: array<f32, 1>;
+  carry_247[0] = 0.0;
+  var carry_248: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_246[0 * 16 + j] = 0.0;
+    carry_248[0 * 16 + j] = 0.0;
   }
-  for (var t_243 = t_234; t_243 < t_239; t_243++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_247 = (t_243 * 32);
+  for (var t_245 = t_236; t_245 < t_241; t_245++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_249 = (t_245 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -299,106 +299,106 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_249 + r))], ((t_249 + r) < k_len_140)) + ((t_249 + r) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_263 = array<f32, 4>();
+    var t_265 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_263[i * 4 + j] = fma(a[i], b[j], t_263[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_265[i * 4 + j] = fma(a[i], b[j], t_265[i * 4 + j]); }
       }
     }
-    var s_264: array<f32, 4>;
+    var s_266: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_264[0 * 4 + j] = (t_263[0 * 4 + j] * P.softmax_scale);
+      s_266[0 * 4 + j] = (t_265[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_272: array<f32, 4>;
+    var t_274: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_272[0 * 4 + j] = select(NEG_INF, (select(s_264[0 * 4 + j], (P.softcap * tanh(clamp((s_264[0 * 4 + j] / t_266), -15.0, 15.0))), t_265) * 1.4426950408889634), (((t_247 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_247 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
+      t_274[0 * 4 + j] = select(NEG_INF, (select(s_266[0 * 4 + j], (P.softcap * tanh(clamp((s_266[0 * 4 + j] / t_268), -15.0, 15.0))), t_267) * 1.4426950408889634), (((t_249 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_249 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_273: array<f32, 1>;
+    var t_275: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_272[i * 4 + j]);
+        acc = max(acc, t_274[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_273[i] = acc;
+      t_275[i] = acc;
     }
-    var m_new_274: array<f32, 1>;
-    m_new_274[0] = max(carry_244[0], t_273[0]);
+    var m_new_276: array<f32, 1>;
+    m_new_276[0] = max(carry_246[0], t_275[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_276: array<f32, 1>;
-    m_safe_276[0] = select(m_new_274[0], 0.0, (m_new_274[0] == NEG_INF));
+    var m_safe_278: array<f32, 1>;
+    m_safe_278[0] = select(m_new_276[0], 0.0, (m_new_276[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_278: array<f32, 4>;
+    var p_280: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_278[0 * 4 + j] = exp2((t_272[0 * 4 + j] - m_safe_276[0]));
+      p_280[0 * 4 + j] = exp2((t_274[0 * 4 + j] - m_safe_278[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_280: array<f32, 1>;
-    alpha_280[0] = exp2((carry_244[0] - m_safe_276[0]));
+    var alpha_282: array<f32, 1>;
+    alpha_282[0] = exp2((carry_246[0] - m_safe_278[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_282: array<f32, 1>;
+    var t_284: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_278[i * 4 + j];
+        acc = acc + p_280[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_282[i] = acc;
+      t_284[i] = acc;
     }
-    var t_283: array<f32, 1>;
-    t_283[0] = ((carry_245[0] * alpha_280[0]) + t_282[0]);
+    var t_285: array<f32, 1>;
+    t_285[0] = ((carry_247[0] * alpha_282[0]) + t_284[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_278[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_280[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_249 + r))], ((t_249 + r) < k_len_140)) + ((t_249 + r) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
     }
     workgroupBarrier();
-    var t_286 = array<f32, 16>();
+    var t_288 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_286[i * 16 + j] = fma(a[i], b[j], t_286[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_288[i * 16 + j] = fma(a[i], b[j], t_288[i * 16 + j]); }
       }
     }
-    var t_287: array<f32, 16>;
+    var t_289: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_287[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_280[0]) + t_286[0 * 16 + j]);
+      t_289[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_282[0]) + t_288[0 * 16 + j]);
     }
-    carry_244[0] = m_new_274[0];
-    carry_245[0] = t_283[0];
+    carry_246[0] = m_new_276[0];
+    carry_247[0] = t_285[0];
     for (var j = 0; j < 16; j++) {
-      carry_246[0 * 16 + j] = t_287[0 * 16 + j];
+      carry_248[0 * 16 + j] = t_289[0 * 16 + j];
     }
   }
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_313 = (P.softcap > 0.0);
-  let t_314 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_315 = (P.softcap > 0.0);
+  let t_316 = max(P.softcap, 1e-30);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_293 = t_239; t_293 < t_242; t_293++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_297 = (t_293 * 32);
+  for (var t_295 = t_241; t_295 < t_244; t_295++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_299 = (t_295 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -406,109 +406,109 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_108) * page_table_stride0 + u32((t_297 + r))] + ((t_297 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_109) * page_table_stride0 + u32((t_299 + r))] + ((t_299 + r) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_311 = array<f32, 4>();
+    var t_313 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_311[i * 4 + j] = fma(a[i], b[j], t_311[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_313[i * 4 + j] = fma(a[i], b[j], t_313[i * 4 + j]); }
       }
     }
-    var s_312: array<f32, 4>;
+    var s_314: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_312[0 * 4 + j] = (t_311[0 * 4 + j] * P.softmax_scale);
+      s_314[0 * 4 + j] = (t_313[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_319: array<f32, 4>;
+    var t_321: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_319[0 * 4 + j] = (select(s_312[0 * 4 + j], (P.softcap * tanh(clamp((s_312[0 * 4 + j] / t_314), -15.0, 15.0))), t_313) * 1.4426950408889634);
+      t_321[0 * 4 + j] = (select(s_314[0 * 4 + j], (P.softcap * tanh(clamp((s_314[0 * 4 + j] / t_316), -15.0, 15.0))), t_315) * 1.4426950408889634);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_320: array<f32, 1>;
+    var t_322: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_319[i * 4 + j]);
+        acc = max(acc, t_321[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_320[i] = acc;
+      t_322[i] = acc;
     }
-    var m_new_321: array<f32, 1>;
-    m_new_321[0] = max(carry_244[0], t_320[0]);
+    var m_new_323: array<f32, 1>;
+    m_new_323[0] = max(carry_246[0], t_322[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_323: array<f32, 1>;
-    m_safe_323[0] = select(m_new_321[0], 0.0, (m_new_321[0] == NEG_INF));
+    var m_safe_325: array<f32, 1>;
+    m_safe_325[0] = select(m_new_323[0], 0.0, (m_new_323[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_325: array<f32, 4>;
+    var p_327: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_325[0 * 4 + j] = exp2((t_319[0 * 4 + j] - m_safe_323[0]));
+      p_327[0 * 4 + j] = exp2((t_321[0 * 4 + j] - m_safe_325[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_327: array<f32, 1>;
-    alpha_327[0] = exp2((carry_244[0] - m_safe_323[0]));
+    var alpha_329: array<f32, 1>;
+    alpha_329[0] = exp2((carry_246[0] - m_safe_325[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_329: array<f32, 1>;
+    var t_331: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_325[i * 4 + j];
+        acc = acc + p_327[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_329[i] = acc;
+      t_331[i] = acc;
     }
-    var t_330: array<f32, 1>;
-    t_330[0] = ((carry_245[0] * alpha_327[0]) + t_329[0]);
+    var t_332: array<f32, 1>;
+    t_332[0] = ((carry_247[0] * alpha_329[0]) + t_331[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_325[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_327[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_108) * page_table_stride0 + u32((t_297 + r))] + ((t_297 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_109) * page_table_stride0 + u32((t_299 + r))] + ((t_299 + r) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_333 = array<f32, 16>();
+    var t_335 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_333[i * 16 + j] = fma(a[i], b[j], t_333[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_335[i * 16 + j] = fma(a[i], b[j], t_335[i * 16 + j]); }
       }
     }
-    var t_334: array<f32, 16>;
+    var t_336: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_334[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_327[0]) + t_333[0 * 16 + j]);
+      t_336[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_329[0]) + t_335[0 * 16 + j]);
     }
-    carry_244[0] = m_new_321[0];
-    carry_245[0] = t_330[0];
+    carry_246[0] = m_new_323[0];
+    carry_247[0] = t_332[0];
     for (var j = 0; j < 16; j++) {
-      carry_246[0 * 16 + j] = t_334[0 * 16 + j];
+      carry_248[0 * 16 + j] = t_336[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_360 = (P.softcap > 0.0);
-  let t_361 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_362 = (P.softcap > 0.0);
+  let t_363 = max(P.softcap, 1e-30);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_338 = t_242; t_338 < t_237; t_338++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_342 = (t_338 * 32);
+  for (var t_340 = t_244; t_340 < t_239; t_340++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_344 = (t_340 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -517,115 +517,115 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_342 + r))], ((t_342 + r) < k_len_138)) + ((t_342 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_342 + r) < k_len_138));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_344 + r))], ((t_344 + r) < k_len_140)) + ((t_344 + r) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_344 + r) < k_len_140));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_358 = array<f32, 4>();
+    var t_360 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_358[i * 4 + j] = fma(a[i], b[j], t_358[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_360[i * 4 + j] = fma(a[i], b[j], t_360[i * 4 + j]); }
       }
     }
-    var s_359: array<f32, 4>;
+    var s_361: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_359[0 * 4 + j] = (t_358[0 * 4 + j] * P.softmax_scale);
+      s_361[0 * 4 + j] = (t_360[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_367: array<f32, 4>;
+    var t_369: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_367[0 * 4 + j] = select(NEG_INF, (select(s_359[0 * 4 + j], (P.softcap * tanh(clamp((s_359[0 * 4 + j] / t_361), -15.0, 15.0))), t_360) * 1.4426950408889634), (((t_342 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_342 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
+      t_369[0 * 4 + j] = select(NEG_INF, (select(s_361[0 * 4 + j], (P.softcap * tanh(clamp((s_361[0 * 4 + j] / t_363), -15.0, 15.0))), t_362) * 1.4426950408889634), (((t_344 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_344 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_368: array<f32, 1>;
+    var t_370: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_367[i * 4 + j]);
+        acc = max(acc, t_369[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_368[i] = acc;
+      t_370[i] = acc;
     }
-    var m_new_369: array<f32, 1>;
-    m_new_369[0] = max(carry_244[0], t_368[0]);
+    var m_new_371: array<f32, 1>;
+    m_new_371[0] = max(carry_246[0], t_370[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_371: array<f32, 1>;
-    m_safe_371[0] = select(m_new_369[0], 0.0, (m_new_369[0] == NEG_INF));
+    var m_safe_373: array<f32, 1>;
+    m_safe_373[0] = select(m_new_371[0], 0.0, (m_new_371[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_373: array<f32, 4>;
+    var p_375: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_373[0 * 4 + j] = exp2((t_367[0 * 4 + j] - m_safe_371[0]));
+      p_375[0 * 4 + j] = exp2((t_369[0 * 4 + j] - m_safe_373[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_375: array<f32, 1>;
-    alpha_375[0] = exp2((carry_244[0] - m_safe_371[0]));
+    var alpha_377: array<f32, 1>;
+    alpha_377[0] = exp2((carry_246[0] - m_safe_373[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_377: array<f32, 1>;
+    var t_379: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_373[i * 4 + j];
+        acc = acc + p_375[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_377[i] = acc;
+      t_379[i] = acc;
     }
-    var t_378: array<f32, 1>;
-    t_378[0] = ((carry_245[0] * alpha_375[0]) + t_377[0]);
+    var t_380: array<f32, 1>;
+    t_380[0] = ((carry_247[0] * alpha_377[0]) + t_379[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_373[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_375[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_342 + r))], ((t_342 + r) < k_len_138)) + ((t_342 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_342 + r) < k_len_138));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_344 + r))], ((t_344 + r) < k_len_140)) + ((t_344 + r) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_344 + r) < k_len_140));
     }
     workgroupBarrier();
-    var t_381 = array<f32, 16>();
+    var t_383 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_381[i * 16 + j] = fma(a[i], b[j], t_381[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_383[i * 16 + j] = fma(a[i], b[j], t_383[i * 16 + j]); }
       }
     }
-    var t_382: array<f32, 16>;
+    var t_384: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_382[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_375[0]) + t_381[0 * 16 + j]);
+      t_384[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_377[0]) + t_383[0 * 16 + j]);
     }
-    carry_244[0] = m_new_369[0];
-    carry_245[0] = t_378[0];
+    carry_246[0] = m_new_371[0];
+    carry_247[0] = t_380[0];
     for (var j = 0; j < 16; j++) {
-      carry_246[0 * 16 + j] = t_382[0 * 16 + j];
+      carry_248[0 * 16 + j] = t_384[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_142 + tr) / 4) < q_len_137)) { out[u32((q0_134 + ((t_142 + tr) / 4))) * out_stride0 + u32((t_145 + ((t_142 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_246[0 * 16 + j] / select(carry_245[0], 1.0, (carry_245[0] == 0.0)))); }
+    if ((((t_144 + tr) / 4) < q_len_139)) { out[u32((q0_136 + ((t_144 + tr) / 4))) * out_stride0 + u32((t_147 + ((t_144 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_248[0 * 16 + j] / select(carry_247[0], 1.0, (carry_247[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_142 + tr) / 4) < q_len_137)) { lse[u32((q0_134 + ((t_142 + tr) / 4))) * lse_stride0 + u32((t_145 + ((t_142 + tr) % 4)))] = select(((carry_244[0] + log2(carry_245[0])) * 0.6931471805599453), NEG_INF, (carry_245[0] == 0.0)); }
+    if ((((t_144 + tr) / 4) < q_len_139)) { lse[u32((q0_136 + ((t_144 + tr) / 4))) * lse_stride0 + u32((t_147 + ((t_144 + tr) % 4)))] = select(((carry_246[0] + log2(carry_247[0])) * 0.6931471805599453), NEG_INF, (carry_247[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"softcap_paged.f16.p1","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f16.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
+    manifest: {"name":"softcap_paged.f16.p1","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f16.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/softcap.ts:14 (kernel softcap_paged). Do not edit: edit the spec and recompile.
-// Instance softcap_paged.f16.p1: T = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
+// Instance softcap_paged.f16.p1: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
 enable f16;
 
@@ -672,140 +672,140 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_106 = i32(wg.x);
-  let kvh_107 = i32(wg.y);
-  let b_108 = i32(wg.z);
+  let m_107 = i32(wg.x);
+  let kvh_108 = i32(wg.y);
+  let b_109 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_134 = cu_seqlens_q[u32(b_108)];
+  let q0_136 = cu_seqlens_q[u32(b_109)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_135 = (b_108 + 1);
-  let t_136 = cu_seqlens_q[u32(t_135)];
-  let q_len_137 = (t_136 - q0_134);
-  let k_len_138 = cache_seqlens[u32(b_108)];
-  // kernels-src/softcap.ts:26: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_139 = (m_106 * 16);
-  let t_140 = (q_len_137 * 4);
-  let t_141 = (t_139 >= t_140);
-  if (t_141) {
+  let t_137 = (b_109 + 1);
+  let t_138 = cu_seqlens_q[u32(t_137)];
+  let q_len_139 = (t_138 - q0_136);
+  let k_len_140 = cache_seqlens[u32(b_109)];
+  // kernels-src/softcap.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_141 = (m_107 * 16);
+  let t_142 = (q_len_139 * 4);
+  let t_143 = (t_141 >= t_142);
+  if (t_143) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_142 = (m_106 * 16);
+  let t_144 = (m_107 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_145 = (kvh_107 * 4);
+  let t_147 = (kvh_108 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_152 = (k_len_138 + 31);
-  let t_153 = (t_152 / 32);
-  let t_155 = (k_len_138 + (-1));
-  let t_157 = (k_len_138 + (-32));
-  let t_159 = (t_155 / 32);
-  let t_160 = (t_155 < 0);
-  let t_161 = (t_159 * 32);
-  let t_162 = (t_161 == t_155);
-  let t_163 = (!t_162);
-  let t_164 = (t_160 && t_163);
-  let t_166 = (t_159 - 1);
-  let t_167 = select(t_159, t_166, t_164);
-  let t_168 = (t_157 / 32);
-  let t_169 = (t_157 < 0);
-  let t_170 = (t_168 * 32);
-  let t_171 = (t_170 == t_157);
-  let t_172 = (!t_171);
-  let t_173 = (t_169 && t_172);
-  let t_174 = (t_168 - 1);
-  let t_175 = select(t_168, t_174, t_173);
-  let t_176 = (P.is_causal == 0);
-  let t_178 = select(268435456, (-268435456), t_176);
-  let t_179 = select((-268435456), 268435456, t_176);
-  let t_181 = (t_142 + 15);
-  let t_182 = (t_142 / 4);
-  let t_183 = (t_181 / 4);
-  let t_184 = (t_182 + k_len_138);
-  let t_185 = (t_183 + k_len_138);
-  let t_186 = (t_184 - q_len_137);
-  let t_187 = (t_185 - q_len_137);
-  let t_189 = (t_186 + (-31));
-  let t_190 = (t_187 / 32);
-  let t_191 = (t_187 < 0);
-  let t_192 = (t_190 * 32);
-  let t_193 = (t_192 == t_187);
-  let t_194 = (!t_193);
-  let t_195 = (t_191 && t_194);
-  let t_196 = (t_190 - 1);
-  let t_197 = select(t_190, t_196, t_195);
-  let t_198 = (t_189 / 32);
-  let t_199 = (t_189 < 0);
-  let t_200 = (t_198 * 32);
-  let t_201 = (t_200 == t_189);
-  let t_202 = (!t_201);
-  let t_203 = (t_199 && t_202);
-  let t_204 = (t_198 - 1);
-  let t_205 = select(t_198, t_204, t_203);
-  let t_206 = (t_178 > t_179);
-  let t_207 = ((-268435456) > t_197);
-  let t_208 = min(t_178, (-268435456));
-  let t_209 = max(t_179, t_197);
-  let t_210 = select(t_208, t_178, t_207);
-  let t_211 = select(t_209, t_179, t_207);
-  let t_212 = select(t_210, (-268435456), t_206);
-  let t_213 = select(t_211, t_197, t_206);
-  let t_214 = ((-268435456) > t_205);
-  let t_215 = max(t_178, (-268435456));
-  let t_216 = min(t_179, t_205);
-  let t_217 = (t_216 + 1);
-  let t_218 = (t_215 <= t_217);
-  let t_219 = max(t_179, t_205);
-  let t_220 = select(t_178, t_208, t_218);
-  let t_221 = select(t_179, t_219, t_218);
-  let t_222 = select(t_220, t_178, t_214);
-  let t_223 = select(t_221, t_179, t_214);
-  let t_224 = select(t_222, (-268435456), t_206);
-  let t_225 = select(t_223, t_205, t_206);
-  let t_226 = max((-268435456), t_212);
-  let t_227 = min(t_167, t_213);
-  let t_228 = max((-268435456), t_224);
-  let t_229 = min(t_175, t_225);
-  let t_230 = max(t_228, t_228);
-  let t_231 = min(t_229, t_229);
-  let t_232 = max(t_230, (-268435456));
-  let t_233 = min(t_231, t_175);
-  let t_234 = max(0, t_226);
-  let t_235 = (t_227 + 1);
-  let t_236 = min(t_153, t_235);
-  let t_237 = max(t_234, t_236);
-  let t_238 = max(t_232, t_234);
-  let t_239 = min(t_238, t_237);
-  let t_240 = (t_233 + 1);
-  let t_241 = max(t_240, t_239);
-  let t_242 = min(t_241, t_237);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_154 = (k_len_140 + 31);
+  let t_155 = (t_154 / 32);
+  let t_157 = (k_len_140 + (-1));
+  let t_159 = (k_len_140 + (-32));
+  let t_161 = (t_157 / 32);
+  let t_162 = (t_157 < 0);
+  let t_163 = (t_161 * 32);
+  let t_164 = (t_163 == t_157);
+  let t_165 = (!t_164);
+  let t_166 = (t_162 && t_165);
+  let t_168 = (t_161 - 1);
+  let t_169 = select(t_161, t_168, t_166);
+  let t_170 = (t_159 / 32);
+  let t_171 = (t_159 < 0);
+  let t_172 = (t_170 * 32);
+  let t_173 = (t_172 == t_159);
+  let t_174 = (!t_173);
+  let t_175 = (t_171 && t_174);
+  let t_176 = (t_170 - 1);
+  let t_177 = select(t_170, t_176, t_175);
+  let t_178 = (P.is_causal == 0);
+  let t_180 = select(268435456, (-268435456), t_178);
+  let t_181 = select((-268435456), 268435456, t_178);
+  let t_183 = (t_144 + 15);
+  let t_184 = (t_144 / 4);
+  let t_185 = (t_183 / 4);
+  let t_186 = (t_184 + k_len_140);
+  let t_187 = (t_185 + k_len_140);
+  let t_188 = (t_186 - q_len_139);
+  let t_189 = (t_187 - q_len_139);
+  let t_191 = (t_188 + (-31));
+  let t_192 = (t_189 / 32);
+  let t_193 = (t_189 < 0);
+  let t_194 = (t_192 * 32);
+  let t_195 = (t_194 == t_189);
+  let t_196 = (!t_195);
+  let t_197 = (t_193 && t_196);
+  let t_198 = (t_192 - 1);
+  let t_199 = select(t_192, t_198, t_197);
+  let t_200 = (t_191 / 32);
+  let t_201 = (t_191 < 0);
+  let t_202 = (t_200 * 32);
+  let t_203 = (t_202 == t_191);
+  let t_204 = (!t_203);
+  let t_205 = (t_201 && t_204);
+  let t_206 = (t_200 - 1);
+  let t_207 = select(t_200, t_206, t_205);
+  let t_208 = (t_180 > t_181);
+  let t_209 = ((-268435456) > t_199);
+  let t_210 = min(t_180, (-268435456));
+  let t_211 = max(t_181, t_199);
+  let t_212 = select(t_210, t_180, t_209);
+  let t_213 = select(t_211, t_181, t_209);
+  let t_214 = select(t_212, (-268435456), t_208);
+  let t_215 = select(t_213, t_199, t_208);
+  let t_216 = ((-268435456) > t_207);
+  let t_217 = max(t_180, (-268435456));
+  let t_218 = min(t_181, t_207);
+  let t_219 = (t_218 + 1);
+  let t_220 = (t_217 <= t_219);
+  let t_221 = max(t_181, t_207);
+  let t_222 = select(t_180, t_210, t_220);
+  let t_223 = select(t_181, t_221, t_220);
+  let t_224 = select(t_222, t_180, t_216);
+  let t_225 = select(t_223, t_181, t_216);
+  let t_226 = select(t_224, (-268435456), t_208);
+  let t_227 = select(t_225, t_207, t_208);
+  let t_228 = max((-268435456), t_214);
+  let t_229 = min(t_169, t_215);
+  let t_230 = max((-268435456), t_226);
+  let t_231 = min(t_177, t_227);
+  let t_232 = max(t_230, t_230);
+  let t_233 = min(t_231, t_231);
+  let t_234 = max(t_232, (-268435456));
+  let t_235 = min(t_233, t_177);
+  let t_236 = max(0, t_228);
+  let t_237 = (t_229 + 1);
+  let t_238 = min(t_155, t_237);
+  let t_239 = max(t_236, t_238);
+  let t_240 = max(t_234, t_236);
+  let t_241 = min(t_240, t_239);
+  let t_242 = (t_235 + 1);
+  let t_243 = max(t_242, t_241);
+  let t_244 = min(t_243, t_239);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_265 = (P.softcap > 0.0);
-  let t_266 = max(P.softcap, 1e-30);
+  let t_267 = (P.softcap > 0.0);
+  let t_268 = max(P.softcap, 1e-30);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_134 + ((t_142 + r) / 4))) * q_stride0 + u32((t_145 + ((t_142 + r) % 4))) * q_stride1 + u32(c)], (((t_142 + r) / 4) < q_len_137));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_244: array<f32, 1>;
-  carry_244[0] = NEG_INF;
-  var carry_245: array<f32, 1>;
-  carry_245[0] = 0.0;
-  var carry_246: array<f32, 16>;
+  var carry_246: array<f32, 1>;
+  carry_246[0] = NEG_INF;
+  var carry_247: array<f32, 1>;
+  carry_247[0] = 0.0;
+  var carry_248: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_246[0 * 16 + j] = 0.0;
+    carry_248[0 * 16 + j] = 0.0;
   }
-  for (var t_243 = t_234; t_243 < t_239; t_243++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_247 = (t_243 * 32);
+  for (var t_245 = t_236; t_245 < t_241; t_245++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_249 = (t_245 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -814,36 +814,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_249 + r))], ((t_249 + r) < k_len_140)) + ((t_249 + r) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_263 = array<f32, 4>();
+    var t_265 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_263[i * 4 + j] = fma(a[i], b[j], t_263[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_265[i * 4 + j] = fma(a[i], b[j], t_265[i * 4 + j]); }
       }
     }
-    var s_264: array<f32, 4>;
+    var s_266: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_264[0 * 4 + j] = (t_263[0 * 4 + j] * P.softmax_scale);
+      s_266[0 * 4 + j] = (t_265[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_272: array<f32, 4>;
+    var t_274: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_272[0 * 4 + j] = select(NEG_INF, (select(s_264[0 * 4 + j], (P.softcap * tanh(clamp((s_264[0 * 4 + j] / t_266), -15.0, 15.0))), t_265) * 1.4426950408889634), (((t_247 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_247 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
+      t_274[0 * 4 + j] = select(NEG_INF, (select(s_266[0 * 4 + j], (P.softcap * tanh(clamp((s_266[0 * 4 + j] / t_268), -15.0, 15.0))), t_267) * 1.4426950408889634), (((t_249 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_249 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_273: array<f32, 1>;
+    var t_275: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_272[i * 4 + j]);
+        acc = max(acc, t_274[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -852,28 +852,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_273[i] = acc;
+      t_275[i] = acc;
     }
     workgroupBarrier();
-    var m_new_274: array<f32, 1>;
-    m_new_274[0] = max(carry_244[0], t_273[0]);
+    var m_new_276: array<f32, 1>;
+    m_new_276[0] = max(carry_246[0], t_275[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_276: array<f32, 1>;
-    m_safe_276[0] = select(m_new_274[0], 0.0, (m_new_274[0] == NEG_INF));
+    var m_safe_278: array<f32, 1>;
+    m_safe_278[0] = select(m_new_276[0], 0.0, (m_new_276[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_278: array<f32, 4>;
+    var p_280: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_278[0 * 4 + j] = exp2((t_272[0 * 4 + j] - m_safe_276[0]));
+      p_280[0 * 4 + j] = exp2((t_274[0 * 4 + j] - m_safe_278[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_280: array<f32, 1>;
-    alpha_280[0] = exp2((carry_244[0] - m_safe_276[0]));
+    var alpha_282: array<f32, 1>;
+    alpha_282[0] = exp2((carry_246[0] - m_safe_278[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_282: array<f32, 1>;
+    var t_284: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_278[i * 4 + j];
+        acc = acc + p_280[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -882,50 +882,50 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_282[i] = acc;
+      t_284[i] = acc;
     }
     workgroupBarrier();
-    var t_283: array<f32, 1>;
-    t_283[0] = ((carry_245[0] * alpha_280[0]) + t_282[0]);
+    var t_285: array<f32, 1>;
+    t_285[0] = ((carry_247[0] * alpha_282[0]) + t_284[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_278[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_280[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_249 + r))], ((t_249 + r) < k_len_140)) + ((t_249 + r) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
     }
     workgroupBarrier();
-    var t_286 = array<f32, 16>();
+    var t_288 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_286[i * 16 + j] = fma(a[i], b[j], t_286[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_288[i * 16 + j] = fma(a[i], b[j], t_288[i * 16 + j]); }
       }
     }
-    var t_287: array<f32, 16>;
+    var t_289: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_287[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_280[0]) + t_286[0 * 16 + j]);
+      t_289[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_282[0]) + t_288[0 * 16 + j]);
     }
-    carry_244[0] = m_new_274[0];
-    carry_245[0] = t_283[0];
+    carry_246[0] = m_new_276[0];
+    carry_247[0] = t_285[0];
     for (var j = 0; j < 16; j++) {
-      carry_246[0 * 16 + j] = t_287[0 * 16 + j];
+      carry_248[0 * 16 + j] = t_289[0 * 16 + j];
     }
   }
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_313 = (P.softcap > 0.0);
-  let t_314 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_315 = (P.softcap > 0.0);
+  let t_316 = max(P.softcap, 1e-30);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_293 = t_239; t_293 < t_242; t_293++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_297 = (t_293 * 32);
+  for (var t_295 = t_241; t_295 < t_244; t_295++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_299 = (t_295 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -933,36 +933,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_108) * page_table_stride0 + u32((t_297 + r))] + ((t_297 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_109) * page_table_stride0 + u32((t_299 + r))] + ((t_299 + r) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_311 = array<f32, 4>();
+    var t_313 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_311[i * 4 + j] = fma(a[i], b[j], t_311[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_313[i * 4 + j] = fma(a[i], b[j], t_313[i * 4 + j]); }
       }
     }
-    var s_312: array<f32, 4>;
+    var s_314: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_312[0 * 4 + j] = (t_311[0 * 4 + j] * P.softmax_scale);
+      s_314[0 * 4 + j] = (t_313[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_319: array<f32, 4>;
+    var t_321: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_319[0 * 4 + j] = (select(s_312[0 * 4 + j], (P.softcap * tanh(clamp((s_312[0 * 4 + j] / t_314), -15.0, 15.0))), t_313) * 1.4426950408889634);
+      t_321[0 * 4 + j] = (select(s_314[0 * 4 + j], (P.softcap * tanh(clamp((s_314[0 * 4 + j] / t_316), -15.0, 15.0))), t_315) * 1.4426950408889634);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_320: array<f32, 1>;
+    var t_322: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_319[i * 4 + j]);
+        acc = max(acc, t_321[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -971,28 +971,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_320[i] = acc;
+      t_322[i] = acc;
     }
     workgroupBarrier();
-    var m_new_321: array<f32, 1>;
-    m_new_321[0] = max(carry_244[0], t_320[0]);
+    var m_new_323: array<f32, 1>;
+    m_new_323[0] = max(carry_246[0], t_322[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_323: array<f32, 1>;
-    m_safe_323[0] = select(m_new_321[0], 0.0, (m_new_321[0] == NEG_INF));
+    var m_safe_325: array<f32, 1>;
+    m_safe_325[0] = select(m_new_323[0], 0.0, (m_new_323[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_325: array<f32, 4>;
+    var p_327: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_325[0 * 4 + j] = exp2((t_319[0 * 4 + j] - m_safe_323[0]));
+      p_327[0 * 4 + j] = exp2((t_321[0 * 4 + j] - m_safe_325[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_327: array<f32, 1>;
-    alpha_327[0] = exp2((carry_244[0] - m_safe_323[0]));
+    var alpha_329: array<f32, 1>;
+    alpha_329[0] = exp2((carry_246[0] - m_safe_325[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_329: array<f32, 1>;
+    var t_331: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_325[i * 4 + j];
+        acc = acc + p_327[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1001,53 +1001,53 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_329[i] = acc;
+      t_331[i] = acc;
     }
     workgroupBarrier();
-    var t_330: array<f32, 1>;
-    t_330[0] = ((carry_245[0] * alpha_327[0]) + t_329[0]);
+    var t_332: array<f32, 1>;
+    t_332[0] = ((carry_247[0] * alpha_329[0]) + t_331[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_325[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_327[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_108) * page_table_stride0 + u32((t_297 + r))] + ((t_297 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_109) * page_table_stride0 + u32((t_299 + r))] + ((t_299 + r) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_333 = array<f32, 16>();
+    var t_335 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_333[i * 16 + j] = fma(a[i], b[j], t_333[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_335[i * 16 + j] = fma(a[i], b[j], t_335[i * 16 + j]); }
       }
     }
-    var t_334: array<f32, 16>;
+    var t_336: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_334[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_327[0]) + t_333[0 * 16 + j]);
+      t_336[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_329[0]) + t_335[0 * 16 + j]);
     }
-    carry_244[0] = m_new_321[0];
-    carry_245[0] = t_330[0];
+    carry_246[0] = m_new_323[0];
+    carry_247[0] = t_332[0];
     for (var j = 0; j < 16; j++) {
-      carry_246[0 * 16 + j] = t_334[0 * 16 + j];
+      carry_248[0 * 16 + j] = t_336[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_360 = (P.softcap > 0.0);
-  let t_361 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_362 = (P.softcap > 0.0);
+  let t_363 = max(P.softcap, 1e-30);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_338 = t_242; t_338 < t_237; t_338++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_342 = (t_338 * 32);
+  for (var t_340 = t_244; t_340 < t_239; t_340++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_344 = (t_340 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1056,36 +1056,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_342 + r))], ((t_342 + r) < k_len_138)) + ((t_342 + r) % 1))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_342 + r) < k_len_138));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_344 + r))], ((t_344 + r) < k_len_140)) + ((t_344 + r) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_344 + r) < k_len_140));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_358 = array<f32, 4>();
+    var t_360 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_358[i * 4 + j] = fma(a[i], b[j], t_358[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_360[i * 4 + j] = fma(a[i], b[j], t_360[i * 4 + j]); }
       }
     }
-    var s_359: array<f32, 4>;
+    var s_361: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_359[0 * 4 + j] = (t_358[0 * 4 + j] * P.softmax_scale);
+      s_361[0 * 4 + j] = (t_360[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_367: array<f32, 4>;
+    var t_369: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_367[0 * 4 + j] = select(NEG_INF, (select(s_359[0 * 4 + j], (P.softcap * tanh(clamp((s_359[0 * 4 + j] / t_361), -15.0, 15.0))), t_360) * 1.4426950408889634), (((t_342 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_342 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
+      t_369[0 * 4 + j] = select(NEG_INF, (select(s_361[0 * 4 + j], (P.softcap * tanh(clamp((s_361[0 * 4 + j] / t_363), -15.0, 15.0))), t_362) * 1.4426950408889634), (((t_344 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_344 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_368: array<f32, 1>;
+    var t_370: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_367[i * 4 + j]);
+        acc = max(acc, t_369[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1094,28 +1094,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_368[i] = acc;
+      t_370[i] = acc;
     }
     workgroupBarrier();
-    var m_new_369: array<f32, 1>;
-    m_new_369[0] = max(carry_244[0], t_368[0]);
+    var m_new_371: array<f32, 1>;
+    m_new_371[0] = max(carry_246[0], t_370[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_371: array<f32, 1>;
-    m_safe_371[0] = select(m_new_369[0], 0.0, (m_new_369[0] == NEG_INF));
+    var m_safe_373: array<f32, 1>;
+    m_safe_373[0] = select(m_new_371[0], 0.0, (m_new_371[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_373: array<f32, 4>;
+    var p_375: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_373[0 * 4 + j] = exp2((t_367[0 * 4 + j] - m_safe_371[0]));
+      p_375[0 * 4 + j] = exp2((t_369[0 * 4 + j] - m_safe_373[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_375: array<f32, 1>;
-    alpha_375[0] = exp2((carry_244[0] - m_safe_371[0]));
+    var alpha_377: array<f32, 1>;
+    alpha_377[0] = exp2((carry_246[0] - m_safe_373[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_377: array<f32, 1>;
+    var t_379: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_373[i * 4 + j];
+        acc = acc + p_375[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1124,51 +1124,51 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_377[i] = acc;
+      t_379[i] = acc;
     }
     workgroupBarrier();
-    var t_378: array<f32, 1>;
-    t_378[0] = ((carry_245[0] * alpha_375[0]) + t_377[0]);
+    var t_380: array<f32, 1>;
+    t_380[0] = ((carry_247[0] * alpha_377[0]) + t_379[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_373[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_375[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_108) * page_table_stride0 + u32((t_342 + r))], ((t_342 + r) < k_len_138)) + ((t_342 + r) % 1))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_342 + r) < k_len_138));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_344 + r))], ((t_344 + r) < k_len_140)) + ((t_344 + r) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_344 + r) < k_len_140));
     }
     workgroupBarrier();
-    var t_381 = array<f32, 16>();
+    var t_383 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_381[i * 16 + j] = fma(a[i], b[j], t_381[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_383[i * 16 + j] = fma(a[i], b[j], t_383[i * 16 + j]); }
       }
     }
-    var t_382: array<f32, 16>;
+    var t_384: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_382[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_375[0]) + t_381[0 * 16 + j]);
+      t_384[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_377[0]) + t_383[0 * 16 + j]);
     }
-    carry_244[0] = m_new_369[0];
-    carry_245[0] = t_378[0];
+    carry_246[0] = m_new_371[0];
+    carry_247[0] = t_380[0];
     for (var j = 0; j < 16; j++) {
-      carry_246[0 * 16 + j] = t_382[0 * 16 + j];
+      carry_248[0 * 16 + j] = t_384[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_142 + tr) / 4) < q_len_137)) { out[u32((q0_134 + ((t_142 + tr) / 4))) * out_stride0 + u32((t_145 + ((t_142 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_246[0 * 16 + j] / select(carry_245[0], 1.0, (carry_245[0] == 0.0)))); }
+    if ((((t_144 + tr) / 4) < q_len_139)) { out[u32((q0_136 + ((t_144 + tr) / 4))) * out_stride0 + u32((t_147 + ((t_144 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_248[0 * 16 + j] / select(carry_247[0], 1.0, (carry_247[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_142 + tr) / 4) < q_len_137)) { lse[u32((q0_134 + ((t_142 + tr) / 4))) * lse_stride0 + u32((t_145 + ((t_142 + tr) % 4)))] = select(((carry_244[0] + log2(carry_245[0])) * 0.6931471805599453), NEG_INF, (carry_245[0] == 0.0)); }
+    if ((((t_144 + tr) / 4) < q_len_139)) { lse[u32((q0_136 + ((t_144 + tr) / 4))) * lse_stride0 + u32((t_147 + ((t_144 + tr) % 4)))] = select(((carry_246[0] + log2(carry_247[0])) * 0.6931471805599453), NEG_INF, (carry_247[0] == 0.0)); }
   }
 }
 `,

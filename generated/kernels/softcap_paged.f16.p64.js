@@ -2,7 +2,7 @@
 export const name = "softcap_paged.f16.p64";
 export const kernel = "softcap_paged";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32};
+export const params = {"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32};
 export const tuned = [];
 export const tensors = [
   {
@@ -108,9 +108,9 @@ export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"softcap_paged.f16.p64","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f16.p64.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
+    manifest: {"name":"softcap_paged.f16.p64","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f16.p64.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/softcap.ts:14 (kernel softcap_paged). Do not edit: edit the spec and recompile.
-// Instance softcap_paged.f16.p64: T = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
+// Instance softcap_paged.f16.p64: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
 enable f16;
 enable subgroups;
@@ -157,140 +157,140 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_109 = i32(wg.x);
-  let kvh_110 = i32(wg.y);
-  let b_111 = i32(wg.z);
+  let m_110 = i32(wg.x);
+  let kvh_111 = i32(wg.y);
+  let b_112 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_138 = cu_seqlens_q[u32(b_111)];
+  let q0_140 = cu_seqlens_q[u32(b_112)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_139 = (b_111 + 1);
-  let t_140 = cu_seqlens_q[u32(t_139)];
-  let q_len_141 = (t_140 - q0_138);
-  let k_len_142 = cache_seqlens[u32(b_111)];
-  // kernels-src/softcap.ts:26: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_143 = (m_109 * 16);
-  let t_144 = (q_len_141 * 4);
-  let t_145 = (t_143 >= t_144);
-  if (t_145) {
+  let t_141 = (b_112 + 1);
+  let t_142 = cu_seqlens_q[u32(t_141)];
+  let q_len_143 = (t_142 - q0_140);
+  let k_len_144 = cache_seqlens[u32(b_112)];
+  // kernels-src/softcap.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_145 = (m_110 * 16);
+  let t_146 = (q_len_143 * 4);
+  let t_147 = (t_145 >= t_146);
+  if (t_147) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_146 = (m_109 * 16);
+  let t_148 = (m_110 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_149 = (kvh_110 * 4);
+  let t_151 = (kvh_111 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_156 = (k_len_142 + 31);
-  let t_157 = (t_156 / 32);
-  let t_159 = (k_len_142 + (-1));
-  let t_161 = (k_len_142 + (-32));
-  let t_163 = (t_159 / 32);
-  let t_164 = (t_159 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_159);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_170 = (t_163 - 1);
-  let t_171 = select(t_163, t_170, t_168);
-  let t_172 = (t_161 / 32);
-  let t_173 = (t_161 < 0);
-  let t_174 = (t_172 * 32);
-  let t_175 = (t_174 == t_161);
-  let t_176 = (!t_175);
-  let t_177 = (t_173 && t_176);
-  let t_178 = (t_172 - 1);
-  let t_179 = select(t_172, t_178, t_177);
-  let t_180 = (P.is_causal == 0);
-  let t_182 = select(268435456, (-268435456), t_180);
-  let t_183 = select((-268435456), 268435456, t_180);
-  let t_185 = (t_146 + 15);
-  let t_186 = (t_146 / 4);
-  let t_187 = (t_185 / 4);
-  let t_188 = (t_186 + k_len_142);
-  let t_189 = (t_187 + k_len_142);
-  let t_190 = (t_188 - q_len_141);
-  let t_191 = (t_189 - q_len_141);
-  let t_193 = (t_190 + (-31));
-  let t_194 = (t_191 / 32);
-  let t_195 = (t_191 < 0);
-  let t_196 = (t_194 * 32);
-  let t_197 = (t_196 == t_191);
-  let t_198 = (!t_197);
-  let t_199 = (t_195 && t_198);
-  let t_200 = (t_194 - 1);
-  let t_201 = select(t_194, t_200, t_199);
-  let t_202 = (t_193 / 32);
-  let t_203 = (t_193 < 0);
-  let t_204 = (t_202 * 32);
-  let t_205 = (t_204 == t_193);
-  let t_206 = (!t_205);
-  let t_207 = (t_203 && t_206);
-  let t_208 = (t_202 - 1);
-  let t_209 = select(t_202, t_208, t_207);
-  let t_210 = (t_182 > t_183);
-  let t_211 = ((-268435456) > t_201);
-  let t_212 = min(t_182, (-268435456));
-  let t_213 = max(t_183, t_201);
-  let t_214 = select(t_212, t_182, t_211);
-  let t_215 = select(t_213, t_183, t_211);
-  let t_216 = select(t_214, (-268435456), t_210);
-  let t_217 = select(t_215, t_201, t_210);
-  let t_218 = ((-268435456) > t_209);
-  let t_219 = max(t_182, (-268435456));
-  let t_220 = min(t_183, t_209);
-  let t_221 = (t_220 + 1);
-  let t_222 = (t_219 <= t_221);
-  let t_223 = max(t_183, t_209);
-  let t_224 = select(t_182, t_212, t_222);
-  let t_225 = select(t_183, t_223, t_222);
-  let t_226 = select(t_224, t_182, t_218);
-  let t_227 = select(t_225, t_183, t_218);
-  let t_228 = select(t_226, (-268435456), t_210);
-  let t_229 = select(t_227, t_209, t_210);
-  let t_230 = max((-268435456), t_216);
-  let t_231 = min(t_171, t_217);
-  let t_232 = max((-268435456), t_228);
-  let t_233 = min(t_179, t_229);
-  let t_234 = max(t_232, t_232);
-  let t_235 = min(t_233, t_233);
-  let t_236 = max(t_234, (-268435456));
-  let t_237 = min(t_235, t_179);
-  let t_238 = max(0, t_230);
-  let t_239 = (t_231 + 1);
-  let t_240 = min(t_157, t_239);
-  let t_241 = max(t_238, t_240);
-  let t_242 = max(t_236, t_238);
-  let t_243 = min(t_242, t_241);
-  let t_244 = (t_237 + 1);
-  let t_245 = max(t_244, t_243);
-  let t_246 = min(t_245, t_241);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_158 = (k_len_144 + 31);
+  let t_159 = (t_158 / 32);
+  let t_161 = (k_len_144 + (-1));
+  let t_163 = (k_len_144 + (-32));
+  let t_165 = (t_161 / 32);
+  let t_166 = (t_161 < 0);
+  let t_167 = (t_165 * 32);
+  let t_168 = (t_167 == t_161);
+  let t_169 = (!t_168);
+  let t_170 = (t_166 && t_169);
+  let t_172 = (t_165 - 1);
+  let t_173 = select(t_165, t_172, t_170);
+  let t_174 = (t_163 / 32);
+  let t_175 = (t_163 < 0);
+  let t_176 = (t_174 * 32);
+  let t_177 = (t_176 == t_163);
+  let t_178 = (!t_177);
+  let t_179 = (t_175 && t_178);
+  let t_180 = (t_174 - 1);
+  let t_181 = select(t_174, t_180, t_179);
+  let t_182 = (P.is_causal == 0);
+  let t_184 = select(268435456, (-268435456), t_182);
+  let t_185 = select((-268435456), 268435456, t_182);
+  let t_187 = (t_148 + 15);
+  let t_188 = (t_148 / 4);
+  let t_189 = (t_187 / 4);
+  let t_190 = (t_188 + k_len_144);
+  let t_191 = (t_189 + k_len_144);
+  let t_192 = (t_190 - q_len_143);
+  let t_193 = (t_191 - q_len_143);
+  let t_195 = (t_192 + (-31));
+  let t_196 = (t_193 / 32);
+  let t_197 = (t_193 < 0);
+  let t_198 = (t_196 * 32);
+  let t_199 = (t_198 == t_193);
+  let t_200 = (!t_199);
+  let t_201 = (t_197 && t_200);
+  let t_202 = (t_196 - 1);
+  let t_203 = select(t_196, t_202, t_201);
+  let t_204 = (t_195 / 32);
+  let t_205 = (t_195 < 0);
+  let t_206 = (t_204 * 32);
+  let t_207 = (t_206 == t_195);
+  let t_208 = (!t_207);
+  let t_209 = (t_205 && t_208);
+  let t_210 = (t_204 - 1);
+  let t_211 = select(t_204, t_210, t_209);
+  let t_212 = (t_184 > t_185);
+  let t_213 = ((-268435456) > t_203);
+  let t_214 = min(t_184, (-268435456));
+  let t_215 = max(t_185, t_203);
+  let t_216 = select(t_214, t_184, t_213);
+  let t_217 = select(t_215, t_185, t_213);
+  let t_218 = select(t_216, (-268435456), t_212);
+  let t_219 = select(t_217, t_203, t_212);
+  let t_220 = ((-268435456) > t_211);
+  let t_221 = max(t_184, (-268435456));
+  let t_222 = min(t_185, t_211);
+  let t_223 = (t_222 + 1);
+  let t_224 = (t_221 <= t_223);
+  let t_225 = max(t_185, t_211);
+  let t_226 = select(t_184, t_214, t_224);
+  let t_227 = select(t_185, t_225, t_224);
+  let t_228 = select(t_226, t_184, t_220);
+  let t_229 = select(t_227, t_185, t_220);
+  let t_230 = select(t_228, (-268435456), t_212);
+  let t_231 = select(t_229, t_211, t_212);
+  let t_232 = max((-268435456), t_218);
+  let t_233 = min(t_173, t_219);
+  let t_234 = max((-268435456), t_230);
+  let t_235 = min(t_181, t_231);
+  let t_236 = max(t_234, t_234);
+  let t_237 = min(t_235, t_235);
+  let t_238 = max(t_236, (-268435456));
+  let t_239 = min(t_237, t_181);
+  let t_240 = max(0, t_232);
+  let t_241 = (t_233 + 1);
+  let t_242 = min(t_159, t_241);
+  let t_243 = max(t_240, t_242);
+  let t_244 = max(t_238, t_240);
+  let t_245 = min(t_244, t_243);
+  let t_246 = (t_239 + 1);
+  let t_247 = max(t_246, t_245);
+  let t_248 = min(t_247, t_243);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_271 = (P.softcap > 0.0);
-  let t_272 = max(P.softcap, 1e-30);
+  let t_273 = (P.softcap > 0.0);
+  let t_274 = max(P.softcap, 1e-30);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_138 + ((t_146 + r) / 4))) * q_stride0 + u32((t_149 + ((t_146 + r) % 4))) * q_stride1 + u32(c)], (((t_146 + r) / 4) < q_len_141));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_140 + ((t_148 + r) / 4))) * q_stride0 + u32((t_151 + ((t_148 + r) % 4))) * q_stride1 + u32(c)], (((t_148 + r) / 4) < q_len_143));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_248: array<f32, 1>;
-  carry_248[0] = NEG_INF;
-  var carry_249: array<f32, 1>;
-  carry_249[0] = 0.0;
-  var carry_250: array<f32, 16>;
+  var carry_250: array<f32, 1>;
+  carry_250[0] = NEG_INF;
+  var carry_251: array<f32, 1>;
+  carry_251[0] = 0.0;
+  var carry_252: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_250[0 * 16 + j] = 0.0;
+    carry_252[0 * 16 + j] = 0.0;
   }
-  for (var t_247 = t_238; t_247 < t_243; t_247++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_251 = (t_247 * 32);
+  for (var t_249 = t_240; t_249 < t_245; t_249++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_253 = (t_249 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -299,106 +299,106 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_253 + r) / 64))], ((t_253 + r) < k_len_144)) * 64) + ((t_253 + r) % 64))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)], ((t_253 + r) < k_len_144));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_269 = array<f32, 4>();
+    var t_271 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_269[i * 4 + j] = fma(a[i], b[j], t_269[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_271[i * 4 + j] = fma(a[i], b[j], t_271[i * 4 + j]); }
       }
     }
-    var s_270: array<f32, 4>;
+    var s_272: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_270[0 * 4 + j] = (t_269[0 * 4 + j] * P.softmax_scale);
+      s_272[0 * 4 + j] = (t_271[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_278: array<f32, 4>;
+    var t_280: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_278[0 * 4 + j] = select(NEG_INF, (select(s_270[0 * 4 + j], (P.softcap * tanh(clamp((s_270[0 * 4 + j] / t_272), -15.0, 15.0))), t_271) * 1.4426950408889634), (((t_251 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_251 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_280[0 * 4 + j] = select(NEG_INF, (select(s_272[0 * 4 + j], (P.softcap * tanh(clamp((s_272[0 * 4 + j] / t_274), -15.0, 15.0))), t_273) * 1.4426950408889634), (((t_253 + (tc + 8 * j)) < k_len_144) && (t_182 || ((t_253 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_279: array<f32, 1>;
+    var t_281: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_278[i * 4 + j]);
+        acc = max(acc, t_280[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_279[i] = acc;
+      t_281[i] = acc;
     }
-    var m_new_280: array<f32, 1>;
-    m_new_280[0] = max(carry_248[0], t_279[0]);
+    var m_new_282: array<f32, 1>;
+    m_new_282[0] = max(carry_250[0], t_281[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_282: array<f32, 1>;
-    m_safe_282[0] = select(m_new_280[0], 0.0, (m_new_280[0] == NEG_INF));
+    var m_safe_284: array<f32, 1>;
+    m_safe_284[0] = select(m_new_282[0], 0.0, (m_new_282[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_284: array<f32, 4>;
+    var p_286: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_284[0 * 4 + j] = exp2((t_278[0 * 4 + j] - m_safe_282[0]));
+      p_286[0 * 4 + j] = exp2((t_280[0 * 4 + j] - m_safe_284[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_286: array<f32, 1>;
-    alpha_286[0] = exp2((carry_248[0] - m_safe_282[0]));
+    var alpha_288: array<f32, 1>;
+    alpha_288[0] = exp2((carry_250[0] - m_safe_284[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_288: array<f32, 1>;
+    var t_290: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_284[i * 4 + j];
+        acc = acc + p_286[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_288[i] = acc;
+      t_290[i] = acc;
     }
-    var t_289: array<f32, 1>;
-    t_289[0] = ((carry_249[0] * alpha_286[0]) + t_288[0]);
+    var t_291: array<f32, 1>;
+    t_291[0] = ((carry_251[0] * alpha_288[0]) + t_290[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_284[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_286[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_253 + r) / 64))], ((t_253 + r) < k_len_144)) * 64) + ((t_253 + r) % 64))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)], ((t_253 + r) < k_len_144));
     }
     workgroupBarrier();
-    var t_292 = array<f32, 16>();
+    var t_294 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_292[i * 16 + j] = fma(a[i], b[j], t_292[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_294[i * 16 + j] = fma(a[i], b[j], t_294[i * 16 + j]); }
       }
     }
-    var t_293: array<f32, 16>;
+    var t_295: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_293[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_286[0]) + t_292[0 * 16 + j]);
+      t_295[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_288[0]) + t_294[0 * 16 + j]);
     }
-    carry_248[0] = m_new_280[0];
-    carry_249[0] = t_289[0];
+    carry_250[0] = m_new_282[0];
+    carry_251[0] = t_291[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_293[0 * 16 + j];
+      carry_252[0 * 16 + j] = t_295[0 * 16 + j];
     }
   }
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_321 = (P.softcap > 0.0);
-  let t_322 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_323 = (P.softcap > 0.0);
+  let t_324 = max(P.softcap, 1e-30);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_299 = t_243; t_299 < t_246; t_299++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_303 = (t_299 * 32);
+  for (var t_301 = t_245; t_301 < t_248; t_301++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_305 = (t_301 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -406,109 +406,109 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_111) * page_table_stride0 + u32(((t_303 + r) / 64))] * 64) + ((t_303 + r) % 64))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_112) * page_table_stride0 + u32(((t_305 + r) / 64))] * 64) + ((t_305 + r) % 64))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_319 = array<f32, 4>();
+    var t_321 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_319[i * 4 + j] = fma(a[i], b[j], t_319[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_321[i * 4 + j] = fma(a[i], b[j], t_321[i * 4 + j]); }
       }
     }
-    var s_320: array<f32, 4>;
+    var s_322: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_320[0 * 4 + j] = (t_319[0 * 4 + j] * P.softmax_scale);
+      s_322[0 * 4 + j] = (t_321[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_327: array<f32, 4>;
+    var t_329: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_327[0 * 4 + j] = (select(s_320[0 * 4 + j], (P.softcap * tanh(clamp((s_320[0 * 4 + j] / t_322), -15.0, 15.0))), t_321) * 1.4426950408889634);
+      t_329[0 * 4 + j] = (select(s_322[0 * 4 + j], (P.softcap * tanh(clamp((s_322[0 * 4 + j] / t_324), -15.0, 15.0))), t_323) * 1.4426950408889634);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_328: array<f32, 1>;
+    var t_330: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_327[i * 4 + j]);
+        acc = max(acc, t_329[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_328[i] = acc;
+      t_330[i] = acc;
     }
-    var m_new_329: array<f32, 1>;
-    m_new_329[0] = max(carry_248[0], t_328[0]);
+    var m_new_331: array<f32, 1>;
+    m_new_331[0] = max(carry_250[0], t_330[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_331: array<f32, 1>;
-    m_safe_331[0] = select(m_new_329[0], 0.0, (m_new_329[0] == NEG_INF));
+    var m_safe_333: array<f32, 1>;
+    m_safe_333[0] = select(m_new_331[0], 0.0, (m_new_331[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_333: array<f32, 4>;
+    var p_335: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_333[0 * 4 + j] = exp2((t_327[0 * 4 + j] - m_safe_331[0]));
+      p_335[0 * 4 + j] = exp2((t_329[0 * 4 + j] - m_safe_333[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_335: array<f32, 1>;
-    alpha_335[0] = exp2((carry_248[0] - m_safe_331[0]));
+    var alpha_337: array<f32, 1>;
+    alpha_337[0] = exp2((carry_250[0] - m_safe_333[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_337: array<f32, 1>;
+    var t_339: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_333[i * 4 + j];
+        acc = acc + p_335[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_337[i] = acc;
+      t_339[i] = acc;
     }
-    var t_338: array<f32, 1>;
-    t_338[0] = ((carry_249[0] * alpha_335[0]) + t_337[0]);
+    var t_340: array<f32, 1>;
+    t_340[0] = ((carry_251[0] * alpha_337[0]) + t_339[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_333[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_335[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_111) * page_table_stride0 + u32(((t_303 + r) / 64))] * 64) + ((t_303 + r) % 64))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_112) * page_table_stride0 + u32(((t_305 + r) / 64))] * 64) + ((t_305 + r) % 64))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_341 = array<f32, 16>();
+    var t_343 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_341[i * 16 + j] = fma(a[i], b[j], t_341[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_343[i * 16 + j] = fma(a[i], b[j], t_343[i * 16 + j]); }
       }
     }
-    var t_342: array<f32, 16>;
+    var t_344: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_342[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_335[0]) + t_341[0 * 16 + j]);
+      t_344[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_337[0]) + t_343[0 * 16 + j]);
     }
-    carry_248[0] = m_new_329[0];
-    carry_249[0] = t_338[0];
+    carry_250[0] = m_new_331[0];
+    carry_251[0] = t_340[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_342[0 * 16 + j];
+      carry_252[0 * 16 + j] = t_344[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_370 = (P.softcap > 0.0);
-  let t_371 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_372 = (P.softcap > 0.0);
+  let t_373 = max(P.softcap, 1e-30);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_346 = t_246; t_346 < t_241; t_346++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_350 = (t_346 * 32);
+  for (var t_348 = t_248; t_348 < t_243; t_348++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_352 = (t_348 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -517,115 +517,115 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_350 + r) / 64))], ((t_350 + r) < k_len_142)) * 64) + ((t_350 + r) % 64))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_350 + r) < k_len_142));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_352 + r) / 64))], ((t_352 + r) < k_len_144)) * 64) + ((t_352 + r) % 64))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)], ((t_352 + r) < k_len_144));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_368 = array<f32, 4>();
+    var t_370 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_368[i * 4 + j] = fma(a[i], b[j], t_368[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_370[i * 4 + j] = fma(a[i], b[j], t_370[i * 4 + j]); }
       }
     }
-    var s_369: array<f32, 4>;
+    var s_371: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_369[0 * 4 + j] = (t_368[0 * 4 + j] * P.softmax_scale);
+      s_371[0 * 4 + j] = (t_370[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_377: array<f32, 4>;
+    var t_379: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_377[0 * 4 + j] = select(NEG_INF, (select(s_369[0 * 4 + j], (P.softcap * tanh(clamp((s_369[0 * 4 + j] / t_371), -15.0, 15.0))), t_370) * 1.4426950408889634), (((t_350 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_350 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_379[0 * 4 + j] = select(NEG_INF, (select(s_371[0 * 4 + j], (P.softcap * tanh(clamp((s_371[0 * 4 + j] / t_373), -15.0, 15.0))), t_372) * 1.4426950408889634), (((t_352 + (tc + 8 * j)) < k_len_144) && (t_182 || ((t_352 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_378: array<f32, 1>;
+    var t_380: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_377[i * 4 + j]);
+        acc = max(acc, t_379[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_378[i] = acc;
+      t_380[i] = acc;
     }
-    var m_new_379: array<f32, 1>;
-    m_new_379[0] = max(carry_248[0], t_378[0]);
+    var m_new_381: array<f32, 1>;
+    m_new_381[0] = max(carry_250[0], t_380[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_381: array<f32, 1>;
-    m_safe_381[0] = select(m_new_379[0], 0.0, (m_new_379[0] == NEG_INF));
+    var m_safe_383: array<f32, 1>;
+    m_safe_383[0] = select(m_new_381[0], 0.0, (m_new_381[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_383: array<f32, 4>;
+    var p_385: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_383[0 * 4 + j] = exp2((t_377[0 * 4 + j] - m_safe_381[0]));
+      p_385[0 * 4 + j] = exp2((t_379[0 * 4 + j] - m_safe_383[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_385: array<f32, 1>;
-    alpha_385[0] = exp2((carry_248[0] - m_safe_381[0]));
+    var alpha_387: array<f32, 1>;
+    alpha_387[0] = exp2((carry_250[0] - m_safe_383[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_387: array<f32, 1>;
+    var t_389: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_383[i * 4 + j];
+        acc = acc + p_385[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_387[i] = acc;
+      t_389[i] = acc;
     }
-    var t_388: array<f32, 1>;
-    t_388[0] = ((carry_249[0] * alpha_385[0]) + t_387[0]);
+    var t_390: array<f32, 1>;
+    t_390[0] = ((carry_251[0] * alpha_387[0]) + t_389[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_383[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_385[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_350 + r) / 64))], ((t_350 + r) < k_len_142)) * 64) + ((t_350 + r) % 64))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_350 + r) < k_len_142));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_352 + r) / 64))], ((t_352 + r) < k_len_144)) * 64) + ((t_352 + r) % 64))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)], ((t_352 + r) < k_len_144));
     }
     workgroupBarrier();
-    var t_391 = array<f32, 16>();
+    var t_393 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_391[i * 16 + j] = fma(a[i], b[j], t_391[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_393[i * 16 + j] = fma(a[i], b[j], t_393[i * 16 + j]); }
       }
     }
-    var t_392: array<f32, 16>;
+    var t_394: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_392[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_385[0]) + t_391[0 * 16 + j]);
+      t_394[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_387[0]) + t_393[0 * 16 + j]);
     }
-    carry_248[0] = m_new_379[0];
-    carry_249[0] = t_388[0];
+    carry_250[0] = m_new_381[0];
+    carry_251[0] = t_390[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_392[0 * 16 + j];
+      carry_252[0 * 16 + j] = t_394[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { out[u32((q0_138 + ((t_146 + tr) / 4))) * out_stride0 + u32((t_149 + ((t_146 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_250[0 * 16 + j] / select(carry_249[0], 1.0, (carry_249[0] == 0.0)))); }
+    if ((((t_148 + tr) / 4) < q_len_143)) { out[u32((q0_140 + ((t_148 + tr) / 4))) * out_stride0 + u32((t_151 + ((t_148 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_252[0 * 16 + j] / select(carry_251[0], 1.0, (carry_251[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { lse[u32((q0_138 + ((t_146 + tr) / 4))) * lse_stride0 + u32((t_149 + ((t_146 + tr) % 4)))] = select(((carry_248[0] + log2(carry_249[0])) * 0.6931471805599453), NEG_INF, (carry_249[0] == 0.0)); }
+    if ((((t_148 + tr) / 4) < q_len_143)) { lse[u32((q0_140 + ((t_148 + tr) / 4))) * lse_stride0 + u32((t_151 + ((t_148 + tr) % 4)))] = select(((carry_250[0] + log2(carry_251[0])) * 0.6931471805599453), NEG_INF, (carry_251[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"softcap_paged.f16.p64","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f16.p64.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
+    manifest: {"name":"softcap_paged.f16.p64","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f16.p64.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/softcap.ts:14 (kernel softcap_paged). Do not edit: edit the spec and recompile.
-// Instance softcap_paged.f16.p64: T = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
+// Instance softcap_paged.f16.p64: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
 enable f16;
 
@@ -672,140 +672,140 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_109 = i32(wg.x);
-  let kvh_110 = i32(wg.y);
-  let b_111 = i32(wg.z);
+  let m_110 = i32(wg.x);
+  let kvh_111 = i32(wg.y);
+  let b_112 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_138 = cu_seqlens_q[u32(b_111)];
+  let q0_140 = cu_seqlens_q[u32(b_112)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_139 = (b_111 + 1);
-  let t_140 = cu_seqlens_q[u32(t_139)];
-  let q_len_141 = (t_140 - q0_138);
-  let k_len_142 = cache_seqlens[u32(b_111)];
-  // kernels-src/softcap.ts:26: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_143 = (m_109 * 16);
-  let t_144 = (q_len_141 * 4);
-  let t_145 = (t_143 >= t_144);
-  if (t_145) {
+  let t_141 = (b_112 + 1);
+  let t_142 = cu_seqlens_q[u32(t_141)];
+  let q_len_143 = (t_142 - q0_140);
+  let k_len_144 = cache_seqlens[u32(b_112)];
+  // kernels-src/softcap.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_145 = (m_110 * 16);
+  let t_146 = (q_len_143 * 4);
+  let t_147 = (t_145 >= t_146);
+  if (t_147) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_146 = (m_109 * 16);
+  let t_148 = (m_110 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_149 = (kvh_110 * 4);
+  let t_151 = (kvh_111 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_156 = (k_len_142 + 31);
-  let t_157 = (t_156 / 32);
-  let t_159 = (k_len_142 + (-1));
-  let t_161 = (k_len_142 + (-32));
-  let t_163 = (t_159 / 32);
-  let t_164 = (t_159 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_159);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_170 = (t_163 - 1);
-  let t_171 = select(t_163, t_170, t_168);
-  let t_172 = (t_161 / 32);
-  let t_173 = (t_161 < 0);
-  let t_174 = (t_172 * 32);
-  let t_175 = (t_174 == t_161);
-  let t_176 = (!t_175);
-  let t_177 = (t_173 && t_176);
-  let t_178 = (t_172 - 1);
-  let t_179 = select(t_172, t_178, t_177);
-  let t_180 = (P.is_causal == 0);
-  let t_182 = select(268435456, (-268435456), t_180);
-  let t_183 = select((-268435456), 268435456, t_180);
-  let t_185 = (t_146 + 15);
-  let t_186 = (t_146 / 4);
-  let t_187 = (t_185 / 4);
-  let t_188 = (t_186 + k_len_142);
-  let t_189 = (t_187 + k_len_142);
-  let t_190 = (t_188 - q_len_141);
-  let t_191 = (t_189 - q_len_141);
-  let t_193 = (t_190 + (-31));
-  let t_194 = (t_191 / 32);
-  let t_195 = (t_191 < 0);
-  let t_196 = (t_194 * 32);
-  let t_197 = (t_196 == t_191);
-  let t_198 = (!t_197);
-  let t_199 = (t_195 && t_198);
-  let t_200 = (t_194 - 1);
-  let t_201 = select(t_194, t_200, t_199);
-  let t_202 = (t_193 / 32);
-  let t_203 = (t_193 < 0);
-  let t_204 = (t_202 * 32);
-  let t_205 = (t_204 == t_193);
-  let t_206 = (!t_205);
-  let t_207 = (t_203 && t_206);
-  let t_208 = (t_202 - 1);
-  let t_209 = select(t_202, t_208, t_207);
-  let t_210 = (t_182 > t_183);
-  let t_211 = ((-268435456) > t_201);
-  let t_212 = min(t_182, (-268435456));
-  let t_213 = max(t_183, t_201);
-  let t_214 = select(t_212, t_182, t_211);
-  let t_215 = select(t_213, t_183, t_211);
-  let t_216 = select(t_214, (-268435456), t_210);
-  let t_217 = select(t_215, t_201, t_210);
-  let t_218 = ((-268435456) > t_209);
-  let t_219 = max(t_182, (-268435456));
-  let t_220 = min(t_183, t_209);
-  let t_221 = (t_220 + 1);
-  let t_222 = (t_219 <= t_221);
-  let t_223 = max(t_183, t_209);
-  let t_224 = select(t_182, t_212, t_222);
-  let t_225 = select(t_183, t_223, t_222);
-  let t_226 = select(t_224, t_182, t_218);
-  let t_227 = select(t_225, t_183, t_218);
-  let t_228 = select(t_226, (-268435456), t_210);
-  let t_229 = select(t_227, t_209, t_210);
-  let t_230 = max((-268435456), t_216);
-  let t_231 = min(t_171, t_217);
-  let t_232 = max((-268435456), t_228);
-  let t_233 = min(t_179, t_229);
-  let t_234 = max(t_232, t_232);
-  let t_235 = min(t_233, t_233);
-  let t_236 = max(t_234, (-268435456));
-  let t_237 = min(t_235, t_179);
-  let t_238 = max(0, t_230);
-  let t_239 = (t_231 + 1);
-  let t_240 = min(t_157, t_239);
-  let t_241 = max(t_238, t_240);
-  let t_242 = max(t_236, t_238);
-  let t_243 = min(t_242, t_241);
-  let t_244 = (t_237 + 1);
-  let t_245 = max(t_244, t_243);
-  let t_246 = min(t_245, t_241);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_158 = (k_len_144 + 31);
+  let t_159 = (t_158 / 32);
+  let t_161 = (k_len_144 + (-1));
+  let t_163 = (k_len_144 + (-32));
+  let t_165 = (t_161 / 32);
+  let t_166 = (t_161 < 0);
+  let t_167 = (t_165 * 32);
+  let t_168 = (t_167 == t_161);
+  let t_169 = (!t_168);
+  let t_170 = (t_166 && t_169);
+  let t_172 = (t_165 - 1);
+  let t_173 = select(t_165, t_172, t_170);
+  let t_174 = (t_163 / 32);
+  let t_175 = (t_163 < 0);
+  let t_176 = (t_174 * 32);
+  let t_177 = (t_176 == t_163);
+  let t_178 = (!t_177);
+  let t_179 = (t_175 && t_178);
+  let t_180 = (t_174 - 1);
+  let t_181 = select(t_174, t_180, t_179);
+  let t_182 = (P.is_causal == 0);
+  let t_184 = select(268435456, (-268435456), t_182);
+  let t_185 = select((-268435456), 268435456, t_182);
+  let t_187 = (t_148 + 15);
+  let t_188 = (t_148 / 4);
+  let t_189 = (t_187 / 4);
+  let t_190 = (t_188 + k_len_144);
+  let t_191 = (t_189 + k_len_144);
+  let t_192 = (t_190 - q_len_143);
+  let t_193 = (t_191 - q_len_143);
+  let t_195 = (t_192 + (-31));
+  let t_196 = (t_193 / 32);
+  let t_197 = (t_193 < 0);
+  let t_198 = (t_196 * 32);
+  let t_199 = (t_198 == t_193);
+  let t_200 = (!t_199);
+  let t_201 = (t_197 && t_200);
+  let t_202 = (t_196 - 1);
+  let t_203 = select(t_196, t_202, t_201);
+  let t_204 = (t_195 / 32);
+  let t_205 = (t_195 < 0);
+  let t_206 = (t_204 * 32);
+  let t_207 = (t_206 == t_195);
+  let t_208 = (!t_207);
+  let t_209 = (t_205 && t_208);
+  let t_210 = (t_204 - 1);
+  let t_211 = select(t_204, t_210, t_209);
+  let t_212 = (t_184 > t_185);
+  let t_213 = ((-268435456) > t_203);
+  let t_214 = min(t_184, (-268435456));
+  let t_215 = max(t_185, t_203);
+  let t_216 = select(t_214, t_184, t_213);
+  let t_217 = select(t_215, t_185, t_213);
+  let t_218 = select(t_216, (-268435456), t_212);
+  let t_219 = select(t_217, t_203, t_212);
+  let t_220 = ((-268435456) > t_211);
+  let t_221 = max(t_184, (-268435456));
+  let t_222 = min(t_185, t_211);
+  let t_223 = (t_222 + 1);
+  let t_224 = (t_221 <= t_223);
+  let t_225 = max(t_185, t_211);
+  let t_226 = select(t_184, t_214, t_224);
+  let t_227 = select(t_185, t_225, t_224);
+  let t_228 = select(t_226, t_184, t_220);
+  let t_229 = select(t_227, t_185, t_220);
+  let t_230 = select(t_228, (-268435456), t_212);
+  let t_231 = select(t_229, t_211, t_212);
+  let t_232 = max((-268435456), t_218);
+  let t_233 = min(t_173, t_219);
+  let t_234 = max((-268435456), t_230);
+  let t_235 = min(t_181, t_231);
+  let t_236 = max(t_234, t_234);
+  let t_237 = min(t_235, t_235);
+  let t_238 = max(t_236, (-268435456));
+  let t_239 = min(t_237, t_181);
+  let t_240 = max(0, t_232);
+  let t_241 = (t_233 + 1);
+  let t_242 = min(t_159, t_241);
+  let t_243 = max(t_240, t_242);
+  let t_244 = max(t_238, t_240);
+  let t_245 = min(t_244, t_243);
+  let t_246 = (t_239 + 1);
+  let t_247 = max(t_246, t_245);
+  let t_248 = min(t_247, t_243);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_271 = (P.softcap > 0.0);
-  let t_272 = max(P.softcap, 1e-30);
+  let t_273 = (P.softcap > 0.0);
+  let t_274 = max(P.softcap, 1e-30);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_138 + ((t_146 + r) / 4))) * q_stride0 + u32((t_149 + ((t_146 + r) % 4))) * q_stride1 + u32(c)], (((t_146 + r) / 4) < q_len_141));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_140 + ((t_148 + r) / 4))) * q_stride0 + u32((t_151 + ((t_148 + r) % 4))) * q_stride1 + u32(c)], (((t_148 + r) / 4) < q_len_143));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_248: array<f32, 1>;
-  carry_248[0] = NEG_INF;
-  var carry_249: array<f32, 1>;
-  carry_249[0] = 0.0;
-  var carry_250: array<f32, 16>;
+  var carry_250: array<f32, 1>;
+  carry_250[0] = NEG_INF;
+  var carry_251: array<f32, 1>;
+  carry_251[0] = 0.0;
+  var carry_252: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_250[0 * 16 + j] = 0.0;
+    carry_252[0 * 16 + j] = 0.0;
   }
-  for (var t_247 = t_238; t_247 < t_243; t_247++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_251 = (t_247 * 32);
+  for (var t_249 = t_240; t_249 < t_245; t_249++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_253 = (t_249 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -814,36 +814,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_253 + r) / 64))], ((t_253 + r) < k_len_144)) * 64) + ((t_253 + r) % 64))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)], ((t_253 + r) < k_len_144));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_269 = array<f32, 4>();
+    var t_271 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_269[i * 4 + j] = fma(a[i], b[j], t_269[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_271[i * 4 + j] = fma(a[i], b[j], t_271[i * 4 + j]); }
       }
     }
-    var s_270: array<f32, 4>;
+    var s_272: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_270[0 * 4 + j] = (t_269[0 * 4 + j] * P.softmax_scale);
+      s_272[0 * 4 + j] = (t_271[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_278: array<f32, 4>;
+    var t_280: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_278[0 * 4 + j] = select(NEG_INF, (select(s_270[0 * 4 + j], (P.softcap * tanh(clamp((s_270[0 * 4 + j] / t_272), -15.0, 15.0))), t_271) * 1.4426950408889634), (((t_251 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_251 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_280[0 * 4 + j] = select(NEG_INF, (select(s_272[0 * 4 + j], (P.softcap * tanh(clamp((s_272[0 * 4 + j] / t_274), -15.0, 15.0))), t_273) * 1.4426950408889634), (((t_253 + (tc + 8 * j)) < k_len_144) && (t_182 || ((t_253 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_279: array<f32, 1>;
+    var t_281: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_278[i * 4 + j]);
+        acc = max(acc, t_280[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -852,28 +852,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_279[i] = acc;
+      t_281[i] = acc;
     }
     workgroupBarrier();
-    var m_new_280: array<f32, 1>;
-    m_new_280[0] = max(carry_248[0], t_279[0]);
+    var m_new_282: array<f32, 1>;
+    m_new_282[0] = max(carry_250[0], t_281[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_282: array<f32, 1>;
-    m_safe_282[0] = select(m_new_280[0], 0.0, (m_new_280[0] == NEG_INF));
+    var m_safe_284: array<f32, 1>;
+    m_safe_284[0] = select(m_new_282[0], 0.0, (m_new_282[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_284: array<f32, 4>;
+    var p_286: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_284[0 * 4 + j] = exp2((t_278[0 * 4 + j] - m_safe_282[0]));
+      p_286[0 * 4 + j] = exp2((t_280[0 * 4 + j] - m_safe_284[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_286: array<f32, 1>;
-    alpha_286[0] = exp2((carry_248[0] - m_safe_282[0]));
+    var alpha_288: array<f32, 1>;
+    alpha_288[0] = exp2((carry_250[0] - m_safe_284[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_288: array<f32, 1>;
+    var t_290: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_284[i * 4 + j];
+        acc = acc + p_286[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -882,50 +882,50 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_288[i] = acc;
+      t_290[i] = acc;
     }
     workgroupBarrier();
-    var t_289: array<f32, 1>;
-    t_289[0] = ((carry_249[0] * alpha_286[0]) + t_288[0]);
+    var t_291: array<f32, 1>;
+    t_291[0] = ((carry_251[0] * alpha_288[0]) + t_290[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_284[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_286[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_253 + r) / 64))], ((t_253 + r) < k_len_144)) * 64) + ((t_253 + r) % 64))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)], ((t_253 + r) < k_len_144));
     }
     workgroupBarrier();
-    var t_292 = array<f32, 16>();
+    var t_294 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_292[i * 16 + j] = fma(a[i], b[j], t_292[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_294[i * 16 + j] = fma(a[i], b[j], t_294[i * 16 + j]); }
       }
     }
-    var t_293: array<f32, 16>;
+    var t_295: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_293[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_286[0]) + t_292[0 * 16 + j]);
+      t_295[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_288[0]) + t_294[0 * 16 + j]);
     }
-    carry_248[0] = m_new_280[0];
-    carry_249[0] = t_289[0];
+    carry_250[0] = m_new_282[0];
+    carry_251[0] = t_291[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_293[0 * 16 + j];
+      carry_252[0 * 16 + j] = t_295[0 * 16 + j];
     }
   }
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_321 = (P.softcap > 0.0);
-  let t_322 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_323 = (P.softcap > 0.0);
+  let t_324 = max(P.softcap, 1e-30);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_299 = t_243; t_299 < t_246; t_299++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_303 = (t_299 * 32);
+  for (var t_301 = t_245; t_301 < t_248; t_301++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_305 = (t_301 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -933,36 +933,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_111) * page_table_stride0 + u32(((t_303 + r) / 64))] * 64) + ((t_303 + r) % 64))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_112) * page_table_stride0 + u32(((t_305 + r) / 64))] * 64) + ((t_305 + r) % 64))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_319 = array<f32, 4>();
+    var t_321 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_319[i * 4 + j] = fma(a[i], b[j], t_319[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_321[i * 4 + j] = fma(a[i], b[j], t_321[i * 4 + j]); }
       }
     }
-    var s_320: array<f32, 4>;
+    var s_322: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_320[0 * 4 + j] = (t_319[0 * 4 + j] * P.softmax_scale);
+      s_322[0 * 4 + j] = (t_321[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_327: array<f32, 4>;
+    var t_329: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_327[0 * 4 + j] = (select(s_320[0 * 4 + j], (P.softcap * tanh(clamp((s_320[0 * 4 + j] / t_322), -15.0, 15.0))), t_321) * 1.4426950408889634);
+      t_329[0 * 4 + j] = (select(s_322[0 * 4 + j], (P.softcap * tanh(clamp((s_322[0 * 4 + j] / t_324), -15.0, 15.0))), t_323) * 1.4426950408889634);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_328: array<f32, 1>;
+    var t_330: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_327[i * 4 + j]);
+        acc = max(acc, t_329[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -971,28 +971,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_328[i] = acc;
+      t_330[i] = acc;
     }
     workgroupBarrier();
-    var m_new_329: array<f32, 1>;
-    m_new_329[0] = max(carry_248[0], t_328[0]);
+    var m_new_331: array<f32, 1>;
+    m_new_331[0] = max(carry_250[0], t_330[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_331: array<f32, 1>;
-    m_safe_331[0] = select(m_new_329[0], 0.0, (m_new_329[0] == NEG_INF));
+    var m_safe_333: array<f32, 1>;
+    m_safe_333[0] = select(m_new_331[0], 0.0, (m_new_331[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_333: array<f32, 4>;
+    var p_335: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_333[0 * 4 + j] = exp2((t_327[0 * 4 + j] - m_safe_331[0]));
+      p_335[0 * 4 + j] = exp2((t_329[0 * 4 + j] - m_safe_333[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_335: array<f32, 1>;
-    alpha_335[0] = exp2((carry_248[0] - m_safe_331[0]));
+    var alpha_337: array<f32, 1>;
+    alpha_337[0] = exp2((carry_250[0] - m_safe_333[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_337: array<f32, 1>;
+    var t_339: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_333[i * 4 + j];
+        acc = acc + p_335[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1001,53 +1001,53 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_337[i] = acc;
+      t_339[i] = acc;
     }
     workgroupBarrier();
-    var t_338: array<f32, 1>;
-    t_338[0] = ((carry_249[0] * alpha_335[0]) + t_337[0]);
+    var t_340: array<f32, 1>;
+    t_340[0] = ((carry_251[0] * alpha_337[0]) + t_339[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_333[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_335[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_111) * page_table_stride0 + u32(((t_303 + r) / 64))] * 64) + ((t_303 + r) % 64))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_112) * page_table_stride0 + u32(((t_305 + r) / 64))] * 64) + ((t_305 + r) % 64))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_341 = array<f32, 16>();
+    var t_343 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_341[i * 16 + j] = fma(a[i], b[j], t_341[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_343[i * 16 + j] = fma(a[i], b[j], t_343[i * 16 + j]); }
       }
     }
-    var t_342: array<f32, 16>;
+    var t_344: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_342[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_335[0]) + t_341[0 * 16 + j]);
+      t_344[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_337[0]) + t_343[0 * 16 + j]);
     }
-    carry_248[0] = m_new_329[0];
-    carry_249[0] = t_338[0];
+    carry_250[0] = m_new_331[0];
+    carry_251[0] = t_340[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_342[0 * 16 + j];
+      carry_252[0 * 16 + j] = t_344[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_370 = (P.softcap > 0.0);
-  let t_371 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_372 = (P.softcap > 0.0);
+  let t_373 = max(P.softcap, 1e-30);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_346 = t_246; t_346 < t_241; t_346++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_350 = (t_346 * 32);
+  for (var t_348 = t_248; t_348 < t_243; t_348++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_352 = (t_348 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1056,36 +1056,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_350 + r) / 64))], ((t_350 + r) < k_len_142)) * 64) + ((t_350 + r) % 64))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_350 + r) < k_len_142));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_352 + r) / 64))], ((t_352 + r) < k_len_144)) * 64) + ((t_352 + r) % 64))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)], ((t_352 + r) < k_len_144));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_368 = array<f32, 4>();
+    var t_370 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_368[i * 4 + j] = fma(a[i], b[j], t_368[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_370[i * 4 + j] = fma(a[i], b[j], t_370[i * 4 + j]); }
       }
     }
-    var s_369: array<f32, 4>;
+    var s_371: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_369[0 * 4 + j] = (t_368[0 * 4 + j] * P.softmax_scale);
+      s_371[0 * 4 + j] = (t_370[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_377: array<f32, 4>;
+    var t_379: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_377[0 * 4 + j] = select(NEG_INF, (select(s_369[0 * 4 + j], (P.softcap * tanh(clamp((s_369[0 * 4 + j] / t_371), -15.0, 15.0))), t_370) * 1.4426950408889634), (((t_350 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_350 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_379[0 * 4 + j] = select(NEG_INF, (select(s_371[0 * 4 + j], (P.softcap * tanh(clamp((s_371[0 * 4 + j] / t_373), -15.0, 15.0))), t_372) * 1.4426950408889634), (((t_352 + (tc + 8 * j)) < k_len_144) && (t_182 || ((t_352 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_378: array<f32, 1>;
+    var t_380: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_377[i * 4 + j]);
+        acc = max(acc, t_379[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1094,28 +1094,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_378[i] = acc;
+      t_380[i] = acc;
     }
     workgroupBarrier();
-    var m_new_379: array<f32, 1>;
-    m_new_379[0] = max(carry_248[0], t_378[0]);
+    var m_new_381: array<f32, 1>;
+    m_new_381[0] = max(carry_250[0], t_380[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_381: array<f32, 1>;
-    m_safe_381[0] = select(m_new_379[0], 0.0, (m_new_379[0] == NEG_INF));
+    var m_safe_383: array<f32, 1>;
+    m_safe_383[0] = select(m_new_381[0], 0.0, (m_new_381[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_383: array<f32, 4>;
+    var p_385: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_383[0 * 4 + j] = exp2((t_377[0 * 4 + j] - m_safe_381[0]));
+      p_385[0 * 4 + j] = exp2((t_379[0 * 4 + j] - m_safe_383[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_385: array<f32, 1>;
-    alpha_385[0] = exp2((carry_248[0] - m_safe_381[0]));
+    var alpha_387: array<f32, 1>;
+    alpha_387[0] = exp2((carry_250[0] - m_safe_383[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_387: array<f32, 1>;
+    var t_389: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_383[i * 4 + j];
+        acc = acc + p_385[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1124,51 +1124,51 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_387[i] = acc;
+      t_389[i] = acc;
     }
     workgroupBarrier();
-    var t_388: array<f32, 1>;
-    t_388[0] = ((carry_249[0] * alpha_385[0]) + t_387[0]);
+    var t_390: array<f32, 1>;
+    t_390[0] = ((carry_251[0] * alpha_387[0]) + t_389[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_383[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_385[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_350 + r) / 64))], ((t_350 + r) < k_len_142)) * 64) + ((t_350 + r) % 64))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_350 + r) < k_len_142));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_352 + r) / 64))], ((t_352 + r) < k_len_144)) * 64) + ((t_352 + r) % 64))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)], ((t_352 + r) < k_len_144));
     }
     workgroupBarrier();
-    var t_391 = array<f32, 16>();
+    var t_393 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_391[i * 16 + j] = fma(a[i], b[j], t_391[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_393[i * 16 + j] = fma(a[i], b[j], t_393[i * 16 + j]); }
       }
     }
-    var t_392: array<f32, 16>;
+    var t_394: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_392[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_385[0]) + t_391[0 * 16 + j]);
+      t_394[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_387[0]) + t_393[0 * 16 + j]);
     }
-    carry_248[0] = m_new_379[0];
-    carry_249[0] = t_388[0];
+    carry_250[0] = m_new_381[0];
+    carry_251[0] = t_390[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_392[0 * 16 + j];
+      carry_252[0 * 16 + j] = t_394[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { out[u32((q0_138 + ((t_146 + tr) / 4))) * out_stride0 + u32((t_149 + ((t_146 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_250[0 * 16 + j] / select(carry_249[0], 1.0, (carry_249[0] == 0.0)))); }
+    if ((((t_148 + tr) / 4) < q_len_143)) { out[u32((q0_140 + ((t_148 + tr) / 4))) * out_stride0 + u32((t_151 + ((t_148 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_252[0 * 16 + j] / select(carry_251[0], 1.0, (carry_251[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { lse[u32((q0_138 + ((t_146 + tr) / 4))) * lse_stride0 + u32((t_149 + ((t_146 + tr) % 4)))] = select(((carry_248[0] + log2(carry_249[0])) * 0.6931471805599453), NEG_INF, (carry_249[0] == 0.0)); }
+    if ((((t_148 + tr) / 4) < q_len_143)) { lse[u32((q0_140 + ((t_148 + tr) / 4))) * lse_stride0 + u32((t_151 + ((t_148 + tr) % 4)))] = select(((carry_250[0] + log2(carry_251[0])) * 0.6931471805599453), NEG_INF, (carry_251[0] == 0.0)); }
   }
 }
 `,

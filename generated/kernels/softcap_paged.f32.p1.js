@@ -2,7 +2,7 @@
 export const name = "softcap_paged.f32.p1";
 export const kernel = "softcap_paged";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32};
+export const params = {"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32};
 export const tuned = [];
 export const tensors = [
   {
@@ -108,9 +108,9 @@ export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"softcap_paged.f32.p1","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
+    manifest: {"name":"softcap_paged.f32.p1","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/softcap.ts:14 (kernel softcap_paged). Do not edit: edit the spec and recompile.
-// Instance softcap_paged.f32.p1: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
+// Instance softcap_paged.f32.p1: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
 enable subgroups;
 
@@ -156,140 +156,140 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_104 = i32(wg.x);
-  let kvh_105 = i32(wg.y);
-  let b_106 = i32(wg.z);
+  let m_105 = i32(wg.x);
+  let kvh_106 = i32(wg.y);
+  let b_107 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_132 = cu_seqlens_q[u32(b_106)];
+  let q0_134 = cu_seqlens_q[u32(b_107)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_133 = (b_106 + 1);
-  let t_134 = cu_seqlens_q[u32(t_133)];
-  let q_len_135 = (t_134 - q0_132);
-  let k_len_136 = cache_seqlens[u32(b_106)];
-  // kernels-src/softcap.ts:26: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_137 = (m_104 * 16);
-  let t_138 = (q_len_135 * 4);
-  let t_139 = (t_137 >= t_138);
-  if (t_139) {
+  let t_135 = (b_107 + 1);
+  let t_136 = cu_seqlens_q[u32(t_135)];
+  let q_len_137 = (t_136 - q0_134);
+  let k_len_138 = cache_seqlens[u32(b_107)];
+  // kernels-src/softcap.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_139 = (m_105 * 16);
+  let t_140 = (q_len_137 * 4);
+  let t_141 = (t_139 >= t_140);
+  if (t_141) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_140 = (m_104 * 16);
+  let t_142 = (m_105 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_143 = (kvh_105 * 4);
+  let t_145 = (kvh_106 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_150 = (k_len_136 + 31);
-  let t_151 = (t_150 / 32);
-  let t_153 = (k_len_136 + (-1));
-  let t_155 = (k_len_136 + (-32));
-  let t_157 = (t_153 / 32);
-  let t_158 = (t_153 < 0);
-  let t_159 = (t_157 * 32);
-  let t_160 = (t_159 == t_153);
-  let t_161 = (!t_160);
-  let t_162 = (t_158 && t_161);
-  let t_164 = (t_157 - 1);
-  let t_165 = select(t_157, t_164, t_162);
-  let t_166 = (t_155 / 32);
-  let t_167 = (t_155 < 0);
-  let t_168 = (t_166 * 32);
-  let t_169 = (t_168 == t_155);
-  let t_170 = (!t_169);
-  let t_171 = (t_167 && t_170);
-  let t_172 = (t_166 - 1);
-  let t_173 = select(t_166, t_172, t_171);
-  let t_174 = (P.is_causal == 0);
-  let t_176 = select(268435456, (-268435456), t_174);
-  let t_177 = select((-268435456), 268435456, t_174);
-  let t_179 = (t_140 + 15);
-  let t_180 = (t_140 / 4);
-  let t_181 = (t_179 / 4);
-  let t_182 = (t_180 + k_len_136);
-  let t_183 = (t_181 + k_len_136);
-  let t_184 = (t_182 - q_len_135);
-  let t_185 = (t_183 - q_len_135);
-  let t_187 = (t_184 + (-31));
-  let t_188 = (t_185 / 32);
-  let t_189 = (t_185 < 0);
-  let t_190 = (t_188 * 32);
-  let t_191 = (t_190 == t_185);
-  let t_192 = (!t_191);
-  let t_193 = (t_189 && t_192);
-  let t_194 = (t_188 - 1);
-  let t_195 = select(t_188, t_194, t_193);
-  let t_196 = (t_187 / 32);
-  let t_197 = (t_187 < 0);
-  let t_198 = (t_196 * 32);
-  let t_199 = (t_198 == t_187);
-  let t_200 = (!t_199);
-  let t_201 = (t_197 && t_200);
-  let t_202 = (t_196 - 1);
-  let t_203 = select(t_196, t_202, t_201);
-  let t_204 = (t_176 > t_177);
-  let t_205 = ((-268435456) > t_195);
-  let t_206 = min(t_176, (-268435456));
-  let t_207 = max(t_177, t_195);
-  let t_208 = select(t_206, t_176, t_205);
-  let t_209 = select(t_207, t_177, t_205);
-  let t_210 = select(t_208, (-268435456), t_204);
-  let t_211 = select(t_209, t_195, t_204);
-  let t_212 = ((-268435456) > t_203);
-  let t_213 = max(t_176, (-268435456));
-  let t_214 = min(t_177, t_203);
-  let t_215 = (t_214 + 1);
-  let t_216 = (t_213 <= t_215);
-  let t_217 = max(t_177, t_203);
-  let t_218 = select(t_176, t_206, t_216);
-  let t_219 = select(t_177, t_217, t_216);
-  let t_220 = select(t_218, t_176, t_212);
-  let t_221 = select(t_219, t_177, t_212);
-  let t_222 = select(t_220, (-268435456), t_204);
-  let t_223 = select(t_221, t_203, t_204);
-  let t_224 = max((-268435456), t_210);
-  let t_225 = min(t_165, t_211);
-  let t_226 = max((-268435456), t_222);
-  let t_227 = min(t_173, t_223);
-  let t_228 = max(t_226, t_226);
-  let t_229 = min(t_227, t_227);
-  let t_230 = max(t_228, (-268435456));
-  let t_231 = min(t_229, t_173);
-  let t_232 = max(0, t_224);
-  let t_233 = (t_225 + 1);
-  let t_234 = min(t_151, t_233);
-  let t_235 = max(t_232, t_234);
-  let t_236 = max(t_230, t_232);
-  let t_237 = min(t_236, t_235);
-  let t_238 = (t_231 + 1);
-  let t_239 = max(t_238, t_237);
-  let t_240 = min(t_239, t_235);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_152 = (k_len_138 + 31);
+  let t_153 = (t_152 / 32);
+  let t_155 = (k_len_138 + (-1));
+  let t_157 = (k_len_138 + (-32));
+  let t_159 = (t_155 / 32);
+  let t_160 = (t_155 < 0);
+  let t_161 = (t_159 * 32);
+  let t_162 = (t_161 == t_155);
+  let t_163 = (!t_162);
+  let t_164 = (t_160 && t_163);
+  let t_166 = (t_159 - 1);
+  let t_167 = select(t_159, t_166, t_164);
+  let t_168 = (t_157 / 32);
+  let t_169 = (t_157 < 0);
+  let t_170 = (t_168 * 32);
+  let t_171 = (t_170 == t_157);
+  let t_172 = (!t_171);
+  let t_173 = (t_169 && t_172);
+  let t_174 = (t_168 - 1);
+  let t_175 = select(t_168, t_174, t_173);
+  let t_176 = (P.is_causal == 0);
+  let t_178 = select(268435456, (-268435456), t_176);
+  let t_179 = select((-268435456), 268435456, t_176);
+  let t_181 = (t_142 + 15);
+  let t_182 = (t_142 / 4);
+  let t_183 = (t_181 / 4);
+  let t_184 = (t_182 + k_len_138);
+  let t_185 = (t_183 + k_len_138);
+  let t_186 = (t_184 - q_len_137);
+  let t_187 = (t_185 - q_len_137);
+  let t_189 = (t_186 + (-31));
+  let t_190 = (t_187 / 32);
+  let t_191 = (t_187 < 0);
+  let t_192 = (t_190 * 32);
+  let t_193 = (t_192 == t_187);
+  let t_194 = (!t_193);
+  let t_195 = (t_191 && t_194);
+  let t_196 = (t_190 - 1);
+  let t_197 = select(t_190, t_196, t_195);
+  let t_198 = (t_189 / 32);
+  let t_199 = (t_189 < 0);
+  let t_200 = (t_198 * 32);
+  let t_201 = (t_200 == t_189);
+  let t_202 = (!t_201);
+  let t_203 = (t_199 && t_202);
+  let t_204 = (t_198 - 1);
+  let t_205 = select(t_198, t_204, t_203);
+  let t_206 = (t_178 > t_179);
+  let t_207 = ((-268435456) > t_197);
+  let t_208 = min(t_178, (-268435456));
+  let t_209 = max(t_179, t_197);
+  let t_210 = select(t_208, t_178, t_207);
+  let t_211 = select(t_209, t_179, t_207);
+  let t_212 = select(t_210, (-268435456), t_206);
+  let t_213 = select(t_211, t_197, t_206);
+  let t_214 = ((-268435456) > t_205);
+  let t_215 = max(t_178, (-268435456));
+  let t_216 = min(t_179, t_205);
+  let t_217 = (t_216 + 1);
+  let t_218 = (t_215 <= t_217);
+  let t_219 = max(t_179, t_205);
+  let t_220 = select(t_178, t_208, t_218);
+  let t_221 = select(t_179, t_219, t_218);
+  let t_222 = select(t_220, t_178, t_214);
+  let t_223 = select(t_221, t_179, t_214);
+  let t_224 = select(t_222, (-268435456), t_206);
+  let t_225 = select(t_223, t_205, t_206);
+  let t_226 = max((-268435456), t_212);
+  let t_227 = min(t_167, t_213);
+  let t_228 = max((-268435456), t_224);
+  let t_229 = min(t_175, t_225);
+  let t_230 = max(t_228, t_228);
+  let t_231 = min(t_229, t_229);
+  let t_232 = max(t_230, (-268435456));
+  let t_233 = min(t_231, t_175);
+  let t_234 = max(0, t_226);
+  let t_235 = (t_227 + 1);
+  let t_236 = min(t_153, t_235);
+  let t_237 = max(t_234, t_236);
+  let t_238 = max(t_232, t_234);
+  let t_239 = min(t_238, t_237);
+  let t_240 = (t_233 + 1);
+  let t_241 = max(t_240, t_239);
+  let t_242 = min(t_241, t_237);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_263 = (P.softcap > 0.0);
-  let t_264 = max(P.softcap, 1e-30);
+  let t_265 = (P.softcap > 0.0);
+  let t_266 = max(P.softcap, 1e-30);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_132 + ((t_140 + r) / 4))) * q_stride0 + u32((t_143 + ((t_140 + r) % 4))) * q_stride1 + u32(c)], (((t_140 + r) / 4) < q_len_135));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_134 + ((t_142 + r) / 4))) * q_stride0 + u32((t_145 + ((t_142 + r) % 4))) * q_stride1 + u32(c)], (((t_142 + r) / 4) < q_len_137));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_242: array<f32, 1>;
-  carry_242[0] = NEG_INF;
-  var carry_243: array<f32, 1>;
-  carry_243[0] = 0.0;
-  var carry_244: array<f32, 16>;
+  var carry_244: array<f32, 1>;
+  carry_244[0] = NEG_INF;
+  var carry_245: array<f32, 1>;
+  carry_245[0] = 0.0;
+  var carry_246: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_244[0 * 16 + j] = 0.0;
+    carry_246[0 * 16 + j] = 0.0;
   }
-  for (var t_241 = t_232; t_241 < t_237; t_241++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_245 = (t_241 * 32);
+  for (var t_243 = t_234; t_243 < t_239; t_243++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_247 = (t_243 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -298,107 +298,107 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_245 + r))], ((t_245 + r) < k_len_136)) + ((t_245 + r) % 1))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_245 + r) < k_len_136));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_107) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_261 = array<f32, 4>();
+    var t_263 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_261[i * 4 + j] = fma(a[i], b[j], t_261[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_263[i * 4 + j] = fma(a[i], b[j], t_263[i * 4 + j]); }
       }
     }
-    var s_262: array<f32, 4>;
+    var s_264: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_262[0 * 4 + j] = (t_261[0 * 4 + j] * P.softmax_scale);
+      s_264[0 * 4 + j] = (t_263[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_270: array<f32, 4>;
+    var t_272: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_270[0 * 4 + j] = select(NEG_INF, (select(s_262[0 * 4 + j], (P.softcap * tanh(clamp((s_262[0 * 4 + j] / t_264), -15.0, 15.0))), t_263) * 1.4426950408889634), (((t_245 + (tc + 8 * j)) < k_len_136) && (t_174 || ((t_245 + (tc + 8 * j)) <= ((((t_140 + tr) / 4) + k_len_136) - q_len_135)))));
+      t_272[0 * 4 + j] = select(NEG_INF, (select(s_264[0 * 4 + j], (P.softcap * tanh(clamp((s_264[0 * 4 + j] / t_266), -15.0, 15.0))), t_265) * 1.4426950408889634), (((t_247 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_247 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_271: array<f32, 1>;
+    var t_273: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_270[i * 4 + j]);
+        acc = max(acc, t_272[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_271[i] = acc;
+      t_273[i] = acc;
     }
-    var m_new_272: array<f32, 1>;
-    m_new_272[0] = max(carry_242[0], t_271[0]);
+    var m_new_274: array<f32, 1>;
+    m_new_274[0] = max(carry_244[0], t_273[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_274: array<f32, 1>;
-    m_safe_274[0] = select(m_new_272[0], 0.0, (m_new_272[0] == NEG_INF));
+    var m_safe_276: array<f32, 1>;
+    m_safe_276[0] = select(m_new_274[0], 0.0, (m_new_274[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_276: array<f32, 4>;
+    var p_278: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_276[0 * 4 + j] = exp2((t_270[0 * 4 + j] - m_safe_274[0]));
+      p_278[0 * 4 + j] = exp2((t_272[0 * 4 + j] - m_safe_276[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_276[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_278[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_278: array<f32, 1>;
-    alpha_278[0] = exp2((carry_242[0] - m_safe_274[0]));
+    var alpha_280: array<f32, 1>;
+    alpha_280[0] = exp2((carry_244[0] - m_safe_276[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_280: array<f32, 1>;
+    var t_282: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_276[i * 4 + j];
+        acc = acc + p_278[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_280[i] = acc;
+      t_282[i] = acc;
     }
-    var t_281: array<f32, 1>;
-    t_281[0] = ((carry_243[0] * alpha_278[0]) + t_280[0]);
+    var t_283: array<f32, 1>;
+    t_283[0] = ((carry_245[0] * alpha_280[0]) + t_282[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_245 + r))], ((t_245 + r) < k_len_136)) + ((t_245 + r) % 1))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_245 + r) < k_len_136));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_107) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
     }
     workgroupBarrier();
-    var t_283 = array<f32, 16>();
+    var t_285 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_283[i * 16 + j] = fma(a[i], b[j], t_283[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_285[i * 16 + j] = fma(a[i], b[j], t_285[i * 16 + j]); }
       }
     }
-    var t_284: array<f32, 16>;
+    var t_286: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_284[0 * 16 + j] = ((carry_244[0 * 16 + j] * alpha_278[0]) + t_283[0 * 16 + j]);
+      t_286[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_280[0]) + t_285[0 * 16 + j]);
     }
-    carry_242[0] = m_new_272[0];
-    carry_243[0] = t_281[0];
+    carry_244[0] = m_new_274[0];
+    carry_245[0] = t_283[0];
     for (var j = 0; j < 16; j++) {
-      carry_244[0 * 16 + j] = t_284[0 * 16 + j];
+      carry_246[0 * 16 + j] = t_286[0 * 16 + j];
     }
   }
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_310 = (P.softcap > 0.0);
-  let t_311 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_312 = (P.softcap > 0.0);
+  let t_313 = max(P.softcap, 1e-30);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_290 = t_237; t_290 < t_240; t_290++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_294 = (t_290 * 32);
+  for (var t_292 = t_239; t_292 < t_242; t_292++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_296 = (t_292 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -406,110 +406,110 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_106) * page_table_stride0 + u32((t_294 + r))] + ((t_294 + r) % 1))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_107) * page_table_stride0 + u32((t_296 + r))] + ((t_296 + r) % 1))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_308 = array<f32, 4>();
+    var t_310 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_308[i * 4 + j] = fma(a[i], b[j], t_308[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_310[i * 4 + j] = fma(a[i], b[j], t_310[i * 4 + j]); }
       }
     }
-    var s_309: array<f32, 4>;
+    var s_311: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_309[0 * 4 + j] = (t_308[0 * 4 + j] * P.softmax_scale);
+      s_311[0 * 4 + j] = (t_310[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_316: array<f32, 4>;
+    var t_318: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_316[0 * 4 + j] = (select(s_309[0 * 4 + j], (P.softcap * tanh(clamp((s_309[0 * 4 + j] / t_311), -15.0, 15.0))), t_310) * 1.4426950408889634);
+      t_318[0 * 4 + j] = (select(s_311[0 * 4 + j], (P.softcap * tanh(clamp((s_311[0 * 4 + j] / t_313), -15.0, 15.0))), t_312) * 1.4426950408889634);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_317: array<f32, 1>;
+    var t_319: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_316[i * 4 + j]);
+        acc = max(acc, t_318[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_317[i] = acc;
+      t_319[i] = acc;
     }
-    var m_new_318: array<f32, 1>;
-    m_new_318[0] = max(carry_242[0], t_317[0]);
+    var m_new_320: array<f32, 1>;
+    m_new_320[0] = max(carry_244[0], t_319[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_320: array<f32, 1>;
-    m_safe_320[0] = select(m_new_318[0], 0.0, (m_new_318[0] == NEG_INF));
+    var m_safe_322: array<f32, 1>;
+    m_safe_322[0] = select(m_new_320[0], 0.0, (m_new_320[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_322: array<f32, 4>;
+    var p_324: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_322[0 * 4 + j] = exp2((t_316[0 * 4 + j] - m_safe_320[0]));
+      p_324[0 * 4 + j] = exp2((t_318[0 * 4 + j] - m_safe_322[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_322[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_324[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_324: array<f32, 1>;
-    alpha_324[0] = exp2((carry_242[0] - m_safe_320[0]));
+    var alpha_326: array<f32, 1>;
+    alpha_326[0] = exp2((carry_244[0] - m_safe_322[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_326: array<f32, 1>;
+    var t_328: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_322[i * 4 + j];
+        acc = acc + p_324[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_326[i] = acc;
+      t_328[i] = acc;
     }
-    var t_327: array<f32, 1>;
-    t_327[0] = ((carry_243[0] * alpha_324[0]) + t_326[0]);
+    var t_329: array<f32, 1>;
+    t_329[0] = ((carry_245[0] * alpha_326[0]) + t_328[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_106) * page_table_stride0 + u32((t_294 + r))] + ((t_294 + r) % 1))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_107) * page_table_stride0 + u32((t_296 + r))] + ((t_296 + r) % 1))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_329 = array<f32, 16>();
+    var t_331 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_329[i * 16 + j] = fma(a[i], b[j], t_329[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_331[i * 16 + j] = fma(a[i], b[j], t_331[i * 16 + j]); }
       }
     }
-    var t_330: array<f32, 16>;
+    var t_332: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_330[0 * 16 + j] = ((carry_244[0 * 16 + j] * alpha_324[0]) + t_329[0 * 16 + j]);
+      t_332[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_326[0]) + t_331[0 * 16 + j]);
     }
-    carry_242[0] = m_new_318[0];
-    carry_243[0] = t_327[0];
+    carry_244[0] = m_new_320[0];
+    carry_245[0] = t_329[0];
     for (var j = 0; j < 16; j++) {
-      carry_244[0 * 16 + j] = t_330[0 * 16 + j];
+      carry_246[0 * 16 + j] = t_332[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_356 = (P.softcap > 0.0);
-  let t_357 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_358 = (P.softcap > 0.0);
+  let t_359 = max(P.softcap, 1e-30);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_334 = t_240; t_334 < t_235; t_334++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_338 = (t_334 * 32);
+  for (var t_336 = t_242; t_336 < t_237; t_336++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_340 = (t_336 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -518,116 +518,116 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_338 + r))], ((t_338 + r) < k_len_136)) + ((t_338 + r) % 1))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_338 + r) < k_len_136));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_107) * page_table_stride0 + u32((t_340 + r))], ((t_340 + r) < k_len_138)) + ((t_340 + r) % 1))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)], ((t_340 + r) < k_len_138));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_354 = array<f32, 4>();
+    var t_356 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_354[i * 4 + j] = fma(a[i], b[j], t_354[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_356[i * 4 + j] = fma(a[i], b[j], t_356[i * 4 + j]); }
       }
     }
-    var s_355: array<f32, 4>;
+    var s_357: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_355[0 * 4 + j] = (t_354[0 * 4 + j] * P.softmax_scale);
+      s_357[0 * 4 + j] = (t_356[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_363: array<f32, 4>;
+    var t_365: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_363[0 * 4 + j] = select(NEG_INF, (select(s_355[0 * 4 + j], (P.softcap * tanh(clamp((s_355[0 * 4 + j] / t_357), -15.0, 15.0))), t_356) * 1.4426950408889634), (((t_338 + (tc + 8 * j)) < k_len_136) && (t_174 || ((t_338 + (tc + 8 * j)) <= ((((t_140 + tr) / 4) + k_len_136) - q_len_135)))));
+      t_365[0 * 4 + j] = select(NEG_INF, (select(s_357[0 * 4 + j], (P.softcap * tanh(clamp((s_357[0 * 4 + j] / t_359), -15.0, 15.0))), t_358) * 1.4426950408889634), (((t_340 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_340 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_364: array<f32, 1>;
+    var t_366: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_363[i * 4 + j]);
+        acc = max(acc, t_365[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_364[i] = acc;
+      t_366[i] = acc;
     }
-    var m_new_365: array<f32, 1>;
-    m_new_365[0] = max(carry_242[0], t_364[0]);
+    var m_new_367: array<f32, 1>;
+    m_new_367[0] = max(carry_244[0], t_366[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_367: array<f32, 1>;
-    m_safe_367[0] = select(m_new_365[0], 0.0, (m_new_365[0] == NEG_INF));
+    var m_safe_369: array<f32, 1>;
+    m_safe_369[0] = select(m_new_367[0], 0.0, (m_new_367[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_369: array<f32, 4>;
+    var p_371: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_369[0 * 4 + j] = exp2((t_363[0 * 4 + j] - m_safe_367[0]));
+      p_371[0 * 4 + j] = exp2((t_365[0 * 4 + j] - m_safe_369[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_369[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_371[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_371: array<f32, 1>;
-    alpha_371[0] = exp2((carry_242[0] - m_safe_367[0]));
+    var alpha_373: array<f32, 1>;
+    alpha_373[0] = exp2((carry_244[0] - m_safe_369[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_373: array<f32, 1>;
+    var t_375: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_369[i * 4 + j];
+        acc = acc + p_371[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_373[i] = acc;
+      t_375[i] = acc;
     }
-    var t_374: array<f32, 1>;
-    t_374[0] = ((carry_243[0] * alpha_371[0]) + t_373[0]);
+    var t_376: array<f32, 1>;
+    t_376[0] = ((carry_245[0] * alpha_373[0]) + t_375[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_338 + r))], ((t_338 + r) < k_len_136)) + ((t_338 + r) % 1))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_338 + r) < k_len_136));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_107) * page_table_stride0 + u32((t_340 + r))], ((t_340 + r) < k_len_138)) + ((t_340 + r) % 1))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)], ((t_340 + r) < k_len_138));
     }
     workgroupBarrier();
-    var t_376 = array<f32, 16>();
+    var t_378 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_376[i * 16 + j] = fma(a[i], b[j], t_376[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_378[i * 16 + j] = fma(a[i], b[j], t_378[i * 16 + j]); }
       }
     }
-    var t_377: array<f32, 16>;
+    var t_379: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_377[0 * 16 + j] = ((carry_244[0 * 16 + j] * alpha_371[0]) + t_376[0 * 16 + j]);
+      t_379[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_373[0]) + t_378[0 * 16 + j]);
     }
-    carry_242[0] = m_new_365[0];
-    carry_243[0] = t_374[0];
+    carry_244[0] = m_new_367[0];
+    carry_245[0] = t_376[0];
     for (var j = 0; j < 16; j++) {
-      carry_244[0 * 16 + j] = t_377[0 * 16 + j];
+      carry_246[0 * 16 + j] = t_379[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_140 + tr) / 4) < q_len_135)) { out[u32((q0_132 + ((t_140 + tr) / 4))) * out_stride0 + u32((t_143 + ((t_140 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_244[0 * 16 + j] / select(carry_243[0], 1.0, (carry_243[0] == 0.0))); }
+    if ((((t_142 + tr) / 4) < q_len_137)) { out[u32((q0_134 + ((t_142 + tr) / 4))) * out_stride0 + u32((t_145 + ((t_142 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_246[0 * 16 + j] / select(carry_245[0], 1.0, (carry_245[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_140 + tr) / 4) < q_len_135)) { lse[u32((q0_132 + ((t_140 + tr) / 4))) * lse_stride0 + u32((t_143 + ((t_140 + tr) % 4)))] = select(((carry_242[0] + log2(carry_243[0])) * 0.6931471805599453), NEG_INF, (carry_243[0] == 0.0)); }
+    if ((((t_142 + tr) / 4) < q_len_137)) { lse[u32((q0_134 + ((t_142 + tr) / 4))) * lse_stride0 + u32((t_145 + ((t_142 + tr) % 4)))] = select(((carry_244[0] + log2(carry_245[0])) * 0.6931471805599453), NEG_INF, (carry_245[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"softcap_paged.f32.p1","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f32.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
+    manifest: {"name":"softcap_paged.f32.p1","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f32.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/softcap.ts:14 (kernel softcap_paged). Do not edit: edit the spec and recompile.
-// Instance softcap_paged.f32.p1: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
+// Instance softcap_paged.f32.p1: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
 
 struct Params {
@@ -673,140 +673,140 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_104 = i32(wg.x);
-  let kvh_105 = i32(wg.y);
-  let b_106 = i32(wg.z);
+  let m_105 = i32(wg.x);
+  let kvh_106 = i32(wg.y);
+  let b_107 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_132 = cu_seqlens_q[u32(b_106)];
+  let q0_134 = cu_seqlens_q[u32(b_107)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_133 = (b_106 + 1);
-  let t_134 = cu_seqlens_q[u32(t_133)];
-  let q_len_135 = (t_134 - q0_132);
-  let k_len_136 = cache_seqlens[u32(b_106)];
-  // kernels-src/softcap.ts:26: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_137 = (m_104 * 16);
-  let t_138 = (q_len_135 * 4);
-  let t_139 = (t_137 >= t_138);
-  if (t_139) {
+  let t_135 = (b_107 + 1);
+  let t_136 = cu_seqlens_q[u32(t_135)];
+  let q_len_137 = (t_136 - q0_134);
+  let k_len_138 = cache_seqlens[u32(b_107)];
+  // kernels-src/softcap.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_139 = (m_105 * 16);
+  let t_140 = (q_len_137 * 4);
+  let t_141 = (t_139 >= t_140);
+  if (t_141) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_140 = (m_104 * 16);
+  let t_142 = (m_105 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_143 = (kvh_105 * 4);
+  let t_145 = (kvh_106 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_150 = (k_len_136 + 31);
-  let t_151 = (t_150 / 32);
-  let t_153 = (k_len_136 + (-1));
-  let t_155 = (k_len_136 + (-32));
-  let t_157 = (t_153 / 32);
-  let t_158 = (t_153 < 0);
-  let t_159 = (t_157 * 32);
-  let t_160 = (t_159 == t_153);
-  let t_161 = (!t_160);
-  let t_162 = (t_158 && t_161);
-  let t_164 = (t_157 - 1);
-  let t_165 = select(t_157, t_164, t_162);
-  let t_166 = (t_155 / 32);
-  let t_167 = (t_155 < 0);
-  let t_168 = (t_166 * 32);
-  let t_169 = (t_168 == t_155);
-  let t_170 = (!t_169);
-  let t_171 = (t_167 && t_170);
-  let t_172 = (t_166 - 1);
-  let t_173 = select(t_166, t_172, t_171);
-  let t_174 = (P.is_causal == 0);
-  let t_176 = select(268435456, (-268435456), t_174);
-  let t_177 = select((-268435456), 268435456, t_174);
-  let t_179 = (t_140 + 15);
-  let t_180 = (t_140 / 4);
-  let t_181 = (t_179 / 4);
-  let t_182 = (t_180 + k_len_136);
-  let t_183 = (t_181 + k_len_136);
-  let t_184 = (t_182 - q_len_135);
-  let t_185 = (t_183 - q_len_135);
-  let t_187 = (t_184 + (-31));
-  let t_188 = (t_185 / 32);
-  let t_189 = (t_185 < 0);
-  let t_190 = (t_188 * 32);
-  let t_191 = (t_190 == t_185);
-  let t_192 = (!t_191);
-  let t_193 = (t_189 && t_192);
-  let t_194 = (t_188 - 1);
-  let t_195 = select(t_188, t_194, t_193);
-  let t_196 = (t_187 / 32);
-  let t_197 = (t_187 < 0);
-  let t_198 = (t_196 * 32);
-  let t_199 = (t_198 == t_187);
-  let t_200 = (!t_199);
-  let t_201 = (t_197 && t_200);
-  let t_202 = (t_196 - 1);
-  let t_203 = select(t_196, t_202, t_201);
-  let t_204 = (t_176 > t_177);
-  let t_205 = ((-268435456) > t_195);
-  let t_206 = min(t_176, (-268435456));
-  let t_207 = max(t_177, t_195);
-  let t_208 = select(t_206, t_176, t_205);
-  let t_209 = select(t_207, t_177, t_205);
-  let t_210 = select(t_208, (-268435456), t_204);
-  let t_211 = select(t_209, t_195, t_204);
-  let t_212 = ((-268435456) > t_203);
-  let t_213 = max(t_176, (-268435456));
-  let t_214 = min(t_177, t_203);
-  let t_215 = (t_214 + 1);
-  let t_216 = (t_213 <= t_215);
-  let t_217 = max(t_177, t_203);
-  let t_218 = select(t_176, t_206, t_216);
-  let t_219 = select(t_177, t_217, t_216);
-  let t_220 = select(t_218, t_176, t_212);
-  let t_221 = select(t_219, t_177, t_212);
-  let t_222 = select(t_220, (-268435456), t_204);
-  let t_223 = select(t_221, t_203, t_204);
-  let t_224 = max((-268435456), t_210);
-  let t_225 = min(t_165, t_211);
-  let t_226 = max((-268435456), t_222);
-  let t_227 = min(t_173, t_223);
-  let t_228 = max(t_226, t_226);
-  let t_229 = min(t_227, t_227);
-  let t_230 = max(t_228, (-268435456));
-  let t_231 = min(t_229, t_173);
-  let t_232 = max(0, t_224);
-  let t_233 = (t_225 + 1);
-  let t_234 = min(t_151, t_233);
-  let t_235 = max(t_232, t_234);
-  let t_236 = max(t_230, t_232);
-  let t_237 = min(t_236, t_235);
-  let t_238 = (t_231 + 1);
-  let t_239 = max(t_238, t_237);
-  let t_240 = min(t_239, t_235);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_152 = (k_len_138 + 31);
+  let t_153 = (t_152 / 32);
+  let t_155 = (k_len_138 + (-1));
+  let t_157 = (k_len_138 + (-32));
+  let t_159 = (t_155 / 32);
+  let t_160 = (t_155 < 0);
+  let t_161 = (t_159 * 32);
+  let t_162 = (t_161 == t_155);
+  let t_163 = (!t_162);
+  let t_164 = (t_160 && t_163);
+  let t_166 = (t_159 - 1);
+  let t_167 = select(t_159, t_166, t_164);
+  let t_168 = (t_157 / 32);
+  let t_169 = (t_157 < 0);
+  let t_170 = (t_168 * 32);
+  let t_171 = (t_170 == t_157);
+  let t_172 = (!t_171);
+  let t_173 = (t_169 && t_172);
+  let t_174 = (t_168 - 1);
+  let t_175 = select(t_168, t_174, t_173);
+  let t_176 = (P.is_causal == 0);
+  let t_178 = select(268435456, (-268435456), t_176);
+  let t_179 = select((-268435456), 268435456, t_176);
+  let t_181 = (t_142 + 15);
+  let t_182 = (t_142 / 4);
+  let t_183 = (t_181 / 4);
+  let t_184 = (t_182 + k_len_138);
+  let t_185 = (t_183 + k_len_138);
+  let t_186 = (t_184 - q_len_137);
+  let t_187 = (t_185 - q_len_137);
+  let t_189 = (t_186 + (-31));
+  let t_190 = (t_187 / 32);
+  let t_191 = (t_187 < 0);
+  let t_192 = (t_190 * 32);
+  let t_193 = (t_192 == t_187);
+  let t_194 = (!t_193);
+  let t_195 = (t_191 && t_194);
+  let t_196 = (t_190 - 1);
+  let t_197 = select(t_190, t_196, t_195);
+  let t_198 = (t_189 / 32);
+  let t_199 = (t_189 < 0);
+  let t_200 = (t_198 * 32);
+  let t_201 = (t_200 == t_189);
+  let t_202 = (!t_201);
+  let t_203 = (t_199 && t_202);
+  let t_204 = (t_198 - 1);
+  let t_205 = select(t_198, t_204, t_203);
+  let t_206 = (t_178 > t_179);
+  let t_207 = ((-268435456) > t_197);
+  let t_208 = min(t_178, (-268435456));
+  let t_209 = max(t_179, t_197);
+  let t_210 = select(t_208, t_178, t_207);
+  let t_211 = select(t_209, t_179, t_207);
+  let t_212 = select(t_210, (-268435456), t_206);
+  let t_213 = select(t_211, t_197, t_206);
+  let t_214 = ((-268435456) > t_205);
+  let t_215 = max(t_178, (-268435456));
+  let t_216 = min(t_179, t_205);
+  let t_217 = (t_216 + 1);
+  let t_218 = (t_215 <= t_217);
+  let t_219 = max(t_179, t_205);
+  let t_220 = select(t_178, t_208, t_218);
+  let t_221 = select(t_179, t_219, t_218);
+  let t_222 = select(t_220, t_178, t_214);
+  let t_223 = select(t_221, t_179, t_214);
+  let t_224 = select(t_222, (-268435456), t_206);
+  let t_225 = select(t_223, t_205, t_206);
+  let t_226 = max((-268435456), t_212);
+  let t_227 = min(t_167, t_213);
+  let t_228 = max((-268435456), t_224);
+  let t_229 = min(t_175, t_225);
+  let t_230 = max(t_228, t_228);
+  let t_231 = min(t_229, t_229);
+  let t_232 = max(t_230, (-268435456));
+  let t_233 = min(t_231, t_175);
+  let t_234 = max(0, t_226);
+  let t_235 = (t_227 + 1);
+  let t_236 = min(t_153, t_235);
+  let t_237 = max(t_234, t_236);
+  let t_238 = max(t_232, t_234);
+  let t_239 = min(t_238, t_237);
+  let t_240 = (t_233 + 1);
+  let t_241 = max(t_240, t_239);
+  let t_242 = min(t_241, t_237);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_263 = (P.softcap > 0.0);
-  let t_264 = max(P.softcap, 1e-30);
+  let t_265 = (P.softcap > 0.0);
+  let t_266 = max(P.softcap, 1e-30);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_132 + ((t_140 + r) / 4))) * q_stride0 + u32((t_143 + ((t_140 + r) % 4))) * q_stride1 + u32(c)], (((t_140 + r) / 4) < q_len_135));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_134 + ((t_142 + r) / 4))) * q_stride0 + u32((t_145 + ((t_142 + r) % 4))) * q_stride1 + u32(c)], (((t_142 + r) / 4) < q_len_137));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_242: array<f32, 1>;
-  carry_242[0] = NEG_INF;
-  var carry_243: array<f32, 1>;
-  carry_243[0] = 0.0;
-  var carry_244: array<f32, 16>;
+  var carry_244: array<f32, 1>;
+  carry_244[0] = NEG_INF;
+  var carry_245: array<f32, 1>;
+  carry_245[0] = 0.0;
+  var carry_246: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_244[0 * 16 + j] = 0.0;
+    carry_246[0 * 16 + j] = 0.0;
   }
-  for (var t_241 = t_232; t_241 < t_237; t_241++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_245 = (t_241 * 32);
+  for (var t_243 = t_234; t_243 < t_239; t_243++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_247 = (t_243 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -815,36 +815,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_245 + r))], ((t_245 + r) < k_len_136)) + ((t_245 + r) % 1))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_245 + r) < k_len_136));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_107) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_261 = array<f32, 4>();
+    var t_263 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_261[i * 4 + j] = fma(a[i], b[j], t_261[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_263[i * 4 + j] = fma(a[i], b[j], t_263[i * 4 + j]); }
       }
     }
-    var s_262: array<f32, 4>;
+    var s_264: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_262[0 * 4 + j] = (t_261[0 * 4 + j] * P.softmax_scale);
+      s_264[0 * 4 + j] = (t_263[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_270: array<f32, 4>;
+    var t_272: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_270[0 * 4 + j] = select(NEG_INF, (select(s_262[0 * 4 + j], (P.softcap * tanh(clamp((s_262[0 * 4 + j] / t_264), -15.0, 15.0))), t_263) * 1.4426950408889634), (((t_245 + (tc + 8 * j)) < k_len_136) && (t_174 || ((t_245 + (tc + 8 * j)) <= ((((t_140 + tr) / 4) + k_len_136) - q_len_135)))));
+      t_272[0 * 4 + j] = select(NEG_INF, (select(s_264[0 * 4 + j], (P.softcap * tanh(clamp((s_264[0 * 4 + j] / t_266), -15.0, 15.0))), t_265) * 1.4426950408889634), (((t_247 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_247 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_271: array<f32, 1>;
+    var t_273: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_270[i * 4 + j]);
+        acc = max(acc, t_272[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -853,33 +853,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_271[i] = acc;
+      t_273[i] = acc;
     }
     workgroupBarrier();
-    var m_new_272: array<f32, 1>;
-    m_new_272[0] = max(carry_242[0], t_271[0]);
+    var m_new_274: array<f32, 1>;
+    m_new_274[0] = max(carry_244[0], t_273[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_274: array<f32, 1>;
-    m_safe_274[0] = select(m_new_272[0], 0.0, (m_new_272[0] == NEG_INF));
+    var m_safe_276: array<f32, 1>;
+    m_safe_276[0] = select(m_new_274[0], 0.0, (m_new_274[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_276: array<f32, 4>;
+    var p_278: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_276[0 * 4 + j] = exp2((t_270[0 * 4 + j] - m_safe_274[0]));
+      p_278[0 * 4 + j] = exp2((t_272[0 * 4 + j] - m_safe_276[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_276[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_278[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_278: array<f32, 1>;
-    alpha_278[0] = exp2((carry_242[0] - m_safe_274[0]));
+    var alpha_280: array<f32, 1>;
+    alpha_280[0] = exp2((carry_244[0] - m_safe_276[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_280: array<f32, 1>;
+    var t_282: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_276[i * 4 + j];
+        acc = acc + p_278[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -888,46 +888,46 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_280[i] = acc;
+      t_282[i] = acc;
     }
     workgroupBarrier();
-    var t_281: array<f32, 1>;
-    t_281[0] = ((carry_243[0] * alpha_278[0]) + t_280[0]);
+    var t_283: array<f32, 1>;
+    t_283[0] = ((carry_245[0] * alpha_280[0]) + t_282[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_245 + r))], ((t_245 + r) < k_len_136)) + ((t_245 + r) % 1))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_245 + r) < k_len_136));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_107) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
     }
     workgroupBarrier();
-    var t_283 = array<f32, 16>();
+    var t_285 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_283[i * 16 + j] = fma(a[i], b[j], t_283[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_285[i * 16 + j] = fma(a[i], b[j], t_285[i * 16 + j]); }
       }
     }
-    var t_284: array<f32, 16>;
+    var t_286: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_284[0 * 16 + j] = ((carry_244[0 * 16 + j] * alpha_278[0]) + t_283[0 * 16 + j]);
+      t_286[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_280[0]) + t_285[0 * 16 + j]);
     }
-    carry_242[0] = m_new_272[0];
-    carry_243[0] = t_281[0];
+    carry_244[0] = m_new_274[0];
+    carry_245[0] = t_283[0];
     for (var j = 0; j < 16; j++) {
-      carry_244[0 * 16 + j] = t_284[0 * 16 + j];
+      carry_246[0 * 16 + j] = t_286[0 * 16 + j];
     }
   }
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_310 = (P.softcap > 0.0);
-  let t_311 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_312 = (P.softcap > 0.0);
+  let t_313 = max(P.softcap, 1e-30);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_290 = t_237; t_290 < t_240; t_290++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_294 = (t_290 * 32);
+  for (var t_292 = t_239; t_292 < t_242; t_292++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_296 = (t_292 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -935,36 +935,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_106) * page_table_stride0 + u32((t_294 + r))] + ((t_294 + r) % 1))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_107) * page_table_stride0 + u32((t_296 + r))] + ((t_296 + r) % 1))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_308 = array<f32, 4>();
+    var t_310 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_308[i * 4 + j] = fma(a[i], b[j], t_308[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_310[i * 4 + j] = fma(a[i], b[j], t_310[i * 4 + j]); }
       }
     }
-    var s_309: array<f32, 4>;
+    var s_311: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_309[0 * 4 + j] = (t_308[0 * 4 + j] * P.softmax_scale);
+      s_311[0 * 4 + j] = (t_310[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_316: array<f32, 4>;
+    var t_318: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_316[0 * 4 + j] = (select(s_309[0 * 4 + j], (P.softcap * tanh(clamp((s_309[0 * 4 + j] / t_311), -15.0, 15.0))), t_310) * 1.4426950408889634);
+      t_318[0 * 4 + j] = (select(s_311[0 * 4 + j], (P.softcap * tanh(clamp((s_311[0 * 4 + j] / t_313), -15.0, 15.0))), t_312) * 1.4426950408889634);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_317: array<f32, 1>;
+    var t_319: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_316[i * 4 + j]);
+        acc = max(acc, t_318[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -973,33 +973,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_317[i] = acc;
+      t_319[i] = acc;
     }
     workgroupBarrier();
-    var m_new_318: array<f32, 1>;
-    m_new_318[0] = max(carry_242[0], t_317[0]);
+    var m_new_320: array<f32, 1>;
+    m_new_320[0] = max(carry_244[0], t_319[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_320: array<f32, 1>;
-    m_safe_320[0] = select(m_new_318[0], 0.0, (m_new_318[0] == NEG_INF));
+    var m_safe_322: array<f32, 1>;
+    m_safe_322[0] = select(m_new_320[0], 0.0, (m_new_320[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_322: array<f32, 4>;
+    var p_324: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_322[0 * 4 + j] = exp2((t_316[0 * 4 + j] - m_safe_320[0]));
+      p_324[0 * 4 + j] = exp2((t_318[0 * 4 + j] - m_safe_322[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_322[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_324[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_324: array<f32, 1>;
-    alpha_324[0] = exp2((carry_242[0] - m_safe_320[0]));
+    var alpha_326: array<f32, 1>;
+    alpha_326[0] = exp2((carry_244[0] - m_safe_322[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_326: array<f32, 1>;
+    var t_328: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_322[i * 4 + j];
+        acc = acc + p_324[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1008,49 +1008,49 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_326[i] = acc;
+      t_328[i] = acc;
     }
     workgroupBarrier();
-    var t_327: array<f32, 1>;
-    t_327[0] = ((carry_243[0] * alpha_324[0]) + t_326[0]);
+    var t_329: array<f32, 1>;
+    t_329[0] = ((carry_245[0] * alpha_326[0]) + t_328[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_106) * page_table_stride0 + u32((t_294 + r))] + ((t_294 + r) % 1))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_107) * page_table_stride0 + u32((t_296 + r))] + ((t_296 + r) % 1))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_329 = array<f32, 16>();
+    var t_331 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_329[i * 16 + j] = fma(a[i], b[j], t_329[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_331[i * 16 + j] = fma(a[i], b[j], t_331[i * 16 + j]); }
       }
     }
-    var t_330: array<f32, 16>;
+    var t_332: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_330[0 * 16 + j] = ((carry_244[0 * 16 + j] * alpha_324[0]) + t_329[0 * 16 + j]);
+      t_332[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_326[0]) + t_331[0 * 16 + j]);
     }
-    carry_242[0] = m_new_318[0];
-    carry_243[0] = t_327[0];
+    carry_244[0] = m_new_320[0];
+    carry_245[0] = t_329[0];
     for (var j = 0; j < 16; j++) {
-      carry_244[0 * 16 + j] = t_330[0 * 16 + j];
+      carry_246[0 * 16 + j] = t_332[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_356 = (P.softcap > 0.0);
-  let t_357 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_358 = (P.softcap > 0.0);
+  let t_359 = max(P.softcap, 1e-30);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_334 = t_240; t_334 < t_235; t_334++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_338 = (t_334 * 32);
+  for (var t_336 = t_242; t_336 < t_237; t_336++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_340 = (t_336 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1059,36 +1059,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_338 + r))], ((t_338 + r) < k_len_136)) + ((t_338 + r) % 1))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_338 + r) < k_len_136));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_107) * page_table_stride0 + u32((t_340 + r))], ((t_340 + r) < k_len_138)) + ((t_340 + r) % 1))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)], ((t_340 + r) < k_len_138));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_354 = array<f32, 4>();
+    var t_356 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_354[i * 4 + j] = fma(a[i], b[j], t_354[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_356[i * 4 + j] = fma(a[i], b[j], t_356[i * 4 + j]); }
       }
     }
-    var s_355: array<f32, 4>;
+    var s_357: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_355[0 * 4 + j] = (t_354[0 * 4 + j] * P.softmax_scale);
+      s_357[0 * 4 + j] = (t_356[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_363: array<f32, 4>;
+    var t_365: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_363[0 * 4 + j] = select(NEG_INF, (select(s_355[0 * 4 + j], (P.softcap * tanh(clamp((s_355[0 * 4 + j] / t_357), -15.0, 15.0))), t_356) * 1.4426950408889634), (((t_338 + (tc + 8 * j)) < k_len_136) && (t_174 || ((t_338 + (tc + 8 * j)) <= ((((t_140 + tr) / 4) + k_len_136) - q_len_135)))));
+      t_365[0 * 4 + j] = select(NEG_INF, (select(s_357[0 * 4 + j], (P.softcap * tanh(clamp((s_357[0 * 4 + j] / t_359), -15.0, 15.0))), t_358) * 1.4426950408889634), (((t_340 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_340 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_364: array<f32, 1>;
+    var t_366: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_363[i * 4 + j]);
+        acc = max(acc, t_365[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1097,33 +1097,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_364[i] = acc;
+      t_366[i] = acc;
     }
     workgroupBarrier();
-    var m_new_365: array<f32, 1>;
-    m_new_365[0] = max(carry_242[0], t_364[0]);
+    var m_new_367: array<f32, 1>;
+    m_new_367[0] = max(carry_244[0], t_366[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_367: array<f32, 1>;
-    m_safe_367[0] = select(m_new_365[0], 0.0, (m_new_365[0] == NEG_INF));
+    var m_safe_369: array<f32, 1>;
+    m_safe_369[0] = select(m_new_367[0], 0.0, (m_new_367[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_369: array<f32, 4>;
+    var p_371: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_369[0 * 4 + j] = exp2((t_363[0 * 4 + j] - m_safe_367[0]));
+      p_371[0 * 4 + j] = exp2((t_365[0 * 4 + j] - m_safe_369[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_369[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_371[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_371: array<f32, 1>;
-    alpha_371[0] = exp2((carry_242[0] - m_safe_367[0]));
+    var alpha_373: array<f32, 1>;
+    alpha_373[0] = exp2((carry_244[0] - m_safe_369[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_373: array<f32, 1>;
+    var t_375: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_369[i * 4 + j];
+        acc = acc + p_371[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1132,47 +1132,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_373[i] = acc;
+      t_375[i] = acc;
     }
     workgroupBarrier();
-    var t_374: array<f32, 1>;
-    t_374[0] = ((carry_243[0] * alpha_371[0]) + t_373[0]);
+    var t_376: array<f32, 1>;
+    t_376[0] = ((carry_245[0] * alpha_373[0]) + t_375[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_338 + r))], ((t_338 + r) < k_len_136)) + ((t_338 + r) % 1))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_338 + r) < k_len_136));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_107) * page_table_stride0 + u32((t_340 + r))], ((t_340 + r) < k_len_138)) + ((t_340 + r) % 1))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)], ((t_340 + r) < k_len_138));
     }
     workgroupBarrier();
-    var t_376 = array<f32, 16>();
+    var t_378 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_376[i * 16 + j] = fma(a[i], b[j], t_376[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_378[i * 16 + j] = fma(a[i], b[j], t_378[i * 16 + j]); }
       }
     }
-    var t_377: array<f32, 16>;
+    var t_379: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_377[0 * 16 + j] = ((carry_244[0 * 16 + j] * alpha_371[0]) + t_376[0 * 16 + j]);
+      t_379[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_373[0]) + t_378[0 * 16 + j]);
     }
-    carry_242[0] = m_new_365[0];
-    carry_243[0] = t_374[0];
+    carry_244[0] = m_new_367[0];
+    carry_245[0] = t_376[0];
     for (var j = 0; j < 16; j++) {
-      carry_244[0 * 16 + j] = t_377[0 * 16 + j];
+      carry_246[0 * 16 + j] = t_379[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_140 + tr) / 4) < q_len_135)) { out[u32((q0_132 + ((t_140 + tr) / 4))) * out_stride0 + u32((t_143 + ((t_140 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_244[0 * 16 + j] / select(carry_243[0], 1.0, (carry_243[0] == 0.0))); }
+    if ((((t_142 + tr) / 4) < q_len_137)) { out[u32((q0_134 + ((t_142 + tr) / 4))) * out_stride0 + u32((t_145 + ((t_142 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_246[0 * 16 + j] / select(carry_245[0], 1.0, (carry_245[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_140 + tr) / 4) < q_len_135)) { lse[u32((q0_132 + ((t_140 + tr) / 4))) * lse_stride0 + u32((t_143 + ((t_140 + tr) % 4)))] = select(((carry_242[0] + log2(carry_243[0])) * 0.6931471805599453), NEG_INF, (carry_243[0] == 0.0)); }
+    if ((((t_142 + tr) / 4) < q_len_137)) { lse[u32((q0_134 + ((t_142 + tr) / 4))) * lse_stride0 + u32((t_145 + ((t_142 + tr) % 4)))] = select(((carry_244[0] + log2(carry_245[0])) * 0.6931471805599453), NEG_INF, (carry_245[0] == 0.0)); }
   }
 }
 `,

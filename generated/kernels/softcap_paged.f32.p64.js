@@ -2,7 +2,7 @@
 export const name = "softcap_paged.f32.p64";
 export const kernel = "softcap_paged";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32};
+export const params = {"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32};
 export const tuned = [];
 export const tensors = [
   {
@@ -108,9 +108,9 @@ export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"softcap_paged.f32.p64","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f32.p64.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
+    manifest: {"name":"softcap_paged.f32.p64","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f32.p64.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/softcap.ts:14 (kernel softcap_paged). Do not edit: edit the spec and recompile.
-// Instance softcap_paged.f32.p64: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
+// Instance softcap_paged.f32.p64: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
 enable subgroups;
 
@@ -156,140 +156,140 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_107 = i32(wg.x);
-  let kvh_108 = i32(wg.y);
-  let b_109 = i32(wg.z);
+  let m_108 = i32(wg.x);
+  let kvh_109 = i32(wg.y);
+  let b_110 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_136 = cu_seqlens_q[u32(b_109)];
+  let q0_138 = cu_seqlens_q[u32(b_110)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_137 = (b_109 + 1);
-  let t_138 = cu_seqlens_q[u32(t_137)];
-  let q_len_139 = (t_138 - q0_136);
-  let k_len_140 = cache_seqlens[u32(b_109)];
-  // kernels-src/softcap.ts:26: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_141 = (m_107 * 16);
-  let t_142 = (q_len_139 * 4);
-  let t_143 = (t_141 >= t_142);
-  if (t_143) {
+  let t_139 = (b_110 + 1);
+  let t_140 = cu_seqlens_q[u32(t_139)];
+  let q_len_141 = (t_140 - q0_138);
+  let k_len_142 = cache_seqlens[u32(b_110)];
+  // kernels-src/softcap.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_143 = (m_108 * 16);
+  let t_144 = (q_len_141 * 4);
+  let t_145 = (t_143 >= t_144);
+  if (t_145) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_144 = (m_107 * 16);
+  let t_146 = (m_108 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_147 = (kvh_108 * 4);
+  let t_149 = (kvh_109 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_154 = (k_len_140 + 31);
-  let t_155 = (t_154 / 32);
-  let t_157 = (k_len_140 + (-1));
-  let t_159 = (k_len_140 + (-32));
-  let t_161 = (t_157 / 32);
-  let t_162 = (t_157 < 0);
-  let t_163 = (t_161 * 32);
-  let t_164 = (t_163 == t_157);
-  let t_165 = (!t_164);
-  let t_166 = (t_162 && t_165);
-  let t_168 = (t_161 - 1);
-  let t_169 = select(t_161, t_168, t_166);
-  let t_170 = (t_159 / 32);
-  let t_171 = (t_159 < 0);
-  let t_172 = (t_170 * 32);
-  let t_173 = (t_172 == t_159);
-  let t_174 = (!t_173);
-  let t_175 = (t_171 && t_174);
-  let t_176 = (t_170 - 1);
-  let t_177 = select(t_170, t_176, t_175);
-  let t_178 = (P.is_causal == 0);
-  let t_180 = select(268435456, (-268435456), t_178);
-  let t_181 = select((-268435456), 268435456, t_178);
-  let t_183 = (t_144 + 15);
-  let t_184 = (t_144 / 4);
-  let t_185 = (t_183 / 4);
-  let t_186 = (t_184 + k_len_140);
-  let t_187 = (t_185 + k_len_140);
-  let t_188 = (t_186 - q_len_139);
-  let t_189 = (t_187 - q_len_139);
-  let t_191 = (t_188 + (-31));
-  let t_192 = (t_189 / 32);
-  let t_193 = (t_189 < 0);
-  let t_194 = (t_192 * 32);
-  let t_195 = (t_194 == t_189);
-  let t_196 = (!t_195);
-  let t_197 = (t_193 && t_196);
-  let t_198 = (t_192 - 1);
-  let t_199 = select(t_192, t_198, t_197);
-  let t_200 = (t_191 / 32);
-  let t_201 = (t_191 < 0);
-  let t_202 = (t_200 * 32);
-  let t_203 = (t_202 == t_191);
-  let t_204 = (!t_203);
-  let t_205 = (t_201 && t_204);
-  let t_206 = (t_200 - 1);
-  let t_207 = select(t_200, t_206, t_205);
-  let t_208 = (t_180 > t_181);
-  let t_209 = ((-268435456) > t_199);
-  let t_210 = min(t_180, (-268435456));
-  let t_211 = max(t_181, t_199);
-  let t_212 = select(t_210, t_180, t_209);
-  let t_213 = select(t_211, t_181, t_209);
-  let t_214 = select(t_212, (-268435456), t_208);
-  let t_215 = select(t_213, t_199, t_208);
-  let t_216 = ((-268435456) > t_207);
-  let t_217 = max(t_180, (-268435456));
-  let t_218 = min(t_181, t_207);
-  let t_219 = (t_218 + 1);
-  let t_220 = (t_217 <= t_219);
-  let t_221 = max(t_181, t_207);
-  let t_222 = select(t_180, t_210, t_220);
-  let t_223 = select(t_181, t_221, t_220);
-  let t_224 = select(t_222, t_180, t_216);
-  let t_225 = select(t_223, t_181, t_216);
-  let t_226 = select(t_224, (-268435456), t_208);
-  let t_227 = select(t_225, t_207, t_208);
-  let t_228 = max((-268435456), t_214);
-  let t_229 = min(t_169, t_215);
-  let t_230 = max((-268435456), t_226);
-  let t_231 = min(t_177, t_227);
-  let t_232 = max(t_230, t_230);
-  let t_233 = min(t_231, t_231);
-  let t_234 = max(t_232, (-268435456));
-  let t_235 = min(t_233, t_177);
-  let t_236 = max(0, t_228);
-  let t_237 = (t_229 + 1);
-  let t_238 = min(t_155, t_237);
-  let t_239 = max(t_236, t_238);
-  let t_240 = max(t_234, t_236);
-  let t_241 = min(t_240, t_239);
-  let t_242 = (t_235 + 1);
-  let t_243 = max(t_242, t_241);
-  let t_244 = min(t_243, t_239);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_156 = (k_len_142 + 31);
+  let t_157 = (t_156 / 32);
+  let t_159 = (k_len_142 + (-1));
+  let t_161 = (k_len_142 + (-32));
+  let t_163 = (t_159 / 32);
+  let t_164 = (t_159 < 0);
+  let t_165 = (t_163 * 32);
+  let t_166 = (t_165 == t_159);
+  let t_167 = (!t_166);
+  let t_168 = (t_164 && t_167);
+  let t_170 = (t_163 - 1);
+  let t_171 = select(t_163, t_170, t_168);
+  let t_172 = (t_161 / 32);
+  let t_173 = (t_161 < 0);
+  let t_174 = (t_172 * 32);
+  let t_175 = (t_174 == t_161);
+  let t_176 = (!t_175);
+  let t_177 = (t_173 && t_176);
+  let t_178 = (t_172 - 1);
+  let t_179 = select(t_172, t_178, t_177);
+  let t_180 = (P.is_causal == 0);
+  let t_182 = select(268435456, (-268435456), t_180);
+  let t_183 = select((-268435456), 268435456, t_180);
+  let t_185 = (t_146 + 15);
+  let t_186 = (t_146 / 4);
+  let t_187 = (t_185 / 4);
+  let t_188 = (t_186 + k_len_142);
+  let t_189 = (t_187 + k_len_142);
+  let t_190 = (t_188 - q_len_141);
+  let t_191 = (t_189 - q_len_141);
+  let t_193 = (t_190 + (-31));
+  let t_194 = (t_191 / 32);
+  let t_195 = (t_191 < 0);
+  let t_196 = (t_194 * 32);
+  let t_197 = (t_196 == t_191);
+  let t_198 = (!t_197);
+  let t_199 = (t_195 && t_198);
+  let t_200 = (t_194 - 1);
+  let t_201 = select(t_194, t_200, t_199);
+  let t_202 = (t_193 / 32);
+  let t_203 = (t_193 < 0);
+  let t_204 = (t_202 * 32);
+  let t_205 = (t_204 == t_193);
+  let t_206 = (!t_205);
+  let t_207 = (t_203 && t_206);
+  let t_208 = (t_202 - 1);
+  let t_209 = select(t_202, t_208, t_207);
+  let t_210 = (t_182 > t_183);
+  let t_211 = ((-268435456) > t_201);
+  let t_212 = min(t_182, (-268435456));
+  let t_213 = max(t_183, t_201);
+  let t_214 = select(t_212, t_182, t_211);
+  let t_215 = select(t_213, t_183, t_211);
+  let t_216 = select(t_214, (-268435456), t_210);
+  let t_217 = select(t_215, t_201, t_210);
+  let t_218 = ((-268435456) > t_209);
+  let t_219 = max(t_182, (-268435456));
+  let t_220 = min(t_183, t_209);
+  let t_221 = (t_220 + 1);
+  let t_222 = (t_219 <= t_221);
+  let t_223 = max(t_183, t_209);
+  let t_224 = select(t_182, t_212, t_222);
+  let t_225 = select(t_183, t_223, t_222);
+  let t_226 = select(t_224, t_182, t_218);
+  let t_227 = select(t_225, t_183, t_218);
+  let t_228 = select(t_226, (-268435456), t_210);
+  let t_229 = select(t_227, t_209, t_210);
+  let t_230 = max((-268435456), t_216);
+  let t_231 = min(t_171, t_217);
+  let t_232 = max((-268435456), t_228);
+  let t_233 = min(t_179, t_229);
+  let t_234 = max(t_232, t_232);
+  let t_235 = min(t_233, t_233);
+  let t_236 = max(t_234, (-268435456));
+  let t_237 = min(t_235, t_179);
+  let t_238 = max(0, t_230);
+  let t_239 = (t_231 + 1);
+  let t_240 = min(t_157, t_239);
+  let t_241 = max(t_238, t_240);
+  let t_242 = max(t_236, t_238);
+  let t_243 = min(t_242, t_241);
+  let t_244 = (t_237 + 1);
+  let t_245 = max(t_244, t_243);
+  let t_246 = min(t_245, t_241);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_269 = (P.softcap > 0.0);
-  let t_270 = max(P.softcap, 1e-30);
+  let t_271 = (P.softcap > 0.0);
+  let t_272 = max(P.softcap, 1e-30);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_138 + ((t_146 + r) / 4))) * q_stride0 + u32((t_149 + ((t_146 + r) % 4))) * q_stride1 + u32(c)], (((t_146 + r) / 4) < q_len_141));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_246: array<f32, 1>;
-  carry_246[0] = NEG_INF;
-  var carry_247: array<f32, 1>;
-  carry_247[0] = 0.0;
-  var carry_248: array<f32, 16>;
+  var carry_248: array<f32, 1>;
+  carry_248[0] = NEG_INF;
+  var carry_249: array<f32, 1>;
+  carry_249[0] = 0.0;
+  var carry_250: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_248[0 * 16 + j] = 0.0;
+    carry_250[0 * 16 + j] = 0.0;
   }
-  for (var t_245 = t_236; t_245 < t_241; t_245++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_249 = (t_245 * 32);
+  for (var t_247 = t_238; t_247 < t_243; t_247++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_251 = (t_247 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -298,107 +298,107 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_249 + r) / 64))], ((t_249 + r) < k_len_140)) * 64) + ((t_249 + r) % 64))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_267 = array<f32, 4>();
+    var t_269 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_267[i * 4 + j] = fma(a[i], b[j], t_267[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_269[i * 4 + j] = fma(a[i], b[j], t_269[i * 4 + j]); }
       }
     }
-    var s_268: array<f32, 4>;
+    var s_270: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_268[0 * 4 + j] = (t_267[0 * 4 + j] * P.softmax_scale);
+      s_270[0 * 4 + j] = (t_269[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_276: array<f32, 4>;
+    var t_278: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_276[0 * 4 + j] = select(NEG_INF, (select(s_268[0 * 4 + j], (P.softcap * tanh(clamp((s_268[0 * 4 + j] / t_270), -15.0, 15.0))), t_269) * 1.4426950408889634), (((t_249 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_249 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
+      t_278[0 * 4 + j] = select(NEG_INF, (select(s_270[0 * 4 + j], (P.softcap * tanh(clamp((s_270[0 * 4 + j] / t_272), -15.0, 15.0))), t_271) * 1.4426950408889634), (((t_251 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_251 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_277: array<f32, 1>;
+    var t_279: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_276[i * 4 + j]);
+        acc = max(acc, t_278[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_277[i] = acc;
+      t_279[i] = acc;
     }
-    var m_new_278: array<f32, 1>;
-    m_new_278[0] = max(carry_246[0], t_277[0]);
+    var m_new_280: array<f32, 1>;
+    m_new_280[0] = max(carry_248[0], t_279[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_280: array<f32, 1>;
-    m_safe_280[0] = select(m_new_278[0], 0.0, (m_new_278[0] == NEG_INF));
+    var m_safe_282: array<f32, 1>;
+    m_safe_282[0] = select(m_new_280[0], 0.0, (m_new_280[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_282: array<f32, 4>;
+    var p_284: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_282[0 * 4 + j] = exp2((t_276[0 * 4 + j] - m_safe_280[0]));
+      p_284[0 * 4 + j] = exp2((t_278[0 * 4 + j] - m_safe_282[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_282[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_284[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_284: array<f32, 1>;
-    alpha_284[0] = exp2((carry_246[0] - m_safe_280[0]));
+    var alpha_286: array<f32, 1>;
+    alpha_286[0] = exp2((carry_248[0] - m_safe_282[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_286: array<f32, 1>;
+    var t_288: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_282[i * 4 + j];
+        acc = acc + p_284[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_286[i] = acc;
+      t_288[i] = acc;
     }
-    var t_287: array<f32, 1>;
-    t_287[0] = ((carry_247[0] * alpha_284[0]) + t_286[0]);
+    var t_289: array<f32, 1>;
+    t_289[0] = ((carry_249[0] * alpha_286[0]) + t_288[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_249 + r) / 64))], ((t_249 + r) < k_len_140)) * 64) + ((t_249 + r) % 64))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
     }
     workgroupBarrier();
-    var t_289 = array<f32, 16>();
+    var t_291 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_289[i * 16 + j] = fma(a[i], b[j], t_289[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_291[i * 16 + j] = fma(a[i], b[j], t_291[i * 16 + j]); }
       }
     }
-    var t_290: array<f32, 16>;
+    var t_292: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_290[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_284[0]) + t_289[0 * 16 + j]);
+      t_292[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_286[0]) + t_291[0 * 16 + j]);
     }
-    carry_246[0] = m_new_278[0];
-    carry_247[0] = t_287[0];
+    carry_248[0] = m_new_280[0];
+    carry_249[0] = t_289[0];
     for (var j = 0; j < 16; j++) {
-      carry_248[0 * 16 + j] = t_290[0 * 16 + j];
+      carry_250[0 * 16 + j] = t_292[0 * 16 + j];
     }
   }
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_318 = (P.softcap > 0.0);
-  let t_319 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_320 = (P.softcap > 0.0);
+  let t_321 = max(P.softcap, 1e-30);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_296 = t_241; t_296 < t_244; t_296++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_300 = (t_296 * 32);
+  for (var t_298 = t_243; t_298 < t_246; t_298++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_302 = (t_298 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -406,110 +406,110 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_109) * page_table_stride0 + u32(((t_300 + r) / 64))] * 64) + ((t_300 + r) % 64))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_110) * page_table_stride0 + u32(((t_302 + r) / 64))] * 64) + ((t_302 + r) % 64))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_316 = array<f32, 4>();
+    var t_318 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_316[i * 4 + j] = fma(a[i], b[j], t_316[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_318[i * 4 + j] = fma(a[i], b[j], t_318[i * 4 + j]); }
       }
     }
-    var s_317: array<f32, 4>;
+    var s_319: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_317[0 * 4 + j] = (t_316[0 * 4 + j] * P.softmax_scale);
+      s_319[0 * 4 + j] = (t_318[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_324: array<f32, 4>;
+    var t_326: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_324[0 * 4 + j] = (select(s_317[0 * 4 + j], (P.softcap * tanh(clamp((s_317[0 * 4 + j] / t_319), -15.0, 15.0))), t_318) * 1.4426950408889634);
+      t_326[0 * 4 + j] = (select(s_319[0 * 4 + j], (P.softcap * tanh(clamp((s_319[0 * 4 + j] / t_321), -15.0, 15.0))), t_320) * 1.4426950408889634);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_325: array<f32, 1>;
+    var t_327: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_324[i * 4 + j]);
+        acc = max(acc, t_326[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_325[i] = acc;
+      t_327[i] = acc;
     }
-    var m_new_326: array<f32, 1>;
-    m_new_326[0] = max(carry_246[0], t_325[0]);
+    var m_new_328: array<f32, 1>;
+    m_new_328[0] = max(carry_248[0], t_327[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_328: array<f32, 1>;
-    m_safe_328[0] = select(m_new_326[0], 0.0, (m_new_326[0] == NEG_INF));
+    var m_safe_330: array<f32, 1>;
+    m_safe_330[0] = select(m_new_328[0], 0.0, (m_new_328[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_330: array<f32, 4>;
+    var p_332: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_330[0 * 4 + j] = exp2((t_324[0 * 4 + j] - m_safe_328[0]));
+      p_332[0 * 4 + j] = exp2((t_326[0 * 4 + j] - m_safe_330[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_330[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_332[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_332: array<f32, 1>;
-    alpha_332[0] = exp2((carry_246[0] - m_safe_328[0]));
+    var alpha_334: array<f32, 1>;
+    alpha_334[0] = exp2((carry_248[0] - m_safe_330[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_334: array<f32, 1>;
+    var t_336: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_330[i * 4 + j];
+        acc = acc + p_332[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_334[i] = acc;
+      t_336[i] = acc;
     }
-    var t_335: array<f32, 1>;
-    t_335[0] = ((carry_247[0] * alpha_332[0]) + t_334[0]);
+    var t_337: array<f32, 1>;
+    t_337[0] = ((carry_249[0] * alpha_334[0]) + t_336[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_109) * page_table_stride0 + u32(((t_300 + r) / 64))] * 64) + ((t_300 + r) % 64))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_110) * page_table_stride0 + u32(((t_302 + r) / 64))] * 64) + ((t_302 + r) % 64))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_337 = array<f32, 16>();
+    var t_339 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_337[i * 16 + j] = fma(a[i], b[j], t_337[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_339[i * 16 + j] = fma(a[i], b[j], t_339[i * 16 + j]); }
       }
     }
-    var t_338: array<f32, 16>;
+    var t_340: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_338[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_332[0]) + t_337[0 * 16 + j]);
+      t_340[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_334[0]) + t_339[0 * 16 + j]);
     }
-    carry_246[0] = m_new_326[0];
-    carry_247[0] = t_335[0];
+    carry_248[0] = m_new_328[0];
+    carry_249[0] = t_337[0];
     for (var j = 0; j < 16; j++) {
-      carry_248[0 * 16 + j] = t_338[0 * 16 + j];
+      carry_250[0 * 16 + j] = t_340[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_366 = (P.softcap > 0.0);
-  let t_367 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_368 = (P.softcap > 0.0);
+  let t_369 = max(P.softcap, 1e-30);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_342 = t_244; t_342 < t_239; t_342++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_346 = (t_342 * 32);
+  for (var t_344 = t_246; t_344 < t_241; t_344++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_348 = (t_344 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -518,116 +518,116 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_346 + r) / 64))], ((t_346 + r) < k_len_140)) * 64) + ((t_346 + r) % 64))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_346 + r) < k_len_140));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_348 + r) / 64))], ((t_348 + r) < k_len_142)) * 64) + ((t_348 + r) % 64))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_348 + r) < k_len_142));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_364 = array<f32, 4>();
+    var t_366 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_364[i * 4 + j] = fma(a[i], b[j], t_364[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_366[i * 4 + j] = fma(a[i], b[j], t_366[i * 4 + j]); }
       }
     }
-    var s_365: array<f32, 4>;
+    var s_367: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_365[0 * 4 + j] = (t_364[0 * 4 + j] * P.softmax_scale);
+      s_367[0 * 4 + j] = (t_366[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_373: array<f32, 4>;
+    var t_375: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_373[0 * 4 + j] = select(NEG_INF, (select(s_365[0 * 4 + j], (P.softcap * tanh(clamp((s_365[0 * 4 + j] / t_367), -15.0, 15.0))), t_366) * 1.4426950408889634), (((t_346 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_346 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
+      t_375[0 * 4 + j] = select(NEG_INF, (select(s_367[0 * 4 + j], (P.softcap * tanh(clamp((s_367[0 * 4 + j] / t_369), -15.0, 15.0))), t_368) * 1.4426950408889634), (((t_348 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_348 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_374: array<f32, 1>;
+    var t_376: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_373[i * 4 + j]);
+        acc = max(acc, t_375[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_374[i] = acc;
+      t_376[i] = acc;
     }
-    var m_new_375: array<f32, 1>;
-    m_new_375[0] = max(carry_246[0], t_374[0]);
+    var m_new_377: array<f32, 1>;
+    m_new_377[0] = max(carry_248[0], t_376[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_377: array<f32, 1>;
-    m_safe_377[0] = select(m_new_375[0], 0.0, (m_new_375[0] == NEG_INF));
+    var m_safe_379: array<f32, 1>;
+    m_safe_379[0] = select(m_new_377[0], 0.0, (m_new_377[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_379: array<f32, 4>;
+    var p_381: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_379[0 * 4 + j] = exp2((t_373[0 * 4 + j] - m_safe_377[0]));
+      p_381[0 * 4 + j] = exp2((t_375[0 * 4 + j] - m_safe_379[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_379[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_381[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_381: array<f32, 1>;
-    alpha_381[0] = exp2((carry_246[0] - m_safe_377[0]));
+    var alpha_383: array<f32, 1>;
+    alpha_383[0] = exp2((carry_248[0] - m_safe_379[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_383: array<f32, 1>;
+    var t_385: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_379[i * 4 + j];
+        acc = acc + p_381[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_383[i] = acc;
+      t_385[i] = acc;
     }
-    var t_384: array<f32, 1>;
-    t_384[0] = ((carry_247[0] * alpha_381[0]) + t_383[0]);
+    var t_386: array<f32, 1>;
+    t_386[0] = ((carry_249[0] * alpha_383[0]) + t_385[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_346 + r) / 64))], ((t_346 + r) < k_len_140)) * 64) + ((t_346 + r) % 64))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_346 + r) < k_len_140));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_348 + r) / 64))], ((t_348 + r) < k_len_142)) * 64) + ((t_348 + r) % 64))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_348 + r) < k_len_142));
     }
     workgroupBarrier();
-    var t_386 = array<f32, 16>();
+    var t_388 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_386[i * 16 + j] = fma(a[i], b[j], t_386[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_388[i * 16 + j] = fma(a[i], b[j], t_388[i * 16 + j]); }
       }
     }
-    var t_387: array<f32, 16>;
+    var t_389: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_387[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_381[0]) + t_386[0 * 16 + j]);
+      t_389[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_383[0]) + t_388[0 * 16 + j]);
     }
-    carry_246[0] = m_new_375[0];
-    carry_247[0] = t_384[0];
+    carry_248[0] = m_new_377[0];
+    carry_249[0] = t_386[0];
     for (var j = 0; j < 16; j++) {
-      carry_248[0 * 16 + j] = t_387[0 * 16 + j];
+      carry_250[0 * 16 + j] = t_389[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_144 + tr) / 4) < q_len_139)) { out[u32((q0_136 + ((t_144 + tr) / 4))) * out_stride0 + u32((t_147 + ((t_144 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_248[0 * 16 + j] / select(carry_247[0], 1.0, (carry_247[0] == 0.0))); }
+    if ((((t_146 + tr) / 4) < q_len_141)) { out[u32((q0_138 + ((t_146 + tr) / 4))) * out_stride0 + u32((t_149 + ((t_146 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_250[0 * 16 + j] / select(carry_249[0], 1.0, (carry_249[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_144 + tr) / 4) < q_len_139)) { lse[u32((q0_136 + ((t_144 + tr) / 4))) * lse_stride0 + u32((t_147 + ((t_144 + tr) % 4)))] = select(((carry_246[0] + log2(carry_247[0])) * 0.6931471805599453), NEG_INF, (carry_247[0] == 0.0)); }
+    if ((((t_146 + tr) / 4) < q_len_141)) { lse[u32((q0_138 + ((t_146 + tr) / 4))) * lse_stride0 + u32((t_149 + ((t_146 + tr) % 4)))] = select(((carry_248[0] + log2(carry_249[0])) * 0.6931471805599453), NEG_INF, (carry_249[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"softcap_paged.f32.p64","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f32.p64.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
+    manifest: {"name":"softcap_paged.f32.p64","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f32.p64.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/softcap.ts:14 (kernel softcap_paged). Do not edit: edit the spec and recompile.
-// Instance softcap_paged.f32.p64: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
+// Instance softcap_paged.f32.p64: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
 
 struct Params {
@@ -673,140 +673,140 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_107 = i32(wg.x);
-  let kvh_108 = i32(wg.y);
-  let b_109 = i32(wg.z);
+  let m_108 = i32(wg.x);
+  let kvh_109 = i32(wg.y);
+  let b_110 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_136 = cu_seqlens_q[u32(b_109)];
+  let q0_138 = cu_seqlens_q[u32(b_110)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_137 = (b_109 + 1);
-  let t_138 = cu_seqlens_q[u32(t_137)];
-  let q_len_139 = (t_138 - q0_136);
-  let k_len_140 = cache_seqlens[u32(b_109)];
-  // kernels-src/softcap.ts:26: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_141 = (m_107 * 16);
-  let t_142 = (q_len_139 * 4);
-  let t_143 = (t_141 >= t_142);
-  if (t_143) {
+  let t_139 = (b_110 + 1);
+  let t_140 = cu_seqlens_q[u32(t_139)];
+  let q_len_141 = (t_140 - q0_138);
+  let k_len_142 = cache_seqlens[u32(b_110)];
+  // kernels-src/softcap.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_143 = (m_108 * 16);
+  let t_144 = (q_len_141 * 4);
+  let t_145 = (t_143 >= t_144);
+  if (t_145) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_144 = (m_107 * 16);
+  let t_146 = (m_108 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_147 = (kvh_108 * 4);
+  let t_149 = (kvh_109 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_154 = (k_len_140 + 31);
-  let t_155 = (t_154 / 32);
-  let t_157 = (k_len_140 + (-1));
-  let t_159 = (k_len_140 + (-32));
-  let t_161 = (t_157 / 32);
-  let t_162 = (t_157 < 0);
-  let t_163 = (t_161 * 32);
-  let t_164 = (t_163 == t_157);
-  let t_165 = (!t_164);
-  let t_166 = (t_162 && t_165);
-  let t_168 = (t_161 - 1);
-  let t_169 = select(t_161, t_168, t_166);
-  let t_170 = (t_159 / 32);
-  let t_171 = (t_159 < 0);
-  let t_172 = (t_170 * 32);
-  let t_173 = (t_172 == t_159);
-  let t_174 = (!t_173);
-  let t_175 = (t_171 && t_174);
-  let t_176 = (t_170 - 1);
-  let t_177 = select(t_170, t_176, t_175);
-  let t_178 = (P.is_causal == 0);
-  let t_180 = select(268435456, (-268435456), t_178);
-  let t_181 = select((-268435456), 268435456, t_178);
-  let t_183 = (t_144 + 15);
-  let t_184 = (t_144 / 4);
-  let t_185 = (t_183 / 4);
-  let t_186 = (t_184 + k_len_140);
-  let t_187 = (t_185 + k_len_140);
-  let t_188 = (t_186 - q_len_139);
-  let t_189 = (t_187 - q_len_139);
-  let t_191 = (t_188 + (-31));
-  let t_192 = (t_189 / 32);
-  let t_193 = (t_189 < 0);
-  let t_194 = (t_192 * 32);
-  let t_195 = (t_194 == t_189);
-  let t_196 = (!t_195);
-  let t_197 = (t_193 && t_196);
-  let t_198 = (t_192 - 1);
-  let t_199 = select(t_192, t_198, t_197);
-  let t_200 = (t_191 / 32);
-  let t_201 = (t_191 < 0);
-  let t_202 = (t_200 * 32);
-  let t_203 = (t_202 == t_191);
-  let t_204 = (!t_203);
-  let t_205 = (t_201 && t_204);
-  let t_206 = (t_200 - 1);
-  let t_207 = select(t_200, t_206, t_205);
-  let t_208 = (t_180 > t_181);
-  let t_209 = ((-268435456) > t_199);
-  let t_210 = min(t_180, (-268435456));
-  let t_211 = max(t_181, t_199);
-  let t_212 = select(t_210, t_180, t_209);
-  let t_213 = select(t_211, t_181, t_209);
-  let t_214 = select(t_212, (-268435456), t_208);
-  let t_215 = select(t_213, t_199, t_208);
-  let t_216 = ((-268435456) > t_207);
-  let t_217 = max(t_180, (-268435456));
-  let t_218 = min(t_181, t_207);
-  let t_219 = (t_218 + 1);
-  let t_220 = (t_217 <= t_219);
-  let t_221 = max(t_181, t_207);
-  let t_222 = select(t_180, t_210, t_220);
-  let t_223 = select(t_181, t_221, t_220);
-  let t_224 = select(t_222, t_180, t_216);
-  let t_225 = select(t_223, t_181, t_216);
-  let t_226 = select(t_224, (-268435456), t_208);
-  let t_227 = select(t_225, t_207, t_208);
-  let t_228 = max((-268435456), t_214);
-  let t_229 = min(t_169, t_215);
-  let t_230 = max((-268435456), t_226);
-  let t_231 = min(t_177, t_227);
-  let t_232 = max(t_230, t_230);
-  let t_233 = min(t_231, t_231);
-  let t_234 = max(t_232, (-268435456));
-  let t_235 = min(t_233, t_177);
-  let t_236 = max(0, t_228);
-  let t_237 = (t_229 + 1);
-  let t_238 = min(t_155, t_237);
-  let t_239 = max(t_236, t_238);
-  let t_240 = max(t_234, t_236);
-  let t_241 = min(t_240, t_239);
-  let t_242 = (t_235 + 1);
-  let t_243 = max(t_242, t_241);
-  let t_244 = min(t_243, t_239);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_156 = (k_len_142 + 31);
+  let t_157 = (t_156 / 32);
+  let t_159 = (k_len_142 + (-1));
+  let t_161 = (k_len_142 + (-32));
+  let t_163 = (t_159 / 32);
+  let t_164 = (t_159 < 0);
+  let t_165 = (t_163 * 32);
+  let t_166 = (t_165 == t_159);
+  let t_167 = (!t_166);
+  let t_168 = (t_164 && t_167);
+  let t_170 = (t_163 - 1);
+  let t_171 = select(t_163, t_170, t_168);
+  let t_172 = (t_161 / 32);
+  let t_173 = (t_161 < 0);
+  let t_174 = (t_172 * 32);
+  let t_175 = (t_174 == t_161);
+  let t_176 = (!t_175);
+  let t_177 = (t_173 && t_176);
+  let t_178 = (t_172 - 1);
+  let t_179 = select(t_172, t_178, t_177);
+  let t_180 = (P.is_causal == 0);
+  let t_182 = select(268435456, (-268435456), t_180);
+  let t_183 = select((-268435456), 268435456, t_180);
+  let t_185 = (t_146 + 15);
+  let t_186 = (t_146 / 4);
+  let t_187 = (t_185 / 4);
+  let t_188 = (t_186 + k_len_142);
+  let t_189 = (t_187 + k_len_142);
+  let t_190 = (t_188 - q_len_141);
+  let t_191 = (t_189 - q_len_141);
+  let t_193 = (t_190 + (-31));
+  let t_194 = (t_191 / 32);
+  let t_195 = (t_191 < 0);
+  let t_196 = (t_194 * 32);
+  let t_197 = (t_196 == t_191);
+  let t_198 = (!t_197);
+  let t_199 = (t_195 && t_198);
+  let t_200 = (t_194 - 1);
+  let t_201 = select(t_194, t_200, t_199);
+  let t_202 = (t_193 / 32);
+  let t_203 = (t_193 < 0);
+  let t_204 = (t_202 * 32);
+  let t_205 = (t_204 == t_193);
+  let t_206 = (!t_205);
+  let t_207 = (t_203 && t_206);
+  let t_208 = (t_202 - 1);
+  let t_209 = select(t_202, t_208, t_207);
+  let t_210 = (t_182 > t_183);
+  let t_211 = ((-268435456) > t_201);
+  let t_212 = min(t_182, (-268435456));
+  let t_213 = max(t_183, t_201);
+  let t_214 = select(t_212, t_182, t_211);
+  let t_215 = select(t_213, t_183, t_211);
+  let t_216 = select(t_214, (-268435456), t_210);
+  let t_217 = select(t_215, t_201, t_210);
+  let t_218 = ((-268435456) > t_209);
+  let t_219 = max(t_182, (-268435456));
+  let t_220 = min(t_183, t_209);
+  let t_221 = (t_220 + 1);
+  let t_222 = (t_219 <= t_221);
+  let t_223 = max(t_183, t_209);
+  let t_224 = select(t_182, t_212, t_222);
+  let t_225 = select(t_183, t_223, t_222);
+  let t_226 = select(t_224, t_182, t_218);
+  let t_227 = select(t_225, t_183, t_218);
+  let t_228 = select(t_226, (-268435456), t_210);
+  let t_229 = select(t_227, t_209, t_210);
+  let t_230 = max((-268435456), t_216);
+  let t_231 = min(t_171, t_217);
+  let t_232 = max((-268435456), t_228);
+  let t_233 = min(t_179, t_229);
+  let t_234 = max(t_232, t_232);
+  let t_235 = min(t_233, t_233);
+  let t_236 = max(t_234, (-268435456));
+  let t_237 = min(t_235, t_179);
+  let t_238 = max(0, t_230);
+  let t_239 = (t_231 + 1);
+  let t_240 = min(t_157, t_239);
+  let t_241 = max(t_238, t_240);
+  let t_242 = max(t_236, t_238);
+  let t_243 = min(t_242, t_241);
+  let t_244 = (t_237 + 1);
+  let t_245 = max(t_244, t_243);
+  let t_246 = min(t_245, t_241);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_269 = (P.softcap > 0.0);
-  let t_270 = max(P.softcap, 1e-30);
+  let t_271 = (P.softcap > 0.0);
+  let t_272 = max(P.softcap, 1e-30);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_138 + ((t_146 + r) / 4))) * q_stride0 + u32((t_149 + ((t_146 + r) % 4))) * q_stride1 + u32(c)], (((t_146 + r) / 4) < q_len_141));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_246: array<f32, 1>;
-  carry_246[0] = NEG_INF;
-  var carry_247: array<f32, 1>;
-  carry_247[0] = 0.0;
-  var carry_248: array<f32, 16>;
+  var carry_248: array<f32, 1>;
+  carry_248[0] = NEG_INF;
+  var carry_249: array<f32, 1>;
+  carry_249[0] = 0.0;
+  var carry_250: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_248[0 * 16 + j] = 0.0;
+    carry_250[0 * 16 + j] = 0.0;
   }
-  for (var t_245 = t_236; t_245 < t_241; t_245++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_249 = (t_245 * 32);
+  for (var t_247 = t_238; t_247 < t_243; t_247++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_251 = (t_247 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -815,36 +815,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_249 + r) / 64))], ((t_249 + r) < k_len_140)) * 64) + ((t_249 + r) % 64))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_267 = array<f32, 4>();
+    var t_269 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_267[i * 4 + j] = fma(a[i], b[j], t_267[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_269[i * 4 + j] = fma(a[i], b[j], t_269[i * 4 + j]); }
       }
     }
-    var s_268: array<f32, 4>;
+    var s_270: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_268[0 * 4 + j] = (t_267[0 * 4 + j] * P.softmax_scale);
+      s_270[0 * 4 + j] = (t_269[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_276: array<f32, 4>;
+    var t_278: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_276[0 * 4 + j] = select(NEG_INF, (select(s_268[0 * 4 + j], (P.softcap * tanh(clamp((s_268[0 * 4 + j] / t_270), -15.0, 15.0))), t_269) * 1.4426950408889634), (((t_249 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_249 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
+      t_278[0 * 4 + j] = select(NEG_INF, (select(s_270[0 * 4 + j], (P.softcap * tanh(clamp((s_270[0 * 4 + j] / t_272), -15.0, 15.0))), t_271) * 1.4426950408889634), (((t_251 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_251 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_277: array<f32, 1>;
+    var t_279: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_276[i * 4 + j]);
+        acc = max(acc, t_278[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -853,33 +853,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_277[i] = acc;
+      t_279[i] = acc;
     }
     workgroupBarrier();
-    var m_new_278: array<f32, 1>;
-    m_new_278[0] = max(carry_246[0], t_277[0]);
+    var m_new_280: array<f32, 1>;
+    m_new_280[0] = max(carry_248[0], t_279[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_280: array<f32, 1>;
-    m_safe_280[0] = select(m_new_278[0], 0.0, (m_new_278[0] == NEG_INF));
+    var m_safe_282: array<f32, 1>;
+    m_safe_282[0] = select(m_new_280[0], 0.0, (m_new_280[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_282: array<f32, 4>;
+    var p_284: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_282[0 * 4 + j] = exp2((t_276[0 * 4 + j] - m_safe_280[0]));
+      p_284[0 * 4 + j] = exp2((t_278[0 * 4 + j] - m_safe_282[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_282[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_284[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_284: array<f32, 1>;
-    alpha_284[0] = exp2((carry_246[0] - m_safe_280[0]));
+    var alpha_286: array<f32, 1>;
+    alpha_286[0] = exp2((carry_248[0] - m_safe_282[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_286: array<f32, 1>;
+    var t_288: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_282[i * 4 + j];
+        acc = acc + p_284[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -888,46 +888,46 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_286[i] = acc;
+      t_288[i] = acc;
     }
     workgroupBarrier();
-    var t_287: array<f32, 1>;
-    t_287[0] = ((carry_247[0] * alpha_284[0]) + t_286[0]);
+    var t_289: array<f32, 1>;
+    t_289[0] = ((carry_249[0] * alpha_286[0]) + t_288[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_249 + r) / 64))], ((t_249 + r) < k_len_140)) * 64) + ((t_249 + r) % 64))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
     }
     workgroupBarrier();
-    var t_289 = array<f32, 16>();
+    var t_291 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_289[i * 16 + j] = fma(a[i], b[j], t_289[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_291[i * 16 + j] = fma(a[i], b[j], t_291[i * 16 + j]); }
       }
     }
-    var t_290: array<f32, 16>;
+    var t_292: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_290[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_284[0]) + t_289[0 * 16 + j]);
+      t_292[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_286[0]) + t_291[0 * 16 + j]);
     }
-    carry_246[0] = m_new_278[0];
-    carry_247[0] = t_287[0];
+    carry_248[0] = m_new_280[0];
+    carry_249[0] = t_289[0];
     for (var j = 0; j < 16; j++) {
-      carry_248[0 * 16 + j] = t_290[0 * 16 + j];
+      carry_250[0 * 16 + j] = t_292[0 * 16 + j];
     }
   }
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_318 = (P.softcap > 0.0);
-  let t_319 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_320 = (P.softcap > 0.0);
+  let t_321 = max(P.softcap, 1e-30);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_296 = t_241; t_296 < t_244; t_296++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_300 = (t_296 * 32);
+  for (var t_298 = t_243; t_298 < t_246; t_298++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_302 = (t_298 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -935,36 +935,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_109) * page_table_stride0 + u32(((t_300 + r) / 64))] * 64) + ((t_300 + r) % 64))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_110) * page_table_stride0 + u32(((t_302 + r) / 64))] * 64) + ((t_302 + r) % 64))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_316 = array<f32, 4>();
+    var t_318 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_316[i * 4 + j] = fma(a[i], b[j], t_316[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_318[i * 4 + j] = fma(a[i], b[j], t_318[i * 4 + j]); }
       }
     }
-    var s_317: array<f32, 4>;
+    var s_319: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_317[0 * 4 + j] = (t_316[0 * 4 + j] * P.softmax_scale);
+      s_319[0 * 4 + j] = (t_318[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_324: array<f32, 4>;
+    var t_326: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_324[0 * 4 + j] = (select(s_317[0 * 4 + j], (P.softcap * tanh(clamp((s_317[0 * 4 + j] / t_319), -15.0, 15.0))), t_318) * 1.4426950408889634);
+      t_326[0 * 4 + j] = (select(s_319[0 * 4 + j], (P.softcap * tanh(clamp((s_319[0 * 4 + j] / t_321), -15.0, 15.0))), t_320) * 1.4426950408889634);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_325: array<f32, 1>;
+    var t_327: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_324[i * 4 + j]);
+        acc = max(acc, t_326[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -973,33 +973,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_325[i] = acc;
+      t_327[i] = acc;
     }
     workgroupBarrier();
-    var m_new_326: array<f32, 1>;
-    m_new_326[0] = max(carry_246[0], t_325[0]);
+    var m_new_328: array<f32, 1>;
+    m_new_328[0] = max(carry_248[0], t_327[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_328: array<f32, 1>;
-    m_safe_328[0] = select(m_new_326[0], 0.0, (m_new_326[0] == NEG_INF));
+    var m_safe_330: array<f32, 1>;
+    m_safe_330[0] = select(m_new_328[0], 0.0, (m_new_328[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_330: array<f32, 4>;
+    var p_332: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_330[0 * 4 + j] = exp2((t_324[0 * 4 + j] - m_safe_328[0]));
+      p_332[0 * 4 + j] = exp2((t_326[0 * 4 + j] - m_safe_330[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_330[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_332[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_332: array<f32, 1>;
-    alpha_332[0] = exp2((carry_246[0] - m_safe_328[0]));
+    var alpha_334: array<f32, 1>;
+    alpha_334[0] = exp2((carry_248[0] - m_safe_330[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_334: array<f32, 1>;
+    var t_336: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_330[i * 4 + j];
+        acc = acc + p_332[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1008,49 +1008,49 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_334[i] = acc;
+      t_336[i] = acc;
     }
     workgroupBarrier();
-    var t_335: array<f32, 1>;
-    t_335[0] = ((carry_247[0] * alpha_332[0]) + t_334[0]);
+    var t_337: array<f32, 1>;
+    t_337[0] = ((carry_249[0] * alpha_334[0]) + t_336[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_109) * page_table_stride0 + u32(((t_300 + r) / 64))] * 64) + ((t_300 + r) % 64))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_110) * page_table_stride0 + u32(((t_302 + r) / 64))] * 64) + ((t_302 + r) % 64))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_337 = array<f32, 16>();
+    var t_339 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_337[i * 16 + j] = fma(a[i], b[j], t_337[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_339[i * 16 + j] = fma(a[i], b[j], t_339[i * 16 + j]); }
       }
     }
-    var t_338: array<f32, 16>;
+    var t_340: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_338[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_332[0]) + t_337[0 * 16 + j]);
+      t_340[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_334[0]) + t_339[0 * 16 + j]);
     }
-    carry_246[0] = m_new_326[0];
-    carry_247[0] = t_335[0];
+    carry_248[0] = m_new_328[0];
+    carry_249[0] = t_337[0];
     for (var j = 0; j < 16; j++) {
-      carry_248[0 * 16 + j] = t_338[0 * 16 + j];
+      carry_250[0 * 16 + j] = t_340[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_366 = (P.softcap > 0.0);
-  let t_367 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_368 = (P.softcap > 0.0);
+  let t_369 = max(P.softcap, 1e-30);
+  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_342 = t_244; t_342 < t_239; t_342++) {
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_346 = (t_342 * 32);
+  for (var t_344 = t_246; t_344 < t_241; t_344++) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_348 = (t_344 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:29: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1059,36 +1059,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_346 + r) / 64))], ((t_346 + r) < k_len_140)) * 64) + ((t_346 + r) % 64))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_346 + r) < k_len_140));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_348 + r) / 64))], ((t_348 + r) < k_len_142)) * 64) + ((t_348 + r) % 64))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_348 + r) < k_len_142));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_364 = array<f32, 4>();
+    var t_366 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_364[i * 4 + j] = fma(a[i], b[j], t_364[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_366[i * 4 + j] = fma(a[i], b[j], t_366[i * 4 + j]); }
       }
     }
-    var s_365: array<f32, 4>;
+    var s_367: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_365[0 * 4 + j] = (t_364[0 * 4 + j] * P.softmax_scale);
+      s_367[0 * 4 + j] = (t_366[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_373: array<f32, 4>;
+    var t_375: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_373[0 * 4 + j] = select(NEG_INF, (select(s_365[0 * 4 + j], (P.softcap * tanh(clamp((s_365[0 * 4 + j] / t_367), -15.0, 15.0))), t_366) * 1.4426950408889634), (((t_346 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_346 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
+      t_375[0 * 4 + j] = select(NEG_INF, (select(s_367[0 * 4 + j], (P.softcap * tanh(clamp((s_367[0 * 4 + j] / t_369), -15.0, 15.0))), t_368) * 1.4426950408889634), (((t_348 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_348 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_374: array<f32, 1>;
+    var t_376: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_373[i * 4 + j]);
+        acc = max(acc, t_375[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1097,33 +1097,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_374[i] = acc;
+      t_376[i] = acc;
     }
     workgroupBarrier();
-    var m_new_375: array<f32, 1>;
-    m_new_375[0] = max(carry_246[0], t_374[0]);
+    var m_new_377: array<f32, 1>;
+    m_new_377[0] = max(carry_248[0], t_376[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_377: array<f32, 1>;
-    m_safe_377[0] = select(m_new_375[0], 0.0, (m_new_375[0] == NEG_INF));
+    var m_safe_379: array<f32, 1>;
+    m_safe_379[0] = select(m_new_377[0], 0.0, (m_new_377[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_379: array<f32, 4>;
+    var p_381: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_379[0 * 4 + j] = exp2((t_373[0 * 4 + j] - m_safe_377[0]));
+      p_381[0 * 4 + j] = exp2((t_375[0 * 4 + j] - m_safe_379[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_379[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_381[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_381: array<f32, 1>;
-    alpha_381[0] = exp2((carry_246[0] - m_safe_377[0]));
+    var alpha_383: array<f32, 1>;
+    alpha_383[0] = exp2((carry_248[0] - m_safe_379[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_383: array<f32, 1>;
+    var t_385: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_379[i * 4 + j];
+        acc = acc + p_381[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1132,47 +1132,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_383[i] = acc;
+      t_385[i] = acc;
     }
     workgroupBarrier();
-    var t_384: array<f32, 1>;
-    t_384[0] = ((carry_247[0] * alpha_381[0]) + t_383[0]);
+    var t_386: array<f32, 1>;
+    t_386[0] = ((carry_249[0] * alpha_383[0]) + t_385[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_346 + r) / 64))], ((t_346 + r) < k_len_140)) * 64) + ((t_346 + r) % 64))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_346 + r) < k_len_140));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_348 + r) / 64))], ((t_348 + r) < k_len_142)) * 64) + ((t_348 + r) % 64))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_348 + r) < k_len_142));
     }
     workgroupBarrier();
-    var t_386 = array<f32, 16>();
+    var t_388 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_386[i * 16 + j] = fma(a[i], b[j], t_386[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_388[i * 16 + j] = fma(a[i], b[j], t_388[i * 16 + j]); }
       }
     }
-    var t_387: array<f32, 16>;
+    var t_389: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_387[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_381[0]) + t_386[0 * 16 + j]);
+      t_389[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_383[0]) + t_388[0 * 16 + j]);
     }
-    carry_246[0] = m_new_375[0];
-    carry_247[0] = t_384[0];
+    carry_248[0] = m_new_377[0];
+    carry_249[0] = t_386[0];
     for (var j = 0; j < 16; j++) {
-      carry_248[0 * 16 + j] = t_387[0 * 16 + j];
+      carry_250[0 * 16 + j] = t_389[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_144 + tr) / 4) < q_len_139)) { out[u32((q0_136 + ((t_144 + tr) / 4))) * out_stride0 + u32((t_147 + ((t_144 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_248[0 * 16 + j] / select(carry_247[0], 1.0, (carry_247[0] == 0.0))); }
+    if ((((t_146 + tr) / 4) < q_len_141)) { out[u32((q0_138 + ((t_146 + tr) / 4))) * out_stride0 + u32((t_149 + ((t_146 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_250[0 * 16 + j] / select(carry_249[0], 1.0, (carry_249[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_144 + tr) / 4) < q_len_139)) { lse[u32((q0_136 + ((t_144 + tr) / 4))) * lse_stride0 + u32((t_147 + ((t_144 + tr) % 4)))] = select(((carry_246[0] + log2(carry_247[0])) * 0.6931471805599453), NEG_INF, (carry_247[0] == 0.0)); }
+    if ((((t_146 + tr) / 4) < q_len_141)) { lse[u32((q0_138 + ((t_146 + tr) / 4))) * lse_stride0 + u32((t_149 + ((t_146 + tr) % 4)))] = select(((carry_248[0] + log2(carry_249[0])) * 0.6931471805599453), NEG_INF, (carry_249[0] == 0.0)); }
   }
 }
 `,

@@ -2,7 +2,7 @@
 export const name = "swa_paged.f16.p16";
 export const kernel = "swa_paged";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32};
+export const params = {"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32};
 export const tuned = [];
 export const tensors = [
   {
@@ -108,9 +108,9 @@ export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"swa_paged.f16.p16","kernel":"swa_paged","source":{"file":"kernels-src/sliding_window.ts","line":9},"params":{"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged.f16.p16.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
+    manifest: {"name":"swa_paged.f16.p16","kernel":"swa_paged","source":{"file":"kernels-src/sliding_window.ts","line":9},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged.f16.p16.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/sliding_window.ts:9 (kernel swa_paged). Do not edit: edit the spec and recompile.
-// Instance swa_paged.f16.p16: T = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32.
+// Instance swa_paged.f16.p16: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
 enable f16;
 enable subgroups;
@@ -158,246 +158,246 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_112 = i32(wg.x);
-  let kvh_113 = i32(wg.y);
-  let b_114 = i32(wg.z);
+  let m_113 = i32(wg.x);
+  let kvh_114 = i32(wg.y);
+  let b_115 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_140 = cu_seqlens_q[u32(b_114)];
+  let q0_142 = cu_seqlens_q[u32(b_115)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_141 = (b_114 + 1);
-  let t_142 = cu_seqlens_q[u32(t_141)];
-  let q_len_143 = (t_142 - q0_140);
-  let k_len_144 = cache_seqlens[u32(b_114)];
-  // kernels-src/sliding_window.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_145 = (m_112 * 16);
-  let t_146 = (q_len_143 * 4);
-  let t_147 = (t_145 >= t_146);
-  if (t_147) {
+  let t_143 = (b_115 + 1);
+  let t_144 = cu_seqlens_q[u32(t_143)];
+  let q_len_145 = (t_144 - q0_142);
+  let k_len_146 = cache_seqlens[u32(b_115)];
+  // kernels-src/sliding_window.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_147 = (m_113 * 16);
+  let t_148 = (q_len_145 * 4);
+  let t_149 = (t_147 >= t_148);
+  if (t_149) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_148 = (m_112 * 16);
+  let t_150 = (m_113 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_151 = (kvh_113 * 4);
+  let t_153 = (kvh_114 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_158 = (k_len_144 + 31);
-  let t_159 = (t_158 / 32);
-  let t_161 = (k_len_144 + (-1));
-  let t_163 = (k_len_144 + (-32));
-  let t_165 = (t_161 / 32);
-  let t_166 = (t_161 < 0);
-  let t_167 = (t_165 * 32);
-  let t_168 = (t_167 == t_161);
-  let t_169 = (!t_168);
-  let t_170 = (t_166 && t_169);
-  let t_172 = (t_165 - 1);
-  let t_173 = select(t_165, t_172, t_170);
-  let t_174 = (t_163 / 32);
-  let t_175 = (t_163 < 0);
-  let t_176 = (t_174 * 32);
-  let t_177 = (t_176 == t_163);
-  let t_178 = (!t_177);
-  let t_179 = (t_175 && t_178);
-  let t_180 = (t_174 - 1);
-  let t_181 = select(t_174, t_180, t_179);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_160 = (k_len_146 + 31);
+  let t_161 = (t_160 / 32);
+  let t_163 = (k_len_146 + (-1));
+  let t_165 = (k_len_146 + (-32));
+  let t_167 = (t_163 / 32);
+  let t_168 = (t_163 < 0);
+  let t_169 = (t_167 * 32);
+  let t_170 = (t_169 == t_163);
+  let t_171 = (!t_170);
+  let t_172 = (t_168 && t_171);
+  let t_174 = (t_167 - 1);
+  let t_175 = select(t_167, t_174, t_172);
+  let t_176 = (t_165 / 32);
+  let t_177 = (t_165 < 0);
+  let t_178 = (t_176 * 32);
+  let t_179 = (t_178 == t_165);
+  let t_180 = (!t_179);
+  let t_181 = (t_177 && t_180);
+  let t_182 = (t_176 - 1);
+  let t_183 = select(t_176, t_182, t_181);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  let t_182 = (P.window_left < 0);
-  let t_184 = select(268435456, (-268435456), t_182);
-  let t_185 = select((-268435456), 268435456, t_182);
-  let t_187 = (t_148 + 15);
-  let t_188 = (t_148 / 4);
-  let t_189 = (t_187 / 4);
-  let t_190 = (t_188 + k_len_144);
-  let t_191 = (t_189 + k_len_144);
-  let t_192 = (t_190 - q_len_143);
-  let t_193 = (t_191 - q_len_143);
-  let t_194 = (t_192 - P.window_left);
-  let t_195 = (t_193 - P.window_left);
-  let t_196 = (0 - t_195);
-  let t_197 = (0 - t_194);
-  let t_198 = (t_197 + 31);
-  let t_199 = (-t_198);
-  let t_200 = (-t_199);
-  let t_201 = (t_200 / 32);
-  let t_202 = (t_200 < 0);
-  let t_203 = (t_201 * 32);
-  let t_204 = (t_203 == t_200);
-  let t_205 = (!t_204);
-  let t_206 = (t_202 && t_205);
-  let t_207 = (t_201 - 1);
-  let t_208 = select(t_201, t_207, t_206);
-  let t_209 = (-t_208);
-  let t_210 = (-t_196);
+  let t_184 = (P.window_left < 0);
+  let t_186 = select(268435456, (-268435456), t_184);
+  let t_187 = select((-268435456), 268435456, t_184);
+  let t_189 = (t_150 + 15);
+  let t_190 = (t_150 / 4);
+  let t_191 = (t_189 / 4);
+  let t_192 = (t_190 + k_len_146);
+  let t_193 = (t_191 + k_len_146);
+  let t_194 = (t_192 - q_len_145);
+  let t_195 = (t_193 - q_len_145);
+  let t_196 = (t_194 - P.window_left);
+  let t_197 = (t_195 - P.window_left);
+  let t_198 = (0 - t_197);
+  let t_199 = (0 - t_196);
+  let t_200 = (t_199 + 31);
+  let t_201 = (-t_200);
+  let t_202 = (-t_201);
+  let t_203 = (t_202 / 32);
+  let t_204 = (t_202 < 0);
+  let t_205 = (t_203 * 32);
+  let t_206 = (t_205 == t_202);
+  let t_207 = (!t_206);
+  let t_208 = (t_204 && t_207);
+  let t_209 = (t_203 - 1);
+  let t_210 = select(t_203, t_209, t_208);
   let t_211 = (-t_210);
-  let t_212 = (t_211 / 32);
-  let t_213 = (t_211 < 0);
-  let t_214 = (t_212 * 32);
-  let t_215 = (t_214 == t_211);
-  let t_216 = (!t_215);
-  let t_217 = (t_213 && t_216);
-  let t_218 = (t_212 - 1);
-  let t_219 = select(t_212, t_218, t_217);
-  let t_220 = (-t_219);
-  let t_221 = (t_184 > t_185);
-  let t_222 = (t_209 > 268435456);
-  let t_223 = min(t_184, t_209);
-  let t_224 = max(t_185, 268435456);
-  let t_225 = select(t_223, t_184, t_222);
-  let t_226 = select(t_224, t_185, t_222);
-  let t_227 = select(t_225, t_209, t_221);
-  let t_228 = select(t_226, 268435456, t_221);
-  let t_229 = (t_220 > 268435456);
-  let t_230 = max(t_184, t_220);
-  let t_231 = min(t_185, 268435456);
-  let t_232 = (t_231 + 1);
-  let t_233 = (t_230 <= t_232);
-  let t_234 = min(t_184, t_220);
-  let t_235 = select(t_184, t_234, t_233);
-  let t_236 = select(t_185, t_224, t_233);
-  let t_237 = select(t_235, t_184, t_229);
-  let t_238 = select(t_236, t_185, t_229);
-  let t_239 = select(t_237, t_220, t_221);
-  let t_240 = select(t_238, 268435456, t_221);
-  let t_241 = (P.window_right < 0);
-  let t_242 = select(268435456, (-268435456), t_241);
-  let t_243 = select((-268435456), 268435456, t_241);
-  let t_244 = (t_192 + P.window_right);
-  let t_245 = (t_193 + P.window_right);
-  let t_247 = (t_244 + (-31));
-  let t_248 = (t_245 / 32);
-  let t_249 = (t_245 < 0);
-  let t_250 = (t_248 * 32);
-  let t_251 = (t_250 == t_245);
-  let t_252 = (!t_251);
-  let t_253 = (t_249 && t_252);
-  let t_254 = (t_248 - 1);
-  let t_255 = select(t_248, t_254, t_253);
-  let t_256 = (t_247 / 32);
-  let t_257 = (t_247 < 0);
-  let t_258 = (t_256 * 32);
-  let t_259 = (t_258 == t_247);
-  let t_260 = (!t_259);
-  let t_261 = (t_257 && t_260);
-  let t_262 = (t_256 - 1);
-  let t_263 = select(t_256, t_262, t_261);
-  let t_264 = (t_242 > t_243);
-  let t_265 = ((-268435456) > t_255);
-  let t_266 = min(t_242, (-268435456));
-  let t_267 = max(t_243, t_255);
-  let t_268 = select(t_266, t_242, t_265);
-  let t_269 = select(t_267, t_243, t_265);
-  let t_270 = select(t_268, (-268435456), t_264);
-  let t_271 = select(t_269, t_255, t_264);
-  let t_272 = ((-268435456) > t_263);
-  let t_273 = max(t_242, (-268435456));
-  let t_274 = min(t_243, t_263);
-  let t_275 = (t_274 + 1);
-  let t_276 = (t_273 <= t_275);
-  let t_277 = max(t_243, t_263);
-  let t_278 = select(t_242, t_266, t_276);
-  let t_279 = select(t_243, t_277, t_276);
-  let t_280 = select(t_278, t_242, t_272);
-  let t_281 = select(t_279, t_243, t_272);
-  let t_282 = select(t_280, (-268435456), t_264);
-  let t_283 = select(t_281, t_263, t_264);
-  let t_284 = max(t_227, t_270);
-  let t_285 = min(t_228, t_271);
-  let t_286 = max(t_239, t_282);
-  let t_287 = min(t_240, t_283);
-  let t_288 = max((-268435456), t_284);
-  let t_289 = min(t_173, t_285);
+  let t_212 = (-t_198);
+  let t_213 = (-t_212);
+  let t_214 = (t_213 / 32);
+  let t_215 = (t_213 < 0);
+  let t_216 = (t_214 * 32);
+  let t_217 = (t_216 == t_213);
+  let t_218 = (!t_217);
+  let t_219 = (t_215 && t_218);
+  let t_220 = (t_214 - 1);
+  let t_221 = select(t_214, t_220, t_219);
+  let t_222 = (-t_221);
+  let t_223 = (t_186 > t_187);
+  let t_224 = (t_211 > 268435456);
+  let t_225 = min(t_186, t_211);
+  let t_226 = max(t_187, 268435456);
+  let t_227 = select(t_225, t_186, t_224);
+  let t_228 = select(t_226, t_187, t_224);
+  let t_229 = select(t_227, t_211, t_223);
+  let t_230 = select(t_228, 268435456, t_223);
+  let t_231 = (t_222 > 268435456);
+  let t_232 = max(t_186, t_222);
+  let t_233 = min(t_187, 268435456);
+  let t_234 = (t_233 + 1);
+  let t_235 = (t_232 <= t_234);
+  let t_236 = min(t_186, t_222);
+  let t_237 = select(t_186, t_236, t_235);
+  let t_238 = select(t_187, t_226, t_235);
+  let t_239 = select(t_237, t_186, t_231);
+  let t_240 = select(t_238, t_187, t_231);
+  let t_241 = select(t_239, t_222, t_223);
+  let t_242 = select(t_240, 268435456, t_223);
+  let t_243 = (P.window_right < 0);
+  let t_244 = select(268435456, (-268435456), t_243);
+  let t_245 = select((-268435456), 268435456, t_243);
+  let t_246 = (t_194 + P.window_right);
+  let t_247 = (t_195 + P.window_right);
+  let t_249 = (t_246 + (-31));
+  let t_250 = (t_247 / 32);
+  let t_251 = (t_247 < 0);
+  let t_252 = (t_250 * 32);
+  let t_253 = (t_252 == t_247);
+  let t_254 = (!t_253);
+  let t_255 = (t_251 && t_254);
+  let t_256 = (t_250 - 1);
+  let t_257 = select(t_250, t_256, t_255);
+  let t_258 = (t_249 / 32);
+  let t_259 = (t_249 < 0);
+  let t_260 = (t_258 * 32);
+  let t_261 = (t_260 == t_249);
+  let t_262 = (!t_261);
+  let t_263 = (t_259 && t_262);
+  let t_264 = (t_258 - 1);
+  let t_265 = select(t_258, t_264, t_263);
+  let t_266 = (t_244 > t_245);
+  let t_267 = ((-268435456) > t_257);
+  let t_268 = min(t_244, (-268435456));
+  let t_269 = max(t_245, t_257);
+  let t_270 = select(t_268, t_244, t_267);
+  let t_271 = select(t_269, t_245, t_267);
+  let t_272 = select(t_270, (-268435456), t_266);
+  let t_273 = select(t_271, t_257, t_266);
+  let t_274 = ((-268435456) > t_265);
+  let t_275 = max(t_244, (-268435456));
+  let t_276 = min(t_245, t_265);
+  let t_277 = (t_276 + 1);
+  let t_278 = (t_275 <= t_277);
+  let t_279 = max(t_245, t_265);
+  let t_280 = select(t_244, t_268, t_278);
+  let t_281 = select(t_245, t_279, t_278);
+  let t_282 = select(t_280, t_244, t_274);
+  let t_283 = select(t_281, t_245, t_274);
+  let t_284 = select(t_282, (-268435456), t_266);
+  let t_285 = select(t_283, t_265, t_266);
+  let t_286 = max(t_229, t_272);
+  let t_287 = min(t_230, t_273);
+  let t_288 = max(t_241, t_284);
+  let t_289 = min(t_242, t_285);
   let t_290 = max((-268435456), t_286);
-  let t_291 = min(t_181, t_287);
-  // kernels-src/sliding_window.ts:26: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_292 = (P.is_causal == 0);
-  let t_293 = select(268435456, (-268435456), t_292);
-  let t_294 = select((-268435456), 268435456, t_292);
-  let t_295 = (t_192 + (-31));
-  let t_296 = (t_193 / 32);
-  let t_297 = (t_193 < 0);
-  let t_298 = (t_296 * 32);
-  let t_299 = (t_298 == t_193);
-  let t_300 = (!t_299);
-  let t_301 = (t_297 && t_300);
-  let t_302 = (t_296 - 1);
-  let t_303 = select(t_296, t_302, t_301);
-  let t_304 = (t_295 / 32);
-  let t_305 = (t_295 < 0);
-  let t_306 = (t_304 * 32);
-  let t_307 = (t_306 == t_295);
-  let t_308 = (!t_307);
-  let t_309 = (t_305 && t_308);
-  let t_310 = (t_304 - 1);
-  let t_311 = select(t_304, t_310, t_309);
-  let t_312 = (t_293 > t_294);
-  let t_313 = ((-268435456) > t_303);
-  let t_314 = min(t_293, (-268435456));
-  let t_315 = max(t_294, t_303);
-  let t_316 = select(t_314, t_293, t_313);
-  let t_317 = select(t_315, t_294, t_313);
-  let t_318 = select(t_316, (-268435456), t_312);
-  let t_319 = select(t_317, t_303, t_312);
-  let t_320 = ((-268435456) > t_311);
-  let t_321 = max(t_293, (-268435456));
-  let t_322 = min(t_294, t_311);
-  let t_323 = (t_322 + 1);
-  let t_324 = (t_321 <= t_323);
-  let t_325 = max(t_294, t_311);
-  let t_326 = select(t_293, t_314, t_324);
-  let t_327 = select(t_294, t_325, t_324);
-  let t_328 = select(t_326, t_293, t_320);
-  let t_329 = select(t_327, t_294, t_320);
-  let t_330 = select(t_328, (-268435456), t_312);
-  let t_331 = select(t_329, t_311, t_312);
-  let t_332 = max(t_288, t_318);
-  let t_333 = min(t_289, t_319);
-  let t_334 = max(t_290, t_330);
-  let t_335 = min(t_291, t_331);
-  let t_336 = max(t_334, t_334);
-  let t_337 = min(t_335, t_335);
-  let t_338 = max(t_336, (-268435456));
-  let t_339 = min(t_337, t_181);
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_340 = max(0, t_332);
-  let t_341 = (t_333 + 1);
-  let t_342 = min(t_159, t_341);
-  let t_343 = max(t_340, t_342);
-  let t_344 = max(t_338, t_340);
-  let t_345 = min(t_344, t_343);
-  let t_346 = (t_339 + 1);
-  let t_347 = max(t_346, t_345);
-  let t_348 = min(t_347, t_343);
+  let t_291 = min(t_175, t_287);
+  let t_292 = max((-268435456), t_288);
+  let t_293 = min(t_183, t_289);
+  // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_294 = (P.is_causal == 0);
+  let t_295 = select(268435456, (-268435456), t_294);
+  let t_296 = select((-268435456), 268435456, t_294);
+  let t_297 = (t_194 + (-31));
+  let t_298 = (t_195 / 32);
+  let t_299 = (t_195 < 0);
+  let t_300 = (t_298 * 32);
+  let t_301 = (t_300 == t_195);
+  let t_302 = (!t_301);
+  let t_303 = (t_299 && t_302);
+  let t_304 = (t_298 - 1);
+  let t_305 = select(t_298, t_304, t_303);
+  let t_306 = (t_297 / 32);
+  let t_307 = (t_297 < 0);
+  let t_308 = (t_306 * 32);
+  let t_309 = (t_308 == t_297);
+  let t_310 = (!t_309);
+  let t_311 = (t_307 && t_310);
+  let t_312 = (t_306 - 1);
+  let t_313 = select(t_306, t_312, t_311);
+  let t_314 = (t_295 > t_296);
+  let t_315 = ((-268435456) > t_305);
+  let t_316 = min(t_295, (-268435456));
+  let t_317 = max(t_296, t_305);
+  let t_318 = select(t_316, t_295, t_315);
+  let t_319 = select(t_317, t_296, t_315);
+  let t_320 = select(t_318, (-268435456), t_314);
+  let t_321 = select(t_319, t_305, t_314);
+  let t_322 = ((-268435456) > t_313);
+  let t_323 = max(t_295, (-268435456));
+  let t_324 = min(t_296, t_313);
+  let t_325 = (t_324 + 1);
+  let t_326 = (t_323 <= t_325);
+  let t_327 = max(t_296, t_313);
+  let t_328 = select(t_295, t_316, t_326);
+  let t_329 = select(t_296, t_327, t_326);
+  let t_330 = select(t_328, t_295, t_322);
+  let t_331 = select(t_329, t_296, t_322);
+  let t_332 = select(t_330, (-268435456), t_314);
+  let t_333 = select(t_331, t_313, t_314);
+  let t_334 = max(t_290, t_320);
+  let t_335 = min(t_291, t_321);
+  let t_336 = max(t_292, t_332);
+  let t_337 = min(t_293, t_333);
+  let t_338 = max(t_336, t_336);
+  let t_339 = min(t_337, t_337);
+  let t_340 = max(t_338, (-268435456));
+  let t_341 = min(t_339, t_183);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_342 = max(0, t_334);
+  let t_343 = (t_335 + 1);
+  let t_344 = min(t_161, t_343);
+  let t_345 = max(t_342, t_344);
+  let t_346 = max(t_340, t_342);
+  let t_347 = min(t_346, t_345);
+  let t_348 = (t_341 + 1);
+  let t_349 = max(t_348, t_347);
+  let t_350 = min(t_349, t_345);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_378 = (P.softmax_scale * 1.4426950408889634);
+  let t_380 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_140 + ((t_148 + r) / 4))) * q_stride0 + u32((t_151 + ((t_148 + r) % 4))) * q_stride1 + u32(c)], (((t_148 + r) / 4) < q_len_143));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_142 + ((t_150 + r) / 4))) * q_stride0 + u32((t_153 + ((t_150 + r) % 4))) * q_stride1 + u32(c)], (((t_150 + r) / 4) < q_len_145));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_350: array<f32, 1>;
-  carry_350[0] = NEG_INF;
-  var carry_351: array<f32, 1>;
-  carry_351[0] = 0.0;
-  var carry_352: array<f32, 16>;
+  var carry_352: array<f32, 1>;
+  carry_352[0] = NEG_INF;
+  var carry_353: array<f32, 1>;
+  carry_353[0] = 0.0;
+  var carry_354: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_352[0 * 16 + j] = 0.0;
+    carry_354[0 * 16 + j] = 0.0;
   }
-  for (var t_349 = t_340; t_349 < t_345; t_349++) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_353 = (t_349 * 32);
+  for (var t_351 = t_342; t_351 < t_347; t_351++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_355 = (t_351 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:26: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -406,99 +406,99 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_353 + r) / 16))], ((t_353 + r) < k_len_144)) * 16) + ((t_353 + r) % 16))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)], ((t_353 + r) < k_len_144));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_355 + r) / 16))], ((t_355 + r) < k_len_146)) * 16) + ((t_355 + r) % 16))) * k_cache_stride0 + u32(kvh_114) * k_cache_stride1 + u32(c)], ((t_355 + r) < k_len_146));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_380 = array<f32, 4>();
+    var t_382 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_380[i * 4 + j] = fma(a[i], b[j], t_380[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_382[i * 4 + j] = fma(a[i], b[j], t_382[i * 4 + j]); }
       }
     }
-    var t_382: array<f32, 4>;
+    var t_384: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_382[0 * 4 + j] = select(NEG_INF, (t_380[0 * 4 + j] * t_378), ((((t_353 + (tc + 8 * j)) < k_len_144) && ((t_182 || ((t_353 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) - P.window_left))) && (t_241 || ((t_353 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) + P.window_right))))) && (t_292 || ((t_353 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
+      t_384[0 * 4 + j] = select(NEG_INF, (t_382[0 * 4 + j] * t_380), ((((t_355 + (tc + 8 * j)) < k_len_146) && ((t_184 || ((t_355 + (tc + 8 * j)) >= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) - P.window_left))) && (t_243 || ((t_355 + (tc + 8 * j)) <= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) + P.window_right))))) && (t_294 || ((t_355 + (tc + 8 * j)) <= ((((t_150 + tr) / 4) + k_len_146) - q_len_145)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_383: array<f32, 1>;
+    var t_385: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_382[i * 4 + j]);
+        acc = max(acc, t_384[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_383[i] = acc;
+      t_385[i] = acc;
     }
-    var m_new_384: array<f32, 1>;
-    m_new_384[0] = max(carry_350[0], t_383[0]);
+    var m_new_386: array<f32, 1>;
+    m_new_386[0] = max(carry_352[0], t_385[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_386: array<f32, 1>;
-    m_safe_386[0] = select(m_new_384[0], 0.0, (m_new_384[0] == NEG_INF));
+    var m_safe_388: array<f32, 1>;
+    m_safe_388[0] = select(m_new_386[0], 0.0, (m_new_386[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_388: array<f32, 4>;
+    var p_390: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_388[0 * 4 + j] = exp2((t_382[0 * 4 + j] - m_safe_386[0]));
+      p_390[0 * 4 + j] = exp2((t_384[0 * 4 + j] - m_safe_388[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_390: array<f32, 1>;
-    alpha_390[0] = exp2((carry_350[0] - m_safe_386[0]));
+    var alpha_392: array<f32, 1>;
+    alpha_392[0] = exp2((carry_352[0] - m_safe_388[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_392: array<f32, 1>;
+    var t_394: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_388[i * 4 + j];
+        acc = acc + p_390[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_392[i] = acc;
+      t_394[i] = acc;
     }
-    var t_393: array<f32, 1>;
-    t_393[0] = ((carry_351[0] * alpha_390[0]) + t_392[0]);
+    var t_395: array<f32, 1>;
+    t_395[0] = ((carry_353[0] * alpha_392[0]) + t_394[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_388[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_390[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_353 + r) / 16))], ((t_353 + r) < k_len_144)) * 16) + ((t_353 + r) % 16))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)], ((t_353 + r) < k_len_144));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_355 + r) / 16))], ((t_355 + r) < k_len_146)) * 16) + ((t_355 + r) % 16))) * v_cache_stride0 + u32(kvh_114) * v_cache_stride1 + u32(c)], ((t_355 + r) < k_len_146));
     }
     workgroupBarrier();
-    var t_396 = array<f32, 16>();
+    var t_398 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_396[i * 16 + j] = fma(a[i], b[j], t_396[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_398[i * 16 + j] = fma(a[i], b[j], t_398[i * 16 + j]); }
       }
     }
-    var t_397: array<f32, 16>;
+    var t_399: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_397[0 * 16 + j] = ((carry_352[0 * 16 + j] * alpha_390[0]) + t_396[0 * 16 + j]);
+      t_399[0 * 16 + j] = ((carry_354[0 * 16 + j] * alpha_392[0]) + t_398[0 * 16 + j]);
     }
-    carry_350[0] = m_new_384[0];
-    carry_351[0] = t_393[0];
+    carry_352[0] = m_new_386[0];
+    carry_353[0] = t_395[0];
     for (var j = 0; j < 16; j++) {
-      carry_352[0 * 16 + j] = t_397[0 * 16 + j];
+      carry_354[0 * 16 + j] = t_399[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_430 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_432 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_403 = t_345; t_403 < t_348; t_403++) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_407 = (t_403 * 32);
+  for (var t_405 = t_347; t_405 < t_350; t_405++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_409 = (t_405 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -506,106 +506,106 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_114) * page_table_stride0 + u32(((t_407 + r) / 16))] * 16) + ((t_407 + r) % 16))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_115) * page_table_stride0 + u32(((t_409 + r) / 16))] * 16) + ((t_409 + r) % 16))) * k_cache_stride0 + u32(kvh_114) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_432 = array<f32, 4>();
+    var t_434 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_432[i * 4 + j] = fma(a[i], b[j], t_432[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_434[i * 4 + j] = fma(a[i], b[j], t_434[i * 4 + j]); }
       }
     }
-    var t_433: array<f32, 4>;
+    var t_435: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_433[0 * 4 + j] = (t_432[0 * 4 + j] * t_430);
+      t_435[0 * 4 + j] = (t_434[0 * 4 + j] * t_432);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_434: array<f32, 1>;
+    var t_436: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_433[i * 4 + j]);
+        acc = max(acc, t_435[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_434[i] = acc;
+      t_436[i] = acc;
     }
-    var m_new_435: array<f32, 1>;
-    m_new_435[0] = max(carry_350[0], t_434[0]);
+    var m_new_437: array<f32, 1>;
+    m_new_437[0] = max(carry_352[0], t_436[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_437: array<f32, 1>;
-    m_safe_437[0] = select(m_new_435[0], 0.0, (m_new_435[0] == NEG_INF));
+    var m_safe_439: array<f32, 1>;
+    m_safe_439[0] = select(m_new_437[0], 0.0, (m_new_437[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_439: array<f32, 4>;
+    var p_441: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_439[0 * 4 + j] = exp2((t_433[0 * 4 + j] - m_safe_437[0]));
+      p_441[0 * 4 + j] = exp2((t_435[0 * 4 + j] - m_safe_439[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_441: array<f32, 1>;
-    alpha_441[0] = exp2((carry_350[0] - m_safe_437[0]));
+    var alpha_443: array<f32, 1>;
+    alpha_443[0] = exp2((carry_352[0] - m_safe_439[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_443: array<f32, 1>;
+    var t_445: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_439[i * 4 + j];
+        acc = acc + p_441[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_443[i] = acc;
+      t_445[i] = acc;
     }
-    var t_444: array<f32, 1>;
-    t_444[0] = ((carry_351[0] * alpha_441[0]) + t_443[0]);
+    var t_446: array<f32, 1>;
+    t_446[0] = ((carry_353[0] * alpha_443[0]) + t_445[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_439[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_441[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_114) * page_table_stride0 + u32(((t_407 + r) / 16))] * 16) + ((t_407 + r) % 16))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_115) * page_table_stride0 + u32(((t_409 + r) / 16))] * 16) + ((t_409 + r) % 16))) * v_cache_stride0 + u32(kvh_114) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_447 = array<f32, 16>();
+    var t_449 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_447[i * 16 + j] = fma(a[i], b[j], t_447[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_449[i * 16 + j] = fma(a[i], b[j], t_449[i * 16 + j]); }
       }
     }
-    var t_448: array<f32, 16>;
+    var t_450: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_448[0 * 16 + j] = ((carry_352[0 * 16 + j] * alpha_441[0]) + t_447[0 * 16 + j]);
+      t_450[0 * 16 + j] = ((carry_354[0 * 16 + j] * alpha_443[0]) + t_449[0 * 16 + j]);
     }
-    carry_350[0] = m_new_435[0];
-    carry_351[0] = t_444[0];
+    carry_352[0] = m_new_437[0];
+    carry_353[0] = t_446[0];
     for (var j = 0; j < 16; j++) {
-      carry_352[0 * 16 + j] = t_448[0 * 16 + j];
+      carry_354[0 * 16 + j] = t_450[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_481 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_483 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_452 = t_348; t_452 < t_343; t_452++) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_456 = (t_452 * 32);
+  for (var t_454 = t_350; t_454 < t_345; t_454++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_458 = (t_454 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:26: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -614,109 +614,109 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_456 + r) / 16))], ((t_456 + r) < k_len_144)) * 16) + ((t_456 + r) % 16))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)], ((t_456 + r) < k_len_144));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_458 + r) / 16))], ((t_458 + r) < k_len_146)) * 16) + ((t_458 + r) % 16))) * k_cache_stride0 + u32(kvh_114) * k_cache_stride1 + u32(c)], ((t_458 + r) < k_len_146));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_483 = array<f32, 4>();
+    var t_485 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_483[i * 4 + j] = fma(a[i], b[j], t_483[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_485[i * 4 + j] = fma(a[i], b[j], t_485[i * 4 + j]); }
       }
     }
-    var t_485: array<f32, 4>;
+    var t_487: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_485[0 * 4 + j] = select(NEG_INF, (t_483[0 * 4 + j] * t_481), ((((t_456 + (tc + 8 * j)) < k_len_144) && ((t_182 || ((t_456 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) - P.window_left))) && (t_241 || ((t_456 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) + P.window_right))))) && (t_292 || ((t_456 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
+      t_487[0 * 4 + j] = select(NEG_INF, (t_485[0 * 4 + j] * t_483), ((((t_458 + (tc + 8 * j)) < k_len_146) && ((t_184 || ((t_458 + (tc + 8 * j)) >= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) - P.window_left))) && (t_243 || ((t_458 + (tc + 8 * j)) <= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) + P.window_right))))) && (t_294 || ((t_458 + (tc + 8 * j)) <= ((((t_150 + tr) / 4) + k_len_146) - q_len_145)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_486: array<f32, 1>;
+    var t_488: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_485[i * 4 + j]);
+        acc = max(acc, t_487[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_486[i] = acc;
+      t_488[i] = acc;
     }
-    var m_new_487: array<f32, 1>;
-    m_new_487[0] = max(carry_350[0], t_486[0]);
+    var m_new_489: array<f32, 1>;
+    m_new_489[0] = max(carry_352[0], t_488[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_489: array<f32, 1>;
-    m_safe_489[0] = select(m_new_487[0], 0.0, (m_new_487[0] == NEG_INF));
+    var m_safe_491: array<f32, 1>;
+    m_safe_491[0] = select(m_new_489[0], 0.0, (m_new_489[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_491: array<f32, 4>;
+    var p_493: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_491[0 * 4 + j] = exp2((t_485[0 * 4 + j] - m_safe_489[0]));
+      p_493[0 * 4 + j] = exp2((t_487[0 * 4 + j] - m_safe_491[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_493: array<f32, 1>;
-    alpha_493[0] = exp2((carry_350[0] - m_safe_489[0]));
+    var alpha_495: array<f32, 1>;
+    alpha_495[0] = exp2((carry_352[0] - m_safe_491[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_495: array<f32, 1>;
+    var t_497: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_491[i * 4 + j];
+        acc = acc + p_493[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_495[i] = acc;
+      t_497[i] = acc;
     }
-    var t_496: array<f32, 1>;
-    t_496[0] = ((carry_351[0] * alpha_493[0]) + t_495[0]);
+    var t_498: array<f32, 1>;
+    t_498[0] = ((carry_353[0] * alpha_495[0]) + t_497[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_491[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_493[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_456 + r) / 16))], ((t_456 + r) < k_len_144)) * 16) + ((t_456 + r) % 16))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)], ((t_456 + r) < k_len_144));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_458 + r) / 16))], ((t_458 + r) < k_len_146)) * 16) + ((t_458 + r) % 16))) * v_cache_stride0 + u32(kvh_114) * v_cache_stride1 + u32(c)], ((t_458 + r) < k_len_146));
     }
     workgroupBarrier();
-    var t_499 = array<f32, 16>();
+    var t_501 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_499[i * 16 + j] = fma(a[i], b[j], t_499[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_501[i * 16 + j] = fma(a[i], b[j], t_501[i * 16 + j]); }
       }
     }
-    var t_500: array<f32, 16>;
+    var t_502: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_500[0 * 16 + j] = ((carry_352[0 * 16 + j] * alpha_493[0]) + t_499[0 * 16 + j]);
+      t_502[0 * 16 + j] = ((carry_354[0 * 16 + j] * alpha_495[0]) + t_501[0 * 16 + j]);
     }
-    carry_350[0] = m_new_487[0];
-    carry_351[0] = t_496[0];
+    carry_352[0] = m_new_489[0];
+    carry_353[0] = t_498[0];
     for (var j = 0; j < 16; j++) {
-      carry_352[0 * 16 + j] = t_500[0 * 16 + j];
+      carry_354[0 * 16 + j] = t_502[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_148 + tr) / 4) < q_len_143)) { out[u32((q0_140 + ((t_148 + tr) / 4))) * out_stride0 + u32((t_151 + ((t_148 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_352[0 * 16 + j] / select(carry_351[0], 1.0, (carry_351[0] == 0.0)))); }
+    if ((((t_150 + tr) / 4) < q_len_145)) { out[u32((q0_142 + ((t_150 + tr) / 4))) * out_stride0 + u32((t_153 + ((t_150 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_354[0 * 16 + j] / select(carry_353[0], 1.0, (carry_353[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_148 + tr) / 4) < q_len_143)) { lse[u32((q0_140 + ((t_148 + tr) / 4))) * lse_stride0 + u32((t_151 + ((t_148 + tr) % 4)))] = select(((carry_350[0] + log2(carry_351[0])) * 0.6931471805599453), NEG_INF, (carry_351[0] == 0.0)); }
+    if ((((t_150 + tr) / 4) < q_len_145)) { lse[u32((q0_142 + ((t_150 + tr) / 4))) * lse_stride0 + u32((t_153 + ((t_150 + tr) % 4)))] = select(((carry_352[0] + log2(carry_353[0])) * 0.6931471805599453), NEG_INF, (carry_353[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"swa_paged.f16.p16","kernel":"swa_paged","source":{"file":"kernels-src/sliding_window.ts","line":9},"params":{"T":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged.f16.p16.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
+    manifest: {"name":"swa_paged.f16.p16","kernel":"swa_paged","source":{"file":"kernels-src/sliding_window.ts","line":9},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged.f16.p16.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/sliding_window.ts:9 (kernel swa_paged). Do not edit: edit the spec and recompile.
-// Instance swa_paged.f16.p16: T = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32.
+// Instance swa_paged.f16.p16: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
 enable f16;
 
@@ -764,246 +764,246 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_112 = i32(wg.x);
-  let kvh_113 = i32(wg.y);
-  let b_114 = i32(wg.z);
+  let m_113 = i32(wg.x);
+  let kvh_114 = i32(wg.y);
+  let b_115 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_140 = cu_seqlens_q[u32(b_114)];
+  let q0_142 = cu_seqlens_q[u32(b_115)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_141 = (b_114 + 1);
-  let t_142 = cu_seqlens_q[u32(t_141)];
-  let q_len_143 = (t_142 - q0_140);
-  let k_len_144 = cache_seqlens[u32(b_114)];
-  // kernels-src/sliding_window.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_145 = (m_112 * 16);
-  let t_146 = (q_len_143 * 4);
-  let t_147 = (t_145 >= t_146);
-  if (t_147) {
+  let t_143 = (b_115 + 1);
+  let t_144 = cu_seqlens_q[u32(t_143)];
+  let q_len_145 = (t_144 - q0_142);
+  let k_len_146 = cache_seqlens[u32(b_115)];
+  // kernels-src/sliding_window.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_147 = (m_113 * 16);
+  let t_148 = (q_len_145 * 4);
+  let t_149 = (t_147 >= t_148);
+  if (t_149) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_148 = (m_112 * 16);
+  let t_150 = (m_113 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_151 = (kvh_113 * 4);
+  let t_153 = (kvh_114 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_158 = (k_len_144 + 31);
-  let t_159 = (t_158 / 32);
-  let t_161 = (k_len_144 + (-1));
-  let t_163 = (k_len_144 + (-32));
-  let t_165 = (t_161 / 32);
-  let t_166 = (t_161 < 0);
-  let t_167 = (t_165 * 32);
-  let t_168 = (t_167 == t_161);
-  let t_169 = (!t_168);
-  let t_170 = (t_166 && t_169);
-  let t_172 = (t_165 - 1);
-  let t_173 = select(t_165, t_172, t_170);
-  let t_174 = (t_163 / 32);
-  let t_175 = (t_163 < 0);
-  let t_176 = (t_174 * 32);
-  let t_177 = (t_176 == t_163);
-  let t_178 = (!t_177);
-  let t_179 = (t_175 && t_178);
-  let t_180 = (t_174 - 1);
-  let t_181 = select(t_174, t_180, t_179);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_160 = (k_len_146 + 31);
+  let t_161 = (t_160 / 32);
+  let t_163 = (k_len_146 + (-1));
+  let t_165 = (k_len_146 + (-32));
+  let t_167 = (t_163 / 32);
+  let t_168 = (t_163 < 0);
+  let t_169 = (t_167 * 32);
+  let t_170 = (t_169 == t_163);
+  let t_171 = (!t_170);
+  let t_172 = (t_168 && t_171);
+  let t_174 = (t_167 - 1);
+  let t_175 = select(t_167, t_174, t_172);
+  let t_176 = (t_165 / 32);
+  let t_177 = (t_165 < 0);
+  let t_178 = (t_176 * 32);
+  let t_179 = (t_178 == t_165);
+  let t_180 = (!t_179);
+  let t_181 = (t_177 && t_180);
+  let t_182 = (t_176 - 1);
+  let t_183 = select(t_176, t_182, t_181);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  let t_182 = (P.window_left < 0);
-  let t_184 = select(268435456, (-268435456), t_182);
-  let t_185 = select((-268435456), 268435456, t_182);
-  let t_187 = (t_148 + 15);
-  let t_188 = (t_148 / 4);
-  let t_189 = (t_187 / 4);
-  let t_190 = (t_188 + k_len_144);
-  let t_191 = (t_189 + k_len_144);
-  let t_192 = (t_190 - q_len_143);
-  let t_193 = (t_191 - q_len_143);
-  let t_194 = (t_192 - P.window_left);
-  let t_195 = (t_193 - P.window_left);
-  let t_196 = (0 - t_195);
-  let t_197 = (0 - t_194);
-  let t_198 = (t_197 + 31);
-  let t_199 = (-t_198);
-  let t_200 = (-t_199);
-  let t_201 = (t_200 / 32);
-  let t_202 = (t_200 < 0);
-  let t_203 = (t_201 * 32);
-  let t_204 = (t_203 == t_200);
-  let t_205 = (!t_204);
-  let t_206 = (t_202 && t_205);
-  let t_207 = (t_201 - 1);
-  let t_208 = select(t_201, t_207, t_206);
-  let t_209 = (-t_208);
-  let t_210 = (-t_196);
+  let t_184 = (P.window_left < 0);
+  let t_186 = select(268435456, (-268435456), t_184);
+  let t_187 = select((-268435456), 268435456, t_184);
+  let t_189 = (t_150 + 15);
+  let t_190 = (t_150 / 4);
+  let t_191 = (t_189 / 4);
+  let t_192 = (t_190 + k_len_146);
+  let t_193 = (t_191 + k_len_146);
+  let t_194 = (t_192 - q_len_145);
+  let t_195 = (t_193 - q_len_145);
+  let t_196 = (t_194 - P.window_left);
+  let t_197 = (t_195 - P.window_left);
+  let t_198 = (0 - t_197);
+  let t_199 = (0 - t_196);
+  let t_200 = (t_199 + 31);
+  let t_201 = (-t_200);
+  let t_202 = (-t_201);
+  let t_203 = (t_202 / 32);
+  let t_204 = (t_202 < 0);
+  let t_205 = (t_203 * 32);
+  let t_206 = (t_205 == t_202);
+  let t_207 = (!t_206);
+  let t_208 = (t_204 && t_207);
+  let t_209 = (t_203 - 1);
+  let t_210 = select(t_203, t_209, t_208);
   let t_211 = (-t_210);
-  let t_212 = (t_211 / 32);
-  let t_213 = (t_211 < 0);
-  let t_214 = (t_212 * 32);
-  let t_215 = (t_214 == t_211);
-  let t_216 = (!t_215);
-  let t_217 = (t_213 && t_216);
-  let t_218 = (t_212 - 1);
-  let t_219 = select(t_212, t_218, t_217);
-  let t_220 = (-t_219);
-  let t_221 = (t_184 > t_185);
-  let t_222 = (t_209 > 268435456);
-  let t_223 = min(t_184, t_209);
-  let t_224 = max(t_185, 268435456);
-  let t_225 = select(t_223, t_184, t_222);
-  let t_226 = select(t_224, t_185, t_222);
-  let t_227 = select(t_225, t_209, t_221);
-  let t_228 = select(t_226, 268435456, t_221);
-  let t_229 = (t_220 > 268435456);
-  let t_230 = max(t_184, t_220);
-  let t_231 = min(t_185, 268435456);
-  let t_232 = (t_231 + 1);
-  let t_233 = (t_230 <= t_232);
-  let t_234 = min(t_184, t_220);
-  let t_235 = select(t_184, t_234, t_233);
-  let t_236 = select(t_185, t_224, t_233);
-  let t_237 = select(t_235, t_184, t_229);
-  let t_238 = select(t_236, t_185, t_229);
-  let t_239 = select(t_237, t_220, t_221);
-  let t_240 = select(t_238, 268435456, t_221);
-  let t_241 = (P.window_right < 0);
-  let t_242 = select(268435456, (-268435456), t_241);
-  let t_243 = select((-268435456), 268435456, t_241);
-  let t_244 = (t_192 + P.window_right);
-  let t_245 = (t_193 + P.window_right);
-  let t_247 = (t_244 + (-31));
-  let t_248 = (t_245 / 32);
-  let t_249 = (t_245 < 0);
-  let t_250 = (t_248 * 32);
-  let t_251 = (t_250 == t_245);
-  let t_252 = (!t_251);
-  let t_253 = (t_249 && t_252);
-  let t_254 = (t_248 - 1);
-  let t_255 = select(t_248, t_254, t_253);
-  let t_256 = (t_247 / 32);
-  let t_257 = (t_247 < 0);
-  let t_258 = (t_256 * 32);
-  let t_259 = (t_258 == t_247);
-  let t_260 = (!t_259);
-  let t_261 = (t_257 && t_260);
-  let t_262 = (t_256 - 1);
-  let t_263 = select(t_256, t_262, t_261);
-  let t_264 = (t_242 > t_243);
-  let t_265 = ((-268435456) > t_255);
-  let t_266 = min(t_242, (-268435456));
-  let t_267 = max(t_243, t_255);
-  let t_268 = select(t_266, t_242, t_265);
-  let t_269 = select(t_267, t_243, t_265);
-  let t_270 = select(t_268, (-268435456), t_264);
-  let t_271 = select(t_269, t_255, t_264);
-  let t_272 = ((-268435456) > t_263);
-  let t_273 = max(t_242, (-268435456));
-  let t_274 = min(t_243, t_263);
-  let t_275 = (t_274 + 1);
-  let t_276 = (t_273 <= t_275);
-  let t_277 = max(t_243, t_263);
-  let t_278 = select(t_242, t_266, t_276);
-  let t_279 = select(t_243, t_277, t_276);
-  let t_280 = select(t_278, t_242, t_272);
-  let t_281 = select(t_279, t_243, t_272);
-  let t_282 = select(t_280, (-268435456), t_264);
-  let t_283 = select(t_281, t_263, t_264);
-  let t_284 = max(t_227, t_270);
-  let t_285 = min(t_228, t_271);
-  let t_286 = max(t_239, t_282);
-  let t_287 = min(t_240, t_283);
-  let t_288 = max((-268435456), t_284);
-  let t_289 = min(t_173, t_285);
+  let t_212 = (-t_198);
+  let t_213 = (-t_212);
+  let t_214 = (t_213 / 32);
+  let t_215 = (t_213 < 0);
+  let t_216 = (t_214 * 32);
+  let t_217 = (t_216 == t_213);
+  let t_218 = (!t_217);
+  let t_219 = (t_215 && t_218);
+  let t_220 = (t_214 - 1);
+  let t_221 = select(t_214, t_220, t_219);
+  let t_222 = (-t_221);
+  let t_223 = (t_186 > t_187);
+  let t_224 = (t_211 > 268435456);
+  let t_225 = min(t_186, t_211);
+  let t_226 = max(t_187, 268435456);
+  let t_227 = select(t_225, t_186, t_224);
+  let t_228 = select(t_226, t_187, t_224);
+  let t_229 = select(t_227, t_211, t_223);
+  let t_230 = select(t_228, 268435456, t_223);
+  let t_231 = (t_222 > 268435456);
+  let t_232 = max(t_186, t_222);
+  let t_233 = min(t_187, 268435456);
+  let t_234 = (t_233 + 1);
+  let t_235 = (t_232 <= t_234);
+  let t_236 = min(t_186, t_222);
+  let t_237 = select(t_186, t_236, t_235);
+  let t_238 = select(t_187, t_226, t_235);
+  let t_239 = select(t_237, t_186, t_231);
+  let t_240 = select(t_238, t_187, t_231);
+  let t_241 = select(t_239, t_222, t_223);
+  let t_242 = select(t_240, 268435456, t_223);
+  let t_243 = (P.window_right < 0);
+  let t_244 = select(268435456, (-268435456), t_243);
+  let t_245 = select((-268435456), 268435456, t_243);
+  let t_246 = (t_194 + P.window_right);
+  let t_247 = (t_195 + P.window_right);
+  let t_249 = (t_246 + (-31));
+  let t_250 = (t_247 / 32);
+  let t_251 = (t_247 < 0);
+  let t_252 = (t_250 * 32);
+  let t_253 = (t_252 == t_247);
+  let t_254 = (!t_253);
+  let t_255 = (t_251 && t_254);
+  let t_256 = (t_250 - 1);
+  let t_257 = select(t_250, t_256, t_255);
+  let t_258 = (t_249 / 32);
+  let t_259 = (t_249 < 0);
+  let t_260 = (t_258 * 32);
+  let t_261 = (t_260 == t_249);
+  let t_262 = (!t_261);
+  let t_263 = (t_259 && t_262);
+  let t_264 = (t_258 - 1);
+  let t_265 = select(t_258, t_264, t_263);
+  let t_266 = (t_244 > t_245);
+  let t_267 = ((-268435456) > t_257);
+  let t_268 = min(t_244, (-268435456));
+  let t_269 = max(t_245, t_257);
+  let t_270 = select(t_268, t_244, t_267);
+  let t_271 = select(t_269, t_245, t_267);
+  let t_272 = select(t_270, (-268435456), t_266);
+  let t_273 = select(t_271, t_257, t_266);
+  let t_274 = ((-268435456) > t_265);
+  let t_275 = max(t_244, (-268435456));
+  let t_276 = min(t_245, t_265);
+  let t_277 = (t_276 + 1);
+  let t_278 = (t_275 <= t_277);
+  let t_279 = max(t_245, t_265);
+  let t_280 = select(t_244, t_268, t_278);
+  let t_281 = select(t_245, t_279, t_278);
+  let t_282 = select(t_280, t_244, t_274);
+  let t_283 = select(t_281, t_245, t_274);
+  let t_284 = select(t_282, (-268435456), t_266);
+  let t_285 = select(t_283, t_265, t_266);
+  let t_286 = max(t_229, t_272);
+  let t_287 = min(t_230, t_273);
+  let t_288 = max(t_241, t_284);
+  let t_289 = min(t_242, t_285);
   let t_290 = max((-268435456), t_286);
-  let t_291 = min(t_181, t_287);
-  // kernels-src/sliding_window.ts:26: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_292 = (P.is_causal == 0);
-  let t_293 = select(268435456, (-268435456), t_292);
-  let t_294 = select((-268435456), 268435456, t_292);
-  let t_295 = (t_192 + (-31));
-  let t_296 = (t_193 / 32);
-  let t_297 = (t_193 < 0);
-  let t_298 = (t_296 * 32);
-  let t_299 = (t_298 == t_193);
-  let t_300 = (!t_299);
-  let t_301 = (t_297 && t_300);
-  let t_302 = (t_296 - 1);
-  let t_303 = select(t_296, t_302, t_301);
-  let t_304 = (t_295 / 32);
-  let t_305 = (t_295 < 0);
-  let t_306 = (t_304 * 32);
-  let t_307 = (t_306 == t_295);
-  let t_308 = (!t_307);
-  let t_309 = (t_305 && t_308);
-  let t_310 = (t_304 - 1);
-  let t_311 = select(t_304, t_310, t_309);
-  let t_312 = (t_293 > t_294);
-  let t_313 = ((-268435456) > t_303);
-  let t_314 = min(t_293, (-268435456));
-  let t_315 = max(t_294, t_303);
-  let t_316 = select(t_314, t_293, t_313);
-  let t_317 = select(t_315, t_294, t_313);
-  let t_318 = select(t_316, (-268435456), t_312);
-  let t_319 = select(t_317, t_303, t_312);
-  let t_320 = ((-268435456) > t_311);
-  let t_321 = max(t_293, (-268435456));
-  let t_322 = min(t_294, t_311);
-  let t_323 = (t_322 + 1);
-  let t_324 = (t_321 <= t_323);
-  let t_325 = max(t_294, t_311);
-  let t_326 = select(t_293, t_314, t_324);
-  let t_327 = select(t_294, t_325, t_324);
-  let t_328 = select(t_326, t_293, t_320);
-  let t_329 = select(t_327, t_294, t_320);
-  let t_330 = select(t_328, (-268435456), t_312);
-  let t_331 = select(t_329, t_311, t_312);
-  let t_332 = max(t_288, t_318);
-  let t_333 = min(t_289, t_319);
-  let t_334 = max(t_290, t_330);
-  let t_335 = min(t_291, t_331);
-  let t_336 = max(t_334, t_334);
-  let t_337 = min(t_335, t_335);
-  let t_338 = max(t_336, (-268435456));
-  let t_339 = min(t_337, t_181);
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_340 = max(0, t_332);
-  let t_341 = (t_333 + 1);
-  let t_342 = min(t_159, t_341);
-  let t_343 = max(t_340, t_342);
-  let t_344 = max(t_338, t_340);
-  let t_345 = min(t_344, t_343);
-  let t_346 = (t_339 + 1);
-  let t_347 = max(t_346, t_345);
-  let t_348 = min(t_347, t_343);
+  let t_291 = min(t_175, t_287);
+  let t_292 = max((-268435456), t_288);
+  let t_293 = min(t_183, t_289);
+  // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_294 = (P.is_causal == 0);
+  let t_295 = select(268435456, (-268435456), t_294);
+  let t_296 = select((-268435456), 268435456, t_294);
+  let t_297 = (t_194 + (-31));
+  let t_298 = (t_195 / 32);
+  let t_299 = (t_195 < 0);
+  let t_300 = (t_298 * 32);
+  let t_301 = (t_300 == t_195);
+  let t_302 = (!t_301);
+  let t_303 = (t_299 && t_302);
+  let t_304 = (t_298 - 1);
+  let t_305 = select(t_298, t_304, t_303);
+  let t_306 = (t_297 / 32);
+  let t_307 = (t_297 < 0);
+  let t_308 = (t_306 * 32);
+  let t_309 = (t_308 == t_297);
+  let t_310 = (!t_309);
+  let t_311 = (t_307 && t_310);
+  let t_312 = (t_306 - 1);
+  let t_313 = select(t_306, t_312, t_311);
+  let t_314 = (t_295 > t_296);
+  let t_315 = ((-268435456) > t_305);
+  let t_316 = min(t_295, (-268435456));
+  let t_317 = max(t_296, t_305);
+  let t_318 = select(t_316, t_295, t_315);
+  let t_319 = select(t_317, t_296, t_315);
+  let t_320 = select(t_318, (-268435456), t_314);
+  let t_321 = select(t_319, t_305, t_314);
+  let t_322 = ((-268435456) > t_313);
+  let t_323 = max(t_295, (-268435456));
+  let t_324 = min(t_296, t_313);
+  let t_325 = (t_324 + 1);
+  let t_326 = (t_323 <= t_325);
+  let t_327 = max(t_296, t_313);
+  let t_328 = select(t_295, t_316, t_326);
+  let t_329 = select(t_296, t_327, t_326);
+  let t_330 = select(t_328, t_295, t_322);
+  let t_331 = select(t_329, t_296, t_322);
+  let t_332 = select(t_330, (-268435456), t_314);
+  let t_333 = select(t_331, t_313, t_314);
+  let t_334 = max(t_290, t_320);
+  let t_335 = min(t_291, t_321);
+  let t_336 = max(t_292, t_332);
+  let t_337 = min(t_293, t_333);
+  let t_338 = max(t_336, t_336);
+  let t_339 = min(t_337, t_337);
+  let t_340 = max(t_338, (-268435456));
+  let t_341 = min(t_339, t_183);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_342 = max(0, t_334);
+  let t_343 = (t_335 + 1);
+  let t_344 = min(t_161, t_343);
+  let t_345 = max(t_342, t_344);
+  let t_346 = max(t_340, t_342);
+  let t_347 = min(t_346, t_345);
+  let t_348 = (t_341 + 1);
+  let t_349 = max(t_348, t_347);
+  let t_350 = min(t_349, t_345);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_378 = (P.softmax_scale * 1.4426950408889634);
+  let t_380 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_140 + ((t_148 + r) / 4))) * q_stride0 + u32((t_151 + ((t_148 + r) % 4))) * q_stride1 + u32(c)], (((t_148 + r) / 4) < q_len_143));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_142 + ((t_150 + r) / 4))) * q_stride0 + u32((t_153 + ((t_150 + r) % 4))) * q_stride1 + u32(c)], (((t_150 + r) / 4) < q_len_145));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_350: array<f32, 1>;
-  carry_350[0] = NEG_INF;
-  var carry_351: array<f32, 1>;
-  carry_351[0] = 0.0;
-  var carry_352: array<f32, 16>;
+  var carry_352: array<f32, 1>;
+  carry_352[0] = NEG_INF;
+  var carry_353: array<f32, 1>;
+  carry_353[0] = 0.0;
+  var carry_354: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_352[0 * 16 + j] = 0.0;
+    carry_354[0 * 16 + j] = 0.0;
   }
-  for (var t_349 = t_340; t_349 < t_345; t_349++) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_353 = (t_349 * 32);
+  for (var t_351 = t_342; t_351 < t_347; t_351++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_355 = (t_351 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:26: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1012,30 +1012,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_353 + r) / 16))], ((t_353 + r) < k_len_144)) * 16) + ((t_353 + r) % 16))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)], ((t_353 + r) < k_len_144));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_355 + r) / 16))], ((t_355 + r) < k_len_146)) * 16) + ((t_355 + r) % 16))) * k_cache_stride0 + u32(kvh_114) * k_cache_stride1 + u32(c)], ((t_355 + r) < k_len_146));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_380 = array<f32, 4>();
+    var t_382 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_380[i * 4 + j] = fma(a[i], b[j], t_380[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_382[i * 4 + j] = fma(a[i], b[j], t_382[i * 4 + j]); }
       }
     }
-    var t_382: array<f32, 4>;
+    var t_384: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_382[0 * 4 + j] = select(NEG_INF, (t_380[0 * 4 + j] * t_378), ((((t_353 + (tc + 8 * j)) < k_len_144) && ((t_182 || ((t_353 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) - P.window_left))) && (t_241 || ((t_353 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) + P.window_right))))) && (t_292 || ((t_353 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
+      t_384[0 * 4 + j] = select(NEG_INF, (t_382[0 * 4 + j] * t_380), ((((t_355 + (tc + 8 * j)) < k_len_146) && ((t_184 || ((t_355 + (tc + 8 * j)) >= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) - P.window_left))) && (t_243 || ((t_355 + (tc + 8 * j)) <= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) + P.window_right))))) && (t_294 || ((t_355 + (tc + 8 * j)) <= ((((t_150 + tr) / 4) + k_len_146) - q_len_145)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_383: array<f32, 1>;
+    var t_385: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_382[i * 4 + j]);
+        acc = max(acc, t_384[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1044,28 +1044,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_383[i] = acc;
+      t_385[i] = acc;
     }
     workgroupBarrier();
-    var m_new_384: array<f32, 1>;
-    m_new_384[0] = max(carry_350[0], t_383[0]);
+    var m_new_386: array<f32, 1>;
+    m_new_386[0] = max(carry_352[0], t_385[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_386: array<f32, 1>;
-    m_safe_386[0] = select(m_new_384[0], 0.0, (m_new_384[0] == NEG_INF));
+    var m_safe_388: array<f32, 1>;
+    m_safe_388[0] = select(m_new_386[0], 0.0, (m_new_386[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_388: array<f32, 4>;
+    var p_390: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_388[0 * 4 + j] = exp2((t_382[0 * 4 + j] - m_safe_386[0]));
+      p_390[0 * 4 + j] = exp2((t_384[0 * 4 + j] - m_safe_388[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_390: array<f32, 1>;
-    alpha_390[0] = exp2((carry_350[0] - m_safe_386[0]));
+    var alpha_392: array<f32, 1>;
+    alpha_392[0] = exp2((carry_352[0] - m_safe_388[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_392: array<f32, 1>;
+    var t_394: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_388[i * 4 + j];
+        acc = acc + p_390[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1074,49 +1074,49 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_392[i] = acc;
+      t_394[i] = acc;
     }
     workgroupBarrier();
-    var t_393: array<f32, 1>;
-    t_393[0] = ((carry_351[0] * alpha_390[0]) + t_392[0]);
+    var t_395: array<f32, 1>;
+    t_395[0] = ((carry_353[0] * alpha_392[0]) + t_394[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_388[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_390[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_353 + r) / 16))], ((t_353 + r) < k_len_144)) * 16) + ((t_353 + r) % 16))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)], ((t_353 + r) < k_len_144));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_355 + r) / 16))], ((t_355 + r) < k_len_146)) * 16) + ((t_355 + r) % 16))) * v_cache_stride0 + u32(kvh_114) * v_cache_stride1 + u32(c)], ((t_355 + r) < k_len_146));
     }
     workgroupBarrier();
-    var t_396 = array<f32, 16>();
+    var t_398 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_396[i * 16 + j] = fma(a[i], b[j], t_396[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_398[i * 16 + j] = fma(a[i], b[j], t_398[i * 16 + j]); }
       }
     }
-    var t_397: array<f32, 16>;
+    var t_399: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_397[0 * 16 + j] = ((carry_352[0 * 16 + j] * alpha_390[0]) + t_396[0 * 16 + j]);
+      t_399[0 * 16 + j] = ((carry_354[0 * 16 + j] * alpha_392[0]) + t_398[0 * 16 + j]);
     }
-    carry_350[0] = m_new_384[0];
-    carry_351[0] = t_393[0];
+    carry_352[0] = m_new_386[0];
+    carry_353[0] = t_395[0];
     for (var j = 0; j < 16; j++) {
-      carry_352[0 * 16 + j] = t_397[0 * 16 + j];
+      carry_354[0 * 16 + j] = t_399[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_430 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_432 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_403 = t_345; t_403 < t_348; t_403++) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_407 = (t_403 * 32);
+  for (var t_405 = t_347; t_405 < t_350; t_405++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_409 = (t_405 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -1124,30 +1124,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_114) * page_table_stride0 + u32(((t_407 + r) / 16))] * 16) + ((t_407 + r) % 16))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_115) * page_table_stride0 + u32(((t_409 + r) / 16))] * 16) + ((t_409 + r) % 16))) * k_cache_stride0 + u32(kvh_114) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_432 = array<f32, 4>();
+    var t_434 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_432[i * 4 + j] = fma(a[i], b[j], t_432[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_434[i * 4 + j] = fma(a[i], b[j], t_434[i * 4 + j]); }
       }
     }
-    var t_433: array<f32, 4>;
+    var t_435: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_433[0 * 4 + j] = (t_432[0 * 4 + j] * t_430);
+      t_435[0 * 4 + j] = (t_434[0 * 4 + j] * t_432);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_434: array<f32, 1>;
+    var t_436: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_433[i * 4 + j]);
+        acc = max(acc, t_435[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1156,28 +1156,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_434[i] = acc;
+      t_436[i] = acc;
     }
     workgroupBarrier();
-    var m_new_435: array<f32, 1>;
-    m_new_435[0] = max(carry_350[0], t_434[0]);
+    var m_new_437: array<f32, 1>;
+    m_new_437[0] = max(carry_352[0], t_436[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_437: array<f32, 1>;
-    m_safe_437[0] = select(m_new_435[0], 0.0, (m_new_435[0] == NEG_INF));
+    var m_safe_439: array<f32, 1>;
+    m_safe_439[0] = select(m_new_437[0], 0.0, (m_new_437[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_439: array<f32, 4>;
+    var p_441: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_439[0 * 4 + j] = exp2((t_433[0 * 4 + j] - m_safe_437[0]));
+      p_441[0 * 4 + j] = exp2((t_435[0 * 4 + j] - m_safe_439[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_441: array<f32, 1>;
-    alpha_441[0] = exp2((carry_350[0] - m_safe_437[0]));
+    var alpha_443: array<f32, 1>;
+    alpha_443[0] = exp2((carry_352[0] - m_safe_439[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_443: array<f32, 1>;
+    var t_445: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_439[i * 4 + j];
+        acc = acc + p_441[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1186,56 +1186,56 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_443[i] = acc;
+      t_445[i] = acc;
     }
     workgroupBarrier();
-    var t_444: array<f32, 1>;
-    t_444[0] = ((carry_351[0] * alpha_441[0]) + t_443[0]);
+    var t_446: array<f32, 1>;
+    t_446[0] = ((carry_353[0] * alpha_443[0]) + t_445[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_439[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_441[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_114) * page_table_stride0 + u32(((t_407 + r) / 16))] * 16) + ((t_407 + r) % 16))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_115) * page_table_stride0 + u32(((t_409 + r) / 16))] * 16) + ((t_409 + r) % 16))) * v_cache_stride0 + u32(kvh_114) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_447 = array<f32, 16>();
+    var t_449 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_447[i * 16 + j] = fma(a[i], b[j], t_447[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_449[i * 16 + j] = fma(a[i], b[j], t_449[i * 16 + j]); }
       }
     }
-    var t_448: array<f32, 16>;
+    var t_450: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_448[0 * 16 + j] = ((carry_352[0 * 16 + j] * alpha_441[0]) + t_447[0 * 16 + j]);
+      t_450[0 * 16 + j] = ((carry_354[0 * 16 + j] * alpha_443[0]) + t_449[0 * 16 + j]);
     }
-    carry_350[0] = m_new_435[0];
-    carry_351[0] = t_444[0];
+    carry_352[0] = m_new_437[0];
+    carry_353[0] = t_446[0];
     for (var j = 0; j < 16; j++) {
-      carry_352[0 * 16 + j] = t_448[0 * 16 + j];
+      carry_354[0 * 16 + j] = t_450[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_481 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_483 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_452 = t_348; t_452 < t_343; t_452++) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_456 = (t_452 * 32);
+  for (var t_454 = t_350; t_454 < t_345; t_454++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_458 = (t_454 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:26: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1244,30 +1244,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_456 + r) / 16))], ((t_456 + r) < k_len_144)) * 16) + ((t_456 + r) % 16))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)], ((t_456 + r) < k_len_144));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_458 + r) / 16))], ((t_458 + r) < k_len_146)) * 16) + ((t_458 + r) % 16))) * k_cache_stride0 + u32(kvh_114) * k_cache_stride1 + u32(c)], ((t_458 + r) < k_len_146));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_483 = array<f32, 4>();
+    var t_485 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_483[i * 4 + j] = fma(a[i], b[j], t_483[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_485[i * 4 + j] = fma(a[i], b[j], t_485[i * 4 + j]); }
       }
     }
-    var t_485: array<f32, 4>;
+    var t_487: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_485[0 * 4 + j] = select(NEG_INF, (t_483[0 * 4 + j] * t_481), ((((t_456 + (tc + 8 * j)) < k_len_144) && ((t_182 || ((t_456 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) - P.window_left))) && (t_241 || ((t_456 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) + P.window_right))))) && (t_292 || ((t_456 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
+      t_487[0 * 4 + j] = select(NEG_INF, (t_485[0 * 4 + j] * t_483), ((((t_458 + (tc + 8 * j)) < k_len_146) && ((t_184 || ((t_458 + (tc + 8 * j)) >= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) - P.window_left))) && (t_243 || ((t_458 + (tc + 8 * j)) <= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) + P.window_right))))) && (t_294 || ((t_458 + (tc + 8 * j)) <= ((((t_150 + tr) / 4) + k_len_146) - q_len_145)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_486: array<f32, 1>;
+    var t_488: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_485[i * 4 + j]);
+        acc = max(acc, t_487[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1276,28 +1276,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_486[i] = acc;
+      t_488[i] = acc;
     }
     workgroupBarrier();
-    var m_new_487: array<f32, 1>;
-    m_new_487[0] = max(carry_350[0], t_486[0]);
+    var m_new_489: array<f32, 1>;
+    m_new_489[0] = max(carry_352[0], t_488[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_489: array<f32, 1>;
-    m_safe_489[0] = select(m_new_487[0], 0.0, (m_new_487[0] == NEG_INF));
+    var m_safe_491: array<f32, 1>;
+    m_safe_491[0] = select(m_new_489[0], 0.0, (m_new_489[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_491: array<f32, 4>;
+    var p_493: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_491[0 * 4 + j] = exp2((t_485[0 * 4 + j] - m_safe_489[0]));
+      p_493[0 * 4 + j] = exp2((t_487[0 * 4 + j] - m_safe_491[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_493: array<f32, 1>;
-    alpha_493[0] = exp2((carry_350[0] - m_safe_489[0]));
+    var alpha_495: array<f32, 1>;
+    alpha_495[0] = exp2((carry_352[0] - m_safe_491[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_495: array<f32, 1>;
+    var t_497: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_491[i * 4 + j];
+        acc = acc + p_493[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1306,51 +1306,51 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_495[i] = acc;
+      t_497[i] = acc;
     }
     workgroupBarrier();
-    var t_496: array<f32, 1>;
-    t_496[0] = ((carry_351[0] * alpha_493[0]) + t_495[0]);
+    var t_498: array<f32, 1>;
+    t_498[0] = ((carry_353[0] * alpha_495[0]) + t_497[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_491[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_493[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_456 + r) / 16))], ((t_456 + r) < k_len_144)) * 16) + ((t_456 + r) % 16))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)], ((t_456 + r) < k_len_144));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_458 + r) / 16))], ((t_458 + r) < k_len_146)) * 16) + ((t_458 + r) % 16))) * v_cache_stride0 + u32(kvh_114) * v_cache_stride1 + u32(c)], ((t_458 + r) < k_len_146));
     }
     workgroupBarrier();
-    var t_499 = array<f32, 16>();
+    var t_501 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_499[i * 16 + j] = fma(a[i], b[j], t_499[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_501[i * 16 + j] = fma(a[i], b[j], t_501[i * 16 + j]); }
       }
     }
-    var t_500: array<f32, 16>;
+    var t_502: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_500[0 * 16 + j] = ((carry_352[0 * 16 + j] * alpha_493[0]) + t_499[0 * 16 + j]);
+      t_502[0 * 16 + j] = ((carry_354[0 * 16 + j] * alpha_495[0]) + t_501[0 * 16 + j]);
     }
-    carry_350[0] = m_new_487[0];
-    carry_351[0] = t_496[0];
+    carry_352[0] = m_new_489[0];
+    carry_353[0] = t_498[0];
     for (var j = 0; j < 16; j++) {
-      carry_352[0 * 16 + j] = t_500[0 * 16 + j];
+      carry_354[0 * 16 + j] = t_502[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_148 + tr) / 4) < q_len_143)) { out[u32((q0_140 + ((t_148 + tr) / 4))) * out_stride0 + u32((t_151 + ((t_148 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_352[0 * 16 + j] / select(carry_351[0], 1.0, (carry_351[0] == 0.0)))); }
+    if ((((t_150 + tr) / 4) < q_len_145)) { out[u32((q0_142 + ((t_150 + tr) / 4))) * out_stride0 + u32((t_153 + ((t_150 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_354[0 * 16 + j] / select(carry_353[0], 1.0, (carry_353[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_148 + tr) / 4) < q_len_143)) { lse[u32((q0_140 + ((t_148 + tr) / 4))) * lse_stride0 + u32((t_151 + ((t_148 + tr) % 4)))] = select(((carry_350[0] + log2(carry_351[0])) * 0.6931471805599453), NEG_INF, (carry_351[0] == 0.0)); }
+    if ((((t_150 + tr) / 4) < q_len_145)) { lse[u32((q0_142 + ((t_150 + tr) / 4))) * lse_stride0 + u32((t_153 + ((t_150 + tr) % 4)))] = select(((carry_352[0] + log2(carry_353[0])) * 0.6931471805599453), NEG_INF, (carry_353[0] == 0.0)); }
   }
 }
 `,

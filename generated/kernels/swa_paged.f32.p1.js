@@ -2,7 +2,7 @@
 export const name = "swa_paged.f32.p1";
 export const kernel = "swa_paged";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32};
+export const params = {"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32};
 export const tuned = [];
 export const tensors = [
   {
@@ -108,9 +108,9 @@ export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"swa_paged.f32.p1","kernel":"swa_paged","source":{"file":"kernels-src/sliding_window.ts","line":9},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
+    manifest: {"name":"swa_paged.f32.p1","kernel":"swa_paged","source":{"file":"kernels-src/sliding_window.ts","line":9},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/sliding_window.ts:9 (kernel swa_paged). Do not edit: edit the spec and recompile.
-// Instance swa_paged.f32.p1: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
+// Instance swa_paged.f32.p1: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
 enable subgroups;
 
@@ -157,246 +157,246 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_108 = i32(wg.x);
-  let kvh_109 = i32(wg.y);
-  let b_110 = i32(wg.z);
+  let m_109 = i32(wg.x);
+  let kvh_110 = i32(wg.y);
+  let b_111 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_136 = cu_seqlens_q[u32(b_110)];
+  let q0_138 = cu_seqlens_q[u32(b_111)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_137 = (b_110 + 1);
-  let t_138 = cu_seqlens_q[u32(t_137)];
-  let q_len_139 = (t_138 - q0_136);
-  let k_len_140 = cache_seqlens[u32(b_110)];
-  // kernels-src/sliding_window.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_141 = (m_108 * 16);
-  let t_142 = (q_len_139 * 4);
-  let t_143 = (t_141 >= t_142);
-  if (t_143) {
+  let t_139 = (b_111 + 1);
+  let t_140 = cu_seqlens_q[u32(t_139)];
+  let q_len_141 = (t_140 - q0_138);
+  let k_len_142 = cache_seqlens[u32(b_111)];
+  // kernels-src/sliding_window.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_143 = (m_109 * 16);
+  let t_144 = (q_len_141 * 4);
+  let t_145 = (t_143 >= t_144);
+  if (t_145) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_144 = (m_108 * 16);
+  let t_146 = (m_109 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_147 = (kvh_109 * 4);
+  let t_149 = (kvh_110 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_154 = (k_len_140 + 31);
-  let t_155 = (t_154 / 32);
-  let t_157 = (k_len_140 + (-1));
-  let t_159 = (k_len_140 + (-32));
-  let t_161 = (t_157 / 32);
-  let t_162 = (t_157 < 0);
-  let t_163 = (t_161 * 32);
-  let t_164 = (t_163 == t_157);
-  let t_165 = (!t_164);
-  let t_166 = (t_162 && t_165);
-  let t_168 = (t_161 - 1);
-  let t_169 = select(t_161, t_168, t_166);
-  let t_170 = (t_159 / 32);
-  let t_171 = (t_159 < 0);
-  let t_172 = (t_170 * 32);
-  let t_173 = (t_172 == t_159);
-  let t_174 = (!t_173);
-  let t_175 = (t_171 && t_174);
-  let t_176 = (t_170 - 1);
-  let t_177 = select(t_170, t_176, t_175);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_156 = (k_len_142 + 31);
+  let t_157 = (t_156 / 32);
+  let t_159 = (k_len_142 + (-1));
+  let t_161 = (k_len_142 + (-32));
+  let t_163 = (t_159 / 32);
+  let t_164 = (t_159 < 0);
+  let t_165 = (t_163 * 32);
+  let t_166 = (t_165 == t_159);
+  let t_167 = (!t_166);
+  let t_168 = (t_164 && t_167);
+  let t_170 = (t_163 - 1);
+  let t_171 = select(t_163, t_170, t_168);
+  let t_172 = (t_161 / 32);
+  let t_173 = (t_161 < 0);
+  let t_174 = (t_172 * 32);
+  let t_175 = (t_174 == t_161);
+  let t_176 = (!t_175);
+  let t_177 = (t_173 && t_176);
+  let t_178 = (t_172 - 1);
+  let t_179 = select(t_172, t_178, t_177);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  let t_178 = (P.window_left < 0);
-  let t_180 = select(268435456, (-268435456), t_178);
-  let t_181 = select((-268435456), 268435456, t_178);
-  let t_183 = (t_144 + 15);
-  let t_184 = (t_144 / 4);
-  let t_185 = (t_183 / 4);
-  let t_186 = (t_184 + k_len_140);
-  let t_187 = (t_185 + k_len_140);
-  let t_188 = (t_186 - q_len_139);
-  let t_189 = (t_187 - q_len_139);
-  let t_190 = (t_188 - P.window_left);
-  let t_191 = (t_189 - P.window_left);
-  let t_192 = (0 - t_191);
-  let t_193 = (0 - t_190);
-  let t_194 = (t_193 + 31);
-  let t_195 = (-t_194);
-  let t_196 = (-t_195);
-  let t_197 = (t_196 / 32);
-  let t_198 = (t_196 < 0);
-  let t_199 = (t_197 * 32);
-  let t_200 = (t_199 == t_196);
-  let t_201 = (!t_200);
-  let t_202 = (t_198 && t_201);
-  let t_203 = (t_197 - 1);
-  let t_204 = select(t_197, t_203, t_202);
-  let t_205 = (-t_204);
-  let t_206 = (-t_192);
+  let t_180 = (P.window_left < 0);
+  let t_182 = select(268435456, (-268435456), t_180);
+  let t_183 = select((-268435456), 268435456, t_180);
+  let t_185 = (t_146 + 15);
+  let t_186 = (t_146 / 4);
+  let t_187 = (t_185 / 4);
+  let t_188 = (t_186 + k_len_142);
+  let t_189 = (t_187 + k_len_142);
+  let t_190 = (t_188 - q_len_141);
+  let t_191 = (t_189 - q_len_141);
+  let t_192 = (t_190 - P.window_left);
+  let t_193 = (t_191 - P.window_left);
+  let t_194 = (0 - t_193);
+  let t_195 = (0 - t_192);
+  let t_196 = (t_195 + 31);
+  let t_197 = (-t_196);
+  let t_198 = (-t_197);
+  let t_199 = (t_198 / 32);
+  let t_200 = (t_198 < 0);
+  let t_201 = (t_199 * 32);
+  let t_202 = (t_201 == t_198);
+  let t_203 = (!t_202);
+  let t_204 = (t_200 && t_203);
+  let t_205 = (t_199 - 1);
+  let t_206 = select(t_199, t_205, t_204);
   let t_207 = (-t_206);
-  let t_208 = (t_207 / 32);
-  let t_209 = (t_207 < 0);
-  let t_210 = (t_208 * 32);
-  let t_211 = (t_210 == t_207);
-  let t_212 = (!t_211);
-  let t_213 = (t_209 && t_212);
-  let t_214 = (t_208 - 1);
-  let t_215 = select(t_208, t_214, t_213);
-  let t_216 = (-t_215);
-  let t_217 = (t_180 > t_181);
-  let t_218 = (t_205 > 268435456);
-  let t_219 = min(t_180, t_205);
-  let t_220 = max(t_181, 268435456);
-  let t_221 = select(t_219, t_180, t_218);
-  let t_222 = select(t_220, t_181, t_218);
-  let t_223 = select(t_221, t_205, t_217);
-  let t_224 = select(t_222, 268435456, t_217);
-  let t_225 = (t_216 > 268435456);
-  let t_226 = max(t_180, t_216);
-  let t_227 = min(t_181, 268435456);
-  let t_228 = (t_227 + 1);
-  let t_229 = (t_226 <= t_228);
-  let t_230 = min(t_180, t_216);
-  let t_231 = select(t_180, t_230, t_229);
-  let t_232 = select(t_181, t_220, t_229);
-  let t_233 = select(t_231, t_180, t_225);
-  let t_234 = select(t_232, t_181, t_225);
-  let t_235 = select(t_233, t_216, t_217);
-  let t_236 = select(t_234, 268435456, t_217);
-  let t_237 = (P.window_right < 0);
-  let t_238 = select(268435456, (-268435456), t_237);
-  let t_239 = select((-268435456), 268435456, t_237);
-  let t_240 = (t_188 + P.window_right);
-  let t_241 = (t_189 + P.window_right);
-  let t_243 = (t_240 + (-31));
-  let t_244 = (t_241 / 32);
-  let t_245 = (t_241 < 0);
-  let t_246 = (t_244 * 32);
-  let t_247 = (t_246 == t_241);
-  let t_248 = (!t_247);
-  let t_249 = (t_245 && t_248);
-  let t_250 = (t_244 - 1);
-  let t_251 = select(t_244, t_250, t_249);
-  let t_252 = (t_243 / 32);
-  let t_253 = (t_243 < 0);
-  let t_254 = (t_252 * 32);
-  let t_255 = (t_254 == t_243);
-  let t_256 = (!t_255);
-  let t_257 = (t_253 && t_256);
-  let t_258 = (t_252 - 1);
-  let t_259 = select(t_252, t_258, t_257);
-  let t_260 = (t_238 > t_239);
-  let t_261 = ((-268435456) > t_251);
-  let t_262 = min(t_238, (-268435456));
-  let t_263 = max(t_239, t_251);
-  let t_264 = select(t_262, t_238, t_261);
-  let t_265 = select(t_263, t_239, t_261);
-  let t_266 = select(t_264, (-268435456), t_260);
-  let t_267 = select(t_265, t_251, t_260);
-  let t_268 = ((-268435456) > t_259);
-  let t_269 = max(t_238, (-268435456));
-  let t_270 = min(t_239, t_259);
-  let t_271 = (t_270 + 1);
-  let t_272 = (t_269 <= t_271);
-  let t_273 = max(t_239, t_259);
-  let t_274 = select(t_238, t_262, t_272);
-  let t_275 = select(t_239, t_273, t_272);
-  let t_276 = select(t_274, t_238, t_268);
-  let t_277 = select(t_275, t_239, t_268);
-  let t_278 = select(t_276, (-268435456), t_260);
-  let t_279 = select(t_277, t_259, t_260);
-  let t_280 = max(t_223, t_266);
-  let t_281 = min(t_224, t_267);
-  let t_282 = max(t_235, t_278);
-  let t_283 = min(t_236, t_279);
-  let t_284 = max((-268435456), t_280);
-  let t_285 = min(t_169, t_281);
+  let t_208 = (-t_194);
+  let t_209 = (-t_208);
+  let t_210 = (t_209 / 32);
+  let t_211 = (t_209 < 0);
+  let t_212 = (t_210 * 32);
+  let t_213 = (t_212 == t_209);
+  let t_214 = (!t_213);
+  let t_215 = (t_211 && t_214);
+  let t_216 = (t_210 - 1);
+  let t_217 = select(t_210, t_216, t_215);
+  let t_218 = (-t_217);
+  let t_219 = (t_182 > t_183);
+  let t_220 = (t_207 > 268435456);
+  let t_221 = min(t_182, t_207);
+  let t_222 = max(t_183, 268435456);
+  let t_223 = select(t_221, t_182, t_220);
+  let t_224 = select(t_222, t_183, t_220);
+  let t_225 = select(t_223, t_207, t_219);
+  let t_226 = select(t_224, 268435456, t_219);
+  let t_227 = (t_218 > 268435456);
+  let t_228 = max(t_182, t_218);
+  let t_229 = min(t_183, 268435456);
+  let t_230 = (t_229 + 1);
+  let t_231 = (t_228 <= t_230);
+  let t_232 = min(t_182, t_218);
+  let t_233 = select(t_182, t_232, t_231);
+  let t_234 = select(t_183, t_222, t_231);
+  let t_235 = select(t_233, t_182, t_227);
+  let t_236 = select(t_234, t_183, t_227);
+  let t_237 = select(t_235, t_218, t_219);
+  let t_238 = select(t_236, 268435456, t_219);
+  let t_239 = (P.window_right < 0);
+  let t_240 = select(268435456, (-268435456), t_239);
+  let t_241 = select((-268435456), 268435456, t_239);
+  let t_242 = (t_190 + P.window_right);
+  let t_243 = (t_191 + P.window_right);
+  let t_245 = (t_242 + (-31));
+  let t_246 = (t_243 / 32);
+  let t_247 = (t_243 < 0);
+  let t_248 = (t_246 * 32);
+  let t_249 = (t_248 == t_243);
+  let t_250 = (!t_249);
+  let t_251 = (t_247 && t_250);
+  let t_252 = (t_246 - 1);
+  let t_253 = select(t_246, t_252, t_251);
+  let t_254 = (t_245 / 32);
+  let t_255 = (t_245 < 0);
+  let t_256 = (t_254 * 32);
+  let t_257 = (t_256 == t_245);
+  let t_258 = (!t_257);
+  let t_259 = (t_255 && t_258);
+  let t_260 = (t_254 - 1);
+  let t_261 = select(t_254, t_260, t_259);
+  let t_262 = (t_240 > t_241);
+  let t_263 = ((-268435456) > t_253);
+  let t_264 = min(t_240, (-268435456));
+  let t_265 = max(t_241, t_253);
+  let t_266 = select(t_264, t_240, t_263);
+  let t_267 = select(t_265, t_241, t_263);
+  let t_268 = select(t_266, (-268435456), t_262);
+  let t_269 = select(t_267, t_253, t_262);
+  let t_270 = ((-268435456) > t_261);
+  let t_271 = max(t_240, (-268435456));
+  let t_272 = min(t_241, t_261);
+  let t_273 = (t_272 + 1);
+  let t_274 = (t_271 <= t_273);
+  let t_275 = max(t_241, t_261);
+  let t_276 = select(t_240, t_264, t_274);
+  let t_277 = select(t_241, t_275, t_274);
+  let t_278 = select(t_276, t_240, t_270);
+  let t_279 = select(t_277, t_241, t_270);
+  let t_280 = select(t_278, (-268435456), t_262);
+  let t_281 = select(t_279, t_261, t_262);
+  let t_282 = max(t_225, t_268);
+  let t_283 = min(t_226, t_269);
+  let t_284 = max(t_237, t_280);
+  let t_285 = min(t_238, t_281);
   let t_286 = max((-268435456), t_282);
-  let t_287 = min(t_177, t_283);
-  // kernels-src/sliding_window.ts:26: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_288 = (P.is_causal == 0);
-  let t_289 = select(268435456, (-268435456), t_288);
-  let t_290 = select((-268435456), 268435456, t_288);
-  let t_291 = (t_188 + (-31));
-  let t_292 = (t_189 / 32);
-  let t_293 = (t_189 < 0);
-  let t_294 = (t_292 * 32);
-  let t_295 = (t_294 == t_189);
-  let t_296 = (!t_295);
-  let t_297 = (t_293 && t_296);
-  let t_298 = (t_292 - 1);
-  let t_299 = select(t_292, t_298, t_297);
-  let t_300 = (t_291 / 32);
-  let t_301 = (t_291 < 0);
-  let t_302 = (t_300 * 32);
-  let t_303 = (t_302 == t_291);
-  let t_304 = (!t_303);
-  let t_305 = (t_301 && t_304);
-  let t_306 = (t_300 - 1);
-  let t_307 = select(t_300, t_306, t_305);
-  let t_308 = (t_289 > t_290);
-  let t_309 = ((-268435456) > t_299);
-  let t_310 = min(t_289, (-268435456));
-  let t_311 = max(t_290, t_299);
-  let t_312 = select(t_310, t_289, t_309);
-  let t_313 = select(t_311, t_290, t_309);
-  let t_314 = select(t_312, (-268435456), t_308);
-  let t_315 = select(t_313, t_299, t_308);
-  let t_316 = ((-268435456) > t_307);
-  let t_317 = max(t_289, (-268435456));
-  let t_318 = min(t_290, t_307);
-  let t_319 = (t_318 + 1);
-  let t_320 = (t_317 <= t_319);
-  let t_321 = max(t_290, t_307);
-  let t_322 = select(t_289, t_310, t_320);
-  let t_323 = select(t_290, t_321, t_320);
-  let t_324 = select(t_322, t_289, t_316);
-  let t_325 = select(t_323, t_290, t_316);
-  let t_326 = select(t_324, (-268435456), t_308);
-  let t_327 = select(t_325, t_307, t_308);
-  let t_328 = max(t_284, t_314);
-  let t_329 = min(t_285, t_315);
-  let t_330 = max(t_286, t_326);
-  let t_331 = min(t_287, t_327);
-  let t_332 = max(t_330, t_330);
-  let t_333 = min(t_331, t_331);
-  let t_334 = max(t_332, (-268435456));
-  let t_335 = min(t_333, t_177);
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_336 = max(0, t_328);
-  let t_337 = (t_329 + 1);
-  let t_338 = min(t_155, t_337);
-  let t_339 = max(t_336, t_338);
-  let t_340 = max(t_334, t_336);
-  let t_341 = min(t_340, t_339);
-  let t_342 = (t_335 + 1);
-  let t_343 = max(t_342, t_341);
-  let t_344 = min(t_343, t_339);
+  let t_287 = min(t_171, t_283);
+  let t_288 = max((-268435456), t_284);
+  let t_289 = min(t_179, t_285);
+  // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_290 = (P.is_causal == 0);
+  let t_291 = select(268435456, (-268435456), t_290);
+  let t_292 = select((-268435456), 268435456, t_290);
+  let t_293 = (t_190 + (-31));
+  let t_294 = (t_191 / 32);
+  let t_295 = (t_191 < 0);
+  let t_296 = (t_294 * 32);
+  let t_297 = (t_296 == t_191);
+  let t_298 = (!t_297);
+  let t_299 = (t_295 && t_298);
+  let t_300 = (t_294 - 1);
+  let t_301 = select(t_294, t_300, t_299);
+  let t_302 = (t_293 / 32);
+  let t_303 = (t_293 < 0);
+  let t_304 = (t_302 * 32);
+  let t_305 = (t_304 == t_293);
+  let t_306 = (!t_305);
+  let t_307 = (t_303 && t_306);
+  let t_308 = (t_302 - 1);
+  let t_309 = select(t_302, t_308, t_307);
+  let t_310 = (t_291 > t_292);
+  let t_311 = ((-268435456) > t_301);
+  let t_312 = min(t_291, (-268435456));
+  let t_313 = max(t_292, t_301);
+  let t_314 = select(t_312, t_291, t_311);
+  let t_315 = select(t_313, t_292, t_311);
+  let t_316 = select(t_314, (-268435456), t_310);
+  let t_317 = select(t_315, t_301, t_310);
+  let t_318 = ((-268435456) > t_309);
+  let t_319 = max(t_291, (-268435456));
+  let t_320 = min(t_292, t_309);
+  let t_321 = (t_320 + 1);
+  let t_322 = (t_319 <= t_321);
+  let t_323 = max(t_292, t_309);
+  let t_324 = select(t_291, t_312, t_322);
+  let t_325 = select(t_292, t_323, t_322);
+  let t_326 = select(t_324, t_291, t_318);
+  let t_327 = select(t_325, t_292, t_318);
+  let t_328 = select(t_326, (-268435456), t_310);
+  let t_329 = select(t_327, t_309, t_310);
+  let t_330 = max(t_286, t_316);
+  let t_331 = min(t_287, t_317);
+  let t_332 = max(t_288, t_328);
+  let t_333 = min(t_289, t_329);
+  let t_334 = max(t_332, t_332);
+  let t_335 = min(t_333, t_333);
+  let t_336 = max(t_334, (-268435456));
+  let t_337 = min(t_335, t_179);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_338 = max(0, t_330);
+  let t_339 = (t_331 + 1);
+  let t_340 = min(t_157, t_339);
+  let t_341 = max(t_338, t_340);
+  let t_342 = max(t_336, t_338);
+  let t_343 = min(t_342, t_341);
+  let t_344 = (t_337 + 1);
+  let t_345 = max(t_344, t_343);
+  let t_346 = min(t_345, t_341);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_372 = (P.softmax_scale * 1.4426950408889634);
+  let t_374 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_138 + ((t_146 + r) / 4))) * q_stride0 + u32((t_149 + ((t_146 + r) % 4))) * q_stride1 + u32(c)], (((t_146 + r) / 4) < q_len_141));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_346: array<f32, 1>;
-  carry_346[0] = NEG_INF;
-  var carry_347: array<f32, 1>;
-  carry_347[0] = 0.0;
-  var carry_348: array<f32, 16>;
+  var carry_348: array<f32, 1>;
+  carry_348[0] = NEG_INF;
+  var carry_349: array<f32, 1>;
+  carry_349[0] = 0.0;
+  var carry_350: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_348[0 * 16 + j] = 0.0;
+    carry_350[0 * 16 + j] = 0.0;
   }
-  for (var t_345 = t_336; t_345 < t_341; t_345++) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_349 = (t_345 * 32);
+  for (var t_347 = t_338; t_347 < t_343; t_347++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_351 = (t_347 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:26: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -405,100 +405,100 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_349 + r))], ((t_349 + r) < k_len_140)) + ((t_349 + r) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_349 + r) < k_len_140));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_351 + r))], ((t_351 + r) < k_len_142)) + ((t_351 + r) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_351 + r) < k_len_142));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_374 = array<f32, 4>();
+    var t_376 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_374[i * 4 + j] = fma(a[i], b[j], t_374[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_376[i * 4 + j] = fma(a[i], b[j], t_376[i * 4 + j]); }
       }
     }
-    var t_376: array<f32, 4>;
+    var t_378: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_376[0 * 4 + j] = select(NEG_INF, (t_374[0 * 4 + j] * t_372), ((((t_349 + (tc + 8 * j)) < k_len_140) && ((t_178 || ((t_349 + (tc + 8 * j)) >= (((((t_144 + tr) / 4) + k_len_140) - q_len_139) - P.window_left))) && (t_237 || ((t_349 + (tc + 8 * j)) <= (((((t_144 + tr) / 4) + k_len_140) - q_len_139) + P.window_right))))) && (t_288 || ((t_349 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
+      t_378[0 * 4 + j] = select(NEG_INF, (t_376[0 * 4 + j] * t_374), ((((t_351 + (tc + 8 * j)) < k_len_142) && ((t_180 || ((t_351 + (tc + 8 * j)) >= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) - P.window_left))) && (t_239 || ((t_351 + (tc + 8 * j)) <= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) + P.window_right))))) && (t_290 || ((t_351 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_377: array<f32, 1>;
+    var t_379: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_376[i * 4 + j]);
+        acc = max(acc, t_378[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_377[i] = acc;
+      t_379[i] = acc;
     }
-    var m_new_378: array<f32, 1>;
-    m_new_378[0] = max(carry_346[0], t_377[0]);
+    var m_new_380: array<f32, 1>;
+    m_new_380[0] = max(carry_348[0], t_379[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_380: array<f32, 1>;
-    m_safe_380[0] = select(m_new_378[0], 0.0, (m_new_378[0] == NEG_INF));
+    var m_safe_382: array<f32, 1>;
+    m_safe_382[0] = select(m_new_380[0], 0.0, (m_new_380[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_382: array<f32, 4>;
+    var p_384: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_382[0 * 4 + j] = exp2((t_376[0 * 4 + j] - m_safe_380[0]));
+      p_384[0 * 4 + j] = exp2((t_378[0 * 4 + j] - m_safe_382[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_382[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_384[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_384: array<f32, 1>;
-    alpha_384[0] = exp2((carry_346[0] - m_safe_380[0]));
+    var alpha_386: array<f32, 1>;
+    alpha_386[0] = exp2((carry_348[0] - m_safe_382[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_386: array<f32, 1>;
+    var t_388: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_382[i * 4 + j];
+        acc = acc + p_384[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_386[i] = acc;
+      t_388[i] = acc;
     }
-    var t_387: array<f32, 1>;
-    t_387[0] = ((carry_347[0] * alpha_384[0]) + t_386[0]);
+    var t_389: array<f32, 1>;
+    t_389[0] = ((carry_349[0] * alpha_386[0]) + t_388[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_349 + r))], ((t_349 + r) < k_len_140)) + ((t_349 + r) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_349 + r) < k_len_140));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_351 + r))], ((t_351 + r) < k_len_142)) + ((t_351 + r) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_351 + r) < k_len_142));
     }
     workgroupBarrier();
-    var t_389 = array<f32, 16>();
+    var t_391 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_389[i * 16 + j] = fma(a[i], b[j], t_389[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_391[i * 16 + j] = fma(a[i], b[j], t_391[i * 16 + j]); }
       }
     }
-    var t_390: array<f32, 16>;
+    var t_392: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_390[0 * 16 + j] = ((carry_348[0 * 16 + j] * alpha_384[0]) + t_389[0 * 16 + j]);
+      t_392[0 * 16 + j] = ((carry_350[0 * 16 + j] * alpha_386[0]) + t_391[0 * 16 + j]);
     }
-    carry_346[0] = m_new_378[0];
-    carry_347[0] = t_387[0];
+    carry_348[0] = m_new_380[0];
+    carry_349[0] = t_389[0];
     for (var j = 0; j < 16; j++) {
-      carry_348[0 * 16 + j] = t_390[0 * 16 + j];
+      carry_350[0 * 16 + j] = t_392[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_421 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_423 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_396 = t_341; t_396 < t_344; t_396++) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_400 = (t_396 * 32);
+  for (var t_398 = t_343; t_398 < t_346; t_398++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_402 = (t_398 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -506,107 +506,107 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_110) * page_table_stride0 + u32((t_400 + r))] + ((t_400 + r) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_111) * page_table_stride0 + u32((t_402 + r))] + ((t_402 + r) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_423 = array<f32, 4>();
+    var t_425 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_423[i * 4 + j] = fma(a[i], b[j], t_423[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_425[i * 4 + j] = fma(a[i], b[j], t_425[i * 4 + j]); }
       }
     }
-    var t_424: array<f32, 4>;
+    var t_426: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_424[0 * 4 + j] = (t_423[0 * 4 + j] * t_421);
+      t_426[0 * 4 + j] = (t_425[0 * 4 + j] * t_423);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_425: array<f32, 1>;
+    var t_427: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_424[i * 4 + j]);
+        acc = max(acc, t_426[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_425[i] = acc;
+      t_427[i] = acc;
     }
-    var m_new_426: array<f32, 1>;
-    m_new_426[0] = max(carry_346[0], t_425[0]);
+    var m_new_428: array<f32, 1>;
+    m_new_428[0] = max(carry_348[0], t_427[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_428: array<f32, 1>;
-    m_safe_428[0] = select(m_new_426[0], 0.0, (m_new_426[0] == NEG_INF));
+    var m_safe_430: array<f32, 1>;
+    m_safe_430[0] = select(m_new_428[0], 0.0, (m_new_428[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_430: array<f32, 4>;
+    var p_432: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_430[0 * 4 + j] = exp2((t_424[0 * 4 + j] - m_safe_428[0]));
+      p_432[0 * 4 + j] = exp2((t_426[0 * 4 + j] - m_safe_430[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_430[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_432[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_432: array<f32, 1>;
-    alpha_432[0] = exp2((carry_346[0] - m_safe_428[0]));
+    var alpha_434: array<f32, 1>;
+    alpha_434[0] = exp2((carry_348[0] - m_safe_430[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_434: array<f32, 1>;
+    var t_436: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_430[i * 4 + j];
+        acc = acc + p_432[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_434[i] = acc;
+      t_436[i] = acc;
     }
-    var t_435: array<f32, 1>;
-    t_435[0] = ((carry_347[0] * alpha_432[0]) + t_434[0]);
+    var t_437: array<f32, 1>;
+    t_437[0] = ((carry_349[0] * alpha_434[0]) + t_436[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_110) * page_table_stride0 + u32((t_400 + r))] + ((t_400 + r) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_111) * page_table_stride0 + u32((t_402 + r))] + ((t_402 + r) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_437 = array<f32, 16>();
+    var t_439 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_437[i * 16 + j] = fma(a[i], b[j], t_437[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_439[i * 16 + j] = fma(a[i], b[j], t_439[i * 16 + j]); }
       }
     }
-    var t_438: array<f32, 16>;
+    var t_440: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_438[0 * 16 + j] = ((carry_348[0 * 16 + j] * alpha_432[0]) + t_437[0 * 16 + j]);
+      t_440[0 * 16 + j] = ((carry_350[0 * 16 + j] * alpha_434[0]) + t_439[0 * 16 + j]);
     }
-    carry_346[0] = m_new_426[0];
-    carry_347[0] = t_435[0];
+    carry_348[0] = m_new_428[0];
+    carry_349[0] = t_437[0];
     for (var j = 0; j < 16; j++) {
-      carry_348[0 * 16 + j] = t_438[0 * 16 + j];
+      carry_350[0 * 16 + j] = t_440[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_469 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_471 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_442 = t_344; t_442 < t_339; t_442++) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_446 = (t_442 * 32);
+  for (var t_444 = t_346; t_444 < t_341; t_444++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_448 = (t_444 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:26: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -615,110 +615,110 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_446 + r))], ((t_446 + r) < k_len_140)) + ((t_446 + r) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_446 + r) < k_len_140));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_448 + r))], ((t_448 + r) < k_len_142)) + ((t_448 + r) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_448 + r) < k_len_142));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_471 = array<f32, 4>();
+    var t_473 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_471[i * 4 + j] = fma(a[i], b[j], t_471[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_473[i * 4 + j] = fma(a[i], b[j], t_473[i * 4 + j]); }
       }
     }
-    var t_473: array<f32, 4>;
+    var t_475: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_473[0 * 4 + j] = select(NEG_INF, (t_471[0 * 4 + j] * t_469), ((((t_446 + (tc + 8 * j)) < k_len_140) && ((t_178 || ((t_446 + (tc + 8 * j)) >= (((((t_144 + tr) / 4) + k_len_140) - q_len_139) - P.window_left))) && (t_237 || ((t_446 + (tc + 8 * j)) <= (((((t_144 + tr) / 4) + k_len_140) - q_len_139) + P.window_right))))) && (t_288 || ((t_446 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
+      t_475[0 * 4 + j] = select(NEG_INF, (t_473[0 * 4 + j] * t_471), ((((t_448 + (tc + 8 * j)) < k_len_142) && ((t_180 || ((t_448 + (tc + 8 * j)) >= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) - P.window_left))) && (t_239 || ((t_448 + (tc + 8 * j)) <= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) + P.window_right))))) && (t_290 || ((t_448 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_474: array<f32, 1>;
+    var t_476: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_473[i * 4 + j]);
+        acc = max(acc, t_475[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_474[i] = acc;
+      t_476[i] = acc;
     }
-    var m_new_475: array<f32, 1>;
-    m_new_475[0] = max(carry_346[0], t_474[0]);
+    var m_new_477: array<f32, 1>;
+    m_new_477[0] = max(carry_348[0], t_476[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_477: array<f32, 1>;
-    m_safe_477[0] = select(m_new_475[0], 0.0, (m_new_475[0] == NEG_INF));
+    var m_safe_479: array<f32, 1>;
+    m_safe_479[0] = select(m_new_477[0], 0.0, (m_new_477[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_479: array<f32, 4>;
+    var p_481: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_479[0 * 4 + j] = exp2((t_473[0 * 4 + j] - m_safe_477[0]));
+      p_481[0 * 4 + j] = exp2((t_475[0 * 4 + j] - m_safe_479[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_479[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_481[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_481: array<f32, 1>;
-    alpha_481[0] = exp2((carry_346[0] - m_safe_477[0]));
+    var alpha_483: array<f32, 1>;
+    alpha_483[0] = exp2((carry_348[0] - m_safe_479[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_483: array<f32, 1>;
+    var t_485: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_479[i * 4 + j];
+        acc = acc + p_481[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_483[i] = acc;
+      t_485[i] = acc;
     }
-    var t_484: array<f32, 1>;
-    t_484[0] = ((carry_347[0] * alpha_481[0]) + t_483[0]);
+    var t_486: array<f32, 1>;
+    t_486[0] = ((carry_349[0] * alpha_483[0]) + t_485[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_446 + r))], ((t_446 + r) < k_len_140)) + ((t_446 + r) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_446 + r) < k_len_140));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_448 + r))], ((t_448 + r) < k_len_142)) + ((t_448 + r) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_448 + r) < k_len_142));
     }
     workgroupBarrier();
-    var t_486 = array<f32, 16>();
+    var t_488 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_486[i * 16 + j] = fma(a[i], b[j], t_486[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_488[i * 16 + j] = fma(a[i], b[j], t_488[i * 16 + j]); }
       }
     }
-    var t_487: array<f32, 16>;
+    var t_489: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_487[0 * 16 + j] = ((carry_348[0 * 16 + j] * alpha_481[0]) + t_486[0 * 16 + j]);
+      t_489[0 * 16 + j] = ((carry_350[0 * 16 + j] * alpha_483[0]) + t_488[0 * 16 + j]);
     }
-    carry_346[0] = m_new_475[0];
-    carry_347[0] = t_484[0];
+    carry_348[0] = m_new_477[0];
+    carry_349[0] = t_486[0];
     for (var j = 0; j < 16; j++) {
-      carry_348[0 * 16 + j] = t_487[0 * 16 + j];
+      carry_350[0 * 16 + j] = t_489[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_144 + tr) / 4) < q_len_139)) { out[u32((q0_136 + ((t_144 + tr) / 4))) * out_stride0 + u32((t_147 + ((t_144 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_348[0 * 16 + j] / select(carry_347[0], 1.0, (carry_347[0] == 0.0))); }
+    if ((((t_146 + tr) / 4) < q_len_141)) { out[u32((q0_138 + ((t_146 + tr) / 4))) * out_stride0 + u32((t_149 + ((t_146 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_350[0 * 16 + j] / select(carry_349[0], 1.0, (carry_349[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_144 + tr) / 4) < q_len_139)) { lse[u32((q0_136 + ((t_144 + tr) / 4))) * lse_stride0 + u32((t_147 + ((t_144 + tr) % 4)))] = select(((carry_346[0] + log2(carry_347[0])) * 0.6931471805599453), NEG_INF, (carry_347[0] == 0.0)); }
+    if ((((t_146 + tr) / 4) < q_len_141)) { lse[u32((q0_138 + ((t_146 + tr) / 4))) * lse_stride0 + u32((t_149 + ((t_146 + tr) % 4)))] = select(((carry_348[0] + log2(carry_349[0])) * 0.6931471805599453), NEG_INF, (carry_349[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"swa_paged.f32.p1","kernel":"swa_paged","source":{"file":"kernels-src/sliding_window.ts","line":9},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged.f32.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
+    manifest: {"name":"swa_paged.f32.p1","kernel":"swa_paged","source":{"file":"kernels-src/sliding_window.ts","line":9},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged.f32.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/sliding_window.ts:9 (kernel swa_paged). Do not edit: edit the spec and recompile.
-// Instance swa_paged.f32.p1: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
+// Instance swa_paged.f32.p1: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
 
 struct Params {
@@ -765,246 +765,246 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_108 = i32(wg.x);
-  let kvh_109 = i32(wg.y);
-  let b_110 = i32(wg.z);
+  let m_109 = i32(wg.x);
+  let kvh_110 = i32(wg.y);
+  let b_111 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_136 = cu_seqlens_q[u32(b_110)];
+  let q0_138 = cu_seqlens_q[u32(b_111)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_137 = (b_110 + 1);
-  let t_138 = cu_seqlens_q[u32(t_137)];
-  let q_len_139 = (t_138 - q0_136);
-  let k_len_140 = cache_seqlens[u32(b_110)];
-  // kernels-src/sliding_window.ts:21: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_141 = (m_108 * 16);
-  let t_142 = (q_len_139 * 4);
-  let t_143 = (t_141 >= t_142);
-  if (t_143) {
+  let t_139 = (b_111 + 1);
+  let t_140 = cu_seqlens_q[u32(t_139)];
+  let q_len_141 = (t_140 - q0_138);
+  let k_len_142 = cache_seqlens[u32(b_111)];
+  // kernels-src/sliding_window.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_143 = (m_109 * 16);
+  let t_144 = (q_len_141 * 4);
+  let t_145 = (t_143 >= t_144);
+  if (t_145) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_144 = (m_108 * 16);
+  let t_146 = (m_109 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_147 = (kvh_109 * 4);
+  let t_149 = (kvh_110 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_154 = (k_len_140 + 31);
-  let t_155 = (t_154 / 32);
-  let t_157 = (k_len_140 + (-1));
-  let t_159 = (k_len_140 + (-32));
-  let t_161 = (t_157 / 32);
-  let t_162 = (t_157 < 0);
-  let t_163 = (t_161 * 32);
-  let t_164 = (t_163 == t_157);
-  let t_165 = (!t_164);
-  let t_166 = (t_162 && t_165);
-  let t_168 = (t_161 - 1);
-  let t_169 = select(t_161, t_168, t_166);
-  let t_170 = (t_159 / 32);
-  let t_171 = (t_159 < 0);
-  let t_172 = (t_170 * 32);
-  let t_173 = (t_172 == t_159);
-  let t_174 = (!t_173);
-  let t_175 = (t_171 && t_174);
-  let t_176 = (t_170 - 1);
-  let t_177 = select(t_170, t_176, t_175);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_156 = (k_len_142 + 31);
+  let t_157 = (t_156 / 32);
+  let t_159 = (k_len_142 + (-1));
+  let t_161 = (k_len_142 + (-32));
+  let t_163 = (t_159 / 32);
+  let t_164 = (t_159 < 0);
+  let t_165 = (t_163 * 32);
+  let t_166 = (t_165 == t_159);
+  let t_167 = (!t_166);
+  let t_168 = (t_164 && t_167);
+  let t_170 = (t_163 - 1);
+  let t_171 = select(t_163, t_170, t_168);
+  let t_172 = (t_161 / 32);
+  let t_173 = (t_161 < 0);
+  let t_174 = (t_172 * 32);
+  let t_175 = (t_174 == t_161);
+  let t_176 = (!t_175);
+  let t_177 = (t_173 && t_176);
+  let t_178 = (t_172 - 1);
+  let t_179 = select(t_172, t_178, t_177);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  let t_178 = (P.window_left < 0);
-  let t_180 = select(268435456, (-268435456), t_178);
-  let t_181 = select((-268435456), 268435456, t_178);
-  let t_183 = (t_144 + 15);
-  let t_184 = (t_144 / 4);
-  let t_185 = (t_183 / 4);
-  let t_186 = (t_184 + k_len_140);
-  let t_187 = (t_185 + k_len_140);
-  let t_188 = (t_186 - q_len_139);
-  let t_189 = (t_187 - q_len_139);
-  let t_190 = (t_188 - P.window_left);
-  let t_191 = (t_189 - P.window_left);
-  let t_192 = (0 - t_191);
-  let t_193 = (0 - t_190);
-  let t_194 = (t_193 + 31);
-  let t_195 = (-t_194);
-  let t_196 = (-t_195);
-  let t_197 = (t_196 / 32);
-  let t_198 = (t_196 < 0);
-  let t_199 = (t_197 * 32);
-  let t_200 = (t_199 == t_196);
-  let t_201 = (!t_200);
-  let t_202 = (t_198 && t_201);
-  let t_203 = (t_197 - 1);
-  let t_204 = select(t_197, t_203, t_202);
-  let t_205 = (-t_204);
-  let t_206 = (-t_192);
+  let t_180 = (P.window_left < 0);
+  let t_182 = select(268435456, (-268435456), t_180);
+  let t_183 = select((-268435456), 268435456, t_180);
+  let t_185 = (t_146 + 15);
+  let t_186 = (t_146 / 4);
+  let t_187 = (t_185 / 4);
+  let t_188 = (t_186 + k_len_142);
+  let t_189 = (t_187 + k_len_142);
+  let t_190 = (t_188 - q_len_141);
+  let t_191 = (t_189 - q_len_141);
+  let t_192 = (t_190 - P.window_left);
+  let t_193 = (t_191 - P.window_left);
+  let t_194 = (0 - t_193);
+  let t_195 = (0 - t_192);
+  let t_196 = (t_195 + 31);
+  let t_197 = (-t_196);
+  let t_198 = (-t_197);
+  let t_199 = (t_198 / 32);
+  let t_200 = (t_198 < 0);
+  let t_201 = (t_199 * 32);
+  let t_202 = (t_201 == t_198);
+  let t_203 = (!t_202);
+  let t_204 = (t_200 && t_203);
+  let t_205 = (t_199 - 1);
+  let t_206 = select(t_199, t_205, t_204);
   let t_207 = (-t_206);
-  let t_208 = (t_207 / 32);
-  let t_209 = (t_207 < 0);
-  let t_210 = (t_208 * 32);
-  let t_211 = (t_210 == t_207);
-  let t_212 = (!t_211);
-  let t_213 = (t_209 && t_212);
-  let t_214 = (t_208 - 1);
-  let t_215 = select(t_208, t_214, t_213);
-  let t_216 = (-t_215);
-  let t_217 = (t_180 > t_181);
-  let t_218 = (t_205 > 268435456);
-  let t_219 = min(t_180, t_205);
-  let t_220 = max(t_181, 268435456);
-  let t_221 = select(t_219, t_180, t_218);
-  let t_222 = select(t_220, t_181, t_218);
-  let t_223 = select(t_221, t_205, t_217);
-  let t_224 = select(t_222, 268435456, t_217);
-  let t_225 = (t_216 > 268435456);
-  let t_226 = max(t_180, t_216);
-  let t_227 = min(t_181, 268435456);
-  let t_228 = (t_227 + 1);
-  let t_229 = (t_226 <= t_228);
-  let t_230 = min(t_180, t_216);
-  let t_231 = select(t_180, t_230, t_229);
-  let t_232 = select(t_181, t_220, t_229);
-  let t_233 = select(t_231, t_180, t_225);
-  let t_234 = select(t_232, t_181, t_225);
-  let t_235 = select(t_233, t_216, t_217);
-  let t_236 = select(t_234, 268435456, t_217);
-  let t_237 = (P.window_right < 0);
-  let t_238 = select(268435456, (-268435456), t_237);
-  let t_239 = select((-268435456), 268435456, t_237);
-  let t_240 = (t_188 + P.window_right);
-  let t_241 = (t_189 + P.window_right);
-  let t_243 = (t_240 + (-31));
-  let t_244 = (t_241 / 32);
-  let t_245 = (t_241 < 0);
-  let t_246 = (t_244 * 32);
-  let t_247 = (t_246 == t_241);
-  let t_248 = (!t_247);
-  let t_249 = (t_245 && t_248);
-  let t_250 = (t_244 - 1);
-  let t_251 = select(t_244, t_250, t_249);
-  let t_252 = (t_243 / 32);
-  let t_253 = (t_243 < 0);
-  let t_254 = (t_252 * 32);
-  let t_255 = (t_254 == t_243);
-  let t_256 = (!t_255);
-  let t_257 = (t_253 && t_256);
-  let t_258 = (t_252 - 1);
-  let t_259 = select(t_252, t_258, t_257);
-  let t_260 = (t_238 > t_239);
-  let t_261 = ((-268435456) > t_251);
-  let t_262 = min(t_238, (-268435456));
-  let t_263 = max(t_239, t_251);
-  let t_264 = select(t_262, t_238, t_261);
-  let t_265 = select(t_263, t_239, t_261);
-  let t_266 = select(t_264, (-268435456), t_260);
-  let t_267 = select(t_265, t_251, t_260);
-  let t_268 = ((-268435456) > t_259);
-  let t_269 = max(t_238, (-268435456));
-  let t_270 = min(t_239, t_259);
-  let t_271 = (t_270 + 1);
-  let t_272 = (t_269 <= t_271);
-  let t_273 = max(t_239, t_259);
-  let t_274 = select(t_238, t_262, t_272);
-  let t_275 = select(t_239, t_273, t_272);
-  let t_276 = select(t_274, t_238, t_268);
-  let t_277 = select(t_275, t_239, t_268);
-  let t_278 = select(t_276, (-268435456), t_260);
-  let t_279 = select(t_277, t_259, t_260);
-  let t_280 = max(t_223, t_266);
-  let t_281 = min(t_224, t_267);
-  let t_282 = max(t_235, t_278);
-  let t_283 = min(t_236, t_279);
-  let t_284 = max((-268435456), t_280);
-  let t_285 = min(t_169, t_281);
+  let t_208 = (-t_194);
+  let t_209 = (-t_208);
+  let t_210 = (t_209 / 32);
+  let t_211 = (t_209 < 0);
+  let t_212 = (t_210 * 32);
+  let t_213 = (t_212 == t_209);
+  let t_214 = (!t_213);
+  let t_215 = (t_211 && t_214);
+  let t_216 = (t_210 - 1);
+  let t_217 = select(t_210, t_216, t_215);
+  let t_218 = (-t_217);
+  let t_219 = (t_182 > t_183);
+  let t_220 = (t_207 > 268435456);
+  let t_221 = min(t_182, t_207);
+  let t_222 = max(t_183, 268435456);
+  let t_223 = select(t_221, t_182, t_220);
+  let t_224 = select(t_222, t_183, t_220);
+  let t_225 = select(t_223, t_207, t_219);
+  let t_226 = select(t_224, 268435456, t_219);
+  let t_227 = (t_218 > 268435456);
+  let t_228 = max(t_182, t_218);
+  let t_229 = min(t_183, 268435456);
+  let t_230 = (t_229 + 1);
+  let t_231 = (t_228 <= t_230);
+  let t_232 = min(t_182, t_218);
+  let t_233 = select(t_182, t_232, t_231);
+  let t_234 = select(t_183, t_222, t_231);
+  let t_235 = select(t_233, t_182, t_227);
+  let t_236 = select(t_234, t_183, t_227);
+  let t_237 = select(t_235, t_218, t_219);
+  let t_238 = select(t_236, 268435456, t_219);
+  let t_239 = (P.window_right < 0);
+  let t_240 = select(268435456, (-268435456), t_239);
+  let t_241 = select((-268435456), 268435456, t_239);
+  let t_242 = (t_190 + P.window_right);
+  let t_243 = (t_191 + P.window_right);
+  let t_245 = (t_242 + (-31));
+  let t_246 = (t_243 / 32);
+  let t_247 = (t_243 < 0);
+  let t_248 = (t_246 * 32);
+  let t_249 = (t_248 == t_243);
+  let t_250 = (!t_249);
+  let t_251 = (t_247 && t_250);
+  let t_252 = (t_246 - 1);
+  let t_253 = select(t_246, t_252, t_251);
+  let t_254 = (t_245 / 32);
+  let t_255 = (t_245 < 0);
+  let t_256 = (t_254 * 32);
+  let t_257 = (t_256 == t_245);
+  let t_258 = (!t_257);
+  let t_259 = (t_255 && t_258);
+  let t_260 = (t_254 - 1);
+  let t_261 = select(t_254, t_260, t_259);
+  let t_262 = (t_240 > t_241);
+  let t_263 = ((-268435456) > t_253);
+  let t_264 = min(t_240, (-268435456));
+  let t_265 = max(t_241, t_253);
+  let t_266 = select(t_264, t_240, t_263);
+  let t_267 = select(t_265, t_241, t_263);
+  let t_268 = select(t_266, (-268435456), t_262);
+  let t_269 = select(t_267, t_253, t_262);
+  let t_270 = ((-268435456) > t_261);
+  let t_271 = max(t_240, (-268435456));
+  let t_272 = min(t_241, t_261);
+  let t_273 = (t_272 + 1);
+  let t_274 = (t_271 <= t_273);
+  let t_275 = max(t_241, t_261);
+  let t_276 = select(t_240, t_264, t_274);
+  let t_277 = select(t_241, t_275, t_274);
+  let t_278 = select(t_276, t_240, t_270);
+  let t_279 = select(t_277, t_241, t_270);
+  let t_280 = select(t_278, (-268435456), t_262);
+  let t_281 = select(t_279, t_261, t_262);
+  let t_282 = max(t_225, t_268);
+  let t_283 = min(t_226, t_269);
+  let t_284 = max(t_237, t_280);
+  let t_285 = min(t_238, t_281);
   let t_286 = max((-268435456), t_282);
-  let t_287 = min(t_177, t_283);
-  // kernels-src/sliding_window.ts:26: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_288 = (P.is_causal == 0);
-  let t_289 = select(268435456, (-268435456), t_288);
-  let t_290 = select((-268435456), 268435456, t_288);
-  let t_291 = (t_188 + (-31));
-  let t_292 = (t_189 / 32);
-  let t_293 = (t_189 < 0);
-  let t_294 = (t_292 * 32);
-  let t_295 = (t_294 == t_189);
-  let t_296 = (!t_295);
-  let t_297 = (t_293 && t_296);
-  let t_298 = (t_292 - 1);
-  let t_299 = select(t_292, t_298, t_297);
-  let t_300 = (t_291 / 32);
-  let t_301 = (t_291 < 0);
-  let t_302 = (t_300 * 32);
-  let t_303 = (t_302 == t_291);
-  let t_304 = (!t_303);
-  let t_305 = (t_301 && t_304);
-  let t_306 = (t_300 - 1);
-  let t_307 = select(t_300, t_306, t_305);
-  let t_308 = (t_289 > t_290);
-  let t_309 = ((-268435456) > t_299);
-  let t_310 = min(t_289, (-268435456));
-  let t_311 = max(t_290, t_299);
-  let t_312 = select(t_310, t_289, t_309);
-  let t_313 = select(t_311, t_290, t_309);
-  let t_314 = select(t_312, (-268435456), t_308);
-  let t_315 = select(t_313, t_299, t_308);
-  let t_316 = ((-268435456) > t_307);
-  let t_317 = max(t_289, (-268435456));
-  let t_318 = min(t_290, t_307);
-  let t_319 = (t_318 + 1);
-  let t_320 = (t_317 <= t_319);
-  let t_321 = max(t_290, t_307);
-  let t_322 = select(t_289, t_310, t_320);
-  let t_323 = select(t_290, t_321, t_320);
-  let t_324 = select(t_322, t_289, t_316);
-  let t_325 = select(t_323, t_290, t_316);
-  let t_326 = select(t_324, (-268435456), t_308);
-  let t_327 = select(t_325, t_307, t_308);
-  let t_328 = max(t_284, t_314);
-  let t_329 = min(t_285, t_315);
-  let t_330 = max(t_286, t_326);
-  let t_331 = min(t_287, t_327);
-  let t_332 = max(t_330, t_330);
-  let t_333 = min(t_331, t_331);
-  let t_334 = max(t_332, (-268435456));
-  let t_335 = min(t_333, t_177);
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_336 = max(0, t_328);
-  let t_337 = (t_329 + 1);
-  let t_338 = min(t_155, t_337);
-  let t_339 = max(t_336, t_338);
-  let t_340 = max(t_334, t_336);
-  let t_341 = min(t_340, t_339);
-  let t_342 = (t_335 + 1);
-  let t_343 = max(t_342, t_341);
-  let t_344 = min(t_343, t_339);
+  let t_287 = min(t_171, t_283);
+  let t_288 = max((-268435456), t_284);
+  let t_289 = min(t_179, t_285);
+  // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_290 = (P.is_causal == 0);
+  let t_291 = select(268435456, (-268435456), t_290);
+  let t_292 = select((-268435456), 268435456, t_290);
+  let t_293 = (t_190 + (-31));
+  let t_294 = (t_191 / 32);
+  let t_295 = (t_191 < 0);
+  let t_296 = (t_294 * 32);
+  let t_297 = (t_296 == t_191);
+  let t_298 = (!t_297);
+  let t_299 = (t_295 && t_298);
+  let t_300 = (t_294 - 1);
+  let t_301 = select(t_294, t_300, t_299);
+  let t_302 = (t_293 / 32);
+  let t_303 = (t_293 < 0);
+  let t_304 = (t_302 * 32);
+  let t_305 = (t_304 == t_293);
+  let t_306 = (!t_305);
+  let t_307 = (t_303 && t_306);
+  let t_308 = (t_302 - 1);
+  let t_309 = select(t_302, t_308, t_307);
+  let t_310 = (t_291 > t_292);
+  let t_311 = ((-268435456) > t_301);
+  let t_312 = min(t_291, (-268435456));
+  let t_313 = max(t_292, t_301);
+  let t_314 = select(t_312, t_291, t_311);
+  let t_315 = select(t_313, t_292, t_311);
+  let t_316 = select(t_314, (-268435456), t_310);
+  let t_317 = select(t_315, t_301, t_310);
+  let t_318 = ((-268435456) > t_309);
+  let t_319 = max(t_291, (-268435456));
+  let t_320 = min(t_292, t_309);
+  let t_321 = (t_320 + 1);
+  let t_322 = (t_319 <= t_321);
+  let t_323 = max(t_292, t_309);
+  let t_324 = select(t_291, t_312, t_322);
+  let t_325 = select(t_292, t_323, t_322);
+  let t_326 = select(t_324, t_291, t_318);
+  let t_327 = select(t_325, t_292, t_318);
+  let t_328 = select(t_326, (-268435456), t_310);
+  let t_329 = select(t_327, t_309, t_310);
+  let t_330 = max(t_286, t_316);
+  let t_331 = min(t_287, t_317);
+  let t_332 = max(t_288, t_328);
+  let t_333 = min(t_289, t_329);
+  let t_334 = max(t_332, t_332);
+  let t_335 = min(t_333, t_333);
+  let t_336 = max(t_334, (-268435456));
+  let t_337 = min(t_335, t_179);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_338 = max(0, t_330);
+  let t_339 = (t_331 + 1);
+  let t_340 = min(t_157, t_339);
+  let t_341 = max(t_338, t_340);
+  let t_342 = max(t_336, t_338);
+  let t_343 = min(t_342, t_341);
+  let t_344 = (t_337 + 1);
+  let t_345 = max(t_344, t_343);
+  let t_346 = min(t_345, t_341);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_372 = (P.softmax_scale * 1.4426950408889634);
+  let t_374 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_138 + ((t_146 + r) / 4))) * q_stride0 + u32((t_149 + ((t_146 + r) % 4))) * q_stride1 + u32(c)], (((t_146 + r) / 4) < q_len_141));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_346: array<f32, 1>;
-  carry_346[0] = NEG_INF;
-  var carry_347: array<f32, 1>;
-  carry_347[0] = 0.0;
-  var carry_348: array<f32, 16>;
+  var carry_348: array<f32, 1>;
+  carry_348[0] = NEG_INF;
+  var carry_349: array<f32, 1>;
+  carry_349[0] = 0.0;
+  var carry_350: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_348[0 * 16 + j] = 0.0;
+    carry_350[0 * 16 + j] = 0.0;
   }
-  for (var t_345 = t_336; t_345 < t_341; t_345++) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_349 = (t_345 * 32);
+  for (var t_347 = t_338; t_347 < t_343; t_347++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_351 = (t_347 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:26: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1013,30 +1013,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_349 + r))], ((t_349 + r) < k_len_140)) + ((t_349 + r) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_349 + r) < k_len_140));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_351 + r))], ((t_351 + r) < k_len_142)) + ((t_351 + r) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_351 + r) < k_len_142));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_374 = array<f32, 4>();
+    var t_376 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_374[i * 4 + j] = fma(a[i], b[j], t_374[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_376[i * 4 + j] = fma(a[i], b[j], t_376[i * 4 + j]); }
       }
     }
-    var t_376: array<f32, 4>;
+    var t_378: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_376[0 * 4 + j] = select(NEG_INF, (t_374[0 * 4 + j] * t_372), ((((t_349 + (tc + 8 * j)) < k_len_140) && ((t_178 || ((t_349 + (tc + 8 * j)) >= (((((t_144 + tr) / 4) + k_len_140) - q_len_139) - P.window_left))) && (t_237 || ((t_349 + (tc + 8 * j)) <= (((((t_144 + tr) / 4) + k_len_140) - q_len_139) + P.window_right))))) && (t_288 || ((t_349 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
+      t_378[0 * 4 + j] = select(NEG_INF, (t_376[0 * 4 + j] * t_374), ((((t_351 + (tc + 8 * j)) < k_len_142) && ((t_180 || ((t_351 + (tc + 8 * j)) >= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) - P.window_left))) && (t_239 || ((t_351 + (tc + 8 * j)) <= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) + P.window_right))))) && (t_290 || ((t_351 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_377: array<f32, 1>;
+    var t_379: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_376[i * 4 + j]);
+        acc = max(acc, t_378[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1045,33 +1045,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_377[i] = acc;
+      t_379[i] = acc;
     }
     workgroupBarrier();
-    var m_new_378: array<f32, 1>;
-    m_new_378[0] = max(carry_346[0], t_377[0]);
+    var m_new_380: array<f32, 1>;
+    m_new_380[0] = max(carry_348[0], t_379[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_380: array<f32, 1>;
-    m_safe_380[0] = select(m_new_378[0], 0.0, (m_new_378[0] == NEG_INF));
+    var m_safe_382: array<f32, 1>;
+    m_safe_382[0] = select(m_new_380[0], 0.0, (m_new_380[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_382: array<f32, 4>;
+    var p_384: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_382[0 * 4 + j] = exp2((t_376[0 * 4 + j] - m_safe_380[0]));
+      p_384[0 * 4 + j] = exp2((t_378[0 * 4 + j] - m_safe_382[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_382[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_384[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_384: array<f32, 1>;
-    alpha_384[0] = exp2((carry_346[0] - m_safe_380[0]));
+    var alpha_386: array<f32, 1>;
+    alpha_386[0] = exp2((carry_348[0] - m_safe_382[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_386: array<f32, 1>;
+    var t_388: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_382[i * 4 + j];
+        acc = acc + p_384[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1080,45 +1080,45 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_386[i] = acc;
+      t_388[i] = acc;
     }
     workgroupBarrier();
-    var t_387: array<f32, 1>;
-    t_387[0] = ((carry_347[0] * alpha_384[0]) + t_386[0]);
+    var t_389: array<f32, 1>;
+    t_389[0] = ((carry_349[0] * alpha_386[0]) + t_388[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_349 + r))], ((t_349 + r) < k_len_140)) + ((t_349 + r) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_349 + r) < k_len_140));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_351 + r))], ((t_351 + r) < k_len_142)) + ((t_351 + r) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_351 + r) < k_len_142));
     }
     workgroupBarrier();
-    var t_389 = array<f32, 16>();
+    var t_391 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_389[i * 16 + j] = fma(a[i], b[j], t_389[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_391[i * 16 + j] = fma(a[i], b[j], t_391[i * 16 + j]); }
       }
     }
-    var t_390: array<f32, 16>;
+    var t_392: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_390[0 * 16 + j] = ((carry_348[0 * 16 + j] * alpha_384[0]) + t_389[0 * 16 + j]);
+      t_392[0 * 16 + j] = ((carry_350[0 * 16 + j] * alpha_386[0]) + t_391[0 * 16 + j]);
     }
-    carry_346[0] = m_new_378[0];
-    carry_347[0] = t_387[0];
+    carry_348[0] = m_new_380[0];
+    carry_349[0] = t_389[0];
     for (var j = 0; j < 16; j++) {
-      carry_348[0 * 16 + j] = t_390[0 * 16 + j];
+      carry_350[0 * 16 + j] = t_392[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_421 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_423 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_396 = t_341; t_396 < t_344; t_396++) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_400 = (t_396 * 32);
+  for (var t_398 = t_343; t_398 < t_346; t_398++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_402 = (t_398 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -1126,30 +1126,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_110) * page_table_stride0 + u32((t_400 + r))] + ((t_400 + r) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_111) * page_table_stride0 + u32((t_402 + r))] + ((t_402 + r) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_423 = array<f32, 4>();
+    var t_425 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_423[i * 4 + j] = fma(a[i], b[j], t_423[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_425[i * 4 + j] = fma(a[i], b[j], t_425[i * 4 + j]); }
       }
     }
-    var t_424: array<f32, 4>;
+    var t_426: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_424[0 * 4 + j] = (t_423[0 * 4 + j] * t_421);
+      t_426[0 * 4 + j] = (t_425[0 * 4 + j] * t_423);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_425: array<f32, 1>;
+    var t_427: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_424[i * 4 + j]);
+        acc = max(acc, t_426[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1158,33 +1158,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_425[i] = acc;
+      t_427[i] = acc;
     }
     workgroupBarrier();
-    var m_new_426: array<f32, 1>;
-    m_new_426[0] = max(carry_346[0], t_425[0]);
+    var m_new_428: array<f32, 1>;
+    m_new_428[0] = max(carry_348[0], t_427[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_428: array<f32, 1>;
-    m_safe_428[0] = select(m_new_426[0], 0.0, (m_new_426[0] == NEG_INF));
+    var m_safe_430: array<f32, 1>;
+    m_safe_430[0] = select(m_new_428[0], 0.0, (m_new_428[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_430: array<f32, 4>;
+    var p_432: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_430[0 * 4 + j] = exp2((t_424[0 * 4 + j] - m_safe_428[0]));
+      p_432[0 * 4 + j] = exp2((t_426[0 * 4 + j] - m_safe_430[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_430[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_432[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_432: array<f32, 1>;
-    alpha_432[0] = exp2((carry_346[0] - m_safe_428[0]));
+    var alpha_434: array<f32, 1>;
+    alpha_434[0] = exp2((carry_348[0] - m_safe_430[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_434: array<f32, 1>;
+    var t_436: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_430[i * 4 + j];
+        acc = acc + p_432[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1193,52 +1193,52 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_434[i] = acc;
+      t_436[i] = acc;
     }
     workgroupBarrier();
-    var t_435: array<f32, 1>;
-    t_435[0] = ((carry_347[0] * alpha_432[0]) + t_434[0]);
+    var t_437: array<f32, 1>;
+    t_437[0] = ((carry_349[0] * alpha_434[0]) + t_436[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_110) * page_table_stride0 + u32((t_400 + r))] + ((t_400 + r) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_111) * page_table_stride0 + u32((t_402 + r))] + ((t_402 + r) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_437 = array<f32, 16>();
+    var t_439 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_437[i * 16 + j] = fma(a[i], b[j], t_437[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_439[i * 16 + j] = fma(a[i], b[j], t_439[i * 16 + j]); }
       }
     }
-    var t_438: array<f32, 16>;
+    var t_440: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_438[0 * 16 + j] = ((carry_348[0 * 16 + j] * alpha_432[0]) + t_437[0 * 16 + j]);
+      t_440[0 * 16 + j] = ((carry_350[0 * 16 + j] * alpha_434[0]) + t_439[0 * 16 + j]);
     }
-    carry_346[0] = m_new_426[0];
-    carry_347[0] = t_435[0];
+    carry_348[0] = m_new_428[0];
+    carry_349[0] = t_437[0];
     for (var j = 0; j < 16; j++) {
-      carry_348[0 * 16 + j] = t_438[0 * 16 + j];
+      carry_350[0 * 16 + j] = t_440[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_469 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_471 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_442 = t_344; t_442 < t_339; t_442++) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_446 = (t_442 * 32);
+  for (var t_444 = t_346; t_444 < t_341; t_444++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_448 = (t_444 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:26: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:24: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1247,30 +1247,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_446 + r))], ((t_446 + r) < k_len_140)) + ((t_446 + r) % 1))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_446 + r) < k_len_140));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_448 + r))], ((t_448 + r) < k_len_142)) + ((t_448 + r) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_448 + r) < k_len_142));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_471 = array<f32, 4>();
+    var t_473 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_471[i * 4 + j] = fma(a[i], b[j], t_471[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_473[i * 4 + j] = fma(a[i], b[j], t_473[i * 4 + j]); }
       }
     }
-    var t_473: array<f32, 4>;
+    var t_475: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_473[0 * 4 + j] = select(NEG_INF, (t_471[0 * 4 + j] * t_469), ((((t_446 + (tc + 8 * j)) < k_len_140) && ((t_178 || ((t_446 + (tc + 8 * j)) >= (((((t_144 + tr) / 4) + k_len_140) - q_len_139) - P.window_left))) && (t_237 || ((t_446 + (tc + 8 * j)) <= (((((t_144 + tr) / 4) + k_len_140) - q_len_139) + P.window_right))))) && (t_288 || ((t_446 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
+      t_475[0 * 4 + j] = select(NEG_INF, (t_473[0 * 4 + j] * t_471), ((((t_448 + (tc + 8 * j)) < k_len_142) && ((t_180 || ((t_448 + (tc + 8 * j)) >= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) - P.window_left))) && (t_239 || ((t_448 + (tc + 8 * j)) <= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) + P.window_right))))) && (t_290 || ((t_448 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_474: array<f32, 1>;
+    var t_476: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_473[i * 4 + j]);
+        acc = max(acc, t_475[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1279,33 +1279,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_474[i] = acc;
+      t_476[i] = acc;
     }
     workgroupBarrier();
-    var m_new_475: array<f32, 1>;
-    m_new_475[0] = max(carry_346[0], t_474[0]);
+    var m_new_477: array<f32, 1>;
+    m_new_477[0] = max(carry_348[0], t_476[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_477: array<f32, 1>;
-    m_safe_477[0] = select(m_new_475[0], 0.0, (m_new_475[0] == NEG_INF));
+    var m_safe_479: array<f32, 1>;
+    m_safe_479[0] = select(m_new_477[0], 0.0, (m_new_477[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_479: array<f32, 4>;
+    var p_481: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_479[0 * 4 + j] = exp2((t_473[0 * 4 + j] - m_safe_477[0]));
+      p_481[0 * 4 + j] = exp2((t_475[0 * 4 + j] - m_safe_479[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_479[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_481[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_481: array<f32, 1>;
-    alpha_481[0] = exp2((carry_346[0] - m_safe_477[0]));
+    var alpha_483: array<f32, 1>;
+    alpha_483[0] = exp2((carry_348[0] - m_safe_479[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_483: array<f32, 1>;
+    var t_485: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_479[i * 4 + j];
+        acc = acc + p_481[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1314,47 +1314,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_483[i] = acc;
+      t_485[i] = acc;
     }
     workgroupBarrier();
-    var t_484: array<f32, 1>;
-    t_484[0] = ((carry_347[0] * alpha_481[0]) + t_483[0]);
+    var t_486: array<f32, 1>;
+    t_486[0] = ((carry_349[0] * alpha_483[0]) + t_485[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_110) * page_table_stride0 + u32((t_446 + r))], ((t_446 + r) < k_len_140)) + ((t_446 + r) % 1))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_446 + r) < k_len_140));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_448 + r))], ((t_448 + r) < k_len_142)) + ((t_448 + r) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_448 + r) < k_len_142));
     }
     workgroupBarrier();
-    var t_486 = array<f32, 16>();
+    var t_488 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_486[i * 16 + j] = fma(a[i], b[j], t_486[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_488[i * 16 + j] = fma(a[i], b[j], t_488[i * 16 + j]); }
       }
     }
-    var t_487: array<f32, 16>;
+    var t_489: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_487[0 * 16 + j] = ((carry_348[0 * 16 + j] * alpha_481[0]) + t_486[0 * 16 + j]);
+      t_489[0 * 16 + j] = ((carry_350[0 * 16 + j] * alpha_483[0]) + t_488[0 * 16 + j]);
     }
-    carry_346[0] = m_new_475[0];
-    carry_347[0] = t_484[0];
+    carry_348[0] = m_new_477[0];
+    carry_349[0] = t_486[0];
     for (var j = 0; j < 16; j++) {
-      carry_348[0 * 16 + j] = t_487[0 * 16 + j];
+      carry_350[0 * 16 + j] = t_489[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_144 + tr) / 4) < q_len_139)) { out[u32((q0_136 + ((t_144 + tr) / 4))) * out_stride0 + u32((t_147 + ((t_144 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_348[0 * 16 + j] / select(carry_347[0], 1.0, (carry_347[0] == 0.0))); }
+    if ((((t_146 + tr) / 4) < q_len_141)) { out[u32((q0_138 + ((t_146 + tr) / 4))) * out_stride0 + u32((t_149 + ((t_146 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_350[0 * 16 + j] / select(carry_349[0], 1.0, (carry_349[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
+  // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_144 + tr) / 4) < q_len_139)) { lse[u32((q0_136 + ((t_144 + tr) / 4))) * lse_stride0 + u32((t_147 + ((t_144 + tr) % 4)))] = select(((carry_346[0] + log2(carry_347[0])) * 0.6931471805599453), NEG_INF, (carry_347[0] == 0.0)); }
+    if ((((t_146 + tr) / 4) < q_len_141)) { lse[u32((q0_138 + ((t_146 + tr) / 4))) * lse_stride0 + u32((t_149 + ((t_146 + tr) % 4)))] = select(((carry_348[0] + log2(carry_349[0])) * 0.6931471805599453), NEG_INF, (carry_349[0] == 0.0)); }
   }
 }
 `,

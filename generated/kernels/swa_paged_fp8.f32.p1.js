@@ -2,7 +2,7 @@
 export const name = "swa_paged_fp8.f32.p1";
 export const kernel = "swa_paged_fp8";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32};
+export const params = {"T":"f32","KV":"f8e4m3","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32};
 export const tuned = [];
 export const tensors = [
   {
@@ -130,9 +130,9 @@ export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"swa_paged_fp8.f32.p1","kernel":"swa_paged_fp8","source":{"file":"kernels-src/sliding_window.ts","line":36},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged_fp8.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
+    manifest: {"name":"swa_paged_fp8.f32.p1","kernel":"swa_paged_fp8","source":{"file":"kernels-src/sliding_window.ts","line":36},"params":{"T":"f32","KV":"f8e4m3","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged_fp8.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/sliding_window.ts:36 (kernel swa_paged_fp8). Do not edit: edit the spec and recompile.
-// Instance swa_paged_fp8.f32.p1: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
+// Instance swa_paged_fp8.f32.p1: T = f32, KV = f8e4m3, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
 enable subgroups;
 
@@ -197,621 +197,621 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_114 = i32(wg.x);
-  let kvh_115 = i32(wg.y);
-  let b_116 = i32(wg.z);
+  let m_115 = i32(wg.x);
+  let kvh_116 = i32(wg.y);
+  let b_117 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_142 = cu_seqlens_q[u32(b_116)];
+  let q0_144 = cu_seqlens_q[u32(b_117)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_143 = (b_116 + 1);
-  let t_144 = cu_seqlens_q[u32(t_143)];
-  let q_len_145 = (t_144 - q0_142);
-  let k_len_146 = cache_seqlens[u32(b_116)];
-  // kernels-src/sliding_window.ts:49: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_147 = (m_114 * 16);
-  let t_148 = (q_len_145 * 4);
-  let t_149 = (t_147 >= t_148);
-  if (t_149) {
+  let t_145 = (b_117 + 1);
+  let t_146 = cu_seqlens_q[u32(t_145)];
+  let q_len_147 = (t_146 - q0_144);
+  let k_len_148 = cache_seqlens[u32(b_117)];
+  // kernels-src/sliding_window.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_149 = (m_115 * 16);
+  let t_150 = (q_len_147 * 4);
+  let t_151 = (t_149 >= t_150);
+  if (t_151) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_150 = (m_114 * 16);
+  let t_152 = (m_115 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_153 = (kvh_115 * 4);
+  let t_155 = (kvh_116 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_160 = (k_len_146 + 31);
-  let t_161 = (t_160 / 32);
-  let t_163 = (k_len_146 + (-1));
-  let t_165 = (k_len_146 + (-32));
-  let t_167 = (t_163 / 32);
-  let t_168 = (t_163 < 0);
-  let t_169 = (t_167 * 32);
-  let t_170 = (t_169 == t_163);
-  let t_171 = (!t_170);
-  let t_172 = (t_168 && t_171);
-  let t_174 = (t_167 - 1);
-  let t_175 = select(t_167, t_174, t_172);
-  let t_176 = (t_165 / 32);
-  let t_177 = (t_165 < 0);
-  let t_178 = (t_176 * 32);
-  let t_179 = (t_178 == t_165);
-  let t_180 = (!t_179);
-  let t_181 = (t_177 && t_180);
-  let t_182 = (t_176 - 1);
-  let t_183 = select(t_176, t_182, t_181);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_162 = (k_len_148 + 31);
+  let t_163 = (t_162 / 32);
+  let t_165 = (k_len_148 + (-1));
+  let t_167 = (k_len_148 + (-32));
+  let t_169 = (t_165 / 32);
+  let t_170 = (t_165 < 0);
+  let t_171 = (t_169 * 32);
+  let t_172 = (t_171 == t_165);
+  let t_173 = (!t_172);
+  let t_174 = (t_170 && t_173);
+  let t_176 = (t_169 - 1);
+  let t_177 = select(t_169, t_176, t_174);
+  let t_178 = (t_167 / 32);
+  let t_179 = (t_167 < 0);
+  let t_180 = (t_178 * 32);
+  let t_181 = (t_180 == t_167);
+  let t_182 = (!t_181);
+  let t_183 = (t_179 && t_182);
+  let t_184 = (t_178 - 1);
+  let t_185 = select(t_178, t_184, t_183);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  let t_184 = (P.window_left < 0);
-  let t_186 = select(268435456, (-268435456), t_184);
-  let t_187 = select((-268435456), 268435456, t_184);
-  let t_189 = (t_150 + 15);
-  let t_190 = (t_150 / 4);
-  let t_191 = (t_189 / 4);
-  let t_192 = (t_190 + k_len_146);
-  let t_193 = (t_191 + k_len_146);
-  let t_194 = (t_192 - q_len_145);
-  let t_195 = (t_193 - q_len_145);
-  let t_196 = (t_194 - P.window_left);
-  let t_197 = (t_195 - P.window_left);
-  let t_198 = (0 - t_197);
-  let t_199 = (0 - t_196);
-  let t_200 = (t_199 + 31);
-  let t_201 = (-t_200);
-  let t_202 = (-t_201);
-  let t_203 = (t_202 / 32);
-  let t_204 = (t_202 < 0);
-  let t_205 = (t_203 * 32);
-  let t_206 = (t_205 == t_202);
-  let t_207 = (!t_206);
-  let t_208 = (t_204 && t_207);
-  let t_209 = (t_203 - 1);
-  let t_210 = select(t_203, t_209, t_208);
-  let t_211 = (-t_210);
-  let t_212 = (-t_198);
+  let t_186 = (P.window_left < 0);
+  let t_188 = select(268435456, (-268435456), t_186);
+  let t_189 = select((-268435456), 268435456, t_186);
+  let t_191 = (t_152 + 15);
+  let t_192 = (t_152 / 4);
+  let t_193 = (t_191 / 4);
+  let t_194 = (t_192 + k_len_148);
+  let t_195 = (t_193 + k_len_148);
+  let t_196 = (t_194 - q_len_147);
+  let t_197 = (t_195 - q_len_147);
+  let t_198 = (t_196 - P.window_left);
+  let t_199 = (t_197 - P.window_left);
+  let t_200 = (0 - t_199);
+  let t_201 = (0 - t_198);
+  let t_202 = (t_201 + 31);
+  let t_203 = (-t_202);
+  let t_204 = (-t_203);
+  let t_205 = (t_204 / 32);
+  let t_206 = (t_204 < 0);
+  let t_207 = (t_205 * 32);
+  let t_208 = (t_207 == t_204);
+  let t_209 = (!t_208);
+  let t_210 = (t_206 && t_209);
+  let t_211 = (t_205 - 1);
+  let t_212 = select(t_205, t_211, t_210);
   let t_213 = (-t_212);
-  let t_214 = (t_213 / 32);
-  let t_215 = (t_213 < 0);
-  let t_216 = (t_214 * 32);
-  let t_217 = (t_216 == t_213);
-  let t_218 = (!t_217);
-  let t_219 = (t_215 && t_218);
-  let t_220 = (t_214 - 1);
-  let t_221 = select(t_214, t_220, t_219);
-  let t_222 = (-t_221);
-  let t_223 = (t_186 > t_187);
-  let t_224 = (t_211 > 268435456);
-  let t_225 = min(t_186, t_211);
-  let t_226 = max(t_187, 268435456);
-  let t_227 = select(t_225, t_186, t_224);
-  let t_228 = select(t_226, t_187, t_224);
-  let t_229 = select(t_227, t_211, t_223);
-  let t_230 = select(t_228, 268435456, t_223);
-  let t_231 = (t_222 > 268435456);
-  let t_232 = max(t_186, t_222);
-  let t_233 = min(t_187, 268435456);
-  let t_234 = (t_233 + 1);
-  let t_235 = (t_232 <= t_234);
-  let t_236 = min(t_186, t_222);
-  let t_237 = select(t_186, t_236, t_235);
-  let t_238 = select(t_187, t_226, t_235);
-  let t_239 = select(t_237, t_186, t_231);
-  let t_240 = select(t_238, t_187, t_231);
-  let t_241 = select(t_239, t_222, t_223);
-  let t_242 = select(t_240, 268435456, t_223);
-  let t_243 = (P.window_right < 0);
-  let t_244 = select(268435456, (-268435456), t_243);
-  let t_245 = select((-268435456), 268435456, t_243);
-  let t_246 = (t_194 + P.window_right);
-  let t_247 = (t_195 + P.window_right);
-  let t_249 = (t_246 + (-31));
-  let t_250 = (t_247 / 32);
-  let t_251 = (t_247 < 0);
-  let t_252 = (t_250 * 32);
-  let t_253 = (t_252 == t_247);
-  let t_254 = (!t_253);
-  let t_255 = (t_251 && t_254);
-  let t_256 = (t_250 - 1);
-  let t_257 = select(t_250, t_256, t_255);
-  let t_258 = (t_249 / 32);
-  let t_259 = (t_249 < 0);
-  let t_260 = (t_258 * 32);
-  let t_261 = (t_260 == t_249);
-  let t_262 = (!t_261);
-  let t_263 = (t_259 && t_262);
-  let t_264 = (t_258 - 1);
-  let t_265 = select(t_258, t_264, t_263);
-  let t_266 = (t_244 > t_245);
-  let t_267 = ((-268435456) > t_257);
-  let t_268 = min(t_244, (-268435456));
-  let t_269 = max(t_245, t_257);
-  let t_270 = select(t_268, t_244, t_267);
-  let t_271 = select(t_269, t_245, t_267);
-  let t_272 = select(t_270, (-268435456), t_266);
-  let t_273 = select(t_271, t_257, t_266);
-  let t_274 = ((-268435456) > t_265);
-  let t_275 = max(t_244, (-268435456));
-  let t_276 = min(t_245, t_265);
-  let t_277 = (t_276 + 1);
-  let t_278 = (t_275 <= t_277);
-  let t_279 = max(t_245, t_265);
-  let t_280 = select(t_244, t_268, t_278);
-  let t_281 = select(t_245, t_279, t_278);
-  let t_282 = select(t_280, t_244, t_274);
-  let t_283 = select(t_281, t_245, t_274);
-  let t_284 = select(t_282, (-268435456), t_266);
-  let t_285 = select(t_283, t_265, t_266);
-  let t_286 = max(t_229, t_272);
-  let t_287 = min(t_230, t_273);
-  let t_288 = max(t_241, t_284);
-  let t_289 = min(t_242, t_285);
-  let t_290 = max((-268435456), t_286);
-  let t_291 = min(t_175, t_287);
+  let t_214 = (-t_200);
+  let t_215 = (-t_214);
+  let t_216 = (t_215 / 32);
+  let t_217 = (t_215 < 0);
+  let t_218 = (t_216 * 32);
+  let t_219 = (t_218 == t_215);
+  let t_220 = (!t_219);
+  let t_221 = (t_217 && t_220);
+  let t_222 = (t_216 - 1);
+  let t_223 = select(t_216, t_222, t_221);
+  let t_224 = (-t_223);
+  let t_225 = (t_188 > t_189);
+  let t_226 = (t_213 > 268435456);
+  let t_227 = min(t_188, t_213);
+  let t_228 = max(t_189, 268435456);
+  let t_229 = select(t_227, t_188, t_226);
+  let t_230 = select(t_228, t_189, t_226);
+  let t_231 = select(t_229, t_213, t_225);
+  let t_232 = select(t_230, 268435456, t_225);
+  let t_233 = (t_224 > 268435456);
+  let t_234 = max(t_188, t_224);
+  let t_235 = min(t_189, 268435456);
+  let t_236 = (t_235 + 1);
+  let t_237 = (t_234 <= t_236);
+  let t_238 = min(t_188, t_224);
+  let t_239 = select(t_188, t_238, t_237);
+  let t_240 = select(t_189, t_228, t_237);
+  let t_241 = select(t_239, t_188, t_233);
+  let t_242 = select(t_240, t_189, t_233);
+  let t_243 = select(t_241, t_224, t_225);
+  let t_244 = select(t_242, 268435456, t_225);
+  let t_245 = (P.window_right < 0);
+  let t_246 = select(268435456, (-268435456), t_245);
+  let t_247 = select((-268435456), 268435456, t_245);
+  let t_248 = (t_196 + P.window_right);
+  let t_249 = (t_197 + P.window_right);
+  let t_251 = (t_248 + (-31));
+  let t_252 = (t_249 / 32);
+  let t_253 = (t_249 < 0);
+  let t_254 = (t_252 * 32);
+  let t_255 = (t_254 == t_249);
+  let t_256 = (!t_255);
+  let t_257 = (t_253 && t_256);
+  let t_258 = (t_252 - 1);
+  let t_259 = select(t_252, t_258, t_257);
+  let t_260 = (t_251 / 32);
+  let t_261 = (t_251 < 0);
+  let t_262 = (t_260 * 32);
+  let t_263 = (t_262 == t_251);
+  let t_264 = (!t_263);
+  let t_265 = (t_261 && t_264);
+  let t_266 = (t_260 - 1);
+  let t_267 = select(t_260, t_266, t_265);
+  let t_268 = (t_246 > t_247);
+  let t_269 = ((-268435456) > t_259);
+  let t_270 = min(t_246, (-268435456));
+  let t_271 = max(t_247, t_259);
+  let t_272 = select(t_270, t_246, t_269);
+  let t_273 = select(t_271, t_247, t_269);
+  let t_274 = select(t_272, (-268435456), t_268);
+  let t_275 = select(t_273, t_259, t_268);
+  let t_276 = ((-268435456) > t_267);
+  let t_277 = max(t_246, (-268435456));
+  let t_278 = min(t_247, t_267);
+  let t_279 = (t_278 + 1);
+  let t_280 = (t_277 <= t_279);
+  let t_281 = max(t_247, t_267);
+  let t_282 = select(t_246, t_270, t_280);
+  let t_283 = select(t_247, t_281, t_280);
+  let t_284 = select(t_282, t_246, t_276);
+  let t_285 = select(t_283, t_247, t_276);
+  let t_286 = select(t_284, (-268435456), t_268);
+  let t_287 = select(t_285, t_267, t_268);
+  let t_288 = max(t_231, t_274);
+  let t_289 = min(t_232, t_275);
+  let t_290 = max(t_243, t_286);
+  let t_291 = min(t_244, t_287);
   let t_292 = max((-268435456), t_288);
-  let t_293 = min(t_183, t_289);
-  // kernels-src/sliding_window.ts:54: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_294 = (P.is_causal == 0);
-  let t_295 = select(268435456, (-268435456), t_294);
-  let t_296 = select((-268435456), 268435456, t_294);
-  let t_297 = (t_194 + (-31));
-  let t_298 = (t_195 / 32);
-  let t_299 = (t_195 < 0);
-  let t_300 = (t_298 * 32);
-  let t_301 = (t_300 == t_195);
-  let t_302 = (!t_301);
-  let t_303 = (t_299 && t_302);
-  let t_304 = (t_298 - 1);
-  let t_305 = select(t_298, t_304, t_303);
-  let t_306 = (t_297 / 32);
-  let t_307 = (t_297 < 0);
-  let t_308 = (t_306 * 32);
-  let t_309 = (t_308 == t_297);
-  let t_310 = (!t_309);
-  let t_311 = (t_307 && t_310);
-  let t_312 = (t_306 - 1);
-  let t_313 = select(t_306, t_312, t_311);
-  let t_314 = (t_295 > t_296);
-  let t_315 = ((-268435456) > t_305);
-  let t_316 = min(t_295, (-268435456));
-  let t_317 = max(t_296, t_305);
-  let t_318 = select(t_316, t_295, t_315);
-  let t_319 = select(t_317, t_296, t_315);
-  let t_320 = select(t_318, (-268435456), t_314);
-  let t_321 = select(t_319, t_305, t_314);
-  let t_322 = ((-268435456) > t_313);
-  let t_323 = max(t_295, (-268435456));
-  let t_324 = min(t_296, t_313);
-  let t_325 = (t_324 + 1);
-  let t_326 = (t_323 <= t_325);
-  let t_327 = max(t_296, t_313);
-  let t_328 = select(t_295, t_316, t_326);
-  let t_329 = select(t_296, t_327, t_326);
-  let t_330 = select(t_328, t_295, t_322);
-  let t_331 = select(t_329, t_296, t_322);
-  let t_332 = select(t_330, (-268435456), t_314);
-  let t_333 = select(t_331, t_313, t_314);
-  let t_334 = max(t_290, t_320);
-  let t_335 = min(t_291, t_321);
-  let t_336 = max(t_292, t_332);
-  let t_337 = min(t_293, t_333);
-  let t_338 = max(t_336, t_336);
-  let t_339 = min(t_337, t_337);
-  let t_340 = max(t_338, (-268435456));
-  let t_341 = min(t_339, t_183);
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_342 = max(0, t_334);
-  let t_343 = (t_335 + 1);
-  let t_344 = min(t_161, t_343);
-  let t_345 = max(t_342, t_344);
-  let t_346 = max(t_340, t_342);
-  let t_347 = min(t_346, t_345);
-  let t_348 = (t_341 + 1);
-  let t_349 = max(t_348, t_347);
-  let t_350 = min(t_349, t_345);
+  let t_293 = min(t_177, t_289);
+  let t_294 = max((-268435456), t_290);
+  let t_295 = min(t_185, t_291);
+  // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_296 = (P.is_causal == 0);
+  let t_297 = select(268435456, (-268435456), t_296);
+  let t_298 = select((-268435456), 268435456, t_296);
+  let t_299 = (t_196 + (-31));
+  let t_300 = (t_197 / 32);
+  let t_301 = (t_197 < 0);
+  let t_302 = (t_300 * 32);
+  let t_303 = (t_302 == t_197);
+  let t_304 = (!t_303);
+  let t_305 = (t_301 && t_304);
+  let t_306 = (t_300 - 1);
+  let t_307 = select(t_300, t_306, t_305);
+  let t_308 = (t_299 / 32);
+  let t_309 = (t_299 < 0);
+  let t_310 = (t_308 * 32);
+  let t_311 = (t_310 == t_299);
+  let t_312 = (!t_311);
+  let t_313 = (t_309 && t_312);
+  let t_314 = (t_308 - 1);
+  let t_315 = select(t_308, t_314, t_313);
+  let t_316 = (t_297 > t_298);
+  let t_317 = ((-268435456) > t_307);
+  let t_318 = min(t_297, (-268435456));
+  let t_319 = max(t_298, t_307);
+  let t_320 = select(t_318, t_297, t_317);
+  let t_321 = select(t_319, t_298, t_317);
+  let t_322 = select(t_320, (-268435456), t_316);
+  let t_323 = select(t_321, t_307, t_316);
+  let t_324 = ((-268435456) > t_315);
+  let t_325 = max(t_297, (-268435456));
+  let t_326 = min(t_298, t_315);
+  let t_327 = (t_326 + 1);
+  let t_328 = (t_325 <= t_327);
+  let t_329 = max(t_298, t_315);
+  let t_330 = select(t_297, t_318, t_328);
+  let t_331 = select(t_298, t_329, t_328);
+  let t_332 = select(t_330, t_297, t_324);
+  let t_333 = select(t_331, t_298, t_324);
+  let t_334 = select(t_332, (-268435456), t_316);
+  let t_335 = select(t_333, t_315, t_316);
+  let t_336 = max(t_292, t_322);
+  let t_337 = min(t_293, t_323);
+  let t_338 = max(t_294, t_334);
+  let t_339 = min(t_295, t_335);
+  let t_340 = max(t_338, t_338);
+  let t_341 = min(t_339, t_339);
+  let t_342 = max(t_340, (-268435456));
+  let t_343 = min(t_341, t_185);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_344 = max(0, t_336);
+  let t_345 = (t_337 + 1);
+  let t_346 = min(t_163, t_345);
+  let t_347 = max(t_344, t_346);
+  let t_348 = max(t_342, t_344);
+  let t_349 = min(t_348, t_347);
+  let t_350 = (t_343 + 1);
+  let t_351 = max(t_350, t_349);
+  let t_352 = min(t_351, t_347);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_379 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_380 = k_descale[u32(b_116) * k_descale_stride0 + u32(kvh_115)];
-  let t_381 = (t_379 * t_380);
+  let t_381 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_382 = k_descale[u32(b_117) * k_descale_stride0 + u32(kvh_116)];
+  let t_383 = (t_381 * t_382);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_142 + ((t_150 + r) / 4))) * q_stride0 + u32((t_153 + ((t_150 + r) % 4))) * q_stride1 + u32(c)], (((t_150 + r) / 4) < q_len_145));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_144 + ((t_152 + r) / 4))) * q_stride0 + u32((t_155 + ((t_152 + r) % 4))) * q_stride1 + u32(c)], (((t_152 + r) / 4) < q_len_147));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_352: array<f32, 1>;
-  carry_352[0] = NEG_INF;
-  var carry_353: array<f32, 1>;
-  carry_353[0] = 0.0;
-  var carry_354: array<f32, 16>;
+  var carry_354: array<f32, 1>;
+  carry_354[0] = NEG_INF;
+  var carry_355: array<f32, 1>;
+  carry_355[0] = 0.0;
+  var carry_356: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_354[0 * 16 + j] = 0.0;
+    carry_356[0 * 16 + j] = 0.0;
   }
-  for (var t_351 = t_342; t_351 < t_347; t_351++) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_355 = (t_351 * 32);
+  for (var t_353 = t_344; t_353 < t_349; t_353++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_357 = (t_353 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:54: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_376: array<f32, 32>;
+    var K_378: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_376[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_116) * page_table_stride0 + u32((t_355 + (tr + 16 * i)))], ((t_355 + (tr + 16 * i)) < k_len_146)) + ((t_355 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_115) * k_cache_stride1 + u32((tc + 8 * j))), ((t_355 + (tr + 16 * i)) < k_len_146));
+        K_378[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_117) * page_table_stride0 + u32((t_357 + (tr + 16 * i)))], ((t_357 + (tr + 16 * i)) < k_len_148)) + ((t_357 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_116) * k_cache_stride1 + u32((tc + 8 * j))), ((t_357 + (tr + 16 * i)) < k_len_148));
       }
     }
-    var V_377: array<f32, 32>;
+    var V_379: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_377[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_116) * page_table_stride0 + u32((t_355 + (tr + 16 * i)))], ((t_355 + (tr + 16 * i)) < k_len_146)) + ((t_355 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_115) * v_cache_stride1 + u32((tc + 8 * j))), ((t_355 + (tr + 16 * i)) < k_len_146));
+        V_379[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_117) * page_table_stride0 + u32((t_357 + (tr + 16 * i)))], ((t_357 + (tr + 16 * i)) < k_len_148)) + ((t_357 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_116) * v_cache_stride1 + u32((tc + 8 * j))), ((t_357 + (tr + 16 * i)) < k_len_148));
       }
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_376[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_378[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_383 = array<f32, 4>();
+    var t_385 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_383[i * 4 + j] = fma(a[i], b[j], t_383[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_385[i * 4 + j] = fma(a[i], b[j], t_385[i * 4 + j]); }
       }
     }
-    var t_385: array<f32, 4>;
+    var t_387: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_385[0 * 4 + j] = select(NEG_INF, (t_383[0 * 4 + j] * t_381), ((((t_355 + (tc + 8 * j)) < k_len_146) && ((t_184 || ((t_355 + (tc + 8 * j)) >= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) - P.window_left))) && (t_243 || ((t_355 + (tc + 8 * j)) <= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) + P.window_right))))) && (t_294 || ((t_355 + (tc + 8 * j)) <= ((((t_150 + tr) / 4) + k_len_146) - q_len_145)))));
+      t_387[0 * 4 + j] = select(NEG_INF, (t_385[0 * 4 + j] * t_383), ((((t_357 + (tc + 8 * j)) < k_len_148) && ((t_186 || ((t_357 + (tc + 8 * j)) >= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) - P.window_left))) && (t_245 || ((t_357 + (tc + 8 * j)) <= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) + P.window_right))))) && (t_296 || ((t_357 + (tc + 8 * j)) <= ((((t_152 + tr) / 4) + k_len_148) - q_len_147)))));
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_377[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_379[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_387: array<f32, 1>;
+    var t_389: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_385[i * 4 + j]);
+        acc = max(acc, t_387[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_387[i] = acc;
+      t_389[i] = acc;
     }
-    var m_new_388: array<f32, 1>;
-    m_new_388[0] = max(carry_352[0], t_387[0]);
+    var m_new_390: array<f32, 1>;
+    m_new_390[0] = max(carry_354[0], t_389[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_390: array<f32, 1>;
-    m_safe_390[0] = select(m_new_388[0], 0.0, (m_new_388[0] == NEG_INF));
+    var m_safe_392: array<f32, 1>;
+    m_safe_392[0] = select(m_new_390[0], 0.0, (m_new_390[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_392: array<f32, 4>;
+    var p_394: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_392[0 * 4 + j] = exp2((t_385[0 * 4 + j] - m_safe_390[0]));
+      p_394[0 * 4 + j] = exp2((t_387[0 * 4 + j] - m_safe_392[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_392[0 * 4 + j];
+      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_394[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_394: array<f32, 1>;
-    alpha_394[0] = exp2((carry_352[0] - m_safe_390[0]));
+    var alpha_396: array<f32, 1>;
+    alpha_396[0] = exp2((carry_354[0] - m_safe_392[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_396: array<f32, 1>;
+    var t_398: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_392[i * 4 + j];
+        acc = acc + p_394[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_396[i] = acc;
+      t_398[i] = acc;
     }
-    var t_397: array<f32, 1>;
-    t_397[0] = ((carry_353[0] * alpha_394[0]) + t_396[0]);
-    var t_399 = array<f32, 16>();
+    var t_399: array<f32, 1>;
+    t_399[0] = ((carry_355[0] * alpha_396[0]) + t_398[0]);
+    var t_401 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[6192 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2064 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_399[i * 16 + j] = fma(a[i], b[j], t_399[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_401[i * 16 + j] = fma(a[i], b[j], t_401[i * 16 + j]); }
       }
     }
-    var t_400: array<f32, 16>;
+    var t_402: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_400[0 * 16 + j] = ((carry_354[0 * 16 + j] * alpha_394[0]) + t_399[0 * 16 + j]);
+      t_402[0 * 16 + j] = ((carry_356[0 * 16 + j] * alpha_396[0]) + t_401[0 * 16 + j]);
     }
-    carry_352[0] = m_new_388[0];
-    carry_353[0] = t_397[0];
+    carry_354[0] = m_new_390[0];
+    carry_355[0] = t_399[0];
     for (var j = 0; j < 16; j++) {
-      carry_354[0 * 16 + j] = t_400[0 * 16 + j];
+      carry_356[0 * 16 + j] = t_402[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_432 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_433 = k_descale[u32(b_116) * k_descale_stride0 + u32(kvh_115)];
-  let t_434 = (t_432 * t_433);
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_434 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_435 = k_descale[u32(b_117) * k_descale_stride0 + u32(kvh_116)];
+  let t_436 = (t_434 * t_435);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_406 = t_347; t_406 < t_350; t_406++) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_410 = (t_406 * 32);
+  for (var t_408 = t_349; t_408 < t_352; t_408++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_412 = (t_408 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_429: array<f32, 32>;
+    var K_431: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_429[i * 16 + j] = k_cache_at(u32((page_table[u32(b_116) * page_table_stride0 + u32((t_410 + (tr + 16 * i)))] + ((t_410 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_115) * k_cache_stride1 + u32((tc + 8 * j)));
+        K_431[i * 16 + j] = k_cache_at(u32((page_table[u32(b_117) * page_table_stride0 + u32((t_412 + (tr + 16 * i)))] + ((t_412 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_116) * k_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    var V_430: array<f32, 32>;
+    var V_432: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_430[i * 16 + j] = v_cache_at(u32((page_table[u32(b_116) * page_table_stride0 + u32((t_410 + (tr + 16 * i)))] + ((t_410 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_115) * v_cache_stride1 + u32((tc + 8 * j)));
+        V_432[i * 16 + j] = v_cache_at(u32((page_table[u32(b_117) * page_table_stride0 + u32((t_412 + (tr + 16 * i)))] + ((t_412 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_116) * v_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_429[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_431[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_436 = array<f32, 4>();
+    var t_438 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_436[i * 4 + j] = fma(a[i], b[j], t_436[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_438[i * 4 + j] = fma(a[i], b[j], t_438[i * 4 + j]); }
       }
     }
-    var t_437: array<f32, 4>;
+    var t_439: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_437[0 * 4 + j] = (t_436[0 * 4 + j] * t_434);
+      t_439[0 * 4 + j] = (t_438[0 * 4 + j] * t_436);
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_430[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_432[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_439: array<f32, 1>;
+    var t_441: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_437[i * 4 + j]);
+        acc = max(acc, t_439[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_439[i] = acc;
+      t_441[i] = acc;
     }
-    var m_new_440: array<f32, 1>;
-    m_new_440[0] = max(carry_352[0], t_439[0]);
+    var m_new_442: array<f32, 1>;
+    m_new_442[0] = max(carry_354[0], t_441[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_442: array<f32, 1>;
-    m_safe_442[0] = select(m_new_440[0], 0.0, (m_new_440[0] == NEG_INF));
+    var m_safe_444: array<f32, 1>;
+    m_safe_444[0] = select(m_new_442[0], 0.0, (m_new_442[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_444: array<f32, 4>;
+    var p_446: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_444[0 * 4 + j] = exp2((t_437[0 * 4 + j] - m_safe_442[0]));
+      p_446[0 * 4 + j] = exp2((t_439[0 * 4 + j] - m_safe_444[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_444[0 * 4 + j];
+      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_446[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_446: array<f32, 1>;
-    alpha_446[0] = exp2((carry_352[0] - m_safe_442[0]));
+    var alpha_448: array<f32, 1>;
+    alpha_448[0] = exp2((carry_354[0] - m_safe_444[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_448: array<f32, 1>;
+    var t_450: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_444[i * 4 + j];
+        acc = acc + p_446[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_448[i] = acc;
+      t_450[i] = acc;
     }
-    var t_449: array<f32, 1>;
-    t_449[0] = ((carry_353[0] * alpha_446[0]) + t_448[0]);
-    var t_451 = array<f32, 16>();
+    var t_451: array<f32, 1>;
+    t_451[0] = ((carry_355[0] * alpha_448[0]) + t_450[0]);
+    var t_453 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[6192 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2064 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_451[i * 16 + j] = fma(a[i], b[j], t_451[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_453[i * 16 + j] = fma(a[i], b[j], t_453[i * 16 + j]); }
       }
     }
-    var t_452: array<f32, 16>;
+    var t_454: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_452[0 * 16 + j] = ((carry_354[0 * 16 + j] * alpha_446[0]) + t_451[0 * 16 + j]);
+      t_454[0 * 16 + j] = ((carry_356[0 * 16 + j] * alpha_448[0]) + t_453[0 * 16 + j]);
     }
-    carry_352[0] = m_new_440[0];
-    carry_353[0] = t_449[0];
+    carry_354[0] = m_new_442[0];
+    carry_355[0] = t_451[0];
     for (var j = 0; j < 16; j++) {
-      carry_354[0 * 16 + j] = t_452[0 * 16 + j];
+      carry_356[0 * 16 + j] = t_454[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_484 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_485 = k_descale[u32(b_116) * k_descale_stride0 + u32(kvh_115)];
-  let t_486 = (t_484 * t_485);
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_486 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_487 = k_descale[u32(b_117) * k_descale_stride0 + u32(kvh_116)];
+  let t_488 = (t_486 * t_487);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_456 = t_350; t_456 < t_345; t_456++) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_460 = (t_456 * 32);
+  for (var t_458 = t_352; t_458 < t_347; t_458++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_462 = (t_458 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:54: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_481: array<f32, 32>;
+    var K_483: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_481[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_116) * page_table_stride0 + u32((t_460 + (tr + 16 * i)))], ((t_460 + (tr + 16 * i)) < k_len_146)) + ((t_460 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_115) * k_cache_stride1 + u32((tc + 8 * j))), ((t_460 + (tr + 16 * i)) < k_len_146));
+        K_483[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_117) * page_table_stride0 + u32((t_462 + (tr + 16 * i)))], ((t_462 + (tr + 16 * i)) < k_len_148)) + ((t_462 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_116) * k_cache_stride1 + u32((tc + 8 * j))), ((t_462 + (tr + 16 * i)) < k_len_148));
       }
     }
-    var V_482: array<f32, 32>;
+    var V_484: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_482[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_116) * page_table_stride0 + u32((t_460 + (tr + 16 * i)))], ((t_460 + (tr + 16 * i)) < k_len_146)) + ((t_460 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_115) * v_cache_stride1 + u32((tc + 8 * j))), ((t_460 + (tr + 16 * i)) < k_len_146));
+        V_484[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_117) * page_table_stride0 + u32((t_462 + (tr + 16 * i)))], ((t_462 + (tr + 16 * i)) < k_len_148)) + ((t_462 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_116) * v_cache_stride1 + u32((tc + 8 * j))), ((t_462 + (tr + 16 * i)) < k_len_148));
       }
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_481[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_483[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_488 = array<f32, 4>();
+    var t_490 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_488[i * 4 + j] = fma(a[i], b[j], t_488[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_490[i * 4 + j] = fma(a[i], b[j], t_490[i * 4 + j]); }
       }
     }
-    var t_490: array<f32, 4>;
+    var t_492: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_490[0 * 4 + j] = select(NEG_INF, (t_488[0 * 4 + j] * t_486), ((((t_460 + (tc + 8 * j)) < k_len_146) && ((t_184 || ((t_460 + (tc + 8 * j)) >= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) - P.window_left))) && (t_243 || ((t_460 + (tc + 8 * j)) <= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) + P.window_right))))) && (t_294 || ((t_460 + (tc + 8 * j)) <= ((((t_150 + tr) / 4) + k_len_146) - q_len_145)))));
+      t_492[0 * 4 + j] = select(NEG_INF, (t_490[0 * 4 + j] * t_488), ((((t_462 + (tc + 8 * j)) < k_len_148) && ((t_186 || ((t_462 + (tc + 8 * j)) >= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) - P.window_left))) && (t_245 || ((t_462 + (tc + 8 * j)) <= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) + P.window_right))))) && (t_296 || ((t_462 + (tc + 8 * j)) <= ((((t_152 + tr) / 4) + k_len_148) - q_len_147)))));
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_482[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_484[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_492: array<f32, 1>;
+    var t_494: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_490[i * 4 + j]);
+        acc = max(acc, t_492[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_492[i] = acc;
+      t_494[i] = acc;
     }
-    var m_new_493: array<f32, 1>;
-    m_new_493[0] = max(carry_352[0], t_492[0]);
+    var m_new_495: array<f32, 1>;
+    m_new_495[0] = max(carry_354[0], t_494[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_495: array<f32, 1>;
-    m_safe_495[0] = select(m_new_493[0], 0.0, (m_new_493[0] == NEG_INF));
+    var m_safe_497: array<f32, 1>;
+    m_safe_497[0] = select(m_new_495[0], 0.0, (m_new_495[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_497: array<f32, 4>;
+    var p_499: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_497[0 * 4 + j] = exp2((t_490[0 * 4 + j] - m_safe_495[0]));
+      p_499[0 * 4 + j] = exp2((t_492[0 * 4 + j] - m_safe_497[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_497[0 * 4 + j];
+      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_499[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_499: array<f32, 1>;
-    alpha_499[0] = exp2((carry_352[0] - m_safe_495[0]));
+    var alpha_501: array<f32, 1>;
+    alpha_501[0] = exp2((carry_354[0] - m_safe_497[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_501: array<f32, 1>;
+    var t_503: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_497[i * 4 + j];
+        acc = acc + p_499[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_501[i] = acc;
+      t_503[i] = acc;
     }
-    var t_502: array<f32, 1>;
-    t_502[0] = ((carry_353[0] * alpha_499[0]) + t_501[0]);
-    var t_504 = array<f32, 16>();
+    var t_504: array<f32, 1>;
+    t_504[0] = ((carry_355[0] * alpha_501[0]) + t_503[0]);
+    var t_506 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[6192 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2064 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_504[i * 16 + j] = fma(a[i], b[j], t_504[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_506[i * 16 + j] = fma(a[i], b[j], t_506[i * 16 + j]); }
       }
     }
-    var t_505: array<f32, 16>;
+    var t_507: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_505[0 * 16 + j] = ((carry_354[0 * 16 + j] * alpha_499[0]) + t_504[0 * 16 + j]);
+      t_507[0 * 16 + j] = ((carry_356[0 * 16 + j] * alpha_501[0]) + t_506[0 * 16 + j]);
     }
-    carry_352[0] = m_new_493[0];
-    carry_353[0] = t_502[0];
+    carry_354[0] = m_new_495[0];
+    carry_355[0] = t_504[0];
     for (var j = 0; j < 16; j++) {
-      carry_354[0 * 16 + j] = t_505[0 * 16 + j];
+      carry_356[0 * 16 + j] = t_507[0 * 16 + j];
     }
   }
-  // kernels-src/sliding_window.ts:58: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, v_descale[b, kvh])
-  let t_509 = v_descale[u32(b_116) * v_descale_stride0 + u32(kvh_115)];
+  // kernels-src/sliding_window.ts:31: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  let t_511 = v_descale[u32(b_117) * v_descale_stride0 + u32(kvh_116)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_150 + tr) / 4) < q_len_145)) { out[u32((q0_142 + ((t_150 + tr) / 4))) * out_stride0 + u32((t_153 + ((t_150 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_354[0 * 16 + j] / select(carry_353[0], 1.0, (carry_353[0] == 0.0))) * t_509); }
+    if ((((t_152 + tr) / 4) < q_len_147)) { out[u32((q0_144 + ((t_152 + tr) / 4))) * out_stride0 + u32((t_155 + ((t_152 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_356[0 * 16 + j] / select(carry_355[0], 1.0, (carry_355[0] == 0.0))) * t_511); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_150 + tr) / 4) < q_len_145)) { lse[u32((q0_142 + ((t_150 + tr) / 4))) * lse_stride0 + u32((t_153 + ((t_150 + tr) % 4)))] = select(((carry_352[0] + log2(carry_353[0])) * 0.6931471805599453), NEG_INF, (carry_353[0] == 0.0)); }
+    if ((((t_152 + tr) / 4) < q_len_147)) { lse[u32((q0_144 + ((t_152 + tr) / 4))) * lse_stride0 + u32((t_155 + ((t_152 + tr) % 4)))] = select(((carry_354[0] + log2(carry_355[0])) * 0.6931471805599453), NEG_INF, (carry_355[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"swa_paged_fp8.f32.p1","kernel":"swa_paged_fp8","source":{"file":"kernels-src/sliding_window.ts","line":36},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged_fp8.f32.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
+    manifest: {"name":"swa_paged_fp8.f32.p1","kernel":"swa_paged_fp8","source":{"file":"kernels-src/sliding_window.ts","line":36},"params":{"T":"f32","KV":"f8e4m3","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged_fp8.f32.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/sliding_window.ts:36 (kernel swa_paged_fp8). Do not edit: edit the spec and recompile.
-// Instance swa_paged_fp8.f32.p1: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
+// Instance swa_paged_fp8.f32.p1: T = f32, KV = f8e4m3, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
 
 struct Params {
@@ -876,302 +876,302 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_114 = i32(wg.x);
-  let kvh_115 = i32(wg.y);
-  let b_116 = i32(wg.z);
+  let m_115 = i32(wg.x);
+  let kvh_116 = i32(wg.y);
+  let b_117 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_142 = cu_seqlens_q[u32(b_116)];
+  let q0_144 = cu_seqlens_q[u32(b_117)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_143 = (b_116 + 1);
-  let t_144 = cu_seqlens_q[u32(t_143)];
-  let q_len_145 = (t_144 - q0_142);
-  let k_len_146 = cache_seqlens[u32(b_116)];
-  // kernels-src/sliding_window.ts:49: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_147 = (m_114 * 16);
-  let t_148 = (q_len_145 * 4);
-  let t_149 = (t_147 >= t_148);
-  if (t_149) {
+  let t_145 = (b_117 + 1);
+  let t_146 = cu_seqlens_q[u32(t_145)];
+  let q_len_147 = (t_146 - q0_144);
+  let k_len_148 = cache_seqlens[u32(b_117)];
+  // kernels-src/sliding_window.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_149 = (m_115 * 16);
+  let t_150 = (q_len_147 * 4);
+  let t_151 = (t_149 >= t_150);
+  if (t_151) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_150 = (m_114 * 16);
+  let t_152 = (m_115 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_153 = (kvh_115 * 4);
+  let t_155 = (kvh_116 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_160 = (k_len_146 + 31);
-  let t_161 = (t_160 / 32);
-  let t_163 = (k_len_146 + (-1));
-  let t_165 = (k_len_146 + (-32));
-  let t_167 = (t_163 / 32);
-  let t_168 = (t_163 < 0);
-  let t_169 = (t_167 * 32);
-  let t_170 = (t_169 == t_163);
-  let t_171 = (!t_170);
-  let t_172 = (t_168 && t_171);
-  let t_174 = (t_167 - 1);
-  let t_175 = select(t_167, t_174, t_172);
-  let t_176 = (t_165 / 32);
-  let t_177 = (t_165 < 0);
-  let t_178 = (t_176 * 32);
-  let t_179 = (t_178 == t_165);
-  let t_180 = (!t_179);
-  let t_181 = (t_177 && t_180);
-  let t_182 = (t_176 - 1);
-  let t_183 = select(t_176, t_182, t_181);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_162 = (k_len_148 + 31);
+  let t_163 = (t_162 / 32);
+  let t_165 = (k_len_148 + (-1));
+  let t_167 = (k_len_148 + (-32));
+  let t_169 = (t_165 / 32);
+  let t_170 = (t_165 < 0);
+  let t_171 = (t_169 * 32);
+  let t_172 = (t_171 == t_165);
+  let t_173 = (!t_172);
+  let t_174 = (t_170 && t_173);
+  let t_176 = (t_169 - 1);
+  let t_177 = select(t_169, t_176, t_174);
+  let t_178 = (t_167 / 32);
+  let t_179 = (t_167 < 0);
+  let t_180 = (t_178 * 32);
+  let t_181 = (t_180 == t_167);
+  let t_182 = (!t_181);
+  let t_183 = (t_179 && t_182);
+  let t_184 = (t_178 - 1);
+  let t_185 = select(t_178, t_184, t_183);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  let t_184 = (P.window_left < 0);
-  let t_186 = select(268435456, (-268435456), t_184);
-  let t_187 = select((-268435456), 268435456, t_184);
-  let t_189 = (t_150 + 15);
-  let t_190 = (t_150 / 4);
-  let t_191 = (t_189 / 4);
-  let t_192 = (t_190 + k_len_146);
-  let t_193 = (t_191 + k_len_146);
-  let t_194 = (t_192 - q_len_145);
-  let t_195 = (t_193 - q_len_145);
-  let t_196 = (t_194 - P.window_left);
-  let t_197 = (t_195 - P.window_left);
-  let t_198 = (0 - t_197);
-  let t_199 = (0 - t_196);
-  let t_200 = (t_199 + 31);
-  let t_201 = (-t_200);
-  let t_202 = (-t_201);
-  let t_203 = (t_202 / 32);
-  let t_204 = (t_202 < 0);
-  let t_205 = (t_203 * 32);
-  let t_206 = (t_205 == t_202);
-  let t_207 = (!t_206);
-  let t_208 = (t_204 && t_207);
-  let t_209 = (t_203 - 1);
-  let t_210 = select(t_203, t_209, t_208);
-  let t_211 = (-t_210);
-  let t_212 = (-t_198);
+  let t_186 = (P.window_left < 0);
+  let t_188 = select(268435456, (-268435456), t_186);
+  let t_189 = select((-268435456), 268435456, t_186);
+  let t_191 = (t_152 + 15);
+  let t_192 = (t_152 / 4);
+  let t_193 = (t_191 / 4);
+  let t_194 = (t_192 + k_len_148);
+  let t_195 = (t_193 + k_len_148);
+  let t_196 = (t_194 - q_len_147);
+  let t_197 = (t_195 - q_len_147);
+  let t_198 = (t_196 - P.window_left);
+  let t_199 = (t_197 - P.window_left);
+  let t_200 = (0 - t_199);
+  let t_201 = (0 - t_198);
+  let t_202 = (t_201 + 31);
+  let t_203 = (-t_202);
+  let t_204 = (-t_203);
+  let t_205 = (t_204 / 32);
+  let t_206 = (t_204 < 0);
+  let t_207 = (t_205 * 32);
+  let t_208 = (t_207 == t_204);
+  let t_209 = (!t_208);
+  let t_210 = (t_206 && t_209);
+  let t_211 = (t_205 - 1);
+  let t_212 = select(t_205, t_211, t_210);
   let t_213 = (-t_212);
-  let t_214 = (t_213 / 32);
-  let t_215 = (t_213 < 0);
-  let t_216 = (t_214 * 32);
-  let t_217 = (t_216 == t_213);
-  let t_218 = (!t_217);
-  let t_219 = (t_215 && t_218);
-  let t_220 = (t_214 - 1);
-  let t_221 = select(t_214, t_220, t_219);
-  let t_222 = (-t_221);
-  let t_223 = (t_186 > t_187);
-  let t_224 = (t_211 > 268435456);
-  let t_225 = min(t_186, t_211);
-  let t_226 = max(t_187, 268435456);
-  let t_227 = select(t_225, t_186, t_224);
-  let t_228 = select(t_226, t_187, t_224);
-  let t_229 = select(t_227, t_211, t_223);
-  let t_230 = select(t_228, 268435456, t_223);
-  let t_231 = (t_222 > 268435456);
-  let t_232 = max(t_186, t_222);
-  let t_233 = min(t_187, 268435456);
-  let t_234 = (t_233 + 1);
-  let t_235 = (t_232 <= t_234);
-  let t_236 = min(t_186, t_222);
-  let t_237 = select(t_186, t_236, t_235);
-  let t_238 = select(t_187, t_226, t_235);
-  let t_239 = select(t_237, t_186, t_231);
-  let t_240 = select(t_238, t_187, t_231);
-  let t_241 = select(t_239, t_222, t_223);
-  let t_242 = select(t_240, 268435456, t_223);
-  let t_243 = (P.window_right < 0);
-  let t_244 = select(268435456, (-268435456), t_243);
-  let t_245 = select((-268435456), 268435456, t_243);
-  let t_246 = (t_194 + P.window_right);
-  let t_247 = (t_195 + P.window_right);
-  let t_249 = (t_246 + (-31));
-  let t_250 = (t_247 / 32);
-  let t_251 = (t_247 < 0);
-  let t_252 = (t_250 * 32);
-  let t_253 = (t_252 == t_247);
-  let t_254 = (!t_253);
-  let t_255 = (t_251 && t_254);
-  let t_256 = (t_250 - 1);
-  let t_257 = select(t_250, t_256, t_255);
-  let t_258 = (t_249 / 32);
-  let t_259 = (t_249 < 0);
-  let t_260 = (t_258 * 32);
-  let t_261 = (t_260 == t_249);
-  let t_262 = (!t_261);
-  let t_263 = (t_259 && t_262);
-  let t_264 = (t_258 - 1);
-  let t_265 = select(t_258, t_264, t_263);
-  let t_266 = (t_244 > t_245);
-  let t_267 = ((-268435456) > t_257);
-  let t_268 = min(t_244, (-268435456));
-  let t_269 = max(t_245, t_257);
-  let t_270 = select(t_268, t_244, t_267);
-  let t_271 = select(t_269, t_245, t_267);
-  let t_272 = select(t_270, (-268435456), t_266);
-  let t_273 = select(t_271, t_257, t_266);
-  let t_274 = ((-268435456) > t_265);
-  let t_275 = max(t_244, (-268435456));
-  let t_276 = min(t_245, t_265);
-  let t_277 = (t_276 + 1);
-  let t_278 = (t_275 <= t_277);
-  let t_279 = max(t_245, t_265);
-  let t_280 = select(t_244, t_268, t_278);
-  let t_281 = select(t_245, t_279, t_278);
-  let t_282 = select(t_280, t_244, t_274);
-  let t_283 = select(t_281, t_245, t_274);
-  let t_284 = select(t_282, (-268435456), t_266);
-  let t_285 = select(t_283, t_265, t_266);
-  let t_286 = max(t_229, t_272);
-  let t_287 = min(t_230, t_273);
-  let t_288 = max(t_241, t_284);
-  let t_289 = min(t_242, t_285);
-  let t_290 = max((-268435456), t_286);
-  let t_291 = min(t_175, t_287);
+  let t_214 = (-t_200);
+  let t_215 = (-t_214);
+  let t_216 = (t_215 / 32);
+  let t_217 = (t_215 < 0);
+  let t_218 = (t_216 * 32);
+  let t_219 = (t_218 == t_215);
+  let t_220 = (!t_219);
+  let t_221 = (t_217 && t_220);
+  let t_222 = (t_216 - 1);
+  let t_223 = select(t_216, t_222, t_221);
+  let t_224 = (-t_223);
+  let t_225 = (t_188 > t_189);
+  let t_226 = (t_213 > 268435456);
+  let t_227 = min(t_188, t_213);
+  let t_228 = max(t_189, 268435456);
+  let t_229 = select(t_227, t_188, t_226);
+  let t_230 = select(t_228, t_189, t_226);
+  let t_231 = select(t_229, t_213, t_225);
+  let t_232 = select(t_230, 268435456, t_225);
+  let t_233 = (t_224 > 268435456);
+  let t_234 = max(t_188, t_224);
+  let t_235 = min(t_189, 268435456);
+  let t_236 = (t_235 + 1);
+  let t_237 = (t_234 <= t_236);
+  let t_238 = min(t_188, t_224);
+  let t_239 = select(t_188, t_238, t_237);
+  let t_240 = select(t_189, t_228, t_237);
+  let t_241 = select(t_239, t_188, t_233);
+  let t_242 = select(t_240, t_189, t_233);
+  let t_243 = select(t_241, t_224, t_225);
+  let t_244 = select(t_242, 268435456, t_225);
+  let t_245 = (P.window_right < 0);
+  let t_246 = select(268435456, (-268435456), t_245);
+  let t_247 = select((-268435456), 268435456, t_245);
+  let t_248 = (t_196 + P.window_right);
+  let t_249 = (t_197 + P.window_right);
+  let t_251 = (t_248 + (-31));
+  let t_252 = (t_249 / 32);
+  let t_253 = (t_249 < 0);
+  let t_254 = (t_252 * 32);
+  let t_255 = (t_254 == t_249);
+  let t_256 = (!t_255);
+  let t_257 = (t_253 && t_256);
+  let t_258 = (t_252 - 1);
+  let t_259 = select(t_252, t_258, t_257);
+  let t_260 = (t_251 / 32);
+  let t_261 = (t_251 < 0);
+  let t_262 = (t_260 * 32);
+  let t_263 = (t_262 == t_251);
+  let t_264 = (!t_263);
+  let t_265 = (t_261 && t_264);
+  let t_266 = (t_260 - 1);
+  let t_267 = select(t_260, t_266, t_265);
+  let t_268 = (t_246 > t_247);
+  let t_269 = ((-268435456) > t_259);
+  let t_270 = min(t_246, (-268435456));
+  let t_271 = max(t_247, t_259);
+  let t_272 = select(t_270, t_246, t_269);
+  let t_273 = select(t_271, t_247, t_269);
+  let t_274 = select(t_272, (-268435456), t_268);
+  let t_275 = select(t_273, t_259, t_268);
+  let t_276 = ((-268435456) > t_267);
+  let t_277 = max(t_246, (-268435456));
+  let t_278 = min(t_247, t_267);
+  let t_279 = (t_278 + 1);
+  let t_280 = (t_277 <= t_279);
+  let t_281 = max(t_247, t_267);
+  let t_282 = select(t_246, t_270, t_280);
+  let t_283 = select(t_247, t_281, t_280);
+  let t_284 = select(t_282, t_246, t_276);
+  let t_285 = select(t_283, t_247, t_276);
+  let t_286 = select(t_284, (-268435456), t_268);
+  let t_287 = select(t_285, t_267, t_268);
+  let t_288 = max(t_231, t_274);
+  let t_289 = min(t_232, t_275);
+  let t_290 = max(t_243, t_286);
+  let t_291 = min(t_244, t_287);
   let t_292 = max((-268435456), t_288);
-  let t_293 = min(t_183, t_289);
-  // kernels-src/sliding_window.ts:54: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_294 = (P.is_causal == 0);
-  let t_295 = select(268435456, (-268435456), t_294);
-  let t_296 = select((-268435456), 268435456, t_294);
-  let t_297 = (t_194 + (-31));
-  let t_298 = (t_195 / 32);
-  let t_299 = (t_195 < 0);
-  let t_300 = (t_298 * 32);
-  let t_301 = (t_300 == t_195);
-  let t_302 = (!t_301);
-  let t_303 = (t_299 && t_302);
-  let t_304 = (t_298 - 1);
-  let t_305 = select(t_298, t_304, t_303);
-  let t_306 = (t_297 / 32);
-  let t_307 = (t_297 < 0);
-  let t_308 = (t_306 * 32);
-  let t_309 = (t_308 == t_297);
-  let t_310 = (!t_309);
-  let t_311 = (t_307 && t_310);
-  let t_312 = (t_306 - 1);
-  let t_313 = select(t_306, t_312, t_311);
-  let t_314 = (t_295 > t_296);
-  let t_315 = ((-268435456) > t_305);
-  let t_316 = min(t_295, (-268435456));
-  let t_317 = max(t_296, t_305);
-  let t_318 = select(t_316, t_295, t_315);
-  let t_319 = select(t_317, t_296, t_315);
-  let t_320 = select(t_318, (-268435456), t_314);
-  let t_321 = select(t_319, t_305, t_314);
-  let t_322 = ((-268435456) > t_313);
-  let t_323 = max(t_295, (-268435456));
-  let t_324 = min(t_296, t_313);
-  let t_325 = (t_324 + 1);
-  let t_326 = (t_323 <= t_325);
-  let t_327 = max(t_296, t_313);
-  let t_328 = select(t_295, t_316, t_326);
-  let t_329 = select(t_296, t_327, t_326);
-  let t_330 = select(t_328, t_295, t_322);
-  let t_331 = select(t_329, t_296, t_322);
-  let t_332 = select(t_330, (-268435456), t_314);
-  let t_333 = select(t_331, t_313, t_314);
-  let t_334 = max(t_290, t_320);
-  let t_335 = min(t_291, t_321);
-  let t_336 = max(t_292, t_332);
-  let t_337 = min(t_293, t_333);
-  let t_338 = max(t_336, t_336);
-  let t_339 = min(t_337, t_337);
-  let t_340 = max(t_338, (-268435456));
-  let t_341 = min(t_339, t_183);
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_342 = max(0, t_334);
-  let t_343 = (t_335 + 1);
-  let t_344 = min(t_161, t_343);
-  let t_345 = max(t_342, t_344);
-  let t_346 = max(t_340, t_342);
-  let t_347 = min(t_346, t_345);
-  let t_348 = (t_341 + 1);
-  let t_349 = max(t_348, t_347);
-  let t_350 = min(t_349, t_345);
+  let t_293 = min(t_177, t_289);
+  let t_294 = max((-268435456), t_290);
+  let t_295 = min(t_185, t_291);
+  // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_296 = (P.is_causal == 0);
+  let t_297 = select(268435456, (-268435456), t_296);
+  let t_298 = select((-268435456), 268435456, t_296);
+  let t_299 = (t_196 + (-31));
+  let t_300 = (t_197 / 32);
+  let t_301 = (t_197 < 0);
+  let t_302 = (t_300 * 32);
+  let t_303 = (t_302 == t_197);
+  let t_304 = (!t_303);
+  let t_305 = (t_301 && t_304);
+  let t_306 = (t_300 - 1);
+  let t_307 = select(t_300, t_306, t_305);
+  let t_308 = (t_299 / 32);
+  let t_309 = (t_299 < 0);
+  let t_310 = (t_308 * 32);
+  let t_311 = (t_310 == t_299);
+  let t_312 = (!t_311);
+  let t_313 = (t_309 && t_312);
+  let t_314 = (t_308 - 1);
+  let t_315 = select(t_308, t_314, t_313);
+  let t_316 = (t_297 > t_298);
+  let t_317 = ((-268435456) > t_307);
+  let t_318 = min(t_297, (-268435456));
+  let t_319 = max(t_298, t_307);
+  let t_320 = select(t_318, t_297, t_317);
+  let t_321 = select(t_319, t_298, t_317);
+  let t_322 = select(t_320, (-268435456), t_316);
+  let t_323 = select(t_321, t_307, t_316);
+  let t_324 = ((-268435456) > t_315);
+  let t_325 = max(t_297, (-268435456));
+  let t_326 = min(t_298, t_315);
+  let t_327 = (t_326 + 1);
+  let t_328 = (t_325 <= t_327);
+  let t_329 = max(t_298, t_315);
+  let t_330 = select(t_297, t_318, t_328);
+  let t_331 = select(t_298, t_329, t_328);
+  let t_332 = select(t_330, t_297, t_324);
+  let t_333 = select(t_331, t_298, t_324);
+  let t_334 = select(t_332, (-268435456), t_316);
+  let t_335 = select(t_333, t_315, t_316);
+  let t_336 = max(t_292, t_322);
+  let t_337 = min(t_293, t_323);
+  let t_338 = max(t_294, t_334);
+  let t_339 = min(t_295, t_335);
+  let t_340 = max(t_338, t_338);
+  let t_341 = min(t_339, t_339);
+  let t_342 = max(t_340, (-268435456));
+  let t_343 = min(t_341, t_185);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_344 = max(0, t_336);
+  let t_345 = (t_337 + 1);
+  let t_346 = min(t_163, t_345);
+  let t_347 = max(t_344, t_346);
+  let t_348 = max(t_342, t_344);
+  let t_349 = min(t_348, t_347);
+  let t_350 = (t_343 + 1);
+  let t_351 = max(t_350, t_349);
+  let t_352 = min(t_351, t_347);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_379 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_380 = k_descale[u32(b_116) * k_descale_stride0 + u32(kvh_115)];
-  let t_381 = (t_379 * t_380);
+  let t_381 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_382 = k_descale[u32(b_117) * k_descale_stride0 + u32(kvh_116)];
+  let t_383 = (t_381 * t_382);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_142 + ((t_150 + r) / 4))) * q_stride0 + u32((t_153 + ((t_150 + r) % 4))) * q_stride1 + u32(c)], (((t_150 + r) / 4) < q_len_145));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_144 + ((t_152 + r) / 4))) * q_stride0 + u32((t_155 + ((t_152 + r) % 4))) * q_stride1 + u32(c)], (((t_152 + r) / 4) < q_len_147));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_352: array<f32, 1>;
-  carry_352[0] = NEG_INF;
-  var carry_353: array<f32, 1>;
-  carry_353[0] = 0.0;
-  var carry_354: array<f32, 16>;
+  var carry_354: array<f32, 1>;
+  carry_354[0] = NEG_INF;
+  var carry_355: array<f32, 1>;
+  carry_355[0] = 0.0;
+  var carry_356: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_354[0 * 16 + j] = 0.0;
+    carry_356[0 * 16 + j] = 0.0;
   }
-  for (var t_351 = t_342; t_351 < t_347; t_351++) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_355 = (t_351 * 32);
+  for (var t_353 = t_344; t_353 < t_349; t_353++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_357 = (t_353 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:54: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_376: array<f32, 32>;
+    var K_378: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_376[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_116) * page_table_stride0 + u32((t_355 + (tr + 16 * i)))], ((t_355 + (tr + 16 * i)) < k_len_146)) + ((t_355 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_115) * k_cache_stride1 + u32((tc + 8 * j))), ((t_355 + (tr + 16 * i)) < k_len_146));
+        K_378[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_117) * page_table_stride0 + u32((t_357 + (tr + 16 * i)))], ((t_357 + (tr + 16 * i)) < k_len_148)) + ((t_357 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_116) * k_cache_stride1 + u32((tc + 8 * j))), ((t_357 + (tr + 16 * i)) < k_len_148));
       }
     }
-    var V_377: array<f32, 32>;
+    var V_379: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_377[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_116) * page_table_stride0 + u32((t_355 + (tr + 16 * i)))], ((t_355 + (tr + 16 * i)) < k_len_146)) + ((t_355 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_115) * v_cache_stride1 + u32((tc + 8 * j))), ((t_355 + (tr + 16 * i)) < k_len_146));
+        V_379[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_117) * page_table_stride0 + u32((t_357 + (tr + 16 * i)))], ((t_357 + (tr + 16 * i)) < k_len_148)) + ((t_357 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_116) * v_cache_stride1 + u32((tc + 8 * j))), ((t_357 + (tr + 16 * i)) < k_len_148));
       }
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_376[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_378[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_383 = array<f32, 4>();
+    var t_385 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_383[i * 4 + j] = fma(a[i], b[j], t_383[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_385[i * 4 + j] = fma(a[i], b[j], t_385[i * 4 + j]); }
       }
     }
-    var t_385: array<f32, 4>;
+    var t_387: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_385[0 * 4 + j] = select(NEG_INF, (t_383[0 * 4 + j] * t_381), ((((t_355 + (tc + 8 * j)) < k_len_146) && ((t_184 || ((t_355 + (tc + 8 * j)) >= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) - P.window_left))) && (t_243 || ((t_355 + (tc + 8 * j)) <= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) + P.window_right))))) && (t_294 || ((t_355 + (tc + 8 * j)) <= ((((t_150 + tr) / 4) + k_len_146) - q_len_145)))));
+      t_387[0 * 4 + j] = select(NEG_INF, (t_385[0 * 4 + j] * t_383), ((((t_357 + (tc + 8 * j)) < k_len_148) && ((t_186 || ((t_357 + (tc + 8 * j)) >= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) - P.window_left))) && (t_245 || ((t_357 + (tc + 8 * j)) <= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) + P.window_right))))) && (t_296 || ((t_357 + (tc + 8 * j)) <= ((((t_152 + tr) / 4) + k_len_148) - q_len_147)))));
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_377[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_379[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_387: array<f32, 1>;
+    var t_389: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_385[i * 4 + j]);
+        acc = max(acc, t_387[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1180,33 +1180,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_387[i] = acc;
+      t_389[i] = acc;
     }
     workgroupBarrier();
-    var m_new_388: array<f32, 1>;
-    m_new_388[0] = max(carry_352[0], t_387[0]);
+    var m_new_390: array<f32, 1>;
+    m_new_390[0] = max(carry_354[0], t_389[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_390: array<f32, 1>;
-    m_safe_390[0] = select(m_new_388[0], 0.0, (m_new_388[0] == NEG_INF));
+    var m_safe_392: array<f32, 1>;
+    m_safe_392[0] = select(m_new_390[0], 0.0, (m_new_390[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_392: array<f32, 4>;
+    var p_394: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_392[0 * 4 + j] = exp2((t_385[0 * 4 + j] - m_safe_390[0]));
+      p_394[0 * 4 + j] = exp2((t_387[0 * 4 + j] - m_safe_392[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_392[0 * 4 + j];
+      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_394[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_394: array<f32, 1>;
-    alpha_394[0] = exp2((carry_352[0] - m_safe_390[0]));
+    var alpha_396: array<f32, 1>;
+    alpha_396[0] = exp2((carry_354[0] - m_safe_392[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_396: array<f32, 1>;
+    var t_398: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_392[i * 4 + j];
+        acc = acc + p_394[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1215,93 +1215,93 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_396[i] = acc;
+      t_398[i] = acc;
     }
     workgroupBarrier();
-    var t_397: array<f32, 1>;
-    t_397[0] = ((carry_353[0] * alpha_394[0]) + t_396[0]);
-    var t_399 = array<f32, 16>();
+    var t_399: array<f32, 1>;
+    t_399[0] = ((carry_355[0] * alpha_396[0]) + t_398[0]);
+    var t_401 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[6192 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2064 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_399[i * 16 + j] = fma(a[i], b[j], t_399[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_401[i * 16 + j] = fma(a[i], b[j], t_401[i * 16 + j]); }
       }
     }
-    var t_400: array<f32, 16>;
+    var t_402: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_400[0 * 16 + j] = ((carry_354[0 * 16 + j] * alpha_394[0]) + t_399[0 * 16 + j]);
+      t_402[0 * 16 + j] = ((carry_356[0 * 16 + j] * alpha_396[0]) + t_401[0 * 16 + j]);
     }
-    carry_352[0] = m_new_388[0];
-    carry_353[0] = t_397[0];
+    carry_354[0] = m_new_390[0];
+    carry_355[0] = t_399[0];
     for (var j = 0; j < 16; j++) {
-      carry_354[0 * 16 + j] = t_400[0 * 16 + j];
+      carry_356[0 * 16 + j] = t_402[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_432 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_433 = k_descale[u32(b_116) * k_descale_stride0 + u32(kvh_115)];
-  let t_434 = (t_432 * t_433);
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_434 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_435 = k_descale[u32(b_117) * k_descale_stride0 + u32(kvh_116)];
+  let t_436 = (t_434 * t_435);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_406 = t_347; t_406 < t_350; t_406++) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_410 = (t_406 * 32);
+  for (var t_408 = t_349; t_408 < t_352; t_408++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_412 = (t_408 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_429: array<f32, 32>;
+    var K_431: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_429[i * 16 + j] = k_cache_at(u32((page_table[u32(b_116) * page_table_stride0 + u32((t_410 + (tr + 16 * i)))] + ((t_410 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_115) * k_cache_stride1 + u32((tc + 8 * j)));
+        K_431[i * 16 + j] = k_cache_at(u32((page_table[u32(b_117) * page_table_stride0 + u32((t_412 + (tr + 16 * i)))] + ((t_412 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_116) * k_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    var V_430: array<f32, 32>;
+    var V_432: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_430[i * 16 + j] = v_cache_at(u32((page_table[u32(b_116) * page_table_stride0 + u32((t_410 + (tr + 16 * i)))] + ((t_410 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_115) * v_cache_stride1 + u32((tc + 8 * j)));
+        V_432[i * 16 + j] = v_cache_at(u32((page_table[u32(b_117) * page_table_stride0 + u32((t_412 + (tr + 16 * i)))] + ((t_412 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_116) * v_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_429[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_431[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_436 = array<f32, 4>();
+    var t_438 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_436[i * 4 + j] = fma(a[i], b[j], t_436[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_438[i * 4 + j] = fma(a[i], b[j], t_438[i * 4 + j]); }
       }
     }
-    var t_437: array<f32, 4>;
+    var t_439: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_437[0 * 4 + j] = (t_436[0 * 4 + j] * t_434);
+      t_439[0 * 4 + j] = (t_438[0 * 4 + j] * t_436);
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_430[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_432[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_439: array<f32, 1>;
+    var t_441: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_437[i * 4 + j]);
+        acc = max(acc, t_439[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1310,33 +1310,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_439[i] = acc;
+      t_441[i] = acc;
     }
     workgroupBarrier();
-    var m_new_440: array<f32, 1>;
-    m_new_440[0] = max(carry_352[0], t_439[0]);
+    var m_new_442: array<f32, 1>;
+    m_new_442[0] = max(carry_354[0], t_441[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_442: array<f32, 1>;
-    m_safe_442[0] = select(m_new_440[0], 0.0, (m_new_440[0] == NEG_INF));
+    var m_safe_444: array<f32, 1>;
+    m_safe_444[0] = select(m_new_442[0], 0.0, (m_new_442[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_444: array<f32, 4>;
+    var p_446: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_444[0 * 4 + j] = exp2((t_437[0 * 4 + j] - m_safe_442[0]));
+      p_446[0 * 4 + j] = exp2((t_439[0 * 4 + j] - m_safe_444[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_444[0 * 4 + j];
+      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_446[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_446: array<f32, 1>;
-    alpha_446[0] = exp2((carry_352[0] - m_safe_442[0]));
+    var alpha_448: array<f32, 1>;
+    alpha_448[0] = exp2((carry_354[0] - m_safe_444[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_448: array<f32, 1>;
+    var t_450: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_444[i * 4 + j];
+        acc = acc + p_446[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1345,101 +1345,101 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_448[i] = acc;
+      t_450[i] = acc;
     }
     workgroupBarrier();
-    var t_449: array<f32, 1>;
-    t_449[0] = ((carry_353[0] * alpha_446[0]) + t_448[0]);
-    var t_451 = array<f32, 16>();
+    var t_451: array<f32, 1>;
+    t_451[0] = ((carry_355[0] * alpha_448[0]) + t_450[0]);
+    var t_453 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[6192 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2064 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_451[i * 16 + j] = fma(a[i], b[j], t_451[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_453[i * 16 + j] = fma(a[i], b[j], t_453[i * 16 + j]); }
       }
     }
-    var t_452: array<f32, 16>;
+    var t_454: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_452[0 * 16 + j] = ((carry_354[0 * 16 + j] * alpha_446[0]) + t_451[0 * 16 + j]);
+      t_454[0 * 16 + j] = ((carry_356[0 * 16 + j] * alpha_448[0]) + t_453[0 * 16 + j]);
     }
-    carry_352[0] = m_new_440[0];
-    carry_353[0] = t_449[0];
+    carry_354[0] = m_new_442[0];
+    carry_355[0] = t_451[0];
     for (var j = 0; j < 16; j++) {
-      carry_354[0 * 16 + j] = t_452[0 * 16 + j];
+      carry_356[0 * 16 + j] = t_454[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_484 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_485 = k_descale[u32(b_116) * k_descale_stride0 + u32(kvh_115)];
-  let t_486 = (t_484 * t_485);
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_486 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_487 = k_descale[u32(b_117) * k_descale_stride0 + u32(kvh_116)];
+  let t_488 = (t_486 * t_487);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_456 = t_350; t_456 < t_345; t_456++) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_460 = (t_456 * 32);
+  for (var t_458 = t_352; t_458 < t_347; t_458++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_462 = (t_458 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:54: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_481: array<f32, 32>;
+    var K_483: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_481[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_116) * page_table_stride0 + u32((t_460 + (tr + 16 * i)))], ((t_460 + (tr + 16 * i)) < k_len_146)) + ((t_460 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_115) * k_cache_stride1 + u32((tc + 8 * j))), ((t_460 + (tr + 16 * i)) < k_len_146));
+        K_483[i * 16 + j] = select(0.0, k_cache_at(u32((select(0, page_table[u32(b_117) * page_table_stride0 + u32((t_462 + (tr + 16 * i)))], ((t_462 + (tr + 16 * i)) < k_len_148)) + ((t_462 + (tr + 16 * i)) % 1))) * k_cache_stride0 + u32(kvh_116) * k_cache_stride1 + u32((tc + 8 * j))), ((t_462 + (tr + 16 * i)) < k_len_148));
       }
     }
-    var V_482: array<f32, 32>;
+    var V_484: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_482[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_116) * page_table_stride0 + u32((t_460 + (tr + 16 * i)))], ((t_460 + (tr + 16 * i)) < k_len_146)) + ((t_460 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_115) * v_cache_stride1 + u32((tc + 8 * j))), ((t_460 + (tr + 16 * i)) < k_len_146));
+        V_484[i * 16 + j] = select(0.0, v_cache_at(u32((select(0, page_table[u32(b_117) * page_table_stride0 + u32((t_462 + (tr + 16 * i)))], ((t_462 + (tr + 16 * i)) < k_len_148)) + ((t_462 + (tr + 16 * i)) % 1))) * v_cache_stride0 + u32(kvh_116) * v_cache_stride1 + u32((tc + 8 * j))), ((t_462 + (tr + 16 * i)) < k_len_148));
       }
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_481[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_483[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_488 = array<f32, 4>();
+    var t_490 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_488[i * 4 + j] = fma(a[i], b[j], t_488[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_490[i * 4 + j] = fma(a[i], b[j], t_490[i * 4 + j]); }
       }
     }
-    var t_490: array<f32, 4>;
+    var t_492: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_490[0 * 4 + j] = select(NEG_INF, (t_488[0 * 4 + j] * t_486), ((((t_460 + (tc + 8 * j)) < k_len_146) && ((t_184 || ((t_460 + (tc + 8 * j)) >= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) - P.window_left))) && (t_243 || ((t_460 + (tc + 8 * j)) <= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) + P.window_right))))) && (t_294 || ((t_460 + (tc + 8 * j)) <= ((((t_150 + tr) / 4) + k_len_146) - q_len_145)))));
+      t_492[0 * 4 + j] = select(NEG_INF, (t_490[0 * 4 + j] * t_488), ((((t_462 + (tc + 8 * j)) < k_len_148) && ((t_186 || ((t_462 + (tc + 8 * j)) >= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) - P.window_left))) && (t_245 || ((t_462 + (tc + 8 * j)) <= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) + P.window_right))))) && (t_296 || ((t_462 + (tc + 8 * j)) <= ((((t_152 + tr) / 4) + k_len_148) - q_len_147)))));
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_482[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_484[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_492: array<f32, 1>;
+    var t_494: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_490[i * 4 + j]);
+        acc = max(acc, t_492[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1448,33 +1448,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_492[i] = acc;
+      t_494[i] = acc;
     }
     workgroupBarrier();
-    var m_new_493: array<f32, 1>;
-    m_new_493[0] = max(carry_352[0], t_492[0]);
+    var m_new_495: array<f32, 1>;
+    m_new_495[0] = max(carry_354[0], t_494[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_495: array<f32, 1>;
-    m_safe_495[0] = select(m_new_493[0], 0.0, (m_new_493[0] == NEG_INF));
+    var m_safe_497: array<f32, 1>;
+    m_safe_497[0] = select(m_new_495[0], 0.0, (m_new_495[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_497: array<f32, 4>;
+    var p_499: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_497[0 * 4 + j] = exp2((t_490[0 * 4 + j] - m_safe_495[0]));
+      p_499[0 * 4 + j] = exp2((t_492[0 * 4 + j] - m_safe_497[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_497[0 * 4 + j];
+      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_499[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_499: array<f32, 1>;
-    alpha_499[0] = exp2((carry_352[0] - m_safe_495[0]));
+    var alpha_501: array<f32, 1>;
+    alpha_501[0] = exp2((carry_354[0] - m_safe_497[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_501: array<f32, 1>;
+    var t_503: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_497[i * 4 + j];
+        acc = acc + p_499[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1483,42 +1483,42 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_501[i] = acc;
+      t_503[i] = acc;
     }
     workgroupBarrier();
-    var t_502: array<f32, 1>;
-    t_502[0] = ((carry_353[0] * alpha_499[0]) + t_501[0]);
-    var t_504 = array<f32, 16>();
+    var t_504: array<f32, 1>;
+    t_504[0] = ((carry_355[0] * alpha_501[0]) + t_503[0]);
+    var t_506 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[6192 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2064 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_504[i * 16 + j] = fma(a[i], b[j], t_504[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_506[i * 16 + j] = fma(a[i], b[j], t_506[i * 16 + j]); }
       }
     }
-    var t_505: array<f32, 16>;
+    var t_507: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_505[0 * 16 + j] = ((carry_354[0 * 16 + j] * alpha_499[0]) + t_504[0 * 16 + j]);
+      t_507[0 * 16 + j] = ((carry_356[0 * 16 + j] * alpha_501[0]) + t_506[0 * 16 + j]);
     }
-    carry_352[0] = m_new_493[0];
-    carry_353[0] = t_502[0];
+    carry_354[0] = m_new_495[0];
+    carry_355[0] = t_504[0];
     for (var j = 0; j < 16; j++) {
-      carry_354[0 * 16 + j] = t_505[0 * 16 + j];
+      carry_356[0 * 16 + j] = t_507[0 * 16 + j];
     }
   }
-  // kernels-src/sliding_window.ts:58: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, v_descale[b, kvh])
-  let t_509 = v_descale[u32(b_116) * v_descale_stride0 + u32(kvh_115)];
+  // kernels-src/sliding_window.ts:31: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  let t_511 = v_descale[u32(b_117) * v_descale_stride0 + u32(kvh_116)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_150 + tr) / 4) < q_len_145)) { out[u32((q0_142 + ((t_150 + tr) / 4))) * out_stride0 + u32((t_153 + ((t_150 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_354[0 * 16 + j] / select(carry_353[0], 1.0, (carry_353[0] == 0.0))) * t_509); }
+    if ((((t_152 + tr) / 4) < q_len_147)) { out[u32((q0_144 + ((t_152 + tr) / 4))) * out_stride0 + u32((t_155 + ((t_152 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_356[0 * 16 + j] / select(carry_355[0], 1.0, (carry_355[0] == 0.0))) * t_511); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_150 + tr) / 4) < q_len_145)) { lse[u32((q0_142 + ((t_150 + tr) / 4))) * lse_stride0 + u32((t_153 + ((t_150 + tr) % 4)))] = select(((carry_352[0] + log2(carry_353[0])) * 0.6931471805599453), NEG_INF, (carry_353[0] == 0.0)); }
+    if ((((t_152 + tr) / 4) < q_len_147)) { lse[u32((q0_144 + ((t_152 + tr) / 4))) * lse_stride0 + u32((t_155 + ((t_152 + tr) % 4)))] = select(((carry_354[0] + log2(carry_355[0])) * 0.6931471805599453), NEG_INF, (carry_355[0] == 0.0)); }
   }
 }
 `,

@@ -2,7 +2,7 @@
 export const name = "swa_paged_fp8.f32.p16";
 export const kernel = "swa_paged_fp8";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32};
+export const params = {"T":"f32","KV":"f8e4m3","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32};
 export const tuned = [];
 export const tensors = [
   {
@@ -130,9 +130,9 @@ export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"swa_paged_fp8.f32.p16","kernel":"swa_paged_fp8","source":{"file":"kernels-src/sliding_window.ts","line":36},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged_fp8.f32.p16.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
+    manifest: {"name":"swa_paged_fp8.f32.p16","kernel":"swa_paged_fp8","source":{"file":"kernels-src/sliding_window.ts","line":36},"params":{"T":"f32","KV":"f8e4m3","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged_fp8.f32.p16.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/sliding_window.ts:36 (kernel swa_paged_fp8). Do not edit: edit the spec and recompile.
-// Instance swa_paged_fp8.f32.p16: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32.
+// Instance swa_paged_fp8.f32.p16: T = f32, KV = f8e4m3, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
 enable subgroups;
 
@@ -197,621 +197,621 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_116 = i32(wg.x);
-  let kvh_117 = i32(wg.y);
-  let b_118 = i32(wg.z);
+  let m_117 = i32(wg.x);
+  let kvh_118 = i32(wg.y);
+  let b_119 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_144 = cu_seqlens_q[u32(b_118)];
+  let q0_146 = cu_seqlens_q[u32(b_119)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_145 = (b_118 + 1);
-  let t_146 = cu_seqlens_q[u32(t_145)];
-  let q_len_147 = (t_146 - q0_144);
-  let k_len_148 = cache_seqlens[u32(b_118)];
-  // kernels-src/sliding_window.ts:49: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_149 = (m_116 * 16);
-  let t_150 = (q_len_147 * 4);
-  let t_151 = (t_149 >= t_150);
-  if (t_151) {
+  let t_147 = (b_119 + 1);
+  let t_148 = cu_seqlens_q[u32(t_147)];
+  let q_len_149 = (t_148 - q0_146);
+  let k_len_150 = cache_seqlens[u32(b_119)];
+  // kernels-src/sliding_window.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_151 = (m_117 * 16);
+  let t_152 = (q_len_149 * 4);
+  let t_153 = (t_151 >= t_152);
+  if (t_153) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_152 = (m_116 * 16);
+  let t_154 = (m_117 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_155 = (kvh_117 * 4);
+  let t_157 = (kvh_118 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_162 = (k_len_148 + 31);
-  let t_163 = (t_162 / 32);
-  let t_165 = (k_len_148 + (-1));
-  let t_167 = (k_len_148 + (-32));
-  let t_169 = (t_165 / 32);
-  let t_170 = (t_165 < 0);
-  let t_171 = (t_169 * 32);
-  let t_172 = (t_171 == t_165);
-  let t_173 = (!t_172);
-  let t_174 = (t_170 && t_173);
-  let t_176 = (t_169 - 1);
-  let t_177 = select(t_169, t_176, t_174);
-  let t_178 = (t_167 / 32);
-  let t_179 = (t_167 < 0);
-  let t_180 = (t_178 * 32);
-  let t_181 = (t_180 == t_167);
-  let t_182 = (!t_181);
-  let t_183 = (t_179 && t_182);
-  let t_184 = (t_178 - 1);
-  let t_185 = select(t_178, t_184, t_183);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_164 = (k_len_150 + 31);
+  let t_165 = (t_164 / 32);
+  let t_167 = (k_len_150 + (-1));
+  let t_169 = (k_len_150 + (-32));
+  let t_171 = (t_167 / 32);
+  let t_172 = (t_167 < 0);
+  let t_173 = (t_171 * 32);
+  let t_174 = (t_173 == t_167);
+  let t_175 = (!t_174);
+  let t_176 = (t_172 && t_175);
+  let t_178 = (t_171 - 1);
+  let t_179 = select(t_171, t_178, t_176);
+  let t_180 = (t_169 / 32);
+  let t_181 = (t_169 < 0);
+  let t_182 = (t_180 * 32);
+  let t_183 = (t_182 == t_169);
+  let t_184 = (!t_183);
+  let t_185 = (t_181 && t_184);
+  let t_186 = (t_180 - 1);
+  let t_187 = select(t_180, t_186, t_185);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  let t_186 = (P.window_left < 0);
-  let t_188 = select(268435456, (-268435456), t_186);
-  let t_189 = select((-268435456), 268435456, t_186);
-  let t_191 = (t_152 + 15);
-  let t_192 = (t_152 / 4);
-  let t_193 = (t_191 / 4);
-  let t_194 = (t_192 + k_len_148);
-  let t_195 = (t_193 + k_len_148);
-  let t_196 = (t_194 - q_len_147);
-  let t_197 = (t_195 - q_len_147);
-  let t_198 = (t_196 - P.window_left);
-  let t_199 = (t_197 - P.window_left);
-  let t_200 = (0 - t_199);
-  let t_201 = (0 - t_198);
-  let t_202 = (t_201 + 31);
-  let t_203 = (-t_202);
-  let t_204 = (-t_203);
-  let t_205 = (t_204 / 32);
-  let t_206 = (t_204 < 0);
-  let t_207 = (t_205 * 32);
-  let t_208 = (t_207 == t_204);
-  let t_209 = (!t_208);
-  let t_210 = (t_206 && t_209);
-  let t_211 = (t_205 - 1);
-  let t_212 = select(t_205, t_211, t_210);
-  let t_213 = (-t_212);
-  let t_214 = (-t_200);
+  let t_188 = (P.window_left < 0);
+  let t_190 = select(268435456, (-268435456), t_188);
+  let t_191 = select((-268435456), 268435456, t_188);
+  let t_193 = (t_154 + 15);
+  let t_194 = (t_154 / 4);
+  let t_195 = (t_193 / 4);
+  let t_196 = (t_194 + k_len_150);
+  let t_197 = (t_195 + k_len_150);
+  let t_198 = (t_196 - q_len_149);
+  let t_199 = (t_197 - q_len_149);
+  let t_200 = (t_198 - P.window_left);
+  let t_201 = (t_199 - P.window_left);
+  let t_202 = (0 - t_201);
+  let t_203 = (0 - t_200);
+  let t_204 = (t_203 + 31);
+  let t_205 = (-t_204);
+  let t_206 = (-t_205);
+  let t_207 = (t_206 / 32);
+  let t_208 = (t_206 < 0);
+  let t_209 = (t_207 * 32);
+  let t_210 = (t_209 == t_206);
+  let t_211 = (!t_210);
+  let t_212 = (t_208 && t_211);
+  let t_213 = (t_207 - 1);
+  let t_214 = select(t_207, t_213, t_212);
   let t_215 = (-t_214);
-  let t_216 = (t_215 / 32);
-  let t_217 = (t_215 < 0);
-  let t_218 = (t_216 * 32);
-  let t_219 = (t_218 == t_215);
-  let t_220 = (!t_219);
-  let t_221 = (t_217 && t_220);
-  let t_222 = (t_216 - 1);
-  let t_223 = select(t_216, t_222, t_221);
-  let t_224 = (-t_223);
-  let t_225 = (t_188 > t_189);
-  let t_226 = (t_213 > 268435456);
-  let t_227 = min(t_188, t_213);
-  let t_228 = max(t_189, 268435456);
-  let t_229 = select(t_227, t_188, t_226);
-  let t_230 = select(t_228, t_189, t_226);
-  let t_231 = select(t_229, t_213, t_225);
-  let t_232 = select(t_230, 268435456, t_225);
-  let t_233 = (t_224 > 268435456);
-  let t_234 = max(t_188, t_224);
-  let t_235 = min(t_189, 268435456);
-  let t_236 = (t_235 + 1);
-  let t_237 = (t_234 <= t_236);
-  let t_238 = min(t_188, t_224);
-  let t_239 = select(t_188, t_238, t_237);
-  let t_240 = select(t_189, t_228, t_237);
-  let t_241 = select(t_239, t_188, t_233);
-  let t_242 = select(t_240, t_189, t_233);
-  let t_243 = select(t_241, t_224, t_225);
-  let t_244 = select(t_242, 268435456, t_225);
-  let t_245 = (P.window_right < 0);
-  let t_246 = select(268435456, (-268435456), t_245);
-  let t_247 = select((-268435456), 268435456, t_245);
-  let t_248 = (t_196 + P.window_right);
-  let t_249 = (t_197 + P.window_right);
-  let t_251 = (t_248 + (-31));
-  let t_252 = (t_249 / 32);
-  let t_253 = (t_249 < 0);
-  let t_254 = (t_252 * 32);
-  let t_255 = (t_254 == t_249);
-  let t_256 = (!t_255);
-  let t_257 = (t_253 && t_256);
-  let t_258 = (t_252 - 1);
-  let t_259 = select(t_252, t_258, t_257);
-  let t_260 = (t_251 / 32);
-  let t_261 = (t_251 < 0);
-  let t_262 = (t_260 * 32);
-  let t_263 = (t_262 == t_251);
-  let t_264 = (!t_263);
-  let t_265 = (t_261 && t_264);
-  let t_266 = (t_260 - 1);
-  let t_267 = select(t_260, t_266, t_265);
-  let t_268 = (t_246 > t_247);
-  let t_269 = ((-268435456) > t_259);
-  let t_270 = min(t_246, (-268435456));
-  let t_271 = max(t_247, t_259);
-  let t_272 = select(t_270, t_246, t_269);
-  let t_273 = select(t_271, t_247, t_269);
-  let t_274 = select(t_272, (-268435456), t_268);
-  let t_275 = select(t_273, t_259, t_268);
-  let t_276 = ((-268435456) > t_267);
-  let t_277 = max(t_246, (-268435456));
-  let t_278 = min(t_247, t_267);
-  let t_279 = (t_278 + 1);
-  let t_280 = (t_277 <= t_279);
-  let t_281 = max(t_247, t_267);
-  let t_282 = select(t_246, t_270, t_280);
-  let t_283 = select(t_247, t_281, t_280);
-  let t_284 = select(t_282, t_246, t_276);
-  let t_285 = select(t_283, t_247, t_276);
-  let t_286 = select(t_284, (-268435456), t_268);
-  let t_287 = select(t_285, t_267, t_268);
-  let t_288 = max(t_231, t_274);
-  let t_289 = min(t_232, t_275);
-  let t_290 = max(t_243, t_286);
-  let t_291 = min(t_244, t_287);
-  let t_292 = max((-268435456), t_288);
-  let t_293 = min(t_177, t_289);
+  let t_216 = (-t_202);
+  let t_217 = (-t_216);
+  let t_218 = (t_217 / 32);
+  let t_219 = (t_217 < 0);
+  let t_220 = (t_218 * 32);
+  let t_221 = (t_220 == t_217);
+  let t_222 = (!t_221);
+  let t_223 = (t_219 && t_222);
+  let t_224 = (t_218 - 1);
+  let t_225 = select(t_218, t_224, t_223);
+  let t_226 = (-t_225);
+  let t_227 = (t_190 > t_191);
+  let t_228 = (t_215 > 268435456);
+  let t_229 = min(t_190, t_215);
+  let t_230 = max(t_191, 268435456);
+  let t_231 = select(t_229, t_190, t_228);
+  let t_232 = select(t_230, t_191, t_228);
+  let t_233 = select(t_231, t_215, t_227);
+  let t_234 = select(t_232, 268435456, t_227);
+  let t_235 = (t_226 > 268435456);
+  let t_236 = max(t_190, t_226);
+  let t_237 = min(t_191, 268435456);
+  let t_238 = (t_237 + 1);
+  let t_239 = (t_236 <= t_238);
+  let t_240 = min(t_190, t_226);
+  let t_241 = select(t_190, t_240, t_239);
+  let t_242 = select(t_191, t_230, t_239);
+  let t_243 = select(t_241, t_190, t_235);
+  let t_244 = select(t_242, t_191, t_235);
+  let t_245 = select(t_243, t_226, t_227);
+  let t_246 = select(t_244, 268435456, t_227);
+  let t_247 = (P.window_right < 0);
+  let t_248 = select(268435456, (-268435456), t_247);
+  let t_249 = select((-268435456), 268435456, t_247);
+  let t_250 = (t_198 + P.window_right);
+  let t_251 = (t_199 + P.window_right);
+  let t_253 = (t_250 + (-31));
+  let t_254 = (t_251 / 32);
+  let t_255 = (t_251 < 0);
+  let t_256 = (t_254 * 32);
+  let t_257 = (t_256 == t_251);
+  let t_258 = (!t_257);
+  let t_259 = (t_255 && t_258);
+  let t_260 = (t_254 - 1);
+  let t_261 = select(t_254, t_260, t_259);
+  let t_262 = (t_253 / 32);
+  let t_263 = (t_253 < 0);
+  let t_264 = (t_262 * 32);
+  let t_265 = (t_264 == t_253);
+  let t_266 = (!t_265);
+  let t_267 = (t_263 && t_266);
+  let t_268 = (t_262 - 1);
+  let t_269 = select(t_262, t_268, t_267);
+  let t_270 = (t_248 > t_249);
+  let t_271 = ((-268435456) > t_261);
+  let t_272 = min(t_248, (-268435456));
+  let t_273 = max(t_249, t_261);
+  let t_274 = select(t_272, t_248, t_271);
+  let t_275 = select(t_273, t_249, t_271);
+  let t_276 = select(t_274, (-268435456), t_270);
+  let t_277 = select(t_275, t_261, t_270);
+  let t_278 = ((-268435456) > t_269);
+  let t_279 = max(t_248, (-268435456));
+  let t_280 = min(t_249, t_269);
+  let t_281 = (t_280 + 1);
+  let t_282 = (t_279 <= t_281);
+  let t_283 = max(t_249, t_269);
+  let t_284 = select(t_248, t_272, t_282);
+  let t_285 = select(t_249, t_283, t_282);
+  let t_286 = select(t_284, t_248, t_278);
+  let t_287 = select(t_285, t_249, t_278);
+  let t_288 = select(t_286, (-268435456), t_270);
+  let t_289 = select(t_287, t_269, t_270);
+  let t_290 = max(t_233, t_276);
+  let t_291 = min(t_234, t_277);
+  let t_292 = max(t_245, t_288);
+  let t_293 = min(t_246, t_289);
   let t_294 = max((-268435456), t_290);
-  let t_295 = min(t_185, t_291);
-  // kernels-src/sliding_window.ts:54: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_296 = (P.is_causal == 0);
-  let t_297 = select(268435456, (-268435456), t_296);
-  let t_298 = select((-268435456), 268435456, t_296);
-  let t_299 = (t_196 + (-31));
-  let t_300 = (t_197 / 32);
-  let t_301 = (t_197 < 0);
-  let t_302 = (t_300 * 32);
-  let t_303 = (t_302 == t_197);
-  let t_304 = (!t_303);
-  let t_305 = (t_301 && t_304);
-  let t_306 = (t_300 - 1);
-  let t_307 = select(t_300, t_306, t_305);
-  let t_308 = (t_299 / 32);
-  let t_309 = (t_299 < 0);
-  let t_310 = (t_308 * 32);
-  let t_311 = (t_310 == t_299);
-  let t_312 = (!t_311);
-  let t_313 = (t_309 && t_312);
-  let t_314 = (t_308 - 1);
-  let t_315 = select(t_308, t_314, t_313);
-  let t_316 = (t_297 > t_298);
-  let t_317 = ((-268435456) > t_307);
-  let t_318 = min(t_297, (-268435456));
-  let t_319 = max(t_298, t_307);
-  let t_320 = select(t_318, t_297, t_317);
-  let t_321 = select(t_319, t_298, t_317);
-  let t_322 = select(t_320, (-268435456), t_316);
-  let t_323 = select(t_321, t_307, t_316);
-  let t_324 = ((-268435456) > t_315);
-  let t_325 = max(t_297, (-268435456));
-  let t_326 = min(t_298, t_315);
-  let t_327 = (t_326 + 1);
-  let t_328 = (t_325 <= t_327);
-  let t_329 = max(t_298, t_315);
-  let t_330 = select(t_297, t_318, t_328);
-  let t_331 = select(t_298, t_329, t_328);
-  let t_332 = select(t_330, t_297, t_324);
-  let t_333 = select(t_331, t_298, t_324);
-  let t_334 = select(t_332, (-268435456), t_316);
-  let t_335 = select(t_333, t_315, t_316);
-  let t_336 = max(t_292, t_322);
-  let t_337 = min(t_293, t_323);
-  let t_338 = max(t_294, t_334);
-  let t_339 = min(t_295, t_335);
-  let t_340 = max(t_338, t_338);
-  let t_341 = min(t_339, t_339);
-  let t_342 = max(t_340, (-268435456));
-  let t_343 = min(t_341, t_185);
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_344 = max(0, t_336);
-  let t_345 = (t_337 + 1);
-  let t_346 = min(t_163, t_345);
-  let t_347 = max(t_344, t_346);
-  let t_348 = max(t_342, t_344);
-  let t_349 = min(t_348, t_347);
-  let t_350 = (t_343 + 1);
-  let t_351 = max(t_350, t_349);
-  let t_352 = min(t_351, t_347);
+  let t_295 = min(t_179, t_291);
+  let t_296 = max((-268435456), t_292);
+  let t_297 = min(t_187, t_293);
+  // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_298 = (P.is_causal == 0);
+  let t_299 = select(268435456, (-268435456), t_298);
+  let t_300 = select((-268435456), 268435456, t_298);
+  let t_301 = (t_198 + (-31));
+  let t_302 = (t_199 / 32);
+  let t_303 = (t_199 < 0);
+  let t_304 = (t_302 * 32);
+  let t_305 = (t_304 == t_199);
+  let t_306 = (!t_305);
+  let t_307 = (t_303 && t_306);
+  let t_308 = (t_302 - 1);
+  let t_309 = select(t_302, t_308, t_307);
+  let t_310 = (t_301 / 32);
+  let t_311 = (t_301 < 0);
+  let t_312 = (t_310 * 32);
+  let t_313 = (t_312 == t_301);
+  let t_314 = (!t_313);
+  let t_315 = (t_311 && t_314);
+  let t_316 = (t_310 - 1);
+  let t_317 = select(t_310, t_316, t_315);
+  let t_318 = (t_299 > t_300);
+  let t_319 = ((-268435456) > t_309);
+  let t_320 = min(t_299, (-268435456));
+  let t_321 = max(t_300, t_309);
+  let t_322 = select(t_320, t_299, t_319);
+  let t_323 = select(t_321, t_300, t_319);
+  let t_324 = select(t_322, (-268435456), t_318);
+  let t_325 = select(t_323, t_309, t_318);
+  let t_326 = ((-268435456) > t_317);
+  let t_327 = max(t_299, (-268435456));
+  let t_328 = min(t_300, t_317);
+  let t_329 = (t_328 + 1);
+  let t_330 = (t_327 <= t_329);
+  let t_331 = max(t_300, t_317);
+  let t_332 = select(t_299, t_320, t_330);
+  let t_333 = select(t_300, t_331, t_330);
+  let t_334 = select(t_332, t_299, t_326);
+  let t_335 = select(t_333, t_300, t_326);
+  let t_336 = select(t_334, (-268435456), t_318);
+  let t_337 = select(t_335, t_317, t_318);
+  let t_338 = max(t_294, t_324);
+  let t_339 = min(t_295, t_325);
+  let t_340 = max(t_296, t_336);
+  let t_341 = min(t_297, t_337);
+  let t_342 = max(t_340, t_340);
+  let t_343 = min(t_341, t_341);
+  let t_344 = max(t_342, (-268435456));
+  let t_345 = min(t_343, t_187);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_346 = max(0, t_338);
+  let t_347 = (t_339 + 1);
+  let t_348 = min(t_165, t_347);
+  let t_349 = max(t_346, t_348);
+  let t_350 = max(t_344, t_346);
+  let t_351 = min(t_350, t_349);
+  let t_352 = (t_345 + 1);
+  let t_353 = max(t_352, t_351);
+  let t_354 = min(t_353, t_349);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_383 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_384 = k_descale[u32(b_118) * k_descale_stride0 + u32(kvh_117)];
-  let t_385 = (t_383 * t_384);
+  let t_385 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_386 = k_descale[u32(b_119) * k_descale_stride0 + u32(kvh_118)];
+  let t_387 = (t_385 * t_386);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_144 + ((t_152 + r) / 4))) * q_stride0 + u32((t_155 + ((t_152 + r) % 4))) * q_stride1 + u32(c)], (((t_152 + r) / 4) < q_len_147));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_146 + ((t_154 + r) / 4))) * q_stride0 + u32((t_157 + ((t_154 + r) % 4))) * q_stride1 + u32(c)], (((t_154 + r) / 4) < q_len_149));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_354: array<f32, 1>;
-  carry_354[0] = NEG_INF;
-  var carry_355: array<f32, 1>;
-  carry_355[0] = 0.0;
-  var carry_356: array<f32, 16>;
+  var carry_356: array<f32, 1>;
+  carry_356[0] = NEG_INF;
+  var carry_357: array<f32, 1>;
+  carry_357[0] = 0.0;
+  var carry_358: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_356[0 * 16 + j] = 0.0;
+    carry_358[0 * 16 + j] = 0.0;
   }
-  for (var t_353 = t_344; t_353 < t_349; t_353++) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_357 = (t_353 * 32);
+  for (var t_355 = t_346; t_355 < t_351; t_355++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_359 = (t_355 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:54: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_380: array<f32, 32>;
+    var K_382: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_380[i * 16 + j] = select(0.0, k_cache_at(u32(((select(0, page_table[u32(b_118) * page_table_stride0 + u32(((t_357 + (tr + 16 * i)) / 16))], ((t_357 + (tr + 16 * i)) < k_len_148)) * 16) + ((t_357 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_117) * k_cache_stride1 + u32((tc + 8 * j))), ((t_357 + (tr + 16 * i)) < k_len_148));
+        K_382[i * 16 + j] = select(0.0, k_cache_at(u32(((select(0, page_table[u32(b_119) * page_table_stride0 + u32(((t_359 + (tr + 16 * i)) / 16))], ((t_359 + (tr + 16 * i)) < k_len_150)) * 16) + ((t_359 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_118) * k_cache_stride1 + u32((tc + 8 * j))), ((t_359 + (tr + 16 * i)) < k_len_150));
       }
     }
-    var V_381: array<f32, 32>;
+    var V_383: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_381[i * 16 + j] = select(0.0, v_cache_at(u32(((select(0, page_table[u32(b_118) * page_table_stride0 + u32(((t_357 + (tr + 16 * i)) / 16))], ((t_357 + (tr + 16 * i)) < k_len_148)) * 16) + ((t_357 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_117) * v_cache_stride1 + u32((tc + 8 * j))), ((t_357 + (tr + 16 * i)) < k_len_148));
+        V_383[i * 16 + j] = select(0.0, v_cache_at(u32(((select(0, page_table[u32(b_119) * page_table_stride0 + u32(((t_359 + (tr + 16 * i)) / 16))], ((t_359 + (tr + 16 * i)) < k_len_150)) * 16) + ((t_359 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_118) * v_cache_stride1 + u32((tc + 8 * j))), ((t_359 + (tr + 16 * i)) < k_len_150));
       }
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_380[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_382[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_387 = array<f32, 4>();
+    var t_389 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_387[i * 4 + j] = fma(a[i], b[j], t_387[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_389[i * 4 + j] = fma(a[i], b[j], t_389[i * 4 + j]); }
       }
     }
-    var t_389: array<f32, 4>;
+    var t_391: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_389[0 * 4 + j] = select(NEG_INF, (t_387[0 * 4 + j] * t_385), ((((t_357 + (tc + 8 * j)) < k_len_148) && ((t_186 || ((t_357 + (tc + 8 * j)) >= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) - P.window_left))) && (t_245 || ((t_357 + (tc + 8 * j)) <= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) + P.window_right))))) && (t_296 || ((t_357 + (tc + 8 * j)) <= ((((t_152 + tr) / 4) + k_len_148) - q_len_147)))));
+      t_391[0 * 4 + j] = select(NEG_INF, (t_389[0 * 4 + j] * t_387), ((((t_359 + (tc + 8 * j)) < k_len_150) && ((t_188 || ((t_359 + (tc + 8 * j)) >= (((((t_154 + tr) / 4) + k_len_150) - q_len_149) - P.window_left))) && (t_247 || ((t_359 + (tc + 8 * j)) <= (((((t_154 + tr) / 4) + k_len_150) - q_len_149) + P.window_right))))) && (t_298 || ((t_359 + (tc + 8 * j)) <= ((((t_154 + tr) / 4) + k_len_150) - q_len_149)))));
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_381[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_383[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_391: array<f32, 1>;
+    var t_393: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_389[i * 4 + j]);
+        acc = max(acc, t_391[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_391[i] = acc;
+      t_393[i] = acc;
     }
-    var m_new_392: array<f32, 1>;
-    m_new_392[0] = max(carry_354[0], t_391[0]);
+    var m_new_394: array<f32, 1>;
+    m_new_394[0] = max(carry_356[0], t_393[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_394: array<f32, 1>;
-    m_safe_394[0] = select(m_new_392[0], 0.0, (m_new_392[0] == NEG_INF));
+    var m_safe_396: array<f32, 1>;
+    m_safe_396[0] = select(m_new_394[0], 0.0, (m_new_394[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_396: array<f32, 4>;
+    var p_398: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_396[0 * 4 + j] = exp2((t_389[0 * 4 + j] - m_safe_394[0]));
+      p_398[0 * 4 + j] = exp2((t_391[0 * 4 + j] - m_safe_396[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_396[0 * 4 + j];
+      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_398[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_398: array<f32, 1>;
-    alpha_398[0] = exp2((carry_354[0] - m_safe_394[0]));
+    var alpha_400: array<f32, 1>;
+    alpha_400[0] = exp2((carry_356[0] - m_safe_396[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_400: array<f32, 1>;
+    var t_402: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_396[i * 4 + j];
+        acc = acc + p_398[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_400[i] = acc;
+      t_402[i] = acc;
     }
-    var t_401: array<f32, 1>;
-    t_401[0] = ((carry_355[0] * alpha_398[0]) + t_400[0]);
-    var t_403 = array<f32, 16>();
+    var t_403: array<f32, 1>;
+    t_403[0] = ((carry_357[0] * alpha_400[0]) + t_402[0]);
+    var t_405 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[6192 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2064 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_403[i * 16 + j] = fma(a[i], b[j], t_403[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_405[i * 16 + j] = fma(a[i], b[j], t_405[i * 16 + j]); }
       }
     }
-    var t_404: array<f32, 16>;
+    var t_406: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_404[0 * 16 + j] = ((carry_356[0 * 16 + j] * alpha_398[0]) + t_403[0 * 16 + j]);
+      t_406[0 * 16 + j] = ((carry_358[0 * 16 + j] * alpha_400[0]) + t_405[0 * 16 + j]);
     }
-    carry_354[0] = m_new_392[0];
-    carry_355[0] = t_401[0];
+    carry_356[0] = m_new_394[0];
+    carry_357[0] = t_403[0];
     for (var j = 0; j < 16; j++) {
-      carry_356[0 * 16 + j] = t_404[0 * 16 + j];
+      carry_358[0 * 16 + j] = t_406[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_438 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_439 = k_descale[u32(b_118) * k_descale_stride0 + u32(kvh_117)];
-  let t_440 = (t_438 * t_439);
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_440 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_441 = k_descale[u32(b_119) * k_descale_stride0 + u32(kvh_118)];
+  let t_442 = (t_440 * t_441);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_410 = t_349; t_410 < t_352; t_410++) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_414 = (t_410 * 32);
+  for (var t_412 = t_351; t_412 < t_354; t_412++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_416 = (t_412 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_435: array<f32, 32>;
+    var K_437: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_435[i * 16 + j] = k_cache_at(u32(((page_table[u32(b_118) * page_table_stride0 + u32(((t_414 + (tr + 16 * i)) / 16))] * 16) + ((t_414 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_117) * k_cache_stride1 + u32((tc + 8 * j)));
+        K_437[i * 16 + j] = k_cache_at(u32(((page_table[u32(b_119) * page_table_stride0 + u32(((t_416 + (tr + 16 * i)) / 16))] * 16) + ((t_416 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_118) * k_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    var V_436: array<f32, 32>;
+    var V_438: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_436[i * 16 + j] = v_cache_at(u32(((page_table[u32(b_118) * page_table_stride0 + u32(((t_414 + (tr + 16 * i)) / 16))] * 16) + ((t_414 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_117) * v_cache_stride1 + u32((tc + 8 * j)));
+        V_438[i * 16 + j] = v_cache_at(u32(((page_table[u32(b_119) * page_table_stride0 + u32(((t_416 + (tr + 16 * i)) / 16))] * 16) + ((t_416 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_118) * v_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_435[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_437[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_442 = array<f32, 4>();
+    var t_444 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_442[i * 4 + j] = fma(a[i], b[j], t_442[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_444[i * 4 + j] = fma(a[i], b[j], t_444[i * 4 + j]); }
       }
     }
-    var t_443: array<f32, 4>;
+    var t_445: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_443[0 * 4 + j] = (t_442[0 * 4 + j] * t_440);
+      t_445[0 * 4 + j] = (t_444[0 * 4 + j] * t_442);
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_436[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_438[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_445: array<f32, 1>;
+    var t_447: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_443[i * 4 + j]);
+        acc = max(acc, t_445[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_445[i] = acc;
+      t_447[i] = acc;
     }
-    var m_new_446: array<f32, 1>;
-    m_new_446[0] = max(carry_354[0], t_445[0]);
+    var m_new_448: array<f32, 1>;
+    m_new_448[0] = max(carry_356[0], t_447[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_448: array<f32, 1>;
-    m_safe_448[0] = select(m_new_446[0], 0.0, (m_new_446[0] == NEG_INF));
+    var m_safe_450: array<f32, 1>;
+    m_safe_450[0] = select(m_new_448[0], 0.0, (m_new_448[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_450: array<f32, 4>;
+    var p_452: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_450[0 * 4 + j] = exp2((t_443[0 * 4 + j] - m_safe_448[0]));
+      p_452[0 * 4 + j] = exp2((t_445[0 * 4 + j] - m_safe_450[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_450[0 * 4 + j];
+      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_452[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_452: array<f32, 1>;
-    alpha_452[0] = exp2((carry_354[0] - m_safe_448[0]));
+    var alpha_454: array<f32, 1>;
+    alpha_454[0] = exp2((carry_356[0] - m_safe_450[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_454: array<f32, 1>;
+    var t_456: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_450[i * 4 + j];
+        acc = acc + p_452[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_454[i] = acc;
+      t_456[i] = acc;
     }
-    var t_455: array<f32, 1>;
-    t_455[0] = ((carry_355[0] * alpha_452[0]) + t_454[0]);
-    var t_457 = array<f32, 16>();
+    var t_457: array<f32, 1>;
+    t_457[0] = ((carry_357[0] * alpha_454[0]) + t_456[0]);
+    var t_459 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[6192 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2064 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_457[i * 16 + j] = fma(a[i], b[j], t_457[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_459[i * 16 + j] = fma(a[i], b[j], t_459[i * 16 + j]); }
       }
     }
-    var t_458: array<f32, 16>;
+    var t_460: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_458[0 * 16 + j] = ((carry_356[0 * 16 + j] * alpha_452[0]) + t_457[0 * 16 + j]);
+      t_460[0 * 16 + j] = ((carry_358[0 * 16 + j] * alpha_454[0]) + t_459[0 * 16 + j]);
     }
-    carry_354[0] = m_new_446[0];
-    carry_355[0] = t_455[0];
+    carry_356[0] = m_new_448[0];
+    carry_357[0] = t_457[0];
     for (var j = 0; j < 16; j++) {
-      carry_356[0 * 16 + j] = t_458[0 * 16 + j];
+      carry_358[0 * 16 + j] = t_460[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_492 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_493 = k_descale[u32(b_118) * k_descale_stride0 + u32(kvh_117)];
-  let t_494 = (t_492 * t_493);
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_494 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_495 = k_descale[u32(b_119) * k_descale_stride0 + u32(kvh_118)];
+  let t_496 = (t_494 * t_495);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_462 = t_352; t_462 < t_347; t_462++) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_466 = (t_462 * 32);
+  for (var t_464 = t_354; t_464 < t_349; t_464++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_468 = (t_464 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:54: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_489: array<f32, 32>;
+    var K_491: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_489[i * 16 + j] = select(0.0, k_cache_at(u32(((select(0, page_table[u32(b_118) * page_table_stride0 + u32(((t_466 + (tr + 16 * i)) / 16))], ((t_466 + (tr + 16 * i)) < k_len_148)) * 16) + ((t_466 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_117) * k_cache_stride1 + u32((tc + 8 * j))), ((t_466 + (tr + 16 * i)) < k_len_148));
+        K_491[i * 16 + j] = select(0.0, k_cache_at(u32(((select(0, page_table[u32(b_119) * page_table_stride0 + u32(((t_468 + (tr + 16 * i)) / 16))], ((t_468 + (tr + 16 * i)) < k_len_150)) * 16) + ((t_468 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_118) * k_cache_stride1 + u32((tc + 8 * j))), ((t_468 + (tr + 16 * i)) < k_len_150));
       }
     }
-    var V_490: array<f32, 32>;
+    var V_492: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_490[i * 16 + j] = select(0.0, v_cache_at(u32(((select(0, page_table[u32(b_118) * page_table_stride0 + u32(((t_466 + (tr + 16 * i)) / 16))], ((t_466 + (tr + 16 * i)) < k_len_148)) * 16) + ((t_466 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_117) * v_cache_stride1 + u32((tc + 8 * j))), ((t_466 + (tr + 16 * i)) < k_len_148));
+        V_492[i * 16 + j] = select(0.0, v_cache_at(u32(((select(0, page_table[u32(b_119) * page_table_stride0 + u32(((t_468 + (tr + 16 * i)) / 16))], ((t_468 + (tr + 16 * i)) < k_len_150)) * 16) + ((t_468 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_118) * v_cache_stride1 + u32((tc + 8 * j))), ((t_468 + (tr + 16 * i)) < k_len_150));
       }
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_489[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_491[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_496 = array<f32, 4>();
+    var t_498 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_496[i * 4 + j] = fma(a[i], b[j], t_496[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_498[i * 4 + j] = fma(a[i], b[j], t_498[i * 4 + j]); }
       }
     }
-    var t_498: array<f32, 4>;
+    var t_500: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_498[0 * 4 + j] = select(NEG_INF, (t_496[0 * 4 + j] * t_494), ((((t_466 + (tc + 8 * j)) < k_len_148) && ((t_186 || ((t_466 + (tc + 8 * j)) >= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) - P.window_left))) && (t_245 || ((t_466 + (tc + 8 * j)) <= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) + P.window_right))))) && (t_296 || ((t_466 + (tc + 8 * j)) <= ((((t_152 + tr) / 4) + k_len_148) - q_len_147)))));
+      t_500[0 * 4 + j] = select(NEG_INF, (t_498[0 * 4 + j] * t_496), ((((t_468 + (tc + 8 * j)) < k_len_150) && ((t_188 || ((t_468 + (tc + 8 * j)) >= (((((t_154 + tr) / 4) + k_len_150) - q_len_149) - P.window_left))) && (t_247 || ((t_468 + (tc + 8 * j)) <= (((((t_154 + tr) / 4) + k_len_150) - q_len_149) + P.window_right))))) && (t_298 || ((t_468 + (tc + 8 * j)) <= ((((t_154 + tr) / 4) + k_len_150) - q_len_149)))));
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_490[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_492[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_500: array<f32, 1>;
+    var t_502: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_498[i * 4 + j]);
+        acc = max(acc, t_500[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_500[i] = acc;
+      t_502[i] = acc;
     }
-    var m_new_501: array<f32, 1>;
-    m_new_501[0] = max(carry_354[0], t_500[0]);
+    var m_new_503: array<f32, 1>;
+    m_new_503[0] = max(carry_356[0], t_502[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_503: array<f32, 1>;
-    m_safe_503[0] = select(m_new_501[0], 0.0, (m_new_501[0] == NEG_INF));
+    var m_safe_505: array<f32, 1>;
+    m_safe_505[0] = select(m_new_503[0], 0.0, (m_new_503[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_505: array<f32, 4>;
+    var p_507: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_505[0 * 4 + j] = exp2((t_498[0 * 4 + j] - m_safe_503[0]));
+      p_507[0 * 4 + j] = exp2((t_500[0 * 4 + j] - m_safe_505[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_505[0 * 4 + j];
+      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_507[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_507: array<f32, 1>;
-    alpha_507[0] = exp2((carry_354[0] - m_safe_503[0]));
+    var alpha_509: array<f32, 1>;
+    alpha_509[0] = exp2((carry_356[0] - m_safe_505[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_509: array<f32, 1>;
+    var t_511: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_505[i * 4 + j];
+        acc = acc + p_507[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_509[i] = acc;
+      t_511[i] = acc;
     }
-    var t_510: array<f32, 1>;
-    t_510[0] = ((carry_355[0] * alpha_507[0]) + t_509[0]);
-    var t_512 = array<f32, 16>();
+    var t_512: array<f32, 1>;
+    t_512[0] = ((carry_357[0] * alpha_509[0]) + t_511[0]);
+    var t_514 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[6192 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2064 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_512[i * 16 + j] = fma(a[i], b[j], t_512[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_514[i * 16 + j] = fma(a[i], b[j], t_514[i * 16 + j]); }
       }
     }
-    var t_513: array<f32, 16>;
+    var t_515: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_513[0 * 16 + j] = ((carry_356[0 * 16 + j] * alpha_507[0]) + t_512[0 * 16 + j]);
+      t_515[0 * 16 + j] = ((carry_358[0 * 16 + j] * alpha_509[0]) + t_514[0 * 16 + j]);
     }
-    carry_354[0] = m_new_501[0];
-    carry_355[0] = t_510[0];
+    carry_356[0] = m_new_503[0];
+    carry_357[0] = t_512[0];
     for (var j = 0; j < 16; j++) {
-      carry_356[0 * 16 + j] = t_513[0 * 16 + j];
+      carry_358[0 * 16 + j] = t_515[0 * 16 + j];
     }
   }
-  // kernels-src/sliding_window.ts:58: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, v_descale[b, kvh])
-  let t_517 = v_descale[u32(b_118) * v_descale_stride0 + u32(kvh_117)];
+  // kernels-src/sliding_window.ts:31: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  let t_519 = v_descale[u32(b_119) * v_descale_stride0 + u32(kvh_118)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_152 + tr) / 4) < q_len_147)) { out[u32((q0_144 + ((t_152 + tr) / 4))) * out_stride0 + u32((t_155 + ((t_152 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_356[0 * 16 + j] / select(carry_355[0], 1.0, (carry_355[0] == 0.0))) * t_517); }
+    if ((((t_154 + tr) / 4) < q_len_149)) { out[u32((q0_146 + ((t_154 + tr) / 4))) * out_stride0 + u32((t_157 + ((t_154 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_358[0 * 16 + j] / select(carry_357[0], 1.0, (carry_357[0] == 0.0))) * t_519); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_152 + tr) / 4) < q_len_147)) { lse[u32((q0_144 + ((t_152 + tr) / 4))) * lse_stride0 + u32((t_155 + ((t_152 + tr) % 4)))] = select(((carry_354[0] + log2(carry_355[0])) * 0.6931471805599453), NEG_INF, (carry_355[0] == 0.0)); }
+    if ((((t_154 + tr) / 4) < q_len_149)) { lse[u32((q0_146 + ((t_154 + tr) / 4))) * lse_stride0 + u32((t_157 + ((t_154 + tr) % 4)))] = select(((carry_356[0] + log2(carry_357[0])) * 0.6931471805599453), NEG_INF, (carry_357[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"swa_paged_fp8.f32.p16","kernel":"swa_paged_fp8","source":{"file":"kernels-src/sliding_window.ts","line":36},"params":{"T":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged_fp8.f32.p16.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
+    manifest: {"name":"swa_paged_fp8.f32.p16","kernel":"swa_paged_fp8","source":{"file":"kernels-src/sliding_window.ts","line":36},"params":{"T":"f32","KV":"f8e4m3","HEAD_DIM":128,"GROUP":4,"PAGE":16,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f8e4m3","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch","kv_heads"],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":7,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":8,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":9,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged_fp8.f32.p16.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":10,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/sliding_window.ts:36 (kernel swa_paged_fp8). Do not edit: edit the spec and recompile.
-// Instance swa_paged_fp8.f32.p16: T = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32.
+// Instance swa_paged_fp8.f32.p16: T = f32, KV = f8e4m3, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
 
 struct Params {
@@ -876,302 +876,302 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_116 = i32(wg.x);
-  let kvh_117 = i32(wg.y);
-  let b_118 = i32(wg.z);
+  let m_117 = i32(wg.x);
+  let kvh_118 = i32(wg.y);
+  let b_119 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_144 = cu_seqlens_q[u32(b_118)];
+  let q0_146 = cu_seqlens_q[u32(b_119)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_145 = (b_118 + 1);
-  let t_146 = cu_seqlens_q[u32(t_145)];
-  let q_len_147 = (t_146 - q0_144);
-  let k_len_148 = cache_seqlens[u32(b_118)];
-  // kernels-src/sliding_window.ts:49: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_149 = (m_116 * 16);
-  let t_150 = (q_len_147 * 4);
-  let t_151 = (t_149 >= t_150);
-  if (t_151) {
+  let t_147 = (b_119 + 1);
+  let t_148 = cu_seqlens_q[u32(t_147)];
+  let q_len_149 = (t_148 - q0_146);
+  let k_len_150 = cache_seqlens[u32(b_119)];
+  // kernels-src/sliding_window.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_151 = (m_117 * 16);
+  let t_152 = (q_len_149 * 4);
+  let t_153 = (t_151 >= t_152);
+  if (t_153) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_152 = (m_116 * 16);
+  let t_154 = (m_117 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_155 = (kvh_117 * 4);
+  let t_157 = (kvh_118 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_162 = (k_len_148 + 31);
-  let t_163 = (t_162 / 32);
-  let t_165 = (k_len_148 + (-1));
-  let t_167 = (k_len_148 + (-32));
-  let t_169 = (t_165 / 32);
-  let t_170 = (t_165 < 0);
-  let t_171 = (t_169 * 32);
-  let t_172 = (t_171 == t_165);
-  let t_173 = (!t_172);
-  let t_174 = (t_170 && t_173);
-  let t_176 = (t_169 - 1);
-  let t_177 = select(t_169, t_176, t_174);
-  let t_178 = (t_167 / 32);
-  let t_179 = (t_167 < 0);
-  let t_180 = (t_178 * 32);
-  let t_181 = (t_180 == t_167);
-  let t_182 = (!t_181);
-  let t_183 = (t_179 && t_182);
-  let t_184 = (t_178 - 1);
-  let t_185 = select(t_178, t_184, t_183);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_164 = (k_len_150 + 31);
+  let t_165 = (t_164 / 32);
+  let t_167 = (k_len_150 + (-1));
+  let t_169 = (k_len_150 + (-32));
+  let t_171 = (t_167 / 32);
+  let t_172 = (t_167 < 0);
+  let t_173 = (t_171 * 32);
+  let t_174 = (t_173 == t_167);
+  let t_175 = (!t_174);
+  let t_176 = (t_172 && t_175);
+  let t_178 = (t_171 - 1);
+  let t_179 = select(t_171, t_178, t_176);
+  let t_180 = (t_169 / 32);
+  let t_181 = (t_169 < 0);
+  let t_182 = (t_180 * 32);
+  let t_183 = (t_182 == t_169);
+  let t_184 = (!t_183);
+  let t_185 = (t_181 && t_184);
+  let t_186 = (t_180 - 1);
+  let t_187 = select(t_180, t_186, t_185);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  let t_186 = (P.window_left < 0);
-  let t_188 = select(268435456, (-268435456), t_186);
-  let t_189 = select((-268435456), 268435456, t_186);
-  let t_191 = (t_152 + 15);
-  let t_192 = (t_152 / 4);
-  let t_193 = (t_191 / 4);
-  let t_194 = (t_192 + k_len_148);
-  let t_195 = (t_193 + k_len_148);
-  let t_196 = (t_194 - q_len_147);
-  let t_197 = (t_195 - q_len_147);
-  let t_198 = (t_196 - P.window_left);
-  let t_199 = (t_197 - P.window_left);
-  let t_200 = (0 - t_199);
-  let t_201 = (0 - t_198);
-  let t_202 = (t_201 + 31);
-  let t_203 = (-t_202);
-  let t_204 = (-t_203);
-  let t_205 = (t_204 / 32);
-  let t_206 = (t_204 < 0);
-  let t_207 = (t_205 * 32);
-  let t_208 = (t_207 == t_204);
-  let t_209 = (!t_208);
-  let t_210 = (t_206 && t_209);
-  let t_211 = (t_205 - 1);
-  let t_212 = select(t_205, t_211, t_210);
-  let t_213 = (-t_212);
-  let t_214 = (-t_200);
+  let t_188 = (P.window_left < 0);
+  let t_190 = select(268435456, (-268435456), t_188);
+  let t_191 = select((-268435456), 268435456, t_188);
+  let t_193 = (t_154 + 15);
+  let t_194 = (t_154 / 4);
+  let t_195 = (t_193 / 4);
+  let t_196 = (t_194 + k_len_150);
+  let t_197 = (t_195 + k_len_150);
+  let t_198 = (t_196 - q_len_149);
+  let t_199 = (t_197 - q_len_149);
+  let t_200 = (t_198 - P.window_left);
+  let t_201 = (t_199 - P.window_left);
+  let t_202 = (0 - t_201);
+  let t_203 = (0 - t_200);
+  let t_204 = (t_203 + 31);
+  let t_205 = (-t_204);
+  let t_206 = (-t_205);
+  let t_207 = (t_206 / 32);
+  let t_208 = (t_206 < 0);
+  let t_209 = (t_207 * 32);
+  let t_210 = (t_209 == t_206);
+  let t_211 = (!t_210);
+  let t_212 = (t_208 && t_211);
+  let t_213 = (t_207 - 1);
+  let t_214 = select(t_207, t_213, t_212);
   let t_215 = (-t_214);
-  let t_216 = (t_215 / 32);
-  let t_217 = (t_215 < 0);
-  let t_218 = (t_216 * 32);
-  let t_219 = (t_218 == t_215);
-  let t_220 = (!t_219);
-  let t_221 = (t_217 && t_220);
-  let t_222 = (t_216 - 1);
-  let t_223 = select(t_216, t_222, t_221);
-  let t_224 = (-t_223);
-  let t_225 = (t_188 > t_189);
-  let t_226 = (t_213 > 268435456);
-  let t_227 = min(t_188, t_213);
-  let t_228 = max(t_189, 268435456);
-  let t_229 = select(t_227, t_188, t_226);
-  let t_230 = select(t_228, t_189, t_226);
-  let t_231 = select(t_229, t_213, t_225);
-  let t_232 = select(t_230, 268435456, t_225);
-  let t_233 = (t_224 > 268435456);
-  let t_234 = max(t_188, t_224);
-  let t_235 = min(t_189, 268435456);
-  let t_236 = (t_235 + 1);
-  let t_237 = (t_234 <= t_236);
-  let t_238 = min(t_188, t_224);
-  let t_239 = select(t_188, t_238, t_237);
-  let t_240 = select(t_189, t_228, t_237);
-  let t_241 = select(t_239, t_188, t_233);
-  let t_242 = select(t_240, t_189, t_233);
-  let t_243 = select(t_241, t_224, t_225);
-  let t_244 = select(t_242, 268435456, t_225);
-  let t_245 = (P.window_right < 0);
-  let t_246 = select(268435456, (-268435456), t_245);
-  let t_247 = select((-268435456), 268435456, t_245);
-  let t_248 = (t_196 + P.window_right);
-  let t_249 = (t_197 + P.window_right);
-  let t_251 = (t_248 + (-31));
-  let t_252 = (t_249 / 32);
-  let t_253 = (t_249 < 0);
-  let t_254 = (t_252 * 32);
-  let t_255 = (t_254 == t_249);
-  let t_256 = (!t_255);
-  let t_257 = (t_253 && t_256);
-  let t_258 = (t_252 - 1);
-  let t_259 = select(t_252, t_258, t_257);
-  let t_260 = (t_251 / 32);
-  let t_261 = (t_251 < 0);
-  let t_262 = (t_260 * 32);
-  let t_263 = (t_262 == t_251);
-  let t_264 = (!t_263);
-  let t_265 = (t_261 && t_264);
-  let t_266 = (t_260 - 1);
-  let t_267 = select(t_260, t_266, t_265);
-  let t_268 = (t_246 > t_247);
-  let t_269 = ((-268435456) > t_259);
-  let t_270 = min(t_246, (-268435456));
-  let t_271 = max(t_247, t_259);
-  let t_272 = select(t_270, t_246, t_269);
-  let t_273 = select(t_271, t_247, t_269);
-  let t_274 = select(t_272, (-268435456), t_268);
-  let t_275 = select(t_273, t_259, t_268);
-  let t_276 = ((-268435456) > t_267);
-  let t_277 = max(t_246, (-268435456));
-  let t_278 = min(t_247, t_267);
-  let t_279 = (t_278 + 1);
-  let t_280 = (t_277 <= t_279);
-  let t_281 = max(t_247, t_267);
-  let t_282 = select(t_246, t_270, t_280);
-  let t_283 = select(t_247, t_281, t_280);
-  let t_284 = select(t_282, t_246, t_276);
-  let t_285 = select(t_283, t_247, t_276);
-  let t_286 = select(t_284, (-268435456), t_268);
-  let t_287 = select(t_285, t_267, t_268);
-  let t_288 = max(t_231, t_274);
-  let t_289 = min(t_232, t_275);
-  let t_290 = max(t_243, t_286);
-  let t_291 = min(t_244, t_287);
-  let t_292 = max((-268435456), t_288);
-  let t_293 = min(t_177, t_289);
+  let t_216 = (-t_202);
+  let t_217 = (-t_216);
+  let t_218 = (t_217 / 32);
+  let t_219 = (t_217 < 0);
+  let t_220 = (t_218 * 32);
+  let t_221 = (t_220 == t_217);
+  let t_222 = (!t_221);
+  let t_223 = (t_219 && t_222);
+  let t_224 = (t_218 - 1);
+  let t_225 = select(t_218, t_224, t_223);
+  let t_226 = (-t_225);
+  let t_227 = (t_190 > t_191);
+  let t_228 = (t_215 > 268435456);
+  let t_229 = min(t_190, t_215);
+  let t_230 = max(t_191, 268435456);
+  let t_231 = select(t_229, t_190, t_228);
+  let t_232 = select(t_230, t_191, t_228);
+  let t_233 = select(t_231, t_215, t_227);
+  let t_234 = select(t_232, 268435456, t_227);
+  let t_235 = (t_226 > 268435456);
+  let t_236 = max(t_190, t_226);
+  let t_237 = min(t_191, 268435456);
+  let t_238 = (t_237 + 1);
+  let t_239 = (t_236 <= t_238);
+  let t_240 = min(t_190, t_226);
+  let t_241 = select(t_190, t_240, t_239);
+  let t_242 = select(t_191, t_230, t_239);
+  let t_243 = select(t_241, t_190, t_235);
+  let t_244 = select(t_242, t_191, t_235);
+  let t_245 = select(t_243, t_226, t_227);
+  let t_246 = select(t_244, 268435456, t_227);
+  let t_247 = (P.window_right < 0);
+  let t_248 = select(268435456, (-268435456), t_247);
+  let t_249 = select((-268435456), 268435456, t_247);
+  let t_250 = (t_198 + P.window_right);
+  let t_251 = (t_199 + P.window_right);
+  let t_253 = (t_250 + (-31));
+  let t_254 = (t_251 / 32);
+  let t_255 = (t_251 < 0);
+  let t_256 = (t_254 * 32);
+  let t_257 = (t_256 == t_251);
+  let t_258 = (!t_257);
+  let t_259 = (t_255 && t_258);
+  let t_260 = (t_254 - 1);
+  let t_261 = select(t_254, t_260, t_259);
+  let t_262 = (t_253 / 32);
+  let t_263 = (t_253 < 0);
+  let t_264 = (t_262 * 32);
+  let t_265 = (t_264 == t_253);
+  let t_266 = (!t_265);
+  let t_267 = (t_263 && t_266);
+  let t_268 = (t_262 - 1);
+  let t_269 = select(t_262, t_268, t_267);
+  let t_270 = (t_248 > t_249);
+  let t_271 = ((-268435456) > t_261);
+  let t_272 = min(t_248, (-268435456));
+  let t_273 = max(t_249, t_261);
+  let t_274 = select(t_272, t_248, t_271);
+  let t_275 = select(t_273, t_249, t_271);
+  let t_276 = select(t_274, (-268435456), t_270);
+  let t_277 = select(t_275, t_261, t_270);
+  let t_278 = ((-268435456) > t_269);
+  let t_279 = max(t_248, (-268435456));
+  let t_280 = min(t_249, t_269);
+  let t_281 = (t_280 + 1);
+  let t_282 = (t_279 <= t_281);
+  let t_283 = max(t_249, t_269);
+  let t_284 = select(t_248, t_272, t_282);
+  let t_285 = select(t_249, t_283, t_282);
+  let t_286 = select(t_284, t_248, t_278);
+  let t_287 = select(t_285, t_249, t_278);
+  let t_288 = select(t_286, (-268435456), t_270);
+  let t_289 = select(t_287, t_269, t_270);
+  let t_290 = max(t_233, t_276);
+  let t_291 = min(t_234, t_277);
+  let t_292 = max(t_245, t_288);
+  let t_293 = min(t_246, t_289);
   let t_294 = max((-268435456), t_290);
-  let t_295 = min(t_185, t_291);
-  // kernels-src/sliding_window.ts:54: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_296 = (P.is_causal == 0);
-  let t_297 = select(268435456, (-268435456), t_296);
-  let t_298 = select((-268435456), 268435456, t_296);
-  let t_299 = (t_196 + (-31));
-  let t_300 = (t_197 / 32);
-  let t_301 = (t_197 < 0);
-  let t_302 = (t_300 * 32);
-  let t_303 = (t_302 == t_197);
-  let t_304 = (!t_303);
-  let t_305 = (t_301 && t_304);
-  let t_306 = (t_300 - 1);
-  let t_307 = select(t_300, t_306, t_305);
-  let t_308 = (t_299 / 32);
-  let t_309 = (t_299 < 0);
-  let t_310 = (t_308 * 32);
-  let t_311 = (t_310 == t_299);
-  let t_312 = (!t_311);
-  let t_313 = (t_309 && t_312);
-  let t_314 = (t_308 - 1);
-  let t_315 = select(t_308, t_314, t_313);
-  let t_316 = (t_297 > t_298);
-  let t_317 = ((-268435456) > t_307);
-  let t_318 = min(t_297, (-268435456));
-  let t_319 = max(t_298, t_307);
-  let t_320 = select(t_318, t_297, t_317);
-  let t_321 = select(t_319, t_298, t_317);
-  let t_322 = select(t_320, (-268435456), t_316);
-  let t_323 = select(t_321, t_307, t_316);
-  let t_324 = ((-268435456) > t_315);
-  let t_325 = max(t_297, (-268435456));
-  let t_326 = min(t_298, t_315);
-  let t_327 = (t_326 + 1);
-  let t_328 = (t_325 <= t_327);
-  let t_329 = max(t_298, t_315);
-  let t_330 = select(t_297, t_318, t_328);
-  let t_331 = select(t_298, t_329, t_328);
-  let t_332 = select(t_330, t_297, t_324);
-  let t_333 = select(t_331, t_298, t_324);
-  let t_334 = select(t_332, (-268435456), t_316);
-  let t_335 = select(t_333, t_315, t_316);
-  let t_336 = max(t_292, t_322);
-  let t_337 = min(t_293, t_323);
-  let t_338 = max(t_294, t_334);
-  let t_339 = min(t_295, t_335);
-  let t_340 = max(t_338, t_338);
-  let t_341 = min(t_339, t_339);
-  let t_342 = max(t_340, (-268435456));
-  let t_343 = min(t_341, t_185);
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_344 = max(0, t_336);
-  let t_345 = (t_337 + 1);
-  let t_346 = min(t_163, t_345);
-  let t_347 = max(t_344, t_346);
-  let t_348 = max(t_342, t_344);
-  let t_349 = min(t_348, t_347);
-  let t_350 = (t_343 + 1);
-  let t_351 = max(t_350, t_349);
-  let t_352 = min(t_351, t_347);
+  let t_295 = min(t_179, t_291);
+  let t_296 = max((-268435456), t_292);
+  let t_297 = min(t_187, t_293);
+  // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_298 = (P.is_causal == 0);
+  let t_299 = select(268435456, (-268435456), t_298);
+  let t_300 = select((-268435456), 268435456, t_298);
+  let t_301 = (t_198 + (-31));
+  let t_302 = (t_199 / 32);
+  let t_303 = (t_199 < 0);
+  let t_304 = (t_302 * 32);
+  let t_305 = (t_304 == t_199);
+  let t_306 = (!t_305);
+  let t_307 = (t_303 && t_306);
+  let t_308 = (t_302 - 1);
+  let t_309 = select(t_302, t_308, t_307);
+  let t_310 = (t_301 / 32);
+  let t_311 = (t_301 < 0);
+  let t_312 = (t_310 * 32);
+  let t_313 = (t_312 == t_301);
+  let t_314 = (!t_313);
+  let t_315 = (t_311 && t_314);
+  let t_316 = (t_310 - 1);
+  let t_317 = select(t_310, t_316, t_315);
+  let t_318 = (t_299 > t_300);
+  let t_319 = ((-268435456) > t_309);
+  let t_320 = min(t_299, (-268435456));
+  let t_321 = max(t_300, t_309);
+  let t_322 = select(t_320, t_299, t_319);
+  let t_323 = select(t_321, t_300, t_319);
+  let t_324 = select(t_322, (-268435456), t_318);
+  let t_325 = select(t_323, t_309, t_318);
+  let t_326 = ((-268435456) > t_317);
+  let t_327 = max(t_299, (-268435456));
+  let t_328 = min(t_300, t_317);
+  let t_329 = (t_328 + 1);
+  let t_330 = (t_327 <= t_329);
+  let t_331 = max(t_300, t_317);
+  let t_332 = select(t_299, t_320, t_330);
+  let t_333 = select(t_300, t_331, t_330);
+  let t_334 = select(t_332, t_299, t_326);
+  let t_335 = select(t_333, t_300, t_326);
+  let t_336 = select(t_334, (-268435456), t_318);
+  let t_337 = select(t_335, t_317, t_318);
+  let t_338 = max(t_294, t_324);
+  let t_339 = min(t_295, t_325);
+  let t_340 = max(t_296, t_336);
+  let t_341 = min(t_297, t_337);
+  let t_342 = max(t_340, t_340);
+  let t_343 = min(t_341, t_341);
+  let t_344 = max(t_342, (-268435456));
+  let t_345 = min(t_343, t_187);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_346 = max(0, t_338);
+  let t_347 = (t_339 + 1);
+  let t_348 = min(t_165, t_347);
+  let t_349 = max(t_346, t_348);
+  let t_350 = max(t_344, t_346);
+  let t_351 = min(t_350, t_349);
+  let t_352 = (t_345 + 1);
+  let t_353 = max(t_352, t_351);
+  let t_354 = min(t_353, t_349);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_383 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_384 = k_descale[u32(b_118) * k_descale_stride0 + u32(kvh_117)];
-  let t_385 = (t_383 * t_384);
+  let t_385 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_386 = k_descale[u32(b_119) * k_descale_stride0 + u32(kvh_118)];
+  let t_387 = (t_385 * t_386);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_144 + ((t_152 + r) / 4))) * q_stride0 + u32((t_155 + ((t_152 + r) % 4))) * q_stride1 + u32(c)], (((t_152 + r) / 4) < q_len_147));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_146 + ((t_154 + r) / 4))) * q_stride0 + u32((t_157 + ((t_154 + r) % 4))) * q_stride1 + u32(c)], (((t_154 + r) / 4) < q_len_149));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_354: array<f32, 1>;
-  carry_354[0] = NEG_INF;
-  var carry_355: array<f32, 1>;
-  carry_355[0] = 0.0;
-  var carry_356: array<f32, 16>;
+  var carry_356: array<f32, 1>;
+  carry_356[0] = NEG_INF;
+  var carry_357: array<f32, 1>;
+  carry_357[0] = 0.0;
+  var carry_358: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_356[0 * 16 + j] = 0.0;
+    carry_358[0 * 16 + j] = 0.0;
   }
-  for (var t_353 = t_344; t_353 < t_349; t_353++) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_357 = (t_353 * 32);
+  for (var t_355 = t_346; t_355 < t_351; t_355++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_359 = (t_355 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:54: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_380: array<f32, 32>;
+    var K_382: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_380[i * 16 + j] = select(0.0, k_cache_at(u32(((select(0, page_table[u32(b_118) * page_table_stride0 + u32(((t_357 + (tr + 16 * i)) / 16))], ((t_357 + (tr + 16 * i)) < k_len_148)) * 16) + ((t_357 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_117) * k_cache_stride1 + u32((tc + 8 * j))), ((t_357 + (tr + 16 * i)) < k_len_148));
+        K_382[i * 16 + j] = select(0.0, k_cache_at(u32(((select(0, page_table[u32(b_119) * page_table_stride0 + u32(((t_359 + (tr + 16 * i)) / 16))], ((t_359 + (tr + 16 * i)) < k_len_150)) * 16) + ((t_359 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_118) * k_cache_stride1 + u32((tc + 8 * j))), ((t_359 + (tr + 16 * i)) < k_len_150));
       }
     }
-    var V_381: array<f32, 32>;
+    var V_383: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_381[i * 16 + j] = select(0.0, v_cache_at(u32(((select(0, page_table[u32(b_118) * page_table_stride0 + u32(((t_357 + (tr + 16 * i)) / 16))], ((t_357 + (tr + 16 * i)) < k_len_148)) * 16) + ((t_357 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_117) * v_cache_stride1 + u32((tc + 8 * j))), ((t_357 + (tr + 16 * i)) < k_len_148));
+        V_383[i * 16 + j] = select(0.0, v_cache_at(u32(((select(0, page_table[u32(b_119) * page_table_stride0 + u32(((t_359 + (tr + 16 * i)) / 16))], ((t_359 + (tr + 16 * i)) < k_len_150)) * 16) + ((t_359 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_118) * v_cache_stride1 + u32((tc + 8 * j))), ((t_359 + (tr + 16 * i)) < k_len_150));
       }
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_380[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_382[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_387 = array<f32, 4>();
+    var t_389 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_387[i * 4 + j] = fma(a[i], b[j], t_387[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_389[i * 4 + j] = fma(a[i], b[j], t_389[i * 4 + j]); }
       }
     }
-    var t_389: array<f32, 4>;
+    var t_391: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_389[0 * 4 + j] = select(NEG_INF, (t_387[0 * 4 + j] * t_385), ((((t_357 + (tc + 8 * j)) < k_len_148) && ((t_186 || ((t_357 + (tc + 8 * j)) >= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) - P.window_left))) && (t_245 || ((t_357 + (tc + 8 * j)) <= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) + P.window_right))))) && (t_296 || ((t_357 + (tc + 8 * j)) <= ((((t_152 + tr) / 4) + k_len_148) - q_len_147)))));
+      t_391[0 * 4 + j] = select(NEG_INF, (t_389[0 * 4 + j] * t_387), ((((t_359 + (tc + 8 * j)) < k_len_150) && ((t_188 || ((t_359 + (tc + 8 * j)) >= (((((t_154 + tr) / 4) + k_len_150) - q_len_149) - P.window_left))) && (t_247 || ((t_359 + (tc + 8 * j)) <= (((((t_154 + tr) / 4) + k_len_150) - q_len_149) + P.window_right))))) && (t_298 || ((t_359 + (tc + 8 * j)) <= ((((t_154 + tr) / 4) + k_len_150) - q_len_149)))));
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_381[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_383[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_391: array<f32, 1>;
+    var t_393: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_389[i * 4 + j]);
+        acc = max(acc, t_391[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1180,33 +1180,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_391[i] = acc;
+      t_393[i] = acc;
     }
     workgroupBarrier();
-    var m_new_392: array<f32, 1>;
-    m_new_392[0] = max(carry_354[0], t_391[0]);
+    var m_new_394: array<f32, 1>;
+    m_new_394[0] = max(carry_356[0], t_393[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_394: array<f32, 1>;
-    m_safe_394[0] = select(m_new_392[0], 0.0, (m_new_392[0] == NEG_INF));
+    var m_safe_396: array<f32, 1>;
+    m_safe_396[0] = select(m_new_394[0], 0.0, (m_new_394[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_396: array<f32, 4>;
+    var p_398: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_396[0 * 4 + j] = exp2((t_389[0 * 4 + j] - m_safe_394[0]));
+      p_398[0 * 4 + j] = exp2((t_391[0 * 4 + j] - m_safe_396[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_396[0 * 4 + j];
+      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_398[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_398: array<f32, 1>;
-    alpha_398[0] = exp2((carry_354[0] - m_safe_394[0]));
+    var alpha_400: array<f32, 1>;
+    alpha_400[0] = exp2((carry_356[0] - m_safe_396[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_400: array<f32, 1>;
+    var t_402: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_396[i * 4 + j];
+        acc = acc + p_398[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1215,93 +1215,93 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_400[i] = acc;
+      t_402[i] = acc;
     }
     workgroupBarrier();
-    var t_401: array<f32, 1>;
-    t_401[0] = ((carry_355[0] * alpha_398[0]) + t_400[0]);
-    var t_403 = array<f32, 16>();
+    var t_403: array<f32, 1>;
+    t_403[0] = ((carry_357[0] * alpha_400[0]) + t_402[0]);
+    var t_405 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[6192 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2064 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_403[i * 16 + j] = fma(a[i], b[j], t_403[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_405[i * 16 + j] = fma(a[i], b[j], t_405[i * 16 + j]); }
       }
     }
-    var t_404: array<f32, 16>;
+    var t_406: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_404[0 * 16 + j] = ((carry_356[0 * 16 + j] * alpha_398[0]) + t_403[0 * 16 + j]);
+      t_406[0 * 16 + j] = ((carry_358[0 * 16 + j] * alpha_400[0]) + t_405[0 * 16 + j]);
     }
-    carry_354[0] = m_new_392[0];
-    carry_355[0] = t_401[0];
+    carry_356[0] = m_new_394[0];
+    carry_357[0] = t_403[0];
     for (var j = 0; j < 16; j++) {
-      carry_356[0 * 16 + j] = t_404[0 * 16 + j];
+      carry_358[0 * 16 + j] = t_406[0 * 16 + j];
     }
   }
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_438 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_439 = k_descale[u32(b_118) * k_descale_stride0 + u32(kvh_117)];
-  let t_440 = (t_438 * t_439);
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_440 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_441 = k_descale[u32(b_119) * k_descale_stride0 + u32(kvh_118)];
+  let t_442 = (t_440 * t_441);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_410 = t_349; t_410 < t_352; t_410++) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_414 = (t_410 * 32);
+  for (var t_412 = t_351; t_412 < t_354; t_412++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_416 = (t_412 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_435: array<f32, 32>;
+    var K_437: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_435[i * 16 + j] = k_cache_at(u32(((page_table[u32(b_118) * page_table_stride0 + u32(((t_414 + (tr + 16 * i)) / 16))] * 16) + ((t_414 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_117) * k_cache_stride1 + u32((tc + 8 * j)));
+        K_437[i * 16 + j] = k_cache_at(u32(((page_table[u32(b_119) * page_table_stride0 + u32(((t_416 + (tr + 16 * i)) / 16))] * 16) + ((t_416 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_118) * k_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    var V_436: array<f32, 32>;
+    var V_438: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_436[i * 16 + j] = v_cache_at(u32(((page_table[u32(b_118) * page_table_stride0 + u32(((t_414 + (tr + 16 * i)) / 16))] * 16) + ((t_414 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_117) * v_cache_stride1 + u32((tc + 8 * j)));
+        V_438[i * 16 + j] = v_cache_at(u32(((page_table[u32(b_119) * page_table_stride0 + u32(((t_416 + (tr + 16 * i)) / 16))] * 16) + ((t_416 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_118) * v_cache_stride1 + u32((tc + 8 * j)));
       }
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_435[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_437[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_442 = array<f32, 4>();
+    var t_444 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_442[i * 4 + j] = fma(a[i], b[j], t_442[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_444[i * 4 + j] = fma(a[i], b[j], t_444[i * 4 + j]); }
       }
     }
-    var t_443: array<f32, 4>;
+    var t_445: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_443[0 * 4 + j] = (t_442[0 * 4 + j] * t_440);
+      t_445[0 * 4 + j] = (t_444[0 * 4 + j] * t_442);
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_436[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_438[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_445: array<f32, 1>;
+    var t_447: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_443[i * 4 + j]);
+        acc = max(acc, t_445[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1310,33 +1310,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_445[i] = acc;
+      t_447[i] = acc;
     }
     workgroupBarrier();
-    var m_new_446: array<f32, 1>;
-    m_new_446[0] = max(carry_354[0], t_445[0]);
+    var m_new_448: array<f32, 1>;
+    m_new_448[0] = max(carry_356[0], t_447[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_448: array<f32, 1>;
-    m_safe_448[0] = select(m_new_446[0], 0.0, (m_new_446[0] == NEG_INF));
+    var m_safe_450: array<f32, 1>;
+    m_safe_450[0] = select(m_new_448[0], 0.0, (m_new_448[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_450: array<f32, 4>;
+    var p_452: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_450[0 * 4 + j] = exp2((t_443[0 * 4 + j] - m_safe_448[0]));
+      p_452[0 * 4 + j] = exp2((t_445[0 * 4 + j] - m_safe_450[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_450[0 * 4 + j];
+      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_452[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_452: array<f32, 1>;
-    alpha_452[0] = exp2((carry_354[0] - m_safe_448[0]));
+    var alpha_454: array<f32, 1>;
+    alpha_454[0] = exp2((carry_356[0] - m_safe_450[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_454: array<f32, 1>;
+    var t_456: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_450[i * 4 + j];
+        acc = acc + p_452[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1345,101 +1345,101 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_454[i] = acc;
+      t_456[i] = acc;
     }
     workgroupBarrier();
-    var t_455: array<f32, 1>;
-    t_455[0] = ((carry_355[0] * alpha_452[0]) + t_454[0]);
-    var t_457 = array<f32, 16>();
+    var t_457: array<f32, 1>;
+    t_457[0] = ((carry_357[0] * alpha_454[0]) + t_456[0]);
+    var t_459 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[6192 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2064 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_457[i * 16 + j] = fma(a[i], b[j], t_457[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_459[i * 16 + j] = fma(a[i], b[j], t_459[i * 16 + j]); }
       }
     }
-    var t_458: array<f32, 16>;
+    var t_460: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_458[0 * 16 + j] = ((carry_356[0 * 16 + j] * alpha_452[0]) + t_457[0 * 16 + j]);
+      t_460[0 * 16 + j] = ((carry_358[0 * 16 + j] * alpha_454[0]) + t_459[0 * 16 + j]);
     }
-    carry_354[0] = m_new_446[0];
-    carry_355[0] = t_455[0];
+    carry_356[0] = m_new_448[0];
+    carry_357[0] = t_457[0];
     for (var j = 0; j < 16; j++) {
-      carry_356[0 * 16 + j] = t_458[0 * 16 + j];
+      carry_358[0 * 16 + j] = t_460[0 * 16 + j];
     }
   }
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_492 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
-  let t_493 = k_descale[u32(b_118) * k_descale_stride0 + u32(kvh_117)];
-  let t_494 = (t_492 * t_493);
-  // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_494 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+  let t_495 = k_descale[u32(b_119) * k_descale_stride0 + u32(kvh_118)];
+  let t_496 = (t_494 * t_495);
+  // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_462 = t_352; t_462 < t_347; t_462++) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_466 = (t_462 * 32);
+  for (var t_464 = t_354; t_464 < t_349; t_464++) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_468 = (t_464 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:54: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:52: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:27: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
-    var K_489: array<f32, 32>;
+    var K_491: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        K_489[i * 16 + j] = select(0.0, k_cache_at(u32(((select(0, page_table[u32(b_118) * page_table_stride0 + u32(((t_466 + (tr + 16 * i)) / 16))], ((t_466 + (tr + 16 * i)) < k_len_148)) * 16) + ((t_466 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_117) * k_cache_stride1 + u32((tc + 8 * j))), ((t_466 + (tr + 16 * i)) < k_len_148));
+        K_491[i * 16 + j] = select(0.0, k_cache_at(u32(((select(0, page_table[u32(b_119) * page_table_stride0 + u32(((t_468 + (tr + 16 * i)) / 16))], ((t_468 + (tr + 16 * i)) < k_len_150)) * 16) + ((t_468 + (tr + 16 * i)) % 16))) * k_cache_stride0 + u32(kvh_118) * k_cache_stride1 + u32((tc + 8 * j))), ((t_468 + (tr + 16 * i)) < k_len_150));
       }
     }
-    var V_490: array<f32, 32>;
+    var V_492: array<f32, 32>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        V_490[i * 16 + j] = select(0.0, v_cache_at(u32(((select(0, page_table[u32(b_118) * page_table_stride0 + u32(((t_466 + (tr + 16 * i)) / 16))], ((t_466 + (tr + 16 * i)) < k_len_148)) * 16) + ((t_466 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_117) * v_cache_stride1 + u32((tc + 8 * j))), ((t_466 + (tr + 16 * i)) < k_len_148));
+        V_492[i * 16 + j] = select(0.0, v_cache_at(u32(((select(0, page_table[u32(b_119) * page_table_stride0 + u32(((t_468 + (tr + 16 * i)) / 16))], ((t_468 + (tr + 16 * i)) < k_len_150)) * 16) + ((t_468 + (tr + 16 * i)) % 16))) * v_cache_stride0 + u32(kvh_118) * v_cache_stride1 + u32((tc + 8 * j))), ((t_468 + (tr + 16 * i)) < k_len_150));
       }
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_489[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(K_491[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_496 = array<f32, 4>();
+    var t_498 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_496[i * 4 + j] = fma(a[i], b[j], t_496[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_498[i * 4 + j] = fma(a[i], b[j], t_498[i * 4 + j]); }
       }
     }
-    var t_498: array<f32, 4>;
+    var t_500: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_498[0 * 4 + j] = select(NEG_INF, (t_496[0 * 4 + j] * t_494), ((((t_466 + (tc + 8 * j)) < k_len_148) && ((t_186 || ((t_466 + (tc + 8 * j)) >= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) - P.window_left))) && (t_245 || ((t_466 + (tc + 8 * j)) <= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) + P.window_right))))) && (t_296 || ((t_466 + (tc + 8 * j)) <= ((((t_152 + tr) / 4) + k_len_148) - q_len_147)))));
+      t_500[0 * 4 + j] = select(NEG_INF, (t_498[0 * 4 + j] * t_496), ((((t_468 + (tc + 8 * j)) < k_len_150) && ((t_188 || ((t_468 + (tc + 8 * j)) >= (((((t_154 + tr) / 4) + k_len_150) - q_len_149) - P.window_left))) && (t_247 || ((t_468 + (tc + 8 * j)) <= (((((t_154 + tr) / 4) + k_len_150) - q_len_149) + P.window_right))))) && (t_298 || ((t_468 + (tc + 8 * j)) <= ((((t_154 + tr) / 4) + k_len_150) - q_len_149)))));
     }
-    // kernels-src/sliding_window.ts:56: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * k_descale[b, kvh]), T(V))
+    // kernels-src/sliding_window.ts:29: state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 16; j++) {
-        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_490[i * 16 + j]);
+        smem_f32[2064 + (tr + 16 * i) * 129 + (tc + 8 * j)] = f32(V_492[i * 16 + j]);
       }
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_500: array<f32, 1>;
+    var t_502: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_498[i * 4 + j]);
+        acc = max(acc, t_500[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1448,33 +1448,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_500[i] = acc;
+      t_502[i] = acc;
     }
     workgroupBarrier();
-    var m_new_501: array<f32, 1>;
-    m_new_501[0] = max(carry_354[0], t_500[0]);
+    var m_new_503: array<f32, 1>;
+    m_new_503[0] = max(carry_356[0], t_502[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_503: array<f32, 1>;
-    m_safe_503[0] = select(m_new_501[0], 0.0, (m_new_501[0] == NEG_INF));
+    var m_safe_505: array<f32, 1>;
+    m_safe_505[0] = select(m_new_503[0], 0.0, (m_new_503[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_505: array<f32, 4>;
+    var p_507: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_505[0 * 4 + j] = exp2((t_498[0 * 4 + j] - m_safe_503[0]));
+      p_507[0 * 4 + j] = exp2((t_500[0 * 4 + j] - m_safe_505[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_505[0 * 4 + j];
+      smem_f32[6192 + tr * 33 + (tc + 8 * j)] = p_507[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_507: array<f32, 1>;
-    alpha_507[0] = exp2((carry_354[0] - m_safe_503[0]));
+    var alpha_509: array<f32, 1>;
+    alpha_509[0] = exp2((carry_356[0] - m_safe_505[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_509: array<f32, 1>;
+    var t_511: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_505[i * 4 + j];
+        acc = acc + p_507[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1483,42 +1483,42 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_509[i] = acc;
+      t_511[i] = acc;
     }
     workgroupBarrier();
-    var t_510: array<f32, 1>;
-    t_510[0] = ((carry_355[0] * alpha_507[0]) + t_509[0]);
-    var t_512 = array<f32, 16>();
+    var t_512: array<f32, 1>;
+    t_512[0] = ((carry_357[0] * alpha_509[0]) + t_511[0]);
+    var t_514 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[6192 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2064 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_512[i * 16 + j] = fma(a[i], b[j], t_512[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_514[i * 16 + j] = fma(a[i], b[j], t_514[i * 16 + j]); }
       }
     }
-    var t_513: array<f32, 16>;
+    var t_515: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_513[0 * 16 + j] = ((carry_356[0 * 16 + j] * alpha_507[0]) + t_512[0 * 16 + j]);
+      t_515[0 * 16 + j] = ((carry_358[0 * 16 + j] * alpha_509[0]) + t_514[0 * 16 + j]);
     }
-    carry_354[0] = m_new_501[0];
-    carry_355[0] = t_510[0];
+    carry_356[0] = m_new_503[0];
+    carry_357[0] = t_512[0];
     for (var j = 0; j < 16; j++) {
-      carry_356[0 * 16 + j] = t_513[0 * 16 + j];
+      carry_358[0 * 16 + j] = t_515[0 * 16 + j];
     }
   }
-  // kernels-src/sliding_window.ts:58: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, v_descale[b, kvh])
-  let t_517 = v_descale[u32(b_118) * v_descale_stride0 + u32(kvh_117)];
+  // kernels-src/sliding_window.ts:31: store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  let t_519 = v_descale[u32(b_119) * v_descale_stride0 + u32(kvh_118)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_152 + tr) / 4) < q_len_147)) { out[u32((q0_144 + ((t_152 + tr) / 4))) * out_stride0 + u32((t_155 + ((t_152 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_356[0 * 16 + j] / select(carry_355[0], 1.0, (carry_355[0] == 0.0))) * t_517); }
+    if ((((t_154 + tr) / 4) < q_len_149)) { out[u32((q0_146 + ((t_154 + tr) / 4))) * out_stride0 + u32((t_157 + ((t_154 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_358[0 * 16 + j] / select(carry_357[0], 1.0, (carry_357[0] == 0.0))) * t_519); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_152 + tr) / 4) < q_len_147)) { lse[u32((q0_144 + ((t_152 + tr) / 4))) * lse_stride0 + u32((t_155 + ((t_152 + tr) % 4)))] = select(((carry_354[0] + log2(carry_355[0])) * 0.6931471805599453), NEG_INF, (carry_355[0] == 0.0)); }
+    if ((((t_154 + tr) / 4) < q_len_149)) { lse[u32((q0_146 + ((t_154 + tr) / 4))) * lse_stride0 + u32((t_157 + ((t_154 + tr) % 4)))] = select(((carry_356[0] + log2(carry_357[0])) * 0.6931471805599453), NEG_INF, (carry_357[0] == 0.0)); }
   }
 }
 `,
