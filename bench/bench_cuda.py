@@ -164,7 +164,9 @@ def prefill(head_dims=(128, 64, 256), seqs=(512, 1024, 2048, 4096, 8192, 16384),
                 out = torch.empty_like(q)
                 lse = torch.empty(total, H, device="cuda", dtype=torch.float32)
                 scale = D ** -0.5
-                run = ours.prepare({"q": q, "k": k, "v": v, "cu_seqlens_q": cu_q, "cu_seqlens_k": cu_q, "out": out, "lse": lse}, {"max_seqlen_q": S, "softmax_scale": scale})
+                args = {"q": q, "k": k, "v": v, "cu_seqlens_q": cu_q, "cu_seqlens_k": cu_q, "out": out, "lse": lse}
+                scalars = {"max_seqlen_q": S, "softmax_scale": scale}
+                run = ours.prepare(args, scalars)
                 flops = 4 * S * S * H * D * B / (2 if causal else 1)
                 shape = f"hd{D} S={S} B={B} {'causal' if causal else 'full'}"
                 qt, kt, vt = (x.view(B, S, H, D).transpose(1, 2) for x in (q, k, v))
@@ -186,9 +188,8 @@ def prefill(head_dims=(128, 64, 256), seqs=(512, 1024, 2048, 4096, 8192, 16384),
                 for label, gen in BUILDS.items():
                     def report(ms, err, label=label):
                         row("prefill", shape, f"flashtile [{label}]", ms, flops / ms / 1e9, "TFLOP/s", f"err vs SDPA {err:.1e}")
-                    args = {"q": q, "k": k, "v": v, "cu_seqlens_q": cu_q, "cu_seqlens_k": cu_q, "out": out, "lse": lse}
                     out.fill_(float("nan"))
-                    time_ours(build, args, {"max_seqlen_q": S, "softmax_scale": scale}, lambda: rel_err(out.view(B, S, H, D).transpose(1, 2), ref), report, gen)
+                    time_ours(build, args, scalars, lambda: rel_err(out.view(B, S, H, D).transpose(1, 2), ref), report, gen)
                 if S == flex_at and causal and D == 128:
                     flex_prefill(qt, kt, vt, flops, shape)
 
