@@ -253,11 +253,14 @@ def decode(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)):
             cu_q = torch.arange(0, B + 1, device="cuda", dtype=torch.int32)
             out = torch.empty(B, Hq, D, device="cuda", dtype=torch.bfloat16)
             lse = torch.empty(B, Hq, device="cuda", dtype=torch.float32)
-            time_ours(f"gqa_paged.bf16.g4.p{P}",
-                      {"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": seqlens, "cu_seqlens_q": cu_q, "out": out, "lse": lse},
-                      {"max_seqlen_q": 1, "softmax_scale": D ** -0.5, "is_causal": 0},
-                      lambda: rel_err(out.view(B, Hq, 1, D), ref) if ref is not None else float("nan"),
-                      lambda ms, err: row("decode", f"{shape} page {P}", "flashtile gqa_paged", ms, kv_bytes / ms / 1e9, "TB/s", f"err {err:.1e}"))
+            # gqa_paged (64-row CUDA tiles) and gqa_decode (the same spec with 16-row tiles): both
+            # write the output directly, no split, no merge.
+            for kernel in ("gqa_paged", "gqa_decode"):
+                time_ours(f"{kernel}.bf16.g4.p{P}",
+                          {"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": seqlens, "cu_seqlens_q": cu_q, "out": out, "lse": lse},
+                          {"max_seqlen_q": 1, "softmax_scale": D ** -0.5, "is_causal": 0},
+                          lambda: rel_err(out.view(B, Hq, 1, D), ref) if ref is not None else float("nan"),
+                          lambda ms, err, kernel=kernel: row("decode", f"{shape} page {P}", f"flashtile {kernel}", ms, kv_bytes / ms / 1e9, "TB/s", f"err {err:.1e}"))
             split = max(256, 1 << math.ceil(math.log2(max(1, L * B * Hk // (132 * 8)))))
             for sp in SPLITS or [min(split, L)]:
                 split_decode(B, L, P, min(sp, L), q, kc, vc, table, seqlens, ref, shape)
@@ -287,13 +290,18 @@ def time_split_merge(split_name, inputs, scalars, S, B, H, D, ref, report):
         print(f"  {split_name}: {type(e).__name__}: {str(e)[:160]}")
 
 
-def split_decode(B, L, P, split, q, kc, vc, table, seqlens, ref, shape, Hq=32, Hk=8, D=128):
-    """gqa_decode_split over splits of `split` keys, then merge_states; both kernels timed."""
-    kv_bytes = 2 * B * L * Hk * D * 2
-    time_split_merge(f"gqa_decode_split.bf16.g4.p{P}", {"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": seqlens},
+def split_decode(B, L, P, split, q, kc, vc, table, seqlens, ref, shape, Hq=32, Hk=8, D=128, descales=None):
+    """gqa_decode_split (gqa_decode_split_fp8 with `descales`, an E4M3 cache) over splits of
+    `split` keys, then merge_states; both kernels timed, TB/s of the cache's own bytes."""
+    fp8 = descales is not None
+    kv_bytes = 2 * B * L * Hk * D * (1 if fp8 else 2)
+    inputs = {"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": seqlens}
+    if fp8:
+        inputs.update(k_descale=descales[0], v_descale=descales[1])
+    time_split_merge(f"gqa_decode_split{'_fp8' if fp8 else ''}.bf16.g4.p{P}", inputs,
                      {"softmax_scale": D ** -0.5, "split_len": split}, (L + split - 1) // split, B, Hq, D, ref,
-                     lambda ms, ms1, err: row("decode", f"{shape} page {P}", f"flashtile split {split}+merge", ms, kv_bytes / ms / 1e9, "TB/s",
-                                              f"split alone {kv_bytes / ms1 / 1e9:.2f} TB/s; err {err:.1e}"))
+                     lambda ms, ms1, err: row("decode8" if fp8 else "decode", f"{shape} page {P}{' fp8 kv' if fp8 else ''}", f"flashtile split {split}+merge", ms,
+                                              kv_bytes / ms / 1e9, "TB/s", f"split alone {kv_bytes / ms1 / 1e9:.2f} TB/s; err {err:.1e}"))
 
 
 def decode_fp8(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)):
@@ -326,6 +334,9 @@ def decode_fp8(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)
                        "cu_seqlens_q": cu_q, "out": out, "lse": lse}, {"max_seqlen_q": 1, "softmax_scale": D ** -0.5, "is_causal": 0},
                       lambda: rel_err(out.view(B, Hq, 1, D), ref),
                       lambda ms, err: row("decode8", f"{shape} page {P} fp8 kv", "flashtile gqa_paged_fp8", ms, kv_bytes / ms / 1e9, "TB/s", f"err vs dequantized {err:.1e}"))
+            # Split-KV over the E4M3 cache (31 KB of shared memory a block: 7 blocks an SM).
+            for sp in SPLITS or sorted({min(s, L) for s in (1024, 2048, 4096)}):
+                split_decode(B, L, P, sp, q, kc, vc, table, seqlens, ref, shape, descales=(kdesc, vdesc))
 
 
 def mla(configs=((64, 4096), (16, 16384)), pages=(1, 16, 64), H=128, L=512, R=64):

@@ -4,16 +4,20 @@ import { attend } from "./lib/attend.ts";
 // Split-KV decode for long contexts and small batches: split s of request b attends keys
 // [s * split_len, (s + 1) * split_len) and writes a partial output with its log-sum-exp; the
 // merge_states kernel (merge_states.ts) combines the splits. One query per request; the GROUP
-// query heads of a kv head share the tile's rows.
+// query heads of a kv head share the tile's rows. With KV = f8e4m3 the cache is E4M3 with
+// per (request, kv head) descales, applied as in gqa_paged (gqa.ts): the key descale joins the
+// score scale and the value descale multiplies the partial output, so the log-sum-exp and the
+// merge are those of the dequantized cache.
 export const decodeSplit = kernel`${attend}
-kernel gqa_decode_split<T: dtype = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = (GROUP > 8 ? GROUP : 8), BLOCK_N = 32>
+kernel gqa_decode_split<T: dtype = f32, KV: dtype = T, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = (GROUP > 8 ? GROUP : 8), BLOCK_N = 32>
   require HEAD_DIM % 16 == 0 "HEAD_DIM must be a multiple of 16"
   require BLOCK_M >= GROUP "a tile must hold all query heads of a kv head"
   require PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0 "a key tile must hold whole pages or lie inside one page"
   tune BLOCK_N in [16, 32, 64]
   instances T in [f32, f16], GROUP in [1, 4], PAGE in [1, 16, 64]
-  target cuda: T in [bf16, f16], GROUP in [1, 4, 8], BLOCK_M = 16, BLOCK_N = 64
-(q: T[batch, q_heads, HEAD_DIM], k_cache: T[slots, kv_heads, HEAD_DIM], v_cache: T[slots, kv_heads, HEAD_DIM],
+  target cuda: T in [bf16, f16], GROUP in [1, 4, 8], BLOCK_M = 16, BLOCK_N = 32
+(q: T[batch, q_heads, HEAD_DIM], k_cache: KV[slots, kv_heads, HEAD_DIM], v_cache: KV[slots, kv_heads, HEAD_DIM],
+ k_descale: f32[batch, kv_heads] if KV == f8e4m3, v_descale: f32[batch, kv_heads] if KV == f8e4m3,
  page_table: i32[batch, max_pages], cache_seqlens: i32[batch],
  out_partial: f32[splits, batch, q_heads, HEAD_DIM], lse_partial: f32[splits, batch, q_heads],
  softmax_scale: f32, split_len: i32)
@@ -24,14 +28,20 @@ grid (s in splits, kvh in kv_heads, b in batch) {
   let g = rows(0, BLOCK_M)
   let head = kvh * GROUP + g
   let Q = load q[b, head, :] where g < GROUP
+  let scale2 = base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)
   let state = softmax_init(BLOCK_M, HEAD_DIM)
   for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let (K, V) = paged_kv(k_cache, v_cache, page_table, b, kvh, n, BLOCK_N, PAGE, k_len)
-    state = softmax_step(state, scores(Q, K, live, base2(softmax_scale)), V)
+    state = softmax_step(state, scores(Q, T(K), live, scale2), T(V))
   }
-  store out_partial[s, b, head, :] = softmax_finish(state) where g < GROUP
+  store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
   store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
 }
+
+// The same over an FP8 (E4M3) cache: split-KV decode reading half the bytes of a 16-bit cache.
+kernel gqa_decode_split_fp8 = gqa_decode_split<KV = f8e4m3>
+  instances T in [f32, f16], GROUP in [1, 4], PAGE in [1, 16]
+  target cuda: T in [bf16, f16], GROUP in [1, 4, 8], PAGE in [1, 16, 64], BLOCK_M = 16, BLOCK_N = 32
 `;
 
 // The same split for absorbed MLA (mla.ts): the heads of the request's one query token share

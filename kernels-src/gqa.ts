@@ -41,4 +41,12 @@ grid (m in tiles(max_seqlen_q * GROUP, BLOCK_M), kvh in kv_heads, b in batch) {
 kernel gqa_paged_fp8 = gqa_paged<KV = f8e4m3>
   instances T in [f32, f16], PAGE in [1, 16]
   target cuda: T in [bf16, f16], GROUP in [1, 4, 8], PAGE in [1, 16, 64], BLOCK_M = 64, BLOCK_N = 64
+
+// The same with 16-row CUDA tiles, for batches of one query (or a few) per request: one warp per
+// (request, kv head) instead of a 64-row tile whose rows a 4-head group mostly leaves empty. It
+// writes the output itself, so a batch that fills the GPU without splitting its keys needs no
+// merge_states pass (gqa_decode_split + merge for the rest).
+kernel gqa_decode = gqa_paged
+  instances T in [f32, f16], PAGE in [16]
+  target cuda: T in [bf16, f16], GROUP in [1, 4, 8], PAGE in [1, 16, 64], BLOCK_M = 16, BLOCK_N = 32
 `;

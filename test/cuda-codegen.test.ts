@@ -152,3 +152,30 @@ describe("CUDA plan: warps along the rows before column groups", () => {
     expect(Math.max(...acc)).toBe(128);
   });
 });
+
+describe("CUDA decode: one-warp blocks pipeline their copies", () => {
+  const split = cudaOf(["kernels-src/decode_split.ts"], "gqa_decode_split.bf16.g4.p16");
+
+  it("keeps 32-key K and V tiles resident together in the 21.8 KB of one 64-key tile", () => {
+    expect(split.target.blockDim).toEqual([32, 1, 1]);
+    // Q (16 x 128) + K and V (32 x 128 each), rows padded by 16 bytes: 4352 + 2 * 8704.
+    expect(split.target.sharedBytes).toBe(4352 + 2 * 8704);
+    expect(split.code).toMatch(/cp_async16\(smem \+ 4352 \+ r \* 272 \+ c \* 2, k_cache/);
+    expect(split.code).toMatch(/cp_async16\(smem \+ 13056 \+ r \* 272 \+ c \* 2, v_cache/);
+  });
+
+  it("starts the next key tile's copy one iteration ahead, and waits for each tile right before its use", () => {
+    expect(split.code).toMatch(/const int t_\d+_ahead = \(\(t_\d+ \+ 1\) \* 32\);/);
+    expect(split.code).toMatch(/cp_async_wait<0>\(\); \/\/ K_\d+ arrived/);
+    expect(split.code).toMatch(/cp_async_wait<0>\(\); \/\/ V_\d+ arrived/);
+    expect(split.code).not.toContain("cp_async_wait_all();\n    __syncthreads();\n    // kernels-src/lib/attend.ts:49");
+  });
+
+  it("pipelines the E4M3 twin's byte tiles the same way, widening them through one shared buffer", () => {
+    const fp8 = cudaOf(["kernels-src/decode_split.ts"], "gqa_decode_split_fp8.bf16.g4.p16");
+    // Q + two 32 x 128 byte tiles (rows of 144) + one widened 32 x 128 bf16 tile.
+    expect(fp8.target.sharedBytes).toBe(4352 + 2 * 32 * 144 + 8704);
+    expect(fp8.code).toMatch(/const int t_\d+_ahead = \(\(t_\d+ \+ 1\) \* 32\);/);
+    expect(fp8.code.match(/fp8x8_widen<true>\(smem \+ 13568 /g)!.length).toBeGreaterThanOrEqual(2);
+  });
+});

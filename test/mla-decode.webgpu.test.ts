@@ -49,22 +49,20 @@ describe("MLA, split-KV decode, merge_states, KV writes", () => {
     }
   }
 
-  for (const t of ["f32", "f16"]) {
-    for (const g of [1, 4]) {
-      for (const p of [1, 16, 64]) {
-        const name = `gqa_decode_split.${t}.g${g}.p${p}`;
-        it(`${name} then merge_states equals unsplit attention`, async () => {
-          const seed = freshSeed();
-          const rng = makeRng(seed);
-          const k = await loadBest(gpu.device, gpu.info, set, name);
-          for (const spec of [{ kLens: [1, 339, 1024], kvHeads: 2, splitLen: 128 }, { kLens: [4096, 77], kvHeads: 1, splitLen: 1000 }]) {
-            const c = decodeSplitCase(k.manifest, spec, rng);
-            const r = await runCase(gpu.device, k, c);
-            expectClose(`${name} ${c.label}`, r.errors, c.tolerance, seed);
-          }
-        });
+  const splitBuilds = ["f32", "f16"].flatMap((t) => [1, 4].flatMap((g) => [1, 16, 64].map((p) => `gqa_decode_split.${t}.g${g}.p${p}`)));
+  // Two builds over an E4M3 cache with per (request, kv head) descales.
+  splitBuilds.push("gqa_decode_split_fp8.f32.g4.p1", "gqa_decode_split_fp8.f16.g1.p16");
+  for (const name of splitBuilds) {
+    it(`${name}: each split's partial state over its key range`, async () => {
+      const seed = freshSeed();
+      const rng = makeRng(seed);
+      const k = await loadBest(gpu.device, gpu.info, set, name);
+      for (const spec of [{ kLens: [1, 339, 1024], kvHeads: 2, splitLen: 128 }, { kLens: [4096, 77], kvHeads: 1, splitLen: 1000 }]) {
+        const c = decodeSplitCase(k.manifest, spec, rng);
+        const r = await runCase(gpu.device, k, c);
+        expectClose(`${name} ${c.label}`, r.errors, c.tolerance, seed);
       }
-    }
+    });
   }
 
   for (const t of ["f32", "f16"]) {

@@ -55,6 +55,7 @@ export function cudaRecipes(kernel: string): Recipe[] {
         { label: "64 requests, 128 heads, split 256", build: (m, rng) => mlaSplitCase(m, { kLens: BIG_BATCH.slice(0, 64), heads: 128, splitLen: 256 }, rng) },
       ];
     case "gqa_decode_split":
+    case "gqa_decode_split_fp8":
       return [
         { label: "3 requests, split 128", build: (m, rng) => decodeSplitCase(m, { kLens: [1, 339, 1024], kvHeads: 2, splitLen: 128 }, rng) },
         { label: "16k, split 1024", build: (m, rng) => decodeSplitCase(m, { kLens: [16384, 77], kvHeads: 2, splitLen: 1024 }, rng) },

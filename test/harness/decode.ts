@@ -6,7 +6,7 @@ import { mergeStates } from "../reference/merge.ts";
 import { makePagedCache, makeVarlenBatch, randInt, randn, type Rng } from "../reference/numeric.ts";
 import { type KernelCase, toleranceFor } from "./case.ts";
 import { e4m3BitsToF32, roundToE4m3 } from "../../runtime/fp8.ts";
-import { randomDescales } from "./fp8.ts";
+import { kernelCache, randomDescales } from "./fp8.ts";
 import { roundTo } from "./mha.ts";
 
 export interface SplitSpec {
@@ -24,8 +24,8 @@ export function decodeSplitCase(m: KernelManifest, spec: SplitSpec, rng: Rng): K
   const B = spec.kLens.length;
   const S = Math.max(1, Math.ceil(Math.max(...spec.kLens) / spec.splitLen));
   const cache = makePagedCache({ kLens: spec.kLens, pageSize: P, kvHeads: spec.kvHeads, headDim: D, rng });
-  const kCache = roundTo(dtype, cache.kCache);
-  const vCache = roundTo(dtype, cache.vCache);
+  // T, or E4M3 with per (request, kv head) descales: the reference reads the dequantized cache.
+  const { kvDtype, k: kCache, v: vCache, kStored, vStored, descales } = kernelCache(m, cache, B, spec.kvHeads, rng);
   const q = roundTo(dtype, randn(B * H * D, rng));
   const scale = 1 / Math.sqrt(D);
   const cuQ = makeVarlenBatch(spec.kLens.map(() => 1));
@@ -40,17 +40,22 @@ export function decodeSplitCase(m: KernelManifest, spec: SplitSpec, rng: Rng): K
     lseP.set(r.lse, s * B * H);
   }
   const slots = kCache.length / (spec.kvHeads * D);
+  const inputs: KernelCase["inputs"] = {
+    q: { dtype, shape: [B, H, D], data: q },
+    k_cache: { dtype: kvDtype, shape: [slots, spec.kvHeads, D], data: kStored },
+    v_cache: { dtype: kvDtype, shape: [slots, spec.kvHeads, D], data: vStored },
+    page_table: { dtype: "i32", shape: [B, cache.paged.maxPages], data: cache.paged.pageTable },
+    cache_seqlens: { dtype: "i32", shape: [B], data: cache.paged.cacheSeqlens },
+    softmax_scale: scale,
+    split_len: spec.splitLen,
+  };
+  if (descales) {
+    inputs.k_descale = { dtype: "f32", shape: [B, spec.kvHeads], data: descales.k };
+    inputs.v_descale = { dtype: "f32", shape: [B, spec.kvHeads], data: descales.v };
+  }
   return {
-    label: `k=[${spec.kLens}] kvh=${spec.kvHeads} split=${spec.splitLen} (${S} splits)`,
-    inputs: {
-      q: { dtype, shape: [B, H, D], data: q },
-      k_cache: { dtype, shape: [slots, spec.kvHeads, D], data: kCache },
-      v_cache: { dtype, shape: [slots, spec.kvHeads, D], data: vCache },
-      page_table: { dtype: "i32", shape: [B, cache.paged.maxPages], data: cache.paged.pageTable },
-      cache_seqlens: { dtype: "i32", shape: [B], data: cache.paged.cacheSeqlens },
-      softmax_scale: scale,
-      split_len: spec.splitLen,
-    },
+    label: `k=[${spec.kLens}] kvh=${spec.kvHeads} split=${spec.splitLen} (${S} splits)${descales ? " fp8 kv" : ""}`,
+    inputs,
     outputs: { out_partial: { dtype: "f32", shape: [S, B, H, D] }, lse_partial: { dtype: "f32", shape: [S, B, H] } },
     expected: { out_partial: outP, lse_partial: lseP },
     tolerance: { out_partial: toleranceFor(dtype), lse_partial: toleranceFor(dtype) },

@@ -2,7 +2,9 @@
 // rounded to E4M3 (kv head h), and kernels get scale as their descale. References read the
 // dequantized cache (E4M3 value x descale), so a kernel is right only if it applies the descales.
 import { roundToE4m3 } from "../../runtime/fp8.ts";
+import type { DType, KernelManifest } from "../../runtime/manifest.ts";
 import type { Rng } from "../reference/numeric.ts";
+import { roundTo } from "./mha.ts";
 
 export interface PagedLayout {
   pageTable: Int32Array;
@@ -38,4 +40,24 @@ export function quantizePaged(cache: Float32Array, layout: PagedLayout, page: nu
     }
   }
   return { stored, dequant };
+}
+
+/**
+ * The K and V caches a paged kernel reads, from random `k` and `v`: rounded to T, or, when the
+ * manifest's k_cache is E4M3, quantized with fresh per (request, kv head) descales. `k`/`v` are
+ * what the reference reads (the dequantized values), `kStored`/`vStored` what the kernel gets.
+ */
+export function kernelCache(m: KernelManifest, cache: { kCache: Float32Array; vCache: Float32Array; paged: PagedLayout }, batch: number, kvHeads: number, rng: Rng) {
+  const dtype = m.params.T as DType;
+  const D = m.params.HEAD_DIM as number;
+  const P = m.params.PAGE as number;
+  const kvDtype = (m.tensors.find((t) => t.name === "k_cache")?.dtype ?? dtype) as DType;
+  if (kvDtype !== "f8e4m3") {
+    const [k, v] = [roundTo(dtype, cache.kCache), roundTo(dtype, cache.vCache)];
+    return { kvDtype, k, v, kStored: k, vStored: v, descales: undefined };
+  }
+  const descales = { k: randomDescales(batch, kvHeads, rng), v: randomDescales(batch, kvHeads, rng) };
+  const kq = quantizePaged(cache.kCache, cache.paged, P, kvHeads, D, descales.k);
+  const vq = quantizePaged(cache.vCache, cache.paged, P, kvHeads, D, descales.v);
+  return { kvDtype, k: kq.dequant, v: vq.dequant, kStored: kq.stored, vStored: vq.stored, descales };
 }

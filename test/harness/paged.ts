@@ -5,7 +5,7 @@ import type { DType, KernelManifest } from "../../runtime/manifest.ts";
 import { attention } from "../reference/attention.ts";
 import { makePagedCache, makeVarlenBatch, randn, type Rng } from "../reference/numeric.ts";
 import { type HostTensor, type KernelCase, toleranceFor } from "./case.ts";
-import { quantizePaged, randomDescales } from "./fp8.ts";
+import { kernelCache } from "./fp8.ts";
 import { roundTo } from "./mha.ts";
 
 export interface PagedSpec {
@@ -34,13 +34,7 @@ export function pagedCase(m: KernelManifest, spec: PagedSpec, rng: Rng): KernelC
   const cache = makePagedCache({ kLens: spec.kLens, pageSize: P, kvHeads: spec.kvHeads, headDim: D, rng });
   const B = spec.qLens.length;
   // The cache's dtype: T, or E4M3 with per (request, kv head) descales.
-  const kvDtype = (m.tensors.find((t) => t.name === "k_cache")?.dtype ?? dtype) as DType;
-  const descales = kvDtype === "f8e4m3" ? { k: randomDescales(B, spec.kvHeads, rng), v: randomDescales(B, spec.kvHeads, rng) } : undefined;
-  const [kq, vq] = descales
-    ? [quantizePaged(cache.kCache, cache.paged, P, spec.kvHeads, D, descales.k), quantizePaged(cache.vCache, cache.paged, P, spec.kvHeads, D, descales.v)]
-    : [undefined, undefined];
-  const kCache = kq?.dequant ?? roundTo(dtype, cache.kCache);
-  const vCache = vq?.dequant ?? roundTo(dtype, cache.vCache);
+  const { kvDtype, k: kCache, v: vCache, kStored, vStored, descales } = kernelCache(m, cache, B, spec.kvHeads, rng);
   const cuQ = makeVarlenBatch(spec.qLens);
   const Tq = cuQ[cuQ.length - 1];
   const q = roundTo(dtype, randn(Tq * H * D, rng));
@@ -54,8 +48,8 @@ export function pagedCase(m: KernelManifest, spec: PagedSpec, rng: Rng): KernelC
   const slots = kCache.length / (spec.kvHeads * D);
   const all: Record<string, HostTensor | number> = {
     q: { dtype, shape: [Tq, H, D], data: q },
-    k_cache: { dtype: kvDtype, shape: [slots, spec.kvHeads, D], data: kq?.stored ?? kCache },
-    v_cache: { dtype: kvDtype, shape: [slots, spec.kvHeads, D], data: vq?.stored ?? vCache },
+    k_cache: { dtype: kvDtype, shape: [slots, spec.kvHeads, D], data: kStored },
+    v_cache: { dtype: kvDtype, shape: [slots, spec.kvHeads, D], data: vStored },
     page_table: { dtype: "i32", shape: [B, cache.paged.maxPages], data: cache.paged.pageTable },
     cache_seqlens: { dtype: "i32", shape: [B], data: cache.paged.cacheSeqlens },
     cu_seqlens_q: { dtype: "i32", shape: [B + 1], data: cuQ },
