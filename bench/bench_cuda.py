@@ -347,7 +347,7 @@ def decode_fp8(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)
                        "cu_seqlens_q": cu_q, "out": out, "lse": lse}, {"max_seqlen_q": 1, "softmax_scale": D ** -0.5, "is_causal": 0},
                       lambda: rel_err(out.view(B, Hq, 1, D), ref),
                       lambda ms, err: row("decode8", f"{shape} page {P} fp8 kv", "flashtile gqa_paged_fp8", ms, kv_bytes / ms / 1e9, "TB/s", f"err vs dequantized {err:.1e}"))
-            # Split-KV over the E4M3 cache (31 KB of shared memory a block: 7 blocks an SM).
+            # Split-KV over the E4M3 cache at three split lengths (the best one varies with the shape).
             for sp in SPLITS or sorted({min(s, L) for s in (1024, 2048, 4096)}):
                 split_decode(B, L, P, sp, q, kc, vc, table, seqlens, ref, shape, descales=(kdesc, vdesc))
 
