@@ -63,8 +63,12 @@ class Kernel:
             raise KeyError(f"no CUDA build of {name}")
         self.m = builds[0]
         c = self.m["cuda"]
-        ptx = gzip.open(os.path.join(gen, "cuda", c["ptx"]["sm_80"])).read() + b"\0"
         torch.cuda.init()
+        # An arch-specific build (sm_90a) only on exactly its GPU, else the portable sm_80 PTX, as
+        # the Node runtime's choosePtxArch picks.
+        cc = "sm_%d%d" % torch.cuda.get_device_capability()
+        self.arch = cc + "a" if cc + "a" in c["ptx"] else "sm_80"
+        ptx = gzip.open(os.path.join(gen, "cuda", c["ptx"][self.arch])).read() + b"\0"
         torch.empty(1, device="cuda")  # make torch's primary context current
         self.module = check(cu.cuModuleLoadData(ptx))
         self.fn = check(cu.cuModuleGetFunction(self.module, c["entryPoint"].encode()))

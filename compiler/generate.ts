@@ -8,7 +8,7 @@ import { BackendError, baseManifest, compileWgsl, type WgslVariantOptions } from
 import fs from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { CudaBackendError, compileCuda } from "./backends/cuda/index.ts";
-import { type Arch, type PtxBuild, SHIPPED, buildPtx } from "./backends/cuda/nvcc.ts";
+import { type Arch, type PtxBuild, buildPtx, shippedArchs } from "./backends/cuda/nvcc.ts";
 import { compileAll, frontend } from "./pipeline.ts";
 import { specFiles } from "./program.ts";
 
@@ -94,7 +94,7 @@ export async function compileCudaKernels(inputs: string[], diags: Diagnostics, o
         const reused = opts.previous && previousPtx(opts.previous, ir.name, k.code);
         const build = reused || (await buildPtx(ir.name, k.code));
         entry.ptx = build.ptx;
-        entry.manifest.cuda = { ...k.target, ptx: Object.fromEntries(SHIPPED.map((a) => [a, `${ir.name}.${a}.ptx.gz`])), resources: build.resources };
+        entry.manifest.cuda = { ...k.target, ptx: Object.fromEntries(shippedArchs(k.code).map((a) => [a, `${ir.name}.${a}.ptx.gz`])), resources: build.resources };
       })().catch((e) => diags.error(`${ir.name} (CUDA): ${(e as Error).message}`)),
     );
   }
@@ -109,7 +109,7 @@ function previousPtx(dir: string, name: string, code: string): PtxBuild | undefi
     const m = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as { kernels: Record<string, KernelManifest[]> };
     const cuda = m.kernels[name]?.find((v) => v.cuda)?.cuda;
     if (!cuda?.resources) return undefined;
-    const ptx = Object.fromEntries(SHIPPED.map((a) => [a, gunzipSync(fs.readFileSync(path.join(dir, "cuda", `${name}.${a}.ptx.gz`))).toString("utf8")])) as Record<Arch, string>;
+    const ptx = Object.fromEntries(shippedArchs(code).map((a) => [a, gunzipSync(fs.readFileSync(path.join(dir, "cuda", `${name}.${a}.ptx.gz`))).toString("utf8")])) as Record<Arch, string>;
     return { ptx, resources: cuda.resources as PtxBuild["resources"] };
   } catch {
     return undefined;

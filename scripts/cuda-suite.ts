@@ -3,8 +3,14 @@
 //   node .bundle/cuda-suite.mjs                         (bundled: scripts/bundle-gpu.sh, for GPU machines without node_modules)
 // Every CUDA build in generated/ runs every case of its kernel family (test/harness/cuda-cases.ts)
 // against the float64 reference; cases and references are built by worker threads in parallel.
-// Options: --filter SUBSTRING, --shard K/N (every Nth build from the Kth, to split one run over
-// several calls), --json FILE (full results). Exit status 1 on any mismatch.
+// Options:
+//   --filter SUBSTRING[,SUBSTRING...]  builds whose name holds any of them (NAME$: that build alone)
+//   --shard K/N                         every Nth build from the Kth, to split one run over calls
+//   --arch sm_80                        load that shipped PTX instead of the one the runtime would
+//                                       pick (to check the portable PTX on a Hopper; builds
+//                                       without it are left out)
+//   --json FILE                         full results
+// Exit status 1 on any mismatch.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -53,7 +59,8 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const opt = (n: string) => (args.includes(n) ? args[args.indexOf(n) + 1] : undefined);
   const dir = opt("--generated") ?? "generated";
-  const filter = opt("--filter");
+  const filters = opt("--filter")?.split(",").filter(Boolean);
+  const arch = opt("--arch");
   const { getCudaDevice } = await import("../runtime/backends/cuda/index.ts");
   const { loadCuda, runCudaCase } = await import("../test/harness/cuda.ts");
   const device = getCudaDevice();
@@ -61,7 +68,12 @@ async function main(): Promise<void> {
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as { kernels: Record<string, KernelManifest[]> };
   const [shard, shards] = (opt("--shard") ?? "0/1").split("/").map(Number);
   if (!(shards >= 1 && shard >= 0 && shard < shards)) throw new Error(`--shard wants K/N with 0 <= K < N, got ${opt("--shard")}`);
-  const builds = Object.values(manifest.kernels).flat().filter((m) => m.cuda && (!filter || m.name.includes(filter))).filter((_, i) => i % shards === shard);
+  const builds = Object.values(manifest.kernels)
+    .flat()
+    .filter((m) => m.cuda && (!filters || filters.some((f) => (f.endsWith("$") ? m.name === f.slice(0, -1) : m.name.includes(f)))) && (!arch || arch in m.cuda.ptx))
+    .filter((_, i) => i % shards === shard)
+    // With --arch, the manifest offers the loader that PTX alone.
+    .map((m) => (arch ? { ...m, cuda: { ...m.cuda!, ptx: { [arch]: m.cuda!.ptx[arch] } } } : m));
   const baseSeed = Number(process.env.FLASHTILE_SEED ?? Math.floor(Math.random() * 2 ** 31));
   const tasks: Task[] = [];
   for (const m of builds) cudaRecipes(m.kernel).forEach((_, r) => tasks.push({ id: tasks.length, manifest: m, recipe: r, seed: baseSeed + tasks.length }));
@@ -90,33 +102,34 @@ async function main(): Promise<void> {
     if (t) w.postMessage(t);
   }
 
-  const results: { name: string; case: string; errors: Record<string, number>; ok: boolean; error?: string }[] = [];
+  const results: { name: string; arch?: string; case: string; errors: Record<string, number>; ok: boolean; error?: string }[] = [];
+  // One line per build as soon as its last case has run (a run cut short still reports the builds
+  // it finished): its worst error over all cases, and whether each was within tolerance.
+  const buildLine = (name: string) => {
+    const rs = results.filter((r) => r.name === name);
+    const worst = Math.max(...rs.flatMap((r) => Object.values(r.errors)));
+    console.log(`${name.padEnd(34)} ${(rs.find((r) => r.arch)?.arch ?? "-").padEnd(6)} ${String(rs.length).padStart(5)}  ${worst.toExponential(2).padStart(16)}  ${rs.every((r) => r.ok) ? "ok" : "FAIL"}`);
+  };
+  console.log(`${"kernel".padEnd(34)} PTX     cases  worst rel. error  status`);
   let current: { name: string; kernel: ReturnType<typeof loadCuda> } | undefined;
   const t0 = performance.now();
-  for (const t of tasks) {
+  for (const [i, t] of tasks.entries()) {
     const c = await ready.get(t.id)!;
     const label = cudaRecipes(t.manifest.kernel)[t.recipe].label;
     try {
       if (current?.name !== t.manifest.name) current = { name: t.manifest.name, kernel: loadCuda(device, dir, t.manifest) };
       const r = runCudaCase(device, current.kernel, c);
-      results.push({ name: t.manifest.name, case: `${label}: ${c.label}`, ...r });
+      results.push({ name: t.manifest.name, arch: current.kernel.arch, case: `${label}: ${c.label}`, ...r });
       if (!r.ok) console.log(`FAIL ${t.manifest.name} ${label}: ${JSON.stringify(r.errors)}`);
     } catch (e) {
       results.push({ name: t.manifest.name, case: label, errors: {}, ok: false, error: (e as Error).message });
       console.log(`ERROR ${t.manifest.name} ${label}: ${(e as Error).message.split("\n")[0]}`);
       current = undefined;
     }
+    if (tasks[i + 1]?.manifest.name !== t.manifest.name) buildLine(t.manifest.name);
   }
   for (const w of workers) void w.terminate();
 
-  // One line per build: its worst error over all cases, against its tolerance.
-  const byName = new Map<string, typeof results>();
-  for (const r of results) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
-  console.log(`\n${"kernel".padEnd(34)} cases  worst rel. error  status`);
-  for (const [name, rs] of byName) {
-    const worst = Math.max(...rs.flatMap((r) => Object.values(r.errors)));
-    console.log(`${name.padEnd(34)} ${String(rs.length).padStart(5)}  ${worst.toExponential(2).padStart(16)}  ${rs.every((r) => r.ok) ? "ok" : "FAIL"}`);
-  }
   const failed = results.filter((r) => !r.ok).length;
   console.log(`\n${results.length - failed} of ${results.length} cases match the float64 reference on ${info.name} (${((performance.now() - t0) / 1000).toFixed(0)} s).`);
   const json = opt("--json");

@@ -17,6 +17,23 @@ describe("CUDA kernels built with nvcc for sm_80 and sm_90a", () => {
     expect(cudaBuilds.length).toBeGreaterThan(40);
   });
 
+  it("ships sm_90a PTX beside sm_80 exactly where the source has a path for newer GPUs (E4M3 widening)", () => {
+    const fp8 = cudaBuilds.filter((m) => fs.readFileSync(path.join("generated/cuda", m.cuda!.file), "utf8").includes("fp8x8_widen"));
+    expect(fp8.length).toBeGreaterThanOrEqual(60);
+    const ptx = (file: string) => gunzipSync(fs.readFileSync(path.join("generated/cuda", file))).toString("utf8");
+    for (const m of cudaBuilds) {
+      const archs = Object.keys(m.cuda!.ptx).sort();
+      if (!fp8.includes(m)) {
+        expect(archs, m.name).toEqual(["sm_80"]);
+        continue;
+      }
+      expect(archs, m.name).toEqual(["sm_80", "sm_90a"]);
+      // One cvt per pair on Hopper; the portable PTX moves bits instead (no cvt from e4m3 there).
+      expect(ptx(m.cuda!.ptx.sm_90a), m.name).toContain("cvt.rn.f16x2.e4m3x2");
+      expect(ptx(m.cuda!.ptx.sm_80), m.name).not.toContain("e4m3x2");
+    }
+  });
+
   it("every kernel compiles without spills, and ships nvcc's PTX", { timeout: 1_800_000 }, async () => {
     const problems: string[] = [];
     await Promise.all(

@@ -12,8 +12,12 @@ export type Arch = (typeof ARCHS)[number];
 /**
  * PTX shipped in the package: sm_80 PTX runs on Ampere and, compiled by the driver at load, on
  * Hopper too (the mma.sync path uses nothing Hopper-only); shipping one keeps the package small.
+ * A kernel whose CUDA C has a path of its own for newer GPUs (it tests `__CUDA_ARCH__`, as the
+ * E4M3 widening does) ships sm_90a PTX as well, which the runtime picks on Hopper.
  */
-export const SHIPPED: readonly Arch[] = ["sm_80"];
+export function shippedArchs(code: string): Arch[] {
+  return code.includes("__CUDA_ARCH__") ? ["sm_80", "sm_90a"] : ["sm_80"];
+}
 
 export interface Resources {
   registers: number;
