@@ -16,6 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import type { KernelManifest } from "../runtime/manifest.ts";
+import { selectBuilds } from "./suite-builds.ts";
 import type { KernelCase } from "../test/harness/case.ts";
 import { cudaRecipes } from "../test/harness/cuda-cases.ts";
 import { makeRng } from "../test/reference/numeric.ts";
@@ -59,21 +60,12 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const opt = (n: string) => (args.includes(n) ? args[args.indexOf(n) + 1] : undefined);
   const dir = opt("--generated") ?? "generated";
-  const filters = opt("--filter")?.split(",").filter(Boolean);
-  const arch = opt("--arch");
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as { kernels: Record<string, KernelManifest[]> };
+  const builds = selectBuilds(manifest, { filters: opt("--filter")?.split(",").filter(Boolean), arch: opt("--arch"), shard: opt("--shard") });
   const { getCudaDevice } = await import("../runtime/backends/cuda/index.ts");
   const { loadCuda, runCudaCase } = await import("../test/harness/cuda.ts");
   const device = getCudaDevice();
   const info = device.info;
-  const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as { kernels: Record<string, KernelManifest[]> };
-  const [shard, shards] = (opt("--shard") ?? "0/1").split("/").map(Number);
-  if (!(shards >= 1 && shard >= 0 && shard < shards)) throw new Error(`--shard wants K/N with 0 <= K < N, got ${opt("--shard")}`);
-  const builds = Object.values(manifest.kernels)
-    .flat()
-    .filter((m) => m.cuda && (!filters || filters.some((f) => (f.endsWith("$") ? m.name === f.slice(0, -1) : m.name.includes(f)))) && (!arch || arch in m.cuda.ptx))
-    .filter((_, i) => i % shards === shard)
-    // With --arch, the manifest offers the loader that PTX alone.
-    .map((m) => (arch ? { ...m, cuda: { ...m.cuda!, ptx: { [arch]: m.cuda!.ptx[arch] } } } : m));
   const baseSeed = Number(process.env.FLASHTILE_SEED ?? Math.floor(Math.random() * 2 ** 31));
   const tasks: Task[] = [];
   for (const m of builds) cudaRecipes(m.kernel).forEach((_, r) => tasks.push({ id: tasks.length, manifest: m, recipe: r, seed: baseSeed + tasks.length }));

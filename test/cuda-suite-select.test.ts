@@ -1,0 +1,45 @@
+// The CUDA suite's build selection (scripts/suite-builds.ts) over the shipped manifest: what
+// --filter, --arch and --shard pick, since a wrong pick on the GPU machine wastes device time.
+import fs from "node:fs";
+import { describe, expect, it } from "vitest";
+import type { KernelManifest } from "../runtime/manifest.ts";
+import { selectBuilds } from "../scripts/suite-builds.ts";
+
+const manifest = JSON.parse(fs.readFileSync("generated/manifest.json", "utf8")) as { kernels: Record<string, KernelManifest[]> };
+const all = Object.values(manifest.kernels).flat().filter((m) => m.cuda);
+const names = (ms: KernelManifest[]) => ms.map((m) => m.name);
+
+describe("CUDA suite build selection", () => {
+  it("takes every CUDA build by default, and substrings (any of several) with --filter", () => {
+    expect(names(selectBuilds(manifest, {}))).toEqual(names(all));
+    const p1 = names(selectBuilds(manifest, { filters: ["gqa_paged_fp8.bf16.g4.p1"] }));
+    expect(p1).toEqual(["gqa_paged_fp8.bf16.g4.p1", "gqa_paged_fp8.bf16.g4.p16"]);
+    const two = names(selectBuilds(manifest, { filters: ["swa_paged.", "merge_states"] }));
+    expect(two.filter((n) => n.startsWith("swa_paged.")).length).toBe(6);
+    expect(two.every((n) => n.startsWith("swa_paged.") || n.startsWith("merge_states"))).toBe(true);
+  });
+
+  it("takes one build alone with NAME$", () => {
+    expect(names(selectBuilds(manifest, { filters: ["gqa_paged_fp8.bf16.g4.p1$", "swa_paged.f16.p64$"] })).sort()).toEqual([
+      "gqa_paged_fp8.bf16.g4.p1",
+      "swa_paged.f16.p64",
+    ]);
+    expect(selectBuilds(manifest, { filters: ["gqa_paged_fp8.bf16.g4$"] })).toEqual([]);
+  });
+
+  it("with --arch keeps the builds that ship that PTX and offers the loader it alone", () => {
+    const sm90 = selectBuilds(manifest, { arch: "sm_90a" });
+    expect(sm90.length).toBe(all.filter((m) => "sm_90a" in m.cuda!.ptx).length);
+    expect(sm90.every((m) => m.name.includes("fp8"))).toBe(true);
+    const sm80 = selectBuilds(manifest, { filters: ["gqa_decode_split_fp8.bf16.g8.p64$"], arch: "sm_80" });
+    expect(sm80.map((m) => m.cuda!.ptx)).toEqual([{ sm_80: "gqa_decode_split_fp8.bf16.g8.p64.sm_80.ptx.gz" }]);
+    expect(() => selectBuilds(manifest, { arch: "sm_100a" })).toThrow("no selected build ships PTX for sm_100a");
+  });
+
+  it("splits the selection into disjoint shards that cover it", () => {
+    const shards = [0, 1, 2].map((k) => names(selectBuilds(manifest, { filters: ["fp8"], shard: `${k}/3` })));
+    expect(shards.flat().sort()).toEqual(names(selectBuilds(manifest, { filters: ["fp8"] })).sort());
+    expect(new Set(shards.flat()).size).toBe(shards.flat().length);
+    for (const bad of ["3/3", "1/0", "x/2", "1"]) expect(() => selectBuilds(manifest, { shard: bad }), bad).toThrow("--shard wants K/N");
+  });
+});
