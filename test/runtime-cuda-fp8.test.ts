@@ -6,7 +6,7 @@
 // What needs a real GPU is in runtime/backends/cuda/selftest.mjs, run on a GPU machine.
 // This file: fp8 E4M3 encoding and decoding, and the poison patterns.
 import { describe, expect, it } from "vitest";
-import { e4m3BitsToF32, f32ToE4m3Bits, POISON, roundToE4m3 } from "../runtime/backends/cuda/index.ts";
+import { e4m3BitsToF32, encodeE4m3, f32ToE4m3Bits, POISON, roundToE4m3 } from "../runtime/backends/cuda/index.ts";
 
 describe("fp8 E4M3 (OCP E4M3FN)", () => {
   const finiteCodes = [...Array(256).keys()].filter((c) => (c & 0x7f) !== 0x7f);
@@ -68,6 +68,39 @@ describe("fp8 E4M3 (OCP E4M3FN)", () => {
     expect(f32ToE4m3Bits(2 ** -10 * 1.01)).toBe(0x01);
     expect(f32ToE4m3Bits(-(2 ** -11))).toBe(0x80);
     expect(roundToE4m3(0.1)).toBe(0.1015625);
+  });
+
+  it("encodes arrays on the f32 bits exactly as value by value: codes, midpoints and their neighbours, specials, random bit patterns", () => {
+    const bits = new Uint32Array(1 << 20);
+    const f = new Float32Array(bits.buffer);
+    let i = 0;
+    const put = (x: number) => (f[i++] = x);
+    for (let c = 0; c < 256; c++) put(e4m3BitsToF32(c));
+    for (let c = 0; c < 0x7e; c++) {
+      const mid = Math.fround((e4m3BitsToF32(c) + e4m3BitsToF32(c + 1)) / 2);
+      for (const s of [1, -1]) {
+        put(s * mid);
+        f[i] = s * mid;
+        bits[i] += 1; // one f32 ulp above and below the midpoint in magnitude
+        i++;
+        f[i] = s * mid;
+        bits[i] -= 1;
+        i++;
+      }
+    }
+    for (const x of [464, -464, 464.00003, 480, 1e6, -1e6, Infinity, -Infinity, NaN, -NaN, 0, -0, 2 ** -10, 3 * 2 ** -11, 2 ** -149, -(2 ** -149), 2 ** -6, 2 ** -6 - 2 ** -30]) put(x);
+    bits[i++] = 0xffc00001; // a negative NaN with a payload
+    let seed = 12345;
+    for (; i < bits.length; i++) bits[i] = seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    for (const saturate of [false, true]) {
+      const fast = encodeE4m3(f, saturate);
+      const slow = Uint8Array.from(f, (x) => f32ToE4m3Bits(x, saturate));
+      const bad = [...fast.keys()].filter((k) => fast[k] !== slow[k]).slice(0, 5);
+      expect(bad.map((k) => `${f[k]} (0x${bits[k].toString(16)}): ${fast[k]} vs ${slow[k]}`), `saturate ${saturate}`).toEqual([]);
+    }
+    // Numbers as well as Float32Array, rounded to f32 first: 1 + 2^-4 + 1e-12 is the f32 tie
+    // 1 + 2^-4 (to even, 1.0); 2^-20 above it survives and rounds up to 1.125.
+    expect([...encodeE4m3([448, 1 + 2 ** -4, 1 + 2 ** -4 + 1e-12, 1 + 2 ** -4 + 2 ** -20, -(2 ** -10)])]).toEqual([0x7e, 0x38, 0x38, 0x39, 0x80]);
   });
 
   it("poison patterns are NaN in every float dtype", () => {

@@ -1,7 +1,7 @@
 // An FP8 (E4M3) paged KV cache as SGLang keeps one: the pages of request b hold x / scale[b, h]
 // rounded to E4M3 (kv head h), and kernels get scale as their descale. References read the
 // dequantized cache (E4M3 value x descale), so a kernel is right only if it applies the descales.
-import { roundToE4m3 } from "../../runtime/fp8.ts";
+import { decodeE4m3, encodeE4m3 } from "../../runtime/fp8.ts";
 import type { DType, KernelManifest } from "../../runtime/manifest.ts";
 import type { Rng } from "../reference/numeric.ts";
 import { roundTo } from "./mha.ts";
@@ -11,6 +11,9 @@ export interface PagedLayout {
   maxPages: number;
   cacheSeqlens: Int32Array | number[];
 }
+
+/** The value of every E4M3 code. */
+const E4M3_VALUES = decodeE4m3(Uint8Array.from({ length: 256 }, (_, c) => c));
 
 /** Per (request, kv head) scales, not powers of two, spread over [0.05, 0.5). */
 export function randomDescales(batch: number, kvHeads: number, rng: Rng): Float32Array {
@@ -27,17 +30,23 @@ export function quantizePaged(cache: Float32Array, layout: PagedLayout, page: nu
   layout.cacheSeqlens.forEach((len, b) => {
     for (let j = 0; j < len; j++) owner[layout.pageTable[b * layout.maxPages + Math.floor(j / page)] * page + (j % page)] = b;
   });
-  const stored = new Float32Array(cache.length);
-  const dequant = new Float32Array(cache.length);
+  // Scale in f32, round to E4M3 all at once (encodeE4m3 works on the f32 bits), then look the
+  // codes' values up: a 64k-token cache is millions of values.
+  const scaled = new Float32Array(cache.length);
+  const scaleAt = new Float32Array(slots * kvHeads);
   for (let s = 0; s < slots; s++) {
     for (let h = 0; h < kvHeads; h++) {
       const scale = owner[s] < 0 ? 1 : descale[owner[s] * kvHeads + h];
-      for (let d = 0; d < headDim; d++) {
-        const i = (s * kvHeads + h) * headDim + d;
-        stored[i] = roundToE4m3(cache[i] / scale, true);
-        dequant[i] = stored[i] * scale;
-      }
+      scaleAt[s * kvHeads + h] = scale;
+      for (let i = (s * kvHeads + h) * headDim, end = i + headDim; i < end; i++) scaled[i] = cache[i] / scale;
     }
+  }
+  const codes = encodeE4m3(scaled, true);
+  const stored = new Float32Array(cache.length);
+  const dequant = new Float32Array(cache.length);
+  for (let i = 0; i < cache.length; i++) {
+    stored[i] = E4M3_VALUES[codes[i]];
+    dequant[i] = stored[i] * scaleAt[Math.floor(i / headDim)];
   }
   return { stored, dequant };
 }
