@@ -6,7 +6,7 @@
 // What needs a real GPU is in runtime/backends/cuda/selftest.mjs, run on a GPU machine.
 // This file: fp8 E4M3 encoding and decoding, and the poison patterns.
 import { describe, expect, it } from "vitest";
-import { e4m3BitsToF32, encodeE4m3, f32ToE4m3Bits, POISON, roundToE4m3 } from "../runtime/backends/cuda/index.ts";
+import { decodeE4m3, e4m3BitsToF32, encodeE4m3, f32ToE4m3Bits, POISON, roundToE4m3 } from "../runtime/backends/cuda/index.ts";
 
 describe("fp8 E4M3 (OCP E4M3FN)", () => {
   const finiteCodes = [...Array(256).keys()].filter((c) => (c & 0x7f) !== 0x7f);
@@ -98,6 +98,9 @@ describe("fp8 E4M3 (OCP E4M3FN)", () => {
       const bad = [...fast.keys()].filter((k) => fast[k] !== slow[k]).slice(0, 5);
       expect(bad.map((k) => `${f[k]} (0x${bits[k].toString(16)}): ${fast[k]} vs ${slow[k]}`), `saturate ${saturate}`).toEqual([]);
     }
+    // Decoding in bulk (a table) gives each code's value, NaN codes included.
+    const codes = Uint8Array.from({ length: 256 }, (_, c) => c);
+    expect([...decodeE4m3(codes)]).toEqual([...codes].map(e4m3BitsToF32));
     // Numbers as well as Float32Array, rounded to f32 first: 1 + 2^-4 + 1e-12 is the f32 tie
     // 1 + 2^-4 (to even, 1.0); 2^-20 above it survives and rounds up to 1.125.
     expect([...encodeE4m3([448, 1 + 2 ** -4, 1 + 2 ** -4 + 1e-12, 1 + 2 ** -4 + 2 ** -20, -(2 ** -10)])]).toEqual([0x7e, 0x38, 0x38, 0x39, 0x80]);

@@ -12,9 +12,6 @@ export interface PagedLayout {
   cacheSeqlens: Int32Array | number[];
 }
 
-/** The value of every E4M3 code. */
-const E4M3_VALUES = decodeE4m3(Uint8Array.from({ length: 256 }, (_, c) => c));
-
 /** Per (request, kv head) scales, not powers of two, spread over [0.05, 0.5). */
 export function randomDescales(batch: number, kvHeads: number, rng: Rng): Float32Array {
   return Float32Array.from({ length: batch * kvHeads }, () => Math.fround(0.05 + 0.45 * rng()));
@@ -30,8 +27,8 @@ export function quantizePaged(cache: Float32Array, layout: PagedLayout, page: nu
   layout.cacheSeqlens.forEach((len, b) => {
     for (let j = 0; j < len; j++) owner[layout.pageTable[b * layout.maxPages + Math.floor(j / page)] * page + (j % page)] = b;
   });
-  // Scale in f32, round to E4M3 all at once (encodeE4m3 works on the f32 bits), then look the
-  // codes' values up: a 64k-token cache is millions of values.
+  // Scale in f32, then round to E4M3 and back all at once (encodeE4m3 works on the f32 bits,
+  // decodeE4m3 looks the codes up): a 64k-token cache is millions of values.
   const scaled = new Float32Array(cache.length);
   const scaleAt = new Float32Array(slots * kvHeads);
   for (let s = 0; s < slots; s++) {
@@ -41,13 +38,9 @@ export function quantizePaged(cache: Float32Array, layout: PagedLayout, page: nu
       for (let i = (s * kvHeads + h) * headDim, end = i + headDim; i < end; i++) scaled[i] = cache[i] / scale;
     }
   }
-  const codes = encodeE4m3(scaled, true);
-  const stored = new Float32Array(cache.length);
+  const stored = decodeE4m3(encodeE4m3(scaled, true));
   const dequant = new Float32Array(cache.length);
-  for (let i = 0; i < cache.length; i++) {
-    stored[i] = E4M3_VALUES[codes[i]];
-    dequant[i] = stored[i] * scaleAt[Math.floor(i / headDim)];
-  }
+  for (let i = 0; i < cache.length; i++) dequant[i] = stored[i] * scaleAt[Math.floor(i / headDim)];
   return { stored, dequant };
 }
 
