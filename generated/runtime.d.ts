@@ -9,4 +9,4 @@ export type {
   UniformField,
   WgslTarget,
 } from "./runtime/manifest.js";
-// runtime source hash: 91464b6848498d05
+// runtime source hash: 53e4c648411605e6

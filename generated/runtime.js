@@ -901,33 +901,7 @@ function decodeHalf(dtype, bits) {
 }
 
 // runtime/fp8.ts
-var E4M3_MAX = 448;
 var E4M3_NAN = 127;
-function f32ToE4m3Bits(x, saturate = false) {
-  const f = Math.fround(x);
-  if (Number.isNaN(f)) return E4M3_NAN;
-  const sign = f < 0 || Object.is(f, -0) ? 128 : 0;
-  const a = Math.abs(f);
-  if (a === Infinity) return saturate ? sign | 126 : sign | E4M3_NAN;
-  if (a === 0) return sign;
-  let e = Math.floor(Math.log2(a));
-  if (2 ** e > a) e--;
-  else if (2 ** (e + 1) <= a) e++;
-  const q = 2 ** (Math.max(e, -6) - 3);
-  const n = a / q;
-  let r = Math.floor(n);
-  const rest = n - r;
-  if (rest > 0.5 || rest === 0.5 && r % 2 === 1) r++;
-  const v = r * q;
-  if (v > E4M3_MAX) return saturate ? sign | 126 : sign | E4M3_NAN;
-  if (v === 0) return sign;
-  if (v < 2 ** -6) return sign | v / 2 ** -9;
-  let ve = Math.floor(Math.log2(v));
-  if (2 ** ve > v) ve--;
-  else if (2 ** (ve + 1) <= v) ve++;
-  const mant = v / 2 ** ve * 8 - 8;
-  return sign | ve + 7 << 3 | mant;
-}
 function e4m3BitsToF32(b) {
   const sign = b & 128 ? -1 : 1;
   const e = b >>> 3 & 15;
@@ -937,13 +911,35 @@ function e4m3BitsToF32(b) {
   return sign * (8 + m) * 2 ** (e - 10);
 }
 function encodeE4m3(values, saturate = false) {
-  const out = new Uint8Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = f32ToE4m3Bits(values[i], saturate);
+  const n = values.length;
+  const out = new Uint8Array(n);
+  const f322 = values instanceof Float32Array ? values : Float32Array.from(values);
+  const bits = new Uint32Array(f322.buffer, f322.byteOffset, n);
+  const overflow = saturate ? 126 : E4M3_NAN;
+  for (let i = 0; i < n; i++) {
+    const u = bits[i];
+    const sign = u >>> 24 & 128;
+    const a = u & 2147483647;
+    if (a > 2139095040) out[i] = E4M3_NAN;
+    else if (a > E4M3_ROUNDS_TO_MAX) out[i] = sign | overflow;
+    else if (a >= E4M3_MIN_NORMAL) {
+      out[i] = sign | (a + 524287 + (a >>> 20 & 1) >>> 20) - (120 << 3);
+    } else {
+      const x = f322[i] < 0 ? -f322[i] * 512 : f322[i] * 512;
+      let r = Math.floor(x);
+      const rest = x - r;
+      if (rest > 0.5 || rest === 0.5 && (r & 1) === 1) r++;
+      out[i] = sign | r;
+    }
+  }
   return out;
 }
+var E4M3_ROUNDS_TO_MAX = 1139277824;
+var E4M3_MIN_NORMAL = 1015021568;
+var E4M3_VALUES = Float32Array.from({ length: 256 }, (_, c) => e4m3BitsToF32(c));
 function decodeE4m3(bits) {
   const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = e4m3BitsToF32(bits[i]);
+  for (let i = 0; i < bits.length; i++) out[i] = E4M3_VALUES[bits[i] & 255];
   return out;
 }
 
