@@ -71,7 +71,7 @@ const wantsCuda = (ir: { kernel: string }, kernels: Set<string>) => kernels.has(
  * Compile the kernels that have a `target cuda:` clause to CUDA C and PTX. PTX from `previous`
  * (a generated/ directory) is reused when the CUDA source is unchanged.
  */
-export async function compileCudaKernels(inputs: string[], diags: Diagnostics, opts: { cwd?: string; sources?: Map<string, string>; previous?: string } = {}): Promise<GeneratedCudaKernel[]> {
+export async function compileCudaKernels(inputs: string[], diags: Diagnostics, opts: { cwd?: string; sources?: Map<string, string>; previous?: string; wgmma?: boolean } = {}): Promise<GeneratedCudaKernel[]> {
   const cwd = opts.cwd ?? process.cwd();
   const files = opts.sources ? inputs.map((i) => path.resolve(cwd, i)) : specFiles(inputs);
   const optedIn = new Set(frontend(files, new Diagnostics(), cwd, opts.sources).units.filter((u) => u.decl.targets.some((t) => t.target === "cuda")).map((u) => u.decl.name));
@@ -81,7 +81,7 @@ export async function compileCudaKernels(inputs: string[], diags: Diagnostics, o
     if (!wantsCuda(ir, optedIn)) continue;
     let k;
     try {
-      k = compileCuda(ir, `${ir.name}.cu`);
+      k = compileCuda(ir, `${ir.name}.cu`, { wgmma: opts.wgmma });
     } catch (e) {
       if (!(e instanceof CudaBackendError)) throw e;
       diags.error(`${ir.name} (CUDA): ${e.message}`, e.span, e.hint);

@@ -21,6 +21,8 @@ Usage:
 
 Options for compile and check:
   --dump-ir    print each instance's tile IR after the passes
+  --cuda-wgmma (compile) kernels whose every dot fits Hopper's wgmma run it on sm_90a: 8 warps of
+               one 16-row tile for 128 rows, 128-byte swizzled tiles (not yet the default)
 
 Examples:
   flashtile check kernels-src/gqa.ts
@@ -38,6 +40,7 @@ interface Parsed {
   help: boolean;
   dumpIr: boolean;
   interpret: boolean;
+  wgmma?: boolean;
   casePath?: string;
   savePath?: string;
   errors: string[];
@@ -55,6 +58,7 @@ function parseArgs(argv: string[]): Parsed {
     if (a === "--help" || a === "-h") p.help = true;
     else if (a === "--dump-ir") p.dumpIr = true;
     else if (a === "--interpret") p.interpret = true;
+    else if (a === "--cuda-wgmma") p.wgmma = true;
     else if (a === "--case") p.casePath = value(++i, a);
     else if (a === "--save") p.savePath = value(++i, a);
     else if (a === "--out" || a === "-o") {
@@ -113,7 +117,7 @@ export async function main(argv: string[]): Promise<number> {
       report(diags);
       if (diags.hasErrors()) return 1;
       const compiled = performance.now();
-      const cuda = await compileCudaKernels(args.inputs, diags, { previous: args.out });
+      const cuda = await compileCudaKernels(args.inputs, diags, { previous: args.out, wgmma: args.wgmma });
       report(diags);
       if (diags.hasErrors()) return 1;
       const cudaDone = performance.now();

@@ -10,6 +10,7 @@ import { StructuredEmitter } from "../common/structured-emitter.ts";
 import { type ElementContext, elem, opExpr, position } from "./elements.ts";
 import { type Site, type ThreadLayout, MmaLayout } from "./layouts.ts";
 import { cacheFragments, emitDot } from "./mma.ts";
+import { emitWgmmaDot, tileAt } from "./wgmma.ts";
 import { type CudaPlan, type MmaShape, anywhere, contiguousRows } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 import { operands as operandsOf } from "../../ir/ir.ts";
@@ -87,6 +88,14 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     const p = this.doubled.get(v);
     if (!r || !p) return r;
     return { ...r, offset: `(${r.offset} + (${this.name(p.loop.iv)} & 1) * ${v.type.shape[0] * r.stride})` };
+  }
+
+  /**
+   * Byte offset from smem of (row, col) of shared tile v: the swizzled layout's when the kernel
+   * uses wgmma, else `padded`, the row-major offset past the region's start, as written.
+   */
+  private at(v: Value, r: Region, row: string, col: string, padded: string): string {
+    return this.plan.swizzled.has(v) ? tileAt(r, v, true, row, col) : `${r.offset} + ${padded}`;
   }
 
   // ---- the kernel ---------------------------------------------------------------------------
@@ -177,7 +186,10 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     let keep = 0;
     while (keep < this.inflight.length && this.doubled.has(this.inflight[this.inflight.length - 1 - keep])) keep++;
     const flushed = this.inflight.slice(0, this.inflight.length - keep);
-    if (flushed.length) this.line(`cp_async_wait<${keep}>(); // ${flushed.map((v) => this.name(v)).join(", ")} arrived`);
+    if (flushed.length) {
+      this.line(`cp_async_wait<${keep}>(); // ${flushed.map((v) => this.name(v)).join(", ")} arrived`);
+      this.asyncFence();
+    }
     // Right after another barrier (a completed fill) with nothing to wait for, one is enough.
     if (flushed.length || !this.out[this.out.length - 1]?.trim().startsWith("__syncthreads();")) this.line(`__syncthreads(); // ${why}`);
     this.inflight = this.inflight.slice(this.inflight.length - keep);
@@ -242,7 +254,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
           this.fusedSums.add(fused.sum);
         }
         const exchange = this.plan.kSplit.has(v) ? this.exchangeAt : undefined;
-        emitDot(this.dotHost(), v, this.plan.shape as MmaShape, this.plan.cachedFragments, this.plan.sharedOperands.has(op.a), !!fused, exchange);
+        if (this.plan.wgmma.has(v)) emitWgmmaDot(this.dotHost(), this.plan, v, !!fused);
+        else emitDot(this.dotHost(), v, this.plan.shape as MmaShape, this.plan.cachedFragments, this.plan.sharedOperands.has(op.a), !!fused, exchange);
       }
       else if (op.kind === "reduce") this.reduce(v);
       else {
@@ -260,6 +273,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       leave: () => this.leave(),
       name: (v: Value) => this.name(v),
       region: (v: Value) => this.region(v),
+      tileAt: (v: Value, row: string, col: string) => tileAt(this.region(v)!, v, this.plan.swizzled.has(v), row, col),
       elemAt: (v: Value, site: Site) => elem(this, v, site),
       siteAt: (mt: string, h: string, nt: string, p: string): Site => (this.layout as MmaLayout).site(`(${mt})`, `(${h})`, `(${nt})`, `(${p})`),
     };
@@ -289,6 +303,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     const i = this.inflight.indexOf(v);
     const younger = this.inflight.length - 1 - i;
     this.line(`cp_async_wait<${younger}>(); // ${this.name(v)} has arrived`);
+    this.asyncFence();
     this.line("__syncthreads();");
     // Older groups have arrived too; a tile whose next copy is still in flight is not marked.
     for (const x of this.inflight.splice(0, i + 1)) if (!this.inflight.includes(x)) this.arrived.add(x);
@@ -316,7 +331,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     const site = position("r", "c");
     this.line(`const bool ok = ${op.pred ? elem(this, op.pred, site) : "true"};`);
     const offset = this.offset(op.tensor.name, op.indices.map((x) => elem(this, x, site)));
-    this.line(`cp_async16(smem + ${r.offset} + r * ${r.stride} + c${bytes > 1 ? ` * ${bytes}` : ""}, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
+    this.line(`cp_async16(smem + ${this.at(v, r, "r", "c", `r * ${r.stride} + c${bytes > 1 ? ` * ${bytes}` : ""}`)}, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
     this.leave();
     this.line("}");
   }
@@ -334,7 +349,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     this.line(`for (int e = tid; e < ${R * chunks}; e += ${this.plan.shape.threads}) {`);
     this.enter();
     this.line(`const int r = e / ${chunks}, c = (e % ${chunks}) * 8;`);
-    this.line(`fp8x8_widen<${v.type.dtype === "bf16"}>(smem + ${r.offset} + r * ${r.stride} + c * 2, *reinterpret_cast<const uint2*>(smem + ${from.offset} + r * ${from.stride} + c));`);
+    this.line(`fp8x8_widen<${v.type.dtype === "bf16"}>(smem + ${this.at(v, r, "r", "c", `r * ${r.stride} + c * 2`)}, *reinterpret_cast<const uint2*>(smem + ${from.offset} + r * ${from.stride} + c));`);
     this.leave();
     this.line("}");
   }
@@ -355,16 +370,22 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       this.line(`for (int e = tid; e < ${R * C}; e += ${T}) {`);
       this.enter();
       this.line(`const int r = e / ${C}, c = e % ${C};`);
-      this.line(`*reinterpret_cast<${v.type.dtype === "f16" ? "__half" : "__nv_bfloat16"}*>(smem + ${r.offset} + r * ${r.stride} + c * 2) = ${toMem(v.type.dtype, elem(this, v, position("r", "c")))};`);
+      this.line(`*reinterpret_cast<${v.type.dtype === "f16" ? "__half" : "__nv_bfloat16"}*>(smem + ${this.at(v, r, "r", "c", `r * ${r.stride} + c * 2`)}) = ${toMem(v.type.dtype, elem(this, v, position("r", "c")))};`);
       this.leave();
       this.line("}");
     } else {
       this.owned(v.type.shape, (site) => {
-        this.line(`*reinterpret_cast<${v.type.dtype === "f16" ? "__half" : "__nv_bfloat16"}*>(smem + ${r.offset} + ${site.row} * ${r.stride} + ${site.col} * 2) = ${toMem(v.type.dtype, elem(this, v, site))};`);
+        this.line(`*reinterpret_cast<${v.type.dtype === "f16" ? "__half" : "__nv_bfloat16"}*>(smem + ${this.at(v, r, site.row, site.col, `${site.row} * ${r.stride} + ${site.col} * 2`)}) = ${toMem(v.type.dtype, elem(this, v, site))};`);
       });
     }
+    this.asyncFence();
     this.line("__syncthreads();");
     if (this.plan.cachedFragments.has(v)) cacheFragments(this.dotHost(), v, this.plan.shape as MmaShape);
+  }
+
+  /** After shared writes the tensor cores read next (wgmma kernels only): see fence_async_proxy. */
+  private asyncFence(): void {
+    if (this.plan.wgmma.size) this.line("fence_async_proxy(); // wgmma reads these tiles through the async proxy");
   }
 
   private reduce(v: Value): void {

@@ -9,6 +9,7 @@ import { type Prefetch, prefetchPoints } from "./prefetch.ts";
 import { CudaEmitter, issuePoints } from "./emit.ts";
 import { BlockedLayout, MmaLayout } from "./layouts.ts";
 import { MMA_HELPERS, exchangeBytes } from "./mma.ts";
+import { SWIZZLE_HELPERS, WGMMA_COMMON, wgmmaHelpers } from "./wgmma.ts";
 import { CudaPlanError, type MmaShape, anywhere, planCuda } from "./plan.ts";
 import { ident, memType } from "./syntax.ts";
 import { bytesOfName } from "../../../runtime/dtype.ts";
@@ -89,10 +90,15 @@ __device__ __forceinline__ void cp_async_wait_all() {
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\\n" ::); }
 template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\\n" :: "n"(N)); }`;
 
-export function compileCuda(ir: KernelIR, fileName: string): CudaKernel {
+export interface CudaOptions {
+  /** Emit Hopper's wgmma (sm_90a) for the dots of kernels whose every dot fits it. */
+  wgmma?: boolean;
+}
+
+export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = {}): CudaKernel {
   let plan;
   try {
-    plan = planCuda(ir, { maxWarps: 4 });
+    plan = planCuda(ir, { maxWarps: 4, wgmma: opts.wgmma });
   } catch (e) {
     if (e instanceof CudaPlanError) throw new CudaBackendError(e.message, e.span ?? ir.span);
     throw e;
@@ -106,9 +112,11 @@ export function compileCuda(ir: KernelIR, fileName: string): CudaKernel {
     plan.sharedOperands,
     deferred,
     (v) => {
-      const stride = v.type.shape[1] * bytesOfName(v.type.dtype) + 16;
+      // Swizzled tiles (wgmma kernels) need no padding, and 1024-byte alignment for the swizzle.
+      const swizzled = plan.swizzled.has(v);
+      const stride = v.type.shape[1] * bytesOfName(v.type.dtype) + (swizzled ? 0 : 16);
       const buffers = prefetch.some((p) => p.v === v && p.double) ? 2 : 1;
-      return { pool: "bytes", stride, size: buffers * v.type.shape[0] * stride, align: 128 };
+      return { pool: "bytes", stride, size: buffers * v.type.shape[0] * stride, align: swizzled ? 1024 : 128 };
     },
     // Early copies overlap loads with compute but keep K and V resident together, so a block
     // needs shared memory for both: the spec's key tile sets that price. One-warp decode blocks
@@ -150,7 +158,7 @@ export function compileCuda(ir: KernelIR, fileName: string): CudaKernel {
   const threads = plan.shape.threads;
   const shapeNote =
     plan.shape.kind === "mma"
-      ? `${plan.shape.W} warps x ${plan.shape.MT} row tile(s) of 16${plan.shape.WC > 1 ? `, x ${plan.shape.WC} column groups splitting the ${plan.shape.SPLIT_N}-wide tiles` : ""}: the mma.sync accumulator layout`
+      ? `${plan.shape.W} warps x ${plan.shape.MT} row tile(s) of 16${plan.shape.WC > 1 ? `, x ${plan.shape.WC} column groups splitting the ${plan.shape.SPLIT_N}-wide tiles` : ""}: the mma.sync accumulator layout${plan.wgmma.size ? `; its ${plan.wgmma.size} dot(s) run as wgmma on sm_90a, from 128-byte swizzled tiles` : ""}`
       : `${plan.shape.TR} x ${plan.shape.TC} threads, blocked layout`;
   const params = [
     ...ir.tensors.map((t) => `${t.written ? "" : "const "}${memType(t.dtype)}* __restrict__ ${t.name}`),
@@ -168,6 +176,8 @@ export function compileCuda(ir: KernelIR, fileName: string): CudaKernel {
     COMMON_HELPERS,
     ...(fp8 ? ["", FP8_HELPERS] : []),
     ...(plan.shape.kind === "mma" ? ["", MMA_HELPERS] : []),
+    ...(plan.swizzled.size ? ["", SWIZZLE_HELPERS] : []),
+    ...(plan.wgmma.size ? ["", WGMMA_COMMON, "", wgmmaHelpers(plan)] : []),
     "",
     "// Runtime dims and scalar arguments, passed by value (the manifest's uniform layout).",
     "struct Params {",
@@ -178,7 +188,7 @@ export function compileCuda(ir: KernelIR, fileName: string): CudaKernel {
     // (its default target here is three blocks, 168 registers, which spills the accumulators).
     `extern "C" __global__ void __launch_bounds__(${threads}${plan.shape.kind === "mma" && plan.shape.W >= 4 ? `, ${threads >= 256 ? 1 : 2}` : ""}) ${entry}(`,
     `    ${params.join(",\n    ")}) {`,
-    "  extern __shared__ __align__(128) unsigned char smem[];",
+    `  extern __shared__ __align__(${plan.swizzled.size ? 1024 : 128}) unsigned char smem[];`,
     "  const float POS_INF = __int_as_float(0x7f800000), NEG_INF = __int_as_float(0xff800000), NAN_F = __int_as_float(0x7fc00000);",
     ...body,
     "}",

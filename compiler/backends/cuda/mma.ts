@@ -51,6 +51,8 @@ export interface DotEmitter {
   leave(): void;
   name(v: Value): string;
   region(v: Value): Region | undefined;
+  /** Byte offset from smem of element (row, col) of shared tile v (padded or swizzled). */
+  tileAt(v: Value, row: string, col: string): string;
   /** Element expression of v at an accumulator-layout site (for A operands in registers). */
   elemAt(v: Value, site: Site): string;
   siteAt(mt: string, h: string, nt: string, p: string): Site;
@@ -65,15 +67,10 @@ const unroll = (em: DotEmitter, head: string, body: () => void, factor?: number)
   em.line("}");
 };
 
-/** Byte address in shared memory of element (row, col) of a 16-bit tile in `r`. */
-function smemAt(r: Region, row: string, col: string): string {
-  return `smem + ${r.offset} + (${row}) * ${r.stride} + (${col}) * 2`;
-}
 
 /** Load A fragments of rows tile mt, k-slice kk of an A tile in shared memory. */
 function aFromShared(em: DotEmitter, a: Value, shape: MmaShape, into: string, kk: string, mt: string): void {
-  const r = em.region(a)!;
-  em.line(`ldsm_x4(${into}, ${smemAt(r, `(warp * ${shape.MT} + ${mt}) * 16 + (lane & 15)`, `${kk} * 16 + (lane >> 4) * 8`)});`);
+  em.line(`ldsm_x4(${into}, smem + ${em.tileAt(a, `(warp * ${shape.MT} + ${mt}) * 16 + (lane & 15)`, `${kk} * 16 + (lane >> 4) * 8`)});`);
 }
 
 /** Declare and fill the fragments of a loop-invariant A operand once (after its fill). */
@@ -110,7 +107,6 @@ export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<V
   const n = em.name(v);
   const bBase = bView.op.kind === "transpose" ? bView.op.a : bView;
   const bTransposed = bView.op.kind === "transpose";
-  const rb = em.region(bBase)!;
   if (!accumulate) em.line(`float ${n}[${MT * NT * 4}] = {};`);
   // A long reduction over a shared-memory A (MLA's 512 latent columns: 32 steps) is unrolled 8
   // steps at a time: fully unrolled, ptxas hoists every step's ldmatrix ahead of the mma and
@@ -143,7 +139,7 @@ export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<V
     const ld = bTransposed ? "ldsm_x4" : "ldsm_x4_trans";
     unroll(em, `for (int nt = 0; nt + 1 < ${NT}; nt += 2)`, () => {
       em.line("uint32_t b[4];");
-      em.line(`${ld}(b, ${smemAt(rb, row, col)});`);
+      em.line(`${ld}(b, smem + ${em.tileAt(bBase, row, col)});`);
       unroll(em, `for (int mt = 0; mt < ${MT}; ++mt)`, () => {
         em.line(`mma_${dt}(&${n}[(mt * ${NT} + nt) * 4], a[mt], b[0], b[1]);`);
         em.line(`mma_${dt}(&${n}[(mt * ${NT} + nt + 1) * 4], a[mt], b[2], b[3]);`);
@@ -154,7 +150,7 @@ export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<V
       em.enter();
       em.line(`const int nt = ${NT - 1};`);
       em.line("uint32_t b[2];");
-      em.line(`${bTransposed ? "ldsm_x2" : "ldsm_x2_trans"}(b, ${smemAt(rb, row, col)});`);
+      em.line(`${bTransposed ? "ldsm_x2" : "ldsm_x2_trans"}(b, smem + ${em.tileAt(bBase, row, col)});`);
       unroll(em, `for (int mt = 0; mt < ${MT}; ++mt)`, () => em.line(`mma_${dt}(&${n}[(mt * ${NT} + nt) * 4], a[mt], b[0], b[1]);`));
       em.leave();
       em.line("}");

@@ -13,10 +13,11 @@ export type Arch = (typeof ARCHS)[number];
  * PTX shipped in the package: sm_80 PTX runs on Ampere and, compiled by the driver at load, on
  * Hopper too (the mma.sync path uses nothing Hopper-only); shipping one keeps the package small.
  * A kernel whose CUDA C has a path of its own for newer GPUs (it tests `__CUDA_ARCH__`, as the
- * E4M3 widening does) ships sm_90a PTX as well, which the runtime picks on Hopper.
+ * E4M3 widening does, or `__CUDA_ARCH_FEAT_SM90_ALL`, as wgmma dots do) ships sm_90a PTX as
+ * well, which the runtime picks on Hopper.
  */
 export function shippedArchs(code: string): Arch[] {
-  return code.includes("__CUDA_ARCH__") ? ["sm_80", "sm_90a"] : ["sm_80"];
+  return code.includes("__CUDA_ARCH__") || code.includes("__CUDA_ARCH_FEAT_SM90_ALL") ? ["sm_80", "sm_90a"] : ["sm_80"];
 }
 
 export interface Resources {

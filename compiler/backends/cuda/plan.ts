@@ -18,6 +18,7 @@ import { isFloat, operands, showType } from "../../ir/ir.ts";
 import type { Span } from "../../diagnostics/source.ts";
 import { bytesOfName } from "../../../runtime/dtype.ts";
 import { MmaLayout } from "./layouts.ts";
+import { swizzleable, wgmmaFits } from "./wgmma.ts";
 
 export type Layout = "uniform" | "regs" | "expr" | "view";
 
@@ -83,6 +84,10 @@ export interface CudaPlan {
    * there into the operand's own region right before the dot.
    */
   staged: Map<Value, Value>;
+  /** Dots emitted as Hopper's wgmma on sm_90a (mma.sync elsewhere): see wgmma.ts. */
+  wgmma: Set<Value>;
+  /** Shared operand tiles in the 128-byte swizzled layout wgmma reads (kernels with wgmma dots). */
+  swizzled: Set<Value>;
   uses: Map<Value, number>;
   anywhere: Map<Value, boolean>;
 }
@@ -124,7 +129,24 @@ const pow2Divisor = (n: number, cap: number) => {
   return d;
 };
 
-export function planCuda(ir: KernelIR, opts: { maxWarps: number }): CudaPlan {
+/**
+ * opts.wgmma: plan for wgmma when every dot fits it (one 16-row tile per warp, so up to 8 warps
+ * for 128 rows); else the mma.sync plan of at most maxWarps warps.
+ */
+export function planCuda(ir: KernelIR, opts: { maxWarps: number; wgmma?: boolean }): CudaPlan {
+  if (opts.wgmma) {
+    const plan = planShape(ir, MAX_SPLIT_WARPS);
+    const dots = [...plan.layout.keys()].filter((v) => v.op.kind === "dot");
+    if (dots.length && dots.every((d) => wgmmaFits(plan, d))) {
+      plan.wgmma = new Set(dots);
+      plan.swizzled = new Set([...plan.sharedOperands].filter(swizzleable));
+      return plan;
+    }
+  }
+  return planShape(ir, opts.maxWarps);
+}
+
+function planShape(ir: KernelIR, maxWarps: number): CudaPlan {
   const uses = new Map<Value, number>();
   const depth = new Map<Value, number>();
   const usedDeeper = new Set<Value>();
@@ -163,7 +185,7 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number }): CudaPlan {
       if (op.a.type.shape[1] % 16 || d.type.shape[1] % 8) throw new CudaPlanError(`dot ${showType(op.a.type)} · ${showType(op.b.type)}: k must be a multiple of 16 and n of 8`, d.span);
     }
     if (M % 16) throw new CudaPlanError(`dot rows must be a multiple of 16 (mma.sync tiles), found ${M}`, dots[0].span);
-    let W = Math.min(opts.maxWarps, M / 16);
+    let W = Math.min(maxWarps, M / 16);
     // Several row tiles a warp would hold too wide an accumulator (128 rows at head dim 256):
     // more warps along the rows first, as FlashAttention-2 does, before splitting columns.
     const widest = Math.max(...dots.map((d) => d.type.shape[1]));
@@ -204,7 +226,7 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number }): CudaPlan {
     else l = isFloat(v.type.dtype) && ((uses.get(v) ?? 0) > 1 || usedDeeper.has(v)) ? "regs" : "expr";
     layout.set(v, l);
   }
-  const plan: CudaPlan = { shape, layout, sharedOperands: new Set(), cachedFragments: new Set(), accumulateInto: new Map(), kSplit: new Set(), staged, uses, anywhere: new Map() };
+  const plan: CudaPlan = { shape, layout, sharedOperands: new Set(), cachedFragments: new Set(), accumulateInto: new Map(), kSplit: new Set(), staged, wgmma: new Set(), swizzled: new Set(), uses, anywhere: new Map() };
   for (const v of all) {
     const op = v.op;
     if (op.kind !== "binary" || op.op !== "add" || v.type.dtype !== "f32") continue;

@@ -1,0 +1,193 @@
+// Hopper's warpgroup MMA (wgmma, sm_90a) for the dots that fit it, beside the mma.sync path.
+//
+// A warpgroup (4 consecutive warps) multiplies a 64-row A by a k16 x N B in one instruction,
+// asynchronously: B (and A when it is a loaded tile) is read by the tensor cores straight from
+// shared memory through a 64-bit descriptor, so no ldmatrix issues per 8 columns. Its
+// accumulator layout is the mma.sync one stacked over N/8 column tiles, warp w of the group
+// holding rows 16w..16w+15: with one 16-row tile per warp (MT = 1) the registers of every tile
+// in the kernel are where the mma.sync path puts them, and only the dot itself changes. A from
+// registers (P, or cached Q fragments) has mma.sync's A fragment layout too.
+//
+// Shared operand tiles use the layout wgmma's 128-byte swizzle reads: 64-column blocks of
+// 128-byte rows, the 16-byte chunks of row r XORed with r % 8, each block 1024-byte aligned.
+// The same tiles serve ldmatrix on sm_80 (conflict-free too), so both architectures compile
+// from one source; `#if defined(__CUDA_ARCH_FEAT_SM90_ALL)` picks the instruction.
+import { type Value, isFloat } from "../../ir/ir.ts";
+import type { Region } from "../common/shared-alloc.ts";
+import type { CudaPlan, MmaShape } from "./plan.ts";
+import { type DotEmitter, emitDot } from "./mma.ts";
+
+/** Is this 16-bit tile stored in the swizzled layout when the kernel uses wgmma? */
+export const swizzleable = (v: Value): boolean =>
+  (v.type.dtype === "f16" || v.type.dtype === "bf16") && v.type.shape.length === 2 && v.type.shape[1] % 64 === 0 && v.type.shape[0] % 8 === 0;
+
+const stripT = (v: Value): Value => (v.op.kind === "transpose" ? v.op.a : v);
+
+/**
+ * Can dot d run as wgmma? One 16-row tile per warp in whole warpgroups, no column groups, an A
+ * that is either in registers or a swizzleable shared tile (not transposed), a swizzleable B, N
+ * at most 256 (one instruction).
+ */
+export function wgmmaFits(plan: CudaPlan, d: Value): boolean {
+  const s = plan.shape;
+  if (d.op.kind !== "dot" || s.kind !== "mma" || s.MT !== 1 || s.WC !== 1 || s.W % 4 || plan.kSplit.has(d)) return false;
+  const N = d.type.shape[1];
+  if (N > 256 || N % 8) return false;
+  const { a, b } = d.op;
+  if (a.op.kind === "transpose") return false;
+  if (plan.sharedOperands.has(a) && !plan.cachedFragments.has(a) && !swizzleable(a)) return false;
+  return swizzleable(stripT(b));
+}
+
+/** Byte offset (C expression, from smem) of element (row, col) of tile v in region r. */
+export function tileAt(r: Region, v: Value, swizzled: boolean, row: string, col: string): string {
+  if (swizzled) return `${r.offset} + sw128(${row}, ${col}, ${v.type.shape[0]})`;
+  const bytes = v.type.dtype === "f8e4m3" ? 1 : v.type.dtype === "f32" ? 4 : 2;
+  return `${r.offset} + (${row}) * ${r.stride} + (${col})${bytes > 1 ? ` * ${bytes}` : ""}`;
+}
+
+/** Helpers every kernel with swizzled tiles includes. */
+export const SWIZZLE_HELPERS = `// Byte offset of element (row, col) of a 16-bit tile of \`rows\` rows in the 128-byte swizzled
+// layout: 64-column blocks of 128-byte rows, block after block, the 16-byte chunks of row r
+// XORed with r % 8 (wgmma's SWIZZLE_128B; ldmatrix and cp.async meet no bank conflicts in it).
+__device__ __forceinline__ int sw128(int row, int col, int rows) {
+  return (col >> 6) * rows * 128 + row * 128 + ((((col >> 3) & 7) ^ (row & 7)) << 4) + (col & 7) * 2;
+}
+// Shared memory written by ordinary stores or cp.async and read next by the tensor cores
+// (wgmma reads through the async proxy) needs this fence in each writer before the barrier.
+__device__ __forceinline__ void fence_async_proxy() {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile("fence.proxy.async.shared::cta;\\n" ::: "memory");
+#endif
+}`;
+
+/** Helpers every kernel with wgmma dots includes (only compiled for sm_90a). */
+export const WGMMA_COMMON = `#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+// wgmma shared-memory matrix descriptor of a SWIZZLE_128B tile starting at p: address, leading
+// and stride byte offsets (each >> 4), swizzle mode 1 (128 bytes) in bits 62-63.
+__device__ __forceinline__ uint64_t sw128_desc(const unsigned char* p, unsigned lbo, unsigned sbo) {
+  const uint64_t a = (unsigned)__cvta_generic_to_shared(p);
+  return ((a & 0x3FFFF) >> 4) | ((uint64_t)(lbo >> 4) << 16) | ((uint64_t)(sbo >> 4) << 32) | (1ull << 62);
+}
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit_wait() {
+  asm volatile("wgmma.commit_group.sync.aligned;\\nwgmma.wait_group.sync.aligned 0;\\n" ::: "memory");
+}
+// Keeps the compiler from reading an accumulator before the wait (or moving writes past it).
+__device__ __forceinline__ void reg_fence(float& r) { asm volatile("" : "+f"(r) :: "memory"); }
+#endif`;
+
+interface WgmmaForm {
+  n: number;
+  dt: "bf16" | "f16";
+  /** A from registers (rs) or from shared memory through a descriptor (ss). */
+  aRegs: boolean;
+}
+
+const formName = (f: WgmmaForm) => `wgmma_m64n${f.n}k16_${f.aRegs ? "rs" : "ss"}_${f.dt}`;
+
+function formOf(plan: CudaPlan, d: Value): WgmmaForm {
+  const op = d.op as Extract<Value["op"], { kind: "dot" }>;
+  return { n: d.type.shape[1], dt: op.a.type.dtype === "f16" ? "f16" : "bf16", aRegs: !plan.sharedOperands.has(op.a) || plan.cachedFragments.has(op.a) };
+}
+
+/** One inline-PTX wrapper per wgmma form the kernel's dots use: d += A·B, f32 accumulators. */
+export function wgmmaHelpers(plan: CudaPlan): string {
+  const forms = new Map<string, WgmmaForm>();
+  for (const d of plan.wgmma) forms.set(formName(formOf(plan, d)), formOf(plan, d));
+  const out: string[] = [];
+  for (const [name, f] of [...forms].sort(([x], [y]) => x.localeCompare(y))) {
+    const regs = f.n / 2;
+    const dList = Array.from({ length: regs }, (_, i) => `%${i}`).join(", ");
+    const dOps = Array.from({ length: regs }, (_, i) => `"+f"(d[${i}])`).join(", ");
+    const a = f.aRegs ? `{%${regs}, %${regs + 1}, %${regs + 2}, %${regs + 3}}` : `%${regs}`;
+    const next = regs + (f.aRegs ? 4 : 1);
+    const aOps = f.aRegs ? `"r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3])` : `"l"(da)`;
+    // scale-d = 1 (accumulate), A and B unscaled, then the transpose immediates: an A from shared
+    // memory is K-major (trans-a 0); B is K-major (K^T: 0) or MN-major (V: 1).
+    const imms = f.aRegs ? `1, 1, %${next + 1}` : `1, 1, 0, %${next + 1}`;
+    out.push(
+      `// d (64 x ${f.n} of this warpgroup, ${regs} floats a thread) += A (64 x 16, ${f.aRegs ? "mma.sync A fragments in registers" : "shared memory"}) · B (16 x ${f.n}, shared memory).`,
+      `template <int TRANS_B> __device__ __forceinline__ void ${name}(float* d, ${f.aRegs ? "const uint32_t a[4]" : "uint64_t da"}, uint64_t db) {`,
+      `  asm volatile("{\\n.reg .pred p;\\nsetp.ne.b32 p, 1, 0;\\n"`,
+      `               "wgmma.mma_async.sync.aligned.m64n${f.n}k16.f32.${f.dt}.${f.dt} {${dList}}, ${a}, %${next}, p, ${imms};\\n}\\n"`,
+      `               : ${dOps}`,
+      `               : ${aOps}, "l"(db), "n"(TRANS_B));`,
+      "}",
+    );
+  }
+  return ["#if defined(__CUDA_ARCH_FEAT_SM90_ALL)", ...out, "#endif"].join("\n");
+}
+
+const unroll = (em: DotEmitter, head: string, body: () => void) => {
+  em.line("#pragma unroll");
+  em.line(`${head} {`);
+  em.enter();
+  body();
+  em.leave();
+  em.line("}");
+};
+
+/**
+ * Emit dot v as wgmma on sm_90a and as mma.sync elsewhere (same registers, same tiles). With
+ * `accumulate` its registers are declared and hold the addend already.
+ */
+export function emitWgmmaDot(em: DotEmitter, plan: CudaPlan, v: Value, accumulate: boolean): void {
+  if (v.op.kind !== "dot") return;
+  const shape = plan.shape as MmaShape;
+  const f = formOf(plan, v);
+  const { a, b: bView } = v.op;
+  const b = stripT(bView);
+  const K = a.type.shape[1];
+  const n = em.name(v);
+  const regs = f.n / 2;
+  if (!accumulate) em.line(`float ${n}[${regs}] = {};`);
+  em.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
+  em.line(`// ${n} on this warpgroup's tensor cores: ${K / 16} x wgmma m64n${f.n}k16, B ${bView.op.kind === "transpose" ? "K-major" : "MN-major"} from the swizzled tile`);
+  em.line("{");
+  em.enter();
+  // A from registers is packed whole before the fence: registers written between two wgmma of
+  // one batch make ptxas insert a fence there (its C7519 note), serializing the batch.
+  const packed = f.aRegs && !plan.cachedFragments.has(a);
+  if (packed) {
+    em.line(`uint32_t af[${K / 16}][4];`);
+    const src = a.op.kind === "cast" && isFloat(a.op.a.type.dtype) ? a.op.a : a;
+    const at = (nt: string, h: string, p: string) => em.elemAt(src, em.siteAt("0", h, nt, p));
+    unroll(em, `for (int kk = 0; kk < ${K / 16}; ++kk)`, () => {
+      em.line(`af[kk][0] = pack_${f.dt}(${at("2 * kk", "0", "0")}, ${at("2 * kk", "0", "1")});`);
+      em.line(`af[kk][1] = pack_${f.dt}(${at("2 * kk", "1", "0")}, ${at("2 * kk", "1", "1")});`);
+      em.line(`af[kk][2] = pack_${f.dt}(${at("2 * kk + 1", "0", "0")}, ${at("2 * kk + 1", "0", "1")});`);
+      em.line(`af[kk][3] = pack_${f.dt}(${at("2 * kk + 1", "1", "0")}, ${at("2 * kk + 1", "1", "1")});`);
+    });
+  }
+  em.line("wgmma_fence();");
+  const rb = em.region(b)!;
+  const R = b.type.shape[0];
+  unroll(em, `for (int kk = 0; kk < ${K / 16}; ++kk)`, () => {
+    // B: K^T reads 16 columns of K's rows (a 32-byte step inside a 128-byte row, 64-column
+    // blocks R * 128 bytes apart), its N rows 8 at a time 1024 bytes apart; V reads 16 rows
+    // (2048 bytes on), its N columns 64 at a time R * 128 bytes apart.
+    const bDesc =
+      bView.op.kind === "transpose"
+        ? `sw128_desc(smem + ${rb.offset} + (kk >> 2) * ${R * 128} + (kk & 3) * 32, 16, 1024)`
+        : `sw128_desc(smem + ${rb.offset} + kk * 2048, ${R * 128}, 1024)`;
+    const trans = bView.op.kind === "transpose" ? 0 : 1;
+    if (f.aRegs) {
+      const frag = packed ? "af[kk]" : `${em.name(a)}_frag[0][kk]`;
+      em.line(`${formName(f)}<${trans}>(${n}, ${frag}, ${bDesc});`);
+    } else {
+      const ra = em.region(a)!;
+      const M = a.type.shape[0];
+      // A: this warpgroup's 64 rows (8 KiB into each 64-column block), 16 columns per step.
+      const aDesc = `sw128_desc(smem + ${ra.offset} + (kk >> 2) * ${M * 128} + (warp >> 2) * 8192 + (kk & 3) * 32, 16, 1024)`;
+      em.line(`${formName(f)}<${trans}>(${n}, ${aDesc}, ${bDesc});`);
+    }
+  });
+  em.line("wgmma_commit_wait();");
+  unroll(em, `for (int i = 0; i < ${regs}; ++i)`, () => em.line(`reg_fence(${n}[i]);`));
+  em.leave();
+  em.line("}");
+  em.line("#else");
+  emitDot(em, v, shape, plan.cachedFragments, plan.sharedOperands.has(a), true);
+  em.line("#endif");
+}
