@@ -68,6 +68,21 @@ const unroll = (em: DotEmitter, head: string, body: () => void, factor?: number)
 };
 
 
+/**
+ * Pack the A fragment of k step kk, row tile mt, of a register tile (P) into `into`[0..3]: its
+ * columns 16kk..16kk+15 are the accumulator layout's n8 tiles 2kk and 2kk+1. A cast to the
+ * operand type (`T(p)`) is left to pack_*, which rounds to nearest once: the same bits as
+ * rounding, widening and rounding again, in a fifth of the instructions.
+ */
+export function packFragment(em: DotEmitter, a: Value, dt: string, mt: string, into: string): void {
+  const src = a.op.kind === "cast" && isFloat(a.op.a.type.dtype) ? a.op.a : a;
+  const at = (nt: string, h: string, p: string) => em.elemAt(src, em.siteAt(mt, h, nt, p));
+  em.line(`${into}[0] = pack_${dt}(${at("2 * kk", "0", "0")}, ${at("2 * kk", "0", "1")});`);
+  em.line(`${into}[1] = pack_${dt}(${at("2 * kk", "1", "0")}, ${at("2 * kk", "1", "1")});`);
+  em.line(`${into}[2] = pack_${dt}(${at("2 * kk + 1", "0", "0")}, ${at("2 * kk + 1", "0", "1")});`);
+  em.line(`${into}[3] = pack_${dt}(${at("2 * kk + 1", "1", "0")}, ${at("2 * kk + 1", "1", "1")});`);
+}
+
 /** Load A fragments of rows tile mt, k-slice kk of an A tile in shared memory. */
 function aFromShared(em: DotEmitter, a: Value, shape: MmaShape, into: string, kk: string, mt: string): void {
   em.line(`ldsm_x4(${into}, smem + ${em.tileAt(a, `(warp * ${shape.MT} + ${mt}) * 16 + (lane & 15)`, `${kk} * 16 + (lane >> 4) * 8`)});`);
@@ -121,17 +136,7 @@ export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<V
     unroll(em, `for (int mt = 0; mt < ${MT}; ++mt)`, () => {
       if (cached.has(a)) em.line(`for (int x = 0; x < 4; ++x) a[mt][x] = ${em.name(a)}_frag[mt][kk][x];`);
       else if (aInShared) aFromShared(em, a, shape, "a[mt]", "kk", "mt");
-      else {
-        // P from the accumulator layout: columns 16kk..16kk+15 are n8 tiles 2kk and 2kk+1.
-        // A cast to the operand type (`T(p)`) is left to pack_*, which rounds to nearest once:
-        // the same bits as rounding, widening and rounding again, in a fifth of the instructions.
-        const src = a.op.kind === "cast" && isFloat(a.op.a.type.dtype) ? a.op.a : a;
-        const at = (nt: string, h: string, p: string) => em.elemAt(src, em.siteAt("mt", h, nt, p));
-        em.line(`a[mt][0] = pack_${dt}(${at("2 * kk", "0", "0")}, ${at("2 * kk", "0", "1")});`);
-        em.line(`a[mt][1] = pack_${dt}(${at("2 * kk", "1", "0")}, ${at("2 * kk", "1", "1")});`);
-        em.line(`a[mt][2] = pack_${dt}(${at("2 * kk + 1", "0", "0")}, ${at("2 * kk + 1", "0", "1")});`);
-        em.line(`a[mt][3] = pack_${dt}(${at("2 * kk + 1", "1", "0")}, ${at("2 * kk + 1", "1", "1")});`);
-      }
+      else packFragment(em, a, dt, "mt", "a[mt]");
     });
     // B: pairs of n8 tiles per ldmatrix.x4; an odd last tile with .x2.
     const row = bTransposed ? `${first}nt * 8 + (lane & 7) + ((lane >> 4) << 3)` : "kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)";

@@ -12,10 +12,10 @@
 // 128-byte rows, the 16-byte chunks of row r XORed with r % 8, each block 1024-byte aligned.
 // The same tiles serve ldmatrix on sm_80 (conflict-free too), so both architectures compile
 // from one source; `#if defined(__CUDA_ARCH_FEAT_SM90_ALL)` picks the instruction.
-import { type Value, isFloat } from "../../ir/ir.ts";
+import { type Value } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import type { CudaPlan, MmaShape } from "./plan.ts";
-import { type DotEmitter, emitDot } from "./mma.ts";
+import { type DotEmitter, emitDot, packFragment } from "./mma.ts";
 
 /** Is this 16-bit tile stored in the swizzled layout when the kernel uses wgmma? */
 export const swizzleable = (v: Value): boolean =>
@@ -151,14 +151,7 @@ export function emitWgmmaDot(em: DotEmitter, plan: CudaPlan, v: Value, accumulat
   const packed = f.aRegs && !plan.cachedFragments.has(a);
   if (packed) {
     em.line(`uint32_t af[${K / 16}][4];`);
-    const src = a.op.kind === "cast" && isFloat(a.op.a.type.dtype) ? a.op.a : a;
-    const at = (nt: string, h: string, p: string) => em.elemAt(src, em.siteAt("0", h, nt, p));
-    unroll(em, `for (int kk = 0; kk < ${K / 16}; ++kk)`, () => {
-      em.line(`af[kk][0] = pack_${f.dt}(${at("2 * kk", "0", "0")}, ${at("2 * kk", "0", "1")});`);
-      em.line(`af[kk][1] = pack_${f.dt}(${at("2 * kk", "1", "0")}, ${at("2 * kk", "1", "1")});`);
-      em.line(`af[kk][2] = pack_${f.dt}(${at("2 * kk + 1", "0", "0")}, ${at("2 * kk + 1", "0", "1")});`);
-      em.line(`af[kk][3] = pack_${f.dt}(${at("2 * kk + 1", "1", "0")}, ${at("2 * kk + 1", "1", "1")});`);
-    });
+    unroll(em, `for (int kk = 0; kk < ${K / 16}; ++kk)`, () => packFragment(em, a, f.dt, "0", "af[kk]"));
   }
   em.line("wgmma_fence();");
   const rb = em.region(b)!;
