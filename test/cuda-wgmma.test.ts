@@ -30,11 +30,22 @@ function sw128Of(code: string): (row: number, col: number, rows: number) => numb
   return new Function("row", "col", "rows", body) as (row: number, col: number, rows: number) => number;
 }
 
-/** Shared tiles filled by cp.async: region offset -> (rows, the tensor copied). */
-function tilesOf(code: string): Map<number, { rows: number; tensor: string }> {
-  const tiles = new Map<number, { rows: number; tensor: string }>();
-  for (const m of code.matchAll(/cp_async16\(smem \+ (\d+) \+ sw128\(r, c, (\d+)\), (\w+) \+/g)) tiles.set(Number(m[1]), { rows: Number(m[2]), tensor: m[3] });
+/**
+ * Shared tiles filled by cp.async: region offset -> rows. A double buffer's offset picks its
+ * buffer by a loop index's parity (`(o + (t_N & 1) * size)`): both buffers are listed.
+ */
+function tilesOf(code: string): Map<number, number> {
+  const tiles = new Map<number, number>();
+  for (const m of code.matchAll(/cp_async16\(smem \+ (\d+|\([^)]*\)[^)]*\)) \+ sw128\(r, c, (\d+)\)/g))
+    for (const parity of [0, 1]) tiles.set(evalC(m[1], { parity }), Number(m[2]));
   return tiles;
+}
+
+/** A C expression of the kernel's (+ * >> & / on ints), evaluated: loop parities as `parity`. */
+function evalC(expr: string, vars: Record<string, number>): number {
+  const js = expr.replace(/\bt_\d+\b/g, "parity").replace(/(\w+) \/ (\d+)/g, "Math.trunc($1 / $2)");
+  const names = ["smem", "parity", ...Object.keys(vars)];
+  return new Function(...names, `return ${js};`)(0, vars.parity ?? 0, ...Object.values(vars)) as number;
 }
 
 interface Desc {
@@ -43,26 +54,31 @@ interface Desc {
   sbo: number;
 }
 interface Call {
+  steps: number;
+  kSplit: boolean;
+  /** The k step a k-split group's loop index kq stands for, as the kernel computes it. */
+  kk?: string;
   n: number;
-  regsA: boolean;
   trans: number;
   a?: Desc;
   b: Desc;
 }
 
+/** Every wgmma call with the step count and k split its comment states. */
 function callsOf(code: string): Call[] {
   const desc = String.raw`sw128_desc\(smem \+ ([^,]+), (\d+), (\d+)\)`;
-  const re = new RegExp(String.raw`wgmma_m64n(\d+)k16_(ss|rs)_(?:bf16|f16)<(\d)>\(\w+, (?:${desc}|[\w\[\]]+), ${desc}\);`, "g");
+  const re = new RegExp(String.raw`on this warpgroup's tensor cores: (\d+) x wgmma[^\n]*?( \(this group's k steps\))?\n[^]*?(?:const int kk = ([^;]+);[^]*?)?wgmma_m64n(\d+)k16_(?:ss|rs)_(?:bf16|f16)<(\d)>\(\w+, (?:${desc}|[\w\[\]]+), ${desc}\);`, "g");
   return [...code.matchAll(re)].map((m) => ({
-    n: Number(m[1]),
-    regsA: m[2] === "rs",
-    trans: Number(m[3]),
-    a: m[4] === undefined ? undefined : { start: m[4], lbo: Number(m[5]), sbo: Number(m[6]) },
-    b: { start: m[7], lbo: Number(m[8]), sbo: Number(m[9]) },
+    steps: Number(m[1]),
+    kSplit: m[2] !== undefined,
+    kk: m[3],
+    n: Number(m[4]),
+    trans: Number(m[5]),
+    a: m[6] === undefined ? undefined : { start: m[6], lbo: Number(m[7]), sbo: Number(m[8]) },
+    b: { start: m[9], lbo: Number(m[10]), sbo: Number(m[11]) },
   }));
 }
 
-const evalStart = (expr: string, kk: number, warp: number): number => new Function("smem", "kk", "warp", `return ${expr};`)(0, kk, warp) as number;
 /** SWIZZLE_128B on a byte address (the atom 1024-byte aligned): bits 4-6 ^= bits 7-9. */
 const swizzle = (a: number) => a ^ (((a >> 7) & 7) << 4);
 /** Where the tensor cores read element (mn, k) of a k16 operand through a descriptor. */
@@ -71,40 +87,45 @@ function hwAddress(d: Desc, start: number, mnMajor: boolean, mn: number, k: numb
   return swizzle(a);
 }
 /** Region offset of the tile a start address falls in (the largest offset not above it). */
-const regionOf = (tiles: Map<number, unknown>, start: number) => Math.max(...[...tiles.keys()].filter((o) => o <= start));
+const regionOf = (tiles: Map<number, number>, start: number) => Math.max(...[...tiles.keys()].filter((o) => o <= start));
 
 /**
- * For every wgmma of the kernel, every k step and warpgroup: the descriptors read the tile
- * elements the dot multiplies. A (64 x 16) is rows 64 * warpgroup.. of the A tile, columns
- * 16 kk..; B is K^T (K-major: row n, columns 16 kk..) or V (MN-major: rows 16 kk.., column n).
+ * For every wgmma of the kernel, every k step, warpgroup of rows, column group and buffer: the
+ * descriptors read the tile elements the dot multiplies. A (64 x 16) is rows 64 * warpgroup..
+ * of the A tile, columns 16 kk..; B is K^T (K-major: row first + n, columns 16 kk..) or V
+ * (MN-major: rows 16 kk.., column first + n), where `first` is the column group's slice of a
+ * split result. A k-split dot's group wcol runs steps wcol * steps.. of the whole k.
  */
-function checkDescriptors(code: string, K: { s: number; o: number }, warpgroups: number): number {
+function checkDescriptors(code: string, shape: { warpgroups: number; groups: number }): number {
   const sw128 = sw128Of(code);
   const tiles = tilesOf(code);
   let checked = 0;
-  for (const c of callsOf(code)) {
-    const steps = c.trans ? K.o : K.s;
-    for (let kk = 0; kk < steps / 16; kk++) {
-      for (let wg = 0; wg < warpgroups; wg++) {
-        const bStart = evalStart(c.b.start, kk, wg * 4);
-        const bRegion = regionOf(tiles, bStart);
-        const bRows = tiles.get(bRegion)!.rows;
-        for (let n = 0; n < c.n; n++)
-          for (let k = 0; k < 16; k++) {
-            const want = c.trans ? bRegion + sw128(16 * kk + k, n, bRows) : bRegion + sw128(n, 16 * kk + k, bRows);
-            expect(hwAddress(c.b, bStart, c.trans === 1, n, k), `B(${k}, ${n}) at kk ${kk}`).toBe(want);
+  for (const c of callsOf(code))
+    for (let wcol = 0; wcol < shape.groups; wcol++)
+      for (let parity = 0; parity < 2; parity++)
+        for (let q = 0; q < c.steps; q++)
+          for (let wg = 0; wg < shape.warpgroups; wg++) {
+            const kk = c.kSplit ? wcol * c.steps + q : q;
+            if (c.kSplit) expect(c.kk, "a k-split dot computes its k step from kq").toBeDefined();
+            const vars = { kk: c.kk ? evalC(c.kk, { kq: q, wcol }) : q, warp: wg * 4, wcol, parity };
+            const first = c.b.start.includes("wcol") ? wcol * c.n : 0;
+            const bStart = evalC(c.b.start, vars);
+            const bRegion = regionOf(tiles, bStart);
+            const bRows = tiles.get(bRegion)!;
+            for (let n = 0; n < c.n; n++)
+              for (let k = 0; k < 16; k++) {
+                const want = c.trans ? bRegion + sw128(16 * kk + k, first + n, bRows) : bRegion + sw128(first + n, 16 * kk + k, bRows);
+                expect(hwAddress(c.b, bStart, c.trans === 1, n, k), `B(${k}, ${n}) at kk ${kk}, group ${wcol}`).toBe(want);
+              }
+            if (c.a) {
+              const aStart = evalC(c.a.start, vars);
+              const aRegion = regionOf(tiles, aStart);
+              const aRows = tiles.get(aRegion)!;
+              for (let m = 0; m < 64; m++)
+                for (let k = 0; k < 16; k++) expect(hwAddress(c.a, aStart, false, m, k), `A(${m}, ${k}) at kk ${kk}, warpgroup ${wg}`).toBe(aRegion + sw128(64 * wg + m, 16 * kk + k, aRows));
+            }
+            checked++;
           }
-        if (c.a) {
-          const aStart = evalStart(c.a.start, kk, wg * 4);
-          const aRegion = regionOf(tiles, aStart);
-          const aRows = tiles.get(aRegion)!.rows;
-          for (let m = 0; m < 64; m++)
-            for (let k = 0; k < 16; k++) expect(hwAddress(c.a, aStart, false, m, k), `A(${m}, ${k}) at kk ${kk}, warpgroup ${wg}`).toBe(aRegion + sw128(64 * wg + m, 16 * kk + k, aRows));
-        }
-        checked++;
-      }
-    }
-  }
   return checked;
 }
 
@@ -126,9 +147,8 @@ describe("wgmma path: shapes", () => {
     expect(on.code.match(/wgmma_m64n128k16_rs_bf16<1>\(/g)?.length).toBe(3);
   });
 
-  it("keeps decode kernels (16-row dots) and MLA (512-wide accumulators) on mma.sync", () => {
+  it("keeps decode kernels (16-row dots) on mma.sync", () => {
     expect(cudaOf("kernels-src/gqa.ts", "gqa_decode.bf16.g4.p16", true).code).not.toContain("wgmma");
-    expect(cudaOf("kernels-src/mla.ts", "mla_paged.bf16.p16", true).code).not.toContain("wgmma");
   });
 });
 
@@ -142,17 +162,34 @@ describe("wgmma path: descriptors read the right tile elements (emulated SWIZZLE
   });
 
   it("causal prefill, head dim 128: Q from shared memory (two warpgroups), K K-major, V MN-major", () => {
-    expect(checkDescriptors(cudaOf("kernels-src/mha.ts", "mha_prefill.bf16.hd128.causal", true).code, { s: 128, o: 64 }, 2)).toBe(3 * (8 + 4) * 2);
+    // 3 loop copies x (8 + 4) k steps x 2 warpgroups x 2 parities (the same tiles: no double buffer).
+    expect(checkDescriptors(cudaOf("kernels-src/mha.ts", "mha_prefill.bf16.hd128.causal", true).code, { warpgroups: 2, groups: 1 })).toBe(3 * (8 + 4) * 2 * 2);
   });
 
   it("prefill, head dim 256 (64-row tiles, one warpgroup, four 64-column blocks)", () => {
-    expect(checkDescriptors(cudaOf("kernels-src/mha.ts", "mha_prefill.f16.hd256.nocausal", true).code, { s: 256, o: 64 }, 1)).toBe(3 * (16 + 4));
+    expect(checkDescriptors(cudaOf("kernels-src/mha.ts", "mha_prefill.f16.hd256.nocausal", true).code, { warpgroups: 1, groups: 1 })).toBe(3 * (16 + 4) * 2);
   });
 
   it("head dim 64: Q as cached register fragments (A from registers in both dots)", () => {
     const code = cudaOf("kernels-src/mha.ts", "mha_prefill.bf16.hd64.nocausal", true).code;
     expect(code).toMatch(/wgmma_m64n\d+k16_rs_bf16<0>\(t_\d+, Q_\d+_frag\[0\]\[kk\]/);
-    expect(checkDescriptors(code, { s: 64, o: 128 }, 2)).toBeGreaterThan(0);
+    expect(checkDescriptors(code, { warpgroups: 2, groups: 1 })).toBeGreaterThan(0);
+  });
+});
+
+describe("wgmma path: MLA, two column groups of one warpgroup each", () => {
+  const code = cudaOf("kernels-src/mla.ts", "mla_paged.bf16.p16", true).code;
+
+  it("splits q_nope·cᵀ by k over the groups, P·c by columns (m64n256 per group), q_rope·k_ropeᵀ whole", () => {
+    expect(code).toContain("4 warps x 1 row tile(s) of 16, x 2 column groups splitting the 512-wide tiles");
+    expect(code).toMatch(/16 x wgmma m64n32k16, B K-major from the swizzled tile \(this group's k steps\)/);
+    expect(code).toMatch(/4 x wgmma m64n32k16, B K-major/);
+    expect(code).toMatch(/2 x wgmma m64n256k16, B MN-major from the swizzled tile \(columns wcol \* 256\.\.\)/);
+  });
+
+  it("every descriptor, both groups, both latent buffers", () => {
+    // 3 loop copies x (16 + 4 + 2) steps x 2 groups x 2 parities.
+    expect(checkDescriptors(code, { warpgroups: 1, groups: 2 })).toBe(3 * (16 + 4 + 2) * 2 * 2);
   });
 });
 
@@ -163,6 +200,7 @@ describe("wgmma path: nvcc", () => {
   for (const [file, name] of [
     ["kernels-src/mha.ts", "mha_prefill.bf16.hd128.causal"],
     ["kernels-src/gqa.ts", "gqa_paged_fp8.bf16.g4.p16"],
+    ["kernels-src/mla.ts", "mla_paged.bf16.p16"],
   ]) {
     it(`${name}: sm_90a PTX issues wgmma with no serialization note from ptxas, sm_80 PTX uses ldmatrix + mma.sync`, { timeout: 300_000 }, () => {
       const k = cudaOf(file, name, true);

@@ -254,7 +254,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
           this.fusedSums.add(fused.sum);
         }
         const exchange = this.plan.kSplit.has(v) ? this.exchangeAt : undefined;
-        if (this.plan.wgmma.has(v)) emitWgmmaDot(this.dotHost(), this.plan, v, !!fused);
+        if (this.plan.wgmma.has(v)) emitWgmmaDot(this.dotHost(), this.plan, v, !!fused, exchange);
         else emitDot(this.dotHost(), v, this.plan.shape as MmaShape, this.plan.cachedFragments, this.plan.sharedOperands.has(op.a), !!fused, exchange);
       }
       else if (op.kind === "reduce") this.reduce(v);

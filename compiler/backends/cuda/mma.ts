@@ -106,9 +106,10 @@ export const exchangeBytes = (v: Value, shape: MmaShape): number => shape.WC * n
  * Emit dot v; with `accumulate`, its registers are already declared and hold the addend. With
  * `exchange` (a k-split dot), column group wcol sums k steps [wcol * steps / WC, (wcol + 1) *
  * steps / WC) and the groups add their partial sums through shared memory at that offset (every
- * group, in the same order, so all hold the same bits).
+ * group, in the same order, so all hold the same bits); `exchanged = false` leaves that exchange
+ * to the caller (the wgmma path, which adds it after either instruction's branch).
  */
-export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<Value>, aInShared: boolean, accumulate = false, exchange?: number): void {
+export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<Value>, aInShared: boolean, accumulate = false, exchange?: number, exchanged = true): void {
   if (v.op.kind !== "dot") return;
   const { a: aView, b: bView } = v.op;
   const a = aView;
@@ -161,11 +162,11 @@ export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<V
       em.line("}");
     }
   }, partial);
-  if (kSplit) exchangePartials(em, n, MT * NT * 4, shape, exchange);
+  if (kSplit && exchanged) exchangePartials(em, n, MT * NT * 4, shape, exchange);
 }
 
 /** Sum a k-split dot's partial results over the column groups, through shared memory. */
-function exchangePartials(em: DotEmitter, n: string, regs: number, shape: MmaShape, at: number): void {
+export function exchangePartials(em: DotEmitter, n: string, regs: number, shape: MmaShape, at: number): void {
   const per = shape.W * 32;
   const slot = (g: string, x: string) => `reinterpret_cast<float*>(smem + ${at})[(${g} * ${regs} + ${x}) * ${per} + (tid % ${per})]`;
   em.line(`// ${n}: every column group summed part of k; add the parts (in group order, the same bits everywhere)`);

@@ -15,7 +15,8 @@
 import { type Value } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import type { CudaPlan, MmaShape } from "./plan.ts";
-import { type DotEmitter, emitDot, packFragment } from "./mma.ts";
+import { type DotEmitter, emitDot, exchangePartials, packFragment } from "./mma.ts";
+import { groupColumns } from "./layouts.ts";
 
 /** Is this 16-bit tile stored in the swizzled layout when the kernel uses wgmma? */
 export const swizzleable = (v: Value): boolean =>
@@ -23,20 +24,27 @@ export const swizzleable = (v: Value): boolean =>
 
 const stripT = (v: Value): Value => (v.op.kind === "transpose" ? v.op.a : v);
 
+/** Columns of dot d that one warpgroup computes: its column group's slice when d is split. */
+const groupN = (s: MmaShape, d: Value): number => d.type.shape[1] / (groupColumns(s, d.type.shape[1]) ? s.WC : 1);
+
 /**
- * Can dot d run as wgmma? One 16-row tile per warp in whole warpgroups, no column groups, an A
- * that is either in registers or a swizzleable shared tile (not transposed), a swizzleable B, N
- * at most 256 (one instruction).
+ * Can dot d run as wgmma? One 16-row tile per warp in whole warpgroups (a column group of warps
+ * is a warpgroup: MLA's two groups of four), an A that is either in registers or a swizzleable
+ * shared tile (not transposed), a swizzleable B, at most 256 columns per warpgroup (one
+ * instruction). A k-split dot gives each group its share of the k steps, as on mma.sync.
  */
 export function wgmmaFits(plan: CudaPlan, d: Value): boolean {
   const s = plan.shape;
-  if (d.op.kind !== "dot" || s.kind !== "mma" || s.MT !== 1 || s.WC !== 1 || s.W % 4 || plan.kSplit.has(d)) return false;
-  const N = d.type.shape[1];
+  if (d.op.kind !== "dot" || s.kind !== "mma" || s.MT !== 1 || s.W % 4) return false;
+  const N = groupN(s, d);
   if (N > 256 || N % 8) return false;
   const { a, b } = d.op;
   if (a.op.kind === "transpose") return false;
   if (plan.sharedOperands.has(a) && !plan.cachedFragments.has(a) && !swizzleable(a)) return false;
-  return swizzleable(stripT(b));
+  const bt = stripT(b);
+  // A split dot's B slice starts on a 64-column block (MN-major) or an 8-row group (K-major).
+  if (N !== d.type.shape[1] && N % (b.op.kind === "transpose" ? 8 : 64)) return false;
+  return swizzleable(bt);
 }
 
 /** Byte offset (C expression, from smem) of element (row, col) of tile v in region r. */
@@ -88,7 +96,7 @@ const formName = (f: WgmmaForm) => `wgmma_m64n${f.n}k16_${f.aRegs ? "rs" : "ss"}
 
 function formOf(plan: CudaPlan, d: Value): WgmmaForm {
   const op = d.op as Extract<Value["op"], { kind: "dot" }>;
-  return { n: d.type.shape[1], dt: op.a.type.dtype === "f16" ? "f16" : "bf16", aRegs: !plan.sharedOperands.has(op.a) || plan.cachedFragments.has(op.a) };
+  return { n: groupN(plan.shape as MmaShape, d), dt: op.a.type.dtype === "f16" ? "f16" : "bf16", aRegs: !plan.sharedOperands.has(op.a) || plan.cachedFragments.has(op.a) };
 }
 
 /** One inline-PTX wrapper per wgmma form the kernel's dots use: d += A·B, f32 accumulators. */
@@ -130,9 +138,11 @@ const unroll = (em: DotEmitter, head: string, body: () => void) => {
 
 /**
  * Emit dot v as wgmma on sm_90a and as mma.sync elsewhere (same registers, same tiles). With
- * `accumulate` its registers are declared and hold the addend already.
+ * `accumulate` its registers are declared and hold the addend already; with `exchange` (a
+ * k-split dot) each column group runs its share of the k steps and the groups add their partial
+ * sums through shared memory at that offset afterwards, as on mma.sync.
  */
-export function emitWgmmaDot(em: DotEmitter, plan: CudaPlan, v: Value, accumulate: boolean): void {
+export function emitWgmmaDot(em: DotEmitter, plan: CudaPlan, v: Value, accumulate: boolean, exchange?: number): void {
   if (v.op.kind !== "dot") return;
   const shape = plan.shape as MmaShape;
   const f = formOf(plan, v);
@@ -141,9 +151,13 @@ export function emitWgmmaDot(em: DotEmitter, plan: CudaPlan, v: Value, accumulat
   const K = a.type.shape[1];
   const n = em.name(v);
   const regs = f.n / 2;
+  const kSplit = exchange !== undefined;
+  const steps = K / 16 / (kSplit ? shape.WC : 1);
+  // This group's first column of a split result (its slice of B), as a C expression.
+  const first = f.n === v.type.shape[1] ? undefined : `wcol * ${f.n}`;
   if (!accumulate) em.line(`float ${n}[${regs}] = {};`);
   em.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-  em.line(`// ${n} on this warpgroup's tensor cores: ${K / 16} x wgmma m64n${f.n}k16, B ${bView.op.kind === "transpose" ? "K-major" : "MN-major"} from the swizzled tile`);
+  em.line(`// ${n} on this warpgroup's tensor cores: ${steps} x wgmma m64n${f.n}k16, B ${bView.op.kind === "transpose" ? "K-major" : "MN-major"} from the swizzled tile${first ? ` (columns ${first}..)` : ""}${kSplit ? " (this group's k steps)" : ""}`);
   em.line("{");
   em.enter();
   // A from registers is packed whole before the fence: registers written between two wgmma of
@@ -156,14 +170,16 @@ export function emitWgmmaDot(em: DotEmitter, plan: CudaPlan, v: Value, accumulat
   em.line("wgmma_fence();");
   const rb = em.region(b)!;
   const R = b.type.shape[0];
-  unroll(em, `for (int kk = 0; kk < ${K / 16}; ++kk)`, () => {
+  unroll(em, `for (int ${kSplit ? "kq" : "kk"} = 0; ${kSplit ? "kq" : "kk"} < ${steps}; ++${kSplit ? "kq" : "kk"})`, () => {
+    if (kSplit) em.line(`const int kk = wcol * ${steps} + kq;`);
     // B: K^T reads 16 columns of K's rows (a 32-byte step inside a 128-byte row, 64-column
     // blocks R * 128 bytes apart), its N rows 8 at a time 1024 bytes apart; V reads 16 rows
-    // (2048 bytes on), its N columns 64 at a time R * 128 bytes apart.
+    // (2048 bytes on), its N columns 64 at a time R * 128 bytes apart. A group's slice starts
+    // `first` rows (K^T) or `first` / 64 blocks (V) in.
     const bDesc =
       bView.op.kind === "transpose"
-        ? `sw128_desc(smem + ${rb.offset} + (kk >> 2) * ${R * 128} + (kk & 3) * 32, 16, 1024)`
-        : `sw128_desc(smem + ${rb.offset} + kk * 2048, ${R * 128}, 1024)`;
+        ? `sw128_desc(smem + ${rb.offset} + (kk >> 2) * ${R * 128}${first ? ` + ${first} * 128` : ""} + (kk & 3) * 32, 16, 1024)`
+        : `sw128_desc(smem + ${rb.offset}${first ? ` + ${first} / 64 * ${R * 128}` : ""} + kk * 2048, ${R * 128}, 1024)`;
     const trans = bView.op.kind === "transpose" ? 0 : 1;
     if (f.aRegs) {
       const frag = packed ? "af[kk]" : `${em.name(a)}_frag[0][kk]`;
@@ -181,6 +197,7 @@ export function emitWgmmaDot(em: DotEmitter, plan: CudaPlan, v: Value, accumulat
   em.leave();
   em.line("}");
   em.line("#else");
-  emitDot(em, v, shape, plan.cachedFragments, plan.sharedOperands.has(a), true);
+  emitDot(em, v, shape, plan.cachedFragments, plan.sharedOperands.has(a), true, exchange, false);
   em.line("#endif");
+  if (kSplit) exchangePartials(em, n, regs, shape, exchange);
 }
