@@ -17,6 +17,7 @@ import type { Region } from "../common/shared-alloc.ts";
 import type { CudaPlan, MmaShape } from "./plan.ts";
 import { type DotEmitter, emitDot, exchangePartials, packFragment } from "./mma.ts";
 import { groupColumns } from "./layouts.ts";
+import { bytesOfName } from "../../../runtime/dtype.ts";
 
 /** Is this 16-bit tile stored in the swizzled layout when the kernel uses wgmma? */
 export const swizzleable = (v: Value): boolean =>
@@ -50,7 +51,7 @@ export function wgmmaFits(plan: CudaPlan, d: Value): boolean {
 /** Byte offset (C expression, from smem) of element (row, col) of tile v in region r. */
 export function tileAt(r: Region, v: Value, swizzled: boolean, row: string, col: string): string {
   if (swizzled) return `${r.offset} + sw128(${row}, ${col}, ${v.type.shape[0]})`;
-  const bytes = v.type.dtype === "f8e4m3" ? 1 : v.type.dtype === "f32" ? 4 : 2;
+  const bytes = bytesOfName(v.type.dtype);
   return `${r.offset} + (${row}) * ${r.stride} + (${col})${bytes > 1 ? ` * ${bytes}` : ""}`;
 }
 
