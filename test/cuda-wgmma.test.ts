@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { compileCuda } from "../compiler/backends/cuda/index.ts";
-import { nvccPath } from "../compiler/backends/cuda/nvcc.ts";
+import { ARCHS, buildPtx, nvccPath } from "../compiler/backends/cuda/nvcc.ts";
 import { Diagnostics } from "../compiler/diagnostics/diagnostic.ts";
 import { formatDiagnostics } from "../compiler/diagnostics/format.ts";
 import { compileAll } from "../compiler/pipeline.ts";
@@ -196,6 +196,29 @@ describe("wgmma path: MLA, two column groups of one warpgroup each", () => {
 describe("wgmma path: nvcc", () => {
   const nvcc = nvccPath();
   it("nvcc is installed", () => expect(nvcc, "nvcc not found: install the CUDA toolkit").toBeDefined());
+
+  it("every kernel that takes the path builds for sm_80 and sm_90a without spills, stack or ptxas notes", { timeout: 1_800_000 }, async () => {
+    const diags = new Diagnostics();
+    const irs = compileAll(["kernels-src"], diags, { target: "cuda" });
+    const problems: string[] = [];
+    const built = await Promise.all(
+      irs.map(async (ir) => {
+        const k = compileCuda(ir, `${ir.name}.cu`, { wgmma: true });
+        if (!k.code.includes("wgmma_fence()")) return 0;
+        const b = await buildPtx(ir.name, k.code);
+        for (const arch of ARCHS) {
+          const r = b.resources[arch];
+          if (r.spillStores || r.spillLoads || r.stackBytes) problems.push(`${ir.name} ${arch}: ${r.spillStores} / ${r.spillLoads} bytes spilled, ${r.stackBytes} stack`);
+          for (const n of b.notes?.[arch] ?? []) problems.push(`${ir.name} ${arch}: ${n}`);
+        }
+        expect(b.ptx.sm_90a, ir.name).toContain("wgmma.mma_async");
+        return 1;
+      }),
+    );
+    expect(problems).toEqual([]);
+    // The 12 mha_prefill, 84 paged prefill and 12 MLA builds.
+    expect(built.reduce((a: number, b) => a + b, 0)).toBe(108);
+  });
 
   for (const [file, name] of [
     ["kernels-src/mha.ts", "mha_prefill.bf16.hd128.causal"],

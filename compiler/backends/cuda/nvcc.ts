@@ -31,6 +31,11 @@ export interface Resources {
 export interface PtxBuild {
   ptx: Record<Arch, string>;
   resources: Record<Arch, Resources>;
+  /**
+   * ptxas's numbered notes, such as C7512 (wgmma serialized for want of registers) or C7519
+   * (a fence injected between wgmma): fresh builds only, not kept in the manifest.
+   */
+  notes?: Record<Arch, string[]>;
 }
 
 export class NvccError extends Error {}
@@ -80,7 +85,7 @@ export async function buildPtx(name: string, code: string): Promise<PtxBuild> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flashtile-nvcc-"));
   try {
     fs.writeFileSync(path.join(dir, "k.cu"), code);
-    const out = { ptx: {}, resources: {} } as PtxBuild;
+    const out = { ptx: {}, resources: {}, notes: {} } as Required<PtxBuild>;
     for (const arch of ARCHS) {
       const sub = path.join(dir, arch);
       fs.mkdirSync(sub);
@@ -91,6 +96,7 @@ export async function buildPtx(name: string, code: string): Promise<PtxBuild> {
       if (r.code !== 0) throw new NvccError(`nvcc failed on ${name} for ${arch}:\n${r.stderr}`);
       out.ptx[arch] = fs.readFileSync(path.join(sub, "k.ptx"), "utf8");
       out.resources[arch] = parsePtxasInfo(r.stderr);
+      out.notes[arch] = r.stderr.split("\n").filter((l) => /\(C\d{4}\)/.test(l));
     }
     return out;
   } finally {
