@@ -90,12 +90,9 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     return { ...r, offset: `(${r.offset} + (${this.name(p.loop.iv)} & 1) * ${v.type.shape[0] * r.stride})` };
   }
 
-  /**
-   * Byte offset from smem of (row, col) of shared tile v: the swizzled layout's when the kernel
-   * uses wgmma, else `padded`, the row-major offset past the region's start, as written.
-   */
-  private at(v: Value, r: Region, row: string, col: string, padded: string): string {
-    return this.plan.swizzled.has(v) ? tileAt(r, v, true, row, col) : `${r.offset} + ${padded}`;
+  /** Byte offset from smem of (row, col) of shared tile v in region r (padded or swizzled). */
+  private at(v: Value, r: Region, row: string, col: string): string {
+    return tileAt(r, v, this.plan.swizzled.has(v), row, col);
   }
 
   // ---- the kernel ---------------------------------------------------------------------------
@@ -273,7 +270,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       leave: () => this.leave(),
       name: (v: Value) => this.name(v),
       region: (v: Value) => this.region(v),
-      tileAt: (v: Value, row: string, col: string) => tileAt(this.region(v)!, v, this.plan.swizzled.has(v), row, col),
+      tileAt: (v: Value, row: string, col: string) => this.at(v, this.region(v)!, row, col),
       elemAt: (v: Value, site: Site) => elem(this, v, site),
       siteAt: (mt: string, h: string, nt: string, p: string): Site => (this.layout as MmaLayout).site(`(${mt})`, `(${h})`, `(${nt})`, `(${p})`),
     };
@@ -331,7 +328,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     const site = position("r", "c");
     this.line(`const bool ok = ${op.pred ? elem(this, op.pred, site) : "true"};`);
     const offset = this.offset(op.tensor.name, op.indices.map((x) => elem(this, x, site)));
-    this.line(`cp_async16(smem + ${this.at(v, r, "r", "c", `r * ${r.stride} + c${bytes > 1 ? ` * ${bytes}` : ""}`)}, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
+    this.line(`cp_async16(smem + ${this.at(v, r, "r", "c")}, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
     this.leave();
     this.line("}");
   }
@@ -349,7 +346,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     this.line(`for (int e = tid; e < ${R * chunks}; e += ${this.plan.shape.threads}) {`);
     this.enter();
     this.line(`const int r = e / ${chunks}, c = (e % ${chunks}) * 8;`);
-    this.line(`fp8x8_widen<${v.type.dtype === "bf16"}>(smem + ${this.at(v, r, "r", "c", `r * ${r.stride} + c * 2`)}, *reinterpret_cast<const uint2*>(smem + ${from.offset} + r * ${from.stride} + c));`);
+    this.line(`fp8x8_widen<${v.type.dtype === "bf16"}>(smem + ${this.at(v, r, "r", "c")}, *reinterpret_cast<const uint2*>(smem + ${from.offset} + r * ${from.stride} + c));`);
     this.leave();
     this.line("}");
   }
@@ -370,12 +367,12 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       this.line(`for (int e = tid; e < ${R * C}; e += ${T}) {`);
       this.enter();
       this.line(`const int r = e / ${C}, c = e % ${C};`);
-      this.line(`*reinterpret_cast<${v.type.dtype === "f16" ? "__half" : "__nv_bfloat16"}*>(smem + ${this.at(v, r, "r", "c", `r * ${r.stride} + c * 2`)}) = ${toMem(v.type.dtype, elem(this, v, position("r", "c")))};`);
+      this.line(`*reinterpret_cast<${v.type.dtype === "f16" ? "__half" : "__nv_bfloat16"}*>(smem + ${this.at(v, r, "r", "c")}) = ${toMem(v.type.dtype, elem(this, v, position("r", "c")))};`);
       this.leave();
       this.line("}");
     } else {
       this.owned(v.type.shape, (site) => {
-        this.line(`*reinterpret_cast<${v.type.dtype === "f16" ? "__half" : "__nv_bfloat16"}*>(smem + ${this.at(v, r, site.row, site.col, `${site.row} * ${r.stride} + ${site.col} * 2`)}) = ${toMem(v.type.dtype, elem(this, v, site))};`);
+        this.line(`*reinterpret_cast<${v.type.dtype === "f16" ? "__half" : "__nv_bfloat16"}*>(smem + ${this.at(v, r, site.row, site.col)}) = ${toMem(v.type.dtype, elem(this, v, site))};`);
       });
     }
     this.asyncFence();

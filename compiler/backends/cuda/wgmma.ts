@@ -48,11 +48,27 @@ export function wgmmaFits(plan: CudaPlan, d: Value): boolean {
   return swizzleable(bt);
 }
 
-/** Byte offset (C expression, from smem) of element (row, col) of tile v in region r. */
+/** Is C expression x one operand already: a name, or wrapped whole in one pair of parentheses? */
+function atomic(x: string): boolean {
+  if (/^\w+$/.test(x)) return true;
+  if (!x.startsWith("(")) return false;
+  let depth = 0;
+  for (let i = 0; i < x.length; i++) {
+    depth += x[i] === "(" ? 1 : x[i] === ")" ? -1 : 0;
+    if (depth === 0) return i === x.length - 1;
+  }
+  return false;
+}
+const operand = (x: string) => (atomic(x) ? x : `(${x})`);
+
+/**
+ * Byte offset (C expression, from smem) of element (row, col) of tile v in region r: the
+ * swizzled layout's, or row-major with the region's (padded) row stride.
+ */
 export function tileAt(r: Region, v: Value, swizzled: boolean, row: string, col: string): string {
   if (swizzled) return `${r.offset} + sw128(${row}, ${col}, ${v.type.shape[0]})`;
   const bytes = bytesOfName(v.type.dtype);
-  return `${r.offset} + (${row}) * ${r.stride} + (${col})${bytes > 1 ? ` * ${bytes}` : ""}`;
+  return `${r.offset} + ${operand(row)} * ${r.stride} + ${operand(col)}${bytes > 1 ? ` * ${bytes}` : ""}`;
 }
 
 /** Helpers every kernel with swizzled tiles includes. */
