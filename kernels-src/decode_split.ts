@@ -7,9 +7,10 @@ import { attend } from "./lib/attend.ts";
 // query heads of a kv head share the tile's rows. With KV = f8e4m3 the cache is E4M3 with
 // per (request, kv head) descales, applied as in gqa_paged (gqa.ts): the key descale joins the
 // score scale and the value descale multiplies the partial output, so the log-sum-exp and the
-// merge are those of the dequantized cache.
+// merge are those of the dequantized cache. PV is the dtype P and V meet in for P·V (T unless a
+// target sets it).
 export const decodeSplit = kernel`${attend}
-kernel gqa_decode_split<T: dtype = f32, KV: dtype = T, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = (GROUP > 8 ? GROUP : 8), BLOCK_N = 32>
+kernel gqa_decode_split<T: dtype = f32, KV: dtype = T, PV: dtype = T, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = (GROUP > 8 ? GROUP : 8), BLOCK_N = 32>
   require HEAD_DIM % 16 == 0 "HEAD_DIM must be a multiple of 16"
   require BLOCK_M >= GROUP "a tile must hold all query heads of a kv head"
   require PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0 "a key tile must hold whole pages or lie inside one page"
@@ -32,16 +33,18 @@ grid (s in splits, kvh in kv_heads, b in batch) {
   let state = softmax_init(BLOCK_M, HEAD_DIM)
   for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let (K, V) = paged_kv(k_cache, v_cache, page_table, b, kvh, n, BLOCK_N, PAGE, k_len)
-    state = softmax_step(state, scores(Q, T(K), live, scale2), T(V))
+    state = softmax_step(state, scores(Q, T(K), live, scale2), PV(V))
   }
   store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
   store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
 }
 
 // The same over an FP8 (E4M3) cache: split-KV decode reading half the bytes of a 16-bit cache.
+// On CUDA, P·V runs in f16 whatever T (PV): E4M3 values are exact in f16, P in [0, 1] keeps more
+// bits in f16 than in bf16, and V widens by one cvt a pair instead of four.
 kernel gqa_decode_split_fp8 = gqa_decode_split<KV = f8e4m3>
   instances T in [f32, f16], GROUP in [1, 4], PAGE in [1, 16]
-  target cuda: T in [bf16, f16], GROUP in [1, 4, 8], PAGE in [1, 16, 64], BLOCK_M = 16, BLOCK_N = 32
+  target cuda: T in [bf16, f16], GROUP in [1, 4, 8], PAGE in [1, 16, 64], PV = f16, BLOCK_M = 16, BLOCK_N = 32
 `;
 
 // The same split for absorbed MLA (mla.ts): the heads of the request's one query token share
