@@ -56,7 +56,9 @@ class Kernel:
     """One CUDA build from generated/manifest.json, launchable with torch tensors."""
 
     def __init__(self, name, gen=None):
-        gen = gen or GEN
+        # "dir@sm_80" loads that build's portable PTX even where an sm_90a one exists, to time the
+        # mma.sync fallback on a Hopper card.
+        gen, _, force_arch = (gen or GEN).partition("@")
         manifest = json.load(open(os.path.join(gen, "manifest.json")))
         builds = [m for m in manifest["kernels"].get(name, []) if m.get("cuda")]
         if not builds:
@@ -67,7 +69,7 @@ class Kernel:
         # An arch-specific build (sm_90a) only on exactly its GPU, else the portable sm_80 PTX, as
         # the Node runtime's choosePtxArch picks.
         cc = "sm_%d%d" % torch.cuda.get_device_capability()
-        self.arch = cc + "a" if cc + "a" in c["ptx"] else "sm_80"
+        self.arch = force_arch or (cc + "a" if cc + "a" in c["ptx"] else "sm_80")
         ptx = gzip.open(os.path.join(gen, "cuda", c["ptx"][self.arch])).read() + b"\0"
         torch.empty(1, device="cuda")  # make torch's primary context current
         self.module = check(cu.cuModuleLoadData(ptx))
@@ -163,7 +165,8 @@ def time_ours(name, tensors, scalars, error, report, gen=None):
         print(f"  {name}: {type(e).__name__}: {str(e)[:160]}")
 
 
-# --build label=dir (repeatable): other builds of the package, timed beside ours in the same run.
+# --build label=dir (repeatable): other builds of the package, timed beside ours in the same run
+# (prefill and swa sections).
 BUILDS = {}
 
 
@@ -432,9 +435,10 @@ def swa(S=8192, W=1024, Hq=16, Hk=4, D=128):
     qt, kt, vt = q.view(1, S, Hq, D).transpose(1, 2), k.view(1, S, Hk, D).transpose(1, 2), v.view(1, S, Hk, D).transpose(1, 2)
     try:
         ours = Kernel("swa_paged.bf16.p16")
-        run = ours.prepare({"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": torch.tensor([S], device="cuda", dtype=torch.int32),
-                            "cu_seqlens_q": torch.tensor([0, S], device="cuda", dtype=torch.int32), "out": out, "lse": lse},
-                           {"max_seqlen_q": S, "softmax_scale": D ** -0.5, "is_causal": 1, "window_left": W, "window_right": 0})
+        tensors = {"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": torch.tensor([S], device="cuda", dtype=torch.int32),
+                   "cu_seqlens_q": torch.tensor([0, S], device="cuda", dtype=torch.int32), "out": out, "lse": lse}
+        scalars = {"max_seqlen_q": S, "softmax_scale": D ** -0.5, "is_causal": 1, "window_left": W, "window_right": 0}
+        run = ours.prepare(tensors, scalars)
         ms = bench(run)
         run()
         torch.cuda.synchronize()
@@ -444,6 +448,11 @@ def swa(S=8192, W=1024, Hq=16, Hk=4, D=128):
         ref = F.scaled_dot_product_attention(qt, kt, vt, attn_mask=allowed, enable_gqa=True)
         err = rel_err(out.view(1, S, Hq, D).transpose(1, 2), ref)
         row("swa", shape, "flashtile swa_paged", ms, flops / ms / 1e9, "TFLOP/s", f"paged, page 16; err vs SDPA {err:.1e}")
+        for label, gen in BUILDS.items():
+            def report(ms, err, label=label):
+                row("swa", shape, f"flashtile swa_paged [{label}]", ms, flops / ms / 1e9, "TFLOP/s", f"paged, page 16; err vs SDPA {err:.1e}")
+            out.fill_(float("nan"))
+            time_ours("swa_paged.bf16.p16", tensors, scalars, lambda: rel_err(out.view(1, S, Hq, D).transpose(1, 2), ref), report, gen)
     except Exception as e:
         print(f"  swa_paged: {type(e).__name__}: {str(e)[:160]}")
     flex_prefill(qt, kt, vt, flops, shape, window=W, gqa=True)
@@ -455,7 +464,7 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--head-dims", help="prefill head dims, e.g. 128,64")
     ap.add_argument("--seqs", help="prefill sequence lengths, e.g. 2048,8192")
-    ap.add_argument("--build", action="append", default=[], help="label=dir: another build of the package, timed beside ours (prefill)")
+    ap.add_argument("--build", action="append", default=[], help="label=dir[@sm_80]: another build of the package, timed beside ours (prefill, swa); @sm_80 loads its portable PTX")
     a = ap.parse_args()
     print(f"{CARD}, torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}", flush=True)
     for b in a.build:

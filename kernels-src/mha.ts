@@ -13,9 +13,10 @@ kernel mha_prefill<T: dtype = f32, HEAD_DIM = 128, CAUSAL = true, BLOCK_M = 16, 
   require HEAD_DIM % 16 == 0 "HEAD_DIM must be a multiple of 16"
   tune BLOCK_M in [16, 32, 64], BLOCK_N in [16, 32, 64]
   instances T in [f32, f16], HEAD_DIM in [64, 128], CAUSAL in [true, false]
-  // On CUDA, 64-key tiles (128 at hd64 without a causal mask: 128 x 128 spills with one) halve the
-  // per-key softmax and rescale work of 32-key ones; hd256 takes 64 x 64 (a 128-register accumulator).
-  target cuda: T in [bf16, f16], HEAD_DIM in [64, 128, 256], BLOCK_M = (HEAD_DIM > 128 ? 64 : 128), BLOCK_N = (HEAD_DIM == 64 && !CAUSAL ? 128 : 64)
+  // On CUDA, 64-row tiles are one warpgroup: on Hopper each dot is one wgmma per 16-wide k step,
+  // and a small block leaves room for more blocks an SM. 64-key tiles, 128 at hd64 with a causal
+  // mask (H200, docs/performance.md: 128-row tiles and 64 x 128 without a mask were slower).
+  target cuda: T in [bf16, f16], HEAD_DIM in [64, 128, 256], BLOCK_M = 64, BLOCK_N = (HEAD_DIM == 64 && CAUSAL ? 128 : 64)
 (q: T[tokens, heads, HEAD_DIM], k: T[kv_tokens, heads, HEAD_DIM], v: T[kv_tokens, heads, HEAD_DIM],
  cu_seqlens_q: i32[batch + 1], cu_seqlens_k: i32[batch + 1],
  out: T[tokens, heads, HEAD_DIM], lse: f32[tokens, heads],

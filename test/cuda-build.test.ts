@@ -1,6 +1,6 @@
 // CI builds every shipped CUDA kernel with nvcc for sm_80 and sm_90a with `-Xptxas -v`: no
-// register spills, no stack frame, in any default configuration; the resource report in the
-// manifest is what ptxas says; and the PTX in the package is exactly nvcc's.
+// register spills, no stack frame and no numbered ptxas note, in any default configuration; the
+// resource report in the manifest is what ptxas says; and the PTX in the package is exactly nvcc's.
 import fs from "node:fs";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -17,20 +17,31 @@ describe("CUDA kernels built with nvcc for sm_80 and sm_90a", () => {
     expect(cudaBuilds.length).toBeGreaterThan(40);
   });
 
-  it("ships sm_90a PTX beside sm_80 exactly where the source has a path for newer GPUs (E4M3 widening)", () => {
-    const fp8 = cudaBuilds.filter((m) => fs.readFileSync(path.join("generated/cuda", m.cuda!.file), "utf8").includes("fp8x8_widen"));
+  it("ships sm_90a PTX beside sm_80 exactly where the source has a path for newer GPUs (E4M3 widening, wgmma)", () => {
+    const source = (m: KernelManifest) => fs.readFileSync(path.join("generated/cuda", m.cuda!.file), "utf8");
+    const fp8 = cudaBuilds.filter((m) => source(m).includes("fp8x8_widen"));
+    const wgmma = cudaBuilds.filter((m) => source(m).includes("wgmma_fence()"));
     expect(fp8.length).toBeGreaterThanOrEqual(60);
+    // The 12 mha_prefill, 84 paged prefill and 12 MLA builds (cuda-wgmma.test.ts says which fit).
+    expect(wgmma.length).toBe(108);
     const ptx = (file: string) => gunzipSync(fs.readFileSync(path.join("generated/cuda", file))).toString("utf8");
     for (const m of cudaBuilds) {
       const archs = Object.keys(m.cuda!.ptx).sort();
-      if (!fp8.includes(m)) {
+      if (!fp8.includes(m) && !wgmma.includes(m)) {
         expect(archs, m.name).toEqual(["sm_80"]);
         continue;
       }
       expect(archs, m.name).toEqual(["sm_80", "sm_90a"]);
       // One cvt per pair on Hopper; the portable PTX moves bits instead (no cvt from e4m3 there).
-      expect(ptx(m.cuda!.ptx.sm_90a), m.name).toContain("cvt.rn.f16x2.e4m3x2");
-      expect(ptx(m.cuda!.ptx.sm_80), m.name).not.toContain("e4m3x2");
+      if (fp8.includes(m)) {
+        expect(ptx(m.cuda!.ptx.sm_90a), m.name).toContain("cvt.rn.f16x2.e4m3x2");
+        expect(ptx(m.cuda!.ptx.sm_80), m.name).not.toContain("e4m3x2");
+      }
+      // wgmma on Hopper; the portable PTX runs the same dots as ldmatrix + mma.sync.
+      if (wgmma.includes(m)) {
+        expect(ptx(m.cuda!.ptx.sm_90a), m.name).toContain("wgmma.mma_async");
+        expect(ptx(m.cuda!.ptx.sm_80), m.name).not.toContain("wgmma");
+      }
     }
   });
 
@@ -43,6 +54,9 @@ describe("CUDA kernels built with nvcc for sm_80 and sm_90a", () => {
         for (const arch of ARCHS) {
           const r = built.resources[arch];
           if (r.spillStores || r.spillLoads || r.stackBytes) problems.push(`${m.name} ${arch}: ${r.spillStores} bytes spill stores, ${r.spillLoads} loads, ${r.stackBytes} stack`);
+          // ptxas's numbered notes: C7512 (wgmma serialized for want of registers), C7519 (a
+          // fence injected between wgmma) and the like.
+          for (const n of built.notes?.[arch] ?? []) problems.push(`${m.name} ${arch}: ${n}`);
           expect(m.cuda!.resources?.[arch], `${m.name} ${arch} resource report`).toEqual(r);
         }
         for (const [arch, file] of Object.entries(m.cuda!.ptx)) {

@@ -16,7 +16,9 @@ function cudaOf(files: string[], name: string, sources?: Map<string, string>) {
   const ir = compileAll(files, diags, { target: "cuda", sources }).find((k) => k.name === name);
   expect(formatDiagnostics(diags.list)).toBe("");
   expect(ir, name).toBeDefined();
-  return compileCuda(ir!, `${name}.cu`);
+  // These pin the mma.sync plan and padded tiles: what kernels without wgmma dots get, and what
+  // `--no-cuda-wgmma` gives every kernel (cuda-wgmma.test.ts covers the default).
+  return compileCuda(ir!, `${name}.cu`, { wgmma: false });
 }
 
 describe("CUDA layout for MLA: column-split warps", () => {
@@ -143,7 +145,8 @@ describe("mask analysis: segments proved to hold at most one tile", () => {
 describe("CUDA plan: warps along the rows before column groups", () => {
   it("gives 128 rows at head dim 256 eight warps of 16 rows (a 128-register accumulator each)", () => {
     const file = `${process.cwd()}/kernels-src/mha.ts`;
-    const src = fs.readFileSync(file, "utf8").replace("BLOCK_M = (HEAD_DIM > 128 ? 64 : 128)", "BLOCK_M = 128");
+    const src = fs.readFileSync(file, "utf8").replace("BLOCK_M = 64, BLOCK_N", "BLOCK_M = 128, BLOCK_N");
+    expect(src).toContain("BLOCK_M = 128, BLOCK_N");
     const k = cudaOf([file], "mha_prefill.bf16.hd256.nocausal", new Map([[file, src]]));
     expect(k.target.blockDim).toEqual([256, 1, 1]);
     expect(k.code).toContain("256 threads (8 warps x 1 row tile(s) of 16");
@@ -177,5 +180,29 @@ describe("CUDA decode: one-warp blocks pipeline their copies", () => {
     expect(fp8.target.sharedBytes).toBe(4352 + 2 * 32 * 144 + 8704);
     expect(fp8.code).toMatch(/const int t_\d+_ahead = \(\(t_\d+ \+ 1\) \* 32\);/);
     expect(fp8.code.match(/fp8x8_widen<true>\(smem \+ 13568 /g)!.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("CUDA block order: the longest blocks first", () => {
+  const program = (name: string, file = "kernels-src/mha.ts") => cudaOf([file], name).code.match(/const int \w+ = \(int\)[^;]*blockIdx\.\w\)?;/g);
+
+  it("numbers the query tiles of causal prefill from the far end (the key loop ends at the diagonal)", () => {
+    expect(program("mha_prefill.bf16.hd128.causal")).toEqual([
+      expect.stringContaining("(int)(gridDim.x - 1 - blockIdx.x);"),
+      expect.stringContaining("(int)blockIdx.y;"),
+      expect.stringContaining("(int)blockIdx.z;"),
+    ]);
+  });
+
+  it("keeps the launch order where every block runs the same loop or both bounds move together", () => {
+    for (const [name, file] of [
+      ["mha_prefill.bf16.hd128.nocausal", "kernels-src/mha.ts"],
+      ["swa_paged.bf16.p16", "kernels-src/sliding_window.ts"],
+      ["gqa_decode_split.bf16.g4.p16", "kernels-src/decode_split.ts"],
+    ]) {
+      const lines = program(name, file)!;
+      expect(lines.length, name).toBeGreaterThan(0);
+      for (const l of lines) expect(l, name).not.toContain("gridDim");
+    }
   });
 });

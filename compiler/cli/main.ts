@@ -21,8 +21,9 @@ Usage:
 
 Options for compile and check:
   --dump-ir    print each instance's tile IR after the passes
-  --cuda-wgmma (compile) kernels whose every dot fits Hopper's wgmma run it on sm_90a: 8 warps of
-               one 16-row tile for 128 rows, 128-byte swizzled tiles (not yet the default)
+  --no-cuda-wgmma (compile) keep every CUDA kernel on mma.sync with padded tiles. By default,
+               kernels whose every dot fits Hopper's wgmma run it on sm_90a (one 16-row tile per
+               warp, whole warpgroups, 128-byte swizzled tiles) and mma.sync elsewhere
 
 Examples:
   flashtile check kernels-src/gqa.ts
@@ -58,7 +59,8 @@ function parseArgs(argv: string[]): Parsed {
     if (a === "--help" || a === "-h") p.help = true;
     else if (a === "--dump-ir") p.dumpIr = true;
     else if (a === "--interpret") p.interpret = true;
-    else if (a === "--cuda-wgmma") p.wgmma = true;
+    else if (a === "--cuda-wgmma") p.wgmma = true; // the default; still accepted
+    else if (a === "--no-cuda-wgmma") p.wgmma = false;
     else if (a === "--case") p.casePath = value(++i, a);
     else if (a === "--save") p.savePath = value(++i, a);
     else if (a === "--out" || a === "-o") {

@@ -13,6 +13,7 @@ import { cacheFragments, emitDot } from "./mma.ts";
 import { emitWgmmaDot, tileAt } from "./wgmma.ts";
 import { type CudaPlan, type MmaShape, anywhere, contiguousRows } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
+import { blockIndex, heaviestFirstAxes } from "./schedule.ts";
 import { operands as operandsOf } from "../../ir/ir.ts";
 import { ident, literal, regType, symC, toMem } from "./syntax.ts";
 import { bytesOfName } from "../../../runtime/dtype.ts";
@@ -29,6 +30,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private prefetchTop = new Map<Block, Prefetch[]>();
   private doubled = new Map<Value, Prefetch>();
   protected readonly facts: CudaPlan;
+  private readonly heaviestFirst: Set<number>;
 
   constructor(
     readonly ir: KernelIR,
@@ -41,6 +43,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   ) {
     super();
     this.facts = plan;
+    this.heaviestFirst = heaviestFirstAxes(ir);
     for (const p of prefetch) {
       if (p.after) this.prefetchAfter.set(p.after, [...(this.prefetchAfter.get(p.after) ?? []), p]);
       else this.prefetchTop.set(p.loop.body, [...(this.prefetchTop.get(p.loop.body) ?? []), p]);
@@ -231,7 +234,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     if (this.fusedSums.has(v)) return;
     this.origin(v.span);
     if (layout === "uniform") {
-      if (op.kind === "program_id") this.line(`const int ${this.name(v)} = (int)blockIdx.${"xyz"[op.axis]};`);
+      if (op.kind === "program_id") this.line(`const int ${this.name(v)} = (int)${blockIndex(op.axis, this.heaviestFirst)};`);
       else this.line(`const ${regType(v.type.dtype)} ${this.name(v)} = ${opExpr(this, v, position("0", "0"))};`);
     } else if (layout === "regs") {
       if (op.kind === "dot") {

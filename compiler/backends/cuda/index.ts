@@ -10,6 +10,7 @@ import { CudaEmitter, issuePoints } from "./emit.ts";
 import { BlockedLayout, MmaLayout } from "./layouts.ts";
 import { MMA_HELPERS, exchangeBytes } from "./mma.ts";
 import { SWIZZLE_HELPERS, WGMMA_COMMON, wgmmaHelpers } from "./wgmma.ts";
+import { occupancyLine } from "./occupancy.ts";
 import { CudaPlanError, type MmaShape, anywhere, planCuda } from "./plan.ts";
 import { ident, memType } from "./syntax.ts";
 import { bytesOfName } from "../../../runtime/dtype.ts";
@@ -27,6 +28,8 @@ export class CudaBackendError extends Error {
 export interface CudaKernel {
   code: string;
   target: Omit<CudaTarget, "ptx" | "resources">;
+  /** The blocks per SM its __launch_bounds__ asks for (tensor-core kernels of 4+ warps). */
+  blocksPerSm?: number;
 }
 
 /** Shared memory a block may use on the GPUs we target (Hopper's opt-in maximum). */
@@ -91,14 +94,19 @@ __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commi
 template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\\n" :: "n"(N)); }`;
 
 export interface CudaOptions {
-  /** Emit Hopper's wgmma (sm_90a) for the dots of kernels whose every dot fits it. */
+  /**
+   * Emit Hopper's wgmma (sm_90a) for the dots of kernels whose every dot fits it (default true;
+   * false keeps every kernel on mma.sync with padded tiles, as before the wgmma path).
+   */
   wgmma?: boolean;
+  /** Blocks per SM for a four-warp tensor-core kernel's __launch_bounds__ (default 2; occupancy.ts). */
+  blocksPerSm?: number;
 }
 
 export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = {}): CudaKernel {
   let plan;
   try {
-    plan = planCuda(ir, { maxWarps: 4, wgmma: opts.wgmma });
+    plan = planCuda(ir, { maxWarps: 4, wgmma: opts.wgmma ?? true });
   } catch (e) {
     if (e instanceof CudaPlanError) throw new CudaBackendError(e.message, e.span ?? ir.span);
     throw e;
@@ -156,6 +164,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   const src = ir.span;
   const where = `${src.file.path}:${lineCol(src.file, src.start).line}`;
   const threads = plan.shape.threads;
+  const blocksPerSm = plan.shape.kind === "mma" && plan.shape.W >= 4 ? (threads >= 256 ? 1 : (opts.blocksPerSm ?? 2)) : undefined;
   const shapeNote =
     plan.shape.kind === "mma"
       ? `${plan.shape.W} warps x ${plan.shape.MT} row tile(s) of 16${plan.shape.WC > 1 ? `, x ${plan.shape.WC} column groups splitting the ${plan.shape.SPLIT_N}-wide tiles` : ""}: the mma.sync accumulator layout${plan.wgmma.size ? `; its ${plan.wgmma.size} dot(s) run as wgmma on sm_90a, from 128-byte swizzled tiles` : ""}`
@@ -184,9 +193,10 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
     ...structFields,
     "};",
     "",
-    // Two blocks of 128 threads (one of 256) per SM: lets ptxas use up to 255 registers a thread
-    // (its default target here is three blocks, 168 registers, which spills the accumulators).
-    `extern "C" __global__ void __launch_bounds__(${threads}${plan.shape.kind === "mma" && plan.shape.W >= 4 ? `, ${threads >= 256 ? 1 : 2}` : ""}) ${entry}(`,
+    // Blocks of 128 threads: two per SM let ptxas use up to 255 registers a thread, three cap it
+    // at 168 (the build tries three first where it fits, occupancy.ts); one block of 256.
+    ...(blocksPerSm ? [occupancyLine(blocksPerSm)] : []),
+    `extern "C" __global__ void __launch_bounds__(${threads}${blocksPerSm ? `, ${blocksPerSm}` : ""}) ${entry}(`,
     `    ${params.join(",\n    ")}) {`,
     `  extern __shared__ __align__(${plan.swizzled.size ? 1024 : 128}) unsigned char smem[];`,
     "  const float POS_INF = __int_as_float(0x7f800000), NEG_INF = __int_as_float(0xff800000), NAN_F = __int_as_float(0x7fc00000);",
@@ -197,5 +207,6 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   return {
     code,
     target: { file: fileName, entryPoint: entry, blockDim: [threads, 1, 1], sharedBytes, uniforms: { size: Math.max(4, fields.length * 4), fields } },
+    blocksPerSm,
   };
 }

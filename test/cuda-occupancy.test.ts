@@ -1,0 +1,64 @@
+// Blocks per SM for four-warp tensor-core kernels (compiler/backends/cuda/occupancy.ts): the
+// build asks for three where three blocks' shared memory fits an SM and keeps three unless ptxas
+// spills, then two. Read from the policy, the emitted CUDA C and the shipped package.
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { compileCuda } from "../compiler/backends/cuda/index.ts";
+import { blocksPerSmToTry, occupancyLine, withSpilled } from "../compiler/backends/cuda/occupancy.ts";
+import { Diagnostics } from "../compiler/diagnostics/diagnostic.ts";
+import { compileAll } from "../compiler/pipeline.ts";
+import type { KernelManifest } from "../runtime/manifest.ts";
+
+describe("blocks per SM: the policy", () => {
+  it("tries three then two for 128-thread blocks whose shared memory fits three times", () => {
+    expect(blocksPerSmToTry(2, 128, 48 * 1024)).toEqual([3, 2]);
+    expect(blocksPerSmToTry(2, 128, 75 * 1024)).toEqual([3, 2]);
+    expect(blocksPerSmToTry(2, 128, 76 * 1024)).toEqual([2]);
+    expect(blocksPerSmToTry(1, 256, 48 * 1024)).toEqual([1]);
+    expect(blocksPerSmToTry(undefined, 32, 8 * 1024)).toEqual([0]);
+  });
+
+  it("emits the count it is given in __launch_bounds__ and the line above it", () => {
+    const ir = compileAll(["kernels-src/mha.ts"], new Diagnostics(), { target: "cuda" }).find((k) => k.name === "mha_prefill.bf16.hd64.causal")!;
+    for (const n of [2, 3]) {
+      const k = compileCuda(ir, "k.cu", { blocksPerSm: n });
+      expect(k.blocksPerSm).toBe(n);
+      expect(k.code).toContain(`${occupancyLine(n)}\nextern "C" __global__ void __launch_bounds__(128, ${n}) `);
+    }
+    const two = compileCuda(ir, "k.cu", { blocksPerSm: 2 }).code;
+    const noted = withSpilled(two, 2, [3]);
+    expect(noted).toContain("// 2 block(s) per SM asked of ptxas (occupancy.ts); 3 spilled.\nextern");
+    // The note replaces a line: line numbers (and so the PTX) stay those of the built source.
+    expect(noted.split("\n").length).toBe(two.split("\n").length);
+  });
+});
+
+describe("blocks per SM: the package", () => {
+  const manifest = JSON.parse(fs.readFileSync("generated/manifest.json", "utf8")) as { kernels: Record<string, KernelManifest[]> };
+  const builds = Object.values(manifest.kernels).flat().filter((m) => m.cuda);
+  const source = (m: KernelManifest) => fs.readFileSync(path.join("generated/cuda", m.cuda!.file), "utf8");
+
+  it("every four-warp tensor-core build asks for three blocks, or says that three spilled", () => {
+    const counts = { three: 0, fallback: 0 };
+    for (const m of builds) {
+      const code = source(m);
+      const bounds = /__launch_bounds__\(128, (\d)\)/.exec(code);
+      if (!bounds) continue;
+      const tries = blocksPerSmToTry(2, 128, m.cuda!.sharedBytes);
+      if (bounds[1] === "3") counts.three++;
+      else {
+        expect(bounds[1], m.name).toBe("2");
+        if (tries.length > 1) {
+          expect(code, m.name).toContain("3 spilled.");
+          counts.fallback++;
+        }
+      }
+    }
+    // The hd64 and hd128 prefill builds fit three blocks (the reason for the policy).
+    expect(counts.three).toBeGreaterThanOrEqual(8);
+    for (const name of ["mha_prefill.bf16.hd64.causal", "mha_prefill.bf16.hd128.causal", "mha_prefill.bf16.hd64.nocausal"]) {
+      expect(source(builds.find((m) => m.name === name)!), name).toContain("__launch_bounds__(128, 3)");
+    }
+  });
+});
