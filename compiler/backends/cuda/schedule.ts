@@ -6,7 +6,7 @@
 // the tail (as FlashAttention does for causal prefill). Blocks are independent, so any order
 // computes the same result; this only changes when each one runs.
 
-import type { ForInst, Inst, KernelIR, Value } from "../../ir/ir.ts";
+import type { ForInst, IfInst, KernelIR, Value } from "../../ir/ir.ts";
 import { walkInsts } from "../../ir/ir.ts";
 
 /** Grid axes to number from the far end: those some loop's upper bound alone depends on. */
@@ -71,6 +71,6 @@ function gridAxesOf(v: Value, memo: Map<Value, Set<number>>): Set<number> {
   return axes;
 }
 
-function resultSources(inst: ForInst | Extract<Inst, { kind: "if" }>): Value[] {
+function resultSources(inst: ForInst | IfInst): Value[] {
   return inst.kind === "for" ? [inst.lo, inst.hi, ...inst.inits, ...inst.yields] : [inst.cond, ...inst.thenYields, ...inst.elseYields];
 }
