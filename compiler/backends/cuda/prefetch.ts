@@ -11,7 +11,7 @@
 // tile of i + 1 streams into the other buffer.
 import type { Block, ForInst, Inst, Value } from "../../ir/ir.ts";
 import { operands } from "../../ir/ir.ts";
-import type { CudaPlan } from "./plan.ts";
+import { type CudaPlan, anywhere, contiguousRows } from "./plan.ts";
 
 export interface Prefetch {
   /** The loaded tile. */
@@ -131,4 +131,47 @@ function reads(inst: Inst, test: (x: Value) => boolean): boolean {
 
 function usesTile(inst: Inst, v: Value): boolean {
   return reads(inst, (x) => operands(x.op).some((o) => o === v || (o.op.kind === "transpose" && o.op.a === v)));
+}
+
+/**
+ * Where to start each cp.async copy: as early in its block as its inputs allow (right after the
+ * last scalar it depends on), so in a loop body the V tile streams in while the scores of K are
+ * computed. Only copies done with cp.async are moved; the rest fill at their first use.
+ */
+export function issuePoints(body: Block, fillBefore: Map<Inst, Value[]>, plan: CudaPlan): Map<Inst, Value[]> {
+  const out = new Map<Inst, Value[]>();
+  const visit = (b: Block) => {
+    const index = new Map<Value, number>();
+    b.insts.forEach((inst, i) => {
+      if (inst.kind === "def") index.set(inst.value, i);
+      if (inst.kind === "for" || inst.kind === "if") inst.results.forEach((r) => index.set(r, i));
+    });
+    b.insts.forEach((inst, at) => {
+      for (const v of fillBefore.get(inst) ?? []) {
+        if (!anywhere(plan, v) || !contiguousRows(v)) continue;
+        // The latest definition in this block that the copy's addresses and predicate read.
+        let latest = -1;
+        const seen = new Set<Value>();
+        const walk = (x: Value) => {
+          if (seen.has(x)) return;
+          seen.add(x);
+          const i = index.get(x);
+          if (i !== undefined && (plan.layout.get(x) !== "expr" || x.type.shape.length === 0)) latest = Math.max(latest, i);
+          if (plan.layout.get(x) === "expr" || x === v) operands(x.op).forEach(walk);
+        };
+        walk(v);
+        if (latest + 1 < at) {
+          const from = b.insts[latest + 1];
+          out.set(from, [...(out.get(from) ?? []), v]);
+        }
+      }
+      if (inst.kind === "for") visit(inst.body);
+      if (inst.kind === "if") {
+        visit(inst.then);
+        visit(inst.else);
+      }
+    });
+  };
+  visit(body);
+  return out;
 }
