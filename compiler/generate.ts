@@ -78,6 +78,7 @@ export async function compileCudaKernels(inputs: string[], diags: Diagnostics, o
   const optedIn = new Set(frontend(files, new Diagnostics(), cwd, opts.sources).units.filter((u) => u.decl.targets.some((t) => t.target === "cuda")).map((u) => u.decl.name));
   const out: GeneratedCudaKernel[] = [];
   const jobs: Promise<void>[] = [];
+  const previous = opts.previous ? previousPackage(opts.previous) : undefined;
   for (const ir of compileAll(inputs, diags, { cwd, sources: opts.sources, target: "cuda" })) {
     if (!wantsCuda(ir, optedIn)) continue;
     let k;
@@ -105,10 +106,8 @@ export async function compileCudaKernels(inputs: string[], diags: Diagnostics, o
           entry.ptx = build.ptx;
           entry.manifest.cuda = { ...variants[i].target, ptx: Object.fromEntries(shippedArchs(shipped[i]).map((a) => [a, `${ir.name}.${a}.ptx.gz`])), resources: build.resources };
         };
-        for (const i of variants.keys()) {
-          const reused = opts.previous && previousPtx(opts.previous, ir.name, shipped[i]);
-          if (reused) return use(i, reused);
-        }
+        const reused = previous?.(ir.name, shipped);
+        if (reused) return use(reused.index, reused.build);
         for (const i of variants.keys()) {
           const build = await buildPtx(ir.name, variants[i].code);
           if (!spills(build) || i + 1 === variants.length) return use(i, build);
@@ -120,16 +119,25 @@ export async function compileCudaKernels(inputs: string[], diags: Diagnostics, o
   return out.filter((k) => k.manifest.cuda);
 }
 
-/** The PTX and resource report of an earlier build of exactly this source, if generated/ has it. */
-function previousPtx(dir: string, name: string, code: string): PtxBuild | undefined {
-  try {
-    if (fs.readFileSync(path.join(dir, "cuda", `${name}.cu`), "utf8") !== code) return undefined;
-    const m = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as { kernels: Record<string, KernelManifest[]> };
-    const cuda = m.kernels[name]?.find((v) => v.cuda)?.cuda;
-    if (!cuda?.resources) return undefined;
-    const ptx = Object.fromEntries(shippedArchs(code).map((a) => [a, gunzipSync(fs.readFileSync(path.join(dir, "cuda", `${name}.${a}.ptx.gz`))).toString("utf8")])) as Record<Arch, string>;
-    return { ptx, resources: cuda.resources as PtxBuild["resources"] };
-  } catch {
-    return undefined;
-  }
+/**
+ * An earlier package (a generated/ directory) to reuse PTX from: for a kernel and its candidate
+ * sources, the candidate whose source that package ships byte for byte, with that build's PTX and
+ * resource report. Its manifest is read once, on the first match.
+ */
+function previousPackage(dir: string): (name: string, candidates: string[]) => { index: number; build: PtxBuild } | undefined {
+  let kernels: Record<string, KernelManifest[]> | undefined;
+  return (name, candidates) => {
+    try {
+      const code = fs.readFileSync(path.join(dir, "cuda", `${name}.cu`), "utf8");
+      const index = candidates.indexOf(code);
+      if (index < 0) return undefined;
+      kernels ??= (JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as { kernels: Record<string, KernelManifest[]> }).kernels;
+      const cuda = kernels[name]?.find((v) => v.cuda)?.cuda;
+      if (!cuda?.resources) return undefined;
+      const ptx = Object.fromEntries(shippedArchs(code).map((a) => [a, gunzipSync(fs.readFileSync(path.join(dir, "cuda", `${name}.${a}.ptx.gz`))).toString("utf8")])) as Record<Arch, string>;
+      return { index, build: { ptx, resources: cuda.resources as PtxBuild["resources"] } };
+    } catch {
+      return undefined;
+    }
+  };
 }

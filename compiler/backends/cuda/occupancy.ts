@@ -23,9 +23,12 @@ export function spills(build: PtxBuild): boolean {
   return Object.values(build.resources).some((r) => r.spillStores || r.spillLoads || r.stackBytes);
 }
 
-/** The line above the kernel's __launch_bounds__ that says how many blocks per SM it asks for. */
-export function occupancyLine(blocksPerSm: number): string {
-  return `// ${blocksPerSm} block(s) per SM asked of ptxas (occupancy.ts).`;
+/**
+ * The line above the kernel's __launch_bounds__: how many blocks per SM it asks for and, in the
+ * source as shipped after a fallback, which higher counts spilled.
+ */
+export function occupancyLine(blocksPerSm: number, spilled: number[] = []): string {
+  return `// ${blocksPerSm} block(s) per SM asked of ptxas (occupancy.ts)${spilled.length ? `; ${spilled.join(", ")} spilled` : ""}.`;
 }
 
 /**
@@ -34,6 +37,5 @@ export function occupancyLine(blocksPerSm: number): string {
  * higher count does not match).
  */
 export function withSpilled(code: string, blocksPerSm: number, spilled: number[]): string {
-  if (!spilled.length) return code;
-  return code.replace(occupancyLine(blocksPerSm), `// ${blocksPerSm} block(s) per SM asked of ptxas (occupancy.ts); ${spilled.join(", ")} spilled.`);
+  return spilled.length ? code.replace(occupancyLine(blocksPerSm), occupancyLine(blocksPerSm, spilled)) : code;
 }
