@@ -63,13 +63,16 @@ class Kernel:
         builds = [m for m in manifest["kernels"].get(name, []) if m.get("cuda")]
         if not builds:
             raise KeyError(f"no CUDA build of {name}")
-        self.m = builds[0]
-        c = self.m["cuda"]
+        # A kernel may have a build per architecture (a spec's `target cuda sm_80:` clause), each
+        # shipping its own PTX with its own tiles, block and grid.
+        by_arch = {a: m for m in builds for a in m["cuda"]["ptx"]}
         torch.cuda.init()
         # An arch-specific build (sm_90a) only on exactly its GPU, else the portable sm_80 PTX, as
         # the Node runtime's choosePtxArch picks.
         cc = "sm_%d%d" % torch.cuda.get_device_capability()
-        self.arch = force_arch or (cc + "a" if cc + "a" in c["ptx"] else "sm_80")
+        self.arch = force_arch or (cc + "a" if cc + "a" in by_arch else "sm_80")
+        self.m = by_arch[self.arch]
+        c = self.m["cuda"]
         ptx = gzip.open(os.path.join(gen, "cuda", c["ptx"][self.arch])).read() + b"\0"
         torch.empty(1, device="cuda")  # make torch's primary context current
         self.module = check(cu.cuModuleLoadData(ptx))

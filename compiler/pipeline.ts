@@ -49,8 +49,8 @@ export const PASSES: { name: string; why: string; run: (ir: KernelIR, nextId: nu
  *  7. PASSES     — IR to IR (above).
  * The backends (backends/wgsl, backends/cuda) then map layouts, emit and format.
  */
-export function compileInstance(unit: KernelUnit, chosen: Record<string, CtValue>, tuned: string[], diags: Diagnostics, target?: string): KernelIR | undefined {
-  const config = specialize(unit.decl, chosen, tuned, diags, target);
+export function compileInstance(unit: KernelUnit, chosen: Record<string, CtValue>, tuned: string[], diags: Diagnostics, target?: string, arch?: string): KernelIR | undefined {
+  const config = specialize(unit.decl, chosen, tuned, diags, target, arch);
   if (!config) return undefined;
   const lowered = lowerKernel(unit.decl, config, unit.fns, diags);
   if (!lowered) return undefined;
@@ -63,11 +63,19 @@ export function compileInstance(unit: KernelUnit, chosen: Record<string, CtValue
 export function compileAll(inputs: string[], diags: Diagnostics, opts: { cwd?: string; sources?: Map<string, string>; target?: string } = {}): KernelIR[] {
   const cwd = opts.cwd ?? process.cwd();
   const files = opts.sources ? inputs.map((i) => path.resolve(cwd, i)) : specFiles(inputs);
-  const { units } = frontend(files, diags, cwd, opts.sources);
+  return compileUnits(frontend(files, diags, cwd, opts.sources).units, diags, opts);
+}
+
+/**
+ * Final IR of every instance of the given kernels. With `arch`, only the kernels with a
+ * `target <target> <arch>:` clause, built with that clause's parameters over the target's.
+ */
+export function compileUnits(units: KernelUnit[], diags: Diagnostics, opts: { target?: string; arch?: string } = {}): KernelIR[] {
   const out: KernelIR[] = [];
   for (const unit of units) {
+    if (opts.arch && !unit.decl.targets.some((t) => t.target === opts.target && t.arch === opts.arch)) continue;
     for (const chosen of instanceChoices(unit.decl, diags, opts.target)) {
-      const ir = compileInstance(unit, chosen, [], diags, opts.target);
+      const ir = compileInstance(unit, chosen, [], diags, opts.target, opts.arch);
       if (ir) out.push(ir);
     }
   }

@@ -4,7 +4,8 @@
 // Every CUDA build in generated/ runs every case of its kernel family (test/harness/cuda-cases.ts)
 // against the float64 reference; cases and references are built by worker threads in parallel.
 // Options:
-//   --filter SUBSTRING[,SUBSTRING...]  builds whose name holds any of them (NAME$: that build alone)
+//   --filter SUBSTRING[,SUBSTRING...]  builds whose name holds any of them (NAME$: that build alone);
+//                                       a build for one architecture is named NAME.sm_80
 //   --shard K/N                         every Nth build from the Kth, to split one run over calls
 //   --arch sm_80                        load that shipped PTX instead of the one the runtime would
 //                                       pick (to check the portable PTX on a Hopper; builds
@@ -16,7 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import type { KernelManifest } from "../runtime/manifest.ts";
-import { selectBuilds } from "./suite-builds.ts";
+import { buildId, selectBuilds } from "./suite-builds.ts";
 import type { KernelCase } from "../test/harness/case.ts";
 import { cudaRecipes } from "../test/harness/cuda-cases.ts";
 import { makeRng } from "../test/reference/numeric.ts";
@@ -61,11 +62,21 @@ async function main(): Promise<void> {
   const opt = (n: string) => (args.includes(n) ? args[args.indexOf(n) + 1] : undefined);
   const dir = opt("--generated") ?? "generated";
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as { kernels: Record<string, KernelManifest[]> };
-  const builds = selectBuilds(manifest, { filters: opt("--filter")?.split(",").filter(Boolean), arch: opt("--arch"), shard: opt("--shard") });
-  const { getCudaDevice } = await import("../runtime/backends/cuda/index.ts");
+  const selected = selectBuilds(manifest, { filters: opt("--filter")?.split(",").filter(Boolean), arch: opt("--arch"), shard: opt("--shard") });
+  const { chooseCudaBuild, getCudaDevice } = await import("../runtime/backends/cuda/index.ts");
   const { loadCuda, runCudaCase } = await import("../test/harness/cuda.ts");
   const device = getCudaDevice();
   const info = device.info;
+  // A build for another architecture alone (sm_90a on an A100) has no PTX this device can load.
+  const loadable = (m: KernelManifest) => {
+    try {
+      return !!chooseCudaBuild([m], info);
+    } catch {
+      return false;
+    }
+  };
+  const builds = selected.filter(loadable);
+  if (builds.length < selected.length) console.log(`${selected.length - builds.length} selected build(s) ship no PTX for this device: left out`);
   const baseSeed = Number(process.env.FLASHTILE_SEED ?? Math.floor(Math.random() * 2 ** 31));
   const tasks: Task[] = [];
   for (const m of builds) cudaRecipes(m.kernel).forEach((_, r) => tasks.push({ id: tasks.length, manifest: m, recipe: r, seed: baseSeed + tasks.length }));
@@ -100,25 +111,26 @@ async function main(): Promise<void> {
   const buildLine = (name: string) => {
     const rs = results.filter((r) => r.name === name);
     const worst = Math.max(...rs.flatMap((r) => Object.values(r.errors)));
-    console.log(`${name.padEnd(34)} ${(rs.find((r) => r.arch)?.arch ?? "-").padEnd(6)} ${String(rs.length).padStart(5)}  ${worst.toExponential(2).padStart(16)}  ${rs.every((r) => r.ok) ? "ok" : "FAIL"}`);
+    console.log(`${name.padEnd(40)} ${(rs.find((r) => r.arch)?.arch ?? "-").padEnd(6)} ${String(rs.length).padStart(5)}  ${worst.toExponential(2).padStart(16)}  ${rs.every((r) => r.ok) ? "ok" : "FAIL"}`);
   };
-  console.log(`${"kernel".padEnd(34)} PTX     cases  worst rel. error  status`);
+  console.log(`${"kernel".padEnd(40)} PTX     cases  worst rel. error  status`);
   let current: { name: string; kernel: ReturnType<typeof loadCuda> } | undefined;
   const t0 = performance.now();
   for (const [i, t] of tasks.entries()) {
     const c = await ready.get(t.id)!;
     const label = cudaRecipes(t.manifest.kernel)[t.recipe].label;
+    const id = buildId(t.manifest);
     try {
-      if (current?.name !== t.manifest.name) current = { name: t.manifest.name, kernel: loadCuda(device, dir, t.manifest) };
+      if (current?.name !== id) current = { name: id, kernel: loadCuda(device, dir, t.manifest) };
       const r = runCudaCase(device, current.kernel, c);
-      results.push({ name: t.manifest.name, arch: current.kernel.arch, case: `${label}: ${c.label}`, ...r });
-      if (!r.ok) console.log(`FAIL ${t.manifest.name} ${label}: ${JSON.stringify(r.errors)}`);
+      results.push({ name: id, arch: current.kernel.arch, case: `${label}: ${c.label}`, ...r });
+      if (!r.ok) console.log(`FAIL ${id} ${label}: ${JSON.stringify(r.errors)}`);
     } catch (e) {
-      results.push({ name: t.manifest.name, case: label, errors: {}, ok: false, error: (e as Error).message });
-      console.log(`ERROR ${t.manifest.name} ${label}: ${(e as Error).message.split("\n")[0]}`);
+      results.push({ name: id, case: label, errors: {}, ok: false, error: (e as Error).message });
+      console.log(`ERROR ${id} ${label}: ${(e as Error).message.split("\n")[0]}`);
       current = undefined;
     }
-    if (tasks[i + 1]?.manifest.name !== t.manifest.name) buildLine(t.manifest.name);
+    if (tasks[i + 1]?.manifest !== t.manifest) buildLine(id);
   }
   for (const w of workers) void w.terminate();
 

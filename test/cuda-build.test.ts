@@ -21,26 +21,42 @@ describe("CUDA kernels built with nvcc for sm_80 and sm_90a", () => {
     const source = (m: KernelManifest) => fs.readFileSync(path.join("generated/cuda", m.cuda!.file), "utf8");
     const fp8 = cudaBuilds.filter((m) => source(m).includes("fp8x8_widen"));
     const wgmma = cudaBuilds.filter((m) => source(m).includes("wgmma_fence()"));
+    // Builds of one architecture alone, from a spec's `target cuda sm_80:` clause.
+    const own = cudaBuilds.filter((m) => /\.sm_\d+a?\.cu$/.test(m.cuda!.file));
     expect(fp8.length).toBeGreaterThanOrEqual(60);
     // The 12 mha_prefill, 84 paged prefill and 12 MLA builds (cuda-wgmma.test.ts says which fit).
     expect(wgmma.length).toBe(108);
+    // 128-row mma.sync tiles for Ampere: mha_prefill at head dims 64 and 128, swa_paged.
+    expect(own.map((m) => m.cuda!.file).sort()).toEqual(
+      [...["bf16", "f16"].flatMap((t) => ["hd128.causal", "hd128.nocausal", "hd64.causal", "hd64.nocausal"].map((s) => `mha_prefill.${t}.${s}.sm_80.cu`)), ...["bf16", "f16"].flatMap((t) => ["p1", "p16", "p64"].map((p) => `swa_paged.${t}.${p}.sm_80.cu`))].sort(),
+    );
     const ptx = (file: string) => gunzipSync(fs.readFileSync(path.join("generated/cuda", file))).toString("utf8");
-    for (const m of cudaBuilds) {
-      const archs = Object.keys(m.cuda!.ptx).sort();
-      if (!fp8.includes(m) && !wgmma.includes(m)) {
-        expect(archs, m.name).toEqual(["sm_80"]);
-        continue;
-      }
-      expect(archs, m.name).toEqual(["sm_80", "sm_90a"]);
+    for (const m of own) {
+      expect(Object.keys(m.cuda!.ptx), m.name).toEqual(["sm_80"]);
+      expect(m.params.BLOCK_M, m.name).toBe(128);
+      expect(source(m), m.name).not.toContain("wgmma");
+    }
+    const byName = new Map<string, KernelManifest[]>();
+    for (const m of cudaBuilds) byName.set(m.name, [...(byName.get(m.name) ?? []), m]);
+    for (const [name, builds] of byName) {
+      // Every kernel runs on Ampere and on Hopper: one of its builds ships sm_80 PTX, and no two
+      // ship PTX for the same architecture.
+      const archs = builds.flatMap((m) => Object.keys(m.cuda!.ptx)).sort();
+      expect(new Set(archs).size, name).toBe(archs.length);
+      expect(archs, name).toContain("sm_80");
+      const main = builds.find((m) => !own.includes(m))!;
+      const expected = fp8.includes(main) || wgmma.includes(main) ? ["sm_80", "sm_90a"] : ["sm_80"];
+      expect(archs, name).toEqual(expected);
+      const shipping = (arch: string) => ptx(builds.find((m) => arch in m.cuda!.ptx)!.cuda!.ptx[arch]);
       // One cvt per pair on Hopper; the portable PTX moves bits instead (no cvt from e4m3 there).
-      if (fp8.includes(m)) {
-        expect(ptx(m.cuda!.ptx.sm_90a), m.name).toContain("cvt.rn.f16x2.e4m3x2");
-        expect(ptx(m.cuda!.ptx.sm_80), m.name).not.toContain("e4m3x2");
+      if (fp8.includes(main)) {
+        expect(shipping("sm_90a"), name).toContain("cvt.rn.f16x2.e4m3x2");
+        expect(shipping("sm_80"), name).not.toContain("e4m3x2");
       }
-      // wgmma on Hopper; the portable PTX runs the same dots as ldmatrix + mma.sync.
-      if (wgmma.includes(m)) {
-        expect(ptx(m.cuda!.ptx.sm_90a), m.name).toContain("wgmma.mma_async");
-        expect(ptx(m.cuda!.ptx.sm_80), m.name).not.toContain("wgmma");
+      // wgmma on Hopper; the portable PTX runs the dots as ldmatrix + mma.sync.
+      if (wgmma.includes(main)) {
+        expect(shipping("sm_90a"), name).toContain("wgmma.mma_async");
+        expect(shipping("sm_80"), name).not.toContain("wgmma");
       }
     }
   });

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { KernelManifest } from "../runtime/manifest.ts";
-import { selectBuilds } from "../scripts/suite-builds.ts";
+import { buildId, selectBuilds } from "../scripts/suite-builds.ts";
 
 const manifest = JSON.parse(fs.readFileSync("generated/manifest.json", "utf8")) as { kernels: Record<string, KernelManifest[]> };
 const all = Object.values(manifest.kernels).flat().filter((m) => m.cuda);
@@ -15,7 +15,8 @@ describe("CUDA suite build selection", () => {
     const p1 = names(selectBuilds(manifest, { filters: ["gqa_paged_fp8.bf16.g4.p1"] }));
     expect(p1).toEqual(["gqa_paged_fp8.bf16.g4.p1", "gqa_paged_fp8.bf16.g4.p16"]);
     const two = names(selectBuilds(manifest, { filters: ["swa_paged.", "merge_states"] }));
-    expect(two.filter((n) => n.startsWith("swa_paged.")).length).toBe(6);
+    // Six instances, each with an sm_80 build of its own (128 x 32 tiles).
+    expect(two.filter((n) => n.startsWith("swa_paged.")).length).toBe(12);
     expect(two.every((n) => n.startsWith("swa_paged.") || n.startsWith("merge_states"))).toBe(true);
   });
 
@@ -38,6 +39,25 @@ describe("CUDA suite build selection", () => {
     const sm80 = selectBuilds(manifest, { filters: ["gqa_decode_split_fp8.bf16.g8.p64$"], arch: "sm_80" });
     expect(sm80.map((m) => m.cuda!.ptx)).toEqual([{ sm_80: "gqa_decode_split_fp8.bf16.g8.p64.sm_80.ptx.gz" }]);
     expect(() => selectBuilds(manifest, { arch: "sm_100a" })).toThrow("no selected build ships PTX for sm_100a");
+  });
+
+  it("names a build of one architecture alone NAME.sm_80, which --arch sm_80 takes in the main build's place", () => {
+    const both = selectBuilds(manifest, { filters: ["mha_prefill.bf16.hd128.causal"] });
+    expect(both.map((m) => [buildId(m), m.params.BLOCK_M])).toEqual([
+      ["mha_prefill.bf16.hd128.causal", 64],
+      ["mha_prefill.bf16.hd128.causal.sm_80", 128],
+    ]);
+    expect(selectBuilds(manifest, { filters: ["mha_prefill.bf16.hd128.causal$"] }).map(buildId)).toEqual(["mha_prefill.bf16.hd128.causal"]);
+    expect(selectBuilds(manifest, { filters: ["mha_prefill.bf16.hd128.causal.sm_80$"] }).map(buildId)).toEqual(["mha_prefill.bf16.hd128.causal.sm_80"]);
+    const ampere = selectBuilds(manifest, { filters: ["mha_prefill.bf16"], arch: "sm_80" });
+    expect(ampere.map((m) => [buildId(m), m.params.BLOCK_M]).sort()).toEqual([
+      ["mha_prefill.bf16.hd128.causal.sm_80", 128],
+      ["mha_prefill.bf16.hd128.nocausal.sm_80", 128],
+      ["mha_prefill.bf16.hd256.causal", 64],
+      ["mha_prefill.bf16.hd256.nocausal", 64],
+      ["mha_prefill.bf16.hd64.causal.sm_80", 128],
+      ["mha_prefill.bf16.hd64.nocausal.sm_80", 128],
+    ]);
   });
 
   it("splits the selection into disjoint shards that cover it", () => {

@@ -2,11 +2,14 @@
 // declared, every call must name a function, and a misspelling gets a "did you mean".
 import type { Diagnostics } from "../diagnostics/diagnostic.ts";
 import type { Span } from "../diagnostics/source.ts";
-import type { Block, Expr, FnDecl, Index, KernelDecl, Stmt } from "../frontend/ast.ts";
+import type { Block, Expr, FnDecl, Index, KernelDecl, Stmt, TargetClause } from "../frontend/ast.ts";
 import { DTYPES } from "./const-eval.ts";
+import { ARCHS } from "../backends/cuda/archs.ts";
 
 /** Backends a `target` clause may name. */
 export const TARGETS = ["wgsl", "cuda"];
+/** Architectures a `target <backend> <arch>:` clause may name, per backend. */
+export const TARGET_ARCHS: Record<string, readonly string[]> = { cuda: ARCHS };
 
 /** Builtin functions; kept here so resolution needs nothing from the lowering. */
 export const BUILTINS = [
@@ -71,6 +74,18 @@ export class Resolver {
     return g;
   }
 
+  /** `target cuda sm_80:` names an architecture of that backend and only sets parameters. */
+  private archClause(t: TargetClause): void {
+    const archs = TARGET_ARCHS[t.target] ?? [];
+    if (!archs.includes(t.arch!)) {
+      const hint = archs.length ? `${t.target} builds for ${archs.join(" and ")}` : `'${t.target}' has no architectures: write \`target ${t.target}:\``;
+      this.diags.error(`unknown architecture '${t.arch}' for target '${t.target}'`, t.archSpan!, hint);
+    }
+    for (const c of t.choices) {
+      this.diags.error(`an architecture's clause sets parameters, it cannot list instances ('${c.name} in [...]')`, c.span, `list instances in \`target ${t.target}:\` and give ${t.arch} a value with \`${c.name} = ...\``);
+    }
+  }
+
   private unknown(name: string, span: Span, scope: Scope, what: "name" | "tensor" | "function" | "dtype" | "parameter" = "name"): void {
     // Suggest only names of the kind wanted: a tensor for `load z[...]`, a function for `f(...)`.
     const kinds: Record<typeof what, Kind[] | undefined> = {
@@ -92,6 +107,7 @@ export class Resolver {
     for (const c of [...k.tune, ...k.instances]) if (!s.get(c.name)) this.unknown(c.name, c.span, s, "parameter");
     for (const t of k.targets) {
       if (!TARGETS.includes(t.target)) this.diags.error(`unknown target '${t.target}'`, t.span, `targets are ${TARGETS.join(" and ")}`);
+      else if (t.arch !== undefined) this.archClause(t);
       for (const c of t.choices) if (s.get(c.name) !== "param") this.unknown(c.name, c.span, s, "parameter");
       for (const d of t.defaults) {
         if (s.get(d.name) !== "param") this.unknown(d.name, d.span, s, "parameter");

@@ -31,8 +31,11 @@ function outOfRange(v: CtValue): boolean {
  * Bind parameters for one configuration. Returns undefined (with diagnostics) when a parameter
  * cannot be evaluated or a requirement fails.
  */
-export function specialize(k: KernelDecl, chosen: Record<string, CtValue>, tuned: string[], diags: Diagnostics, target?: string): Config | undefined {
-  const overrides = new Map(k.targets.filter((t) => t.target === target).flatMap((t) => t.defaults.map((d) => [d.name, d.value] as const)));
+export function specialize(k: KernelDecl, chosen: Record<string, CtValue>, tuned: string[], diags: Diagnostics, target?: string, arch?: string): Config | undefined {
+  // The backend's clause, then (for a build of one architecture) that architecture's clause.
+  const clauses = k.targets.filter((t) => t.target === target && (t.arch === undefined || t.arch === arch));
+  clauses.sort((a, b) => Number(a.arch !== undefined) - Number(b.arch !== undefined));
+  const overrides = new Map(clauses.flatMap((t) => t.defaults.map((d) => [d.name, d.value] as const)));
   const values = new Map<string, CtValue>();
   const before = diags.errorReports;
   const where = Object.keys(chosen).length
@@ -91,7 +94,7 @@ export function instanceChoices(k: KernelDecl, diags: Diagnostics, target?: stri
   let out: Record<string, CtValue>[] = [{}];
   const known = new Set(k.ctParams.map((p) => p.name));
   const env = new Map<string, CtValue>();
-  const forTarget = k.targets.filter((t) => t.target === target).flatMap((t) => t.choices);
+  const forTarget = k.targets.filter((t) => t.target === target && t.arch === undefined).flatMap((t) => t.choices);
   const lists = [...k.instances.filter((c) => !forTarget.some((f) => f.name === c.name)), ...forTarget];
   lists.sort((a, b) => k.ctParams.findIndex((p) => p.name === a.name) - k.ctParams.findIndex((p) => p.name === b.name));
   for (const c of lists) {

@@ -38,6 +38,9 @@ export interface Choice {
 export interface TargetClause {
   target: string;
   span: Span;
+  /** `target cuda sm_80:` — the clause holds defaults for builds of this architecture alone. */
+  arch?: string;
+  archSpan?: Span;
   choices: Choice[];
   defaults: { name: string; span: Span; value: Expr }[];
 }

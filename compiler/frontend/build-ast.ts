@@ -100,8 +100,9 @@ export class AstBuilder {
       tune: this.nodes(n, "tuneClause").flatMap((c) => this.nodes(c, "choice").map((ch) => this.choice(ch))),
       instances: this.nodes(n, "instancesClause").flatMap((c) => this.nodes(c, "choice").map((ch) => this.choice(ch))),
       targets: this.nodes(n, "targetClause").map((c) => {
-        const id = this.tok(c, "Identifier");
+        const [id, arch] = this.toks(c, "Identifier");
         const clause: A.TargetClause = { target: this.image(id), span: this.tokSpan(id), choices: [], defaults: [] };
+        if (arch) Object.assign(clause, { arch: this.image(arch), archSpan: this.tokSpan(arch) });
         for (const item of this.nodes(c, "targetItem")) {
           const name = this.tok(item, "Identifier");
           if (this.toks(item, "In").length) clause.choices.push({ name: this.image(name), span: this.tokSpan(name), values: this.nodes(item, "addExpr").map((e) => this.expr(e)) });

@@ -112,10 +112,12 @@ export class DslParser extends CstParser {
     this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.choice) });
   });
 
-  // `target cuda: T in [bf16, f16], BLOCK_M = 64`: instance lists and defaults for one backend.
+  // `target cuda: T in [bf16, f16], BLOCK_M = 64`: instance lists and defaults for one backend;
+  // `target cuda sm_80: BLOCK_M = 128`: defaults for one architecture of that backend.
   targetClause = this.RULE("targetClause", () => {
     this.CONSUME(T.Target);
     this.CONSUME(T.Identifier);
+    this.OPTION(() => this.CONSUME2(T.Identifier));
     this.CONSUME(T.Colon);
     this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.targetItem) });
   });

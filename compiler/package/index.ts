@@ -103,7 +103,7 @@ export async function packageFiles(kernels: GeneratedKernel[], version: string, 
     (manifest[k.name] ??= []).push(k.manifest);
     files.set(`cuda/${k.manifest.cuda!.file}`, k.code);
     // PTX is large and compresses 7x; gzip with a fixed header is byte-for-byte reproducible.
-    for (const [arch, ptxFile] of Object.entries(k.manifest.cuda!.ptx)) files.set(`cuda/${ptxFile}`, gzipSync(k.ptx[arch as keyof typeof k.ptx], { level: 9 }));
+    for (const [arch, ptxFile] of Object.entries(k.manifest.cuda!.ptx)) files.set(`cuda/${ptxFile}`, gzipSync(k.ptx[arch as keyof typeof k.ptx]!, { level: 9 }));
   }
   files.set("manifest.json", `${JSON.stringify({ kernels: manifest }, null, 2)}\n`);
   files.set("index.js", await prettier.format(indexJs(kernels), { parser: "babel", printWidth: 110 }));

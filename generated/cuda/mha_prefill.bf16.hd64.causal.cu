@@ -142,24 +142,24 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_causa
   const int m_88 = (int)(gridDim.x - 1 - blockIdx.x);
   const int h_89 = (int)blockIdx.y;
   const int b_90 = (int)blockIdx.z;
-  // kernels-src/mha.ts:25: let q0 = cu_seqlens_q[b]
+  // kernels-src/mha.ts:28: let q0 = cu_seqlens_q[b]
   const int q0_111 = cu_seqlens_q[(long long)(b_90)];
-  // kernels-src/mha.ts:26: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/mha.ts:29: let q_len = cu_seqlens_q[b + 1] - q0
   const int t_112 = (b_90 + 1);
   const int t_113 = cu_seqlens_q[(long long)(t_112)];
   const int q_len_114 = (t_113 - q0_111);
-  // kernels-src/mha.ts:27: if m * BLOCK_M >= q_len { return }
+  // kernels-src/mha.ts:30: if m * BLOCK_M >= q_len { return }
   const int t_115 = (m_88 * 64);
   const bool t_116 = (t_115 >= q_len_114);
   if (t_116) {
     return;
   }
-  // kernels-src/mha.ts:28: let k0 = cu_seqlens_k[b]
+  // kernels-src/mha.ts:31: let k0 = cu_seqlens_k[b]
   const int k0_117 = cu_seqlens_k[(long long)(b_90)];
-  // kernels-src/mha.ts:29: let k_len = cu_seqlens_k[b + 1] - k0
+  // kernels-src/mha.ts:32: let k_len = cu_seqlens_k[b + 1] - k0
   const int t_118 = cu_seqlens_k[(long long)(t_112)];
   const int k_len_119 = (t_118 - k0_117);
-  // kernels-src/mha.ts:30: let qi = rows(m, BLOCK_M)
+  // kernels-src/mha.ts:33: let qi = rows(m, BLOCK_M)
   const int t_120 = (m_88 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_125: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
@@ -168,10 +168,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_causa
     cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_111 + (t_120 + r))) * q_s0 + (long long)(h_89) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mha.ts:31: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:33: let scale2 = softmax_scale * 1.4426950408889634
+  // kernels-src/mha.ts:34: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:36: let scale2 = softmax_scale * 1.4426950408889634
   const float scale2_126 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   const int t_127 = (k_len_119 + 127);
   const int t_128 = safe_div(t_127, 128);
   const int t_130 = (k_len_119 + (-1));
@@ -248,7 +248,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_causa
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_187[2];
   #pragma unroll
@@ -281,7 +281,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_causa
     }
   }
   for (int t_186 = 0; t_186 < t_182; ++t_186) {
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_190 = (t_186 * 128);
     cp_async_wait<0>(); // K_200 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -293,11 +293,11 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_causa
     }
     cp_async_commit();
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_203[64] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     // t_203 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B K-major from the swizzled tile
@@ -529,10 +529,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_causa
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_226 = t_182; t_226 < t_185; ++t_226) {
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_230 = (t_226 * 128);
     cp_async_wait<0>(); // K_238 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -543,10 +543,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_causa
       cp_async16(smem + 24576 + sw128(r, c, 128), v + (ok ? (long long)((k0_117 + (t_230 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_241[64] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     // t_241 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B K-major from the swizzled tile
@@ -779,10 +779,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_causa
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_261 = t_185; t_261 < t_181; ++t_261) {
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_265 = (t_261 * 128);
     cp_async_wait<0>(); // K_275 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -794,11 +794,11 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_causa
     }
     cp_async_commit();
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_278[64] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     // t_278 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B K-major from the swizzled tile
@@ -1021,7 +1021,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_causa
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:42: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:45: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -1036,7 +1036,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_causa
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:43: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:46: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {

@@ -135,24 +135,24 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
   const int m_86 = (int)blockIdx.x;
   const int h_87 = (int)blockIdx.y;
   const int b_88 = (int)blockIdx.z;
-  // kernels-src/mha.ts:25: let q0 = cu_seqlens_q[b]
+  // kernels-src/mha.ts:28: let q0 = cu_seqlens_q[b]
   const int q0_108 = cu_seqlens_q[(long long)(b_88)];
-  // kernels-src/mha.ts:26: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/mha.ts:29: let q_len = cu_seqlens_q[b + 1] - q0
   const int t_109 = (b_88 + 1);
   const int t_110 = cu_seqlens_q[(long long)(t_109)];
   const int q_len_111 = (t_110 - q0_108);
-  // kernels-src/mha.ts:27: if m * BLOCK_M >= q_len { return }
+  // kernels-src/mha.ts:30: if m * BLOCK_M >= q_len { return }
   const int t_112 = (m_86 * 64);
   const bool t_113 = (t_112 >= q_len_111);
   if (t_113) {
     return;
   }
-  // kernels-src/mha.ts:28: let k0 = cu_seqlens_k[b]
+  // kernels-src/mha.ts:31: let k0 = cu_seqlens_k[b]
   const int k0_114 = cu_seqlens_k[(long long)(b_88)];
-  // kernels-src/mha.ts:29: let k_len = cu_seqlens_k[b + 1] - k0
+  // kernels-src/mha.ts:32: let k_len = cu_seqlens_k[b + 1] - k0
   const int t_115 = cu_seqlens_k[(long long)(t_109)];
   const int k_len_116 = (t_115 - k0_114);
-  // kernels-src/mha.ts:30: let qi = rows(m, BLOCK_M)
+  // kernels-src/mha.ts:33: let qi = rows(m, BLOCK_M)
   const int t_117 = (m_86 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_122: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
@@ -161,10 +161,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
     cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_108 + (t_117 + r))) * q_s0 + (long long)(h_87) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mha.ts:31: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:33: let scale2 = softmax_scale * 1.4426950408889634
+  // kernels-src/mha.ts:34: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:36: let scale2 = softmax_scale * 1.4426950408889634
   const float scale2_123 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   const int t_124 = (k_len_116 + 63);
   const int t_125 = safe_div(t_124, 64);
   const int t_127 = (k_len_116 + (-1));
@@ -249,7 +249,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
   }
   if (0 < t_153) { // at most one tile
     const int t_157 = 0;
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_161 = (t_157 * 64);
     cp_async_wait<0>(); // K_170 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -260,10 +260,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
       cp_async16(smem + 16384 + sw128(r, c, 64), v + (ok ? (long long)((k0_114 + (t_161 + r))) * v_s0 + (long long)(h_87) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_173[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     // t_173 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
@@ -495,10 +495,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_196 = t_153; t_196 < t_156; ++t_196) {
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_200 = (t_196 * 64);
     cp_async_wait<0>(); // K_207 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -509,10 +509,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
       cp_async16(smem + 16384 + sw128(r, c, 64), v + (ok ? (long long)((k0_114 + (t_200 + r))) * v_s0 + (long long)(h_87) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_210[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     // t_210 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
@@ -744,11 +744,11 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   if (t_156 < t_152) { // at most one tile
     const int t_230 = t_156;
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_234 = (t_230 * 64);
     cp_async_wait<0>(); // K_243 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -759,10 +759,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
       cp_async16(smem + 16384 + sw128(r, c, 64), v + (ok ? (long long)((k0_114 + (t_234 + r))) * v_s0 + (long long)(h_87) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_246[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     // t_246 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
@@ -985,7 +985,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:42: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:45: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -1000,7 +1000,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:43: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:46: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {

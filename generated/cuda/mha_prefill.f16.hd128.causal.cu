@@ -142,24 +142,24 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
   const int m_88 = (int)(gridDim.x - 1 - blockIdx.x);
   const int h_89 = (int)blockIdx.y;
   const int b_90 = (int)blockIdx.z;
-  // kernels-src/mha.ts:25: let q0 = cu_seqlens_q[b]
+  // kernels-src/mha.ts:28: let q0 = cu_seqlens_q[b]
   const int q0_111 = cu_seqlens_q[(long long)(b_90)];
-  // kernels-src/mha.ts:26: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/mha.ts:29: let q_len = cu_seqlens_q[b + 1] - q0
   const int t_112 = (b_90 + 1);
   const int t_113 = cu_seqlens_q[(long long)(t_112)];
   const int q_len_114 = (t_113 - q0_111);
-  // kernels-src/mha.ts:27: if m * BLOCK_M >= q_len { return }
+  // kernels-src/mha.ts:30: if m * BLOCK_M >= q_len { return }
   const int t_115 = (m_88 * 64);
   const bool t_116 = (t_115 >= q_len_114);
   if (t_116) {
     return;
   }
-  // kernels-src/mha.ts:28: let k0 = cu_seqlens_k[b]
+  // kernels-src/mha.ts:31: let k0 = cu_seqlens_k[b]
   const int k0_117 = cu_seqlens_k[(long long)(b_90)];
-  // kernels-src/mha.ts:29: let k_len = cu_seqlens_k[b + 1] - k0
+  // kernels-src/mha.ts:32: let k_len = cu_seqlens_k[b + 1] - k0
   const int t_118 = cu_seqlens_k[(long long)(t_112)];
   const int k_len_119 = (t_118 - k0_117);
-  // kernels-src/mha.ts:30: let qi = rows(m, BLOCK_M)
+  // kernels-src/mha.ts:33: let qi = rows(m, BLOCK_M)
   const int t_120 = (m_88 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_125: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
@@ -168,10 +168,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
     cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_111 + (t_120 + r))) * q_s0 + (long long)(h_89) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mha.ts:31: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:33: let scale2 = softmax_scale * 1.4426950408889634
+  // kernels-src/mha.ts:34: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:36: let scale2 = softmax_scale * 1.4426950408889634
   const float scale2_126 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   const int t_127 = (k_len_119 + 63);
   const int t_128 = safe_div(t_127, 64);
   const int t_130 = (k_len_119 + (-1));
@@ -238,7 +238,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_186[2];
   #pragma unroll
@@ -271,7 +271,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
     }
   }
   for (int t_185 = 0; t_185 < t_181; ++t_185) {
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_189 = (t_185 * 64);
     cp_async_wait<0>(); // K_199 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -283,11 +283,11 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
     }
     cp_async_commit();
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_202[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     // t_202 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
@@ -519,10 +519,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_225 = t_181; t_225 < t_184; ++t_225) {
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_229 = (t_225 * 64);
     cp_async_wait<0>(); // K_237 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -533,10 +533,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
       cp_async16(smem + 32768 + sw128(r, c, 64), v + (ok ? (long long)((k0_117 + (t_229 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_240[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     // t_240 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
@@ -769,10 +769,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_260 = t_184; t_260 < t_180; ++t_260) {
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_264 = (t_260 * 64);
     cp_async_wait<0>(); // K_274 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -784,11 +784,11 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
     }
     cp_async_commit();
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_277[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     // t_277 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
@@ -1011,7 +1011,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:42: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:45: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -1026,7 +1026,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:43: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:46: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {

@@ -156,7 +156,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p16(
   const int t_142 = cu_seqlens_q[(long long)(t_141)];
   const int q_len_143 = (t_142 - q0_140);
   const int k_len_144 = cache_seqlens[(long long)(b_114)];
-  // kernels-src/sliding_window.ts:24: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sliding_window.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
   const int t_145 = (m_112 * 64);
   const int t_146 = (q_len_143 * 4);
   const bool t_147 = (t_145 >= t_146);
@@ -176,7 +176,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p16(
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   const int t_158 = (k_len_144 + 63);
   const int t_159 = safe_div(t_158, 64);
   const int t_161 = (k_len_144 + (-1));
@@ -305,7 +305,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p16(
   const int t_288 = min(t_173, t_284);
   const int t_289 = max((-268435456), t_285);
   const int t_290 = min(t_181, t_286);
-  // kernels-src/sliding_window.ts:29: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   const bool t_291 = (P.is_causal == 0);
   const int t_292 = (t_291 ? (-268435456) : 268435456);
   const int t_293 = (t_291 ? 268435456 : (-268435456));
@@ -354,7 +354,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p16(
   const int t_336 = min(t_334, t_334);
   const int t_337 = max(t_335, (-268435456));
   const int t_338 = min(t_336, t_181);
-  // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   const int t_339 = max(0, t_331);
   const int t_340 = (t_332 + 1);
   const int t_341 = min(t_159, t_340);
@@ -380,7 +380,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p16(
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   float carry_349[2];
   #pragma unroll
@@ -413,7 +413,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p16(
     }
   }
   for (int t_348 = t_339; t_348 < t_344; ++t_348) {
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_352 = (t_348 * 64);
     cp_async_wait<0>(); // K_375 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -425,10 +425,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p16(
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:29: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -667,10 +667,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p16(
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (int t_402 = t_344; t_402 < t_347; ++t_402) {
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_406 = (t_402 * 64);
     cp_async_wait<0>(); // K_427 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -920,10 +920,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p16(
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (int t_451 = t_347; t_451 < t_342; ++t_451) {
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_455 = (t_451 * 64);
     cp_async_wait<0>(); // K_478 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -935,10 +935,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p16(
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:29: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P

@@ -156,7 +156,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
   const int t_138 = cu_seqlens_q[(long long)(t_137)];
   const int q_len_139 = (t_138 - q0_136);
   const int k_len_140 = cache_seqlens[(long long)(b_111)];
-  // kernels-src/sliding_window.ts:24: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sliding_window.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
   const int t_141 = (m_109 * 64);
   const int t_142 = (q_len_139 * 4);
   const bool t_143 = (t_141 >= t_142);
@@ -176,7 +176,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   const int t_154 = (k_len_140 + 63);
   const int t_155 = safe_div(t_154, 64);
   const int t_157 = (k_len_140 + (-1));
@@ -305,7 +305,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
   const int t_284 = min(t_169, t_280);
   const int t_285 = max((-268435456), t_281);
   const int t_286 = min(t_177, t_282);
-  // kernels-src/sliding_window.ts:29: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   const bool t_287 = (P.is_causal == 0);
   const int t_288 = (t_287 ? (-268435456) : 268435456);
   const int t_289 = (t_287 ? 268435456 : (-268435456));
@@ -354,7 +354,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
   const int t_332 = min(t_330, t_330);
   const int t_333 = max(t_331, (-268435456));
   const int t_334 = min(t_332, t_177);
-  // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   const int t_335 = max(0, t_327);
   const int t_336 = (t_328 + 1);
   const int t_337 = min(t_155, t_336);
@@ -380,7 +380,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   float carry_345[2];
   #pragma unroll
@@ -413,7 +413,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
     }
   }
   for (int t_344 = t_335; t_344 < t_340; ++t_344) {
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_348 = (t_344 * 64);
     cp_async_wait<0>(); // K_369 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -425,10 +425,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:29: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -667,10 +667,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (int t_396 = t_340; t_396 < t_343; ++t_396) {
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_400 = (t_396 * 64);
     cp_async_wait<0>(); // K_419 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -920,10 +920,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (int t_443 = t_343; t_443 < t_338; ++t_443) {
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_447 = (t_443 * 64);
     cp_async_wait<0>(); // K_468 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -935,10 +935,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:29: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P

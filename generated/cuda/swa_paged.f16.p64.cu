@@ -156,7 +156,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
   const int t_140 = cu_seqlens_q[(long long)(t_139)];
   const int q_len_141 = (t_140 - q0_138);
   const int k_len_142 = cache_seqlens[(long long)(b_113)];
-  // kernels-src/sliding_window.ts:24: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sliding_window.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
   const int t_143 = (m_111 * 64);
   const int t_144 = (q_len_141 * 4);
   const bool t_145 = (t_143 >= t_144);
@@ -176,7 +176,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   const int t_156 = (k_len_142 + 63);
   const int t_157 = safe_div(t_156, 64);
   const int t_159 = (k_len_142 + (-1));
@@ -305,7 +305,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
   const int t_286 = min(t_171, t_282);
   const int t_287 = max((-268435456), t_283);
   const int t_288 = min(t_179, t_284);
-  // kernels-src/sliding_window.ts:29: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   const bool t_289 = (P.is_causal == 0);
   const int t_290 = (t_289 ? (-268435456) : 268435456);
   const int t_291 = (t_289 ? 268435456 : (-268435456));
@@ -354,7 +354,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
   const int t_334 = min(t_332, t_332);
   const int t_335 = max(t_333, (-268435456));
   const int t_336 = min(t_334, t_179);
-  // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   const int t_337 = max(0, t_329);
   const int t_338 = (t_330 + 1);
   const int t_339 = min(t_157, t_338);
@@ -380,7 +380,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   float carry_347[2];
   #pragma unroll
@@ -413,7 +413,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
     }
   }
   for (int t_346 = t_337; t_346 < t_342; ++t_346) {
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_350 = (t_346 * 64);
     cp_async_wait<0>(); // K_373 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -425,10 +425,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:29: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -667,10 +667,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (int t_400 = t_342; t_400 < t_345; ++t_400) {
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_404 = (t_400 * 64);
     cp_async_wait<0>(); // K_425 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -920,10 +920,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (int t_449 = t_345; t_449 < t_340; ++t_449) {
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_453 = (t_449 * 64);
     cp_async_wait<0>(); // K_476 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -935,10 +935,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:29: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:27: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P

@@ -149,29 +149,29 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_90 = i32(wg.x);
   let h_91 = i32(wg.y);
   let b_92 = i32(wg.z);
-  // kernels-src/mha.ts:25: let q0 = cu_seqlens_q[b]
+  // kernels-src/mha.ts:28: let q0 = cu_seqlens_q[b]
   let q0_115 = cu_seqlens_q[u32(b_92)];
-  // kernels-src/mha.ts:26: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/mha.ts:29: let q_len = cu_seqlens_q[b + 1] - q0
   let t_116 = (b_92 + 1);
   let t_117 = cu_seqlens_q[u32(t_116)];
   let q_len_118 = (t_117 - q0_115);
-  // kernels-src/mha.ts:27: if m * BLOCK_M >= q_len { return }
+  // kernels-src/mha.ts:30: if m * BLOCK_M >= q_len { return }
   let t_119 = (m_90 * 16);
   let t_120 = (t_119 >= q_len_118);
   if (t_120) {
     return;
   }
-  // kernels-src/mha.ts:28: let k0 = cu_seqlens_k[b]
+  // kernels-src/mha.ts:31: let k0 = cu_seqlens_k[b]
   let k0_121 = cu_seqlens_k[u32(b_92)];
-  // kernels-src/mha.ts:29: let k_len = cu_seqlens_k[b + 1] - k0
+  // kernels-src/mha.ts:32: let k_len = cu_seqlens_k[b + 1] - k0
   let t_122 = cu_seqlens_k[u32(t_116)];
   let k_len_123 = (t_122 - k0_121);
-  // kernels-src/mha.ts:30: let qi = rows(m, BLOCK_M)
+  // kernels-src/mha.ts:33: let qi = rows(m, BLOCK_M)
   let t_124 = (m_90 * 16);
-  // kernels-src/mha.ts:31: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:33: let scale2 = softmax_scale * 1.4426950408889634
+  // kernels-src/mha.ts:34: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:36: let scale2 = softmax_scale * 1.4426950408889634
   let scale2_130 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   let t_131 = (k_len_123 + 31);
   let t_132 = (t_131 / 32);
   let t_134 = (k_len_123 + (-1));
@@ -233,7 +233,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_115 + (t_124 + r))) * q_stride0 + u32(h_91) * q_stride1 + u32(c)], ((t_124 + r) < q_len_118));
   }
   workgroupBarrier();
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_191: array<f32, 1>;
   carry_191[0] = NEG_INF;
@@ -244,13 +244,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_193[0 * 16 + j] = 0.0;
   }
   for (var t_190 = 0; t_190 < t_186; t_190++) {
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     let t_194 = (t_190 * 32);
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
@@ -258,7 +258,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = select(f16(0.0), k[u32((k0_121 + (t_194 + r))) * k_stride0 + u32(h_91) * k_stride1 + u32(c)], ((t_194 + r) < k_len_123));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     var t_207 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -341,14 +341,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_193[0 * 16 + j] = t_224[0 * 16 + j];
     }
   }
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_230 = t_186; t_230 < t_189; t_230++) {
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     let t_234 = (t_230 * 32);
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
@@ -356,7 +356,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = k[u32((k0_121 + (t_234 + r))) * k_stride0 + u32(h_91) * k_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     var t_245 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -440,16 +440,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_265 = t_189; t_265 < t_185; t_265++) {
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     let t_269 = (t_265 * 32);
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
@@ -457,7 +457,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = select(f16(0.0), k[u32((k0_121 + (t_269 + r))) * k_stride0 + u32(h_91) * k_stride1 + u32(c)], ((t_269 + r) < k_len_123));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     var t_282 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -541,12 +541,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:42: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:45: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   for (var j = 0; j < 16; j++) {
     if (((t_124 + tr) < q_len_118)) { out[u32((q0_115 + (t_124 + tr))) * out_stride0 + u32(h_91) * out_stride1 + u32((tc + 8 * j))] = f16((carry_193[0 * 16 + j] / select(carry_192[0], 1.0, (carry_192[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:43: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:46: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (tc == 0) {
     if (((t_124 + tr) < q_len_118)) { lse[u32((q0_115 + (t_124 + tr))) * lse_stride0 + u32(h_91)] = select(((carry_191[0] + log2(carry_192[0])) * 0.6931471805599453), NEG_INF, (carry_192[0] == 0.0)); }
   }
@@ -600,29 +600,29 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_90 = i32(wg.x);
   let h_91 = i32(wg.y);
   let b_92 = i32(wg.z);
-  // kernels-src/mha.ts:25: let q0 = cu_seqlens_q[b]
+  // kernels-src/mha.ts:28: let q0 = cu_seqlens_q[b]
   let q0_115 = cu_seqlens_q[u32(b_92)];
-  // kernels-src/mha.ts:26: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/mha.ts:29: let q_len = cu_seqlens_q[b + 1] - q0
   let t_116 = (b_92 + 1);
   let t_117 = cu_seqlens_q[u32(t_116)];
   let q_len_118 = (t_117 - q0_115);
-  // kernels-src/mha.ts:27: if m * BLOCK_M >= q_len { return }
+  // kernels-src/mha.ts:30: if m * BLOCK_M >= q_len { return }
   let t_119 = (m_90 * 16);
   let t_120 = (t_119 >= q_len_118);
   if (t_120) {
     return;
   }
-  // kernels-src/mha.ts:28: let k0 = cu_seqlens_k[b]
+  // kernels-src/mha.ts:31: let k0 = cu_seqlens_k[b]
   let k0_121 = cu_seqlens_k[u32(b_92)];
-  // kernels-src/mha.ts:29: let k_len = cu_seqlens_k[b + 1] - k0
+  // kernels-src/mha.ts:32: let k_len = cu_seqlens_k[b + 1] - k0
   let t_122 = cu_seqlens_k[u32(t_116)];
   let k_len_123 = (t_122 - k0_121);
-  // kernels-src/mha.ts:30: let qi = rows(m, BLOCK_M)
+  // kernels-src/mha.ts:33: let qi = rows(m, BLOCK_M)
   let t_124 = (m_90 * 16);
-  // kernels-src/mha.ts:31: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:33: let scale2 = softmax_scale * 1.4426950408889634
+  // kernels-src/mha.ts:34: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:36: let scale2 = softmax_scale * 1.4426950408889634
   let scale2_130 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   let t_131 = (k_len_123 + 31);
   let t_132 = (t_131 / 32);
   let t_134 = (k_len_123 + (-1));
@@ -684,7 +684,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_115 + (t_124 + r))) * q_stride0 + u32(h_91) * q_stride1 + u32(c)], ((t_124 + r) < q_len_118));
   }
   workgroupBarrier();
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_191: array<f32, 1>;
   carry_191[0] = NEG_INF;
@@ -695,13 +695,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_193[0 * 16 + j] = 0.0;
   }
   for (var t_190 = 0; t_190 < t_186; t_190++) {
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     let t_194 = (t_190 * 32);
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
@@ -709,7 +709,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = select(f16(0.0), k[u32((k0_121 + (t_194 + r))) * k_stride0 + u32(h_91) * k_stride1 + u32(c)], ((t_194 + r) < k_len_123));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     var t_207 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -804,14 +804,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_193[0 * 16 + j] = t_224[0 * 16 + j];
     }
   }
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_230 = t_186; t_230 < t_189; t_230++) {
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     let t_234 = (t_230 * 32);
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
@@ -819,7 +819,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = k[u32((k0_121 + (t_234 + r))) * k_stride0 + u32(h_91) * k_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     var t_245 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -915,16 +915,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_265 = t_189; t_265 < t_185; t_265++) {
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     let t_269 = (t_265 * 32);
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
@@ -932,7 +932,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = select(f16(0.0), k[u32((k0_121 + (t_269 + r))) * k_stride0 + u32(h_91) * k_stride1 + u32(c)], ((t_269 + r) < k_len_123));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     var t_282 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -1028,12 +1028,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:42: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:45: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   for (var j = 0; j < 16; j++) {
     if (((t_124 + tr) < q_len_118)) { out[u32((q0_115 + (t_124 + tr))) * out_stride0 + u32(h_91) * out_stride1 + u32((tc + 8 * j))] = f16((carry_193[0 * 16 + j] / select(carry_192[0], 1.0, (carry_192[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:43: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:46: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (tc == 0) {
     if (((t_124 + tr) < q_len_118)) { lse[u32((q0_115 + (t_124 + tr))) * lse_stride0 + u32(h_91)] = select(((carry_191[0] + log2(carry_192[0])) * 0.6931471805599453), NEG_INF, (carry_192[0] == 0.0)); }
   }

@@ -149,29 +149,29 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_90 = i32(wg.x);
   let h_91 = i32(wg.y);
   let b_92 = i32(wg.z);
-  // kernels-src/mha.ts:25: let q0 = cu_seqlens_q[b]
+  // kernels-src/mha.ts:28: let q0 = cu_seqlens_q[b]
   let q0_116 = cu_seqlens_q[u32(b_92)];
-  // kernels-src/mha.ts:26: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/mha.ts:29: let q_len = cu_seqlens_q[b + 1] - q0
   let t_117 = (b_92 + 1);
   let t_118 = cu_seqlens_q[u32(t_117)];
   let q_len_119 = (t_118 - q0_116);
-  // kernels-src/mha.ts:27: if m * BLOCK_M >= q_len { return }
+  // kernels-src/mha.ts:30: if m * BLOCK_M >= q_len { return }
   let t_120 = (m_90 * 16);
   let t_121 = (t_120 >= q_len_119);
   if (t_121) {
     return;
   }
-  // kernels-src/mha.ts:28: let k0 = cu_seqlens_k[b]
+  // kernels-src/mha.ts:31: let k0 = cu_seqlens_k[b]
   let k0_122 = cu_seqlens_k[u32(b_92)];
-  // kernels-src/mha.ts:29: let k_len = cu_seqlens_k[b + 1] - k0
+  // kernels-src/mha.ts:32: let k_len = cu_seqlens_k[b + 1] - k0
   let t_123 = cu_seqlens_k[u32(t_117)];
   let k_len_124 = (t_123 - k0_122);
-  // kernels-src/mha.ts:30: let qi = rows(m, BLOCK_M)
+  // kernels-src/mha.ts:33: let qi = rows(m, BLOCK_M)
   let t_125 = (m_90 * 16);
-  // kernels-src/mha.ts:31: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:33: let scale2 = softmax_scale * 1.4426950408889634
+  // kernels-src/mha.ts:34: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:36: let scale2 = softmax_scale * 1.4426950408889634
   let scale2_131 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   let t_132 = (k_len_124 + 31);
   let t_133 = (t_132 / 32);
   let t_135 = (k_len_124 + (-1));
@@ -219,11 +219,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   if (0 < t_161) { // at most one tile
     let t_165 = 0;
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     let t_169 = (t_165 * 32);
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
@@ -231,7 +231,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = select(f16(0.0), k[u32((k0_122 + (t_169 + r))) * k_stride0 + u32(h_91) * k_stride1 + u32(c)], ((t_169 + r) < k_len_124));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     var t_181 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -314,14 +314,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_168[0 * 16 + j] = t_198[0 * 16 + j];
     }
   }
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_204 = t_161; t_204 < t_164; t_204++) {
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     let t_208 = (t_204 * 32);
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
@@ -329,7 +329,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = k[u32((k0_122 + (t_208 + r))) * k_stride0 + u32(h_91) * k_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     var t_218 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -412,15 +412,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_168[0 * 16 + j] = t_234[0 * 16 + j];
     }
   }
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   if (t_164 < t_160) { // at most one tile
     let t_238 = t_164;
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     let t_242 = (t_238 * 32);
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
@@ -428,7 +428,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = select(f16(0.0), k[u32((k0_122 + (t_242 + r))) * k_stride0 + u32(h_91) * k_stride1 + u32(c)], ((t_242 + r) < k_len_124));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     var t_254 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -512,12 +512,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:42: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:45: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   for (var j = 0; j < 16; j++) {
     if (((t_125 + tr) < q_len_119)) { out[u32((q0_116 + (t_125 + tr))) * out_stride0 + u32(h_91) * out_stride1 + u32((tc + 8 * j))] = f16((carry_168[0 * 16 + j] / select(carry_167[0], 1.0, (carry_167[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:43: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:46: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (tc == 0) {
     if (((t_125 + tr) < q_len_119)) { lse[u32((q0_116 + (t_125 + tr))) * lse_stride0 + u32(h_91)] = select(((carry_166[0] + log2(carry_167[0])) * 0.6931471805599453), NEG_INF, (carry_167[0] == 0.0)); }
   }
@@ -571,29 +571,29 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_90 = i32(wg.x);
   let h_91 = i32(wg.y);
   let b_92 = i32(wg.z);
-  // kernels-src/mha.ts:25: let q0 = cu_seqlens_q[b]
+  // kernels-src/mha.ts:28: let q0 = cu_seqlens_q[b]
   let q0_116 = cu_seqlens_q[u32(b_92)];
-  // kernels-src/mha.ts:26: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/mha.ts:29: let q_len = cu_seqlens_q[b + 1] - q0
   let t_117 = (b_92 + 1);
   let t_118 = cu_seqlens_q[u32(t_117)];
   let q_len_119 = (t_118 - q0_116);
-  // kernels-src/mha.ts:27: if m * BLOCK_M >= q_len { return }
+  // kernels-src/mha.ts:30: if m * BLOCK_M >= q_len { return }
   let t_120 = (m_90 * 16);
   let t_121 = (t_120 >= q_len_119);
   if (t_121) {
     return;
   }
-  // kernels-src/mha.ts:28: let k0 = cu_seqlens_k[b]
+  // kernels-src/mha.ts:31: let k0 = cu_seqlens_k[b]
   let k0_122 = cu_seqlens_k[u32(b_92)];
-  // kernels-src/mha.ts:29: let k_len = cu_seqlens_k[b + 1] - k0
+  // kernels-src/mha.ts:32: let k_len = cu_seqlens_k[b + 1] - k0
   let t_123 = cu_seqlens_k[u32(t_117)];
   let k_len_124 = (t_123 - k0_122);
-  // kernels-src/mha.ts:30: let qi = rows(m, BLOCK_M)
+  // kernels-src/mha.ts:33: let qi = rows(m, BLOCK_M)
   let t_125 = (m_90 * 16);
-  // kernels-src/mha.ts:31: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:33: let scale2 = softmax_scale * 1.4426950408889634
+  // kernels-src/mha.ts:34: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:36: let scale2 = softmax_scale * 1.4426950408889634
   let scale2_131 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   let t_132 = (k_len_124 + 31);
   let t_133 = (t_132 / 32);
   let t_135 = (k_len_124 + (-1));
@@ -641,11 +641,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   if (0 < t_161) { // at most one tile
     let t_165 = 0;
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     let t_169 = (t_165 * 32);
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
@@ -653,7 +653,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = select(f16(0.0), k[u32((k0_122 + (t_169 + r))) * k_stride0 + u32(h_91) * k_stride1 + u32(c)], ((t_169 + r) < k_len_124));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     var t_181 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -748,14 +748,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_168[0 * 16 + j] = t_198[0 * 16 + j];
     }
   }
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_204 = t_161; t_204 < t_164; t_204++) {
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     let t_208 = (t_204 * 32);
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
@@ -763,7 +763,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = k[u32((k0_122 + (t_208 + r))) * k_stride0 + u32(h_91) * k_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     var t_218 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -858,15 +858,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_168[0 * 16 + j] = t_234[0 * 16 + j];
     }
   }
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   if (t_164 < t_160) { // at most one tile
     let t_238 = t_164;
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     let t_242 = (t_238 * 32);
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
@@ -874,7 +874,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[2080 + r * 130 + c] = select(f16(0.0), k[u32((k0_122 + (t_242 + r))) * k_stride0 + u32(h_91) * k_stride1 + u32(c)], ((t_242 + r) < k_len_124));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     var t_254 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -970,12 +970,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:42: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:45: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   for (var j = 0; j < 16; j++) {
     if (((t_125 + tr) < q_len_119)) { out[u32((q0_116 + (t_125 + tr))) * out_stride0 + u32(h_91) * out_stride1 + u32((tc + 8 * j))] = f16((carry_168[0 * 16 + j] / select(carry_167[0], 1.0, (carry_167[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:43: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:46: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (tc == 0) {
     if (((t_125 + tr) < q_len_119)) { lse[u32((q0_116 + (t_125 + tr))) * lse_stride0 + u32(h_91)] = select(((carry_166[0] + log2(carry_167[0])) * 0.6931471805599453), NEG_INF, (carry_167[0] == 0.0)); }
   }

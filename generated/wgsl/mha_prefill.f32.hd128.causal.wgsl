@@ -42,29 +42,29 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_88 = i32(wg.x);
   let h_89 = i32(wg.y);
   let b_90 = i32(wg.z);
-  // kernels-src/mha.ts:25: let q0 = cu_seqlens_q[b]
+  // kernels-src/mha.ts:28: let q0 = cu_seqlens_q[b]
   let q0_113 = cu_seqlens_q[u32(b_90)];
-  // kernels-src/mha.ts:26: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/mha.ts:29: let q_len = cu_seqlens_q[b + 1] - q0
   let t_114 = (b_90 + 1);
   let t_115 = cu_seqlens_q[u32(t_114)];
   let q_len_116 = (t_115 - q0_113);
-  // kernels-src/mha.ts:27: if m * BLOCK_M >= q_len { return }
+  // kernels-src/mha.ts:30: if m * BLOCK_M >= q_len { return }
   let t_117 = (m_88 * 16);
   let t_118 = (t_117 >= q_len_116);
   if (t_118) {
     return;
   }
-  // kernels-src/mha.ts:28: let k0 = cu_seqlens_k[b]
+  // kernels-src/mha.ts:31: let k0 = cu_seqlens_k[b]
   let k0_119 = cu_seqlens_k[u32(b_90)];
-  // kernels-src/mha.ts:29: let k_len = cu_seqlens_k[b + 1] - k0
+  // kernels-src/mha.ts:32: let k_len = cu_seqlens_k[b + 1] - k0
   let t_120 = cu_seqlens_k[u32(t_114)];
   let k_len_121 = (t_120 - k0_119);
-  // kernels-src/mha.ts:30: let qi = rows(m, BLOCK_M)
+  // kernels-src/mha.ts:33: let qi = rows(m, BLOCK_M)
   let t_122 = (m_88 * 16);
-  // kernels-src/mha.ts:31: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:33: let scale2 = softmax_scale * 1.4426950408889634
+  // kernels-src/mha.ts:34: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:36: let scale2 = softmax_scale * 1.4426950408889634
   let scale2_128 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   let t_129 = (k_len_121 + 31);
   let t_130 = (t_129 / 32);
   let t_132 = (k_len_121 + (-1));
@@ -126,7 +126,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_113 + (t_122 + r))) * q_stride0 + u32(h_89) * q_stride1 + u32(c)], ((t_122 + r) < q_len_116));
   }
   workgroupBarrier();
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_189: array<f32, 1>;
   carry_189[0] = NEG_INF;
@@ -137,13 +137,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_191[0 * 16 + j] = 0.0;
   }
   for (var t_188 = 0; t_188 < t_184; t_188++) {
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     let t_192 = (t_188 * 32);
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
@@ -151,7 +151,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = select(0.0, k[u32((k0_119 + (t_192 + r))) * k_stride0 + u32(h_89) * k_stride1 + u32(c)], ((t_192 + r) < k_len_121));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     var t_205 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -247,14 +247,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_191[0 * 16 + j] = t_221[0 * 16 + j];
     }
   }
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_227 = t_184; t_227 < t_187; t_227++) {
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     let t_231 = (t_227 * 32);
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
@@ -262,7 +262,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = k[u32((k0_119 + (t_231 + r))) * k_stride0 + u32(h_89) * k_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     var t_242 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -359,16 +359,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_261 = t_187; t_261 < t_183; t_261++) {
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     let t_265 = (t_261 * 32);
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:36: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:37: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:38: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
@@ -376,7 +376,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f32[2064 + r * 129 + c] = select(0.0, k[u32((k0_119 + (t_265 + r))) * k_stride0 + u32(h_89) * k_stride1 + u32(c)], ((t_265 + r) < k_len_121));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:39: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
     var t_278 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
@@ -473,12 +473,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:42: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:45: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   for (var j = 0; j < 16; j++) {
     if (((t_122 + tr) < q_len_116)) { out[u32((q0_113 + (t_122 + tr))) * out_stride0 + u32(h_89) * out_stride1 + u32((tc + 8 * j))] = (carry_191[0 * 16 + j] / select(carry_190[0], 1.0, (carry_190[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:43: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:46: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (tc == 0) {
     if (((t_122 + tr) < q_len_116)) { lse[u32((q0_113 + (t_122 + tr))) * lse_stride0 + u32(h_89)] = select(((carry_189[0] + log2(carry_190[0])) * 0.6931471805599453), NEG_INF, (carry_190[0] == 0.0)); }
   }

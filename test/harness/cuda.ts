@@ -8,13 +8,6 @@ import { type CudaDevice, type CudaTensor, type LoadedCudaKernel, createTensor, 
 import { relError } from "../reference/numeric.ts";
 import { type KernelCase, isTensor } from "./case.ts";
 
-export function cudaBuild(manifestPath: string, name: string): KernelManifest {
-  const m = JSON.parse(fs.readFileSync(manifestPath, "utf8")) as { kernels: Record<string, KernelManifest[]> };
-  const build = m.kernels[name]?.find((v) => v.cuda);
-  if (!build) throw new Error(`no CUDA build of '${name}'`);
-  return build;
-}
-
 export function loadCuda(device: CudaDevice, dir: string, manifest: KernelManifest): LoadedCudaKernel {
   return loadKernelFor(device, manifest, (file) => fs.readFileSync(path.join(dir, "cuda", file)));
 }

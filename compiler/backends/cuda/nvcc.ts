@@ -6,9 +6,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-/** Every kernel is compiled (and checked for spills) for these. */
-export const ARCHS = ["sm_80", "sm_90a"] as const;
-export type Arch = (typeof ARCHS)[number];
+import { ARCHS, type Arch } from "./archs.ts";
+
+export { ARCHS, type Arch };
 /**
  * PTX shipped in the package: sm_80 PTX runs on Ampere and, compiled by the driver at load, on
  * Hopper too (the mma.sync path uses nothing Hopper-only); shipping one keeps the package small.

@@ -7,7 +7,7 @@ export { getCudaDevice, describeCudaDevice } from "./device.ts";
 export type { CudaDevice, CudaDeviceOptions } from "./device.ts";
 export { loadCudaAddon, addonPath, ADDON_BUILD_PATH, FuncAttribute } from "./native.ts";
 export type { CudaAddon, CudaDeviceInfo, CaptureMode, NativeHandle, StreamArg } from "./native.ts";
-export { loadKernel, loadKernelFor, checkDeviceLimits, normalizeImage } from "./loader.ts";
+export { loadKernel, loadKernelFor, chooseCudaBuild, checkDeviceLimits, normalizeImage } from "./loader.ts";
 export type { LoadOptions } from "./loader.ts";
 export {
   LoadedCudaKernel,

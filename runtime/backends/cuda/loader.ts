@@ -80,23 +80,43 @@ export function loadKernel<Args extends CudaArgsShape<Args> = CudaKernelArgs>(
 }
 
 /**
- * Pick and load the PTX of `manifest` that suits `device`: `readPtx(file)` returns the contents
- * of a file named in `manifest.cuda.ptx` (text or bytes, gzipped or not), e.g.
- * `f => readFileSync(join(dir, f))`.
+ * Pick and load the PTX that suits `device`, among one build's or among all of a kernel's builds
+ * (its list in manifest.json: WGSL variants are passed over; a CUDA build per architecture, made
+ * by a spec's `target cuda sm_80:` clause, carries that architecture's PTX alone). `readPtx(file)`
+ * returns the contents of a file named in a build's `cuda.ptx` (text or bytes, gzipped or not),
+ * e.g. `f => readFileSync(join(dir, f))`.
  */
 export function loadKernelFor<Args extends CudaArgsShape<Args> = CudaKernelArgs>(
   device: CudaDevice,
-  manifest: KernelManifest,
+  builds: KernelManifest | readonly KernelManifest[],
   readPtx: (file: string) => string | Uint8Array,
 ): LoadedCudaKernel<Args> {
-  const cuda = checkCudaManifest(manifest);
+  const { manifest, arch } = chooseCudaBuild(Array.isArray(builds) ? builds : [builds as KernelManifest], device.info);
+  return loadKernel<Args>(device, manifest, readPtx(manifest.cuda!.ptx[arch]), { arch });
+}
+
+/** The CUDA build and PTX architecture to load on a device of this compute capability. */
+export function chooseCudaBuild(
+  builds: readonly KernelManifest[],
+  info: Pick<CudaDeviceInfo, "computeCapabilityMajor" | "computeCapabilityMinor">,
+): { manifest: KernelManifest; arch: string } {
+  const cuda = builds.filter((m) => m.cuda);
+  const name = cuda[0]?.name ?? builds[0]?.name ?? "kernel";
+  if (!cuda.length) throw new Error(`${name}: no CUDA build`);
+  const byArch = new Map<string, KernelManifest>();
+  for (const m of cuda) {
+    for (const arch of Object.keys(checkCudaManifest(m).ptx)) {
+      if (byArch.has(arch)) throw new Error(`${name}: two CUDA builds ship PTX for ${arch}`);
+      byArch.set(arch, m);
+    }
+  }
   let arch: string;
   try {
-    arch = choosePtxArch(Object.keys(cuda.ptx), device.info);
+    arch = choosePtxArch([...byArch.keys()], info);
   } catch (e) {
-    throw prefixed(manifest.name, e);
+    throw prefixed(name, e);
   }
-  return loadKernel<Args>(device, manifest, readPtx(cuda.ptx[arch]), { arch });
+  return { manifest: byArch.get(arch)!, arch };
 }
 
 /** Block size and shared memory against the device (before compiling anything). */

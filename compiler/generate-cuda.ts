@@ -1,0 +1,123 @@
+// The CUDA half of generated/: for every kernel with a `target cuda:` clause, CUDA C for each
+// instance and nvcc's PTX per architecture. A `target cuda sm_80:` clause gives that architecture
+// a build of its own (other tile sizes), and the instance's main build stops shipping its PTX.
+import fs from "node:fs";
+import path from "node:path";
+import { gunzipSync } from "node:zlib";
+import type { KernelManifest } from "../runtime/manifest.ts";
+import type { Diagnostics } from "./diagnostics/diagnostic.ts";
+import type { KernelIR } from "./ir/ir.ts";
+import { baseManifest } from "./backends/wgsl/index.ts";
+import { CudaBackendError, compileCuda } from "./backends/cuda/index.ts";
+import { blocksPerSmToTry, spills, withSpilled } from "./backends/cuda/occupancy.ts";
+import { ARCHS, type Arch, type PtxBuild, buildPtx, shippedArchs } from "./backends/cuda/nvcc.ts";
+import { compileUnits, frontend } from "./pipeline.ts";
+import { specFiles } from "./program.ts";
+
+export interface GeneratedCudaKernel {
+  name: string;
+  kernel: string;
+  manifest: KernelManifest;
+  code: string;
+  /** PTX of the architectures this build ships (the keys of manifest.cuda.ptx). */
+  ptx: Partial<Record<Arch, string>>;
+}
+
+/** One CUDA build to make: an instance, for every architecture or for `arch` alone. */
+interface BuildJob {
+  ir: KernelIR;
+  arch?: Arch;
+  /** The .cu file's name in cuda/. */
+  file: string;
+}
+
+/**
+ * Compile the kernels that have a `target cuda:` clause to CUDA C and PTX. PTX from `previous`
+ * (a generated/ directory) is reused when the CUDA source is unchanged.
+ */
+export async function compileCudaKernels(inputs: string[], diags: Diagnostics, opts: { cwd?: string; sources?: Map<string, string>; previous?: string; wgmma?: boolean } = {}): Promise<GeneratedCudaKernel[]> {
+  const cwd = opts.cwd ?? process.cwd();
+  const files = opts.sources ? inputs.map((i) => path.resolve(cwd, i)) : specFiles(inputs);
+  const units = frontend(files, diags, cwd, opts.sources).units.filter((u) => u.decl.targets.some((t) => t.target === "cuda"));
+  const jobs: BuildJob[] = compileUnits(units, diags, { target: "cuda" }).map((ir) => ({ ir, file: `${ir.name}.cu` }));
+  const own = new Map<string, Arch[]>(); // instance name -> architectures with a build of their own
+  const main = new Map(jobs.map((j) => [j.ir.name, j.ir]));
+  for (const arch of ARCHS) {
+    for (const ir of compileUnits(units, diags, { target: "cuda", arch })) {
+      // A clause that leaves this instance's parameters as they are needs no second build.
+      if (JSON.stringify(ir.params) === JSON.stringify(main.get(ir.name)?.params)) continue;
+      jobs.push({ ir, arch, file: `${ir.name}.${arch}.cu` });
+      own.set(ir.name, [...(own.get(ir.name) ?? []), arch]);
+    }
+  }
+  const previous = opts.previous ? previousPackage(opts.previous) : undefined;
+  const out: GeneratedCudaKernel[] = [];
+  const pending: Promise<void>[] = [];
+  for (const job of jobs) {
+    const { ir } = job;
+    let first;
+    try {
+      first = compileCuda(ir, job.file, { wgmma: opts.wgmma, arch: job.arch });
+    } catch (e) {
+      if (!(e instanceof CudaBackendError)) throw e;
+      diags.error(`${ir.name} (CUDA${job.arch ? ` ${job.arch}` : ""}): ${e.message}`, e.span, e.hint);
+      continue;
+    }
+    // The architectures whose PTX this build ships: its own, or all its source has a path for
+    // but those with a build of their own.
+    const ship = job.arch ? [job.arch] : shippedArchs(first.code).filter((a) => !own.get(ir.name)?.includes(a));
+    if (!ship.length) continue;
+    const entry: GeneratedCudaKernel = { name: ir.name, kernel: ir.kernel, code: first.code, manifest: baseManifest(ir), ptx: {} };
+    out.push(entry);
+    pending.push(
+      (async () => {
+        // The most blocks per SM that builds without a spill (occupancy.ts); the last one tried
+        // stands either way, and the spill test reports it. An earlier build of one of the
+        // candidates' exact source is reused: it was chosen by the same trials.
+        const tries = blocksPerSmToTry(first.blocksPerSm, first.target.blockDim[0], first.target.sharedBytes);
+        const variants = tries.map((n) => (n === first.blocksPerSm ? first : compileCuda(ir, job.file, { wgmma: opts.wgmma, arch: job.arch, blocksPerSm: n })));
+        // Variant i ships saying that the counts before it spilled.
+        const shipped = variants.map((kn, i) => withSpilled(kn.code, tries[i], tries.slice(0, i)));
+        const use = (i: number, build: PtxBuild) => {
+          entry.code = shipped[i];
+          entry.ptx = Object.fromEntries(ship.map((a) => [a, build.ptx[a]]));
+          entry.manifest.cuda = { ...variants[i].target, ptx: Object.fromEntries(ship.map((a) => [a, `${ir.name}.${a}.ptx.gz`])), resources: build.resources };
+        };
+        const reused = previous?.(job.file, shipped, ship);
+        if (reused) return use(reused.index, reused.build);
+        for (const i of variants.keys()) {
+          const build = await buildPtx(ir.name, variants[i].code);
+          if (!spills(build) || i + 1 === variants.length) return use(i, build);
+        }
+      })().catch((e) => diags.error(`${ir.name} (CUDA): ${(e as Error).message}`)),
+    );
+  }
+  await Promise.all(pending);
+  return out.filter((k) => k.manifest.cuda);
+}
+
+/**
+ * An earlier package (a generated/ directory) to reuse PTX from: for a .cu file and its candidate
+ * sources, the candidate whose source that package ships byte for byte, with that build's PTX of
+ * the architectures asked for and its resource report. Its manifest is read once, on the first match.
+ */
+function previousPackage(dir: string): (file: string, candidates: string[], archs: Arch[]) => { index: number; build: PtxBuild } | undefined {
+  let builds: Map<string, NonNullable<KernelManifest["cuda"]>> | undefined;
+  return (file, candidates, archs) => {
+    try {
+      const code = fs.readFileSync(path.join(dir, "cuda", file), "utf8");
+      const index = candidates.indexOf(code);
+      if (index < 0) return undefined;
+      if (!builds) {
+        const kernels = (JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as { kernels: Record<string, KernelManifest[]> }).kernels;
+        builds = new Map(Object.values(kernels).flatMap((vs) => vs.flatMap((v) => (v.cuda ? [[v.cuda.file, v.cuda] as const] : []))));
+      }
+      const cuda = builds.get(file);
+      if (!cuda?.resources || !archs.every((a) => cuda.ptx[a])) return undefined;
+      const ptx = Object.fromEntries(archs.map((a) => [a, gunzipSync(fs.readFileSync(path.join(dir, "cuda", cuda.ptx[a]!))).toString("utf8")])) as Record<Arch, string>;
+      return { index, build: { ptx, resources: cuda.resources as PtxBuild["resources"] } };
+    } catch {
+      return undefined;
+    }
+  };
+}
