@@ -169,7 +169,7 @@ def time_ours(name, tensors, scalars, error, report, gen=None):
 
 
 # --build label=dir (repeatable): other builds of the package, timed beside ours in the same run
-# (prefill and swa sections).
+# (prefill, swa and the MLA split sections).
 BUILDS = {}
 
 
@@ -293,15 +293,16 @@ def decode(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)):
 SPLITS = [int(x) for x in os.environ.get("FLASHTILE_SPLITS", "").split(",") if x]
 
 
-def time_split_merge(split_name, inputs, scalars, S, B, H, D, ref, report):
-    """Time our split-KV build `split_name` (its partial outputs allocated here) followed by
-    merge_states.bf16.hd{D}, together and the split alone; report(ms, ms_split, error vs ref)."""
+def time_split_merge(split_name, inputs, scalars, S, B, H, D, ref, report, gen=None):
+    """Time our split-KV build `split_name` (its partial outputs allocated here; from `gen`,
+    default the package) followed by merge_states.bf16.hd{D}, together and the split alone;
+    report(ms, ms_split, error vs ref)."""
     try:
         op = torch.empty(S, B, H, D, device="cuda", dtype=torch.float32)
         lp = torch.empty(S, B, H, device="cuda", dtype=torch.float32)
         out = torch.empty(B * H, D, device="cuda", dtype=torch.bfloat16)
         lse = torch.empty(B * H, device="cuda", dtype=torch.float32)
-        r1 = Kernel(split_name).prepare({**inputs, "out_partial": op, "lse_partial": lp}, scalars)
+        r1 = Kernel(split_name, gen).prepare({**inputs, "out_partial": op, "lse_partial": lp}, scalars)
         r2 = Kernel(f"merge_states.bf16.hd{D}").prepare({"out_partial": op.view(S, B * H, D), "lse_partial": lp.view(S, B * H), "out": out, "lse": lse}, {})
         both = lambda: (r1(), r2())
         ms = bench(both)
@@ -415,12 +416,13 @@ def mla(configs=((64, 4096), (16, 16384)), pages=(1, 16, 64), H=128, L=512, R=64
 def mla_split(B, Lk, P, split, q, cache, table, ref, shape, H, L, scale, kv_bytes):
     """mla_decode_split over splits of `split` keys, then merge_states (HEAD_DIM 512); both timed."""
     flops = 2 * B * H * Lk * (q.shape[-1] + L)
-    time_split_merge(f"mla_decode_split.bf16.p{P}",
-                     {"q_nope": q[:, :, :L].contiguous(), "q_rope": q[:, :, L:].contiguous(), "c_kv": cache, "page_table": table,
-                      "cache_seqlens": torch.full((B,), Lk, device="cuda", dtype=torch.int32)},
-                     {"softmax_scale": scale, "split_len": split}, (Lk + split - 1) // split, B, H, L, ref,
-                     lambda ms, ms1, err: row("mla", f"{shape} page {P}", f"flashtile split {split}+merge", ms, kv_bytes / ms / 1e9, "TB/s",
-                                              f"{flops / ms / 1e9:.0f} TFLOP/s; split alone {kv_bytes / ms1 / 1e9:.2f} TB/s; err {err:.1e}"))
+    inputs = {"q_nope": q[:, :, :L].contiguous(), "q_rope": q[:, :, L:].contiguous(), "c_kv": cache, "page_table": table,
+              "cache_seqlens": torch.full((B,), Lk, device="cuda", dtype=torch.int32)}
+    for label, gen in [(None, None), *BUILDS.items()]:
+        who = f"flashtile split {split}+merge" + (f" [{label}]" if label else "")
+        time_split_merge(f"mla_decode_split.bf16.p{P}", inputs, {"softmax_scale": scale, "split_len": split}, (Lk + split - 1) // split, B, H, L, ref,
+                         lambda ms, ms1, err, who=who: row("mla", f"{shape} page {P}", who, ms, kv_bytes / ms / 1e9, "TB/s",
+                                                           f"{flops / ms / 1e9:.0f} TFLOP/s; split alone {kv_bytes / ms1 / 1e9:.2f} TB/s; err {err:.1e}"), gen)
 
 
 def swa(S=8192, W=1024, Hq=16, Hk=4, D=128):
@@ -467,7 +469,7 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--head-dims", help="prefill head dims, e.g. 128,64")
     ap.add_argument("--seqs", help="prefill sequence lengths, e.g. 2048,8192")
-    ap.add_argument("--build", action="append", default=[], help="label=dir[@sm_80]: another build of the package, timed beside ours (prefill, swa); @sm_80 loads its portable PTX")
+    ap.add_argument("--build", action="append", default=[], help="label=dir[@sm_80]: another build of the package, timed beside ours (prefill, swa, MLA split); @sm_80 loads its portable PTX")
     a = ap.parse_args()
     print(f"{CARD}, torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}", flush=True)
     for b in a.build:
