@@ -11,8 +11,7 @@ import { baseManifest } from "./backends/wgsl/index.ts";
 import { CudaBackendError, compileCuda } from "./backends/cuda/index.ts";
 import { blocksPerSmToTry, spills, withSpilled } from "./backends/cuda/occupancy.ts";
 import { ARCHS, type Arch, type PtxBuild, buildPtx, shippedArchs } from "./backends/cuda/nvcc.ts";
-import { compileUnits, frontend } from "./pipeline.ts";
-import { specFiles } from "./program.ts";
+import { compileUnits, loadUnits } from "./pipeline.ts";
 
 export interface GeneratedCudaKernel {
   name: string;
@@ -36,9 +35,7 @@ interface BuildJob {
  * (a generated/ directory) is reused when the CUDA source is unchanged.
  */
 export async function compileCudaKernels(inputs: string[], diags: Diagnostics, opts: { cwd?: string; sources?: Map<string, string>; previous?: string; wgmma?: boolean } = {}): Promise<GeneratedCudaKernel[]> {
-  const cwd = opts.cwd ?? process.cwd();
-  const files = opts.sources ? inputs.map((i) => path.resolve(cwd, i)) : specFiles(inputs);
-  const units = frontend(files, diags, cwd, opts.sources).units.filter((u) => u.decl.targets.some((t) => t.target === "cuda"));
+  const units = loadUnits(inputs, diags, opts).filter((u) => u.decl.targets.some((t) => t.target === "cuda"));
   const jobs: BuildJob[] = compileUnits(units, diags, { target: "cuda" }).map((ir) => ({ ir, file: `${ir.name}.cu` }));
   const own = new Map<string, Arch[]>(); // instance name -> architectures with a build of their own
   const main = new Map(jobs.map((j) => [j.ir.name, j.ir]));

@@ -61,9 +61,14 @@ export function compileInstance(unit: KernelUnit, chosen: Record<string, CtValue
 
 /** Final IR of every instance of every kernel in `inputs` (files or directories). */
 export function compileAll(inputs: string[], diags: Diagnostics, opts: { cwd?: string; sources?: Map<string, string>; target?: string } = {}): KernelIR[] {
+  return compileUnits(loadUnits(inputs, diags, opts), diags, opts);
+}
+
+/** The kernels of `inputs` (spec files or directories; with `sources`, paths of in-memory specs). */
+export function loadUnits(inputs: string[], diags: Diagnostics, opts: { cwd?: string; sources?: Map<string, string> } = {}): KernelUnit[] {
   const cwd = opts.cwd ?? process.cwd();
   const files = opts.sources ? inputs.map((i) => path.resolve(cwd, i)) : specFiles(inputs);
-  return compileUnits(frontend(files, diags, cwd, opts.sources).units, diags, opts);
+  return frontend(files, diags, cwd, opts.sources).units;
 }
 
 /**
