@@ -469,6 +469,7 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--head-dims", help="prefill head dims, e.g. 128,64")
     ap.add_argument("--seqs", help="prefill sequence lengths, e.g. 2048,8192")
+    ap.add_argument("--mla-pages", help="MLA page sizes, e.g. 16 (default 1,16,64)")
     ap.add_argument("--build", action="append", default=[], help="label=dir[@sm_80]: another build of the package, timed beside ours (prefill, swa, MLA split); @sm_80 loads its portable PTX")
     a = ap.parse_args()
     print(f"{CARD}, torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}", flush=True)
@@ -479,7 +480,7 @@ def main():
     pre = {**({"head_dims": ints(a.head_dims)} if a.head_dims else {}), **({"seqs": ints(a.seqs)} if a.seqs else {})}
     for part in a.only.split(","):
         t0 = time.time()
-        {"prefill": lambda: prefill(**pre), "decode": decode, "decode_fp8": decode_fp8, "mla": mla, "swa": swa}[part]()
+        {"prefill": lambda: prefill(**pre), "decode": decode, "decode_fp8": decode_fp8, "mla": lambda: mla(**({"pages": ints(a.mla_pages)} if a.mla_pages else {})), "swa": swa}[part]()
         print(f"-- {part}: {time.time() - t0:.0f} s", flush=True)
     if a.json:
         json.dump(ROWS, open(a.json, "w"), indent=1)
