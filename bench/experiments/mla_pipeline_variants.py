@@ -171,3 +171,39 @@ out('pipe3_sync', join(with_helpers(HEAD), PIPE_PRO, PIPE_LOOP.replace("""      
     wgmma_wait<0>();
     #endif
     if ((t_268 + 2)"""), TAIL), XB + 2 * 16384)
+
+# pipe3_desc: pipe3 with each wgmma's descriptors stepped from one base per operand by constants
+# (the group index read from lane 0, so it is warp-uniform to ptxas), instead of built per wgmma.
+def s_issue_desc(tvar, indent='    '):
+    return f'''{indent}#pragma unroll
+{indent}for (int i = 0; i < 16; ++i) sacc[i] = 0.0f;
+{indent}{{
+{indent}const uint64_t dc = sw128_desc(smem + {CST} + (({tvar}) % 3) * 32768, 16, 1024) + (uint64_t)(wg * 16384 >> 4);
+{indent}const uint64_t dk = sw128_desc(smem + {KST} + (({tvar}) % 3) * 4096, 16, 1024) + (uint64_t)(wg * 64 >> 4);
+{indent}wgmma_fence();
+{indent}#pragma unroll
+{indent}for (int kq = 0; kq < 16; ++kq)
+{indent}  wgmma_m64n32k16_ss_bf16<0>(sacc, dq + (uint64_t)((((kq >> 2) * 8192) + (kq & 3) * 32) >> 4), dc + (uint64_t)((((kq >> 2) * 4096) + (kq & 3) * 32) >> 4));
+{indent}#pragma unroll
+{indent}for (int kq = 0; kq < 2; ++kq)
+{indent}  wgmma_m64n32k16_ss_bf16<0>(sacc, dr + (uint64_t)((kq * 32) >> 4), dk + (uint64_t)((kq * 32) >> 4));
+{indent}wgmma_commit();
+{indent}}}
+'''
+DESC_SETUP = f'''  #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  const int wg = __shfl_sync(0xffffffffu, tid >> 7, 0); // the group index, warp-uniform
+  const uint64_t dq = sw128_desc(smem + 0, 16, 1024) + (uint64_t)(wg * 32768 >> 4);  // this group's half of q_nope's k
+  const uint64_t dr = sw128_desc(smem + 65536, 16, 1024) + (uint64_t)(wg * 64 >> 4); // its half of q_rope's k
+  #endif
+'''
+PV_DESC_OLD = f'wgmma_m64n256k16_rs_bf16<1>(carry_223, af[kk], sw128_desc(smem + ({CST} + (t_268 % 3) * 32768) + wcol * 256 / 64 * 4096 + kk * 2048, 4096, 1024));'
+assert PV_DESC_OLD in PIPE_LOOP
+pd_loop = PIPE_LOOP.replace(s_issue('t_268 + 1'), s_issue_desc('t_268 + 1')).replace(
+    PV_DESC_OLD, f'wgmma_m64n256k16_rs_bf16<1>(carry_223, af[kk], dv + (uint64_t)(kk * 2048 >> 4));').replace(
+    '      wgmma_fence();\n      #pragma unroll\n      for (int kk = 0; kk < 2; ++kk) {\n        wgmma_m64n256k16_rs_bf16<1>(carry_223, af[kk], dv',
+    f'      const uint64_t dv = sw128_desc(smem + {CST} + (t_268 % 3) * 32768, 4096, 1024) + (uint64_t)(wg * 4 * 4096 >> 4);\n      wgmma_fence();\n      #pragma unroll\n      for (int kk = 0; kk < 2; ++kk) {{\n        wgmma_m64n256k16_rs_bf16<1>(carry_223, af[kk], dv')
+assert 'dv + (uint64_t)(kk * 2048 >> 4)' in pd_loop and 'const uint64_t dv' in pd_loop and s_issue('t_268 + 1') not in pd_loop
+pd_pro = PIPE_PRO.replace(s_issue('t_216', '  '), s_issue_desc('t_216', '  '))
+assert pd_pro != PIPE_PRO
+out('pipe3_desc', join(with_helpers(HEAD), DESC_SETUP + pd_pro, pd_loop, TAIL), XB + 2 * 16384)
+print('pipe3_desc ok')

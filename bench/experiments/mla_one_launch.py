@@ -1,0 +1,35 @@
+"""One launch of an MLA split build at 64 x 4096 (page 16), for a profiler:
+
+    ncu -k regex:mla_decode_split python3 bench/experiments/mla_one_launch.py [DIR]
+
+DIR is a package (or a one-kernel package from mla_pipeline_variants.py); default generated/.
+Two launches: the first loads the module and warms the caches, the second is the one to profile
+(`-c 1 --launch-skip 1`)."""
+import sys
+
+import torch
+
+sys.path.insert(0, __file__.rsplit("/", 2)[0])
+from bench_cuda import Kernel, paged_cache  # noqa: E402
+
+
+def main():
+    gen = sys.argv[1] if len(sys.argv) > 1 else None
+    torch.manual_seed(0)
+    B, Lk, P, H, L, W = 64, 4096, 16, 128, 512, 576
+    table, cache, _ = paged_cache(B, Lk, P, 1, W)
+    q = torch.randn(B, H, W, device="cuda", dtype=torch.bfloat16)
+    S = 1
+    inputs = {"q_nope": q[:, :, :L].contiguous(), "q_rope": q[:, :, L:].contiguous(), "c_kv": cache, "page_table": table,
+              "cache_seqlens": torch.full((B,), Lk, device="cuda", dtype=torch.int32),
+              "out_partial": torch.empty(S, B, H, L, device="cuda", dtype=torch.float32),
+              "lse_partial": torch.empty(S, B, H, device="cuda", dtype=torch.float32)}
+    run = Kernel(f"mla_decode_split.bf16.p{P}", gen).prepare(inputs, {"softmax_scale": (128 + 64) ** -0.5, "split_len": Lk})
+    run()
+    run()
+    torch.cuda.synchronize()
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
