@@ -10,7 +10,8 @@ import type { KernelIR } from "./ir/ir.ts";
 import { baseManifest } from "./backends/wgsl/index.ts";
 import { CudaBackendError, compileCuda } from "./backends/cuda/index.ts";
 import { blocksPerSmToTry, spills, withSpilled } from "./backends/cuda/occupancy.ts";
-import { ARCHS, type Arch, type PtxBuild, buildPtx, shippedArchs } from "./backends/cuda/nvcc.ts";
+import { ARCHS, type Arch, type PtxBuild, archsFitting, buildPtx, shippedArchs } from "./backends/cuda/nvcc.ts";
+import { MAX_SHARED } from "./backends/cuda/archs.ts";
 import { compileUnits, loadUnits } from "./pipeline.ts";
 
 export interface GeneratedCudaKernel {
@@ -28,6 +29,8 @@ interface BuildJob {
   arch?: Arch;
   /** The .cu file's name in cuda/. */
   file: string;
+  /** Why `arch` has a build of its own, when not the spec's clause (the header says). */
+  note?: string;
 }
 
 /**
@@ -54,12 +57,22 @@ export async function compileCudaKernels(inputs: string[], diags: Diagnostics, o
     const { ir } = job;
     let first;
     try {
-      first = compileCuda(ir, job.file, { wgmma: opts.wgmma, arch: job.arch });
+      first = compileCuda(ir, job.file, { wgmma: opts.wgmma, arch: job.arch, archNote: job.note });
     } catch (e) {
       if (!(e instanceof CudaBackendError)) throw e;
       diags.error(`${ir.name} (CUDA${job.arch ? ` ${job.arch}` : ""}): ${e.message}`, e.span, e.hint);
       continue;
     }
+    // A main build over an architecture's shared memory (loops whose scores run a tile ahead
+    // take up to Hopper's 227 KiB) leaves it to a build of its own, planned for it: on sm_80
+    // without wgmma, so without that loop shape.
+    const fits = archsFitting(first.target.sharedBytes);
+    if (!job.arch)
+      for (const a of ARCHS.filter((x) => !fits.includes(x) && !own.get(ir.name)?.includes(x))) {
+        const note = `${ir.name}.cu needs ${first.target.sharedBytes} bytes of shared memory, over the ${MAX_SHARED[a]} an ${a} block may have, so this one is planned for ${a} alone`;
+        jobs.push({ ir, arch: a, file: `${ir.name}.${a}.cu`, note });
+        own.set(ir.name, [...(own.get(ir.name) ?? []), a]);
+      }
     // The architectures whose PTX this build ships: its own, or all its source has a path for
     // but those with a build of their own.
     const ship = job.arch ? [job.arch] : shippedArchs(first.code).filter((a) => !own.get(ir.name)?.includes(a));
@@ -72,7 +85,7 @@ export async function compileCudaKernels(inputs: string[], diags: Diagnostics, o
         // stands either way, and the spill test reports it. An earlier build of one of the
         // candidates' exact source is reused: it was chosen by the same trials.
         const tries = blocksPerSmToTry(first.blocksPerSm, first.target.blockDim[0], first.target.sharedBytes);
-        const variants = tries.map((n) => (n === first.blocksPerSm ? first : compileCuda(ir, job.file, { wgmma: opts.wgmma, arch: job.arch, blocksPerSm: n })));
+        const variants = tries.map((n) => (n === first.blocksPerSm ? first : compileCuda(ir, job.file, { wgmma: opts.wgmma, arch: job.arch, archNote: job.note, blocksPerSm: n })));
         // Variant i ships saying that the counts before it spilled.
         const shipped = variants.map((kn, i) => withSpilled(kn.code, tries[i], tries.slice(0, i)));
         const use = (i: number, build: PtxBuild) => {
@@ -83,7 +96,7 @@ export async function compileCudaKernels(inputs: string[], diags: Diagnostics, o
         const reused = previous?.(job.file, shipped, ship);
         if (reused) return use(reused.index, reused.build);
         for (const i of variants.keys()) {
-          const build = await buildPtx(ir.name, variants[i].code);
+          const build = await buildPtx(ir.name, variants[i].code, archsFitting(variants[i].target.sharedBytes));
           if (!spills(build) || i + 1 === variants.length) return use(i, build);
         }
       })().catch((e) => diags.error(`${ir.name} (CUDA): ${(e as Error).message}`)),

@@ -30,14 +30,17 @@ function sw128Of(code: string): (row: number, col: number, rows: number) => numb
   return new Function("row", "col", "rows", body) as (row: number, col: number, rows: number) => number;
 }
 
+/** Loop indices standing for every buffer of a tile: `t & 1` picks one of two, `t % 3` of three. */
+const PARITIES = [0, 1, 2];
+
 /**
- * Shared tiles filled by cp.async: region offset -> rows. A double buffer's offset picks its
- * buffer by a loop index's parity (`(o + (t_N & 1) * size)`): both buffers are listed.
+ * Shared tiles filled by cp.async: region offset -> rows. A multi-buffered tile's offset picks its
+ * buffer by a loop index (`(o + (t_N & 1) * size)`, `(o + ((t_N + 2) % 3) * size)`): every buffer is listed.
  */
 function tilesOf(code: string): Map<number, number> {
   const tiles = new Map<number, number>();
-  for (const m of code.matchAll(/cp_async16\(smem \+ (\d+|\([^)]*\)[^)]*\)) \+ sw128\(r, c, (\d+)\)/g))
-    for (const parity of [0, 1]) tiles.set(evalC(m[1], { parity }), Number(m[2]));
+  for (const m of code.matchAll(/cp_async16\(smem \+ (.+?) \+ sw128\(r, c, (\d+)\)/g))
+    for (const parity of PARITIES) tiles.set(evalC(m[1], { parity }), Number(m[2]));
   return tiles;
 }
 
@@ -49,33 +52,43 @@ function evalC(expr: string, vars: Record<string, number>): number {
 }
 
 interface Desc {
-  start: string;
+  /** The descriptor's first address (a C expression of the warpgroup and buffer) and its step (of the loop index). */
+  base: string;
+  step: string;
   lbo: number;
   sbo: number;
 }
 interface Call {
   steps: number;
   kSplit: boolean;
-  /** The k step a k-split group's loop index kq stands for, as the kernel computes it. */
-  kk?: string;
+  /** The first column of a group's slice of a column-split result, per group (`wcol * n`). */
+  slice?: number;
   n: number;
   trans: number;
   a?: Desc;
   b: Desc;
 }
 
-/** Every wgmma call with the step count and k split its comment states. */
+/**
+ * Every wgmma call with the step count, k split and column slice its comment states, and its
+ * descriptors: each built once (`const uint64_t db = sw128_desc(smem + base, lbo, sbo)`) and
+ * stepped in the call by a constant (`db + (uint64_t)((step) >> 4)`).
+ */
 function callsOf(code: string): Call[] {
-  const desc = String.raw`sw128_desc\(smem \+ ([^,]+), (\d+), (\d+)\)`;
-  const re = new RegExp(String.raw`on this warpgroup's tensor cores: (\d+) x wgmma[^\n]*?( \(this group's k steps\))?\n[^]*?(?:const int kk = ([^;]+);[^]*?)?wgmma_m64n(\d+)k16_(?:ss|rs)_(?:bf16|f16)<(\d)>\(\w+, (?:${desc}|[\w\[\]]+), ${desc}\);`, "g");
+  const desc = (d: string) => String.raw`const uint64_t ${d} = sw128_desc\(smem \+ (.+?), (\d+), (\d+)\);`;
+  const step = (d: string) => String.raw`${d} \+ \(uint64_t\)\(\((.+?)\) >> 4\)`;
+  const re = new RegExp(
+    String.raw`on this warpgroup's tensor cores: (\d+) x wgmma[^\n]*?(?: \(columns wcol \* (\d+)\.\.\))?( \(this group's k steps\))?\n[^]*?${desc("db")}\s*(?:${desc("da")})?[^]*?wgmma_m64n(\d+)k16_(?:ss|rs)_(?:bf16|f16)<(\d)>\(\w+, (?:${step("da")}|[\w\[\]]+), ${step("db")}\);`,
+    "g",
+  );
   return [...code.matchAll(re)].map((m) => ({
     steps: Number(m[1]),
-    kSplit: m[2] !== undefined,
-    kk: m[3],
-    n: Number(m[4]),
-    trans: Number(m[5]),
-    a: m[6] === undefined ? undefined : { start: m[6], lbo: Number(m[7]), sbo: Number(m[8]) },
-    b: { start: m[9], lbo: Number(m[10]), sbo: Number(m[11]) },
+    slice: m[2] === undefined ? undefined : Number(m[2]),
+    kSplit: m[3] !== undefined,
+    n: Number(m[10]),
+    trans: Number(m[11]),
+    a: m[7] === undefined ? undefined : { base: m[7], step: m[12], lbo: Number(m[8]), sbo: Number(m[9]) },
+    b: { base: m[4], step: m[13], lbo: Number(m[5]), sbo: Number(m[6]) },
   }));
 }
 
@@ -102,14 +115,15 @@ function checkDescriptors(code: string, shape: { warpgroups: number; groups: num
   let checked = 0;
   for (const c of callsOf(code))
     for (let wcol = 0; wcol < shape.groups; wcol++)
-      for (let parity = 0; parity < 2; parity++)
+      for (const parity of PARITIES)
         for (let q = 0; q < c.steps; q++)
           for (let wg = 0; wg < shape.warpgroups; wg++) {
             const kk = c.kSplit ? wcol * c.steps + q : q;
-            if (c.kSplit) expect(c.kk, "a k-split dot computes its k step from kq").toBeDefined();
-            const vars = { kk: c.kk ? evalC(c.kk, { kq: q, wcol }) : q, warp: wg * 4, wcol, parity };
-            const first = c.b.start.includes("wcol") ? wcol * c.n : 0;
-            const bStart = evalC(c.b.start, vars);
+            // The kernel's names: the loop index (kk, or kq for a group's share), the warpgroup.
+            const vars = { kk: q, kq: q, wg_row: wg, wg_col: wcol, warp: wg * 4, wcol, parity };
+            const start = (d: Desc) => evalC(d.base, vars) + evalC(d.step, vars);
+            const first = c.slice === undefined ? 0 : wcol * c.slice;
+            const bStart = start(c.b);
             const bRegion = regionOf(tiles, bStart);
             const bRows = tiles.get(bRegion)!;
             for (let n = 0; n < c.n; n++)
@@ -118,7 +132,7 @@ function checkDescriptors(code: string, shape: { warpgroups: number; groups: num
                 expect(hwAddress(c.b, bStart, c.trans === 1, n, k), `B(${k}, ${n}) at kk ${kk}, group ${wcol}`).toBe(want);
               }
             if (c.a) {
-              const aStart = evalC(c.a.start, vars);
+              const aStart = start(c.a);
               const aRegion = regionOf(tiles, aStart);
               const aRows = tiles.get(aRegion)!;
               for (let m = 0; m < 64; m++)
@@ -177,16 +191,16 @@ describe("wgmma path: descriptors read the right tile elements (emulated SWIZZLE
   });
 
   it("causal prefill, head dim 128: Q from shared memory (two warpgroups), K K-major, V MN-major", () => {
-    // 3 loop copies x (8 + 4) k steps x 2 warpgroups x 2 parities (the same tiles: no double buffer).
-    expect(checkDescriptors(mha128("mha_prefill.bf16.hd128.causal").code, { warpgroups: 2, groups: 1 })).toBe(3 * (8 + 4) * 2 * 2);
+    // 3 loop copies x (8 + 4) k steps x 2 warpgroups x 3 loop indices (the same tiles: no double buffer).
+    expect(checkDescriptors(mha128("mha_prefill.bf16.hd128.causal").code, { warpgroups: 2, groups: 1 })).toBe(3 * (8 + 4) * 2 * 3);
   });
 
   it("causal prefill, head dim 128 as shipped (64-row tiles, one warpgroup)", () => {
-    expect(checkDescriptors(cudaOf("kernels-src/mha.ts", "mha_prefill.bf16.hd128.causal", true).code, { warpgroups: 1, groups: 1 })).toBe(3 * (8 + 4) * 2);
+    expect(checkDescriptors(cudaOf("kernels-src/mha.ts", "mha_prefill.bf16.hd128.causal", true).code, { warpgroups: 1, groups: 1 })).toBe(3 * (8 + 4) * 3);
   });
 
   it("prefill, head dim 256 (64-row tiles, one warpgroup, four 64-column blocks)", () => {
-    expect(checkDescriptors(cudaOf("kernels-src/mha.ts", "mha_prefill.f16.hd256.nocausal", true).code, { warpgroups: 1, groups: 1 })).toBe(3 * (16 + 4) * 2);
+    expect(checkDescriptors(cudaOf("kernels-src/mha.ts", "mha_prefill.f16.hd256.nocausal", true).code, { warpgroups: 1, groups: 1 })).toBe(3 * (16 + 4) * 3);
   });
 
   it("head dim 64: Q as cached register fragments (A from registers in both dots)", () => {
@@ -207,9 +221,31 @@ describe("wgmma path: MLA, two column groups of one warpgroup each", () => {
     expect(code).toMatch(/2 x wgmma m64n256k16, B MN-major from the swizzled tile \(columns wcol \* 256\.\.\)/);
   });
 
-  it("every descriptor, both groups, both latent buffers", () => {
-    // 3 loop copies x (16 + 4 + 2) steps x 2 groups x 2 parities.
-    expect(checkDescriptors(code, { warpgroups: 1, groups: 2 })).toBe(3 * (16 + 4 + 2) * 2 * 2);
+  it("every descriptor, both groups, every latent buffer", () => {
+    // The masked loops before and after (16 + 4 + 2 steps each) and the whole-tile loop, whose
+    // scores dots run a tile ahead: each group's share (16 + 2 steps) before the loop and at each
+    // tile's top, and P·V (2); x 2 groups x 3 loop indices.
+    expect(checkDescriptors(code, { warpgroups: 1, groups: 2 })).toBe((2 * (16 + 4 + 2) + 2 * (16 + 2) + 2) * 2 * 3);
+  });
+
+  it("runs the whole-tile loop's scores a tile ahead: one barrier a tile, three latent and rope buffers, copies two tiles ahead", () => {
+    const from = code.indexOf("for (int t_", code.indexOf("// full tiles"));
+    const body = code.slice(from, code.indexOf("\n  }\n", from));
+    const iv = /for \(int (t_\d+) = /.exec(body)![1];
+    expect(body.match(/__syncthreads\(\)/g)?.length).toBe(1);
+    // The top: this tile's dots (issued a tile ago) and the last tile's P·V waited for, this
+    // group's partial scores into the exchange buffer of this tile's parity, then the barrier.
+    expect(body).toMatch(new RegExp(String.raw`wgmma_wait<0>\(\); // this tile's scores, and the last tile's t_\d+[^]*?smem \+ (\d+) \+ \(${iv} & 1\) \* 16384\)\[\(wcol \* 16 \+ x\) \* 128 \+ \(tid % 128\)\] = t_\d+_ahead\[x\];[^]*?__syncthreads\(\);`));
+    // Then the next tile's dots (each group's 16 latent and 2 rope k steps), not waited for...
+    expect(body).toMatch(new RegExp(String.raw`if \(${iv} \+ 1 < t_\d+\) \{[^]*?wgmma_fence\(\);[^]*?kk = wcol \* 16 \+ kq;[^]*?\(\(${iv} \+ 1\) % 3\) \* 32768[^]*?kk = wcol \* 2 \+ kq;[^]*?\(\(${iv} \+ 1\) % 3\) \* 4096[^]*?wgmma_commit\(\);`));
+    // ...the copies of the tile after it into the third buffers...
+    expect(body).toMatch(new RegExp(String.raw`if \(${iv} \+ 2 < t_\d+\) \{[^]*?cp_async16\(smem \+ \(\d+ \+ \(\(${iv} \+ 2\) % 3\) \* 32768\)`));
+    // ...this tile's scores summed from the exchange, and P·V committed without a wait.
+    expect(body).toMatch(/float t_\d+\[16\]; \/\/ the scores, their dots issued a tile ago/);
+    expect(body).toContain("wgmma_commit(); // waited for at the next tile's top, or after the loop");
+    expect(body).not.toContain("wgmma_commit_wait()");
+    // Three 32 KiB latent and 4 KiB rope buffers, two 16 KiB exchange buffers: 212 KiB, Hopper only.
+    expect(cudaOf("kernels-src/mla.ts", "mla_paged.bf16.p16", true).target.sharedBytes).toBe(217088);
   });
 });
 

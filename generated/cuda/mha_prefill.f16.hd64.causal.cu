@@ -85,6 +85,10 @@ __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.a
 __device__ __forceinline__ void wgmma_commit_wait() {
   asm volatile("wgmma.commit_group.sync.aligned;\nwgmma.wait_group.sync.aligned 0;\n" ::: "memory");
 }
+// A group committed without a wait (a dot run a tile ahead, or one whose result is read only at
+// the next tile): wgmma_wait<N> later leaves at most the N youngest groups running.
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N> __device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" :: "n"(N) : "memory"); }
 // Keeps the compiler from reading an accumulator before the wait (or moving writes past it).
 __device__ __forceinline__ void reg_fence(float& r) { asm volatile("" : "+f"(r) :: "memory"); }
 #endif
@@ -130,6 +134,11 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_causal
   const float POS_INF = __int_as_float(0x7f800000), NEG_INF = __int_as_float(0xff800000), NAN_F = __int_as_float(0x7fc00000);
   const int tid = threadIdx.x;
   const int warp = tid >> 5, lane = tid & 31, g = lane >> 2, t4 = lane & 3;
+  #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  // This warp's warpgroup: its row block and column group, read from lane 0 so that ptxas knows
+  // them warp-uniform and keeps the wgmma descriptors built from them in uniform registers.
+  const int wg_row = __shfl_sync(0xffffffffu, warp >> 2, 0);
+  #endif
   const long long q_s0 = (long long)P.heads * 64LL;
   const long long q_s1 = 64LL;
   const long long k_s0 = (long long)P.heads * 64LL;
@@ -303,9 +312,12 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_causal
     // t_203 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B K-major from the swizzled tile
     {
       wgmma_fence();
-      #pragma unroll
-      for (int kk = 0; kk < 4; ++kk) {
-        wgmma_m64n128k16_rs_f16<0>(t_203, Q_125_frag[0][kk], sw128_desc(smem + 8192 + (kk >> 2) * 16384 + (kk & 3) * 32, 16, 1024));
+      {
+        const uint64_t db = sw128_desc(smem + 8192, 16, 1024);
+        #pragma unroll
+        for (int kk = 0; kk < 4; ++kk) {
+          wgmma_m64n128k16_rs_f16<0>(t_203, Q_125_frag[0][kk], db + (uint64_t)(((kk >> 2) * 16384 + (kk & 3) * 32) >> 4));
+        }
       }
       wgmma_commit_wait();
       #pragma unroll
@@ -471,9 +483,12 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_causal
         af[kk][3] = pack_f16(p_211[(((0) * 16 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_211[(((0) * 16 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
-      #pragma unroll
-      for (int kk = 0; kk < 8; ++kk) {
-        wgmma_m64n64k16_rs_f16<1>(carry_189, af[kk], sw128_desc(smem + 24576 + kk * 2048, 16384, 1024));
+      {
+        const uint64_t db = sw128_desc(smem + 24576, 16384, 1024);
+        #pragma unroll
+        for (int kk = 0; kk < 8; ++kk) {
+          wgmma_m64n64k16_rs_f16<1>(carry_189, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+        }
       }
       wgmma_commit_wait();
       #pragma unroll
@@ -552,9 +567,12 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_causal
     // t_241 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B K-major from the swizzled tile
     {
       wgmma_fence();
-      #pragma unroll
-      for (int kk = 0; kk < 4; ++kk) {
-        wgmma_m64n128k16_rs_f16<0>(t_241, Q_125_frag[0][kk], sw128_desc(smem + 8192 + (kk >> 2) * 16384 + (kk & 3) * 32, 16, 1024));
+      {
+        const uint64_t db = sw128_desc(smem + 8192, 16, 1024);
+        #pragma unroll
+        for (int kk = 0; kk < 4; ++kk) {
+          wgmma_m64n128k16_rs_f16<0>(t_241, Q_125_frag[0][kk], db + (uint64_t)(((kk >> 2) * 16384 + (kk & 3) * 32) >> 4));
+        }
       }
       wgmma_commit_wait();
       #pragma unroll
@@ -720,9 +738,12 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_causal
         af[kk][3] = pack_f16(p_248[(((0) * 16 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_248[(((0) * 16 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
-      #pragma unroll
-      for (int kk = 0; kk < 8; ++kk) {
-        wgmma_m64n64k16_rs_f16<1>(carry_189, af[kk], sw128_desc(smem + 24576 + kk * 2048, 16384, 1024));
+      {
+        const uint64_t db = sw128_desc(smem + 24576, 16384, 1024);
+        #pragma unroll
+        for (int kk = 0; kk < 8; ++kk) {
+          wgmma_m64n64k16_rs_f16<1>(carry_189, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+        }
       }
       wgmma_commit_wait();
       #pragma unroll
@@ -804,9 +825,12 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_causal
     // t_278 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B K-major from the swizzled tile
     {
       wgmma_fence();
-      #pragma unroll
-      for (int kk = 0; kk < 4; ++kk) {
-        wgmma_m64n128k16_rs_f16<0>(t_278, Q_125_frag[0][kk], sw128_desc(smem + 8192 + (kk >> 2) * 16384 + (kk & 3) * 32, 16, 1024));
+      {
+        const uint64_t db = sw128_desc(smem + 8192, 16, 1024);
+        #pragma unroll
+        for (int kk = 0; kk < 4; ++kk) {
+          wgmma_m64n128k16_rs_f16<0>(t_278, Q_125_frag[0][kk], db + (uint64_t)(((kk >> 2) * 16384 + (kk & 3) * 32) >> 4));
+        }
       }
       wgmma_commit_wait();
       #pragma unroll
@@ -972,9 +996,12 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_causal
         af[kk][3] = pack_f16(p_286[(((0) * 16 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_286[(((0) * 16 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
-      #pragma unroll
-      for (int kk = 0; kk < 8; ++kk) {
-        wgmma_m64n64k16_rs_f16<1>(carry_189, af[kk], sw128_desc(smem + 24576 + kk * 2048, 16384, 1024));
+      {
+        const uint64_t db = sw128_desc(smem + 24576, 16384, 1024);
+        #pragma unroll
+        for (int kk = 0; kk < 8; ++kk) {
+          wgmma_m64n64k16_rs_f16<1>(carry_189, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+        }
       }
       wgmma_commit_wait();
       #pragma unroll

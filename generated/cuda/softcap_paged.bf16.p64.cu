@@ -85,6 +85,10 @@ __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.a
 __device__ __forceinline__ void wgmma_commit_wait() {
   asm volatile("wgmma.commit_group.sync.aligned;\nwgmma.wait_group.sync.aligned 0;\n" ::: "memory");
 }
+// A group committed without a wait (a dot run a tile ahead, or one whose result is read only at
+// the next tile): wgmma_wait<N> later leaves at most the N youngest groups running.
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N> __device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" :: "n"(N) : "memory"); }
 // Keeps the compiler from reading an accumulator before the wait (or moving writes past it).
 __device__ __forceinline__ void reg_fence(float& r) { asm volatile("" : "+f"(r) :: "memory"); }
 #endif
@@ -135,6 +139,11 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p64(
   const float POS_INF = __int_as_float(0x7f800000), NEG_INF = __int_as_float(0xff800000), NAN_F = __int_as_float(0x7fc00000);
   const int tid = threadIdx.x;
   const int warp = tid >> 5, lane = tid & 31, g = lane >> 2, t4 = lane & 3;
+  #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  // This warp's warpgroup: its row block and column group, read from lane 0 so that ptxas knows
+  // them warp-uniform and keeps the wgmma descriptors built from them in uniform registers.
+  const int wg_row = __shfl_sync(0xffffffffu, warp >> 2, 0);
+  #endif
   const long long q_s0 = (long long)P.q_heads * 128LL;
   const long long q_s1 = 128LL;
   const long long k_cache_s0 = (long long)P.kv_heads * 128LL;
@@ -332,9 +341,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p64(
     // t_264 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
-      #pragma unroll
-      for (int kk = 0; kk < 8; ++kk) {
-        wgmma_m64n64k16_ss_bf16<0>(t_264, sw128_desc(smem + 0 + (kk >> 2) * 8192 + (warp >> 2) * 8192 + (kk & 3) * 32, 16, 1024), sw128_desc(smem + 16384 + (kk >> 2) * 8192 + (kk & 3) * 32, 16, 1024));
+      {
+        const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
+        const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
+        #pragma unroll
+        for (int kk = 0; kk < 8; ++kk) {
+          wgmma_m64n64k16_ss_bf16<0>(t_264, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+        }
       }
       wgmma_commit_wait();
       #pragma unroll
@@ -516,9 +529,12 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p64(
         af[kk][3] = pack_bf16(p_279[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_279[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
-      #pragma unroll
-      for (int kk = 0; kk < 4; ++kk) {
-        wgmma_m64n128k16_rs_bf16<1>(carry_245, af[kk], sw128_desc(smem + 32768 + kk * 2048, 8192, 1024));
+      {
+        const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
+        #pragma unroll
+        for (int kk = 0; kk < 4; ++kk) {
+          wgmma_m64n128k16_rs_bf16<1>(carry_245, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+        }
       }
       wgmma_commit_wait();
       #pragma unroll
@@ -600,9 +616,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p64(
     // t_314 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
-      #pragma unroll
-      for (int kk = 0; kk < 8; ++kk) {
-        wgmma_m64n64k16_ss_bf16<0>(t_314, sw128_desc(smem + 0 + (kk >> 2) * 8192 + (warp >> 2) * 8192 + (kk & 3) * 32, 16, 1024), sw128_desc(smem + 16384 + (kk >> 2) * 8192 + (kk & 3) * 32, 16, 1024));
+      {
+        const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
+        const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
+        #pragma unroll
+        for (int kk = 0; kk < 8; ++kk) {
+          wgmma_m64n64k16_ss_bf16<0>(t_314, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+        }
       }
       wgmma_commit_wait();
       #pragma unroll
@@ -784,9 +804,12 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p64(
         af[kk][3] = pack_bf16(p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
-      #pragma unroll
-      for (int kk = 0; kk < 4; ++kk) {
-        wgmma_m64n128k16_rs_bf16<1>(carry_245, af[kk], sw128_desc(smem + 32768 + kk * 2048, 8192, 1024));
+      {
+        const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
+        #pragma unroll
+        for (int kk = 0; kk < 4; ++kk) {
+          wgmma_m64n128k16_rs_bf16<1>(carry_245, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+        }
       }
       wgmma_commit_wait();
       #pragma unroll
@@ -872,9 +895,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p64(
     // t_363 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
-      #pragma unroll
-      for (int kk = 0; kk < 8; ++kk) {
-        wgmma_m64n64k16_ss_bf16<0>(t_363, sw128_desc(smem + 0 + (kk >> 2) * 8192 + (warp >> 2) * 8192 + (kk & 3) * 32, 16, 1024), sw128_desc(smem + 16384 + (kk >> 2) * 8192 + (kk & 3) * 32, 16, 1024));
+      {
+        const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
+        const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
+        #pragma unroll
+        for (int kk = 0; kk < 8; ++kk) {
+          wgmma_m64n64k16_ss_bf16<0>(t_363, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+        }
       }
       wgmma_commit_wait();
       #pragma unroll
@@ -1056,9 +1083,12 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p64(
         af[kk][3] = pack_bf16(p_378[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_378[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
-      #pragma unroll
-      for (int kk = 0; kk < 4; ++kk) {
-        wgmma_m64n128k16_rs_bf16<1>(carry_245, af[kk], sw128_desc(smem + 32768 + kk * 2048, 8192, 1024));
+      {
+        const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
+        #pragma unroll
+        for (int kk = 0; kk < 4; ++kk) {
+          wgmma_m64n128k16_rs_bf16<1>(carry_245, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+        }
       }
       wgmma_commit_wait();
       #pragma unroll

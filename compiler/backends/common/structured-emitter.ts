@@ -64,6 +64,7 @@ export abstract class StructuredEmitter {
       this.names.set(f.results[k], this.names.get(c)!);
     });
     this.loops.push(f);
+    this.loopEntry(f);
     const [iv, lo, hi] = [this.name(f.iv), this.scalar(f.lo), this.scalar(f.hi)];
     if (f.maxTrips === 1) {
       // At most one tile (proved by the mask analysis): a branch, which leaves the register
@@ -83,6 +84,9 @@ export abstract class StructuredEmitter {
     this.loops.pop();
     this.lastLine = "";
   }
+
+  /** Hook: code between a loop's carried variables and its head (the first tile's early work). */
+  protected loopEntry(_f: ForInst): void {}
 
   /** Assign yields to carried/result variables; via temporaries when a yield reads another target. */
   protected yieldTo(targets: Value[], yields: Value[], targetSet: Set<Value>): void {

@@ -3,9 +3,10 @@
 // and describe it in a CudaTarget. nvcc.ts turns the source into PTX per architecture.
 import type { CudaTarget, UniformField } from "../../../runtime/manifest.ts";
 import { lineCol, type Span } from "../../diagnostics/source.ts";
-import type { KernelIR } from "../../ir/ir.ts";
+import type { ForInst, KernelIR } from "../../ir/ir.ts";
 import { allocateShared } from "../common/shared-alloc.ts";
 import { type Prefetch, issuePoints, prefetchPoints } from "./prefetch.ts";
+import { type Rotation, rotations } from "./rotate.ts";
 import { CudaEmitter } from "./emit.ts";
 import { BlockedLayout, MmaLayout } from "./layouts.ts";
 import { MMA_HELPERS, exchangeBytes } from "./mma.ts";
@@ -13,6 +14,7 @@ import { SWIZZLE_HELPERS, WGMMA_COMMON, wgmmaHelpers } from "./wgmma.ts";
 import { occupancyLine } from "./occupancy.ts";
 import { CudaPlanError, type MmaShape, anywhere, planCuda } from "./plan.ts";
 import { ident, memType } from "./syntax.ts";
+import { MAX_SHARED } from "./archs.ts";
 import { bytesOfName } from "../../../runtime/dtype.ts";
 
 export class CudaBackendError extends Error {
@@ -33,7 +35,7 @@ export interface CudaKernel {
 }
 
 /** Shared memory a block may use on the GPUs we target (Hopper's opt-in maximum). */
-export const MAX_SHARED_BYTES = 227 * 1024;
+export const MAX_SHARED_BYTES = MAX_SHARED.sm_90a;
 
 // fp8 E4M3 tensors: widening eight values at a time in shared memory, for dot operands.
 // sm_89 and later convert a pair of E4M3 values in one cvt (to f16; bf16 goes on through f32,
@@ -102,10 +104,12 @@ export interface CudaOptions {
   /** Blocks per SM for a four-warp tensor-core kernel's __launch_bounds__ (default 2; occupancy.ts). */
   blocksPerSm?: number;
   /**
-   * A build for this architecture alone (the spec's `target cuda sm_80:` clause): named in the
-   * header, and off Hopper it has no wgmma path to carry.
+   * A build for this architecture alone (the spec's `target cuda sm_80:` clause, or a main build
+   * over its shared memory): named in the header, and off Hopper it has no wgmma path to carry.
    */
   arch?: string;
+  /** Why the build is for `arch` alone, for the header (default: the spec's clause). */
+  archNote?: string;
 }
 
 export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = {}): CudaKernel {
@@ -120,6 +124,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   const deferred = new Set([...plan.sharedOperands].filter((v) => anywhere(plan, v)));
   // 16-bit operand tiles, rows padded by 16 bytes (bank-conflict-free ldmatrix), 128-byte aligned.
   let prefetch: Prefetch[] = [];
+  let rotated = new Map<ForInst, Rotation>();
   const shared = allocateShared(
     ir.body,
     plan.sharedOperands,
@@ -128,7 +133,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
       // Swizzled tiles (wgmma kernels) need no padding, and 1024-byte alignment for the swizzle.
       const swizzled = plan.swizzled.has(v);
       const stride = v.type.shape[1] * bytesOfName(v.type.dtype) + (swizzled ? 0 : 16);
-      const buffers = prefetch.some((p) => p.v === v && p.double) ? 2 : 1;
+      const buffers = prefetch.find((p) => p.v === v)?.stages ?? 1;
       return { pool: "bytes", stride, size: buffers * v.type.shape[0] * stride, align: swizzled ? 1024 : 128 };
     },
     // Early copies overlap loads with compute but keep K and V resident together, so a block
@@ -139,18 +144,21 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
       if (plan.shape.kind !== "mma") return { issueBefore: new Map() };
       const issueBefore = issuePoints(ir.body, fillBefore, plan);
       prefetch = prefetchPoints(ir.body, issueBefore, plan);
+      rotated = rotations(ir.body, prefetch, plan);
       return { issueBefore, wholeLoop: new Map(prefetch.map((p) => [p.v, p.loop])) };
     },
     plan.staged,
   );
-  // k-split dots (plan.kSplit) add their partial sums in one buffer past the operand tiles.
+  // k-split dots (plan.kSplit) add their partial sums in one buffer past the operand tiles; a
+  // loop whose scores run a tile ahead alternates two (rotate.ts).
   const exchangeAt = Math.ceil((shared.poolSize.bytes ?? 0) / 128) * 128;
   const exchange = Math.max(0, ...[...plan.kSplit].map((d) => exchangeBytes(d, plan.shape as MmaShape)));
-  const sharedBytes = exchange ? exchangeAt + exchange : (shared.poolSize.bytes ?? 0);
+  const exchangeBuffers = rotated.size ? 2 : 1;
+  const sharedBytes = exchange ? exchangeAt + exchangeBuffers * exchange : (shared.poolSize.bytes ?? 0);
   if (sharedBytes > MAX_SHARED_BYTES) {
     throw new CudaBackendError(`needs ${sharedBytes} bytes of shared memory but a block can have at most ${MAX_SHARED_BYTES}`, ir.span, "use smaller tiles for this head size");
   }
-  const body = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt).emitBody();
+  const body = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt, rotated, exchange).emitBody();
 
   const fields: UniformField[] = [];
   const structFields: string[] = [];
@@ -181,7 +189,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   const code = [
     `// Generated by flashtile from ${where} (kernel ${ir.kernel}). Do not edit: edit the spec and recompile.`,
     `// Instance ${ir.name}: ${Object.entries(ir.params).map(([k, v]) => `${k} = ${v}`).join(", ")}.`,
-    ...(opts.arch ? [`// The ${opts.arch} build: these parameters come from the spec's \`target cuda ${opts.arch}:\` clause; other architectures load the build of ${ir.name}.cu.`] : []),
+    ...(opts.arch ? [`// The ${opts.arch} build: ${opts.archNote ?? `these parameters come from the spec's \`target cuda ${opts.arch}:\` clause`}; other architectures load the build of ${ir.name}.cu.`] : []),
     `// ${threads} threads (${shapeNote}); ${sharedBytes} bytes of dynamic shared memory.`,
     "#include <cuda_bf16.h>",
     "#include <cuda_fp16.h>",

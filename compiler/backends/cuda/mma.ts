@@ -165,16 +165,28 @@ export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<V
   if (kSplit && exchanged) exchangePartials(em, n, MT * NT * 4, shape, exchange);
 }
 
+/** Where group g's partial sum x of a k-split dot lies: `at` (a C expression) is its buffer. */
+const exchangeSlot = (at: string, regs: number, shape: MmaShape, g: string, x: string) =>
+  `reinterpret_cast<float*>(smem + ${at})[(${g} * ${regs} + ${x}) * ${shape.W * 32} + (tid % ${shape.W * 32})]`;
+
+/** This group's partial sums of a k-split dot into the exchange buffer at `at`. */
+export function exchangeWrite(em: DotEmitter, n: string, regs: number, shape: MmaShape, at: string): void {
+  unroll(em, `for (int x = 0; x < ${regs}; ++x)`, () => em.line(`${exchangeSlot(at, regs, shape, "wcol", "x")} = ${n}[x];`));
+}
+
+/** Every group's partial sums from the buffer at `at`, added in group order (the same bits everywhere). */
+export function exchangeRead(em: DotEmitter, n: string, regs: number, shape: MmaShape, at: string): void {
+  unroll(em, `for (int x = 0; x < ${regs}; ++x)`, () => {
+    em.line(`${n}[x] = ${exchangeSlot(at, regs, shape, "0", "x")};`);
+    for (let g = 1; g < shape.WC; g++) em.line(`${n}[x] += ${exchangeSlot(at, regs, shape, String(g), "x")};`);
+  });
+}
+
 /** Sum a k-split dot's partial results over the column groups, through shared memory. */
 export function exchangePartials(em: DotEmitter, n: string, regs: number, shape: MmaShape, at: number): void {
-  const per = shape.W * 32;
-  const slot = (g: string, x: string) => `reinterpret_cast<float*>(smem + ${at})[(${g} * ${regs} + ${x}) * ${per} + (tid % ${per})]`;
   em.line(`// ${n}: every column group summed part of k; add the parts (in group order, the same bits everywhere)`);
   em.line("__syncthreads();");
-  unroll(em, `for (int x = 0; x < ${regs}; ++x)`, () => em.line(`${slot("wcol", "x")} = ${n}[x];`));
+  exchangeWrite(em, n, regs, shape, String(at));
   em.line("__syncthreads();");
-  unroll(em, `for (int x = 0; x < ${regs}; ++x)`, () => {
-    em.line(`${n}[x] = ${slot("0", "x")};`);
-    for (let g = 1; g < shape.WC; g++) em.line(`${n}[x] += ${slot(String(g), "x")};`);
-  });
+  exchangeRead(em, n, regs, shape, String(at));
 }

@@ -6,9 +6,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-import { ARCHS, type Arch } from "./archs.ts";
+import { ARCHS, type Arch, archsFitting } from "./archs.ts";
 
-export { ARCHS, type Arch };
+export { ARCHS, type Arch, archsFitting };
 /**
  * PTX shipped in the package: sm_80 PTX runs on Ampere and, compiled by the driver at load, on
  * Hopper too (the mma.sync path uses nothing Hopper-only); shipping one keeps the package small.
@@ -78,15 +78,15 @@ async function limited<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Compile one kernel's CUDA C for every architecture. */
-export async function buildPtx(name: string, code: string): Promise<PtxBuild> {
+/** Compile one kernel's CUDA C for every architecture (or those given: the ones its shared memory fits). */
+export async function buildPtx(name: string, code: string, archs: readonly Arch[] = ARCHS): Promise<PtxBuild> {
   const nvcc = nvccPath();
   if (!nvcc) throw new NvccError("nvcc not found (set NVCC, or install the CUDA toolkit)");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flashtile-nvcc-"));
   try {
     fs.writeFileSync(path.join(dir, "k.cu"), code);
     const out = { ptx: {}, resources: {}, notes: {} } as Required<PtxBuild>;
-    for (const arch of ARCHS) {
+    for (const arch of archs) {
       const sub = path.join(dir, arch);
       fs.mkdirSync(sub);
       const num = arch.slice(3);

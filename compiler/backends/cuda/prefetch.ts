@@ -19,8 +19,13 @@ export interface Prefetch {
   loop: ForInst;
   /** The body instruction after which the next iteration's copy starts (double: the top). */
   after?: Inst;
-  /** Two buffers alternating by iteration parity; the next copy starts at the top of the body. */
+  /** Two or more buffers taken in turn; the next copy starts at the top of the body. */
   double: boolean;
+  /**
+   * Buffers: 1, 2 (double, the next tile copied at the top) or 3 (a loop whose scores run a tile
+   * ahead, rotate.ts: the tile after next copied at the top, after the body's one barrier).
+   */
+  stages: number;
   /**
    * Scalars defined in the body, in body order, that the copy's addresses or predicate read
    * (`n * BLOCK_N`): recomputed for the next index before the copy.
@@ -87,8 +92,8 @@ function inLoop(f: ForInst, issueBefore: Map<Inst, Value[]>, plan: CudaPlan): Pr
       });
       if (last < 0) continue;
       const sorted = deps.sort((a, b) => defAt.get(a)! - defAt.get(b)!);
-      if (firstDot(last) >= 0) out.push({ v, loop: f, after: insts[last], double: false, deps: sorted });
-      else if (firstDot(-1) === first && last > first) out.push({ v, loop: f, double: true, deps: sorted });
+      if (firstDot(last) >= 0) out.push({ v, loop: f, after: insts[last], double: false, stages: 1, deps: sorted });
+      else if (firstDot(-1) === first && last > first) out.push({ v, loop: f, double: true, stages: 2, deps: sorted });
     }
   }
   return out;
