@@ -9,11 +9,12 @@ import type { Region, SharedLayout } from "../common/shared-alloc.ts";
 import { StructuredEmitter } from "../common/structured-emitter.ts";
 import { type ElementContext, elem, opExpr, position } from "./elements.ts";
 import { type Site, type ThreadLayout, MmaLayout } from "./layouts.ts";
-import { cacheFragments, emitDot, exchangeRead, exchangeWrite } from "./mma.ts";
-import { emitWgmmaDot, tileAt, wgmmaComment, wgmmaSteps, wgmmaWarpgroup } from "./wgmma.ts";
+import { cacheFragments, emitDot } from "./mma.ts";
+import { emitWgmmaDot, tileAt, wgmmaWarpgroup } from "./wgmma.ts";
 import { type CudaPlan, type MmaShape, anywhere, contiguousRows } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 import type { Rotation } from "./rotate.ts";
+import { RotatedLoops } from "./rotate-emit.ts";
 import { blockIndex, heaviestFirstAxes } from "./schedule.ts";
 import { operands as operandsOf } from "../../ir/ir.ts";
 import { ident, literal, regType, symC, toMem } from "./syntax.ts";
@@ -30,8 +31,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   /** Multi-buffered tiles by the loop body whose top starts their next copy. */
   private prefetchTop = new Map<Block, Prefetch[]>();
   private doubled = new Map<Value, Prefetch>();
-  /** Loops whose scores run a tile ahead (rotate.ts), by loop and by body. */
-  private rotatedBody = new Map<Block, Rotation>();
+  /** Loops whose scores run a tile ahead (rotate.ts, rotate-emit.ts). */
+  private readonly rotated: RotatedLoops;
   protected readonly facts: CudaPlan;
   private readonly heaviestFirst: Set<number>;
 
@@ -43,12 +44,12 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     prefetch: Prefetch[] = [],
     /** Where k-split dots exchange partial sums: past every operand region. */
     private readonly exchangeAt = 0,
-    private readonly rotations = new Map<ForInst, Rotation>(),
+    rotations = new Map<ForInst, Rotation>(),
     /** One exchange buffer's bytes (a rotated loop alternates two). */
-    private readonly exchangeSize = 0,
+    exchangeSize = 0,
   ) {
     super();
-    for (const r of rotations.values()) this.rotatedBody.set(r.loop.body, r);
+    this.rotated = new RotatedLoops(this, rotations, exchangeAt, exchangeSize);
     this.facts = plan;
     this.heaviestFirst = heaviestFirstAxes(ir);
     for (const p of prefetch) {
@@ -132,8 +133,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
 
   protected block(b: Block): void {
     const top = this.prefetchTop.get(b) ?? [];
-    const rot = this.rotatedBody.get(b);
-    if (rot) this.rotatedTop(rot, top);
+    const rot = this.rotated.ofBody(b);
+    if (rot) this.rotated.top(rot, top);
     else if (top.length) {
       const iv = this.name(top[0].loop.iv);
       this.barrier(`every warp is done with the other buffer of ${top.map((p) => this.name(p.v)).join(", ")}`);
@@ -163,8 +164,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
         break;
       case "for": {
         const ahead = this.prefetchBefore.get(inst) ?? [];
-        const rot = this.rotations.get(inst);
-        if (rot) this.rotatedPrologue(rot, ahead);
+        const rot = this.rotated.ofLoop(inst);
+        if (rot) this.rotated.prologue(rot, ahead);
         else if (ahead.length) {
           this.barrier("the tiles' shared memory is free");
           for (const p of ahead) this.issueAhead(p, this.scalar(inst.lo), `${this.scalar(inst.lo)} < ${this.scalar(inst.hi)}`);
@@ -172,7 +173,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
         this.forLoop(inst);
         // The last iteration issued nothing (its group is empty): nothing left to wait for.
         this.inflight = this.inflight.filter((v) => !ahead.some((p) => p.v === v));
-        if (rot) this.rotatedEpilogue(rot);
+        if (rot) this.rotated.epilogue(rot);
         break;
       }
       case "if":
@@ -190,122 +191,38 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     }
   }
 
-  // ---- scores one tile ahead (rotate.ts) ----------------------------------------------------
+  // ---- what the loops whose scores run a tile ahead need (rotate-emit.ts) ----------------
 
-  /** The exchange buffer of the current tile (two alternate, so one barrier a tile suffices). */
-  private exchangeBuffer(rot: Rotation): string {
-    return `${this.exchangeAt} + (${this.name(rot.loop.iv)} & 1) * ${this.exchangeSize}`;
+  scalarOf(v: Value): string {
+    return this.scalar(v);
   }
-
-  private accName(rot: Rotation): string {
-    return `${this.name(rot.dots[0])}_ahead`;
+  registers(shape: number[]): number {
+    return this.layout.registers(shape);
   }
-
-  /** Before the loop: the tiles of its first two indices, those of the first waited for. */
-  private rotatedPrologue(rot: Rotation, ahead: Prefetch[]): void {
-    const f = rot.loop;
-    const [lo, hi] = [this.scalar(f.lo), this.scalar(f.hi)];
-    this.barrier("the tiles' shared memory is free");
-    for (const p of ahead) this.issueAhead(p, lo, `${lo} < ${hi}`);
-    for (const p of ahead) this.issueAhead(p, `(${lo} + 1)`, `${lo} + 1 < ${hi}`, true);
-    this.line(`cp_async_wait<${ahead.length}>(); // the first tile's ${ahead.map((p) => this.name(p.v)).join(", ")} arrived`);
-    this.asyncFence();
-    this.line("__syncthreads();");
-    for (const p of ahead) this.arrived.add(p.v);
-    this.inflight = this.inflight.filter((v) => !ahead.some((p) => p.v === v));
+  /** Emit with each value named as given, then restore the names (a loop index as the next one's). */
+  renamed(pairs: [Value, string][], body: () => void): void {
+    const saved = pairs.map(([v]) => [v, this.names.get(v)] as const);
+    for (const [v, n] of pairs) this.names.set(v, n);
+    body();
+    for (const [v, n] of saved) {
+      if (n === undefined) this.names.delete(v);
+      else this.names.set(v, n);
+    }
   }
-
-  /**
-   * The first tile's scores dots, issued after the loop's carried variables are set (set after
-   * the commit, they had ptxas wait for the dots there: its C7517 note).
-   */
+  /** These tiles' copies have arrived and are visible to every thread; `waited`'s copies (or all) are no longer in flight. */
+  settled(tiles: Value[], waited: Value[] | "all"): void {
+    for (const v of tiles) this.arrived.add(v);
+    this.inflight = waited === "all" ? [] : this.inflight.filter((v) => !waited.includes(v));
+  }
   protected loopEntry(f: ForInst): void {
-    const rot = this.rotations.get(f);
-    if (!rot) return;
-    this.line(`float ${this.accName(rot)}[${this.layout.registers(rot.dots[0].type.shape)}];`);
-    this.rotatedIssue(rot, this.scalar(f.lo), `${this.scalar(f.lo)} < ${this.scalar(f.hi)}`);
-  }
-
-  /**
-   * The body's top: wait for the dots of this tile (issued a tile ago) and for the last tile's
-   * deferred dot, hand this group's partial scores to the exchange, then one barrier (this
-   * tile's partial sums and the next tile's copies visible to all; every warp past the last
-   * tile), after which the next tile's dots and the copies of the tile after it start.
-   */
-  private rotatedTop(rot: Rotation, top: Prefetch[]): void {
-    const f = rot.loop;
-    const iv = this.name(f.iv);
-    const acc = this.accName(rot);
-    const regs = this.layout.registers(rot.dots[0].type.shape);
-    const host = this.dotHost();
-    this.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-    this.line(`wgmma_wait<0>(); // this tile's scores${rot.deferred ? `, and the last tile's ${this.name(rot.deferred.dot)}` : ""}`);
-    for (const [n, count] of [[acc, regs], ...(rot.deferred ? [[this.name(rot.deferred.carried), this.layout.registers(rot.deferred.carried.type.shape)] as const] : [])] as const) {
-      this.line(`for (int i = 0; i < ${count}; ++i) reg_fence(${n}[i]);`);
-    }
-    this.line("#endif");
-    this.line(`// ${acc}: this group's part of k, summed with the other groups' after the barrier`);
-    exchangeWrite(host, acc, regs, this.plan.shape as MmaShape, this.exchangeBuffer(rot));
-    this.line(`cp_async_wait<0>(); // ${top.map((p) => this.name(p.v)).join(", ")} of this tile arrived`);
-    this.asyncFence();
-    this.line("__syncthreads(); // the partial scores written; every warp is done with the last tile's buffers");
-    this.inflight = [];
-    for (const p of top) this.arrived.add(p.v);
-    this.rotatedIssue(rot, `(${iv} + 1)`, `${iv} + 1 < ${this.scalar(f.hi)}`);
-    for (const p of top) this.issueAhead(p, `(${iv} + 2)`, `${iv} + 2 < ${this.scalar(f.hi)}`, true);
-  }
-
-  /**
-   * The scores dots of loop index `index` into the accumulator, each group its share of k: on
-   * sm_90a committed and not waited for (its buffers are read by the tensor cores while the
-   * warps go on), elsewhere computed in place. Only where that index is a tile of the loop: no
-   * dot is then running when the loop is left or skipped (ptxas would otherwise wait for it
-   * where the compiler copies the accumulator along those edges: its C7517 note).
-   */
-  private rotatedIssue(rot: Rotation, index: string, guard: string): void {
-    const f = rot.loop;
-    const acc = this.accName(rot);
-    const saved = this.names.get(f.iv);
-    this.names.set(f.iv, index);
-    const host = this.dotHost();
-    const named = rot.dots.map((d) => [d, this.names.get(d)] as const);
-    for (const d of rot.dots) this.names.set(d, acc);
-    this.line(`if (${guard}) {`);
-    this.enter();
-    this.line(`for (int i = 0; i < ${this.layout.registers(rot.dots[0].type.shape)}; ++i) ${acc}[i] = 0.0f;`);
-    this.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-    this.line("wgmma_fence();");
-    for (const d of rot.dots) {
-      this.line(wgmmaComment(this.plan, d, acc, true));
-      wgmmaSteps(host, this.plan, d, acc, true);
-    }
-    this.line("wgmma_commit();");
-    this.line("#else");
-    for (const d of rot.dots) emitDot(host, d, this.plan.shape as MmaShape, this.plan.cachedFragments, true, true, this.exchangeAt, false);
-    this.line("#endif");
-    this.leave();
-    this.line("}");
-    for (const [d, n] of named) {
-      if (n === undefined) this.names.delete(d);
-      else this.names.set(d, n);
-    }
-    if (saved === undefined) this.names.delete(f.iv);
-    else this.names.set(f.iv, saved);
-  }
-
-  /** After the loop: the dots still running (the deferred one, the scores of the index past the end). */
-  private rotatedEpilogue(rot: Rotation): void {
-    this.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-    this.line("wgmma_wait<0>();");
-    if (rot.deferred) this.line(`for (int i = 0; i < ${this.layout.registers(rot.deferred.carried.type.shape)}; ++i) reg_fence(${this.name(rot.deferred.carried)}[i]);`);
-    this.line("#endif");
+    this.rotated.entry(f);
   }
 
   /**
    * A block-wide barrier that first waits for every copy in flight (FlashAttention-2's order: the
    * V tile is awaited right after the scores, before the next K tile is issued).
    */
-  private barrier(why: string): void {
+  barrier(why: string): void {
     // Double-buffered tiles streaming in for a later iteration stay in flight when they are the
     // youngest groups (groups complete in order, so an older one cannot be skipped).
     let keep = 0;
@@ -329,7 +246,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
    * scalars its addresses read. The group is committed either way, so the wait counts are the
    * same on every iteration.
    */
-  private issueAhead(p: Prefetch, index: string, guard: string, otherBuffer = false): void {
+  issueAhead(p: Prefetch, index: string, guard: string, otherBuffer = false): void {
     const saved = new Map([p.loop.iv, ...p.deps].map((d) => [d, this.names.get(d)]));
     this.line(`if (${guard}) {`);
     this.enter();
@@ -378,13 +295,10 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
           this.names.set(fused.sum, this.name(v));
           this.fusedSums.add(fused.sum);
         }
-        const rot = this.loops.length ? this.rotatedBody.get(this.loops[this.loops.length - 1].body) : undefined;
+        const rot = this.loops.length ? this.rotated.ofBody(this.loops[this.loops.length - 1].body) : undefined;
         if (rot?.dots.includes(v)) {
-          // Issued a tile ago (rotatedIssue) and exchanged at this tile's top: read the sums.
-          if (v === rot.dots[0]) {
-            this.line(`float ${this.name(v)}[${this.layout.registers(v.type.shape)}]; // the scores, their dots issued a tile ago`);
-            exchangeRead(this.dotHost(), this.name(v), this.layout.registers(v.type.shape), this.plan.shape as MmaShape, this.exchangeBuffer(rot));
-          }
+          // Issued a tile ago and exchanged at this tile's top: the first reads the sums.
+          if (v === rot.dots[0]) this.rotated.scores(rot);
           return;
         }
         const exchange = this.plan.kSplit.has(v) ? this.exchangeAt : undefined;
@@ -400,7 +314,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     if (this.plan.sharedOperands.has(v) && !anywhere(this.plan, v)) this.fill(v);
   }
 
-  private dotHost() {
+  dotHost() {
     return {
       line: (s: string) => this.line(s),
       enter: () => this.enter(),
@@ -518,7 +432,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   }
 
   /** After shared writes the tensor cores read next (wgmma kernels only): see fence_async_proxy. */
-  private asyncFence(): void {
+  asyncFence(): void {
     if (this.plan.wgmma.size) this.line("fence_async_proxy(); // wgmma reads these tiles through the async proxy");
   }
 
