@@ -39,7 +39,7 @@ const PARITIES = [0, 1, 2];
  */
 function tilesOf(code: string): Map<number, number> {
   const tiles = new Map<number, number>();
-  for (const m of code.matchAll(/cp_async16\(smem \+ (.+?) \+ sw128\(r, c, (\d+)\)/g))
+  for (const m of code.matchAll(/cp_async16\(smem \+ (.+?) \+ sw128\((?:r|\(tid \/ \d+ \+ i \* \d+\)), c, (\d+)\)/g))
     for (const parity of PARITIES) tiles.set(evalC(m[1], { parity }), Number(m[2]));
   return tiles;
 }
@@ -238,8 +238,9 @@ describe("wgmma path: MLA, two column groups of one warpgroup each", () => {
     expect(body).toMatch(new RegExp(String.raw`wgmma_wait<0>\(\); // this tile's scores, and the last tile's t_\d+[^]*?smem \+ (\d+) \+ \(${iv} & 1\) \* 16384\)\[\(wcol \* 16 \+ x\) \* 128 \+ \(tid % 128\)\] = t_\d+_ahead\[x\];[^]*?__syncthreads\(\);`));
     // Then the next tile's dots (each group's 16 latent and 2 rope k steps), not waited for...
     expect(body).toMatch(new RegExp(String.raw`if \(${iv} \+ 1 < t_\d+\) \{[^]*?wgmma_fence\(\);[^]*?kk = wcol \* 16 \+ kq;[^]*?\(\(${iv} \+ 1\) % 3\) \* 32768[^]*?kk = wcol \* 2 \+ kq;[^]*?\(\(${iv} \+ 1\) % 3\) \* 4096[^]*?wgmma_commit\(\);`));
-    // ...the copies of the tile after it into the third buffers...
-    expect(body).toMatch(new RegExp(String.raw`if \(${iv} \+ 2 < t_\d+\) \{[^]*?cp_async16\(smem \+ \(\d+ \+ \(\(${iv} \+ 2\) % 3\) \* 32768\)`));
+    // ...the copies of the tile after it into the third buffers, each thread's 8 latent rows'
+    // addresses (page-table reads) first...
+    expect(body).toMatch(new RegExp(String.raw`if \(${iv} \+ 2 < t_\d+\) \{[^]*?long long src\[8\];[^]*?page_table\[[^]*?for \(int i = 0; i < 8; \+\+i\) cp_async16\(smem \+ \(\d+ \+ \(\(${iv} \+ 2\) % 3\) \* 32768\) \+ sw128\(\(tid / 64 \+ i \* 4\), c, 32\), c_kv \+ src\[i\], src_ok\[i\]\);`));
     // ...this tile's scores summed from the exchange, and P·V committed without a wait.
     expect(body).toMatch(/float t_\d+\[16\]; \/\/ the scores, their dots issued a tile ago/);
     expect(body).toContain("wgmma_commit(); // waited for at the next tile's top, or after the loop");

@@ -1,6 +1,6 @@
-"""One launch of an MLA split build at 64 x 4096 (page 16), for a profiler:
+"""One launch of an MLA split build at 64 x 4096 (page 16, or PAGE), for a profiler:
 
-    ncu -k regex:mla_decode_split python3 bench/experiments/mla_one_launch.py [DIR]
+    ncu -k regex:mla_decode_split python3 bench/experiments/mla_one_launch.py [DIR [PAGE]]
 
 DIR is a package (or a one-kernel package from mla_pipeline_variants.py); default generated/.
 Two launches: the first loads the module and warms the caches, the second is the one to profile
@@ -15,8 +15,9 @@ from bench_cuda import Kernel, paged_cache  # noqa: E402
 
 def main():
     gen = sys.argv[1] if len(sys.argv) > 1 else None
+    P = int(sys.argv[2]) if len(sys.argv) > 2 else 16
     torch.manual_seed(0)
-    B, Lk, P, H, L, W = 64, 4096, 16, 128, 512, 576
+    B, Lk, H, L, W = 64, 4096, 128, 512, 576
     table, cache, _ = paged_cache(B, Lk, P, 1, W)
     q = torch.randn(B, H, W, device="cuda", dtype=torch.bfloat16)
     S = 1

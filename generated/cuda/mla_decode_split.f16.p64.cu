@@ -615,10 +615,20 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p64(
   __syncthreads(); // the tiles' shared memory is free
   if (t_214 < t_217) {
     const int t_270_ahead = (t_214 * 32);
-    // C_281: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
-      const bool ok = true;
-      cp_async16(smem + (73728 + (t_214 % 3) * 32768) + sw128(r, c, 32), c_kv + (ok ? (long long)(((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_270_ahead + r), 64))] * 64) + safe_rem((t_270_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+    // C_281: 32 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 8 rows' addresses first, then the copies
+    {
+      const int c = (tid % 64) * 8;
+      long long src[8];
+      bool src_ok[8];
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 64 + i * 4;
+        const bool ok = true;
+        src_ok[i] = ok;
+        src[i] = ok ? (long long)(((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_270_ahead + r), 64))] * 64) + safe_rem((t_270_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0;
+      }
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) cp_async16(smem + (73728 + (t_214 % 3) * 32768) + sw128((tid / 64 + i * 4), c, 32), c_kv + src[i], src_ok[i]);
     }
   }
   cp_async_commit();
@@ -633,10 +643,20 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p64(
   cp_async_commit();
   if (t_214 + 1 < t_217) {
     const int t_270_ahead = ((t_214 + 1) * 32);
-    // C_281: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
-      const bool ok = true;
-      cp_async16(smem + (73728 + ((t_214 + 1) % 3) * 32768) + sw128(r, c, 32), c_kv + (ok ? (long long)(((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_270_ahead + r), 64))] * 64) + safe_rem((t_270_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+    // C_281: 32 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 8 rows' addresses first, then the copies
+    {
+      const int c = (tid % 64) * 8;
+      long long src[8];
+      bool src_ok[8];
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 64 + i * 4;
+        const bool ok = true;
+        src_ok[i] = ok;
+        src[i] = ok ? (long long)(((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_270_ahead + r), 64))] * 64) + safe_rem((t_270_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0;
+      }
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) cp_async16(smem + (73728 + ((t_214 + 1) % 3) * 32768) + sw128((tid / 64 + i * 4), c, 32), c_kv + src[i], src_ok[i]);
     }
   }
   cp_async_commit();
@@ -730,7 +750,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p64(
     for (int x = 0; x < 16; ++x) {
       reinterpret_cast<float*>(smem + 184320 + (t_266 & 1) * 16384)[(wcol * 16 + x) * 128 + (tid % 128)] = t_286_ahead[x];
     }
-    cp_async_wait<0>(); // C_281, Kr_283 of this tile arrived
+    cp_async_wait<0>(); // C_281, Kr_283 of the next tile arrived (its dots start after the barrier)
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the partial scores written; every warp is done with the last tile's buffers
     if (t_266 + 1 < t_217) {
@@ -799,10 +819,20 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p64(
     }
     if (t_266 + 2 < t_217) {
       const int t_270_ahead = ((t_266 + 2) * 32);
-      // C_281: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
-        const bool ok = true;
-        cp_async16(smem + (73728 + ((t_266 + 2) % 3) * 32768) + sw128(r, c, 32), c_kv + (ok ? (long long)(((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_270_ahead + r), 64))] * 64) + safe_rem((t_270_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+      // C_281: 32 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 8 rows' addresses first, then the copies
+      {
+        const int c = (tid % 64) * 8;
+        long long src[8];
+        bool src_ok[8];
+        #pragma unroll
+        for (int i = 0; i < 8; ++i) {
+          const int r = tid / 64 + i * 4;
+          const bool ok = true;
+          src_ok[i] = ok;
+          src[i] = ok ? (long long)(((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_270_ahead + r), 64))] * 64) + safe_rem((t_270_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0;
+        }
+        #pragma unroll
+        for (int i = 0; i < 8; ++i) cp_async16(smem + (73728 + ((t_266 + 2) % 3) * 32768) + sw128((tid / 64 + i * 4), c, 32), c_kv + src[i], src_ok[i]);
       }
     }
     cp_async_commit();

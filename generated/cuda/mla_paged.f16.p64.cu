@@ -640,10 +640,20 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
   __syncthreads(); // the tiles' shared memory is free
   if (t_238 < t_241) {
     const int t_297_ahead = (t_238 * 32);
-    // C_311: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
-      const bool ok = true;
-      cp_async16(smem + (73728 + (t_238 % 3) * 32768) + sw128(r, c, 32), c_kv + (ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_297_ahead + r), 64))] * 64) + safe_rem((t_297_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+    // C_311: 32 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 8 rows' addresses first, then the copies
+    {
+      const int c = (tid % 64) * 8;
+      long long src[8];
+      bool src_ok[8];
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 64 + i * 4;
+        const bool ok = true;
+        src_ok[i] = ok;
+        src[i] = ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_297_ahead + r), 64))] * 64) + safe_rem((t_297_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0;
+      }
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) cp_async16(smem + (73728 + (t_238 % 3) * 32768) + sw128((tid / 64 + i * 4), c, 32), c_kv + src[i], src_ok[i]);
     }
   }
   cp_async_commit();
@@ -658,10 +668,20 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
   cp_async_commit();
   if (t_238 + 1 < t_241) {
     const int t_297_ahead = ((t_238 + 1) * 32);
-    // C_311: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
-      const bool ok = true;
-      cp_async16(smem + (73728 + ((t_238 + 1) % 3) * 32768) + sw128(r, c, 32), c_kv + (ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_297_ahead + r), 64))] * 64) + safe_rem((t_297_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+    // C_311: 32 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 8 rows' addresses first, then the copies
+    {
+      const int c = (tid % 64) * 8;
+      long long src[8];
+      bool src_ok[8];
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 64 + i * 4;
+        const bool ok = true;
+        src_ok[i] = ok;
+        src[i] = ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_297_ahead + r), 64))] * 64) + safe_rem((t_297_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0;
+      }
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) cp_async16(smem + (73728 + ((t_238 + 1) % 3) * 32768) + sw128((tid / 64 + i * 4), c, 32), c_kv + src[i], src_ok[i]);
     }
   }
   cp_async_commit();
@@ -755,7 +775,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
     for (int x = 0; x < 16; ++x) {
       reinterpret_cast<float*>(smem + 184320 + (t_293 & 1) * 16384)[(wcol * 16 + x) * 128 + (tid % 128)] = t_316_ahead[x];
     }
-    cp_async_wait<0>(); // C_311, Kr_313 of this tile arrived
+    cp_async_wait<0>(); // C_311, Kr_313 of the next tile arrived (its dots start after the barrier)
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the partial scores written; every warp is done with the last tile's buffers
     if (t_293 + 1 < t_241) {
@@ -824,10 +844,20 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
     }
     if (t_293 + 2 < t_241) {
       const int t_297_ahead = ((t_293 + 2) * 32);
-      // C_311: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
-        const bool ok = true;
-        cp_async16(smem + (73728 + ((t_293 + 2) % 3) * 32768) + sw128(r, c, 32), c_kv + (ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_297_ahead + r), 64))] * 64) + safe_rem((t_297_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+      // C_311: 32 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 8 rows' addresses first, then the copies
+      {
+        const int c = (tid % 64) * 8;
+        long long src[8];
+        bool src_ok[8];
+        #pragma unroll
+        for (int i = 0; i < 8; ++i) {
+          const int r = tid / 64 + i * 4;
+          const bool ok = true;
+          src_ok[i] = ok;
+          src[i] = ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_297_ahead + r), 64))] * 64) + safe_rem((t_297_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0;
+        }
+        #pragma unroll
+        for (int i = 0; i < 8; ++i) cp_async16(smem + (73728 + ((t_293 + 2) % 3) * 32768) + sw128((tid / 64 + i * 4), c, 32), c_kv + src[i], src_ok[i]);
       }
     }
     cp_async_commit();

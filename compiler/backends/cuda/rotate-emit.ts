@@ -114,7 +114,7 @@ export class RotatedLoops {
     this.host.line("#endif");
     this.host.line(`// ${acc}: this group's part of k, summed with the other groups' after the barrier`);
     exchangeWrite(host, acc, regs, this.host.plan.shape as MmaShape, this.exchangeBuffer(rot));
-    this.host.line(`cp_async_wait<0>(); // ${top.map((p) => this.host.name(p.v)).join(", ")} of this tile arrived`);
+    this.host.line(`cp_async_wait<0>(); // ${top.map((p) => this.host.name(p.v)).join(", ")} of the next tile arrived (its dots start after the barrier)`);
     this.host.asyncFence();
     this.host.line("__syncthreads(); // the partial scores written; every warp is done with the last tile's buffers");
     this.host.settled(
