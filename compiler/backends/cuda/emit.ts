@@ -10,6 +10,7 @@ import { StructuredEmitter } from "../common/structured-emitter.ts";
 import { type ElementContext, elem, opExpr, position } from "./elements.ts";
 import { type Site, type ThreadLayout, MmaLayout } from "./layouts.ts";
 import { cacheFragments, emitDot } from "./mma.ts";
+import { copyChunks, widenStaged } from "./copy-emit.ts";
 import { emitWgmmaDot, tileAt, wgmmaWarpgroup } from "./wgmma.ts";
 import { type CudaPlan, type MmaShape, anywhere, contiguousRows } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
@@ -18,7 +19,6 @@ import { RotatedLoops } from "./rotate-emit.ts";
 import { blockIndex, heaviestFirstAxes } from "./schedule.ts";
 import { operands as operandsOf } from "../../ir/ir.ts";
 import { ident, literal, regType, symC, toMem } from "./syntax.ts";
-import { bytesOfName } from "../../../runtime/dtype.ts";
 
 export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private fusedSums = new Set<Value>();
@@ -103,7 +103,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   }
 
   /** Byte offset from smem of (row, col) of shared tile v in region r (padded or swizzled). */
-  private at(v: Value, r: Region, row: string, col: string): string {
+  at(v: Value, r: Region, row: string, col: string): string {
     return tileAt(r, v, this.plan.swizzled.has(v), row, col);
   }
 
@@ -256,7 +256,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       this.line(`const ${regType(d.type.dtype)} ${next} = ${opExpr(this, d, position("0", "0"))};`);
       this.names.set(d, next);
     }
-    this.copyChunks(p.v, this.region(p.v)!, !!this.rotated.ofLoop(p.loop));
+    copyChunks(this, p.v, this.region(p.v)!, !!this.rotated.ofLoop(p.loop));
     for (const [d, n] of saved) {
       if (n === undefined) this.names.delete(d);
       else this.names.set(d, n);
@@ -341,7 +341,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   /** Start the copy of an operand early: cp.async chunks, committed as one group. */
   private issue(v: Value): void {
     this.arrived.delete(v);
-    this.copyChunks(v, this.region(v)!);
+    copyChunks(this, v, this.region(v)!);
     this.line("cp_async_commit();");
     this.inflight.push(v);
   }
@@ -358,84 +358,6 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     if (this.plan.cachedFragments.has(v)) cacheFragments(this.dotHost(), v, this.plan.shape as MmaShape);
   }
 
-  /**
-   * Copy tile v into region r with 16-byte cp.async. With `batched` (a loop whose scores run a
-   * tile ahead) and a few rows a thread, every row's address is computed first and the copies
-   * follow, so a paged gather's page-table reads are in flight together instead of one read
-   * waited for before each copy (Nsight Compute on MLA at page 1: 35% of stall samples on them).
-   */
-  private copyChunks(v: Value, r: Region, batched = false): void {
-    const [R, C] = v.type.shape;
-    const op = v.op as Extract<Value["op"], { kind: "load" }>;
-    const bytes = bytesOfName(v.type.dtype);
-    const per = 16 / bytes;
-    const chunks = C / per;
-    const T = this.plan.shape.threads;
-    const trips = T % chunks === 0 && R % (T / chunks) === 0 ? R / (T / chunks) : 0;
-    if (batched && trips > 1 && trips <= 8) return this.copyBatched(v, r, op, chunks, per, trips);
-    this.line(`// ${this.name(v)}: ${R} x ${C} into shared memory, 16-byte cp.async per ${per} elements`);
-    if (T % chunks === 0) {
-      // Each thread keeps one column and steps down the rows: its addresses advance by a
-      // constant stride instead of being re-derived from a flat index (fewer live registers).
-      this.line(`for (int r = tid / ${chunks}, c = (tid % ${chunks}) * ${per}; r < ${R}; r += ${T / chunks}) {`);
-      this.enter();
-    } else {
-      this.line(`for (int e = tid; e < ${R * chunks}; e += ${T}) {`);
-      this.enter();
-      this.line(`const int r = e / ${chunks}, c = (e % ${chunks}) * ${per};`);
-    }
-    const site = position("r", "c");
-    this.line(`const bool ok = ${op.pred ? elem(this, op.pred, site) : "true"};`);
-    const offset = this.offset(op.tensor.name, op.indices.map((x) => elem(this, x, site)));
-    this.line(`cp_async16(smem + ${this.at(v, r, "r", "c")}, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
-    this.leave();
-    this.line("}");
-  }
-
-  /** copyChunks' batched form: `trips` rows a thread, their addresses first, then the copies. */
-  private copyBatched(v: Value, r: Region, op: Extract<Value["op"], { kind: "load" }>, chunks: number, per: number, trips: number): void {
-    const [R, C] = v.type.shape;
-    const step = this.plan.shape.threads / chunks;
-    this.line(`// ${this.name(v)}: ${R} x ${C} into shared memory, 16-byte cp.async per ${per} elements: this thread's ${trips} rows' addresses first, then the copies`);
-    this.line("{");
-    this.enter();
-    this.line(`const int c = (tid % ${chunks}) * ${per};`);
-    this.line(`long long src[${trips}];`);
-    this.line(`bool src_ok[${trips}];`);
-    const site = position("r", "c");
-    this.line("#pragma unroll");
-    this.line(`for (int i = 0; i < ${trips}; ++i) {`);
-    this.enter();
-    this.line(`const int r = tid / ${chunks} + i * ${step};`);
-    this.line(`const bool ok = ${op.pred ? elem(this, op.pred, site) : "true"};`);
-    this.line("src_ok[i] = ok;");
-    this.line(`src[i] = ok ? ${this.offset(op.tensor.name, op.indices.map((x) => elem(this, x, site)))} : 0;`);
-    this.leave();
-    this.line("}");
-    this.line("#pragma unroll");
-    this.line(`for (int i = 0; i < ${trips}; ++i) cp_async16(smem + ${this.at(v, r, `(tid / ${chunks} + i * ${step})`, "c")}, ${op.tensor.name} + src[i], src_ok[i]);`);
-    this.leave();
-    this.line("}");
-  }
-
-  /**
-   * Fill a widened operand (f16(K) of an fp8 cache) from its staged fp8 tile, already copied into
-   * shared memory with cp.async: 8 values (8 bytes) per thread and step, widened in registers,
-   * stored as 16 bytes.
-   */
-  private widenStaged(v: Value, r: Region, from: Region): void {
-    const [R, C] = v.type.shape;
-    const chunks = C / 8;
-    this.line(`// ${this.name(v)}: ${R} x ${C} fp8 widened to ${v.type.dtype}, shared to shared, 8 values per step`);
-    this.line("#pragma unroll");
-    this.line(`for (int e = tid; e < ${R * chunks}; e += ${this.plan.shape.threads}) {`);
-    this.enter();
-    this.line(`const int r = e / ${chunks}, c = (e % ${chunks}) * 8;`);
-    this.line(`fp8x8_widen<${v.type.dtype === "bf16"}>(smem + ${this.at(v, r, "r", "c")}, *reinterpret_cast<const uint2*>(smem + ${from.offset} + r * ${from.stride} + c));`);
-    this.leave();
-    this.line("}");
-  }
-
   /** Copy a dot operand into shared memory: 16-byte cp.async chunks when its rows are contiguous. */
   private fill(v: Value): void {
     const r = this.region(v);
@@ -444,10 +366,10 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     const T = this.plan.shape.threads;
     this.line("__syncthreads();");
     if (anywhere(this.plan, v) && contiguousRows(v)) {
-      this.copyChunks(v, r);
+      copyChunks(this, v, r);
       this.line("cp_async_wait_all();");
     } else if (this.plan.staged.has(v)) {
-      this.widenStaged(v, r, this.region(this.plan.staged.get(v)!)!);
+      widenStaged(this, v, r, this.region(this.plan.staged.get(v)!)!);
     } else if (anywhere(this.plan, v)) {
       this.line(`for (int e = tid; e < ${R * C}; e += ${T}) {`);
       this.enter();
