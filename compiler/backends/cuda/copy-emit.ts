@@ -40,15 +40,18 @@ export function copyChunks(em: CopyHost, v: Value, r: Region, batched = false): 
     em.enter();
     em.line(`const int r = e / ${chunks}, c = (e % ${chunks}) * ${per};`);
   }
-  const site = position("r", "c");
-  em.line(`const bool ok = ${op.pred ? elem(em, op.pred, site) : "true"};`);
-  const offset = em.offset(
-    op.tensor.name,
-    op.indices.map((x) => elem(em, x, site)),
-  );
+  const { ok, offset } = rowSource(em, op);
+  em.line(`const bool ok = ${ok};`);
   em.line(`cp_async16(smem + ${em.at(v, r, "r", "c")}, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
   em.leave();
   em.line("}");
+}
+
+/** The predicate and element offset (C expressions) of the loaded row `r`, column `c`. */
+function rowSource(em: CopyHost, op: Extract<Value["op"], { kind: "load" }>): { ok: string; offset: string } {
+  const site = position("r", "c");
+  const indices = op.indices.map((x) => elem(em, x, site));
+  return { ok: op.pred ? elem(em, op.pred, site) : "true", offset: em.offset(op.tensor.name, indices) };
 }
 
 /** copyChunks' batched form: `trips` rows a thread, their addresses first, then the copies. */
@@ -61,19 +64,14 @@ function copyBatched(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"],
   em.line(`const int c = (tid % ${chunks}) * ${per};`);
   em.line(`long long src[${trips}];`);
   em.line(`bool src_ok[${trips}];`);
-  const site = position("r", "c");
+  const { ok, offset } = rowSource(em, op);
   em.line("#pragma unroll");
   em.line(`for (int i = 0; i < ${trips}; ++i) {`);
   em.enter();
   em.line(`const int r = tid / ${chunks} + i * ${step};`);
-  em.line(`const bool ok = ${op.pred ? elem(em, op.pred, site) : "true"};`);
+  em.line(`const bool ok = ${ok};`);
   em.line("src_ok[i] = ok;");
-  em.line(
-    `src[i] = ok ? ${em.offset(
-      op.tensor.name,
-      op.indices.map((x) => elem(em, x, site)),
-    )} : 0;`,
-  );
+  em.line(`src[i] = ok ? ${offset} : 0;`);
   em.leave();
   em.line("}");
   em.line("#pragma unroll");

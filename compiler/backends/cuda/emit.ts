@@ -55,7 +55,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     for (const p of prefetch) {
       if (p.after) this.prefetchAfter.set(p.after, [...(this.prefetchAfter.get(p.after) ?? []), p]);
       else this.prefetchTop.set(p.loop.body, [...(this.prefetchTop.get(p.loop.body) ?? []), p]);
-      if (p.double) this.doubled.set(p.v, p);
+      if (p.stages > 1) this.doubled.set(p.v, p);
       this.prefetchBefore.set(p.loop, [...(this.prefetchBefore.get(p.loop) ?? []), p]);
     }
   }

@@ -17,13 +17,12 @@ export interface Prefetch {
   /** The loaded tile. */
   v: Value;
   loop: ForInst;
-  /** The body instruction after which the next iteration's copy starts (double: the top). */
+  /** The body instruction after which the next iteration's copy starts (several buffers: the top). */
   after?: Inst;
-  /** Two or more buffers taken in turn; the next copy starts at the top of the body. */
-  double: boolean;
   /**
-   * Buffers: 1, 2 (double, the next tile copied at the top) or 3 (a loop whose scores run a tile
-   * ahead, rotate.ts: the tile after next copied at the top, after the body's one barrier).
+   * Buffers, taken in turn: 1 (the next tile copied after `after`), 2 (the next tile copied at the
+   * top of the body) or 3 (a loop whose scores run a tile ahead, rotate.ts: the tile after next
+   * copied at the top, after the body's one barrier).
    */
   stages: number;
   /**
@@ -92,8 +91,8 @@ function inLoop(f: ForInst, issueBefore: Map<Inst, Value[]>, plan: CudaPlan): Pr
       });
       if (last < 0) continue;
       const sorted = deps.sort((a, b) => defAt.get(a)! - defAt.get(b)!);
-      if (firstDot(last) >= 0) out.push({ v, loop: f, after: insts[last], double: false, stages: 1, deps: sorted });
-      else if (firstDot(-1) === first && last > first) out.push({ v, loop: f, double: true, stages: 2, deps: sorted });
+      if (firstDot(last) >= 0) out.push({ v, loop: f, after: insts[last], stages: 1, deps: sorted });
+      else if (firstDot(-1) === first && last > first) out.push({ v, loop: f, stages: 2, deps: sorted });
     }
   }
   return out;

@@ -108,9 +108,8 @@ export class RotatedLoops {
     const host = this.host.dotHost();
     this.host.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
     this.host.line(`wgmma_wait<0>(); // this tile's scores${rot.deferred ? `, and the last tile's ${this.host.name(rot.deferred.dot)}` : ""}`);
-    for (const [n, count] of [[acc, regs], ...(rot.deferred ? [[this.host.name(rot.deferred.carried), this.host.registers(rot.deferred.carried.type.shape)] as const] : [])] as const) {
-      this.host.line(`for (int i = 0; i < ${count}; ++i) reg_fence(${n}[i]);`);
-    }
+    this.fence(acc, regs);
+    if (rot.deferred) this.fence(this.host.name(rot.deferred.carried), this.host.registers(rot.deferred.carried.type.shape));
     this.host.line("#endif");
     this.host.line(`// ${acc}: this group's part of k, summed with the other groups' after the barrier`);
     exchangeWrite(host, acc, regs, this.host.plan.shape as MmaShape, this.exchangeBuffer(rot));
@@ -159,7 +158,12 @@ export class RotatedLoops {
   epilogue(rot: Rotation): void {
     this.host.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
     this.host.line("wgmma_wait<0>();");
-    if (rot.deferred) this.host.line(`for (int i = 0; i < ${this.host.registers(rot.deferred.carried.type.shape)}; ++i) reg_fence(${this.host.name(rot.deferred.carried)}[i]);`);
+    if (rot.deferred) this.fence(this.host.name(rot.deferred.carried), this.host.registers(rot.deferred.carried.type.shape));
     this.host.line("#endif");
+  }
+
+  /** After a wait: the accumulator's registers are read (or rewritten) no earlier. */
+  private fence(name: string, regs: number): void {
+    this.host.line(`for (int i = 0; i < ${regs}; ++i) reg_fence(${name}[i]);`);
   }
 }

@@ -61,7 +61,6 @@ export function rotations(body: Block, prefetch: Prefetch[], plan: CudaPlan): Ma
     for (const p of prefetch) {
       if (p.loop !== f) continue;
       p.after = undefined;
-      p.double = true;
       p.stages = 3;
     }
   }
