@@ -44,13 +44,14 @@ describe("CUDA layout for MLA: column-split warps", () => {
   it("splits the 512-long scores dot by k across the groups and adds the parts in shared memory", () => {
     expect(code).toContain("for (int kq = 0; kq < 16; ++kq) {");
     expect(code).toContain("const int kk = wcol * 16 + kq;");
-    expect(code).toMatch(/reinterpret_cast<float\*>\(smem \+ (\d+)\)\[\(wcol \* 16 \+ x\) \* 128 \+ \(tid % 128\)\] = t_\d+\[x\];/);
-    // Every group sums group 0's part then group 1's: the same bits in both.
-    expect(code).toMatch(/t_(\d+)\[x\] = reinterpret_cast<float\*>\(smem \+ \d+\)\[\(0 \* 16 \+ x\) \* 128 \+ \(tid % 128\)\];\n\s+t_\1\[x\] \+= reinterpret_cast<float\*>\(smem \+ \d+\)\[\(1 \* 16 \+ x\) \* 128/);
+    // Each group's 16 partial sums go out as four float4s...
+    expect(code).toMatch(/reinterpret_cast<float4\*>\(smem \+ (\d+)\)\[\(wcol \* 4 \+ x\) \* 128 \+ \(tid % 128\)\] = make_float4\(t_(\d+)\[4 \* x \+ 0\], t_\2\[4 \* x \+ 1\], t_\2\[4 \* x \+ 2\], t_\2\[4 \* x \+ 3\]\);/);
+    // ...and each adds the other group's to its own (a + b is b + a: the same bits in both).
+    expect(code).toMatch(/const float4 o = reinterpret_cast<float4\*>\(smem \+ \d+\)\[\(\(1 - wcol\) \* 4 \+ x\) \* 128 \+ \(tid % 128\)\];\n\s+t_(\d+)\[4 \* x \+ 0\] = t_\1\[4 \* x \+ 0\] \+ o\.x; t_\1\[4 \* x \+ 1\] = t_\1\[4 \* x \+ 1\] \+ o\.y;/);
     // The rope dot (k = 64) is too short to split: it accumulates onto the summed scores.
     expect(code).toMatch(/mma_bf16\(&t_(\d+)\[\(mt \* 4 \+ nt\) \* 4\], a\[mt\], b\[0\], b\[1\]\);[\s\S]*for \(int kk = 0; kk < 4; \+\+kk\)[\s\S]*mma_bf16\(&t_\1\[/);
     // The exchange buffer lies past the operand tiles.
-    const at = Number(code.match(/smem \+ (\d+)\)\[\(wcol/)![1]);
+    const at = Number(code.match(/smem \+ (\d+)\)\[\(wcol \* 4/)![1]);
     expect(at + 2 * 16 * 128 * 4).toBe(k.target.sharedBytes);
   });
 

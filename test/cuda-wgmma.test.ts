@@ -233,17 +233,27 @@ describe("wgmma path: MLA, two column groups of one warpgroup each", () => {
     const body = code.slice(from, code.indexOf("\n  }\n", from));
     const iv = /for \(int (t_\d+) = /.exec(body)![1];
     expect(body.match(/__syncthreads\(\)/g)?.length).toBe(1);
-    // The top: this tile's dots (issued a tile ago) and the last tile's P·V waited for, this
-    // group's partial scores into the exchange buffer of this tile's parity, then the barrier.
-    expect(body).toMatch(new RegExp(String.raw`wgmma_wait<0>\(\); // this tile's scores, and the last tile's t_\d+[^]*?smem \+ (\d+) \+ \(${iv} & 1\) \* 16384\)\[\(wcol \* 16 \+ x\) \* 128 \+ \(tid % 128\)\] = t_\d+_ahead\[x\];[^]*?__syncthreads\(\);`));
+    // The top: this tile's dots (issued a tile ago) waited for, the last tile's P·V (younger)
+    // left running; this group's partial scores into the exchange buffer of this tile's
+    // parity and kept in registers (the next dots reuse the accumulator), then the barrier.
+    expect(body).toMatch(new RegExp(String.raw`wgmma_wait<1>\(\); // this tile's scores \(the last tile's dot into carry_\d+ may still run\)[^]*?smem \+ (\d+) \+ \(${iv} & 1\) \* 16384\)\[\(wcol \* 4 \+ x\) \* 128 \+ \(tid % 128\)\] = make_float4\(t_\d+_ahead\[4 \* x \+ 0\][^]*?float (t_\d+)\[16\];[^]*?\2\[x\] = t_\d+_ahead\[x\];[^]*?__syncthreads\(\);`));
+    expect(body.match(/wgmma_wait</g)?.length).toBe(2);
     // Then the next tile's dots (each group's 16 latent and 2 rope k steps), not waited for...
     expect(body).toMatch(new RegExp(String.raw`if \(${iv} \+ 1 < t_\d+\) \{[^]*?wgmma_fence\(\);[^]*?kk = wcol \* 16 \+ kq;[^]*?\(\(${iv} \+ 1\) % 3\) \* 32768[^]*?kk = wcol \* 2 \+ kq;[^]*?\(\(${iv} \+ 1\) % 3\) \* 4096[^]*?wgmma_commit\(\);`));
     // ...the copies of the tile after it into the third buffers, each thread's 8 latent rows'
     // addresses (page-table reads) first...
     expect(body).toMatch(new RegExp(String.raw`if \(${iv} \+ 2 < t_\d+\) \{[^]*?long long src\[8\];[^]*?page_table\[[^]*?for \(int i = 0; i < 8; \+\+i\) cp_async16\(smem \+ \(\d+ \+ \(\(${iv} \+ 2\) % 3\) \* 32768\) \+ sw128\(\(tid / 64 \+ i \* 4\), c, 32\), c_kv \+ src\[i\], src_ok\[i\]\);`));
-    // ...this tile's scores summed from the exchange, and P·V committed without a wait.
-    expect(body).toMatch(/float t_\d+\[16\]; \/\/ the scores, their dots issued a tile ago/);
-    expect(body).toContain("wgmma_commit(); // waited for at the next tile's top, or after the loop");
+    // ...this tile's scores: its own part plus the other group's from the exchange; the last
+    // tile's P·V waited for right before the accumulator is rescaled (the first read of it:
+    // the wait that leaves the next scores running, wait<1>, has ptxas serialize the wgmmas);
+    // then P·V committed without a wait.
+    expect(body).toMatch(/\/\/ t_\d+: the scores, their dots issued a tile ago[^]*?\(1 - wcol\)/);
+    const acc = /wgmma_wait<0>\(\); \/\/ the last tile's dot into (carry_\d+) \(and the next tile's scores\)\n\s+for \(int i = 0; i < 128; \+\+i\) reg_fence\(\1\[i\]\);/.exec(body)![1];
+    const rescale = body.indexOf(`${acc}[((mt * 32 + nt) * 2 + h) * 2 + p] = (${acc}[`);
+    expect(rescale).toBeGreaterThan(0);
+    // Before the rescale, only that fence names the accumulator.
+    expect(body.slice(0, rescale).split(`${acc}[`).length - 1).toBe(1);
+    expect(body).toContain("wgmma_commit(); // waited for in the next tile, right before the rescale, or after the loop");
     expect(body).not.toContain("wgmma_commit_wait()");
     // Three 32 KiB latent and 4 KiB rope buffers, two 16 KiB exchange buffers: 212 KiB, Hopper only.
     expect(cudaOf("kernels-src/mla.ts", "mla_paged.bf16.p16", true).target.sharedBytes).toBe(217088);

@@ -298,14 +298,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
     // t_236: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 146944)[(wcol * 16 + x) * 128 + (tid % 128)] = t_236[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_236[4 * x + 0], t_236[4 * x + 1], t_236[4 * x + 2], t_236[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_236[x] = reinterpret_cast<float*>(smem + 146944)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_236[x] += reinterpret_cast<float*>(smem + 146944)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_236[4 * x + 0] = t_236[4 * x + 0] + o.x; t_236[4 * x + 1] = t_236[4 * x + 1] + o.y; t_236[4 * x + 2] = t_236[4 * x + 2] + o.z; t_236[4 * x + 3] = t_236[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -550,14 +550,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
     // t_280: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 146944)[(wcol * 16 + x) * 128 + (tid % 128)] = t_280[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_280[4 * x + 0], t_280[4 * x + 1], t_280[4 * x + 2], t_280[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_280[x] = reinterpret_cast<float*>(smem + 146944)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_280[x] += reinterpret_cast<float*>(smem + 146944)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_280[4 * x + 0] = t_280[4 * x + 0] + o.x; t_280[4 * x + 1] = t_280[4 * x + 1] + o.y; t_280[4 * x + 2] = t_280[4 * x + 2] + o.z; t_280[4 * x + 3] = t_280[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -803,14 +803,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p1(
     // t_323: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 146944)[(wcol * 16 + x) * 128 + (tid % 128)] = t_323[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_323[4 * x + 0], t_323[4 * x + 1], t_323[4 * x + 2], t_323[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_323[x] = reinterpret_cast<float*>(smem + 146944)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_323[x] += reinterpret_cast<float*>(smem + 146944)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_323[4 * x + 0] = t_323[4 * x + 0] + o.x; t_323[4 * x + 1] = t_323[4 * x + 1] + o.y; t_323[4 * x + 2] = t_323[4 * x + 2] + o.z; t_323[4 * x + 3] = t_323[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {

@@ -298,14 +298,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p64(
     // t_240: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 146944)[(wcol * 16 + x) * 128 + (tid % 128)] = t_240[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_240[4 * x + 0], t_240[4 * x + 1], t_240[4 * x + 2], t_240[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_240[x] = reinterpret_cast<float*>(smem + 146944)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_240[x] += reinterpret_cast<float*>(smem + 146944)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_240[4 * x + 0] = t_240[4 * x + 0] + o.x; t_240[4 * x + 1] = t_240[4 * x + 1] + o.y; t_240[4 * x + 2] = t_240[4 * x + 2] + o.z; t_240[4 * x + 3] = t_240[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -550,14 +550,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p64(
     // t_286: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 146944)[(wcol * 16 + x) * 128 + (tid % 128)] = t_286[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_286[4 * x + 0], t_286[4 * x + 1], t_286[4 * x + 2], t_286[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_286[x] = reinterpret_cast<float*>(smem + 146944)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_286[x] += reinterpret_cast<float*>(smem + 146944)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_286[4 * x + 0] = t_286[4 * x + 0] + o.x; t_286[4 * x + 1] = t_286[4 * x + 1] + o.y; t_286[4 * x + 2] = t_286[4 * x + 2] + o.z; t_286[4 * x + 3] = t_286[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -803,14 +803,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p64(
     // t_331: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 146944)[(wcol * 16 + x) * 128 + (tid % 128)] = t_331[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_331[4 * x + 0], t_331[4 * x + 1], t_331[4 * x + 2], t_331[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_331[x] = reinterpret_cast<float*>(smem + 146944)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_331[x] += reinterpret_cast<float*>(smem + 146944)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_331[4 * x + 0] = t_331[4 * x + 0] + o.x; t_331[4 * x + 1] = t_331[4 * x + 1] + o.y; t_331[4 * x + 2] = t_331[4 * x + 2] + o.z; t_331[4 * x + 3] = t_331[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {

@@ -375,14 +375,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
     // t_236: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 184320)[(wcol * 16 + x) * 128 + (tid % 128)] = t_236[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 184320)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_236[4 * x + 0], t_236[4 * x + 1], t_236[4 * x + 2], t_236[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_236[x] = reinterpret_cast<float*>(smem + 184320)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_236[x] += reinterpret_cast<float*>(smem + 184320)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 184320)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_236[4 * x + 0] = t_236[4 * x + 0] + o.x; t_236[4 * x + 1] = t_236[4 * x + 1] + o.y; t_236[4 * x + 2] = t_236[4 * x + 2] + o.z; t_236[4 * x + 3] = t_236[4 * x + 3] + o.w;
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     // t_236 on this warpgroup's tensor cores: 4 x wgmma m64n32k16, B K-major from the swizzled tile
@@ -698,6 +698,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
       }
     }
     wgmma_commit();
+    wgmma_commit(); // empty
     #else
     #pragma unroll
     for (int kq = 0; kq < 16; ++kq) {
@@ -741,15 +742,17 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
   }
   for (int t_262 = t_212; t_262 < t_215; ++t_262) {
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    wgmma_wait<0>(); // this tile's scores, and the last tile's t_298
+    wgmma_wait<1>(); // this tile's scores (the last tile's dot into carry_219 may still run)
     for (int i = 0; i < 16; ++i) reg_fence(t_280_ahead[i]);
-    for (int i = 0; i < 128; ++i) reg_fence(carry_219[i]);
     #endif
     // t_280_ahead: this group's part of k, summed with the other groups' after the barrier
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 184320 + (t_262 & 1) * 16384)[(wcol * 16 + x) * 128 + (tid % 128)] = t_280_ahead[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 184320 + (t_262 & 1) * 16384)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_280_ahead[4 * x + 0], t_280_ahead[4 * x + 1], t_280_ahead[4 * x + 2], t_280_ahead[4 * x + 3]);
     }
+    float t_280[16];
+    #pragma unroll
+    for (int x = 0; x < 16; ++x) t_280[x] = t_280_ahead[x]; // kept: the next tile's dots reuse t_280_ahead
     cp_async_wait<0>(); // C_275, Kr_277 of the next tile arrived (its dots start after the barrier)
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the partial scores written; every warp is done with the last tile's buffers
@@ -851,11 +854,11 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    float t_280[16]; // the scores, their dots issued a tile ago
+    // t_280: the scores, their dots issued a tile ago
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_280[x] = reinterpret_cast<float*>(smem + 184320 + (t_262 & 1) * 16384)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_280[x] += reinterpret_cast<float*>(smem + 184320 + (t_262 & 1) * 16384)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 184320 + (t_262 & 1) * 16384)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_280[4 * x + 0] = t_280[4 * x + 0] + o.x; t_280[4 * x + 1] = t_280[4 * x + 1] + o.y; t_280[4 * x + 2] = t_280[4 * x + 2] + o.z; t_280[4 * x + 3] = t_280[4 * x + 3] + o.w;
     }
     float t_284[16];
     #pragma unroll
@@ -958,6 +961,10 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
         t_295[mt * 2 + h] = ((carry_218[mt * 2 + h] * alpha_292[mt * 2 + h]) + t_294[mt * 2 + h]);
       }
     }
+    #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    wgmma_wait<0>(); // the last tile's dot into carry_219 (and the next tile's scores)
+    for (int i = 0; i < 128; ++i) reg_fence(carry_219[i]);
+    #endif
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -990,7 +997,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
           wgmma_m64n256k16_rs_f16<1>(carry_219, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
-      wgmma_commit(); // waited for at the next tile's top, or after the loop
+      wgmma_commit(); // waited for in the next tile, right before the rescale, or after the loop
     }
     #else
     #pragma unroll
@@ -1121,14 +1128,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
     // t_323: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 184320)[(wcol * 16 + x) * 128 + (tid % 128)] = t_323[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 184320)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_323[4 * x + 0], t_323[4 * x + 1], t_323[4 * x + 2], t_323[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_323[x] = reinterpret_cast<float*>(smem + 184320)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_323[x] += reinterpret_cast<float*>(smem + 184320)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 184320)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_323[4 * x + 0] = t_323[4 * x + 0] + o.x; t_323[4 * x + 1] = t_323[4 * x + 1] + o.y; t_323[4 * x + 2] = t_323[4 * x + 2] + o.z; t_323[4 * x + 3] = t_323[4 * x + 3] + o.w;
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     // t_323 on this warpgroup's tensor cores: 4 x wgmma m64n32k16, B K-major from the swizzled tile

@@ -298,14 +298,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p16(
     // t_242: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 146944)[(wcol * 16 + x) * 128 + (tid % 128)] = t_242[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_242[4 * x + 0], t_242[4 * x + 1], t_242[4 * x + 2], t_242[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_242[x] = reinterpret_cast<float*>(smem + 146944)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_242[x] += reinterpret_cast<float*>(smem + 146944)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_242[4 * x + 0] = t_242[4 * x + 0] + o.x; t_242[4 * x + 1] = t_242[4 * x + 1] + o.y; t_242[4 * x + 2] = t_242[4 * x + 2] + o.z; t_242[4 * x + 3] = t_242[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -550,14 +550,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p16(
     // t_288: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 146944)[(wcol * 16 + x) * 128 + (tid % 128)] = t_288[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_288[4 * x + 0], t_288[4 * x + 1], t_288[4 * x + 2], t_288[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_288[x] = reinterpret_cast<float*>(smem + 146944)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_288[x] += reinterpret_cast<float*>(smem + 146944)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_288[4 * x + 0] = t_288[4 * x + 0] + o.x; t_288[4 * x + 1] = t_288[4 * x + 1] + o.y; t_288[4 * x + 2] = t_288[4 * x + 2] + o.z; t_288[4 * x + 3] = t_288[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -803,14 +803,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p16(
     // t_333: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 146944)[(wcol * 16 + x) * 128 + (tid % 128)] = t_333[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_333[4 * x + 0], t_333[4 * x + 1], t_333[4 * x + 2], t_333[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_333[x] = reinterpret_cast<float*>(smem + 146944)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_333[x] += reinterpret_cast<float*>(smem + 146944)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_333[4 * x + 0] = t_333[4 * x + 0] + o.x; t_333[4 * x + 1] = t_333[4 * x + 1] + o.y; t_333[4 * x + 2] = t_333[4 * x + 2] + o.z; t_333[4 * x + 3] = t_333[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {

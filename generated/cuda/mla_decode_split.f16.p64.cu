@@ -375,14 +375,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p64(
     // t_240: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 184320)[(wcol * 16 + x) * 128 + (tid % 128)] = t_240[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 184320)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_240[4 * x + 0], t_240[4 * x + 1], t_240[4 * x + 2], t_240[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_240[x] = reinterpret_cast<float*>(smem + 184320)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_240[x] += reinterpret_cast<float*>(smem + 184320)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 184320)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_240[4 * x + 0] = t_240[4 * x + 0] + o.x; t_240[4 * x + 1] = t_240[4 * x + 1] + o.y; t_240[4 * x + 2] = t_240[4 * x + 2] + o.z; t_240[4 * x + 3] = t_240[4 * x + 3] + o.w;
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     // t_240 on this warpgroup's tensor cores: 4 x wgmma m64n32k16, B K-major from the swizzled tile
@@ -698,6 +698,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p64(
       }
     }
     wgmma_commit();
+    wgmma_commit(); // empty
     #else
     #pragma unroll
     for (int kq = 0; kq < 16; ++kq) {
@@ -741,15 +742,17 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p64(
   }
   for (int t_266 = t_214; t_266 < t_217; ++t_266) {
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    wgmma_wait<0>(); // this tile's scores, and the last tile's t_304
+    wgmma_wait<1>(); // this tile's scores (the last tile's dot into carry_221 may still run)
     for (int i = 0; i < 16; ++i) reg_fence(t_286_ahead[i]);
-    for (int i = 0; i < 128; ++i) reg_fence(carry_221[i]);
     #endif
     // t_286_ahead: this group's part of k, summed with the other groups' after the barrier
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 184320 + (t_266 & 1) * 16384)[(wcol * 16 + x) * 128 + (tid % 128)] = t_286_ahead[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 184320 + (t_266 & 1) * 16384)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_286_ahead[4 * x + 0], t_286_ahead[4 * x + 1], t_286_ahead[4 * x + 2], t_286_ahead[4 * x + 3]);
     }
+    float t_286[16];
+    #pragma unroll
+    for (int x = 0; x < 16; ++x) t_286[x] = t_286_ahead[x]; // kept: the next tile's dots reuse t_286_ahead
     cp_async_wait<0>(); // C_281, Kr_283 of the next tile arrived (its dots start after the barrier)
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the partial scores written; every warp is done with the last tile's buffers
@@ -851,11 +854,11 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p64(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    float t_286[16]; // the scores, their dots issued a tile ago
+    // t_286: the scores, their dots issued a tile ago
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_286[x] = reinterpret_cast<float*>(smem + 184320 + (t_266 & 1) * 16384)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_286[x] += reinterpret_cast<float*>(smem + 184320 + (t_266 & 1) * 16384)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 184320 + (t_266 & 1) * 16384)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_286[4 * x + 0] = t_286[4 * x + 0] + o.x; t_286[4 * x + 1] = t_286[4 * x + 1] + o.y; t_286[4 * x + 2] = t_286[4 * x + 2] + o.z; t_286[4 * x + 3] = t_286[4 * x + 3] + o.w;
     }
     float t_290[16];
     #pragma unroll
@@ -958,6 +961,10 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p64(
         t_301[mt * 2 + h] = ((carry_220[mt * 2 + h] * alpha_298[mt * 2 + h]) + t_300[mt * 2 + h]);
       }
     }
+    #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    wgmma_wait<0>(); // the last tile's dot into carry_221 (and the next tile's scores)
+    for (int i = 0; i < 128; ++i) reg_fence(carry_221[i]);
+    #endif
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -990,7 +997,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p64(
           wgmma_m64n256k16_rs_f16<1>(carry_221, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
-      wgmma_commit(); // waited for at the next tile's top, or after the loop
+      wgmma_commit(); // waited for in the next tile, right before the rescale, or after the loop
     }
     #else
     #pragma unroll
@@ -1121,14 +1128,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p64(
     // t_331: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 184320)[(wcol * 16 + x) * 128 + (tid % 128)] = t_331[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 184320)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_331[4 * x + 0], t_331[4 * x + 1], t_331[4 * x + 2], t_331[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_331[x] = reinterpret_cast<float*>(smem + 184320)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_331[x] += reinterpret_cast<float*>(smem + 184320)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 184320)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_331[4 * x + 0] = t_331[4 * x + 0] + o.x; t_331[4 * x + 1] = t_331[4 * x + 1] + o.y; t_331[4 * x + 2] = t_331[4 * x + 2] + o.z; t_331[4 * x + 3] = t_331[4 * x + 3] + o.w;
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     // t_331 on this warpgroup's tensor cores: 4 x wgmma m64n32k16, B K-major from the swizzled tile

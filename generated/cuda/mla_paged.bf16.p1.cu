@@ -400,14 +400,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
     // t_263: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 184320)[(wcol * 16 + x) * 128 + (tid % 128)] = t_263[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 184320)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_263[4 * x + 0], t_263[4 * x + 1], t_263[4 * x + 2], t_263[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_263[x] = reinterpret_cast<float*>(smem + 184320)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_263[x] += reinterpret_cast<float*>(smem + 184320)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 184320)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_263[4 * x + 0] = t_263[4 * x + 0] + o.x; t_263[4 * x + 1] = t_263[4 * x + 1] + o.y; t_263[4 * x + 2] = t_263[4 * x + 2] + o.z; t_263[4 * x + 3] = t_263[4 * x + 3] + o.w;
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     // t_263 on this warpgroup's tensor cores: 4 x wgmma m64n32k16, B K-major from the swizzled tile
@@ -723,6 +723,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
       }
     }
     wgmma_commit();
+    wgmma_commit(); // empty
     #else
     #pragma unroll
     for (int kq = 0; kq < 16; ++kq) {
@@ -766,15 +767,17 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
   }
   for (int t_289 = t_236; t_289 < t_239; ++t_289) {
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    wgmma_wait<0>(); // this tile's scores, and the last tile's t_328
+    wgmma_wait<1>(); // this tile's scores (the last tile's dot into carry_243 may still run)
     for (int i = 0; i < 16; ++i) reg_fence(t_310_ahead[i]);
-    for (int i = 0; i < 128; ++i) reg_fence(carry_243[i]);
     #endif
     // t_310_ahead: this group's part of k, summed with the other groups' after the barrier
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 184320 + (t_289 & 1) * 16384)[(wcol * 16 + x) * 128 + (tid % 128)] = t_310_ahead[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 184320 + (t_289 & 1) * 16384)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_310_ahead[4 * x + 0], t_310_ahead[4 * x + 1], t_310_ahead[4 * x + 2], t_310_ahead[4 * x + 3]);
     }
+    float t_310[16];
+    #pragma unroll
+    for (int x = 0; x < 16; ++x) t_310[x] = t_310_ahead[x]; // kept: the next tile's dots reuse t_310_ahead
     cp_async_wait<0>(); // C_305, Kr_307 of the next tile arrived (its dots start after the barrier)
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the partial scores written; every warp is done with the last tile's buffers
@@ -876,11 +879,11 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    float t_310[16]; // the scores, their dots issued a tile ago
+    // t_310: the scores, their dots issued a tile ago
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_310[x] = reinterpret_cast<float*>(smem + 184320 + (t_289 & 1) * 16384)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_310[x] += reinterpret_cast<float*>(smem + 184320 + (t_289 & 1) * 16384)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 184320 + (t_289 & 1) * 16384)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_310[4 * x + 0] = t_310[4 * x + 0] + o.x; t_310[4 * x + 1] = t_310[4 * x + 1] + o.y; t_310[4 * x + 2] = t_310[4 * x + 2] + o.z; t_310[4 * x + 3] = t_310[4 * x + 3] + o.w;
     }
     float t_314[16];
     #pragma unroll
@@ -983,6 +986,10 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
         t_325[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_322[mt * 2 + h]) + t_324[mt * 2 + h]);
       }
     }
+    #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    wgmma_wait<0>(); // the last tile's dot into carry_243 (and the next tile's scores)
+    for (int i = 0; i < 128; ++i) reg_fence(carry_243[i]);
+    #endif
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1015,7 +1022,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
           wgmma_m64n256k16_rs_bf16<1>(carry_243, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
-      wgmma_commit(); // waited for at the next tile's top, or after the loop
+      wgmma_commit(); // waited for in the next tile, right before the rescale, or after the loop
     }
     #else
     #pragma unroll
@@ -1149,14 +1156,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
     // t_356: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 184320)[(wcol * 16 + x) * 128 + (tid % 128)] = t_356[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 184320)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_356[4 * x + 0], t_356[4 * x + 1], t_356[4 * x + 2], t_356[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_356[x] = reinterpret_cast<float*>(smem + 184320)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_356[x] += reinterpret_cast<float*>(smem + 184320)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 184320)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_356[4 * x + 0] = t_356[4 * x + 0] + o.x; t_356[4 * x + 1] = t_356[4 * x + 1] + o.y; t_356[4 * x + 2] = t_356[4 * x + 2] + o.z; t_356[4 * x + 3] = t_356[4 * x + 3] + o.w;
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     // t_356 on this warpgroup's tensor cores: 4 x wgmma m64n32k16, B K-major from the swizzled tile

@@ -323,14 +323,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
     // t_263: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 146944)[(wcol * 16 + x) * 128 + (tid % 128)] = t_263[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_263[4 * x + 0], t_263[4 * x + 1], t_263[4 * x + 2], t_263[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_263[x] = reinterpret_cast<float*>(smem + 146944)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_263[x] += reinterpret_cast<float*>(smem + 146944)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_263[4 * x + 0] = t_263[4 * x + 0] + o.x; t_263[4 * x + 1] = t_263[4 * x + 1] + o.y; t_263[4 * x + 2] = t_263[4 * x + 2] + o.z; t_263[4 * x + 3] = t_263[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -575,14 +575,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
     // t_310: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 146944)[(wcol * 16 + x) * 128 + (tid % 128)] = t_310[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_310[4 * x + 0], t_310[4 * x + 1], t_310[4 * x + 2], t_310[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_310[x] = reinterpret_cast<float*>(smem + 146944)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_310[x] += reinterpret_cast<float*>(smem + 146944)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_310[4 * x + 0] = t_310[4 * x + 0] + o.x; t_310[4 * x + 1] = t_310[4 * x + 1] + o.y; t_310[4 * x + 2] = t_310[4 * x + 2] + o.z; t_310[4 * x + 3] = t_310[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -831,14 +831,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
     // t_356: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 146944)[(wcol * 16 + x) * 128 + (tid % 128)] = t_356[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_356[4 * x + 0], t_356[4 * x + 1], t_356[4 * x + 2], t_356[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_356[x] = reinterpret_cast<float*>(smem + 146944)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_356[x] += reinterpret_cast<float*>(smem + 146944)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_356[4 * x + 0] = t_356[4 * x + 0] + o.x; t_356[4 * x + 1] = t_356[4 * x + 1] + o.y; t_356[4 * x + 2] = t_356[4 * x + 2] + o.z; t_356[4 * x + 3] = t_356[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {

@@ -323,14 +323,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
     // t_267: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 146944)[(wcol * 16 + x) * 128 + (tid % 128)] = t_267[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_267[4 * x + 0], t_267[4 * x + 1], t_267[4 * x + 2], t_267[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_267[x] = reinterpret_cast<float*>(smem + 146944)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_267[x] += reinterpret_cast<float*>(smem + 146944)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_267[4 * x + 0] = t_267[4 * x + 0] + o.x; t_267[4 * x + 1] = t_267[4 * x + 1] + o.y; t_267[4 * x + 2] = t_267[4 * x + 2] + o.z; t_267[4 * x + 3] = t_267[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -575,14 +575,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
     // t_316: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 146944)[(wcol * 16 + x) * 128 + (tid % 128)] = t_316[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_316[4 * x + 0], t_316[4 * x + 1], t_316[4 * x + 2], t_316[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_316[x] = reinterpret_cast<float*>(smem + 146944)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_316[x] += reinterpret_cast<float*>(smem + 146944)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_316[4 * x + 0] = t_316[4 * x + 0] + o.x; t_316[4 * x + 1] = t_316[4 * x + 1] + o.y; t_316[4 * x + 2] = t_316[4 * x + 2] + o.z; t_316[4 * x + 3] = t_316[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -831,14 +831,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
     // t_364: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      reinterpret_cast<float*>(smem + 146944)[(wcol * 16 + x) * 128 + (tid % 128)] = t_364[x];
+    for (int x = 0; x < 4; ++x) {
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_364[4 * x + 0], t_364[4 * x + 1], t_364[4 * x + 2], t_364[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
-    for (int x = 0; x < 16; ++x) {
-      t_364[x] = reinterpret_cast<float*>(smem + 146944)[(0 * 16 + x) * 128 + (tid % 128)];
-      t_364[x] += reinterpret_cast<float*>(smem + 146944)[(1 * 16 + x) * 128 + (tid % 128)];
+    for (int x = 0; x < 4; ++x) {
+      const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
+      t_364[4 * x + 0] = t_364[4 * x + 0] + o.x; t_364[4 * x + 1] = t_364[4 * x + 1] + o.y; t_364[4 * x + 2] = t_364[4 * x + 2] + o.z; t_364[4 * x + 3] = t_364[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {

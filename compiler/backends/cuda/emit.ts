@@ -12,12 +12,11 @@ import { type Site, type ThreadLayout, MmaLayout } from "./layouts.ts";
 import { cacheFragments, emitDot } from "./mma.ts";
 import { copyChunks, widenStaged } from "./copy-emit.ts";
 import { emitWgmmaDot, tileAt, wgmmaWarpgroup } from "./wgmma.ts";
-import { type CudaPlan, type MmaShape, anywhere, contiguousRows } from "./plan.ts";
+import { type CudaPlan, type MmaShape, anywhere, contiguousRows, readsInline } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 import type { Rotation } from "./rotate.ts";
 import { RotatedLoops } from "./rotate-emit.ts";
 import { blockIndex, heaviestFirstAxes } from "./schedule.ts";
-import { operands as operandsOf } from "../../ir/ir.ts";
 import { ident, literal, regType, symC, toMem } from "./syntax.ts";
 
 export class CudaEmitter extends StructuredEmitter implements ElementContext {
@@ -281,6 +280,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     } else if (layout === "regs") {
       if (op.kind === "dot") {
         const fused = this.plan.accumulateInto.get(v);
+        const rot = this.loops.length ? this.rotated.ofBody(this.loops[this.loops.length - 1].body) : undefined;
         if (fused) {
           // The accumulator starts from the addend, then mma adds A·B onto it. When the sum is
           // the next value of a loop-carried tile that only the addend reads (acc = acc * alpha
@@ -291,11 +291,11 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
           if (carried) this.names.set(v, this.name(carried));
           else if (lent) this.names.set(v, this.name(fused.addend));
           else this.line(`float ${this.name(v)}[${this.layout.registers(v.type.shape)}];`);
+          if (carried && rot?.deferred?.dot === v) this.rotated.awaitDeferred(rot);
           if (!lent) this.owned(v.type.shape, (site) => this.line(`${this.name(v)}[${site.slot(v.type.shape)}] = ${elem(this, fused.addend, site)};`));
           this.names.set(fused.sum, this.name(v));
           this.fusedSums.add(fused.sum);
         }
-        const rot = this.loops.length ? this.rotated.ofBody(this.loops[this.loops.length - 1].body) : undefined;
         if (rot?.dots.includes(v)) {
           // Issued a tile ago and exchanged at this tile's top: the first reads the sums.
           if (v === rot.dots[0]) this.rotated.scores(rot);
@@ -334,8 +334,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     const k = loop.yields.indexOf(sum);
     if (k < 0 || this.plan.uses.get(sum) !== 1) return undefined;
     const c = loop.carried[k];
-    const reads = (x: Value): boolean => x === c || (this.plan.layout.get(x) === "expr" && operandsOf(x.op).some(reads));
-    return this.plan.uses.get(c) === 1 && reads(addend) ? c : undefined;
+    return this.plan.uses.get(c) === 1 && readsInline(this.plan, addend, c) ? c : undefined;
   }
 
   /** Start the copy of an operand early: cp.async chunks, committed as one group. */

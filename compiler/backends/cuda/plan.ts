@@ -123,6 +123,11 @@ export function anywhere(plan: CudaPlan, v: Value): boolean {
   return r;
 }
 
+/** Does v read c, itself or through values computed inline where they are read ("expr")? */
+export function readsInline(plan: CudaPlan, v: Value, c: Value): boolean {
+  return v === c || (plan.layout.get(v) === "expr" && operands(v.op).some((o) => readsInline(plan, o, c)));
+}
+
 const pow2Divisor = (n: number, cap: number) => {
   let d = 1;
   while (d * 2 <= cap && n % (d * 2) === 0) d *= 2;

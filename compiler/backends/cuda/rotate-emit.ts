@@ -2,6 +2,7 @@
 // the first two tiles' copies, on entry the first tile's dots; at each tile's top the wait for
 // them, the exchange of the groups' partial sums around the tile's one barrier, the next tile's
 // dots and the copies of the tile after it; at the scores' place in the body the summed scores;
+// right before the deferred dot (P·V) rescales its accumulator, the wait for the last tile's;
 // after the loop the wait for what still runs. The kernel emitter (emit.ts) hosts it.
 import type { Block, ForInst, Value } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
@@ -52,12 +53,12 @@ export class RotatedLoops {
     return this.byBody.get(b);
   }
 
-  /** At the first scores dot's place in the body: the scores, summed from the exchange. */
+  /** At the first scores dot's place in the body: the scores, this group's part plus the others' from the exchange. */
   scores(rot: Rotation): void {
     const v = rot.dots[0];
-    const regs = this.host.registers(v.type.shape);
-    this.host.line(`float ${this.host.name(v)}[${regs}]; // the scores, their dots issued a tile ago`);
-    exchangeRead(this.host.dotHost(), this.host.name(v), regs, this.host.plan.shape as MmaShape, this.exchangeBuffer(rot));
+    const n = this.host.name(v);
+    this.host.line(`// ${n}: the scores, their dots issued a tile ago`);
+    exchangeRead(this.host.dotHost(), n, n, this.host.registers(v.type.shape), this.host.plan.shape as MmaShape, this.exchangeBuffer(rot));
   }
 
   /** The exchange buffer of the current tile (two alternate, so one barrier a tile suffices). */
@@ -91,14 +92,17 @@ export class RotatedLoops {
     const rot = this.rotations.get(f);
     if (!rot) return;
     this.host.line(`float ${this.accName(rot)}[${this.host.registers(rot.dots[0].type.shape)}];`);
-    this.issue(rot, this.host.scalarOf(f.lo), `${this.host.scalarOf(f.lo)} < ${this.host.scalarOf(f.hi)}`);
+    // With a deferred dot, an empty group stands for the P·V of the tile before the first, so
+    // that each tile's top finds its scores second youngest.
+    this.issue(rot, this.host.scalarOf(f.lo), `${this.host.scalarOf(f.lo)} < ${this.host.scalarOf(f.hi)}`, !!rot.deferred);
   }
 
   /**
-   * The body's top: wait for the dots of this tile (issued a tile ago) and for the last tile's
-   * deferred dot, hand this group's partial scores to the exchange, then one barrier (this
-   * tile's partial sums and the next tile's copies visible to all; every warp past the last
-   * tile), after which the next tile's dots and the copies of the tile after it start.
+   * The body's top: wait for the dots of this tile (issued a tile ago; the last tile's deferred
+   * dot, younger, may run on: see awaitDeferred), hand this group's partial scores to the
+   * exchange and keep them (the next tile's dots overwrite the accumulator), then one barrier
+   * (this tile's partial sums and the next tile's copies visible to all; every warp past the
+   * last tile), after which the next tile's dots and the copies of the tile after it start.
    */
   top(rot: Rotation, top: Prefetch[]): void {
     const f = rot.loop;
@@ -107,12 +111,16 @@ export class RotatedLoops {
     const regs = this.host.registers(rot.dots[0].type.shape);
     const host = this.host.dotHost();
     this.host.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-    this.host.line(`wgmma_wait<0>(); // this tile's scores${rot.deferred ? `, and the last tile's ${this.host.name(rot.deferred.dot)}` : ""}`);
+    if (rot.deferred) this.host.line(`wgmma_wait<1>(); // this tile's scores (the last tile's dot into ${this.host.name(rot.deferred.carried)} may still run)`);
+    else this.host.line("wgmma_wait<0>(); // this tile's scores");
     this.fence(acc, regs);
-    if (rot.deferred) this.fence(this.host.name(rot.deferred.carried), this.host.registers(rot.deferred.carried.type.shape));
     this.host.line("#endif");
     this.host.line(`// ${acc}: this group's part of k, summed with the other groups' after the barrier`);
     exchangeWrite(host, acc, regs, this.host.plan.shape as MmaShape, this.exchangeBuffer(rot));
+    const scores = this.host.name(rot.dots[0]);
+    this.host.line(`float ${scores}[${regs}];`);
+    this.host.line("#pragma unroll");
+    this.host.line(`for (int x = 0; x < ${regs}; ++x) ${scores}[x] = ${acc}[x]; // kept: the next tile's dots reuse ${acc}`);
     this.host.line(`cp_async_wait<0>(); // ${top.map((p) => this.host.name(p.v)).join(", ")} of the next tile arrived (its dots start after the barrier)`);
     this.host.asyncFence();
     this.host.line("__syncthreads(); // the partial scores written; every warp is done with the last tile's buffers");
@@ -131,7 +139,7 @@ export class RotatedLoops {
    * dot is then running when the loop is left or skipped (ptxas would otherwise wait for it
    * where the compiler copies the accumulator along those edges: its C7517 note).
    */
-  private issue(rot: Rotation, index: string, guard: string): void {
+  private issue(rot: Rotation, index: string, guard: string, emptyGroup = false): void {
     const f = rot.loop;
     const acc = this.accName(rot);
     const host = this.host.dotHost();
@@ -146,12 +154,27 @@ export class RotatedLoops {
         wgmmaSteps(host, this.host.plan, d, acc, true);
       }
       this.host.line("wgmma_commit();");
+      if (emptyGroup) this.host.line("wgmma_commit(); // empty");
       this.host.line("#else");
       for (const d of rot.dots) emitDot(host, d, this.host.plan.shape as MmaShape, this.host.plan.cachedFragments, true, true, this.exchangeAt, false);
       this.host.line("#endif");
       this.host.leave();
       this.host.line("}");
     });
+  }
+
+  /**
+   * Before the deferred dot first reads its carried accumulator (acc * alpha): the wait for the
+   * last tile's, which ran beside this tile's exchange and softmax. The next tile's scores,
+   * younger, are waited for with it: leaving them running (wait<1>) has ptxas serialize every
+   * wgmma of the kernel (its C7514 note): 16-20% slower on an H200 (docs/performance.md).
+   */
+  awaitDeferred(rot: Rotation): void {
+    if (!rot.deferred) return;
+    this.host.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
+    this.host.line(`wgmma_wait<0>(); // the last tile's dot into ${this.host.name(rot.deferred.carried)} (and the next tile's scores)`);
+    this.fence(this.host.name(rot.deferred.carried), this.host.registers(rot.deferred.carried.type.shape));
+    this.host.line("#endif");
   }
 
   /** After the loop: the dots still running (the deferred one, the scores of the index past the end). */

@@ -5,12 +5,13 @@
 // right after tile i's one barrier and their partial sums written to the exchange before tile
 // i + 1's barrier, so each tile reads its summed scores right after that barrier; the tiles
 // those dots read are triple-buffered and copied two tiles ahead, and the body's last dot (P·V
-// into the carried output) is committed without a wait, waited for at the next tile's top.
+// into the carried output) is committed without a wait, waited for in the next tile right
+// before its accumulator is rescaled: it runs beside that tile's exchange and softmax.
 // Measured on an H200 (docs/performance.md, MLA pipeline experiment): 15% off the MLA split
 // kernel, with the same results. It needs up to 227 KiB of shared memory: sm_90a only.
 import type { Block, ForInst, Value } from "../../ir/ir.ts";
 import { walkInsts } from "../../ir/ir.ts";
-import type { CudaPlan, MmaShape } from "./plan.ts";
+import { type CudaPlan, type MmaShape, readsInline } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 
 export interface Rotation {
@@ -56,7 +57,10 @@ export function rotations(body: Block, prefetch: Prefetch[], plan: CudaPlan): Ma
     const last = dots[dots.length - 1];
     const fused = plan.accumulateInto.get(last);
     const k = fused ? f.yields.indexOf(fused.sum) : -1;
-    if (!unit.includes(last) && plan.wgmma.has(last) && k >= 0 && plan.uses.get(fused!.sum) === 1 && plan.uses.get(f.carried[k]) === 1) r.deferred = { dot: last, carried: f.carried[k] };
+    // Deferred only when updated in place (the emitter's rule): its wait then goes right before
+    // the one read of the carried tile, inside the dot's own code.
+    const inPlace = k >= 0 && plan.uses.get(fused!.sum) === 1 && plan.uses.get(f.carried[k]) === 1 && readsInline(plan, fused!.addend, f.carried[k]);
+    if (!unit.includes(last) && plan.wgmma.has(last) && inPlace) r.deferred = { dot: last, carried: f.carried[k] };
     out.set(f, r);
     for (const p of prefetch) {
       if (p.loop !== f) continue;
