@@ -240,9 +240,11 @@ describe("wgmma path: MLA, two column groups of one warpgroup each", () => {
     expect(body.match(/wgmma_wait</g)?.length).toBe(2);
     // Then the next tile's dots (each group's 16 latent and 2 rope k steps), not waited for...
     expect(body).toMatch(new RegExp(String.raw`if \(${iv} \+ 1 < t_\d+\) \{[^]*?wgmma_fence\(\);[^]*?kk = wcol \* 16 \+ kq;[^]*?\(\(${iv} \+ 1\) % 3\) \* 32768[^]*?kk = wcol \* 2 \+ kq;[^]*?\(\(${iv} \+ 1\) % 3\) \* 4096[^]*?wgmma_commit\(\);`));
-    // ...the copies of the tile after it into the third buffers, each thread's 8 latent rows'
-    // addresses (page-table reads) first...
-    expect(body).toMatch(new RegExp(String.raw`if \(${iv} \+ 2 < t_\d+\) \{[^]*?long long src\[8\];[^]*?page_table\[[^]*?for \(int i = 0; i < 8; \+\+i\) cp_async16\(smem \+ \(\d+ \+ \(\(${iv} \+ 2\) % 3\) \* 32768\) \+ sw128\(\(tid / 64 \+ i \* 4\), c, 32\), c_kv \+ src\[i\], src_ok\[i\]\);`));
+    // ...the copies of the tile after it into the third buffers: the two page-table entries of
+    // a thread's 8 latent rows (rows tid / 64 + 4i: i < 4 in one 16-key page, the rest in the
+    // next) read once each, then the rows' addresses, then the copies...
+    expect(body).toMatch(new RegExp(String.raw`if \(${iv} \+ 2 < t_\d+\) \{[^]*?int (t_\d+_rows)\[2\];[^]*?for \(int k = 0; k < 2; \+\+k\) \1\[k\] = page_table\[[^\n]*safe_div\(\(t_\d+_ahead \+ \(tid / 64 \+ k \* 16\)\), 16\)\)\];[^]*?long long src\[8\];[^]*?src\[i\] = ok \? \(long long\)\(\(\(\1\[\(i \* 4\) / 16\] \* 16\) \+ safe_rem[^]*?for \(int i = 0; i < 8; \+\+i\) cp_async16\(smem \+ \(\d+ \+ \(\(${iv} \+ 2\) % 3\) \* 32768\) \+ sw128\(\(tid / 64 \+ i \* 4\), c, 32\), c_kv \+ src\[i\], src_ok\[i\]\);`));
+    expect(body.slice(body.indexOf("long long src[8];"), body.indexOf("c_kv + src[i], src_ok[i]")).includes("page_table[")).toBe(false);
     // ...this tile's scores: its own part plus the other group's from the exchange; the last
     // tile's P·V waited for right before the accumulator is rescaled (the first read of it:
     // the wait that leaves the next scores running, wait<1>, has ptxas serialize the wgmmas);
@@ -255,6 +257,14 @@ describe("wgmma path: MLA, two column groups of one warpgroup each", () => {
     expect(body.slice(0, rescale).split(`${acc}[`).length - 1).toBe(1);
     expect(body).toContain("wgmma_commit(); // waited for in the next tile, right before the rescale, or after the loop");
     expect(body).not.toContain("wgmma_commit_wait()");
+    // At page 64 a thread's rows all lie in one page (one read); at page 1 each row is a page of
+    // its own (eight reads, in the rows' address loop).
+    const loopOf = (src: string) => src.slice(src.indexOf("for (int t_", src.indexOf("// full tiles")));
+    const p64 = loopOf(cudaOf("kernels-src/mla.ts", "mla_paged.bf16.p64", true).code);
+    expect(p64).toMatch(/int (t_\d+_rows)\[1\]; \/\/ every row of this thread in one page[^]*?src\[i\] = ok \? \(long long\)\(\(\(\1\[\(i \* 4\) \/ 64\] \* 64\)/);
+    const p1 = loopOf(cudaOf("kernels-src/mla.ts", "mla_paged.bf16.p1", true).code);
+    expect(p1).not.toContain("_rows[");
+    expect(p1).toMatch(/long long src\[8\];[^]*?src\[i\] = ok \? \(long long\)\(\(page_table\[/);
     // Three 32 KiB latent and 4 KiB rope buffers, two 16 KiB exchange buffers: 212 KiB, Hopper only.
     expect(cudaOf("kernels-src/mla.ts", "mla_paged.bf16.p16", true).target.sharedBytes).toBe(217088);
   });

@@ -618,6 +618,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p16(
     // C_283: 32 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 8 rows' addresses first, then the copies
     {
       const int c = (tid % 64) * 8;
+      int t_278_rows[2]; // row i's entry is t_278_rows[i * 4 / 16]
+      #pragma unroll
+      for (int k = 0; k < 2; ++k) t_278_rows[k] = page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_272_ahead + (tid / 64 + k * 16)), 16))];
       long long src[8];
       bool src_ok[8];
       #pragma unroll
@@ -625,7 +628,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p16(
         const int r = tid / 64 + i * 4;
         const bool ok = true;
         src_ok[i] = ok;
-        src[i] = ok ? (long long)(((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_272_ahead + r), 16))] * 16) + safe_rem((t_272_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0;
+        src[i] = ok ? (long long)(((t_278_rows[(i * 4) / 16] * 16) + safe_rem((t_272_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0;
       }
       #pragma unroll
       for (int i = 0; i < 8; ++i) cp_async16(smem + (73728 + (t_216 % 3) * 32768) + sw128((tid / 64 + i * 4), c, 32), c_kv + src[i], src_ok[i]);
@@ -646,6 +649,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p16(
     // C_283: 32 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 8 rows' addresses first, then the copies
     {
       const int c = (tid % 64) * 8;
+      int t_278_rows[2]; // row i's entry is t_278_rows[i * 4 / 16]
+      #pragma unroll
+      for (int k = 0; k < 2; ++k) t_278_rows[k] = page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_272_ahead + (tid / 64 + k * 16)), 16))];
       long long src[8];
       bool src_ok[8];
       #pragma unroll
@@ -653,7 +659,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p16(
         const int r = tid / 64 + i * 4;
         const bool ok = true;
         src_ok[i] = ok;
-        src[i] = ok ? (long long)(((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_272_ahead + r), 16))] * 16) + safe_rem((t_272_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0;
+        src[i] = ok ? (long long)(((t_278_rows[(i * 4) / 16] * 16) + safe_rem((t_272_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0;
       }
       #pragma unroll
       for (int i = 0; i < 8; ++i) cp_async16(smem + (73728 + ((t_216 + 1) % 3) * 32768) + sw128((tid / 64 + i * 4), c, 32), c_kv + src[i], src_ok[i]);
@@ -825,6 +831,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p16(
       // C_283: 32 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 8 rows' addresses first, then the copies
       {
         const int c = (tid % 64) * 8;
+        int t_278_rows[2]; // row i's entry is t_278_rows[i * 4 / 16]
+        #pragma unroll
+        for (int k = 0; k < 2; ++k) t_278_rows[k] = page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_272_ahead + (tid / 64 + k * 16)), 16))];
         long long src[8];
         bool src_ok[8];
         #pragma unroll
@@ -832,7 +841,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p16(
           const int r = tid / 64 + i * 4;
           const bool ok = true;
           src_ok[i] = ok;
-          src[i] = ok ? (long long)(((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_272_ahead + r), 16))] * 16) + safe_rem((t_272_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0;
+          src[i] = ok ? (long long)(((t_278_rows[(i * 4) / 16] * 16) + safe_rem((t_272_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0;
         }
         #pragma unroll
         for (int i = 0; i < 8; ++i) cp_async16(smem + (73728 + ((t_268 + 2) % 3) * 32768) + sw128((tid / 64 + i * 4), c, 32), c_kv + src[i], src_ok[i]);

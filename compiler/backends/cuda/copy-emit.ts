@@ -4,6 +4,7 @@ import type { Value } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import { type ElementContext, elem, position } from "./elements.ts";
 import { bytesOfName } from "../../../runtime/dtype.ts";
+import { rowReads } from "./row-reads.ts";
 
 /** What the copies need of the kernel emitter. */
 export interface CopyHost extends ElementContext {
@@ -48,13 +49,16 @@ export function copyChunks(em: CopyHost, v: Value, r: Region, batched = false): 
 }
 
 /** The predicate and element offset (C expressions) of the loaded row `r`, column `c`. */
-function rowSource(em: CopyHost, op: Extract<Value["op"], { kind: "load" }>): { ok: string; offset: string } {
+function rowSource(em: ElementContext, op: Extract<Value["op"], { kind: "load" }>): { ok: string; offset: string } {
   const site = position("r", "c");
   const indices = op.indices.map((x) => elem(em, x, site));
   return { ok: op.pred ? elem(em, op.pred, site) : "true", offset: em.offset(op.tensor.name, indices) };
 }
 
-/** copyChunks' batched form: `trips` rows a thread, their addresses first, then the copies. */
+/**
+ * copyChunks' batched form: `trips` rows a thread, their addresses first (entries of a table
+ * several rows share read once: row-reads.ts), then the copies.
+ */
 function copyBatched(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"], { kind: "load" }>, chunks: number, per: number, trips: number): void {
   const [R, C] = v.type.shape;
   const step = em.plan.shape.threads / chunks;
@@ -62,9 +66,11 @@ function copyBatched(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"],
   em.line("{");
   em.enter();
   em.line(`const int c = (tid % ${chunks}) * ${per};`);
+  const shared = rowReads(em, op.pred ? [...op.indices, op.pred] : op.indices, chunks, step, R);
+  for (const l of shared?.lines ?? []) em.line(l);
   em.line(`long long src[${trips}];`);
   em.line(`bool src_ok[${trips}];`);
-  const { ok, offset } = rowSource(em, op);
+  const { ok, offset } = rowSource(shared?.ctx ?? em, op);
   em.line("#pragma unroll");
   em.line(`for (int i = 0; i < ${trips}; ++i) {`);
   em.enter();

@@ -11,6 +11,8 @@ export interface ElementContext {
   name(v: Value): string;
   /** Element offset (a 64-bit C expression) of a tensor access from its index expressions. */
   offset(tensor: string, indices: string[]): string;
+  /** Values given by a C expression instead of their own (a read several rows share: row-reads.ts). */
+  bound?: ReadonlyMap<Value, string>;
 }
 
 /** A site seen by an operand with broadcast axes: its positions collapse to 0. */
@@ -30,6 +32,8 @@ export function position(row: string, col: string): Site {
 }
 
 export function elem(ctx: ElementContext, v: Value, site: Site): string {
+  const given = ctx.bound?.get(v);
+  if (given !== undefined) return given;
   const layout = ctx.plan.layout.get(v);
   if (v.type.shape.length === 0 || layout === "uniform") return ctx.name(v);
   const s = narrow(site, v.type.shape);

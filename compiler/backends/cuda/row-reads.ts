@@ -1,0 +1,83 @@
+// Reads a thread's copied rows share. A batched tile copy (copy-emit.ts) gives each thread rows
+// r0 + i * step (r0 < step) of a tile whose first row U is a multiple of some K; a gather's row
+// address that reads, per row, a table entry indexed by (U + row) / P (a paged cache's page
+// table) then reads the same entry for every row of the thread in one page. Here each distinct
+// entry is read once and the rows pick theirs by a constant index:
+// - K % P == 0 and P % step == 0: rows i * step / P apart share one entry (R / P reads);
+// - P % K == 0 and the tile's R rows fit in K: every row is in one page (one read).
+// Measured on MLA at page 16 (8 rows a thread, 2 pages): 5% off the split kernel on an H200
+// (docs/performance.md). The division's meaning is C's, so this holds for rows >= 0, the
+// only ones whose entry exists.
+import type { Value } from "../../ir/ir.ts";
+import { operands } from "../../ir/ir.ts";
+import { type ElementContext, elem, position } from "./elements.ts";
+import type { CudaPlan } from "./plan.ts";
+import { regType } from "./syntax.ts";
+
+export interface RowReads {
+  /** Declarations and reads, before the rows' address loop. */
+  lines: string[];
+  /** The row loop's context: each shared read as the entry its row picks (`i` is the row loop's index). */
+  ctx: ElementContext;
+}
+
+const constant = (v: Value): number | undefined => (v.op.kind === "const" && typeof v.op.value === "number" ? v.op.value : undefined);
+const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : Math.abs(a));
+
+/** A number v's value is always a multiple of (1 when nothing is known). */
+function multipleOf(v: Value): number {
+  const c = constant(v);
+  if (c !== undefined) return Math.abs(c) || 0;
+  if (v.op.kind !== "binary") return 1;
+  if (v.op.op === "mul") return multipleOf(v.op.a) * multipleOf(v.op.b);
+  if (v.op.op === "add" || v.op.op === "sub") return gcd(multipleOf(v.op.a), multipleOf(v.op.b));
+  return 1;
+}
+
+const uniform = (plan: CudaPlan, v: Value) => v.type.shape.length === 0 || plan.layout.get(v) === "uniform";
+
+/** The loads inside `roots`' element expressions (through values computed inline), each once. */
+function inlineLoads(plan: CudaPlan, roots: Value[]): Value[] {
+  const out = new Set<Value>();
+  const walk = (v: Value) => {
+    if (plan.layout.get(v) !== "expr") return;
+    if (v.op.kind === "load") out.add(v);
+    operands(v.op).forEach(walk);
+  };
+  roots.forEach(walk);
+  return [...out];
+}
+
+/** P when `load`'s one row-dependent index is (U + row) / P, U a multiple of K, and rows r0 + i * step of R share entries. */
+function pageOf(plan: CudaPlan, load: Value, step: number, R: number): number | undefined {
+  const op = load.op as Extract<Value["op"], { kind: "load" }>;
+  if (op.pred) return undefined;
+  const varying = op.indices.filter((x) => !uniform(plan, x));
+  if (varying.length !== 1) return undefined;
+  const d = varying[0].op;
+  if (d.kind !== "binary" || d.op !== "div" || d.a.op.kind !== "iota" || d.a.op.axis !== 0 || !uniform(plan, d.a.op.start)) return undefined;
+  const P = constant(d.b);
+  if (!P || P < 1 || !Number.isInteger(P)) return undefined;
+  const K = multipleOf(d.a.op.start);
+  if (K % P === 0 && P % step === 0 && R / P < R / step) return P;
+  if (K > 0 && P % K === 0 && R <= K) return P;
+  return undefined;
+}
+
+/** The shared reads of a batched copy's row addresses (`roots`: the load's indices and predicate), or none. */
+export function rowReads(ctx: ElementContext, roots: Value[], chunks: number, step: number, R: number): RowReads | undefined {
+  const lines: string[] = [];
+  const bound = new Map<Value, string>();
+  for (const L of inlineLoads(ctx.plan, roots)) {
+    const P = pageOf(ctx.plan, L, step, R);
+    if (P === undefined) continue;
+    const reads = Math.max(1, Math.ceil(R / P));
+    const n = `${ctx.name(L)}_rows`;
+    lines.push(`${regType(L.type.dtype)} ${n}[${reads}]; // ${reads === 1 ? "every row of this thread in one page" : `row i's entry is ${n}[i * ${step} / ${P}]`}`);
+    lines.push("#pragma unroll");
+    lines.push(`for (int k = 0; k < ${reads}; ++k) ${n}[k] = ${elem(ctx, L, position(`(tid / ${chunks} + k * ${P})`, "c"))};`);
+    bound.set(L, `${n}[(i * ${step}) / ${P}]`);
+  }
+  if (!bound.size) return undefined;
+  return { lines, ctx: { plan: ctx.plan, name: (v) => ctx.name(v), offset: (t, i) => ctx.offset(t, i), bound } };
+}
