@@ -175,6 +175,20 @@ describe("CUDA decode: one-warp blocks pipeline their copies", () => {
     expect(split.code).not.toContain("cp_async_wait_all();\n    __syncthreads();\n    // kernels-src/lib/attend.ts:49");
   });
 
+  it("gathers a tile's rows in an unrolled loop of constant trips, so the page-table reads can all be in flight (one warp: nothing else hides them)", () => {
+    // 32 x 128 bf16, 16 chunks a row, 32 threads: 16 rows a thread, rows tid / 16 + 2i.
+    const p1 = cudaOf(["kernels-src/decode_split.ts"], "gqa_decode_split.bf16.g4.p1").code;
+    for (const code of [split.code, p1]) {
+      expect(code).toMatch(/#pragma unroll\n\s+for \(int i = 0; i < 16; \+\+i\) \{\n\s+const int r = tid \/ 16 \+ i \* 2, c = \(tid % 16\) \* 8;\n[^]*?page_table\[[^]*?cp_async16\(smem \+ 4352 \+ r \* 272 \+ c \* 2, k_cache/);
+      expect(code).not.toMatch(/for \(int r = tid \/ 16, c = \(tid % 16\) \* 8; r < 32; r \+= 2\)/);
+    }
+    // Q (no table) keeps the stepping loop; so do the 4-warp blocks' gathers (the unrolled form
+    // cost them registers: 18 prefill builds fell back to 2 blocks an SM).
+    expect(split.code).toContain("for (int r = tid / 16, c = (tid % 16) * 8; r < 16; r += 2) {");
+    const prefill = cudaOf(["kernels-src/gqa.ts"], "gqa_paged.bf16.g4.p16").code;
+    expect(prefill).toMatch(/for \(int r = tid \/ 16, c = \(tid % 16\) \* 8; r < \d+; r \+= 8\) \{\n[^\n]*\n\s+cp_async16\([^\n]*k_cache/);
+  });
+
   it("pipelines the E4M3 twin's byte tiles the same way, widening them through one shared buffer", () => {
     const fp8 = cudaOf(["kernels-src/decode_split.ts"], "gqa_decode_split_fp8.bf16.g4.p16");
     // Q + two 32 x 128 byte tiles (rows of 144) + one widened 32 x 128 bf16 tile.

@@ -215,7 +215,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p1(
   if (t_217 < t_222) {
     const int t_230_ahead = (t_217 * 32);
     // K_243: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_230_ahead + r) < k_len_125);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_230_ahead + r) < k_len_125) ? page_table[(long long)(b_97) * page_table_s0 + (long long)((t_230_ahead + r))] : 0) + safe_rem((t_230_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -259,7 +261,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p1(
     cp_async_wait<0>(); // K_243 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_244: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_230 + r) < k_len_125);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_230 + r) < k_len_125) ? page_table[(long long)(b_97) * page_table_s0 + (long long)((t_230 + r))] : 0) + safe_rem((t_230 + r), 1))) * v_cache_s0 + (long long)(kvh_96) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -295,7 +299,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p1(
     if (t_226 + 1 < t_222) {
       const int t_230_ahead = ((t_226 + 1) * 32);
       // K_243: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_230_ahead + r) < k_len_125);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_230_ahead + r) < k_len_125) ? page_table[(long long)(b_97) * page_table_s0 + (long long)((t_230_ahead + r))] : 0) + safe_rem((t_230_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -455,7 +461,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p1(
   if (t_222 < t_225) {
     const int t_273_ahead = (t_222 * 32);
     // K_284: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_97) * page_table_s0 + (long long)((t_273_ahead + r))] + safe_rem((t_273_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -469,7 +477,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p1(
     cp_async_wait<0>(); // K_284 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_285: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((page_table[(long long)(b_97) * page_table_s0 + (long long)((t_273 + r))] + safe_rem((t_273 + r), 1))) * v_cache_s0 + (long long)(kvh_96) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -502,7 +512,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p1(
     if (t_269 + 1 < t_225) {
       const int t_273_ahead = ((t_269 + 1) * 32);
       // K_284: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = true;
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_97) * page_table_s0 + (long long)((t_273_ahead + r))] + safe_rem((t_273_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -663,7 +675,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p1(
   if (t_225 < t_220) {
     const int t_311_ahead = (t_225 * 32);
     // K_324: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_311_ahead + r) < k_len_125);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_311_ahead + r) < k_len_125) ? page_table[(long long)(b_97) * page_table_s0 + (long long)((t_311_ahead + r))] : 0) + safe_rem((t_311_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -677,7 +691,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p1(
     cp_async_wait<0>(); // K_324 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_325: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_311 + r) < k_len_125);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_311 + r) < k_len_125) ? page_table[(long long)(b_97) * page_table_s0 + (long long)((t_311 + r))] : 0) + safe_rem((t_311 + r), 1))) * v_cache_s0 + (long long)(kvh_96) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -713,7 +729,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p1(
     if (t_307 + 1 < t_220) {
       const int t_311_ahead = ((t_307 + 1) * 32);
       // K_324: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_311_ahead + r) < k_len_125);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_311_ahead + r) < k_len_125) ? page_table[(long long)(b_97) * page_table_s0 + (long long)((t_311_ahead + r))] : 0) + safe_rem((t_311_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
       }

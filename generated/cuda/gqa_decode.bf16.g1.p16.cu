@@ -215,7 +215,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p16(
   if (t_219 < t_224) {
     const int t_232_ahead = (t_219 * 32);
     // K_247: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_232_ahead + r) < k_len_127);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_232_ahead + r) < k_len_127) ? page_table[(long long)(b_99) * page_table_s0 + (long long)(safe_div((t_232_ahead + r), 16))] : 0) * 16) + safe_rem((t_232_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_98) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -259,7 +261,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p16(
     cp_async_wait<0>(); // K_247 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_248: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_232 + r) < k_len_127);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_232 + r) < k_len_127) ? page_table[(long long)(b_99) * page_table_s0 + (long long)(safe_div((t_232 + r), 16))] : 0) * 16) + safe_rem((t_232 + r), 16))) * v_cache_s0 + (long long)(kvh_98) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -295,7 +299,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p16(
     if (t_228 + 1 < t_224) {
       const int t_232_ahead = ((t_228 + 1) * 32);
       // K_247: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_232_ahead + r) < k_len_127);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_232_ahead + r) < k_len_127) ? page_table[(long long)(b_99) * page_table_s0 + (long long)(safe_div((t_232_ahead + r), 16))] : 0) * 16) + safe_rem((t_232_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_98) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -455,7 +461,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p16(
   if (t_224 < t_227) {
     const int t_277_ahead = (t_224 * 32);
     // K_290: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_99) * page_table_s0 + (long long)(safe_div((t_277_ahead + r), 16))] * 16) + safe_rem((t_277_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_98) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -469,7 +477,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p16(
     cp_async_wait<0>(); // K_290 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_291: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_99) * page_table_s0 + (long long)(safe_div((t_277 + r), 16))] * 16) + safe_rem((t_277 + r), 16))) * v_cache_s0 + (long long)(kvh_98) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -502,7 +512,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p16(
     if (t_273 + 1 < t_227) {
       const int t_277_ahead = ((t_273 + 1) * 32);
       // K_290: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = true;
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_99) * page_table_s0 + (long long)(safe_div((t_277_ahead + r), 16))] * 16) + safe_rem((t_277_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_98) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -663,7 +675,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p16(
   if (t_227 < t_222) {
     const int t_317_ahead = (t_227 * 32);
     // K_332: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_317_ahead + r) < k_len_127);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_317_ahead + r) < k_len_127) ? page_table[(long long)(b_99) * page_table_s0 + (long long)(safe_div((t_317_ahead + r), 16))] : 0) * 16) + safe_rem((t_317_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_98) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -677,7 +691,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p16(
     cp_async_wait<0>(); // K_332 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_333: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_317 + r) < k_len_127);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_317 + r) < k_len_127) ? page_table[(long long)(b_99) * page_table_s0 + (long long)(safe_div((t_317 + r), 16))] : 0) * 16) + safe_rem((t_317 + r), 16))) * v_cache_s0 + (long long)(kvh_98) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -713,7 +729,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p16(
     if (t_313 + 1 < t_222) {
       const int t_317_ahead = ((t_313 + 1) * 32);
       // K_332: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_317_ahead + r) < k_len_127);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_317_ahead + r) < k_len_127) ? page_table[(long long)(b_99) * page_table_s0 + (long long)(safe_div((t_317_ahead + r), 16))] : 0) * 16) + safe_rem((t_317_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_98) * k_cache_s1 + (long long)(c) : 0), ok);
       }

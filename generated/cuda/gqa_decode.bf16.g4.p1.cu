@@ -220,7 +220,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
   if (t_227 < t_232) {
     const int t_240_ahead = (t_227 * 32);
     // K_253: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_240_ahead + r) < k_len_130);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_240_ahead + r) < k_len_130) ? page_table[(long long)(b_101) * page_table_s0 + (long long)((t_240_ahead + r))] : 0) + safe_rem((t_240_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -264,7 +266,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
     cp_async_wait<0>(); // K_253 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_254: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_240 + r) < k_len_130);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_240 + r) < k_len_130) ? page_table[(long long)(b_101) * page_table_s0 + (long long)((t_240 + r))] : 0) + safe_rem((t_240 + r), 1))) * v_cache_s0 + (long long)(kvh_100) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -300,7 +304,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
     if (t_236 + 1 < t_232) {
       const int t_240_ahead = ((t_236 + 1) * 32);
       // K_253: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_240_ahead + r) < k_len_130);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_240_ahead + r) < k_len_130) ? page_table[(long long)(b_101) * page_table_s0 + (long long)((t_240_ahead + r))] : 0) + safe_rem((t_240_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -460,7 +466,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
   if (t_232 < t_235) {
     const int t_283_ahead = (t_232 * 32);
     // K_294: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_101) * page_table_s0 + (long long)((t_283_ahead + r))] + safe_rem((t_283_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -474,7 +482,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
     cp_async_wait<0>(); // K_294 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_295: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((page_table[(long long)(b_101) * page_table_s0 + (long long)((t_283 + r))] + safe_rem((t_283 + r), 1))) * v_cache_s0 + (long long)(kvh_100) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -507,7 +517,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
     if (t_279 + 1 < t_235) {
       const int t_283_ahead = ((t_279 + 1) * 32);
       // K_294: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = true;
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_101) * page_table_s0 + (long long)((t_283_ahead + r))] + safe_rem((t_283_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -668,7 +680,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
   if (t_235 < t_230) {
     const int t_321_ahead = (t_235 * 32);
     // K_334: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_321_ahead + r) < k_len_130);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_321_ahead + r) < k_len_130) ? page_table[(long long)(b_101) * page_table_s0 + (long long)((t_321_ahead + r))] : 0) + safe_rem((t_321_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -682,7 +696,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
     cp_async_wait<0>(); // K_334 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_335: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_321 + r) < k_len_130);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_321 + r) < k_len_130) ? page_table[(long long)(b_101) * page_table_s0 + (long long)((t_321 + r))] : 0) + safe_rem((t_321 + r), 1))) * v_cache_s0 + (long long)(kvh_100) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -718,7 +734,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
     if (t_317 + 1 < t_230) {
       const int t_321_ahead = ((t_317 + 1) * 32);
       // K_334: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_321_ahead + r) < k_len_130);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_321_ahead + r) < k_len_130) ? page_table[(long long)(b_101) * page_table_s0 + (long long)((t_321_ahead + r))] : 0) + safe_rem((t_321_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
       }

@@ -220,7 +220,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g8_p64(
   if (t_231 < t_236) {
     const int t_244_ahead = (t_231 * 32);
     // K_259: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_244_ahead + r) < k_len_134);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_244_ahead + r) < k_len_134) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_244_ahead + r), 64))] : 0) * 64) + safe_rem((t_244_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -264,7 +266,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g8_p64(
     cp_async_wait<0>(); // K_259 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_260: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_244 + r) < k_len_134);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_244 + r) < k_len_134) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_244 + r), 64))] : 0) * 64) + safe_rem((t_244 + r), 64))) * v_cache_s0 + (long long)(kvh_103) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -300,7 +304,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g8_p64(
     if (t_240 + 1 < t_236) {
       const int t_244_ahead = ((t_240 + 1) * 32);
       // K_259: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_244_ahead + r) < k_len_134);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_244_ahead + r) < k_len_134) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_244_ahead + r), 64))] : 0) * 64) + safe_rem((t_244_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -460,7 +466,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g8_p64(
   if (t_236 < t_239) {
     const int t_289_ahead = (t_236 * 32);
     // K_302: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_289_ahead + r), 64))] * 64) + safe_rem((t_289_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -474,7 +482,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g8_p64(
     cp_async_wait<0>(); // K_302 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_303: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_289 + r), 64))] * 64) + safe_rem((t_289 + r), 64))) * v_cache_s0 + (long long)(kvh_103) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -507,7 +517,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g8_p64(
     if (t_285 + 1 < t_239) {
       const int t_289_ahead = ((t_285 + 1) * 32);
       // K_302: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = true;
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_289_ahead + r), 64))] * 64) + safe_rem((t_289_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -668,7 +680,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g8_p64(
   if (t_239 < t_234) {
     const int t_329_ahead = (t_239 * 32);
     // K_344: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_329_ahead + r) < k_len_134);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_329_ahead + r) < k_len_134) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_329_ahead + r), 64))] : 0) * 64) + safe_rem((t_329_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -682,7 +696,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g8_p64(
     cp_async_wait<0>(); // K_344 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_345: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_329 + r) < k_len_134);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_329 + r) < k_len_134) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_329 + r), 64))] : 0) * 64) + safe_rem((t_329 + r), 64))) * v_cache_s0 + (long long)(kvh_103) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -718,7 +734,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g8_p64(
     if (t_325 + 1 < t_234) {
       const int t_329_ahead = ((t_325 + 1) * 32);
       // K_344: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_329_ahead + r) < k_len_134);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_329_ahead + r) < k_len_134) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_329_ahead + r), 64))] : 0) * 64) + safe_rem((t_329_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_103) * k_cache_s1 + (long long)(c) : 0), ok);
       }

@@ -215,7 +215,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g1_p64(
   if (t_221 < t_226) {
     const int t_234_ahead = (t_221 * 32);
     // K_249: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_234_ahead + r) < k_len_129);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_234_ahead + r) < k_len_129) ? page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_234_ahead + r), 64))] : 0) * 64) + safe_rem((t_234_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -259,7 +261,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g1_p64(
     cp_async_wait<0>(); // K_249 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_250: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_234 + r) < k_len_129);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_234 + r) < k_len_129) ? page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_234 + r), 64))] : 0) * 64) + safe_rem((t_234 + r), 64))) * v_cache_s0 + (long long)(kvh_99) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -295,7 +299,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g1_p64(
     if (t_230 + 1 < t_226) {
       const int t_234_ahead = ((t_230 + 1) * 32);
       // K_249: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_234_ahead + r) < k_len_129);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_234_ahead + r) < k_len_129) ? page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_234_ahead + r), 64))] : 0) * 64) + safe_rem((t_234_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -455,7 +461,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g1_p64(
   if (t_226 < t_229) {
     const int t_279_ahead = (t_226 * 32);
     // K_292: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_279_ahead + r), 64))] * 64) + safe_rem((t_279_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -469,7 +477,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g1_p64(
     cp_async_wait<0>(); // K_292 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_293: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_279 + r), 64))] * 64) + safe_rem((t_279 + r), 64))) * v_cache_s0 + (long long)(kvh_99) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -502,7 +512,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g1_p64(
     if (t_275 + 1 < t_229) {
       const int t_279_ahead = ((t_275 + 1) * 32);
       // K_292: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = true;
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_279_ahead + r), 64))] * 64) + safe_rem((t_279_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -663,7 +675,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g1_p64(
   if (t_229 < t_224) {
     const int t_319_ahead = (t_229 * 32);
     // K_334: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_319_ahead + r) < k_len_129);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_319_ahead + r) < k_len_129) ? page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_319_ahead + r), 64))] : 0) * 64) + safe_rem((t_319_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -677,7 +691,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g1_p64(
     cp_async_wait<0>(); // K_334 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_335: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_319 + r) < k_len_129);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_319 + r) < k_len_129) ? page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_319 + r), 64))] : 0) * 64) + safe_rem((t_319 + r), 64))) * v_cache_s0 + (long long)(kvh_99) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -713,7 +729,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g1_p64(
     if (t_315 + 1 < t_224) {
       const int t_319_ahead = ((t_315 + 1) * 32);
       // K_334: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_319_ahead + r) < k_len_129);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_319_ahead + r) < k_len_129) ? page_table[(long long)(b_100) * page_table_s0 + (long long)(safe_div((t_319_ahead + r), 64))] : 0) * 64) + safe_rem((t_319_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_99) * k_cache_s1 + (long long)(c) : 0), ok);
       }

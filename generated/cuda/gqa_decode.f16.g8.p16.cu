@@ -220,7 +220,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g8_p16(
   if (t_229 < t_234) {
     const int t_242_ahead = (t_229 * 32);
     // K_257: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_242_ahead + r) < k_len_132);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_242_ahead + r) < k_len_132) ? page_table[(long long)(b_103) * page_table_s0 + (long long)(safe_div((t_242_ahead + r), 16))] : 0) * 16) + safe_rem((t_242_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_102) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -264,7 +266,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g8_p16(
     cp_async_wait<0>(); // K_257 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_258: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_242 + r) < k_len_132);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_242 + r) < k_len_132) ? page_table[(long long)(b_103) * page_table_s0 + (long long)(safe_div((t_242 + r), 16))] : 0) * 16) + safe_rem((t_242 + r), 16))) * v_cache_s0 + (long long)(kvh_102) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -300,7 +304,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g8_p16(
     if (t_238 + 1 < t_234) {
       const int t_242_ahead = ((t_238 + 1) * 32);
       // K_257: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_242_ahead + r) < k_len_132);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_242_ahead + r) < k_len_132) ? page_table[(long long)(b_103) * page_table_s0 + (long long)(safe_div((t_242_ahead + r), 16))] : 0) * 16) + safe_rem((t_242_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_102) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -460,7 +466,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g8_p16(
   if (t_234 < t_237) {
     const int t_287_ahead = (t_234 * 32);
     // K_300: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_103) * page_table_s0 + (long long)(safe_div((t_287_ahead + r), 16))] * 16) + safe_rem((t_287_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_102) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -474,7 +482,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g8_p16(
     cp_async_wait<0>(); // K_300 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_301: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_103) * page_table_s0 + (long long)(safe_div((t_287 + r), 16))] * 16) + safe_rem((t_287 + r), 16))) * v_cache_s0 + (long long)(kvh_102) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -507,7 +517,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g8_p16(
     if (t_283 + 1 < t_237) {
       const int t_287_ahead = ((t_283 + 1) * 32);
       // K_300: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = true;
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_103) * page_table_s0 + (long long)(safe_div((t_287_ahead + r), 16))] * 16) + safe_rem((t_287_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_102) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -668,7 +680,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g8_p16(
   if (t_237 < t_232) {
     const int t_327_ahead = (t_237 * 32);
     // K_342: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_327_ahead + r) < k_len_132);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_327_ahead + r) < k_len_132) ? page_table[(long long)(b_103) * page_table_s0 + (long long)(safe_div((t_327_ahead + r), 16))] : 0) * 16) + safe_rem((t_327_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_102) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -682,7 +696,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g8_p16(
     cp_async_wait<0>(); // K_342 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_343: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_327 + r) < k_len_132);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_327 + r) < k_len_132) ? page_table[(long long)(b_103) * page_table_s0 + (long long)(safe_div((t_327 + r), 16))] : 0) * 16) + safe_rem((t_327 + r), 16))) * v_cache_s0 + (long long)(kvh_102) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -718,7 +734,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g8_p16(
     if (t_323 + 1 < t_232) {
       const int t_327_ahead = ((t_323 + 1) * 32);
       // K_342: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_327_ahead + r) < k_len_132);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_327_ahead + r) < k_len_132) ? page_table[(long long)(b_103) * page_table_s0 + (long long)(safe_div((t_327_ahead + r), 16))] : 0) * 16) + safe_rem((t_327_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_102) * k_cache_s1 + (long long)(c) : 0), ok);
       }

@@ -196,7 +196,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
   if (t_199 < t_204) {
     const int t_212_ahead = (t_199 * 32);
     // K_224: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_212_ahead + r) < k_len_113);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_212_ahead + r) < k_len_113) ? page_table[(long long)(b_89) * page_table_s0 + (long long)(safe_div((t_212_ahead + r), 16))] : 0) * 16) + safe_rem((t_212_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -240,7 +242,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
     cp_async_wait<0>(); // K_224 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_225: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_212 + r) < k_len_113);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_212 + r) < k_len_113) ? page_table[(long long)(b_89) * page_table_s0 + (long long)(safe_div((t_212 + r), 16))] : 0) * 16) + safe_rem((t_212 + r), 16))) * v_cache_s0 + (long long)(kvh_88) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -274,7 +278,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
     if (t_208 + 1 < t_204) {
       const int t_212_ahead = ((t_208 + 1) * 32);
       // K_224: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_212_ahead + r) < k_len_113);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_212_ahead + r) < k_len_113) ? page_table[(long long)(b_89) * page_table_s0 + (long long)(safe_div((t_212_ahead + r), 16))] : 0) * 16) + safe_rem((t_212_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -434,7 +440,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
   if (t_204 < t_207) {
     const int t_254_ahead = (t_204 * 32);
     // K_264: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_89) * page_table_s0 + (long long)(safe_div((t_254_ahead + r), 16))] * 16) + safe_rem((t_254_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -448,7 +456,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
     cp_async_wait<0>(); // K_264 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_265: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_89) * page_table_s0 + (long long)(safe_div((t_254 + r), 16))] * 16) + safe_rem((t_254 + r), 16))) * v_cache_s0 + (long long)(kvh_88) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -481,7 +491,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
     if (t_250 + 1 < t_207) {
       const int t_254_ahead = ((t_250 + 1) * 32);
       // K_264: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = true;
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_89) * page_table_s0 + (long long)(safe_div((t_254_ahead + r), 16))] * 16) + safe_rem((t_254_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -641,7 +653,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
   if (t_207 < t_202) {
     const int t_291_ahead = (t_207 * 32);
     // K_303: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_291_ahead + r) < k_len_113);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_291_ahead + r) < k_len_113) ? page_table[(long long)(b_89) * page_table_s0 + (long long)(safe_div((t_291_ahead + r), 16))] : 0) * 16) + safe_rem((t_291_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -655,7 +669,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
     cp_async_wait<0>(); // K_303 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_304: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_291 + r) < k_len_113);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_291 + r) < k_len_113) ? page_table[(long long)(b_89) * page_table_s0 + (long long)(safe_div((t_291 + r), 16))] : 0) * 16) + safe_rem((t_291 + r), 16))) * v_cache_s0 + (long long)(kvh_88) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -689,7 +705,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
     if (t_287 + 1 < t_202) {
       const int t_291_ahead = ((t_287 + 1) * 32);
       // K_303: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_291_ahead + r) < k_len_113);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_291_ahead + r) < k_len_113) ? page_table[(long long)(b_89) * page_table_s0 + (long long)(safe_div((t_291_ahead + r), 16))] : 0) * 16) + safe_rem((t_291_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
       }

@@ -196,7 +196,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
   if (t_201 < t_206) {
     const int t_214_ahead = (t_201 * 32);
     // K_226: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_214_ahead + r) < k_len_115);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_214_ahead + r) < k_len_115) ? page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_214_ahead + r), 64))] : 0) * 64) + safe_rem((t_214_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_89) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -240,7 +242,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
     cp_async_wait<0>(); // K_226 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_227: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_214 + r) < k_len_115);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_214 + r) < k_len_115) ? page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_214 + r), 64))] : 0) * 64) + safe_rem((t_214 + r), 64))) * v_cache_s0 + (long long)(kvh_89) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -274,7 +278,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
     if (t_210 + 1 < t_206) {
       const int t_214_ahead = ((t_210 + 1) * 32);
       // K_226: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_214_ahead + r) < k_len_115);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_214_ahead + r) < k_len_115) ? page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_214_ahead + r), 64))] : 0) * 64) + safe_rem((t_214_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_89) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -434,7 +440,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
   if (t_206 < t_209) {
     const int t_256_ahead = (t_206 * 32);
     // K_266: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_256_ahead + r), 64))] * 64) + safe_rem((t_256_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_89) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -448,7 +456,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
     cp_async_wait<0>(); // K_266 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_267: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_256 + r), 64))] * 64) + safe_rem((t_256 + r), 64))) * v_cache_s0 + (long long)(kvh_89) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -481,7 +491,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
     if (t_252 + 1 < t_209) {
       const int t_256_ahead = ((t_252 + 1) * 32);
       // K_266: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = true;
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_256_ahead + r), 64))] * 64) + safe_rem((t_256_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_89) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -641,7 +653,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
   if (t_209 < t_204) {
     const int t_293_ahead = (t_209 * 32);
     // K_305: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_293_ahead + r) < k_len_115);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_293_ahead + r) < k_len_115) ? page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_293_ahead + r), 64))] : 0) * 64) + safe_rem((t_293_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_89) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -655,7 +669,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
     cp_async_wait<0>(); // K_305 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_306: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_293 + r) < k_len_115);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_293 + r) < k_len_115) ? page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_293 + r), 64))] : 0) * 64) + safe_rem((t_293 + r), 64))) * v_cache_s0 + (long long)(kvh_89) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -689,7 +705,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
     if (t_289 + 1 < t_204) {
       const int t_293_ahead = ((t_289 + 1) * 32);
       // K_305: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_293_ahead + r) < k_len_115);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_293_ahead + r) < k_len_115) ? page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_293_ahead + r), 64))] : 0) * 64) + safe_rem((t_293_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_89) * k_cache_s1 + (long long)(c) : 0), ok);
       }

@@ -197,7 +197,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p16(
   if (t_203 < t_208) {
     const int t_216_ahead = (t_203 * 32);
     // K_228: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_216_ahead + r) < k_len_116);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_216_ahead + r) < k_len_116) ? page_table[(long long)(b_91) * page_table_s0 + (long long)(safe_div((t_216_ahead + r), 16))] : 0) * 16) + safe_rem((t_216_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_90) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -241,7 +243,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p16(
     cp_async_wait<0>(); // K_228 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_229: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_216 + r) < k_len_116);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_216 + r) < k_len_116) ? page_table[(long long)(b_91) * page_table_s0 + (long long)(safe_div((t_216 + r), 16))] : 0) * 16) + safe_rem((t_216 + r), 16))) * v_cache_s0 + (long long)(kvh_90) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -275,7 +279,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p16(
     if (t_212 + 1 < t_208) {
       const int t_216_ahead = ((t_212 + 1) * 32);
       // K_228: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_216_ahead + r) < k_len_116);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_216_ahead + r) < k_len_116) ? page_table[(long long)(b_91) * page_table_s0 + (long long)(safe_div((t_216_ahead + r), 16))] : 0) * 16) + safe_rem((t_216_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_90) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -435,7 +441,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p16(
   if (t_208 < t_211) {
     const int t_258_ahead = (t_208 * 32);
     // K_268: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_91) * page_table_s0 + (long long)(safe_div((t_258_ahead + r), 16))] * 16) + safe_rem((t_258_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_90) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -449,7 +457,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p16(
     cp_async_wait<0>(); // K_268 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_269: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_91) * page_table_s0 + (long long)(safe_div((t_258 + r), 16))] * 16) + safe_rem((t_258 + r), 16))) * v_cache_s0 + (long long)(kvh_90) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -482,7 +492,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p16(
     if (t_254 + 1 < t_211) {
       const int t_258_ahead = ((t_254 + 1) * 32);
       // K_268: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = true;
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_91) * page_table_s0 + (long long)(safe_div((t_258_ahead + r), 16))] * 16) + safe_rem((t_258_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_90) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -642,7 +654,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p16(
   if (t_211 < t_206) {
     const int t_295_ahead = (t_211 * 32);
     // K_307: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_295_ahead + r) < k_len_116);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_295_ahead + r) < k_len_116) ? page_table[(long long)(b_91) * page_table_s0 + (long long)(safe_div((t_295_ahead + r), 16))] : 0) * 16) + safe_rem((t_295_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_90) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -656,7 +670,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p16(
     cp_async_wait<0>(); // K_307 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_308: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_295 + r) < k_len_116);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_295 + r) < k_len_116) ? page_table[(long long)(b_91) * page_table_s0 + (long long)(safe_div((t_295 + r), 16))] : 0) * 16) + safe_rem((t_295 + r), 16))) * v_cache_s0 + (long long)(kvh_90) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -690,7 +706,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p16(
     if (t_291 + 1 < t_206) {
       const int t_295_ahead = ((t_291 + 1) * 32);
       // K_307: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_295_ahead + r) < k_len_116);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_295_ahead + r) < k_len_116) ? page_table[(long long)(b_91) * page_table_s0 + (long long)(safe_div((t_295_ahead + r), 16))] : 0) * 16) + safe_rem((t_295_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_90) * k_cache_s1 + (long long)(c) : 0), ok);
       }

@@ -196,7 +196,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
   if (t_197 < t_202) {
     const int t_210_ahead = (t_197 * 32);
     // K_220: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_210_ahead + r) < k_len_111);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_210_ahead + r) < k_len_111) ? page_table[(long long)(b_87) * page_table_s0 + (long long)((t_210_ahead + r))] : 0) + safe_rem((t_210_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_86) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -240,7 +242,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
     cp_async_wait<0>(); // K_220 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_221: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_210 + r) < k_len_111);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_210 + r) < k_len_111) ? page_table[(long long)(b_87) * page_table_s0 + (long long)((t_210 + r))] : 0) + safe_rem((t_210 + r), 1))) * v_cache_s0 + (long long)(kvh_86) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -274,7 +278,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
     if (t_206 + 1 < t_202) {
       const int t_210_ahead = ((t_206 + 1) * 32);
       // K_220: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_210_ahead + r) < k_len_111);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_210_ahead + r) < k_len_111) ? page_table[(long long)(b_87) * page_table_s0 + (long long)((t_210_ahead + r))] : 0) + safe_rem((t_210_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_86) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -434,7 +440,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
   if (t_202 < t_205) {
     const int t_250_ahead = (t_202 * 32);
     // K_258: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_87) * page_table_s0 + (long long)((t_250_ahead + r))] + safe_rem((t_250_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_86) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -448,7 +456,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
     cp_async_wait<0>(); // K_258 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_259: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((page_table[(long long)(b_87) * page_table_s0 + (long long)((t_250 + r))] + safe_rem((t_250 + r), 1))) * v_cache_s0 + (long long)(kvh_86) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -481,7 +491,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
     if (t_246 + 1 < t_205) {
       const int t_250_ahead = ((t_246 + 1) * 32);
       // K_258: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = true;
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_87) * page_table_s0 + (long long)((t_250_ahead + r))] + safe_rem((t_250_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_86) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -641,7 +653,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
   if (t_205 < t_200) {
     const int t_285_ahead = (t_205 * 32);
     // K_295: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_285_ahead + r) < k_len_111);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_285_ahead + r) < k_len_111) ? page_table[(long long)(b_87) * page_table_s0 + (long long)((t_285_ahead + r))] : 0) + safe_rem((t_285_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_86) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -655,7 +669,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
     cp_async_wait<0>(); // K_295 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_296: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_285 + r) < k_len_111);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_285 + r) < k_len_111) ? page_table[(long long)(b_87) * page_table_s0 + (long long)((t_285 + r))] : 0) + safe_rem((t_285 + r), 1))) * v_cache_s0 + (long long)(kvh_86) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -689,7 +705,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
     if (t_281 + 1 < t_200) {
       const int t_285_ahead = ((t_281 + 1) * 32);
       // K_295: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_285_ahead + r) < k_len_111);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_285_ahead + r) < k_len_111) ? page_table[(long long)(b_87) * page_table_s0 + (long long)((t_285_ahead + r))] : 0) + safe_rem((t_285_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_86) * k_cache_s1 + (long long)(c) : 0), ok);
       }

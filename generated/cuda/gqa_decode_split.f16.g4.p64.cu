@@ -197,7 +197,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p64(
   if (t_205 < t_210) {
     const int t_218_ahead = (t_205 * 32);
     // K_230: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_218_ahead + r) < k_len_118);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_218_ahead + r) < k_len_118) ? page_table[(long long)(b_92) * page_table_s0 + (long long)(safe_div((t_218_ahead + r), 64))] : 0) * 64) + safe_rem((t_218_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_91) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -241,7 +243,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p64(
     cp_async_wait<0>(); // K_230 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_231: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_218 + r) < k_len_118);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_218 + r) < k_len_118) ? page_table[(long long)(b_92) * page_table_s0 + (long long)(safe_div((t_218 + r), 64))] : 0) * 64) + safe_rem((t_218 + r), 64))) * v_cache_s0 + (long long)(kvh_91) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -275,7 +279,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p64(
     if (t_214 + 1 < t_210) {
       const int t_218_ahead = ((t_214 + 1) * 32);
       // K_230: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_218_ahead + r) < k_len_118);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_218_ahead + r) < k_len_118) ? page_table[(long long)(b_92) * page_table_s0 + (long long)(safe_div((t_218_ahead + r), 64))] : 0) * 64) + safe_rem((t_218_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_91) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -435,7 +441,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p64(
   if (t_210 < t_213) {
     const int t_260_ahead = (t_210 * 32);
     // K_270: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_92) * page_table_s0 + (long long)(safe_div((t_260_ahead + r), 64))] * 64) + safe_rem((t_260_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_91) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -449,7 +457,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p64(
     cp_async_wait<0>(); // K_270 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_271: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_92) * page_table_s0 + (long long)(safe_div((t_260 + r), 64))] * 64) + safe_rem((t_260 + r), 64))) * v_cache_s0 + (long long)(kvh_91) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -482,7 +492,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p64(
     if (t_256 + 1 < t_213) {
       const int t_260_ahead = ((t_256 + 1) * 32);
       // K_270: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = true;
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_92) * page_table_s0 + (long long)(safe_div((t_260_ahead + r), 64))] * 64) + safe_rem((t_260_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_91) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -642,7 +654,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p64(
   if (t_213 < t_208) {
     const int t_297_ahead = (t_213 * 32);
     // K_309: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_297_ahead + r) < k_len_118);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_297_ahead + r) < k_len_118) ? page_table[(long long)(b_92) * page_table_s0 + (long long)(safe_div((t_297_ahead + r), 64))] : 0) * 64) + safe_rem((t_297_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_91) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -656,7 +670,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p64(
     cp_async_wait<0>(); // K_309 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_310: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_297 + r) < k_len_118);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_297 + r) < k_len_118) ? page_table[(long long)(b_92) * page_table_s0 + (long long)(safe_div((t_297 + r), 64))] : 0) * 64) + safe_rem((t_297 + r), 64))) * v_cache_s0 + (long long)(kvh_91) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -690,7 +706,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p64(
     if (t_293 + 1 < t_208) {
       const int t_297_ahead = ((t_293 + 1) * 32);
       // K_309: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_297_ahead + r) < k_len_118);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_297_ahead + r) < k_len_118) ? page_table[(long long)(b_92) * page_table_s0 + (long long)(safe_div((t_297_ahead + r), 64))] : 0) * 64) + safe_rem((t_297_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_91) * k_cache_s1 + (long long)(c) : 0), ok);
       }

@@ -197,7 +197,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g8_p1(
   if (t_201 < t_206) {
     const int t_214_ahead = (t_201 * 32);
     // K_224: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_214_ahead + r) < k_len_114);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_214_ahead + r) < k_len_114) ? page_table[(long long)(b_89) * page_table_s0 + (long long)((t_214_ahead + r))] : 0) + safe_rem((t_214_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -241,7 +243,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g8_p1(
     cp_async_wait<0>(); // K_224 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_225: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_214 + r) < k_len_114);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_214 + r) < k_len_114) ? page_table[(long long)(b_89) * page_table_s0 + (long long)((t_214 + r))] : 0) + safe_rem((t_214 + r), 1))) * v_cache_s0 + (long long)(kvh_88) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -275,7 +279,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g8_p1(
     if (t_210 + 1 < t_206) {
       const int t_214_ahead = ((t_210 + 1) * 32);
       // K_224: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_214_ahead + r) < k_len_114);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_214_ahead + r) < k_len_114) ? page_table[(long long)(b_89) * page_table_s0 + (long long)((t_214_ahead + r))] : 0) + safe_rem((t_214_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -435,7 +441,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g8_p1(
   if (t_206 < t_209) {
     const int t_254_ahead = (t_206 * 32);
     // K_262: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_89) * page_table_s0 + (long long)((t_254_ahead + r))] + safe_rem((t_254_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -449,7 +457,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g8_p1(
     cp_async_wait<0>(); // K_262 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_263: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((page_table[(long long)(b_89) * page_table_s0 + (long long)((t_254 + r))] + safe_rem((t_254 + r), 1))) * v_cache_s0 + (long long)(kvh_88) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -482,7 +492,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g8_p1(
     if (t_250 + 1 < t_209) {
       const int t_254_ahead = ((t_250 + 1) * 32);
       // K_262: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = true;
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_89) * page_table_s0 + (long long)((t_254_ahead + r))] + safe_rem((t_254_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -642,7 +654,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g8_p1(
   if (t_209 < t_204) {
     const int t_289_ahead = (t_209 * 32);
     // K_299: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_289_ahead + r) < k_len_114);
       cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_289_ahead + r) < k_len_114) ? page_table[(long long)(b_89) * page_table_s0 + (long long)((t_289_ahead + r))] : 0) + safe_rem((t_289_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -656,7 +670,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g8_p1(
     cp_async_wait<0>(); // K_299 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_300: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+    #pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = ((t_289 + r) < k_len_114);
       cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_289 + r) < k_len_114) ? page_table[(long long)(b_89) * page_table_s0 + (long long)((t_289 + r))] : 0) + safe_rem((t_289 + r), 1))) * v_cache_s0 + (long long)(kvh_88) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -690,7 +706,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g8_p1(
     if (t_285 + 1 < t_204) {
       const int t_289_ahead = ((t_285 + 1) * 32);
       // K_299: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 2) {
+      #pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = ((t_289_ahead + r) < k_len_114);
         cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_289_ahead + r) < k_len_114) ? page_table[(long long)(b_89) * page_table_s0 + (long long)((t_289_ahead + r))] : 0) + safe_rem((t_289_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
       }

@@ -235,7 +235,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
   if (t_207 < t_212) {
     const int t_220_ahead = (t_207 * 32);
     // K_232: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_220_ahead + r) < k_len_119);
       cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((((((t_220_ahead + r) < k_len_119) ? page_table[(long long)(b_95) * page_table_s0 + (long long)(safe_div((t_220_ahead + r), 16))] : 0) * 16) + safe_rem((t_220_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_94) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -279,7 +281,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
     cp_async_wait<0>(); // K_232 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_233: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_220 + r) < k_len_119);
       cp_async16(smem + 8960 + r * 144 + c, v_cache + (ok ? (long long)((((((t_220 + r) < k_len_119) ? page_table[(long long)(b_95) * page_table_s0 + (long long)(safe_div((t_220 + r), 16))] : 0) * 16) + safe_rem((t_220 + r), 16))) * v_cache_s0 + (long long)(kvh_94) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -322,7 +326,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
     if (t_216 + 1 < t_212) {
       const int t_220_ahead = ((t_216 + 1) * 32);
       // K_232: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
         const bool ok = ((t_220_ahead + r) < k_len_119);
         cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((((((t_220_ahead + r) < k_len_119) ? page_table[(long long)(b_95) * page_table_s0 + (long long)(safe_div((t_220_ahead + r), 16))] : 0) * 16) + safe_rem((t_220_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_94) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -491,7 +497,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
   if (t_212 < t_215) {
     const int t_264_ahead = (t_212 * 32);
     // K_274: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_95) * page_table_s0 + (long long)(safe_div((t_264_ahead + r), 16))] * 16) + safe_rem((t_264_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_94) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -505,7 +513,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
     cp_async_wait<0>(); // K_274 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_275: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 8960 + r * 144 + c, v_cache + (ok ? (long long)(((page_table[(long long)(b_95) * page_table_s0 + (long long)(safe_div((t_264 + r), 16))] * 16) + safe_rem((t_264 + r), 16))) * v_cache_s0 + (long long)(kvh_94) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -547,7 +557,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
     if (t_260 + 1 < t_215) {
       const int t_264_ahead = ((t_260 + 1) * 32);
       // K_274: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
         const bool ok = true;
         cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_95) * page_table_s0 + (long long)(safe_div((t_264_ahead + r), 16))] * 16) + safe_rem((t_264_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_94) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -716,7 +728,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
   if (t_215 < t_210) {
     const int t_303_ahead = (t_215 * 32);
     // K_315: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_303_ahead + r) < k_len_119);
       cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((((((t_303_ahead + r) < k_len_119) ? page_table[(long long)(b_95) * page_table_s0 + (long long)(safe_div((t_303_ahead + r), 16))] : 0) * 16) + safe_rem((t_303_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_94) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -730,7 +744,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
     cp_async_wait<0>(); // K_315 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_316: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_303 + r) < k_len_119);
       cp_async16(smem + 8960 + r * 144 + c, v_cache + (ok ? (long long)((((((t_303 + r) < k_len_119) ? page_table[(long long)(b_95) * page_table_s0 + (long long)(safe_div((t_303 + r), 16))] : 0) * 16) + safe_rem((t_303 + r), 16))) * v_cache_s0 + (long long)(kvh_94) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -773,7 +789,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
     if (t_299 + 1 < t_210) {
       const int t_303_ahead = ((t_299 + 1) * 32);
       // K_315: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
         const bool ok = ((t_303_ahead + r) < k_len_119);
         cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((((((t_303_ahead + r) < k_len_119) ? page_table[(long long)(b_95) * page_table_s0 + (long long)(safe_div((t_303_ahead + r), 16))] : 0) * 16) + safe_rem((t_303_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_94) * k_cache_s1 + (long long)(c) : 0), ok);
       }

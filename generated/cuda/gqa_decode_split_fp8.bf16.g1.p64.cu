@@ -235,7 +235,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p6
   if (t_209 < t_214) {
     const int t_222_ahead = (t_209 * 32);
     // K_234: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_222_ahead + r) < k_len_121);
       cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((((((t_222_ahead + r) < k_len_121) ? page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_222_ahead + r), 64))] : 0) * 64) + safe_rem((t_222_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -279,7 +281,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p6
     cp_async_wait<0>(); // K_234 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_235: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_222 + r) < k_len_121);
       cp_async16(smem + 8960 + r * 144 + c, v_cache + (ok ? (long long)((((((t_222 + r) < k_len_121) ? page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_222 + r), 64))] : 0) * 64) + safe_rem((t_222 + r), 64))) * v_cache_s0 + (long long)(kvh_95) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -322,7 +326,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p6
     if (t_218 + 1 < t_214) {
       const int t_222_ahead = ((t_218 + 1) * 32);
       // K_234: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
         const bool ok = ((t_222_ahead + r) < k_len_121);
         cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((((((t_222_ahead + r) < k_len_121) ? page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_222_ahead + r), 64))] : 0) * 64) + safe_rem((t_222_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -491,7 +497,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p6
   if (t_214 < t_217) {
     const int t_266_ahead = (t_214 * 32);
     // K_276: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_266_ahead + r), 64))] * 64) + safe_rem((t_266_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -505,7 +513,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p6
     cp_async_wait<0>(); // K_276 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_277: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 8960 + r * 144 + c, v_cache + (ok ? (long long)(((page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_266 + r), 64))] * 64) + safe_rem((t_266 + r), 64))) * v_cache_s0 + (long long)(kvh_95) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -547,7 +557,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p6
     if (t_262 + 1 < t_217) {
       const int t_266_ahead = ((t_262 + 1) * 32);
       // K_276: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
         const bool ok = true;
         cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_266_ahead + r), 64))] * 64) + safe_rem((t_266_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -716,7 +728,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p6
   if (t_217 < t_212) {
     const int t_305_ahead = (t_217 * 32);
     // K_317: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_305_ahead + r) < k_len_121);
       cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((((((t_305_ahead + r) < k_len_121) ? page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_305_ahead + r), 64))] : 0) * 64) + safe_rem((t_305_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -730,7 +744,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p6
     cp_async_wait<0>(); // K_317 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_318: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_305 + r) < k_len_121);
       cp_async16(smem + 8960 + r * 144 + c, v_cache + (ok ? (long long)((((((t_305 + r) < k_len_121) ? page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_305 + r), 64))] : 0) * 64) + safe_rem((t_305 + r), 64))) * v_cache_s0 + (long long)(kvh_95) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -773,7 +789,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p6
     if (t_301 + 1 < t_212) {
       const int t_305_ahead = ((t_301 + 1) * 32);
       // K_317: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
         const bool ok = ((t_305_ahead + r) < k_len_121);
         cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((((((t_305_ahead + r) < k_len_121) ? page_table[(long long)(b_96) * page_table_s0 + (long long)(safe_div((t_305_ahead + r), 64))] : 0) * 64) + safe_rem((t_305_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_95) * k_cache_s1 + (long long)(c) : 0), ok);
       }

@@ -236,7 +236,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g4_p6
   if (t_213 < t_218) {
     const int t_226_ahead = (t_213 * 32);
     // K_238: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_226_ahead + r) < k_len_124);
       cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((((((t_226_ahead + r) < k_len_124) ? page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_226_ahead + r), 64))] : 0) * 64) + safe_rem((t_226_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -280,7 +282,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g4_p6
     cp_async_wait<0>(); // K_238 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_239: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_226 + r) < k_len_124);
       cp_async16(smem + 8960 + r * 144 + c, v_cache + (ok ? (long long)((((((t_226 + r) < k_len_124) ? page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_226 + r), 64))] : 0) * 64) + safe_rem((t_226 + r), 64))) * v_cache_s0 + (long long)(kvh_97) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -323,7 +327,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g4_p6
     if (t_222 + 1 < t_218) {
       const int t_226_ahead = ((t_222 + 1) * 32);
       // K_238: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
         const bool ok = ((t_226_ahead + r) < k_len_124);
         cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((((((t_226_ahead + r) < k_len_124) ? page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_226_ahead + r), 64))] : 0) * 64) + safe_rem((t_226_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -492,7 +498,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g4_p6
   if (t_218 < t_221) {
     const int t_270_ahead = (t_218 * 32);
     // K_280: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_270_ahead + r), 64))] * 64) + safe_rem((t_270_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -506,7 +514,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g4_p6
     cp_async_wait<0>(); // K_280 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_281: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 8960 + r * 144 + c, v_cache + (ok ? (long long)(((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_270 + r), 64))] * 64) + safe_rem((t_270 + r), 64))) * v_cache_s0 + (long long)(kvh_97) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -548,7 +558,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g4_p6
     if (t_266 + 1 < t_221) {
       const int t_270_ahead = ((t_266 + 1) * 32);
       // K_280: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
         const bool ok = true;
         cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_270_ahead + r), 64))] * 64) + safe_rem((t_270_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -717,7 +729,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g4_p6
   if (t_221 < t_216) {
     const int t_309_ahead = (t_221 * 32);
     // K_321: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_309_ahead + r) < k_len_124);
       cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((((((t_309_ahead + r) < k_len_124) ? page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_309_ahead + r), 64))] : 0) * 64) + safe_rem((t_309_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -731,7 +745,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g4_p6
     cp_async_wait<0>(); // K_321 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_322: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_309 + r) < k_len_124);
       cp_async16(smem + 8960 + r * 144 + c, v_cache + (ok ? (long long)((((((t_309 + r) < k_len_124) ? page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_309 + r), 64))] : 0) * 64) + safe_rem((t_309 + r), 64))) * v_cache_s0 + (long long)(kvh_97) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -774,7 +790,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g4_p6
     if (t_305 + 1 < t_216) {
       const int t_309_ahead = ((t_305 + 1) * 32);
       // K_321: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
         const bool ok = ((t_309_ahead + r) < k_len_124);
         cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((((((t_309_ahead + r) < k_len_124) ? page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_309_ahead + r), 64))] : 0) * 64) + safe_rem((t_309_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
       }

@@ -236,7 +236,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p1
   if (t_209 < t_214) {
     const int t_222_ahead = (t_209 * 32);
     // K_232: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_222_ahead + r) < k_len_120);
       cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)(((((t_222_ahead + r) < k_len_120) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_222_ahead + r))] : 0) + safe_rem((t_222_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_94) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -280,7 +282,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p1
     cp_async_wait<0>(); // K_232 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_233: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_222 + r) < k_len_120);
       cp_async16(smem + 8960 + r * 144 + c, v_cache + (ok ? (long long)(((((t_222 + r) < k_len_120) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_222 + r))] : 0) + safe_rem((t_222 + r), 1))) * v_cache_s0 + (long long)(kvh_94) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -323,7 +327,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p1
     if (t_218 + 1 < t_214) {
       const int t_222_ahead = ((t_218 + 1) * 32);
       // K_232: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
         const bool ok = ((t_222_ahead + r) < k_len_120);
         cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)(((((t_222_ahead + r) < k_len_120) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_222_ahead + r))] : 0) + safe_rem((t_222_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_94) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -492,7 +498,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p1
   if (t_214 < t_217) {
     const int t_264_ahead = (t_214 * 32);
     // K_272: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_95) * page_table_s0 + (long long)((t_264_ahead + r))] + safe_rem((t_264_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_94) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -506,7 +514,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p1
     cp_async_wait<0>(); // K_272 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_273: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 8960 + r * 144 + c, v_cache + (ok ? (long long)((page_table[(long long)(b_95) * page_table_s0 + (long long)((t_264 + r))] + safe_rem((t_264 + r), 1))) * v_cache_s0 + (long long)(kvh_94) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -548,7 +558,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p1
     if (t_260 + 1 < t_217) {
       const int t_264_ahead = ((t_260 + 1) * 32);
       // K_272: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
         const bool ok = true;
         cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_95) * page_table_s0 + (long long)((t_264_ahead + r))] + safe_rem((t_264_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_94) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -717,7 +729,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p1
   if (t_217 < t_212) {
     const int t_301_ahead = (t_217 * 32);
     // K_311: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_301_ahead + r) < k_len_120);
       cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)(((((t_301_ahead + r) < k_len_120) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_301_ahead + r))] : 0) + safe_rem((t_301_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_94) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -731,7 +745,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p1
     cp_async_wait<0>(); // K_311 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_312: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_301 + r) < k_len_120);
       cp_async16(smem + 8960 + r * 144 + c, v_cache + (ok ? (long long)(((((t_301 + r) < k_len_120) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_301 + r))] : 0) + safe_rem((t_301 + r), 1))) * v_cache_s0 + (long long)(kvh_94) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -774,7 +790,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p1
     if (t_297 + 1 < t_212) {
       const int t_301_ahead = ((t_297 + 1) * 32);
       // K_311: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
         const bool ok = ((t_301_ahead + r) < k_len_120);
         cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)(((((t_301_ahead + r) < k_len_120) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_301_ahead + r))] : 0) + safe_rem((t_301_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_94) * k_cache_s1 + (long long)(c) : 0), ok);
       }

@@ -236,7 +236,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p1
   if (t_211 < t_216) {
     const int t_224_ahead = (t_211 * 32);
     // K_236: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_224_ahead + r) < k_len_122);
       cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((((((t_224_ahead + r) < k_len_122) ? page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_224_ahead + r), 16))] : 0) * 16) + safe_rem((t_224_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -280,7 +282,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p1
     cp_async_wait<0>(); // K_236 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_237: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_224 + r) < k_len_122);
       cp_async16(smem + 8960 + r * 144 + c, v_cache + (ok ? (long long)((((((t_224 + r) < k_len_122) ? page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_224 + r), 16))] : 0) * 16) + safe_rem((t_224 + r), 16))) * v_cache_s0 + (long long)(kvh_96) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -323,7 +327,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p1
     if (t_220 + 1 < t_216) {
       const int t_224_ahead = ((t_220 + 1) * 32);
       // K_236: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
         const bool ok = ((t_224_ahead + r) < k_len_122);
         cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((((((t_224_ahead + r) < k_len_122) ? page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_224_ahead + r), 16))] : 0) * 16) + safe_rem((t_224_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -492,7 +498,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p1
   if (t_216 < t_219) {
     const int t_268_ahead = (t_216 * 32);
     // K_278: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_268_ahead + r), 16))] * 16) + safe_rem((t_268_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -506,7 +514,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p1
     cp_async_wait<0>(); // K_278 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_279: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 8960 + r * 144 + c, v_cache + (ok ? (long long)(((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_268 + r), 16))] * 16) + safe_rem((t_268 + r), 16))) * v_cache_s0 + (long long)(kvh_96) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -548,7 +558,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p1
     if (t_264 + 1 < t_219) {
       const int t_268_ahead = ((t_264 + 1) * 32);
       // K_278: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
         const bool ok = true;
         cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)(((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_268_ahead + r), 16))] * 16) + safe_rem((t_268_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -717,7 +729,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p1
   if (t_219 < t_214) {
     const int t_307_ahead = (t_219 * 32);
     // K_319: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_307_ahead + r) < k_len_122);
       cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((((((t_307_ahead + r) < k_len_122) ? page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_307_ahead + r), 16))] : 0) * 16) + safe_rem((t_307_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -731,7 +745,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p1
     cp_async_wait<0>(); // K_319 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_320: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_307 + r) < k_len_122);
       cp_async16(smem + 8960 + r * 144 + c, v_cache + (ok ? (long long)((((((t_307 + r) < k_len_122) ? page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_307 + r), 16))] : 0) * 16) + safe_rem((t_307 + r), 16))) * v_cache_s0 + (long long)(kvh_96) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -774,7 +790,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p1
     if (t_303 + 1 < t_214) {
       const int t_307_ahead = ((t_303 + 1) * 32);
       // K_319: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
         const bool ok = ((t_307_ahead + r) < k_len_122);
         cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((((((t_307_ahead + r) < k_len_122) ? page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_307_ahead + r), 16))] : 0) * 16) + safe_rem((t_307_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
       }

@@ -235,7 +235,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p1(
   if (t_205 < t_210) {
     const int t_218_ahead = (t_205 * 32);
     // K_228: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_218_ahead + r) < k_len_117);
       cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)(((((t_218_ahead + r) < k_len_117) ? page_table[(long long)(b_93) * page_table_s0 + (long long)((t_218_ahead + r))] : 0) + safe_rem((t_218_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_92) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -279,7 +281,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p1(
     cp_async_wait<0>(); // K_228 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_229: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_218 + r) < k_len_117);
       cp_async16(smem + 8960 + r * 144 + c, v_cache + (ok ? (long long)(((((t_218 + r) < k_len_117) ? page_table[(long long)(b_93) * page_table_s0 + (long long)((t_218 + r))] : 0) + safe_rem((t_218 + r), 1))) * v_cache_s0 + (long long)(kvh_92) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -322,7 +326,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p1(
     if (t_214 + 1 < t_210) {
       const int t_218_ahead = ((t_214 + 1) * 32);
       // K_228: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
         const bool ok = ((t_218_ahead + r) < k_len_117);
         cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)(((((t_218_ahead + r) < k_len_117) ? page_table[(long long)(b_93) * page_table_s0 + (long long)((t_218_ahead + r))] : 0) + safe_rem((t_218_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_92) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -491,7 +497,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p1(
   if (t_210 < t_213) {
     const int t_260_ahead = (t_210 * 32);
     // K_268: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_93) * page_table_s0 + (long long)((t_260_ahead + r))] + safe_rem((t_260_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_92) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -505,7 +513,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p1(
     cp_async_wait<0>(); // K_268 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_269: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 8960 + r * 144 + c, v_cache + (ok ? (long long)((page_table[(long long)(b_93) * page_table_s0 + (long long)((t_260 + r))] + safe_rem((t_260 + r), 1))) * v_cache_s0 + (long long)(kvh_92) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -547,7 +557,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p1(
     if (t_256 + 1 < t_213) {
       const int t_260_ahead = ((t_256 + 1) * 32);
       // K_268: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
         const bool ok = true;
         cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_93) * page_table_s0 + (long long)((t_260_ahead + r))] + safe_rem((t_260_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_92) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -716,7 +728,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p1(
   if (t_213 < t_208) {
     const int t_297_ahead = (t_213 * 32);
     // K_307: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_297_ahead + r) < k_len_117);
       cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)(((((t_297_ahead + r) < k_len_117) ? page_table[(long long)(b_93) * page_table_s0 + (long long)((t_297_ahead + r))] : 0) + safe_rem((t_297_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_92) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -730,7 +744,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p1(
     cp_async_wait<0>(); // K_307 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_308: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
       const bool ok = ((t_297 + r) < k_len_117);
       cp_async16(smem + 8960 + r * 144 + c, v_cache + (ok ? (long long)(((((t_297 + r) < k_len_117) ? page_table[(long long)(b_93) * page_table_s0 + (long long)((t_297 + r))] : 0) + safe_rem((t_297 + r), 1))) * v_cache_s0 + (long long)(kvh_92) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -773,7 +789,9 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p1(
     if (t_293 + 1 < t_208) {
       const int t_297_ahead = ((t_293 + 1) * 32);
       // K_307: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 8 + i * 4, c = (tid % 8) * 16;
         const bool ok = ((t_297_ahead + r) < k_len_117);
         cp_async16(smem + 4352 + r * 144 + c, k_cache + (ok ? (long long)(((((t_297_ahead + r) < k_len_117) ? page_table[(long long)(b_93) * page_table_s0 + (long long)((t_297_ahead + r))] : 0) + safe_rem((t_297_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_92) * k_cache_s1 + (long long)(c) : 0), ok);
       }

@@ -37,7 +37,7 @@ function multipleOf(v: Value): number {
 const uniform = (plan: CudaPlan, v: Value) => v.type.shape.length === 0 || plan.layout.get(v) === "uniform";
 
 /** The loads inside `roots`' element expressions (through values computed inline), each once. */
-function inlineLoads(plan: CudaPlan, roots: Value[]): Value[] {
+export function inlineLoads(plan: CudaPlan, roots: Value[]): Value[] {
   const out = new Set<Value>();
   const walk = (v: Value) => {
     if (plan.layout.get(v) !== "expr") return;
