@@ -1,8 +1,10 @@
 """One launch of an MLA split build at 64 x 4096 (page 16, or PAGE), for a profiler:
 
-    ncu -k regex:mla_decode_split python3 bench/experiments/mla_one_launch.py [DIR [PAGE]]
+    ncu -k regex:mla_decode_split python3 bench/experiments/mla_one_launch.py [DIR [PAGE [paged]]]
 
 DIR is a package (or a one-kernel package from mla_pipeline_variants.py); default generated/.
+With `paged`, the single-pass mla_paged build instead (one query token a request, as the bench
+runs it: `ncu -k regex:mla_paged ...`).
 Two launches: the first loads the module and warms the caches, the second is the one to profile
 (`-c 1 --launch-skip 1`)."""
 import sys
@@ -25,7 +27,13 @@ def main():
               "cache_seqlens": torch.full((B,), Lk, device="cuda", dtype=torch.int32),
               "out_partial": torch.empty(S, B, H, L, device="cuda", dtype=torch.float32),
               "lse_partial": torch.empty(S, B, H, device="cuda", dtype=torch.float32)}
-    run = Kernel(f"mla_decode_split.bf16.p{P}", gen).prepare(inputs, {"softmax_scale": (128 + 64) ** -0.5, "split_len": Lk})
+    if len(sys.argv) > 3 and sys.argv[3] == "paged":
+        del inputs["out_partial"], inputs["lse_partial"]
+        inputs.update(cu_seqlens_q=torch.arange(0, B + 1, device="cuda", dtype=torch.int32),
+                      out=torch.empty(B, H, L, device="cuda", dtype=torch.bfloat16), lse=torch.empty(B, H, device="cuda", dtype=torch.float32))
+        run = Kernel(f"mla_paged.bf16.p{P}", gen).prepare(inputs, {"max_seqlen_q": 1, "softmax_scale": (128 + 64) ** -0.5, "is_causal": 0})
+    else:
+        run = Kernel(f"mla_decode_split.bf16.p{P}", gen).prepare(inputs, {"softmax_scale": (128 + 64) ** -0.5, "split_len": Lk})
     run()
     run()
     torch.cuda.synchronize()
