@@ -28,8 +28,10 @@ export function copyChunks(em: CopyHost, v: Value, r: Region, batched = false): 
   const per = 16 / bytes;
   const chunks = C / per;
   const T = em.plan.shape.threads;
-  const trips = T % chunks === 0 && R % (T / chunks) === 0 ? R / (T / chunks) : 0;
-  if (batched && trips > 1 && trips <= 8) return copyBatched(em, v, r, op, chunks, per, trips);
+  // Rows a thread copies when each keeps one column: tid / chunks + i * step, i < trips.
+  const step = T / chunks;
+  const trips = T % chunks === 0 && R % step === 0 ? R / step : 0;
+  if (batched && trips > 1 && trips <= 8) return copyBatched(em, v, r, op, chunks, per, step, trips);
   em.line(`// ${em.name(v)}: ${R} x ${C} into shared memory, 16-byte cp.async per ${per} elements`);
   if (trips > 1 && T <= 32 && gathered(em, op)) {
     // A one-warp block's gather (each row's address read from a table): a constant trip count,
@@ -39,11 +41,11 @@ export function copyChunks(em: CopyHost, v: Value, r: Region, batched = false): 
     em.line("#pragma unroll");
     em.line(`for (int i = 0; i < ${trips}; ++i) {`);
     em.enter();
-    em.line(`const int r = tid / ${chunks} + i * ${T / chunks}, c = (tid % ${chunks}) * ${per};`);
+    em.line(`const int r = tid / ${chunks} + i * ${step}, c = (tid % ${chunks}) * ${per};`);
   } else if (T % chunks === 0) {
     // Each thread keeps one column and steps down the rows: its addresses advance by a
     // constant stride instead of being re-derived from a flat index (fewer live registers).
-    em.line(`for (int r = tid / ${chunks}, c = (tid % ${chunks}) * ${per}; r < ${R}; r += ${T / chunks}) {`);
+    em.line(`for (int r = tid / ${chunks}, c = (tid % ${chunks}) * ${per}; r < ${R}; r += ${step}) {`);
     em.enter();
   } else {
     em.line(`for (int e = tid; e < ${R * chunks}; e += ${T}) {`);
@@ -71,9 +73,8 @@ function rowSource(em: ElementContext, op: Extract<Value["op"], { kind: "load" }
  * copyChunks' batched form: `trips` rows a thread, their addresses first (entries of a table
  * several rows share read once: row-reads.ts), then the copies.
  */
-function copyBatched(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"], { kind: "load" }>, chunks: number, per: number, trips: number): void {
+function copyBatched(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"], { kind: "load" }>, chunks: number, per: number, step: number, trips: number): void {
   const [R, C] = v.type.shape;
-  const step = em.plan.shape.threads / chunks;
   em.line(`// ${em.name(v)}: ${R} x ${C} into shared memory, 16-byte cp.async per ${per} elements: this thread's ${trips} rows' addresses first, then the copies`);
   em.line("{");
   em.enter();

@@ -182,15 +182,15 @@ export function exchangeWrite(em: DotEmitter, n: string, regs: number, shape: Mm
 }
 
 /**
- * The sums of every group's partials into `n`, the same bits in every group. Two groups: this
- * group's own partials (`own`, its registers) plus the other's from the buffer at `at`, since
- * a + b is b + a exactly (half the reads). More: every group's from the buffer, in group order.
+ * The sums of every group's partials into `n` (holding this group's own), the same bits in every
+ * group. Two groups: its own plus the other's from the buffer at `at`, since a + b is b + a
+ * exactly (half the reads). More: every group's from the buffer, in group order.
  */
-export function exchangeRead(em: DotEmitter, n: string, own: string, regs: number, shape: MmaShape, at: string): void {
+export function exchangeRead(em: DotEmitter, n: string, regs: number, shape: MmaShape, at: string): void {
   unroll(em, `for (int x = 0; x < ${regs / 4}; ++x)`, () => {
     if (shape.WC === 2) {
       em.line(`const float4 o = ${exchangeSlot(at, regs, shape, "(1 - wcol)", "x")};`);
-      em.line(LANES.map((c, i) => `${n}[4 * x + ${i}] = ${own}[4 * x + ${i}] + o.${c};`).join(" "));
+      em.line(LANES.map((c, i) => `${n}[4 * x + ${i}] = ${n}[4 * x + ${i}] + o.${c};`).join(" "));
       return;
     }
     for (let g = 0; g < shape.WC; g++) em.line(`const float4 p${g} = ${exchangeSlot(at, regs, shape, String(g), "x")};`);
@@ -204,5 +204,5 @@ export function exchangePartials(em: DotEmitter, n: string, regs: number, shape:
   em.line("__syncthreads();");
   exchangeWrite(em, n, regs, shape, String(at));
   em.line("__syncthreads();");
-  exchangeRead(em, n, n, regs, shape, String(at));
+  exchangeRead(em, n, regs, shape, String(at));
 }

@@ -58,7 +58,7 @@ export class RotatedLoops {
     const v = rot.dots[0];
     const n = this.host.name(v);
     this.host.line(`// ${n}: the scores, their dots issued a tile ago`);
-    exchangeRead(this.host.dotHost(), n, n, this.host.registers(v.type.shape), this.host.plan.shape as MmaShape, this.exchangeBuffer(rot));
+    exchangeRead(this.host.dotHost(), n, this.host.registers(v.type.shape), this.host.plan.shape as MmaShape, this.exchangeBuffer(rot));
   }
 
   /** The exchange buffer of the current tile (two alternate, so one barrier a tile suffices). */
