@@ -109,9 +109,10 @@ const regionOf = (tiles: Map<number, number>, start: number) => Math.max(...[...
  * (MN-major: rows 16 kk.., column first + n), where `first` is the column group's slice of a
  * split result. A k-split dot's group wcol runs steps wcol * steps.. of the whole k.
  */
-function checkDescriptors(code: string, shape: { warpgroups: number; groups: number }): number {
+function checkDescriptors(code: string, shape: { warpgroups: number; groups: number }, written = new Map<number, number>()): number {
   const sw128 = sw128Of(code);
-  const tiles = tilesOf(code);
+  // Tiles the warps write themselves (a leader's P) beside those cp.async fills.
+  const tiles = new Map([...tilesOf(code), ...written]);
   let checked = 0;
   for (const c of callsOf(code))
     for (let wcol = 0; wcol < shape.groups; wcol++)
@@ -270,6 +271,60 @@ describe("wgmma path: MLA, two column groups of one warpgroup each", () => {
   });
 });
 
+describe("wgmma path: MLA split with 64-key tiles, the leader schedule (leader.ts)", () => {
+  const k = cudaOf("kernels-src/decode_split.ts", "mla_decode_split.bf16.p16", true);
+  const code = k.code;
+  const full = code.slice(code.indexOf("// full tiles"), code.indexOf("__syncthreads(); // the loop's published rows are read", code.indexOf("// full tiles")));
+  const [leader, others] = full.split("} else { // the other groups: their slices, from what the leader published");
+
+  it("has group 0 compute the scores over the whole k (m64n64), each group P·V on its 256 columns, no exchange", () => {
+    expect(code).toContain("the narrow tiles computed by group 0 alone, P and the row factors passed to the others through shared memory (leader.ts)");
+    expect(leader).toContain("if (wcol == 0) { // the leader");
+    expect(leader).toMatch(/32 x wgmma m64n64k16, B K-major from the swizzled tile\n/);
+    expect(leader).toMatch(/4 x wgmma m64n64k16, B K-major/);
+    expect(leader).toMatch(/wgmma_m64n256k16_rs_bf16<1>\(carry_\d+, af\[kk\]/);
+    expect(others).not.toContain("m64n64k16");
+    expect(others).toMatch(/wgmma_m64n256k16_ss_bf16<1>\(carry_\d+, da \+/);
+    expect(code).not.toContain("make_float4");
+    expect(code).not.toContain("this group's k steps");
+  });
+
+  it("passes P and alpha through shared memory behind named barrier 1; the other groups copy the next tile", () => {
+    // Group 0: P packed in pairs into the swizzled 64 x 64 tile past the operands, alpha one
+    // float a row after it, the async-proxy fence, then the arrive; its version issues no copy.
+    expect(leader).toMatch(/\*reinterpret_cast<uint32_t\*>\(smem \+ 221184 \+ sw128\(\(\(warp \* 1 \+ \(mt\)\) \* 16 \+ g \+ 8 \* \(h\)\), \(\(nt\) \* 8 \+ 2 \* t4 \+ \(0\)\), 64\)\) = pack_bf16\(p_\d+\[[^\n]*\(0\)\], p_\d+\[[^\n]*\(1\)\]\);[^]*?if \(t4 == 0\) reinterpret_cast<float\*>\(smem \+ 229376\)\[[^\n]*\] = alpha_\d+\[mt \* 2 \+ h\];[^]*?fence_async_proxy\(\);[^]*?published_arrive\(\);/);
+    expect(leader).not.toContain("cp_async16");
+    expect(leader).not.toContain("published_wait");
+    // The others: the wait, alpha read back under its own name, P·V's A from that tile.
+    expect(others).toMatch(/published_wait\(\);[^]*?float (alpha_\d+)\[2\];[^]*?\1\[mt \* 2 \+ h\] = reinterpret_cast<float\*>\(smem \+ 229376\)[^]*?const uint64_t da = sw128_desc\(smem \+ 221184 \+ wg_row \* 8192, 16, 1024\);/);
+    expect(others).not.toContain("published_arrive");
+    expect(others).not.toMatch(/p_\d+\[/);
+    // Their copies: 128 threads, a latent row's page-table entry shared by its 16-key page (4 reads).
+    expect(others).toMatch(/const int c = \(\(tid - 128\) % 64\) \* 8;\s*int (t_\d+_rows)\[4\];[^]*?for \(int i = 0; i < 32; \+\+i\) \{\s*const int r = \(tid - 128\) \/ 64 \+ i \* 2;[^]*?\1\[\(i \* 2\) \/ 16\]/);
+    // One block barrier a tile in each version, and the row max and sum handed over after the loop.
+    expect(leader.match(/__syncthreads\(\)/g)?.length).toBe(1);
+    expect(others.match(/__syncthreads\(\)/g)?.length).toBe(1);
+    expect(code).toMatch(/if \(wcol == 0\) \{[^}]*?= carry_\d+\[mt \* 2 \+ h\];[^]*?__syncthreads\(\);\s*if \(wcol != 0\) \{/);
+    // Q 72 KiB, two stages of 64-key latent (64 KiB) and rope (8 KiB) tiles, P 8 KiB, 2 row slots.
+    expect(k.target.sharedBytes).toBe(73728 + 2 * 65536 + 2 * 8192 + 8192 + 2 * 256);
+  });
+
+  it("every descriptor, both versions, every latent buffer, P read where group 0 wrote it", () => {
+    // Three loops (masked, whole tiles, masked), each: group 0's 32 + 4 score steps and 4 P·V
+    // steps, the others' 4 P·V steps; x 2 groups x 3 loop indices.
+    expect(checkDescriptors(code, { warpgroups: 1, groups: 2 }, new Map([[221184, 64]]))).toBe(3 * (32 + 4 + 4 + 4) * 2 * 3);
+  });
+
+  it("keeps 32-key tiles, the k-split and its exchange in the sm_80 build", () => {
+    const diags = new Diagnostics();
+    const ir = compileAll(["kernels-src/decode_split.ts"], diags, { target: "cuda", arch: "sm_80" }).find((x) => x.name === "mla_decode_split.bf16.p16")!;
+    const sm80 = compileCuda(ir, "k.cu", { arch: "sm_80" }).code;
+    expect(sm80).toContain("BLOCK_N = 32");
+    expect(sm80).toContain("make_float4");
+    expect(sm80).not.toContain("published_");
+  });
+});
+
 describe("wgmma path: nvcc", () => {
   const nvcc = nvccPath();
   it("nvcc is installed", () => expect(nvcc, "nvcc not found: install the CUDA toolkit").toBeDefined());
@@ -281,6 +336,7 @@ describe("wgmma path: nvcc", () => {
     ["kernels-src/mha.ts", "mha_prefill.bf16.hd128.causal"],
     ["kernels-src/gqa.ts", "gqa_paged_fp8.bf16.g4.p16"],
     ["kernels-src/mla.ts", "mla_paged.bf16.p16"],
+    ["kernels-src/decode_split.ts", "mla_decode_split.bf16.p16"],
   ]) {
     it(`${name}: sm_90a PTX issues wgmma with no serialization note from ptxas, sm_80 PTX uses ldmatrix + mma.sync`, { timeout: 300_000 }, () => {
       const k = cudaOf(file, name, true);

@@ -144,18 +144,18 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let s_95 = i32(wg.x);
   let m_96 = i32(wg.y);
   let b_97 = i32(wg.z);
-  // kernels-src/decode_split.ts:65: let k_len = cache_seqlens[b]
+  // kernels-src/decode_split.ts:66: let k_len = cache_seqlens[b]
   let k_len_124 = cache_seqlens[u32(b_97)];
-  // kernels-src/decode_split.ts:66: let lo = s * split_len
+  // kernels-src/decode_split.ts:67: let lo = s * split_len
   let lo_125 = (s_95 * P.split_len);
-  // kernels-src/decode_split.ts:67: let hi = min(k_len, lo + split_len)
+  // kernels-src/decode_split.ts:68: let hi = min(k_len, lo + split_len)
   let t_126 = (lo_125 + P.split_len);
   let hi_127 = min(k_len_124, t_126);
-  // kernels-src/decode_split.ts:68: let head = rows(m, BLOCK_M)
+  // kernels-src/decode_split.ts:69: let head = rows(m, BLOCK_M)
   let t_128 = (m_96 * 16);
-  // kernels-src/decode_split.ts:69: let Qn = load q_nope[b, head, :] where head < heads
-  // kernels-src/decode_split.ts:70: let Qr = load q_rope[b, head, :] where head < heads
-  // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:70: let Qn = load q_nope[b, head, :] where head < heads
+  // kernels-src/decode_split.ts:71: let Qr = load q_rope[b, head, :] where head < heads
+  // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   let t_135 = (lo_125 / 8);
   let t_136 = (hi_127 + 7);
   let t_137 = (t_136 / 8);
@@ -243,7 +243,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[8224 + r * 66 + c] = select(f16(0.0), q_rope[u32(b_97) * q_rope_stride0 + u32((t_128 + r)) * q_rope_stride1 + u32(c)], ((t_128 + r) < P.heads));
   }
   workgroupBarrier();
-  // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   var carry_221: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
@@ -261,7 +261,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   if (t_211 < t_216) { // at most one tile
     let t_220 = t_211;
-    // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_224 = (t_220 * 8);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -387,10 +387,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_282 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
   for (var t_266 = t_216; t_266 < t_219; t_266++) {
-    // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_270 = (t_266 * 8);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -515,10 +515,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_325 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   for (var t_307 = t_219; t_307 < t_214; t_307++) {
-    // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_311 = (t_307 * 8);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -642,14 +642,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:76: store out_partial[s, b, head, :] = softmax_finish(state) where head < heads
+  // kernels-src/decode_split.ts:77: store out_partial[s, b, head, :] = softmax_finish(state) where head < heads
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 64; j++) {
       if (((t_128 + (tr + 8 * i)) < P.heads)) { out_partial[u32(s_95) * out_partial_stride0 + u32(b_97) * out_partial_stride1 + u32((t_128 + (tr + 8 * i))) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_223[i * 64 + j] / select(carry_222[i], 1.0, (carry_222[i] == 0.0))); }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:77: store lse_partial[s, b, head] = softmax_lse(state) where head < heads
+  // kernels-src/decode_split.ts:78: store lse_partial[s, b, head] = softmax_lse(state) where head < heads
   if (tc == 0) {
     for (var i = 0; i < 2; i++) {
       if (((t_128 + (tr + 8 * i)) < P.heads)) { lse_partial[u32(s_95) * lse_partial_stride0 + u32(b_97) * lse_partial_stride1 + u32((t_128 + (tr + 8 * i)))] = select(((carry_221[i] + log2(carry_222[i])) * 0.6931471805599453), NEG_INF, (carry_222[i] == 0.0)); }
@@ -709,18 +709,18 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let s_95 = i32(wg.x);
   let m_96 = i32(wg.y);
   let b_97 = i32(wg.z);
-  // kernels-src/decode_split.ts:65: let k_len = cache_seqlens[b]
+  // kernels-src/decode_split.ts:66: let k_len = cache_seqlens[b]
   let k_len_124 = cache_seqlens[u32(b_97)];
-  // kernels-src/decode_split.ts:66: let lo = s * split_len
+  // kernels-src/decode_split.ts:67: let lo = s * split_len
   let lo_125 = (s_95 * P.split_len);
-  // kernels-src/decode_split.ts:67: let hi = min(k_len, lo + split_len)
+  // kernels-src/decode_split.ts:68: let hi = min(k_len, lo + split_len)
   let t_126 = (lo_125 + P.split_len);
   let hi_127 = min(k_len_124, t_126);
-  // kernels-src/decode_split.ts:68: let head = rows(m, BLOCK_M)
+  // kernels-src/decode_split.ts:69: let head = rows(m, BLOCK_M)
   let t_128 = (m_96 * 16);
-  // kernels-src/decode_split.ts:69: let Qn = load q_nope[b, head, :] where head < heads
-  // kernels-src/decode_split.ts:70: let Qr = load q_rope[b, head, :] where head < heads
-  // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:70: let Qn = load q_nope[b, head, :] where head < heads
+  // kernels-src/decode_split.ts:71: let Qr = load q_rope[b, head, :] where head < heads
+  // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   let t_135 = (lo_125 / 8);
   let t_136 = (hi_127 + 7);
   let t_137 = (t_136 / 8);
@@ -808,7 +808,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[8224 + r * 66 + c] = select(f16(0.0), q_rope[u32(b_97) * q_rope_stride0 + u32((t_128 + r)) * q_rope_stride1 + u32(c)], ((t_128 + r) < P.heads));
   }
   workgroupBarrier();
-  // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   var carry_221: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
@@ -826,7 +826,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   if (t_211 < t_216) { // at most one tile
     let t_220 = t_211;
-    // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_224 = (t_220 * 8);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -964,10 +964,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_282 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
   for (var t_266 = t_216; t_266 < t_219; t_266++) {
-    // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_270 = (t_266 * 8);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1104,10 +1104,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_325 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   for (var t_307 = t_219; t_307 < t_214; t_307++) {
-    // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_311 = (t_307 * 8);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -1243,14 +1243,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:76: store out_partial[s, b, head, :] = softmax_finish(state) where head < heads
+  // kernels-src/decode_split.ts:77: store out_partial[s, b, head, :] = softmax_finish(state) where head < heads
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 64; j++) {
       if (((t_128 + (tr + 8 * i)) < P.heads)) { out_partial[u32(s_95) * out_partial_stride0 + u32(b_97) * out_partial_stride1 + u32((t_128 + (tr + 8 * i))) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_223[i * 64 + j] / select(carry_222[i], 1.0, (carry_222[i] == 0.0))); }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:77: store lse_partial[s, b, head] = softmax_lse(state) where head < heads
+  // kernels-src/decode_split.ts:78: store lse_partial[s, b, head] = softmax_lse(state) where head < heads
   if (tc == 0) {
     for (var i = 0; i < 2; i++) {
       if (((t_128 + (tr + 8 * i)) < P.heads)) { lse_partial[u32(s_95) * lse_partial_stride0 + u32(b_97) * lse_partial_stride1 + u32((t_128 + (tr + 8 * i)))] = select(((carry_221[i] + log2(carry_222[i])) * 0.6931471805599453), NEG_INF, (carry_222[i] == 0.0)); }

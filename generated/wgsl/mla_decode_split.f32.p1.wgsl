@@ -46,18 +46,18 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let s_94 = i32(wg.x);
   let m_95 = i32(wg.y);
   let b_96 = i32(wg.z);
-  // kernels-src/decode_split.ts:65: let k_len = cache_seqlens[b]
+  // kernels-src/decode_split.ts:66: let k_len = cache_seqlens[b]
   let k_len_123 = cache_seqlens[u32(b_96)];
-  // kernels-src/decode_split.ts:66: let lo = s * split_len
+  // kernels-src/decode_split.ts:67: let lo = s * split_len
   let lo_124 = (s_94 * P.split_len);
-  // kernels-src/decode_split.ts:67: let hi = min(k_len, lo + split_len)
+  // kernels-src/decode_split.ts:68: let hi = min(k_len, lo + split_len)
   let t_125 = (lo_124 + P.split_len);
   let hi_126 = min(k_len_123, t_125);
-  // kernels-src/decode_split.ts:68: let head = rows(m, BLOCK_M)
+  // kernels-src/decode_split.ts:69: let head = rows(m, BLOCK_M)
   let t_127 = (m_95 * 8);
-  // kernels-src/decode_split.ts:69: let Qn = load q_nope[b, head, :] where head < heads
-  // kernels-src/decode_split.ts:70: let Qr = load q_rope[b, head, :] where head < heads
-  // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:70: let Qn = load q_nope[b, head, :] where head < heads
+  // kernels-src/decode_split.ts:71: let Qr = load q_rope[b, head, :] where head < heads
+  // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   let t_134 = (lo_124 / 4);
   let t_135 = (hi_126 + 3);
   let t_136 = (t_135 / 4);
@@ -145,7 +145,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[4104 + r * 65 + c] = select(0.0, q_rope[u32(b_96) * q_rope_stride0 + u32((t_127 + r)) * q_rope_stride1 + u32(c)], ((t_127 + r) < P.heads));
   }
   workgroupBarrier();
-  // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   var carry_220: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
@@ -163,7 +163,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   if (t_210 < t_215) { // at most one tile
     let t_219 = t_210;
-    // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_223 = (t_219 * 4);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -301,10 +301,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_280 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
   for (var t_264 = t_215; t_264 < t_218; t_264++) {
-    // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_268 = (t_264 * 4);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -441,10 +441,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_322 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   for (var t_304 = t_218; t_304 < t_213; t_304++) {
-    // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_308 = (t_304 * 4);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -580,14 +580,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:76: store out_partial[s, b, head, :] = softmax_finish(state) where head < heads
+  // kernels-src/decode_split.ts:77: store out_partial[s, b, head, :] = softmax_finish(state) where head < heads
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 128; j++) {
       if (((t_127 + (tr + 4 * i)) < P.heads)) { out_partial[u32(s_94) * out_partial_stride0 + u32(b_96) * out_partial_stride1 + u32((t_127 + (tr + 4 * i))) * out_partial_stride2 + u32((tc + 4 * j))] = (carry_222[i * 128 + j] / select(carry_221[i], 1.0, (carry_221[i] == 0.0))); }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:77: store lse_partial[s, b, head] = softmax_lse(state) where head < heads
+  // kernels-src/decode_split.ts:78: store lse_partial[s, b, head] = softmax_lse(state) where head < heads
   if (tc == 0) {
     for (var i = 0; i < 2; i++) {
       if (((t_127 + (tr + 4 * i)) < P.heads)) { lse_partial[u32(s_94) * lse_partial_stride0 + u32(b_96) * lse_partial_stride1 + u32((t_127 + (tr + 4 * i)))] = select(((carry_220[i] + log2(carry_221[i])) * 0.6931471805599453), NEG_INF, (carry_221[i] == 0.0)); }

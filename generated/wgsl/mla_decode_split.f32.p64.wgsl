@@ -46,18 +46,18 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let s_96 = i32(wg.x);
   let m_97 = i32(wg.y);
   let b_98 = i32(wg.z);
-  // kernels-src/decode_split.ts:65: let k_len = cache_seqlens[b]
+  // kernels-src/decode_split.ts:66: let k_len = cache_seqlens[b]
   let k_len_125 = cache_seqlens[u32(b_98)];
-  // kernels-src/decode_split.ts:66: let lo = s * split_len
+  // kernels-src/decode_split.ts:67: let lo = s * split_len
   let lo_126 = (s_96 * P.split_len);
-  // kernels-src/decode_split.ts:67: let hi = min(k_len, lo + split_len)
+  // kernels-src/decode_split.ts:68: let hi = min(k_len, lo + split_len)
   let t_127 = (lo_126 + P.split_len);
   let hi_128 = min(k_len_125, t_127);
-  // kernels-src/decode_split.ts:68: let head = rows(m, BLOCK_M)
+  // kernels-src/decode_split.ts:69: let head = rows(m, BLOCK_M)
   let t_129 = (m_97 * 8);
-  // kernels-src/decode_split.ts:69: let Qn = load q_nope[b, head, :] where head < heads
-  // kernels-src/decode_split.ts:70: let Qr = load q_rope[b, head, :] where head < heads
-  // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:70: let Qn = load q_nope[b, head, :] where head < heads
+  // kernels-src/decode_split.ts:71: let Qr = load q_rope[b, head, :] where head < heads
+  // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   let t_136 = (lo_126 / 4);
   let t_137 = (hi_128 + 3);
   let t_138 = (t_137 / 4);
@@ -145,7 +145,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[4104 + r * 65 + c] = select(0.0, q_rope[u32(b_98) * q_rope_stride0 + u32((t_129 + r)) * q_rope_stride1 + u32(c)], ((t_129 + r) < P.heads));
   }
   workgroupBarrier();
-  // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   var carry_222: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
@@ -163,7 +163,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   if (t_212 < t_217) { // at most one tile
     let t_221 = t_212;
-    // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_225 = (t_221 * 4);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -301,10 +301,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_286 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
   for (var t_268 = t_217; t_268 < t_220; t_268++) {
-    // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_272 = (t_268 * 4);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -441,10 +441,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_330 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
   for (var t_310 = t_220; t_310 < t_215; t_310++) {
-    // kernels-src/decode_split.ts:72: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    // kernels-src/decode_split.ts:73: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let t_314 = (t_310 * 4);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
@@ -580,14 +580,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:76: store out_partial[s, b, head, :] = softmax_finish(state) where head < heads
+  // kernels-src/decode_split.ts:77: store out_partial[s, b, head, :] = softmax_finish(state) where head < heads
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 128; j++) {
       if (((t_129 + (tr + 4 * i)) < P.heads)) { out_partial[u32(s_96) * out_partial_stride0 + u32(b_98) * out_partial_stride1 + u32((t_129 + (tr + 4 * i))) * out_partial_stride2 + u32((tc + 4 * j))] = (carry_224[i * 128 + j] / select(carry_223[i], 1.0, (carry_223[i] == 0.0))); }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:77: store lse_partial[s, b, head] = softmax_lse(state) where head < heads
+  // kernels-src/decode_split.ts:78: store lse_partial[s, b, head] = softmax_lse(state) where head < heads
   if (tc == 0) {
     for (var i = 0; i < 2; i++) {
       if (((t_129 + (tr + 4 * i)) < P.heads)) { lse_partial[u32(s_96) * lse_partial_stride0 + u32(b_98) * lse_partial_stride1 + u32((t_129 + (tr + 4 * i)))] = select(((carry_222[i] + log2(carry_223[i])) * 0.6931471805599453), NEG_INF, (carry_223[i] == 0.0)); }

@@ -65,24 +65,36 @@ export abstract class StructuredEmitter {
     });
     this.loops.push(f);
     this.loopEntry(f);
-    const [iv, lo, hi] = [this.name(f.iv), this.scalar(f.lo), this.scalar(f.hi)];
-    if (f.maxTrips === 1) {
-      // At most one tile (proved by the mask analysis): a branch, which leaves the register
-      // allocator no back edge to keep values alive across.
-      this.line(`if (${lo} < ${hi}) { // at most one tile`);
-      this.enter();
-      this.line(this.bindIndex(iv, lo));
-    } else {
-      this.line(`${this.loopHead(iv, lo, hi)} {`);
-      this.enter();
-    }
-    this.lastLine = "";
-    this.block(f.body);
-    this.yieldTo(f.carried, f.yields, new Set(f.carried));
-    this.leave();
-    this.line("}");
+    this.loopVersions(f, () => {
+      const [iv, lo, hi] = [this.name(f.iv), this.scalar(f.lo), this.scalar(f.hi)];
+      if (f.maxTrips === 1) {
+        // At most one tile (proved by the mask analysis): a branch, which leaves the register
+        // allocator no back edge to keep values alive across.
+        this.line(`if (${lo} < ${hi}) { // at most one tile`);
+        this.enter();
+        this.line(this.bindIndex(iv, lo));
+      } else {
+        this.line(`${this.loopHead(iv, lo, hi)} {`);
+        this.enter();
+      }
+      this.lastLine = "";
+      this.loopBody(f);
+      this.leave();
+      this.line("}");
+    });
     this.loops.pop();
     this.lastLine = "";
+  }
+
+  /** Hook: the loop itself (`emit`), once; a backend may emit versions of it, one per branch of a condition. */
+  protected loopVersions(_f: ForInst, emit: () => void): void {
+    emit();
+  }
+
+  /** A loop's body and the assignment of its yields to the carried variables. */
+  protected loopBody(f: ForInst): void {
+    this.block(f.body);
+    this.yieldTo(f.carried, f.yields, new Set(f.carried));
   }
 
   /** Hook: code between a loop's carried variables and its head (the first tile's early work). */

@@ -6,6 +6,15 @@ import { type ElementContext, elem, position } from "./elements.ts";
 import { bytesOfName } from "../../../runtime/dtype.ts";
 import { inlineLoads, rowReads } from "./row-reads.ts";
 
+/**
+ * The threads that issue a copy: the whole block, or a team of it (a leader loop's other groups,
+ * leader-emit.ts): `threads` of them, `tid` (a C expression) numbering them from 0.
+ */
+export interface CopyTeam {
+  threads: number;
+  tid: string;
+}
+
 /** What the copies need of the kernel emitter. */
 export interface CopyHost extends ElementContext {
   line(s: string): void;
@@ -17,21 +26,24 @@ export interface CopyHost extends ElementContext {
 
 /**
  * Copy tile v into region r with 16-byte cp.async. With `batched` (a loop whose scores run a
- * tile ahead) and a few rows a thread, every row's address is computed first and the copies
- * follow, so a paged gather's page-table reads are in flight together instead of one read
- * waited for before each copy (Nsight Compute on MLA at page 1: 35% of stall samples on them).
+ * tile ahead, or a leader loop) and several rows a thread, every row's address is computed
+ * first and the copies follow, so a paged gather's page-table reads are in flight together
+ * instead of one read waited for before each copy (Nsight Compute on MLA at page 1: 35% of
+ * stall samples on them). `team`: the threads that copy (default every thread of the block).
  */
-export function copyChunks(em: CopyHost, v: Value, r: Region, batched = false): void {
+export function copyChunks(em: CopyHost, v: Value, r: Region, batched = false, team?: CopyTeam): void {
   const [R, C] = v.type.shape;
   const op = v.op as Extract<Value["op"], { kind: "load" }>;
   const bytes = bytesOfName(v.type.dtype);
   const per = 16 / bytes;
   const chunks = C / per;
-  const T = em.plan.shape.threads;
+  const T = team?.threads ?? em.plan.shape.threads;
+  const tid = team?.tid ?? "tid";
   // Rows a thread copies when each keeps one column: tid / chunks + i * step, i < trips.
   const step = T / chunks;
   const trips = T % chunks === 0 && R % step === 0 ? R / step : 0;
-  if (batched && trips > 1 && trips <= 8) return copyBatched(em, v, r, op, chunks, per, step, trips);
+  if (batched && trips > 1 && trips <= 32) return copyBatched(em, v, r, op, chunks, per, step, trips, tid);
+  if (team) throw new Error(`internal: a team copy of ${em.name(v)} in no batched form`);
   em.line(`// ${em.name(v)}: ${R} x ${C} into shared memory, 16-byte cp.async per ${per} elements`);
   if (trips > 1 && T <= 32 && gathered(em, op)) {
     // A one-warp block's gather (each row's address read from a table): a constant trip count,
@@ -73,28 +85,44 @@ function rowSource(em: ElementContext, op: Extract<Value["op"], { kind: "load" }
  * copyChunks' batched form: `trips` rows a thread, their addresses first (entries of a table
  * several rows share read once: row-reads.ts), then the copies.
  */
-function copyBatched(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"], { kind: "load" }>, chunks: number, per: number, step: number, trips: number): void {
+function copyBatched(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"], { kind: "load" }>, chunks: number, per: number, step: number, trips: number, tid: string): void {
   const [R, C] = v.type.shape;
-  em.line(`// ${em.name(v)}: ${R} x ${C} into shared memory, 16-byte cp.async per ${per} elements: this thread's ${trips} rows' addresses first, then the copies`);
+  const many = trips > 8;
+  em.line(`// ${em.name(v)}: ${R} x ${C} into shared memory, 16-byte cp.async per ${per} elements: ${many ? `this thread's ${trips} rows in one unrolled run (ptxas issues the address reads ahead as registers allow)` : `this thread's ${trips} rows' addresses first, then the copies`}`);
   em.line("{");
   em.enter();
-  em.line(`const int c = (tid % ${chunks}) * ${per};`);
-  const shared = rowReads(em, op.pred ? [...op.indices, op.pred] : op.indices, chunks, step, R);
+  em.line(`const int c = (${tid} % ${chunks}) * ${per};`);
+  const shared = rowReads(em, op.pred ? [...op.indices, op.pred] : op.indices, chunks, step, R, tid);
   for (const l of shared?.lines ?? []) em.line(l);
+  if (many) {
+    // Addresses held for every row first would take two registers a row: too many for 32 rows.
+    const { ok, offset } = rowSource(shared?.ctx ?? em, op);
+    em.line("#pragma unroll");
+    em.line(`for (int i = 0; i < ${trips}; ++i) {`);
+    em.enter();
+    em.line(`const int r = ${tid} / ${chunks} + i * ${step};`);
+    em.line(`const bool ok = ${ok};`);
+    em.line(`cp_async16(smem + ${em.at(v, r, "r", "c")}, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
+    em.leave();
+    em.line("}");
+    em.leave();
+    em.line("}");
+    return;
+  }
   em.line(`long long src[${trips}];`);
   em.line(`bool src_ok[${trips}];`);
   const { ok, offset } = rowSource(shared?.ctx ?? em, op);
   em.line("#pragma unroll");
   em.line(`for (int i = 0; i < ${trips}; ++i) {`);
   em.enter();
-  em.line(`const int r = tid / ${chunks} + i * ${step};`);
+  em.line(`const int r = ${tid} / ${chunks} + i * ${step};`);
   em.line(`const bool ok = ${ok};`);
   em.line("src_ok[i] = ok;");
   em.line(`src[i] = ok ? ${offset} : 0;`);
   em.leave();
   em.line("}");
   em.line("#pragma unroll");
-  em.line(`for (int i = 0; i < ${trips}; ++i) cp_async16(smem + ${em.at(v, r, `(tid / ${chunks} + i * ${step})`, "c")}, ${op.tensor.name} + src[i], src_ok[i]);`);
+  em.line(`for (int i = 0; i < ${trips}; ++i) cp_async16(smem + ${em.at(v, r, `(${tid} / ${chunks} + i * ${step})`, "c")}, ${op.tensor.name} + src[i], src_ok[i]);`);
   em.leave();
   em.line("}");
 }

@@ -10,12 +10,14 @@ import { StructuredEmitter } from "../common/structured-emitter.ts";
 import { type ElementContext, elem, opExpr, position } from "./elements.ts";
 import { type Site, type ThreadLayout, MmaLayout } from "./layouts.ts";
 import { cacheFragments, emitDot } from "./mma.ts";
-import { copyChunks, widenStaged } from "./copy-emit.ts";
+import { type CopyTeam, copyChunks, widenStaged } from "./copy-emit.ts";
 import { emitWgmmaDot, tileAt, wgmmaWarpgroup } from "./wgmma.ts";
 import { type CudaPlan, type MmaShape, anywhere, contiguousRows, readsInline } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 import type { Rotation } from "./rotate.ts";
 import { RotatedLoops } from "./rotate-emit.ts";
+import type { LeaderLoop } from "./leader.ts";
+import { LeaderLoops } from "./leader-emit.ts";
 import { blockIndex, heaviestFirstAxes } from "./schedule.ts";
 import { ident, literal, regType, symC, toMem } from "./syntax.ts";
 
@@ -32,6 +34,12 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private doubled = new Map<Value, Prefetch>();
   /** Loops whose scores run a tile ahead (rotate.ts, rotate-emit.ts). */
   private readonly rotated: RotatedLoops;
+  /** Loops under the leader schedule (leader.ts, leader-emit.ts). */
+  private readonly leaders: LeaderLoops;
+  /** Tiles the dots being emitted read from shared memory at these regions (the leader's P). */
+  private sharedOverride = new Map<Value, Region>();
+  /** The plan dots are emitted with: the kernel's, or one where the leader's P is a shared tile. */
+  private dotPlan: CudaPlan;
   protected readonly facts: CudaPlan;
   private readonly heaviestFirst: Set<number>;
 
@@ -46,10 +54,15 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     rotations = new Map<ForInst, Rotation>(),
     /** One exchange buffer's bytes (a rotated loop alternates two). */
     exchangeSize = 0,
+    leaders = new Map<ForInst, LeaderLoop>(),
+    /** Where the leader loops publish (1024-byte aligned, past every other region). */
+    leaderAt = 0,
   ) {
     super();
     this.rotated = new RotatedLoops(this, rotations, exchangeAt, exchangeSize);
+    this.leaders = new LeaderLoops(this.leaderHost(), leaders, leaderAt);
     this.facts = plan;
+    this.dotPlan = plan;
     this.heaviestFirst = heaviestFirstAxes(ir);
     for (const p of prefetch) {
       if (p.after) this.prefetchAfter.set(p.after, [...(this.prefetchAfter.get(p.after) ?? []), p]);
@@ -94,6 +107,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
 
   /** v's region; a multi-buffered tile's offset picks the buffer of the loop index (its parity for two). */
   region(v: Value): Region | undefined {
+    const o = this.sharedOverride.get(v);
+    if (o) return o;
     const r = this.shared.regions.get(v);
     const p = this.doubled.get(v);
     if (!r || !p) return r;
@@ -103,7 +118,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
 
   /** Byte offset from smem of (row, col) of shared tile v in region r (padded or swizzled). */
   at(v: Value, r: Region, row: string, col: string): string {
-    return tileAt(r, v, this.plan.swizzled.has(v), row, col);
+    return tileAt(r, v, this.dotPlan.swizzled.has(v), row, col);
   }
 
   // ---- the kernel ---------------------------------------------------------------------------
@@ -133,6 +148,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   protected block(b: Block): void {
     const top = this.prefetchTop.get(b) ?? [];
     const rot = this.rotated.ofBody(b);
+    const lead = this.leaders.ofBody(b);
+    if (lead) return this.leaders.body(lead, top);
     if (rot) this.rotated.top(rot, top);
     else if (top.length) {
       const iv = this.name(top[0].loop.iv);
@@ -173,6 +190,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
         // The last iteration issued nothing (its group is empty): nothing left to wait for.
         this.inflight = this.inflight.filter((v) => !ahead.some((p) => p.v === v));
         if (rot) this.rotated.epilogue(rot);
+        const lead = this.leaders.ofLoop(inst);
+        if (lead) this.leaders.epilogue(lead);
         break;
       }
       case "if":
@@ -217,15 +236,64 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     this.rotated.entry(f);
   }
 
+  // ---- what the leader loops need (leader-emit.ts) ----------------------------------------
+
+  /** A leader loop's body emits its own yields, in each group's branch. */
+  protected loopBody(f: ForInst): void {
+    if (this.leaders.ofLoop(f)) this.block(f.body);
+    else super.loopBody(f);
+  }
+  /** A leader loop is emitted twice, one version per group (its loop unswitched on the group). */
+  protected loopVersions(f: ForInst, emit: () => void): void {
+    const lead = this.leaders.ofLoop(f);
+    if (!lead) return emit();
+    const [inflight, arrived] = [[...this.inflight], new Set(this.arrived)];
+    this.leaders.versions(lead, emit, () => {
+      this.inflight = [...inflight];
+      this.arrived = new Set(arrived);
+    });
+  }
+  yieldTo(targets: Value[], yields: Value[], targetSet: Set<Value>): void {
+    super.yieldTo(targets, yields, targetSet);
+  }
+  readShared(tiles: Map<Value, Region>): void {
+    this.sharedOverride = tiles;
+    this.dotPlan = tiles.size
+      ? { ...this.plan, sharedOperands: new Set([...this.plan.sharedOperands, ...tiles.keys()]), swizzled: new Set([...this.plan.swizzled, ...tiles.keys()]) }
+      : this.plan;
+  }
+  leaderHost() {
+    return {
+      plan: this.plan,
+      line: (s: string) => this.line(s),
+      enter: () => this.enter(),
+      leave: () => this.leave(),
+      name: (v: Value) => this.name(v),
+      scalarOf: (v: Value) => this.scalar(v),
+      registers: (shape: number[]) => this.layout.registers(shape),
+      owned: (shape: number[], body: (site: Site) => void) => this.owned(shape, body),
+      siteAt: (mt: string, h: string, nt: string, p: string) => (this.layout as MmaLayout).site(`(${mt})`, `(${h})`, `(${nt})`, `(${p})`),
+      elemAt: (v: Value, site: Site) => elem(this, v, site),
+      tileOffset: (v: Value, r: Region, row: string, col: string) => tileAt(r, v, true, row, col),
+      emitInst: (inst: Inst) => this.inst(inst),
+      barrier: (why: string, all?: boolean) => this.barrier(why, all),
+      asyncFence: () => this.asyncFence(),
+      issueAhead: (p: Prefetch, index: string, guard: string, otherBuffer?: boolean, team?: CopyTeam | "none") => this.issueAhead(p, index, guard, otherBuffer, team),
+      yieldTo: (t: Value[], y: Value[], set: Set<Value>) => this.yieldTo(t, y, set),
+      readShared: (tiles: Map<Value, Region>) => this.readShared(tiles),
+    };
+  }
+
   /**
    * A block-wide barrier that first waits for every copy in flight (FlashAttention-2's order: the
    * V tile is awaited right after the scores, before the next K tile is issued).
    */
-  barrier(why: string): void {
+  barrier(why: string, all = false): void {
     // Double-buffered tiles streaming in for a later iteration stay in flight when they are the
-    // youngest groups (groups complete in order, so an older one cannot be skipped).
+    // youngest groups (groups complete in order, so an older one cannot be skipped); `all`
+    // waits for them too (a leader loop's top: its body has no barrier to wait at later).
     let keep = 0;
-    while (keep < this.inflight.length && this.doubled.has(this.inflight[this.inflight.length - 1 - keep])) keep++;
+    while (!all && keep < this.inflight.length && this.doubled.has(this.inflight[this.inflight.length - 1 - keep])) keep++;
     const flushed = this.inflight.slice(0, this.inflight.length - keep);
     if (flushed.length) {
       this.line(`cp_async_wait<${keep}>(); // ${flushed.map((v) => this.name(v)).join(", ")} arrived`);
@@ -243,9 +311,13 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   /**
    * Start the copy of tile p.v for loop index `index` when `guard` holds, recomputing the body
    * scalars its addresses read. The group is committed either way, so the wait counts are the
-   * same on every iteration.
+   * same on every iteration. `team`: only these threads copy; "none": this code's threads copy
+   * nothing (a leader loop's group 0, whose other groups copy for it).
    */
-  issueAhead(p: Prefetch, index: string, guard: string, otherBuffer = false): void {
+  issueAhead(p: Prefetch, index: string, guard: string, otherBuffer = false, team?: CopyTeam | "none"): void {
+    if (!otherBuffer) this.arrived.delete(p.v);
+    this.inflight.push(p.v);
+    if (team === "none") return;
     const saved = new Map([p.loop.iv, ...p.deps].map((d) => [d, this.names.get(d)]));
     this.line(`if (${guard}) {`);
     this.enter();
@@ -255,7 +327,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       this.line(`const ${regType(d.type.dtype)} ${next} = ${opExpr(this, d, position("0", "0"))};`);
       this.names.set(d, next);
     }
-    copyChunks(this, p.v, this.region(p.v)!, !!this.rotated.ofLoop(p.loop));
+    copyChunks(this, p.v, this.region(p.v)!, !!this.rotated.ofLoop(p.loop) || !!this.leaders.ofLoop(p.loop), team);
     for (const [d, n] of saved) {
       if (n === undefined) this.names.delete(d);
       else this.names.set(d, n);
@@ -263,8 +335,6 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     this.leave();
     this.line("}");
     this.line("cp_async_commit();");
-    if (!otherBuffer) this.arrived.delete(p.v);
-    this.inflight.push(p.v);
   }
 
   private def(v: Value): void {
@@ -302,8 +372,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
           return;
         }
         const exchange = this.plan.kSplit.has(v) ? this.exchangeAt : undefined;
-        if (this.plan.wgmma.has(v)) emitWgmmaDot(this.dotHost(), this.plan, v, !!fused, exchange, rot?.deferred?.dot === v);
-        else emitDot(this.dotHost(), v, this.plan.shape as MmaShape, this.plan.cachedFragments, this.plan.sharedOperands.has(op.a), !!fused, exchange);
+        if (this.plan.wgmma.has(v)) emitWgmmaDot(this.dotHost(), this.dotPlan, v, !!fused, exchange, rot?.deferred?.dot === v);
+        else emitDot(this.dotHost(), v, this.plan.shape as MmaShape, this.plan.cachedFragments, this.dotPlan.sharedOperands.has(op.a), !!fused, exchange);
       }
       else if (op.kind === "reduce") this.reduce(v);
       else {

@@ -7,6 +7,8 @@ import type { ForInst, KernelIR } from "../../ir/ir.ts";
 import { allocateShared } from "../common/shared-alloc.ts";
 import { type Prefetch, issuePoints, prefetchPoints } from "./prefetch.ts";
 import { type Rotation, rotations } from "./rotate.ts";
+import { type LeaderLoop, leaderBytes, leaderLoops } from "./leader.ts";
+import { leaderHelpers } from "./leader-emit.ts";
 import { CudaEmitter } from "./emit.ts";
 import { BlockedLayout, MmaLayout } from "./layouts.ts";
 import { MMA_HELPERS, exchangeBytes } from "./mma.ts";
@@ -125,6 +127,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   // 16-bit operand tiles, rows padded by 16 bytes (bank-conflict-free ldmatrix), 128-byte aligned.
   let prefetch: Prefetch[] = [];
   let rotated = new Map<ForInst, Rotation>();
+  let leaders = new Map<ForInst, LeaderLoop>();
   const shared = allocateShared(
     ir.body,
     plan.sharedOperands,
@@ -144,6 +147,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
       if (plan.shape.kind !== "mma") return { issueBefore: new Map() };
       const issueBefore = issuePoints(ir.body, fillBefore, plan);
       prefetch = prefetchPoints(ir.body, issueBefore, plan);
+      leaders = leaderLoops(prefetch, plan);
       rotated = rotations(ir.body, prefetch, plan);
       return { issueBefore, wholeLoop: new Map(prefetch.map((p) => [p.v, p.loop])) };
     },
@@ -154,11 +158,14 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   const exchangeAt = Math.ceil((shared.poolSize.bytes ?? 0) / 128) * 128;
   const exchange = Math.max(0, ...[...plan.kSplit].map((d) => exchangeBytes(d, plan.shape as MmaShape)));
   const exchangeBuffers = rotated.size ? 2 : 1;
-  const sharedBytes = exchange ? exchangeAt + exchangeBuffers * exchange : (shared.poolSize.bytes ?? 0);
+  // Leader loops publish P and row factors past the operand tiles (one area: the loops run in turn).
+  const leaderAt = Math.ceil((shared.poolSize.bytes ?? 0) / 1024) * 1024;
+  const published = Math.max(0, ...[...leaders.values()].map((l) => leaderBytes(l, (plan.shape as MmaShape).M).size));
+  const sharedBytes = exchange ? exchangeAt + exchangeBuffers * exchange : published ? leaderAt + published : (shared.poolSize.bytes ?? 0);
   if (sharedBytes > MAX_SHARED_BYTES) {
     throw new CudaBackendError(`needs ${sharedBytes} bytes of shared memory but a block can have at most ${MAX_SHARED_BYTES}`, ir.span, "use smaller tiles for this head size");
   }
-  const body = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt, rotated, exchange).emitBody();
+  const body = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt, rotated, exchange, leaders, leaderAt).emitBody();
 
   const fields: UniformField[] = [];
   const structFields: string[] = [];
@@ -178,9 +185,10 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   const where = `${src.file.path}:${lineCol(src.file, src.start).line}`;
   const threads = plan.shape.threads;
   const blocksPerSm = plan.shape.kind === "mma" && plan.shape.W >= 4 ? (threads >= 256 ? 1 : (opts.blocksPerSm ?? 2)) : undefined;
+  const leaderNote = leaders.size ? `; the narrow tiles computed by group 0 alone, P and the row factors passed to the others through shared memory (leader.ts)` : "";
   const shapeNote =
     plan.shape.kind === "mma"
-      ? `${plan.shape.W} warps x ${plan.shape.MT} row tile(s) of 16${plan.shape.WC > 1 ? `, x ${plan.shape.WC} column groups splitting the ${plan.shape.SPLIT_N}-wide tiles` : ""}: the mma.sync accumulator layout${plan.wgmma.size ? `; its ${plan.wgmma.size} dot(s) run as wgmma on sm_90a, from 128-byte swizzled tiles` : ""}`
+      ? `${plan.shape.W} warps x ${plan.shape.MT} row tile(s) of 16${plan.shape.WC > 1 ? `, x ${plan.shape.WC} column groups splitting the ${plan.shape.SPLIT_N}-wide tiles` : ""}: the mma.sync accumulator layout${plan.wgmma.size ? `; its ${plan.wgmma.size} dot(s) run as wgmma on sm_90a, from 128-byte swizzled tiles` : ""}${leaderNote}`
       : `${plan.shape.TR} x ${plan.shape.TC} threads, blocked layout`;
   const params = [
     ...ir.tensors.map((t) => `${t.written ? "" : "const "}${memType(t.dtype)}* __restrict__ ${t.name}`),
@@ -200,7 +208,8 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
     ...(fp8 ? ["", FP8_HELPERS] : []),
     ...(plan.shape.kind === "mma" ? ["", MMA_HELPERS] : []),
     ...(plan.swizzled.size ? ["", SWIZZLE_HELPERS] : []),
-    ...(plan.wgmma.size ? ["", WGMMA_COMMON, "", wgmmaHelpers(plan)] : []),
+    ...(plan.wgmma.size ? ["", WGMMA_COMMON, "", wgmmaHelpers(plan, new Set([...leaders.values()].flatMap((l) => l.tiles)))] : []),
+    ...(leaders.size ? ["", leaderHelpers(threads)] : []),
     "",
     "// Runtime dims and scalar arguments, passed by value (the manifest's uniform layout).",
     "struct Params {",

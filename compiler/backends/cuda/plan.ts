@@ -84,6 +84,12 @@ export interface CudaPlan {
    * there into the operand's own region right before the dot.
    */
   staged: Map<Value, Value>;
+  /**
+   * Narrow tiles of a column-split kernel computed by warp column group 0 alone, their dots over
+   * the whole k, what the other groups read of them passed through shared memory (leader.ts):
+   * set instead of kSplit when the narrow dot is wide enough for full-rate wgmma.
+   */
+  leader: boolean;
   /** Dots emitted as Hopper's wgmma on sm_90a (mma.sync elsewhere): see wgmma.ts. */
   wgmma: Set<Value>;
   /** Shared operand tiles in the 128-byte swizzled layout wgmma reads (kernels with wgmma dots). */
@@ -145,6 +151,13 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number; wgmma?: boolean
     if (dots.length && dots.every((d) => wgmmaFits(plan, d))) {
       plan.wgmma = new Set(dots);
       plan.swizzled = new Set([...plan.sharedOperands].filter(swizzleable));
+      // A k-split scores dot at least 64 keys wide (m64n64k16 and wider run at the tensor
+      // cores' full rate from shared memory) goes to group 0 whole instead: the leader schedule.
+      for (const d of plan.kSplit) {
+        if (d.type.shape[1] < 64) continue;
+        plan.kSplit.delete(d);
+        plan.leader = true;
+      }
       return plan;
     }
   }
@@ -231,7 +244,7 @@ function planShape(ir: KernelIR, maxWarps: number): CudaPlan {
     else l = isFloat(v.type.dtype) && ((uses.get(v) ?? 0) > 1 || usedDeeper.has(v)) ? "regs" : "expr";
     layout.set(v, l);
   }
-  const plan: CudaPlan = { shape, layout, sharedOperands: new Set(), cachedFragments: new Set(), accumulateInto: new Map(), kSplit: new Set(), staged, wgmma: new Set(), swizzled: new Set(), uses, anywhere: new Map() };
+  const plan: CudaPlan = { shape, layout, sharedOperands: new Set(), cachedFragments: new Set(), accumulateInto: new Map(), kSplit: new Set(), leader: false, staged, wgmma: new Set(), swizzled: new Set(), uses, anywhere: new Map() };
   for (const v of all) {
     const op = v.op;
     if (op.kind !== "binary" || op.op !== "add" || v.type.dtype !== "f32") continue;

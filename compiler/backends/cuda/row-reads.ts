@@ -65,7 +65,7 @@ function pageOf(plan: CudaPlan, load: Value, step: number, R: number): number | 
 }
 
 /** The shared reads of a batched copy's row addresses (`roots`: the load's indices and predicate), or none. */
-export function rowReads(ctx: ElementContext, roots: Value[], chunks: number, step: number, R: number): RowReads | undefined {
+export function rowReads(ctx: ElementContext, roots: Value[], chunks: number, step: number, R: number, tid = "tid"): RowReads | undefined {
   const lines: string[] = [];
   const bound = new Map<Value, string>();
   for (const L of inlineLoads(ctx.plan, roots)) {
@@ -75,7 +75,7 @@ export function rowReads(ctx: ElementContext, roots: Value[], chunks: number, st
     const n = `${ctx.name(L)}_rows`;
     lines.push(`${regType(L.type.dtype)} ${n}[${reads}]; // ${reads === 1 ? "every row of this thread in one page" : `row i's entry is ${n}[i * ${step} / ${P}]`}`);
     lines.push("#pragma unroll");
-    lines.push(`for (int k = 0; k < ${reads}; ++k) ${n}[k] = ${elem(ctx, L, position(`(tid / ${chunks} + k * ${P})`, "c"))};`);
+    lines.push(`for (int k = 0; k < ${reads}; ++k) ${n}[k] = ${elem(ctx, L, position(`(${tid} / ${chunks} + k * ${P})`, "c"))};`);
     bound.set(L, `${n}[(i * ${step}) / ${P}]`);
   }
   if (!bound.size) return undefined;

@@ -121,9 +121,13 @@ function formOf(plan: CudaPlan, d: Value): WgmmaForm {
 }
 
 /** One inline-PTX wrapper per wgmma form the kernel's dots use: d += A·B, f32 accumulators. */
-export function wgmmaHelpers(plan: CudaPlan): string {
+export function wgmmaHelpers(plan: CudaPlan, alsoShared = new Set<Value>()): string {
   const forms = new Map<string, WgmmaForm>();
-  for (const d of plan.wgmma) forms.set(formName(formOf(plan, d)), formOf(plan, d));
+  // A tiles some warps read from shared memory though the plan keeps them in registers (leader.ts).
+  const shared = { ...plan, sharedOperands: new Set([...plan.sharedOperands, ...alsoShared]) };
+  for (const d of plan.wgmma) {
+    for (const p of [plan, shared]) forms.set(formName(formOf(p, d)), formOf(p, d));
+  }
   const out: string[] = [];
   for (const [name, f] of [...forms].sort(([x], [y]) => x.localeCompare(y))) {
     const regs = f.n / 2;

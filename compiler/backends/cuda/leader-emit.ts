@@ -1,0 +1,196 @@
+// The code of a loop under the leader schedule (leader.ts decides which). At each tile's top one
+// barrier: this tile's copies arrived, every warp done with the last tile, the next tile's copies
+// started. Then the groups part: group 0 runs the whole body and, right before the first value
+// the other groups read of it, writes P (packed pairs, swizzled) and the row vectors to shared
+// memory and arrives on named barrier 1; the other groups wait there, read the row vectors into
+// registers of the same names and run only their slices, their dot reading P from shared memory.
+// After the loop group 0 publishes the narrow values the loop carries, so every group holds the
+// same row max and sum for the code after it. The kernel emitter (emit.ts) hosts it.
+import type { ForInst, Inst, Value } from "../../ir/ir.ts";
+import { isFloat } from "../../ir/ir.ts";
+import type { Region } from "../common/shared-alloc.ts";
+import type { CopyTeam } from "./copy-emit.ts";
+import type { Site } from "./layouts.ts";
+import { type LeaderLoop, leaderBytes } from "./leader.ts";
+import type { CudaPlan, MmaShape } from "./plan.ts";
+import type { Prefetch } from "./prefetch.ts";
+
+/** Named barrier 1 over the block's threads: group 0 arrives when it has published, the others wait. */
+export const leaderHelpers = (threads: number) => `// Named barrier 1: group 0 arrives once it has published a tile's P and row factors (release),
+// the other groups wait for it (acquire); neither waits for the other's later work.
+__device__ __forceinline__ void published_arrive() { asm volatile("bar.arrive 1, ${threads};\\n" ::: "memory"); }
+__device__ __forceinline__ void published_wait() { asm volatile("bar.sync 1, ${threads};\\n" ::: "memory"); }`;
+
+/** What the leader loop's code needs of the kernel emitter. */
+export interface LeaderHost {
+  readonly plan: CudaPlan;
+  line(s: string): void;
+  enter(): void;
+  leave(): void;
+  name(v: Value): string;
+  scalarOf(v: Value): string;
+  registers(shape: number[]): number;
+  /** Loops over the thread's elements of a tile of this shape (the accumulator layout). */
+  owned(shape: number[], body: (site: Site) => void): void;
+  siteAt(mt: string, h: string, nt: string, p: string): Site;
+  elemAt(v: Value, site: Site): string;
+  tileOffset(v: Value, r: Region, row: string, col: string): string;
+  emitInst(inst: Inst): void;
+  barrier(why: string, all?: boolean): void;
+  asyncFence(): void;
+  issueAhead(p: Prefetch, index: string, guard: string, otherBuffer?: boolean, team?: CopyTeam | "none"): void;
+  yieldTo(targets: Value[], yields: Value[], targetSet: Set<Value>): void;
+  /** Dots read these tiles from shared memory at these regions (swizzled) until cleared. */
+  readShared(tiles: Map<Value, Region>): void;
+}
+
+export class LeaderLoops {
+  private readonly byBody = new Map<unknown, LeaderLoop>();
+
+  constructor(
+    private readonly host: LeaderHost,
+    private readonly loops: Map<ForInst, LeaderLoop>,
+    /** Where the published tiles and row slots start (1024-byte aligned). */
+    private readonly at: number,
+  ) {
+    for (const l of loops.values()) this.byBody.set(l.loop.body, l);
+  }
+
+  ofLoop(f: ForInst): LeaderLoop | undefined {
+    return this.loops.get(f);
+  }
+
+  private rowsAt(l: LeaderLoop, slot: number): string {
+    const M = (this.host.plan.shape as MmaShape).M;
+    return `reinterpret_cast<float*>(smem + ${this.at + leaderBytes(l, M).rows + slot * M * 4})`;
+  }
+
+  private tileRegions(l: LeaderLoop): Map<Value, Region> {
+    const M = (this.host.plan.shape as MmaShape).M;
+    const offs = leaderBytes(l, M).tiles;
+    return new Map(l.tiles.map((t, i) => [t, { pool: "bytes", offset: this.at + offs[i], stride: t.type.shape[1] * 2 }]));
+  }
+
+  /** Which group's version of a leader loop is being emitted. */
+  private role: 0 | 1 = 0;
+
+  /**
+   * The loop twice: group 0's version, then (from the same copy state, `reset`) the other
+   * groups'. One loop holding both as a branch had ptxas keep both paths' registers live at
+   * once (255 and a spill on MLA, against 214 and 180 apart).
+   */
+  versions(l: LeaderLoop, emit: () => void, reset: () => void): void {
+    const h = this.host;
+    h.line("if (wcol == 0) { // the leader: the narrow tiles (scores, softmax) over the whole k, then its slice");
+    h.enter();
+    this.role = 0;
+    emit();
+    h.leave();
+    h.line("} else { // the other groups: their slices, from what the leader published");
+    h.enter();
+    reset();
+    this.role = 1;
+    emit();
+    h.readShared(new Map());
+    h.leave();
+    h.line("}");
+  }
+
+  /** This group's body and yields, after the tile's one barrier. */
+  body(l: LeaderLoop, top: Prefetch[]): void {
+    const f = l.loop;
+    const h = this.host;
+    const iv = h.name(f.iv);
+    h.barrier(`this tile's ${top.map((p) => h.name(p.v)).join(", ")} arrived; every warp is done with the other buffers`, true);
+    // The other groups copy the next tile while the leader computes this one's scores (their own
+    // dots wait for its P): its page-table reads and cp.async issue stay off the leader's path.
+    const s = h.plan.shape as MmaShape;
+    const team: CopyTeam | "none" = this.role === 0 ? "none" : { threads: (s.WC - 1) * s.W * 32, tid: `(tid - ${s.W * 32})` };
+    for (const p of top) h.issueAhead(p, `(${iv} + 1)`, `${iv} + 1 < ${h.scalarOf(f.hi)}`, true, team);
+    if (this.role === 0) {
+      for (const inst of f.body.insts) {
+        if (inst === l.at) this.publish(l);
+        h.emitInst(inst);
+      }
+      h.yieldTo(f.carried, f.yields, new Set(f.carried));
+      return;
+    }
+    for (const inst of f.body.insts) {
+      if (inst === l.at) this.receive(l);
+      if (inst.kind === "def" && l.narrow.has(inst.value)) continue;
+      h.emitInst(inst);
+    }
+    const wide = f.carried.map((_, k) => k).filter((k) => !l.narrow.has(f.carried[k]));
+    h.yieldTo(
+      wide.map((k) => f.carried[k]),
+      wide.map((k) => f.yields[k]),
+      new Set(f.carried),
+    );
+  }
+
+  /** Group 0: P as 16-bit pairs into its swizzled tile, the row vectors into their slots. */
+  private publish(l: LeaderLoop): void {
+    const h = this.host;
+    const s = h.plan.shape as MmaShape;
+    const regions = this.tileRegions(l);
+    for (const t of l.tiles) {
+      // The pair (p = 0, 1) of a site is two adjacent columns: one 32-bit store. Packed from the
+      // float source as the dot's own fragments are (pack_*), so both sides hold the same bits.
+      const src = t.op.kind === "cast" && isFloat(t.op.a.type.dtype) ? t.op.a : t;
+      const dt = t.type.dtype === "f16" ? "f16" : "bf16";
+      h.line(`// ${h.name(t)}: published for the other groups' dots (${t.type.shape.join(" x ")}, swizzled)`);
+      h.line("#pragma unroll");
+      h.line(`for (int mt = 0; mt < ${s.MT}; ++mt)`);
+      h.line("#pragma unroll");
+      h.line("for (int h = 0; h < 2; ++h)");
+      h.line("#pragma unroll");
+      h.line(`for (int nt = 0; nt < ${t.type.shape[1] / 8}; ++nt) {`);
+      h.enter();
+      const [a, b] = [h.siteAt("mt", "h", "nt", "0"), h.siteAt("mt", "h", "nt", "1")];
+      h.line(`*reinterpret_cast<uint32_t*>(smem + ${h.tileOffset(t, regions.get(t)!, a.row, a.col)}) = pack_${dt}(${h.elemAt(src, a)}, ${h.elemAt(src, b)});`);
+      h.leave();
+      h.line("}");
+    }
+    l.rows.forEach((r, i) => {
+      h.line(`// ${h.name(r)}: published (one float a row)`);
+      h.owned(r.type.shape, (site) => h.line(`if (t4 == 0) ${this.rowsAt(l, i)}[${site.row}] = ${h.name(r)}[${site.slot(r.type.shape)}];`));
+    });
+    h.asyncFence();
+    h.line("published_arrive();");
+  }
+
+  /** The other groups: wait for the leader's tile, take its row vectors, read P from shared memory. */
+  private receive(l: LeaderLoop): void {
+    const h = this.host;
+    h.line(`published_wait(); // ${[...l.tiles, ...l.rows].map((v) => h.name(v)).join(", ")} published`);
+    l.rows.forEach((r, i) => {
+      h.line(`float ${h.name(r)}[${h.registers(r.type.shape)}];`);
+      h.owned(r.type.shape, (site) => h.line(`${h.name(r)}[${site.slot(r.type.shape)}] = ${this.rowsAt(l, i)}[${site.row}];`));
+    });
+    h.readShared(this.tileRegions(l));
+  }
+
+  /** After the loop: the narrow values it carried, from group 0 to the others. */
+  epilogue(l: LeaderLoop): void {
+    if (!l.results.length) return;
+    const h = this.host;
+    const f = l.loop;
+    const carried = l.results.map((k) => f.results[k]);
+    h.line(`__syncthreads(); // the loop's published rows are read; ${carried.map((c) => h.name(c)).join(", ")} go to every group`);
+    h.line("if (wcol == 0) {");
+    h.enter();
+    carried.forEach((c, i) => h.owned(c.type.shape, (site) => h.line(`if (t4 == 0) ${this.rowsAt(l, i)}[${site.row}] = ${h.name(c)}[${site.slot(c.type.shape)}];`)));
+    h.leave();
+    h.line("}");
+    h.line("__syncthreads();");
+    h.line("if (wcol != 0) {");
+    h.enter();
+    carried.forEach((c, i) => h.owned(c.type.shape, (site) => h.line(`${h.name(c)}[${site.slot(c.type.shape)}] = ${this.rowsAt(l, i)}[${site.row}];`)));
+    h.leave();
+    h.line("}");
+  }
+
+  ofBody(b: unknown): LeaderLoop | undefined {
+    return this.byBody.get(b);
+  }
+}
