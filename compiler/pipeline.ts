@@ -60,7 +60,7 @@ export function compileInstance(unit: KernelUnit, chosen: Record<string, CtValue
 }
 
 /** Final IR of every instance of every kernel in `inputs` (files or directories). */
-export function compileAll(inputs: string[], diags: Diagnostics, opts: { cwd?: string; sources?: Map<string, string>; target?: string } = {}): KernelIR[] {
+export function compileAll(inputs: string[], diags: Diagnostics, opts: { cwd?: string; sources?: Map<string, string>; target?: string; arch?: string } = {}): KernelIR[] {
   return compileUnits(loadUnits(inputs, diags, opts), diags, opts);
 }
 

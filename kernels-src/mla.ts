@@ -13,7 +13,8 @@ kernel mla_paged<T: dtype = f32, LATENT = 512, ROPE = 64, PAGE = 16, BLOCK_M = (
   require PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0 "a key tile must hold whole pages or lie inside one page"
   tune BLOCK_M in [8, 16, 32], BLOCK_N in [4, 8, 16, 32]
   instances T in [f32, f16], PAGE in [1, 16, 64]
-  target cuda: T in [bf16, f16], BLOCK_M = 64, BLOCK_N = 32 // 8 warps: 4 split the rows, 2 the 512 latent columns
+  target cuda: T in [bf16, f16], BLOCK_M = 64, BLOCK_N = 64 // 8 warps: 2 groups of 4 split the 512 latent columns; group 0 computes the scores (leader.ts)
+  target cuda sm_80: BLOCK_N = 32
 (q_nope: T[tokens, heads, LATENT], q_rope: T[tokens, heads, ROPE], c_kv: T[slots, 1, LATENT + ROPE],
  page_table: i32[batch, max_pages], cache_seqlens: i32[batch], cu_seqlens_q: i32[batch + 1],
  out: T[tokens, heads, LATENT], lse: f32[tokens, heads],

@@ -164,20 +164,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_135 = cu_seqlens_q[u32(t_134)];
   let q_len_136 = (t_135 - q0_133);
   let k_len_137 = cache_seqlens[u32(b_106)];
-  // kernels-src/mla.ts:23: if m * BLOCK_M >= q_len * heads { return }
+  // kernels-src/mla.ts:24: if m * BLOCK_M >= q_len * heads { return }
   let t_138 = (m_105 * 16);
   let t_139 = (q_len_136 * P.heads);
   let t_140 = (t_138 >= t_139);
   if (t_140) {
     return;
   }
-  // kernels-src/mla.ts:24: let qi = rows(m, BLOCK_M)
+  // kernels-src/mla.ts:25: let qi = rows(m, BLOCK_M)
   let t_141 = (m_105 * 16);
-  // kernels-src/mla.ts:25: let tok = qi / heads
-  // kernels-src/mla.ts:26: let head = qi % heads
-  // kernels-src/mla.ts:27: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:28: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:26: let tok = qi / heads
+  // kernels-src/mla.ts:27: let head = qi % heads
+  // kernels-src/mla.ts:28: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:29: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_151 = (k_len_137 + 7);
   let t_152 = (t_151 / 8);
   let t_154 = (k_len_137 + (-1));
@@ -281,7 +281,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[8224 + r * 66 + c] = select(f16(0.0), q_rope[u32((q0_133 + ((t_141 + r) / P.heads))) * q_rope_stride0 + u32(((t_141 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_141 + r) / P.heads) < q_len_136));
   }
   workgroupBarrier();
-  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_245: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
@@ -298,10 +298,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   for (var t_244 = t_235; t_244 < t_240; t_244++) {
-    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_248 = (t_244 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -426,10 +426,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_312 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_293 = t_240; t_293 < t_243; t_293++) {
-    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_297 = (t_293 * 8);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -555,13 +555,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_358 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_337 = t_243; t_337 < t_238; t_337++) {
-    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_341 = (t_337 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -757,20 +757,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_135 = cu_seqlens_q[u32(t_134)];
   let q_len_136 = (t_135 - q0_133);
   let k_len_137 = cache_seqlens[u32(b_106)];
-  // kernels-src/mla.ts:23: if m * BLOCK_M >= q_len * heads { return }
+  // kernels-src/mla.ts:24: if m * BLOCK_M >= q_len * heads { return }
   let t_138 = (m_105 * 16);
   let t_139 = (q_len_136 * P.heads);
   let t_140 = (t_138 >= t_139);
   if (t_140) {
     return;
   }
-  // kernels-src/mla.ts:24: let qi = rows(m, BLOCK_M)
+  // kernels-src/mla.ts:25: let qi = rows(m, BLOCK_M)
   let t_141 = (m_105 * 16);
-  // kernels-src/mla.ts:25: let tok = qi / heads
-  // kernels-src/mla.ts:26: let head = qi % heads
-  // kernels-src/mla.ts:27: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:28: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:26: let tok = qi / heads
+  // kernels-src/mla.ts:27: let head = qi % heads
+  // kernels-src/mla.ts:28: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:29: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_151 = (k_len_137 + 7);
   let t_152 = (t_151 / 8);
   let t_154 = (k_len_137 + (-1));
@@ -874,7 +874,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[8224 + r * 66 + c] = select(f16(0.0), q_rope[u32((q0_133 + ((t_141 + r) / P.heads))) * q_rope_stride0 + u32(((t_141 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_141 + r) / P.heads) < q_len_136));
   }
   workgroupBarrier();
-  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_245: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
@@ -891,10 +891,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   for (var t_244 = t_235; t_244 < t_240; t_244++) {
-    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_248 = (t_244 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1031,10 +1031,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_312 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_293 = t_240; t_293 < t_243; t_293++) {
-    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_297 = (t_293 * 8);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1172,13 +1172,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_358 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_337 = t_243; t_337 < t_238; t_337++) {
-    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_341 = (t_337 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P

@@ -53,20 +53,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_137 = cu_seqlens_q[u32(t_136)];
   let q_len_138 = (t_137 - q0_135);
   let k_len_139 = cache_seqlens[u32(b_108)];
-  // kernels-src/mla.ts:23: if m * BLOCK_M >= q_len * heads { return }
+  // kernels-src/mla.ts:24: if m * BLOCK_M >= q_len * heads { return }
   let t_140 = (m_107 * 16);
   let t_141 = (q_len_138 * P.heads);
   let t_142 = (t_140 >= t_141);
   if (t_142) {
     return;
   }
-  // kernels-src/mla.ts:24: let qi = rows(m, BLOCK_M)
+  // kernels-src/mla.ts:25: let qi = rows(m, BLOCK_M)
   let t_143 = (m_107 * 16);
-  // kernels-src/mla.ts:25: let tok = qi / heads
-  // kernels-src/mla.ts:26: let head = qi % heads
-  // kernels-src/mla.ts:27: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:28: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:26: let tok = qi / heads
+  // kernels-src/mla.ts:27: let head = qi % heads
+  // kernels-src/mla.ts:28: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:29: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_153 = (k_len_139 + 7);
   let t_154 = (t_153 / 8);
   let t_156 = (k_len_139 + (-1));
@@ -170,7 +170,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[8224 + r * 66 + c] = select(f16(0.0), q_rope[u32((q0_135 + ((t_143 + r) / P.heads))) * q_rope_stride0 + u32(((t_143 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_143 + r) / P.heads) < q_len_138));
   }
   workgroupBarrier();
-  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_247: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
@@ -187,10 +187,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   for (var t_246 = t_237; t_246 < t_242; t_246++) {
-    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_250 = (t_246 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -315,10 +315,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_318 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_297 = t_242; t_297 < t_245; t_297++) {
-    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_301 = (t_297 * 8);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -444,13 +444,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_366 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_343 = t_245; t_343 < t_240; t_343++) {
-    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_347 = (t_343 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
