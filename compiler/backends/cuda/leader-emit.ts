@@ -1,12 +1,14 @@
-// The code of a loop under the leader schedule (leader.ts decides which). At each tile's top one
-// barrier: this tile's copies arrived, every warp done with the last tile, the next tile's copies
-// started. Then the groups part: group 0 runs the whole body and, right before the first value
-// the other groups read of it, writes P (packed pairs, swizzled) and the row vectors to shared
-// memory and arrives on named barrier 1; the other groups wait there, read the row vectors into
-// registers of the same names and run only their slices, their dot reading P from shared memory.
-// After the loop group 0 publishes the narrow values the loop carries, so every group holds the
-// same row max and sum for the code after it. The kernel emitter (emit.ts) hosts it.
-import type { ForInst, Inst, Value } from "../../ir/ir.ts";
+// The code of a loop under the leader schedule (leader.ts decides which), emitted once per group
+// (the loop unswitched on `wcol`). At each tile's top one barrier: this tile's copies arrived,
+// every warp done with the last tile. Group 0 then runs the whole body and, right before the
+// first value the other groups read of it, writes P (packed pairs, swizzled) and the row vectors
+// to shared memory and arrives on named barrier 1. The other groups copy the next tile (a team
+// of their threads, so neither the page-table reads nor the cp.async issue sit on the leader's
+// path), wait at barrier 1, read the row vectors into registers of the same names and run only
+// their slices, their dot reading P from shared memory. After the loop group 0 publishes the
+// narrow values the loop carries, so every group holds the same row max and sum for the code
+// after it. The kernel emitter (emit.ts) hosts it.
+import type { Block, ForInst, Inst, Value } from "../../ir/ir.ts";
 import { isFloat } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import type { CopyTeam } from "./copy-emit.ts";
@@ -45,7 +47,9 @@ export interface LeaderHost {
 }
 
 export class LeaderLoops {
-  private readonly byBody = new Map<unknown, LeaderLoop>();
+  private readonly byBody = new Map<Block, LeaderLoop>();
+  /** Which group's version of a leader loop is being emitted. */
+  private role: 0 | 1 = 0;
 
   constructor(
     private readonly host: LeaderHost,
@@ -70,9 +74,6 @@ export class LeaderLoops {
     const offs = leaderBytes(l, M).tiles;
     return new Map(l.tiles.map((t, i) => [t, { pool: "bytes", offset: this.at + offs[i], stride: t.type.shape[1] * 2 }]));
   }
-
-  /** Which group's version of a leader loop is being emitted. */
-  private role: 0 | 1 = 0;
 
   /**
    * The loop twice: group 0's version, then (from the same copy state, `reset`) the other
@@ -190,7 +191,7 @@ export class LeaderLoops {
     h.line("}");
   }
 
-  ofBody(b: unknown): LeaderLoop | undefined {
+  ofBody(b: Block): LeaderLoop | undefined {
     return this.byBody.get(b);
   }
 }
