@@ -94,33 +94,30 @@ function copyBatched(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"],
   em.line(`const int c = (${tid} % ${chunks}) * ${per};`);
   const shared = rowReads(em, op.pred ? [...op.indices, op.pred] : op.indices, chunks, step, R, tid);
   for (const l of shared?.lines ?? []) em.line(l);
-  if (many) {
-    // Addresses held for every row first would take two registers a row: too many for 32 rows.
-    const { ok, offset } = rowSource(shared?.ctx ?? em, op);
-    em.line("#pragma unroll");
-    em.line(`for (int i = 0; i < ${trips}; ++i) {`);
-    em.enter();
-    em.line(`const int r = ${tid} / ${chunks} + i * ${step};`);
-    em.line(`const bool ok = ${ok};`);
-    em.line(`cp_async16(smem + ${em.at(v, r, "r", "c")}, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
-    em.leave();
-    em.line("}");
-    em.leave();
-    em.line("}");
-    return;
+  // Addresses held for every row first take two registers a row: too many past 8 rows, where
+  // each row's copy follows its address in one unrolled run instead.
+  if (!many) {
+    em.line(`long long src[${trips}];`);
+    em.line(`bool src_ok[${trips}];`);
   }
-  em.line(`long long src[${trips}];`);
-  em.line(`bool src_ok[${trips}];`);
   const { ok, offset } = rowSource(shared?.ctx ?? em, op);
   em.line("#pragma unroll");
   em.line(`for (int i = 0; i < ${trips}; ++i) {`);
   em.enter();
   em.line(`const int r = ${tid} / ${chunks} + i * ${step};`);
   em.line(`const bool ok = ${ok};`);
-  em.line("src_ok[i] = ok;");
-  em.line(`src[i] = ok ? ${offset} : 0;`);
+  if (many) em.line(`cp_async16(smem + ${em.at(v, r, "r", "c")}, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
+  else {
+    em.line("src_ok[i] = ok;");
+    em.line(`src[i] = ok ? ${offset} : 0;`);
+  }
   em.leave();
   em.line("}");
+  if (many) {
+    em.leave();
+    em.line("}");
+    return;
+  }
   em.line("#pragma unroll");
   em.line(`for (int i = 0; i < ${trips}; ++i) cp_async16(smem + ${em.at(v, r, `(${tid} / ${chunks} + i * ${step})`, "c")}, ${op.tensor.name} + src[i], src_ok[i]);`);
   em.leave();

@@ -14,7 +14,8 @@ import type { Region } from "../common/shared-alloc.ts";
 import type { CopyTeam } from "./copy-emit.ts";
 import type { Site } from "./layouts.ts";
 import { type LeaderLoop, leaderBytes } from "./leader.ts";
-import type { CudaPlan, MmaShape } from "./plan.ts";
+import type { LoopHost } from "./loop-host.ts";
+import type { MmaShape } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 
 /** Named barrier 1 over the block's threads: group 0 arrives when it has published, the others wait. */
@@ -23,24 +24,14 @@ export const leaderHelpers = (threads: number) => `// Named barrier 1: group 0 a
 __device__ __forceinline__ void published_arrive() { asm volatile("bar.arrive 1, ${threads};\\n" ::: "memory"); }
 __device__ __forceinline__ void published_wait() { asm volatile("bar.sync 1, ${threads};\\n" ::: "memory"); }`;
 
-/** What the leader loop's code needs of the kernel emitter. */
-export interface LeaderHost {
-  readonly plan: CudaPlan;
-  line(s: string): void;
-  enter(): void;
-  leave(): void;
-  name(v: Value): string;
-  scalarOf(v: Value): string;
-  registers(shape: number[]): number;
+/** What the leader loop's code needs of the kernel emitter, besides every special loop's (loop-host.ts). */
+export interface LeaderHost extends LoopHost {
   /** Loops over the thread's elements of a tile of this shape (the accumulator layout). */
   owned(shape: number[], body: (site: Site) => void): void;
   siteAt(mt: string, h: string, nt: string, p: string): Site;
   elemAt(v: Value, site: Site): string;
   tileOffset(v: Value, r: Region, row: string, col: string): string;
   emitInst(inst: Inst): void;
-  barrier(why: string, all?: boolean): void;
-  asyncFence(): void;
-  issueAhead(p: Prefetch, index: string, guard: string, otherBuffer?: boolean, team?: CopyTeam | "none"): void;
   yieldTo(targets: Value[], yields: Value[], targetSet: Set<Value>): void;
   /** Dots read these tiles from shared memory at these regions (swizzled) until cleared. */
   readShared(tiles: Map<Value, Region>): void;

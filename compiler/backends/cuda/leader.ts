@@ -14,7 +14,7 @@ import type { ForInst, Inst, Value } from "../../ir/ir.ts";
 import { operands } from "../../ir/ir.ts";
 import { type CudaPlan, type MmaShape, anywhere } from "./plan.ts";
 import { groupColumns } from "./layouts.ts";
-import type { Prefetch } from "./prefetch.ts";
+import { type Prefetch, restage } from "./prefetch.ts";
 import { swizzleable } from "./wgmma.ts";
 
 export interface LeaderLoop {
@@ -46,11 +46,7 @@ export function leaderLoops(prefetch: Prefetch[], plan: CudaPlan): Map<ForInst, 
     out.set(f, l);
     // No barrier may sit inside the body (the groups run different code there): every tile of
     // the loop streams in at the top, into the other of two buffers.
-    for (const p of prefetch) {
-      if (p.loop !== f) continue;
-      p.after = undefined;
-      p.stages = 2;
-    }
+    restage(prefetch, f, 2);
   }
   return out;
 }

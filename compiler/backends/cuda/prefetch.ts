@@ -32,6 +32,15 @@ export interface Prefetch {
   deps: Value[];
 }
 
+/** Every tile loop f prefetches streams in at the body's top into `stages` buffers taken in turn. */
+export function restage(prefetch: Prefetch[], f: ForInst, stages: number): void {
+  for (const p of prefetch) {
+    if (p.loop !== f) continue;
+    p.after = undefined;
+    p.stages = stages;
+  }
+}
+
 /** Op kinds a recomputed scalar may have: plain expressions of other scalars (opExpr's cases). */
 const RECOMPUTABLE = new Set(["const", "binary", "unary", "select", "cast", "load"]);
 

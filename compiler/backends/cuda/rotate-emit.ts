@@ -7,27 +7,18 @@
 import type { Block, ForInst, Value } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import { type DotEmitter, emitDot, exchangeRead, exchangeWrite } from "./mma.ts";
-import type { CudaPlan, MmaShape } from "./plan.ts";
+import type { LoopHost } from "./loop-host.ts";
+import type { MmaShape } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 import type { Rotation } from "./rotate.ts";
 import { wgmmaComment, wgmmaSteps } from "./wgmma.ts";
 
-/** What the rotated loop's code needs of the kernel emitter. */
-export interface RotationHost {
-  readonly plan: CudaPlan;
-  line(s: string): void;
-  enter(): void;
-  leave(): void;
-  name(v: Value): string;
-  scalarOf(v: Value): string;
-  registers(shape: number[]): number;
+/** What the rotated loop's code needs of the kernel emitter, besides every special loop's (loop-host.ts). */
+export interface RotationHost extends LoopHost {
   region(v: Value): Region | undefined;
   dotHost(): DotEmitter;
   /** Emit with each value named as given (a loop index as the next one's), then restore the names. */
   renamed(pairs: [Value, string][], body: () => void): void;
-  barrier(why: string): void;
-  asyncFence(): void;
-  issueAhead(p: Prefetch, index: string, guard: string, otherBuffer?: boolean): void;
   /** These tiles' copies have arrived and are visible to every thread; `waited`'s copies (or all) are no longer in flight. */
   settled(tiles: Value[], waited: Value[] | "all"): void;
 }

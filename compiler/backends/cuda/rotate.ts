@@ -12,7 +12,7 @@
 import type { Block, ForInst, Value } from "../../ir/ir.ts";
 import { walkInsts } from "../../ir/ir.ts";
 import { type CudaPlan, type MmaShape, readsInline } from "./plan.ts";
-import type { Prefetch } from "./prefetch.ts";
+import { type Prefetch, restage } from "./prefetch.ts";
 
 export interface Rotation {
   loop: ForInst;
@@ -62,11 +62,7 @@ export function rotations(body: Block, prefetch: Prefetch[], plan: CudaPlan): Ma
     const inPlace = k >= 0 && plan.uses.get(fused!.sum) === 1 && plan.uses.get(f.carried[k]) === 1 && readsInline(plan, fused!.addend, f.carried[k]);
     if (!unit.includes(last) && plan.wgmma.has(last) && inPlace) r.deferred = { dot: last, carried: f.carried[k] };
     out.set(f, r);
-    for (const p of prefetch) {
-      if (p.loop !== f) continue;
-      p.after = undefined;
-      p.stages = 3;
-    }
+    restage(prefetch, f, 3);
   }
   return out;
 }
