@@ -2,8 +2,7 @@
 // locals; register tiles become float arrays indexed by compile-time slots in fully unrolled
 // loops (so they live in registers); loaded dot operands are copied to shared memory with
 // cp.async; loops and branches map one to one. A comment names the spec line of each block.
-import type { Block, ForInst, IfInst, Inst, KernelIR, StoreInst, Value } from "../../ir/ir.ts";
-import { broadcastShapes } from "../../ir/builder.ts";
+import type { Block, ForInst, IfInst, Inst, KernelIR, Value } from "../../ir/ir.ts";
 import { lineCol, lineText, spanLabel, type Span } from "../../diagnostics/source.ts";
 import type { Region, SharedLayout } from "../common/shared-alloc.ts";
 import { StructuredEmitter } from "../common/structured-emitter.ts";
@@ -16,8 +15,9 @@ import { type CudaPlan, type MmaShape, anywhere, contiguousRows, readsInline } f
 import type { Prefetch } from "./prefetch.ts";
 import type { Rotation } from "./rotate.ts";
 import { RotatedLoops } from "./rotate-emit.ts";
+import { type TileHost, emitReduce, emitStore } from "./tile-emit.ts";
 import type { LeaderLoop } from "./leader.ts";
-import { LeaderLoops } from "./leader-emit.ts";
+import { type LeaderHost, LeaderLoops } from "./leader-emit.ts";
 import { blockIndex, heaviestFirstAxes } from "./schedule.ts";
 import { ident, literal, regType, symC, toMem } from "./syntax.ts";
 
@@ -176,7 +176,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
         this.def(inst.value);
         break;
       case "store":
-        this.store(inst);
+        this.origin(inst.span);
+        emitStore(this.tileHost(), inst);
         break;
       case "for": {
         const ahead = this.prefetchBefore.get(inst) ?? [];
@@ -262,7 +263,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       ? { ...this.plan, sharedOperands: new Set([...this.plan.sharedOperands, ...tiles.keys()]), swizzled: new Set([...this.plan.swizzled, ...tiles.keys()]) }
       : this.plan;
   }
-  leaderHost() {
+  leaderHost(): LeaderHost {
     return {
       plan: this.plan,
       line: (s: string) => this.line(s),
@@ -375,13 +376,26 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
         if (this.plan.wgmma.has(v)) emitWgmmaDot(this.dotHost(), this.dotPlan, v, !!fused, exchange, rot?.deferred?.dot === v);
         else emitDot(this.dotHost(), v, this.plan.shape as MmaShape, this.plan.cachedFragments, this.dotPlan.sharedOperands.has(op.a), !!fused, exchange);
       }
-      else if (op.kind === "reduce") this.reduce(v);
+      else if (op.kind === "reduce") emitReduce(this.tileHost(), v);
       else {
         this.line(`${regType(v.type.dtype)} ${this.name(v)}[${this.layout.registers(v.type.shape)}];`);
         this.owned(v.type.shape, (site) => this.line(`${this.name(v)}[${site.slot(v.type.shape)}] = ${opExpr(this, v, site)};`));
       }
     }
     if (this.plan.sharedOperands.has(v) && !anywhere(this.plan, v)) this.fill(v);
+  }
+
+  tileHost(): TileHost {
+    return {
+      plan: this.plan,
+      layout: this.layout,
+      line: (s: string) => this.line(s),
+      enter: () => this.enter(),
+      leave: () => this.leave(),
+      name: (v: Value) => this.name(v),
+      offset: (t: string, i: string[]) => this.offset(t, i),
+      owned: (shape: number[], body: (site: Site) => void) => this.owned(shape, body),
+    };
   }
 
   dotHost() {
@@ -459,62 +473,6 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   /** After shared writes the tensor cores read next (wgmma kernels only): see fence_async_proxy. */
   asyncFence(): void {
     if (this.plan.wgmma.size) this.line("fence_async_proxy(); // wgmma reads these tiles through the async proxy");
-  }
-
-  private reduce(v: Value): void {
-    if (v.op.kind !== "reduce") return;
-    const src = v.op.a;
-    const op = v.op.op;
-    const t = regType(v.type.dtype);
-    const init = op === "sum" ? literal(0, v.type.dtype) : literal(op === "max" ? -Infinity : Infinity, v.type.dtype);
-    const float = t === "float";
-    const combine = (a: string, b: string) => (op === "sum" ? `${a} + ${b}` : float ? `f${op}f(${a}, ${b})` : `${op}(${a}, ${b})`);
-    const n = this.name(v);
-    const rs = this.layout.reduceSites(v.type.shape, src.type.shape);
-    this.line(`${t} ${n}[${this.layout.registers(v.type.shape)}];`);
-    for (const o of rs.outer) {
-      this.line("#pragma unroll");
-      this.line(`${o} {`);
-      this.enter();
-    }
-    this.line(`${t} acc = ${init};`);
-    for (const i of rs.inner) {
-      this.line("#pragma unroll");
-      this.line(`${i} {`);
-      this.enter();
-    }
-    this.line(`acc = ${combine("acc", elem(this, src, rs.site(0)))};`);
-    for (let k = 0; k < rs.inner.length; k++) {
-      this.leave();
-      this.line("}");
-    }
-    for (const l of this.layout.rowCombine("acc", combine)) this.line(l);
-    this.line(`${n}[${rs.outIndex}] = acc;`);
-    for (let k = 0; k < rs.outer.length; k++) {
-      this.leave();
-      this.line("}");
-    }
-  }
-
-  private store(s: StoreInst): void {
-    this.origin(s.span);
-    const full = s.indices.reduce((acc, ix) => broadcastShapes(acc, ix.type.shape) ?? acc, [] as number[]);
-    const t = s.tensor;
-    const emitOne = (site: Site) => {
-      const write = `${t.name}[${this.offset(t.name, s.indices.map((x) => elem(this, x, site)))}] = ${toMem(t.dtype, elem(this, s.value, site))};`;
-      this.line(s.pred ? `if (${elem(this, s.pred, site)}) ${write}` : write);
-    };
-    const guard = this.layout.storeGuard(full);
-    if (guard) {
-      this.line(`if (${guard}) {`);
-      this.enter();
-    }
-    if (full.length === 0) emitOne(position("0", "0"));
-    else this.owned(full, emitOne);
-    if (guard) {
-      this.leave();
-      this.line("}");
-    }
   }
 
   protected declareVar(v: Value, name: string): void {

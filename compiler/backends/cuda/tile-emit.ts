@@ -1,0 +1,75 @@
+// The register-tile statements of the CUDA emitter that read a whole tile: row reductions
+// (rowmax, rowsum: each thread's columns, then the threads sharing a row) and stores to global
+// memory (each element by the one thread the layout picks for it).
+import type { StoreInst, Value } from "../../ir/ir.ts";
+import { broadcastShapes } from "../../ir/builder.ts";
+import { type ElementContext, elem, position } from "./elements.ts";
+import type { Site, ThreadLayout } from "./layouts.ts";
+import { literal, regType, toMem } from "./syntax.ts";
+
+/** What these statements need of the kernel emitter. */
+export interface TileHost extends ElementContext {
+  layout: ThreadLayout;
+  line(s: string): void;
+  enter(): void;
+  leave(): void;
+  /** Loops over the thread's elements of a tile of this shape. */
+  owned(shape: number[], body: (site: Site) => void): void;
+}
+
+/** v = reduce(a) along a's columns, into a register tile of a's rows. */
+export function emitReduce(h: TileHost, v: Value): void {
+  if (v.op.kind !== "reduce") return;
+  const src = v.op.a;
+  const op = v.op.op;
+  const t = regType(v.type.dtype);
+  const init = op === "sum" ? literal(0, v.type.dtype) : literal(op === "max" ? -Infinity : Infinity, v.type.dtype);
+  const float = t === "float";
+  const combine = (a: string, b: string) => (op === "sum" ? `${a} + ${b}` : float ? `f${op}f(${a}, ${b})` : `${op}(${a}, ${b})`);
+  const n = h.name(v);
+  const rs = h.layout.reduceSites(v.type.shape, src.type.shape);
+  h.line(`${t} ${n}[${h.layout.registers(v.type.shape)}];`);
+  for (const o of rs.outer) {
+    h.line("#pragma unroll");
+    h.line(`${o} {`);
+    h.enter();
+  }
+  h.line(`${t} acc = ${init};`);
+  for (const i of rs.inner) {
+    h.line("#pragma unroll");
+    h.line(`${i} {`);
+    h.enter();
+  }
+  h.line(`acc = ${combine("acc", elem(h, src, rs.site(0)))};`);
+  for (let k = 0; k < rs.inner.length; k++) {
+    h.leave();
+    h.line("}");
+  }
+  for (const l of h.layout.rowCombine("acc", combine)) h.line(l);
+  h.line(`${n}[${rs.outIndex}] = acc;`);
+  for (let k = 0; k < rs.outer.length; k++) {
+    h.leave();
+    h.line("}");
+  }
+}
+
+/** A store of a tile (or scalar) to a global tensor, predicated per element where the spec says. */
+export function emitStore(h: TileHost, s: StoreInst): void {
+  const full = s.indices.reduce((acc, ix) => broadcastShapes(acc, ix.type.shape) ?? acc, [] as number[]);
+  const t = s.tensor;
+  const emitOne = (site: Site) => {
+    const write = `${t.name}[${h.offset(t.name, s.indices.map((x) => elem(h, x, site)))}] = ${toMem(t.dtype, elem(h, s.value, site))};`;
+    h.line(s.pred ? `if (${elem(h, s.pred, site)}) ${write}` : write);
+  };
+  const guard = h.layout.storeGuard(full);
+  if (guard) {
+    h.line(`if (${guard}) {`);
+    h.enter();
+  }
+  if (full.length === 0) emitOne(position("0", "0"));
+  else h.owned(full, emitOne);
+  if (guard) {
+    h.leave();
+    h.line("}");
+  }
+}
