@@ -60,6 +60,21 @@ export class LeaderLoops {
     return `reinterpret_cast<float*>(smem + ${this.at + leaderBytes(l, M).rows + slot * M * 4})`;
   }
 
+  /** Row vectors (one float a row) into slots 0, 1, ..., from the quad's first lane. */
+  private writeRows(l: LeaderLoop, values: Value[]): void {
+    const h = this.host;
+    values.forEach((v, i) => h.owned(v.type.shape, (site) => h.line(`if (t4 == 0) ${this.rowsAt(l, i)}[${site.row}] = ${h.name(v)}[${site.slot(v.type.shape)}];`)));
+  }
+
+  /** Row vectors from slots 0, 1, ... into their registers (declared first with `declare`). */
+  private readRows(l: LeaderLoop, values: Value[], declare: boolean): void {
+    const h = this.host;
+    values.forEach((v, i) => {
+      if (declare) h.line(`float ${h.name(v)}[${h.registers(v.type.shape)}];`);
+      h.owned(v.type.shape, (site) => h.line(`${h.name(v)}[${site.slot(v.type.shape)}] = ${this.rowsAt(l, i)}[${site.row}];`));
+    });
+  }
+
   private tileRegions(l: LeaderLoop): Map<Value, Region> {
     const M = (this.host.plan.shape as MmaShape).M;
     const offs = leaderBytes(l, M).tiles;
@@ -143,10 +158,8 @@ export class LeaderLoops {
       h.leave();
       h.line("}");
     }
-    l.rows.forEach((r, i) => {
-      h.line(`// ${h.name(r)}: published (one float a row)`);
-      h.owned(r.type.shape, (site) => h.line(`if (t4 == 0) ${this.rowsAt(l, i)}[${site.row}] = ${h.name(r)}[${site.slot(r.type.shape)}];`));
-    });
+    if (l.rows.length) h.line(`// ${l.rows.map((r) => h.name(r)).join(", ")}: published (one float a row)`);
+    this.writeRows(l, l.rows);
     h.asyncFence();
     h.line("published_arrive();");
   }
@@ -155,10 +168,7 @@ export class LeaderLoops {
   private receive(l: LeaderLoop): void {
     const h = this.host;
     h.line(`published_wait(); // ${[...l.tiles, ...l.rows].map((v) => h.name(v)).join(", ")} published`);
-    l.rows.forEach((r, i) => {
-      h.line(`float ${h.name(r)}[${h.registers(r.type.shape)}];`);
-      h.owned(r.type.shape, (site) => h.line(`${h.name(r)}[${site.slot(r.type.shape)}] = ${this.rowsAt(l, i)}[${site.row}];`));
-    });
+    this.readRows(l, l.rows, true);
     h.readShared(this.tileRegions(l));
   }
 
@@ -171,13 +181,13 @@ export class LeaderLoops {
     h.line(`__syncthreads(); // the loop's published rows are read; ${carried.map((c) => h.name(c)).join(", ")} go to every group`);
     h.line("if (wcol == 0) {");
     h.enter();
-    carried.forEach((c, i) => h.owned(c.type.shape, (site) => h.line(`if (t4 == 0) ${this.rowsAt(l, i)}[${site.row}] = ${h.name(c)}[${site.slot(c.type.shape)}];`)));
+    this.writeRows(l, carried);
     h.leave();
     h.line("}");
     h.line("__syncthreads();");
     h.line("if (wcol != 0) {");
     h.enter();
-    carried.forEach((c, i) => h.owned(c.type.shape, (site) => h.line(`${h.name(c)}[${site.slot(c.type.shape)}] = ${this.rowsAt(l, i)}[${site.row}];`)));
+    this.readRows(l, carried, false);
     h.leave();
     h.line("}");
   }
