@@ -169,8 +169,14 @@ def time_ours(name, tensors, scalars, error, report, gen=None):
 
 
 # --build label=dir (repeatable): other builds of the package, timed beside ours in the same run
-# (prefill, swa and the MLA split sections).
+# (prefill, swa, the decode splits and the MLA split sections).
 BUILDS = {}
+
+
+def has_build(gen, name):
+    """Whether the package at `gen` has a CUDA build of `name` (a --build package may hold a few kernels)."""
+    with open(os.path.join(gen.split("@")[0], "manifest.json")) as f:
+        return any(m.get("cuda") for m in json.load(f)["kernels"].get(name, []))
 
 
 def prefill(head_dims=(128, 64, 256), seqs=(512, 1024, 2048, 4096, 8192, 16384), flex_at=8192):
@@ -322,10 +328,12 @@ def split_decode(B, L, P, split, q, kc, vc, table, seqlens, ref, shape, Hq=32, H
     inputs = {"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": seqlens}
     if fp8:
         inputs.update(k_descale=descales[0], v_descale=descales[1])
-    time_split_merge(f"gqa_decode_split{'_fp8' if fp8 else ''}.bf16.g4.p{P}", inputs,
-                     {"softmax_scale": D ** -0.5, "split_len": split}, (L + split - 1) // split, B, Hq, D, ref,
-                     lambda ms, ms1, err: row("decode8" if fp8 else "decode", f"{shape} page {P}{' fp8 kv' if fp8 else ''}", f"flashtile split {split}+merge", ms,
-                                              kv_bytes / ms / 1e9, "TB/s", f"split alone {kv_bytes / ms1 / 1e9:.2f} TB/s; err {err:.1e}"))
+    name = f"gqa_decode_split{'_fp8' if fp8 else ''}.bf16.g4.p{P}"
+    for label, gen in [(None, None), *((l, g) for l, g in BUILDS.items() if has_build(g, name))]:
+        who = f"flashtile split {split}+merge" + (f" [{label}]" if label else "")
+        time_split_merge(name, inputs, {"softmax_scale": D ** -0.5, "split_len": split}, (L + split - 1) // split, B, Hq, D, ref,
+                         lambda ms, ms1, err, who=who: row("decode8" if fp8 else "decode", f"{shape} page {P}{' fp8 kv' if fp8 else ''}", who, ms,
+                                                           kv_bytes / ms / 1e9, "TB/s", f"split alone {kv_bytes / ms1 / 1e9:.2f} TB/s; err {err:.1e}"), gen)
 
 
 def decode_fp8(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)):
@@ -470,7 +478,7 @@ def main():
     ap.add_argument("--head-dims", help="prefill head dims, e.g. 128,64")
     ap.add_argument("--seqs", help="prefill sequence lengths, e.g. 2048,8192")
     ap.add_argument("--mla-pages", help="MLA page sizes, e.g. 16 (default 1,16,64)")
-    ap.add_argument("--build", action="append", default=[], help="label=dir[@sm_80]: another build of the package, timed beside ours (prefill, swa, MLA split); @sm_80 loads its portable PTX")
+    ap.add_argument("--build", action="append", default=[], help="label=dir[@sm_80]: another build of the package, timed beside ours (prefill, swa, decode and MLA splits); @sm_80 loads its portable PTX")
     a = ap.parse_args()
     print(f"{CARD}, torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}", flush=True)
     for b in a.build:

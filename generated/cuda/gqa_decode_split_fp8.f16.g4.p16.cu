@@ -233,6 +233,24 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g4_p16
   const int t_219 = min(t_218, t_214);
   cp_async_wait<0>(); // Q_131 has arrived
   __syncthreads();
+  // Q_131's columns reordered within each 32-column block as the E4M3 key fragments are read (fp8-keys.ts)
+  {
+    uint32_t w[32];
+    #pragma unroll
+    for (int i = 0; i < 32; ++i) {
+      const int e = tid + 32 * i, r = e / 64, wd = e % 64;
+      const int q = (wd >> 3) & 1, s2 = wd & 7, src = (wd >> 4) * 32 + (s2 < 4 ? 8 * s2 : 8 * (s2 - 4) + 2) + 4 * q;
+      w[i] = *reinterpret_cast<const uint32_t*>(smem + 0 + r * 272 + src * 2);
+    }
+    __syncthreads();
+    #pragma unroll
+    for (int i = 0; i < 32; ++i) {
+      const int e = tid + 32 * i, r = e / 64, wd = e % 64;
+      *reinterpret_cast<uint32_t*>(smem + 0 + r * 272 + (2 * wd) * 2) = w[i];
+    }
+    __syncthreads();
+  }
+  __syncthreads(); // the tiles' shared memory is free
   if (t_211 < t_216) {
     const int t_224_ahead = (t_211 * 32);
     // K_236: 32 x 128 into shared memory, 16-byte cp.async per 16 elements
@@ -294,31 +312,25 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g4_p16
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/decode_split.ts:36: state = softmax_step(state, scores(Q, T(K), live, scale2), PV(V))
-    __syncthreads();
-    // t_238: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
-    #pragma unroll
-    for (int e = tid; e < 512; e += 32) {
-      const int r = e / 16, c = (e % 16) * 8;
-      fp8x8_widen<false>(smem + 13568 + r * 272 + c * 2, *reinterpret_cast<const uint2*>(smem + 4352 + r * 144 + c));
-    }
-    __syncthreads();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_240[16] = {};
+    // t_240: keys read as E4M3 and widened in registers, 8 bytes a lane for two k steps (fp8-keys.ts)
     #pragma unroll
-    for (int kk = 0; kk < 8; ++kk) {
-      uint32_t a[1][4];
+    for (int j = 0; j < 4; ++j) {
+      uint32_t a[2][1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        ldsm_x4(a[mt], smem + 0 + ((warp * 1 + mt) * 16 + (lane & 15)) * 272 + (kk * 16 + (lane >> 4) * 8) * 2);
+        ldsm_x4(a[0][mt], smem + 0 + ((warp * 1 + mt) * 16 + (lane & 15)) * 272 + ((2 * j + 0) * 16 + (lane >> 4) * 8) * 2);
+        ldsm_x4(a[1][mt], smem + 0 + ((warp * 1 + mt) * 16 + (lane & 15)) * 272 + ((2 * j + 1) * 16 + (lane >> 4) * 8) * 2);
       }
       #pragma unroll
-      for (int nt = 0; nt + 1 < 4; nt += 2) {
-        uint32_t b[4];
-        ldsm_x4(b, smem + 13568 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
+      for (int nt = 0; nt < 4; ++nt) {
+        const uint2 w = *reinterpret_cast<const uint2*>(smem + 4352 + (nt * 8 + g) * 144 + j * 32 + t4 * 8);
+        const uint32_t b0 = e4m3x2_widen<false>(w.x, 0), b1 = e4m3x2_widen<false>(w.x, 1), b2 = e4m3x2_widen<false>(w.y, 0), b3 = e4m3x2_widen<false>(w.y, 1);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_240[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_240[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_240[(mt * 4 + nt) * 4], a[0][mt], b0, b1);
+          mma_f16(&t_240[(mt * 4 + nt) * 4], a[1][mt], b2, b3);
         }
       }
     }
@@ -525,31 +537,25 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g4_p16
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/decode_split.ts:36: state = softmax_step(state, scores(Q, T(K), live, scale2), PV(V))
-    __syncthreads();
-    // t_280: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
-    #pragma unroll
-    for (int e = tid; e < 512; e += 32) {
-      const int r = e / 16, c = (e % 16) * 8;
-      fp8x8_widen<false>(smem + 13568 + r * 272 + c * 2, *reinterpret_cast<const uint2*>(smem + 4352 + r * 144 + c));
-    }
-    __syncthreads();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_282[16] = {};
+    // t_282: keys read as E4M3 and widened in registers, 8 bytes a lane for two k steps (fp8-keys.ts)
     #pragma unroll
-    for (int kk = 0; kk < 8; ++kk) {
-      uint32_t a[1][4];
+    for (int j = 0; j < 4; ++j) {
+      uint32_t a[2][1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        ldsm_x4(a[mt], smem + 0 + ((warp * 1 + mt) * 16 + (lane & 15)) * 272 + (kk * 16 + (lane >> 4) * 8) * 2);
+        ldsm_x4(a[0][mt], smem + 0 + ((warp * 1 + mt) * 16 + (lane & 15)) * 272 + ((2 * j + 0) * 16 + (lane >> 4) * 8) * 2);
+        ldsm_x4(a[1][mt], smem + 0 + ((warp * 1 + mt) * 16 + (lane & 15)) * 272 + ((2 * j + 1) * 16 + (lane >> 4) * 8) * 2);
       }
       #pragma unroll
-      for (int nt = 0; nt + 1 < 4; nt += 2) {
-        uint32_t b[4];
-        ldsm_x4(b, smem + 13568 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
+      for (int nt = 0; nt < 4; ++nt) {
+        const uint2 w = *reinterpret_cast<const uint2*>(smem + 4352 + (nt * 8 + g) * 144 + j * 32 + t4 * 8);
+        const uint32_t b0 = e4m3x2_widen<false>(w.x, 0), b1 = e4m3x2_widen<false>(w.x, 1), b2 = e4m3x2_widen<false>(w.y, 0), b3 = e4m3x2_widen<false>(w.y, 1);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_282[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_282[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_282[(mt * 4 + nt) * 4], a[0][mt], b0, b1);
+          mma_f16(&t_282[(mt * 4 + nt) * 4], a[1][mt], b2, b3);
         }
       }
     }
@@ -757,31 +763,25 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g4_p16
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/decode_split.ts:36: state = softmax_step(state, scores(Q, T(K), live, scale2), PV(V))
-    __syncthreads();
-    // t_321: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
-    #pragma unroll
-    for (int e = tid; e < 512; e += 32) {
-      const int r = e / 16, c = (e % 16) * 8;
-      fp8x8_widen<false>(smem + 13568 + r * 272 + c * 2, *reinterpret_cast<const uint2*>(smem + 4352 + r * 144 + c));
-    }
-    __syncthreads();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
     float t_323[16] = {};
+    // t_323: keys read as E4M3 and widened in registers, 8 bytes a lane for two k steps (fp8-keys.ts)
     #pragma unroll
-    for (int kk = 0; kk < 8; ++kk) {
-      uint32_t a[1][4];
+    for (int j = 0; j < 4; ++j) {
+      uint32_t a[2][1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        ldsm_x4(a[mt], smem + 0 + ((warp * 1 + mt) * 16 + (lane & 15)) * 272 + (kk * 16 + (lane >> 4) * 8) * 2);
+        ldsm_x4(a[0][mt], smem + 0 + ((warp * 1 + mt) * 16 + (lane & 15)) * 272 + ((2 * j + 0) * 16 + (lane >> 4) * 8) * 2);
+        ldsm_x4(a[1][mt], smem + 0 + ((warp * 1 + mt) * 16 + (lane & 15)) * 272 + ((2 * j + 1) * 16 + (lane >> 4) * 8) * 2);
       }
       #pragma unroll
-      for (int nt = 0; nt + 1 < 4; nt += 2) {
-        uint32_t b[4];
-        ldsm_x4(b, smem + 13568 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
+      for (int nt = 0; nt < 4; ++nt) {
+        const uint2 w = *reinterpret_cast<const uint2*>(smem + 4352 + (nt * 8 + g) * 144 + j * 32 + t4 * 8);
+        const uint32_t b0 = e4m3x2_widen<false>(w.x, 0), b1 = e4m3x2_widen<false>(w.x, 1), b2 = e4m3x2_widen<false>(w.y, 0), b3 = e4m3x2_widen<false>(w.y, 1);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_323[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_323[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_323[(mt * 4 + nt) * 4], a[0][mt], b0, b1);
+          mma_f16(&t_323[(mt * 4 + nt) * 4], a[1][mt], b2, b3);
         }
       }
     }

@@ -9,6 +9,7 @@ import { StructuredEmitter } from "../common/structured-emitter.ts";
 import { type ElementContext, elem, opExpr, position } from "./elements.ts";
 import { type Site, type ThreadLayout, MmaLayout } from "./layouts.ts";
 import { cacheFragments, emitDot } from "./mma.ts";
+import { permuteKeyOrder } from "./fp8-keys.ts";
 import { type CopyTeam, copyChunks, widenStaged } from "./copy-emit.ts";
 import { emitWgmmaDot, tileAt, wgmmaWarpgroup } from "./wgmma.ts";
 import { type CudaPlan, type MmaShape, anywhere, contiguousRows, readsInline } from "./plan.ts";
@@ -305,7 +306,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     this.inflight = this.inflight.slice(this.inflight.length - keep);
     for (const v of flushed) {
       this.arrived.add(v);
-      if (this.plan.cachedFragments.has(v)) cacheFragments(this.dotHost(), v, this.plan.shape as MmaShape);
+      this.landed(v);
     }
   }
 
@@ -374,7 +375,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
         }
         const exchange = this.plan.kSplit.has(v) ? this.exchangeAt : undefined;
         if (this.plan.wgmma.has(v)) emitWgmmaDot(this.dotHost(), this.dotPlan, v, !!fused, exchange, rot?.deferred?.dot === v);
-        else emitDot(this.dotHost(), v, this.plan.shape as MmaShape, this.plan.cachedFragments, this.dotPlan.sharedOperands.has(op.a), !!fused, exchange);
+        else emitDot(this.dotHost(), v, this.plan.shape as MmaShape, this.plan.cachedFragments, this.dotPlan.sharedOperands.has(op.a), !!fused, exchange, true, this.rawKeysOf(op.b));
       }
       else if (op.kind === "reduce") emitReduce(this.tileHost(), v);
       else {
@@ -438,11 +439,29 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     this.line("__syncthreads();");
     // Older groups have arrived too; a tile whose next copy is still in flight is not marked.
     for (const x of this.inflight.splice(0, i + 1)) if (!this.inflight.includes(x)) this.arrived.add(x);
+    this.landed(v);
+  }
+
+  /** Tile v is in shared memory, visible to every thread: what is done with it once. */
+  private landed(v: Value): void {
+    if (this.plan.permutedK.has(v)) permuteKeyOrder(this.dotHost(), v, this.plan.shape.threads);
     if (this.plan.cachedFragments.has(v)) cacheFragments(this.dotHost(), v, this.plan.shape as MmaShape);
+  }
+
+  /** The staged E4M3 copy a dot's B operand (K^T) is read from in registers, if it is. */
+  private rawKeysOf(b: Value): Region | undefined {
+    const k = b.op.kind === "transpose" ? b.op.a : b;
+    return this.plan.rawKeys.has(k) ? this.region(this.plan.staged.get(k)!) : undefined;
   }
 
   /** Copy a dot operand into shared memory: 16-byte cp.async chunks when its rows are contiguous. */
   private fill(v: Value): void {
+    // Keys read in registers from their E4M3 copy (fp8-keys.ts): that copy must have landed.
+    if (this.plan.rawKeys.has(v)) {
+      const src = this.plan.staged.get(v)!;
+      if (this.inflight.includes(src)) this.complete(src);
+      return;
+    }
     const r = this.region(v);
     if (!r) return;
     const [R, C] = v.type.shape;
@@ -467,7 +486,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     }
     this.asyncFence();
     this.line("__syncthreads();");
-    if (this.plan.cachedFragments.has(v)) cacheFragments(this.dotHost(), v, this.plan.shape as MmaShape);
+    this.landed(v);
   }
 
   /** After shared writes the tensor cores read next (wgmma kernels only): see fence_async_proxy. */

@@ -7,6 +7,7 @@ import { type Value, isFloat } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import type { MmaShape } from "./plan.ts";
 import { type Site, MmaLayout, groupColumns } from "./layouts.ts";
+import { rawKeysDot } from "./fp8-keys.ts";
 
 /** Device helpers every tensor-core kernel includes (inline PTX, readable once). */
 export const MMA_HELPERS = `// ldmatrix: four 8x8 16-bit matrices from shared memory, one row address per lane.
@@ -84,7 +85,7 @@ export function packFragment(em: DotEmitter, a: Value, dt: string, mt: string, i
 }
 
 /** Load A fragments of rows tile mt, k-slice kk of an A tile in shared memory. */
-function aFromShared(em: DotEmitter, a: Value, shape: MmaShape, into: string, kk: string, mt: string): void {
+export function aFromShared(em: DotEmitter, a: Value, shape: MmaShape, into: string, kk: string, mt: string): void {
   em.line(`ldsm_x4(${into}, smem + ${em.tileAt(a, `(warp * ${shape.MT} + ${mt}) * 16 + (lane & 15)`, `${kk} * 16 + (lane >> 4) * 8`)});`);
 }
 
@@ -107,9 +108,10 @@ export const exchangeBytes = (v: Value, shape: MmaShape): number => shape.WC * n
  * `exchange` (a k-split dot), column group wcol sums k steps [wcol * steps / WC, (wcol + 1) *
  * steps / WC) and the groups add their partial sums through shared memory at that offset (every
  * group, in the same order, so all hold the same bits); `exchanged = false` leaves that exchange
- * to the caller (the wgmma path, which adds it after either instruction's branch).
+ * to the caller (the wgmma path, which adds it after either instruction's branch). `rawKeys`: B is
+ * a widened key tile read from this staged E4M3 copy instead (fp8-keys.ts).
  */
-export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<Value>, aInShared: boolean, accumulate = false, exchange?: number, exchanged = true): void {
+export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<Value>, aInShared: boolean, accumulate = false, exchange?: number, exchanged = true, rawKeys?: Region): void {
   if (v.op.kind !== "dot") return;
   const { a: aView, b: bView } = v.op;
   const a = aView;
@@ -124,6 +126,7 @@ export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<V
   const bBase = bView.op.kind === "transpose" ? bView.op.a : bView;
   const bTransposed = bView.op.kind === "transpose";
   if (!accumulate) em.line(`float ${n}[${MT * NT * 4}] = {};`);
+  if (rawKeys) return rawKeysDot(em, v, shape, cached, rawKeys, dt, n, NT);
   // A long reduction over a shared-memory A (MLA's 512 latent columns: 32 steps) is unrolled 8
   // steps at a time: fully unrolled, ptxas hoists every step's ldmatrix ahead of the mma and
   // spills the accumulators. (A in registers is indexed by kk, so its loop stays fully unrolled.)

@@ -17,6 +17,7 @@ import type { Block, Inst, KernelIR, Value } from "../../ir/ir.ts";
 import { isFloat, operands, showType } from "../../ir/ir.ts";
 import type { Span } from "../../diagnostics/source.ts";
 import { bytesOfName } from "../../../runtime/dtype.ts";
+import { planRawKeys } from "./fp8-keys.ts";
 import { MmaLayout } from "./layouts.ts";
 import { swizzleable, wgmmaFits } from "./wgmma.ts";
 
@@ -84,6 +85,13 @@ export interface CudaPlan {
    * there into the operand's own region right before the dot.
    */
   staged: Map<Value, Value>;
+  /**
+   * Staged widened key tiles whose dots read their B fragments straight from the E4M3 copy,
+   * widening in registers (fp8-keys.ts): no widening pass. Their dots' A tiles are `permutedK`.
+   */
+  rawKeys: Set<Value>;
+  /** A tiles whose columns are reordered in shared memory once they land, to match `rawKeys`. */
+  permutedK: Set<Value>;
   /**
    * Narrow tiles of a column-split kernel computed by warp column group 0 alone, their dots over
    * the whole k, what the other groups read of them passed through shared memory (leader.ts):
@@ -161,7 +169,9 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number; wgmma?: boolean
       return plan;
     }
   }
-  return planShape(ir, opts.maxWarps);
+  const plan = planShape(ir, opts.maxWarps);
+  planRawKeys(plan, [...plan.layout.keys()].filter((v) => v.op.kind === "dot"));
+  return plan;
 }
 
 function planShape(ir: KernelIR, maxWarps: number): CudaPlan {
@@ -244,7 +254,7 @@ function planShape(ir: KernelIR, maxWarps: number): CudaPlan {
     else l = isFloat(v.type.dtype) && ((uses.get(v) ?? 0) > 1 || usedDeeper.has(v)) ? "regs" : "expr";
     layout.set(v, l);
   }
-  const plan: CudaPlan = { shape, layout, sharedOperands: new Set(), cachedFragments: new Set(), accumulateInto: new Map(), kSplit: new Set(), leader: false, staged, wgmma: new Set(), swizzled: new Set(), uses, anywhere: new Map() };
+  const plan: CudaPlan = { shape, layout, sharedOperands: new Set(), cachedFragments: new Set(), accumulateInto: new Map(), kSplit: new Set(), leader: false, staged, rawKeys: new Set(), permutedK: new Set(), wgmma: new Set(), swizzled: new Set(), uses, anywhere: new Map() };
   for (const v of all) {
     const op = v.op;
     if (op.kind !== "binary" || op.op !== "add" || v.type.dtype !== "f32") continue;
