@@ -1,0 +1,67 @@
+# MLA split kernel under the leader schedule, when warpgroup 1 issues the next tile's copies
+# (2026-11-29, thirteenth session): hand edits of the whole-tile loop's group-1 version of the
+# shipped mla_decode_split.bf16.p{1,16,64}.cu. Today group 1 issues them right after the tile's
+# barrier, while group 0 computes the scores, whose 36 m64n64k16 from shared memory use about all
+# of its bandwidth; the copies' writes land in the same shared memory. Variants:
+#   afterp   the copies issued once P is published (after group 1's wait for it)
+#   duringpv the copies issued right after group 1's P·V is issued, before its wait
+# Writes tmp/copytiming/<variant>: packages (the shipped manifest trimmed to mla_decode_split and
+# merge_states) with the variant's sm_90a PTX. Run from the repository root with generated/ built.
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+
+OUT = "tmp/copytiming"
+
+
+def edit(src, variant):
+    full = src.index("  // full tiles\n")
+    top = src.index("  } else { // the other groups", full)
+    end = src.index("__syncthreads(); // the loop's published rows are read", top)
+    loop = src[top:end]
+    start = loop.index("arrived; every warp is done with the other buffers\n") + len("arrived; every warp is done with the other buffers\n")
+    wait = re.search(r"\n(\s*// [^\n]*\n)*\s*published_wait\(\);[^\n]*\n", loop[start:])
+    copies = loop[start:start + wait.start() + 1]
+    assert copies.count("cp_async_commit();") == 2, copies
+    body = loop[:start] + loop[start + wait.start() + 1:]
+    if variant == "afterp":
+        m = re.search(r"published_wait\(\);[^\n]*\n", body)
+        body = body[:m.end()] + copies + body[m.end():]
+    else:
+        i = body.index("wgmma_commit_wait();", body.index("published_wait();"))
+        indent = re.search(r"\n(\s*)wgmma_commit_wait\(\);", body[i - 40:]).group(1)
+        body = body[:i] + "wgmma_commit();\n" + copies + indent + "wgmma_wait<0>();" + body[i + len("wgmma_commit_wait();"):]
+    return src[:top] + body + src[end:]
+
+
+def main():
+    man = json.load(open("generated/manifest.json"))
+    keep = {k: v for k, v in man["kernels"].items() if k.startswith("mla_decode_split.") or k.startswith("merge_states")}
+    for variant in ("afterp", "duringpv"):
+        pkg = f"{OUT}/{variant}"
+        shutil.rmtree(pkg, ignore_errors=True)
+        os.makedirs(f"{pkg}/cuda")
+        for key, entries in keep.items():
+            for e in entries:
+                for arch, f in (e.get("cuda") or {}).get("ptx", {}).items():
+                    shutil.copy(f"generated/cuda/{f}", f"{pkg}/cuda/{f}")
+                if not key.startswith("mla_decode_split.bf16") or "sm_90a" not in (e.get("cuda") or {}).get("ptx", {}):
+                    continue
+                name = e["cuda"]["file"][:-3]
+                cu = f"{pkg}/{name}.cu"
+                open(cu, "w").write(edit(open(f"generated/cuda/{name}.cu").read(), variant))
+                ptx = f"{pkg}/{name}.ptx"
+                subprocess.run(["nvcc", "-ptx", "-gencode=arch=compute_90a,code=sm_90a", "-std=c++17", "-O3", cu, "-o", ptx], check=True)
+                r = subprocess.run(["nvcc", "-cubin", "-arch=sm_90a", "-std=c++17", "-O3", "-Xptxas", "-v", cu, "-o", f"{pkg}/{name}.cubin"], capture_output=True, text=True, check=True)
+                print(variant, name, " ".join(l.strip() for l in r.stderr.splitlines() if "registers" in l or "spill" in l or "C75" in l))
+                with open(ptx, "rb") as f, gzip.open(f"{pkg}/cuda/{e['cuda']['ptx']['sm_90a']}", "wb") as z:
+                    z.write(f.read())
+        json.dump({"kernels": keep}, open(f"{pkg}/manifest.json", "w"))
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
