@@ -11,13 +11,11 @@
 # 32 j + 8 t4 + 4 q + e and 32 j + 8 t4 + 4 q + 2 + e. V keeps the shared-memory widening.
 #
 # Writes tmp/fp8kreg/pkg: a package of the gqa_decode_split_fp8 and merge_states builds with the
-# edited builds' sm_90a PTX. Run from the repository root with generated/ built.
-import gzip
-import json
-import os
+# edited builds' sm_90a PTX, the edits made to the CUDA C the compiler wrote before fp8-keys.ts
+# (commit d9fba21, read with `git show`). Run from the repository root with generated/ built.
 import re
-import shutil
-import subprocess
+
+from variant_package import at_commit, build
 
 OUT = "tmp/fp8kreg"
 
@@ -100,29 +98,9 @@ def edit(src):
 
 
 def main():
-    pkg = f"{OUT}/pkg"
-    shutil.rmtree(OUT, ignore_errors=True)
-    os.makedirs(f"{pkg}/cuda")
-    man = json.load(open("generated/manifest.json"))
-    keep = {k: v for k, v in man["kernels"].items() if k.startswith("gqa_decode_split_fp8.") or k.startswith("merge_states")}
-    for key, entries in keep.items():
-        for e in entries:
-            for arch, f in (e.get("cuda") or {}).get("ptx", {}).items():
-                shutil.copy(f"generated/cuda/{f}", f"{pkg}/cuda/{f}")
-            if not key.startswith("gqa_decode_split_fp8.") or "sm_90a" not in (e.get("cuda") or {}).get("ptx", {}):
-                continue
-            name = e["cuda"]["file"][:-3]
-            src, n = edit(open(f"generated/cuda/{name}.cu").read())
-            cu = f"{OUT}/{name}.cu"
-            open(cu, "w").write(src)
-            ptx = f"{OUT}/{name}.sm_90a.ptx"
-            subprocess.run(["nvcc", "-ptx", "-gencode=arch=compute_90a,code=sm_90a", "-std=c++17", "-O3", cu, "-o", ptx], check=True)
-            r = subprocess.run(["nvcc", "-cubin", "-arch=sm_90a", "-std=c++17", "-O3", "-Xptxas", "-v", cu, "-o", f"{OUT}/{name}.cubin"], capture_output=True, text=True, check=True)
-            print(name, n, " ".join(l.strip() for l in r.stderr.splitlines() if "registers" in l or "spill" in l or "C75" in l))
-            with open(ptx, "rb") as f, gzip.open(f"{pkg}/cuda/{e['cuda']['ptx']['sm_90a']}", "wb") as z:
-                z.write(f.read())
-    json.dump({"kernels": keep}, open(f"{pkg}/manifest.json", "w"))
-    print("ok", pkg)
+    # The compiler's output before it learned this (d9fba21), edited.
+    build(f"{OUT}/pkg", ("gqa_decode_split_fp8.", "merge_states"), "gqa_decode_split_fp8.", lambda src: edit(src)[0], source=at_commit("d9fba21"))
+    print("ok")
 
 
 if __name__ == "__main__":

@@ -7,12 +7,9 @@
 #   duringpv the copies issued right after group 1's P·V is issued, before its wait
 # Writes tmp/copytiming/<variant>: packages (the shipped manifest trimmed to mla_decode_split and
 # merge_states) with the variant's sm_90a PTX. Run from the repository root with generated/ built.
-import gzip
-import json
-import os
 import re
-import shutil
-import subprocess
+
+from variant_package import build
 
 OUT = "tmp/copytiming"
 
@@ -38,28 +35,8 @@ def edit(src, variant):
 
 
 def main():
-    man = json.load(open("generated/manifest.json"))
-    keep = {k: v for k, v in man["kernels"].items() if k.startswith("mla_decode_split.") or k.startswith("merge_states")}
     for variant in ("afterp", "duringpv"):
-        pkg = f"{OUT}/{variant}"
-        shutil.rmtree(pkg, ignore_errors=True)
-        os.makedirs(f"{pkg}/cuda")
-        for key, entries in keep.items():
-            for e in entries:
-                for arch, f in (e.get("cuda") or {}).get("ptx", {}).items():
-                    shutil.copy(f"generated/cuda/{f}", f"{pkg}/cuda/{f}")
-                if not key.startswith("mla_decode_split.bf16") or "sm_90a" not in (e.get("cuda") or {}).get("ptx", {}):
-                    continue
-                name = e["cuda"]["file"][:-3]
-                cu = f"{pkg}/{name}.cu"
-                open(cu, "w").write(edit(open(f"generated/cuda/{name}.cu").read(), variant))
-                ptx = f"{pkg}/{name}.ptx"
-                subprocess.run(["nvcc", "-ptx", "-gencode=arch=compute_90a,code=sm_90a", "-std=c++17", "-O3", cu, "-o", ptx], check=True)
-                r = subprocess.run(["nvcc", "-cubin", "-arch=sm_90a", "-std=c++17", "-O3", "-Xptxas", "-v", cu, "-o", f"{pkg}/{name}.cubin"], capture_output=True, text=True, check=True)
-                print(variant, name, " ".join(l.strip() for l in r.stderr.splitlines() if "registers" in l or "spill" in l or "C75" in l))
-                with open(ptx, "rb") as f, gzip.open(f"{pkg}/cuda/{e['cuda']['ptx']['sm_90a']}", "wb") as z:
-                    z.write(f.read())
-        json.dump({"kernels": keep}, open(f"{pkg}/manifest.json", "w"))
+        build(f"{OUT}/{variant}", ("mla_decode_split.", "merge_states"), "mla_decode_split.bf16", lambda src: edit(src, variant))
     print("ok")
 
 

@@ -22,12 +22,9 @@
 # the new shared-memory size) whose mla_decode_split.bf16.p* PTX is built from the edited CUDA C
 # by nvcc (sm_90a), the rest copied from generated/. Run from the repository root after
 # `node bin/flashtile.mjs compile kernels-src --out generated`.
-import gzip
-import json
-import os
 import re
-import shutil
-import subprocess
+
+from variant_package import build
 
 OUT = "tmp/seesaw"
 ALPHA, MROW, LX = 229888, 230400, 230912
@@ -291,33 +288,8 @@ def edit(src):
 
 
 def main():
-    pkg = f"{OUT}/pkg"
-    shutil.rmtree(OUT, ignore_errors=True)
-    os.makedirs(f"{pkg}/cuda")
-    man = json.load(open("generated/manifest.json"))
-    keep = {k: v for k, v in man["kernels"].items() if k.startswith("mla_decode_split.") or k.startswith("merge_states")}
-    for key, entries in keep.items():
-        for e in entries:
-            for arch, f in (e.get("cuda") or {}).get("ptx", {}).items():
-                shutil.copy(f"generated/cuda/{f}", f"{pkg}/cuda/{f}")
-        if not key.startswith("mla_decode_split.bf16"):
-            continue
-        for e in entries:
-            if "sm_90a" not in (e.get("cuda") or {}).get("ptx", {}):
-                continue
-            name = e["cuda"]["file"][:-3]
-            src = edit(open(f"generated/cuda/{name}.cu").read())
-            cu = f"{OUT}/{name}.cu"
-            open(cu, "w").write(src)
-            ptx = f"{OUT}/{name}.sm_90a.ptx"
-            subprocess.run(["nvcc", "-ptx", "-gencode=arch=compute_90a,code=sm_90a", "-std=c++17", "-O3", cu, "-o", ptx], check=True)
-            r = subprocess.run(["nvcc", "-cubin", "-arch=sm_90a", "-std=c++17", "-O3", "-Xptxas", "-v", cu, "-o", f"{OUT}/{name}.cubin"], capture_output=True, text=True, check=True)
-            print(name, " ".join(l.strip() for l in r.stderr.splitlines() if "registers" in l or "spill" in l or "C75" in l))
-            with open(ptx, "rb") as f, gzip.open(f"{pkg}/cuda/{e['cuda']['ptx']['sm_90a']}", "wb") as z:
-                z.write(f.read())
-            e["cuda"]["sharedBytes"] = SHARED
-    json.dump({"kernels": keep}, open(f"{pkg}/manifest.json", "w"))
-    print("ok", pkg)
+    build(f"{OUT}/pkg", ("mla_decode_split.", "merge_states"), "mla_decode_split.bf16", edit, SHARED)
+    print("ok")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,48 @@
+"""A package of hand-edited builds, for `bench_cuda.py --build LABEL=DIR` and `cuda-suite.mjs
+--generated DIR`: the shipped manifest (generated/) trimmed to some kernels, their PTX copied,
+and the sm_90a PTX of the builds an edit applies to rebuilt from the edited CUDA C by nvcc
+(ptxas's register, spill and C75xx lines printed). The variant scripts of this folder use it."""
+import gzip
+import json
+import os
+import shutil
+import subprocess
+
+
+def shipped(name):
+    """The CUDA C of build `name` in generated/."""
+    return open(f"generated/cuda/{name}.cu").read()
+
+
+def at_commit(rev):
+    """The CUDA C of a build as the package at commit `rev` had it (an edit of older output)."""
+    return lambda name: subprocess.run(["git", "show", f"{rev}:generated/cuda/{name}.cu"], capture_output=True, text=True, check=True).stdout
+
+
+def build(out, keep, edited, edit, shared_bytes=None, source=shipped):
+    """Write package `out`: the kernels whose names start with a prefix in `keep`; the sm_90a
+    builds whose names start with `edited` get the PTX of `edit(source(name))`, their edited CUDA
+    C. `shared_bytes`, if given, replaces an edited build's shared-memory size in the manifest."""
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(f"{out}/cuda")
+    man = json.load(open("generated/manifest.json"))
+    kernels = {k: v for k, v in man["kernels"].items() if k.startswith(tuple(keep))}
+    for entries in kernels.values():
+        for e in entries:
+            ptxs = (e.get("cuda") or {}).get("ptx", {})
+            for f in ptxs.values():
+                shutil.copy(f"generated/cuda/{f}", f"{out}/cuda/{f}")
+            name = e["cuda"]["file"][:-3] if ptxs else ""
+            if "sm_90a" not in ptxs or not name.startswith(edited):
+                continue
+            src = edit(source(name))
+            cu, ptx = f"{out}/{name}.cu", f"{out}/{name}.sm_90a.ptx"
+            open(cu, "w").write(src)
+            subprocess.run(["nvcc", "-ptx", "-gencode=arch=compute_90a,code=sm_90a", "-std=c++17", "-O3", cu, "-o", ptx], check=True)
+            r = subprocess.run(["nvcc", "-cubin", "-arch=sm_90a", "-std=c++17", "-O3", "-Xptxas", "-v", cu, "-o", f"{out}/{name}.cubin"], capture_output=True, text=True, check=True)
+            print(out, name, " ".join(l.strip() for l in r.stderr.splitlines() if "registers" in l or "spill" in l or "C75" in l))
+            with open(ptx, "rb") as f, gzip.open(f"{out}/cuda/{ptxs['sm_90a']}", "wb") as z:
+                z.write(f.read())
+            if shared_bytes is not None:
+                e["cuda"]["sharedBytes"] = shared_bytes
+    json.dump({"kernels": kernels}, open(f"{out}/manifest.json", "w"))
