@@ -3,6 +3,8 @@
 import type { Value } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import { type ElementContext, elem, position } from "./elements.ts";
+import type { Site } from "./layouts.ts";
+import { toMem } from "./syntax.ts";
 import { bytesOfName } from "../../../runtime/dtype.ts";
 import { inlineLoads, rowReads } from "./row-reads.ts";
 
@@ -138,6 +140,26 @@ export function widenStaged(em: CopyHost, v: Value, r: Region, from: Region): vo
   em.enter();
   em.line(`const int r = e / ${chunks}, c = (e % ${chunks}) * 8;`);
   em.line(`fp8x8_widen<${v.type.dtype === "bf16"}>(smem + ${em.at(v, r, "r", "c")}, *reinterpret_cast<const uint2*>(smem + ${from.offset} + r * ${from.stride} + c));`);
+  em.leave();
+  em.line("}");
+}
+
+/**
+ * Fill a 16-bit operand tile element by element, converting on the way in: from any position
+ * (`sites` undefined: every thread takes every T-th element) or from the sites this thread holds
+ * (a register tile, through `sites`).
+ */
+export function storeElements(em: CopyHost, v: Value, r: Region, threads: number, sites?: (body: (site: Site) => void) => void): void {
+  const [R, C] = v.type.shape;
+  const ty = v.type.dtype === "f16" ? "__half" : "__nv_bfloat16";
+  if (sites) {
+    sites((site) => em.line(`*reinterpret_cast<${ty}*>(smem + ${em.at(v, r, site.row, site.col)}) = ${toMem(v.type.dtype, elem(em, v, site))};`));
+    return;
+  }
+  em.line(`for (int e = tid; e < ${R * C}; e += ${threads}) {`);
+  em.enter();
+  em.line(`const int r = e / ${C}, c = e % ${C};`);
+  em.line(`*reinterpret_cast<${ty}*>(smem + ${em.at(v, r, "r", "c")}) = ${toMem(v.type.dtype, elem(em, v, position("r", "c")))};`);
   em.leave();
   em.line("}");
 }

@@ -10,7 +10,7 @@ import { type ElementContext, elem, opExpr, position } from "./elements.ts";
 import { type Site, type ThreadLayout, MmaLayout } from "./layouts.ts";
 import { cacheFragments, emitDot } from "./mma.ts";
 import { permuteKeyOrder } from "./fp8-keys.ts";
-import { type CopyTeam, copyChunks, widenStaged } from "./copy-emit.ts";
+import { type CopyTeam, copyChunks, storeElements, widenStaged } from "./copy-emit.ts";
 import { emitWgmmaDot, tileAt, wgmmaWarpgroup } from "./wgmma.ts";
 import { type CudaPlan, type MmaShape, anywhere, contiguousRows, readsInline } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
@@ -20,7 +20,7 @@ import { type TileHost, emitReduce, emitStore } from "./tile-emit.ts";
 import type { LeaderLoop } from "./leader.ts";
 import { type LeaderHost, LeaderLoops } from "./leader-emit.ts";
 import { blockIndex, heaviestFirstAxes } from "./schedule.ts";
-import { ident, literal, regType, symC, toMem } from "./syntax.ts";
+import { ident, literal, regType, symC } from "./syntax.ts";
 
 export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private fusedSums = new Set<Value>();
@@ -464,26 +464,12 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     }
     const r = this.region(v);
     if (!r) return;
-    const [R, C] = v.type.shape;
-    const T = this.plan.shape.threads;
     this.line("__syncthreads();");
     if (anywhere(this.plan, v) && contiguousRows(v)) {
       copyChunks(this, v, r);
       this.line("cp_async_wait_all();");
-    } else if (this.plan.staged.has(v)) {
-      widenStaged(this, v, r, this.region(this.plan.staged.get(v)!)!);
-    } else if (anywhere(this.plan, v)) {
-      this.line(`for (int e = tid; e < ${R * C}; e += ${T}) {`);
-      this.enter();
-      this.line(`const int r = e / ${C}, c = e % ${C};`);
-      this.line(`*reinterpret_cast<${v.type.dtype === "f16" ? "__half" : "__nv_bfloat16"}*>(smem + ${this.at(v, r, "r", "c")}) = ${toMem(v.type.dtype, elem(this, v, position("r", "c")))};`);
-      this.leave();
-      this.line("}");
-    } else {
-      this.owned(v.type.shape, (site) => {
-        this.line(`*reinterpret_cast<${v.type.dtype === "f16" ? "__half" : "__nv_bfloat16"}*>(smem + ${this.at(v, r, site.row, site.col)}) = ${toMem(v.type.dtype, elem(this, v, site))};`);
-      });
-    }
+    } else if (this.plan.staged.has(v)) widenStaged(this, v, r, this.region(this.plan.staged.get(v)!)!);
+    else storeElements(this, v, r, this.plan.shape.threads, anywhere(this.plan, v) ? undefined : (body) => this.owned(v.type.shape, body));
     this.asyncFence();
     this.line("__syncthreads();");
     this.landed(v);
