@@ -44,6 +44,9 @@ export function planRawKeys(plan: CudaPlan, dots: Value[]): void {
     const keys = ds.map((d) => ((d.op as DotOp).b.op as Extract<Value["op"], { kind: "transpose" }>).a);
     if (plan.uses.get(a) !== ds.length || !keys.every((k) => plan.uses.get(k) === byKey.get(k)!.length && byKey.get(k)!.every((d) => (d.op as DotOp).a === a))) continue;
     plan.permutedK.add(a);
+    // The widened tiles stay shared operands: their fill point is what keeps the staged copy live
+    // up to the dot. Their regions are never written (in the split decode the space is V's
+    // widened tile's anyway, the two lives being disjoint).
     keys.forEach((k) => plan.rawKeys.add(k));
   }
 }
