@@ -13,7 +13,7 @@
 // first (bench/experiments/fp8_kreg_variant.py): 13-15% off the fp8 split decode.
 import type { Value } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
-import { type DotEmitter, aFromShared } from "./mma.ts";
+import { type DotEmitter, sharedAFragment } from "./mma.ts";
 import type { CudaPlan, MmaShape } from "./plan.ts";
 
 /** At most this many 32-bit words a thread holds while the A tile's columns are reordered. */
@@ -103,10 +103,7 @@ export function rawKeysDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Se
   em.line("#pragma unroll");
   em.line(`for (int mt = 0; mt < ${MT}; ++mt) {`);
   em.enter();
-  for (const q of [0, 1]) {
-    if (cached.has(a)) em.line(`for (int x = 0; x < 4; ++x) a[${q}][mt][x] = ${em.name(a)}_frag[mt][2 * j + ${q}][x];`);
-    else aFromShared(em, a, shape, `a[${q}][mt]`, `(2 * j + ${q})`, "mt");
-  }
+  for (const q of [0, 1]) sharedAFragment(em, a, shape, cached, `a[${q}][mt]`, `(2 * j + ${q})`, "mt");
   em.leave();
   em.line("}");
   em.line("#pragma unroll");

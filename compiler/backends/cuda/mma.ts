@@ -85,8 +85,14 @@ export function packFragment(em: DotEmitter, a: Value, dt: string, mt: string, i
 }
 
 /** Load A fragments of rows tile mt, k-slice kk of an A tile in shared memory. */
-export function aFromShared(em: DotEmitter, a: Value, shape: MmaShape, into: string, kk: string, mt: string): void {
+function aFromShared(em: DotEmitter, a: Value, shape: MmaShape, into: string, kk: string, mt: string): void {
   em.line(`ldsm_x4(${into}, smem + ${em.tileAt(a, `(warp * ${shape.MT} + ${mt}) * 16 + (lane & 15)`, `${kk} * 16 + (lane >> 4) * 8`)});`);
+}
+
+/** A fragments of shared A tile `a`, k step kk, row tile mt, into `into`: from its cached copy or with ldmatrix. */
+export function sharedAFragment(em: DotEmitter, a: Value, shape: MmaShape, cached: Set<Value>, into: string, kk: string, mt: string): void {
+  if (cached.has(a)) em.line(`for (int x = 0; x < 4; ++x) ${into}[x] = ${em.name(a)}_frag[${mt}][${kk}][x];`);
+  else aFromShared(em, a, shape, into, kk, mt);
 }
 
 /** Declare and fill the fragments of a loop-invariant A operand once (after its fill). */
@@ -138,8 +144,7 @@ export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<V
     if (kSplit) em.line(`const int kk = wcol * ${steps} + kq;`);
     em.line(`uint32_t a[${MT}][4];`);
     unroll(em, `for (int mt = 0; mt < ${MT}; ++mt)`, () => {
-      if (cached.has(a)) em.line(`for (int x = 0; x < 4; ++x) a[mt][x] = ${em.name(a)}_frag[mt][kk][x];`);
-      else if (aInShared) aFromShared(em, a, shape, "a[mt]", "kk", "mt");
+      if (cached.has(a) || aInShared) sharedAFragment(em, a, shape, cached, "a[mt]", "kk", "mt");
       else packFragment(em, a, dt, "mt", "a[mt]");
     });
     // B: pairs of n8 tiles per ldmatrix.x4; an odd last tile with .x2.
