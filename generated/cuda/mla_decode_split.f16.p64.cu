@@ -782,7 +782,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p64(
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 64 + i * 4;
         const bool ok = true;
-        cp_async16(smem + (73728 + (t_210 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((t_272_rows[(i * 4) / 64] * 64) + safe_rem((t_266_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + (73728 + (t_210 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((t_272_rows[(i * 4) / 64] * 64) + (tid / 64 + (i * 4) % 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
   }
@@ -802,7 +802,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p64(
         const int r = tid / 8 + i * 32;
         const bool ok = true;
         src_ok[i] = ok;
-        src[i] = ok ? (long long)(((t_272_rows[(i * 32) / 64] * 64) + safe_rem((t_266_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+        src[i] = ok ? (long long)(((t_272_rows[(i * 32) / 64] * 64) + (tid / 8 + (i * 32) % 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
       }
       #pragma unroll
       for (int i = 0; i < 2; ++i) cp_async16(smem + (204800 + (t_210 & 1) * 8192) + sw128((tid / 8 + i * 32), c, 64), c_kv + src[i], src_ok[i]);
@@ -1112,7 +1112,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p64(
           for (int i = 0; i < 32; ++i) {
             const int r = (tid - 128) / 64 + i * 2;
             const bool ok = true;
-            cp_async16(smem + (73728 + ((t_262 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((t_272_rows[(i * 2) / 64] * 64) + safe_rem((t_266_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+            cp_async16(smem + (73728 + ((t_262 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((t_272_rows[(i * 2) / 64] * 64) + ((tid - 128) / 64 + (i * 2) % 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
           }
         }
       }
@@ -1132,7 +1132,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p64(
             const int r = (tid - 128) / 8 + i * 16;
             const bool ok = true;
             src_ok[i] = ok;
-            src[i] = ok ? (long long)(((t_272_rows[(i * 16) / 64] * 64) + safe_rem((t_266_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+            src[i] = ok ? (long long)(((t_272_rows[(i * 16) / 64] * 64) + ((tid - 128) / 8 + (i * 16) % 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
           }
           #pragma unroll
           for (int i = 0; i < 4; ++i) cp_async16(smem + (204800 + ((t_262 + 1) & 1) * 8192) + sw128(((tid - 128) / 8 + i * 16), c, 64), c_kv + src[i], src_ok[i]);

@@ -808,7 +808,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 64 + i * 4;
         const bool ok = true;
-        cp_async16(smem + (73728 + (t_235 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((t_303_rows[(i * 4) / 16] * 16) + safe_rem((t_294_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + (73728 + (t_235 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((t_303_rows[(i * 4) / 16] * 16) + (tid / 64 + (i * 4) % 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
   }
@@ -1135,7 +1135,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           for (int i = 0; i < 32; ++i) {
             const int r = (tid - 128) / 64 + i * 2;
             const bool ok = true;
-            cp_async16(smem + (73728 + ((t_290 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((t_303_rows[(i * 2) / 16] * 16) + safe_rem((t_294_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+            cp_async16(smem + (73728 + ((t_290 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((t_303_rows[(i * 2) / 16] * 16) + ((tid - 128) / 64 + (i * 2) % 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
           }
         }
       }

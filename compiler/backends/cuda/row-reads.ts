@@ -8,6 +8,12 @@
 // Measured on MLA at page 16 (8 rows a thread, 2 pages): 5% off the split kernel on an H200
 // (docs/performance.md). The division's meaning is C's, so this holds for rows >= 0, the
 // only ones whose entry exists.
+// The same facts give the row's place in its page, (U + row) % P, without a remainder a row:
+// r0 + (i * step) % P in the first case (U % P == 0, a constant a row once unrolled), U % P + row
+// in the second (the rows do not cross the page's end). A row's address is then the thread's
+// page base plus a constant, which ptxas folds into the copy: at page 64 the split kernel ran 835
+// instructions a warp per tile against 734 at page 1, most of the difference the per-row
+// remainders and 64-bit multiplies (Nsight Compute, docs/performance.md).
 import type { Value } from "../../ir/ir.ts";
 import { operands } from "../../ir/ir.ts";
 import { type ElementContext, elem, position } from "./elements.ts";
@@ -48,8 +54,16 @@ export function inlineLoads(plan: CudaPlan, roots: Value[]): Value[] {
   return [...out];
 }
 
-/** P when `load`'s one row-dependent index is (U + row) / P, U a multiple of K, and rows r0 + i * step of R share entries. */
-function pageOf(plan: CudaPlan, load: Value, step: number, R: number): number | undefined {
+interface Page {
+  P: number;
+  /** The row position U + row (an iota over the tile's rows). */
+  pos: Value;
+  /** "aligned": U % P == 0 and P % step == 0; "one": every row of the tile in one page. */
+  within: "aligned" | "one";
+}
+
+/** The page of `load` when its one row-dependent index is (U + row) / P, U a multiple of K, and rows r0 + i * step of R share entries. */
+function pageOf(plan: CudaPlan, load: Value, step: number, R: number): Page | undefined {
   const op = load.op as Extract<Value["op"], { kind: "load" }>;
   if (op.pred) return undefined;
   const varying = op.indices.filter((x) => !uniform(plan, x));
@@ -59,18 +73,37 @@ function pageOf(plan: CudaPlan, load: Value, step: number, R: number): number | 
   const P = constant(d.b);
   if (!P || P < 1 || !Number.isInteger(P)) return undefined;
   const K = multipleOf(d.a.op.start);
-  if (K % P === 0 && P % step === 0 && R / P < R / step) return P;
-  if (K > 0 && P % K === 0 && R <= K) return P;
+  if (K % P === 0 && P % step === 0 && R / P < R / step) return { P, pos: d.a, within: "aligned" };
+  if (K > 0 && P % K === 0 && R <= K) return { P, pos: d.a, within: "one" };
   return undefined;
+}
+
+/** The remainders pos % P inside `roots`' element expressions (through values computed inline). */
+function remainders(plan: CudaPlan, roots: Value[], pos: Value, P: number): Value[] {
+  const out = new Set<Value>();
+  const walk = (v: Value) => {
+    if (plan.layout.get(v) !== "expr") return;
+    if (v.op.kind === "binary" && v.op.op === "rem" && v.op.a === pos && constant(v.op.b) === P) out.add(v);
+    operands(v.op).forEach(walk);
+  };
+  roots.forEach(walk);
+  return [...out];
 }
 
 /** The shared reads of a batched copy's row addresses (`roots`: the load's indices and predicate), or none. */
 export function rowReads(ctx: ElementContext, roots: Value[], chunks: number, step: number, R: number, tid = "tid"): RowReads | undefined {
   const lines: string[] = [];
   const bound = new Map<Value, string>();
+  const row = `(${tid} / ${chunks} + i * ${step})`;
   for (const L of inlineLoads(ctx.plan, roots)) {
-    const P = pageOf(ctx.plan, L, step, R);
-    if (P === undefined) continue;
+    const page = pageOf(ctx.plan, L, step, R);
+    if (page === undefined) continue;
+    const { P, pos, within } = page;
+    const start = (pos.op as Extract<Value["op"], { kind: "iota" }>).start;
+    for (const m of remainders(ctx.plan, roots, pos, P)) {
+      const first = within === "aligned" ? `${tid} / ${chunks}` : `${elem(ctx, start, position(row, "c"))} % ${P} + ${row}`;
+      bound.set(m, within === "aligned" ? `(${first} + (i * ${step}) % ${P})` : `(${first})`);
+    }
     const reads = Math.max(1, Math.ceil(R / P));
     const n = `${ctx.name(L)}_rows`;
     lines.push(`${regType(L.type.dtype)} ${n}[${reads}]; // ${reads === 1 ? "every row of this thread in one page" : `row i's entry is ${n}[i * ${step} / ${P}]`}`);
