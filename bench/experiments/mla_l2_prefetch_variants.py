@@ -19,8 +19,11 @@
 import re
 import sys
 
-from variant_package import build
+from variant_package import at_commit, build
 
+# The leader build these edits were measured on (the package before row-reads.ts gave each row its
+# place in its page without a remainder).
+MEASURED_ON = "9e534c5"
 OUT = "tmp/l2pf"
 
 HELPER = r"""
@@ -70,7 +73,7 @@ VARIANTS = {"pf2": prefetch(2), "pf3": prefetch(3), "pf4": prefetch(4), "hint": 
 
 def main():
     for name in sys.argv[1:] or VARIANTS:
-        build(f"{OUT}/{name}", ("mla_decode_split.", "merge_states"), "mla_decode_split.bf16", VARIANTS[name])
+        build(f"{OUT}/{name}", ("mla_decode_split.", "merge_states"), "mla_decode_split.bf16", VARIANTS[name], source=at_commit(MEASURED_ON))
     print("ok")
 
 

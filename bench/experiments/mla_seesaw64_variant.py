@@ -27,14 +27,17 @@
 # half lands on an mbarrier (cp.async.mbarrier.arrive.noinc). Only an even number of whole tiles
 # takes the seesaw; an odd last one joins the loop of the masked tiles after it (leader schedule).
 #
-# Measured (H200, docs/performance.md): correct (the suite), no faster than the leader loop at
-# page 1, 3% at page 16, 9% at page 64 (ss64_chunked_uni); 0.140 ms without copies against 0.153
-# for the leader loop without copies.
+# Measured (H200, docs/performance.md): correct (the suite); with ss64_chunked_uni 0.181 / 0.189 /
+# 0.189 ms at page 1 / 16 / 64 against 0.181 / 0.194 / 0.207 for the leader loop it replaced, but
+# no faster than the leader loop once row-reads.ts dropped its copies' remainders (0.187 at pages
+# 16 and 64). 0.140 ms without copies against 0.153 for the leader loop without copies. EARLY was
+# slower, ROPE_EARLY no different.
 #
 # Variants (packages under tmp/seesaw64/<name>):
 #   ss64         the schedule above
 #   ss64_chunked the scores' first half issued before the second half's mbarrier wait
 #   ss64_chunked_uni  ss64_chunked with the wait's branch marked uniform (bra.uni)
+#   ss64_early, ss64_rope, ss64_early_rope  ss64_chunked_uni with EARLY and/or ROPE_EARLY (below)
 #   ss64_nocopy  the same with no copies in the loop and no mbarrier waits (timing only: wrong)
 #
 # Run from the repository root after `node bin/flashtile.mjs compile kernels-src --out generated`.
@@ -42,8 +45,11 @@ import re
 import sys
 
 from mla_seesaw_variant import names
-from variant_package import build
+from variant_package import at_commit, build
 
+# The leader build these edits were measured on (the package before row-reads.ts gave each row its
+# place in its page without a remainder).
+MEASURED_ON = "9e534c5"
 OUT = "tmp/seesaw64"
 S0, M0, S1, M1, SL1, MBAR = 229376, 229632, 229888, 230144, 230400, 230656
 SHARED = MBAR + 32
@@ -83,7 +89,7 @@ def slot(n, pos):
     return f"(page_table[(long long)({n['b']}) * page_table_s0 + ({pos}) / {P}] * {P} + ({pos}) % {P})"
 
 
-def copy(n, tile, half, lat, rope, bar, nocopy, with_rope):
+def copy(n, tile, half, lat, rope, bar, nocopy, with_rope, with_latent=True):
     """Half `half` of tile `tile`'s latent columns (and with `with_rope` its rope columns) into the
     stage (lat, rope), by this group's 128 threads, landing on mbarrier `bar`."""
     if nocopy:
@@ -97,6 +103,11 @@ def copy(n, tile, half, lat, rope, bar, nocopy, with_rope):
           #pragma unroll
           for (int i = 0; i < 4; ++i) cp_async16(dr + i * 2048, c_kv + (long long){slot(n, 'base + (tg >> 3) + 16 * i')} * c_kv_s0 + 512 + cr, true);
         }}"""
+    if not with_latent:  # the rope alone; the mbarrier arrival of this group's next copy covers it
+        return f"""
+      {{ // the rope columns of tile {tile}
+        const int tg = tid & 127, base = ({tile}) * 64;{rope_part}
+      }}"""
     return f"""
       {{ // half {half} of tile {tile} (latent columns {256 * half}..{256 * half + 255}{' and the rope' if with_rope else ''})
         const int tg = tid & 127, base = ({tile}) * 64, x = tg >> 5, c = (tg & 31) * 8 + {256 * half};
@@ -111,6 +122,8 @@ def copy(n, tile, half, lat, rope, bar, nocopy, with_rope):
       }}"""
 
 
+EARLY = False  # group 1 waits for its P0·V before its softmax, so tile a + 2's second half goes out sooner
+ROPE_EARLY = False  # group 0 copies tile a + 2's rope right after its scores (not group 1 with the second half)
 CHUNKED = False  # the second half's wait between the two halves' wgmmas (ptxas then serializes them: C7520)
 
 
@@ -246,7 +259,9 @@ def group0(n, nocopy):
     """Group 0's part of pair ip: tile a's scores and P·V, then tile a + 1's P·V."""
     M, T1, O = n["M"], "t_mid", n["O"]
     out = scores("kA", "rA", mb("sA", 0), mb("sA", 1), "(ip - 1) & 1", nocopy) + """
-      wgmma_wait<0>();""" + fence("sc", 32) + softmax(n, M) + """
+      wgmma_wait<0>();""" + fence("sc", 32) + (f"""
+      if (a + 2 < {T1}) {{ // the rope tile is free once the scores are done{copy(n, 'a + 2', 0, 'kA', 'rA', None, nocopy, True, False)}
+      }}""" if ROPE_EARLY else "") + softmax(n, M) + """
       #pragma unroll
       for (int h = 0; h < 2; ++h) l_me[h] = l_me[h] * al[h] + rs[h];
       if (ip > 0) bar_sync_n<7, 256>(); // group 1 is done with the P0 before""" + publish(221184, "al", "mn", S0, M0) + f"""
@@ -268,6 +283,19 @@ def group0(n, nocopy):
 def group1(n, nocopy):
     """Group 1's part of pair ip: tile a's P·V (P0 from shared memory), tile a + 1's scores and P·V."""
     T1, O = "t_mid", n["O"]
+    if EARLY:
+        return scores("kB", "rB", mb("sA ^ 1", 0), mb("sA ^ 1", 1), "ip & 1", nocopy) + """
+      bar_sync_n<2, 256>(); // P0, al0, m0 published""" + read_rows([("al0", S0), ("m0", M0)]) + scale_o(n, "al0[h]") + pv_shared(n, 221184, "kA") + """
+      wgmma_wait<0>(); // the scores and the P0 · V""" + fence("sc", 32) + fence(O, 128) + f"""
+      if (a + 2 < {T1}) {{
+        bar_arrive_n<7, 256>(); // done with P0{copy(n, 'a + 2', 1, 'kA', 'rA', mb('sA', 1), nocopy, not ROPE_EARLY)}
+      }}""" + softmax(n, "m0") + """
+      #pragma unroll
+      for (int h = 0; h < 2; ++h) l_me[h] = l_me[h] * al0[h] * al[h] + rs[h];""" + publish("(rB - smem)", "al", "mn", S1, M1) + """
+      bar_arrive_n<3, 256>(); // P1, al1, m1 published""" + scale_o(n, "al[h]") + pv_regs(n, "kB") + """
+      wgmma_wait<0>();""" + fence(O, 128) + f"""
+      if (a + 3 < {T1}) {{{copy(n, 'a + 3', 1, 'kB', 'rB', mb('sA ^ 1', 1), nocopy, False)}
+      }}"""
     return scores("kB", "rB", mb("sA ^ 1", 0), mb("sA ^ 1", 1), "ip & 1", nocopy) + """
       bar_sync_n<2, 256>(); // P0, al0, m0 published""" + read_rows([("al0", S0), ("m0", M0)]) + scale_o(n, "al0[h]") + pv_shared(n, 221184, "kA") + """
       wgmma_wait<1>(); // the scores (the P0 · V just issued may run on)""" + fence("sc", 32) + softmax(n, "m0") + """
@@ -278,7 +306,7 @@ def group1(n, nocopy):
       bar_arrive_n<3, 256>(); // P1, al1, m1 published
       wgmma_wait<0>();""" + fence(O, 128) + f"""
       if (a + 2 < {T1}) {{
-        bar_arrive_n<7, 256>(); // done with P0{copy(n, 'a + 2', 1, 'kA', 'rA', mb('sA', 1), nocopy, True)}
+        bar_arrive_n<7, 256>(); // done with P0{copy(n, 'a + 2', 1, 'kA', 'rA', mb('sA', 1), nocopy, not ROPE_EARLY)}
       }}""" + scale_o(n, "al[h]") + pv_regs(n, "kB") + """
       wgmma_wait<0>();""" + fence(O, 128) + f"""
       if (a + 3 < {T1}) {{{copy(n, 'a + 3', 1, 'kB', 'rB', mb('sA ^ 1', 1), nocopy, False)}
@@ -365,12 +393,27 @@ def chunked_uni(src):
     return chunked(src).replace("@!p bra WAIT_%=;", "@!p bra.uni WAIT_%=;")
 
 
-VARIANTS = {"ss64": variant(False), "ss64_chunked": chunked, "ss64_chunked_uni": chunked_uni, "ss64_nocopy": variant(True)}
+def with_flags(**flags):
+    def edit(src):
+        saved = {k: globals()[k] for k in flags}
+        globals().update(flags)
+        try:
+            return chunked_uni(src)
+        finally:
+            globals().update(saved)
+    return edit
+
+
+VARIANTS = {
+    "ss64": variant(False), "ss64_chunked": chunked, "ss64_chunked_uni": chunked_uni, "ss64_nocopy": variant(True),
+    "ss64_early": with_flags(EARLY=True), "ss64_rope": with_flags(ROPE_EARLY=True),
+    "ss64_early_rope": with_flags(EARLY=True, ROPE_EARLY=True),
+}
 
 
 def main():
     for name in sys.argv[1:] or VARIANTS:
-        build(f"{OUT}/{name}", ("mla_decode_split.", "merge_states"), "mla_decode_split.bf16", VARIANTS[name], SHARED)
+        build(f"{OUT}/{name}", ("mla_decode_split.", "merge_states"), "mla_decode_split.bf16", VARIANTS[name], SHARED, source=at_commit(MEASURED_ON))
     print("ok")
 
 
