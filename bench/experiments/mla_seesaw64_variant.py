@@ -31,13 +31,14 @@
 # 0.189 ms at page 1 / 16 / 64 against 0.181 / 0.194 / 0.207 for the leader loop it replaced, but
 # no faster than the leader loop once row-reads.ts dropped its copies' remainders (0.187 at pages
 # 16 and 64). 0.140 ms without copies against 0.153 for the leader loop without copies. EARLY was
-# slower, ROPE_EARLY no different.
+# slower, ROPE_EARLY no different; OFFSET 0.195 ms at page 16 (0.139 without copies).
 #
 # Variants (packages under tmp/seesaw64/<name>):
 #   ss64         the schedule above
 #   ss64_chunked the scores' first half issued before the second half's mbarrier wait
 #   ss64_chunked_uni  ss64_chunked with the wait's branch marked uniform (bra.uni)
 #   ss64_early, ss64_rope, ss64_early_rope  ss64_chunked_uni with EARLY and/or ROPE_EARLY (below)
+#   ss64_offset, ss64_offset_nocopy  ss64_chunked_uni with OFFSET, and the same without copies
 #   ss64_nocopy  the same with no copies in the loop and no mbarrier waits (timing only: wrong)
 #
 # Run from the repository root after `node bin/flashtile.mjs compile kernels-src --out generated`.
@@ -124,6 +125,7 @@ def copy(n, tile, half, lat, rope, bar, nocopy, with_rope, with_latent=True):
 
 EARLY = False  # group 1 waits for its P0·V before its softmax, so tile a + 2's second half goes out sooner
 ROPE_EARLY = False  # group 0 copies tile a + 2's rope right after its scores (not group 1 with the second half)
+OFFSET = False  # group 1 issues its scores only once group 0's are done (named barrier 8), so they run during group 0's softmax
 CHUNKED = False  # the second half's wait between the two halves' wgmmas (ptxas then serializes them: C7520)
 
 
@@ -259,7 +261,8 @@ def group0(n, nocopy):
     """Group 0's part of pair ip: tile a's scores and P·V, then tile a + 1's P·V."""
     M, T1, O = n["M"], "t_mid", n["O"]
     out = scores("kA", "rA", mb("sA", 0), mb("sA", 1), "(ip - 1) & 1", nocopy) + """
-      wgmma_wait<0>();""" + fence("sc", 32) + (f"""
+      wgmma_wait<0>();""" + fence("sc", 32) + ("""
+      bar_arrive_n<8, 256>(); // this pair's first scores are done: group 1's may start""" if OFFSET else "") + (f"""
       if (a + 2 < {T1}) {{ // the rope tile is free once the scores are done{copy(n, 'a + 2', 0, 'kA', 'rA', None, nocopy, True, False)}
       }}""" if ROPE_EARLY else "") + softmax(n, M) + """
       #pragma unroll
@@ -280,11 +283,16 @@ def group0(n, nocopy):
       }}"""
 
 
+def offset_wait():
+    return """
+      bar_sync_n<8, 256>(); // group 0's scores of this pair are done""" if OFFSET else ""
+
+
 def group1(n, nocopy):
     """Group 1's part of pair ip: tile a's P·V (P0 from shared memory), tile a + 1's scores and P·V."""
     T1, O = "t_mid", n["O"]
     if EARLY:
-        return scores("kB", "rB", mb("sA ^ 1", 0), mb("sA ^ 1", 1), "ip & 1", nocopy) + """
+        return offset_wait() + scores("kB", "rB", mb("sA ^ 1", 0), mb("sA ^ 1", 1), "ip & 1", nocopy) + """
       bar_sync_n<2, 256>(); // P0, al0, m0 published""" + read_rows([("al0", S0), ("m0", M0)]) + scale_o(n, "al0[h]") + pv_shared(n, 221184, "kA") + """
       wgmma_wait<0>(); // the scores and the P0 · V""" + fence("sc", 32) + fence(O, 128) + f"""
       if (a + 2 < {T1}) {{
@@ -296,7 +304,7 @@ def group1(n, nocopy):
       wgmma_wait<0>();""" + fence(O, 128) + f"""
       if (a + 3 < {T1}) {{{copy(n, 'a + 3', 1, 'kB', 'rB', mb('sA ^ 1', 1), nocopy, False)}
       }}"""
-    return scores("kB", "rB", mb("sA ^ 1", 0), mb("sA ^ 1", 1), "ip & 1", nocopy) + """
+    return offset_wait() + scores("kB", "rB", mb("sA ^ 1", 0), mb("sA ^ 1", 1), "ip & 1", nocopy) + """
       bar_sync_n<2, 256>(); // P0, al0, m0 published""" + read_rows([("al0", S0), ("m0", M0)]) + scale_o(n, "al0[h]") + pv_shared(n, 221184, "kA") + """
       wgmma_wait<1>(); // the scores (the P0 · V just issued may run on)""" + fence("sc", 32) + softmax(n, "m0") + """
       #pragma unroll
@@ -393,6 +401,15 @@ def chunked_uni(src):
     return chunked(src).replace("@!p bra WAIT_%=;", "@!p bra.uni WAIT_%=;")
 
 
+def _offset_nocopy(src):
+    global OFFSET
+    OFFSET = True
+    try:
+        return variant(True)(src)
+    finally:
+        OFFSET = False
+
+
 def with_flags(**flags):
     def edit(src):
         saved = {k: globals()[k] for k in flags}
@@ -408,6 +425,7 @@ VARIANTS = {
     "ss64": variant(False), "ss64_chunked": chunked, "ss64_chunked_uni": chunked_uni, "ss64_nocopy": variant(True),
     "ss64_early": with_flags(EARLY=True), "ss64_rope": with_flags(ROPE_EARLY=True),
     "ss64_early_rope": with_flags(EARLY=True, ROPE_EARLY=True),
+    "ss64_offset": with_flags(OFFSET=True), "ss64_offset_nocopy": _offset_nocopy,
 }
 
 
