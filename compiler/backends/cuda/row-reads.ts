@@ -56,8 +56,9 @@ export function inlineLoads(plan: CudaPlan, roots: Value[]): Value[] {
 
 interface Page {
   P: number;
-  /** The row position U + row (an iota over the tile's rows). */
+  /** The row position U + row (an iota over the tile's rows) and its start U. */
   pos: Value;
+  start: Value;
   /** "aligned": U % P == 0 and P % step == 0; "one": every row of the tile in one page. */
   within: "aligned" | "one";
 }
@@ -73,8 +74,8 @@ function pageOf(plan: CudaPlan, load: Value, step: number, R: number): Page | un
   const P = constant(d.b);
   if (!P || P < 1 || !Number.isInteger(P)) return undefined;
   const K = multipleOf(d.a.op.start);
-  if (K % P === 0 && P % step === 0 && R / P < R / step) return { P, pos: d.a, within: "aligned" };
-  if (K > 0 && P % K === 0 && R <= K) return { P, pos: d.a, within: "one" };
+  if (K % P === 0 && P % step === 0 && R / P < R / step) return { P, pos: d.a, start: d.a.op.start, within: "aligned" };
+  if (K > 0 && P % K === 0 && R <= K) return { P, pos: d.a, start: d.a.op.start, within: "one" };
   return undefined;
 }
 
@@ -98,12 +99,9 @@ export function rowReads(ctx: ElementContext, roots: Value[], chunks: number, st
   for (const L of inlineLoads(ctx.plan, roots)) {
     const page = pageOf(ctx.plan, L, step, R);
     if (page === undefined) continue;
-    const { P, pos, within } = page;
-    const start = (pos.op as Extract<Value["op"], { kind: "iota" }>).start;
-    for (const m of remainders(ctx.plan, roots, pos, P)) {
-      const first = within === "aligned" ? `${tid} / ${chunks}` : `${elem(ctx, start, position(row, "c"))} % ${P} + ${row}`;
-      bound.set(m, within === "aligned" ? `(${first} + (i * ${step}) % ${P})` : `(${first})`);
-    }
+    const { P, pos, start, within } = page;
+    const place = within === "aligned" ? `(${tid} / ${chunks} + (i * ${step}) % ${P})` : `(${elem(ctx, start, position(row, "c"))} % ${P} + ${row})`;
+    for (const m of remainders(ctx.plan, roots, pos, P)) bound.set(m, place);
     const reads = Math.max(1, Math.ceil(R / P));
     const n = `${ctx.name(L)}_rows`;
     lines.push(`${regType(L.type.dtype)} ${n}[${reads}]; // ${reads === 1 ? "every row of this thread in one page" : `row i's entry is ${n}[i * ${step} / ${P}]`}`);
