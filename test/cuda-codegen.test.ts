@@ -5,22 +5,16 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { compileCuda } from "../compiler/backends/cuda/index.ts";
 import { Diagnostics } from "../compiler/diagnostics/diagnostic.ts";
 import { formatDiagnostics } from "../compiler/diagnostics/format.ts";
 import { compileCudaKernels } from "../compiler/generate.ts";
 import { compileAll } from "../compiler/pipeline.ts";
 import { walkInsts } from "../compiler/ir/ir.ts";
+import { cudaKernel } from "./harness/cuda-source.ts";
 
-function cudaOf(files: string[], name: string, sources?: Map<string, string>) {
-  const diags = new Diagnostics();
-  const ir = compileAll(files, diags, { target: "cuda", sources }).find((k) => k.name === name);
-  expect(formatDiagnostics(diags.list)).toBe("");
-  expect(ir, name).toBeDefined();
-  // These pin the mma.sync plan and padded tiles: what kernels without wgmma dots get, and what
-  // `--no-cuda-wgmma` gives every kernel (cuda-wgmma.test.ts covers the default).
-  return compileCuda(ir!, `${name}.cu`, { wgmma: false });
-}
+// These pin the mma.sync plan and padded tiles: what kernels without wgmma dots get, and what
+// `--no-cuda-wgmma` gives every kernel (cuda-wgmma.test.ts covers the default).
+const cudaOf = (files: string[], name: string, sources?: Map<string, string>) => cudaKernel(files, name, { wgmma: false }, sources);
 
 describe("CUDA layout for MLA: column-split warps", () => {
   // 32-key tiles, as the spec took before the leader schedule (64-key tiles, wgmma only).

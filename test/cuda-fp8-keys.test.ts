@@ -5,24 +5,9 @@
 // rows g, g+8 and a2/a3 slots 2t4+8, 2t4+9; B: b0 holds k slots 2t4, 2t4+1 of column g, b1 slots
 // 2t4+8, 2t4+9) and ldmatrix's (A column 16kk + s is k slot s of step kk).
 import { describe, expect, it } from "vitest";
-import { compileCuda } from "../compiler/backends/cuda/index.ts";
-import { Diagnostics } from "../compiler/diagnostics/diagnostic.ts";
-import { formatDiagnostics } from "../compiler/diagnostics/format.ts";
-import { compileAll } from "../compiler/pipeline.ts";
+import { cudaKernel, evalC } from "./harness/cuda-source.ts";
 
-function cudaOf(file: string, name: string, arch?: string) {
-  const diags = new Diagnostics();
-  const ir = compileAll([file], diags, { target: "cuda" }).find((k) => k.name === name);
-  expect(formatDiagnostics(diags.list)).toBe("");
-  expect(ir, name).toBeDefined();
-  return compileCuda(ir!, `${name}.cu`, arch ? { arch } : {}).code;
-}
-
-/** A C int expression of the kernel's, evaluated with these variables (`/` truncates). */
-function evalC(expr: string, vars: Record<string, number>): number {
-  const js = expr.replace(/(\w+|\([^()]*\)) \/ (\d+)/g, "Math.trunc($1 / $2)");
-  return new Function(...Object.keys(vars), `return ${js};`)(...Object.values(vars)) as number;
-}
+const cudaOf = (file: string, name: string, arch?: string) => cudaKernel([file], name, arch ? { arch } : {}).code;
 
 describe("E4M3 keys widened in registers", () => {
   const code = cudaOf("kernels-src/decode_split.ts", "gqa_decode_split_fp8.bf16.g4.p16");

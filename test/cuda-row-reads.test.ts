@@ -3,34 +3,13 @@
 // written without a remainder. The emitted expressions are evaluated as written, for every
 // copying thread, row and a range of tile starts, and each row's cache slot is checked against
 // the spec's page_table[(U + r) / P] * P + (U + r) % P over a shuffled table.
-import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { compileCuda } from "../compiler/backends/cuda/index.ts";
-import { Diagnostics } from "../compiler/diagnostics/diagnostic.ts";
-import { formatDiagnostics } from "../compiler/diagnostics/format.ts";
-import { compileAll } from "../compiler/pipeline.ts";
+import { cudaKernel, evalC, mlaWithBlockN } from "./harness/cuda-source.ts";
 
 function cudaOf(name: string, blockN?: number): string {
-  const file = path.resolve("kernels-src/mla.ts");
-  let sources: Map<string, string> | undefined;
-  if (blockN !== undefined) {
-    const src = fs.readFileSync(file, "utf8").replace(/BLOCK_M = 64, BLOCK_N = 64 \/\/[^\n]*/, `BLOCK_M = 64, BLOCK_N = ${blockN}`);
-    expect(src).toContain(`BLOCK_N = ${blockN}`);
-    sources = new Map([[file, src]]);
-  }
-  const diags = new Diagnostics();
-  const ir = compileAll([file, path.resolve("kernels-src/decode_split.ts")], diags, { target: "cuda", sources }).find((k) => k.name === name);
-  expect(formatDiagnostics(diags.list)).toBe("");
-  expect(ir, name).toBeDefined();
-  return compileCuda(ir!, `${name}.cu`, { wgmma: true }).code;
-}
-
-/** A C int expression of the kernel's, evaluated with these variables (`/` truncates, as C's does). */
-function evalC(expr: string, vars: Record<string, number>): number {
-  const js = expr.replace(/(\w+|\([^()]*\)) \/ (\d+)/g, "Math.trunc($1 / $2)");
-  const fn = new Function("safe_div", "safe_rem", ...Object.keys(vars), `return ${js};`);
-  return fn((a: number, b: number) => Math.trunc(a / b), (a: number, b: number) => a % b, ...Object.values(vars)) as number;
+  const mla = blockN === undefined ? undefined : mlaWithBlockN(blockN);
+  return cudaKernel([path.resolve("kernels-src/mla.ts"), path.resolve("kernels-src/decode_split.ts")], name, { wgmma: true }, mla?.sources).code;
 }
 
 interface RowCopy {

@@ -13,16 +13,10 @@ import { describe, expect, it } from "vitest";
 import { compileCuda } from "../compiler/backends/cuda/index.ts";
 import { nvccPath } from "../compiler/backends/cuda/nvcc.ts";
 import { Diagnostics } from "../compiler/diagnostics/diagnostic.ts";
-import { formatDiagnostics } from "../compiler/diagnostics/format.ts";
 import { compileAll } from "../compiler/pipeline.ts";
+import { cudaKernel, mlaWithBlockN } from "./harness/cuda-source.ts";
 
-function cudaOf(file: string, name: string, wgmma?: boolean, sources?: Map<string, string>) {
-  const diags = new Diagnostics();
-  const ir = compileAll([file], diags, { target: "cuda", sources }).find((k) => k.name === name);
-  expect(formatDiagnostics(diags.list)).toBe("");
-  expect(ir, name).toBeDefined();
-  return compileCuda(ir!, `${name}.cu`, { wgmma });
-}
+const cudaOf = (file: string, name: string, wgmma?: boolean, sources?: Map<string, string>) => cudaKernel([file], name, { wgmma }, sources);
 
 /** The kernel's own sw128() helper, evaluated as written (its body is valid JavaScript). */
 function sw128Of(code: string): (row: number, col: number, rows: number) => number {
@@ -217,10 +211,8 @@ describe("wgmma path: descriptors read the right tile elements (emulated SWIZZLE
  * schedule): the scores k-split over the two groups, run a tile ahead (rotate.ts).
  */
 function mla32(name: string) {
-  const file = path.resolve("kernels-src/mla.ts");
-  const src = fs.readFileSync(file, "utf8").replace(/BLOCK_M = 64, BLOCK_N = 64 \/\/[^\n]*/, "BLOCK_M = 64, BLOCK_N = 32");
-  expect(src).toContain("BLOCK_M = 64, BLOCK_N = 32");
-  return cudaOf(file, name, true, new Map([[file, src]]));
+  const { file, sources } = mlaWithBlockN(32);
+  return cudaOf(file, name, true, sources);
 }
 
 describe("wgmma path: MLA with 32-key tiles, two column groups of one warpgroup each", () => {

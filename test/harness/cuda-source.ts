@@ -1,0 +1,35 @@
+// The CUDA C the compiler writes for one instance of a spec, and a way to evaluate the C integer
+// expressions in it, for the tests that read generated code without a GPU.
+import fs from "node:fs";
+import path from "node:path";
+import { expect } from "vitest";
+import { type CudaKernel, type CudaOptions, compileCuda } from "../../compiler/backends/cuda/index.ts";
+import { Diagnostics } from "../../compiler/diagnostics/diagnostic.ts";
+import { formatDiagnostics } from "../../compiler/diagnostics/format.ts";
+import { compileAll } from "../../compiler/pipeline.ts";
+
+/** Instance `name` of the specs in `files` compiled to CUDA (no diagnostics expected). */
+export function cudaKernel(files: string[], name: string, opts: CudaOptions = {}, sources?: Map<string, string>): CudaKernel {
+  const diags = new Diagnostics();
+  const ir = compileAll(files, diags, { target: "cuda", sources }).find((k) => k.name === name);
+  expect(formatDiagnostics(diags.list)).toBe("");
+  expect(ir, name).toBeDefined();
+  return compileCuda(ir!, `${name}.cu`, opts);
+}
+
+/** kernels-src/mla.ts with the Hopper key tile set to `blockN` (its own sources map entry). */
+export function mlaWithBlockN(blockN: number): { file: string; sources: Map<string, string> } {
+  const file = path.resolve("kernels-src/mla.ts");
+  const src = fs.readFileSync(file, "utf8").replace(/BLOCK_M = 64, BLOCK_N = 64 \/\/[^\n]*/, `BLOCK_M = 64, BLOCK_N = ${blockN}`);
+  expect(src).toContain(`BLOCK_M = 64, BLOCK_N = ${blockN}`);
+  return { file, sources: new Map([[file, src]]) };
+}
+
+/** A C int expression of a kernel's, evaluated with these variables (`/` truncates, as C's does; safe_div and safe_rem as the kernels define them). */
+export function evalC(expr: string, vars: Record<string, number>): number {
+  const js = expr.replace(/(\w+|\([^()]*\)) \/ (\d+)/g, "Math.trunc($1 / $2)");
+  const fn = new Function("safe_div", "safe_rem", ...Object.keys(vars), `return ${js};`);
+  const safeDiv = (a: number, b: number) => (b === 0 ? 0 : Math.trunc(a / b));
+  const safeRem = (a: number, b: number) => (b === 0 ? 0 : a % b);
+  return fn(safeDiv, safeRem, ...Object.values(vars)) as number;
+}
