@@ -45,7 +45,7 @@
 import re
 import sys
 
-from mla_seesaw_variant import names
+from mla_seesaw_variant import names, row_softmax
 from variant_package import at_commit, build
 
 # The leader build these edits were measured on (the package before row-reads.ts gave each row its
@@ -78,7 +78,6 @@ template <int ID, int N> __device__ __forceinline__ void bar_arrive_n() { asm vo
 
 ROW = "(warp * 16 + g + 8 * h)"
 STEP = "(uint64_t)((((kk >> 2) * 8192) + (kk & 3) * 32) >> 4)"
-IDX = "(nt * 2 + h) * 2 + p"
 
 
 def fence(arr, n):
@@ -163,27 +162,7 @@ def softmax(n, prev):
     pk = lambda nt, h: f"pack_bf16(sc[(({nt}) * 2 + {h}) * 2], sc[(({nt}) * 2 + {h}) * 2 + 1])"
     return f"""
       float mn[2], al[2], rs[2];
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {{
-        float mx = NEG_INF;
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt)
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {{ sc[{IDX}] *= {n['scale']}; mx = fmaxf(mx, sc[{IDX}]); }}
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-        mn[h] = fmaxf({prev}[h], mx);
-        const float ms = (mn[h] == NEG_INF) ? 0.0f : mn[h];
-        al[h] = exp2_ftz({prev}[h] - ms);
-        float sum = 0.0f;
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt)
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {{ sc[{IDX}] = exp2_ftz(sc[{IDX}] - ms); sum += sc[{IDX}]; }}
-        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-        sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-        rs[h] = sum;
-      }}
+{row_softmax(n['scale'], prev, 8, "sc")}
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {{

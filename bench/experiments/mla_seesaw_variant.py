@@ -159,35 +159,43 @@ def copies(n, G):
       cp_async_commit();"""
 
 
+def row_softmax(scale, prev, tiles, dst):
+    """The online softmax of this thread's two rows of the score tile sc (`tiles` 8-column tiles,
+    scaled in place): mn (new max) from the running max `prev`, al = 2^(prev - mn), the
+    probabilities into `dst` (sc itself, or another array of the same layout), rs (row sums).
+    mn, al and rs are declared by the caller."""
+    idx = "(nt * 2 + h) * 2 + p"
+    return f"""      #pragma unroll
+      for (int h = 0; h < 2; ++h) {{
+        float mx = NEG_INF;
+        #pragma unroll
+        for (int nt = 0; nt < {tiles}; ++nt)
+          #pragma unroll
+          for (int p = 0; p < 2; ++p) {{ sc[{idx}] *= {scale}; mx = fmaxf(mx, sc[{idx}]); }}
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        mn[h] = fmaxf({prev}[h], mx);
+        const float ms = (mn[h] == NEG_INF) ? 0.0f : mn[h];
+        al[h] = exp2_ftz({prev}[h] - ms);
+        float sum = 0.0f;
+        #pragma unroll
+        for (int nt = 0; nt < {tiles}; ++nt)
+          #pragma unroll
+          for (int p = 0; p < 2; ++p) {{ {dst}[{idx}] = exp2_ftz(sc[{idx}] - ms); sum += {dst}[{idx}]; }}
+        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+        sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+        rs[h] = sum;
+      }}"""
+
+
 def lead(n, G, first, free_sync="", free_arrive="", copy=""):
     O, M = n["O"], n["M"]
-    idx = "(nt * 2 + h) * 2 + p"
     return f"""
       wgmma_wait<{0 if first else 1}>(); // this half's scores
       #pragma unroll
       for (int i = 0; i < 16; ++i) reg_fence(sc[i]);
       float pr[16], al[2], rs[2], mn[2];
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {{
-        float mx = NEG_INF;
-        #pragma unroll
-        for (int nt = 0; nt < 4; ++nt)
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {{ sc[{idx}] *= {n['scale']}; mx = fmaxf(mx, sc[{idx}]); }}
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-        mn[h] = fmaxf({M}[h], mx);
-        const float ms = (mn[h] == NEG_INF) ? 0.0f : mn[h];
-        al[h] = exp2_ftz({M}[h] - ms);
-        float sum = 0.0f;
-        #pragma unroll
-        for (int nt = 0; nt < 4; ++nt)
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {{ pr[{idx}] = exp2_ftz(sc[{idx}] - ms); sum += pr[{idx}]; }}
-        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-        sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-        rs[h] = sum;
-      }}
+{row_softmax(n['scale'], M, 4, "pr")}
       {free_sync}{copy}
       #pragma unroll
       for (int h = 0; h < 2; ++h)
