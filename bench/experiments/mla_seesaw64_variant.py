@@ -365,46 +365,31 @@ def variant(nocopy):
     return edit
 
 
-def chunked(src):
-    global CHUNKED
-    CHUNKED = True
-    try:
-        return variant(False)(src)
-    finally:
-        CHUNKED = False
-
-
-def chunked_uni(src):
-    """chunked, the mbarrier wait's branch marked uniform (bra.uni): ptxas then no longer
-    serializes the scores' wgmmas around it (no C7520)."""
-    return chunked(src).replace("@!p bra WAIT_%=;", "@!p bra.uni WAIT_%=;")
-
-
-def _offset_nocopy(src):
-    global OFFSET
-    OFFSET = True
-    try:
-        return variant(True)(src)
-    finally:
-        OFFSET = False
-
-
-def with_flags(**flags):
+def with_flags(nocopy=False, uni=False, **flags):
+    """The edit with these module flags set (CHUNKED, EARLY, ROPE_EARLY, OFFSET). With `uni` the
+    mbarrier wait's branch is marked uniform (bra.uni): ptxas then no longer serializes the
+    scores' wgmmas around a wait between them (no C7520)."""
     def edit(src):
         saved = {k: globals()[k] for k in flags}
         globals().update(flags)
         try:
-            return chunked_uni(src)
+            out = variant(nocopy)(src)
         finally:
             globals().update(saved)
+        return out.replace("@!p bra WAIT_%=;", "@!p bra.uni WAIT_%=;") if uni else out
     return edit
 
 
+def chunked_uni(**flags):
+    return with_flags(uni=True, CHUNKED=True, **flags)
+
+
 VARIANTS = {
-    "ss64": variant(False), "ss64_chunked": chunked, "ss64_chunked_uni": chunked_uni, "ss64_nocopy": variant(True),
-    "ss64_early": with_flags(EARLY=True), "ss64_rope": with_flags(ROPE_EARLY=True),
-    "ss64_early_rope": with_flags(EARLY=True, ROPE_EARLY=True),
-    "ss64_offset": with_flags(OFFSET=True), "ss64_offset_nocopy": _offset_nocopy,
+    "ss64": variant(False), "ss64_chunked": with_flags(CHUNKED=True), "ss64_chunked_uni": chunked_uni(),
+    "ss64_nocopy": variant(True),
+    "ss64_early": chunked_uni(EARLY=True), "ss64_rope": chunked_uni(ROPE_EARLY=True),
+    "ss64_early_rope": chunked_uni(EARLY=True, ROPE_EARLY=True),
+    "ss64_offset": chunked_uni(OFFSET=True), "ss64_offset_nocopy": with_flags(nocopy=True, OFFSET=True),
 }
 
 
