@@ -42,17 +42,20 @@ function multipleOf(v: Value): number {
 
 const uniform = (plan: CudaPlan, v: Value) => v.type.shape.length === 0 || plan.layout.get(v) === "uniform";
 
-/** The loads inside `roots`' element expressions (through values computed inline), each once. */
-export function inlineLoads(plan: CudaPlan, roots: Value[]): Value[] {
+/** The values `roots`' element expressions compute inline (through other such values) that `pick` accepts, each once. */
+function inlineValues(plan: CudaPlan, roots: Value[], pick: (v: Value) => boolean): Value[] {
   const out = new Set<Value>();
   const walk = (v: Value) => {
     if (plan.layout.get(v) !== "expr") return;
-    if (v.op.kind === "load") out.add(v);
+    if (pick(v)) out.add(v);
     operands(v.op).forEach(walk);
   };
   roots.forEach(walk);
   return [...out];
 }
+
+/** The loads inside `roots`' element expressions (through values computed inline), each once. */
+export const inlineLoads = (plan: CudaPlan, roots: Value[]): Value[] => inlineValues(plan, roots, (v) => v.op.kind === "load");
 
 interface Page {
   P: number;
@@ -80,16 +83,8 @@ function pageOf(plan: CudaPlan, load: Value, step: number, R: number): Page | un
 }
 
 /** The remainders pos % P inside `roots`' element expressions (through values computed inline). */
-function remainders(plan: CudaPlan, roots: Value[], pos: Value, P: number): Value[] {
-  const out = new Set<Value>();
-  const walk = (v: Value) => {
-    if (plan.layout.get(v) !== "expr") return;
-    if (v.op.kind === "binary" && v.op.op === "rem" && v.op.a === pos && constant(v.op.b) === P) out.add(v);
-    operands(v.op).forEach(walk);
-  };
-  roots.forEach(walk);
-  return [...out];
-}
+const remainders = (plan: CudaPlan, roots: Value[], pos: Value, P: number): Value[] =>
+  inlineValues(plan, roots, (v) => v.op.kind === "binary" && v.op.op === "rem" && v.op.a === pos && constant(v.op.b) === P);
 
 /** The shared reads of a batched copy's row addresses (`roots`: the load's indices and predicate), or none. */
 export function rowReads(ctx: ElementContext, roots: Value[], chunks: number, step: number, R: number, tid = "tid"): RowReads | undefined {
