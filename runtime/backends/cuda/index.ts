@@ -29,6 +29,8 @@ export type {
   PreparedLaunch,
 } from "./launch.ts";
 export { checkCudaManifest } from "./manifest-check.ts";
+export { TensorMapCache, tensorMapRequest } from "./tensor-map.ts";
+export type { TensorMapEncoder, TensorMapRequest } from "./tensor-map.ts";
 export { choosePtxArch, ptxEntryParamSizes } from "./ptx.ts";
 export { DeviceBuffer, createTensor, poison, readTensor, writeTensor, POISON } from "./memory.ts";
 export type { CudaHostArray, CudaTensor } from "./memory.ts";

@@ -15,6 +15,7 @@ import type { TensorDType } from "./dtype.ts";
 import type { DeviceBuffer } from "./memory.ts";
 import type { CudaDeviceInfo, FunctionHandle, ModuleHandle } from "./native.ts";
 import { streamHandle, type CudaStream } from "./stream.ts";
+import { TensorMapCache, tensorMapRequest } from "./tensor-map.ts";
 
 // Launching a loaded CUDA kernel: check the arguments with the same rules and messages as the
 // WebGPU runtime (runtime/args.ts), pack the parameter struct exactly as WebGPU packs its uniform
@@ -125,19 +126,34 @@ export interface PreparedLaunch {
   grid: Grid;
   block: [number, number, number];
   sharedBytes: number;
-  /** One device pointer per tensor in manifest order, then the parameter struct. */
+  /** One device pointer per tensor in manifest order, then the parameter struct, then each tensor map. */
   params: (bigint | Uint8Array)[];
   bound: CudaBoundArgs;
 }
 
-/** Check `args` and lay out a launch of `manifest` (throws the same errors `launch` would). */
-export function prepareLaunch(manifest: KernelManifest, args: Record<string, unknown>, limits: LaunchLimits): PreparedLaunch {
+/**
+ * Check `args` and lay out a launch of `manifest` (throws the same errors `launch` would). A
+ * kernel that copies tensors with TMA (cuda.tensorMaps) needs `maps` to encode their tensor
+ * maps (a loaded kernel's own cache; a test's fake).
+ */
+export function prepareLaunch(
+  manifest: KernelManifest,
+  args: Record<string, unknown>,
+  limits: LaunchLimits,
+  maps?: Pick<TensorMapCache, "get">,
+): PreparedLaunch {
   const cuda = manifest.cuda;
   if (!cuda) throw new Error(`${manifest.name}: bad manifest: no CUDA target (manifest.cuda is missing)`);
   const bound = bindCudaArgs(manifest, args);
   const grid = cudaGrid(manifest, bound, limits);
   const params: (bigint | Uint8Array)[] = bound.tensors.map((t) => tensorPtr(t.value));
   params.push(packParams(manifest, cuda, bound));
+  for (const [i, spec] of (cuda.tensorMaps ?? []).entries()) {
+    const t = bound.tensors.find((b) => b.arg.name === spec.tensor);
+    if (!t) throw new Error(`${manifest.name}: bad manifest: tensorMaps[${i}] names tensor '${spec.tensor}', which the kernel does not take`);
+    if (!maps) throw new Error(`${manifest.name}: copies '${spec.tensor}' with TMA, so its launch needs a tensor-map encoder (a loaded kernel's)`);
+    params.push(maps.get(i, tensorMapRequest(manifest, spec, t.arg, tensorPtr(t.value), t.value.shape)) as Uint8Array);
+  }
   return { grid, block: [...cuda.blockDim], sharedBytes: cuda.sharedBytes, params, bound };
 }
 
@@ -155,6 +171,8 @@ export class LoadedCudaKernel<Args extends CudaArgsShape<Args> = CudaKernelArgs>
   readonly name: string;
   readonly cuda: CudaTarget;
   private unloaded = false;
+  /** This kernel's tensor maps (cuda.tensorMaps), re-encoded only when their tensors change. */
+  private readonly maps: TensorMapCache;
 
   constructor(
     readonly device: CudaDevice,
@@ -166,12 +184,17 @@ export class LoadedCudaKernel<Args extends CudaArgsShape<Args> = CudaKernelArgs>
   ) {
     this.name = manifest.name;
     this.cuda = manifest.cuda!;
+    this.maps = new TensorMapCache((req) => {
+      const out = new Uint8Array(128);
+      device.addon.tensorMapEncodeTiled(out, req.dataType, req.ptr, req.dims, req.strideBytes, req.box, req.swizzle);
+      return out;
+    });
   }
 
   /** Check `args`, queue the kernel, and return the grid used (blocks per axis). */
   launch(args: Args, opts: CudaLaunchOptions = {}): Grid {
     if (this.unloaded) throw new Error(`${this.name}: launched after destroy()`);
-    const p = prepareLaunch(this.manifest, args as unknown as Record<string, unknown>, this.device.info);
+    const p = prepareLaunch(this.manifest, args as unknown as Record<string, unknown>, this.device.info, this.maps);
     if (p.grid.includes(0)) return p.grid; // nothing to do (and CUDA refuses empty grids)
     try {
       this.device.addon.launch(this.fn, p.grid, p.block, p.sharedBytes, streamHandle(opts.stream), p.params);

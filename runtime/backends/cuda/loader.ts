@@ -26,7 +26,8 @@ export function loadKernel<Args extends CudaArgsShape<Args> = CudaKernelArgs>(
   const cuda = checkCudaManifest(manifest);
   const code = normalizeImage(image);
   checkDeviceLimits(manifest, device.info);
-  const expected = [...manifest.tensors.map(() => 8), cuda.uniforms.size];
+  // a pointer per tensor, the parameter struct, then a 128-byte CUtensorMap per TMA-copied tensor
+  const expected = [...manifest.tensors.map(() => 8), cuda.uniforms.size, ...(cuda.tensorMaps ?? []).map(() => 128)];
   if (typeof code === "string") {
     // PTX: check the entry's parameters before the driver sees it (a clearer error, and it
     // covers drivers without cuFuncGetParamInfo).
@@ -143,7 +144,8 @@ function checkParams(manifest: KernelManifest, entry: string, actual: readonly n
   throw new Error(
     `${manifest.name}: bad manifest or kernel: '${entry}' takes parameters of [${actual.join(", ")}] bytes but the ` +
       `manifest describes [${expected.join(", ")}] (one 8-byte pointer per tensor: ${manifest.tensors.map((t) => t.name).join(", ")}; ` +
-      `then the ${manifest.cuda!.uniforms.size}-byte param struct)`,
+      `then the ${manifest.cuda!.uniforms.size}-byte param struct` +
+      (manifest.cuda!.tensorMaps?.length ? `; then a 128-byte tensor map of ${manifest.cuda!.tensorMaps.map((m) => m.tensor).join(", ")})` : ")"),
   );
 }
 

@@ -21,5 +21,13 @@ export function checkCudaManifest(manifest: KernelManifest): CudaTarget {
   if (b[0] * b[1] * b[2] > 1024) fail(`blockDim [${b.join(", ")}] has ${b[0] * b[1] * b[2]} threads; CUDA allows at most 1024`);
   if (!Number.isInteger(cuda.sharedBytes) || cuda.sharedBytes < 0)
     fail(`sharedBytes ${cuda.sharedBytes} is not a non-negative integer`);
+  for (const [i, m] of (cuda.tensorMaps ?? []).entries()) {
+    const what = `tensorMaps[${i}]`;
+    const arg = manifest.tensors.find((t) => t.name === m?.tensor);
+    if (!arg) fail(`${what} names tensor ${JSON.stringify(m?.tensor)}, which the kernel does not take`);
+    if (!Array.isArray(m.box) || m.box.length !== 2 || !m.box.every((n) => Number.isInteger(n) && n >= 1 && n <= 256))
+      fail(`${what}.box ${JSON.stringify(m.box)} is not two integers from 1 to 256 (TMA's limit)`);
+    if (![0, 32, 64, 128].includes(m.swizzle)) fail(`${what}.swizzle ${JSON.stringify(m.swizzle)} is not 0, 32, 64 or 128`);
+  }
   return cuda;
 }

@@ -106,6 +106,20 @@ export interface CudaAddon {
     params: readonly (bigint | ArrayBufferView)[],
   ): void;
 
+  /**
+   * Encode a CUtensorMap into `out` (128 bytes): a tensor of `dims` elements (innermost first) at
+   * ptr, rows strideBytes apart, copied in boxes of `box`, swizzled per CUtensorMapSwizzle.
+   */
+  tensorMapEncodeTiled(
+    out: Uint8Array,
+    dataType: number,
+    ptr: bigint,
+    dims: readonly number[],
+    strideBytes: readonly number[],
+    box: readonly number[],
+    swizzle: number,
+  ): void;
+
   streamCreate(nonBlocking?: boolean): StreamHandle;
   streamSynchronize(stream: StreamArg): void;
   streamDestroy(stream: StreamHandle): void;

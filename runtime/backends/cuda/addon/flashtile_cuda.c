@@ -122,6 +122,9 @@ enum { CU_STREAM_CAPTURE_MODE_GLOBAL = 0, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 
   X(1, cuFuncGetAttribute, "cuFuncGetAttribute", (int *, int, CUfunction))                          \
   X(1, cuFuncSetAttribute, "cuFuncSetAttribute", (CUfunction, int, int))                            \
   X(0, cuFuncGetParamInfo, "cuFuncGetParamInfo", (CUfunction, size_t, size_t *, size_t *))          \
+  X(0, cuTensorMapEncodeTiled, "cuTensorMapEncodeTiled",                                            \
+    (void *, int, unsigned, void *, const uint64_t *, const uint64_t *, const unsigned *,           \
+     const unsigned *, int, int, int, int))                                                         \
   X(1, cuLaunchKernel, "cuLaunchKernel",                                                            \
     (CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, CUstream,    \
      void **, void **))                                                                             \
@@ -1056,6 +1059,76 @@ static napi_value js_func_get_attribute(napi_env env, napi_callback_info info) {
   return make_num(env, v);
 }
 
+// Up to `max` non-negative integers from a JS array into out; their count into *n.
+static int get_u64_array(napi_env env, napi_value v, const char *what, uint64_t *out, uint32_t max, uint32_t *n) {
+  bool is_array = false;
+  if (v == NULL || napi_is_array(env, v, &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, v, n) != napi_ok || *n > max) {
+    throw_msg(env, "ERR_INVALID_ARG_TYPE", "flashtile CUDA: %s must be an array of at most %u integers", what, max);
+    return 0;
+  }
+  for (uint32_t i = 0; i < *n; i++) {
+    napi_value e;
+    char item[64];
+    snprintf(item, sizeof item, "%s[%u]", what, i);
+    if (napi_get_element(env, v, i, &e) != napi_ok || !get_u64(env, e, item, &out[i])) return 0;
+  }
+  return 1;
+}
+
+// tensorMapEncodeTiled(out, dataType, ptr, dims, strideBytes, box, swizzle): the 128-byte
+// CUtensorMap a kernel's TMA copies read (passed by value as a __grid_constant__ parameter) of
+// a tensor of `dims` elements (innermost first) at ptr, rows `strideBytes` apart, copied in boxes
+// of `box` elements, swizzled in shared memory (swizzle: the driver's CUtensorMapSwizzle). Every
+// element stride is 1, no interleave, L2 promotion of 256 bytes, out-of-bounds elements zero.
+static napi_value js_tensor_map_encode_tiled(napi_env env, napi_callback_info info) {
+  Args a;
+  TRY(get_args(env, info, &a));
+  REQUIRE_INIT();
+  if (p_cuTensorMapEncodeTiled == NULL) {
+    throw_msg(env, "FLASHTILE_CUDA_OLD_DRIVER",
+              "flashtile CUDA: the NVIDIA driver has no cuTensorMapEncodeTiled (TMA needs CUDA 12.0 or newer)");
+    return NULL;
+  }
+  void *out = NULL;
+  size_t out_len = 0;
+  TRY(get_bytes(env, a.argv[0], "tensorMapEncodeTiled: out", &out, &out_len));
+  if (out_len != 128) {
+    throw_msg(env, "ERR_INVALID_ARG_VALUE", "flashtile CUDA: tensorMapEncodeTiled: out must be 128 bytes, got %zu", out_len);
+    return NULL;
+  }
+  uint32_t dtype = 0, swizzle = 0, rank = 0, nstrides = 0, nbox = 0;
+  CUdeviceptr ptr = 0;
+  uint64_t dims[5], strides[4], box64[5];
+  TRY(get_u32(env, a.argv[1], "tensorMapEncodeTiled: dataType", &dtype));
+  TRY(get_ptr(env, a.argv[2], "tensorMapEncodeTiled: ptr", &ptr));
+  TRY(get_u64_array(env, a.argv[3], "tensorMapEncodeTiled: dims", dims, 5, &rank));
+  TRY(get_u64_array(env, a.argv[4], "tensorMapEncodeTiled: strideBytes", strides, 4, &nstrides));
+  TRY(get_u64_array(env, a.argv[5], "tensorMapEncodeTiled: box", box64, 5, &nbox));
+  TRY(get_u32(env, a.argv[6], "tensorMapEncodeTiled: swizzle", &swizzle));
+  if (rank < 1 || nstrides + 1 != rank || nbox != rank) {
+    throw_msg(env, "ERR_INVALID_ARG_VALUE",
+              "flashtile CUDA: tensorMapEncodeTiled: %u dims need %u strides and %u box sizes, got %u and %u", rank,
+              rank ? rank - 1 : 0, rank, nstrides, nbox);
+    return NULL;
+  }
+  unsigned box[5], ones[5] = {1, 1, 1, 1, 1};
+  for (uint32_t i = 0; i < rank; i++) box[i] = (unsigned)(box64[i] > 0xffffffffULL ? 0 : box64[i]);
+  // The driver writes a 64-byte aligned object; a TypedArray's bytes need not be.
+  _Alignas(64) unsigned char map[128];
+  CUresult r = p_cuTensorMapEncodeTiled(map, (int)dtype, rank, (void *)(uintptr_t)ptr, dims, strides, box, ones, 0,
+                                        (int)swizzle, 3, 0);
+  if (r != CUDA_SUCCESS) {
+    char extra[160];
+    snprintf(extra, sizeof extra, "dims [%llu, %llu], box [%u, %u], swizzle %u", (unsigned long long)dims[0],
+             (unsigned long long)(rank > 1 ? dims[1] : 1), box[0], rank > 1 ? box[1] : 1, swizzle);
+    throw_cu_extra(env, "cuTensorMapEncodeTiled", r, extra);
+    return NULL;
+  }
+  memcpy(out, map, 128);
+  return make_undefined(env);
+}
+
 static napi_value js_func_set_attribute(napi_env env, napi_callback_info info) {
   Args a;
   TRY(get_args(env, info, &a));
@@ -1426,6 +1499,7 @@ static napi_value module_init(napi_env env, napi_value exports) {
       FN("funcSetAttribute", js_func_set_attribute),
       FN("funcParamSizes", js_func_param_sizes),
       FN("launch", js_launch),
+      FN("tensorMapEncodeTiled", js_tensor_map_encode_tiled),
       FN("streamCreate", js_stream_create),
       FN("streamSynchronize", js_stream_synchronize),
       FN("streamDestroy", js_stream_destroy),

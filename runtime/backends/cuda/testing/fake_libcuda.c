@@ -378,6 +378,29 @@ CUresult cuFuncGetParamInfo(Func *f, size_t i, size_t *off, size_t *size) {
 }
 
 // The axpy kernel on the CPU: y[i] = a * x[i] + b[i % cols] for i < rows * cols.
+// TMA tensor maps: the real driver's checks that tests meet (rank, 16-byte address and row
+// stride, boxes of 1..256, a swizzled box no wider than its swizzle), and a readable encoding in
+// place of the opaque one: the address, dims, strides, box (each a u64), then data type and swizzle.
+CUresult cuTensorMapEncodeTiled(void *map, int dtype, unsigned rank, void *addr, const uint64_t *dims,
+                                const uint64_t *strides, const unsigned *box, const unsigned *estrides, int interleave,
+                                int swizzle, int l2, int oob) {
+  static const int BYTES[] = {1, 2, 4, 4, 8, 8, 2, 4, 8, 2};
+  if (((uintptr_t)map & 63) || rank < 1 || rank > 5 || dtype < 0 || dtype > 9 || ((uintptr_t)addr & 15)) return INVALID_VALUE;
+  if (interleave || swizzle < 0 || swizzle > 3 || l2 < 0 || l2 > 3 || oob) return INVALID_VALUE;
+  for (unsigned i = 0; i < rank; i++) {
+    if (!dims[i] || !box[i] || box[i] > 256 || estrides[i] != 1) return INVALID_VALUE;
+    if (i + 1 < rank && strides[i] % 16) return INVALID_VALUE;
+  }
+  if (swizzle && box[0] * (unsigned)BYTES[dtype] > (16u << swizzle)) return INVALID_VALUE;
+  uint64_t *w = (uint64_t *)map;
+  memset(map, 0, 128);
+  w[0] = (uint64_t)(uintptr_t)addr;
+  for (unsigned i = 0; i < 2 && i < rank; i++) w[1 + i] = dims[i], w[4 + i] = box[i];
+  if (rank > 1) w[3] = strides[0];
+  w[6] = (uint64_t)dtype, w[7] = (uint64_t)swizzle;
+  return OK;
+}
+
 static CUresult run_axpy(Node *n) {
   CUdeviceptr x, b, y;
   memcpy(&x, n->params, 8);
