@@ -9,4 +9,4 @@ export type {
   UniformField,
   WgslTarget,
 } from "./runtime/manifest.js";
-// runtime source hash: 53e4c648411605e6
+// runtime source hash: 381ffa15968f4f67

@@ -76,6 +76,13 @@ export interface CudaTarget {
     size: number;
     fields: UniformField[];
   };
+  /**
+   * Tensors the kernel copies with TMA: each takes one more parameter after the uniforms, the
+   * 128-byte CUtensorMap the runtime encodes (in this order) for the bound tensor viewed as 2-D
+   * [rows, last dim], copied in boxes of `box` = [columns, rows] elements, swizzled in shared
+   * memory by `swizzle` bytes (0: none).
+   */
+  tensorMaps?: TensorMapSpec[];
   /** What ptxas reported per architecture: registers, spills, stack (for tests and docs). */
   resources?: Record<
     string,
@@ -87,6 +94,12 @@ export interface CudaTarget {
       sharedBytes: number;
     }
   >;
+}
+/** A tensor a CUDA kernel copies with TMA (CudaTarget.tensorMaps). */
+export interface TensorMapSpec {
+  tensor: string;
+  box: [number, number];
+  swizzle: 0 | 32 | 64 | 128;
 }
 export interface KernelManifest {
   /** Unique name of this instance, e.g. "mha_prefill.hd128.f32". */

@@ -21,6 +21,7 @@ import type { LeaderLoop } from "./leader.ts";
 import { type LeaderHost, LeaderLoops } from "./leader-emit.ts";
 import { blockIndex, heaviestFirstAxes } from "./schedule.ts";
 import { ident, literal, regType, symC } from "./syntax.ts";
+import { type TmaCopy, emitBoxWait, emitBoxes, initBars, tmaOf } from "./tma.ts";
 
 export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private fusedSums = new Set<Value>();
@@ -58,6 +59,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     leaders = new Map<ForInst, LeaderLoop>(),
     /** Where the leader loops publish (1024-byte aligned, past every other region). */
     leaderAt = 0,
+    /** Prefetched tiles that TMA copies on sm_90a (tma.ts). */
+    private readonly tma: TmaCopy[] = [],
   ) {
     super();
     this.rotated = new RotatedLoops(this, rotations, exchangeAt, exchangeSize);
@@ -133,6 +136,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
         this.line(`const int warp = (tid >> 5) % ${W}, wcol = (tid >> 5) / ${W}, lane = tid & 31, g = lane >> 2, t4 = lane & 3;`);
       } else this.line("const int warp = tid >> 5, lane = tid & 31, g = lane >> 2, t4 = lane & 3;");
       if (this.plan.wgmma.size) for (const l of wgmmaWarpgroup(this.plan.shape)) this.line(l);
+      for (const l of initBars(this.tma)) this.line(l);
     } else {
       this.line(`const int tr = tid / ${this.plan.shape.TC}, tc = tid % ${this.plan.shape.TC};`);
     }
@@ -283,6 +287,10 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       issueAhead: (p: Prefetch, index: string, guard: string, otherBuffer?: boolean, team?: CopyTeam | "none") => this.issueAhead(p, index, guard, otherBuffer, team),
       yieldTo: (t: Value[], y: Value[], set: Set<Value>) => this.yieldTo(t, y, set),
       readShared: (tiles: Map<Value, Region>) => this.readShared(tiles),
+      boxWait: (p: Prefetch, iv: string, lo: string) => {
+        const box = tmaOf(this.tma, p);
+        if (box?.first) emitBoxWait((l) => this.line(l), box.c, box.c.tiles.map((t) => this.name(t.p.v)).join(", "), iv, lo);
+      },
     };
   }
 
@@ -320,16 +328,27 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     if (!otherBuffer) this.arrived.delete(p.v);
     this.inflight.push(p.v);
     if (team === "none") return;
-    const saved = new Map([p.loop.iv, ...p.deps].map((d) => [d, this.names.get(d)]));
+    // A TMA group's first tile issues every tile of the group (tma.ts): their scalars too.
+    const box = team ? tmaOf(this.tma, p) : undefined;
+    const deps = box?.first ? [...new Set(box.c.tiles.flatMap((t) => t.p.deps))] : p.deps;
+    const saved = new Map([p.loop.iv, ...deps].map((d) => [d, this.names.get(d)]));
     this.line(`if (${guard}) {`);
     this.enter();
     this.names.set(p.loop.iv, index);
-    for (const d of p.deps) {
+    for (const d of deps) {
       const next = `${this.name(d).replace(/^P\./, "")}_ahead`;
       this.line(`const ${regType(d.type.dtype)} ${next} = ${opExpr(this, d, position("0", "0"))};`);
       this.names.set(d, next);
     }
-    copyChunks(this, p.v, this.region(p.v)!, !!this.rotated.ofLoop(p.loop) || !!this.leaders.ofLoop(p.loop), team);
+    const batched = !!this.rotated.ofLoop(p.loop) || !!this.leaders.ofLoop(p.loop);
+    if (box && team) {
+      this.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
+      if (box.first) emitBoxes(this, box.c, (v) => this.region(v)!, index, team);
+      else this.line(`// ${this.name(p.v)}: issued with ${this.name(box.c.tiles[0].p.v)}'s boxes`);
+      this.line("#else");
+      copyChunks(this, p.v, this.region(p.v)!, batched, team);
+      this.line("#endif");
+    } else copyChunks(this, p.v, this.region(p.v)!, batched, team);
     for (const [d, n] of saved) {
       if (n === undefined) this.names.delete(d);
       else this.names.set(d, n);

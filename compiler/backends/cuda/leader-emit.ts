@@ -35,6 +35,8 @@ export interface LeaderHost extends LoopHost {
   yieldTo(targets: Value[], yields: Value[], targetSet: Set<Value>): void;
   /** Dots read these tiles from shared memory at these regions (swizzled) until cleared. */
   readShared(tiles: Map<Value, Region>): void;
+  /** Wait for tile `iv`'s TMA boxes of p.v where TMA copies it (tma.ts); nothing otherwise. */
+  boxWait(p: Prefetch, iv: string, lo: string): void;
 }
 
 export class LeaderLoops {
@@ -108,6 +110,7 @@ export class LeaderLoops {
     const f = l.loop;
     const h = this.host;
     const iv = h.name(f.iv);
+    for (const p of top) h.boxWait(p, iv, h.scalarOf(f.lo));
     h.barrier(`this tile's ${top.map((p) => h.name(p.v)).join(", ")} arrived; every warp is done with the other buffers`, true);
     // The other groups copy the next tile while the leader computes this one's scores (their own
     // dots wait for its P): its page-table reads and cp.async issue stay off the leader's path.

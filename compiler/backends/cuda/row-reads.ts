@@ -57,7 +57,7 @@ function inlineValues(plan: CudaPlan, roots: Value[], pick: (v: Value) => boolea
 /** The loads inside `roots`' element expressions (through values computed inline), each once. */
 export const inlineLoads = (plan: CudaPlan, roots: Value[]): Value[] => inlineValues(plan, roots, (v) => v.op.kind === "load");
 
-interface Page {
+export interface Page {
   P: number;
   /** The row position U + row (an iota over the tile's rows) and its start U. */
   pos: Value;
@@ -67,7 +67,7 @@ interface Page {
 }
 
 /** The page of `load` when its one row-dependent index is (U + row) / P, U a multiple of K, and rows r0 + i * step of R share entries. */
-function pageOf(plan: CudaPlan, load: Value, step: number, R: number): Page | undefined {
+export function pageOf(plan: CudaPlan, load: Value, step: number, R: number): Page | undefined {
   const op = load.op as Extract<Value["op"], { kind: "load" }>;
   if (op.pred) return undefined;
   const varying = op.indices.filter((x) => !uniform(plan, x));
