@@ -45,11 +45,14 @@ describe("CUDA kernels built with nvcc for sm_80 and sm_90a", () => {
       expect(m.name.startsWith("mla_") ? m.params.BLOCK_N : m.params.BLOCK_M, m.name).toBe(m.name.startsWith("mla_") ? 32 : 128);
       expect(source(m), m.name).not.toContain("wgmma");
     }
-    // MLA's Hopper builds: 64-key tiles in 224 KiB, so their PTX is for sm_90a alone.
+    // MLA's Hopper builds: 64-key tiles in 224 KiB, so their PTX is for sm_90a alone. At pages
+    // of 16 and 64 rows TMA copies the whole tiles (tma.ts): two mbarriers more, and a tensor map.
     for (const m of clauses.filter((x) => x.name.startsWith("mla_"))) {
       const main = cudaBuilds.find((x) => x.name === m.name && x !== m)!;
+      const P = Number(main.params.PAGE);
       expect(main.params.BLOCK_N, m.name).toBe(64);
-      expect(main.cuda!.sharedBytes, m.name).toBe(229888);
+      expect(main.cuda!.sharedBytes, m.name).toBe(P >= 16 ? 229888 + 16 : 229888);
+      expect(main.cuda!.tensorMaps, m.name).toEqual(P >= 16 ? [{ tensor: "c_kv", box: [64, P], swizzle: 128 }] : undefined);
       expect(Object.keys(main.cuda!.ptx), m.name).toEqual(["sm_90a"]);
       expect(source(main), m.name).toContain("bar.arrive 1, 256");
     }
