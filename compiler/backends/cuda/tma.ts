@@ -23,7 +23,7 @@ import type { CopyHost, CopyTeam } from "./copy-emit.ts";
 import { elem, position } from "./elements.ts";
 import type { CudaPlan } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
-import { pageOf } from "./row-reads.ts";
+import { type Page, pageOf } from "./row-reads.ts";
 
 /** Fewer rows a box than this and cp.async is faster (one-row boxes: 6x slower on an H200). */
 export const MIN_BOX_ROWS = 16;
@@ -68,11 +68,30 @@ function boxRows(plan: CudaPlan, p: Prefetch): number | undefined {
   if (varying.length !== 1) return undefined;
   for (const L of loadsIn(plan, varying[0])) {
     const page = pageOf(plan, L, 1, R);
-    if (!page) continue;
+    if (!page || !pageRun(varying[0], L, page)) continue;
     const rows = page.within === "one" ? R : page.P;
     if (rows >= MIN_BOX_ROWS && rows <= 256 && rows % 8 === 0 && R % rows === 0) return rows;
   }
   return undefined;
+}
+
+/**
+ * Is the row index `entry * P + pos % P` (entry: the page-table load L, pos: the tile's row
+ * positions), so that a page's rows of the tile are consecutive rows of the tensor, as a box
+ * copies them?
+ */
+function pageRun(index: Value, L: Value, page: Page): boolean {
+  const binary = (x: Value, op: string) => (x.op.kind === "binary" && x.op.op === op ? x.op : undefined);
+  const times = (x: Value) => {
+    const m = binary(x, "mul");
+    return !!m && ((m.a === L && constant(m.b) === page.P) || (m.b === L && constant(m.a) === page.P));
+  };
+  const rem = (x: Value) => {
+    const r = binary(x, "rem");
+    return !!r && r.a === page.pos && constant(r.b) === page.P;
+  };
+  const add = binary(index, "add");
+  return !!add && ((times(add.a) && rem(add.b)) || (times(add.b) && rem(add.a)));
 }
 
 /** The page-table loads inside v's inline expression. */
