@@ -119,11 +119,14 @@ export function tmaCopies(prefetch: Prefetch[], leaderLoops: Set<unknown>, plan:
     const tensor = (p.v.op as Load).tensor.name;
     let m = maps.findIndex((x) => x.tensor === tensor && x.box[1] === rows);
     if (m < 0) m = maps.push({ tensor, box: [64, rows], swizzle: 128 }) - 1;
-    byLoop.set(p.loop, [...(byLoop.get(p.loop) ?? []), { p, rows, map: `${tensor}_map${m ? m : ""}` }]);
+    byLoop.set(p.loop, [...(byLoop.get(p.loop) ?? []), { p, rows, map: mapParam(maps[m], m) }]);
   }
   const copies = [...byLoop.values()].map((tiles, i) => ({ tiles, bars: at + i * 16 }));
   return { copies, maps };
 }
+
+/** The kernel parameter of tensor map i (the manifest's cuda.tensorMaps[i]). */
+export const mapParam = (m: TensorMapSpec, i: number): string => `${m.tensor}_map${i ? i : ""}`;
 
 /** The group that copies p, and whether p is its first tile (which issues them all). */
 export function tmaOf(copies: TmaCopy[], p: Prefetch): { c: TmaCopy; first: boolean } | undefined {
