@@ -21,7 +21,7 @@ import type { LeaderLoop } from "./leader.ts";
 import { type LeaderHost, LeaderLoops } from "./leader-emit.ts";
 import { blockIndex, heaviestFirstAxes } from "./schedule.ts";
 import { ident, literal, regType, symC } from "./syntax.ts";
-import { type TmaCopy, emitBoxWait, emitBoxes, initBars, tmaOf } from "./tma.ts";
+import { type TmaCopy, copyDeps, emitBoxWait, emitTileCopy, initBars } from "./tma.ts";
 
 export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private fusedSums = new Set<Value>();
@@ -259,9 +259,6 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       this.arrived = new Set(arrived);
     });
   }
-  yieldTo(targets: Value[], yields: Value[], targetSet: Set<Value>): void {
-    super.yieldTo(targets, yields, targetSet);
-  }
   readShared(tiles: Map<Value, Region>): void {
     this.sharedOverride = tiles;
     this.dotPlan = tiles.size
@@ -287,10 +284,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       issueAhead: (p: Prefetch, index: string, guard: string, otherBuffer?: boolean, team?: CopyTeam | "none") => this.issueAhead(p, index, guard, otherBuffer, team),
       yieldTo: (t: Value[], y: Value[], set: Set<Value>) => this.yieldTo(t, y, set),
       readShared: (tiles: Map<Value, Region>) => this.readShared(tiles),
-      boxWait: (p: Prefetch, iv: string, lo: string) => {
-        const box = tmaOf(this.tma, p);
-        if (box?.first) emitBoxWait((l) => this.line(l), box.c, box.c.tiles.map((t) => this.name(t.p.v)).join(", "), iv, lo);
-      },
+      boxWait: (p: Prefetch, iv: string, lo: string) => emitBoxWait(this, this.tma, p, iv, lo),
     };
   }
 
@@ -328,9 +322,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     if (!otherBuffer) this.arrived.delete(p.v);
     this.inflight.push(p.v);
     if (team === "none") return;
-    // A TMA group's first tile issues every tile of the group (tma.ts): their scalars too.
-    const box = team ? tmaOf(this.tma, p) : undefined;
-    const deps = box?.first ? [...new Set(box.c.tiles.flatMap((t) => t.p.deps))] : p.deps;
+    const deps = copyDeps(this.tma, p, team);
     const saved = new Map([p.loop.iv, ...deps].map((d) => [d, this.names.get(d)]));
     this.line(`if (${guard}) {`);
     this.enter();
@@ -341,14 +333,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       this.names.set(d, next);
     }
     const batched = !!this.rotated.ofLoop(p.loop) || !!this.leaders.ofLoop(p.loop);
-    if (box && team) {
-      this.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-      if (box.first) emitBoxes(this, box.c, (v) => this.region(v)!, index, team);
-      else this.line(`// ${this.name(p.v)}: issued with ${this.name(box.c.tiles[0].p.v)}'s boxes`);
-      this.line("#else");
-      copyChunks(this, p.v, this.region(p.v)!, batched, team);
-      this.line("#endif");
-    } else copyChunks(this, p.v, this.region(p.v)!, batched, team);
+    emitTileCopy(this, this.tma, p, (v) => this.region(v)!, index, team, () => copyChunks(this, p.v, this.region(p.v)!, batched, team));
     for (const [d, n] of saved) {
       if (n === undefined) this.names.delete(d);
       else this.names.set(d, n);

@@ -216,9 +216,36 @@ export function emitBoxes(em: CopyHost, c: TmaCopy, region: (v: Value) => Region
   em.line("}");
 }
 
-/** At a leader tile's top: tile `iv`'s boxes landed (the loop's first tile came by cp.async before it). */
-export function emitBoxWait(line: (s: string) => void, c: TmaCopy, names: string, iv: string, lo: string): void {
-  line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-  line(`if (${iv} > ${lo}) mbar_wait(${bar(c, iv)}, ((${iv} - ${lo} - 1) >> 1) & 1); // the boxes of ${names} for tile ${iv} landed`);
-  line("#endif");
+/** At a leader tile's top: tile `iv`'s boxes landed, where TMA copies p (the loop's first tile came by cp.async before it). */
+export function emitBoxWait(em: Pick<CopyHost, "line" | "name">, copies: TmaCopy[], p: Prefetch, iv: string, lo: string): void {
+  const box = tmaOf(copies, p);
+  if (!box?.first) return;
+  const names = box.c.tiles.map((t) => em.name(t.p.v)).join(", ");
+  em.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
+  em.line(`if (${iv} > ${lo}) mbar_wait(${bar(box.c, iv)}, ((${iv} - ${lo} - 1) >> 1) & 1); // the boxes of ${names} for tile ${iv} landed`);
+  em.line("#endif");
+}
+
+/**
+ * The scalars the copy of p (for the next index) reads: a TMA group's first tile issues every
+ * tile of its group, so theirs too.
+ */
+export function copyDeps(copies: TmaCopy[], p: Prefetch, team: CopyTeam | undefined): Value[] {
+  const box = team ? tmaOf(copies, p) : undefined;
+  return box?.first ? [...new Set(box.c.tiles.flatMap((t) => t.p.deps))] : p.deps;
+}
+
+/**
+ * The copy of p by `team`: where TMA copies it, the group's boxes on sm_90a (from its first tile;
+ * the others' are issued with them) and `cpAsync` for other architectures; elsewhere `cpAsync`.
+ */
+export function emitTileCopy(em: CopyHost, copies: TmaCopy[], p: Prefetch, region: (v: Value) => Region, index: string, team: CopyTeam | undefined, cpAsync: () => void): void {
+  const box = team ? tmaOf(copies, p) : undefined;
+  if (!box || !team) return cpAsync();
+  em.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
+  if (box.first) emitBoxes(em, box.c, region, index, team);
+  else em.line(`// ${em.name(p.v)}: issued with ${em.name(box.c.tiles[0].p.v)}'s boxes`);
+  em.line("#else");
+  cpAsync();
+  em.line("#endif");
 }
