@@ -27,7 +27,8 @@ export interface RowReads {
   ctx: ElementContext;
 }
 
-const constant = (v: Value): number | undefined => (v.op.kind === "const" && typeof v.op.value === "number" ? v.op.value : undefined);
+/** v's value when it is a numeric constant. */
+export const constant = (v: Value): number | undefined => (v.op.kind === "const" && typeof v.op.value === "number" ? v.op.value : undefined);
 const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : Math.abs(a));
 
 /** A number v's value is always a multiple of (1 when nothing is known). */

@@ -15,15 +15,14 @@
 // last dim] (the runtime encodes that view, runtime/backends/cuda/tensor-map.ts), the row of the
 // page's first row from the leading indices, the column from the last.
 import type { TensorMapSpec } from "../../../runtime/manifest.ts";
-import type { Value } from "../../ir/ir.ts";
-import { operands } from "../../ir/ir.ts";
+import type { ForInst, Value } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import { bytesOfName } from "../../../runtime/dtype.ts";
 import type { CopyHost, CopyTeam } from "./copy-emit.ts";
 import { elem, position } from "./elements.ts";
 import type { CudaPlan } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
-import { type Page, pageOf } from "./row-reads.ts";
+import { type Page, constant, inlineLoads, pageOf } from "./row-reads.ts";
 
 /** Fewer rows a box than this and cp.async is faster (one-row boxes: 6x slower on an H200). */
 export const MIN_BOX_ROWS = 16;
@@ -48,8 +47,6 @@ export interface TmaCopy {
 
 type Load = Extract<Value["op"], { kind: "load" }>;
 
-const constant = (v: Value): number | undefined => (v.op.kind === "const" && typeof v.op.value === "number" ? v.op.value : undefined);
-
 /** How prefetched tile p can be copied with TMA boxes, or undefined (then cp.async). */
 function boxRows(plan: CudaPlan, p: Prefetch): number | undefined {
   const v = p.v;
@@ -66,7 +63,7 @@ function boxRows(plan: CudaPlan, p: Prefetch): number | undefined {
   // The rows: the one row-dependent index reads a page table; whole pages of the tile, or all in one.
   const varying = op.indices.slice(0, -1).filter((x) => x.type.shape.length > 0 && plan.layout.get(x) !== "uniform");
   if (varying.length !== 1) return undefined;
-  for (const L of loadsIn(plan, varying[0])) {
+  for (const L of inlineLoads(plan, [varying[0]])) {
     const page = pageOf(plan, L, 1, R);
     if (!page || !pageRun(varying[0], L, page)) continue;
     const rows = page.within === "one" ? R : page.P;
@@ -94,23 +91,12 @@ function pageRun(index: Value, L: Value, page: Page): boolean {
   return !!add && ((times(add.a) && rem(add.b)) || (times(add.b) && rem(add.a)));
 }
 
-/** The page-table loads inside v's inline expression. */
-function loadsIn(plan: CudaPlan, v: Value): Value[] {
-  const out: Value[] = [];
-  const walk = (x: Value) => {
-    if (x.op.kind === "load") out.push(x);
-    if (plan.layout.get(x) === "expr" || x === v) operands(x.op).forEach(walk);
-  };
-  walk(v);
-  return out;
-}
-
 /**
  * The prefetched tiles of leader loops that TMA copies, one group a loop, their mbarriers from
  * byte `at` of shared memory (16 bytes a group), and the manifest's tensor maps.
  */
-export function tmaCopies(prefetch: Prefetch[], leaderLoops: Set<unknown>, plan: CudaPlan, at: number): { copies: TmaCopy[]; maps: TensorMapSpec[] } {
-  const byLoop = new Map<unknown, TmaTile[]>();
+export function tmaCopies(prefetch: Prefetch[], leaderLoops: Set<ForInst>, plan: CudaPlan, at: number): { copies: TmaCopy[]; maps: TensorMapSpec[] } {
+  const byLoop = new Map<ForInst, TmaTile[]>();
   const maps: TensorMapSpec[] = [];
   for (const p of prefetch) {
     if (!leaderLoops.has(p.loop) || p.stages !== 2) continue;
