@@ -45,7 +45,7 @@
 import re
 import sys
 
-from mla_seesaw_variant import names, row_softmax
+from mla_seesaw_variant import NAMED_BARRIERS, names, row_softmax
 from variant_package import at_commit, build
 
 # The leader build these edits were measured on (the package before row-reads.ts gave each row its
@@ -71,10 +71,7 @@ __device__ __forceinline__ void mbar_wait(unsigned a, int parity) {
   asm volatile("{\n.reg .pred p;\nWAIT_%=:\nmbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\n@!p bra WAIT_%=;\n}\n" :: "r"(a), "r"(parity) : "memory");
 }
 #endif
-template <int ID, int N> __device__ __forceinline__ void bar_sync_n() { asm volatile("bar.sync %0, %1;\n" :: "n"(ID), "n"(N) : "memory"); }
-template <int ID, int N> __device__ __forceinline__ void bar_arrive_n() { asm volatile("bar.arrive %0, %1;\n" :: "n"(ID), "n"(N) : "memory"); }
-
-"""
+""" + NAMED_BARRIERS + "\n"
 
 ROW = "(warp * 16 + g + 8 * h)"
 STEP = "(uint64_t)((((kk >> 2) * 8192) + (kk & 3) * 32) >> 4)"

@@ -30,6 +30,12 @@ OUT = "tmp/seesaw"
 ALPHA, MROW, LX = 229888, 230400, 230912
 SHARED = LX + 256
 
+# Named barriers over N threads (sync waits, arrive does not): the groups' hand-offs in the seesaw
+# scripts of this folder.
+NAMED_BARRIERS = r"""template <int ID, int N> __device__ __forceinline__ void bar_sync_n() { asm volatile("bar.sync %0, %1;\n" :: "n"(ID), "n"(N) : "memory"); }
+template <int ID, int N> __device__ __forceinline__ void bar_arrive_n() { asm volatile("bar.arrive %0, %1;\n" :: "n"(ID), "n"(N) : "memory"); }
+"""
+
 HELPERS = r"""
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
 // d (64 x 32 of this warpgroup, 16 floats a thread) += A (64 x 16, shared memory) · B (16 x 32, shared memory).
@@ -40,10 +46,7 @@ template <int TRANS_B> __device__ __forceinline__ void wgmma_m64n32k16_ss_bf16(f
                : "l"(da), "l"(db), "n"(TRANS_B));
 }
 #endif
-template <int ID, int N> __device__ __forceinline__ void bar_sync_n() { asm volatile("bar.sync %0, %1;\n" :: "n"(ID), "n"(N) : "memory"); }
-template <int ID, int N> __device__ __forceinline__ void bar_arrive_n() { asm volatile("bar.arrive %0, %1;\n" :: "n"(ID), "n"(N) : "memory"); }
-
-"""
+""" + NAMED_BARRIERS + "\n"
 
 
 def names(src):

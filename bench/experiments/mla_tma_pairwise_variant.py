@@ -17,14 +17,12 @@
 import re
 import sys
 
+from mla_seesaw_variant import NAMED_BARRIERS
 from variant_package import build
 
 OUT = "tmp/pairwise"
 
-HELPERS = r"""
-template <int ID, int N> __device__ __forceinline__ void bar_sync_n() { asm volatile("bar.sync %0, %1;\n" :: "n"(ID), "n"(N) : "memory"); }
-template <int ID, int N> __device__ __forceinline__ void bar_arrive_n() { asm volatile("bar.arrive %0, %1;\n" :: "n"(ID), "n"(N) : "memory"); }
-"""
+HELPERS = "\n" + NAMED_BARRIERS
 
 
 def pairwise(src):
