@@ -36,6 +36,10 @@ describe("TMA copies of the leader loop's whole tiles (sm_90a)", () => {
       // Latent 64 x 512 and rope 64 x 64: 73728 bytes a tile on the mbarrier of its buffer.
       expect(others).toMatch(/if \(\(unsigned\)\(tid - 128\) < 32u\) \{\s*if \(lane == 0\) mbar_expect_bytes\(smem \+ (\d+) \+ \(\(\(t_\d+ \+ 1\)\) & 1\) \* 8, 73728\);\s*__syncwarp\(\);/);
       expect(others.match(/tma_box\(smem/g)?.length).toBe(9);
+      // Each box streams through L2 as evict-first, under a policy made once (createpolicy, not volatile).
+      const box = k.code.slice(k.code.indexOf("void tma_box("), k.code.indexOf("#endif", k.code.indexOf("void tma_box(")));
+      expect(box).toContain('asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\\n" : "=l"(policy));');
+      expect(box).toMatch(/mbarrier::complete_tx::bytes\.L2::cache_hint \[%0\], \[%1, \{%2, %3\}\], \[%4\], %5;/);
       expect(others.match(new RegExp(`if \\(lane < ${64 / P}\\) \\{`, "g"))?.length).toBe(2);
       // Every tile after the loop's first waits for its boxes, in both groups' versions, before the barrier.
       for (const version of [leader, others])

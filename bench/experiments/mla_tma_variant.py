@@ -6,6 +6,11 @@
 #   ss64_tma    the 64-key seesaw of mla_seesaw64_variant.py (CHUNKED, bra.uni), each group's
 #               half-tile copies issued by its first thread as boxes
 #   ss64        the same seesaw with its cp.async copies, on the same source (for comparison)
+# Added in the sixteenth session (2026-11-29), each timed beside the shipped build in one call
+# (h200-mla-seesaw-tma-ef-2026-11-29.*):
+#   ss64_tma_ef, leader_tma_ef  the boxes under an L2 evict-first policy (FlashMLA's write-up)
+#   ss64_tma_offset, ss64_tma_ef_offset  with mla_seesaw64_variant's OFFSET (group 1's scores
+#               issued once group 0's are done)
 #
 # Why: without copies the leader loop took 0.153 ms and the seesaw 0.140 ms (64 x 4096, page 16),
 # with them 0.187 and 0.189. The cp.async copies cost warpgroup 1 (or both groups) 36 copies, a
@@ -26,9 +31,11 @@ import sys
 
 import mla_seesaw64_variant as ss
 from mla_seesaw_variant import names
-from variant_package import build
+from variant_package import at_commit, build
 
 OUT = "tmp/tma"
+# The package these edits apply to: the last one before the compiler emitted TMA itself (5f297c3).
+MEASURED_ON = "c054be4"
 MBAR_LEADER = 229888  # two mbarriers after the leader build's 229888 bytes
 SHARED = max(ss.SHARED, MBAR_LEADER + 16)
 
@@ -132,7 +139,42 @@ def leader_tma(src):
     return with_map(src[:start] + body + src[end:])
 
 
-VARIANTS = {"leader_tma": leader_tma, "ss64_tma": seesaw_tma, "ss64": ss.chunked_uni()}
+EVICT_FIRST_BOX = r"""__device__ __forceinline__ void tma_box(unsigned char* dst, const TmaMap* map, int c0, int c1, unsigned bar) {
+  // L2 evict-first: each latent row is read by the two blocks of a request at about the same time
+  // and never again, so it need not displace what stays
+  uint64_t policy;
+  asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3}], [%4], %5;\n"
+               :: "r"((unsigned)__cvta_generic_to_shared(dst)), "l"(map), "r"(c0), "r"(c1), "r"(bar), "l"(policy) : "memory");
+}"""
+
+
+def evict_first(edit):
+    """`edit` with every TMA box copied under an L2 evict-first policy (FlashMLA's write-up found it
+    raised the L2 hit rate)."""
+    def out(src):
+        src = edit(src)
+        a = src.index("__device__ __forceinline__ void tma_box(")
+        b = src.index("\n}\n", a) + 3
+        return src[:a] + EVICT_FIRST_BOX + "\n" + src[b:]
+    return out
+
+
+def seesaw_tma_with(**flags):
+    """seesaw_tma with mla_seesaw64_variant's flags (OFFSET, EARLY, ROPE_EARLY) set."""
+    def edit(src):
+        saved = ss.chunked_uni
+        ss.chunked_uni = lambda: saved(**flags)
+        try:
+            return seesaw_tma(src)
+        finally:
+            ss.chunked_uni = saved
+    return edit
+
+
+VARIANTS = {"leader_tma": leader_tma, "ss64_tma": seesaw_tma, "ss64": ss.chunked_uni(),
+            "ss64_tma_ef": evict_first(seesaw_tma), "ss64_tma_offset": seesaw_tma_with(OFFSET=True),
+            "ss64_tma_ef_offset": evict_first(seesaw_tma_with(OFFSET=True)), "leader_tma_ef": evict_first(leader_tma)}
 
 
 def add_maps(out):
@@ -151,8 +193,8 @@ def add_maps(out):
 
 def main():
     for name in sys.argv[1:] or VARIANTS:
-        build(f"{OUT}/{name}", ("mla_decode_split.", "merge_states"), "mla_decode_split.bf16", VARIANTS[name], SHARED)
-        if name.endswith("_tma"):
+        build(f"{OUT}/{name}", ("mla_decode_split.", "merge_states"), "mla_decode_split.bf16", VARIANTS[name], SHARED, source=at_commit(MEASURED_ON))
+        if "_tma" in name:
             add_maps(f"{OUT}/{name}")
     print("ok")
 
