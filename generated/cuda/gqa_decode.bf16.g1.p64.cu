@@ -889,6 +889,14 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p64(
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
+  float t_360_rcp[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      t_360_rcp[mt * 2 + h] = 1.0f / ((carry_232[mt * 2 + h] == 0.0f) ? 1.0f : carry_232[mt * 2 + h]);
+    }
+  }
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -897,7 +905,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p64(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          if (((t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_128)) out[(long long)((q0_125 + (t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)((kvh_99 + safe_rem((t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1))) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2bfloat16_rn(__bfloat162float(__float2bfloat16_rn((float)((carry_233[((mt * 16 + nt) * 2 + h) * 2 + p] / ((carry_232[mt * 2 + h] == 0.0f) ? 1.0f : carry_232[mt * 2 + h]))))));
+          if (((t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_128)) out[(long long)((q0_125 + (t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)((kvh_99 + safe_rem((t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1))) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2bfloat16_rn(__bfloat162float(__float2bfloat16_rn((float)((carry_233[((mt * 16 + nt) * 2 + h) * 2 + p] * t_360_rcp[mt * 2 + h])))));
         }
       }
     }

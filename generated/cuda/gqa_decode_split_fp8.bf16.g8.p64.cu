@@ -960,6 +960,14 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p6
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/decode_split.ts:38: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
   const float t_350 = v_descale[(long long)(b_98) * v_descale_s0 + (long long)(kvh_97)];
+  float t_349_rcp[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      t_349_rcp[mt * 2 + h] = 1.0f / ((carry_224[mt * 2 + h] == 0.0f) ? 1.0f : carry_224[mt * 2 + h]);
+    }
+  }
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -968,7 +976,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p6
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          if ((((warp * 1 + mt) * 16 + g + 8 * h) < 8)) out_partial[(long long)(s_96) * out_partial_s0 + (long long)(b_98) * out_partial_s1 + (long long)((t_129 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((nt * 8 + 2 * t4 + p))] = ((carry_225[((mt * 16 + nt) * 2 + h) * 2 + p] / ((carry_224[mt * 2 + h] == 0.0f) ? 1.0f : carry_224[mt * 2 + h])) * t_350);
+          if ((((warp * 1 + mt) * 16 + g + 8 * h) < 8)) out_partial[(long long)(s_96) * out_partial_s0 + (long long)(b_98) * out_partial_s1 + (long long)((t_129 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((nt * 8 + 2 * t4 + p))] = ((carry_225[((mt * 16 + nt) * 2 + h) * 2 + p] * t_349_rcp[mt * 2 + h]) * t_350);
         }
       }
     }

@@ -1235,6 +1235,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_bf16_p64(
   const float t_438 = v_descale[(long long)(b_111) * v_descale_s0 + (long long)(kvh_110)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
+  float t_441_rcp[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      t_441_rcp[mt * 2 + h] = 1.0f / ((carry_279[mt * 2 + h] == 0.0f) ? 1.0f : carry_279[mt * 2 + h]);
+    }
+  }
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -1243,7 +1251,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_bf16_p64(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          if ((safe_div((t_141 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_136)) out[(long long)((q0_133 + safe_div((t_141 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_144 + safe_rem((t_141 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2bfloat16_rn(__bfloat162float(__float2bfloat16_rn((float)(((carry_280[((mt * 16 + nt) * 2 + h) * 2 + p] / ((carry_279[mt * 2 + h] == 0.0f) ? 1.0f : carry_279[mt * 2 + h])) * t_438)))));
+          if ((safe_div((t_141 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_136)) out[(long long)((q0_133 + safe_div((t_141 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_144 + safe_rem((t_141 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2bfloat16_rn(__bfloat162float(__float2bfloat16_rn((float)(((carry_280[((mt * 16 + nt) * 2 + h) * 2 + p] * t_441_rcp[mt * 2 + h]) * t_438)))));
         }
       }
     }

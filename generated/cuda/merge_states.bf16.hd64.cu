@@ -139,11 +139,16 @@ extern "C" __global__ void __launch_bounds__(256) merge_states_bf16_hd64(
     }
   }
   // kernels-src/merge_states.ts:29: store out[r, :] = T(acc / where(l == 0.0, 1.0, l)) where r < n_rows
+  float t_99_rcp[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    t_99_rcp[i] = 1.0f / ((carry_75[i] == 0.0f) ? 1.0f : carry_75[i]);
+  }
   #pragma unroll
   for (int i = 0; i < 2; ++i) {
     #pragma unroll
     for (int j = 0; j < 2; ++j) {
-      if (((t_71 + (tr + 8 * i)) < P.n_rows)) out[(long long)((t_71 + (tr + 8 * i))) * out_s0 + (long long)((tc + 32 * j))] = __float2bfloat16_rn(__bfloat162float(__float2bfloat16_rn((float)((carry_76[i * 2 + j] / ((carry_75[i] == 0.0f) ? 1.0f : carry_75[i]))))));
+      if (((t_71 + (tr + 8 * i)) < P.n_rows)) out[(long long)((t_71 + (tr + 8 * i))) * out_s0 + (long long)((tc + 32 * j))] = __float2bfloat16_rn(__bfloat162float(__float2bfloat16_rn((float)((carry_76[i * 2 + j] * t_99_rcp[i])))));
     }
   }
   // kernels-src/merge_states.ts:30: store lse[r] = where(l == 0.0, -inf, mx + log(l)) where r < n_rows

@@ -139,11 +139,16 @@ extern "C" __global__ void __launch_bounds__(256) merge_states_f32_hd128(
     }
   }
   // kernels-src/merge_states.ts:29: store out[r, :] = T(acc / where(l == 0.0, 1.0, l)) where r < n_rows
+  float t_98_rcp[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    t_98_rcp[i] = 1.0f / ((carry_74[i] == 0.0f) ? 1.0f : carry_74[i]);
+  }
   #pragma unroll
   for (int i = 0; i < 2; ++i) {
     #pragma unroll
     for (int j = 0; j < 4; ++j) {
-      if (((t_70 + (tr + 8 * i)) < P.n_rows)) out[(long long)((t_70 + (tr + 8 * i))) * out_s0 + (long long)((tc + 32 * j))] = (carry_75[i * 4 + j] / ((carry_74[i] == 0.0f) ? 1.0f : carry_74[i]));
+      if (((t_70 + (tr + 8 * i)) < P.n_rows)) out[(long long)((t_70 + (tr + 8 * i))) * out_s0 + (long long)((tc + 32 * j))] = (carry_75[i * 4 + j] * t_98_rcp[i]);
     }
   }
   // kernels-src/merge_states.ts:30: store lse[r] = where(l == 0.0, -inf, mx + log(l)) where r < n_rows

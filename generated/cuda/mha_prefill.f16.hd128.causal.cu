@@ -1042,6 +1042,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/mha.ts:45: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  float t_300_rcp[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      t_300_rcp[mt * 2 + h] = 1.0f / ((carry_187[mt * 2 + h] == 0.0f) ? 1.0f : carry_187[mt * 2 + h]);
+    }
+  }
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -1050,7 +1058,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          if (((t_120 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_114)) out[(long long)((q0_111 + (t_120 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)(h_89) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2half_rn(__half2float(__float2half_rn((float)((carry_188[((mt * 16 + nt) * 2 + h) * 2 + p] / ((carry_187[mt * 2 + h] == 0.0f) ? 1.0f : carry_187[mt * 2 + h]))))));
+          if (((t_120 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_114)) out[(long long)((q0_111 + (t_120 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)(h_89) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2half_rn(__half2float(__float2half_rn((float)((carry_188[((mt * 16 + nt) * 2 + h) * 2 + p] * t_300_rcp[mt * 2 + h])))));
         }
       }
     }

@@ -1013,6 +1013,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/mha.ts:45: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  float t_269_rcp[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      t_269_rcp[mt * 2 + h] = 1.0f / ((carry_159[mt * 2 + h] == 0.0f) ? 1.0f : carry_159[mt * 2 + h]);
+    }
+  }
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -1021,7 +1029,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
       for (int nt = 0; nt < 8; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          if (((t_117 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_111)) out[(long long)((q0_108 + (t_117 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)(h_87) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2half_rn(__half2float(__float2half_rn((float)((carry_160[((mt * 8 + nt) * 2 + h) * 2 + p] / ((carry_159[mt * 2 + h] == 0.0f) ? 1.0f : carry_159[mt * 2 + h]))))));
+          if (((t_117 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_111)) out[(long long)((q0_108 + (t_117 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)(h_87) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2half_rn(__half2float(__float2half_rn((float)((carry_160[((mt * 8 + nt) * 2 + h) * 2 + p] * t_269_rcp[mt * 2 + h])))));
         }
       }
     }

@@ -1783,6 +1783,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p64(
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/decode_split.ts:77: store out_partial[s, b, head, :] = softmax_finish(state) where head < heads
+  float t_353_rcp[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      t_353_rcp[mt * 2 + h] = 1.0f / ((carry_216[mt * 2 + h] == 0.0f) ? 1.0f : carry_216[mt * 2 + h]);
+    }
+  }
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -1791,7 +1799,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p64(
       for (int nt = 0; nt < 32; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          if (((t_122 + ((warp * 1 + mt) * 16 + g + 8 * h)) < P.heads)) out_partial[(long long)(s_93) * out_partial_s0 + (long long)(b_95) * out_partial_s1 + (long long)((t_122 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((wcol * 256 + nt * 8 + 2 * t4 + p))] = (carry_217[((mt * 32 + nt) * 2 + h) * 2 + p] / ((carry_216[mt * 2 + h] == 0.0f) ? 1.0f : carry_216[mt * 2 + h]));
+          if (((t_122 + ((warp * 1 + mt) * 16 + g + 8 * h)) < P.heads)) out_partial[(long long)(s_93) * out_partial_s0 + (long long)(b_95) * out_partial_s1 + (long long)((t_122 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((wcol * 256 + nt * 8 + 2 * t4 + p))] = (carry_217[((mt * 32 + nt) * 2 + h) * 2 + p] * t_353_rcp[mt * 2 + h]);
         }
       }
     }

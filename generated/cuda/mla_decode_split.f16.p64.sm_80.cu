@@ -992,6 +992,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p64(
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/decode_split.ts:77: store out_partial[s, b, head, :] = softmax_finish(state) where head < heads
+  float t_357_rcp[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      t_357_rcp[mt * 2 + h] = 1.0f / ((carry_220[mt * 2 + h] == 0.0f) ? 1.0f : carry_220[mt * 2 + h]);
+    }
+  }
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -1000,7 +1008,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p64(
       for (int nt = 0; nt < 32; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          if (((t_126 + ((warp * 1 + mt) * 16 + g + 8 * h)) < P.heads)) out_partial[(long long)(s_95) * out_partial_s0 + (long long)(b_97) * out_partial_s1 + (long long)((t_126 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((wcol * 256 + nt * 8 + 2 * t4 + p))] = (carry_221[((mt * 32 + nt) * 2 + h) * 2 + p] / ((carry_220[mt * 2 + h] == 0.0f) ? 1.0f : carry_220[mt * 2 + h]));
+          if (((t_126 + ((warp * 1 + mt) * 16 + g + 8 * h)) < P.heads)) out_partial[(long long)(s_95) * out_partial_s0 + (long long)(b_97) * out_partial_s1 + (long long)((t_126 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((wcol * 256 + nt * 8 + 2 * t4 + p))] = (carry_221[((mt * 32 + nt) * 2 + h) * 2 + p] * t_357_rcp[mt * 2 + h]);
         }
       }
     }

@@ -1020,6 +1020,38 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  float t_390_rcp[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      t_390_rcp[mt * 2 + h] = 1.0f / ((carry_244[mt * 2 + h] == 0.0f) ? 1.0f : carry_244[mt * 2 + h]);
+    }
+  }
+  int t_143_row[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      t_143_row[mt * 2 + h] = (q0_131 + safe_div((t_139 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads));
+    }
+  }
+  int head_142_row[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      head_142_row[mt * 2 + h] = safe_rem((t_139 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads);
+    }
+  }
+  bool t_145_row[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      t_145_row[mt * 2 + h] = (safe_div((t_139 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) < q_len_134);
+    }
+  }
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -1028,7 +1060,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
       for (int nt = 0; nt < 32; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          if ((safe_div((t_139 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) < q_len_134)) out[(long long)((q0_131 + safe_div((t_139 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))) * out_s0 + (long long)(safe_rem((t_139 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads)) * out_s1 + (long long)((wcol * 256 + nt * 8 + 2 * t4 + p))] = __float2bfloat16_rn(__bfloat162float(__float2bfloat16_rn((float)((carry_245[((mt * 32 + nt) * 2 + h) * 2 + p] / ((carry_244[mt * 2 + h] == 0.0f) ? 1.0f : carry_244[mt * 2 + h]))))));
+          if (t_145_row[mt * 2 + h]) out[(long long)(t_143_row[mt * 2 + h]) * out_s0 + (long long)(head_142_row[mt * 2 + h]) * out_s1 + (long long)((wcol * 256 + nt * 8 + 2 * t4 + p))] = __float2bfloat16_rn(__bfloat162float(__float2bfloat16_rn((float)((carry_245[((mt * 32 + nt) * 2 + h) * 2 + p] * t_390_rcp[mt * 2 + h])))));
         }
       }
     }

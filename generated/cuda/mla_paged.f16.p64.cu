@@ -1814,6 +1814,38 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  float t_385_rcp[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      t_385_rcp[mt * 2 + h] = 1.0f / ((carry_239[mt * 2 + h] == 0.0f) ? 1.0f : carry_239[mt * 2 + h]);
+    }
+  }
+  int t_139_row[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      t_139_row[mt * 2 + h] = (q0_127 + safe_div((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads));
+    }
+  }
+  int head_138_row[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      head_138_row[mt * 2 + h] = safe_rem((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads);
+    }
+  }
+  bool t_141_row[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      t_141_row[mt * 2 + h] = (safe_div((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) < q_len_130);
+    }
+  }
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -1822,7 +1854,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
       for (int nt = 0; nt < 32; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          if ((safe_div((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) < q_len_130)) out[(long long)((q0_127 + safe_div((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))) * out_s0 + (long long)(safe_rem((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads)) * out_s1 + (long long)((wcol * 256 + nt * 8 + 2 * t4 + p))] = __float2half_rn(__half2float(__float2half_rn((float)((carry_240[((mt * 32 + nt) * 2 + h) * 2 + p] / ((carry_239[mt * 2 + h] == 0.0f) ? 1.0f : carry_239[mt * 2 + h]))))));
+          if (t_141_row[mt * 2 + h]) out[(long long)(t_139_row[mt * 2 + h]) * out_s0 + (long long)(head_138_row[mt * 2 + h]) * out_s1 + (long long)((wcol * 256 + nt * 8 + 2 * t4 + p))] = __float2half_rn(__half2float(__float2half_rn((float)((carry_240[((mt * 32 + nt) * 2 + h) * 2 + p] * t_385_rcp[mt * 2 + h])))));
         }
       }
     }

@@ -1237,6 +1237,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_f16_p1(
   const float t_393 = v_descale[(long long)(b_115) * v_descale_s0 + (long long)(kvh_114)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
+  float t_396_rcp[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      t_396_rcp[mt * 2 + h] = 1.0f / ((l_391[mt * 2 + h] == 0.0f) ? 1.0f : l_391[mt * 2 + h]);
+    }
+  }
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -1245,7 +1253,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_f16_p1(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          if ((safe_div((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_141)) out[(long long)((q0_138 + safe_div((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_149 + safe_rem((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2half_rn(__half2float(__float2half_rn((float)((((carry_249[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_387[mt * 2 + h]) / ((l_391[mt * 2 + h] == 0.0f) ? 1.0f : l_391[mt * 2 + h])) * t_393)))));
+          if ((safe_div((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_141)) out[(long long)((q0_138 + safe_div((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_149 + safe_rem((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2half_rn(__half2float(__float2half_rn((float)((((carry_249[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_387[mt * 2 + h]) * t_396_rcp[mt * 2 + h]) * t_393)))));
         }
       }
     }

@@ -1243,6 +1243,14 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
   const float t_401 = v_descale[(long long)(b_113) * v_descale_s0 + (long long)(kvh_112)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
+  float t_404_rcp[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      t_404_rcp[mt * 2 + h] = 1.0f / ((carry_248[mt * 2 + h] == 0.0f) ? 1.0f : carry_248[mt * 2 + h]);
+    }
+  }
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -1251,7 +1259,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          if ((safe_div((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_141)) out[(long long)((q0_138 + safe_div((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_149 + safe_rem((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2bfloat16_rn(__bfloat162float(__float2bfloat16_rn((float)(((carry_249[((mt * 16 + nt) * 2 + h) * 2 + p] / ((carry_248[mt * 2 + h] == 0.0f) ? 1.0f : carry_248[mt * 2 + h])) * t_401)))));
+          if ((safe_div((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_141)) out[(long long)((q0_138 + safe_div((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_149 + safe_rem((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2bfloat16_rn(__bfloat162float(__float2bfloat16_rn((float)(((carry_249[((mt * 16 + nt) * 2 + h) * 2 + p] * t_404_rcp[mt * 2 + h]) * t_401)))));
         }
       }
     }

@@ -1243,6 +1243,14 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p16(
   const float t_411 = v_descale[(long long)(b_116) * v_descale_s0 + (long long)(kvh_115)];
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
+  float t_414_rcp[2]; // once a row (row-hoist.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      t_414_rcp[mt * 2 + h] = 1.0f / ((carry_252[mt * 2 + h] == 0.0f) ? 1.0f : carry_252[mt * 2 + h]);
+    }
+  }
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -1251,7 +1259,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p16(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          if ((safe_div((t_150 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_145)) out[(long long)((q0_142 + safe_div((t_150 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_153 + safe_rem((t_150 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2half_rn(__half2float(__float2half_rn((float)(((carry_253[((mt * 16 + nt) * 2 + h) * 2 + p] / ((carry_252[mt * 2 + h] == 0.0f) ? 1.0f : carry_252[mt * 2 + h])) * t_411)))));
+          if ((safe_div((t_150 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_145)) out[(long long)((q0_142 + safe_div((t_150 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_153 + safe_rem((t_150 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2half_rn(__half2float(__float2half_rn((float)(((carry_253[((mt * 16 + nt) * 2 + h) * 2 + p] * t_414_rcp[mt * 2 + h]) * t_411)))));
         }
       }
     }

@@ -11,8 +11,9 @@ export interface ElementContext {
   name(v: Value): string;
   /** Element offset (a 64-bit C expression) of a tensor access from its index expressions. */
   offset(tensor: string, indices: string[]): string;
-  /** Values given by a C expression instead of their own (a read several rows share: row-reads.ts). */
-  bound?: ReadonlyMap<Value, string>;
+  /** Values given by a C expression instead of their own: a read several rows share (row-reads.ts),
+   * or, as a function of the element's site, a value computed once a row (row-hoist.ts). */
+  bound?: ReadonlyMap<Value, string | ((site: Site) => string)>;
 }
 
 /** A site seen by an operand with broadcast axes: its positions collapse to 0. */
@@ -33,7 +34,7 @@ export function position(row: string, col: string): Site {
 
 export function elem(ctx: ElementContext, v: Value, site: Site): string {
   const given = ctx.bound?.get(v);
-  if (given !== undefined) return given;
+  if (given !== undefined) return typeof given === "string" ? given : given(site);
   const layout = ctx.plan.layout.get(v);
   if (v.type.shape.length === 0 || layout === "uniform") return ctx.name(v);
   const s = narrow(site, v.type.shape);

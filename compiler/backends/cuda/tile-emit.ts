@@ -5,6 +5,7 @@ import type { StoreInst, Value } from "../../ir/ir.ts";
 import { broadcastShapes } from "../../ir/builder.ts";
 import { type ElementContext, elem, position } from "./elements.ts";
 import type { Site, ThreadLayout } from "./layouts.ts";
+import { hoistRows } from "./row-hoist.ts";
 import { literal, regType, toMem } from "./syntax.ts";
 
 /** What these statements need of the kernel emitter. */
@@ -57,15 +58,17 @@ export function emitReduce(h: TileHost, v: Value): void {
 export function emitStore(h: TileHost, s: StoreInst): void {
   const full = s.indices.reduce((acc, ix) => broadcastShapes(acc, ix.type.shape) ?? acc, [] as number[]);
   const t = s.tensor;
-  const emitOne = (site: Site) => {
-    const write = `${t.name}[${h.offset(t.name, s.indices.map((x) => elem(h, x, site)))}] = ${toMem(t.dtype, elem(h, s.value, site))};`;
-    h.line(s.pred ? `if (${elem(h, s.pred, site)}) ${write}` : write);
-  };
   const guard = h.layout.storeGuard(full);
   if (guard) {
     h.line(`if (${guard}) {`);
     h.enter();
   }
+  // Row-only parts (a row's token and head, its reciprocal of the softmax sum) once a row.
+  const ctx = hoistRows(h, [s.value, ...s.indices, ...(s.pred ? [s.pred] : [])], full);
+  const emitOne = (site: Site) => {
+    const write = `${t.name}[${h.offset(t.name, s.indices.map((x) => elem(ctx, x, site)))}] = ${toMem(t.dtype, elem(ctx, s.value, site))};`;
+    h.line(s.pred ? `if (${elem(ctx, s.pred, site)}) ${write}` : write);
+  };
   if (full.length === 0) emitOne(position("0", "0"));
   else h.owned(full, emitOne);
   if (guard) {
