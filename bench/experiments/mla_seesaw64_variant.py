@@ -346,20 +346,24 @@ def seesaw(n, nocopy):
 """
 
 
+def splice(src, loop, helpers):
+    """The build's CUDA C with its whole-tile loop replaced on sm_90a by loop(names) (which ends
+    its even tiles at t_mid; the masked loop after starts there) and `helpers` before the params."""
+    n = names(src)
+    start = src.index("  // full tiles\n")
+    end = src.index("  __syncthreads(); // the loop's published rows are read", start)
+    old = src[start:end]
+    # t_mid: where the loop of the masked tiles after starts (on sm_80 it is the old bound)
+    body = ("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n" + loop(n) + "#else\n"
+            + f"  const int t_mid = {n['T1']};\n" + old + "#endif\n")
+    rest = re.sub(rf"\b{n['T1']}\b", "t_mid", src[end:])
+    src = src[:start] + body + rest
+    at = src.index("// Runtime dims and scalar arguments")
+    return src[:at] + helpers + src[at:]
+
+
 def variant(nocopy):
-    def edit(src):
-        n = names(src)
-        start = src.index("  // full tiles\n")
-        end = src.index("  __syncthreads(); // the loop's published rows are read", start)
-        old = src[start:end]
-        # t_mid: where the loop of the masked tiles after starts (on sm_80 it is the old bound)
-        body = ("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n" + seesaw(n, nocopy) + "#else\n"
-                + f"  const int t_mid = {n['T1']};\n" + old + "#endif\n")
-        rest = re.sub(rf"\b{n['T1']}\b", "t_mid", src[end:])
-        src = src[:start] + body + rest
-        at = src.index("// Runtime dims and scalar arguments")
-        return src[:at] + HELPERS + src[at:]
-    return edit
+    return lambda src: splice(src, lambda n: seesaw(n, nocopy), HELPERS)
 
 
 def with_flags(nocopy=False, uni=False, **flags):

@@ -30,12 +30,11 @@
 #   fm_tma_ef  the copies as TMA boxes under an L2 evict-first policy (pages 16 and 64)
 #
 # Run from the repository root after `node bin/flashtile.mjs compile kernels-src --out generated`.
-import re
 import sys
 
 import mla_seesaw64_variant as ss
 import mla_tma_variant as tv
-from mla_seesaw_variant import names, row_softmax
+from mla_seesaw_variant import row_softmax
 from variant_package import at_commit, build
 
 OUT = "tmp/seesaw-fm"
@@ -245,16 +244,7 @@ def seesaw(n, nocopy):
 
 def variant(nocopy, ef):
     def edit(src):
-        n = names(src)
-        start = src.index("  // full tiles\n")
-        end = src.index("  __syncthreads(); // the loop's published rows are read", start)
-        old = src[start:end]
-        body = ("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n" + seesaw(n, nocopy) + "#else\n"
-                + f"  const int t_mid = {n['T1']};\n" + old + "#endif\n")
-        rest = re.sub(rf"\b{n['T1']}\b", "t_mid", src[end:])
-        src = src[:start] + body + rest
-        at = src.index("// Runtime dims and scalar arguments")
-        src = src[:at] + ss.HELPERS + OPAQUE + src[at:]
+        src = ss.splice(src, lambda n: seesaw(n, nocopy), ss.HELPERS + OPAQUE)
         src = tv.with_map(src)  # the TMA helpers and the tensor map parameter (unused without copies)
         return tv.evict_first(lambda s: s)(src) if ef else src
     return edit
