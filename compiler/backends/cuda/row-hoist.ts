@@ -19,15 +19,12 @@
 import type { Value } from "../../ir/ir.ts";
 import { isFloat, operands } from "../../ir/ir.ts";
 import { type ElementContext, elem } from "./elements.ts";
-import type { Site, ThreadLayout } from "./layouts.ts";
+import type { Site } from "./layouts.ts";
 import { regType } from "./syntax.ts";
+import type { TileHost } from "./tile-emit.ts";
 
-/** What the hoisting needs of the kernel emitter (the tile statements' host). */
-export interface RowHost extends ElementContext {
-  layout: ThreadLayout;
-  line(s: string): void;
-  owned(shape: number[], body: (site: Site) => void): void;
-}
+/** What the hoisting needs of the tile statements' host: elements, the layout, lines, owned loops. */
+type RowHost = Pick<TileHost, keyof ElementContext | "layout" | "line" | "owned">;
 
 /**
  * Emits the row arrays of the row-only parts of `roots` (a store's value, indices and predicate
