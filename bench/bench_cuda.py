@@ -7,7 +7,8 @@ Runs anywhere with an NVIDIA GPU, PyTorch and cuda-python (`pip install torch cu
 Our kernels are loaded from generated/ (the PTX the compiler shipped) with the CUDA driver API and
 launched on PyTorch's stream with the manifest's ABI: one pointer per tensor, then one by-value
 struct of dims and scalars. Peers: torch SDPA with the FlashAttention-2 and cuDNN backends, and
-FlexAttention (torch.compile) where a shape is given. Every figure is a median over CUDA-event
+FlexAttention (torch.compile) where a shape is given, and for MLA decode FlashMLA
+(bench/peers/flashmla.py) where it is installed or built. Every figure is a median over CUDA-event
 timed repetitions, printed with the card's name; ratios compare runs of the same process.
 Correctness is the job of scripts/cuda-suite.ts; here each of our outputs is only checked against
 the peer's with a loose tolerance, so a fast wrong kernel cannot look good.
@@ -435,11 +436,30 @@ def mla(configs=((64, 4096), (16, 16384)), pages=(1, 16, 64), H=128, L=512, R=64
                        "out": out, "lse": lse}, {"max_seqlen_q": 1, "softmax_scale": scale, "is_causal": 0},
                       lambda: rel_err(out.view(B, H, 1, L), ref),
                       lambda ms, err: row("mla", f"{shape} page {P}", "flashtile mla_paged", ms, kv_bytes / ms / 1e9, "TB/s", f"{2 * B * H * Lk * (W + L) / ms / 1e9:.0f} TFLOP/s; err {err:.1e}"))
+            if P == 64:
+                flashmla_peer(q, cache, table, B, Lk, scale, ref, shape, kv_bytes, 2 * B * H * Lk * (W + L))
             # Split-KV: about one 64-head block per SM in all (one fits at a time: 235 registers x 256
             # threads); on the H200 4096 beat 1024 and 2048 at both shapes (FLASHTILE_SPLITS sweep).
             split = max(256, 1 << math.ceil(math.log2(max(1, Lk * B * (H // 64) // 132))))
             for sp in SPLITS or [min(split, Lk)]:
                 mla_split(B, Lk, P, min(sp, Lk), q, cache, table, ref, shape, H, L, scale, kv_bytes)
+
+
+def flashmla_peer(q, cache, table, B, Lk, scale, ref, shape, kv_bytes, flops):
+    """FlashMLA's dense decode on the same paged cache (page 64 only), when it is available here."""
+    sys.path.insert(0, os.path.join(ROOT, "bench", "peers"))
+    import flashmla
+    prepare = flashmla.load()
+    if isinstance(prepare, str):
+        print(f"  FlashMLA: not timed: {prepare}")
+        return
+    try:
+        run = prepare(q, cache, table, torch.full((B,), Lk, device="cuda", dtype=torch.int32), scale)
+        err = rel_err(run().view(B, -1, 1, ref.shape[-1]), ref)
+        ms = bench(run)
+        row("mla", f"{shape} page 64", "FlashMLA", ms, kv_bytes / ms / 1e9, "TB/s", f"{flops / ms / 1e9:.0f} TFLOP/s; err {err:.1e}")
+    except Exception as e:
+        print(f"  FlashMLA: {type(e).__name__}: {str(e)[:160]}")
 
 
 def mla_split(B, Lk, P, split, q, cache, table, ref, shape, H, L, scale, kv_bytes):
