@@ -191,7 +191,7 @@ def time_ours(name, tensors, scalars, error, report, gen=None):
 
 
 # --build label=dir (repeatable): other builds of the package, timed beside ours in the same run
-# (prefill, swa, the decode splits and the MLA split sections).
+# (prefill, swa, the decode splits and the MLA sections).
 BUILDS = {}
 
 
@@ -430,12 +430,16 @@ def mla(configs=((64, 4096), (16, 16384)), pages=(1, 16, 64), H=128, L=512, R=64
             cache[slots.reshape(-1)] = ckv.reshape(-1, 1, W)
             out = torch.empty(B, H, L, device="cuda", dtype=torch.bfloat16)
             lse = torch.empty(B, H, device="cuda", dtype=torch.float32)
-            time_ours(f"mla_paged.bf16.p{P}",
-                      {"q_nope": q[:, :, :L].contiguous(), "q_rope": q[:, :, L:].contiguous(), "c_kv": cache, "page_table": table,
-                       "cache_seqlens": torch.full((B,), Lk, device="cuda", dtype=torch.int32), "cu_seqlens_q": torch.arange(0, B + 1, device="cuda", dtype=torch.int32),
-                       "out": out, "lse": lse}, {"max_seqlen_q": 1, "softmax_scale": scale, "is_causal": 0},
-                      lambda: rel_err(out.view(B, H, 1, L), ref),
-                      lambda ms, err: row("mla", f"{shape} page {P}", "flashtile mla_paged", ms, kv_bytes / ms / 1e9, "TB/s", f"{2 * B * H * Lk * (W + L) / ms / 1e9:.0f} TFLOP/s; err {err:.1e}"))
+            for label, gen in [(None, None), *BUILDS.items()]:
+                if gen and not has_build(gen, f"mla_paged.bf16.p{P}"):
+                    continue
+                out.zero_()
+                time_ours(f"mla_paged.bf16.p{P}",
+                          {"q_nope": q[:, :, :L].contiguous(), "q_rope": q[:, :, L:].contiguous(), "c_kv": cache, "page_table": table,
+                           "cache_seqlens": torch.full((B,), Lk, device="cuda", dtype=torch.int32), "cu_seqlens_q": torch.arange(0, B + 1, device="cuda", dtype=torch.int32),
+                           "out": out, "lse": lse}, {"max_seqlen_q": 1, "softmax_scale": scale, "is_causal": 0},
+                          lambda: rel_err(out.view(B, H, 1, L), ref),
+                          lambda ms, err, who="flashtile mla_paged" + (f" [{label}]" if label else ""): row("mla", f"{shape} page {P}", who, ms, kv_bytes / ms / 1e9, "TB/s", f"{2 * B * H * Lk * (W + L) / ms / 1e9:.0f} TFLOP/s; err {err:.1e}"), gen)
             if P == 64:
                 flashmla_peer(q, cache, table, B, Lk, scale, ref, shape, kv_bytes, 2 * B * H * Lk * (W + L))
             # Split-KV: about one 64-head block per SM in all (one fits at a time: 235 registers x 256

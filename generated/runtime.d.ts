@@ -9,4 +9,4 @@ export type {
   UniformField,
   WgslTarget,
 } from "./runtime/manifest.js";
-// runtime source hash: 381ffa15968f4f67
+// runtime source hash: 759e7907531b9933

@@ -83,6 +83,12 @@ export interface CudaTarget {
    * memory by `swizzle` bytes (0: none).
    */
   tensorMaps?: TensorMapSpec[];
+  /**
+   * Tensors the kernel reads or writes in units wider than one element (16-byte cp.async copies,
+   * two-element stores), by name: the byte multiple their device address must be. Tensors not
+   * listed need their element size only.
+   */
+  align?: Record<string, number>;
   /** What ptxas reported per architecture: registers, spills, stack (for tests and docs). */
   resources?: Record<string, { registers: number; spillStores: number; spillLoads: number; stackBytes: number; sharedBytes: number }>;
 }

@@ -27,9 +27,10 @@ describe("a store's row-only parts, once a row", () => {
   it("mla_paged: token, head and validity from one division a row; the output times the row's reciprocal", () => {
     const code = cudaKernel([path.resolve("kernels-src/mla.ts")], "mla_paged.bf16.p64", { wgmma: true }).code;
     const section = storeSection(code, "store out[row, head, :] = T(softmax_finish(state)) where valid");
-    const store = section.split("\n").find((l) => l.includes("out[(long long)"))!;
+    // Two columns a store (store-pairs.ts): the row's parts index the pair's address.
+    const store = section.split("\n").find((l) => l.includes("(out + (long long)"))!;
     const m = store.match(
-      /if \((\w+)\[mt \* 2 \+ h\]\) out\[\(long long\)\((\w+)\[mt \* 2 \+ h\]\) \* out_s0 \+ \(long long\)\((\w+)\[mt \* 2 \+ h\]\) \* out_s1 \+ [^\]]+\] = .*\(carry_\d+\[[^\]]+\] \* (\w+_rcp)\[mt \* 2 \+ h\]\)/,
+      /if \((\w+)\[mt \* 2 \+ h\]\) \*reinterpret_cast<__nv_bfloat162\*>\(out \+ \(long long\)\((\w+)\[mt \* 2 \+ h\]\) \* out_s0 \+ \(long long\)\((\w+)\[mt \* 2 \+ h\]\) \* out_s1 \+ [^=]+\) = .*\(carry_\d+\[[^\]]+\] \* (\w+_rcp)\[mt \* 2 \+ h\]\)/,
     );
     expect(m, store).not.toBeNull();
     const [, valid, token, head, rcp] = m!;
@@ -66,7 +67,7 @@ describe("a store's row-only parts, once a row", () => {
     const code = cudaKernel([path.resolve("kernels-src/decode_split.ts")], "mla_decode_split.bf16.p64", { wgmma: true }).code;
     const section = storeSection(code, "store out_partial[s, b, head, :] = softmax_finish(state) where head < heads");
     expect([...rowArrays(section).keys()]).toEqual([expect.stringMatching(/_rcp$/)]);
-    expect(section).toMatch(/\* t_\d+_rcp\[mt \* 2 \+ h\]\);/);
+    expect(section).toMatch(/\* t_\d+_rcp\[mt \* 2 \+ h\]\)+;/);
   });
 
   it("the shipped package: every CUDA build that normalizes by the softmax sum multiplies by a row's reciprocal", () => {

@@ -897,16 +897,14 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g1_p16(
       t_358_rcp[mt * 2 + h] = 1.0f / ((carry_230[mt * 2 + h] == 0.0f) ? 1.0f : carry_230[mt * 2 + h]);
     }
   }
+  // out: two adjacent columns a store (store-pairs.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        #pragma unroll
-        for (int p = 0; p < 2; ++p) {
-          if (((t_130 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_126)) out[(long long)((q0_123 + (t_130 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)((kvh_98 + safe_rem((t_130 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1))) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2half_rn(__half2float(__float2half_rn((float)((carry_231[((mt * 16 + nt) * 2 + h) * 2 + p] * t_358_rcp[mt * 2 + h])))));
-        }
+        if (((t_130 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_126)) *reinterpret_cast<__half2*>(out + (long long)((q0_123 + (t_130 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)((kvh_98 + safe_rem((t_130 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_231[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_358_rcp[mt * 2 + h]), (carry_231[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_358_rcp[mt * 2 + h]));
       }
     }
   }

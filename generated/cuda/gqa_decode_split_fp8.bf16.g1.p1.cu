@@ -967,16 +967,14 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
       t_335_rcp[mt * 2 + h] = 1.0f / ((carry_216[mt * 2 + h] == 0.0f) ? 1.0f : carry_216[mt * 2 + h]);
     }
   }
+  // out_partial: two adjacent columns a store (store-pairs.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        #pragma unroll
-        for (int p = 0; p < 2; ++p) {
-          if ((((warp * 1 + mt) * 16 + g + 8 * h) < 1)) out_partial[(long long)(s_91) * out_partial_s0 + (long long)(b_93) * out_partial_s1 + (long long)((kvh_92 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((nt * 8 + 2 * t4 + p))] = ((carry_217[((mt * 16 + nt) * 2 + h) * 2 + p] * t_335_rcp[mt * 2 + h]) * t_336);
-        }
+        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 1)) *reinterpret_cast<float2*>(out_partial + (long long)(s_91) * out_partial_s0 + (long long)(b_93) * out_partial_s1 + (long long)((kvh_92 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((nt * 8 + 2 * t4 + 0))) = make_float2(((carry_217[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_335_rcp[mt * 2 + h]) * t_336), ((carry_217[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_335_rcp[mt * 2 + h]) * t_336));
       }
     }
   }

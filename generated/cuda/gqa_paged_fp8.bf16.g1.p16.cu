@@ -1184,16 +1184,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p16(
       t_370_rcp[mt * 2 + h] = 1.0f / ((carry_235[mt * 2 + h] == 0.0f) ? 1.0f : carry_235[mt * 2 + h]);
     }
   }
+  // out: two adjacent columns a store (store-pairs.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        #pragma unroll
-        for (int p = 0; p < 2; ++p) {
-          if (((t_134 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_130)) out[(long long)((q0_127 + (t_134 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)((kvh_103 + safe_rem((t_134 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1))) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2bfloat16_rn(__bfloat162float(__float2bfloat16_rn((float)(((carry_236[((mt * 16 + nt) * 2 + h) * 2 + p] * t_370_rcp[mt * 2 + h]) * t_367)))));
-        }
+        if (((t_134 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_130)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_127 + (t_134 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)((kvh_103 + safe_rem((t_134 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn(((carry_236[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_370_rcp[mt * 2 + h]) * t_367), ((carry_236[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_370_rcp[mt * 2 + h]) * t_367));
       }
     }
   }

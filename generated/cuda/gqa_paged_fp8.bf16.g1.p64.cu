@@ -1184,16 +1184,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p64(
       t_368_rcp[mt * 2 + h] = 1.0f / ((carry_233[mt * 2 + h] == 0.0f) ? 1.0f : carry_233[mt * 2 + h]);
     }
   }
+  // out: two adjacent columns a store (store-pairs.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        #pragma unroll
-        for (int p = 0; p < 2; ++p) {
-          if (((t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_128)) out[(long long)((q0_125 + (t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)((kvh_102 + safe_rem((t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1))) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2bfloat16_rn(__bfloat162float(__float2bfloat16_rn((float)(((carry_234[((mt * 16 + nt) * 2 + h) * 2 + p] * t_368_rcp[mt * 2 + h]) * t_365)))));
-        }
+        if (((t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_128)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_125 + (t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)((kvh_102 + safe_rem((t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn(((carry_234[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_368_rcp[mt * 2 + h]) * t_365), ((carry_234[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_368_rcp[mt * 2 + h]) * t_365));
       }
     }
   }

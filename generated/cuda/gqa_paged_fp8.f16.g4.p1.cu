@@ -1189,16 +1189,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_f16_g4_p1(
       t_370_rcp[mt * 2 + h] = 1.0f / ((carry_241[mt * 2 + h] == 0.0f) ? 1.0f : carry_241[mt * 2 + h]);
     }
   }
+  // out: two adjacent columns a store (store-pairs.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        #pragma unroll
-        for (int p = 0; p < 2; ++p) {
-          if ((safe_div((t_136 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_131)) out[(long long)((q0_128 + safe_div((t_136 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_139 + safe_rem((t_136 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2half_rn(__half2float(__float2half_rn((float)(((carry_242[((mt * 16 + nt) * 2 + h) * 2 + p] * t_370_rcp[mt * 2 + h]) * t_367)))));
-        }
+        if ((safe_div((t_136 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_131)) *reinterpret_cast<__half2*>(out + (long long)((q0_128 + safe_div((t_136 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_139 + safe_rem((t_136 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn(((carry_242[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_370_rcp[mt * 2 + h]) * t_367), ((carry_242[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_370_rcp[mt * 2 + h]) * t_367));
       }
     }
   }

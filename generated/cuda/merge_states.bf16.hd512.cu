@@ -148,7 +148,7 @@ extern "C" __global__ void __launch_bounds__(256) merge_states_bf16_hd512(
   for (int i = 0; i < 2; ++i) {
     #pragma unroll
     for (int j = 0; j < 16; ++j) {
-      if (((t_71 + (tr + 8 * i)) < P.n_rows)) out[(long long)((t_71 + (tr + 8 * i))) * out_s0 + (long long)((tc + 32 * j))] = __float2bfloat16_rn(__bfloat162float(__float2bfloat16_rn((float)((carry_76[i * 16 + j] * t_99_rcp[i])))));
+      if (((t_71 + (tr + 8 * i)) < P.n_rows)) out[(long long)((t_71 + (tr + 8 * i))) * out_s0 + (long long)((tc + 32 * j))] = __float2bfloat16_rn((carry_76[i * 16 + j] * t_99_rcp[i]));
     }
   }
   // kernels-src/merge_states.ts:30: store lse[r] = where(l == 0.0, -inf, mx + log(l)) where r < n_rows

@@ -1050,16 +1050,14 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd256_caus
       t_300_rcp[mt * 2 + h] = 1.0f / ((carry_187[mt * 2 + h] == 0.0f) ? 1.0f : carry_187[mt * 2 + h]);
     }
   }
+  // out: two adjacent columns a store (store-pairs.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 32; ++nt) {
-        #pragma unroll
-        for (int p = 0; p < 2; ++p) {
-          if (((t_120 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_114)) out[(long long)((q0_111 + (t_120 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)(h_89) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2bfloat16_rn(__bfloat162float(__float2bfloat16_rn((float)((carry_188[((mt * 32 + nt) * 2 + h) * 2 + p] * t_300_rcp[mt * 2 + h])))));
-        }
+        if (((t_120 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_114)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_111 + (t_120 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)(h_89) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_188[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_300_rcp[mt * 2 + h]), (carry_188[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_300_rcp[mt * 2 + h]));
       }
     }
   }

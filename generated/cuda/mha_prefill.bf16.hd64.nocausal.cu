@@ -1021,16 +1021,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
       t_269_rcp[mt * 2 + h] = 1.0f / ((carry_159[mt * 2 + h] == 0.0f) ? 1.0f : carry_159[mt * 2 + h]);
     }
   }
+  // out: two adjacent columns a store (store-pairs.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {
-        #pragma unroll
-        for (int p = 0; p < 2; ++p) {
-          if (((t_117 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_111)) out[(long long)((q0_108 + (t_117 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)(h_87) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2bfloat16_rn(__bfloat162float(__float2bfloat16_rn((float)((carry_160[((mt * 8 + nt) * 2 + h) * 2 + p] * t_269_rcp[mt * 2 + h])))));
-        }
+        if (((t_117 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_111)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_108 + (t_117 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)(h_87) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_160[((mt * 8 + nt) * 2 + h) * 2 + 0] * t_269_rcp[mt * 2 + h]), (carry_160[((mt * 8 + nt) * 2 + h) * 2 + 1] * t_269_rcp[mt * 2 + h]));
       }
     }
   }

@@ -848,16 +848,14 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd128_causa
       t_301_rcp[mt * 2 + h] = 1.0f / ((carry_188[mt * 2 + h] == 0.0f) ? 1.0f : carry_188[mt * 2 + h]);
     }
   }
+  // out: two adjacent columns a store (store-pairs.ts)
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        #pragma unroll
-        for (int p = 0; p < 2; ++p) {
-          if (((t_120 + ((warp * 2 + mt) * 16 + g + 8 * h)) < q_len_114)) out[(long long)((q0_111 + (t_120 + ((warp * 2 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)(h_89) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2half_rn(__half2float(__float2half_rn((float)((carry_189[((mt * 16 + nt) * 2 + h) * 2 + p] * t_301_rcp[mt * 2 + h])))));
-        }
+        if (((t_120 + ((warp * 2 + mt) * 16 + g + 8 * h)) < q_len_114)) *reinterpret_cast<__half2*>(out + (long long)((q0_111 + (t_120 + ((warp * 2 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)(h_89) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_189[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_301_rcp[mt * 2 + h]), (carry_189[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_301_rcp[mt * 2 + h]));
       }
     }
   }

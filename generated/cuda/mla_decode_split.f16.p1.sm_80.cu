@@ -1000,16 +1000,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
       t_349_rcp[mt * 2 + h] = 1.0f / ((carry_218[mt * 2 + h] == 0.0f) ? 1.0f : carry_218[mt * 2 + h]);
     }
   }
+  // out_partial: two adjacent columns a store (store-pairs.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 32; ++nt) {
-        #pragma unroll
-        for (int p = 0; p < 2; ++p) {
-          if (((t_124 + ((warp * 1 + mt) * 16 + g + 8 * h)) < P.heads)) out_partial[(long long)(s_93) * out_partial_s0 + (long long)(b_95) * out_partial_s1 + (long long)((t_124 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((wcol * 256 + nt * 8 + 2 * t4 + p))] = (carry_219[((mt * 32 + nt) * 2 + h) * 2 + p] * t_349_rcp[mt * 2 + h]);
-        }
+        if (((t_124 + ((warp * 1 + mt) * 16 + g + 8 * h)) < P.heads)) *reinterpret_cast<float2*>(out_partial + (long long)(s_93) * out_partial_s0 + (long long)(b_95) * out_partial_s1 + (long long)((t_124 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((wcol * 256 + nt * 8 + 2 * t4 + 0))) = make_float2((carry_219[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_349_rcp[mt * 2 + h]), (carry_219[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_349_rcp[mt * 2 + h]));
       }
     }
   }

@@ -1052,16 +1052,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
       t_147_row[mt * 2 + h] = (safe_div((t_141 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) < q_len_136);
     }
   }
+  // out: two adjacent columns a store (store-pairs.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 32; ++nt) {
-        #pragma unroll
-        for (int p = 0; p < 2; ++p) {
-          if (t_147_row[mt * 2 + h]) out[(long long)(t_145_row[mt * 2 + h]) * out_s0 + (long long)(head_144_row[mt * 2 + h]) * out_s1 + (long long)((wcol * 256 + nt * 8 + 2 * t4 + p))] = __float2half_rn(__half2float(__float2half_rn((float)((carry_247[((mt * 32 + nt) * 2 + h) * 2 + p] * t_392_rcp[mt * 2 + h])))));
-        }
+        if (t_147_row[mt * 2 + h]) *reinterpret_cast<__half2*>(out + (long long)(t_145_row[mt * 2 + h]) * out_s0 + (long long)(head_144_row[mt * 2 + h]) * out_s1 + (long long)((wcol * 256 + nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_247[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_392_rcp[mt * 2 + h]), (carry_247[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_392_rcp[mt * 2 + h]));
       }
     }
   }

@@ -1846,16 +1846,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
       t_141_row[mt * 2 + h] = (safe_div((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) < q_len_130);
     }
   }
+  // out: two adjacent columns a store (store-pairs.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 32; ++nt) {
-        #pragma unroll
-        for (int p = 0; p < 2; ++p) {
-          if (t_141_row[mt * 2 + h]) out[(long long)(t_139_row[mt * 2 + h]) * out_s0 + (long long)(head_138_row[mt * 2 + h]) * out_s1 + (long long)((wcol * 256 + nt * 8 + 2 * t4 + p))] = __float2half_rn(__half2float(__float2half_rn((float)((carry_240[((mt * 32 + nt) * 2 + h) * 2 + p] * t_385_rcp[mt * 2 + h])))));
-        }
+        if (t_141_row[mt * 2 + h]) *reinterpret_cast<__half2*>(out + (long long)(t_139_row[mt * 2 + h]) * out_s0 + (long long)(head_138_row[mt * 2 + h]) * out_s1 + (long long)((wcol * 256 + nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_240[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_385_rcp[mt * 2 + h]), (carry_240[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_385_rcp[mt * 2 + h]));
       }
     }
   }

@@ -25,37 +25,6 @@ __device__ __forceinline__ void cp_async_wait_all() {
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
 
-// The E4M3 pair in the low (hi = 0) or high 16 bits of w as two f16 or bf16 values.
-template <bool BF16> __device__ __forceinline__ uint32_t e4m3x2_widen(uint32_t w, int hi) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
-  uint32_t h;
-  asm("cvt.rn.f16x2.e4m3x2 %0, %1;" : "=r"(h) : "h"((unsigned short)(hi ? w >> 16 : w)));
-  if (!BF16) return h;
-  const __nv_bfloat162 b = __float22bfloat162_rn(__half22float2(*reinterpret_cast<const __half2*>(&h)));
-  return *reinterpret_cast<const uint32_t*>(&b);
-#else
-  const uint32_t t = __byte_perm(w, 0u, hi ? 0x3424 : 0x1404);  // the two bytes at bits 8..15, 24..31
-  const uint32_t nan = __vcmpeq2(t & 0x7f007f00u, 0x7f007f00u);
-  if (BF16) {
-    const uint32_t bits = (t & 0x80008000u) | ((t & 0x7f007f00u) >> 4);
-    const __nv_bfloat162 b = __hmul2(*reinterpret_cast<const __nv_bfloat162*>(&bits), __float2bfloat162_rn(0x1p120f));
-    return *reinterpret_cast<const uint32_t*>(&b) | (nan & 0x7fc07fc0u);
-  }
-  const uint32_t bits = (t & 0x80008000u) | ((t & 0x7f007f00u) >> 1);
-  const __half2 h = __hmul2(*reinterpret_cast<const __half2*>(&bits), __float2half2_rn(256.0f));
-  return *reinterpret_cast<const uint32_t*>(&h) | (nan & 0x7e007e00u);
-#endif
-}
-// Eight E4M3 values (8 bytes) to eight f16 or bf16 values (16 bytes) at dst, in order.
-template <bool BF16> __device__ __forceinline__ void fp8x8_widen(unsigned char* dst, uint2 raw) {
-  uint4 o;
-  o.x = e4m3x2_widen<BF16>(raw.x, 0);
-  o.y = e4m3x2_widen<BF16>(raw.x, 1);
-  o.z = e4m3x2_widen<BF16>(raw.y, 0);
-  o.w = e4m3x2_widen<BF16>(raw.y, 1);
-  *reinterpret_cast<uint4*>(dst) = o;
-}
-
 // Runtime dims and scalar arguments, passed by value (the manifest's uniform layout).
 struct Params {
   int tokens;
@@ -109,7 +78,7 @@ extern "C" __global__ void __launch_bounds__(32) set_kv_buffer_fp8_bf16(
     if (tr == 0) {
       #pragma unroll
       for (int j = 0; j < 2; ++j) {
-        if (((t_36 + (tc + 32 * j)) < P.head_dim)) k_cache[(long long)(loc_32) * k_cache_s0 + (long long)(h_26) * k_cache_s1 + (long long)((t_36 + (tc + 32 * j)))] = __nv_fp8_e4m3(float(__nv_fp8_e4m3((float)(((float)(t_39[j]) / t_41)))));
+        if (((t_36 + (tc + 32 * j)) < P.head_dim)) k_cache[(long long)(loc_32) * k_cache_s0 + (long long)(h_26) * k_cache_s1 + (long long)((t_36 + (tc + 32 * j)))] = __nv_fp8_e4m3(((float)(t_39[j]) / t_41));
       }
     }
     // kernels-src/kv_write.ts:35: store v_cache[loc, h, d] = f8e4m3(f32(load v[t, h, d] where d < head_dim) / v_scale[h]) where d < head_dim
@@ -121,7 +90,7 @@ extern "C" __global__ void __launch_bounds__(32) set_kv_buffer_fp8_bf16(
     if (tr == 0) {
       #pragma unroll
       for (int j = 0; j < 2; ++j) {
-        if (((t_36 + (tc + 32 * j)) < P.head_dim)) v_cache[(long long)(loc_32) * v_cache_s0 + (long long)(h_26) * v_cache_s1 + (long long)((t_36 + (tc + 32 * j)))] = __nv_fp8_e4m3(float(__nv_fp8_e4m3((float)(((float)(t_44[j]) / t_46)))));
+        if (((t_36 + (tc + 32 * j)) < P.head_dim)) v_cache[(long long)(loc_32) * v_cache_s0 + (long long)(h_26) * v_cache_s1 + (long long)((t_36 + (tc + 32 * j)))] = __nv_fp8_e4m3(((float)(t_44[j]) / t_46));
       }
     }
   }

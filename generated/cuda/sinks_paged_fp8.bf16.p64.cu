@@ -1245,16 +1245,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_bf16_p64(
       t_404_rcp[mt * 2 + h] = 1.0f / ((l_399[mt * 2 + h] == 0.0f) ? 1.0f : l_399[mt * 2 + h]);
     }
   }
+  // out: two adjacent columns a store (store-pairs.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        #pragma unroll
-        for (int p = 0; p < 2; ++p) {
-          if ((safe_div((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_143)) out[(long long)((q0_140 + safe_div((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_151 + safe_rem((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2bfloat16_rn(__bfloat162float(__float2bfloat16_rn((float)((((carry_251[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_395[mt * 2 + h]) * t_404_rcp[mt * 2 + h]) * t_401)))));
-        }
+        if ((safe_div((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_143)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_140 + safe_div((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_151 + safe_rem((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((((carry_251[((mt * 16 + nt) * 2 + h) * 2 + 0] * alpha_395[mt * 2 + h]) * t_404_rcp[mt * 2 + h]) * t_401), (((carry_251[((mt * 16 + nt) * 2 + h) * 2 + 1] * alpha_395[mt * 2 + h]) * t_404_rcp[mt * 2 + h]) * t_401));
       }
     }
   }

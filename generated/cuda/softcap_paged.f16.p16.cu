@@ -1144,16 +1144,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p16(
       t_395_rcp[mt * 2 + h] = 1.0f / ((carry_246[mt * 2 + h] == 0.0f) ? 1.0f : carry_246[mt * 2 + h]);
     }
   }
+  // out: two adjacent columns a store (store-pairs.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        #pragma unroll
-        for (int p = 0; p < 2; ++p) {
-          if ((safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_139)) out[(long long)((q0_136 + safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_147 + safe_rem((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2half_rn(__half2float(__float2half_rn((float)((carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] * t_395_rcp[mt * 2 + h])))));
-        }
+        if ((safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_139)) *reinterpret_cast<__half2*>(out + (long long)((q0_136 + safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_147 + safe_rem((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_247[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_395_rcp[mt * 2 + h]), (carry_247[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_395_rcp[mt * 2 + h]));
       }
     }
   }

@@ -1205,16 +1205,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
       t_505_rcp[mt * 2 + h] = 1.0f / ((carry_350[mt * 2 + h] == 0.0f) ? 1.0f : carry_350[mt * 2 + h]);
     }
   }
+  // out: two adjacent columns a store (store-pairs.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        #pragma unroll
-        for (int p = 0; p < 2; ++p) {
-          if ((safe_div((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_143)) out[(long long)((q0_140 + safe_div((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_151 + safe_rem((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + p))] = __float2half_rn(__half2float(__float2half_rn((float)((carry_351[((mt * 16 + nt) * 2 + h) * 2 + p] * t_505_rcp[mt * 2 + h])))));
-        }
+        if ((safe_div((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_143)) *reinterpret_cast<__half2*>(out + (long long)((q0_140 + safe_div((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_151 + safe_rem((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_351[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_505_rcp[mt * 2 + h]), (carry_351[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_505_rcp[mt * 2 + h]));
       }
     }
   }

@@ -24,6 +24,8 @@ export interface CopyHost extends ElementContext {
   leave(): void;
   /** Byte offset from smem of (row, col) of shared tile v in region r (padded or swizzled). */
   at(v: Value, r: Region, row: string, col: string): string;
+  /** Records that the kernel accesses `tensor` in units of `bytes` (its address must be aligned so). */
+  align(tensor: string, bytes: number): void;
 }
 
 /**
@@ -36,6 +38,8 @@ export interface CopyHost extends ElementContext {
 export function copyChunks(em: CopyHost, v: Value, r: Region, batched = false, team?: CopyTeam): void {
   const [R, C] = v.type.shape;
   const op = v.op as Extract<Value["op"], { kind: "load" }>;
+  // cp.async of 16 bytes reads 16-byte aligned sources: the tensor's address must be so aligned.
+  em.align(op.tensor.name, 16);
   const bytes = bytesOfName(v.type.dtype);
   const per = 16 / bytes;
   const chunks = C / per;

@@ -400,7 +400,16 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       name: (v: Value) => this.name(v),
       offset: (t: string, i: string[]) => this.offset(t, i),
       owned: (shape: number[], body: (site: Site) => void) => this.owned(shape, body),
+      ownedPairs: (shape: number[], body: (first: Site, second: Site) => void) =>
+        this.layout.ownedPairs!(shape, (s) => this.line(s), () => this.enter(), () => this.leave(), body),
+      align: (tensor: string, bytes: number) => this.align(tensor, bytes),
     };
+  }
+
+  /** The widest unit the kernel reads or writes each tensor in, where wider than one element (the manifest's cuda.align). */
+  readonly aligns = new Map<string, number>();
+  align(tensor: string, bytes: number): void {
+    this.aligns.set(tensor, Math.max(bytes, this.aligns.get(tensor) ?? 0));
   }
 
   dotHost() {

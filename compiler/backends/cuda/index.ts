@@ -169,7 +169,13 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   if (sharedBytes > MAX_SHARED_BYTES) {
     throw new CudaBackendError(`needs ${sharedBytes} bytes of shared memory but a block can have at most ${MAX_SHARED_BYTES}`, ir.span, "use smaller tiles for this head size");
   }
-  const body = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt, rotated, exchange, leaders, leaderAt, tma.copies).emitBody();
+  const emitter = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt, rotated, exchange, leaders, leaderAt, tma.copies);
+  const body = emitter.emitBody();
+  // Tensors read or written in units wider than an element (16-byte copies, pair stores): the
+  // runtime checks their addresses against these before a launch.
+  const align = Object.fromEntries(
+    ir.tensors.filter((t) => (emitter.aligns.get(t.name) ?? 0) > bytesOfName(t.dtype)).map((t) => [t.name, emitter.aligns.get(t.name)!]),
+  );
 
   const fields: UniformField[] = [];
   const structFields: string[] = [];
@@ -185,6 +191,9 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   if (!fields.length) structFields.push("  int unused;");
   const entry = ident(ir.name.replace(/\./g, "_"));
   const fp8 = ir.tensors.some((t) => t.dtype === "f8e4m3");
+  // The widening helpers (and with them an sm_90a build, nvcc.ts) only where E4M3 is read: a
+  // kernel that only writes E4M3 (the cache writes) converts with cuda_fp8.h's constructor.
+  const fp8Reads = ir.tensors.some((t) => t.dtype === "f8e4m3" && !t.written);
   const src = ir.span;
   const where = `${src.file.path}:${lineCol(src.file, src.start).line}`;
   const threads = plan.shape.threads;
@@ -211,7 +220,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
     "#include <stdint.h>",
     "",
     COMMON_HELPERS,
-    ...(fp8 ? ["", FP8_HELPERS] : []),
+    ...(fp8Reads ? ["", FP8_HELPERS] : []),
     ...(plan.shape.kind === "mma" ? ["", MMA_HELPERS] : []),
     ...(plan.swizzled.size ? ["", SWIZZLE_HELPERS] : []),
     ...(plan.wgmma.size ? ["", WGMMA_COMMON, "", wgmmaHelpers(plan, new Set([...leaders.values()].flatMap((l) => l.tiles)))] : []),
@@ -243,6 +252,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
       sharedBytes,
       uniforms: { size: Math.max(4, fields.length * 4), fields },
       ...(tma.maps.length ? { tensorMaps: tma.maps } : {}),
+      ...(Object.keys(align).length ? { align } : {}),
     },
     blocksPerSm,
   };

@@ -19,6 +19,8 @@ export interface ThreadLayout {
   registers(shape: number[]): number;
   /** Open loops over the thread's elements of a tile of this shape; `emit` runs inside. */
   owned(shape: number[], line: (s: string) => void, enter: () => void, leave: () => void, body: (site: Site) => void): void;
+  /** Where a thread owns a tile's columns in adjacent pairs: loops over the pairs (the mma layout). */
+  ownedPairs?(shape: number[], line: (s: string) => void, enter: () => void, leave: () => void, body: (first: Site, second: Site) => void): void;
   /** C statements combining `v` across the threads that share its row. */
   rowCombine(v: string, combine: (a: string, b: string) => string): string[];
   /** Loops over a row tile's registers (the result of a row reduction) and the source's columns. */
@@ -77,16 +79,31 @@ export class MmaLayout implements ThreadLayout {
     };
   }
   owned(shape: number[], line: (s: string) => void, enter: () => void, leave: () => void, body: (site: Site) => void): void {
+    this.loops(shape, true, line, enter, leave, (at) => body(at(shape[1] > 1 ? "p" : "0")));
+  }
+  /**
+   * Like owned, for a tile of two or more columns, one loop level short: body gets the sites of
+   * the thread's two adjacent columns of an n8 tile (2 * t4 and 2 * t4 + 1), which a store writes
+   * as one vector.
+   */
+  ownedPairs(shape: number[], line: (s: string) => void, enter: () => void, leave: () => void, body: (first: Site, second: Site) => void): void {
+    if (!(shape.length === 2 && shape[1] > 1)) throw new Error(`internal: column pairs of a tile of shape [${shape.join(", ")}]`);
+    this.loops(shape, false, line, enter, leave, (at) => body(at("0"), at("1")));
+  }
+  /** The unrolled loops over a thread's fragment (down to p when withP), body given the site at a p. */
+  private loops(shape: number[], withP: boolean, line: (s: string) => void, enter: () => void, leave: () => void, body: (at: (p: string) => Site) => void): void {
     const loops: string[] = [];
     if (shape[0] > 1) loops.push(`for (int mt = 0; mt < ${this.s.MT}; ++mt)`, "for (int h = 0; h < 2; ++h)");
-    if (shape[1] > 1) loops.push(`for (int nt = 0; nt < ${this.nt(shape)}; ++nt)`, "for (int p = 0; p < 2; ++p)");
+    if (shape[1] > 1) loops.push(`for (int nt = 0; nt < ${this.nt(shape)}; ++nt)`, ...(withP ? ["for (int p = 0; p < 2; ++p)"] : []));
     for (const l of loops) {
       line(UNROLL);
       line(`${l} {`);
       enter();
     }
-    const s = this.site(shape[0] > 1 ? "mt" : "0", shape[0] > 1 ? "h" : "0", shape[1] > 1 ? "nt" : "0", shape[1] > 1 ? "p" : "0", this.split(shape));
-    body({ ...s, row: shape[0] > 1 ? s.row : "0", col: shape[1] > 1 ? s.col : "0" });
+    body((p) => {
+      const s = this.site(shape[0] > 1 ? "mt" : "0", shape[0] > 1 ? "h" : "0", shape[1] > 1 ? "nt" : "0", p, this.split(shape));
+      return { ...s, row: shape[0] > 1 ? s.row : "0", col: shape[1] > 1 ? s.col : "0" };
+    });
     for (let i = 0; i < loops.length; i++) {
       leave();
       line("}");

@@ -6,6 +6,7 @@ import { broadcastShapes } from "../../ir/builder.ts";
 import { type ElementContext, elem, position } from "./elements.ts";
 import type { Site, ThreadLayout } from "./layouts.ts";
 import { hoistRows } from "./row-hoist.ts";
+import { pairStore, storedValue } from "./store-pairs.ts";
 import { literal, regType, toMem } from "./syntax.ts";
 
 /** What these statements need of the kernel emitter. */
@@ -16,6 +17,10 @@ export interface TileHost extends ElementContext {
   leave(): void;
   /** Loops over the thread's elements of a tile of this shape. */
   owned(shape: number[], body: (site: Site) => void): void;
+  /** Loops over the thread's column pairs of a tile of this shape (where layout.ownedPairs is). */
+  ownedPairs(shape: number[], body: (first: Site, second: Site) => void): void;
+  /** Records that the kernel accesses `tensor` in units of `bytes` (its address must be aligned so). */
+  align(tensor: string, bytes: number): void;
 }
 
 /** v = reduce(a) along a's columns, into a register tile of a's rows. */
@@ -63,14 +68,24 @@ export function emitStore(h: TileHost, s: StoreInst): void {
     h.line(`if (${guard}) {`);
     h.enter();
   }
+  const value = storedValue(s, (v) => h.plan.layout.get(v) === "expr" && !h.bound?.has(v));
   // Row-only parts (a row's token and head, its reciprocal of the softmax sum) once a row.
-  const ctx = hoistRows(h, [s.value, ...s.indices, ...(s.pred ? [s.pred] : [])], full);
-  const emitOne = (site: Site) => {
-    const write = `${t.name}[${h.offset(t.name, s.indices.map((x) => elem(ctx, x, site)))}] = ${toMem(t.dtype, elem(ctx, s.value, site))};`;
-    h.line(s.pred ? `if (${elem(ctx, s.pred, site)}) ${write}` : write);
-  };
-  if (full.length === 0) emitOne(position("0", "0"));
-  else h.owned(full, emitOne);
+  const ctx = hoistRows(h, [value, ...s.indices, ...(s.pred ? [s.pred] : [])], full);
+  const at = (site: Site) => h.offset(t.name, s.indices.map((x) => elem(ctx, x, site)));
+  const guarded = (site: Site, write: string) => h.line(s.pred ? `if (${elem(ctx, s.pred, site)}) ${write}` : write);
+  const pair = h.layout.ownedPairs && pairStore(s, full);
+  if (pair) {
+    // Two adjacent columns in one store (store-pairs.ts); the runtime checks the address.
+    h.align(t.name, pair.align);
+    h.line(`// ${t.name}: two adjacent columns a store (store-pairs.ts)`);
+    h.ownedPairs(full, (a, b) =>
+      guarded(a, `*reinterpret_cast<${pair.type}*>(${t.name} + ${at(a)}) = ${pair.pack}(${elem(ctx, value, a)}, ${elem(ctx, value, b)});`),
+    );
+  } else {
+    const emitOne = (site: Site) => guarded(site, `${t.name}[${at(site)}] = ${toMem(t.dtype, elem(ctx, value, site))};`);
+    if (full.length === 0) emitOne(position("0", "0"));
+    else h.owned(full, emitOne);
+  }
   if (guard) {
     h.leave();
     h.line("}");

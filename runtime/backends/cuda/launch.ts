@@ -145,6 +145,7 @@ export function prepareLaunch(
   const cuda = manifest.cuda;
   if (!cuda) throw new Error(`${manifest.name}: bad manifest: no CUDA target (manifest.cuda is missing)`);
   const bound = bindCudaArgs(manifest, args);
+  checkAlignment(manifest, cuda, bound);
   const grid = cudaGrid(manifest, bound, limits);
   const params: (bigint | Uint8Array)[] = bound.tensors.map((t) => tensorPtr(t.value));
   params.push(packParams(manifest, cuda, bound));
@@ -155,6 +156,23 @@ export function prepareLaunch(
     params.push(maps.get(i, tensorMapRequest(manifest, spec, t.arg, tensorPtr(t.value), t.value.shape)) as Uint8Array);
   }
   return { grid, block: [...cuda.blockDim], sharedBytes: cuda.sharedBytes, params, bound };
+}
+
+/**
+ * Throw, naming the argument, where a tensor's address is not the multiple the kernel accesses it
+ * in (cuda.align: 16-byte copies, two-element stores); a misaligned access would stop the GPU.
+ */
+function checkAlignment(manifest: KernelManifest, cuda: CudaTarget, bound: CudaBoundArgs): void {
+  for (const t of bound.tensors) {
+    const need = cuda.align?.[t.arg.name];
+    if (!need || t.value.shape.some((n) => n === 0)) continue; // nothing of it is accessed
+    const ptr = tensorPtr(t.value);
+    if (ptr % BigInt(need) !== 0n)
+      throw new Error(
+        `${manifest.name}: argument '${t.arg.name}': device address 0x${ptr.toString(16)} is not a multiple of ${need} bytes, ` +
+          `which this kernel reads or writes it in (hint: pass the start of an allocation or a view whose offset is a multiple of ${need} bytes)`,
+      );
+  }
 }
 
 export interface CudaLaunchOptions {

@@ -29,5 +29,10 @@ export function checkCudaManifest(manifest: KernelManifest): CudaTarget {
       fail(`${what}.box ${JSON.stringify(m.box)} is not two integers from 1 to 256 (TMA's limit)`);
     if (![0, 32, 64, 128].includes(m.swizzle)) fail(`${what}.swizzle ${JSON.stringify(m.swizzle)} is not 0, 32, 64 or 128`);
   }
+  for (const [name, bytes] of Object.entries(cuda.align ?? {})) {
+    if (!manifest.tensors.some((t) => t.name === name)) fail(`align names tensor ${JSON.stringify(name)}, which the kernel does not take`);
+    if (!Number.isInteger(bytes) || bytes < 1 || bytes > 256 || (bytes & (bytes - 1)) !== 0)
+      fail(`align.${name} ${JSON.stringify(bytes)} is not a power of two from 1 to 256`);
+  }
   return cuda;
 }
