@@ -36,7 +36,7 @@ describe("CUDA layout for MLA: column-split warps", () => {
     expect(Math.max(...acc)).toBe(128);
     // P·C reads the group's 256 columns of the latent tile; the output store writes them.
     expect(code).toMatch(/ldsm_x4_trans\(b, smem \+ \(\d+ \+ \(t_\d+ & 1\) \* 33280\) \+ .*\(wcol \* 256 \+ nt \* 8/);
-    expect(code).toMatch(/\(out \+ .*\(wcol \* 256 \+ nt \* 8 \+ 2 \* t4 \+ 0\)/);
+    expect(code).toMatch(/smem \+ \(.* \* 520 \+ \(wcol \* 256 \+ nt \* 8 \+ 2 \* t4 \+ 0\)\) \* 2\) = __floats2bfloat162_rn/);
   });
 
   it("splits the 512-long scores dot by k across the groups and adds the parts in shared memory", () => {

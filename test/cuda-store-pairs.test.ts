@@ -69,7 +69,8 @@ describe("which stores write column pairs", () => {
 
 describe("the CUDA C of a pair store", () => {
   it("mla_paged: the thread's columns 2*t4 and 2*t4 + 1 as one rounding and one 4-byte write", () => {
-    const k = cudaKernel([MLA], "mla_paged.bf16.p64", { wgmma: true });
+    // Unstaged: the shipped build writes these pairs into shared memory first (store-stage.ts).
+    const k = cudaKernel([MLA], "mla_paged.bf16.p64", { wgmma: true, stageStores: false });
     const lines = k.code.split("\n").filter((l) => /\bout\b.*=/.test(l) && l.includes("out_s0"));
     expect(lines).toHaveLength(1);
     const m = lines[0].match(
@@ -84,6 +85,7 @@ describe("the CUDA C of a pair store", () => {
     expect(k.code).not.toMatch(/__bfloat162float\(__float2bfloat16_rn/);
     expect(k.code.split("\n").filter((l) => !l.trim().startsWith("//"))).not.toContainEqual(expect.stringMatching(/\bout\[/));
     expect(k.target.align).toEqual({ q_nope: 16, q_rope: 16, c_kv: 16, out: 4 });
+    expect(cudaKernel([MLA], "mla_paged.bf16.p64", { wgmma: true }).target.align).toEqual({ q_nope: 16, q_rope: 16, c_kv: 16, out: 16 });
   });
 
   it("every shipped build with a pair store lists the tensor's alignment", () => {
@@ -93,9 +95,10 @@ describe("the CUDA C of a pair store", () => {
       for (const b of builds) {
         if (!b.cuda) continue;
         const code = readFileSync(path.join("generated/cuda", b.cuda.file), "utf8");
-        for (const m of code.matchAll(/\*reinterpret_cast<(__nv_bfloat162|__half2|float2)\*>\((\w+) \+/g)) {
+        for (const m of code.matchAll(/\*reinterpret_cast<(__nv_bfloat162|__half2|float2|uint4)\*>\((\w+) \+/g)) {
+          if (m[2] === "smem") continue; // a staged tile's pairs (store-stage.ts)
           const t = b.tensors.find((x) => x.name === m[2])!;
-          expect(b.cuda.align?.[t.name], `${b.name}: ${t.name}`).toBe(m[1] === "float2" ? 8 : 4);
+          expect(b.cuda.align?.[t.name], `${b.name}: ${t.name}`).toBe(m[1] === "uint4" ? 16 : m[1] === "float2" ? 8 : 4);
           pairs++;
         }
         expect(() => checkCudaManifest(b)).not.toThrow();

@@ -1777,6 +1777,8 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p16(
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/decode_split.ts:77: store out_partial[s, b, head, :] = softmax_finish(state) where head < heads
+  // out_partial: staged in shared memory (64 rows of 520), then stored in 16-byte chunks of whole rows (store-stage.ts)
+  __syncthreads(); // every warp is done with the shared tiles the staged one reuses
   float t_355_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
@@ -1785,16 +1787,21 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_bf16_p16(
       t_355_rcp[mt * 2 + h] = 1.0f / ((carry_218[mt * 2 + h] == 0.0f) ? 1.0f : carry_218[mt * 2 + h]);
     }
   }
-  // out_partial: two adjacent columns a store (store-pairs.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 32; ++nt) {
-        if (((t_124 + ((warp * 1 + mt) * 16 + g + 8 * h)) < P.heads)) *reinterpret_cast<float2*>(out_partial + (long long)(s_94) * out_partial_s0 + (long long)(b_96) * out_partial_s1 + (long long)((t_124 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((wcol * 256 + nt * 8 + 2 * t4 + 0))) = make_float2((carry_219[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_355_rcp[mt * 2 + h]), (carry_219[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_355_rcp[mt * 2 + h]));
+        *reinterpret_cast<float2*>(smem + (((warp * 1 + mt) * 16 + g + 8 * h) * 520 + (wcol * 256 + nt * 8 + 2 * t4 + 0)) * 4) = make_float2((carry_219[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_355_rcp[mt * 2 + h]), (carry_219[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_355_rcp[mt * 2 + h]));
       }
     }
+  }
+  __syncthreads(); // the tile is staged
+  #pragma unroll 4
+  for (int i = tid; i < 8192; i += 256) {
+    const int r = i / 128, c = (i % 128) * 4;
+    if (((t_124 + r) < P.heads)) *reinterpret_cast<uint4*>(out_partial + (long long)(s_94) * out_partial_s0 + (long long)(b_96) * out_partial_s1 + (long long)((t_124 + r)) * out_partial_s2 + (long long)(c)) = *reinterpret_cast<const uint4*>(smem + (r * 520 + c) * 4);
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/decode_split.ts:78: store lse_partial[s, b, head] = softmax_lse(state) where head < heads

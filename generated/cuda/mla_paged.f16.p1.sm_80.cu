@@ -1020,6 +1020,8 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
+  // out: staged in shared memory (64 rows of 520), then stored in 16-byte chunks of whole rows (store-stage.ts)
+  __syncthreads(); // every warp is done with the shared tiles the staged one reuses
   float t_382_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
@@ -1028,40 +1030,21 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
       t_382_rcp[mt * 2 + h] = 1.0f / ((carry_242[mt * 2 + h] == 0.0f) ? 1.0f : carry_242[mt * 2 + h]);
     }
   }
-  int t_141_row[2]; // once a row (row-hoist.ts)
-  #pragma unroll
-  for (int mt = 0; mt < 1; ++mt) {
-    #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      t_141_row[mt * 2 + h] = (q0_129 + safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads));
-    }
-  }
-  int head_140_row[2]; // once a row (row-hoist.ts)
-  #pragma unroll
-  for (int mt = 0; mt < 1; ++mt) {
-    #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      head_140_row[mt * 2 + h] = safe_rem((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads);
-    }
-  }
-  bool t_143_row[2]; // once a row (row-hoist.ts)
-  #pragma unroll
-  for (int mt = 0; mt < 1; ++mt) {
-    #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      t_143_row[mt * 2 + h] = (safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) < q_len_132);
-    }
-  }
-  // out: two adjacent columns a store (store-pairs.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 32; ++nt) {
-        if (t_143_row[mt * 2 + h]) *reinterpret_cast<__half2*>(out + (long long)(t_141_row[mt * 2 + h]) * out_s0 + (long long)(head_140_row[mt * 2 + h]) * out_s1 + (long long)((wcol * 256 + nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_243[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_382_rcp[mt * 2 + h]), (carry_243[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_382_rcp[mt * 2 + h]));
+        *reinterpret_cast<__half2*>(smem + (((warp * 1 + mt) * 16 + g + 8 * h) * 520 + (wcol * 256 + nt * 8 + 2 * t4 + 0)) * 2) = __floats2half2_rn((carry_243[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_382_rcp[mt * 2 + h]), (carry_243[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_382_rcp[mt * 2 + h]));
       }
     }
+  }
+  __syncthreads(); // the tile is staged
+  #pragma unroll 4
+  for (int i = tid; i < 4096; i += 256) {
+    const int r = i / 64, c = (i % 64) * 8;
+    if ((safe_div((t_137 + r), P.heads) < q_len_132)) *reinterpret_cast<uint4*>(out + (long long)((q0_129 + safe_div((t_137 + r), P.heads))) * out_s0 + (long long)(safe_rem((t_137 + r), P.heads)) * out_s1 + (long long)(c)) = *reinterpret_cast<const uint4*>(smem + (r * 520 + c) * 2);
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid

@@ -2,7 +2,7 @@
 // locals; register tiles become float arrays indexed by compile-time slots in fully unrolled
 // loops (so they live in registers); loaded dot operands are copied to shared memory with
 // cp.async; loops and branches map one to one. A comment names the spec line of each block.
-import type { Block, ForInst, IfInst, Inst, KernelIR, Value } from "../../ir/ir.ts";
+import type { Block, ForInst, IfInst, Inst, KernelIR, StoreInst, Value } from "../../ir/ir.ts";
 import { lineCol, lineText, spanLabel, type Span } from "../../diagnostics/source.ts";
 import type { Region, SharedLayout } from "../common/shared-alloc.ts";
 import { StructuredEmitter } from "../common/structured-emitter.ts";
@@ -17,6 +17,7 @@ import type { Prefetch } from "./prefetch.ts";
 import type { Rotation } from "./rotate.ts";
 import { RotatedLoops } from "./rotate-emit.ts";
 import { type TileHost, emitReduce, emitStore } from "./tile-emit.ts";
+import type { Staging } from "./store-stage.ts";
 import type { LeaderLoop } from "./leader.ts";
 import { type LeaderHost, LeaderLoops } from "./leader-emit.ts";
 import { blockIndex, heaviestFirstAxes } from "./schedule.ts";
@@ -403,8 +404,12 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       ownedPairs: (shape: number[], body: (first: Site, second: Site) => void) =>
         this.layout.ownedPairs!(shape, (s) => this.line(s), () => this.enter(), () => this.leave(), body),
       align: (tensor: string, bytes: number) => this.align(tensor, bytes),
+      staging: this.staging,
     };
   }
+
+  /** The stores that go through shared memory (store-stage.ts), set before emitBody. */
+  staging: ReadonlyMap<StoreInst, Staging> = new Map();
 
   /** The widest unit the kernel reads or writes each tensor in, where wider than one element (the manifest's cuda.align). */
   readonly aligns = new Map<string, number>();

@@ -11,6 +11,8 @@ import { type LeaderLoop, leaderBytes, leaderLoops } from "./leader.ts";
 import { leaderHelpers } from "./leader-emit.ts";
 import { TMA_HELPERS, mapParam, tmaCopies } from "./tma.ts";
 import { CudaEmitter } from "./emit.ts";
+import { stagedStores } from "./store-stage.ts";
+import { storeShape } from "./tile-emit.ts";
 import { BlockedLayout, MmaLayout } from "./layouts.ts";
 import { MMA_HELPERS, exchangeBytes } from "./mma.ts";
 import { SWIZZLE_HELPERS, WGMMA_COMMON, wgmmaHelpers } from "./wgmma.ts";
@@ -113,6 +115,8 @@ export interface CudaOptions {
   arch?: string;
   /** Why the build is for `arch` alone, for the header (default: the spec's clause). */
   archNote?: string;
+  /** Stage wide output tiles through shared memory (store-stage.ts; default true). */
+  stageStores?: boolean;
 }
 
 export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = {}): CudaKernel {
@@ -170,6 +174,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
     throw new CudaBackendError(`needs ${sharedBytes} bytes of shared memory but a block can have at most ${MAX_SHARED_BYTES}`, ir.span, "use smaller tiles for this head size");
   }
   const emitter = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt, rotated, exchange, leaders, leaderAt, tma.copies);
+  if (opts.stageStores ?? true) emitter.staging = stagedStores(ir.body, storeShape, shared.poolSize.bytes ?? 0);
   const body = emitter.emitBody();
   // Tensors read or written in units wider than an element (16-byte copies, pair stores): the
   // runtime checks their addresses against these before a launch.

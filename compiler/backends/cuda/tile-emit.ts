@@ -7,6 +7,7 @@ import { type ElementContext, elem, position } from "./elements.ts";
 import type { Site, ThreadLayout } from "./layouts.ts";
 import { hoistRows } from "./row-hoist.ts";
 import { pairStore, storedValue } from "./store-pairs.ts";
+import type { Staging } from "./store-stage.ts";
 import { literal, regType, toMem } from "./syntax.ts";
 
 /** What these statements need of the kernel emitter. */
@@ -21,6 +22,8 @@ export interface TileHost extends ElementContext {
   ownedPairs(shape: number[], body: (first: Site, second: Site) => void): void;
   /** Records that the kernel accesses `tensor` in units of `bytes` (its address must be aligned so). */
   align(tensor: string, bytes: number): void;
+  /** The stores that go through shared memory (store-stage.ts). */
+  staging: ReadonlyMap<StoreInst, Staging>;
 }
 
 /** v = reduce(a) along a's columns, into a register tile of a's rows. */
@@ -60,20 +63,27 @@ export function emitReduce(h: TileHost, v: Value): void {
 }
 
 /** A store of a tile (or scalar) to a global tensor, predicated per element where the spec says. */
+/** The tile shape a store writes: its indices' shapes broadcast together. */
+export function storeShape(s: StoreInst): number[] {
+  return s.indices.reduce((acc, ix) => broadcastShapes(acc, ix.type.shape) ?? acc, [] as number[]);
+}
+
 export function emitStore(h: TileHost, s: StoreInst): void {
-  const full = s.indices.reduce((acc, ix) => broadcastShapes(acc, ix.type.shape) ?? acc, [] as number[]);
+  const full = storeShape(s);
   const t = s.tensor;
+  const value = storedValue(s, (v) => h.plan.layout.get(v) === "expr" && !h.bound?.has(v));
+  const pair = h.layout.ownedPairs && pairStore(s, full);
+  const staging = h.staging.get(s);
+  if (pair && staging && emitStaged(h, s, full, value, pair, staging)) return;
   const guard = h.layout.storeGuard(full);
   if (guard) {
     h.line(`if (${guard}) {`);
     h.enter();
   }
-  const value = storedValue(s, (v) => h.plan.layout.get(v) === "expr" && !h.bound?.has(v));
   // Row-only parts (a row's token and head, its reciprocal of the softmax sum) once a row.
   const ctx = hoistRows(h, [value, ...s.indices, ...(s.pred ? [s.pred] : [])], full);
   const at = (site: Site) => h.offset(t.name, s.indices.map((x) => elem(ctx, x, site)));
   const guarded = (site: Site, write: string) => h.line(s.pred ? `if (${elem(ctx, s.pred, site)}) ${write}` : write);
-  const pair = h.layout.ownedPairs && pairStore(s, full);
   if (pair) {
     // Two adjacent columns in one store (store-pairs.ts); the runtime checks the address.
     h.align(t.name, pair.align);
@@ -90,4 +100,53 @@ export function emitStore(h: TileHost, s: StoreInst): void {
     h.leave();
     h.line("}");
   }
+}
+
+/**
+ * Store s through shared memory (store-stage.ts): the thread's column pairs into the padded tile
+ * at the pool's start, a barrier, then 16-byte chunks of whole rows by every thread, each chunk's
+ * row index and predicate recomputed at its row. False (nothing emitted) where an index or the
+ * predicate reads a register tile, which only its own threads hold.
+ */
+function emitStaged(h: TileHost, s: StoreInst, full: number[], value: Value, pair: { type: string; pack: string }, st: Staging): boolean {
+  const t = s.tensor;
+  const per = 16 / st.elem;
+  const chunk = position("r", "c");
+  // Values bound to a thread's own rows (row-reads.ts) cannot be read at another row.
+  if (h.bound?.size) return false;
+  let target: string;
+  let pred: string | undefined;
+  try {
+    target = `${t.name} + ${h.offset(t.name, s.indices.map((x) => elem(h, x, chunk)))}`;
+    pred = s.pred ? elem(h, s.pred, chunk) : undefined;
+  } catch {
+    return false;
+  }
+  const [M] = full;
+  h.align(t.name, 16);
+  h.line(`// ${t.name}: staged in shared memory (${M} rows of ${st.ld}), then stored in 16-byte chunks of whole rows (store-stage.ts)`);
+  h.line("__syncthreads(); // every warp is done with the shared tiles the staged one reuses");
+  const guard = h.layout.storeGuard(full);
+  if (guard) {
+    h.line(`if (${guard}) {`);
+    h.enter();
+  }
+  const ctx = hoistRows(h, [value], full);
+  h.ownedPairs(full, (a, b) =>
+    h.line(`*reinterpret_cast<${pair.type}*>(smem + (${a.row} * ${st.ld} + ${a.col}) * ${st.elem}) = ${pair.pack}(${elem(ctx, value, a)}, ${elem(ctx, value, b)});`),
+  );
+  if (guard) {
+    h.leave();
+    h.line("}");
+  }
+  h.line("__syncthreads(); // the tile is staged");
+  h.line("#pragma unroll 4");
+  h.line(`for (int i = tid; i < ${M * st.chunks}; i += ${h.layout.threads}) {`);
+  h.enter();
+  h.line(`const int r = i / ${st.chunks}, c = (i % ${st.chunks}) * ${per};`);
+  const write = `*reinterpret_cast<uint4*>(${target}) = *reinterpret_cast<const uint4*>(smem + (r * ${st.ld} + c) * ${st.elem});`;
+  h.line(pred ? `if (${pred}) ${write}` : write);
+  h.leave();
+  h.line("}");
+  return true;
 }

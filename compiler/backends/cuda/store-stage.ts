@@ -1,0 +1,60 @@
+// Wide output tiles staged through shared memory on their way to global memory: each thread
+// writes its column pairs into a padded tile in the shared memory the key loop no longer needs,
+// the block meets at a barrier, and every thread then stores whole 16-byte chunks of rows, so a
+// warp's store covers 512 contiguous bytes instead of 8 rows x 16 or 32 bytes.
+//
+// Why: Nsight Compute put 77-81% of the stall samples of MLA's epilogue on the LSU queue (`lg`)
+// and the epilogue at 10-12% of the kernels' samples
+// (bench/results/h200-ncu-mla-epilogue-paged-vs-split-2026-11-30.txt). Staged by hand, the split
+// kernel's f32 partials took 6% off split+merge and mla_paged's bf16 output 4% at page 64
+// (bench/experiments/store_staged_variant.py, h200-store-stage-experiment-2026-11-30.log). Smaller
+// tiles keep their direct pair stores, not measured staged: prefill's 64 x 128 and 64 x 256 bf16
+// (16 and 32 KiB), the 128 x 128 tiles of the sm_80 builds (32 KiB, no A100 to time them on).
+//
+// Where: a pair store (store-pairs.ts) of a tile of at least STAGE_MIN_BYTES whose rows are whole
+// 16-byte chunks, in the kernel's top-level block after its last loop (every thread reaches it,
+// no copy is in flight and no tile of the pool is read again), when the padded tile fits the
+// shared pool; the copy's row index and predicate are recomputed for each chunk's row.
+import type { Block, StoreInst } from "../../ir/ir.ts";
+import { bytesOfName } from "../../../runtime/dtype.ts";
+
+/** Tiles smaller than this keep their direct stores (the measured gain is on 64 x 512 tiles). */
+export const STAGE_MIN_BYTES = 64 * 1024;
+
+/** How store s is staged: the padded row length (elements), its bytes and the 16-byte chunks a row. */
+export interface Staging {
+  ld: number;
+  elem: number;
+  chunks: number;
+}
+
+/**
+ * The staging of each store of `body` that qualifies, given the tile shape each stores (`full`)
+ * and the shared pool's bytes (the staged tile goes at its start).
+ */
+export function stagedStores(body: Block, fullOf: (s: StoreInst) => number[], poolBytes: number): Map<StoreInst, Staging> {
+  const out = new Map<StoreInst, Staging>();
+  const lastLoop = body.insts.findLastIndex((i) => i.kind === "for");
+  if (lastLoop < 0) return out;
+  const after = body.insts.slice(lastLoop + 1);
+  // A dot after the last loop would read a tile of the pool the staging overwrites.
+  if (after.some((i) => i.kind === "def" && i.value.op.kind === "dot")) return out;
+  for (const s of after) {
+    if (s.kind !== "store") continue;
+    const [M, N] = fullOf(s);
+    const elem = bytesOfName(s.tensor.dtype);
+    // Pairs land in distinct banks with rows padded by 8 elements: N / 2 (16-bit) or N (f32) words
+    // a row, a multiple of 32.
+    const padOk = elem === 2 ? N % 64 === 0 : elem === 4 && N % 32 === 0;
+    if (!M || M < 2 || !padOk || M * N * elem < STAGE_MIN_BYTES) continue;
+    // Rows start on 16-byte boundaries: a contiguous tensor's row length and the column start.
+    const lastDim = s.tensor.shape[s.tensor.shape.length - 1];
+    if (typeof lastDim !== "number" || (lastDim * elem) % 16 !== 0) continue;
+    const col = s.indices[s.indices.length - 1].op;
+    if (col.kind !== "iota" || col.start.op.kind !== "const" || (Number(col.start.op.value) * elem) % 16 !== 0) continue;
+    const ld = N + 8;
+    if (M * ld * elem > poolBytes) continue;
+    out.set(s, { ld, elem, chunks: (N * elem) / 16 });
+  }
+  return out;
+}
