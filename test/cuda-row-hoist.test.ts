@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { cudaKernel, evalC } from "./harness/cuda-source.ts";
+import { cudaKernel, evalC, mlaRowCases } from "./harness/cuda-source.ts";
 
 /** The lines of a store, from its spec comment to the next spec comment. */
 function storeSection(code: string, comment: string): string {
@@ -44,24 +44,21 @@ describe("a store's row-only parts, once a row", () => {
     // The row index's tile start and the request's first token, as the kernel names them.
     const start = rows.get(head)!.match(/\((t_\d+) \+ \(\(warp/)![1];
     expect(code).toMatch(new RegExp(`const int ${start} = \\(m_\\d+ \\* 64\\);`));
-    const q0 = code.match(/const int (q0_\d+) = cu_seqlens_q/)![1];
-    const qLen = code.match(/const int (q_len_\d+) = /)![1];
+    const { q0, qLen, cases } = mlaRowCases(code);
     let checked = 0;
-    for (const heads of [128, 16, 3])
-      for (const mTile of [0, 1, 5])
-        for (const qLenV of [1, 2, 40])
-          for (let warp = 0; warp < 4; warp++)
-            for (let g = 0; g < 8; g++)
-              for (let h = 0; h < 2; h++) {
-                const qi = mTile * 64 + warp * 16 + g + 8 * h;
-                const vars = { warp, g, h, mt: 0, heads, [start]: mTile * 64, [q0]: 1000, [qLen]: qLenV };
-                const at = (name: string) => evalC(rows.get(name)!.replace(/P\.heads/g, "heads"), vars);
-                const tok = Math.trunc(qi / heads);
-                expect(at(token), `heads ${heads} qi ${qi}`).toBe(1000 + tok);
-                expect(at(head)).toBe(qi % heads);
-                expect(Boolean(at(valid))).toBe(tok < qLenV);
-                checked++;
-              }
+    for (const { heads, mTile, qLenV } of cases)
+      for (let warp = 0; warp < 4; warp++)
+        for (let g = 0; g < 8; g++)
+          for (let h = 0; h < 2; h++) {
+            const qi = mTile * 64 + warp * 16 + g + 8 * h;
+            const vars = { warp, g, h, mt: 0, heads, [start]: mTile * 64, [q0]: 1000, [qLen]: qLenV };
+            const at = (name: string) => evalC(rows.get(name)!.replace(/P\.heads/g, "heads"), vars);
+            const tok = Math.trunc(qi / heads);
+            expect(at(token), `heads ${heads} qi ${qi}`).toBe(1000 + tok);
+            expect(at(head)).toBe(qi % heads);
+            expect(Boolean(at(valid))).toBe(tok < qLenV);
+            checked++;
+          }
     expect(checked).toBe(3 * 3 * 3 * 64);
   });
 

@@ -9,7 +9,7 @@ import { stagedStores } from "../compiler/backends/cuda/store-stage.ts";
 import { storeShape } from "../compiler/backends/cuda/tile-emit.ts";
 import { Diagnostics } from "../compiler/diagnostics/diagnostic.ts";
 import { compileAll } from "../compiler/pipeline.ts";
-import { cudaKernel, evalC } from "./harness/cuda-source.ts";
+import { cudaKernel, evalC, mlaRowCases } from "./harness/cuda-source.ts";
 
 const MLA = path.resolve("kernels-src/mla.ts");
 const SPLIT = path.resolve("kernels-src/decode_split.ts");
@@ -73,24 +73,21 @@ describe("the CUDA C of a staged store", () => {
     expect(copy, section).not.toBeNull();
     const [, valid, token, head] = copy!;
     const start = head.match(/\((t_\d+) \+ r\)/)![1];
-    const q0 = code.match(/const int (q0_\d+) = cu_seqlens_q/)![1];
-    const qLen = code.match(/const int (q_len_\d+) = /)![1];
+    const { q0, qLen, cases } = mlaRowCases(code);
     let checked = 0;
-    for (const heads of [128, 16, 3])
-      for (const mTile of [0, 1, 5])
-        for (const qLenV of [1, 2, 40])
-          for (let r = 0; r < 64; r++) {
-            const qi = mTile * 64 + r;
-            const vars = { r, heads, [start]: mTile * 64, [q0]: 1000, [qLen]: qLenV };
-            const ev = (e: string) => evalC(e.replace(/P\.heads/g, "heads"), vars);
-            const tok = Math.trunc(qi / heads);
-            expect(Boolean(ev(valid)), `heads ${heads} qi ${qi}`).toBe(tok < qLenV);
-            if (tok < qLenV) {
-              expect(ev(token)).toBe(1000 + tok);
-              expect(ev(head)).toBe(qi % heads);
-            }
-            checked++;
-          }
+    for (const { heads, mTile, qLenV } of cases)
+      for (let r = 0; r < 64; r++) {
+        const qi = mTile * 64 + r;
+        const vars = { r, heads, [start]: mTile * 64, [q0]: 1000, [qLen]: qLenV };
+        const ev = (e: string) => evalC(e.replace(/P\.heads/g, "heads"), vars);
+        const tok = Math.trunc(qi / heads);
+        expect(Boolean(ev(valid)), `heads ${heads} qi ${qi}`).toBe(tok < qLenV);
+        if (tok < qLenV) {
+          expect(ev(token)).toBe(1000 + tok);
+          expect(ev(head)).toBe(qi % heads);
+        }
+        checked++;
+      }
     expect(checked).toBe(27 * 64);
   });
 });

@@ -10,8 +10,10 @@ import torch
 
 sys.path.insert(0, __file__.rsplit("/", 2)[0])
 sys.path.insert(0, __file__.rsplit("/", 2)[0] + "/peers")
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import flashmla  # noqa: E402
 from bench_cuda import paged_cache  # noqa: E402
+from mla_one_launch import launch_twice  # noqa: E402
 
 
 def main():
@@ -22,10 +24,7 @@ def main():
     prepare = flashmla.load()
     assert not isinstance(prepare, str), prepare
     run = prepare(q, cache, table, torch.full((B,), Lk, device="cuda", dtype=torch.int32), (128 + 64) ** -0.5)
-    run()
-    run()
-    torch.cuda.synchronize()
-    print("ok")
+    launch_twice(run)
 
 
 if __name__ == "__main__":

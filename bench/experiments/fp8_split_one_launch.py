@@ -12,6 +12,9 @@ import torch
 sys.path.insert(0, __file__.rsplit("/", 2)[0])
 from bench_cuda import Kernel, paged_cache  # noqa: E402
 
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from mla_one_launch import launch_twice  # noqa: E402
+
 
 def main():
     gen = sys.argv[1] if len(sys.argv) > 1 else None
@@ -26,10 +29,7 @@ def main():
               "out_partial": torch.empty(S, B, Hq, D, device="cuda", dtype=torch.float32),
               "lse_partial": torch.empty(S, B, Hq, device="cuda", dtype=torch.float32)}
     run = Kernel(f"gqa_decode_split_fp8.bf16.g4.p{P}", gen).prepare(inputs, {"softmax_scale": D ** -0.5, "split_len": split})
-    run()
-    run()
-    torch.cuda.synchronize()
-    print("ok")
+    launch_twice(run)
 
 
 if __name__ == "__main__":

@@ -33,3 +33,14 @@ export function evalC(expr: string, vars: Record<string, number>): number {
   const safeRem = (a: number, b: number) => (b === 0 ? 0 : a % b);
   return fn(safeDiv, safeRem, ...Object.values(vars)) as number;
 }
+
+/**
+ * What the row tests of mla_paged's store read of its CUDA C: the names it gives the request's
+ * first token and query length, and the (heads, row tile, query length) cases they walk.
+ */
+export function mlaRowCases(code: string): { q0: string; qLen: string; cases: { heads: number; mTile: number; qLenV: number }[] } {
+  const q0 = code.match(/const int (q0_\d+) = cu_seqlens_q/)![1];
+  const qLen = code.match(/const int (q_len_\d+) = /)![1];
+  const cases = [128, 16, 3].flatMap((heads) => [0, 1, 5].flatMap((mTile) => [1, 2, 40].map((qLenV) => ({ heads, mTile, qLenV }))));
+  return { q0, qLen, cases };
+}
