@@ -18,6 +18,7 @@ import type { Rotation } from "./rotate.ts";
 import { RotatedLoops } from "./rotate-emit.ts";
 import { type TileHost, emitReduce, emitStore } from "./tile-emit.ts";
 import type { Staging } from "./store-stage.ts";
+import { AccessAlignment } from "./access-align.ts";
 import type { LeaderLoop } from "./leader.ts";
 import { type LeaderHost, LeaderLoops } from "./leader-emit.ts";
 import { blockIndex, heaviestFirstAxes } from "./schedule.ts";
@@ -401,8 +402,6 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       name: (v: Value) => this.name(v),
       offset: (t: string, i: string[]) => this.offset(t, i),
       owned: (shape: number[], body: (site: Site) => void) => this.owned(shape, body),
-      ownedPairs: (shape: number[], body: (first: Site, second: Site) => void) =>
-        this.layout.ownedPairs!(shape, (s) => this.line(s), () => this.enter(), () => this.leave(), body),
       align: (tensor: string, bytes: number) => this.align(tensor, bytes),
       staging: this.staging,
     };
@@ -410,11 +409,9 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
 
   /** The stores that go through shared memory (store-stage.ts), set before emitBody. */
   staging: ReadonlyMap<StoreInst, Staging> = new Map();
-
-  /** The widest unit the kernel reads or writes each tensor in, where wider than one element (the manifest's cuda.align). */
-  readonly aligns = new Map<string, number>();
+  readonly alignment = new AccessAlignment();
   align(tensor: string, bytes: number): void {
-    this.aligns.set(tensor, Math.max(bytes, this.aligns.get(tensor) ?? 0));
+    this.alignment.record(tensor, bytes);
   }
 
   dotHost() {

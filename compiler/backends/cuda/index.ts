@@ -176,11 +176,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   const emitter = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt, rotated, exchange, leaders, leaderAt, tma.copies);
   if (opts.stageStores ?? true) emitter.staging = stagedStores(ir.body, storeShape, shared.poolSize.bytes ?? 0);
   const body = emitter.emitBody();
-  // Tensors read or written in units wider than an element (16-byte copies, pair stores): the
-  // runtime checks their addresses against these before a launch.
-  const align = Object.fromEntries(
-    ir.tensors.filter((t) => (emitter.aligns.get(t.name) ?? 0) > bytesOfName(t.dtype)).map((t) => [t.name, emitter.aligns.get(t.name)!]),
-  );
+  const align = emitter.alignment.manifest(ir.tensors);
 
   const fields: UniformField[] = [];
   const structFields: string[] = [];

@@ -18,8 +18,6 @@ export interface TileHost extends ElementContext {
   leave(): void;
   /** Loops over the thread's elements of a tile of this shape. */
   owned(shape: number[], body: (site: Site) => void): void;
-  /** Loops over the thread's column pairs of a tile of this shape (where layout.ownedPairs is). */
-  ownedPairs(shape: number[], body: (first: Site, second: Site) => void): void;
   /** Records that the kernel accesses `tensor` in units of `bytes` (its address must be aligned so). */
   align(tensor: string, bytes: number): void;
   /** The stores that go through shared memory (store-stage.ts). */
@@ -88,7 +86,7 @@ export function emitStore(h: TileHost, s: StoreInst): void {
     // Two adjacent columns in one store (store-pairs.ts); the runtime checks the address.
     h.align(t.name, pair.align);
     h.line(`// ${t.name}: two adjacent columns a store (store-pairs.ts)`);
-    h.ownedPairs(full, (a, b) =>
+    h.layout.ownedPairs!(full, h.line, h.enter, h.leave, (a, b) =>
       guarded(a, `*reinterpret_cast<${pair.type}*>(${t.name} + ${at(a)}) = ${pair.pack}(${elem(ctx, value, a)}, ${elem(ctx, value, b)});`),
     );
   } else {
@@ -134,7 +132,7 @@ function emitStaged(h: TileHost, s: StoreInst, full: number[], value: Value, pai
     h.enter();
   }
   const ctx = hoistRows(h, [value], full);
-  h.ownedPairs(full, (a, b) =>
+  h.layout.ownedPairs!(full, h.line, h.enter, h.leave, (a, b) =>
     h.line(`*reinterpret_cast<${pair.type}*>(smem + (${a.row} * ${st.ld} + ${a.col}) * ${st.elem}) = ${pair.pack}(${elem(ctx, value, a)}, ${elem(ctx, value, b)});`),
   );
   if (guard) {
