@@ -35,6 +35,7 @@ except ImportError:  # older cuda-python
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 # FLASHTILE_GENERATED points at another build of the package (to compare two builds in one run).
 GEN = os.environ.get("FLASHTILE_GENERATED") or os.path.join(ROOT, "generated")
+sys.path.insert(0, os.path.join(ROOT, "bench", "peers"))  # peers built from other projects' sources
 
 
 def check(res):
@@ -451,8 +452,7 @@ def mla(configs=((64, 4096), (16, 16384)), pages=(1, 16, 64), H=128, L=512, R=64
 
 def flashmla_peer(q, cache, table, B, Lk, scale, ref, shape, kv_bytes, flops):
     """FlashMLA's dense decode on the same paged cache (page 64 only), when it is available here."""
-    sys.path.insert(0, os.path.join(ROOT, "bench", "peers"))
-    import flashmla
+    import flashmla  # bench/peers, on the path from the top of this file
     prepare = flashmla.load()
     if isinstance(prepare, str):
         print(f"  FlashMLA: not timed: {prepare}")

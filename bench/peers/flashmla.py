@@ -6,11 +6,13 @@ bench/peers/build-flashmla.sh and named by FLASHTILE_FLASHMLA_LIB. Its split sch
 outside the timing, as its users do (the package makes it on the first call and reuses it).
 """
 import ctypes
+import functools
 import os
 
 import torch
 
 
+@functools.cache  # one library load a process, however many shapes are timed
 def load():
     """A function (q [B,H,576], cache [pages*64, 1, 576], table [B, n] int32, seqlens [B] int32,
     scale) -> a callable that runs one decode and returns out [B,H,512]; or a string saying why

@@ -11,7 +11,8 @@ import { type Site, type ThreadLayout, MmaLayout } from "./layouts.ts";
 import { cacheFragments, emitDot } from "./mma.ts";
 import { permuteKeyOrder } from "./fp8-keys.ts";
 import { type CopyTeam, copyChunks, storeElements, widenStaged } from "./copy-emit.ts";
-import { emitWgmmaDot, tileAt, wgmmaWarpgroup } from "./wgmma.ts";
+import { emitWgmmaDot, tileAt } from "./wgmma.ts";
+import { preamble } from "./preamble.ts";
 import { type CudaPlan, type MmaShape, anywhere, contiguousRows, readsInline } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 import type { Rotation } from "./rotate.ts";
@@ -22,8 +23,8 @@ import { AccessAlignment } from "./access-align.ts";
 import type { LeaderLoop } from "./leader.ts";
 import { type LeaderHost, LeaderLoops } from "./leader-emit.ts";
 import { blockIndex, heaviestFirstAxes } from "./schedule.ts";
-import { ident, literal, regType, symC } from "./syntax.ts";
-import { type TmaCopy, copyDeps, emitBoxWait, emitTileCopy, initBars } from "./tma.ts";
+import { ident, literal, regType } from "./syntax.ts";
+import { type TmaCopy, copyDeps, emitBoxWait, emitTileCopy } from "./tma.ts";
 
 export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private fusedSums = new Set<Value>();
@@ -130,24 +131,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   // ---- the kernel ---------------------------------------------------------------------------
 
   emitBody(): string[] {
-    this.line("const int tid = threadIdx.x;");
-    if (this.plan.shape.kind === "mma") {
-      const { W, WC } = this.plan.shape;
-      if (WC > 1) {
-        this.line(`// Warp (warp, wcol): rows of row warp \`warp\`, columns of group \`wcol\` of the ${this.plan.shape.SPLIT_N}-wide tiles.`);
-        this.line(`const int warp = (tid >> 5) % ${W}, wcol = (tid >> 5) / ${W}, lane = tid & 31, g = lane >> 2, t4 = lane & 3;`);
-      } else this.line("const int warp = tid >> 5, lane = tid & 31, g = lane >> 2, t4 = lane & 3;");
-      if (this.plan.wgmma.size) for (const l of wgmmaWarpgroup(this.plan.shape)) this.line(l);
-      for (const l of initBars(this.tma)) this.line(l);
-    } else {
-      this.line(`const int tr = tid / ${this.plan.shape.TC}, tc = tid % ${this.plan.shape.TC};`);
-    }
-    for (const t of this.ir.tensors) {
-      for (let d = 0; d < t.shape.length - 1; d++) {
-        const factors = t.shape.slice(d + 1).map((x) => (typeof x === "number" ? `${x}LL` : `(long long)${symC(x)}`));
-        this.line(`const long long ${t.name}_s${d} = ${factors.join(" * ")};`);
-      }
-    }
+    for (const l of preamble(this.ir, this.plan, this.tma)) this.line(l);
     this.block(this.ir.body);
     return this.out;
   }

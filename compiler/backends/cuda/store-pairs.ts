@@ -28,6 +28,18 @@ const PAIR: Partial<Record<ScalarType, { type: string; pack: string }>> = {
 const byColumn = (v: Value) => v.type.shape.length === 2 && v.type.shape[1] > 1;
 
 /**
+ * Where store s writes a tile's columns contiguously: its tensor's last dim (a constant) and the
+ * constant its column index adds to the tile's column position; undefined otherwise.
+ */
+export function columnRun(s: StoreInst): { lastDim: number; start: number } | undefined {
+  const lastDim = s.tensor.shape[s.tensor.shape.length - 1];
+  const last = s.indices[s.indices.length - 1].op;
+  if (typeof lastDim !== "number" || last.kind !== "iota" || last.axis !== 1) return undefined;
+  const start = last.start.op;
+  return start.kind === "const" && typeof start.value === "number" ? { lastDim, start: start.value } : undefined;
+}
+
+/**
  * How store s writes a pair of columns as one vector, or undefined where it cannot (another
  * dtype, a column index that is not the column position plus an even constant, an odd or runtime
  * last dim, an index or predicate that varies along the columns).
@@ -35,12 +47,8 @@ const byColumn = (v: Value) => v.type.shape.length === 2 && v.type.shape[1] > 1;
 export function pairStore(s: StoreInst, full: number[]): { type: string; pack: string; align: number } | undefined {
   const pair = PAIR[s.tensor.dtype];
   if (!pair || full.length !== 2 || full[1] < 2) return undefined;
-  const last = s.indices[s.indices.length - 1];
-  const lastDim = s.tensor.shape[s.tensor.shape.length - 1];
-  if (typeof lastDim !== "number" || lastDim % 2 !== 0) return undefined;
-  if (last.op.kind !== "iota" || last.op.axis !== 1) return undefined;
-  const start = last.op.start.op;
-  if (start.kind !== "const" || typeof start.value !== "number" || start.value % 2 !== 0) return undefined;
+  const run = columnRun(s);
+  if (!run || run.lastDim % 2 !== 0 || run.start % 2 !== 0) return undefined;
   if (s.indices.slice(0, -1).some(byColumn) || (s.pred && byColumn(s.pred))) return undefined;
   return { ...pair, align: 2 * bytesOfName(s.tensor.dtype) };
 }

@@ -11,12 +11,13 @@
 // tiles keep their direct pair stores, not measured staged: prefill's 64 x 128 and 64 x 256 bf16
 // (16 and 32 KiB), the 128 x 128 tiles of the sm_80 builds (32 KiB, no A100 to time them on).
 //
-// Where: a pair store (store-pairs.ts) of a tile of at least STAGE_MIN_BYTES whose rows are whole
-// 16-byte chunks, in the kernel's top-level block after its last loop (every thread reaches it,
-// no copy is in flight and no tile of the pool is read again), when the padded tile fits the
+// Where: a pair store (store-pairs.ts) of a tile of at least STAGE_MIN_BYTES whose rows are
+// whole 16-byte chunks, in the kernel's top-level block after its last loop (every thread reaches
+// it, no copy is in flight and no tile of the pool is read again), when the padded tile fits the
 // shared pool; the copy's row index and predicate are recomputed for each chunk's row.
 import type { Block, StoreInst } from "../../ir/ir.ts";
 import { bytesOfName } from "../../../runtime/dtype.ts";
+import { columnRun, pairStore } from "./store-pairs.ts";
 
 /** Tiles smaller than this keep their direct stores (the measured gain is on 64 x 512 tiles). */
 export const STAGE_MIN_BYTES = 64 * 1024;
@@ -41,17 +42,16 @@ export function stagedStores(body: Block, fullOf: (s: StoreInst) => number[], po
   if (after.some((i) => i.kind === "def" && i.value.op.kind === "dot")) return out;
   for (const s of after) {
     if (s.kind !== "store") continue;
-    const [M, N] = fullOf(s);
+    const full = fullOf(s);
+    const [M, N] = full;
     const elem = bytesOfName(s.tensor.dtype);
     // Pairs land in distinct banks with rows padded by 8 elements: N / 2 (16-bit) or N (f32) words
     // a row, a multiple of 32.
     const padOk = elem === 2 ? N % 64 === 0 : elem === 4 && N % 32 === 0;
-    if (!M || M < 2 || !padOk || M * N * elem < STAGE_MIN_BYTES) continue;
+    if (!pairStore(s, full) || M < 2 || !padOk || M * N * elem < STAGE_MIN_BYTES) continue;
     // Rows start on 16-byte boundaries: a contiguous tensor's row length and the column start.
-    const lastDim = s.tensor.shape[s.tensor.shape.length - 1];
-    if (typeof lastDim !== "number" || (lastDim * elem) % 16 !== 0) continue;
-    const col = s.indices[s.indices.length - 1].op;
-    if (col.kind !== "iota" || col.start.op.kind !== "const" || (Number(col.start.op.value) * elem) % 16 !== 0) continue;
+    const run = columnRun(s)!;
+    if ((run.lastDim * elem) % 16 !== 0 || (run.start * elem) % 16 !== 0) continue;
     const ld = N + 8;
     if (M * ld * elem > poolBytes) continue;
     out.set(s, { ld, elem, chunks: (N * elem) / 16 });

@@ -71,7 +71,7 @@ export function emitStore(h: TileHost, s: StoreInst): void {
   const t = s.tensor;
   const value = storedValue(s, (v) => h.plan.layout.get(v) === "expr" && !h.bound?.has(v));
   const pair = h.layout.ownedPairs && pairStore(s, full);
-  const staging = h.staging.get(s);
+  const staging = h.staging.get(s); // only pair stores are staged (stagedStores)
   if (pair && staging && emitStaged(h, s, full, value, pair, staging)) return;
   const guard = h.layout.storeGuard(full);
   if (guard) {
