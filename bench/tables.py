@@ -4,6 +4,8 @@
 
 Prefill: TFLOP/s of flashtile and each peer per head dim, mask and length, with flashtile / FA2.
 With --builds, rows timed with --build label=dir get a column each.
+Decode, FP8 decode and MLA: TB/s of each kernel and peer per B x L, one column per kernel with
+its page sizes side by side (page 1 / 16 / 64). Sliding window: each kernel's time.
 """
 import json
 import re
@@ -36,5 +38,58 @@ def prefill_tables(rows, builds=False):
     return "\n".join(out)
 
 
+PAGED = re.compile(r"^(.*?) (?:page (\d+)|contiguous)(.*)$")
+SPLIT = re.compile(r"split \d+\+merge")
+
+
+def paged_tables(rows, section, builds=False):
+    """One table: a row per B x L, a column per kernel or peer, its page sizes side by side."""
+    cells, whos, pages = {}, [], {}
+    mine = [r for r in rows if r["section"] == section and (builds or "[" not in r["who"])]
+    # One split length a shape: its columns merge into one "split+merge" (the length is in the log).
+    per_shape = {}
+    for r in mine:
+        m = PAGED.match(r["shape"])
+        per_shape.setdefault(m[1], set()).update(SPLIT.findall(r["who"]))
+    merge = all(len(v) <= 1 for v in per_shape.values())
+    for r in mine:
+        m = PAGED.match(r["shape"])
+        base, page = m[1] + m[3], m[2] or "contiguous"
+        who = SPLIT.sub("split+merge", r["who"]) if merge else r["who"]
+        if "contiguous" == page:
+            who = f"{who} (contiguous)"
+        if who not in whos:
+            whos.append(who)
+        pages.setdefault(who, [])
+        if page not in pages[who]:
+            pages[who].append(page)
+        cells.setdefault(base, {}).setdefault(who, {})[page] = r["metric"]
+    unit = mine[0]["unit"] if mine else ""
+    head = ["B x L", *(f"{w}, page {' / '.join(pages[w])}" if pages[w] != ["contiguous"] else w for w in whos)]
+    out = [f"{unit} of the cache read", "", "| " + " | ".join(head) + " |", "| --- |" + " ---: |" * len(whos)]
+    for base, by_who in cells.items():
+        row = [base]
+        for w in whos:
+            got = by_who.get(w, {})
+            row.append(" / ".join(f"{got[p]:.2f}" if p in got else "-" for p in pages[w]) if got else "")
+        out.append("| " + " | ".join(row) + " |")
+    return "\n".join(out) + "\n"
+
+
+def time_table(rows, section, builds=False):
+    """One row per kernel or peer: milliseconds and the section's metric."""
+    mine = [r for r in rows if r["section"] == section and (builds or "[" not in r["who"])]
+    out = ["| shape | who | ms | " + (mine[0]["unit"] if mine else "") + " |", "| --- | --- | ---: | ---: |"]
+    out += [f"| {r['shape']} | {r['who']} | {r['ms']:.3f} | {r['metric']:.0f} |" for r in mine]
+    return "\n".join(out) + "\n"
+
+
 if __name__ == "__main__":
-    print(prefill_tables(json.load(open(sys.argv[1])), "--builds" in sys.argv))
+    rows = json.load(open(sys.argv[1]))
+    builds = "--builds" in sys.argv
+    print(prefill_tables(rows, builds))
+    for section, title in (("decode", "Paged decode"), ("decode8", "Paged decode, FP8 (E4M3) cache"), ("mla", "MLA decode")):
+        if any(r["section"] == section for r in rows):
+            print(f"### {title}\n\n{paged_tables(rows, section, builds)}")
+    if any(r["section"] == "swa" for r in rows):
+        print(f"### Sliding window\n\n{time_table(rows, 'swa', builds)}")

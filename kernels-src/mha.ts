@@ -15,7 +15,7 @@ kernel mha_prefill<T: dtype = f32, HEAD_DIM = 128, CAUSAL = true, BLOCK_M = 16, 
   instances T in [f32, f16], HEAD_DIM in [64, 128], CAUSAL in [true, false]
   // On CUDA, 64-row tiles are one warpgroup: on Hopper each dot is one wgmma per 16-wide k step,
   // and a small block leaves room for more blocks an SM. 64-key tiles, 128 at hd64 with a causal
-  // mask (H200, docs/performance.md: 128-row tiles and 64 x 128 without a mask were slower).
+  // mask (H200, docs/performance-history.md: 128-row tiles and 64 x 128 without a mask were slower).
   target cuda: T in [bf16, f16], HEAD_DIM in [64, 128, 256], BLOCK_M = 64, BLOCK_N = (HEAD_DIM == 64 && CAUSAL ? 128 : 64)
   // Without wgmma (Ampere), 128-row tiles of 8 warps share each K/V tile between twice the rows:
   // their sm_80 PTX ran 0.91-0.99x FA2 on the H200 where the 64-row tiles' ran 0.73-0.85x.

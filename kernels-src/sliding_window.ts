@@ -12,10 +12,10 @@ kernel swa_paged<T: dtype = f32, KV: dtype = T, HEAD_DIM = 128, GROUP = 4, PAGE 
   tune BLOCK_M in [16, 32, 64], BLOCK_N in [16, 32, 64]
   instances T in [f32, f16], PAGE in [1, 16, 64]
   // On CUDA, 64 x 64 tiles: one warpgroup, its dots wgmma on Hopper. 0.284 ms at window 1024 of
-  // 8k against 0.32-0.37 for 128 x 32, 128 x 64, 64 x 32 and 64 x 128 (H200, docs/performance.md).
+  // 8k against 0.32-0.37 for 128 x 32, 128 x 64, 64 x 32 and 64 x 128 (H200, docs/performance-history.md).
   target cuda: T in [bf16, f16], BLOCK_M = 64, BLOCK_N = 64
   // Without wgmma (Ampere), 128 x 32 tiles: 0.318-0.320 ms against 0.387 ms for 64 x 64 as mma.sync
-  // (H200, sm_80 PTX, docs/performance.md).
+  // (H200, sm_80 PTX, docs/performance-history.md).
   target cuda sm_80: BLOCK_M = 128, BLOCK_N = 32
 (q: T[tokens, q_heads, HEAD_DIM], k_cache: KV[slots, kv_heads, HEAD_DIM], v_cache: KV[slots, kv_heads, HEAD_DIM],
  k_descale: f32[batch, kv_heads] if KV == f8e4m3, v_descale: f32[batch, kv_heads] if KV == f8e4m3,

@@ -7,7 +7,7 @@
 // 16-bit tile in the swizzled layout wgmma reads, announced by a named barrier. The narrow
 // values a loop carries (row max, row sum) are published the same way when the loop ends.
 //
-// Measured reason (docs/performance.md, MLA): with the scores k-split, each 32-key tile paid an
+// Measured reason (docs/performance-history.md, MLA): with the scores k-split, each 32-key tile paid an
 // exchange and both groups ran the same softmax in lockstep; here the other group's tensor work
 // (its P·V slice) needs nothing but P and alpha, and the leader's scores run at m64n64k16.
 import type { ForInst, Inst, Value } from "../../ir/ir.ts";

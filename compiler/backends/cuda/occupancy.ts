@@ -3,7 +3,7 @@
 // blocks per SM lets it use up to 255 registers a thread. Three blocks cap it at 168 and hide one
 // block's barriers and waits behind two others, which is worth a lot when the kernel fits (head
 // dim 64 causal prefill on the H200: 1.10-1.28x FA2 with three blocks against 0.87-1.02x with two,
-// docs/performance.md). So the build asks for three where three blocks' shared memory fits an SM,
+// docs/performance-history.md). So the build asks for three where three blocks' shared memory fits an SM,
 // and goes back to two if ptxas then spills on any architecture.
 
 import type { PtxBuild } from "./nvcc.ts";

@@ -158,7 +158,7 @@ export class RotatedLoops {
    * Before the deferred dot first reads its carried accumulator (acc * alpha): the wait for the
    * last tile's, which ran beside this tile's exchange and softmax. The next tile's scores,
    * younger, are waited for with it: leaving them running (wait<1>) has ptxas serialize every
-   * wgmma of the kernel (its C7514 note): 16-20% slower on an H200 (docs/performance.md).
+   * wgmma of the kernel (its C7514 note): 16-20% slower on an H200 (docs/performance-history.md).
    */
   awaitDeferred(rot: Rotation): void {
     if (!rot.deferred) return;

@@ -7,7 +7,7 @@
 // those dots read are triple-buffered and copied two tiles ahead, and the body's last dot (P·V
 // into the carried output) is committed without a wait, waited for in the next tile right
 // before its accumulator is rescaled: it runs beside that tile's exchange and softmax.
-// Measured on an H200 (docs/performance.md, MLA pipeline experiment): 15% off the MLA split
+// Measured on an H200 (docs/performance-history.md, MLA pipeline experiment): 15% off the MLA split
 // kernel, with the same results. It needs up to 227 KiB of shared memory: sm_90a only.
 import type { Block, ForInst, Value } from "../../ir/ir.ts";
 import { walkInsts } from "../../ir/ir.ts";

@@ -6,14 +6,14 @@
 // - K % P == 0 and P % step == 0: rows i * step / P apart share one entry (R / P reads);
 // - P % K == 0 and the tile's R rows fit in K: every row is in one page (one read).
 // Measured on MLA at page 16 (8 rows a thread, 2 pages): 5% off the split kernel on an H200
-// (docs/performance.md). The division's meaning is C's, so this holds for rows >= 0, the
+// (docs/performance-history.md). The division's meaning is C's, so this holds for rows >= 0, the
 // only ones whose entry exists.
 // The same facts give the row's place in its page, (U + row) % P, without a remainder a row:
 // r0 + (i * step) % P in the first case (U % P == 0, a constant a row once unrolled), U % P + row
 // in the second (the rows do not cross the page's end). A row's address is then the thread's
 // page base plus a constant, which ptxas folds into the copy: at page 64 the split kernel ran 835
 // instructions a warp per tile against 734 at page 1, most of the difference the per-row
-// remainders and 64-bit multiplies (Nsight Compute, docs/performance.md).
+// remainders and 64-bit multiplies (Nsight Compute, docs/performance-history.md).
 import type { Value } from "../../ir/ir.ts";
 import { operands } from "../../ir/ir.ts";
 import { type ElementContext, elem, position } from "./elements.ts";

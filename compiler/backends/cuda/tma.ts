@@ -7,7 +7,7 @@
 // their bytes complete an mbarrier the tile's readers wait on. Lane j of the team's first warp
 // issues page j's boxes. The build keeps its cp.async copies for other architectures (#else).
 //
-// Measured on an H200 (docs/performance.md, MLA, bench/experiments/mla_tma_variant.py): the
+// Measured on an H200 (docs/performance-history.md, MLA, bench/experiments/mla_tma_variant.py): the
 // leader loop 11-12% faster at page 64 and 3% at page 16; one-row boxes (page 1) were 6x slower,
 // hence the floor of 16 rows a box.
 //
