@@ -54,17 +54,19 @@ def eval_sym(e, env):
     return {"add": a + b, "sub": a - b, "mul": a * b, "div": int(a / b), "ceil_div": -(-a // b), "max": max(a, b), "min": min(a, b)}[e["op"]]
 
 
-def tensor_map(t, box, swizzle):
-    """A CUtensorMap (128 bytes) viewing tensor t as 2-D [rows, last dim], boxes of box = [columns,
-    rows], swizzled in shared memory by `swizzle` bytes (0, 32, 64 or 128), through the driver's
-    cuTensorMapEncodeTiled (called by ctypes: its enums are small integers)."""
+def tensor_map(t, box, swizzle, row_dims=1):
+    """A CUtensorMap (128 bytes) viewing tensor t as 2-D [rows, its last `row_dims` dims as one],
+    boxes of box = [columns, rows], swizzled in shared memory by `swizzle` bytes (0, 32, 64 or
+    128), through the driver's cuTensorMapEncodeTiled (called by ctypes: its enums are small
+    integers)."""
     dtypes = {torch.bfloat16: 9, torch.float16: 6, torch.float32: 7, torch.uint8: 0}
     assert t.is_contiguous(), "a tensor map needs a contiguous tensor"
     libcuda = ctypes.CDLL("libcuda.so.1")
     out = ctypes.create_string_buffer(128)
     u64, u32 = ctypes.c_uint64, ctypes.c_uint32
-    dims = (u64 * 2)(t.shape[-1], t.numel() // t.shape[-1])
-    strides = (u64 * 1)(t.shape[-1] * t.element_size())
+    cols = math.prod(t.shape[-row_dims:])
+    dims = (u64 * 2)(cols, t.numel() // cols)
+    strides = (u64 * 1)(cols * t.element_size())
     res = libcuda.cuTensorMapEncodeTiled(out, dtypes[t.dtype], 2, ctypes.c_void_p(t.data_ptr()), dims, strides,
                                          (u32 * 2)(*box), (u32 * 2)(1, 1), 0, {0: 0, 32: 1, 64: 2, 128: 3}[swizzle], 3, 0)
     if res != 0:
@@ -122,7 +124,9 @@ class Kernel:
         keep.append(ctypes.create_string_buffer(bytes(blob), len(blob)))
         # A build whose copies are TMA boxes takes a tensor map of each such tensor by value after
         # the uniforms (`__grid_constant__`), encoded here once per prepared launch.
-        keep += [tensor_map(tensors[m["tensor"]], m["box"], m["swizzle"]) for m in self.m["cuda"].get("tensorMaps", [])]
+        # Only sm_90a code reads them: the portable PTX of a build takes zeros.
+        keep += [tensor_map(tensors[m["tensor"]], m["box"], m["swizzle"], m.get("rowDims", 1)) if self.arch == "sm_90a" else ctypes.create_string_buffer(128)
+                 for m in self.m["cuda"].get("tensorMaps", [])]
         argv = (ctypes.c_void_p * len(keep))(*[ctypes.addressof(k) for k in keep])
         g = [int(x) for x in grid[:3]]
 

@@ -9,4 +9,4 @@ export type {
   UniformField,
   WgslTarget,
 } from "./runtime/manifest.js";
-// runtime source hash: 759e7907531b9933
+// runtime source hash: 638c2cea60059c1b

@@ -98,6 +98,12 @@ export interface TensorMapSpec {
   tensor: string;
   box: [number, number];
   swizzle: 0 | 32 | 64 | 128;
+  /**
+   * How many of the tensor's trailing dims make one row of the map's 2-D view (default 1, the
+   * last dim): 2 sees k[tokens, heads, head_dim] as [tokens, heads x head_dim], so a box of 64
+   * rows is 64 consecutive tokens of one head.
+   */
+  rowDims?: number;
 }
 
 export interface KernelManifest {

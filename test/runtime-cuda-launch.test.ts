@@ -72,6 +72,19 @@ describe("launch preparation (pure)", () => {
     expect(launch).toHaveBeenCalledTimes(1);
   });
 
+  it("encodes tensor maps only for sm_90a code: a portable build that takes them as parameters gets zeros", () => {
+    const withMaps = { ...paged, cuda: { ...paged.cuda!, tensorMaps: [{ tensor: "q", box: [64, 10], swizzle: 128, rowDims: 2 }] } } as KernelManifest;
+    const launch = vi.fn();
+    const tensorMapEncodeTiled = vi.fn((out: Uint8Array) => out.fill(7));
+    const device = { addon: { launch, tensorMapEncodeTiled }, info: H100ish } as unknown as CudaDevice;
+    for (const [arch, encoded] of [["sm_90a", 1], [undefined, 2], ["sm_80", 2]] as const) {
+      new LoadedCudaKernel(device, withMaps, { kind: "module" }, { kind: "function" }, arch).launch(pagedArgs() as never);
+      expect(tensorMapEncodeTiled, arch).toHaveBeenCalledTimes(encoded);
+      const map = launch.mock.calls.at(-1)![5].at(-1) as Uint8Array;
+      expect([...map], arch).toEqual(new Array(128).fill(arch === "sm_80" ? 0 : 7));
+    }
+  });
+
   it("checks the manifest's CUDA target", () => {
     const m = (cuda: Partial<NonNullable<KernelManifest["cuda"]>>, over: Partial<KernelManifest> = {}): KernelManifest => ({ ...paged, ...over, cuda: { ...paged.cuda!, ...cuda } });
     expect(checkCudaManifest(paged)).toBe(paged.cuda);

@@ -60,13 +60,24 @@ describe("tensor maps without a GPU", () => {
     expect(tensorMapRequest(tma, { tensor: "x", box: [32, 8], swizzle: 0 }, { name: "x", dtype: "f8e4m3" }, 16n, [7, 48])).toMatchObject({ dataType: 0, dims: [48, 7], strideBytes: [48], swizzle: 0 });
   });
 
+  it("with rowDims 2, sees k[tokens, heads, head_dim] as [tokens, heads x head_dim]: a box's rows are one head's consecutive tokens", () => {
+    const spec = { tensor: "k", box: [64, 64], swizzle: 128, rowDims: 2 } as const;
+    const req = tensorMapRequest(tma, spec, { name: "k", dtype: "bf16" }, 0x7f0000100000n, [16384, 16, 128]);
+    expect(req).toEqual({ dataType: 9, ptr: 0x7f0000100000n, dims: [2048, 16384], strideBytes: [4096], box: [64, 64], swizzle: 3 });
+    // rowDims as large as the rank: one row of every element.
+    expect(tensorMapRequest(tma, { ...spec, rowDims: 3 }, { name: "k", dtype: "bf16" }, 16n, [4, 2, 8])).toMatchObject({ dims: [64, 1], strideBytes: [128] });
+    expect(() => tensorMapRequest(tma, spec, { name: "k", dtype: "bf16" }, 16n, [4, 3, 4])).toThrow(
+      "tma.test: tensor 'k' is copied with TMA, but its rows are 24 bytes, not a multiple of 16 (12 elements x 2)",
+    );
+  });
+
   it("says where TMA cannot copy a tensor", () => {
     const spec = tma.cuda!.tensorMaps![0];
     expect(() => tensorMapRequest(tma, spec, tma.tensors[1], 0x7f0000100008n, [10, 1, 576])).toThrow(
       "tma.test: tensor 'c_kv' is copied with TMA, but its address 0x7f0000100008 is not a multiple of 16 bytes",
     );
     expect(() => tensorMapRequest(tma, spec, tma.tensors[1], 0x7f0000100000n, [10, 1, 572])).toThrow(
-      "tma.test: tensor 'c_kv' is copied with TMA, but its rows are 1144 bytes, not a multiple of 16 (last dim 572 x 2)",
+      "tma.test: tensor 'c_kv' is copied with TMA, but its rows are 1144 bytes, not a multiple of 16 (572 elements x 2)",
     );
     expect(() => tensorMapRequest(tma, { ...spec, box: [128, 16] }, tma.tensors[1], 0x7f0000100000n, [10, 1, 576])).toThrow(
       "tma.test: tensor 'c_kv' is copied with TMA, but its box of 128 columns is 256 bytes, wider than its 128-byte swizzle",
@@ -104,6 +115,11 @@ describe("tensor maps without a GPU", () => {
       "tma.test: bad manifest: tensorMaps[0].box [64,512] is not two integers from 1 to 256 (TMA's limit)",
     );
     expect(() => checkCudaManifest(withMaps([{ tensor: "c_kv", box: [64, 16], swizzle: 16 }]))).toThrow("tma.test: bad manifest: tensorMaps[0].swizzle 16 is not 0, 32, 64 or 128");
+    expect(checkCudaManifest(withMaps([{ tensor: "c_kv", box: [64, 16], swizzle: 128, rowDims: 2 }])).tensorMaps![0].rowDims).toBe(2);
+    for (const rowDims of [0, 4, 1.5, "2"])
+      expect(() => checkCudaManifest(withMaps([{ tensor: "c_kv", box: [64, 16], swizzle: 128, rowDims }]))).toThrow(
+        `tma.test: bad manifest: tensorMaps[0].rowDims ${JSON.stringify(rowDims)} is not an integer from 1 to the rank of 'c_kv' (3)`,
+      );
   });
 });
 

@@ -141,6 +141,8 @@ __device__ __forceinline__ void mbar_wait(unsigned char* bar, int parity) {
   asm volatile("{\n.reg .pred p;\nWAIT_%=:\nmbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\n@!p bra.uni WAIT_%=;\n}\n"
                :: "r"((unsigned)__cvta_generic_to_shared(bar)), "r"(parity) : "memory");
 }
+#endif
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
 // Box (column x, row y) of the map into shared memory at dst (swizzled by the map), its bytes
 // counted on the mbarrier at bar. The box goes through L2 as evict-first: a streamed key tile is
 // read by the blocks of its request at about the same time and not again, so it should not push

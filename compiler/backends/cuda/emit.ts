@@ -25,6 +25,7 @@ import { type LeaderHost, LeaderLoops } from "./leader-emit.ts";
 import { blockIndex, heaviestFirstAxes } from "./schedule.ts";
 import { ident, literal, regType } from "./syntax.ts";
 import { type TmaCopy, copyDeps, emitBoxWait, emitTileCopy } from "./tma.ts";
+import { type TmaStream, emitStreamCopy, emitStreamWait, streamOf } from "./tma-stream.ts";
 
 export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private fusedSums = new Set<Value>();
@@ -64,6 +65,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     leaderAt = 0,
     /** Prefetched tiles that TMA copies on sm_90a (tma.ts). */
     private readonly tma: TmaCopy[] = [],
+    /** Tiles of one-buffer loops that TMA copies on sm_90a (tma-stream.ts). */
+    private readonly streams: TmaStream[] = [],
   ) {
     super();
     this.rotated = new RotatedLoops(this, rotations, exchangeAt, exchangeSize);
@@ -131,7 +134,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   // ---- the kernel ---------------------------------------------------------------------------
 
   emitBody(): string[] {
-    for (const l of preamble(this.ir, this.plan, this.tma)) this.line(l);
+    for (const l of preamble(this.ir, this.plan, this.tma, this.streams)) this.line(l);
     this.block(this.ir.body);
     return this.out;
   }
@@ -286,6 +289,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     while (!all && keep < this.inflight.length && this.doubled.has(this.inflight[this.inflight.length - 1 - keep])) keep++;
     const flushed = this.inflight.slice(0, this.inflight.length - keep);
     if (flushed.length) {
+      for (const v of flushed) this.streamWait(v);
       this.line(`cp_async_wait<${keep}>(); // ${flushed.map((v) => this.name(v)).join(", ")} arrived`);
       this.asyncFence();
     }
@@ -319,7 +323,10 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       this.names.set(d, next);
     }
     const batched = !!this.rotated.ofLoop(p.loop) || !!this.leaders.ofLoop(p.loop);
-    emitTileCopy(this, this.tma, p, (v) => this.region(v)!, index, team, () => copyChunks(this, p.v, this.region(p.v)!, batched, team));
+    const cpAsync = () => copyChunks(this, p.v, this.region(p.v)!, batched, team);
+    const stream = team ? undefined : streamOf(this.streams, p.v);
+    if (stream) emitStreamCopy(this, stream, this.region(p.v)!, cpAsync);
+    else emitTileCopy(this, this.tma, p, (v) => this.region(v)!, index, team, cpAsync);
     for (const [d, n] of saved) {
       if (n === undefined) this.names.delete(d);
       else this.names.set(d, n);
@@ -424,7 +431,9 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   /** Start the copy of an operand early: cp.async chunks, committed as one group. */
   private issue(v: Value): void {
     this.arrived.delete(v);
-    copyChunks(this, v, this.region(v)!);
+    const stream = streamOf(this.streams, v);
+    if (stream) emitStreamCopy(this, stream, this.region(v)!, () => copyChunks(this, v, this.region(v)!));
+    else copyChunks(this, v, this.region(v)!);
     this.line("cp_async_commit();");
     this.inflight.push(v);
   }
@@ -433,12 +442,24 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private complete(v: Value): void {
     const i = this.inflight.indexOf(v);
     const younger = this.inflight.length - 1 - i;
+    for (const x of this.inflight.slice(0, i + 1)) this.streamWait(x);
     this.line(`cp_async_wait<${younger}>(); // ${this.name(v)} has arrived`);
     this.asyncFence();
     this.line("__syncthreads();");
     // Older groups have arrived too; a tile whose next copy is still in flight is not marked.
     for (const x of this.inflight.splice(0, i + 1)) if (!this.inflight.includes(x)) this.arrived.add(x);
     this.landed(v);
+  }
+
+  /**
+   * Where TMA copies v (tma-stream.ts), wait for its mbarrier: in its loop, the phase of this
+   * iteration's copy; before the loop, the first.
+   */
+  private streamWait(v: Value): void {
+    const s = streamOf(this.streams, v);
+    if (!s) return;
+    const inLoop = this.loops.includes(s.loop);
+    emitStreamWait(this, s, inLoop ? `(${this.name(s.loop.iv)} - ${this.scalar(s.loop.lo)}) & 1` : "0");
   }
 
   /** Tile v is in shared memory, visible to every thread: what is done with it once. */

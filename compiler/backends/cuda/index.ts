@@ -9,7 +9,8 @@ import { type Prefetch, issuePoints, prefetchPoints } from "./prefetch.ts";
 import { type Rotation, rotations } from "./rotate.ts";
 import { type LeaderLoop, leaderBytes, leaderLoops } from "./leader.ts";
 import { leaderHelpers } from "./leader-emit.ts";
-import { TMA_HELPERS, mapParam, tmaCopies } from "./tma.ts";
+import { TMA_BOX_EVICT_FIRST, TMA_HELPERS, mapParam, tmaCopies } from "./tma.ts";
+import { TMA_STREAM_HELPER, tmaStreams } from "./tma-stream.ts";
 import { CudaEmitter } from "./emit.ts";
 import { stagedStores } from "./store-stage.ts";
 import { storeShape } from "./tile-emit.ts";
@@ -117,6 +118,8 @@ export interface CudaOptions {
   archNote?: string;
   /** Stage wide output tiles through shared memory (store-stage.ts; default true). */
   stageStores?: boolean;
+  /** Copy whole tiles of one-buffer loops with TMA on sm_90a (tma-stream.ts; default true). */
+  tmaStreams?: boolean;
 }
 
 export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = {}): CudaKernel {
@@ -170,10 +173,14 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   // Tiles of leader loops that TMA copies on Hopper (tma.ts): two mbarriers each past the rest.
   const tma = plan.wgmma.size ? tmaCopies(prefetch, new Set(leaders.keys()), plan, Math.ceil(sharedBytes / 8) * 8) : { copies: [], maps: [] };
   if (tma.copies.length) sharedBytes = tma.copies[0].bars + tma.copies.length * 16;
+  // Tiles of the other loops over whole tiles that TMA copies (tma-stream.ts): one mbarrier each.
+  const rotatedOrLed = new Set([...leaders.keys(), ...rotated.keys()]);
+  const streams = plan.wgmma.size && (opts.tmaStreams ?? true) ? tmaStreams(ir.body, prefetch, shared.issueBefore, rotatedOrLed, plan, tma.maps, Math.ceil(sharedBytes / 8) * 8) : [];
+  if (streams.length) sharedBytes = streams[streams.length - 1].bar + 8;
   if (sharedBytes > MAX_SHARED_BYTES) {
     throw new CudaBackendError(`needs ${sharedBytes} bytes of shared memory but a block can have at most ${MAX_SHARED_BYTES}`, ir.span, "use smaller tiles for this head size");
   }
-  const emitter = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt, rotated, exchange, leaders, leaderAt, tma.copies);
+  const emitter = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt, rotated, exchange, leaders, leaderAt, tma.copies, streams);
   if (opts.stageStores ?? true) emitter.staging = stagedStores(ir.body, storeShape, shared.poolSize.bytes ?? 0);
   const body = emitter.emitBody();
   const align = emitter.alignment.manifest(ir.tensors);
@@ -226,7 +233,9 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
     ...(plan.swizzled.size ? ["", SWIZZLE_HELPERS] : []),
     ...(plan.wgmma.size ? ["", WGMMA_COMMON, "", wgmmaHelpers(plan, new Set([...leaders.values()].flatMap((l) => l.tiles)))] : []),
     ...(leaders.size ? ["", leaderHelpers(threads)] : []),
-    ...(tma.copies.length ? ["", TMA_HELPERS] : []),
+    ...(tma.copies.length || streams.length ? ["", TMA_HELPERS] : []),
+    ...(tma.copies.length ? [TMA_BOX_EVICT_FIRST] : []),
+    ...(streams.length ? [TMA_STREAM_HELPER] : []),
     "",
     "// Runtime dims and scalar arguments, passed by value (the manifest's uniform layout).",
     "struct Params {",

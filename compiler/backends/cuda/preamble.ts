@@ -5,9 +5,10 @@ import type { KernelIR } from "../../ir/ir.ts";
 import type { CudaPlan } from "./plan.ts";
 import { symC } from "./syntax.ts";
 import { type TmaCopy, initBars } from "./tma.ts";
+import { type TmaStream, initStreamBars } from "./tma-stream.ts";
 import { wgmmaWarpgroup } from "./wgmma.ts";
 
-export function preamble(ir: KernelIR, plan: CudaPlan, tma: TmaCopy[]): string[] {
+export function preamble(ir: KernelIR, plan: CudaPlan, tma: TmaCopy[], streams: TmaStream[] = []): string[] {
   const out = ["const int tid = threadIdx.x;"];
   if (plan.shape.kind === "mma") {
     const { W, WC } = plan.shape;
@@ -16,7 +17,7 @@ export function preamble(ir: KernelIR, plan: CudaPlan, tma: TmaCopy[]): string[]
       out.push(`const int warp = (tid >> 5) % ${W}, wcol = (tid >> 5) / ${W}, lane = tid & 31, g = lane >> 2, t4 = lane & 3;`);
     } else out.push("const int warp = tid >> 5, lane = tid & 31, g = lane >> 2, t4 = lane & 3;");
     if (plan.wgmma.size) out.push(...wgmmaWarpgroup(plan.shape));
-    out.push(...initBars(tma));
+    out.push(...initBars(tma), ...initStreamBars(streams));
   } else {
     out.push(`const int tr = tid / ${plan.shape.TC}, tc = tid % ${plan.shape.TC};`);
   }

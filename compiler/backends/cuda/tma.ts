@@ -120,7 +120,7 @@ export function tmaOf(copies: TmaCopy[], p: Prefetch): { c: TmaCopy; first: bool
   return c && { c, first: c.tiles[0].p === p };
 }
 
-/** The kernel's mbarrier and TMA helpers (sm_90a), and the by-value map type (every architecture). */
+/** The kernel's mbarrier helpers (sm_90a) and the by-value map type (every architecture). */
 export const TMA_HELPERS = `// A CUtensorMap as the driver encodes it (cuTensorMapEncodeTiled; the runtime passes one by value
 // per tensor the kernel copies with TMA): 128 opaque bytes.
 struct __align__(64) TmaMap { unsigned long long v[16]; };
@@ -140,6 +140,10 @@ __device__ __forceinline__ void mbar_wait(unsigned char* bar, int parity) {
   asm volatile("{\\n.reg .pred p;\\nWAIT_%=:\\nmbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\\n@!p bra.uni WAIT_%=;\\n}\\n"
                :: "r"((unsigned)__cvta_generic_to_shared(bar)), "r"(parity) : "memory");
 }
+#endif`;
+
+/** The leader loops' box copy (sm_90a), streamed through L2 as evict-first. */
+export const TMA_BOX_EVICT_FIRST = `#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
 // Box (column x, row y) of the map into shared memory at dst (swizzled by the map), its bytes
 // counted on the mbarrier at bar. The box goes through L2 as evict-first: a streamed key tile is
 // read by the blocks of its request at about the same time and not again, so it should not push

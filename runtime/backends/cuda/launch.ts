@@ -202,9 +202,13 @@ export class LoadedCudaKernel<Args extends CudaArgsShape<Args> = CudaKernelArgs>
   ) {
     this.name = manifest.name;
     this.cuda = manifest.cuda!;
+    // Only Hopper's code (sm_90a) copies with TMA; a build that also ships portable PTX takes the
+    // maps as parameters there too but never reads them, so off Hopper they are zeros and the
+    // driver (whose tensor maps need Hopper) is not asked.
+    const tma = arch === undefined || arch === "sm_90a";
     this.maps = new TensorMapCache((req) => {
       const out = new Uint8Array(128);
-      device.addon.tensorMapEncodeTiled(out, req.dataType, req.ptr, req.dims, req.strideBytes, req.box, req.swizzle);
+      if (tma) device.addon.tensorMapEncodeTiled(out, req.dataType, req.ptr, req.dims, req.strideBytes, req.box, req.swizzle);
       return out;
     });
   }

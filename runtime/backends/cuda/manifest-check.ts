@@ -28,6 +28,8 @@ export function checkCudaManifest(manifest: KernelManifest): CudaTarget {
     if (!Array.isArray(m.box) || m.box.length !== 2 || !m.box.every((n) => Number.isInteger(n) && n >= 1 && n <= 256))
       fail(`${what}.box ${JSON.stringify(m.box)} is not two integers from 1 to 256 (TMA's limit)`);
     if (![0, 32, 64, 128].includes(m.swizzle)) fail(`${what}.swizzle ${JSON.stringify(m.swizzle)} is not 0, 32, 64 or 128`);
+    if (m.rowDims !== undefined && (!Number.isInteger(m.rowDims) || m.rowDims < 1 || m.rowDims > arg!.shape.length))
+      fail(`${what}.rowDims ${JSON.stringify(m.rowDims)} is not an integer from 1 to the rank of '${arg!.name}' (${arg!.shape.length})`);
   }
   for (const [name, bytes] of Object.entries(cuda.align ?? {})) {
     if (!manifest.tensors.some((t) => t.name === name)) fail(`align names tensor ${JSON.stringify(name)}, which the kernel does not take`);

@@ -27,7 +27,7 @@ const SWIZZLE: Record<TensorMapSpec["swizzle"], number> = { 0: 0, 32: 1, 64: 2, 
 
 /**
  * The encode request for tensor map `spec` of `manifest` over the bound tensor at `ptr` of
- * `shape` (row-major), seen as [rows, last dim]. Throws, naming the kernel and tensor, where TMA
+ * `shape` (row-major), seen as [rows, its last `spec.rowDims` dims as one]. Throws, naming the kernel and tensor, where TMA
  * cannot copy it (its address or rows not 16-byte aligned, a box wider than its swizzle).
  */
 export function tensorMapRequest(
@@ -40,11 +40,12 @@ export function tensorMapRequest(
   const fail = (msg: string): never => {
     throw new Error(`${manifest.name}: tensor '${arg.name}' is copied with TMA, but ${msg}`);
   };
-  const cols = shape.length ? shape[shape.length - 1] : 1;
-  const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const split = Math.max(0, shape.length - (spec.rowDims ?? 1));
+  const cols = shape.slice(split).reduce((a, b) => a * b, 1);
+  const rows = shape.slice(0, split).reduce((a, b) => a * b, 1);
   const bytes = elementBytes(arg.dtype);
   if (ptr % 16n !== 0n) fail(`its address 0x${ptr.toString(16)} is not a multiple of 16 bytes`);
-  if ((cols * bytes) % 16 !== 0) fail(`its rows are ${cols * bytes} bytes, not a multiple of 16 (last dim ${cols} x ${bytes})`);
+  if ((cols * bytes) % 16 !== 0) fail(`its rows are ${cols * bytes} bytes, not a multiple of 16 (${cols} elements x ${bytes})`);
   if (rows < 1 || cols < 1) fail(`it is empty (shape [${shape.join(", ")}])`);
   if (rows > 2 ** 32 || cols > 2 ** 32) fail(`it has ${rows} rows of ${cols}; TMA addresses at most 2^32 along each`);
   if (spec.swizzle && spec.box[0] * bytes > spec.swizzle)

@@ -1,0 +1,162 @@
+// Whole tiles of one-buffer loops copied by Hopper's Tensor Memory Accelerator. Outside the
+// leader schedule (tma.ts) a loop's K and V tiles are copied by every thread with 16-byte
+// cp.async: at 64 keys of head dim 128, 8 copies a thread and tile for each, each with its
+// address and predicate. Where a tile's rows are consecutive rows of its tensor (`k[k0 + kr, h,
+// :]`: the row index a run along the tensor's first dim, every other leading index the same for
+// the whole tile) and the loop runs whole tiles (no predicate), thread 0 copies it as 64-column
+// TMA boxes of all its rows onto an mbarrier of its own; every thread waits on the mbarrier where
+// it waited for the cp.async group, so the order of copies, waits and barriers is unchanged. The
+// tensor's map sees it as [first dim, the others as one] (`rowDims`): the box's corner is
+// (h x head_dim + c, k0 + kr). Other architectures keep cp.async (#else).
+//
+// Measured on an H200 (docs/performance.md, bench/experiments/prefill_tma_variant.py):
+// mha_prefill at head dim 128 17-23% faster at every length, causal and not. Nsight Compute
+// before: 577 instructions a warp and 64-key tile against cuDNN's 296.
+//
+// The mbarrier completes once a copy; a loop copies its tile once an iteration (and the first
+// iteration's before the loop), so the wait of iteration i is for parity (i - lo) & 1. Only
+// loops that run once a launch (not inside another loop) qualify, so the count starts at zero.
+import type { TensorMapSpec } from "../../../runtime/manifest.ts";
+import { bytesOfName } from "../../../runtime/dtype.ts";
+import type { Block, ForInst, Inst, Value } from "../../ir/ir.ts";
+import type { Region } from "../common/shared-alloc.ts";
+import type { CopyHost } from "./copy-emit.ts";
+import { elem, position } from "./elements.ts";
+import type { CudaPlan } from "./plan.ts";
+import type { Prefetch } from "./prefetch.ts";
+import { constant } from "./row-reads.ts";
+import { mapParam } from "./tma.ts";
+
+/** A tile one loop copies with TMA, one buffer, once an iteration. */
+export interface TmaStream {
+  v: Value;
+  loop: ForInst;
+  /** The kernel parameter of its tensor's map. */
+  map: string;
+  /** Byte offset in shared memory of its mbarrier. */
+  bar: number;
+}
+
+type Load = Extract<Value["op"], { kind: "load" }>;
+
+const uniform = (plan: CudaPlan, v: Value) => v.type.shape.length === 0 || plan.layout.get(v) === "uniform";
+
+/** Is x the tile's row positions plus something the same for every row (`k0 + rows(n, BN)`)? */
+function rowRun(plan: CudaPlan, x: Value): boolean {
+  if (x.op.kind === "iota") return x.op.axis === 0 && uniform(plan, x.op.start);
+  if (x.op.kind !== "binary" || x.op.op !== "add") return false;
+  const { a, b } = x.op;
+  return (uniform(plan, a) && rowRun(plan, b)) || (uniform(plan, b) && rowRun(plan, a));
+}
+
+/** Can TMA copy tile v as boxes of all its rows: consecutive rows of its tensor's first dim? */
+function streamable(plan: CudaPlan, v: Value): boolean {
+  if (v.op.kind !== "load" || v.op.pred || !plan.swizzled.has(v) || bytesOfName(v.type.dtype) !== 2) return false;
+  const op = v.op as Load;
+  const [R, C] = v.type.shape;
+  if (R > 256 || R % 8 !== 0 || C % 64 !== 0 || op.indices.length < 2) return false;
+  const cols = op.indices[op.indices.length - 1];
+  if (cols.op.kind !== "iota" || cols.op.axis !== 1) return false;
+  const c0 = constant(cols.op.start);
+  if (c0 === undefined || c0 % 64 !== 0) return false;
+  const last = op.tensor.shape[op.tensor.shape.length - 1];
+  if (typeof last !== "number" || (last * 2) % 16 !== 0) return false;
+  return rowRun(plan, op.indices[0]) && op.indices.slice(1, -1).every((x) => uniform(plan, x));
+}
+
+/** The loops of `body` that run once a launch (inside no other loop). */
+function outerLoops(body: Block): ForInst[] {
+  const out: ForInst[] = [];
+  const visit = (b: Block) => {
+    for (const inst of b.insts) {
+      if (inst.kind === "for") out.push(inst);
+      else if (inst.kind === "if") {
+        visit(inst.then);
+        visit(inst.else);
+      }
+    }
+  };
+  visit(body);
+  return out;
+}
+
+/**
+ * The tiles TMA copies in the one-buffer loops over whole tiles (not `skip`: leader and rotated
+ * loops copy their own way): each loop's prefetched tiles and the tiles it issues early in its
+ * body. Their mbarriers from byte `at` (8 bytes each); their tensor maps appended to `maps`.
+ */
+export function tmaStreams(body: Block, prefetch: Prefetch[], issueBefore: Map<Inst, Value[]>, skip: Set<ForInst>, plan: CudaPlan, maps: TensorMapSpec[], at: number): TmaStream[] {
+  const out: TmaStream[] = [];
+  for (const f of outerLoops(body)) {
+    if (f.status !== "full" || skip.has(f)) continue;
+    const early = f.body.insts.flatMap((i) => issueBefore.get(i) ?? []);
+    const tiles = [...prefetch.filter((p) => p.loop === f && p.stages === 1).map((p) => p.v), ...early];
+    for (const v of tiles) {
+      if (!streamable(plan, v)) continue;
+      const op = v.op as Load;
+      const spec: TensorMapSpec = { tensor: op.tensor.name, box: [64, v.type.shape[0]], swizzle: 128, rowDims: op.tensor.shape.length - 1 };
+      let m = maps.findIndex((x) => x.tensor === spec.tensor && x.box[1] === spec.box[1] && (x.rowDims ?? 1) === spec.rowDims);
+      if (m < 0) m = maps.push(spec) - 1;
+      out.push({ v, loop: f, map: mapParam(maps[m], m), bar: at + out.length * 8 });
+    }
+  }
+  return out;
+}
+
+/** Kernel start: thread 0 initializes the streams' mbarriers (the loops' first barrier orders it before any use). */
+export function initStreamBars(streams: TmaStream[]): string[] {
+  if (!streams.length) return [];
+  return [
+    "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)",
+    `if (tid == 0) { // the mbarriers of the tiles TMA copies (${streams.length}), one a tile`,
+    ...streams.map((s) => `  mbar_init(smem + ${s.bar});`),
+    "  mbar_init_fence();",
+    "}",
+    "#endif",
+  ];
+}
+
+/** A box without an L2 hint: these K and V tiles are read again by the other row blocks of their head. */
+export const TMA_STREAM_HELPER = `#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+// Box (column x, row y) of the map into shared memory at dst (swizzled by the map), its bytes
+// counted on the mbarrier at bar; no L2 hint (the other row blocks of a head read it too).
+__device__ __forceinline__ void tma_box_reused(unsigned char* dst, const TmaMap* map, int x, int y, unsigned char* bar) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\\n"
+               :: "r"((unsigned)__cvta_generic_to_shared(dst)), "l"(map), "r"(x), "r"(y), "r"((unsigned)__cvta_generic_to_shared(bar)) : "memory");
+}
+#endif`;
+
+export const streamOf = (streams: TmaStream[], v: Value): TmaStream | undefined => streams.find((s) => s.v === v);
+
+/**
+ * The copy of stream s's tile (the names of the copy's iteration already in place): thread 0's
+ * boxes on sm_90a, `cpAsync` for other architectures.
+ */
+export function emitStreamCopy(em: CopyHost, s: TmaStream, r: Region, cpAsync: () => void): void {
+  const v = s.v;
+  const op = v.op as Load;
+  const [R, C] = v.type.shape;
+  const at0 = position("0", "0");
+  const idx = op.indices.map((x) => elem(em, x, at0));
+  const col = idx.pop()!;
+  const y = idx.shift()!;
+  const x = [...idx.map((ix, d) => `(long long)(${ix}) * ${op.tensor.name}_s${d + 1}`), col].join(" + ");
+  em.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
+  em.line(`if (tid == 0) { // ${em.name(v)} by TMA: ${C / 64} box(es) of ${R} rows x 64 columns`);
+  em.enter();
+  em.line(`mbar_expect_bytes(smem + ${s.bar}, ${R * C * 2});`);
+  em.line(`const int x = (int)(${x}), y = ${y};`);
+  for (let b = 0; b < C / 64; b++) em.line(`tma_box_reused(smem + ${em.at(v, r, "0", `${b * 64}`)}, &${s.map}, x + ${b * 64}, y, smem + ${s.bar});`);
+  em.leave();
+  em.line("}");
+  em.line("#else");
+  cpAsync();
+  em.line("#endif");
+}
+
+/** Wait for stream s's copy: its `parity`'s completion ((i - lo) & 1 in iteration i, 0 before the loop). */
+export function emitStreamWait(em: Pick<CopyHost, "line" | "name">, s: TmaStream, parity: string): void {
+  em.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
+  em.line(`mbar_wait(smem + ${s.bar}, ${parity}); // ${em.name(s.v)}'s boxes landed`);
+  em.line("#endif");
+}

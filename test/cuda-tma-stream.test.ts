@@ -1,0 +1,101 @@
+// TMA copies of the whole tiles of one-buffer loops (tma-stream.ts), from the CUDA C the compiler
+// writes, no GPU: which tiles take them (rows that are a run of their tensor's first dim, the
+// loop over whole tiles, sm_90a; cp.async kept for other architectures, masked loops and paged
+// rows), the kernel parameters and the manifest's maps ([tokens, heads x head_dim]), thread 0's
+// boxes onto one mbarrier a tile armed with its bytes, the waits' parities, and each box's corner
+// and destination, evaluated for a range of heads, sequence starts and tiles. The copies ran on an
+// H200 (the CUDA suite and bench/results/h200-prefill-tma-*).
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { cudaKernel, evalC } from "./harness/cuda-source.ts";
+
+const prefill = (name: string, opts = {}) => cudaKernel([path.resolve("kernels-src/mha.ts")], name, { wgmma: true, ...opts });
+
+/** The loop over whole tiles (from its header to the barrier after it), and the rest. */
+function fullLoop(code: string): { header: RegExpExecArray; body: string; outside: string } {
+  const at = code.indexOf("  // full tiles\n");
+  const end = code.indexOf("__syncthreads(); // the tiles' shared memory is free", at);
+  const header = /for \(int (t_\d+) = (t_\d+); \1 < (t_\d+); \+\+\1\) \{/.exec(code.slice(at))!;
+  return { header, body: code.slice(at, end), outside: code.slice(0, at) + code.slice(end) };
+}
+
+// sw128 as the kernels define it (the swizzled tile's byte offset of (row, col)).
+const sw128 = (row: number, col: number, rows: number) => (col >> 6) * rows * 128 + row * 128 + ((((col >> 3) & 7) ^ (row & 7)) << 4) + (col & 7) * 2;
+
+describe("TMA copies of a one-buffer loop's whole tiles (sm_90a)", () => {
+  for (const [D, causal, rows] of [[128, false, 64], [128, true, 64], [64, true, 128], [256, false, 64]] as const) {
+    const name = `mha_prefill.bf16.hd${D}.${causal ? "causal" : "nocausal"}`;
+    it(`${name}: K and V by thread 0 as ${D / 64} box(es) of ${rows} rows, one mbarrier each, waited for with the iteration's parity`, () => {
+      const k = prefill(name);
+      expect(k.target.tensorMaps).toEqual(["k", "v"].map((tensor) => ({ tensor, box: [64, rows], swizzle: 128, rowDims: 2 })));
+      expect(k.code).toContain("    const Params P,\n    const __grid_constant__ TmaMap k_map,\n    const __grid_constant__ TmaMap v_map1) {");
+      const { header, body, outside } = fullLoop(k.code);
+      const [, iv, lo] = header;
+      // The masked loops before and after keep cp.async, and no wait there is on an mbarrier.
+      expect(outside).not.toMatch(/mbar_wait\(smem/);
+      expect(outside.match(/tma_box_reused\(smem/g)?.length, "the first whole tile's K, issued before the loop").toBe(D / 64);
+      const bars = [...k.code.matchAll(/mbar_init\(smem \+ (\d+)\);/g)].map((m) => Number(m[1]));
+      expect(bars.length).toBe(2);
+      expect(k.target.sharedBytes).toBe(bars[1] + 8);
+      for (const [tile, bar] of [["K", bars[0]], ["V", bars[1]]] as const) {
+        const issues = [...k.code.matchAll(new RegExp(`if \\(tid == 0\\) \\{ // ${tile}_\\d+ by TMA: ${D / 64} box\\(es\\) of ${rows} rows x 64 columns\\n\\s*mbar_expect_bytes\\(smem \\+ ${bar}, ${rows * D * 2}\\);`, "g"))];
+        expect(issues.length, `${tile}: issued ${tile === "K" ? "before the loop and for the next tile" : "at the tile's top"}`).toBe(tile === "K" ? 2 : 1);
+        // One wait a tile, on this iteration's phase: (iv - lo) & 1, before the barrier that publishes it.
+        const waits = body.match(new RegExp(`mbar_wait\\(smem \\+ ${bar}, \\(${iv} - ${lo}\\) & 1\\); // ${tile}_\\d+'s boxes landed\\n\\s*#endif\\n\\s*cp_async_wait<0>\\(\\);[^\\n]*\\n\\s*fence_async_proxy\\(\\);[^\\n]*\\n\\s*__syncthreads\\(\\);`, "g"));
+        expect(waits?.length, `${tile}'s wait`).toBe(1);
+      }
+      // Other architectures copy the same tiles with cp.async (this tile's V, the next tile's K).
+      expect(body.match(/#else\s*\n\s*\/\/ [KV]_\d+: \d+ x \d+ into shared memory, 16-byte cp\.async per 8 elements/g)?.length).toBe(2);
+      // No L2 hint: other row blocks of the head read these tiles again.
+      expect(k.code).not.toContain("evict_first");
+    });
+  }
+
+  it("each box's corner is the tile's first key of its head in the [tokens, heads x head_dim] view, its destination that block of the tile", () => {
+    const { body } = fullLoop(prefill("mha_prefill.bf16.hd128.nocausal").code);
+    const issues = [...body.matchAll(/\/\/ ([KV])_\d+ by TMA[^\n]*\n[^\n]*\n\s*const int x = ([^,]+), y = ([^;]+);\n((?:\s*tma_box_reused\([^\n]+\n)+)/g)];
+    expect(issues.map((m) => m[1]).sort()).toEqual(["K", "V"]);
+    let checked = 0;
+    for (const [, tile, x, y, calls] of issues) {
+      const vars = (h: number, k0: number, t: number) => {
+        const names: Record<string, number> = {};
+        for (const n of `${x} ${y}`.match(/\b[a-z0-9]+_\d+(?:_ahead)?\b/g) ?? []) {
+          if (n.startsWith("h_")) names[n] = h;
+          else if (n.startsWith("k0_")) names[n] = k0;
+          else names[n] = n.endsWith("_ahead") ? (t + 1) * 64 : t * 64; // K is copied for the next tile
+        }
+        return { ...names, k_s1: 128, v_s1: 128 };
+      };
+      const sites = [...calls.matchAll(/tma_box_reused\(smem \+ (\d+) \+ sw128\(0, (\d+), 64\), &(\w+), x \+ (\d+), y, smem \+ \d+\);/g)];
+      expect(sites.length).toBe(2);
+      for (const h of [0, 3, 15])
+        for (const k0 of [0, 4096, 12288])
+          for (const t of [0, 1, 7]) {
+            const env = vars(h, k0, t);
+            const cx = evalC(x.replace(/\((long long|int)\)/g, ""), env);
+            const cy = evalC(y, env);
+            expect(cx, "the head's first column").toBe(h * 128);
+            expect(cy, "the tile's first key").toBe(k0 + (tile === "K" ? t + 1 : t) * 64);
+            for (const [, base, col, map, dx] of sites) {
+              expect(map).toBe(tile === "K" ? "k_map" : "v_map1");
+              expect(Number(dx)).toBe(Number(col));
+              expect(Number(base)).toBe(tile === "K" ? 16384 : 32768);
+              expect(sw128(0, Number(col), 64)).toBe(Number(col) * 128);
+              checked++;
+            }
+          }
+    }
+    expect(checked).toBe(2 * 2 * 27);
+  });
+
+  it("keeps cp.async without wgmma, with the option off, and for tiles whose rows come from a page table", () => {
+    for (const k of [prefill("mha_prefill.bf16.hd128.nocausal", { wgmma: false }), prefill("mha_prefill.bf16.hd128.nocausal", { tmaStreams: false })]) {
+      expect(k.target.tensorMaps).toBeUndefined();
+      expect(k.code).not.toContain("TmaMap");
+      expect(k.code).not.toContain("mbar_");
+    }
+    const paged = cudaKernel([path.resolve("kernels-src/gqa.ts")], "gqa_paged.bf16.g4.p16", { wgmma: true });
+    expect(paged.target.tensorMaps).toBeUndefined();
+    expect(paged.code).toContain("cp_async16(");
+  });
+});
