@@ -1,10 +1,11 @@
 // TMA copies of the whole tiles of one-buffer loops (tma-stream.ts), from the CUDA C the compiler
-// writes, no GPU: which tiles take them (rows that are a run of their tensor's first dim, the
-// loop over whole tiles, sm_90a; cp.async kept for other architectures, masked loops and paged
-// rows), the kernel parameters and the manifest's maps ([tokens, heads x head_dim]), thread 0's
-// boxes onto one mbarrier a tile armed with its bytes, the waits' parities, and each box's corner
-// and destination, evaluated for a range of heads, sequence starts and tiles. The copies ran on an
-// H200 (the CUDA suite and bench/results/h200-prefill-tma-*).
+// writes, no GPU: which tiles take them (rows that are a run of their tensor's first dim or come
+// from pages of at least 16 rows, the loop over whole tiles, sm_90a; cp.async kept for other
+// architectures, masked loops, one-row pages and 8-bit tiles), the kernel parameters and the
+// manifest's maps ([tokens, heads x head_dim]), the boxes onto one mbarrier a tile armed with its
+// bytes (thread 0's, or lane j's for page j), the waits' parities, and each box's corner and
+// destination, evaluated for a range of heads, sequence starts, tiles and (over a shuffled page
+// table) pages. The copies ran on an H200 (the CUDA suite, bench/results/h200-*-tma-2026-11-30*).
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { cudaKernel, evalC } from "./harness/cuda-source.ts";
@@ -88,14 +89,48 @@ describe("TMA copies of a one-buffer loop's whole tiles (sm_90a)", () => {
     expect(checked).toBe(2 * 2 * 27);
   });
 
-  it("keeps cp.async without wgmma, with the option off, and for tiles whose rows come from a page table", () => {
+  for (const [file, name, P] of [["gqa.ts", "gqa_paged.bf16.g4.p16", 16], ["gqa.ts", "gqa_paged.bf16.g4.p64", 64], ["sliding_window.ts", "swa_paged.bf16.p16", 16]] as const) {
+    it(`${name}: rows from pages of ${P}, one box a page and 64-column block issued by lane j of warp 0 for page j, its corner that page's first slot`, () => {
+      const k = cudaKernel([path.resolve(`kernels-src/${file}`)], name, { wgmma: true });
+      expect(k.target.tensorMaps).toEqual(["k_cache", "v_cache"].map((tensor) => ({ tensor, box: [64, P], swizzle: 128, rowDims: 2 })));
+      const { header, body, outside } = fullLoop(k.code);
+      expect(outside).not.toMatch(/mbar_wait\(smem/);
+      const table = Array.from({ length: 64 }, (_, i) => (i * 37 + 11) % 64); // a fixed shuffle
+      const issues = [...k.code.matchAll(/if \(tid < 32\) \{ \/\/ ([KV])_\d+ by TMA: lane j issues page j's boxes \((\d+) page\(s\) x 2 box\(es\) of (\d+) rows x 64 columns\)\n\s*if \(lane == 0\) mbar_expect_bytes\(smem \+ (\d+), 16384\);\n\s*__syncwarp\(\);\n\s*if \(lane < (\d+)\) \{\n\s*const int x = ([^,]+), y = ([^;]+);\n((?:\s*tma_box_reused\([^\n]+\n)+)/g)];
+      expect(issues.map((m) => m[1])).toEqual(["K", "V", "K"]); // the first whole tile's K, then V and the next K in the loop
+      let checked = 0;
+      for (const [, tile, pages, rows, bar, lanes, x, y, calls] of issues) {
+        expect([Number(pages), Number(rows), Number(lanes)]).toEqual([64 / P, P, 64 / P]);
+        expect(body).toContain(`mbar_wait(smem + ${bar}, (${header[1]} - ${header[2]}) & 1);`);
+        const start = /\((t_\d+(?:_ahead)?) \+ \(lane \* \d+\)\)/.exec(y)![1];
+        const kvh = /\((kvh_\d+)\)/.exec(x)![1];
+        const b = /\(long long\)\((b_\d+)\) \* page_table_s0/.exec(y)![1];
+        const yExpr = y.replace(/\((long long|int)\)/g, "").replace(/page_table\[([^\]]+)\]/, "table[$1]");
+        for (const U of [0, 64, 448])
+          for (let lane = 0; lane < 64 / P; lane++) {
+            const env = { table: table as never, [b]: 0, page_table_s0: 64, [start]: U, lane, [kvh]: 3, k_cache_s1: 128, v_cache_s1: 128 };
+            expect(evalC(yExpr, env), `${tile} U ${U} lane ${lane}`).toBe(table[(U + lane * P) / P] * P);
+            expect(evalC(x.replace(/\((long long|int)\)/g, ""), env)).toBe(3 * 128);
+            for (const [, dst, col, dx] of calls.matchAll(/tma_box_reused\(smem \+ \d+ \+ sw128\(\(lane \* (\d+)\), (\d+), 64\), &\w+, x \+ (\d+), y,/g)) {
+              expect([Number(dst), Number(dx)]).toEqual([P, Number(col)]);
+              checked++;
+            }
+          }
+      }
+      expect(checked).toBe(3 * 3 * (64 / P) * 2);
+    });
+  }
+
+  it("keeps cp.async without wgmma, with the option off, for one-row pages and for 8-bit tiles", () => {
     for (const k of [prefill("mha_prefill.bf16.hd128.nocausal", { wgmma: false }), prefill("mha_prefill.bf16.hd128.nocausal", { tmaStreams: false })]) {
       expect(k.target.tensorMaps).toBeUndefined();
       expect(k.code).not.toContain("TmaMap");
       expect(k.code).not.toContain("mbar_");
     }
-    const paged = cudaKernel([path.resolve("kernels-src/gqa.ts")], "gqa_paged.bf16.g4.p16", { wgmma: true });
-    expect(paged.target.tensorMaps).toBeUndefined();
-    expect(paged.code).toContain("cp_async16(");
+    for (const name of ["gqa_paged.bf16.g4.p1", "gqa_paged_fp8.bf16.g4.p16"]) {
+      const k = cudaKernel([path.resolve("kernels-src/gqa.ts")], name, { wgmma: true });
+      expect(k.target.tensorMaps, name).toBeUndefined();
+      expect(k.code).toContain("cp_async16(");
+    }
   });
 });

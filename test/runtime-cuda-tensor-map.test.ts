@@ -5,7 +5,7 @@
 // opaque encoding). The encoding of a real driver and a kernel's TMA copies run on a GPU machine
 // (scripts/cuda-suite.ts).
 import { beforeAll, describe, expect, it } from "vitest";
-import type { KernelManifest } from "../runtime/manifest.ts";
+import type { KernelManifest, TensorMapSpec } from "../runtime/manifest.ts";
 import {
   checkCudaManifest,
   createTensor,
@@ -61,7 +61,7 @@ describe("tensor maps without a GPU", () => {
   });
 
   it("with rowDims 2, sees k[tokens, heads, head_dim] as [tokens, heads x head_dim]: a box's rows are one head's consecutive tokens", () => {
-    const spec = { tensor: "k", box: [64, 64], swizzle: 128, rowDims: 2 } as const;
+    const spec: TensorMapSpec = { tensor: "k", box: [64, 64], swizzle: 128, rowDims: 2 };
     const req = tensorMapRequest(tma, spec, { name: "k", dtype: "bf16" }, 0x7f0000100000n, [16384, 16, 128]);
     expect(req).toEqual({ dataType: 9, ptr: 0x7f0000100000n, dims: [2048, 16384], strideBytes: [4096], box: [64, 64], swizzle: 3 });
     // rowDims as large as the rank: one row of every element.

@@ -1,13 +1,15 @@
 // Whole tiles of one-buffer loops copied by Hopper's Tensor Memory Accelerator. Outside the
 // leader schedule (tma.ts) a loop's K and V tiles are copied by every thread with 16-byte
 // cp.async: at 64 keys of head dim 128, 8 copies a thread and tile for each, each with its
-// address and predicate. Where a tile's rows are consecutive rows of its tensor (`k[k0 + kr, h,
-// :]`: the row index a run along the tensor's first dim, every other leading index the same for
-// the whole tile) and the loop runs whole tiles (no predicate), thread 0 copies it as 64-column
-// TMA boxes of all its rows onto an mbarrier of its own; every thread waits on the mbarrier where
-// it waited for the cp.async group, so the order of copies, waits and barriers is unchanged. The
-// tensor's map sees it as [first dim, the others as one] (`rowDims`): the box's corner is
-// (h x head_dim + c, k0 + kr). Other architectures keep cp.async (#else).
+// address and predicate. Where the loop runs whole tiles (no predicate) and a tile's rows are
+// rows of its tensor's first dim, every other leading index the same for the whole tile, it is
+// copied as 64-column TMA boxes onto an mbarrier of its own: all its rows in one box each when
+// they are consecutive (`k[k0 + kr, h, :]`; thread 0 issues them), or one box a page where they
+// come from whole pages of at least 16 rows (`k_cache[page_table[b, kr / P] * P + kr % P, h, :]`,
+// as tma.ts reads them; lane j of the first warp issues page j's). Every thread waits on the
+// mbarrier where it waited for the cp.async group, so the order of copies, waits and barriers is
+// unchanged. The tensor's map sees it as [first dim, the others as one] (`rowDims`): the box's
+// corner is (h x head_dim + c, the row). Other architectures keep cp.async (#else).
 //
 // Measured on an H200 (docs/performance.md, bench/experiments/prefill_tma_variant.py):
 // mha_prefill at head dim 128 17-23% faster at every length, causal and not. Nsight Compute
@@ -25,7 +27,7 @@ import { elem, position } from "./elements.ts";
 import type { CudaPlan } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 import { constant } from "./row-reads.ts";
-import { mapParam } from "./tma.ts";
+import { mapParam, pageBoxRows } from "./tma.ts";
 
 /** A tile one loop copies with TMA, one buffer, once an iteration. */
 export interface TmaStream {
@@ -35,6 +37,9 @@ export interface TmaStream {
   map: string;
   /** Byte offset in shared memory of its mbarrier. */
   bar: number;
+  /** Rows a box: all the tile's (consecutive rows), or a page's. */
+  rows: number;
+  paged: boolean;
 }
 
 type Load = Extract<Value["op"], { kind: "load" }>;
@@ -49,19 +54,26 @@ function rowRun(plan: CudaPlan, x: Value): boolean {
   return (uniform(plan, a) && rowRun(plan, b)) || (uniform(plan, b) && rowRun(plan, a));
 }
 
-/** Can TMA copy tile v as boxes of all its rows: consecutive rows of its tensor's first dim? */
-function streamable(plan: CudaPlan, v: Value): boolean {
-  if (v.op.kind !== "load" || v.op.pred || !plan.swizzled.has(v) || bytesOfName(v.type.dtype) !== 2) return false;
+/**
+ * How TMA can copy tile v: boxes of all its rows (consecutive rows of its tensor's first dim) or
+ * of a page's (rows from whole pages); undefined where it cannot (then cp.async).
+ */
+function streamable(plan: CudaPlan, v: Value): { rows: number; paged: boolean } | undefined {
+  if (v.op.kind !== "load" || v.op.pred || !plan.swizzled.has(v) || bytesOfName(v.type.dtype) !== 2) return undefined;
   const op = v.op as Load;
   const [R, C] = v.type.shape;
-  if (R > 256 || R % 8 !== 0 || C % 64 !== 0 || op.indices.length < 2) return false;
+  if (R > 256 || R % 8 !== 0 || C % 64 !== 0 || op.indices.length < 2) return undefined;
   const cols = op.indices[op.indices.length - 1];
-  if (cols.op.kind !== "iota" || cols.op.axis !== 1) return false;
+  if (cols.op.kind !== "iota" || cols.op.axis !== 1) return undefined;
   const c0 = constant(cols.op.start);
-  if (c0 === undefined || c0 % 64 !== 0) return false;
+  if (c0 === undefined || c0 % 64 !== 0) return undefined;
   const last = op.tensor.shape[op.tensor.shape.length - 1];
-  if (typeof last !== "number" || (last * 2) % 16 !== 0) return false;
-  return rowRun(plan, op.indices[0]) && op.indices.slice(1, -1).every((x) => uniform(plan, x));
+  if (typeof last !== "number" || (last * 2) % 16 !== 0) return undefined;
+  // The rows along the first dim alone: the map's rows.
+  if (!op.indices.slice(1, -1).every((x) => uniform(plan, x))) return undefined;
+  if (rowRun(plan, op.indices[0])) return { rows: R, paged: false };
+  const rows = pageBoxRows(plan, v);
+  return rows === undefined ? undefined : { rows, paged: true };
 }
 
 /** The loops of `body` that run once a launch (inside no other loop). */
@@ -92,12 +104,13 @@ export function tmaStreams(body: Block, prefetch: Prefetch[], issueBefore: Map<I
     const early = f.body.insts.flatMap((i) => issueBefore.get(i) ?? []);
     const tiles = [...prefetch.filter((p) => p.loop === f && p.stages === 1).map((p) => p.v), ...early];
     for (const v of tiles) {
-      if (!streamable(plan, v)) continue;
+      const how = streamable(plan, v);
+      if (!how) continue;
       const op = v.op as Load;
-      const spec: TensorMapSpec = { tensor: op.tensor.name, box: [64, v.type.shape[0]], swizzle: 128, rowDims: op.tensor.shape.length - 1 };
+      const spec: TensorMapSpec = { tensor: op.tensor.name, box: [64, how.rows], swizzle: 128, rowDims: op.tensor.shape.length - 1 };
       let m = maps.findIndex((x) => x.tensor === spec.tensor && x.box[1] === spec.box[1] && (x.rowDims ?? 1) === spec.rowDims);
       if (m < 0) m = maps.push(spec) - 1;
-      out.push({ v, loop: f, map: mapParam(maps[m], m), bar: at + out.length * 8 });
+      out.push({ v, loop: f, map: mapParam(maps[m], m), bar: at + out.length * 8, ...how });
     }
   }
   return out;
@@ -129,29 +142,50 @@ __device__ __forceinline__ void tma_box_reused(unsigned char* dst, const TmaMap*
 export const streamOf = (streams: TmaStream[], v: Value): TmaStream | undefined => streams.find((s) => s.v === v);
 
 /**
- * The copy of stream s's tile (the names of the copy's iteration already in place): thread 0's
- * boxes on sm_90a, `cpAsync` for other architectures.
+ * The copy of stream s's tile (the names of the copy's iteration already in place) on sm_90a:
+ * thread 0's boxes, or lane j of the first warp's for page j; `cpAsync` for other architectures.
  */
 export function emitStreamCopy(em: CopyHost, s: TmaStream, r: Region, cpAsync: () => void): void {
   const v = s.v;
-  const op = v.op as Load;
   const [R, C] = v.type.shape;
-  const at0 = position("0", "0");
-  const idx = op.indices.map((x) => elem(em, x, at0));
-  const col = idx.pop()!;
-  const y = idx.shift()!;
-  const x = [...idx.map((ix, d) => `(long long)(${ix}) * ${op.tensor.name}_s${d + 1}`), col].join(" + ");
   em.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-  em.line(`if (tid == 0) { // ${em.name(v)} by TMA: ${C / 64} box(es) of ${R} rows x 64 columns`);
-  em.enter();
-  em.line(`mbar_expect_bytes(smem + ${s.bar}, ${R * C * 2});`);
-  em.line(`const int x = (int)(${x}), y = ${y};`);
-  for (let b = 0; b < C / 64; b++) em.line(`tma_box_reused(smem + ${em.at(v, r, "0", `${b * 64}`)}, &${s.map}, x + ${b * 64}, y, smem + ${s.bar});`);
+  if (!s.paged) {
+    em.line(`if (tid == 0) { // ${em.name(v)} by TMA: ${C / 64} box(es) of ${R} rows x 64 columns`);
+    em.enter();
+    em.line(`mbar_expect_bytes(smem + ${s.bar}, ${R * C * 2});`);
+    boxes(em, s, r, "0");
+  } else {
+    const pages = R / s.rows;
+    em.line(`if (tid < 32) { // ${em.name(v)} by TMA: lane j issues page j's boxes (${pages} page(s) x ${C / 64} box(es) of ${s.rows} rows x 64 columns)`);
+    em.enter();
+    em.line(`if (lane == 0) mbar_expect_bytes(smem + ${s.bar}, ${R * C * 2});`);
+    em.line("__syncwarp();");
+    for (let k = 0; k * 32 < pages; k++) {
+      const j = k ? `(lane + ${32 * k})` : "lane";
+      em.line(`if (${j} < ${pages}) {`);
+      em.enter();
+      boxes(em, s, r, `(${j} * ${s.rows})`);
+      em.leave();
+      em.line("}");
+    }
+  }
   em.leave();
   em.line("}");
   em.line("#else");
   cpAsync();
   em.line("#endif");
+}
+
+/** The boxes of tile row `row` (a box's first): its corner in the [first dim, the others] view, then one box a 64-column block. */
+function boxes(em: CopyHost, s: TmaStream, r: Region, row: string): void {
+  const v = s.v;
+  const op = v.op as Load;
+  const idx = op.indices.map((x) => elem(em, x, position(row, "0")));
+  const col = idx.pop()!;
+  const y = idx.shift()!;
+  const x = [...idx.map((ix, d) => `(long long)(${ix}) * ${op.tensor.name}_s${d + 1}`), col].join(" + ");
+  em.line(`const int x = (int)(${x}), y = ${y};`);
+  for (let b = 0; b < v.type.shape[1] / 64; b++) em.line(`tma_box_reused(smem + ${em.at(v, r, row, `${b * 64}`)}, &${s.map}, x + ${b * 64}, y, smem + ${s.bar});`);
 }
 
 /** Wait for stream s's copy: its `parity`'s completion ((i - lo) & 1 in iteration i, 0 before the loop). */

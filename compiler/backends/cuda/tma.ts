@@ -47,9 +47,11 @@ export interface TmaCopy {
 
 type Load = Extract<Value["op"], { kind: "load" }>;
 
-/** How prefetched tile p can be copied with TMA boxes, or undefined (then cp.async). */
-function boxRows(plan: CudaPlan, p: Prefetch): number | undefined {
-  const v = p.v;
+/**
+ * The rows a TMA box of tile v can take where v's rows come from whole pages of at least
+ * MIN_BOX_ROWS rows (a page's run of them), or undefined (then cp.async).
+ */
+export function pageBoxRows(plan: CudaPlan, v: Value): number | undefined {
   if (v.op.kind !== "load" || v.op.pred || !plan.swizzled.has(v) || bytesOfName(v.type.dtype) !== 2) return undefined;
   const op = v.op as Load;
   const [R, C] = v.type.shape;
@@ -100,7 +102,7 @@ export function tmaCopies(prefetch: Prefetch[], leaderLoops: Set<ForInst>, plan:
   const maps: TensorMapSpec[] = [];
   for (const p of prefetch) {
     if (!leaderLoops.has(p.loop) || p.stages !== 2) continue;
-    const rows = boxRows(plan, p);
+    const rows = pageBoxRows(plan, p.v);
     if (rows === undefined) continue;
     const tensor = (p.v.op as Load).tensor.name;
     let m = maps.findIndex((x) => x.tensor === tensor && x.box[1] === rows);
