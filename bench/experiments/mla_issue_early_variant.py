@@ -15,7 +15,7 @@ tiles in flight while t is still landing, a tile every max(compute, (compute + c
 import re
 import sys
 
-from variant_package import build
+from variant_package import at_commit, build
 
 WAIT = re.compile(
     r"      #if defined\(__CUDA_ARCH_FEAT_SM90_ALL\)\n"
@@ -44,4 +44,4 @@ def early(src):
 
 
 if __name__ == "__main__":
-    build(sys.argv[1], ("mla_", "merge_states"), ("mla_paged.bf16.p16", "mla_paged.bf16.p64", "mla_decode_split.bf16.p16", "mla_decode_split.bf16.p64"), early)
+    build(sys.argv[1], ("mla_", "merge_states"), ("mla_paged.bf16.p16", "mla_paged.bf16.p64", "mla_decode_split.bf16.p16", "mla_decode_split.bf16.p64"), early, source=at_commit("e026b4e"))  # the package these runs edited

@@ -16,7 +16,7 @@ blocks per SM (`__launch_bounds__(128, 3)`), `qreg2` asks for two.
 import re
 import sys
 
-from variant_package import build
+from variant_package import at_commit, build
 
 SS = re.compile(r"wgmma_m64n(\d+)k16_ss_bf16<0>\((t_\d+), da \+ \(uint64_t\)\(\(\(kk >> 2\) \* 8192 \+ \(kk & 3\) \* 32\) >> 4\), ")
 Q_ARRIVED = re.compile(r"  cp_async_wait<0>\(\); // (Q_\d+) has arrived\n  fence_async_proxy\(\);.*\n  __syncthreads\(\);\n")
@@ -64,4 +64,4 @@ if __name__ == "__main__":
     out = sys.argv[1]
     builds = ("mha_prefill.bf16.hd128.causal", "mha_prefill.bf16.hd128.nocausal", "swa_paged.bf16.p16")
     for blocks in (3, 2):
-        build(f"{out}/qreg{blocks}", ("mha_prefill", "swa_paged"), builds, q_regs(blocks))
+        build(f"{out}/qreg{blocks}", ("mha_prefill", "swa_paged"), builds, q_regs(blocks), source=at_commit("e026b4e"))  # the package these runs edited

@@ -15,34 +15,27 @@ k0 + row). Partial tiles keep cp.async.
 """
 import json
 import re
+import subprocess
 import sys
 
-from variant_package import build
+from variant_package import at_commit, build
 
 SM90 = "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)"
-HELPERS = r'''
-// A CUtensorMap as the driver encodes it: 128 opaque bytes, passed by value.
-struct __align__(64) TmaMap { unsigned long long v[16]; };
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-__device__ __forceinline__ void mbar_init(unsigned char* bar) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;\n" :: "r"((unsigned)__cvta_generic_to_shared(bar)) : "memory");
-}
-__device__ __forceinline__ void mbar_init_fence() { asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory"); }
-__device__ __forceinline__ void mbar_expect_bytes(unsigned char* bar, unsigned bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" :: "r"((unsigned)__cvta_generic_to_shared(bar)), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void mbar_wait(unsigned char* bar, int parity) {
-  asm volatile("{\n.reg .pred p;\nWAIT_%=:\nmbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\n@!p bra.uni WAIT_%=;\n}\n"
-               :: "r"((unsigned)__cvta_generic_to_shared(bar)), "r"(parity) : "memory");
-}
-// Box (column x, row y) of the map into shared memory at dst; K and V tiles are read again by
-// the other row blocks of their head, so no L2 hint.
-__device__ __forceinline__ void tma_box(unsigned char* dst, const TmaMap* map, int x, int y, unsigned char* bar) {
+BEFORE = "58b811a"  # the package the edit applies to: its mha_prefill builds, still on cp.async
+
+
+def helpers():
+    """The map type and mbarrier helpers as the emitter wrote them for MLA's TMA copies at BEFORE,
+    and a box without the L2 hint (K and V tiles are read again by the other row blocks of their head)."""
+    mla = at_commit(BEFORE)("mla_paged.bf16.p64")
+    a, b = mla.index("// A CUtensorMap"), mla.index("// Box (column x, row y)")
+    box = r'''__device__ __forceinline__ void tma_box(unsigned char* dst, const TmaMap* map, int x, int y, unsigned char* bar) {
   asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
                :: "r"((unsigned)__cvta_generic_to_shared(dst)), "l"(map), "r"(x), "r"(y), "r"((unsigned)__cvta_generic_to_shared(bar)) : "memory");
 }
 #endif
 '''
+    return "\n" + mla[a:b] + box
 
 
 def edit(src):
@@ -50,7 +43,7 @@ def edit(src):
     D = int(re.search(r"_hd(\d+)_", entry)[1])
     bars = {"K": SHARED[entry], "V": SHARED[entry] + 8}
     bar = lambda t: f"smem + {bars[t]}"
-    src = src.replace("\n// Runtime dims and scalar arguments", HELPERS + "\n// Runtime dims and scalar arguments", 1)
+    src = src.replace("\n// Runtime dims and scalar arguments", helpers() + "\n// Runtime dims and scalar arguments", 1)
     src = src.replace("    const Params P) {", "    const Params P,\n    const __grid_constant__ TmaMap k_map,\n    const __grid_constant__ TmaMap v_map) {", 1)
     init = f"""  {SM90}
   if (tid == 0) {{ // the mbarriers of the K and V buffers (TMA copies of whole tiles)
@@ -95,12 +88,12 @@ def edit(src):
 
 
 BUILDS = ("mha_prefill.bf16.hd128.nocausal", "mha_prefill.bf16.hd128.causal")
-MAN = json.load(open("generated/manifest.json"))
+MAN = json.loads(subprocess.run(["git", "show", f"{BEFORE}:generated/manifest.json"], capture_output=True, text=True, check=True).stdout)
 SHARED = {e["cuda"]["entryPoint"]: e["cuda"]["sharedBytes"] for v in MAN["kernels"].values() for e in v if e.get("cuda") and e["cuda"]["file"][:-3] in BUILDS}
 
 if __name__ == "__main__":
     out = sys.argv[1]
-    build(out, ("mha_prefill",), BUILDS, edit)
+    build(out, ("mha_prefill",), BUILDS, edit, source=at_commit(BEFORE))
     # the edited builds' manifest entries: 16 more bytes (the two mbarriers) and the tensor maps,
     # k and v viewed as [tokens, heads x head_dim] (`rowDims`: the trailing dims of a map's row)
     man = json.load(open(f"{out}/manifest.json"))
@@ -108,6 +101,6 @@ if __name__ == "__main__":
         for e in v:
             c = e.get("cuda") or {}
             if c.get("file", "")[:-3] in BUILDS and "sm_90a" in c.get("ptx", {}):
-                c["sharedBytes"] += 16
+                c["sharedBytes"] = SHARED[c["entryPoint"]] + 16
                 c["tensorMaps"] = [{"tensor": t, "box": [64, 64], "swizzle": 128, "rowDims": 2} for t in ("k", "v")]
     json.dump(man, open(f"{out}/manifest.json", "w"))
