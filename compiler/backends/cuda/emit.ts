@@ -11,6 +11,7 @@ import { type Site, type ThreadLayout, MmaLayout } from "./layouts.ts";
 import { cacheFragments, emitDot } from "./mma.ts";
 import { permuteKeyOrder } from "./fp8-keys.ts";
 import { type CopyTeam, copyChunks, storeElements, widenStaged } from "./copy-emit.ts";
+import { TileCopies } from "./tile-copies.ts";
 import { emitWgmmaDot, tileAt } from "./wgmma.ts";
 import { preamble } from "./preamble.ts";
 import { type CudaPlan, type MmaShape, anywhere, contiguousRows, readsInline } from "./plan.ts";
@@ -24,15 +25,13 @@ import type { LeaderLoop } from "./leader.ts";
 import { type LeaderHost, LeaderLoops } from "./leader-emit.ts";
 import { blockIndex, heaviestFirstAxes } from "./schedule.ts";
 import { ident, literal, regType } from "./syntax.ts";
-import { type TmaCopy, copyDeps, emitBoxWait, emitTileCopy } from "./tma.ts";
-import { type TmaStream, emitStreamCopy, emitStreamWait, streamOf } from "./tma-stream.ts";
+import { type TmaCopy, emitBoxWait } from "./tma.ts";
+import type { TmaStream } from "./tma-stream.ts";
 
 export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private fusedSums = new Set<Value>();
-  /** Early-issued copies, oldest first, whose groups may still be in flight. */
-  private inflight: Value[] = [];
-  /** Copies known complete and visible to every thread (waited for at a barrier). */
-  private arrived = new Set<Value>();
+  /** The operand tiles' copies: issued early, in flight, arrived (tile-copies.ts). */
+  private readonly copies: TileCopies;
   private prefetchAfter = new Map<Inst, Prefetch[]>();
   private prefetchBefore = new Map<Inst, Prefetch[]>();
   /** Multi-buffered tiles by the loop body whose top starts their next copy. */
@@ -69,6 +68,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     private readonly streams: TmaStream[] = [],
   ) {
     super();
+    this.copies = new TileCopies(this, this.doubled, tma, streams);
     this.rotated = new RotatedLoops(this, rotations, exchangeAt, exchangeSize);
     this.leaders = new LeaderLoops(this.leaderHost(), leaders, leaderAt);
     this.facts = plan;
@@ -158,11 +158,11 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     const issues = this.shared.issueBefore.get(inst) ?? [];
     if (issues.length) {
       this.barrier("the previous iteration's readers are done with these tiles");
-      for (const v of issues) this.issue(v);
+      for (const v of issues) this.copies.issue(v);
     }
     for (const v of this.shared.fillBefore.get(inst) ?? []) {
-      if (this.arrived.has(v)) continue;
-      if (this.inflight.includes(v)) this.complete(v);
+      if (this.copies.hasArrived(v)) continue;
+      if (this.copies.inFlight(v)) this.copies.complete(v);
       else this.fill(v);
     }
     switch (inst.kind) {
@@ -183,7 +183,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
         }
         this.forLoop(inst);
         // The last iteration issued nothing (its group is empty): nothing left to wait for.
-        this.inflight = this.inflight.filter((v) => !ahead.some((p) => p.v === v));
+        this.copies.loopDone(ahead);
         if (rot) this.rotated.epilogue(rot);
         const lead = this.leaders.ofLoop(inst);
         if (lead) this.leaders.epilogue(lead);
@@ -222,10 +222,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       else this.names.set(v, n);
     }
   }
-  /** These tiles' copies have arrived and are visible to every thread; `waited`'s copies (or all) are no longer in flight. */
   settled(tiles: Value[], waited: Value[] | "all"): void {
-    for (const v of tiles) this.arrived.add(v);
-    this.inflight = waited === "all" ? [] : this.inflight.filter((v) => !waited.includes(v));
+    this.copies.settled(tiles, waited);
   }
   protected loopEntry(f: ForInst): void {
     this.rotated.entry(f);
@@ -242,11 +240,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   protected loopVersions(f: ForInst, emit: () => void): void {
     const lead = this.leaders.ofLoop(f);
     if (!lead) return emit();
-    const [inflight, arrived] = [[...this.inflight], new Set(this.arrived)];
-    this.leaders.versions(lead, emit, () => {
-      this.inflight = [...inflight];
-      this.arrived = new Set(arrived);
-    });
+    this.leaders.versions(lead, emit, this.copies.saved());
   }
   readShared(tiles: Map<Value, Region>): void {
     this.sharedOverride = tiles;
@@ -277,63 +271,22 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     };
   }
 
-  /**
-   * A block-wide barrier that first waits for every copy in flight (FlashAttention-2's order: the
-   * V tile is awaited right after the scores, before the next K tile is issued).
-   */
-  barrier(why: string, all = false): void {
-    // Double-buffered tiles streaming in for a later iteration stay in flight when they are the
-    // youngest groups (groups complete in order, so an older one cannot be skipped); `all`
-    // waits for them too (a leader loop's top: its body has no barrier to wait at later).
-    let keep = 0;
-    while (!all && keep < this.inflight.length && this.doubled.has(this.inflight[this.inflight.length - 1 - keep])) keep++;
-    const flushed = this.inflight.slice(0, this.inflight.length - keep);
-    if (flushed.length) {
-      for (const v of flushed) this.streamWait(v);
-      this.line(`cp_async_wait<${keep}>(); // ${flushed.map((v) => this.name(v)).join(", ")} arrived`);
-      this.asyncFence();
-    }
-    // Right after another barrier (a completed fill) with nothing to wait for, one is enough.
-    if (flushed.length || !this.out[this.out.length - 1]?.trim().startsWith("__syncthreads();")) this.line(`__syncthreads(); // ${why}`);
-    this.inflight = this.inflight.slice(this.inflight.length - keep);
-    for (const v of flushed) {
-      this.arrived.add(v);
-      this.landed(v);
-    }
-  }
+  // ---- what the operand copies need (tile-copies.ts) ----------------------------------------
 
-  /**
-   * Start the copy of tile p.v for loop index `index` when `guard` holds, recomputing the body
-   * scalars its addresses read. The group is committed either way, so the wait counts are the
-   * same on every iteration. `team`: only these threads copy; "none": this code's threads copy
-   * nothing (a leader loop's group 0, whose other groups copy for it).
-   */
+  barrier(why: string, all = false): void {
+    this.copies.barrier(why, all);
+  }
   issueAhead(p: Prefetch, index: string, guard: string, otherBuffer = false, team?: CopyTeam | "none"): void {
-    if (!otherBuffer) this.arrived.delete(p.v);
-    this.inflight.push(p.v);
-    if (team === "none") return;
-    const deps = copyDeps(this.tma, p, team);
-    const saved = new Map([p.loop.iv, ...deps].map((d) => [d, this.names.get(d)]));
-    this.line(`if (${guard}) {`);
-    this.enter();
-    this.names.set(p.loop.iv, index);
-    for (const d of deps) {
-      const next = `${this.name(d).replace(/^P\./, "")}_ahead`;
-      this.line(`const ${regType(d.type.dtype)} ${next} = ${opExpr(this, d, position("0", "0"))};`);
-      this.names.set(d, next);
-    }
-    const batched = !!this.rotated.ofLoop(p.loop) || !!this.leaders.ofLoop(p.loop);
-    const cpAsync = () => copyChunks(this, p.v, this.region(p.v)!, batched, team);
-    const stream = team ? undefined : streamOf(this.streams, p.v);
-    if (stream) emitStreamCopy(this, stream, this.region(p.v)!, cpAsync);
-    else emitTileCopy(this, this.tma, p, (v) => this.region(v)!, index, team, cpAsync);
-    for (const [d, n] of saved) {
-      if (n === undefined) this.names.delete(d);
-      else this.names.set(d, n);
-    }
-    this.leave();
-    this.line("}");
-    this.line("cp_async_commit();");
+    this.copies.issueAhead(p, index, guard, otherBuffer, team);
+  }
+  inLoop(f: ForInst): boolean {
+    return this.loops.includes(f);
+  }
+  previousLine(): string | undefined {
+    return this.out[this.out.length - 1];
+  }
+  batched(f: ForInst): boolean {
+    return !!this.rotated.ofLoop(f) || !!this.leaders.ofLoop(f);
   }
 
   private def(v: Value): void {
@@ -428,42 +381,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     return this.plan.uses.get(c) === 1 && readsInline(this.plan, addend, c) ? c : undefined;
   }
 
-  /** Start the copy of an operand early: cp.async chunks, committed as one group. */
-  private issue(v: Value): void {
-    this.arrived.delete(v);
-    const stream = streamOf(this.streams, v);
-    if (stream) emitStreamCopy(this, stream, this.region(v)!, () => copyChunks(this, v, this.region(v)!));
-    else copyChunks(this, v, this.region(v)!);
-    this.line("cp_async_commit();");
-    this.inflight.push(v);
-  }
-
-  /** Wait for an early copy, leaving the younger groups in flight. */
-  private complete(v: Value): void {
-    const i = this.inflight.indexOf(v);
-    const younger = this.inflight.length - 1 - i;
-    for (const x of this.inflight.slice(0, i + 1)) this.streamWait(x);
-    this.line(`cp_async_wait<${younger}>(); // ${this.name(v)} has arrived`);
-    this.asyncFence();
-    this.line("__syncthreads();");
-    // Older groups have arrived too; a tile whose next copy is still in flight is not marked.
-    for (const x of this.inflight.splice(0, i + 1)) if (!this.inflight.includes(x)) this.arrived.add(x);
-    this.landed(v);
-  }
-
-  /**
-   * Where TMA copies v (tma-stream.ts), wait for its mbarrier: in its loop, the phase of this
-   * iteration's copy; before the loop, the first.
-   */
-  private streamWait(v: Value): void {
-    const s = streamOf(this.streams, v);
-    if (!s) return;
-    const inLoop = this.loops.includes(s.loop);
-    emitStreamWait(this, s, inLoop ? `(${this.name(s.loop.iv)} - ${this.scalar(s.loop.lo)}) & 1` : "0");
-  }
-
   /** Tile v is in shared memory, visible to every thread: what is done with it once. */
-  private landed(v: Value): void {
+  landed(v: Value): void {
     if (this.plan.permutedK.has(v)) permuteKeyOrder(this.dotHost(), v, this.plan.shape.threads);
     if (this.plan.cachedFragments.has(v)) cacheFragments(this.dotHost(), v, this.plan.shape as MmaShape);
   }
@@ -479,7 +398,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     // Keys read in registers from their E4M3 copy (fp8-keys.ts): that copy must have landed.
     if (this.plan.rawKeys.has(v)) {
       const src = this.plan.staged.get(v)!;
-      if (this.inflight.includes(src)) this.complete(src);
+      if (this.copies.inFlight(src)) this.copies.complete(src);
       return;
     }
     const r = this.region(v);
