@@ -41,7 +41,8 @@ function multipleOf(v: Value): number {
   return 1;
 }
 
-const uniform = (plan: CudaPlan, v: Value) => v.type.shape.length === 0 || plan.layout.get(v) === "uniform";
+/** Is v the same for every element of the tile (a scalar, or a value of the uniform layout)? */
+export const uniform = (plan: CudaPlan, v: Value) => v.type.shape.length === 0 || plan.layout.get(v) === "uniform";
 
 /** The values `roots`' element expressions compute inline (through other such values) that `pick` accepts, each once. */
 function inlineValues(plan: CudaPlan, roots: Value[], pick: (v: Value) => boolean): Value[] {

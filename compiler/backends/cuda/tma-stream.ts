@@ -19,15 +19,14 @@
 // iteration's before the loop), so the wait of iteration i is for parity (i - lo) & 1. Only
 // loops that run once a launch (not inside another loop) qualify, so the count starts at zero.
 import type { TensorMapSpec } from "../../../runtime/manifest.ts";
-import { bytesOfName } from "../../../runtime/dtype.ts";
 import type { Block, ForInst, Inst, Value } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import type { CopyHost } from "./copy-emit.ts";
 import { elem, position } from "./elements.ts";
 import type { CudaPlan } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
-import { constant } from "./row-reads.ts";
-import { mapParam, pageBoxRows } from "./tma.ts";
+import { uniform } from "./row-reads.ts";
+import { boxColumns, eachPageLane, mapParam, pageBoxRows } from "./tma.ts";
 
 /** A tile one loop copies with TMA, one buffer, once an iteration. */
 export interface TmaStream {
@@ -44,8 +43,6 @@ export interface TmaStream {
 
 type Load = Extract<Value["op"], { kind: "load" }>;
 
-const uniform = (plan: CudaPlan, v: Value) => v.type.shape.length === 0 || plan.layout.get(v) === "uniform";
-
 /** Is x the tile's row positions plus something the same for every row (`k0 + rows(n, BN)`)? */
 function rowRun(plan: CudaPlan, x: Value): boolean {
   if (x.op.kind === "iota") return x.op.axis === 0 && uniform(plan, x.op.start);
@@ -59,16 +56,10 @@ function rowRun(plan: CudaPlan, x: Value): boolean {
  * of a page's (rows from whole pages); undefined where it cannot (then cp.async).
  */
 function streamable(plan: CudaPlan, v: Value): { rows: number; paged: boolean } | undefined {
-  if (v.op.kind !== "load" || v.op.pred || !plan.swizzled.has(v) || bytesOfName(v.type.dtype) !== 2) return undefined;
+  if (!boxColumns(plan, v)) return undefined;
   const op = v.op as Load;
-  const [R, C] = v.type.shape;
-  if (R > 256 || R % 8 !== 0 || C % 64 !== 0 || op.indices.length < 2) return undefined;
-  const cols = op.indices[op.indices.length - 1];
-  if (cols.op.kind !== "iota" || cols.op.axis !== 1) return undefined;
-  const c0 = constant(cols.op.start);
-  if (c0 === undefined || c0 % 64 !== 0) return undefined;
-  const last = op.tensor.shape[op.tensor.shape.length - 1];
-  if (typeof last !== "number" || (last * 2) % 16 !== 0) return undefined;
+  const R = v.type.shape[0];
+  if (R > 256 || R % 8 !== 0 || op.indices.length < 2) return undefined;
   // The rows along the first dim alone: the map's rows.
   if (!op.indices.slice(1, -1).every((x) => uniform(plan, x))) return undefined;
   if (rowRun(plan, op.indices[0])) return { rows: R, paged: false };
@@ -160,14 +151,7 @@ export function emitStreamCopy(em: CopyHost, s: TmaStream, r: Region, cpAsync: (
     em.enter();
     em.line(`if (lane == 0) mbar_expect_bytes(smem + ${s.bar}, ${R * C * 2});`);
     em.line("__syncwarp();");
-    for (let k = 0; k * 32 < pages; k++) {
-      const j = k ? `(lane + ${32 * k})` : "lane";
-      em.line(`if (${j} < ${pages}) {`);
-      em.enter();
-      boxes(em, s, r, `(${j} * ${s.rows})`);
-      em.leave();
-      em.line("}");
-    }
+    eachPageLane(em, pages, (j) => boxes(em, s, r, `(${j} * ${s.rows})`));
   }
   em.leave();
   em.line("}");

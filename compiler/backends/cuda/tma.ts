@@ -48,20 +48,29 @@ export interface TmaCopy {
 type Load = Extract<Value["op"], { kind: "load" }>;
 
 /**
+ * Can tile v's columns be TMA boxes: an unpredicated 16-bit load into a swizzled tile whose
+ * columns are a run of whole 64-column (128-byte) blocks, as the swizzled tile stores them, of a
+ * tensor whose rows are a multiple of 16 bytes?
+ */
+export function boxColumns(plan: CudaPlan, v: Value): boolean {
+  if (v.op.kind !== "load" || v.op.pred || !plan.swizzled.has(v) || bytesOfName(v.type.dtype) !== 2) return false;
+  const op = v.op as Load;
+  const cols = op.indices[op.indices.length - 1];
+  if (cols.op.kind !== "iota" || cols.op.axis !== 1 || v.type.shape[1] % 64 !== 0) return false;
+  const c0 = constant(cols.op.start);
+  if (c0 === undefined || c0 % 64 !== 0) return false;
+  const last = op.tensor.shape[op.tensor.shape.length - 1];
+  return typeof last === "number" && (last * 2) % 16 === 0;
+}
+
+/**
  * The rows a TMA box of tile v can take where v's rows come from whole pages of at least
  * MIN_BOX_ROWS rows (a page's run of them), or undefined (then cp.async).
  */
 export function pageBoxRows(plan: CudaPlan, v: Value): number | undefined {
-  if (v.op.kind !== "load" || v.op.pred || !plan.swizzled.has(v) || bytesOfName(v.type.dtype) !== 2) return undefined;
+  if (!boxColumns(plan, v)) return undefined;
   const op = v.op as Load;
-  const [R, C] = v.type.shape;
-  const cols = op.indices[op.indices.length - 1];
-  // The columns: a run of whole 64-column (128-byte) blocks, as the swizzled tile stores them.
-  if (cols.op.kind !== "iota" || cols.op.axis !== 1 || C % 64 !== 0) return undefined;
-  const c0 = constant(cols.op.start);
-  if (c0 === undefined || c0 % 64 !== 0) return undefined;
-  const last = op.tensor.shape[op.tensor.shape.length - 1];
-  if (typeof last !== "number" || (last * 2) % 16 !== 0) return undefined;
+  const R = v.type.shape[0];
   // The rows: the one row-dependent index reads a page table; whole pages of the tile, or all in one.
   const varying = op.indices.slice(0, -1).filter((x) => x.type.shape.length > 0 && plan.layout.get(x) !== "uniform");
   if (varying.length !== 1) return undefined;
@@ -193,10 +202,7 @@ export function emitBoxes(em: CopyHost, c: TmaCopy, region: (v: Value) => Region
     const pages = R / t.rows;
     const W = op.tensor.shape[op.tensor.shape.length - 1] as number;
     em.line(`// ${em.name(v)}: ${R} x ${C}, ${pages} page(s) x ${C / 64} box(es) of ${t.rows} rows x 64 columns`);
-    for (let k = 0; k * 32 < pages; k++) {
-      const j = k ? `(lane + ${32 * k})` : "lane";
-      em.line(`if (${j} < ${pages}) {`);
-      em.enter();
+    eachPageLane(em, pages, (j) => {
       // The box's corner: the page's first row at the tile's first column, in the [rows, last
       // dim] view (each leading index times its stride in rows; no 64-bit division).
       const idx = op.indices.map((x) => elem(em, x, position(`(${j} * ${t.rows})`, "0")));
@@ -205,12 +211,22 @@ export function emitBoxes(em: CopyHost, c: TmaCopy, region: (v: Value) => Region
       em.line(`const int x = ${col}, y = (int)(${row});`);
       for (let b = 0; b < C / 64; b++)
         em.line(`tma_box(smem + ${em.at(v, region(v), `(${j} * ${t.rows})`, `${b * 64}`)}, &${t.map}, x + ${b * 64}, y, ${bar(c, index)});`);
-      em.leave();
-      em.line("}");
-    }
+    });
   }
   em.leave();
   em.line("}");
+}
+
+/** `body(j)` for page j of `pages` in lane j of a warp (lane + 32k past the first 32), under `if (j < pages)`. */
+export function eachPageLane(em: Pick<CopyHost, "line" | "enter" | "leave">, pages: number, body: (j: string) => void): void {
+  for (let k = 0; k * 32 < pages; k++) {
+    const j = k ? `(lane + ${32 * k})` : "lane";
+    em.line(`if (${j} < ${pages}) {`);
+    em.enter();
+    body(j);
+    em.leave();
+    em.line("}");
+  }
 }
 
 /** At a leader tile's top: tile `iv`'s boxes landed, where TMA copies p (the loop's first tile came by cp.async before it). */
