@@ -14,12 +14,9 @@ Correctness is the job of scripts/cuda-suite.ts; here each of our outputs is onl
 the peer's with a loose tolerance, so a fast wrong kernel cannot look good.
 """
 import argparse
-import ctypes
-import gzip
 import json
 import math
 import os
-import struct
 import sys
 import time
 
@@ -27,149 +24,10 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-try:
-    from cuda.bindings import driver as cu
-except ImportError:  # older cuda-python
-    from cuda import cuda as cu
+from generated_kernels import ROOT, Kernel
+from timing import bench, rel_err
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-# FLASHTILE_GENERATED points at another build of the package (to compare two builds in one run).
-GEN = os.environ.get("FLASHTILE_GENERATED") or os.path.join(ROOT, "generated")
 sys.path.insert(0, os.path.join(ROOT, "bench", "peers"))  # peers built from other projects' sources
-
-
-def check(res):
-    err = res[0] if isinstance(res, tuple) else res
-    if int(err) != 0:
-        raise RuntimeError(f"CUDA driver error {err}")
-    return res[1] if isinstance(res, tuple) and len(res) == 2 else (res[1:] if isinstance(res, tuple) else None)
-
-
-def eval_sym(e, env):
-    if isinstance(e, (int, float)):
-        return e
-    if isinstance(e, str):
-        return env[e]
-    a, b = (eval_sym(x, env) for x in e["args"])
-    return {"add": a + b, "sub": a - b, "mul": a * b, "div": int(a / b), "ceil_div": -(-a // b), "max": max(a, b), "min": min(a, b)}[e["op"]]
-
-
-def tensor_map(t, box, swizzle, row_dims=1):
-    """A CUtensorMap (128 bytes) viewing tensor t as 2-D [rows, its last `row_dims` dims as one],
-    boxes of box = [columns, rows], swizzled in shared memory by `swizzle` bytes (0, 32, 64 or
-    128), through the driver's cuTensorMapEncodeTiled (called by ctypes: its enums are small
-    integers)."""
-    dtypes = {torch.bfloat16: 9, torch.float16: 6, torch.float32: 7, torch.uint8: 0}
-    assert t.is_contiguous(), "a tensor map needs a contiguous tensor"
-    libcuda = ctypes.CDLL("libcuda.so.1")
-    out = ctypes.create_string_buffer(128)
-    u64, u32 = ctypes.c_uint64, ctypes.c_uint32
-    cols = math.prod(t.shape[-row_dims:])
-    dims = (u64 * 2)(cols, t.numel() // cols)
-    strides = (u64 * 1)(cols * t.element_size())
-    res = libcuda.cuTensorMapEncodeTiled(out, dtypes[t.dtype], 2, ctypes.c_void_p(t.data_ptr()), dims, strides,
-                                         (u32 * 2)(*box), (u32 * 2)(1, 1), 0, {0: 0, 32: 1, 64: 2, 128: 3}[swizzle], 3, 0)
-    if res != 0:
-        raise RuntimeError(f"cuTensorMapEncodeTiled failed: CUDA driver error {res}")
-    return out
-
-
-class Kernel:
-    """One CUDA build from generated/manifest.json, launchable with torch tensors."""
-
-    def __init__(self, name, gen=None):
-        # "dir@sm_80" loads that build's portable PTX even where an sm_90a one exists, to time the
-        # mma.sync fallback on a Hopper card.
-        gen, _, force_arch = (gen or GEN).partition("@")
-        manifest = json.load(open(os.path.join(gen, "manifest.json")))
-        builds = [m for m in manifest["kernels"].get(name, []) if m.get("cuda")]
-        if not builds:
-            raise KeyError(f"no CUDA build of {name}")
-        # A kernel may have a build per architecture (a spec's `target cuda sm_80:` clause), each
-        # shipping its own PTX with its own tiles, block and grid.
-        by_arch = {a: m for m in builds for a in m["cuda"]["ptx"]}
-        torch.cuda.init()
-        # An arch-specific build (sm_90a) only on exactly its GPU, else the portable sm_80 PTX, as
-        # the Node runtime's choosePtxArch picks.
-        cc = "sm_%d%d" % torch.cuda.get_device_capability()
-        self.arch = force_arch or (cc + "a" if cc + "a" in by_arch else "sm_80")
-        self.m = by_arch[self.arch]
-        c = self.m["cuda"]
-        ptx = gzip.open(os.path.join(gen, "cuda", c["ptx"][self.arch])).read() + b"\0"
-        torch.empty(1, device="cuda")  # make torch's primary context current
-        self.module = check(cu.cuModuleLoadData(ptx))
-        self.fn = check(cu.cuModuleGetFunction(self.module, c["entryPoint"].encode()))
-        self.shared = c["sharedBytes"]
-        if self.shared > 48 * 1024:
-            check(cu.cuFuncSetAttribute(self.fn, cu.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, self.shared))
-        self.block = c["blockDim"]
-        self.params = self.m["params"]
-
-    def prepare(self, tensors, scalars):
-        """Resolve dims, grid and the argument array once; returns a zero-argument launcher."""
-        env = dict(scalars)
-        for t in self.m["tensors"]:
-            for e, n in zip(t["shape"], tensors[t["name"]].shape):
-                if isinstance(e, str):
-                    env[e] = n
-                elif isinstance(e, dict) and e["op"] == "add" and isinstance(e["args"][0], str):
-                    env.setdefault(e["args"][0], n - e["args"][1])
-        grid = [eval_sym(g, env) for g in self.m["grid"]] + [1, 1]
-        u = self.m["cuda"]["uniforms"]
-        blob = bytearray(u["size"])
-        for f in u["fields"]:
-            v = env[f["name"]]
-            struct.pack_into({"i32": "<i", "u32": "<I", "f32": "<f"}[f["type"]], blob, f["offset"], v)
-        keep = [ctypes.c_void_p(tensors[t["name"]].data_ptr()) for t in self.m["tensors"]]
-        keep.append(ctypes.create_string_buffer(bytes(blob), len(blob)))
-        # A build whose copies are TMA boxes takes a tensor map of each such tensor by value after
-        # the uniforms (`__grid_constant__`), encoded here once per prepared launch.
-        # Only sm_90a code reads them: the portable PTX of a build takes zeros.
-        keep += [tensor_map(tensors[m["tensor"]], m["box"], m["swizzle"], m.get("rowDims", 1)) if self.arch == "sm_90a" else ctypes.create_string_buffer(128)
-                 for m in self.m["cuda"].get("tensorMaps", [])]
-        argv = (ctypes.c_void_p * len(keep))(*[ctypes.addressof(k) for k in keep])
-        g = [int(x) for x in grid[:3]]
-
-        def launch():
-            stream = torch.cuda.current_stream().cuda_stream
-            check(cu.cuLaunchKernel(self.fn, g[0], g[1], g[2], *self.block, self.shared, stream, ctypes.addressof(argv), 0))
-
-        launch.keep = (keep, argv)
-        return launch
-
-
-# Each timed call waits on the GPU behind a sleep of about 1 ms (2M cycles at H100/H200 clocks),
-# queued before the start event: the host's launch overhead (Python, ctypes, torch's dispatch)
-# then overlaps the sleep, and the events bracket the kernels alone, ours and the peers' alike.
-# Without it an idle GPU records the start event at once and then waits for the launch, which
-# adds the host's microseconds to every kernel (on one H200: 5-14 us on our decode kernels, 9-39 us
-# on torch's SDPA calls; bench/results/h200-decode-nosleep-* against h200-all-sleep-*).
-# FLASHTILE_BENCH_NO_SLEEP=1 times the old way, for comparison.
-SLEEP_CYCLES = 0 if os.environ.get("FLASHTILE_BENCH_NO_SLEEP") else 2_000_000
-
-
-def bench(fn, reps=30, warmup=5):
-    """Median GPU time of one call of fn (ms), over `reps` calls after `warmup`."""
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        if SLEEP_CYCLES:
-            torch.cuda._sleep(SLEEP_CYCLES)
-        a.record()
-        fn()
-        b.record()
-        b.synchronize()
-        times.append(a.elapsed_time(b))
-    times.sort()
-    return times[len(times) // 2]
-
-
-def rel_err(x, ref):
-    x, ref = x.float(), ref.float()
-    return ((x - ref).norm() / ref.norm()).item()
 
 
 CARD = torch.cuda.get_device_name()
@@ -196,7 +54,7 @@ def time_ours(name, tensors, scalars, error, report, gen=None):
 
 
 # --build label=dir (repeatable): other builds of the package, timed beside ours in the same run
-# (prefill, swa, the decode splits and the MLA sections).
+# (prefill, swa, the paged decode kernels, the decode splits and the MLA sections).
 BUILDS = {}
 
 
@@ -312,11 +170,14 @@ def decode(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)):
             # gqa_paged (64-row CUDA tiles) and gqa_decode (the same spec with 16-row tiles): both
             # write the output directly, no split, no merge.
             for kernel in ("gqa_paged", "gqa_decode"):
-                time_ours(f"{kernel}.bf16.g4.p{P}",
-                          {"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": seqlens, "cu_seqlens_q": cu_q, "out": out, "lse": lse},
-                          {"max_seqlen_q": 1, "softmax_scale": D ** -0.5, "is_causal": 0},
-                          lambda: rel_err(out.view(B, Hq, 1, D), ref) if ref is not None else float("nan"),
-                          lambda ms, err, kernel=kernel: row("decode", f"{shape} page {P}", f"flashtile {kernel}", ms, kv_bytes / ms / 1e9, "TB/s", f"err {err:.1e}"))
+                name = f"{kernel}.bf16.g4.p{P}"
+                for label, gen in [(None, None), *((l, g) for l, g in BUILDS.items() if has_build(g, name))]:
+                    who = f"flashtile {kernel}" + (f" [{label}]" if label else "")
+                    time_ours(name,
+                              {"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": seqlens, "cu_seqlens_q": cu_q, "out": out, "lse": lse},
+                              {"max_seqlen_q": 1, "softmax_scale": D ** -0.5, "is_causal": 0},
+                              lambda: rel_err(out.view(B, Hq, 1, D), ref) if ref is not None else float("nan"),
+                              lambda ms, err, who=who: row("decode", f"{shape} page {P}", who, ms, kv_bytes / ms / 1e9, "TB/s", f"err {err:.1e}"), gen)
             split = max(256, 1 << math.ceil(math.log2(max(1, L * B * Hk // (132 * 8)))))
             for sp in SPLITS or [min(split, L)]:
                 split_decode(B, L, P, min(sp, L), q, kc, vc, table, seqlens, ref, shape)
@@ -388,11 +249,14 @@ def decode_fp8(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)
             cu_q = torch.arange(0, B + 1, device="cuda", dtype=torch.int32)
             out = torch.empty(B, Hq, D, device="cuda", dtype=torch.bfloat16)
             lse = torch.empty(B, Hq, device="cuda", dtype=torch.float32)
-            time_ours(f"gqa_paged_fp8.bf16.g4.p{P}",
-                      {"q": q, "k_cache": kc, "v_cache": vc, "k_descale": kdesc, "v_descale": vdesc, "page_table": table, "cache_seqlens": seqlens,
-                       "cu_seqlens_q": cu_q, "out": out, "lse": lse}, {"max_seqlen_q": 1, "softmax_scale": D ** -0.5, "is_causal": 0},
-                      lambda: rel_err(out.view(B, Hq, 1, D), ref),
-                      lambda ms, err: row("decode8", f"{shape} page {P} fp8 kv", "flashtile gqa_paged_fp8", ms, kv_bytes / ms / 1e9, "TB/s", f"err vs dequantized {err:.1e}"))
+            name = f"gqa_paged_fp8.bf16.g4.p{P}"
+            for label, gen in [(None, None), *((l, g) for l, g in BUILDS.items() if has_build(g, name))]:
+                who = "flashtile gqa_paged_fp8" + (f" [{label}]" if label else "")
+                time_ours(name,
+                          {"q": q, "k_cache": kc, "v_cache": vc, "k_descale": kdesc, "v_descale": vdesc, "page_table": table, "cache_seqlens": seqlens,
+                           "cu_seqlens_q": cu_q, "out": out, "lse": lse}, {"max_seqlen_q": 1, "softmax_scale": D ** -0.5, "is_causal": 0},
+                          lambda: rel_err(out.view(B, Hq, 1, D), ref),
+                          lambda ms, err, who=who: row("decode8", f"{shape} page {P} fp8 kv", who, ms, kv_bytes / ms / 1e9, "TB/s", f"err vs dequantized {err:.1e}"), gen)
             # Split-KV over the E4M3 cache at three split lengths (the best one varies with the shape).
             for sp in SPLITS or sorted({min(s, L) for s in (1024, 2048, 4096)}):
                 split_decode(B, L, P, sp, q, kc, vc, table, seqlens, ref, shape, descales=(kdesc, vdesc))
@@ -527,7 +391,7 @@ def main():
     ap.add_argument("--head-dims", help="prefill head dims, e.g. 128,64")
     ap.add_argument("--seqs", help="prefill sequence lengths, e.g. 2048,8192")
     ap.add_argument("--mla-pages", help="MLA page sizes, e.g. 16 (default 1,16,64)")
-    ap.add_argument("--build", action="append", default=[], help="label=dir[@sm_80]: another build of the package, timed beside ours (prefill, swa, decode and MLA splits); @sm_80 loads its portable PTX")
+    ap.add_argument("--build", action="append", default=[], help="label=dir[@sm_80]: another build of the package, timed beside ours (prefill, swa, paged decode, the decode and MLA splits); @sm_80 loads its portable PTX")
     a = ap.parse_args()
     print(f"{CARD}, torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}", flush=True)
     for b in a.build:

@@ -8,7 +8,7 @@
 # cuda/mla_decode_split.bf16.p16.sm_90a.ptx.gz). The text markers below match that commit's
 # output only; results and what each variant changes are in docs/performance.md (MLA section).
 # nocopy, nopt and noxchg compute wrong results on purpose: they time what a part costs.
-import re, sys, os
+import os
 SRC = open('generated/cuda/mla_decode_split.bf16.p16.cu').read()
 L = SRC.split('\n')
 s = [i for i, l in enumerate(L) if l.startswith('  for (int t_268 = t_216')][0]

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 sys.path.insert(0, __file__.rsplit("/", 2)[0])
-from bench_cuda import Kernel  # noqa: E402
+from generated_kernels import Kernel  # noqa: E402
 
 
 def main():

@@ -21,7 +21,6 @@
 # TFLOP/s over 132 SMs at 1.83 GHz).
 import ctypes
 import os
-import re
 import subprocess
 import sys
 
@@ -121,7 +120,7 @@ def build():
 def run(d):
     import torch
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-    from bench_cuda import check, cu
+    from generated_kernels import check, cu
     torch.empty(1, device="cuda")
     mod = check(cu.cuModuleLoadData(open(f"{d}/rates.ptx", "rb").read() + b"\0"))
     sms = torch.cuda.get_device_properties(0).multi_processor_count
