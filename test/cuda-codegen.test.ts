@@ -169,8 +169,22 @@ describe("CUDA decode: one-warp blocks pipeline their copies", () => {
   it("starts the next key tile's copy one iteration ahead, and waits for each tile right before its use", () => {
     expect(split.code).toMatch(/const int t_\d+_ahead = \(\(t_\d+ \+ 1\) \* 32\);/);
     expect(split.code).toMatch(/cp_async_wait<0>\(\); \/\/ K_\d+ arrived/);
-    expect(split.code).toMatch(/cp_async_wait<0>\(\); \/\/ V_\d+ arrived/);
     expect(split.code).not.toContain("cp_async_wait_all();\n    __syncthreads();\n    // kernels-src/lib/attend.ts:49");
+    // Each loop (masked head, whole tiles, masked tail): the barrier after the scores only frees
+    // K's buffer for the next tile; V, issued at the top, is waited for after the softmax, right
+    // before P·V, leaving that next K in flight (wait_group 1).
+    const loops = split.code.split("its next tile can stream in").slice(1);
+    expect(loops.length).toBe(3);
+    for (const rest of loops) {
+      const vWait = rest.search(/cp_async_wait<1>\(\); \/\/ V_\d+ has arrived\n\s*__syncthreads\(\);/);
+      const nextK = rest.indexOf("cp_async_commit();");
+      const softmax = rest.indexOf("// kernels-src/lib/softmax.ts:20:");
+      const pv = rest.indexOf("mma_bf16(&carry_");
+      expect(vWait).toBeGreaterThan(nextK);
+      expect(vWait).toBeGreaterThan(softmax);
+      expect(vWait).toBeLessThan(pv);
+      expect(rest.slice(0, vWait)).not.toMatch(/cp_async_wait<\d>\(\);/);
+    }
   });
 
   it("gathers a tile's rows in an unrolled loop of constant trips, so the page-table reads can all be in flight (one warp: nothing else hides them)", () => {

@@ -23,6 +23,17 @@ describe("E4M3 keys widened in registers", () => {
     expect(at).toBeLessThan(code.indexOf("for (int t_"));
   });
 
+  it("waits for V's E4M3 copy at its widening, after the softmax, leaving the next keys in flight", () => {
+    // wait_group 1 (the next tile's keys, issued after the scores, stay in flight), then the one
+    // barrier that both publishes the copy and frees the widened tile, then the widening.
+    const widen = /cp_async_wait<1>\(\); \/\/ V_\d+ has arrived\n\s*__syncthreads\(\);\n\s*\/\/ t_\d+: 32 x 128 fp8 widened to f16/g;
+    expect(code.match(widen)?.length).toBe(3);
+    for (const rest of code.split("its next tile can stream in").slice(1)) {
+      expect(rest.indexOf("// kernels-src/lib/softmax.ts:20:")).toBeLessThan(rest.indexOf("fp8 widened to f16"));
+      expect(rest.slice(0, rest.indexOf("fp8 widened to f16"))).not.toMatch(/cp_async_wait<0>/);
+    }
+  });
+
   it("pairs every k slot of the query with the key byte of the same dim", () => {
     // The reordering's declarations (q, s2, src from wd), run in order as written.
     const decl = /const int (q = [^;]*src = [^;]+);/.exec(code)![1].replace(/(\w+|\([^()]*\)) \/ (\d+)/g, "Math.trunc($1 / $2)");

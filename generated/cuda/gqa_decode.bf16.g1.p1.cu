@@ -294,7 +294,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p1(
         }
       }
     }
-    cp_async_wait<0>(); // V_244 arrived
     __syncthreads(); // every warp is done with K_243; its next tile can stream in
     if (t_226 + 1 < t_222) {
       const int t_230_ahead = ((t_226 + 1) * 32);
@@ -408,6 +407,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p1(
         t_259[mt * 2 + h] = ((carry_228[mt * 2 + h] * alpha_256[mt * 2 + h]) + t_258[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_244 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -507,7 +508,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p1(
         }
       }
     }
-    cp_async_wait<0>(); // V_285 arrived
     __syncthreads(); // every warp is done with K_284; its next tile can stream in
     if (t_269 + 1 < t_225) {
       const int t_273_ahead = ((t_269 + 1) * 32);
@@ -621,6 +621,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p1(
         t_299[mt * 2 + h] = ((carry_228[mt * 2 + h] * alpha_296[mt * 2 + h]) + t_298[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_285 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -724,7 +726,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p1(
         }
       }
     }
-    cp_async_wait<0>(); // V_325 arrived
     __syncthreads(); // every warp is done with K_324; its next tile can stream in
     if (t_307 + 1 < t_220) {
       const int t_311_ahead = ((t_307 + 1) * 32);
@@ -838,6 +839,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p1(
         t_340[mt * 2 + h] = ((carry_228[mt * 2 + h] * alpha_337[mt * 2 + h]) + t_339[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_325 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -294,7 +294,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p16(
         }
       }
     }
-    cp_async_wait<0>(); // V_248 arrived
     __syncthreads(); // every warp is done with K_247; its next tile can stream in
     if (t_228 + 1 < t_224) {
       const int t_232_ahead = ((t_228 + 1) * 32);
@@ -408,6 +407,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p16(
         t_263[mt * 2 + h] = ((carry_230[mt * 2 + h] * alpha_260[mt * 2 + h]) + t_262[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_248 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -507,7 +508,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p16(
         }
       }
     }
-    cp_async_wait<0>(); // V_291 arrived
     __syncthreads(); // every warp is done with K_290; its next tile can stream in
     if (t_273 + 1 < t_227) {
       const int t_277_ahead = ((t_273 + 1) * 32);
@@ -621,6 +621,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p16(
         t_305[mt * 2 + h] = ((carry_230[mt * 2 + h] * alpha_302[mt * 2 + h]) + t_304[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_291 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -724,7 +726,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p16(
         }
       }
     }
-    cp_async_wait<0>(); // V_333 arrived
     __syncthreads(); // every warp is done with K_332; its next tile can stream in
     if (t_313 + 1 < t_222) {
       const int t_317_ahead = ((t_313 + 1) * 32);
@@ -838,6 +839,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p16(
         t_348[mt * 2 + h] = ((carry_230[mt * 2 + h] * alpha_345[mt * 2 + h]) + t_347[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_333 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -294,7 +294,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p64(
         }
       }
     }
-    cp_async_wait<0>(); // V_250 arrived
     __syncthreads(); // every warp is done with K_249; its next tile can stream in
     if (t_230 + 1 < t_226) {
       const int t_234_ahead = ((t_230 + 1) * 32);
@@ -408,6 +407,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p64(
         t_265[mt * 2 + h] = ((carry_232[mt * 2 + h] * alpha_262[mt * 2 + h]) + t_264[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_250 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -507,7 +508,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p64(
         }
       }
     }
-    cp_async_wait<0>(); // V_293 arrived
     __syncthreads(); // every warp is done with K_292; its next tile can stream in
     if (t_275 + 1 < t_229) {
       const int t_279_ahead = ((t_275 + 1) * 32);
@@ -621,6 +621,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p64(
         t_307[mt * 2 + h] = ((carry_232[mt * 2 + h] * alpha_304[mt * 2 + h]) + t_306[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_293 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -724,7 +726,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p64(
         }
       }
     }
-    cp_async_wait<0>(); // V_335 arrived
     __syncthreads(); // every warp is done with K_334; its next tile can stream in
     if (t_315 + 1 < t_224) {
       const int t_319_ahead = ((t_315 + 1) * 32);
@@ -838,6 +839,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g1_p64(
         t_350[mt * 2 + h] = ((carry_232[mt * 2 + h] * alpha_347[mt * 2 + h]) + t_349[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_335 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -299,7 +299,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
         }
       }
     }
-    cp_async_wait<0>(); // V_254 arrived
     __syncthreads(); // every warp is done with K_253; its next tile can stream in
     if (t_236 + 1 < t_232) {
       const int t_240_ahead = ((t_236 + 1) * 32);
@@ -413,6 +412,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
         t_269[mt * 2 + h] = ((carry_238[mt * 2 + h] * alpha_266[mt * 2 + h]) + t_268[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_254 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -512,7 +513,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
         }
       }
     }
-    cp_async_wait<0>(); // V_295 arrived
     __syncthreads(); // every warp is done with K_294; its next tile can stream in
     if (t_279 + 1 < t_235) {
       const int t_283_ahead = ((t_279 + 1) * 32);
@@ -626,6 +626,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
         t_309[mt * 2 + h] = ((carry_238[mt * 2 + h] * alpha_306[mt * 2 + h]) + t_308[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_295 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -729,7 +731,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
         }
       }
     }
-    cp_async_wait<0>(); // V_335 arrived
     __syncthreads(); // every warp is done with K_334; its next tile can stream in
     if (t_317 + 1 < t_230) {
       const int t_321_ahead = ((t_317 + 1) * 32);
@@ -843,6 +844,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
         t_350[mt * 2 + h] = ((carry_238[mt * 2 + h] * alpha_347[mt * 2 + h]) + t_349[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_335 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -299,7 +299,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g4_p16(
         }
       }
     }
-    cp_async_wait<0>(); // V_258 arrived
     __syncthreads(); // every warp is done with K_257; its next tile can stream in
     if (t_238 + 1 < t_234) {
       const int t_242_ahead = ((t_238 + 1) * 32);
@@ -413,6 +412,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g4_p16(
         t_273[mt * 2 + h] = ((carry_240[mt * 2 + h] * alpha_270[mt * 2 + h]) + t_272[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_258 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -512,7 +513,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g4_p16(
         }
       }
     }
-    cp_async_wait<0>(); // V_301 arrived
     __syncthreads(); // every warp is done with K_300; its next tile can stream in
     if (t_283 + 1 < t_237) {
       const int t_287_ahead = ((t_283 + 1) * 32);
@@ -626,6 +626,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g4_p16(
         t_315[mt * 2 + h] = ((carry_240[mt * 2 + h] * alpha_312[mt * 2 + h]) + t_314[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_301 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -729,7 +731,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g4_p16(
         }
       }
     }
-    cp_async_wait<0>(); // V_343 arrived
     __syncthreads(); // every warp is done with K_342; its next tile can stream in
     if (t_323 + 1 < t_232) {
       const int t_327_ahead = ((t_323 + 1) * 32);
@@ -843,6 +844,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g4_p16(
         t_358[mt * 2 + h] = ((carry_240[mt * 2 + h] * alpha_355[mt * 2 + h]) + t_357[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_343 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

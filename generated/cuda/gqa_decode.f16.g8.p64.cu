@@ -299,7 +299,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g8_p64(
         }
       }
     }
-    cp_async_wait<0>(); // V_260 arrived
     __syncthreads(); // every warp is done with K_259; its next tile can stream in
     if (t_240 + 1 < t_236) {
       const int t_244_ahead = ((t_240 + 1) * 32);
@@ -413,6 +412,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g8_p64(
         t_275[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_272[mt * 2 + h]) + t_274[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_260 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -512,7 +513,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g8_p64(
         }
       }
     }
-    cp_async_wait<0>(); // V_303 arrived
     __syncthreads(); // every warp is done with K_302; its next tile can stream in
     if (t_285 + 1 < t_239) {
       const int t_289_ahead = ((t_285 + 1) * 32);
@@ -626,6 +626,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g8_p64(
         t_317[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_314[mt * 2 + h]) + t_316[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_303 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -729,7 +731,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g8_p64(
         }
       }
     }
-    cp_async_wait<0>(); // V_345 arrived
     __syncthreads(); // every warp is done with K_344; its next tile can stream in
     if (t_325 + 1 < t_234) {
       const int t_329_ahead = ((t_325 + 1) * 32);
@@ -843,6 +844,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g8_p64(
         t_360[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_357[mt * 2 + h]) + t_359[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_345 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

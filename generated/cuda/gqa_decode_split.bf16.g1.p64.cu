@@ -273,7 +273,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
         }
       }
     }
-    cp_async_wait<0>(); // V_227 arrived
     __syncthreads(); // every warp is done with K_226; its next tile can stream in
     if (t_210 + 1 < t_206) {
       const int t_214_ahead = ((t_210 + 1) * 32);
@@ -387,6 +386,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
         t_242[mt * 2 + h] = ((carry_212[mt * 2 + h] * alpha_239[mt * 2 + h]) + t_241[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_227 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -486,7 +487,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
         }
       }
     }
-    cp_async_wait<0>(); // V_267 arrived
     __syncthreads(); // every warp is done with K_266; its next tile can stream in
     if (t_252 + 1 < t_209) {
       const int t_256_ahead = ((t_252 + 1) * 32);
@@ -600,6 +600,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
         t_281[mt * 2 + h] = ((carry_212[mt * 2 + h] * alpha_278[mt * 2 + h]) + t_280[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_267 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -700,7 +702,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
         }
       }
     }
-    cp_async_wait<0>(); // V_306 arrived
     __syncthreads(); // every warp is done with K_305; its next tile can stream in
     if (t_289 + 1 < t_204) {
       const int t_293_ahead = ((t_289 + 1) * 32);
@@ -814,6 +815,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p64(
         t_321[mt * 2 + h] = ((carry_212[mt * 2 + h] * alpha_318[mt * 2 + h]) + t_320[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_306 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

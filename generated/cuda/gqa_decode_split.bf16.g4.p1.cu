@@ -274,7 +274,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p1(
         }
       }
     }
-    cp_async_wait<0>(); // V_225 arrived
     __syncthreads(); // every warp is done with K_224; its next tile can stream in
     if (t_210 + 1 < t_206) {
       const int t_214_ahead = ((t_210 + 1) * 32);
@@ -388,6 +387,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p1(
         t_240[mt * 2 + h] = ((carry_212[mt * 2 + h] * alpha_237[mt * 2 + h]) + t_239[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_225 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -487,7 +488,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p1(
         }
       }
     }
-    cp_async_wait<0>(); // V_263 arrived
     __syncthreads(); // every warp is done with K_262; its next tile can stream in
     if (t_250 + 1 < t_209) {
       const int t_254_ahead = ((t_250 + 1) * 32);
@@ -601,6 +601,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p1(
         t_277[mt * 2 + h] = ((carry_212[mt * 2 + h] * alpha_274[mt * 2 + h]) + t_276[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_263 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -701,7 +703,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p1(
         }
       }
     }
-    cp_async_wait<0>(); // V_300 arrived
     __syncthreads(); // every warp is done with K_299; its next tile can stream in
     if (t_285 + 1 < t_204) {
       const int t_289_ahead = ((t_285 + 1) * 32);
@@ -815,6 +816,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p1(
         t_315[mt * 2 + h] = ((carry_212[mt * 2 + h] * alpha_312[mt * 2 + h]) + t_314[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_300 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -274,7 +274,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p16(
         }
       }
     }
-    cp_async_wait<0>(); // V_229 arrived
     __syncthreads(); // every warp is done with K_228; its next tile can stream in
     if (t_212 + 1 < t_208) {
       const int t_216_ahead = ((t_212 + 1) * 32);
@@ -388,6 +387,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p16(
         t_244[mt * 2 + h] = ((carry_214[mt * 2 + h] * alpha_241[mt * 2 + h]) + t_243[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_229 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -487,7 +488,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p16(
         }
       }
     }
-    cp_async_wait<0>(); // V_269 arrived
     __syncthreads(); // every warp is done with K_268; its next tile can stream in
     if (t_254 + 1 < t_211) {
       const int t_258_ahead = ((t_254 + 1) * 32);
@@ -601,6 +601,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p16(
         t_283[mt * 2 + h] = ((carry_214[mt * 2 + h] * alpha_280[mt * 2 + h]) + t_282[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_269 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -701,7 +703,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p16(
         }
       }
     }
-    cp_async_wait<0>(); // V_308 arrived
     __syncthreads(); // every warp is done with K_307; its next tile can stream in
     if (t_291 + 1 < t_206) {
       const int t_295_ahead = ((t_291 + 1) * 32);
@@ -815,6 +816,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p16(
         t_323[mt * 2 + h] = ((carry_214[mt * 2 + h] * alpha_320[mt * 2 + h]) + t_322[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_308 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

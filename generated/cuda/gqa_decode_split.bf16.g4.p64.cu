@@ -274,7 +274,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p64(
         }
       }
     }
-    cp_async_wait<0>(); // V_231 arrived
     __syncthreads(); // every warp is done with K_230; its next tile can stream in
     if (t_214 + 1 < t_210) {
       const int t_218_ahead = ((t_214 + 1) * 32);
@@ -388,6 +387,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p64(
         t_246[mt * 2 + h] = ((carry_216[mt * 2 + h] * alpha_243[mt * 2 + h]) + t_245[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_231 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -487,7 +488,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p64(
         }
       }
     }
-    cp_async_wait<0>(); // V_271 arrived
     __syncthreads(); // every warp is done with K_270; its next tile can stream in
     if (t_256 + 1 < t_213) {
       const int t_260_ahead = ((t_256 + 1) * 32);
@@ -601,6 +601,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p64(
         t_285[mt * 2 + h] = ((carry_216[mt * 2 + h] * alpha_282[mt * 2 + h]) + t_284[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_271 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -701,7 +703,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p64(
         }
       }
     }
-    cp_async_wait<0>(); // V_310 arrived
     __syncthreads(); // every warp is done with K_309; its next tile can stream in
     if (t_293 + 1 < t_208) {
       const int t_297_ahead = ((t_293 + 1) * 32);
@@ -815,6 +816,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g4_p64(
         t_325[mt * 2 + h] = ((carry_216[mt * 2 + h] * alpha_322[mt * 2 + h]) + t_324[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_310 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

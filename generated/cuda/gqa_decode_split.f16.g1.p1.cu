@@ -273,7 +273,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         }
       }
     }
-    cp_async_wait<0>(); // V_221 arrived
     __syncthreads(); // every warp is done with K_220; its next tile can stream in
     if (t_206 + 1 < t_202) {
       const int t_210_ahead = ((t_206 + 1) * 32);
@@ -387,6 +386,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         t_236[mt * 2 + h] = ((carry_208[mt * 2 + h] * alpha_233[mt * 2 + h]) + t_235[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_221 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -486,7 +487,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         }
       }
     }
-    cp_async_wait<0>(); // V_259 arrived
     __syncthreads(); // every warp is done with K_258; its next tile can stream in
     if (t_246 + 1 < t_205) {
       const int t_250_ahead = ((t_246 + 1) * 32);
@@ -600,6 +600,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         t_273[mt * 2 + h] = ((carry_208[mt * 2 + h] * alpha_270[mt * 2 + h]) + t_272[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_259 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -700,7 +702,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         }
       }
     }
-    cp_async_wait<0>(); // V_296 arrived
     __syncthreads(); // every warp is done with K_295; its next tile can stream in
     if (t_281 + 1 < t_200) {
       const int t_285_ahead = ((t_281 + 1) * 32);
@@ -814,6 +815,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         t_311[mt * 2 + h] = ((carry_208[mt * 2 + h] * alpha_308[mt * 2 + h]) + t_310[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_296 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -273,7 +273,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p16(
         }
       }
     }
-    cp_async_wait<0>(); // V_225 arrived
     __syncthreads(); // every warp is done with K_224; its next tile can stream in
     if (t_208 + 1 < t_204) {
       const int t_212_ahead = ((t_208 + 1) * 32);
@@ -387,6 +386,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p16(
         t_240[mt * 2 + h] = ((carry_210[mt * 2 + h] * alpha_237[mt * 2 + h]) + t_239[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_225 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -486,7 +487,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p16(
         }
       }
     }
-    cp_async_wait<0>(); // V_265 arrived
     __syncthreads(); // every warp is done with K_264; its next tile can stream in
     if (t_250 + 1 < t_207) {
       const int t_254_ahead = ((t_250 + 1) * 32);
@@ -600,6 +600,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p16(
         t_279[mt * 2 + h] = ((carry_210[mt * 2 + h] * alpha_276[mt * 2 + h]) + t_278[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_265 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -700,7 +702,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p16(
         }
       }
     }
-    cp_async_wait<0>(); // V_304 arrived
     __syncthreads(); // every warp is done with K_303; its next tile can stream in
     if (t_287 + 1 < t_202) {
       const int t_291_ahead = ((t_287 + 1) * 32);
@@ -814,6 +815,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p16(
         t_319[mt * 2 + h] = ((carry_210[mt * 2 + h] * alpha_316[mt * 2 + h]) + t_318[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_304 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -333,7 +333,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
         }
       }
     }
-    cp_async_wait<0>(); // V_229 arrived
     __syncthreads(); // every warp is done with K_228; its next tile can stream in
     if (t_214 + 1 < t_210) {
       const int t_218_ahead = ((t_214 + 1) * 32);
@@ -448,6 +447,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
         t_246[mt * 2 + h] = ((carry_216[mt * 2 + h] * alpha_243[mt * 2 + h]) + t_245[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_229 has arrived
     __syncthreads();
     // t_235: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -558,7 +558,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
         }
       }
     }
-    cp_async_wait<0>(); // V_269 arrived
     __syncthreads(); // every warp is done with K_268; its next tile can stream in
     if (t_256 + 1 < t_213) {
       const int t_260_ahead = ((t_256 + 1) * 32);
@@ -673,6 +672,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
         t_285[mt * 2 + h] = ((carry_216[mt * 2 + h] * alpha_282[mt * 2 + h]) + t_284[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_269 has arrived
     __syncthreads();
     // t_274: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -784,7 +784,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
         }
       }
     }
-    cp_async_wait<0>(); // V_308 arrived
     __syncthreads(); // every warp is done with K_307; its next tile can stream in
     if (t_293 + 1 < t_208) {
       const int t_297_ahead = ((t_293 + 1) * 32);
@@ -899,6 +898,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
         t_325[mt * 2 + h] = ((carry_216[mt * 2 + h] * alpha_322[mt * 2 + h]) + t_324[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_308 has arrived
     __syncthreads();
     // t_314: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll

@@ -334,7 +334,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p6
         }
       }
     }
-    cp_async_wait<0>(); // V_239 arrived
     __syncthreads(); // every warp is done with K_238; its next tile can stream in
     if (t_222 + 1 < t_218) {
       const int t_226_ahead = ((t_222 + 1) * 32);
@@ -449,6 +448,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p6
         t_256[mt * 2 + h] = ((carry_224[mt * 2 + h] * alpha_253[mt * 2 + h]) + t_255[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_239 has arrived
     __syncthreads();
     // t_245: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -559,7 +559,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p6
         }
       }
     }
-    cp_async_wait<0>(); // V_281 arrived
     __syncthreads(); // every warp is done with K_280; its next tile can stream in
     if (t_266 + 1 < t_221) {
       const int t_270_ahead = ((t_266 + 1) * 32);
@@ -674,6 +673,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p6
         t_297[mt * 2 + h] = ((carry_224[mt * 2 + h] * alpha_294[mt * 2 + h]) + t_296[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_281 has arrived
     __syncthreads();
     // t_286: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -785,7 +785,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p6
         }
       }
     }
-    cp_async_wait<0>(); // V_322 arrived
     __syncthreads(); // every warp is done with K_321; its next tile can stream in
     if (t_305 + 1 < t_216) {
       const int t_309_ahead = ((t_305 + 1) * 32);
@@ -900,6 +899,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g8_p6
         t_339[mt * 2 + h] = ((carry_224[mt * 2 + h] * alpha_336[mt * 2 + h]) + t_338[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_322 has arrived
     __syncthreads();
     // t_328: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll

@@ -333,7 +333,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p16
         }
       }
     }
-    cp_async_wait<0>(); // V_233 arrived
     __syncthreads(); // every warp is done with K_232; its next tile can stream in
     if (t_216 + 1 < t_212) {
       const int t_220_ahead = ((t_216 + 1) * 32);
@@ -448,6 +447,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p16
         t_250[mt * 2 + h] = ((carry_218[mt * 2 + h] * alpha_247[mt * 2 + h]) + t_249[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_233 has arrived
     __syncthreads();
     // t_239: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -558,7 +558,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p16
         }
       }
     }
-    cp_async_wait<0>(); // V_275 arrived
     __syncthreads(); // every warp is done with K_274; its next tile can stream in
     if (t_260 + 1 < t_215) {
       const int t_264_ahead = ((t_260 + 1) * 32);
@@ -673,6 +672,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p16
         t_291[mt * 2 + h] = ((carry_218[mt * 2 + h] * alpha_288[mt * 2 + h]) + t_290[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_275 has arrived
     __syncthreads();
     // t_280: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -784,7 +784,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p16
         }
       }
     }
-    cp_async_wait<0>(); // V_316 arrived
     __syncthreads(); // every warp is done with K_315; its next tile can stream in
     if (t_299 + 1 < t_210) {
       const int t_303_ahead = ((t_299 + 1) * 32);
@@ -899,6 +898,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p16
         t_333[mt * 2 + h] = ((carry_218[mt * 2 + h] * alpha_330[mt * 2 + h]) + t_332[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_316 has arrived
     __syncthreads();
     // t_322: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll

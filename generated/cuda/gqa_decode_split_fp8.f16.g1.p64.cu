@@ -333,7 +333,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p64
         }
       }
     }
-    cp_async_wait<0>(); // V_235 arrived
     __syncthreads(); // every warp is done with K_234; its next tile can stream in
     if (t_218 + 1 < t_214) {
       const int t_222_ahead = ((t_218 + 1) * 32);
@@ -448,6 +447,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p64
         t_252[mt * 2 + h] = ((carry_220[mt * 2 + h] * alpha_249[mt * 2 + h]) + t_251[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_235 has arrived
     __syncthreads();
     // t_241: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -558,7 +558,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p64
         }
       }
     }
-    cp_async_wait<0>(); // V_277 arrived
     __syncthreads(); // every warp is done with K_276; its next tile can stream in
     if (t_262 + 1 < t_217) {
       const int t_266_ahead = ((t_262 + 1) * 32);
@@ -673,6 +672,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p64
         t_293[mt * 2 + h] = ((carry_220[mt * 2 + h] * alpha_290[mt * 2 + h]) + t_292[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_277 has arrived
     __syncthreads();
     // t_282: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -784,7 +784,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p64
         }
       }
     }
-    cp_async_wait<0>(); // V_318 arrived
     __syncthreads(); // every warp is done with K_317; its next tile can stream in
     if (t_301 + 1 < t_212) {
       const int t_305_ahead = ((t_301 + 1) * 32);
@@ -899,6 +898,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g1_p64
         t_335[mt * 2 + h] = ((carry_220[mt * 2 + h] * alpha_332[mt * 2 + h]) + t_334[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_318 has arrived
     __syncthreads();
     // t_324: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll

@@ -334,7 +334,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g4_p16
         }
       }
     }
-    cp_async_wait<0>(); // V_237 arrived
     __syncthreads(); // every warp is done with K_236; its next tile can stream in
     if (t_220 + 1 < t_216) {
       const int t_224_ahead = ((t_220 + 1) * 32);
@@ -449,6 +448,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g4_p16
         t_254[mt * 2 + h] = ((carry_222[mt * 2 + h] * alpha_251[mt * 2 + h]) + t_253[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_237 has arrived
     __syncthreads();
     // t_243: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -559,7 +559,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g4_p16
         }
       }
     }
-    cp_async_wait<0>(); // V_279 arrived
     __syncthreads(); // every warp is done with K_278; its next tile can stream in
     if (t_264 + 1 < t_219) {
       const int t_268_ahead = ((t_264 + 1) * 32);
@@ -674,6 +673,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g4_p16
         t_295[mt * 2 + h] = ((carry_222[mt * 2 + h] * alpha_292[mt * 2 + h]) + t_294[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_279 has arrived
     __syncthreads();
     // t_284: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -785,7 +785,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g4_p16
         }
       }
     }
-    cp_async_wait<0>(); // V_320 arrived
     __syncthreads(); // every warp is done with K_319; its next tile can stream in
     if (t_303 + 1 < t_214) {
       const int t_307_ahead = ((t_303 + 1) * 32);
@@ -900,6 +899,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g4_p16
         t_337[mt * 2 + h] = ((carry_222[mt * 2 + h] * alpha_334[mt * 2 + h]) + t_336[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_320 has arrived
     __syncthreads();
     // t_326: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll

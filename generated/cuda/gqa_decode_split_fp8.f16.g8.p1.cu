@@ -334,7 +334,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g8_p1(
         }
       }
     }
-    cp_async_wait<0>(); // V_233 arrived
     __syncthreads(); // every warp is done with K_232; its next tile can stream in
     if (t_218 + 1 < t_214) {
       const int t_222_ahead = ((t_218 + 1) * 32);
@@ -449,6 +448,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g8_p1(
         t_250[mt * 2 + h] = ((carry_220[mt * 2 + h] * alpha_247[mt * 2 + h]) + t_249[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_233 has arrived
     __syncthreads();
     // t_239: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -559,7 +559,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g8_p1(
         }
       }
     }
-    cp_async_wait<0>(); // V_273 arrived
     __syncthreads(); // every warp is done with K_272; its next tile can stream in
     if (t_260 + 1 < t_217) {
       const int t_264_ahead = ((t_260 + 1) * 32);
@@ -674,6 +673,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g8_p1(
         t_289[mt * 2 + h] = ((carry_220[mt * 2 + h] * alpha_286[mt * 2 + h]) + t_288[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_273 has arrived
     __syncthreads();
     // t_278: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -785,7 +785,6 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g8_p1(
         }
       }
     }
-    cp_async_wait<0>(); // V_312 arrived
     __syncthreads(); // every warp is done with K_311; its next tile can stream in
     if (t_297 + 1 < t_212) {
       const int t_301_ahead = ((t_297 + 1) * 32);
@@ -900,6 +899,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_f16_g8_p1(
         t_329[mt * 2 + h] = ((carry_220[mt * 2 + h] * alpha_326[mt * 2 + h]) + t_328[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_312 has arrived
     __syncthreads();
     // t_318: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll

@@ -406,8 +406,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_245 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_244; its next tile can stream in
     if (t_225 + 1 < t_221) {
       const int t_229_ahead = ((t_225 + 1) * 64);
@@ -519,6 +517,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         t_260[mt * 2 + h] = ((carry_227[mt * 2 + h] * alpha_257[mt * 2 + h]) + t_259[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_245 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -964,8 +965,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_330 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_329; its next tile can stream in
     if (t_310 + 1 < t_219) {
       const int t_314_ahead = ((t_310 + 1) * 64);
@@ -1077,6 +1076,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         t_345[mt * 2 + h] = ((carry_227[mt * 2 + h] * alpha_342[mt * 2 + h]) + t_344[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_330 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

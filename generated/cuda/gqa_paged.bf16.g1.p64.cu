@@ -406,8 +406,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_243 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_242; its next tile can stream in
     if (t_223 + 1 < t_219) {
       const int t_227_ahead = ((t_223 + 1) * 64);
@@ -519,6 +517,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         t_258[mt * 2 + h] = ((carry_225[mt * 2 + h] * alpha_255[mt * 2 + h]) + t_257[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_243 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -964,8 +965,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_328 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_327; its next tile can stream in
     if (t_308 + 1 < t_217) {
       const int t_312_ahead = ((t_308 + 1) * 64);
@@ -1077,6 +1076,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         t_343[mt * 2 + h] = ((carry_225[mt * 2 + h] * alpha_340[mt * 2 + h]) + t_342[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_328 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -373,8 +373,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_249 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_248; its next tile can stream in
     if (t_231 + 1 < t_227) {
       const int t_235_ahead = ((t_231 + 1) * 64);
@@ -486,6 +484,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p1(
         t_264[mt * 2 + h] = ((carry_233[mt * 2 + h] * alpha_261[mt * 2 + h]) + t_263[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_249 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -629,8 +630,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_290 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_289; its next tile can stream in
     if (t_274 + 1 < t_230) {
       const int t_278_ahead = ((t_274 + 1) * 64);
@@ -742,6 +741,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p1(
         t_304[mt * 2 + h] = ((carry_233[mt * 2 + h] * alpha_301[mt * 2 + h]) + t_303[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_290 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -889,8 +891,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_330 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_329; its next tile can stream in
     if (t_312 + 1 < t_225) {
       const int t_316_ahead = ((t_312 + 1) * 64);
@@ -1002,6 +1002,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p1(
         t_345[mt * 2 + h] = ((carry_233[mt * 2 + h] * alpha_342[mt * 2 + h]) + t_344[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_330 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -411,8 +411,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_255 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_254; its next tile can stream in
     if (t_235 + 1 < t_231) {
       const int t_239_ahead = ((t_235 + 1) * 64);
@@ -524,6 +522,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p16(
         t_270[mt * 2 + h] = ((carry_237[mt * 2 + h] * alpha_267[mt * 2 + h]) + t_269[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_255 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -969,8 +970,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_340 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_339; its next tile can stream in
     if (t_320 + 1 < t_229) {
       const int t_324_ahead = ((t_320 + 1) * 64);
@@ -1082,6 +1081,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p16(
         t_355[mt * 2 + h] = ((carry_237[mt * 2 + h] * alpha_352[mt * 2 + h]) + t_354[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_340 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

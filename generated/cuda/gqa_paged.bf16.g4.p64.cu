@@ -411,8 +411,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_253 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_252; its next tile can stream in
     if (t_233 + 1 < t_229) {
       const int t_237_ahead = ((t_233 + 1) * 64);
@@ -524,6 +522,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         t_268[mt * 2 + h] = ((carry_235[mt * 2 + h] * alpha_265[mt * 2 + h]) + t_267[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_253 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -969,8 +970,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_338 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_337; its next tile can stream in
     if (t_318 + 1 < t_227) {
       const int t_322_ahead = ((t_318 + 1) * 64);
@@ -1082,6 +1081,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         t_353[mt * 2 + h] = ((carry_235[mt * 2 + h] * alpha_350[mt * 2 + h]) + t_352[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_338 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -368,8 +368,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_239 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_238; its next tile can stream in
     if (t_221 + 1 < t_217) {
       const int t_225_ahead = ((t_221 + 1) * 64);
@@ -481,6 +479,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p1(
         t_254[mt * 2 + h] = ((carry_223[mt * 2 + h] * alpha_251[mt * 2 + h]) + t_253[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_239 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -624,8 +625,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_280 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_279; its next tile can stream in
     if (t_264 + 1 < t_220) {
       const int t_268_ahead = ((t_264 + 1) * 64);
@@ -737,6 +736,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p1(
         t_294[mt * 2 + h] = ((carry_223[mt * 2 + h] * alpha_291[mt * 2 + h]) + t_293[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_280 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -884,8 +886,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_320 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_319; its next tile can stream in
     if (t_302 + 1 < t_215) {
       const int t_306_ahead = ((t_302 + 1) * 64);
@@ -997,6 +997,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p1(
         t_335[mt * 2 + h] = ((carry_223[mt * 2 + h] * alpha_332[mt * 2 + h]) + t_334[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_320 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -417,8 +417,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_247 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_246; its next tile can stream in
     if (t_229 + 1 < t_225) {
       const int t_233_ahead = ((t_229 + 1) * 64);
@@ -531,6 +529,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p1(
         t_264[mt * 2 + h] = ((carry_231[mt * 2 + h] * alpha_261[mt * 2 + h]) + t_263[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_247 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_253: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -693,8 +693,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_290 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_289; its next tile can stream in
     if (t_274 + 1 < t_228) {
       const int t_278_ahead = ((t_274 + 1) * 64);
@@ -807,6 +805,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p1(
         t_306[mt * 2 + h] = ((carry_231[mt * 2 + h] * alpha_303[mt * 2 + h]) + t_305[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_290 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_295: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -973,8 +973,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_332 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_331; its next tile can stream in
     if (t_314 + 1 < t_223) {
       const int t_318_ahead = ((t_314 + 1) * 64);
@@ -1087,6 +1085,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p1(
         t_349[mt * 2 + h] = ((carry_231[mt * 2 + h] * alpha_346[mt * 2 + h]) + t_348[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_332 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_338: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll

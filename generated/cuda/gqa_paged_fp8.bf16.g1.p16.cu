@@ -417,8 +417,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_253 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_252; its next tile can stream in
     if (t_233 + 1 < t_229) {
       const int t_237_ahead = ((t_233 + 1) * 64);
@@ -531,6 +529,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p16(
         t_270[mt * 2 + h] = ((carry_235[mt * 2 + h] * alpha_267[mt * 2 + h]) + t_269[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_253 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_259: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -693,8 +693,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_298 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_297; its next tile can stream in
     if (t_280 + 1 < t_232) {
       const int t_284_ahead = ((t_280 + 1) * 64);
@@ -807,6 +805,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p16(
         t_314[mt * 2 + h] = ((carry_235[mt * 2 + h] * alpha_311[mt * 2 + h]) + t_313[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_298 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_303: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -973,8 +973,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_342 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_341; its next tile can stream in
     if (t_322 + 1 < t_227) {
       const int t_326_ahead = ((t_322 + 1) * 64);
@@ -1087,6 +1085,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p16(
         t_359[mt * 2 + h] = ((carry_235[mt * 2 + h] * alpha_356[mt * 2 + h]) + t_358[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_342 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_348: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll

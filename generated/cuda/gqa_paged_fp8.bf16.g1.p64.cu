@@ -417,8 +417,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_251 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_250; its next tile can stream in
     if (t_231 + 1 < t_227) {
       const int t_235_ahead = ((t_231 + 1) * 64);
@@ -531,6 +529,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p64(
         t_268[mt * 2 + h] = ((carry_233[mt * 2 + h] * alpha_265[mt * 2 + h]) + t_267[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_251 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_257: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -693,8 +693,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_296 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_295; its next tile can stream in
     if (t_278 + 1 < t_230) {
       const int t_282_ahead = ((t_278 + 1) * 64);
@@ -807,6 +805,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p64(
         t_312[mt * 2 + h] = ((carry_233[mt * 2 + h] * alpha_309[mt * 2 + h]) + t_311[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_296 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_301: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -973,8 +973,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_340 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_339; its next tile can stream in
     if (t_320 + 1 < t_225) {
       const int t_324_ahead = ((t_320 + 1) * 64);
@@ -1087,6 +1085,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g1_p64(
         t_357[mt * 2 + h] = ((carry_233[mt * 2 + h] * alpha_354[mt * 2 + h]) + t_356[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_340 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_346: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll

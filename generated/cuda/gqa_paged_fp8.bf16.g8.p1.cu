@@ -422,8 +422,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_257 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_256; its next tile can stream in
     if (t_239 + 1 < t_235) {
       const int t_243_ahead = ((t_239 + 1) * 64);
@@ -536,6 +534,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p1(
         t_274[mt * 2 + h] = ((carry_241[mt * 2 + h] * alpha_271[mt * 2 + h]) + t_273[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_257 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_263: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -698,8 +698,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_300 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_299; its next tile can stream in
     if (t_284 + 1 < t_238) {
       const int t_288_ahead = ((t_284 + 1) * 64);
@@ -812,6 +810,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p1(
         t_316[mt * 2 + h] = ((carry_241[mt * 2 + h] * alpha_313[mt * 2 + h]) + t_315[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_300 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_305: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -978,8 +978,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_342 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_341; its next tile can stream in
     if (t_324 + 1 < t_233) {
       const int t_328_ahead = ((t_324 + 1) * 64);
@@ -1092,6 +1090,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p1(
         t_359[mt * 2 + h] = ((carry_241[mt * 2 + h] * alpha_356[mt * 2 + h]) + t_358[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_342 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_348: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll

@@ -422,8 +422,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_263 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_262; its next tile can stream in
     if (t_243 + 1 < t_239) {
       const int t_247_ahead = ((t_243 + 1) * 64);
@@ -536,6 +534,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p16(
         t_280[mt * 2 + h] = ((carry_245[mt * 2 + h] * alpha_277[mt * 2 + h]) + t_279[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_263 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_269: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -698,8 +698,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_308 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_307; its next tile can stream in
     if (t_290 + 1 < t_242) {
       const int t_294_ahead = ((t_290 + 1) * 64);
@@ -812,6 +810,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p16(
         t_324[mt * 2 + h] = ((carry_245[mt * 2 + h] * alpha_321[mt * 2 + h]) + t_323[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_308 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_313: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -978,8 +978,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_352 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_351; its next tile can stream in
     if (t_332 + 1 < t_237) {
       const int t_336_ahead = ((t_332 + 1) * 64);
@@ -1092,6 +1090,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p16(
         t_369[mt * 2 + h] = ((carry_245[mt * 2 + h] * alpha_366[mt * 2 + h]) + t_368[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_352 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_358: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll

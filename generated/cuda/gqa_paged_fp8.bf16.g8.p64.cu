@@ -422,8 +422,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_261 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_260; its next tile can stream in
     if (t_241 + 1 < t_237) {
       const int t_245_ahead = ((t_241 + 1) * 64);
@@ -536,6 +534,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p64(
         t_278[mt * 2 + h] = ((carry_243[mt * 2 + h] * alpha_275[mt * 2 + h]) + t_277[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_261 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_267: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -698,8 +698,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_306 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_305; its next tile can stream in
     if (t_288 + 1 < t_240) {
       const int t_292_ahead = ((t_288 + 1) * 64);
@@ -812,6 +810,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p64(
         t_322[mt * 2 + h] = ((carry_243[mt * 2 + h] * alpha_319[mt * 2 + h]) + t_321[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_306 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_311: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -978,8 +978,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_350 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_349; its next tile can stream in
     if (t_330 + 1 < t_235) {
       const int t_334_ahead = ((t_330 + 1) * 64);
@@ -1092,6 +1090,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p64(
         t_367[mt * 2 + h] = ((carry_243[mt * 2 + h] * alpha_364[mt * 2 + h]) + t_366[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_350 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_356: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll

@@ -413,8 +413,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_293 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_292; its next tile can stream in
     if (t_269 + 1 < t_265) {
       const int t_273_ahead = ((t_269 + 1) * 64);
@@ -526,6 +524,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p1(
         t_309[mt * 2 + h] = ((carry_271[mt * 2 + h] * alpha_306[mt * 2 + h]) + t_308[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_293 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -671,8 +672,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_341 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_340; its next tile can stream in
     if (t_319 + 1 < t_268) {
       const int t_323_ahead = ((t_319 + 1) * 64);
@@ -784,6 +783,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p1(
         t_356[mt * 2 + h] = ((carry_271[mt * 2 + h] * alpha_353[mt * 2 + h]) + t_355[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_341 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -937,8 +939,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_388 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_387; its next tile can stream in
     if (t_364 + 1 < t_263) {
       const int t_368_ahead = ((t_364 + 1) * 64);
@@ -1050,6 +1050,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p1(
         t_404[mt * 2 + h] = ((carry_271[mt * 2 + h] * alpha_401[mt * 2 + h]) + t_403[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_388 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

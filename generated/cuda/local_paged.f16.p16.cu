@@ -451,8 +451,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_299 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_298; its next tile can stream in
     if (t_273 + 1 < t_269) {
       const int t_277_ahead = ((t_273 + 1) * 64);
@@ -564,6 +562,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         t_315[mt * 2 + h] = ((carry_275[mt * 2 + h] * alpha_312[mt * 2 + h]) + t_314[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_299 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1017,8 +1018,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_398 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_397; its next tile can stream in
     if (t_372 + 1 < t_267) {
       const int t_376_ahead = ((t_372 + 1) * 64);
@@ -1130,6 +1129,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         t_414[mt * 2 + h] = ((carry_275[mt * 2 + h] * alpha_411[mt * 2 + h]) + t_413[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_398 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

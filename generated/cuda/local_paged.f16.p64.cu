@@ -451,8 +451,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_297 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_296; its next tile can stream in
     if (t_271 + 1 < t_267) {
       const int t_275_ahead = ((t_271 + 1) * 64);
@@ -564,6 +562,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         t_313[mt * 2 + h] = ((carry_273[mt * 2 + h] * alpha_310[mt * 2 + h]) + t_312[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_297 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1017,8 +1018,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_396 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_395; its next tile can stream in
     if (t_370 + 1 < t_265) {
       const int t_374_ahead = ((t_370 + 1) * 64);
@@ -1130,6 +1129,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         t_412[mt * 2 + h] = ((carry_273[mt * 2 + h] * alpha_409[mt * 2 + h]) + t_411[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_396 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

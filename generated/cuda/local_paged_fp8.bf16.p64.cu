@@ -462,8 +462,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_bf16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_303 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_302; its next tile can stream in
     if (t_277 + 1 < t_273) {
       const int t_281_ahead = ((t_277 + 1) * 64);
@@ -576,6 +574,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_bf16_p64(
         t_323[mt * 2 + h] = ((carry_279[mt * 2 + h] * alpha_320[mt * 2 + h]) + t_322[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_303 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_312: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -743,8 +743,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_bf16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_357 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_356; its next tile can stream in
     if (t_333 + 1 < t_276) {
       const int t_337_ahead = ((t_333 + 1) * 64);
@@ -857,6 +855,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_bf16_p64(
         t_376[mt * 2 + h] = ((carry_279[mt * 2 + h] * alpha_373[mt * 2 + h]) + t_375[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_357 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_365: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -1032,8 +1032,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_bf16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_410 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_409; its next tile can stream in
     if (t_384 + 1 < t_271) {
       const int t_388_ahead = ((t_384 + 1) * 64);
@@ -1146,6 +1144,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_bf16_p64(
         t_430[mt * 2 + h] = ((carry_279[mt * 2 + h] * alpha_427[mt * 2 + h]) + t_429[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_410 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_419: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll

@@ -462,8 +462,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_299 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_298; its next tile can stream in
     if (t_275 + 1 < t_271) {
       const int t_279_ahead = ((t_275 + 1) * 64);
@@ -576,6 +574,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
         t_319[mt * 2 + h] = ((carry_277[mt * 2 + h] * alpha_316[mt * 2 + h]) + t_318[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_299 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_308: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -743,8 +743,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_351 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_350; its next tile can stream in
     if (t_329 + 1 < t_274) {
       const int t_333_ahead = ((t_329 + 1) * 64);
@@ -857,6 +855,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
         t_370[mt * 2 + h] = ((carry_277[mt * 2 + h] * alpha_367[mt * 2 + h]) + t_369[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_351 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_359: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -1032,8 +1032,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_402 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_401; its next tile can stream in
     if (t_378 + 1 < t_269) {
       const int t_382_ahead = ((t_378 + 1) * 64);
@@ -1146,6 +1144,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) local_paged_fp8_f16_p1(
         t_422[mt * 2 + h] = ((carry_277[mt * 2 + h] * alpha_419[mt * 2 + h]) + t_421[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_402 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_411: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll

@@ -462,8 +462,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_f16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_305 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_304; its next tile can stream in
     if (t_279 + 1 < t_275) {
       const int t_283_ahead = ((t_279 + 1) * 64);
@@ -576,6 +574,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_f16_p16(
         t_325[mt * 2 + h] = ((carry_281[mt * 2 + h] * alpha_322[mt * 2 + h]) + t_324[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_305 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_314: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -743,8 +743,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_f16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_359 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_358; its next tile can stream in
     if (t_335 + 1 < t_278) {
       const int t_339_ahead = ((t_335 + 1) * 64);
@@ -857,6 +855,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_f16_p16(
         t_378[mt * 2 + h] = ((carry_281[mt * 2 + h] * alpha_375[mt * 2 + h]) + t_377[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_359 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_367: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -1032,8 +1032,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_f16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_412 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_411; its next tile can stream in
     if (t_386 + 1 < t_273) {
       const int t_390_ahead = ((t_386 + 1) * 64);
@@ -1146,6 +1144,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_f16_p16(
         t_432[mt * 2 + h] = ((carry_281[mt * 2 + h] * alpha_429[mt * 2 + h]) + t_431[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_412 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_421: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll

@@ -233,7 +233,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_noca
         }
       }
     }
-    cp_async_wait<0>(); // V_175 arrived
     __syncthreads(); // every warp is done with K_174; its next tile can stream in
     if (t_161 + 1 < t_157) {
       const int t_165_ahead = ((t_161 + 1) * 64);
@@ -345,6 +344,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_noca
         t_190[mt * 2 + h] = ((carry_163[mt * 2 + h] * alpha_187[mt * 2 + h]) + t_189[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_175 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -440,7 +441,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_noca
         }
       }
     }
-    cp_async_wait<0>(); // V_212 arrived
     __syncthreads(); // every warp is done with K_211; its next tile can stream in
     if (t_200 + 1 < t_160) {
       const int t_204_ahead = ((t_200 + 1) * 64);
@@ -552,6 +552,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_noca
         t_226[mt * 2 + h] = ((carry_163[mt * 2 + h] * alpha_223[mt * 2 + h]) + t_225[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_212 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -648,7 +650,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_noca
         }
       }
     }
-    cp_async_wait<0>(); // V_248 arrived
     __syncthreads(); // every warp is done with K_247; its next tile can stream in
     if (t_234 + 1 < t_156) {
       const int t_238_ahead = ((t_234 + 1) * 64);
@@ -760,6 +761,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_noca
         t_263[mt * 2 + h] = ((carry_163[mt * 2 + h] * alpha_260[mt * 2 + h]) + t_262[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_248 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll

@@ -347,8 +347,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd256_noca
       }
     }
     #endif
-    cp_async_wait<0>(); // V_175 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_174; its next tile can stream in
     if (t_161 + 1 < t_157) {
       const int t_165_ahead = ((t_161 + 1) * 64);
@@ -460,6 +458,9 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd256_noca
         t_190[mt * 2 + h] = ((carry_163[mt * 2 + h] * alpha_187[mt * 2 + h]) + t_189[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_175 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -899,8 +900,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd256_noca
       }
     }
     #endif
-    cp_async_wait<0>(); // V_248 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_247; its next tile can stream in
     if (t_234 + 1 < t_156) {
       const int t_238_ahead = ((t_234 + 1) * 64);
@@ -1012,6 +1011,9 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd256_noca
         t_263[mt * 2 + h] = ((carry_163[mt * 2 + h] * alpha_260[mt * 2 + h]) + t_262[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_248 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -260,7 +260,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         }
       }
     }
-    cp_async_wait<0>(); // V_201 arrived
     __syncthreads(); // every warp is done with K_200; its next tile can stream in
     if (t_186 + 1 < t_182) {
       const int t_190_ahead = ((t_186 + 1) * 64);
@@ -372,6 +371,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         t_216[mt * 2 + h] = ((carry_188[mt * 2 + h] * alpha_213[mt * 2 + h]) + t_215[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_201 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -467,7 +468,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         }
       }
     }
-    cp_async_wait<0>(); // V_239 arrived
     __syncthreads(); // every warp is done with K_238; its next tile can stream in
     if (t_226 + 1 < t_185) {
       const int t_230_ahead = ((t_226 + 1) * 64);
@@ -579,6 +579,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         t_253[mt * 2 + h] = ((carry_188[mt * 2 + h] * alpha_250[mt * 2 + h]) + t_252[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_239 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -677,7 +679,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         }
       }
     }
-    cp_async_wait<0>(); // V_276 arrived
     __syncthreads(); // every warp is done with K_275; its next tile can stream in
     if (t_261 + 1 < t_181) {
       const int t_265_ahead = ((t_261 + 1) * 64);
@@ -789,6 +790,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         t_291[mt * 2 + h] = ((carry_188[mt * 2 + h] * alpha_288[mt * 2 + h]) + t_290[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_276 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll

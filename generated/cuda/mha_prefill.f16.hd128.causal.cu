@@ -374,8 +374,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
       }
     }
     #endif
-    cp_async_wait<0>(); // V_200 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_199; its next tile can stream in
     if (t_185 + 1 < t_181) {
       const int t_189_ahead = ((t_185 + 1) * 64);
@@ -487,6 +485,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
         t_215[mt * 2 + h] = ((carry_187[mt * 2 + h] * alpha_212[mt * 2 + h]) + t_214[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_200 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -922,8 +923,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
       }
     }
     #endif
-    cp_async_wait<0>(); // V_275 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_274; its next tile can stream in
     if (t_260 + 1 < t_180) {
       const int t_264_ahead = ((t_260 + 1) * 64);
@@ -1035,6 +1034,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
         t_290[mt * 2 + h] = ((carry_187[mt * 2 + h] * alpha_287[mt * 2 + h]) + t_289[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_275 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -383,8 +383,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_causal
       }
     }
     #endif
-    cp_async_wait<0>(); // V_201 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_200; its next tile can stream in
     if (t_186 + 1 < t_182) {
       const int t_190_ahead = ((t_186 + 1) * 128);
@@ -496,6 +494,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_causal
         t_216[mt * 2 + h] = ((carry_188[mt * 2 + h] * alpha_213[mt * 2 + h]) + t_215[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_201 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -926,8 +927,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_causal
       }
     }
     #endif
-    cp_async_wait<0>(); // V_276 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_275; its next tile can stream in
     if (t_261 + 1 < t_181) {
       const int t_265_ahead = ((t_261 + 1) * 128);
@@ -1039,6 +1038,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_causal
         t_291[mt * 2 + h] = ((carry_188[mt * 2 + h] * alpha_288[mt * 2 + h]) + t_290[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_276 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

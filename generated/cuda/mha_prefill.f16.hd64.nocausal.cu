@@ -349,8 +349,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
       }
     }
     #endif
-    cp_async_wait<0>(); // V_171 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_170; its next tile can stream in
     if (t_157 + 1 < t_153) {
       const int t_161_ahead = ((t_157 + 1) * 64);
@@ -462,6 +460,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
         t_186[mt * 2 + h] = ((carry_159[mt * 2 + h] * alpha_183[mt * 2 + h]) + t_185[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_171 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -890,8 +891,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
       }
     }
     #endif
-    cp_async_wait<0>(); // V_244 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_243; its next tile can stream in
     if (t_230 + 1 < t_152) {
       const int t_234_ahead = ((t_230 + 1) * 64);
@@ -1003,6 +1002,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
         t_259[mt * 2 + h] = ((carry_159[mt * 2 + h] * alpha_256[mt * 2 + h]) + t_258[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_244 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

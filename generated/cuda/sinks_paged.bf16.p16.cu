@@ -412,8 +412,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_264 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_263; its next tile can stream in
     if (t_244 + 1 < t_240) {
       const int t_248_ahead = ((t_244 + 1) * 64);
@@ -525,6 +523,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         t_280[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_277[mt * 2 + h]) + t_279[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_264 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -974,8 +975,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_351 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_350; its next tile can stream in
     if (t_331 + 1 < t_238) {
       const int t_335_ahead = ((t_331 + 1) * 64);
@@ -1087,6 +1086,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         t_367[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_364[mt * 2 + h]) + t_366[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_351 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -374,8 +374,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_258 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_257; its next tile can stream in
     if (t_240 + 1 < t_236) {
       const int t_244_ahead = ((t_240 + 1) * 64);
@@ -487,6 +485,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         t_274[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_271[mt * 2 + h]) + t_273[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_258 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -632,8 +633,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_300 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_299; its next tile can stream in
     if (t_284 + 1 < t_239) {
       const int t_288_ahead = ((t_284 + 1) * 64);
@@ -745,6 +744,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         t_315[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_312[mt * 2 + h]) + t_314[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_300 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -894,8 +896,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_341 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_340; its next tile can stream in
     if (t_323 + 1 < t_234) {
       const int t_327_ahead = ((t_323 + 1) * 64);
@@ -1007,6 +1007,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         t_357[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_354[mt * 2 + h]) + t_356[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_341 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

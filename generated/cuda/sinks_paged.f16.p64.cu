@@ -412,8 +412,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_262 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_261; its next tile can stream in
     if (t_242 + 1 < t_238) {
       const int t_246_ahead = ((t_242 + 1) * 64);
@@ -525,6 +523,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p64(
         t_278[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_275[mt * 2 + h]) + t_277[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_262 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -974,8 +975,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_349 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_348; its next tile can stream in
     if (t_329 + 1 < t_236) {
       const int t_333_ahead = ((t_329 + 1) * 64);
@@ -1087,6 +1086,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p64(
         t_365[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_362[mt * 2 + h]) + t_364[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_349 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -423,8 +423,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_bf16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_270 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_269; its next tile can stream in
     if (t_250 + 1 < t_246) {
       const int t_254_ahead = ((t_250 + 1) * 64);
@@ -537,6 +535,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_bf16_p16(
         t_290[mt * 2 + h] = ((carry_252[mt * 2 + h] * alpha_287[mt * 2 + h]) + t_289[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_270 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_279: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -704,8 +704,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_bf16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_318 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_317; its next tile can stream in
     if (t_300 + 1 < t_249) {
       const int t_304_ahead = ((t_300 + 1) * 64);
@@ -818,6 +816,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_bf16_p16(
         t_337[mt * 2 + h] = ((carry_252[mt * 2 + h] * alpha_334[mt * 2 + h]) + t_336[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_318 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_326: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -989,8 +989,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_bf16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_365 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_364; its next tile can stream in
     if (t_345 + 1 < t_244) {
       const int t_349_ahead = ((t_345 + 1) * 64);
@@ -1103,6 +1101,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_bf16_p16(
         t_385[mt * 2 + h] = ((carry_252[mt * 2 + h] * alpha_382[mt * 2 + h]) + t_384[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_365 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_374: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll

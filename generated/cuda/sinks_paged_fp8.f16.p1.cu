@@ -423,8 +423,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_f16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_264 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_263; its next tile can stream in
     if (t_246 + 1 < t_242) {
       const int t_250_ahead = ((t_246 + 1) * 64);
@@ -537,6 +535,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_f16_p1(
         t_284[mt * 2 + h] = ((carry_248[mt * 2 + h] * alpha_281[mt * 2 + h]) + t_283[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_264 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_273: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -704,8 +704,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_f16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_310 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_309; its next tile can stream in
     if (t_294 + 1 < t_245) {
       const int t_298_ahead = ((t_294 + 1) * 64);
@@ -818,6 +816,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_f16_p1(
         t_329[mt * 2 + h] = ((carry_248[mt * 2 + h] * alpha_326[mt * 2 + h]) + t_328[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_310 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_318: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -989,8 +989,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_f16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_355 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_354; its next tile can stream in
     if (t_337 + 1 < t_240) {
       const int t_341_ahead = ((t_337 + 1) * 64);
@@ -1103,6 +1101,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_f16_p1(
         t_375[mt * 2 + h] = ((carry_248[mt * 2 + h] * alpha_372[mt * 2 + h]) + t_374[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_355 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_364: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll

@@ -423,8 +423,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_f16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_268 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_267; its next tile can stream in
     if (t_248 + 1 < t_244) {
       const int t_252_ahead = ((t_248 + 1) * 64);
@@ -537,6 +535,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_f16_p64(
         t_288[mt * 2 + h] = ((carry_250[mt * 2 + h] * alpha_285[mt * 2 + h]) + t_287[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_268 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_277: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -704,8 +704,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_f16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_316 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_315; its next tile can stream in
     if (t_298 + 1 < t_247) {
       const int t_302_ahead = ((t_298 + 1) * 64);
@@ -818,6 +816,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_f16_p64(
         t_335[mt * 2 + h] = ((carry_250[mt * 2 + h] * alpha_332[mt * 2 + h]) + t_334[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_316 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_324: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -989,8 +989,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_f16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_363 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_362; its next tile can stream in
     if (t_343 + 1 < t_242) {
       const int t_347_ahead = ((t_343 + 1) * 64);
@@ -1103,6 +1101,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_f16_p64(
         t_383[mt * 2 + h] = ((carry_250[mt * 2 + h] * alpha_380[mt * 2 + h]) + t_382[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_363 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_372: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll

@@ -375,8 +375,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_258 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_257; its next tile can stream in
     if (t_240 + 1 < t_236) {
       const int t_244_ahead = ((t_240 + 1) * 64);
@@ -504,6 +502,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p1(
         t_280[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_277[mt * 2 + h]) + t_279[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_258 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -650,8 +651,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_306 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_305; its next tile can stream in
     if (t_290 + 1 < t_239) {
       const int t_294_ahead = ((t_290 + 1) * 64);
@@ -779,6 +778,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p1(
         t_327[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_324[mt * 2 + h]) + t_326[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_306 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -929,8 +931,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_353 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_352; its next tile can stream in
     if (t_335 + 1 < t_234) {
       const int t_339_ahead = ((t_335 + 1) * 64);
@@ -1058,6 +1058,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p1(
         t_375[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_372[mt * 2 + h]) + t_374[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_353 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

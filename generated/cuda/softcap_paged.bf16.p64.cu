@@ -413,8 +413,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_262 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_261; its next tile can stream in
     if (t_242 + 1 < t_238) {
       const int t_246_ahead = ((t_242 + 1) * 64);
@@ -542,6 +540,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p64(
         t_284[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_281[mt * 2 + h]) + t_283[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_262 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1009,8 +1010,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_361 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_360; its next tile can stream in
     if (t_341 + 1 < t_236) {
       const int t_345_ahead = ((t_341 + 1) * 64);
@@ -1138,6 +1137,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p64(
         t_383[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_380[mt * 2 + h]) + t_382[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_361 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

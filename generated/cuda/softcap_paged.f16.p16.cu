@@ -413,8 +413,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_264 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_263; its next tile can stream in
     if (t_244 + 1 < t_240) {
       const int t_248_ahead = ((t_244 + 1) * 64);
@@ -542,6 +540,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p16(
         t_286[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_283[mt * 2 + h]) + t_285[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_264 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1009,8 +1010,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_363 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_362; its next tile can stream in
     if (t_343 + 1 < t_238) {
       const int t_347_ahead = ((t_343 + 1) * 64);
@@ -1138,6 +1137,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p16(
         t_385[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_382[mt * 2 + h]) + t_384[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_363 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -424,8 +424,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_264 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_263; its next tile can stream in
     if (t_246 + 1 < t_242) {
       const int t_250_ahead = ((t_246 + 1) * 64);
@@ -554,6 +552,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
         t_290[mt * 2 + h] = ((carry_248[mt * 2 + h] * alpha_287[mt * 2 + h]) + t_289[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_264 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_279: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -722,8 +722,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_316 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_315; its next tile can stream in
     if (t_300 + 1 < t_245) {
       const int t_304_ahead = ((t_300 + 1) * 64);
@@ -852,6 +850,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
         t_341[mt * 2 + h] = ((carry_248[mt * 2 + h] * alpha_338[mt * 2 + h]) + t_340[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_316 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_330: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -1024,8 +1024,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_367 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_366; its next tile can stream in
     if (t_349 + 1 < t_240) {
       const int t_353_ahead = ((t_349 + 1) * 64);
@@ -1154,6 +1152,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
         t_393[mt * 2 + h] = ((carry_248[mt * 2 + h] * alpha_390[mt * 2 + h]) + t_392[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_367 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_382: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll

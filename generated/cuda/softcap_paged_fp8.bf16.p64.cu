@@ -424,8 +424,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_fp8_bf16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_268 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_267; its next tile can stream in
     if (t_248 + 1 < t_244) {
       const int t_252_ahead = ((t_248 + 1) * 64);
@@ -554,6 +552,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_fp8_bf16_p64(
         t_294[mt * 2 + h] = ((carry_250[mt * 2 + h] * alpha_291[mt * 2 + h]) + t_293[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_268 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_283: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -722,8 +722,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_fp8_bf16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_322 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_321; its next tile can stream in
     if (t_304 + 1 < t_247) {
       const int t_308_ahead = ((t_304 + 1) * 64);
@@ -852,6 +850,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_fp8_bf16_p64(
         t_347[mt * 2 + h] = ((carry_250[mt * 2 + h] * alpha_344[mt * 2 + h]) + t_346[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_322 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_336: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -1024,8 +1024,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_fp8_bf16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_375 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_374; its next tile can stream in
     if (t_355 + 1 < t_242) {
       const int t_359_ahead = ((t_355 + 1) * 64);
@@ -1154,6 +1152,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_fp8_bf16_p64(
         t_401[mt * 2 + h] = ((carry_250[mt * 2 + h] * alpha_398[mt * 2 + h]) + t_400[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_375 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_390: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll

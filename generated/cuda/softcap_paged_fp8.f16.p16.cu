@@ -424,8 +424,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_270 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_269; its next tile can stream in
     if (t_250 + 1 < t_246) {
       const int t_254_ahead = ((t_250 + 1) * 64);
@@ -554,6 +552,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p16(
         t_296[mt * 2 + h] = ((carry_252[mt * 2 + h] * alpha_293[mt * 2 + h]) + t_295[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_270 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_285: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -722,8 +722,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_324 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_323; its next tile can stream in
     if (t_306 + 1 < t_249) {
       const int t_310_ahead = ((t_306 + 1) * 64);
@@ -852,6 +850,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p16(
         t_349[mt * 2 + h] = ((carry_252[mt * 2 + h] * alpha_346[mt * 2 + h]) + t_348[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_324 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_338: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -1024,8 +1024,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_377 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_376; its next tile can stream in
     if (t_357 + 1 < t_244) {
       const int t_361_ahead = ((t_357 + 1) * 64);
@@ -1154,6 +1152,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_f16_p16(
         t_403[mt * 2 + h] = ((carry_252[mt * 2 + h] * alpha_400[mt * 2 + h]) + t_402[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_377 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_392: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll

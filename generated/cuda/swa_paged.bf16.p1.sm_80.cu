@@ -406,7 +406,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         }
       }
     }
-    cp_async_wait<0>(); // V_371 arrived
     __syncthreads(); // every warp is done with K_370; its next tile can stream in
     if (t_345 + 1 < t_341) {
       const int t_349_ahead = ((t_345 + 1) * 32);
@@ -518,6 +517,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         t_387[mt * 2 + h] = ((carry_347[mt * 2 + h] * alpha_384[mt * 2 + h]) + t_386[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_371 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -615,7 +616,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         }
       }
     }
-    cp_async_wait<0>(); // V_421 arrived
     __syncthreads(); // every warp is done with K_420; its next tile can stream in
     if (t_397 + 1 < t_344) {
       const int t_401_ahead = ((t_397 + 1) * 32);
@@ -727,6 +727,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         t_436[mt * 2 + h] = ((carry_347[mt * 2 + h] * alpha_433[mt * 2 + h]) + t_435[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_421 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -832,7 +834,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         }
       }
     }
-    cp_async_wait<0>(); // V_470 arrived
     __syncthreads(); // every warp is done with K_469; its next tile can stream in
     if (t_444 + 1 < t_339) {
       const int t_448_ahead = ((t_444 + 1) * 32);
@@ -944,6 +945,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         t_486[mt * 2 + h] = ((carry_347[mt * 2 + h] * alpha_483[mt * 2 + h]) + t_485[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_470 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll

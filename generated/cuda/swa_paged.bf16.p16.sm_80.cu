@@ -406,7 +406,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
         }
       }
     }
-    cp_async_wait<0>(); // V_377 arrived
     __syncthreads(); // every warp is done with K_376; its next tile can stream in
     if (t_349 + 1 < t_345) {
       const int t_353_ahead = ((t_349 + 1) * 32);
@@ -518,6 +517,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
         t_393[mt * 2 + h] = ((carry_351[mt * 2 + h] * alpha_390[mt * 2 + h]) + t_392[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_377 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -615,7 +616,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
         }
       }
     }
-    cp_async_wait<0>(); // V_429 arrived
     __syncthreads(); // every warp is done with K_428; its next tile can stream in
     if (t_403 + 1 < t_348) {
       const int t_407_ahead = ((t_403 + 1) * 32);
@@ -727,6 +727,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
         t_444[mt * 2 + h] = ((carry_351[mt * 2 + h] * alpha_441[mt * 2 + h]) + t_443[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_429 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -832,7 +834,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
         }
       }
     }
-    cp_async_wait<0>(); // V_480 arrived
     __syncthreads(); // every warp is done with K_479; its next tile can stream in
     if (t_452 + 1 < t_343) {
       const int t_456_ahead = ((t_452 + 1) * 32);
@@ -944,6 +945,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p16(
         t_496[mt * 2 + h] = ((carry_351[mt * 2 + h] * alpha_493[mt * 2 + h]) + t_495[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_480 has arrived
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll

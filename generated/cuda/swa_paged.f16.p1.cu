@@ -482,8 +482,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_370 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_369; its next tile can stream in
     if (t_344 + 1 < t_340) {
       const int t_348_ahead = ((t_344 + 1) * 64);
@@ -595,6 +593,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         t_386[mt * 2 + h] = ((carry_346[mt * 2 + h] * alpha_383[mt * 2 + h]) + t_385[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_370 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -740,8 +741,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_420 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_419; its next tile can stream in
     if (t_396 + 1 < t_343) {
       const int t_400_ahead = ((t_396 + 1) * 64);
@@ -853,6 +852,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         t_435[mt * 2 + h] = ((carry_346[mt * 2 + h] * alpha_432[mt * 2 + h]) + t_434[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_420 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1006,8 +1008,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_469 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_468; its next tile can stream in
     if (t_443 + 1 < t_338) {
       const int t_447_ahead = ((t_443 + 1) * 64);
@@ -1119,6 +1119,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         t_485[mt * 2 + h] = ((carry_346[mt * 2 + h] * alpha_482[mt * 2 + h]) + t_484[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_469 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -520,8 +520,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_376 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_375; its next tile can stream in
     if (t_348 + 1 < t_344) {
       const int t_352_ahead = ((t_348 + 1) * 64);
@@ -633,6 +631,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         t_392[mt * 2 + h] = ((carry_350[mt * 2 + h] * alpha_389[mt * 2 + h]) + t_391[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_376 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1086,8 +1087,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_479 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_478; its next tile can stream in
     if (t_451 + 1 < t_342) {
       const int t_455_ahead = ((t_451 + 1) * 64);
@@ -1199,6 +1198,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         t_495[mt * 2 + h] = ((carry_350[mt * 2 + h] * alpha_492[mt * 2 + h]) + t_494[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_479 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

@@ -520,8 +520,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_374 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_373; its next tile can stream in
     if (t_346 + 1 < t_342) {
       const int t_350_ahead = ((t_346 + 1) * 64);
@@ -633,6 +631,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         t_390[mt * 2 + h] = ((carry_348[mt * 2 + h] * alpha_387[mt * 2 + h]) + t_389[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_374 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1086,8 +1087,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_477 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_476; its next tile can stream in
     if (t_449 + 1 < t_340) {
       const int t_453_ahead = ((t_449 + 1) * 64);
@@ -1199,6 +1198,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         t_493[mt * 2 + h] = ((carry_348[mt * 2 + h] * alpha_490[mt * 2 + h]) + t_492[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_477 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll

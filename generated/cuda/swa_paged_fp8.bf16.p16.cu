@@ -531,8 +531,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_fp8_bf16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_382 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_381; its next tile can stream in
     if (t_354 + 1 < t_350) {
       const int t_358_ahead = ((t_354 + 1) * 64);
@@ -645,6 +643,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_fp8_bf16_p16(
         t_402[mt * 2 + h] = ((carry_356[mt * 2 + h] * alpha_399[mt * 2 + h]) + t_401[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_382 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_391: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -812,8 +812,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_fp8_bf16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_438 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_437; its next tile can stream in
     if (t_412 + 1 < t_353) {
       const int t_416_ahead = ((t_412 + 1) * 64);
@@ -926,6 +924,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_fp8_bf16_p16(
         t_457[mt * 2 + h] = ((carry_356[mt * 2 + h] * alpha_454[mt * 2 + h]) + t_456[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_438 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_446: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
@@ -1101,8 +1101,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_fp8_bf16_p16(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_493 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_492; its next tile can stream in
     if (t_465 + 1 < t_348) {
       const int t_469_ahead = ((t_465 + 1) * 64);
@@ -1215,6 +1213,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_fp8_bf16_p16(
         t_513[mt * 2 + h] = ((carry_356[mt * 2 + h] * alpha_510[mt * 2 + h]) + t_512[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_493 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_502: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll

@@ -157,8 +157,8 @@ struct Params {
   int window_right;
 };
 
-// 2 block(s) per SM asked of ptxas (occupancy.ts); 3 spilled.
-extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
+// 3 block(s) per SM asked of ptxas (occupancy.ts).
+extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_fp8_f16_p1(
     const __half* __restrict__ q,
     const __nv_fp8_e4m3* __restrict__ k_cache,
     const __nv_fp8_e4m3* __restrict__ v_cache,
@@ -531,8 +531,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_376 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_375; its next tile can stream in
     if (t_350 + 1 < t_346) {
       const int t_354_ahead = ((t_350 + 1) * 64);
@@ -645,6 +643,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
         t_396[mt * 2 + h] = ((carry_352[mt * 2 + h] * alpha_393[mt * 2 + h]) + t_395[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_376 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_385: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -812,8 +812,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_430 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_429; its next tile can stream in
     if (t_406 + 1 < t_349) {
       const int t_410_ahead = ((t_406 + 1) * 64);
@@ -926,6 +924,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
         t_449[mt * 2 + h] = ((carry_352[mt * 2 + h] * alpha_446[mt * 2 + h]) + t_448[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_430 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_438: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -1101,8 +1101,6 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_483 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_482; its next tile can stream in
     if (t_457 + 1 < t_344) {
       const int t_461_ahead = ((t_457 + 1) * 64);
@@ -1215,6 +1213,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_fp8_f16_p1(
         t_503[mt * 2 + h] = ((carry_352[mt * 2 + h] * alpha_500[mt * 2 + h]) + t_502[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_483 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_492: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll

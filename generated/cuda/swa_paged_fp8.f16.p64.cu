@@ -531,8 +531,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_fp8_f16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_380 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_379; its next tile can stream in
     if (t_352 + 1 < t_348) {
       const int t_356_ahead = ((t_352 + 1) * 64);
@@ -645,6 +643,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_fp8_f16_p64(
         t_400[mt * 2 + h] = ((carry_354[mt * 2 + h] * alpha_397[mt * 2 + h]) + t_399[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_380 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_389: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -812,8 +812,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_fp8_f16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_436 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_435; its next tile can stream in
     if (t_410 + 1 < t_351) {
       const int t_414_ahead = ((t_410 + 1) * 64);
@@ -926,6 +924,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_fp8_f16_p64(
         t_455[mt * 2 + h] = ((carry_354[mt * 2 + h] * alpha_452[mt * 2 + h]) + t_454[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_436 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_444: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll
@@ -1101,8 +1101,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_fp8_f16_p64(
       }
     }
     #endif
-    cp_async_wait<0>(); // V_491 arrived
-    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // every warp is done with K_490; its next tile can stream in
     if (t_463 + 1 < t_346) {
       const int t_467_ahead = ((t_463 + 1) * 64);
@@ -1215,6 +1213,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_fp8_f16_p64(
         t_511[mt * 2 + h] = ((carry_354[mt * 2 + h] * alpha_508[mt * 2 + h]) + t_510[mt * 2 + h]);
       }
     }
+    cp_async_wait<1>(); // V_491 has arrived
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // t_500: 64 x 128 fp8 widened to f16, shared to shared, 8 values per step
     #pragma unroll

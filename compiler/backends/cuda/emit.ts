@@ -47,6 +47,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private dotPlan: CudaPlan;
   protected readonly facts: CudaPlan;
   private readonly heaviestFirst: Set<number>;
+  /** Staged E4M3 copies whose one reader is the widened tile (plan.staged): waited for where it is filled. */
+  private readonly widenedOnly: Set<Value>;
 
   constructor(
     readonly ir: KernelIR,
@@ -74,6 +76,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     this.facts = plan;
     this.dotPlan = plan;
     this.heaviestFirst = heaviestFirstAxes(ir);
+    this.widenedOnly = new Set([...plan.staged.values()].filter((src) => plan.uses.get(src) === 1));
     for (const p of prefetch) {
       if (p.after) this.prefetchAfter.set(p.after, [...(this.prefetchAfter.get(p.after) ?? []), p]);
       else this.prefetchTop.set(p.loop.body, [...(this.prefetchTop.get(p.loop.body) ?? []), p]);
@@ -162,6 +165,9 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     }
     for (const v of this.shared.fillBefore.get(inst) ?? []) {
       if (this.copies.hasArrived(v)) continue;
+      // An E4M3 copy read only through its widened tile, at that tile's fill (fill, below): its
+      // cast comes before the softmax in the body, the widening right before P·V.
+      if (this.copies.inFlight(v) && this.widenedOnly.has(v)) continue;
       if (this.copies.inFlight(v)) this.copies.complete(v);
       else this.fill(v);
     }
@@ -199,7 +205,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     }
     for (const p of this.prefetchAfter.get(inst) ?? []) {
       const iv = this.name(p.loop.iv);
-      this.barrier(`every warp is done with ${this.name(p.v)}; its next tile can stream in`);
+      this.barrier(`every warp is done with ${this.name(p.v)}; its next tile can stream in`, false, true);
       this.issueAhead(p, `(${iv} + 1)`, `${iv} + 1 < ${this.scalar(p.loop.hi)}`);
     }
   }
@@ -273,8 +279,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
 
   // ---- what the operand copies need (tile-copies.ts) ----------------------------------------
 
-  barrier(why: string, all = false): void {
-    this.copies.barrier(why, all);
+  barrier(why: string, all = false, lazy = false): void {
+    this.copies.barrier(why, all, lazy);
   }
   issueAhead(p: Prefetch, index: string, guard: string, otherBuffer = false, team?: CopyTeam | "none"): void {
     this.copies.issueAhead(p, index, guard, otherBuffer, team);
@@ -403,7 +409,11 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     }
     const r = this.region(v);
     if (!r) return;
-    this.line("__syncthreads();");
+    // A tile widened from its staged E4M3 copy: that copy must have landed (it may still be in
+    // flight after a lazy barrier); the barrier that publishes it also frees r.
+    const src = this.plan.staged.get(v);
+    if (src && this.copies.inFlight(src)) this.copies.complete(src);
+    else this.line("__syncthreads();");
     if (anywhere(this.plan, v) && contiguousRows(v)) {
       copyChunks(this, v, r);
       this.line("cp_async_wait_all();");
