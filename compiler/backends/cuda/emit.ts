@@ -205,7 +205,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     }
     for (const p of this.prefetchAfter.get(inst) ?? []) {
       const iv = this.name(p.loop.iv);
-      this.barrier(`every warp is done with ${this.name(p.v)}; its next tile can stream in`, false, true);
+      this.copies.freeingBarrier(`every warp is done with ${this.name(p.v)}; its next tile can stream in`);
       this.issueAhead(p, `(${iv} + 1)`, `${iv} + 1 < ${this.scalar(p.loop.hi)}`);
     }
   }
@@ -279,8 +279,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
 
   // ---- what the operand copies need (tile-copies.ts) ----------------------------------------
 
-  barrier(why: string, all = false, lazy = false): void {
-    this.copies.barrier(why, all, lazy);
+  barrier(why: string, all = false): void {
+    this.copies.barrier(why, all);
   }
   issueAhead(p: Prefetch, index: string, guard: string, otherBuffer = false, team?: CopyTeam | "none"): void {
     this.copies.issueAhead(p, index, guard, otherBuffer, team);

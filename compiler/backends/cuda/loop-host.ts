@@ -15,7 +15,7 @@ export interface LoopHost {
   scalarOf(v: Value): string;
   registers(shape: number[]): number;
   /** A block barrier after the copies in flight (`all`: the double-buffered ones too) are waited for. */
-  barrier(why: string, all?: boolean, lazy?: boolean): void;
+  barrier(why: string, all?: boolean): void;
   asyncFence(): void;
   /** Start tile p.v's copy for loop index `index` where `guard` holds (`team`: these threads, or "none" of this code's). */
   issueAhead(p: Prefetch, index: string, guard: string, otherBuffer?: boolean, team?: CopyTeam | "none"): void;

@@ -54,23 +54,39 @@ export class TileCopies {
   }
 
   /**
-   * A block-wide barrier that first waits for the copies in flight. `lazy`: a barrier that only
-   * frees a buffer for the next copy waits for no cp.async copy: each stays in flight until the
-   * first statement that reads it (complete), so that the V tile issued at the body's top streams
-   * in behind the scores and the softmax, not the scores alone (on an H200: one-warp decode
-   * blocks over long requests 1.09-1.25x faster, page-1 gqa_paged 1.06-1.17x, the fp8 split 2-3%).
-   * With a TMA-copied tile in flight it waits as before: waiting for TMA's V right before P·V
-   * made the long prefills 2-5% slower (docs/performance-history.md, "V awaited at its first
-   * reader").
+   * A block-wide barrier that first waits for the copies in flight. Double-buffered tiles
+   * streaming in for a later iteration stay in flight when they are the youngest groups (groups
+   * complete in order, so an older one cannot be skipped); `all` waits for them too (a leader
+   * loop's top: its body has no barrier to wait at later).
    */
-  barrier(why: string, all = false, lazy = false): void {
+  barrier(why: string, all = false): void {
+    this.syncKeeping(why, all ? 0 : this.youngestDoubled());
+  }
+
+  /**
+   * A barrier that only frees a tile's buffer for its next copy: it waits for no cp.async copy.
+   * Each stays in flight until the first statement that reads it (complete), so that the V tile
+   * issued at the body's top streams in behind the scores and the softmax, not the scores alone
+   * (on an H200: one-warp decode blocks over long requests 1.09-1.25x faster, page-1 gqa_paged
+   * 1.06-1.17x, the fp8 split 2-3%). With a TMA-copied tile in flight it waits as `barrier` does:
+   * waiting for TMA's V right before P·V made the long prefills 2-5% slower
+   * (docs/performance-history.md, "V awaited at its first reader").
+   */
+  freeingBarrier(why: string): void {
+    const tma = this.inflight.some((v) => streamOf(this.streams, v));
+    this.syncKeeping(why, tma ? this.youngestDoubled() : this.inflight.length);
+  }
+
+  /** How many of the youngest copies in flight are double-buffered tiles. */
+  private youngestDoubled(): number {
+    let n = 0;
+    while (n < this.inflight.length && this.doubled.has(this.inflight[this.inflight.length - 1 - n])) n++;
+    return n;
+  }
+
+  /** Wait for every copy in flight but the `keep` youngest, then a block barrier. */
+  private syncKeeping(why: string, keep: number): void {
     const h = this.host;
-    // Double-buffered tiles streaming in for a later iteration stay in flight when they are the
-    // youngest groups (groups complete in order, so an older one cannot be skipped); `all`
-    // waits for them too (a leader loop's top: its body has no barrier to wait at later).
-    const late = lazy && !this.inflight.some((v) => streamOf(this.streams, v));
-    let keep = late ? this.inflight.length : 0;
-    while (!all && keep < this.inflight.length && this.doubled.has(this.inflight[this.inflight.length - 1 - keep])) keep++;
     const flushed = this.inflight.slice(0, this.inflight.length - keep);
     if (flushed.length) {
       for (const v of flushed) this.streamWait(v);
