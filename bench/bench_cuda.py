@@ -64,6 +64,11 @@ def has_build(gen, name):
         return any(m.get("cuda") for m in json.load(f)["kernels"].get(name, []))
 
 
+def ours_and_builds(name):
+    """(label, package) pairs to time `name` from: ours (None, None), then each --build package that has it."""
+    return [(None, None), *((label, gen) for label, gen in BUILDS.items() if has_build(gen, name))]
+
+
 def prefill(head_dims=(128, 64, 256), seqs=(512, 1024, 2048, 4096, 8192, 16384), flex_at=8192):
     torch.manual_seed(0)
     H, total = 16, 16384
@@ -171,7 +176,7 @@ def decode(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)):
             # write the output directly, no split, no merge.
             for kernel in ("gqa_paged", "gqa_decode"):
                 name = f"{kernel}.bf16.g4.p{P}"
-                for label, gen in [(None, None), *((l, g) for l, g in BUILDS.items() if has_build(g, name))]:
+                for label, gen in ours_and_builds(name):
                     who = f"flashtile {kernel}" + (f" [{label}]" if label else "")
                     time_ours(name,
                               {"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": seqlens, "cu_seqlens_q": cu_q, "out": out, "lse": lse},
@@ -217,7 +222,7 @@ def split_decode(B, L, P, split, q, kc, vc, table, seqlens, ref, shape, Hq=32, H
     if fp8:
         inputs.update(k_descale=descales[0], v_descale=descales[1])
     name = f"gqa_decode_split{'_fp8' if fp8 else ''}.bf16.g4.p{P}"
-    for label, gen in [(None, None), *((l, g) for l, g in BUILDS.items() if has_build(g, name))]:
+    for label, gen in ours_and_builds(name):
         who = f"flashtile split {split}+merge" + (f" [{label}]" if label else "")
         time_split_merge(name, inputs, {"softmax_scale": D ** -0.5, "split_len": split}, (L + split - 1) // split, B, Hq, D, ref,
                          lambda ms, ms1, err, who=who: row("decode8" if fp8 else "decode", f"{shape} page {P}{' fp8 kv' if fp8 else ''}", who, ms,
@@ -250,7 +255,7 @@ def decode_fp8(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)
             out = torch.empty(B, Hq, D, device="cuda", dtype=torch.bfloat16)
             lse = torch.empty(B, Hq, device="cuda", dtype=torch.float32)
             name = f"gqa_paged_fp8.bf16.g4.p{P}"
-            for label, gen in [(None, None), *((l, g) for l, g in BUILDS.items() if has_build(g, name))]:
+            for label, gen in ours_and_builds(name):
                 who = "flashtile gqa_paged_fp8" + (f" [{label}]" if label else "")
                 time_ours(name,
                           {"q": q, "k_cache": kc, "v_cache": vc, "k_descale": kdesc, "v_descale": vdesc, "page_table": table, "cache_seqlens": seqlens,
