@@ -331,7 +331,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
         }
         const exchange = this.plan.kSplit.has(v) ? this.exchangeAt : undefined;
         if (this.plan.wgmma.has(v)) emitWgmmaDot(this.dotHost(), this.dotPlan, v, !!fused, exchange, rot?.deferred?.dot === v);
-        else emitDot(this.dotHost(), v, this.plan.shape as MmaShape, this.plan.cachedFragments, this.dotPlan.sharedOperands.has(op.a), !!fused, exchange, true, this.rawKeysOf(op.b));
+        else emitDot(this.dotHost(), v, this.plan.shape as MmaShape, this.plan.cachedFragments, this.dotPlan.sharedOperands.has(op.a), !!fused, exchange, true, this.rawBOf(op.b));
       }
       else if (op.kind === "reduce") emitReduce(this.tileHost(), v);
       else {
@@ -393,16 +393,17 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     if (this.plan.cachedFragments.has(v)) cacheFragments(this.dotHost(), v, this.plan.shape as MmaShape);
   }
 
-  /** The staged E4M3 copy a dot's B operand (K^T) is read from in registers, if it is. */
-  private rawKeysOf(b: Value): Region | undefined {
-    const k = b.op.kind === "transpose" ? b.op.a : b;
-    return this.plan.rawKeys.has(k) ? this.region(this.plan.staged.get(k)!) : undefined;
+  /** The staged E4M3 copy a dot's B operand (K^T or V) is read from in registers, if it is. */
+  private rawBOf(b: Value): Region | undefined {
+    const t = b.op.kind === "transpose" ? b.op.a : b;
+    return this.plan.rawKeys.has(t) || this.plan.rawValues.has(t) ? this.region(this.plan.staged.get(t)!) : undefined;
   }
 
   /** Copy a dot operand into shared memory: 16-byte cp.async chunks when its rows are contiguous. */
   private fill(v: Value): void {
-    // Keys read in registers from their E4M3 copy (fp8-keys.ts): that copy must have landed.
-    if (this.plan.rawKeys.has(v)) {
+    // Keys or values read in registers from their E4M3 copy (fp8-keys.ts, fp8-values.ts): that
+    // copy must have landed.
+    if (this.plan.rawKeys.has(v) || this.plan.rawValues.has(v)) {
       const src = this.plan.staged.get(v)!;
       if (this.copies.inFlight(src)) this.copies.complete(src);
       return;

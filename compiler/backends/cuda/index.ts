@@ -145,7 +145,9 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
       const swizzled = plan.swizzled.has(v);
       const stride = v.type.shape[1] * bytesOfName(v.type.dtype) + (swizzled ? 0 : 16);
       const buffers = prefetch.find((p) => p.v === v)?.stages ?? 1;
-      return { pool: "bytes", stride, size: buffers * v.type.shape[0] * stride, align: swizzled ? 1024 : 128 };
+      // Tiles read in registers from their E4M3 copy are never written: no bytes of their own.
+      const rows = plan.rawKeys.has(v) || plan.rawValues.has(v) ? 0 : v.type.shape[0];
+      return { pool: "bytes", stride, size: buffers * rows * stride, align: swizzled ? 1024 : 128 };
     },
     // Early copies overlap loads with compute but keep K and V resident together, so a block
     // needs shared memory for both: the spec's key tile sets that price. One-warp decode blocks

@@ -8,6 +8,7 @@ import type { Region } from "../common/shared-alloc.ts";
 import type { MmaShape } from "./plan.ts";
 import { type Site, MmaLayout, groupColumns } from "./layouts.ts";
 import { rawKeysDot } from "./fp8-keys.ts";
+import { rawValuesDot } from "./fp8-values.ts";
 
 /** Device helpers every tensor-core kernel includes (inline PTX, readable once). */
 export const MMA_HELPERS = `// ldmatrix: four 8x8 16-bit matrices from shared memory, one row address per lane.
@@ -114,10 +115,11 @@ export const exchangeBytes = (v: Value, shape: MmaShape): number => shape.WC * n
  * `exchange` (a k-split dot), column group wcol sums k steps [wcol * steps / WC, (wcol + 1) *
  * steps / WC) and the groups add their partial sums through shared memory at that offset (every
  * group, in the same order, so all hold the same bits); `exchanged = false` leaves that exchange
- * to the caller (the wgmma path, which adds it after either instruction's branch). `rawKeys`: B is
- * a widened key tile read from this staged E4M3 copy instead (fp8-keys.ts).
+ * to the caller (the wgmma path, which adds it after either instruction's branch). `rawB`: B is a
+ * widened tile read from this staged E4M3 copy instead, keys (K^T, fp8-keys.ts) or values
+ * (fp8-values.ts).
  */
-export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<Value>, aInShared: boolean, accumulate = false, exchange?: number, exchanged = true, rawKeys?: Region): void {
+export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<Value>, aInShared: boolean, accumulate = false, exchange?: number, exchanged = true, rawB?: Region): void {
   if (v.op.kind !== "dot") return;
   const { a: aView, b: bView } = v.op;
   const a = aView;
@@ -132,7 +134,8 @@ export function emitDot(em: DotEmitter, v: Value, shape: MmaShape, cached: Set<V
   const bBase = bView.op.kind === "transpose" ? bView.op.a : bView;
   const bTransposed = bView.op.kind === "transpose";
   if (!accumulate) em.line(`float ${n}[${MT * NT * 4}] = {};`);
-  if (rawKeys) return rawKeysDot(em, v, shape, cached, rawKeys, dt, n, NT);
+  if (rawB && bTransposed) return rawKeysDot(em, v, shape, cached, rawB, dt, n, NT);
+  if (rawB) return rawValuesDot(em, v, shape, cached, aInShared, rawB, dt, n, NT);
   // A long reduction over a shared-memory A (MLA's 512 latent columns: 32 steps) is unrolled 8
   // steps at a time: fully unrolled, ptxas hoists every step's ldmatrix ahead of the mma and
   // spills the accumulators. (A in registers is indexed by kk, so its loop stays fully unrolled.)

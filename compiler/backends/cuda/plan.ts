@@ -18,6 +18,7 @@ import { isFloat, operands, showType } from "../../ir/ir.ts";
 import type { Span } from "../../diagnostics/source.ts";
 import { bytesOfName } from "../../../runtime/dtype.ts";
 import { planRawKeys } from "./fp8-keys.ts";
+import { planRawValues } from "./fp8-values.ts";
 import { MmaLayout } from "./layouts.ts";
 import { swizzleable, wgmmaFits } from "./wgmma.ts";
 
@@ -92,6 +93,11 @@ export interface CudaPlan {
   rawKeys: Set<Value>;
   /** A tiles whose columns are reordered in shared memory once they land, to match `rawKeys`. */
   permutedK: Set<Value>;
+  /**
+   * Staged widened value tiles (the B of P·V) whose dots read their B fragments straight from the
+   * E4M3 copy, widening in registers (fp8-values.ts). Like `rawKeys`, they take no shared memory.
+   */
+  rawValues: Set<Value>;
   /**
    * Narrow tiles of a column-split kernel computed by warp column group 0 alone, their dots over
    * the whole k, what the other groups read of them passed through shared memory (leader.ts):
@@ -170,7 +176,9 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number; wgmma?: boolean
     }
   }
   const plan = planShape(ir, opts.maxWarps);
-  planRawKeys(plan, [...plan.layout.keys()].filter((v) => v.op.kind === "dot"));
+  const dots = [...plan.layout.keys()].filter((v) => v.op.kind === "dot");
+  planRawKeys(plan, dots);
+  planRawValues(plan, dots);
   return plan;
 }
 
@@ -254,7 +262,7 @@ function planShape(ir: KernelIR, maxWarps: number): CudaPlan {
     else l = isFloat(v.type.dtype) && ((uses.get(v) ?? 0) > 1 || usedDeeper.has(v)) ? "regs" : "expr";
     layout.set(v, l);
   }
-  const plan: CudaPlan = { shape, layout, sharedOperands: new Set(), cachedFragments: new Set(), accumulateInto: new Map(), kSplit: new Set(), leader: false, staged, rawKeys: new Set(), permutedK: new Set(), wgmma: new Set(), swizzled: new Set(), uses, anywhere: new Map() };
+  const plan: CudaPlan = { shape, layout, sharedOperands: new Set(), cachedFragments: new Set(), accumulateInto: new Map(), kSplit: new Set(), leader: false, staged, rawKeys: new Set(), permutedK: new Set(), rawValues: new Set(), wgmma: new Set(), swizzled: new Set(), uses, anywhere: new Map() };
   for (const v of all) {
     const op = v.op;
     if (op.kind !== "binary" || op.op !== "add" || v.type.dtype !== "f32") continue;
