@@ -2,7 +2,7 @@
 registers, as the keys already are (fp8-keys.ts), instead of a shared-to-shared widening pass
 into an f16 tile (8.7 KB and two barriers a tile) read back with ldmatrix.trans.
 
-    python3 bench/experiments/fp8_v_regs_variant.py OUT_DIR   # then bench_cuda.py --build vregs=OUT_DIR
+    python3 bench/experiments/fp8_v_regs_variant.py OUT_DIR [--natural]   # then bench_cuda.py --build vregs=OUT_DIR
 
 An m16n8k16 B fragment needs, for column n = g of an n8 tile, keys 2t4, 2t4 + 1 (b0) and
 2t4 + 8, 2t4 + 9 (b1): bytes of four rows of the E4M3 tile. Each lane reads one 32-bit word of
@@ -11,30 +11,54 @@ pairs for the cvt. So n8 tile j's column c is dim 32 (j / 4) + 4 c + j % 4 of th
 accumulator's columns are permuted, and the output store writes each lane's eight consecutive
 dims of a 32-dim block as two float4 (dims 32 blk + 8 t4 + 4 p + b hold tile 4 blk + b, column
 2 t4 + p). Only the output's layout changes; the sums are the same products in the same order.
-Edits the g4 builds at pages 1, 16 and 64 (sm_90a) of the package at this commit."""
+`--natural` keeps the output's layout: each lane reads the one byte it needs of each of the four
+rows (what fp8-values.ts now emits). Edits the g4 builds at pages 1, 16 and 64 (sm_90a) of the
+package at a81e143 (V still widened through shared memory there)."""
 import re
 import sys
 
-from variant_package import build
+from variant_package import at_commit, build
 
 V_RAW, ROW = 8960, 144  # the raw V tile's offset and row stride in these builds (checked below)
 
 
-def edit(src):
-    # 1. No widening pass: V's copy is waited for and published, then read as bytes by P·V.
+def no_widening(src):
+    """No widening pass: V's copy is waited for and published, then read as bytes by P·V."""
     widen = re.compile(r"(    cp_async_wait<1>\(\); // V_\d+ has arrived\n    __syncthreads\(\);\n)"
                        r"    // t_\d+: 32 x 128 fp8 widened to f16, shared to shared, 8 values per step\n"
                        r"    #pragma unroll\n    for \(int e = tid; e < 512; e \+= 32\) \{\n.*?\n    \}\n    __syncthreads\(\);\n", re.S)
     src, n = widen.subn(r"\1", src)
     assert n == 3, n
     assert f"smem + {V_RAW} + r * {ROW} + c" in src
-    # 2. P·V's B fragments from the E4M3 bytes.
-    pv = re.compile(r"      for \(int nt = 0; nt \+ 1 < 16; nt \+= 2\) \{\n        uint32_t b\[4\];\n"
-                    r"        ldsm_x4_trans\(b, smem \+ \d+ \+ [^\n]*\n        #pragma unroll\n"
-                    r"        for \(int mt = 0; mt < 1; \+\+mt\) \{\n"
-                    r"          mma_f16\(&(carry_\d+)\[\(mt \* 16 \+ nt\) \* 4\], a\[mt\], b\[0\], b\[1\]\);\n"
-                    r"          mma_f16\(&carry_\d+\[\(mt \* 16 \+ nt \+ 1\) \* 4\], a\[mt\], b\[2\], b\[3\]\);\n        \}\n      \}\n")
+    return src
 
+
+# P·V's loop over pairs of n8 tiles with their ldmatrix.trans B fragments (group 1: the accumulator).
+PV = re.compile(r"      for \(int nt = 0; nt \+ 1 < 16; nt \+= 2\) \{\n        uint32_t b\[4\];\n"
+                r"        ldsm_x4_trans\(b, smem \+ \d+ \+ [^\n]*\n        #pragma unroll\n"
+                r"        for \(int mt = 0; mt < 1; \+\+mt\) \{\n"
+                r"          mma_f16\(&(carry_\d+)\[\(mt \* 16 \+ nt\) \* 4\], a\[mt\], b\[0\], b\[1\]\);\n"
+                r"          mma_f16\(&carry_\d+\[\(mt \* 16 \+ nt \+ 1\) \* 4\], a\[mt\], b\[2\], b\[3\]\);\n        \}\n      \}\n")
+
+
+def natural(src):
+    """Each lane reads one byte of each of its four rows at column 8 nt + g: the output's layout is kept."""
+    def pv_bytes(m):
+        return f"""      for (int nt = 0; nt < 16; ++nt) {{ // V's E4M3 bytes in natural order: one byte of each of four rows
+        const unsigned char* vb = smem + {V_RAW} + (kk * 16 + 2 * t4) * {ROW} + nt * 8 + g;
+        const uint32_t x = (uint32_t)vb[0] | ((uint32_t)vb[{ROW}] << 8) | ((uint32_t)vb[{8 * ROW}] << 16) | ((uint32_t)vb[{9 * ROW}] << 24);
+        #pragma unroll
+        for (int mt = 0; mt < 1; ++mt) mma_f16(&{m[1]}[(mt * 16 + nt) * 4], a[mt], e4m3x2_widen<false>(x, 0), e4m3x2_widen<false>(x, 1));
+      }}
+"""
+    src, n = PV.subn(pv_bytes, no_widening(src))
+    assert n == 3, n
+    return src
+
+
+def edit(src):
+    src = no_widening(src)
+    # P·V's B fragments from the E4M3 bytes, a word of each row.
     def pv_regs(m):
         acc = m[1]
         return f"""      for (int blk = 0; blk < 4; ++blk) {{ // V's E4M3 bytes, widened in registers (n8 tile j: dims 32 (j / 4) + 4 c + j % 4)
@@ -52,7 +76,7 @@ def edit(src):
         }}
       }}
 """
-    src, n = pv.subn(pv_regs, src)
+    src, n = PV.subn(pv_regs, src)
     assert n == 3, n
     # 3. The output store, in the permuted order: two float4 a 32-dim block and row.
     store = re.compile(r"      #pragma unroll\n      for \(int nt = 0; nt < 16; \+\+nt\) \{\n"
@@ -79,4 +103,5 @@ def edit(src):
 
 if __name__ == "__main__":
     # The widened V tile's 8704 bytes are gone: the block's shared memory ends after raw V.
-    build(sys.argv[1], ("gqa_decode_split_fp8.bf16.g4", "merge_states."), "gqa_decode_split_fp8.bf16.g4", edit, shared_bytes=V_RAW + 32 * ROW)
+    build(sys.argv[1], ("gqa_decode_split_fp8.bf16.g4", "merge_states."), "gqa_decode_split_fp8.bf16.g4",
+          natural if "--natural" in sys.argv[2:] else edit, shared_bytes=V_RAW + 32 * ROW, source=at_commit("a81e143"))
