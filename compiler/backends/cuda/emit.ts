@@ -393,32 +393,33 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     if (this.plan.cachedFragments.has(v)) cacheFragments(this.dotHost(), v, this.plan.shape as MmaShape);
   }
 
+  /** Is t a widened tile whose dots read its staged E4M3 copy in registers (fp8-keys.ts, fp8-values.ts)? */
+  private readInRegisters(t: Value): boolean {
+    return this.plan.rawKeys.has(t) || this.plan.rawValues.has(t);
+  }
+
   /** The staged E4M3 copy a dot's B operand (K^T or V) is read from in registers, if it is. */
   private rawBOf(b: Value): Region | undefined {
     const t = b.op.kind === "transpose" ? b.op.a : b;
-    return this.plan.rawKeys.has(t) || this.plan.rawValues.has(t) ? this.region(this.plan.staged.get(t)!) : undefined;
+    return this.readInRegisters(t) ? this.region(this.plan.staged.get(t)!) : undefined;
   }
 
   /** Copy a dot operand into shared memory: 16-byte cp.async chunks when its rows are contiguous. */
   private fill(v: Value): void {
-    // Keys or values read in registers from their E4M3 copy (fp8-keys.ts, fp8-values.ts): that
-    // copy must have landed.
-    if (this.plan.rawKeys.has(v) || this.plan.rawValues.has(v)) {
-      const src = this.plan.staged.get(v)!;
-      if (this.copies.inFlight(src)) this.copies.complete(src);
-      return;
-    }
+    // A tile from a staged E4M3 copy needs that copy landed (it may still be in flight after a
+    // freeing barrier); the barrier that publishes it also frees the tile's own region.
+    const src = this.plan.staged.get(v);
+    const published = src !== undefined && this.copies.inFlight(src);
+    if (published) this.copies.complete(src);
+    // Read in registers from that copy: nothing to write.
+    if (this.readInRegisters(v)) return;
     const r = this.region(v);
     if (!r) return;
-    // A tile widened from its staged E4M3 copy: that copy must have landed (it may still be in
-    // flight after a lazy barrier); the barrier that publishes it also frees r.
-    const src = this.plan.staged.get(v);
-    if (src && this.copies.inFlight(src)) this.copies.complete(src);
-    else this.line("__syncthreads();");
+    if (!published) this.line("__syncthreads();");
     if (anywhere(this.plan, v) && contiguousRows(v)) {
       copyChunks(this, v, r);
       this.line("cp_async_wait_all();");
-    } else if (this.plan.staged.has(v)) widenStaged(this, v, r, this.region(this.plan.staged.get(v)!)!);
+    } else if (src) widenStaged(this, v, r, this.region(src)!);
     else storeElements(this, v, r, this.plan.shape.threads, anywhere(this.plan, v) ? undefined : (body) => this.owned(v.type.shape, body));
     this.asyncFence();
     this.line("__syncthreads();");
