@@ -35,6 +35,9 @@ function tilesOf(code: string): Map<number, number> {
   const tiles = new Map<number, number>();
   for (const m of code.matchAll(/cp_async16\(smem \+ (.+?) \+ sw128\((?:r|\(tid \/ \d+ \+ i \* \d+\)), c, (\d+)\)/g))
     for (const parity of PARITIES) tiles.set(evalC(m[1], { parity }), Number(m[2]));
+  // Buffers only TMA writes (V's second buffer in an overlapped loop, overlap-emit.ts): its boxes' first rows.
+  for (const m of code.matchAll(/tma_box_if\(on, smem \+ (.+?) \+ sw128\(0, 0, (\d+)\)/g))
+    for (const parity of PARITIES) tiles.set(evalC(m[1], { parity }), Number(m[2]));
   return tiles;
 }
 
@@ -192,7 +195,11 @@ describe("wgmma path: descriptors read the right tile elements (emulated SWIZZLE
   });
 
   it("causal prefill, head dim 128 as shipped (64-row tiles, one warpgroup)", () => {
-    expect(checkDescriptors(cudaOf("kernels-src/mha.ts", "mha_prefill.bf16.hd128.causal", true).code, { warpgroups: 1, groups: 1 })).toBe(3 * (8 + 4) * 3);
+    // The masked loops and the whole-tile loop's plain version (sm_80): 3 x (8 + 4) k steps; the
+    // overlapped version (sm_90a, overlap-emit.ts): the first tile's scores (8), two tiles an
+    // iteration (2 x (8 + 4)), a last pair (8 + 4 + 4) or a last tile (4). Each x 3 loop indices
+    // (V's two buffers by parity).
+    expect(checkDescriptors(cudaOf("kernels-src/mha.ts", "mha_prefill.bf16.hd128.causal", true).code, { warpgroups: 1, groups: 1 })).toBe((3 * (8 + 4) + 8 + 2 * (8 + 4) + (8 + 4 + 4) + 4) * 3);
   });
 
   it("prefill, head dim 256 (64-row tiles, one warpgroup, four 64-column blocks)", () => {

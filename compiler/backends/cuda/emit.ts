@@ -27,6 +27,8 @@ import { blockIndex, heaviestFirstAxes } from "./schedule.ts";
 import { ident, literal, regType } from "./syntax.ts";
 import { type TmaCopy, emitBoxWait } from "./tma.ts";
 import type { TmaStream } from "./tma-stream.ts";
+import type { Overlap } from "./overlap.ts";
+import { type OverlapHost, OverlapLoops } from "./overlap-emit.ts";
 
 export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private fusedSums = new Set<Value>();
@@ -41,6 +43,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private readonly rotated: RotatedLoops;
   /** Loops under the leader schedule (leader.ts, leader-emit.ts). */
   private readonly leaders: LeaderLoops;
+  /** Loops whose next tile's scores run beside this tile's P·V on sm_90a (overlap.ts, overlap-emit.ts). */
+  private readonly overlapped: OverlapLoops;
   /** Tiles the dots being emitted read from shared memory at these regions (the leader's P). */
   private sharedOverride = new Map<Value, Region>();
   /** The plan dots are emitted with: the kernel's, or one where the leader's P is a shared tile. */
@@ -68,11 +72,13 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     private readonly tma: TmaCopy[] = [],
     /** Tiles of one-buffer loops that TMA copies on sm_90a (tma-stream.ts). */
     private readonly streams: TmaStream[] = [],
+    overlaps = new Map<ForInst, Overlap>(),
   ) {
     super();
     this.copies = new TileCopies(this, this.doubled, tma, streams);
     this.rotated = new RotatedLoops(this, rotations, exchangeAt, exchangeSize);
     this.leaders = new LeaderLoops(this.leaderHost(), leaders, leaderAt);
+    this.overlapped = new OverlapLoops(this.overlapHost(), overlaps);
     this.facts = plan;
     this.dotPlan = plan;
     this.heaviestFirst = heaviestFirstAxes(ir);
@@ -137,7 +143,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   // ---- the kernel ---------------------------------------------------------------------------
 
   emitBody(): string[] {
-    for (const l of preamble(this.ir, this.plan, this.tma, this.streams)) this.line(l);
+    for (const l of preamble(this.ir, this.plan, this.tma, this.streams, this.overlapped.bars())) this.line(l);
     this.block(this.ir.body);
     return this.out;
   }
@@ -244,6 +250,15 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   }
   /** A leader loop is emitted twice, one version per group (its loop unswitched on the group). */
   protected loopVersions(f: ForInst, emit: () => void): void {
+    const ov = this.overlapped.ofLoop(f);
+    if (ov) {
+      this.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
+      this.overlapped.emit(ov);
+      this.line("#else");
+      emit();
+      this.line("#endif");
+      return;
+    }
     const lead = this.leaders.ofLoop(f);
     if (!lead) return emit();
     this.leaders.versions(lead, emit, this.copies.saved());
@@ -274,6 +289,40 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       yieldTo: (t: Value[], y: Value[], set: Set<Value>) => this.yieldTo(t, y, set),
       readShared: (tiles: Map<Value, Region>) => this.readShared(tiles),
       boxWait: (p: Prefetch, iv: string, lo: string) => emitBoxWait(this, this.tma, p, iv, lo),
+    };
+  }
+
+  // ---- what the overlapped loops need (overlap-emit.ts) -----------------------------------
+
+  overlapHost(): OverlapHost {
+    return {
+      plan: this.plan,
+      line: (s: string) => this.line(s),
+      enter: () => this.enter(),
+      leave: () => this.leave(),
+      name: (v: Value) => this.name(v),
+      offset: (t: string, i: string[]) => this.offset(t, i),
+      at: (v: Value, r: Region, row: string, col: string) => this.at(v, r, row, col),
+      align: (tensor: string, bytes: number) => this.align(tensor, bytes),
+      scalarOf: (v: Value) => this.scalar(v),
+      registers: (shape: number[]) => this.layout.registers(shape),
+      dotHost: () => this.dotHost(),
+      owned: (shape: number[], body: (site: Site) => void) => this.owned(shape, body),
+      region: (v: Value) => this.region(v),
+      renamed: (pairs: [Value, string][], body: () => void) => this.renamed(pairs, body),
+      withRegion: (v: Value, r: Region, body: () => void) => {
+        const saved = this.sharedOverride;
+        this.sharedOverride = new Map([...saved, [v, r]]);
+        body();
+        this.sharedOverride = saved;
+      },
+      defValue: (v: Value) => this.def(v),
+      inPlace: (dot: Value, sum: Value, carried: Value) => {
+        this.names.set(dot, this.name(carried));
+        this.names.set(sum, this.name(carried));
+        this.fusedSums.add(sum);
+      },
+      yieldTo: (t: Value[], y: Value[], set: Set<Value>) => this.yieldTo(t, y, set),
     };
   }
 

@@ -11,6 +11,8 @@ import { type LeaderLoop, leaderBytes, leaderLoops } from "./leader.ts";
 import { leaderHelpers } from "./leader-emit.ts";
 import { TMA_BOX_EVICT_FIRST, TMA_HELPERS, mapParam, tmaCopies } from "./tma.ts";
 import { TMA_STREAM_HELPER, tmaStreams } from "./tma-stream.ts";
+import { type Overlap, overlaps } from "./overlap.ts";
+import { OVERLAP_HELPERS } from "./overlap-emit.ts";
 import { CudaEmitter } from "./emit.ts";
 import { stagedStores } from "./store-stage.ts";
 import { storeShape } from "./tile-emit.ts";
@@ -120,6 +122,8 @@ export interface CudaOptions {
   stageStores?: boolean;
   /** Copy whole tiles of one-buffer loops with TMA on sm_90a (tma-stream.ts; default true). */
   tmaStreams?: boolean;
+  /** Run the next tile's scores beside this tile's P·V in one-warpgroup loops on sm_90a (overlap.ts; default true). */
+  overlap?: boolean;
 }
 
 export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = {}): CudaKernel {
@@ -179,10 +183,13 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   const rotatedOrLed = new Set([...leaders.keys(), ...rotated.keys()]);
   const streams = plan.wgmma.size && (opts.tmaStreams ?? true) ? tmaStreams(ir.body, prefetch, shared.issueBefore, rotatedOrLed, plan, tma.maps, Math.ceil(sharedBytes / 8) * 8) : [];
   if (streams.length) sharedBytes = streams[streams.length - 1].bar + 8;
+  // One-warpgroup loops whose next scores run beside P·V (overlap.ts): V's second buffer past the rest.
+  const overlapped = (opts.overlap ?? true) ? overlaps(streams, plan, sharedBytes) : { loops: new Map<ForInst, Overlap>(), end: sharedBytes };
+  sharedBytes = overlapped.end;
   if (sharedBytes > MAX_SHARED_BYTES) {
     throw new CudaBackendError(`needs ${sharedBytes} bytes of shared memory but a block can have at most ${MAX_SHARED_BYTES}`, ir.span, "use smaller tiles for this head size");
   }
-  const emitter = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt, rotated, exchange, leaders, leaderAt, tma.copies, streams);
+  const emitter = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt, rotated, exchange, leaders, leaderAt, tma.copies, streams, overlapped.loops);
   if (opts.stageStores ?? true) emitter.staging = stagedStores(ir.body, storeShape, shared.poolSize.bytes ?? 0);
   const body = emitter.emitBody();
   const align = emitter.alignment.manifest(ir.tensors);
@@ -238,6 +245,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
     ...(tma.copies.length || streams.length ? ["", TMA_HELPERS] : []),
     ...(tma.copies.length ? [TMA_BOX_EVICT_FIRST] : []),
     ...(streams.length ? [TMA_STREAM_HELPER] : []),
+    ...(overlapped.loops.size ? [OVERLAP_HELPERS] : []),
     "",
     "// Runtime dims and scalar arguments, passed by value (the manifest's uniform layout).",
     "struct Params {",

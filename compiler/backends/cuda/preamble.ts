@@ -8,7 +8,7 @@ import { type TmaCopy, initBars } from "./tma.ts";
 import { type TmaStream, initStreamBars } from "./tma-stream.ts";
 import { wgmmaWarpgroup } from "./wgmma.ts";
 
-export function preamble(ir: KernelIR, plan: CudaPlan, tma: TmaCopy[], streams: TmaStream[] = []): string[] {
+export function preamble(ir: KernelIR, plan: CudaPlan, tma: TmaCopy[], streams: TmaStream[] = [], extraBars: number[] = []): string[] {
   const out = ["const int tid = threadIdx.x;"];
   if (plan.shape.kind === "mma") {
     const { W, WC } = plan.shape;
@@ -17,7 +17,7 @@ export function preamble(ir: KernelIR, plan: CudaPlan, tma: TmaCopy[], streams: 
       out.push(`const int warp = (tid >> 5) % ${W}, wcol = (tid >> 5) / ${W}, lane = tid & 31, g = lane >> 2, t4 = lane & 3;`);
     } else out.push("const int warp = tid >> 5, lane = tid & 31, g = lane >> 2, t4 = lane & 3;");
     if (plan.wgmma.size) out.push(...wgmmaWarpgroup(plan.shape));
-    out.push(...initBars(tma), ...initStreamBars(streams));
+    out.push(...initBars(tma), ...initStreamBars(streams, extraBars));
   } else {
     out.push(`const int tr = tid / ${plan.shape.TC}, tc = tid % ${plan.shape.TC};`);
   }

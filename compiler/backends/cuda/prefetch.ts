@@ -74,14 +74,26 @@ export function prefetchPoints(body: Block, issueBefore: Map<Inst, Value[]>, pla
   return out;
 }
 
-function inLoop(f: ForInst, issueBefore: Map<Inst, Value[]>, plan: CudaPlan): Prefetch[] {
-  const insts = f.body.insts;
+/** Where each value of loop f's body is defined (its index in the body; -1: not recomputable there). */
+function bodyDefs(f: ForInst): Map<Value, number> {
   const defAt = new Map<Value, number>();
-  insts.forEach((inst, i) => {
+  f.body.insts.forEach((inst, i) => {
     if (inst.kind === "def") defAt.set(inst.value, i);
     if (inst.kind === "for" || inst.kind === "if") inst.results.forEach((r) => defAt.set(r, -1));
   });
   f.carried.forEach((c) => defAt.set(c, -1));
+  return defAt;
+}
+
+/** The body scalars of loop f that the copy of tile v reads, in body order (recomputed for another index), or undefined. */
+export function loopCopyDeps(f: ForInst, v: Value, plan: CudaPlan): Value[] | undefined {
+  const defAt = bodyDefs(f);
+  return scalarDeps(v, defAt, plan)?.sort((a, b) => defAt.get(a)! - defAt.get(b)!);
+}
+
+function inLoop(f: ForInst, issueBefore: Map<Inst, Value[]>, plan: CudaPlan): Prefetch[] {
+  const insts = f.body.insts;
+  const defAt = bodyDefs(f);
   const firstDot = (from: number) => insts.findIndex((inst, i) => i > from && reads(inst, (x) => x.op.kind === "dot"));
   const out: Prefetch[] = [];
   for (const inst of insts) {

@@ -107,13 +107,17 @@ export function tmaStreams(body: Block, prefetch: Prefetch[], issueBefore: Map<I
   return out;
 }
 
-/** Kernel start: thread 0 initializes the streams' mbarriers (the loops' first barrier orders it before any use). */
-export function initStreamBars(streams: TmaStream[]): string[] {
+/**
+ * Kernel start: thread 0 initializes the streams' mbarriers and `extra` ones (a second buffer's,
+ * overlap.ts); the loops' first barrier orders it before any use.
+ */
+export function initStreamBars(streams: TmaStream[], extra: number[] = []): string[] {
   if (!streams.length) return [];
+  const bars = [...streams.map((s) => s.bar), ...extra];
   return [
     "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)",
-    `if (tid == 0) { // the mbarriers of the tiles TMA copies (${streams.length}), one a tile`,
-    ...streams.map((s) => `  mbar_init(smem + ${s.bar});`),
+    `if (tid == 0) { // the mbarriers of the tiles TMA copies (${bars.length}), one a ${extra.length ? "buffer" : "tile"}`,
+    ...bars.map((b) => `  mbar_init(smem + ${b});`),
     "  mbar_init_fence();",
     "}",
     "#endif",
@@ -160,8 +164,12 @@ export function emitStreamCopy(em: CopyHost, s: TmaStream, r: Region, cpAsync: (
   em.line("#endif");
 }
 
-/** The boxes of tile row `row` (a box's first): its corner in the [first dim, the others] view, then one box a 64-column block. */
-function boxes(em: CopyHost, s: TmaStream, r: Region, row: string): void {
+/**
+ * The boxes of tile row `row` (a box's first): its corner in the [first dim, the others] view,
+ * then one box a 64-column block, onto the mbarrier at byte `bar`; with `on`, each box issued
+ * where that predicate holds (predicated, not branched on: overlap-emit.ts).
+ */
+export function boxes(em: CopyHost, s: TmaStream, r: Region, row: string, bar: number | string = s.bar, on?: string): void {
   const v = s.v;
   const op = v.op as Load;
   const idx = op.indices.map((x) => elem(em, x, position(row, "0")));
@@ -169,7 +177,10 @@ function boxes(em: CopyHost, s: TmaStream, r: Region, row: string): void {
   const y = idx.shift()!;
   const x = [...idx.map((ix, d) => `(long long)(${ix}) * ${op.tensor.name}_s${d + 1}`), col].join(" + ");
   em.line(`const int x = (int)(${x}), y = ${y};`);
-  for (let b = 0; b < v.type.shape[1] / 64; b++) em.line(`tma_box_reused(smem + ${em.at(v, r, row, `${b * 64}`)}, &${s.map}, x + ${b * 64}, y, smem + ${s.bar});`);
+  for (let b = 0; b < v.type.shape[1] / 64; b++) {
+    const args = `smem + ${em.at(v, r, row, `${b * 64}`)}, &${s.map}, x + ${b * 64}, y, smem + ${bar}`;
+    em.line(on ? `tma_box_if(${on}, ${args});` : `tma_box_reused(${args});`);
+  }
 }
 
 /** Wait for stream s's copy: its `parity`'s completion ((i - lo) & 1 in iteration i, 0 before the loop). */

@@ -1,0 +1,267 @@
+// The sm_90a code of a loop whose next tile's scores run beside this tile's P·V (overlap.ts
+// decides which). K(lo) is issued before the loop as for every one-buffer loop; then:
+//
+//   V(lo), V(lo + 1) issued (V(t) into buffer t & 1); S(lo) = Q·K(lo)^T, waited for; K(lo + 1) issued; softmax -> P(lo)
+//   for each tile j but the last:
+//     issue S(j + 1) = Q·K(j + 1)^T; issue O += P(j)·V(j)
+//     wait for S(j + 1) alone; K(j + 2) issued into K's one buffer
+//     softmax(S(j + 1)) -> P(j + 1)            (beside P(j)·V(j) on the tensor cores)
+//     wait for P·V; V(j + 2) issued into V(j)'s buffer; O *= alpha(j + 1)
+//   issue O += P(last)·V(last), waited for
+//
+// ptxas serializes every wgmma of a kernel (its C7513 and C7514 notes) when an instruction
+// defines or reads a running wgmma's registers, and it cannot tell a loop's copies apart: so P
+// lives in two register sets taken in turn (the loop runs two tiles an iteration), nothing writes
+// a scores accumulator but its dots, and the copies issued while P·V runs are predicated, not
+// branched on. The kernel emitter (emit.ts) hosts it; other architectures run the plain loop.
+import type { ForInst, Value } from "../../ir/ir.ts";
+import type { Region } from "../common/shared-alloc.ts";
+import type { CopyHost } from "./copy-emit.ts";
+import { elem, opExpr, position } from "./elements.ts";
+import type { Site } from "./layouts.ts";
+import { type DotEmitter, packFragment } from "./mma.ts";
+import type { Overlap } from "./overlap.ts";
+import type { CudaPlan } from "./plan.ts";
+import { regType } from "./syntax.ts";
+import { type TmaStream, boxes } from "./tma-stream.ts";
+import { wgmmaComment, wgmmaSteps } from "./wgmma.ts";
+
+/** A phase's one arrival and its TMA boxes, each issued only where `on` holds (no branch). */
+export const OVERLAP_HELPERS = `#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+// The arrival and the boxes of a copy issued while a wgmma runs: predicated, not branched on (a
+// divergent branch there makes ptxas serialize the wgmmas), thread 0's alone taking effect.
+__device__ __forceinline__ void mbar_expect_if(bool on, unsigned char* bar, unsigned bytes) {
+  asm volatile("{\\n.reg .pred p;\\nsetp.ne.b32 p, %2, 0;\\n@p mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\\n}\\n"
+               :: "r"((unsigned)__cvta_generic_to_shared(bar)), "r"(bytes), "r"((int)on) : "memory");
+}
+__device__ __forceinline__ void tma_box_if(bool on, unsigned char* dst, const TmaMap* map, int x, int y, unsigned char* bar) {
+  asm volatile("{\\n.reg .pred p;\\nsetp.ne.b32 p, %5, 0;\\n@p cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\\n}\\n"
+               :: "r"((unsigned)__cvta_generic_to_shared(dst)), "l"(map), "r"(x), "r"(y), "r"((unsigned)__cvta_generic_to_shared(bar)), "r"((int)on) : "memory");
+}
+#endif`;
+
+/** What the schedule's code needs of the kernel emitter. */
+export interface OverlapHost extends CopyHost {
+  readonly plan: CudaPlan;
+  name(v: Value): string;
+  scalarOf(v: Value): string;
+  registers(shape: number[]): number;
+  dotHost(): DotEmitter;
+  owned(shape: number[], body: (site: Site) => void): void;
+  region(v: Value): Region | undefined;
+  /** Emit with each value named as given (a loop index as another's), then restore the names. */
+  renamed(pairs: [Value, string][], body: () => void): void;
+  /** Emit with tile v read from region r (V's other buffer). */
+  withRegion(v: Value, r: Region, body: () => void): void;
+  /** Emit the definition of a body value as the plain loop does. */
+  defValue(v: Value): void;
+  /** The dot's sum lives in the carried tile's registers (updated in place). */
+  inPlace(dot: Value, sum: Value, carried: Value): void;
+  yieldTo(targets: Value[], yields: Value[], targetSet: Set<Value>): void;
+}
+
+export class OverlapLoops {
+  constructor(
+    private readonly host: OverlapHost,
+    private readonly loops: Map<ForInst, Overlap>,
+  ) {}
+
+  ofLoop(f: ForInst): Overlap | undefined {
+    return this.loops.get(f);
+  }
+
+  /** The mbarriers of the second V buffers (initialized with the streams'). */
+  bars(): number[] {
+    return [...this.loops.values()].map((o) => o.bar2);
+  }
+
+  /** The loop's sm_90a code (the caller wraps it in the architecture test). */
+  emit(o: Overlap): void {
+    const h = this.host;
+    const f = o.loop;
+    const [lo, hi] = [h.scalarOf(f.lo), h.scalarOf(f.hi)];
+    const iv = h.name(f.iv);
+    const ks = (o.pv.op as Extract<Value["op"], { kind: "dot" }>).a.type.shape[1] / 16;
+    h.line(`// whole tiles: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)`);
+    h.line(`if (${lo} < ${hi}) {`);
+    h.enter();
+    h.line(`uint32_t pa[${ks}][4], pb[${ks}][4]; // P of a tile, packed for P·V: two sets taken in turn`);
+    this.copyV(o, lo, `${lo} < ${hi}`);
+    this.copyV(o, `(${lo} + 1)`, `${lo} + 1 < ${hi}`);
+    h.line("{");
+    h.enter();
+    h.renamed([[f.iv, lo]], () => {
+      this.pre(o);
+      this.scores(o, lo);
+      h.line("wgmma_wait<0>();");
+      this.fence(o.scores);
+    });
+    h.line(`__syncthreads(); // every warp is done with ${h.name(o.k.v)}`);
+    this.copyK(o, `(${lo} + 1)`, `${lo} + 1 < ${hi}`);
+    h.renamed([[f.iv, lo]], () => this.softmax(o, "pa"));
+    h.leave();
+    h.line("}");
+    h.line(`int ${iv} = ${lo};`);
+    h.line(`for (; ${iv} + 2 < ${hi}; ${iv} += 2) {`);
+    h.enter();
+    this.step(o, iv, "pa", "pb");
+    this.step(o, `(${iv} + 1)`, "pb", "pa");
+    h.leave();
+    h.line("}");
+    h.line(`if (${iv} + 1 < ${hi}) {`);
+    h.enter();
+    this.step(o, iv, "pa", "pb");
+    this.pv(o, `(${iv} + 1)`, "pb");
+    h.leave();
+    h.line("} else {");
+    h.enter();
+    this.pv(o, iv, "pa");
+    h.leave();
+    h.line("}");
+    h.line("wgmma_wait<0>();");
+    this.fence(o.carried);
+    h.leave();
+    h.line("}");
+  }
+
+  /** Tile j's P·V (P in `pin`) beside tile j + 1's scores and softmax (P into `pout`), one scope. */
+  private step(o: Overlap, j: string, pin: string, pout: string): void {
+    const h = this.host;
+    const f = o.loop;
+    const next = `(${j} + 1)`;
+    h.line("{");
+    h.enter();
+    h.renamed([[f.iv, next]], () => {
+      this.pre(o);
+      this.scores(o, next);
+    });
+    this.pv(o, j, pin);
+    h.line(`wgmma_wait<1>(); // the scores of tile ${next} (P·V still running)`);
+    this.fence(o.scores);
+    h.line(`__syncthreads(); // every warp is done with ${h.name(o.k.v)}`);
+    this.copyK(o, `(${j} + 2)`, `${j} + 2 < ${h.scalarOf(f.hi)}`);
+    h.renamed([[f.iv, next]], () => this.softmax(o, pout, () => {
+      h.line(`wgmma_wait<0>(); // P·V of tile ${j}`);
+      this.fence(o.carried);
+      h.line(`__syncthreads(); // every warp is done with this buffer of ${h.name(o.v.v)}`);
+      this.copyV(o, `(${j} + 2)`, `${j} + 2 < ${h.scalarOf(f.hi)}`);
+    }));
+    h.leave();
+    h.line("}");
+  }
+
+  /** The body's values before the scores (the tile's scalars), for the index in place. */
+  private pre(o: Overlap): void {
+    for (const i of o.loop.body.insts) {
+      if (i.kind !== "def") continue;
+      if (i.value === o.scores) return;
+      this.host.defValue(i.value);
+    }
+  }
+
+  /** Wait for K of tile t, then issue its scores into their accumulator (committed, not waited for). */
+  private scores(o: Overlap, t: string): void {
+    const h = this.host;
+    const acc = h.name(o.scores);
+    h.line(`mbar_wait(smem + ${o.k.bar}, (${t} - ${h.scalarOf(o.loop.lo)}) & 1); // ${h.name(o.k.v)}'s boxes landed`);
+    h.line(`float ${acc}[${h.registers(o.scores.type.shape)}];`);
+    h.line(`for (int i = 0; i < ${h.registers(o.scores.type.shape)}; ++i) ${acc}[i] = 0.0f;`);
+    h.line("wgmma_fence();");
+    h.line(wgmmaComment(h.plan, o.scores, acc, false));
+    wgmmaSteps(h.dotHost(), h.plan, o.scores, acc, false);
+    h.line("wgmma_commit();");
+  }
+
+  /**
+   * The softmax of the index in place: the body's values between the dots, P packed into
+   * `into`; then (after `before`, the wait for the P·V still running) the carried accumulator
+   * rescaled and the other carried values updated.
+   */
+  private softmax(o: Overlap, into: string, before?: () => void): void {
+    const h = this.host;
+    const f = o.loop;
+    const insts = f.body.insts;
+    const from = insts.findIndex((i) => i.kind === "def" && i.value === o.scores);
+    for (const i of insts.slice(from + 1)) {
+      if (i.kind !== "def" || i.value === o.pv) break;
+      h.defValue(i.value);
+    }
+    const op = o.pv.op as Extract<Value["op"], { kind: "dot" }>;
+    const dt = op.a.type.dtype === "f16" ? "f16" : "bf16";
+    const dh = h.dotHost();
+    h.line("#pragma unroll");
+    h.line(`for (int kk = 0; kk < ${op.a.type.shape[1] / 16}; ++kk) {`);
+    h.enter();
+    packFragment(dh, op.a, dt, "0", `${into}[kk]`);
+    h.leave();
+    h.line("}");
+    before?.();
+    const fused = h.plan.accumulateInto.get(o.pv)!;
+    const carried = h.name(o.carried);
+    h.owned(o.pv.type.shape, (site) => h.line(`${carried}[${site.slot(o.pv.type.shape)}] = ${elem(h, fused.addend, site)};`));
+    h.inPlace(o.pv, fused.sum, o.carried);
+    h.yieldTo(f.carried, f.yields, new Set(f.carried));
+  }
+
+  /** Wait for V of tile t, then issue its P·V (P in `pin`) into the carried accumulator, committed. */
+  private pv(o: Overlap, t: string, pin: string): void {
+    const h = this.host;
+    const { bar, phase, region } = this.vBuffer(o, t);
+    h.line(`mbar_wait(smem + ${bar}, ${phase}); // ${h.name(o.v.v)}'s boxes landed`);
+    h.line("{");
+    h.enter();
+    h.line(`auto& af = ${pin};`);
+    h.line("wgmma_fence();");
+    h.line(wgmmaComment(h.plan, o.pv, h.name(o.carried), false));
+    h.withRegion(o.v.v, region, () => wgmmaSteps(h.dotHost(), h.plan, o.pv, h.name(o.carried), false));
+    h.line("wgmma_commit();");
+    h.leave();
+    h.line("}");
+  }
+
+  /**
+   * V's buffer of tile t (its parity), its mbarrier and the phase its copy completes: tiles from
+   * lo alternate buffers, so the uses of one before t's are (t - lo) / 2, rounded down.
+   */
+  private vBuffer(o: Overlap, t: string): { bar: string; phase: string; region: Region } {
+    const h = this.host;
+    const k = `(${t} & 1)`;
+    const r = h.region(o.v.v)!;
+    return {
+      bar: `(${k} ? ${o.bar2} : ${o.v.bar})`,
+      phase: `((${t} - ${h.scalarOf(o.loop.lo)}) >> 1) & 1`,
+      region: { ...r, offset: `(${k} ? ${o.v2} : ${r.offset})` },
+    };
+  }
+
+  private copyK(o: Overlap, t: string, guard: string): void {
+    this.copy(o, o.k, o.kDeps, t, guard, `${o.k.bar}`, this.host.region(o.k.v)!);
+  }
+
+  private copyV(o: Overlap, t: string, guard: string): void {
+    const { bar, region } = this.vBuffer(o, t);
+    this.copy(o, o.v, o.vDeps, t, guard, bar, region);
+  }
+
+  /** Stream s's tile t into region r onto mbarrier `bar`, issued by thread 0 where `guard` holds, predicated. */
+  private copy(o: Overlap, s: TmaStream, deps: Value[], t: string, guard: string, bar: string, r: Region): void {
+    const h = this.host;
+    const [R, C] = s.v.type.shape;
+    const ahead = deps.map((d) => [d, `${h.name(d).replace(/^P\./, "")}_ahead`] as [Value, string]);
+    h.line(`{ // ${h.name(s.v)} of tile ${t} by TMA: ${C / 64} box(es) of ${R} rows x 64 columns`);
+    h.enter();
+    h.renamed([[o.loop.iv, t], ...ahead], () => {
+      for (const [d, n] of ahead) h.line(`const ${regType(d.type.dtype)} ${n} = ${opExpr(h, d, position("0", "0"))};`);
+      h.line(`const bool on = tid == 0 && (${guard});`);
+      h.line(`mbar_expect_if(on, smem + ${bar}, ${R * C * 2});`);
+      boxes(h, s, r, "0", bar, "on");
+    });
+    h.leave();
+    h.line("}");
+  }
+
+  /** After a wait: the accumulator's registers are read (or rewritten) no earlier. */
+  private fence(v: Value): void {
+    this.host.line(`for (int i = 0; i < ${this.host.registers(v.type.shape)}; ++i) reg_fence(${this.host.name(v)}[i]);`);
+  }
+}

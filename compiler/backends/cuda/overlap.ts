@@ -1,0 +1,91 @@
+// Loops whose next tile's scores run beside this tile's P·V, inside one warpgroup (FlashAttention
+// 3's overlap of softmax and tensor work within a warpgroup). As emitted otherwise, each tile of
+// a one-warpgroup wgmma loop runs its scores, waits, runs the softmax, then P·V, and waits: its
+// own tensor work never overlaps its softmax, and only other blocks on the SM hide it. Here each
+// iteration issues the next tile's scores and this tile's P·V back to back, waits for the scores
+// alone, and runs their softmax while P·V still runs (overlap-emit.ts has the order). K keeps its
+// one buffer (copied as soon as the scores that read it are done); V takes two, so a tile's copy
+// starts a tile and a half before its P·V, and three blocks still fit an SM at head dim 128.
+//
+// Measured on an H200 as a hand edit first (bench/experiments/prefill_overlap_variant.py,
+// docs/performance-history.md): mha_prefill at head dim 128 1.09-1.15x at every length, causal
+// and not; both tiles in two buffers (two blocks an SM) 0.95-1.03x. At head dim 256 ptxas
+// spilled and causal lengths were 4-8% slower: see MAX_LIVE_REGS.
+import type { ForInst, Value } from "../../ir/ir.ts";
+import { type CudaPlan, readsInline } from "./plan.ts";
+import { loopCopyDeps } from "./prefetch.ts";
+import type { TmaStream } from "./tma-stream.ts";
+
+export interface Overlap {
+  loop: ForInst;
+  /** The body's first dot, S = Q·K^T: A from outside the loop, B the K stream's tile. */
+  scores: Value;
+  /** The body's last dot, accumulated in place into `carried` (acc * alpha + P·V): A in registers, B the V stream's tile. */
+  pv: Value;
+  carried: Value;
+  k: TmaStream;
+  v: TmaStream;
+  /** The body scalars each copy's addresses read (recomputed for the copy's tile). */
+  kDeps: Value[];
+  vDeps: Value[];
+  /** Byte offsets of V's second buffer and of its mbarrier. */
+  v2: number;
+  bar2: number;
+}
+
+type Dot = Extract<Value["op"], { kind: "dot" }>;
+const stripT = (v: Value): Value => (v.op.kind === "transpose" ? v.op.a : v);
+
+/**
+ * Registers a thread the schedule keeps live at once: the scores, two packed P tiles (half the
+ * scores' each) and P·V's accumulator. 128 at head dim 128 (64-key tiles) fits three blocks an
+ * SM; head dim 256 (192) spilled with two, head dim 64 with 128-key tiles (160) with three.
+ */
+const MAX_LIVE_REGS = 128;
+
+/** The loops this schedule takes, their second V buffers and mbarriers from byte `at`; `end`: the bytes then used. */
+export function overlaps(streams: TmaStream[], plan: CudaPlan, at: number): { loops: Map<ForInst, Overlap>; end: number } {
+  const loops = new Map<ForInst, Overlap>();
+  let end = at;
+  if (plan.shape.kind !== "mma" || plan.shape.WC !== 1 || plan.shape.W !== 4 || plan.shape.MT !== 1) return { loops, end };
+  for (const f of new Set(streams.map((s) => s.loop))) {
+    const o = overlapOf(f, streams.filter((s) => s.loop === f), plan);
+    if (!o) continue;
+    const [R, C] = o.v.v.type.shape;
+    const v2 = Math.ceil(end / 1024) * 1024;
+    const bar2 = v2 + R * C * 2;
+    loops.set(f, { ...o, v2, bar2 });
+    end = bar2 + 8;
+  }
+  return { loops, end };
+}
+
+function overlapOf(f: ForInst, own: TmaStream[], plan: CudaPlan): Omit<Overlap, "v2" | "bar2"> | undefined {
+  if (f.maxTrips === 1 || own.length !== 2 || own.some((s) => s.paged)) return undefined;
+  if (!f.body.insts.every((i) => i.kind === "def")) return undefined;
+  const defs = f.body.insts.map((i) => (i.kind === "def" ? i.value : undefined)!);
+  const dots = defs.filter((v) => v.op.kind === "dot");
+  if (dots.length !== 2 || !dots.every((d) => plan.wgmma.has(d) && !plan.kSplit.has(d))) return undefined;
+  const [scores, pv] = dots;
+  const s = scores.op as Dot;
+  const p = pv.op as Dot;
+  const k = own.find((x) => x.v === stripT(s.b));
+  const v = own.find((x) => x.v === p.b);
+  if (!k || !v || s.b.op.kind !== "transpose" || plan.accumulateInto.has(scores) || defs.includes(s.a)) return undefined;
+  // P·V in place into a carried tile only its addend reads, A (P) in registers.
+  const fused = plan.accumulateInto.get(pv);
+  const y = fused ? f.yields.indexOf(fused.sum) : -1;
+  if (!fused || y < 0 || plan.uses.get(fused.sum) !== 1) return undefined;
+  const carried = f.carried[y];
+  if (plan.uses.get(carried) !== 1 || !readsInline(plan, fused.addend, carried)) return undefined;
+  if (plan.sharedOperands.has(p.a) || plan.cachedFragments.has(p.a)) return undefined;
+  // Accumulator registers a thread (one warpgroup of 64 rows): columns / 2.
+  const scoresRegs = scores.type.shape[1] / 2;
+  if (2 * scoresRegs + pv.type.shape[1] / 2 > MAX_LIVE_REGS) return undefined;
+  // After P·V only its sum (written in place).
+  if (defs.slice(defs.indexOf(pv) + 1).some((d) => d !== fused.sum)) return undefined;
+  const kDeps = loopCopyDeps(f, k.v, plan);
+  const vDeps = loopCopyDeps(f, v.v, plan);
+  if (!kDeps || !vDeps) return undefined;
+  return { loop: f, scores, pv, carried, k, v, kDeps, vDeps };
+}

@@ -1,0 +1,168 @@
+// The overlapped whole-tile loop (overlap.ts, overlap-emit.ts): which builds take it, the order
+// of its issues and waits, and its copies and mbarrier phases run through a model of thread 0
+// for every small tile range: each wait finds the copy it expects, no copy lands in a buffer a
+// running wgmma reads, every tile's K and V is copied once and read by its dot.
+import { describe, expect, it } from "vitest";
+import { cudaKernel } from "./harness/cuda-source.ts";
+
+const cudaOf = (file: string, name: string) => cudaKernel([file], name, { wgmma: true });
+const code = (name: string) => cudaOf("kernels-src/mha.ts", name).code;
+const MARK = "// whole tiles: the next tile's scores issued before this tile's P·V";
+
+/** The sm_90a version of the overlapped loop: from its comment to the `#else` of the plain loop. */
+function overlapped(src: string): string {
+  const from = src.indexOf(MARK);
+  expect(from).toBeGreaterThan(0);
+  return src.slice(from, src.indexOf("\n  #else\n", from));
+}
+
+/** The loop's copies, waits and wgmma groups as JavaScript: everything else dropped. */
+function model(section: string): string {
+  const keep = [/^\{/, /^\}/, /^(for|if) \(.*\{$/, /^(const )?int \w+ = /, /^const bool on/, /^mbar_(wait|expect_if)\(/, /^tma_box_if\(/, /^wgmma_(commit|wait)/, /^const uint64_t db = /, /^__syncthreads/];
+  return section
+    .split("\n")
+    .map((l) => l.trim().replace(/\s*\/\/.*$/, ""))
+    .filter((l) => keep.some((k) => k.test(l)))
+    .map((l) =>
+      l
+        .replace(/^const uint64_t db = sw128_desc\(smem \+ (.+?), \d+, \d+\);$/, "read($1);")
+        .replace(/\b(const )?(int|bool) /g, "let ")
+        .replace(/\(int\)|\(long long\)|&(?=\w+_map)/g, "")
+        .replace(/wgmma_wait<(\d)>\(\)/, "wgmma_wait($1)")
+        .replace(/__syncthreads\(\)/, "sync()"),
+    )
+    .join("\n");
+}
+
+interface Run {
+  kCopies: number[];
+  vCopies: number[];
+  reads: number[];
+}
+
+/** Thread 0 through the loop for tiles lo..hi-1 (TMA copies land at once; bars and buffers by byte offset). */
+function run(js: string, lo: number, hi: number, names: { lo: string; hi: string }, kBase: number): Run {
+  const phases = new Map<number, number>();
+  const expected = new Map<number, number>();
+  const landed = new Map<number, number>();
+  const waited = new Set<number>();
+  let groups: number[][] = [];
+  let current: number[] = [];
+  const out: Run = { kCopies: [], vCopies: [], reads: [] };
+  const api = {
+    smem: 0,
+    tid: 0,
+    sw128: (_r: number, c: number, rows: number) => (c >> 6) * rows * 128,
+    mbar_expect_if: (on: boolean, bar: number, bytes: number) => {
+      if (on) expected.set(bar, bytes);
+    },
+    tma_box_if: (on: boolean, dst: number, _map: number, _x: number, y: number, bar: number) => {
+      if (!on) return;
+      const base = dst - (dst % 16384);
+      expect(groups.flat().includes(base), `a copy into ${base} while a wgmma reads it`).toBe(false);
+      waited.delete(base);
+      (base === kBase ? out.kCopies : out.vCopies).push(y / 64);
+      landed.set(bar, (landed.get(bar) ?? 0) + 8192);
+      if (landed.get(bar) === expected.get(bar)) {
+        phases.set(bar, (phases.get(bar) ?? 0) + 1);
+        landed.set(bar, 0);
+      }
+    },
+    mbar_wait: (bar: number, parity: number) => {
+      const done = phases.get(bar) ?? 0;
+      expect(done > 0 && ((done - 1) & 1) === parity, `wait on ${bar} for parity ${parity} after ${done} phases`).toBe(true);
+      waited.add(bar);
+    },
+    read: (base: number) => {
+      current.push(base);
+      out.reads.push(base);
+    },
+    wgmma_commit: () => {
+      groups.push(current);
+      current = [];
+    },
+    wgmma_wait: (n: number) => {
+      groups = n ? groups.slice(-n) : [];
+    },
+    sync: () => {},
+  };
+  const scope = new Proxy(api as Record<string, unknown>, { has: () => true, get: (t, k) => (k === names.lo ? lo : k === names.hi ? hi : typeof k === "string" && k in t ? t[k] : 0) });
+  new Function("scope", `with (scope) { ${js} }`)(scope);
+  expect(groups).toEqual([]);
+  return out;
+}
+
+describe("the overlapped whole-tile loop", () => {
+  const src = code("mha_prefill.bf16.hd128.nocausal");
+  const section = overlapped(src);
+
+  it("issues the next tile's scores, then this tile's P·V, waits for the scores alone, and runs their softmax before P·V's wait", () => {
+    const step = section.slice(section.indexOf("for (; "));
+    const at = (s: string | RegExp, from = 0) => {
+      const i = typeof s === "string" ? step.indexOf(s, from) : from + step.slice(from).search(s);
+      expect(i, String(s)).toBeGreaterThanOrEqual(from);
+      return i;
+    };
+    const scores = at("wgmma_m64n64k16_ss_bf16<0>(");
+    const pv = at("wgmma_m64n128k16_rs_bf16<1>(carry_", scores);
+    const waitScores = at("wgmma_wait<1>(); // the scores of tile", pv);
+    const kCopy = at(/tma_box_if\(on, smem \+ 16384/, waitScores);
+    const softmax = at("exp2_ftz(", kCopy);
+    const pack = at("pb[kk][0] = pack_bf16(", softmax);
+    const waitPv = at("wgmma_wait<0>(); // P·V of tile", pack);
+    const vCopy = at(/tma_box_if\(on, smem \+ \(/, waitPv);
+    expect(at(/carry_\d+\[[^\]]+\] = \(carry_\d+\[[^\]]+\] \* alpha_\d+/, vCopy)).toBeGreaterThan(vCopy);
+    // Two P sets taken in turn: P·V reads one while the softmax packs the other.
+    expect(step.slice(0, pack)).toContain("auto& af = pa;");
+    expect(step).toContain("auto& af = pb;");
+    expect(step).toContain("pa[kk][0] = pack_bf16(");
+  });
+
+  it("branches on no thread while a wgmma may run: copies are predicated", () => {
+    expect(section).not.toContain("if (tid == 0)");
+    expect(section.match(/const bool on = tid == 0 && /g)?.length).toBeGreaterThanOrEqual(6);
+    expect(src).toContain("__device__ __forceinline__ void tma_box_if(bool on,");
+  });
+
+  it("gives V a second buffer and mbarrier past the rest: 49168 + 1024-aligned 16 KiB + 8 bytes", () => {
+    const k = cudaOf("kernels-src/mha.ts", "mha_prefill.bf16.hd128.nocausal");
+    expect(k.target.sharedBytes).toBe(50176 + 16384 + 8);
+    expect(k.code).toContain("mbar_init(smem + 66560);");
+    expect(section).toMatch(/\(\(t_\d+ & 1\) \? 50176 : 32768\)/);
+  });
+
+  it("keeps the plain loop for other architectures", () => {
+    const rest = src.slice(src.indexOf(MARK));
+    expect(rest.slice(rest.indexOf("\n  #else\n"), rest.indexOf("\n  #endif\n"))).toMatch(/for \(int t_\d+ = t_\d+; t_\d+ < t_\d+; \+\+t_\d+\) \{/);
+  });
+
+  it("for every small tile range: each wait finds its copy, no copy overwrites a buffer being read, each tile copied and read once", () => {
+    const [, lo, hi] = /if \((t_\d+) < (t_\d+)\) \{/.exec(section)!;
+    const js = model(section);
+    for (let first = 0; first < 3; first++)
+      for (let n = 1; n <= 7; n++) {
+        // K(lo) is copied before the loop, onto K's mbarrier (phase 0), as for the plain loop.
+        const r = run(`tma_box_if(1, 16384, 0, 0, ${first * 64}, 49152); tma_box_if(1, 24576, 0, 0, ${first * 64}, 49152);\n${js}`.replace("tma_box_if(1, 16384", "mbar_expect_if(1, 49152, 16384); tma_box_if(1, 16384"), first, first + n, { lo, hi }, 16384);
+        const tiles = Array.from({ length: n }, (_, i) => first + i);
+        // Each box is one entry: two boxes a tile.
+        expect([...new Set(r.kCopies)].sort((a, b) => a - b), `K copies, tiles ${first}..${first + n - 1}`).toEqual(tiles);
+        expect(r.kCopies.length).toBe(2 * n);
+        expect([...new Set(r.vCopies)].sort((a, b) => a - b)).toEqual(tiles);
+        expect(r.vCopies.length).toBe(2 * n);
+        expect(r.reads.filter((b) => b === 16384).length, "scores dots").toBe(n);
+        expect(r.reads.filter((b) => b === 32768 || b === 50176).length, "P·V dots").toBe(n);
+      }
+  });
+});
+
+describe("which loops take it", () => {
+  it("head dim 128 and head dim 64 with 64-key tiles; not head dim 256 or 128-key tiles (registers), nor two-warpgroup tiles", () => {
+    for (const name of ["mha_prefill.bf16.hd128.causal", "mha_prefill.f16.hd128.nocausal", "mha_prefill.bf16.hd64.nocausal"]) expect(code(name)).toContain(MARK);
+    for (const name of ["mha_prefill.bf16.hd256.causal", "mha_prefill.f16.hd256.nocausal", "mha_prefill.bf16.hd64.causal"]) expect(code(name)).not.toContain(MARK);
+  });
+
+  it("not paged loops (per-page boxes are issued by a warp's lanes) nor decode or MLA kernels", () => {
+    expect(cudaOf("kernels-src/gqa.ts", "gqa_paged.bf16.g4.p16").code).not.toContain(MARK);
+    expect(cudaOf("kernels-src/mla.ts", "mla_paged.bf16.p64").code).not.toContain(MARK);
+  });
+});
