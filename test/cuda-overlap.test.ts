@@ -19,19 +19,31 @@ function overlapped(src: string): string {
 /** The loop's copies, waits and wgmma groups as JavaScript: everything else dropped. */
 function model(section: string): string {
   const keep = [/^\{/, /^\}/, /^(for|if) \(.*\{$/, /^(const )?int \w+ = /, /^const bool on/, /^mbar_(wait|expect_if)\(/, /^tma_box_if\(/, /^wgmma_(commit|wait)/, /^const uint64_t db = /, /^__syncthreads/];
-  return section
-    .split("\n")
-    .map((l) => l.trim().replace(/\s*\/\/.*$/, ""))
-    .filter((l) => keep.some((k) => k.test(l)))
-    .map((l) =>
+  const out: string[] = [];
+  // A paged copy's lanes (`on = tid < pages && ...`): its lines up to the copy's end run for each.
+  let lanes = false;
+  for (const raw of section.split("\n")) {
+    const l = raw.trim().replace(/\s*\/\/.*$/, "");
+    if (!keep.some((k) => k.test(l))) continue;
+    const pages = /^const bool on = tid < (\d+) && /.exec(l);
+    if (pages) {
+      out.push(`for (let tid = 0; tid < ${pages[1]}; ++tid) {`);
+      lanes = true;
+    }
+    if (l === "}" && lanes) {
+      out.push("}");
+      lanes = false;
+    }
+    out.push(
       l
         .replace(/^const uint64_t db = sw128_desc\(smem \+ (.+?), \d+, \d+\);$/, "read($1);")
         .replace(/\b(const )?(int|bool) /g, "let ")
         .replace(/\(int\)|\(long long\)|&(?=\w+_map)/g, "")
         .replace(/wgmma_wait<(\d)>\(\)/, "wgmma_wait($1)")
         .replace(/__syncthreads\(\)/, "sync()"),
-    )
-    .join("\n");
+    );
+  }
+  return out.join("\n");
 }
 
 interface Run {
@@ -40,12 +52,17 @@ interface Run {
   reads: number[];
 }
 
-/** Thread 0 through the loop for tiles lo..hi-1 (TMA copies land at once; bars and buffers by byte offset). */
-function run(js: string, lo: number, hi: number, names: { lo: string; hi: string }, kBase: number): Run {
+/**
+ * Thread 0 (and a paged copy's lanes) through the loop for tiles lo..hi-1: TMA copies land at
+ * once, `box` bytes each; bars and buffers by byte offset (a buffer: a read's first byte); the
+ * page table maps page p to page p.
+ */
+function run(js: string, lo: number, hi: number, names: { lo: string; hi: string }, kBase: number, box: number): Run {
   const phases = new Map<number, number>();
   const expected = new Map<number, number>();
   const landed = new Map<number, number>();
-  const waited = new Set<number>();
+  // The buffers: every address a dot reads from (K's, V's two).
+  const bases = [...new Set([...js.matchAll(/read\((.+?)\);/g)].flatMap((m) => [0, 1].map((t) => new Function("t", `return ${m[1].replace(/\bt_\d+\b/g, "t")};`)(t) as number)))];
   let groups: number[][] = [];
   let current: number[] = [];
   const out: Run = { kCopies: [], vCopies: [], reads: [] };
@@ -58,11 +75,10 @@ function run(js: string, lo: number, hi: number, names: { lo: string; hi: string
     },
     tma_box_if: (on: boolean, dst: number, _map: number, _x: number, y: number, bar: number) => {
       if (!on) return;
-      const base = dst - (dst % 16384);
+      const base = Math.max(...bases.filter((b) => b <= dst));
       expect(groups.flat().includes(base), `a copy into ${base} while a wgmma reads it`).toBe(false);
-      waited.delete(base);
-      (base === kBase ? out.kCopies : out.vCopies).push(y / 64);
-      landed.set(bar, (landed.get(bar) ?? 0) + 8192);
+      (base === kBase ? out.kCopies : out.vCopies).push(Math.floor(y / 64));
+      landed.set(bar, (landed.get(bar) ?? 0) + box);
       if (landed.get(bar) === expected.get(bar)) {
         phases.set(bar, (phases.get(bar) ?? 0) + 1);
         landed.set(bar, 0);
@@ -71,7 +87,6 @@ function run(js: string, lo: number, hi: number, names: { lo: string; hi: string
     mbar_wait: (bar: number, parity: number) => {
       const done = phases.get(bar) ?? 0;
       expect(done > 0 && ((done - 1) & 1) === parity, `wait on ${bar} for parity ${parity} after ${done} phases`).toBe(true);
-      waited.add(bar);
     },
     read: (base: number) => {
       current.push(base);
@@ -85,6 +100,9 @@ function run(js: string, lo: number, hi: number, names: { lo: string; hi: string
       groups = n ? groups.slice(-n) : [];
     },
     sync: () => {},
+    safe_div: (a: number, b: number) => (b === 0 ? 0 : Math.trunc(a / b)),
+    safe_rem: (a: number, b: number) => (b === 0 ? 0 : a % b),
+    page_table: new Proxy({}, { get: (_t, k) => Number(k) }),
   };
   const scope = new Proxy(api as Record<string, unknown>, { has: () => true, get: (t, k) => (k === names.lo ? lo : k === names.hi ? hi : typeof k === "string" && k in t ? t[k] : 0) });
   new Function("scope", `with (scope) { ${js} }`)(scope);
@@ -136,23 +154,29 @@ describe("the overlapped whole-tile loop", () => {
     expect(rest.slice(rest.indexOf("\n  #else\n"), rest.indexOf("\n  #endif\n"))).toMatch(/for \(int t_\d+ = t_\d+; t_\d+ < t_\d+; \+\+t_\d+\) \{/);
   });
 
-  it("for every small tile range: each wait finds its copy, no copy overwrites a buffer being read, each tile copied and read once", () => {
-    const [, lo, hi] = /if \((t_\d+) < (t_\d+)\) \{/.exec(section)!;
-    const js = model(section);
-    for (let first = 0; first < 3; first++)
-      for (let n = 1; n <= 7; n++) {
-        // K(lo) is copied before the loop, onto K's mbarrier (phase 0), as for the plain loop.
-        const r = run(`tma_box_if(1, 16384, 0, 0, ${first * 64}, 49152); tma_box_if(1, 24576, 0, 0, ${first * 64}, 49152);\n${js}`.replace("tma_box_if(1, 16384", "mbar_expect_if(1, 49152, 16384); tma_box_if(1, 16384"), first, first + n, { lo, hi }, 16384);
-        const tiles = Array.from({ length: n }, (_, i) => first + i);
-        // Each box is one entry: two boxes a tile.
-        expect([...new Set(r.kCopies)].sort((a, b) => a - b), `K copies, tiles ${first}..${first + n - 1}`).toEqual(tiles);
-        expect(r.kCopies.length).toBe(2 * n);
-        expect([...new Set(r.vCopies)].sort((a, b) => a - b)).toEqual(tiles);
-        expect(r.vCopies.length).toBe(2 * n);
-        expect(r.reads.filter((b) => b === 16384).length, "scores dots").toBe(n);
-        expect(r.reads.filter((b) => b === 32768 || b === 50176).length, "P·V dots").toBe(n);
-      }
-  });
+  // The whole-tile loops of a contiguous and of two paged caches (four pages a tile, one): boxes of 64 or 16 rows.
+  for (const [file, name, boxesPerTile] of [["mha.ts", "mha_prefill.bf16.hd128.nocausal", 2], ["gqa.ts", "gqa_paged.bf16.g4.p16", 8], ["gqa.ts", "gqa_paged.bf16.g4.p64", 2]] as const) {
+    it(`${name}, every small tile range: each wait finds its copy, no copy overwrites a buffer being read, each tile copied and read once`, () => {
+      const s = overlapped(cudaOf(`kernels-src/${file}`, name).code);
+      const [, lo, hi] = /if \((t_\d+) < (t_\d+)\) \{/.exec(s)!;
+      const js = model(s);
+      const box = 16384 / boxesPerTile;
+      for (let first = 0; first < 3; first++)
+        for (let n = 1; n <= 7; n++) {
+          // K(lo) is copied before the loop onto K's mbarrier (phase 0), as for the plain loop.
+          const before = `mbar_expect_if(1, 49152, 16384); ${Array.from({ length: boxesPerTile }, () => `tma_box_if(1, 16384, 0, 0, ${first * 64}, 49152);`).join(" ")}\n`;
+          const r = run(before + js, first, first + n, { lo, hi }, 16384, box);
+          const tiles = Array.from({ length: n }, (_, i) => first + i);
+          const each = (copies: number[]) => tiles.map((t) => copies.filter((c) => c === t).length);
+          expect(each(r.kCopies), `K's boxes a tile, tiles ${first}..${first + n - 1}`).toEqual(tiles.map(() => boxesPerTile));
+          expect(each(r.vCopies), "V's boxes a tile").toEqual(tiles.map(() => boxesPerTile));
+          expect(r.kCopies.length + r.vCopies.length).toBe(2 * boxesPerTile * n);
+          expect(r.reads.filter((b) => b === 16384).length, "scores dots").toBe(n);
+          expect(r.reads.filter((b) => b === 32768 || b === 50176).length, "P·V dots").toBe(n);
+          expect(new Set(r.reads.filter((b) => b !== 16384)).size, "both V buffers").toBe(n > 1 ? 2 : 1);
+        }
+    });
+  }
 });
 
 describe("which loops take it", () => {
@@ -161,8 +185,16 @@ describe("which loops take it", () => {
     for (const name of ["mha_prefill.bf16.hd256.causal", "mha_prefill.f16.hd256.nocausal", "mha_prefill.bf16.hd64.causal"]) expect(code(name)).not.toContain(MARK);
   });
 
-  it("not paged loops (per-page boxes are issued by a warp's lanes) nor decode or MLA kernels", () => {
-    expect(cudaOf("kernels-src/gqa.ts", "gqa_paged.bf16.g4.p16").code).not.toContain(MARK);
+  it("paged loops with TMA tiles (pages of 16 and 64), not one-row pages (cp.async), decode or MLA kernels", () => {
+    for (const name of ["gqa_paged.bf16.g4.p16", "gqa_paged.f16.g1.p64"]) expect(cudaOf("kernels-src/gqa.ts", name).code).toContain(MARK);
+    expect(cudaOf("kernels-src/sliding_window.ts", "swa_paged.bf16.p16").code).toContain(MARK);
+    for (const name of ["gqa_paged.bf16.g4.p1", "gqa_decode.bf16.g4.p16", "gqa_paged_fp8.bf16.g4.p16"]) expect(cudaOf("kernels-src/gqa.ts", name).code).not.toContain(MARK);
     expect(cudaOf("kernels-src/mla.ts", "mla_paged.bf16.p64").code).not.toContain(MARK);
+  });
+
+  it("a paged copy reads the page table only in the lanes that issue it, and for tile lo past the last tile", () => {
+    const s = overlapped(cudaOf("kernels-src/gqa.ts", "gqa_paged.bf16.g4.p16").code);
+    expect(s).toMatch(/const bool on = tid < 4 && \((t_\d+) \+ 2 < (t_\d+)\);\n\s*const int j = tid < 4 \? tid : 0;\n\s*const int x = [^,]+, y = on \? \(\(page_table\[/);
+    expect(s).toMatch(/const int (t_\d+)_ahead = \(\(\((t_\d+) \+ 2 < (t_\d+)\) \? \(\2 \+ 2\) : (t_\d+)\) \* 64\);/);
   });
 });

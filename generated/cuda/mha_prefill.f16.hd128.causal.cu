@@ -619,10 +619,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
       tma_box_if(on, smem + (((t_181 + 1) & 1) ? 50176 : 32768) + sw128(0, 64, 64), &v_map1, x + 64, y, smem + (((t_181 + 1) & 1) ? 66560 : 49160));
     }
     {
-      const int t_229 = (t_181 * 64);
-      // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-      // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-      // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
       mbar_wait(smem + 49152, (t_181 - t_181) & 1); // K_237's boxes landed
       float t_240[32];
       for (int i = 0; i < 32; ++i) t_240[i] = 0.0f;
@@ -788,11 +784,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
     int t_225 = t_181;
     for (; t_225 + 2 < t_184; t_225 += 2) {
       {
-        // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-        const int t_229 = ((t_225 + 1) * 64);
-        // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-        // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-        // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
         mbar_wait(smem + 49152, ((t_225 + 1) - t_181) & 1); // K_237's boxes landed
         float t_240[32];
         for (int i = 0; i < 32; ++i) t_240[i] = 0.0f;
@@ -981,11 +972,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
         }
       }
       {
-        // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-        const int t_229 = (((t_225 + 1) + 1) * 64);
-        // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-        // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-        // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
         mbar_wait(smem + 49152, (((t_225 + 1) + 1) - t_181) & 1); // K_237's boxes landed
         float t_240[32];
         for (int i = 0; i < 32; ++i) t_240[i] = 0.0f;
@@ -1176,11 +1162,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_causa
     }
     if (t_225 + 1 < t_184) {
       {
-        // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-        const int t_229 = ((t_225 + 1) * 64);
-        // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-        // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-        // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
         mbar_wait(smem + 49152, ((t_225 + 1) - t_181) & 1); // K_237's boxes landed
         float t_240[32];
         for (int i = 0; i < 32; ++i) t_240[i] = 0.0f;

@@ -592,10 +592,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_nocau
       tma_box_if(on, smem + (((t_157 + 1) & 1) ? 50176 : 32768) + sw128(0, 64, 64), &v_map1, x + 64, y, smem + (((t_157 + 1) & 1) ? 66560 : 49160));
     }
     {
-      const int t_204 = (t_157 * 64);
-      // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-      // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-      // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
       mbar_wait(smem + 49152, (t_157 - t_157) & 1); // K_211's boxes landed
       float t_214[32];
       for (int i = 0; i < 32; ++i) t_214[i] = 0.0f;
@@ -761,11 +757,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_nocau
     int t_200 = t_157;
     for (; t_200 + 2 < t_160; t_200 += 2) {
       {
-        // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-        const int t_204 = ((t_200 + 1) * 64);
-        // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-        // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-        // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
         mbar_wait(smem + 49152, ((t_200 + 1) - t_157) & 1); // K_211's boxes landed
         float t_214[32];
         for (int i = 0; i < 32; ++i) t_214[i] = 0.0f;
@@ -954,11 +945,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_nocau
         }
       }
       {
-        // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-        const int t_204 = (((t_200 + 1) + 1) * 64);
-        // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-        // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-        // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
         mbar_wait(smem + 49152, (((t_200 + 1) + 1) - t_157) & 1); // K_211's boxes landed
         float t_214[32];
         for (int i = 0; i < 32; ++i) t_214[i] = 0.0f;
@@ -1149,11 +1135,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd128_nocau
     }
     if (t_200 + 1 < t_160) {
       {
-        // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-        const int t_204 = ((t_200 + 1) * 64);
-        // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-        // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-        // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
         mbar_wait(smem + 49152, ((t_200 + 1) - t_157) & 1); // K_211's boxes landed
         float t_214[32];
         for (int i = 0; i < 32; ++i) t_214[i] = 0.0f;

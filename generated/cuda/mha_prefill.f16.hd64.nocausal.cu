@@ -591,10 +591,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
       tma_box_if(on, smem + (((t_153 + 1) & 1) ? 25600 : 16384) + sw128(0, 0, 64), &v_map1, x + 0, y, smem + (((t_153 + 1) & 1) ? 33792 : 24584));
     }
     {
-      const int t_200 = (t_153 * 64);
-      // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-      // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-      // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
       mbar_wait(smem + 24576, (t_153 - t_153) & 1); // K_207's boxes landed
       float t_210[32];
       for (int i = 0; i < 32; ++i) t_210[i] = 0.0f;
@@ -758,11 +754,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
     int t_196 = t_153;
     for (; t_196 + 2 < t_156; t_196 += 2) {
       {
-        // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-        const int t_200 = ((t_196 + 1) * 64);
-        // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-        // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-        // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
         mbar_wait(smem + 24576, ((t_196 + 1) - t_153) & 1); // K_207's boxes landed
         float t_210[32];
         for (int i = 0; i < 32; ++i) t_210[i] = 0.0f;
@@ -948,11 +939,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
         }
       }
       {
-        // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-        const int t_200 = (((t_196 + 1) + 1) * 64);
-        // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-        // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-        // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
         mbar_wait(smem + 24576, (((t_196 + 1) + 1) - t_153) & 1); // K_207's boxes landed
         float t_210[32];
         for (int i = 0; i < 32; ++i) t_210[i] = 0.0f;
@@ -1140,11 +1126,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
     }
     if (t_196 + 1 < t_156) {
       {
-        // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-        const int t_200 = ((t_196 + 1) * 64);
-        // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-        // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-        // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
         mbar_wait(smem + 24576, ((t_196 + 1) - t_153) & 1); // K_207's boxes landed
         float t_210[32];
         for (int i = 0; i < 32; ++i) t_210[i] = 0.0f;

@@ -14,7 +14,7 @@
 // lives in two register sets taken in turn (the loop runs two tiles an iteration), nothing writes
 // a scores accumulator but its dots, and the copies issued while P·V runs are predicated, not
 // branched on. The kernel emitter (emit.ts) hosts it; other architectures run the plain loop.
-import type { ForInst, Value } from "../../ir/ir.ts";
+import { type ForInst, type Value, operands } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import type { CopyHost } from "./copy-emit.ts";
 import { elem, opExpr, position } from "./elements.ts";
@@ -150,13 +150,24 @@ export class OverlapLoops {
     h.line("}");
   }
 
-  /** The body's values before the scores (the tile's scalars), for the index in place. */
+  /**
+   * The body's values before the scores that the softmax and P·V read (the tile's scalars), for
+   * the index in place; those only the tiles' addresses read are recomputed by each copy.
+   */
   private pre(o: Overlap): void {
-    for (const i of o.loop.body.insts) {
-      if (i.kind !== "def") continue;
-      if (i.value === o.scores) return;
-      this.host.defValue(i.value);
-    }
+    const insts = o.loop.body.insts.flatMap((i) => (i.kind === "def" ? [i.value] : []));
+    const before = new Set(insts.slice(0, insts.indexOf(o.scores)));
+    const read = new Set<Value>();
+    const walk = (v: Value) => {
+      for (const x of operands(v.op)) {
+        if (read.has(x) || (x.op.kind === "load" && x.type.shape.length === 2)) continue;
+        read.add(x);
+        walk(x);
+      }
+    };
+    for (const v of insts.slice(insts.indexOf(o.scores) + 1)) walk(v);
+    for (const y of o.loop.yields) walk(y);
+    for (const v of before) if (read.has(v)) this.host.defValue(v);
   }
 
   /** Wait for K of tile t, then issue its scores into their accumulator (committed, not waited for). */
@@ -243,18 +254,32 @@ export class OverlapLoops {
     this.copy(o, o.v, o.vDeps, t, guard, bar, region);
   }
 
-  /** Stream s's tile t into region r onto mbarrier `bar`, issued by thread 0 where `guard` holds, predicated. */
+  /**
+   * Stream s's tile t into region r onto mbarrier `bar` where `guard` holds, predicated: thread
+   * 0's boxes, or lane j of the first warp's for page j. A paged copy's addresses read the page
+   * table, so where the guard fails (t past the last tile) they are those of tile lo's instead.
+   */
   private copy(o: Overlap, s: TmaStream, deps: Value[], t: string, guard: string, bar: string, r: Region): void {
     const h = this.host;
     const [R, C] = s.v.type.shape;
+    const pages = R / s.rows;
     const ahead = deps.map((d) => [d, `${h.name(d).replace(/^P\./, "")}_ahead`] as [Value, string]);
-    h.line(`{ // ${h.name(s.v)} of tile ${t} by TMA: ${C / 64} box(es) of ${R} rows x 64 columns`);
+    const index = s.paged ? `((${guard}) ? ${t} : ${h.scalarOf(o.loop.lo)})` : t;
+    h.line(`{ // ${h.name(s.v)} of tile ${t} by TMA: ${s.paged ? `lane j issues page j's boxes (${pages} page(s) x ` : ""}${C / 64} box(es) of ${s.rows} rows x 64 columns${s.paged ? ")" : ""}`);
     h.enter();
-    h.renamed([[o.loop.iv, t], ...ahead], () => {
+    h.renamed([[o.loop.iv, index], ...ahead], () => {
       for (const [d, n] of ahead) h.line(`const ${regType(d.type.dtype)} ${n} = ${opExpr(h, d, position("0", "0"))};`);
-      h.line(`const bool on = tid == 0 && (${guard});`);
-      h.line(`mbar_expect_if(on, smem + ${bar}, ${R * C * 2});`);
-      boxes(h, s, r, "0", bar, "on");
+      if (!s.paged) {
+        h.line(`const bool on = tid == 0 && (${guard});`);
+        h.line(`mbar_expect_if(on, smem + ${bar}, ${R * C * 2});`);
+        boxes(h, s, r, "0", bar, "on");
+        return;
+      }
+      h.line(`mbar_expect_if(tid == 0 && (${guard}), smem + ${bar}, ${R * C * 2});`);
+      h.line("__syncwarp();");
+      h.line(`const bool on = tid < ${pages} && (${guard});`);
+      h.line(`const int j = tid < ${pages} ? tid : 0;`);
+      boxes(h, s, r, `(j * ${s.rows})`, bar, "on");
     });
     h.leave();
     h.line("}");

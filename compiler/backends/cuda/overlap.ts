@@ -61,7 +61,8 @@ export function overlaps(streams: TmaStream[], plan: CudaPlan, at: number): { lo
 }
 
 function overlapOf(f: ForInst, own: TmaStream[], plan: CudaPlan): Omit<Overlap, "v2" | "bar2"> | undefined {
-  if (f.maxTrips === 1 || own.length !== 2 || own.some((s) => s.paged)) return undefined;
+  // Paged tiles: lane j of the first warp issues page j's boxes.
+  if (f.maxTrips === 1 || own.length !== 2 || own.some((s) => s.v.type.shape[0] / s.rows > 32)) return undefined;
   if (!f.body.insts.every((i) => i.kind === "def")) return undefined;
   const defs = f.body.insts.map((i) => (i.kind === "def" ? i.value : undefined)!);
   const dots = defs.filter((v) => v.op.kind === "dot");

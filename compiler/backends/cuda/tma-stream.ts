@@ -176,7 +176,8 @@ export function boxes(em: CopyHost, s: TmaStream, r: Region, row: string, bar: n
   const col = idx.pop()!;
   const y = idx.shift()!;
   const x = [...idx.map((ix, d) => `(long long)(${ix}) * ${op.tensor.name}_s${d + 1}`), col].join(" + ");
-  em.line(`const int x = (int)(${x}), y = ${y};`);
+  // With `on`, a row from a page table is read only where the copy is issued.
+  em.line(`const int x = (int)(${x}), y = ${on && s.paged ? `${on} ? ${y} : 0` : y};`);
   for (let b = 0; b < v.type.shape[1] / 64; b++) {
     const args = `smem + ${em.at(v, r, row, `${b * 64}`)}, &${s.map}, x + ${b * 64}, y, smem + ${bar}`;
     em.line(on ? `tma_box_if(${on}, ${args});` : `tma_box_reused(${args});`);
