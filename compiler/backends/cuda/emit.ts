@@ -269,7 +269,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       ? { ...this.plan, sharedOperands: new Set([...this.plan.sharedOperands, ...tiles.keys()]), swizzled: new Set([...this.plan.swizzled, ...tiles.keys()]) }
       : this.plan;
   }
-  leaderHost(): LeaderHost {
+  /** What every specially scheduled loop's code reads of the emitter. */
+  private loopBasics() {
     return {
       plan: this.plan,
       line: (s: string) => this.line(s),
@@ -279,6 +280,12 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       scalarOf: (v: Value) => this.scalar(v),
       registers: (shape: number[]) => this.layout.registers(shape),
       owned: (shape: number[], body: (site: Site) => void) => this.owned(shape, body),
+      yieldTo: (t: Value[], y: Value[], set: Set<Value>) => this.yieldTo(t, y, set),
+    };
+  }
+  leaderHost(): LeaderHost {
+    return {
+      ...this.loopBasics(),
       siteAt: (mt: string, h: string, nt: string, p: string) => (this.layout as MmaLayout).site(`(${mt})`, `(${h})`, `(${nt})`, `(${p})`),
       elemAt: (v: Value, site: Site) => elem(this, v, site),
       tileOffset: (v: Value, r: Region, row: string, col: string) => tileAt(r, v, true, row, col),
@@ -286,7 +293,6 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
       barrier: (why: string, all?: boolean) => this.barrier(why, all),
       asyncFence: () => this.asyncFence(),
       issueAhead: (p: Prefetch, index: string, guard: string, otherBuffer?: boolean, team?: CopyTeam | "none") => this.issueAhead(p, index, guard, otherBuffer, team),
-      yieldTo: (t: Value[], y: Value[], set: Set<Value>) => this.yieldTo(t, y, set),
       readShared: (tiles: Map<Value, Region>) => this.readShared(tiles),
       boxWait: (p: Prefetch, iv: string, lo: string) => emitBoxWait(this, this.tma, p, iv, lo),
     };
@@ -296,18 +302,11 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
 
   overlapHost(): OverlapHost {
     return {
-      plan: this.plan,
-      line: (s: string) => this.line(s),
-      enter: () => this.enter(),
-      leave: () => this.leave(),
-      name: (v: Value) => this.name(v),
+      ...this.loopBasics(),
       offset: (t: string, i: string[]) => this.offset(t, i),
       at: (v: Value, r: Region, row: string, col: string) => this.at(v, r, row, col),
       align: (tensor: string, bytes: number) => this.align(tensor, bytes),
-      scalarOf: (v: Value) => this.scalar(v),
-      registers: (shape: number[]) => this.layout.registers(shape),
       dotHost: () => this.dotHost(),
-      owned: (shape: number[], body: (site: Site) => void) => this.owned(shape, body),
       region: (v: Value) => this.region(v),
       renamed: (pairs: [Value, string][], body: () => void) => this.renamed(pairs, body),
       withRegion: (v: Value, r: Region, body: () => void) => {
@@ -322,7 +321,6 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
         this.names.set(sum, this.name(carried));
         this.fusedSums.add(sum);
       },
-      yieldTo: (t: Value[], y: Value[], set: Set<Value>) => this.yieldTo(t, y, set),
     };
   }
 
