@@ -9,7 +9,8 @@
 //
 // Measured on an H200 as a hand edit first (bench/experiments/prefill_overlap_variant.py,
 // docs/performance-history.md): mha_prefill at head dim 128 1.09-1.15x at every length, causal
-// and not; both tiles in two buffers (two blocks an SM) 0.95-1.03x. At head dim 256 ptxas
+// and not; both tiles in two buffers (two blocks an SM) 0.95-1.03x. Compiled: 1.05-1.14x at head
+// dim 128, gqa_paged at pages 16 and 64 up to 1.46x, swa_paged 1.06x (docs/performance.md). At head dim 256 ptxas
 // spilled and causal lengths were 4-8% slower: see MAX_LIVE_REGS.
 import type { ForInst, Value } from "../../ir/ir.ts";
 import { type CudaPlan, readsInline } from "./plan.ts";
