@@ -17,14 +17,14 @@
 import { type ForInst, type Value, operands } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import type { CopyHost } from "./copy-emit.ts";
-import { elem, opExpr, position } from "./elements.ts";
+import { elem } from "./elements.ts";
 import type { Site } from "./layouts.ts";
 import { type DotEmitter, packFragment } from "./mma.ts";
 import type { Overlap } from "./overlap.ts";
 import type { CudaPlan } from "./plan.ts";
-import { regType } from "./syntax.ts";
+import { forIndex } from "./tile-copies.ts";
 import { type TmaStream, boxes } from "./tma-stream.ts";
-import { wgmmaComment, wgmmaSteps } from "./wgmma.ts";
+import { regFences, wgmmaComment, wgmmaSteps } from "./wgmma.ts";
 
 /** A phase's one arrival and its TMA boxes, each issued only where `on` holds (no branch). */
 export const OVERLAP_HELPERS = `#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -263,12 +263,10 @@ export class OverlapLoops {
     const h = this.host;
     const [R, C] = s.v.type.shape;
     const pages = R / s.rows;
-    const ahead = deps.map((d) => [d, `${h.name(d).replace(/^P\./, "")}_ahead`] as [Value, string]);
     const index = s.paged ? `((${guard}) ? ${t} : ${h.scalarOf(o.loop.lo)})` : t;
     h.line(`{ // ${h.name(s.v)} of tile ${t} by TMA: ${s.paged ? `lane j issues page j's boxes (${pages} page(s) x ` : ""}${C / 64} box(es) of ${s.rows} rows x 64 columns${s.paged ? ")" : ""}`);
     h.enter();
-    h.renamed([[o.loop.iv, index], ...ahead], () => {
-      for (const [d, n] of ahead) h.line(`const ${regType(d.type.dtype)} ${n} = ${opExpr(h, d, position("0", "0"))};`);
+    forIndex(h, o.loop, index, deps, () => {
       if (!s.paged) {
         h.line(`const bool on = tid == 0 && (${guard});`);
         h.line(`mbar_expect_if(on, smem + ${bar}, ${R * C * 2});`);
@@ -287,6 +285,6 @@ export class OverlapLoops {
 
   /** After a wait: the accumulator's registers are read (or rewritten) no earlier. */
   private fence(v: Value): void {
-    this.host.line(`for (int i = 0; i < ${this.host.registers(v.type.shape)}; ++i) reg_fence(${this.host.name(v)}[i]);`);
+    this.host.line(regFences(this.host.name(v), this.host.registers(v.type.shape)));
   }
 }

@@ -11,7 +11,7 @@ import type { LoopHost } from "./loop-host.ts";
 import type { MmaShape } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 import type { Rotation } from "./rotate.ts";
-import { wgmmaComment, wgmmaSteps } from "./wgmma.ts";
+import { regFences, wgmmaComment, wgmmaSteps } from "./wgmma.ts";
 
 /** What the rotated loop's code needs of the kernel emitter, besides every special loop's (loop-host.ts). */
 export interface RotationHost extends LoopHost {
@@ -178,6 +178,6 @@ export class RotatedLoops {
 
   /** After a wait: the accumulator's registers are read (or rewritten) no earlier. */
   private fence(name: string, regs: number): void {
-    this.host.line(`for (int i = 0; i < ${regs}; ++i) reg_fence(${name}[i]);`);
+    this.host.line(regFences(name, regs));
   }
 }

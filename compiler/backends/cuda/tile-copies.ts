@@ -30,6 +30,18 @@ export interface TileCopiesHost extends CopyHost {
   batched(f: ForInst): boolean;
 }
 
+/**
+ * Emit `body` (a copy) with loop f's index named `index`: the body scalars `deps` its addresses
+ * read are recomputed first for that index, as `<name>_ahead`, and read under those names.
+ */
+export function forIndex(h: Pick<TileCopiesHost, "line" | "name" | "renamed"> & Parameters<typeof opExpr>[0], f: ForInst, index: string, deps: Value[], body: () => void): void {
+  const ahead = deps.map((d) => [d, `${h.name(d).replace(/^P\./, "")}_ahead`] as [Value, string]);
+  h.renamed([[f.iv, index], ...ahead], () => {
+    for (const [d, next] of ahead) h.line(`const ${regType(d.type.dtype)} ${next} = ${opExpr(h, d, position("0", "0"))};`);
+    body();
+  });
+}
+
 export class TileCopies {
   /** Early-issued copies, oldest first, whose groups may still be in flight. */
   private inflight: Value[] = [];
@@ -113,12 +125,9 @@ export class TileCopies {
     if (!otherBuffer) this.arrived.delete(p.v);
     this.inflight.push(p.v);
     if (team === "none") return;
-    const deps = copyDeps(this.tma, p, team);
-    const ahead = deps.map((d) => [d, `${h.name(d).replace(/^P\./, "")}_ahead`] as [Value, string]);
     h.line(`if (${guard}) {`);
     h.enter();
-    h.renamed([[p.loop.iv, index], ...ahead], () => {
-      for (const [d, next] of ahead) h.line(`const ${regType(d.type.dtype)} ${next} = ${opExpr(h, d, position("0", "0"))};`);
+    forIndex(h, p.loop, index, copyDeps(this.tma, p, team), () => {
       const cpAsync = () => copyChunks(h, p.v, h.region(p.v)!, h.batched(p.loop), team);
       const stream = team ? undefined : streamOf(this.streams, p.v);
       if (stream) emitStreamCopy(h, stream, h.region(p.v)!, cpAsync);

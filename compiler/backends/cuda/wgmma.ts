@@ -217,6 +217,9 @@ export function wgmmaSteps(em: DotEmitter, plan: CudaPlan, v: Value, acc: string
   em.line("}");
 }
 
+/** One line after a wgmma wait: accumulator `name`'s registers are read (or rewritten) no earlier. */
+export const regFences = (name: string, regs: number) => `for (int i = 0; i < ${regs}; ++i) reg_fence(${name}[i]);`;
+
 /** The warp-uniform warpgroup indices wgmmaSteps builds descriptors from (sm_90a code only). */
 export function wgmmaWarpgroup(shape: MmaShape): string[] {
   return [
